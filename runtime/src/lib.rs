@@ -1,0 +1,2 @@
+//! The framework server that scf deploys: the multi-tenant API, its metrics and auth,
+//! and the optimization agents. `scf run` starts it; the compiler's artifacts configure it.

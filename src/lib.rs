@@ -1,0 +1,7 @@
+//! scf compiles one `framework.toml` into every deployment artifact of the AI Supply Chain
+//! Optimization Framework, plans the change against what is deployed, and applies it.
+//!
+//! The pipeline flows one way: [`config`] (raw serde types) → profile merge → validated
+//! [`model::Model`] → `targets` render artifacts → `plan` → `apply`.
+
+pub mod cli;
