@@ -1,0 +1,70 @@
+//! The environment contract between the compiler and the runtime: every variable the
+//! generated env file, systemd unit, ConfigMap and Secret provide, and the runtime reads.
+//!
+//! Names follow the deployment guide's `.env` where it has one. A variable marked
+//! *secret* never holds a value in a generated artifact: `scf apply` writes it from the
+//! secret reference, or Kubernetes injects it from a Secret.
+
+/// `development` or `production`.
+pub const ENVIRONMENT: &str = "ENVIRONMENT";
+/// Socket address the HTTP server binds, e.g. `127.0.0.1:5000`.
+pub const LISTEN_ADDR: &str = "LISTEN_ADDR";
+/// Worker threads for the async runtime.
+pub const WORKERS: &str = "WORKERS";
+/// Log filter: `error`, `warn`, `info`, `debug` or `trace`.
+pub const LOG_LEVEL: &str = "LOG_LEVEL";
+/// PostgreSQL URL without a password, e.g. `postgresql://framework@127.0.0.1:5432/ai_supply_chain`.
+pub const DATABASE_URL: &str = "DATABASE_URL";
+/// *Secret.* Password of the database role.
+pub const DATABASE_PASSWORD: &str = "DATABASE_PASSWORD";
+/// Connections kept in the database pool.
+pub const DATABASE_POOL_SIZE: &str = "DATABASE_POOL_SIZE";
+/// Extra connections the pool may open under load.
+pub const DATABASE_MAX_OVERFLOW: &str = "DATABASE_MAX_OVERFLOW";
+/// Redis URL without a password, e.g. `redis://127.0.0.1:6379/0`.
+pub const REDIS_URL: &str = "REDIS_URL";
+/// *Secret.* Redis `requirepass` password.
+pub const REDIS_PASSWORD: &str = "REDIS_PASSWORD";
+/// *Secret.* Key that signs JWTs (HS256).
+pub const SECRET_KEY: &str = "SECRET_KEY";
+/// *Secret.* AES-256-GCM key for field encryption: 32 bytes, base64.
+pub const FIELD_ENCRYPTION_KEY: &str = "FIELD_ENCRYPTION_KEY";
+/// JWT lifetime in seconds.
+pub const JWT_EXPIRY_SECONDS: &str = "JWT_EXPIRY_SECONDS";
+/// `true` when every user must enrol TOTP MFA.
+pub const MFA_REQUIRED: &str = "MFA_REQUIRED";
+/// Days after which an API key expires and must be rotated.
+pub const API_KEY_ROTATION_DAYS: &str = "API_KEY_ROTATION_DAYS";
+/// Requests per client IP, as `COUNT/UNIT` (`1000/hour`).
+pub const RATE_LIMIT_PER_IP: &str = "RATE_LIMIT_PER_IP";
+/// Requests per authenticated user, as `COUNT/UNIT`.
+pub const RATE_LIMIT_PER_USER: &str = "RATE_LIMIT_PER_USER";
+/// Requests per tenant, as `COUNT/UNIT`.
+pub const RATE_LIMIT_PER_TENANT: &str = "RATE_LIMIT_PER_TENANT";
+/// Days the audit log is kept.
+pub const AUDIT_LOG_RETENTION_DAYS: &str = "AUDIT_LOG_RETENTION_DAYS";
+/// Tenant isolation: `database`, `schema` or `row`.
+pub const TENANT_ISOLATION: &str = "TENANT_ISOLATION";
+/// Most tenants this deployment accepts.
+pub const MAX_TENANTS: &str = "MAX_TENANTS";
+/// Tenant plans as JSON: `{"small":{"max_users":25,"max_implementations":3,"storage_bytes":10737418240},...}`.
+pub const TENANT_PLANS: &str = "TENANT_PLANS";
+/// Industry assumed when a tenant names none.
+pub const DEFAULT_INDUSTRY: &str = "DEFAULT_INDUSTRY";
+/// Implementations running at once across the deployment.
+pub const MAX_CONCURRENT_IMPLEMENTATIONS: &str = "MAX_CONCURRENT_IMPLEMENTATIONS";
+/// Cache lifetime in seconds.
+pub const CACHE_TTL: &str = "CACHE_TTL";
+/// Enabled connectors, comma-separated: `sap,oracle,quickbooks`.
+pub const CONNECTORS: &str = "CONNECTORS";
+/// Largest accepted upload, in MiB.
+pub const MAX_UPLOAD_MB: &str = "MAX_UPLOAD_MB";
+/// Request timeout in seconds.
+pub const REQUEST_TIMEOUT_SECONDS: &str = "REQUEST_TIMEOUT_SECONDS";
+/// `true` when `/metrics` is served.
+pub const PROMETHEUS_ENABLED: &str = "PROMETHEUS_ENABLED";
+/// Directory for uploads and other state, e.g. `/var/lib/ai-supply-chain`.
+pub const DATA_DIR: &str = "DATA_DIR";
+
+/// Every variable that holds a secret; artifacts carry these as references only.
+pub const SECRETS: [&str; 4] = [DATABASE_PASSWORD, REDIS_PASSWORD, SECRET_KEY, FIELD_ENCRYPTION_KEY];
