@@ -1,0 +1,1 @@
+//! Throwaway PostgreSQL and Redis servers for tests, or the ones already running.
