@@ -23,7 +23,7 @@
 //! has exited, so a shared server never outlives the process that started it.
 
 mod postgres;
-mod process;
+
 mod redis;
 
 pub use postgres::{PgCluster, Postgres, TestDb, postgres, psql};
@@ -67,7 +67,7 @@ pub enum ServiceError {
 }
 
 impl ServiceError {
-    fn io(action: impl Into<String>, source: std::io::Error) -> Self {
+    pub(crate) fn io(action: impl Into<String>, source: std::io::Error) -> Self {
         ServiceError::Io {
             action: action.into(),
             source,

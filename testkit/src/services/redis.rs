@@ -9,8 +9,8 @@ use std::sync::OnceLock;
 
 use url::Url;
 
-use super::process::{Account, Server, free_port, lost_port_race, work_dir};
 use super::{ServiceError, Source};
+use crate::process::{Account, Server, free_port, lost_port_race, work_dir};
 use crate::tools;
 
 /// The local server CI machines and developers usually have.

@@ -12,7 +12,7 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::ServiceError;
+use crate::services::ServiceError;
 
 /// The unprivileged accounts servers run as when the tests run as root (initdb refuses root).
 #[derive(Debug, Clone, Copy)]
