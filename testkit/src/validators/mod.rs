@@ -120,6 +120,11 @@ impl Ran {
         Err(self.rejected(status))
     }
 
+    /// What the tool wrote to stderr.
+    fn stderr(&self) -> &str {
+        &self.output[self.stdout.len()..]
+    }
+
     fn rejected(self, status: String) -> Findings {
         Findings::Rejected {
             tool: self.tool,
