@@ -4,6 +4,7 @@
 //! several of them exit 0 while warning, so the harness judges their output, not just the
 //! exit code. A failure carries the tool's full output.
 
+pub mod checkov;
 pub mod hadolint;
 pub mod kubernetes;
 pub mod nginx;
