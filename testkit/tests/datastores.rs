@@ -1,4 +1,4 @@
-//! Generated postgresql.conf / redis.conf judged by real servers, and SQL migrations.
+//! Generated postgresql.conf / redis.conf judged by real servers, and SQL migrations (applied and linted).
 
 use std::path::{Path, PathBuf};
 
@@ -118,5 +118,25 @@ fn wrong_redis_password_fails_without_echoing_it() {
     assert!(
         !findings.to_string().contains("not-the-password"),
         "password leaked: {findings}"
+    );
+}
+
+#[test]
+fn safe_migration_passes_squawk() {
+    postgres::lint_sql(&[&fixture("postgres/0001_init.sql")]).expect("clean");
+}
+
+#[test]
+fn blocking_migration_fails_squawk() {
+    let findings = postgres::lint_sql(&[&fixture("postgres/blocking.sql")]).expect_err("blocking");
+    assert!(
+        findings
+            .output()
+            .contains("require-concurrent-index-creation"),
+        "{findings}"
+    );
+    assert!(
+        findings.output().contains("changing-column-type"),
+        "{findings}"
     );
 }

@@ -1,6 +1,6 @@
 //! PostgreSQL: a generated `postgresql.conf` must start a real cluster with no setting in
 //! error, and SQL files (migrations) must apply with `psql -v ON_ERROR_STOP=1` and no
-//! `WARNING`.
+//! `WARNING`; squawk lints migrations for locking hazards.
 
 use std::path::Path;
 
@@ -50,4 +50,12 @@ pub fn apply_sql(url: &str, files: &[&Path]) -> Result<Report, Findings> {
         tool: "psql".to_owned(),
         output,
     })
+}
+
+/// squawk (`--reporter gcc`) on migration files: passes only when it prints nothing (missing
+/// lock/statement timeouts, blocking index builds, table rewrites all fail).
+pub fn lint_sql(files: &[&Path]) -> Result<Report, Findings> {
+    let mut cmd = tool("squawk")?;
+    cmd.args(["--reporter", "gcc"]).args(files);
+    run(&mut cmd)?.silent()
 }
