@@ -82,11 +82,18 @@ pub(crate) fn free_port() -> Result<u16, ServiceError> {
         .map_err(|source| ServiceError::io("find a free loopback port", source))
 }
 
-/// A fresh work dir in the system temp dir, handed to `account`.
+/// A fresh work dir handed to `account`: in `/dev/shm` when it exists (copying a data dir
+/// there is ten times faster than on a disk other builds keep busy), else the temp dir.
 pub(crate) fn work_dir(prefix: &str, account: Account) -> Result<tempfile::TempDir, ServiceError> {
+    let shm = Path::new("/dev/shm");
+    let parent = if shm.is_dir() {
+        shm.to_owned()
+    } else {
+        std::env::temp_dir()
+    };
     let dir = tempfile::Builder::new()
         .prefix(prefix)
-        .tempdir()
+        .tempdir_in(parent)
         .map_err(|source| ServiceError::io("create a temp dir", source))?;
     account.own(dir.path())?;
     Ok(dir)

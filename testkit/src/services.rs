@@ -20,8 +20,10 @@
 //! Throwaway servers listen on free loopback ports (retrying if another test process wins the
 //! port), keep everything in a temp dir, and run as `postgres` / `nobody` when the tests run as
 //! root. A watchdog process per server stops it and removes its temp dir once the test process
-//! has exited, so a shared server never outlives the process that started it.
+//! has exited, so a shared server never outlives the process that started it. Clusters are
+//! copies of one initdb'd template, cached in the tools dir.
 
+mod pg_template;
 mod postgres;
 
 mod redis;

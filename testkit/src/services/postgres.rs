@@ -3,15 +3,15 @@
 
 use std::ffi::OsStr;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Mutex, OnceLock};
 
 use url::Url;
 
-use super::{ServiceError, Source};
-use crate::process::{Account, Server, Watchdog, free_port, lost_port_race, work_dir};
+use super::{ServiceError, Source, pg_template};
+use crate::process::{Account, Server, free_port, lost_port_race, work_dir};
 use crate::tools;
 
 /// The local server CI machines and developers usually have.
@@ -229,7 +229,7 @@ impl PgCluster {
     pub fn start(config_file: Option<&Path>) -> Result<PgCluster, ServiceError> {
         let dir = work_dir("scf-pg-", Account::Postgres)?;
         let data = dir.path().join("data");
-        copy_tree(&template()?, &data)?;
+        pg_template::copy_tree(&pg_template::data_dir()?, &data)?;
         let config = match config_file {
             Some(source) => {
                 let copy = dir.path().join("postgresql.conf");
@@ -316,61 +316,4 @@ fn start_server(dir: &Path, config: &Path, port: u16) -> Result<Server, ServiceE
             .is_ok_and(|status| status.success())
     })?;
     Ok(server)
-}
-
-/// An initdb'd data dir made once per test process and copied for each cluster (a copy
-/// takes a fraction of initdb's time); removed by its watchdog when the process exits.
-fn template() -> Result<PathBuf, ServiceError> {
-    static TEMPLATE: Mutex<Option<(PathBuf, Watchdog)>> = Mutex::new(None);
-    let mut slot = TEMPLATE
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    if let Some((dir, _)) = slot.as_ref() {
-        return Ok(dir.join("data"));
-    }
-    let dir = work_dir("scf-pg-template-", Account::Postgres)?.keep();
-    let watchdog = Watchdog::spawn(None, "TERM", &dir)?;
-    let output = Account::Postgres
-        .command(&tools::find("initdb")?)
-        .arg("-D")
-        .arg(dir.join("data"))
-        .args([
-            "-U",
-            "postgres",
-            "-A",
-            "trust",
-            "--no-sync",
-            "-E",
-            "UTF8",
-            "--locale=C.UTF-8",
-        ])
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|source| ServiceError::io("run initdb", source))?;
-    if !output.status.success() {
-        return Err(ServiceError::Command {
-            command: "initdb".to_owned(),
-            output: String::from_utf8_lossy(&output.stderr).into_owned(),
-        });
-    }
-    let data = dir.join("data");
-    *slot = Some((dir, watchdog));
-    Ok(data)
-}
-
-/// `cp -a`: keeps the postgres ownership and 0700 modes the server insists on.
-fn copy_tree(from: &Path, to: &Path) -> Result<(), ServiceError> {
-    let output = Command::new("cp")
-        .arg("-a")
-        .arg(from)
-        .arg(to)
-        .output()
-        .map_err(|source| ServiceError::io("run cp", source))?;
-    if output.status.success() {
-        return Ok(());
-    }
-    Err(ServiceError::Command {
-        command: format!("cp -a {} {}", from.display(), to.display()),
-        output: String::from_utf8_lossy(&output.stderr).into_owned(),
-    })
 }
