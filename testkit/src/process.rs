@@ -142,7 +142,7 @@ impl Watchdog {
     }
 }
 
-/// A server child plus its watchdog; [`Server::stop`] shuts it down in the foreground.
+/// A server child plus its watchdog; stopped in the foreground on Drop.
 #[derive(Debug)]
 pub(crate) struct Server {
     child: Child,
@@ -213,7 +213,7 @@ impl Server {
     }
 
     /// Stops the server with its graceful signal, then SIGKILL after 10 s.
-    pub(crate) fn stop(&mut self) {
+    fn stop(&mut self) {
         self.watchdog.disarm();
         if let Ok(Some(_)) = self.child.try_wait() {
             return;
@@ -230,6 +230,14 @@ impl Server {
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    /// Stops the server in the foreground, before its owner removes the work dir. Also on a
+    /// failed start: a still-armed watchdog would remove the dir a retry is about to reuse.
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 

@@ -62,3 +62,23 @@ pub fn find(tool: &str) -> Result<PathBuf, ToolMissing> {
 pub fn command(tool: &str) -> Result<Command, ToolMissing> {
     find(tool).map(Command::new)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_tool_names_the_install_script() {
+        let err = find("scf-testkit-no-such-tool").expect_err("not installed");
+        assert!(
+            err.to_string().contains("run scripts/install-tools"),
+            "{err}"
+        );
+        assert!(err.searched.contains("/usr/lib/postgresql/15/bin"), "{err}");
+    }
+
+    #[test]
+    fn installed_tools_are_found() {
+        assert!(find("psql").is_ok_and(|path| path.is_absolute()));
+    }
+}

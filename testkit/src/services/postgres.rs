@@ -205,7 +205,7 @@ pub(crate) fn psql_args<'a>(
 pub struct PgCluster {
     server: Server,
     port: u16,
-    /// Removed after the server has stopped (fields drop after `Drop::drop`).
+    /// Removed after the server (declared first, so dropped first) has stopped.
     _dir: tempfile::TempDir,
 }
 
@@ -278,12 +278,6 @@ impl PgCluster {
     /// The server log so far.
     pub fn log(&self) -> String {
         self.server.log()
-    }
-}
-
-impl Drop for PgCluster {
-    fn drop(&mut self) {
-        self.server.stop();
     }
 }
 

@@ -123,7 +123,7 @@ pub fn redis_cli<'a>(
 pub struct RedisServer {
     server: Server,
     port: u16,
-    /// Removed after the server has stopped (fields drop after `Drop::drop`).
+    /// Removed after the server (declared first, so dropped first) has stopped.
     _dir: tempfile::TempDir,
 }
 
@@ -176,12 +176,6 @@ impl RedisServer {
     /// The server log so far.
     pub fn log(&self) -> String {
         self.server.log()
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        self.server.stop();
     }
 }
 

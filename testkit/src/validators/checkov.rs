@@ -63,6 +63,15 @@ impl CheckovReport {
         ids
     }
 
+    /// The failed checks in files under `prefix` (checkov's paths start at the scanned dir
+    /// with a `/`, e.g. `/good/`): one scan of a dir can judge each of its subdirs.
+    pub fn failures_under(&self, prefix: &str) -> Vec<&FailedCheck> {
+        self.failures
+            .iter()
+            .filter(|f| f.file_path.starts_with(prefix))
+            .collect()
+    }
+
     /// Passes only when nothing failed and every file parsed.
     pub fn require_clean(self) -> Result<CheckovReport, Findings> {
         if self.failed == 0 && self.parsing_errors == 0 {

@@ -92,7 +92,7 @@ impl LiveNginxBuilder {
 pub struct LiveNginx {
     server: Server,
     ports: BTreeMap<u16, u16>,
-    /// Removed after the server has stopped (fields drop after `Drop::drop`).
+    /// Removed after the server (declared first, so dropped first) has stopped.
     tree: TestTree,
 }
 
@@ -130,12 +130,6 @@ impl LiveNginx {
             status: "error log not empty".to_owned(),
             output: log,
         })
-    }
-}
-
-impl Drop for LiveNginx {
-    fn drop(&mut self) {
-        self.server.stop();
     }
 }
 
