@@ -96,8 +96,9 @@ pub fn redis_cli<'a>(
     args: impl IntoIterator<Item = &'a str>,
 ) -> Result<String, ServiceError> {
     let args: Vec<&str> = args.into_iter().collect();
+    // `-e`: an error reply (NOAUTH, WRONGTYPE, …) exits non-zero.
     let output = tools::command("redis-cli")?
-        .args(["--no-auth-warning", "-u", url])
+        .args(["-e", "--no-auth-warning", "-u", url])
         .args(args.iter().map(OsStr::new))
         .stdin(Stdio::null())
         .output()
@@ -107,9 +108,7 @@ pub fn redis_cli<'a>(
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    let error_reply =
-        reply.starts_with("ERR") || reply.contains("NOAUTH") || reply.contains("(error)");
-    if output.status.success() && !error_reply && !reply.starts_with("Could not connect") {
+    if output.status.success() {
         return Ok(reply);
     }
     Err(ServiceError::Command {
