@@ -3,7 +3,6 @@
 //! when the test process exits, however it exits.
 
 use std::fs;
-
 use std::net::TcpListener;
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::CommandExt;

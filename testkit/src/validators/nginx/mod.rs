@@ -43,6 +43,7 @@ pub(crate) struct TestTree {
 }
 
 impl TestTree {
+    /// Writes the tree for `site` and `http_snippets`; `live` adds the live-run rewrites.
     pub(crate) fn build(
         site: &Path,
         http_snippets: &[&Path],
