@@ -5,3 +5,8 @@
 //! [`model::Model`] → `targets` render artifacts → `plan` → `apply`.
 
 pub mod cli;
+pub mod config;
+pub mod diag;
+pub mod model;
+pub mod secret;
+pub mod source;
