@@ -2,7 +2,10 @@
 //! under the offending text, and a `help:` line with the fix. Every stage that reads user
 //! input reports through here, so all errors of a run are collected and shown together.
 
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, NamedSource, Severity as MietteSeverity};
+use miette::{
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, NamedSource,
+    Severity as MietteSeverity, ThemeCharacters, ThemeStyles,
+};
 use std::fmt::Write as _;
 
 /// Index of a file in [`Sources`].
@@ -26,7 +29,10 @@ pub struct Sources {
 impl Sources {
     /// Adds a file and returns its id.
     pub fn add(&mut self, name: impl Into<String>, text: impl Into<String>) -> FileId {
-        self.files.push(SourceFile { name: name.into(), text: text.into() });
+        self.files.push(SourceFile {
+            name: name.into(),
+            text: text.into(),
+        });
         self.files.len() - 1
     }
     /// The file with this id.
@@ -77,11 +83,22 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// An error at `span`.
     pub fn error(code: &'static str, message: impl Into<String>, span: Option<Span>) -> Self {
-        Self { severity: Severity::Error, code, message: message.into(), span, label: String::new(), help: None, redact: false }
+        Self {
+            severity: Severity::Error,
+            code,
+            message: message.into(),
+            span,
+            label: String::new(),
+            help: None,
+            redact: false,
+        }
     }
     /// A warning at `span`.
     pub fn warning(code: &'static str, message: impl Into<String>, span: Option<Span>) -> Self {
-        Self { severity: Severity::Warning, ..Self::error(code, message, span) }
+        Self {
+            severity: Severity::Warning,
+            ..Self::error(code, message, span)
+        }
     }
     /// Sets the text under the marker.
     pub fn label(mut self, label: impl Into<String>) -> Self {
@@ -115,7 +132,10 @@ impl Diagnostics {
     }
     /// Number of errors.
     pub fn error_count(&self) -> usize {
-        self.0.iter().filter(|d| d.severity == Severity::Error).count()
+        self.0
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count()
     }
     /// Every finding.
     pub fn iter(&self) -> impl Iterator<Item = &Diagnostic> {
@@ -129,8 +149,23 @@ impl Diagnostics {
     pub fn render(&self, sources: &Sources, color: bool) -> String {
         let mut sorted: Vec<&Diagnostic> = self.0.iter().collect();
         sorted.sort_by_key(|d| d.span.map(|s| (s.file, s.start)));
-        let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
-        let handler = GraphicalReportHandler::new_themed(theme).with_width(100).with_links(false);
+        // Unicode frames, but a caret under the offending text, as compilers draw it.
+        let characters = ThemeCharacters {
+            underline: '^',
+            underbar: '^',
+            ..ThemeCharacters::unicode()
+        };
+        let theme = GraphicalTheme {
+            characters,
+            styles: if color {
+                ThemeStyles::ansi()
+            } else {
+                ThemeStyles::none()
+            },
+        };
+        let handler = GraphicalReportHandler::new_themed(theme)
+            .with_width(100)
+            .with_links(false);
         let mut out = String::new();
         for d in sorted {
             let report = to_report(d, sources);
@@ -144,10 +179,12 @@ impl Diagnostics {
 
 /// Builds a miette report with the source attached, masking secret text if asked.
 fn to_report(d: &Diagnostic, sources: &Sources) -> miette::Report {
-    let mut diag = MietteDiagnostic::new(d.message.clone()).with_code(d.code).with_severity(match d.severity {
-        Severity::Error => MietteSeverity::Error,
-        Severity::Warning => MietteSeverity::Warning,
-    });
+    let mut diag = MietteDiagnostic::new(d.message.clone())
+        .with_code(d.code)
+        .with_severity(match d.severity {
+            Severity::Error => MietteSeverity::Error,
+            Severity::Warning => MietteSeverity::Warning,
+        });
     if let Some(help) = &d.help {
         diag = diag.with_help(help.clone());
     }
@@ -155,7 +192,11 @@ fn to_report(d: &Diagnostic, sources: &Sources) -> miette::Report {
         return miette::Report::new(diag);
     };
     let file = sources.get(span.file);
-    let (text, start, end) = if d.redact { mask(&file.text, span.start, span.end) } else { (file.text.clone(), span.start, span.end) };
+    let (text, start, end) = if d.redact {
+        mask(&file.text, span.start, span.end)
+    } else {
+        (file.text.clone(), span.start, span.end)
+    };
     let label = (!d.label.is_empty()).then(|| d.label.clone());
     diag = diag.with_label(LabeledSpan::new(label, start, end - start));
     miette::Report::new(diag).with_source_code(NamedSource::new(file.name.clone(), text))
@@ -169,7 +210,10 @@ fn mask(text: &str, start: usize, end: usize) -> (String, usize, usize) {
 }
 
 /// The closest of `candidates` to `word`, if close enough to be a likely typo.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|c| (strsim::jaro_winkler(word, c), c))
@@ -187,7 +231,19 @@ mod tests {
         let mut sources = Sources::default();
         let file = sources.add("framework.toml", "[server]\ndomian = \"x\"\n");
         let mut diags = Diagnostics::default();
-        diags.push(Diagnostic::error("scf::unknown-key", "unknown key `domian` in [server]", Some(Span { file, start: 9, end: 15 })).label("did you mean `domain`?").help("rename it"));
+        diags.push(
+            Diagnostic::error(
+                "scf::unknown-key",
+                "unknown key `domian` in [server]",
+                Some(Span {
+                    file,
+                    start: 9,
+                    end: 15,
+                }),
+            )
+            .label("did you mean `domain`?")
+            .help("rename it"),
+        );
         let out = diags.render(&sources, false);
         assert!(out.contains("framework.toml:2:1"), "{out}");
         assert!(out.contains("domian = \"x\""), "{out}");
@@ -199,7 +255,18 @@ mod tests {
         let mut sources = Sources::default();
         let file = sources.add("framework.toml", "[database]\npassword = \"hunter2\"\n");
         let mut diags = Diagnostics::default();
-        diags.push(Diagnostic::error("scf::literal-secret", "literal secret", Some(Span { file, start: 23, end: 30 })).redacted());
+        diags.push(
+            Diagnostic::error(
+                "scf::literal-secret",
+                "literal secret",
+                Some(Span {
+                    file,
+                    start: 23,
+                    end: 30,
+                }),
+            )
+            .redacted(),
+        );
         let out = diags.render(&sources, false);
         assert!(!out.contains("hunter2"), "{out}");
         assert!(out.contains("*******"), "{out}");
@@ -207,7 +274,10 @@ mod tests {
 
     #[test]
     fn suggestions_only_for_near_misses() {
-        assert_eq!(did_you_mean("domian", ["domain", "listen", "workers"]), Some("domain"));
+        assert_eq!(
+            did_you_mean("domian", ["domain", "listen", "workers"]),
+            Some("domain")
+        );
         assert_eq!(did_you_mean("zzz", ["domain", "listen"]), None);
     }
 }

@@ -43,7 +43,10 @@ impl fmt::Display for Secret {
 
 /// The first 8 hex digits of a domain-separated SHA-256: enough to tell values apart.
 pub fn fingerprint(bytes: &[u8]) -> String {
-    let digest = Sha256::new().chain_update(b"scf-fingerprint\0").chain_update(bytes).finalize();
+    let digest = Sha256::new()
+        .chain_update(b"scf-fingerprint\0")
+        .chain_update(bytes)
+        .finalize();
     hex::encode(&digest[..4])
 }
 
@@ -72,10 +75,15 @@ pub enum ResolveError {
 /// Reads a secret's value now. Only apply and run call this.
 pub fn resolve(r: &SecretRef) -> Result<Secret, ResolveError> {
     let value = match r {
-        SecretRef::Env(name) => std::env::var(name).map_err(|_| ResolveError::EnvUnset(name.clone()))?,
+        SecretRef::Env(name) => {
+            std::env::var(name).map_err(|_| ResolveError::EnvUnset(name.clone()))?
+        }
         SecretRef::File(path) => std::fs::read_to_string(path.as_str())
             .map(|s| s.trim_end_matches(['\n', '\r']).to_string())
-            .map_err(|source| ResolveError::File { path: path.to_string(), source })?,
+            .map_err(|source| ResolveError::File {
+                path: path.to_string(),
+                source,
+            })?,
     };
     if value.contains(['\n', '\r', '\0']) {
         return Err(ResolveError::Unprintable(r.to_string()));
@@ -99,14 +107,19 @@ pub fn references(text: &str) -> Vec<SecretRef> {
 }
 
 /// Replaces every marker in `text` using `lookup`.
-pub fn fill(text: &str, mut lookup: impl FnMut(&SecretRef) -> Result<Secret, ResolveError>) -> Result<String, ResolveError> {
+pub fn fill(
+    text: &str,
+    mut lookup: impl FnMut(&SecretRef) -> Result<Secret, ResolveError>,
+) -> Result<String, ResolveError> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(start) = rest.find(OPEN) {
         out.push_str(&rest[..start]);
         let after = &rest[start + OPEN.len()..];
         let end = after.find(CLOSE).ok_or(ResolveError::Unterminated)?;
-        let r: SecretRef = after[..end].parse().map_err(|_| ResolveError::Unterminated)?;
+        let r: SecretRef = after[..end]
+            .parse()
+            .map_err(|_| ResolveError::Unterminated)?;
         out.push_str(lookup(&r)?.expose());
         rest = &after[end + CLOSE.len()..];
     }

@@ -1,6 +1,9 @@
 //! Sections about data: PostgreSQL, Redis, tenancy, tenants and backups.
 
-use super::values::{AbsPath, ByteSize, Cron, DomainName, Duration, Email, Identifier, Industry, PgExtension, PlanName, S3Url, SavePoint, SecretRef};
+use super::values::{
+    AbsPath, ByteSize, Cron, DomainName, Duration, Email, Identifier, Industry, PgExtension,
+    PlanName, S3Url, SavePoint, SecretRef,
+};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -21,7 +21,10 @@ use serde::{Deserialize, Serialize};
 /// The whole of framework.toml, after its profiles are merged in.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(title = "framework.toml", description = "scf deployment of the AI Supply Chain Optimization Framework.")]
+#[schemars(
+    title = "framework.toml",
+    description = "scf deployment of the AI Supply Chain Optimization Framework."
+)]
 pub struct Config {
     /// What is deployed, and which profile it extends.
     pub project: Project,
@@ -82,7 +85,10 @@ pub fn published_schema() -> serde_json::Value {
     let mut schema = checker_schema();
     strip(&mut schema);
     if let Some(map) = schema.as_object_mut() {
-        map.insert("$id".into(), "https://scf.dev/schemas/framework.schema.json".into());
+        map.insert(
+            "$id".into(),
+            "https://scf.dev/schemas/framework.schema.json".into(),
+        );
     }
     schema
 }

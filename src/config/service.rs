@@ -1,6 +1,8 @@
 //! Sections about the service itself: project, target, host, server, TLS and framework.
 
-use super::values::{AbsPath, ByteSize, DomainName, Duration, Industry, ListenAddr, Name, UnixName};
+use super::values::{
+    AbsPath, ByteSize, DomainName, Duration, Industry, ListenAddr, Name, UnixName,
+};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -144,7 +146,9 @@ pub struct Framework {
 }
 
 /// An ERP connector whose export files the framework imports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Connector {
     /// SAP material movements.

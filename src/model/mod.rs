@@ -11,7 +11,10 @@ mod validate;
 pub use env::{EnvValue, EnvVar, Placement, runtime_env};
 
 use crate::config::values::{Email, Identifier, Industry, Name, PlanName};
-use crate::config::{Backup, Config, Database, Firewall, Framework, Host, Kubernetes, Monitoring, Plan, Project, Redis, Security, Server, TargetKind, Tenancy, Tls};
+use crate::config::{
+    Backup, Config, Database, Firewall, Framework, Host, Kubernetes, Monitoring, Plan, Project,
+    Redis, Security, Server, TargetKind, Tenancy, Tls,
+};
 use crate::diag::Diagnostics;
 use crate::source::Loaded;
 
@@ -88,7 +91,10 @@ impl Model {
                     id: t.id.clone(),
                     plan: t.plan.clone(),
                     limits: c.tenancy.plans.get(&t.plan)?.clone(),
-                    industry: t.industry.clone().unwrap_or_else(|| c.framework.default_industry.clone()),
+                    industry: t
+                        .industry
+                        .clone()
+                        .unwrap_or_else(|| c.framework.default_industry.clone()),
                     admin_email: t.admin_email.clone(),
                 })
             })

@@ -9,7 +9,10 @@ use std::collections::BTreeMap;
 
 /// Runs every whole-configuration check.
 pub fn check(c: &Config, doc: &Node) -> Diagnostics {
-    let mut out = Findings { doc, diags: Diagnostics::default() };
+    let mut out = Findings {
+        doc,
+        diags: Diagnostics::default(),
+    };
     targets(c, &mut out);
     tls(c, &mut out);
     tenants(c, &mut out);
@@ -26,11 +29,25 @@ struct Findings<'a> {
 }
 
 impl Findings<'_> {
-    fn error(&mut self, code: &'static str, path: &str, message: impl Into<String>, help: impl Into<String>) {
-        self.diags.push(Diagnostic::error(code, message, Some(self.doc.locate(path))).help(help));
+    fn error(
+        &mut self,
+        code: &'static str,
+        path: &str,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) {
+        self.diags
+            .push(Diagnostic::error(code, message, Some(self.doc.locate(path))).help(help));
     }
-    fn warning(&mut self, code: &'static str, path: &str, message: impl Into<String>, help: impl Into<String>) {
-        self.diags.push(Diagnostic::warning(code, message, Some(self.doc.locate(path))).help(help));
+    fn warning(
+        &mut self,
+        code: &'static str,
+        path: &str,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) {
+        self.diags
+            .push(Diagnostic::warning(code, message, Some(self.doc.locate(path))).help(help));
     }
 }
 
@@ -83,18 +100,38 @@ fn tenants(c: &Config, f: &mut Findings) {
             f.error(
                 "scf::duplicate-tenant",
                 &format!("tenants.{i}.id"),
-                format!("tenant `{}` is declared twice (also tenants[{first}])", t.id),
+                format!(
+                    "tenant `{}` is declared twice (also tenants[{first}])",
+                    t.id
+                ),
                 "give each [[tenants]] entry a unique id, or remove the duplicate",
             );
         }
         if !c.tenancy.plans.contains_key(&t.plan) {
-            let plans = c.tenancy.plans.keys().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ");
-            let near = crate::diag::did_you_mean(t.plan.as_str(), c.tenancy.plans.keys().map(|p| p.as_str()));
+            let plans = c
+                .tenancy
+                .plans
+                .keys()
+                .map(|p| format!("`{p}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let near = crate::diag::did_you_mean(
+                t.plan.as_str(),
+                c.tenancy.plans.keys().map(|p| p.as_str()),
+            );
             let help = match near {
                 Some(near) => format!("did you mean `{near}`? The plans are {plans}"),
                 None => format!("use one of {plans}, or define it under [tenancy.plans]"),
             };
-            f.error("scf::unknown-plan", &format!("tenants.{i}.plan"), format!("tenant `{}` is on plan `{}`, which is not defined", t.id, t.plan), help);
+            f.error(
+                "scf::unknown-plan",
+                &format!("tenants.{i}.plan"),
+                format!(
+                    "tenant `{}` is on plan `{}`, which is not defined",
+                    t.id, t.plan
+                ),
+                help,
+            );
         }
     }
     let max = c.tenancy.max_tenants as usize;
@@ -102,8 +139,14 @@ fn tenants(c: &Config, f: &mut Findings) {
         f.error(
             "scf::too-many-tenants",
             &format!("tenants.{max}"),
-            format!("{} tenants are declared, but tenancy.max_tenants is {max}", c.tenants.len()),
-            format!("raise tenancy.max_tenants to at least {}, or remove tenants", c.tenants.len()),
+            format!(
+                "{} tenants are declared, but tenancy.max_tenants is {max}",
+                c.tenants.len()
+            ),
+            format!(
+                "raise tenancy.max_tenants to at least {}, or remove tenants",
+                c.tenants.len()
+            ),
         );
     }
 }
@@ -119,7 +162,7 @@ fn kubernetes(c: &Config, f: &mut Findings) {
             "set kubernetes.autoscaling.min to at most max",
         );
     }
-    if k.replicas < a.min || k.replicas > a.max {
+    if a.min <= a.max && (k.replicas < a.min || k.replicas > a.max) {
         f.warning(
             "scf::replicas-outside-autoscaling",
             "kubernetes.replicas",
@@ -129,7 +172,11 @@ fn kubernetes(c: &Config, f: &mut Findings) {
     }
     let pairs: [(&str, &Quantity, &Quantity); 2] = [
         ("cpu", &k.resources.requests.cpu, &k.resources.limits.cpu),
-        ("memory", &k.resources.requests.memory, &k.resources.limits.memory),
+        (
+            "memory",
+            &k.resources.requests.memory,
+            &k.resources.limits.memory,
+        ),
     ];
     for (what, request, limit) in pairs {
         if request.value() > limit.value() {
@@ -145,7 +192,10 @@ fn kubernetes(c: &Config, f: &mut Findings) {
         f.warning(
             "scf::image-not-pinned",
             "kubernetes.image",
-            format!("image `{}` is not pinned by digest; the tag can move under you", k.image),
+            format!(
+                "image `{}` is not pinned by digest; the tag can move under you",
+                k.image
+            ),
             "append the digest, such as `@sha256:…` (see `docker buildx imagetools inspect IMAGE`)",
         );
     }
@@ -155,14 +205,29 @@ fn database(c: &Config, f: &mut Findings) {
     for (key, value) in &c.database.settings {
         let path = format!("database.settings.{key}");
         let key_ok = key.starts_with(|ch: char| ch.is_ascii_lowercase())
-            && key.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_' || ch == '.');
+            && key
+                .chars()
+                .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_' || ch == '.');
         if !key_ok {
-            f.error("scf::pg-setting", &path, format!("`{}` is not a postgresql.conf parameter name", key.escape_debug()), "use the parameter's name as in postgresql.conf, such as work_mem");
+            f.error(
+                "scf::pg-setting",
+                &path,
+                format!(
+                    "`{}` is not a postgresql.conf parameter name",
+                    key.escape_debug()
+                ),
+                "use the parameter's name as in postgresql.conf, such as work_mem",
+            );
         }
         if let PgSetting::Text(text) = value
             && text.chars().any(char::is_control)
         {
-            f.error("scf::pg-setting", &path, format!("the value of `{key}` contains a control character"), "write the value on one line, without tabs or newlines");
+            f.error(
+                "scf::pg-setting",
+                &path,
+                format!("the value of `{key}` contains a control character"),
+                "write the value on one line, without tabs or newlines",
+            );
         }
     }
 }
@@ -175,18 +240,32 @@ fn sizing(c: &Config, f: &mut Findings) {
         f.error(
             "scf::redis-maxmemory",
             "redis.maxmemory",
-            format!("redis.maxmemory ({}) is not below the host's memory ({})", c.redis.maxmemory, host.memory),
+            format!(
+                "redis.maxmemory ({}) is not below the host's memory ({})",
+                c.redis.maxmemory, host.memory
+            ),
             "leave room for PostgreSQL and the framework: a quarter of host.memory is a good start",
         );
     }
     let zero_checks = [
-        ("server.request_timeout", c.server.request_timeout.as_millis()),
+        (
+            "server.request_timeout",
+            c.server.request_timeout.as_millis(),
+        ),
         ("security.jwt_expiry", c.security.jwt_expiry.as_millis()),
-        ("monitoring.scrape_interval", c.monitoring.scrape_interval.as_millis()),
+        (
+            "monitoring.scrape_interval",
+            c.monitoring.scrape_interval.as_millis(),
+        ),
     ];
     for (path, millis) in zero_checks {
         if millis < 1000 {
-            f.error("scf::too-short", path, format!("`{path}` must be at least 1s"), "use a duration of a second or more, such as `15s`");
+            f.error(
+                "scf::too-short",
+                path,
+                format!("`{path}` must be at least 1s"),
+                "use a duration of a second or more, such as `15s`",
+            );
         }
     }
 }

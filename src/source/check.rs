@@ -17,7 +17,10 @@ pub struct Checker<'s> {
 impl<'s> Checker<'s> {
     /// A checker for the schema `root` (with its `$defs`).
     pub fn new(root: &'s Json) -> Self {
-        Self { root, diags: Diagnostics::default() }
+        Self {
+            root,
+            diags: Diagnostics::default(),
+        }
     }
 
     /// Checks the whole document and returns the findings.
@@ -39,7 +42,11 @@ impl<'s> Checker<'s> {
 
     fn check(&mut self, node: &Node, schema: &'s Json, path: &str) {
         let schema = self.resolve(schema);
-        if let Some(alternatives) = schema.get("anyOf").or_else(|| schema.get("oneOf")).and_then(Json::as_array) {
+        if let Some(alternatives) = schema
+            .get("anyOf")
+            .or_else(|| schema.get("oneOf"))
+            .and_then(Json::as_array)
+        {
             return self.check_alternatives(node, alternatives, schema, path);
         }
         if let Some(values) = schema.get("enum").and_then(Json::as_array) {
@@ -65,9 +72,21 @@ impl<'s> Checker<'s> {
     }
 
     /// `anyOf`/`oneOf`: an enum of consts, an `Option<T>`, or an untagged union.
-    fn check_alternatives(&mut self, node: &Node, alternatives: &'s [Json], schema: &'s Json, path: &str) {
-        let real: Vec<&Json> = alternatives.iter().filter(|a| a.get("type").and_then(Json::as_str) != Some("null")).collect();
-        let consts: Vec<&str> = real.iter().filter_map(|a| a.get("const").and_then(Json::as_str)).collect();
+    fn check_alternatives(
+        &mut self,
+        node: &Node,
+        alternatives: &'s [Json],
+        schema: &'s Json,
+        path: &str,
+    ) {
+        let real: Vec<&Json> = alternatives
+            .iter()
+            .filter(|a| a.get("type").and_then(Json::as_str) != Some("null"))
+            .collect();
+        let consts: Vec<&str> = real
+            .iter()
+            .filter_map(|a| a.get("const").and_then(Json::as_str))
+            .collect();
         if !consts.is_empty() && consts.len() == real.len() {
             return self.check_enum(node, &consts, schema, path);
         }
@@ -81,19 +100,35 @@ impl<'s> Checker<'s> {
         });
         if !passes {
             self.diags.push(
-                Diagnostic::error("scf::type", format!("`{}` has the wrong type: {}", display(path), node.value.type_name()), Some(node.span))
-                    .label("not accepted here")
-                    .help(describe(schema)),
+                Diagnostic::error(
+                    "scf::type",
+                    format!(
+                        "`{}` has the wrong type: {}",
+                        display(path),
+                        node.value.type_name()
+                    ),
+                    Some(node.span),
+                )
+                .label("not accepted here")
+                .help(describe(schema)),
             );
         }
     }
 
     fn check_enum(&mut self, node: &Node, allowed: &[&str], schema: &Json, path: &str) {
-        let list = allowed.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ");
+        let list = allowed
+            .iter()
+            .map(|a| format!("`{a}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
         match &node.value {
             Value::String(s) if allowed.contains(&s.as_str()) => {}
             Value::String(s) => {
-                let mut d = Diagnostic::error("scf::unknown-value", format!("`{s}` is not a valid `{}`", display(path)), Some(node.span));
+                let mut d = Diagnostic::error(
+                    "scf::unknown-value",
+                    format!("`{s}` is not a valid `{}`", display(path)),
+                    Some(node.span),
+                );
                 d = match did_you_mean(s, allowed.iter().copied()) {
                     Some(near) => d.label(format!("did you mean `{near}`?")),
                     None => d.label("unknown value"),
@@ -101,8 +136,16 @@ impl<'s> Checker<'s> {
                 self.diags.push(d.help(format!("use one of {list}")));
             }
             other => self.diags.push(
-                Diagnostic::error("scf::type", format!("`{}` must be a string, found {}", display(path), other.type_name()), Some(node.span))
-                    .help(format!("{}; one of {list}", describe(schema))),
+                Diagnostic::error(
+                    "scf::type",
+                    format!(
+                        "`{}` must be a string, found {}",
+                        display(path),
+                        other.type_name()
+                    ),
+                    Some(node.span),
+                )
+                .help(format!("{}; one of {list}", describe(schema))),
             ),
         }
     }
@@ -123,33 +166,58 @@ impl<'s> Checker<'s> {
             Value::Array(_) => "array",
             Value::Table(_) => "object",
         };
-        let ok = accepted.contains(&actual) || (actual == "integer" && accepted.contains(&"number"));
+        let ok =
+            accepted.contains(&actual) || (actual == "integer" && accepted.contains(&"number"));
         if !ok {
-            let want = accepted.iter().filter(|t| **t != "null").map(|t| json_type_name(t)).collect::<Vec<_>>().join(" or ");
+            let want = accepted
+                .iter()
+                .filter(|t| **t != "null")
+                .map(|t| json_type_name(t))
+                .collect::<Vec<_>>()
+                .join(" or ");
             self.diags.push(
-                Diagnostic::error("scf::type", format!("`{}` must be {want}, found {}", display(path), node.value.type_name()), Some(node.span))
-                    .label(format!("expected {want}"))
-                    .help(describe(schema)),
+                Diagnostic::error(
+                    "scf::type",
+                    format!(
+                        "`{}` must be {want}, found {}",
+                        display(path),
+                        node.value.type_name()
+                    ),
+                    Some(node.span),
+                )
+                .label(format!("expected {want}"))
+                .help(describe(schema)),
             );
         }
         ok
     }
 
     fn check_table(&mut self, node: &Node, schema: &'s Json, path: &str) {
-        let Value::Table(entries) = &node.value else { return };
-        static EMPTY: std::sync::LazyLock<Map<String, Json>> = std::sync::LazyLock::new(Map::new);
-        let properties: &'s Map<String, Json> = match schema.get("properties").and_then(Json::as_object) {
-            Some(p) => p,
-            None => &EMPTY,
+        let Value::Table(entries) = &node.value else {
+            return;
         };
+        static EMPTY: std::sync::LazyLock<Map<String, Json>> = std::sync::LazyLock::new(Map::new);
+        let properties: &'s Map<String, Json> =
+            match schema.get("properties").and_then(Json::as_object) {
+                Some(p) => p,
+                None => &EMPTY,
+            };
         let additional = schema.get("additionalProperties");
         for (key, child) in entries {
-            let child_path = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+            let child_path = if path.is_empty() {
+                key.clone()
+            } else {
+                format!("{path}.{key}")
+            };
             if let Some(prop) = properties.get(key) {
                 self.check(child, prop, &child_path);
             } else if let Some(extra @ Json::Object(_)) = additional {
                 if let Some(names) = schema.get("propertyNames") {
-                    let key_node = Node { value: Value::String(key.clone()), span: child.key_span.unwrap_or(child.span), key_span: None };
+                    let key_node = Node {
+                        value: Value::String(key.clone()),
+                        span: child.key_span.unwrap_or(child.span),
+                        key_span: None,
+                    };
                     self.check(&key_node, names, &child_path);
                 }
                 self.check(child, extra, &child_path);
@@ -157,39 +225,107 @@ impl<'s> Checker<'s> {
                 self.unknown_key(key, child, properties, path);
             }
         }
-        for required in schema.get("required").and_then(Json::as_array).into_iter().flatten().filter_map(Json::as_str) {
-            if !entries.contains_key(required) {
-                let what = properties.get(required).map(|p| describe(p)).unwrap_or_default();
-                let section = if path.is_empty() { format!("[{required}]") } else { format!("`{required}` in [{}]", display(path)) };
+        let missing: Vec<&str> = schema
+            .get("required")
+            .and_then(Json::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Json::as_str)
+            .filter(|key| !entries.contains_key(*key))
+            .collect();
+        self.missing(node, &missing, properties, path);
+    }
+
+    /// One finding per table for the keys neither the file nor its profile sets.
+    fn missing(
+        &mut self,
+        node: &Node,
+        missing: &[&str],
+        properties: &Map<String, Json>,
+        path: &str,
+    ) {
+        let name = |key: &str| {
+            if path.is_empty() {
+                format!("[{key}]")
+            } else {
+                format!("`{key}`")
+            }
+        };
+        let place = if path.is_empty() {
+            String::new()
+        } else {
+            format!(" in [{}]", display(path))
+        };
+        let at = Some(node.key_span.unwrap_or(node.span));
+        let label = "neither framework.toml nor its profile sets it";
+        match missing {
+            [] => {}
+            [key] => {
+                let what = properties.get(*key).map(describe).unwrap_or_default();
                 self.diags.push(
-                    Diagnostic::error("scf::missing", format!("missing {section}"), Some(node.key_span.unwrap_or(node.span)))
-                        .label("neither framework.toml nor its profile sets it")
+                    Diagnostic::error("scf::missing", format!("missing {}{place}", name(key)), at)
+                        .label(label)
                         .help(format!("add it: {what}")),
+                );
+            }
+            keys => {
+                let list = keys.iter().map(|k| name(k)).collect::<Vec<_>>().join(", ");
+                self.diags.push(
+                    Diagnostic::error("scf::missing", format!("missing {list}{place}"), at)
+                        .label(label)
+                        .help("extend a profile that sets them, such as `extends = \"single-tenant\"` under [project], or add them; `scf init` writes a starter file"),
                 );
             }
         }
     }
 
     fn unknown_key(&mut self, key: &str, child: &Node, properties: &Map<String, Json>, path: &str) {
-        let place = if path.is_empty() { "at the top level".to_string() } else { format!("in [{}]", display(path)) };
-        let mut d = Diagnostic::error("scf::unknown-key", format!("unknown key `{key}` {place}"), Some(child.key_span.unwrap_or(child.span)));
+        let place = if path.is_empty() {
+            "at the top level".to_string()
+        } else {
+            format!("in [{}]", display(path))
+        };
+        let mut d = Diagnostic::error(
+            "scf::unknown-key",
+            format!("unknown key `{key}` {place}"),
+            Some(child.key_span.unwrap_or(child.span)),
+        );
         let known = properties.keys().map(String::as_str);
         d = match did_you_mean(key, known) {
-            Some(near) => d.label(format!("did you mean `{near}`?")).help(format!("rename `{key}` to `{near}`")),
+            Some(near) => d
+                .label(format!("did you mean `{near}`?"))
+                .help(format!("rename `{key}` to `{near}`")),
             None => {
-                let list = properties.keys().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
-                d.label("unknown key").help(format!("remove it; the keys {place} are {list}"))
+                let list = properties
+                    .keys()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                d.label("unknown key")
+                    .help(format!("remove it; the keys {place} are {list}"))
             }
         };
         self.diags.push(d);
     }
 
     fn check_string(&mut self, node: &Node, s: &str, schema: &Json, path: &str) {
-        let Some(format) = schema.get("format").and_then(Json::as_str) else { return };
+        let Some(format) = schema.get("format").and_then(Json::as_str) else {
+            return;
+        };
         if let Some(Err(e)) = check_format(format, s) {
-            let mut d = Diagnostic::error("scf::invalid-value", format!("invalid `{}`: {}", display(path), e.message), Some(node.span)).help(e.help);
+            let mut d = Diagnostic::error(
+                "scf::invalid-value",
+                format!("invalid `{}`: {}", display(path), e.message),
+                Some(node.span),
+            )
+            .help(e.help);
             if format == SecretRef::FORMAT {
-                d = Diagnostic { code: "scf::literal-secret", ..d }.redacted().label("secret value hidden");
+                d = Diagnostic {
+                    code: "scf::literal-secret",
+                    ..d
+                }
+                .redacted()
+                .label("secret value hidden");
             }
             self.diags.push(d);
         }
@@ -207,9 +343,13 @@ impl<'s> Checker<'s> {
                 (None, None) => unreachable!("checked above"),
             };
             self.diags.push(
-                Diagnostic::error("scf::out-of-range", format!("`{}` is {value}, out of range", display(path)), Some(node.span))
-                    .label(format!("must be {range}"))
-                    .help(describe(schema)),
+                Diagnostic::error(
+                    "scf::out-of-range",
+                    format!("`{}` is {value}, out of range", display(path)),
+                    Some(node.span),
+                )
+                .label(format!("must be {range}"))
+                .help(describe(schema)),
             );
         }
     }
@@ -244,5 +384,9 @@ fn json_type_name(t: &str) -> &'static str {
 }
 
 fn describe(schema: &Json) -> String {
-    schema.get("description").and_then(Json::as_str).unwrap_or("see `scf schema`").to_string()
+    schema
+        .get("description")
+        .and_then(Json::as_str)
+        .unwrap_or("see `scf schema`")
+        .to_string()
 }

@@ -55,23 +55,41 @@ impl Node {
     pub fn parse(text: &str, file: FileId, diags: &mut Diagnostics) -> Node {
         let (table, errors) = DeTable::parse_recoverable(text);
         for e in errors {
-            let span = e.span().map(|r| Span { file, start: r.start, end: r.end.max(r.start) });
+            let span = e.span().map(|r| Span {
+                file,
+                start: r.start,
+                end: r.end.max(r.start),
+            });
             diags.push(
-                Diagnostic::error("scf::syntax", format!("TOML syntax error: {}", e.message().trim()), span)
-                    .help("fix the TOML syntax; strings need double quotes, tables are written [name]"),
+                Diagnostic::error(
+                    "scf::syntax",
+                    format!("TOML syntax error: {}", e.message().trim()),
+                    span,
+                )
+                .help("fix the TOML syntax; strings need double quotes, tables are written [name]"),
             );
         }
         let span = table.span();
-        Node { value: Value::Table(convert_table(table.into_inner(), file)), span: Span { file, start: span.start, end: span.start }, key_span: None }
+        Node {
+            value: Value::Table(convert_table(table.into_inner(), file)),
+            span: Span {
+                file,
+                start: span.start,
+                end: span.start,
+            },
+            key_span: None,
+        }
     }
 
     /// The child at a dotted path such as `tenants.0.plan`, if present.
     pub fn get(&self, path: &str) -> Option<&Node> {
-        path.split('.').filter(|s| !s.is_empty()).try_fold(self, |node, seg| match &node.value {
-            Value::Table(t) => t.get(seg),
-            Value::Array(a) => seg.parse::<usize>().ok().and_then(|i| a.get(i)),
-            _ => None,
-        })
+        path.split('.')
+            .filter(|s| !s.is_empty())
+            .try_fold(self, |node, seg| match &node.value {
+                Value::Table(t) => t.get(seg),
+                Value::Array(a) => seg.parse::<usize>().ok().and_then(|i| a.get(i)),
+                _ => None,
+            })
     }
 
     /// The best location for a finding about `path`: the value if present, else the
@@ -104,7 +122,10 @@ impl Node {
     }
 
     /// Overlays `top` onto `self`: tables merge key by key, anything else is replaced.
+    /// Locations follow the overlay: findings point at what the user wrote, not the profile.
     pub fn merge(&mut self, top: Node) {
+        self.span = top.span;
+        self.key_span = top.key_span.or(self.key_span);
         match (&mut self.value, top.value) {
             (Value::Table(base), Value::Table(over)) => {
                 for (key, node) in over {
@@ -116,11 +137,7 @@ impl Node {
                     }
                 }
             }
-            (slot, value) => {
-                *slot = value;
-                self.span = top.span;
-                self.key_span = top.key_span.or(self.key_span);
-            }
+            (slot, value) => *slot = value,
         }
     }
 
@@ -133,7 +150,9 @@ impl Node {
             Value::Boolean(b) => toml::Value::Boolean(*b),
             Value::Datetime(d) => toml::Value::String(d.clone()),
             Value::Array(a) => toml::Value::Array(a.iter().map(Node::to_toml).collect()),
-            Value::Table(t) => toml::Value::Table(t.iter().map(|(k, v)| (k.clone(), v.to_toml())).collect()),
+            Value::Table(t) => {
+                toml::Value::Table(t.iter().map(|(k, v)| (k.clone(), v.to_toml())).collect())
+            }
         }
     }
 }
@@ -144,7 +163,11 @@ fn convert_table(table: DeTable<'_>, file: FileId) -> BTreeMap<String, Node> {
         .map(|(key, value)| {
             let key_span = key.span();
             let mut node = convert(value, file);
-            node.key_span = Some(Span { file, start: key_span.start, end: key_span.end });
+            node.key_span = Some(Span {
+                file,
+                start: key_span.start,
+                end: key_span.end,
+            });
             (key.into_inner().into_owned(), node)
         })
         .collect()
@@ -152,18 +175,30 @@ fn convert_table(table: DeTable<'_>, file: FileId) -> BTreeMap<String, Node> {
 
 fn convert(value: serde_spanned::Spanned<DeValue<'_>>, file: FileId) -> Node {
     let r = value.span();
-    let span = Span { file, start: r.start, end: r.end };
+    let span = Span {
+        file,
+        start: r.start,
+        end: r.end,
+    };
     let value = match value.into_inner() {
         DeValue::String(s) => Value::String(s.into_owned()),
         // Out-of-range integers become a float the checker reports as the wrong type.
-        DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix()).map(Value::Integer).unwrap_or(Value::Float(f64::NAN)),
+        DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix())
+            .map(Value::Integer)
+            .unwrap_or(Value::Float(f64::NAN)),
         DeValue::Float(f) => Value::Float(f.as_str().parse().unwrap_or(f64::NAN)),
         DeValue::Boolean(b) => Value::Boolean(b),
         DeValue::Datetime(d) => Value::Datetime(d.to_string()),
-        DeValue::Array(items) => Value::Array(items.into_iter().map(|v| convert(v, file)).collect()),
+        DeValue::Array(items) => {
+            Value::Array(items.into_iter().map(|v| convert(v, file)).collect())
+        }
         DeValue::Table(t) => Value::Table(convert_table(t, file)),
     };
-    Node { value, span, key_span: None }
+    Node {
+        value,
+        span,
+        key_span: None,
+    }
 }
 
 #[cfg(test)]
@@ -192,7 +227,10 @@ mod tests {
     fn overlay_wins_and_tables_merge() {
         let mut base = parse("[server]\nworkers = 4\nlog_level = \"info\"\n");
         base.merge(parse("[server]\nworkers = 8\n"));
-        assert!(matches!(base.get("server.workers").map(|n| &n.value), Some(Value::Integer(8))));
+        assert!(matches!(
+            base.get("server.workers").map(|n| &n.value),
+            Some(Value::Integer(8))
+        ));
         assert_eq!(base.str_at("server.log_level"), Some("info"));
     }
 

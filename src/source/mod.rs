@@ -46,7 +46,11 @@ pub fn load(path: &Path) -> Result<Loaded, Failed> {
         return Err(Failed { sources, diags });
     }
     match Config::deserialize(doc.to_toml()) {
-        Ok(config) => Ok(Loaded { sources, doc, config }),
+        Ok(config) => Ok(Loaded {
+            sources,
+            doc,
+            config,
+        }),
         Err(e) => {
             diags.push(
                 Diagnostic::error("scf::internal", format!("the checked document did not deserialize: {e}"), None)

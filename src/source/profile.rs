@@ -1,6 +1,6 @@
 //! Stage 2 of the pipeline: profiles. A framework.toml names a profile in
 //! `project.extends`: a built-in one (`dev`, `single-tenant`, `multi-tenant`,
-//! `kubernetes`, compiled into the binary from `profiles/`) or a file path relative to the
+//! `kubernetes`, or `base` which they all extend, compiled into the binary from `profiles/`) or a file path relative to the
 //! extending file. Profiles may extend profiles; the file being read always wins.
 
 use super::doc::Node;
@@ -8,10 +8,17 @@ use crate::diag::{Diagnostic, Diagnostics, Sources, did_you_mean};
 use std::path::{Path, PathBuf};
 
 /// The profiles compiled into scf, by name.
-pub const BUILTIN: [(&str, &str); 4] = [
+pub const BUILTIN: [(&str, &str); 5] = [
+    ("base", include_str!("../../profiles/base.toml")),
     ("dev", include_str!("../../profiles/dev.toml")),
-    ("single-tenant", include_str!("../../profiles/single-tenant.toml")),
-    ("multi-tenant", include_str!("../../profiles/multi-tenant.toml")),
+    (
+        "single-tenant",
+        include_str!("../../profiles/single-tenant.toml"),
+    ),
+    (
+        "multi-tenant",
+        include_str!("../../profiles/multi-tenant.toml"),
+    ),
     ("kubernetes", include_str!("../../profiles/kubernetes.toml")),
 ];
 
@@ -20,7 +27,10 @@ pub const BUILTIN: [(&str, &str); 4] = [
 enum Origin {
     Builtin(&'static str),
     /// A file: its canonical path (identity, for cycles) and the path as the user wrote it.
-    File { canonical: PathBuf, shown: PathBuf },
+    File {
+        canonical: PathBuf,
+        shown: PathBuf,
+    },
 }
 
 impl PartialEq for Origin {
@@ -35,7 +45,10 @@ impl PartialEq for Origin {
 
 impl Origin {
     fn file(path: &Path) -> Self {
-        Origin::File { canonical: std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()), shown: path.to_path_buf() }
+        Origin::File {
+            canonical: std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()),
+            shown: path.to_path_buf(),
+        }
     }
     fn display(&self) -> String {
         match self {
@@ -58,12 +71,29 @@ pub fn load_merged(path: &Path, sources: &mut Sources, diags: &mut Diagnostics) 
     };
     let origin = Origin::file(path);
     let file = sources.add(origin.display(), text.clone());
+    let errors_before = diags.error_count();
     let doc = Node::parse(&text, file, diags);
-    Some(resolve(doc, &origin, &mut vec![origin.clone()], sources, diags))
+    if diags.error_count() > errors_before {
+        // A broken file's `extends` cannot be trusted; report its syntax alone.
+        return Some(doc);
+    }
+    Some(resolve(
+        doc,
+        &origin,
+        &mut vec![origin.clone()],
+        sources,
+        diags,
+    ))
 }
 
 /// Merges `doc` over the chain of profiles it extends.
-fn resolve(doc: Node, origin: &Origin, chain: &mut Vec<Origin>, sources: &mut Sources, diags: &mut Diagnostics) -> Node {
+fn resolve(
+    doc: Node,
+    origin: &Origin,
+    chain: &mut Vec<Origin>,
+    sources: &mut Sources,
+    diags: &mut Diagnostics,
+) -> Node {
     let Some(name) = doc.str_at("project.extends").map(str::to_string) else {
         return doc;
     };
@@ -71,25 +101,52 @@ fn resolve(doc: Node, origin: &Origin, chain: &mut Vec<Origin>, sources: &mut So
     let parent = match locate(&name, origin) {
         Ok(parent) => parent,
         Err(help) => {
-            diags.push(Diagnostic::error("scf::profile-missing", format!("profile `{name}` not found"), at).label("extended here").help(help));
+            diags.push(
+                Diagnostic::error(
+                    "scf::profile-missing",
+                    format!("profile `{name}` not found"),
+                    at,
+                )
+                .label("extended here")
+                .help(help),
+            );
             return doc;
         }
     };
     if chain.contains(&parent) {
-        let cycle = chain.iter().chain([&parent]).map(Origin::display).collect::<Vec<_>>().join(" → ");
+        let cycle = chain
+            .iter()
+            .chain([&parent])
+            .map(Origin::display)
+            .collect::<Vec<_>>()
+            .join(" → ");
         diags.push(
-            Diagnostic::error("scf::profile-cycle", format!("profiles extend each other in a cycle: {cycle}"), at)
-                .label("this extends closes the cycle")
-                .help("remove `extends` from one of these profiles"),
+            Diagnostic::error(
+                "scf::profile-cycle",
+                format!("profiles extend each other in a cycle: {cycle}"),
+                at,
+            )
+            .label("this extends closes the cycle")
+            .help("remove `extends` from one of these profiles"),
         );
         return doc;
     }
     let text = match &parent {
-        Origin::Builtin(name) => BUILTIN.iter().find(|(n, _)| n == name).map(|(_, t)| (*t).to_string()),
+        Origin::Builtin(name) => BUILTIN
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, t)| (*t).to_string()),
         Origin::File { canonical, .. } => std::fs::read_to_string(canonical).ok(),
     };
     let Some(text) = text else {
-        diags.push(Diagnostic::error("scf::profile-missing", format!("cannot read profile `{name}`"), at).help("check the file's permissions"));
+        diags.push(
+            Diagnostic::error(
+                "scf::profile-missing",
+                format!("cannot read profile `{name}`"),
+                at,
+            )
+            .help("check the file's permissions"),
+        );
         return doc;
     };
     let file = sources.add(parent.display(), text.clone());
@@ -107,22 +164,35 @@ fn locate(name: &str, from: &Origin) -> Result<Origin, String> {
         return Ok(Origin::Builtin(builtin));
     }
     let names = BUILTIN.iter().map(|(n, _)| *n);
-    let listed = names.clone().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
+    let listed = names
+        .clone()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let looks_like_path = name.contains('/') || name.ends_with(".toml");
     if !looks_like_path {
         return Err(match did_you_mean(name, names) {
-            Some(near) => format!("did you mean `{near}`? The built-in profiles are {listed}, or give a path to a .toml file"),
-            None => format!("the built-in profiles are {listed}; or give a path to a .toml file, such as `./profiles/site.toml`"),
+            Some(near) => format!(
+                "did you mean `{near}`? The built-in profiles are {listed}, or give a path to a .toml file"
+            ),
+            None => format!(
+                "the built-in profiles are {listed}; or give a path to a .toml file, such as `./profiles/site.toml`"
+            ),
         });
     }
     let base = match from {
         Origin::File { shown, .. } => shown.parent().map(Path::to_path_buf).unwrap_or_default(),
-        Origin::Builtin(_) => return Err("a built-in profile can only extend another built-in profile".into()),
+        Origin::Builtin(_) => {
+            return Err("a built-in profile can only extend another built-in profile".into());
+        }
     };
     let path = base.join(name);
     if path.is_file() {
         Ok(Origin::file(&path))
     } else {
-        Err(format!("no file at {}; paths are relative to the file that extends them", path.display()))
+        Err(format!(
+            "no file at {}; paths are relative to the file that extends them",
+            path.display()
+        ))
     }
 }

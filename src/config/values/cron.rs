@@ -14,16 +14,38 @@ struct FieldSpec {
 }
 
 const FIELDS: [FieldSpec; 5] = [
-    FieldSpec { name: "minute", min: 0, max: 59, names: &[] },
-    FieldSpec { name: "hour", min: 0, max: 23, names: &[] },
-    FieldSpec { name: "day of month", min: 1, max: 31, names: &[] },
+    FieldSpec {
+        name: "minute",
+        min: 0,
+        max: 59,
+        names: &[],
+    },
+    FieldSpec {
+        name: "hour",
+        min: 0,
+        max: 23,
+        names: &[],
+    },
+    FieldSpec {
+        name: "day of month",
+        min: 1,
+        max: 31,
+        names: &[],
+    },
     FieldSpec {
         name: "month",
         min: 1,
         max: 12,
-        names: &["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"],
+        names: &[
+            "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+        ],
     },
-    FieldSpec { name: "day of week", min: 0, max: 7, names: &["sun", "mon", "tue", "wed", "thu", "fri", "sat"] },
+    FieldSpec {
+        name: "day of week",
+        min: 0,
+        max: 7,
+        names: &["sun", "mon", "tue", "wed", "thu", "fri", "sat"],
+    },
 ];
 
 const SYSTEMD_DAYS: [&str; 8] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
@@ -44,7 +66,13 @@ pub struct Cron {
 
 impl Cron {
     fn is_any(&self, i: usize) -> bool {
-        matches!(self.fields[i].as_slice(), [Item { range: None, step: None }])
+        matches!(
+            self.fields[i].as_slice(),
+            [Item {
+                range: None,
+                step: None
+            }]
+        )
     }
 
     /// The same schedule as a systemd calendar expression, e.g. `Sun *-*-* 01:00:00`.
@@ -74,8 +102,12 @@ impl Cron {
             let days: Vec<String> = self.fields[4]
                 .iter()
                 .flat_map(|item| match item.range {
-                    None => (0..=6).step_by(usize::from(item.step.unwrap_or(1))).collect::<Vec<u8>>(),
-                    Some((a, b)) => (a..=b).step_by(usize::from(item.step.unwrap_or(1))).collect(),
+                    None => (0..=6)
+                        .step_by(usize::from(item.step.unwrap_or(1)))
+                        .collect::<Vec<u8>>(),
+                    Some((a, b)) => (a..=b)
+                        .step_by(usize::from(item.step.unwrap_or(1)))
+                        .collect(),
                 })
                 .map(|d| SYSTEMD_DAYS[usize::from(d)].to_string())
                 .collect();
@@ -87,7 +119,13 @@ impl Cron {
             }
             format!("{} ", unique.join(","))
         };
-        format!("{weekdays}*-{}-{} {}:{}:00", part(3, 2), part(2, 2), part(1, 2), part(0, 2))
+        format!(
+            "{weekdays}*-{}-{} {}:{}:00",
+            part(3, 2),
+            part(2, 2),
+            part(1, 2),
+            part(0, 2)
+        )
     }
 }
 
@@ -97,7 +135,9 @@ fn parse_value(raw: &str, spec: &FieldSpec) -> Option<u8> {
     }
     let lower = raw.to_ascii_lowercase();
     let idx = spec.names.iter().position(|n| *n == lower)?;
-    u8::try_from(idx).ok().map(|i| i + if spec.min == 1 { 1 } else { 0 })
+    u8::try_from(idx)
+        .ok()
+        .map(|i| i + if spec.min == 1 { 1 } else { 0 })
 }
 
 fn parse_item(raw: &str, spec: &FieldSpec) -> Option<Item> {
@@ -139,12 +179,19 @@ impl FromStr for Cron {
         }
         let mut fields: [Vec<Item>; 5] = Default::default();
         for (i, (part, spec)) in parts.iter().zip(&FIELDS).enumerate() {
-            fields[i] = part.split(',').map(|item| parse_item(item, spec)).collect::<Option<Vec<_>>>().ok_or_else(|| {
-                ValueError::new(
-                    format!("`{part}` is not a valid {} field in `{raw}`", spec.name),
-                    format!("use *, a value {}..{}, a range a-b, a list a,b or a step */n", spec.min, spec.max),
-                )
-            })?;
+            fields[i] = part
+                .split(',')
+                .map(|item| parse_item(item, spec))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| {
+                    ValueError::new(
+                        format!("`{part}` is not a valid {} field in `{raw}`", spec.name),
+                        format!(
+                            "use *, a value {}..{}, a range a-b, a list a,b or a step */n",
+                            spec.min, spec.max
+                        ),
+                    )
+                })?;
         }
         let cron = Self { fields };
         if !cron.is_any(2) && !cron.is_any(4) {
@@ -181,7 +228,11 @@ impl fmt::Display for Cron {
     }
 }
 
-string_value!(Cron, "cron", "A five-field cron schedule, e.g. \"0 2 * * *\" (daily at 02:00).");
+string_value!(
+    Cron,
+    "cron",
+    "A five-field cron schedule, e.g. \"0 2 * * *\" (daily at 02:00)."
+);
 
 #[cfg(test)]
 mod tests {

@@ -23,7 +23,9 @@ impl ImageRef {
 }
 
 fn component_ok(c: &str) -> bool {
-    !c.is_empty() && c.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || "._-".contains(ch))
+    !c.is_empty()
+        && c.chars()
+            .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || "._-".contains(ch))
         && c.starts_with(|ch: char| ch.is_ascii_alphanumeric())
 }
 
@@ -38,8 +40,14 @@ impl FromStr for ImageRef {
         };
         let (rest, digest) = match raw.split_once('@') {
             Some((rest, d)) => {
-                let hex = d.strip_prefix("sha256:").ok_or_else(|| bad("the digest must start with sha256:"))?;
-                if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()) {
+                let hex = d
+                    .strip_prefix("sha256:")
+                    .ok_or_else(|| bad("the digest must start with sha256:"))?;
+                if hex.len() != 64
+                    || !hex
+                        .chars()
+                        .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+                {
                     return Err(bad("the digest must be 64 lower-case hex digits"));
                 }
                 (rest, Some(d.to_string()))
@@ -52,25 +60,39 @@ impl FromStr for ImageRef {
             None => (rest, None),
         };
         if let Some(tag) = tag {
-            let ok = !tag.is_empty() && tag.len() <= 128 && !tag.starts_with(['.', '-'])
-                && tag.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+            let ok = !tag.is_empty()
+                && tag.len() <= 128
+                && !tag.starts_with(['.', '-'])
+                && tag
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
             if !ok {
-                return Err(bad("the tag may hold letters, digits, `_`, `.` and `-` only"));
+                return Err(bad(
+                    "the tag may hold letters, digits, `_`, `.` and `-` only",
+                ));
             }
         }
         let mut parts: Vec<&str> = repository.split('/').collect();
         // The first component is a registry host when it has a dot, a port or is localhost.
         if parts.len() > 1 && (parts[0].contains(['.', ':']) || parts[0] == "localhost") {
             let (host, port) = parts[0].split_once(':').unwrap_or((parts[0], ""));
-            if !host.parse::<super::DomainName>().is_ok() || !(port.is_empty() || port.parse::<u16>().is_ok()) {
+            if host.parse::<super::DomainName>().is_err()
+                || !(port.is_empty() || port.parse::<u16>().is_ok())
+            {
                 return Err(bad("the registry is not a host[:port]"));
             }
             parts.remove(0);
         }
         if !parts.iter().all(|c| component_ok(c)) {
-            return Err(bad("the name may hold lower-case letters, digits, `.`, `_`, `-` and `/` only"));
+            return Err(bad(
+                "the name may hold lower-case letters, digits, `.`, `_`, `-` and `/` only",
+            ));
         }
-        Ok(Self { repository: repository.to_string(), tag: tag.map(str::to_string), digest })
+        Ok(Self {
+            repository: repository.to_string(),
+            tag: tag.map(str::to_string),
+            digest,
+        })
     }
 }
 
@@ -87,7 +109,11 @@ impl fmt::Display for ImageRef {
     }
 }
 
-string_value!(ImageRef, "image", "A container image, e.g. `registry.example.com/ai-supply-chain:1.0.0`, optionally `@sha256:…`.");
+string_value!(
+    ImageRef,
+    "image",
+    "A container image, e.g. `registry.example.com/ai-supply-chain:1.0.0`, optionally `@sha256:…`."
+);
 
 #[cfg(test)]
 mod tests {
@@ -95,12 +121,23 @@ mod tests {
 
     #[test]
     fn images_round_trip() {
-        for ok in ["registry.example.com/ai-supply-chain:1.0.0", "postgres:15", "localhost:5000/a/b:x", "redis"] {
+        for ok in [
+            "registry.example.com/ai-supply-chain:1.0.0",
+            "postgres:15",
+            "localhost:5000/a/b:x",
+            "redis",
+        ] {
             assert_eq!(ok.parse::<ImageRef>().unwrap().to_string(), ok);
         }
         let pinned = format!("redis:7@sha256:{}", "a".repeat(64));
         assert!(pinned.parse::<ImageRef>().unwrap().is_pinned());
-        for bad in ["Redis", "redis:", "redis:7 ; rm", "redis@sha256:xyz", "reg.io/a b"] {
+        for bad in [
+            "Redis",
+            "redis:",
+            "redis:7 ; rm",
+            "redis@sha256:xyz",
+            "reg.io/a b",
+        ] {
             assert!(bad.parse::<ImageRef>().is_err(), "{bad:?}");
         }
     }

@@ -35,7 +35,10 @@ pub struct ValueError {
 impl ValueError {
     /// A value error with its fix.
     pub fn new(message: impl Into<String>, help: impl Into<String>) -> Self {
-        Self { message: message.into(), help: help.into() }
+        Self {
+            message: message.into(),
+            help: help.into(),
+        }
     }
 }
 
@@ -101,9 +104,26 @@ pub fn check_format(format: &str, raw: &str) -> Option<Result<(), ValueError>> {
         };
     }
     dispatch!(
-        Duration, ByteSize, Rate, SavePoint, Cron, Cidr, DomainName, ListenAddr, Name,
-        Identifier, UnixName, Industry, Email, PgExtension, PlanName, AbsPath, S3Url,
-        SecretRef, ImageRef, Quantity,
+        Duration,
+        ByteSize,
+        Rate,
+        SavePoint,
+        Cron,
+        Cidr,
+        DomainName,
+        ListenAddr,
+        Name,
+        Identifier,
+        UnixName,
+        Industry,
+        Email,
+        PgExtension,
+        PlanName,
+        AbsPath,
+        S3Url,
+        SecretRef,
+        ImageRef,
+        Quantity,
     );
     None
 }

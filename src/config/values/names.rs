@@ -145,7 +145,15 @@ mod tests {
 
     #[test]
     fn hostile_names_are_rejected() {
-        for bad in ["x'; DROP TABLE t;--", "Customer", "1abc", "a b", "a\nb", "ä", ""] {
+        for bad in [
+            "x'; DROP TABLE t;--",
+            "Customer",
+            "1abc",
+            "a b",
+            "a\nb",
+            "ä",
+            "",
+        ] {
             assert!(bad.parse::<Identifier>().is_err(), "{bad:?}");
             assert!(bad.parse::<Name>().is_err(), "{bad:?}");
         }

@@ -13,7 +13,10 @@ impl FromStr for Cidr {
     type Err = ValueError;
     fn from_str(raw: &str) -> Result<Self, ValueError> {
         let net: ipnet::IpNet = raw.parse().map_err(|_| {
-            ValueError::new(format!("`{raw}` is not a CIDR block"), "write an address and a prefix length, such as `10.0.0.0/8`")
+            ValueError::new(
+                format!("`{raw}` is not a CIDR block"),
+                "write an address and a prefix length, such as `10.0.0.0/8`",
+            )
         })?;
         if net.trunc() != net {
             return Err(ValueError::new(
@@ -55,7 +58,11 @@ impl fmt::Display for ListenAddr {
     }
 }
 
-string_value!(ListenAddr, "socket-address", "An IP:PORT socket address, e.g. `127.0.0.1:5000`.");
+string_value!(
+    ListenAddr,
+    "socket-address",
+    "An IP:PORT socket address, e.g. `127.0.0.1:5000`."
+);
 
 /// A fully qualified DNS host name (RFC 1123), lower case, such as `api.example.com`.
 /// Only letters, digits, dots and hyphens: it is inert in nginx, YAML, SQL and shell.
@@ -78,19 +85,39 @@ impl FromStr for DomainName {
     fn from_str(raw: &str) -> Result<Self, ValueError> {
         let help = "use letters, digits, hyphens and dots only, such as `api.example.com`";
         if raw.len() > 253 || raw.is_empty() {
-            return Err(ValueError::new(format!("`{}` is not a domain name (1 to 253 characters)", raw.escape_debug()), help));
-        }
-        if let Some(c) = raw.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '.')) {
             return Err(ValueError::new(
-                format!("`{}` contains `{}`, which is not allowed in a domain name", raw.escape_debug(), c.escape_debug()),
+                format!(
+                    "`{}` is not a domain name (1 to 253 characters)",
+                    raw.escape_debug()
+                ),
+                help,
+            ));
+        }
+        if let Some(c) = raw
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '.'))
+        {
+            return Err(ValueError::new(
+                format!(
+                    "`{}` contains `{}`, which is not allowed in a domain name",
+                    raw.escape_debug(),
+                    c.escape_debug()
+                ),
                 help,
             ));
         }
         if raw.chars().any(|c| c.is_ascii_uppercase()) {
-            return Err(ValueError::new(format!("`{raw}` has upper-case letters"), format!("write it in lower case: `{}`", raw.to_ascii_lowercase())));
+            return Err(ValueError::new(
+                format!("`{raw}` has upper-case letters"),
+                format!("write it in lower case: `{}`", raw.to_ascii_lowercase()),
+            ));
         }
         for label in raw.split('.') {
-            if label.is_empty() || label.len() > 63 || label.starts_with('-') || label.ends_with('-') {
+            if label.is_empty()
+                || label.len() > 63
+                || label.starts_with('-')
+                || label.ends_with('-')
+            {
                 return Err(ValueError::new(
                     format!("`{raw}` has an invalid label `{label}`"),
                     "each dot-separated label is 1 to 63 characters and neither starts nor ends with a hyphen",
@@ -107,7 +134,11 @@ impl fmt::Display for DomainName {
     }
 }
 
-string_value!(DomainName, "domain-name", "A DNS host name, e.g. `api.example.com`.");
+string_value!(
+    DomainName,
+    "domain-name",
+    "A DNS host name, e.g. `api.example.com`."
+);
 
 #[cfg(test)]
 mod tests {
@@ -115,7 +146,10 @@ mod tests {
 
     #[test]
     fn cidr_rejects_host_bits_with_the_fix() {
-        assert_eq!("10.0.0.0/8".parse::<Cidr>().unwrap().to_string(), "10.0.0.0/8");
+        assert_eq!(
+            "10.0.0.0/8".parse::<Cidr>().unwrap().to_string(),
+            "10.0.0.0/8"
+        );
         let err = "10.1.2.3/8".parse::<Cidr>().unwrap_err();
         assert!(err.help.contains("10.0.0.0/8"));
     }
@@ -123,7 +157,19 @@ mod tests {
     #[test]
     fn domains_reject_syntax_of_every_artifact() {
         assert!("api.example.com".parse::<DomainName>().is_ok());
-        for bad in ["a;b.com", "a{b}.com", "a\nb.com", "a\"b.com", "a b.com", "-a.com", "a..com", "API.example.com", "ä.com", "a$b.com", ""] {
+        for bad in [
+            "a;b.com",
+            "a{b}.com",
+            "a\nb.com",
+            "a\"b.com",
+            "a b.com",
+            "-a.com",
+            "a..com",
+            "API.example.com",
+            "ä.com",
+            "a$b.com",
+            "",
+        ] {
             assert!(bad.parse::<DomainName>().is_err(), "{bad:?}");
         }
     }

@@ -37,11 +37,18 @@ impl Quantity {
 }
 
 fn split(raw: &str) -> Option<(f64, f64)> {
-    let end = raw.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(raw.len());
+    let end = raw
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(raw.len());
     let (number, suffix) = raw.split_at(end);
     let scale = SUFFIXES.iter().find(|(s, _)| *s == suffix)?.1;
-    let well_formed = !number.is_empty() && !number.starts_with('.') && !number.ends_with('.') && number.matches('.').count() <= 1;
-    well_formed.then(|| number.parse().ok().map(|n| (n, scale))).flatten()
+    let well_formed = !number.is_empty()
+        && !number.starts_with('.')
+        && !number.ends_with('.')
+        && number.matches('.').count() <= 1;
+    well_formed
+        .then(|| number.parse().ok().map(|n| (n, scale)))
+        .flatten()
 }
 
 impl FromStr for Quantity {
@@ -63,7 +70,11 @@ impl fmt::Display for Quantity {
     }
 }
 
-string_value!(Quantity, "k8s-quantity", "A Kubernetes quantity, e.g. `500m`, `1`, `2Gi`.");
+string_value!(
+    Quantity,
+    "k8s-quantity",
+    "A Kubernetes quantity, e.g. `500m`, `1`, `2Gi`."
+);
 
 #[cfg(test)]
 mod tests {

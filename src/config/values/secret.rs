@@ -29,14 +29,28 @@ impl FromStr for SecretRef {
             return if ok {
                 Ok(Self::Env(name.to_string()))
             } else {
-                Err(ValueError::new("the environment variable name in this secret reference is invalid", "use letters, digits and `_`, such as `env:SCF_DB_PASSWORD`"))
+                Err(ValueError::new(
+                    "the environment variable name in this secret reference is invalid",
+                    "use letters, digits and `_`, such as `env:SCF_DB_PASSWORD`",
+                ))
             };
         }
         if let Some(path) = raw.strip_prefix("file:") {
-            return path.parse().map(Self::File).map_err(|e: ValueError| ValueError::new(format!("the file in this secret reference is invalid: {}", e.message), e.help));
+            return path.parse().map(Self::File).map_err(|e: ValueError| {
+                ValueError::new(
+                    format!(
+                        "the file in this secret reference is invalid: {}",
+                        e.message
+                    ),
+                    e.help,
+                )
+            });
         }
         // Never echo `raw`: it may be the secret itself.
-        Err(ValueError::new("a secret must be a reference, not a literal value", HELP))
+        Err(ValueError::new(
+            "a secret must be a reference, not a literal value",
+            HELP,
+        ))
     }
 }
 
@@ -49,7 +63,11 @@ impl fmt::Display for SecretRef {
     }
 }
 
-string_value!(SecretRef, "secret-ref", "A secret reference, never a literal: `env:NAME` or `file:/PATH`.");
+string_value!(
+    SecretRef,
+    "secret-ref",
+    "A secret reference, never a literal: `env:NAME` or `file:/PATH`."
+);
 
 #[cfg(test)]
 mod tests {
@@ -60,8 +78,17 @@ mod tests {
         let err = "hunter2-very-secret".parse::<SecretRef>().unwrap_err();
         assert!(!err.message.contains("hunter2") && !err.help.contains("hunter2"));
         assert!(err.help.contains("env:"));
-        assert_eq!("env:SCF_DB_PASSWORD".parse::<SecretRef>().unwrap(), SecretRef::Env("SCF_DB_PASSWORD".into()));
-        assert_eq!("file:/etc/scf/key".parse::<SecretRef>().unwrap().to_string(), "file:/etc/scf/key");
+        assert_eq!(
+            "env:SCF_DB_PASSWORD".parse::<SecretRef>().unwrap(),
+            SecretRef::Env("SCF_DB_PASSWORD".into())
+        );
+        assert_eq!(
+            "file:/etc/scf/key"
+                .parse::<SecretRef>()
+                .unwrap()
+                .to_string(),
+            "file:/etc/scf/key"
+        );
         assert!("env:A B".parse::<SecretRef>().is_err());
         assert!("file:relative".parse::<SecretRef>().is_err());
     }

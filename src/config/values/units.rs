@@ -57,10 +57,19 @@ impl FromStr for Duration {
         let mut total: u64 = 0;
         while !rest.is_empty() {
             let (n, tail) = split_number(rest).ok_or_else(bad)?;
-            let unit_len = tail.find(|c: char| c.is_ascii_digit()).unwrap_or(tail.len());
+            let unit_len = tail
+                .find(|c: char| c.is_ascii_digit())
+                .unwrap_or(tail.len());
             let (unit, next) = tail.split_at(unit_len);
-            let scale = DURATION_UNITS.iter().find(|(u, _)| *u == unit).ok_or_else(bad)?.1;
-            total = n.checked_mul(scale).and_then(|v| total.checked_add(v)).ok_or_else(bad)?;
+            let scale = DURATION_UNITS
+                .iter()
+                .find(|(u, _)| *u == unit)
+                .ok_or_else(bad)?
+                .1;
+            total = n
+                .checked_mul(scale)
+                .and_then(|v| total.checked_add(v))
+                .ok_or_else(bad)?;
             rest = next;
         }
         if raw.is_empty() {
@@ -75,14 +84,18 @@ impl fmt::Display for Duration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (unit, scale) = DURATION_UNITS[1..]
             .iter()
-            .find(|(_, s)| self.0 % s == 0 && self.0 > 0)
+            .find(|(_, s)| self.0.is_multiple_of(*s) && self.0 > 0)
             .copied()
             .unwrap_or(("s", 1000));
         write!(f, "{}{unit}", self.0 / scale)
     }
 }
 
-string_value!(Duration, "duration", "A duration: a number and a unit (ms, s, m, h, d, w), e.g. `300s`, `24h`, `90d`.");
+string_value!(
+    Duration,
+    "duration",
+    "A duration: a number and a unit (ms, s, m, h, d, w), e.g. `300s`, `24h`, `90d`."
+);
 
 /// A size in bytes. Every unit is binary, as PostgreSQL and Redis read them: `4gb` = `4GiB`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -112,14 +125,21 @@ impl ByteSize {
     }
     /// `(number, index into the units)` for the largest unit that divides exactly.
     fn exact(self) -> (u64, usize) {
-        let i = SIZE_UNITS.iter().position(|(_, s)| self.0 % s == 0).unwrap_or(SIZE_UNITS.len() - 1);
+        let i = SIZE_UNITS
+            .iter()
+            .position(|(_, s)| self.0.is_multiple_of(*s))
+            .unwrap_or(SIZE_UNITS.len() - 1);
         (self.0 / SIZE_UNITS[i].1, i)
     }
     /// PostgreSQL's spelling: `256MB`, `4GB` (binary units), or `kB`.
     pub fn to_postgres(self) -> String {
         let (n, i) = self.exact();
         let unit = ["TB", "GB", "MB", "kB", "B"][i];
-        if unit == "B" { format!("{}kB", self.0.div_ceil(KIB)) } else { format!("{n}{unit}") }
+        if unit == "B" {
+            format!("{}kB", self.0.div_ceil(KIB))
+        } else {
+            format!("{n}{unit}")
+        }
     }
     /// Redis's spelling: `4gb`, `512mb` (binary units).
     pub fn to_redis(self) -> String {
@@ -144,7 +164,11 @@ impl FromStr for ByteSize {
         };
         let (n, unit) = split_number(raw.trim()).ok_or_else(bad)?;
         let unit = unit.trim().to_ascii_lowercase();
-        let scale = SIZE_UNITS.iter().find(|(names, _)| names.contains(&unit.as_str())).ok_or_else(bad)?.1;
+        let scale = SIZE_UNITS
+            .iter()
+            .find(|(names, _)| names.contains(&unit.as_str()))
+            .ok_or_else(bad)?
+            .1;
         n.checked_mul(scale).map(Self).ok_or_else(bad)
     }
 }
@@ -156,7 +180,11 @@ impl fmt::Display for ByteSize {
     }
 }
 
-string_value!(ByteSize, "byte-size", "A size with a binary unit, e.g. `16GiB`, `512MiB`, `4gb` (gb = GiB, as in Redis and PostgreSQL).");
+string_value!(
+    ByteSize,
+    "byte-size",
+    "A size with a binary unit, e.g. `16GiB`, `512MiB`, `4gb` (gb = GiB, as in Redis and PostgreSQL)."
+);
 
 /// The period of a [`Rate`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -226,7 +254,10 @@ impl FromStr for Rate {
             _ => return Err(bad()),
         };
         if count == 0 {
-            return Err(ValueError::new("a rate of 0 rejects every request", "give a positive count, such as `1000/hour`"));
+            return Err(ValueError::new(
+                "a rate of 0 rejects every request",
+                "give a positive count, such as `1000/hour`",
+            ));
         }
         Ok(Self { count, per })
     }
@@ -238,7 +269,11 @@ impl fmt::Display for Rate {
     }
 }
 
-string_value!(Rate, "rate", "A request budget COUNT/PERIOD, e.g. `1000/hour` (second, minute, hour or day).");
+string_value!(
+    Rate,
+    "rate",
+    "A request budget COUNT/PERIOD, e.g. `1000/hour` (second, minute, hour or day)."
+);
 
 /// A Redis RDB save point: snapshot after `seconds` if at least `changes` keys changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -254,7 +289,9 @@ impl FromStr for SavePoint {
     fn from_str(raw: &str) -> Result<Self, ValueError> {
         let mut parts = raw.split_whitespace().map(str::parse::<u64>);
         match (parts.next(), parts.next(), parts.next()) {
-            (Some(Ok(seconds)), Some(Ok(changes)), None) if seconds > 0 => Ok(Self { seconds, changes }),
+            (Some(Ok(seconds)), Some(Ok(changes)), None) if seconds > 0 => {
+                Ok(Self { seconds, changes })
+            }
             _ => Err(ValueError::new(
                 format!("`{raw}` is not a save point"),
                 "write \"SECONDS CHANGES\", such as \"900 1\"",
@@ -269,7 +306,11 @@ impl fmt::Display for SavePoint {
     }
 }
 
-string_value!(SavePoint, "redis-save-point", "A Redis save point \"SECONDS CHANGES\", e.g. \"900 1\".");
+string_value!(
+    SavePoint,
+    "redis-save-point",
+    "A Redis save point \"SECONDS CHANGES\", e.g. \"900 1\"."
+);
 
 #[cfg(test)]
 mod tests {
@@ -295,7 +336,10 @@ mod tests {
             assert_eq!(raw.parse::<ByteSize>().unwrap().bytes(), 4 * gib, "{raw}");
         }
         let s: ByteSize = "256MiB".parse().unwrap();
-        assert_eq!((s.to_postgres(), s.to_redis(), s.to_kubernetes()), ("256MB".into(), "256mb".into(), "256Mi".into()));
+        assert_eq!(
+            (s.to_postgres(), s.to_redis(), s.to_kubernetes()),
+            ("256MB".into(), "256mb".into(), "256Mi".into())
+        );
         assert_eq!(ByteSize::from_bytes(1536).to_postgres(), "2kB");
         assert!("4 parsecs".parse::<ByteSize>().is_err());
     }
@@ -311,7 +355,13 @@ mod tests {
 
     #[test]
     fn save_points_need_two_numbers() {
-        assert_eq!("900 1".parse::<SavePoint>().unwrap(), SavePoint { seconds: 900, changes: 1 });
+        assert_eq!(
+            "900 1".parse::<SavePoint>().unwrap(),
+            SavePoint {
+                seconds: 900,
+                changes: 1
+            }
+        );
         assert!("900".parse::<SavePoint>().is_err());
         assert!("900 1 2".parse::<SavePoint>().is_err());
     }
