@@ -6,9 +6,11 @@
 //! resolves what the targets should not have to (a tenant's plan limits and industry).
 
 mod env;
+mod tenancy;
 mod validate;
 
-pub use env::{EnvValue, EnvVar, Placement, runtime_env};
+pub use env::{EnvValue, EnvVar, K8S_POSTGRES_SERVICE, K8S_REDIS_SERVICE, Placement, runtime_env};
+pub use tenancy::{PG_IDENTIFIER_MAX, TenantStore, store_name_len, tenant_store};
 
 use crate::config::values::{Email, Identifier, Industry, Name, PlanName};
 use crate::config::{
