@@ -30,7 +30,16 @@ pub struct Invalid {
 
 /// Reads and validates `path`, reporting every error at once.
 pub fn load(path: &Path) -> Result<Compiled, Invalid> {
-    let loaded = source::load(path).map_err(|f| Invalid {
+    validate(source::load(path))
+}
+
+/// Validates text that claims to live at `path` (for editors and the fuzzer).
+pub fn load_text(path: &Path, text: String) -> Result<Compiled, Invalid> {
+    validate(source::load_text(path, text))
+}
+
+fn validate(loaded: Result<source::Loaded, source::Failed>) -> Result<Compiled, Invalid> {
+    let loaded = loaded.map_err(|f| Invalid {
         diags: f.diags,
         sources: f.sources,
     })?;

@@ -38,6 +38,20 @@ pub fn load(path: &Path) -> Result<Loaded, Failed> {
     let Some(doc) = profile::load_merged(path, &mut sources, &mut diags) else {
         return Err(Failed { sources, diags });
     };
+    finish(doc, sources, diags)
+}
+
+/// Like [`load`], for text already in memory that claims to live at `path` (for editors
+/// and the fuzzer). Profiles given by path are still read from disk.
+pub fn load_text(path: &Path, text: String) -> Result<Loaded, Failed> {
+    let mut sources = Sources::default();
+    let mut diags = Diagnostics::default();
+    let doc = profile::merge_text(path, text, &mut sources, &mut diags);
+    finish(doc, sources, diags)
+}
+
+/// Checks a merged document and deserializes it.
+fn finish(doc: Node, sources: Sources, mut diags: Diagnostics) -> Result<Loaded, Failed> {
     if !diags.has_errors() {
         let schema = checker_schema();
         diags.extend(check::Checker::new(&schema).check_document(&doc));

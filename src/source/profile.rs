@@ -60,30 +60,28 @@ impl Origin {
 
 /// Reads a file and everything it extends, and returns the merged document.
 pub fn load_merged(path: &Path, sources: &mut Sources, diags: &mut Diagnostics) -> Option<Node> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
+    match std::fs::read_to_string(path) {
+        Ok(text) => Some(merge_text(path, text, sources, diags)),
         Err(e) => {
             diags.push(Diagnostic::error("scf::read", format!("cannot read {}: {e}", path.display()), None).help(
                 "pass the file with --config FILE, or run `scf init` to write a starter framework.toml",
             ));
-            return None;
+            None
         }
-    };
+    }
+}
+
+/// Parses `text` as the file at `path` and merges everything it extends.
+pub fn merge_text(path: &Path, text: String, sources: &mut Sources, diags: &mut Diagnostics) -> Node {
     let origin = Origin::file(path);
-    let file = sources.add(origin.display(), text.clone());
+    let file = sources.add(origin.display(), text);
     let errors_before = diags.error_count();
-    let doc = Node::parse(&text, file, diags);
+    let doc = Node::parse(&sources.get(file).text, file, diags);
     if diags.error_count() > errors_before {
         // A broken file's `extends` cannot be trusted; report its syntax alone.
-        return Some(doc);
+        return doc;
     }
-    Some(resolve(
-        doc,
-        &origin,
-        &mut vec![origin.clone()],
-        sources,
-        diags,
-    ))
+    resolve(doc, &origin, &mut vec![origin.clone()], sources, diags)
 }
 
 /// Merges `doc` over the chain of profiles it extends.
