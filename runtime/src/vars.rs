@@ -67,4 +67,9 @@ pub const PROMETHEUS_ENABLED: &str = "PROMETHEUS_ENABLED";
 pub const DATA_DIR: &str = "DATA_DIR";
 
 /// Every variable that holds a secret; artifacts carry these as references only.
-pub const SECRETS: [&str; 4] = [DATABASE_PASSWORD, REDIS_PASSWORD, SECRET_KEY, FIELD_ENCRYPTION_KEY];
+pub const SECRETS: [&str; 4] = [
+    DATABASE_PASSWORD,
+    REDIS_PASSWORD,
+    SECRET_KEY,
+    FIELD_ENCRYPTION_KEY,
+];
