@@ -6,11 +6,13 @@
 //! error with its location before serde builds a [`Config`]. Required fields are
 //! required of the document *after* the profile merge; the published schema drops them.
 
+mod container;
 mod data;
 mod ops;
 mod service;
 pub mod values;
 
+pub use container::*;
 pub use data::*;
 pub use ops::*;
 pub use service::*;
@@ -62,6 +64,9 @@ pub struct Config {
     /// The Kubernetes deployment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kubernetes: Option<Kubernetes>,
+    /// The runtime image's Dockerfile and the development stack (compose.yaml).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<Container>,
 }
 
 /// The JSON Schema of the merged document, with `required` lists: what the checker uses.

@@ -16,12 +16,19 @@ pub enum Placement {
     /// In a pod: all interfaces on the listen port, and the in-cluster Services when scf
     /// runs the database and Redis.
     Kubernetes,
+    /// In the development stack (compose.yaml): all interfaces on the listen port, and the
+    /// compose services `postgres` and `redis` when scf runs the database and Redis.
+    Compose,
 }
 
 /// In-cluster Service of the managed PostgreSQL.
 pub const K8S_POSTGRES_SERVICE: &str = "postgres";
 /// In-cluster Service of the managed Redis.
 pub const K8S_REDIS_SERVICE: &str = "redis";
+/// Compose service of the managed PostgreSQL, also its host name in the stack's network.
+pub const COMPOSE_POSTGRES_SERVICE: &str = "postgres";
+/// Compose service of the managed Redis, also its host name in the stack's network.
+pub const COMPOSE_REDIS_SERVICE: &str = "redis";
 
 /// A variable's value: plain text, or a secret filled in at apply or run time.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,19 +56,8 @@ pub fn runtime_env(m: &Model, placement: Placement) -> Vec<EnvVar> {
             m.database.host.to_string(),
             m.redis.host.to_string(),
         ),
-        Placement::Kubernetes => (
-            format!("0.0.0.0:{}", m.server.listen.0.port()),
-            if m.database.managed {
-                K8S_POSTGRES_SERVICE.to_string()
-            } else {
-                m.database.host.to_string()
-            },
-            if m.redis.managed {
-                K8S_REDIS_SERVICE.to_string()
-            } else {
-                m.redis.host.to_string()
-            },
-        ),
+        Placement::Kubernetes => in_network(m, K8S_POSTGRES_SERVICE, K8S_REDIS_SERVICE),
+        Placement::Compose => in_network(m, COMPOSE_POSTGRES_SERVICE, COMPOSE_REDIS_SERVICE),
     };
     let plain = |name: &'static str, value: String| EnvVar {
         name,
@@ -135,6 +131,23 @@ pub fn runtime_env(m: &Model, placement: Placement) -> Vec<EnvVar> {
         ),
         plain(vars::DATA_DIR, format!("/var/lib/{}", m.name())),
     ]
+}
+
+/// Listen address and database/Redis hosts inside a container network: all interfaces,
+/// and the named services when scf runs the database and Redis.
+fn in_network(m: &Model, postgres: &str, redis: &str) -> (String, String, String) {
+    let host = |managed: bool, service: &str, configured: &dyn ToString| {
+        if managed {
+            service.to_string()
+        } else {
+            configured.to_string()
+        }
+    };
+    (
+        format!("0.0.0.0:{}", m.server.listen.0.port()),
+        host(m.database.managed, postgres, &m.database.host),
+        host(m.redis.managed, redis, &m.redis.host),
+    )
 }
 
 fn environment(e: Environment) -> &'static str {

@@ -9,13 +9,16 @@ mod env;
 mod tenancy;
 mod validate;
 
-pub use env::{EnvValue, EnvVar, K8S_POSTGRES_SERVICE, K8S_REDIS_SERVICE, Placement, runtime_env};
+pub use env::{
+    COMPOSE_POSTGRES_SERVICE, COMPOSE_REDIS_SERVICE, EnvValue, EnvVar, K8S_POSTGRES_SERVICE,
+    K8S_REDIS_SERVICE, Placement, runtime_env,
+};
 pub use tenancy::{PG_IDENTIFIER_MAX, TenantStore, store_name_len, tenant_store};
 
 use crate::config::values::{Email, Identifier, Industry, Name, PlanName};
 use crate::config::{
-    Backup, Config, Database, Firewall, Framework, Host, Kubernetes, Monitoring, Plan, Project,
-    Redis, Security, Server, TargetKind, Tenancy, Tls,
+    Backup, Config, Container, Database, Firewall, Framework, Host, Kubernetes, Monitoring, Plan,
+    Project, Redis, Security, Server, TargetKind, Tenancy, Tls,
 };
 use crate::diag::Diagnostics;
 use crate::source::Loaded;
@@ -53,6 +56,8 @@ pub struct Model {
     pub firewall: Option<Firewall>,
     /// `[kubernetes]`, present whenever Kubernetes manifests are built.
     pub kubernetes: Option<Kubernetes>,
+    /// `[container]`, present whenever the runtime image and compose stack are built.
+    pub container: Option<Container>,
 }
 
 /// A tenant with its plan's limits and its industry resolved.
@@ -118,6 +123,7 @@ impl Model {
             backup: c.backup,
             firewall: c.firewall,
             kubernetes: c.kubernetes,
+            container: c.container,
         }
     }
 

@@ -19,6 +19,7 @@ pub fn check(c: &Config, doc: &Node) -> Diagnostics {
     kubernetes(c, &mut out);
     database(c, &mut out);
     sizing(c, &mut out);
+    container(c, &mut out);
     out.diags
 }
 
@@ -107,7 +108,8 @@ fn tenants(c: &Config, f: &mut Findings) {
                 "give each [[tenants]] entry a unique id, or remove the duplicate",
             );
         }
-        let store_len = super::store_name_len(c.database.name.as_str(), c.tenancy.isolation, t.id.as_str());
+        let store_len =
+            super::store_name_len(c.database.name.as_str(), c.tenancy.isolation, t.id.as_str());
         if store_len > super::PG_IDENTIFIER_MAX {
             f.error(
                 "scf::tenant-id-too-long",
@@ -274,6 +276,27 @@ fn sizing(c: &Config, f: &mut Findings) {
                 path,
                 format!("`{path}` must be at least 1s"),
                 "use a duration of a second or more, such as `15s`",
+            );
+        }
+    }
+}
+
+/// Container images must be pinned: a tag at least (the digest is optional), never `latest`.
+fn container(c: &Config, f: &mut Findings) {
+    let Some(container) = &c.container else {
+        return;
+    };
+    for (path, image) in container.images() {
+        let tag = image.tag.as_deref();
+        if tag.is_none() || tag == Some("latest") {
+            f.error(
+                "scf::image-unpinned",
+                path,
+                format!("image `{image}` is not pinned to a version; `latest` moves under you"),
+                format!(
+                    "give {path} a version tag, such as `{}:1.2.3`, and optionally `@sha256:…`",
+                    image.repository
+                ),
             );
         }
     }

@@ -5,6 +5,7 @@
 //! Adding a target: write the module, list its templates in [`Target::templates`], add
 //! one line to [`REGISTRY`], and add its snapshot case (see CONTRIBUTING.md).
 
+pub mod container;
 mod env;
 
 use crate::artifact::Artifact;
@@ -24,7 +25,7 @@ pub trait Target: Sync {
 }
 
 /// Every output target, in build order.
-pub static REGISTRY: &[&dyn Target] = &[&env::EnvFile];
+pub static REGISTRY: &[&dyn Target] = &[&env::EnvFile, &container::ContainerTarget];
 
 /// Why a build could not render.
 #[derive(Debug, thiserror::Error)]
