@@ -54,9 +54,19 @@ fn the_image_builds_and_the_stack_comes_up_healthy() {
     let (dir, file) = support::starter("dev");
     let out = support::scf(
         dir.path(),
-        &["build", "--config", file.to_str().expect("utf-8"), "--out", "build"],
+        &[
+            "build",
+            "--config",
+            file.to_str().expect("utf-8"),
+            "--out",
+            "build",
+        ],
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let container_dir = dir.path().join("build/container");
     let secrets = tempfile::tempdir().expect("temp dir");
     fill_secrets(&container_dir, secrets.path());
@@ -64,9 +74,18 @@ fn the_image_builds_and_the_stack_comes_up_healthy() {
     let project = format!("scf-e2e-{}", std::process::id());
     let env = [
         ("SCF_SOURCE_DIR", support::root().display().to_string()),
-        ("SCF_DOCKERFILE", container_dir.join("Dockerfile").display().to_string()),
+        (
+            "SCF_DOCKERFILE",
+            container_dir.join("Dockerfile").display().to_string(),
+        ),
     ];
-    let compose_args = ["compose", "-p", &project, "-f", compose.to_str().expect("utf-8")];
+    let compose_args = [
+        "compose",
+        "-p",
+        &project,
+        "-f",
+        compose.to_str().expect("utf-8"),
+    ];
     let run = |extra: &[&str]| {
         let args: Vec<&str> = compose_args.iter().chain(extra).copied().collect();
         docker(&args, &env)
@@ -93,5 +112,8 @@ fn the_image_builds_and_the_stack_comes_up_healthy() {
     let logs = run(&["logs", "--no-color"]);
     run(&["down", "-v"]);
     assert!(up.success(), "the stack did not come up healthy:\n{logs}");
-    assert!(health, "the framework does not answer through nginx:\n{logs}");
+    assert!(
+        health,
+        "the framework does not answer through nginx:\n{logs}"
+    );
 }

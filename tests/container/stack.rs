@@ -18,7 +18,10 @@ fn the_stack_nginx_site_passes_nginx_t_and_gixy() {
             panic!("{}: {f}", b.name);
         }
         let text = b.read("container/nginx/ai-supply-chain.conf");
-        assert!(text.contains("set $framework http://framework:5000;"), "{text}");
+        assert!(
+            text.contains("set $framework http://framework:5000;"),
+            "{text}"
+        );
     }
 }
 
@@ -26,7 +29,9 @@ fn the_stack_nginx_site_passes_nginx_t_and_gixy() {
 fn the_stack_prometheus_config_passes_promtool_and_scrapes_the_framework_service() {
     for b in built::all() {
         let config = b.path("container/prometheus/prometheus.yml");
-        let enabled = !b.read("container/framework.env").contains("PROMETHEUS_ENABLED=false");
+        let enabled = !b
+            .read("container/framework.env")
+            .contains("PROMETHEUS_ENABLED=false");
         assert_eq!(config.exists(), enabled, "{}", b.name);
         if !enabled {
             continue;
@@ -36,8 +41,7 @@ fn the_stack_prometheus_config_passes_promtool_and_scrapes_the_framework_service
         }
         let doc = built::yaml(&config);
         assert_eq!(
-            doc["scrape_configs"][0]["static_configs"][0]["targets"][0],
-            "framework:5000",
+            doc["scrape_configs"][0]["static_configs"][0]["targets"][0], "framework:5000",
             "{}",
             b.name
         );
@@ -62,7 +66,10 @@ fn the_redis_command_enforces_a_hostile_password_it_never_puts_on_a_command_line
     // its config file and the server's port, dir and log moved into the work dir.
     let local = script
         .replace(" && chown redis /tmp/requirepass.conf", "")
-        .replace("exec docker-entrypoint.sh redis-server", "exec redis-server")
+        .replace(
+            "exec docker-entrypoint.sh redis-server",
+            "exec redis-server",
+        )
         .replace("/tmp/requirepass.conf", conf.to_str().expect("utf-8"));
     assert_ne!(local, script, "the script has the expected shape: {script}");
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -71,7 +78,13 @@ fn the_redis_command_enforces_a_hostile_password_it_never_puts_on_a_command_line
         .port();
     let password = "p a\"s\\s'$HOME%s;}ü";
     let mut server = Command::new("sh")
-        .args(["-c", &format!("{local} --port {port} --bind 127.0.0.1 --dir {0} --logfile {0}/redis.log", work.path().display())])
+        .args([
+            "-c",
+            &format!(
+                "{local} --port {port} --bind 127.0.0.1 --dir {0} --logfile {0}/redis.log",
+                work.path().display()
+            ),
+        ])
         .env("REDIS_PASSWORD", password)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -98,7 +111,10 @@ fn the_redis_command_enforces_a_hostile_password_it_never_puts_on_a_command_line
     }
     let _ = server.wait();
     assert!(ready, "redis never answered with the password: {stderr}");
-    assert!(denied.contains("NOAUTH"), "no password, no access: {denied}");
+    assert!(
+        denied.contains("NOAUTH"),
+        "no password, no access: {denied}"
+    );
     assert!(
         !conf_text.contains(password) && conf_text.starts_with("requirepass \"\\x"),
         "the password is hex-escaped in the file: {conf_text}"
@@ -121,7 +137,11 @@ fn env_files_hold_references_only_and_the_framework_gets_the_host_names() {
         }
         let vars = env_map(&framework);
         assert_eq!(vars["LISTEN_ADDR"], "0.0.0.0:5000", "{}", b.name);
-        assert!(vars["DATABASE_URL"].contains("@postgres:5432/"), "{}", b.name);
+        assert!(
+            vars["DATABASE_URL"].contains("@postgres:5432/"),
+            "{}",
+            b.name
+        );
         assert_eq!(vars["REDIS_URL"], "redis://redis:6379/0", "{}", b.name);
         for (file, var, reference) in [
             ("postgres.env", "POSTGRES_PASSWORD", "env:SCF_DB_PASSWORD"),
@@ -153,7 +173,11 @@ fn every_file_the_stack_mounts_or_reads_is_in_the_build_output() {
             let env_files = service["env_file"].as_array().cloned().unwrap_or_default();
             let sources = binds
                 .map(|m| m["source"].as_str().expect("source").to_string())
-                .chain(env_files.iter().map(|f| f.as_str().expect("path").to_string()));
+                .chain(
+                    env_files
+                        .iter()
+                        .map(|f| f.as_str().expect("path").to_string()),
+                );
             for source in sources {
                 let rel = source.trim_start_matches("./");
                 let path = b.out.join("container").join(rel);
