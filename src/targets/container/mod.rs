@@ -26,8 +26,6 @@ pub use dockerfile::CONTEXT_SOURCES;
 pub const UID: u32 = 10001;
 /// Liveness path of the runtime: the image's `HEALTHCHECK` and compose's healthcheck.
 pub const HEALTH_PATH: &str = "/health";
-/// Readiness path of the runtime (database, Redis, migrations).
-pub const READY_PATH: &str = "/ready";
 /// Where the `scf` binary is installed in the image.
 pub const BINARY: &str = "/usr/local/bin/scf";
 /// The `scf` subcommand that probes a URL and exits 0 on a 2xx answer: the image has no

@@ -11,7 +11,7 @@ use crate::model::{COMPOSE_POSTGRES_SERVICE, COMPOSE_REDIS_SERVICE, Model};
 use crate::render::RenderError;
 use crate::render::escape::shell;
 use crate::targets::container::{
-    FRAMEWORK_HEALTH, Timing, UID, data_dir, files, health_command, port,
+    FRAMEWORK_HEALTH, HEALTH_PATH, Timing, UID, data_dir, files, health_command, port,
 };
 use std::collections::BTreeMap;
 
@@ -249,7 +249,7 @@ fn redis(model: &Model, container: &Container) -> Result<Service, RenderError> {
 /// certificates do not exist inside the stack.
 fn nginx(model: &Model, container: &Container) -> Service {
     let depends_on = BTreeMap::from([(FRAMEWORK, HEALTHY)]);
-    let probe = format!("http://127.0.0.1:{NGINX_PORT}{}", super::super::HEALTH_PATH);
+    let probe = format!("http://127.0.0.1:{NGINX_PORT}{HEALTH_PATH}");
     Service {
         read_only: true,
         tmpfs: vec!["/var/cache/nginx", "/var/run"],
