@@ -38,8 +38,8 @@ fn every_dockerfile_passes_checkov_with_zero_failures() {
         std::fs::create_dir(&dir).expect("mkdir");
         std::fs::copy(b.path("container/Dockerfile"), dir.join("Dockerfile")).expect("copy");
     }
-    let report = checkov::scan(scan.path(), &[checkov::Framework::Dockerfile], &[])
-        .expect("checkov runs");
+    let report =
+        checkov::scan(scan.path(), &[checkov::Framework::Dockerfile], &[]).expect("checkov runs");
     for b in &all {
         let failures = report.failures_under(&format!("/{}/", b.name));
         assert!(failures.is_empty(), "{}: {failures:#?}", b.name);
@@ -49,7 +49,9 @@ fn every_dockerfile_passes_checkov_with_zero_failures() {
         "checkov ran its Dockerfile checks on every file: {} passed",
         report.passed
     );
-    report.require_clean().expect("no failure, every file parsed");
+    report
+        .require_clean()
+        .expect("no failure, every file parsed");
 }
 
 /// The vendored Compose Specification schema.
@@ -108,17 +110,29 @@ fn the_compose_schema_check_rejects_what_compose_would() {
     let text = b.read("container/compose.yaml");
     let dir = tempfile::tempdir().expect("temp dir");
     for (what, broken) in [
-        ("a misspelt key", text.replace("healthcheck:", "healthchek:")),
+        (
+            "a misspelt key",
+            text.replace("healthcheck:", "healthchek:"),
+        ),
         (
             "a bad dependency condition",
             text.replace("condition: service_healthy", "condition: [healthy]"),
         ),
-        ("a list where a map belongs", text.replace("volumes:\n  framework-data: {}", "volumes: [framework-data]")),
+        (
+            "a list where a map belongs",
+            text.replace(
+                "volumes:\n  framework-data: {}",
+                "volumes: [framework-data]",
+            ),
+        ),
     ] {
         assert_ne!(broken, text, "{what}: the mutation applies");
         let path = dir.path().join("compose.yaml");
         std::fs::write(&path, broken).expect("write");
-        assert!(check_compose(&[&path]).is_err(), "{what} passed the schema check");
+        assert!(
+            check_compose(&[&path]).is_err(),
+            "{what} passed the schema check"
+        );
     }
 }
 
@@ -127,13 +141,18 @@ fn the_build_context_allowlist_holds_every_workspace_member_and_embedded_file() 
     let sources = scf::targets::container::CONTEXT_SOURCES;
     let root = support::root();
     for entry in sources {
-        assert!(root.join(entry).exists(), "{entry} is not in the repository");
+        assert!(
+            root.join(entry).exists(),
+            "{entry} is not in the repository"
+        );
     }
     let manifest: toml::Table = std::fs::read_to_string(root.join("Cargo.toml"))
         .expect("Cargo.toml")
         .parse()
         .expect("toml");
-    let members = manifest["workspace"]["members"].as_array().expect("members");
+    let members = manifest["workspace"]["members"]
+        .as_array()
+        .expect("members");
     for member in members.iter().filter_map(|m| m.as_str()) {
         assert!(
             member == "." || sources.contains(&member),
