@@ -107,7 +107,8 @@ fn tenants(c: &Config, f: &mut Findings) {
                 "give each [[tenants]] entry a unique id, or remove the duplicate",
             );
         }
-        let store_len = super::store_name_len(c.database.name.as_str(), c.tenancy.isolation, t.id.as_str());
+        let store_len =
+            super::store_name_len(c.database.name.as_str(), c.tenancy.isolation, t.id.as_str());
         if store_len > super::PG_IDENTIFIER_MAX {
             f.error(
                 "scf::tenant-id-too-long",
