@@ -4,9 +4,10 @@ use super::plan::{HostArgs, place, prepare};
 use super::{color_stderr, fail};
 use crate::host::apply::{self as run_apply, ApplyOptions, Probe, Report, Step};
 use crate::host::lock::Lock;
+use crate::host::plan::commands;
 use crate::host::state::Store;
 use crate::host::{self, HostError, ServiceManager};
-use crate::plan::{Plan, show};
+use crate::plan::{Action, Change, Plan, show};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -163,18 +164,42 @@ pub fn run(config: &Path, args: &ApplyArgs) -> ExitCode {
         None => {
             print!("{}", show::human(&fresh, &place(root), color_stderr()));
             if !fresh.has_changes() {
-                return ExitCode::SUCCESS;
-            }
-            match confirm(args.auto_approve) {
-                Ok(true) => fresh,
-                Ok(false) => return fail("apply cancelled"),
-                Err(e) => return fail(e),
+                fresh
+            } else {
+                match confirm(args.auto_approve) {
+                    Ok(true) => fresh,
+                    Ok(false) => return fail("apply cancelled"),
+                    Err(e) => return fail(e),
+                }
             }
         }
     };
+    let mut plan = plan;
     if !plan.has_changes() {
-        println!("No changes to apply.");
-        return ExitCode::SUCCESS;
+        let lagging = match run_apply::lagging(root, &plan) {
+            Ok(l) => l,
+            Err(e) => return fail(e),
+        };
+        if lagging.is_empty() {
+            return ExitCode::SUCCESS;
+        }
+        eprintln!(
+            "note: an earlier apply was interrupted after writing {}; recording a generation and running their commands",
+            lagging.join(", ")
+        );
+        let touched: Vec<Change> = plan
+            .changes
+            .iter()
+            .filter(|c| lagging.contains(&c.address))
+            .map(|c| Change {
+                action: Action::Update,
+                ..c.clone()
+            })
+            .collect();
+        plan.actions = commands(&touched, &effects)
+            .into_iter()
+            .map(|c| c.join(" "))
+            .collect();
     }
     let services = services(root, &args.machine);
     let probe_address = args.probe_address.clone().or_else(|| {

@@ -241,6 +241,7 @@ pub fn execute(
                 }
             }
         }
+        adopt_unchanged(&opts.root, plan, &mut after, effects)?;
         ensure_fingerprint_key(&store)
             .map_err(|e| HostError::io("write the fingerprint key", e))?;
         store
@@ -282,13 +283,60 @@ pub fn execute(
     }
 }
 
-fn record(
-    c: &Change,
-    kind: &str,
-    mode: String,
-    sha256: String,
+/// Records the files the plan leaves as they are, as found on disk, so the state is
+/// complete even after an interrupted apply wrote them without recording them.
+fn adopt_unchanged(
+    root: &Path,
+    plan: &Plan,
+    after: &mut State,
     effects: &Effects,
-) -> FileRecord {
+) -> Result<(), HostError> {
+    for c in plan.changes.iter().filter(|c| c.action == Action::NoOp) {
+        let Some(path) = host_path(&c.address) else {
+            continue;
+        };
+        let seen = see(root, &path).map_err(|e| HostError::io(format!("read {path}"), e))?;
+        let entry = match seen {
+            Seen::File { bytes, mode } => record(
+                c,
+                "file",
+                format!("{mode:04o}"),
+                sha256_tag(&bytes),
+                effects,
+            ),
+            Seen::Link(to) => record(c, "link", "0777".into(), to, effects),
+            Seen::Absent | Seen::Other => continue,
+        };
+        after.files.insert(path, entry);
+    }
+    Ok(())
+}
+
+/// The addresses the plan leaves unchanged but the state misses or misrecords: an earlier
+/// apply was interrupted after writing them, maybe before running their commands.
+pub fn lagging(root: &Path, plan: &Plan) -> Result<Vec<String>, HostError> {
+    let mut out = Vec::new();
+    let state = Store::new(root)
+        .load()
+        .map_err(|e| HostError::io("read the state", e))?;
+    for c in plan.changes.iter().filter(|c| c.action == Action::NoOp) {
+        let Some(path) = host_path(&c.address) else {
+            continue;
+        };
+        let recorded = state.files.get(&path).map(|r| r.sha256.as_str());
+        let actual = match see(root, &path).map_err(|e| HostError::io(format!("read {path}"), e))? {
+            Seen::File { bytes, .. } => sha256_tag(&bytes),
+            Seen::Link(to) => to,
+            Seen::Absent | Seen::Other => continue,
+        };
+        if recorded != Some(actual.as_str()) {
+            out.push(c.address.clone());
+        }
+    }
+    Ok(out)
+}
+
+fn record(c: &Change, kind: &str, mode: String, sha256: String, effects: &Effects) -> FileRecord {
     FileRecord {
         address: c.address.clone(),
         kind: kind.into(),

@@ -15,6 +15,14 @@ fn temp_beside(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.scf-tmp-{}", std::process::id()))
 }
 
+/// The directory holding `path` (`.` for a bare file name).
+fn parent(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
 fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
@@ -36,9 +44,7 @@ pub fn create_dirs(dir: &Path) -> io::Result<()> {
 
 /// Atomically replaces `path` with `bytes` and permission bits `mode`.
 pub fn write_file(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
-    let dir = path
-        .parent()
-        .ok_or_else(|| io::Error::other("a file needs a parent directory"))?;
+    let dir = parent(path);
     create_dirs(dir)?;
     let tmp = temp_beside(path);
     let result = (|| {
@@ -63,9 +69,7 @@ pub fn write_file(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
 
 /// Atomically makes `path` a symbolic link to `to`.
 pub fn write_link(path: &Path, to: &str) -> io::Result<()> {
-    let dir = path
-        .parent()
-        .ok_or_else(|| io::Error::other("a link needs a parent directory"))?;
+    let dir = parent(path);
     create_dirs(dir)?;
     let tmp = temp_beside(path);
     let _ = fs::remove_file(&tmp);
@@ -77,7 +81,7 @@ pub fn write_link(path: &Path, to: &str) -> io::Result<()> {
 /// Removes `path` if present, syncing its directory.
 pub fn remove(path: &Path) -> io::Result<()> {
     match fs::remove_file(path) {
-        Ok(()) => path.parent().map_or(Ok(()), sync_dir),
+        Ok(()) => sync_dir(parent(path)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(e),
     }
