@@ -386,26 +386,29 @@ fn the_secret_canary_never_leaks() {
     let canary = format!("canary-{}-{}", std::process::id(), 0x5ec2e7u32);
     let host = Host::new(&canary);
     let root = host.root_arg();
-    let mut outputs = Vec::new();
-    outputs.push(host.plan(&[]));
-    outputs.push(host.scf(
-        &[
-            "plan",
-            "--root",
-            &root,
-            "--format",
-            "json",
-            "-o",
-            "plan.json",
-        ],
-        &[],
-    ));
-    outputs.push(host.scf(&["plan", "--root", &root, "--format", "markdown"], &[]));
-    outputs.push(host.apply(&["plan.json"]));
+    let mut outputs = vec![
+        host.plan(&[]),
+        host.scf(
+            &[
+                "plan",
+                "--root",
+                &root,
+                "--format",
+                "json",
+                "-o",
+                "plan.json",
+            ],
+            &[],
+        ),
+        host.scf(&["plan", "--root", &root, "--format", "markdown"], &[]),
+        host.apply(&["plan.json"]),
+    ];
     host.edit("[server]\n", "[server]\nworkers = 2\n");
-    outputs.push(host.plan(&[]));
-    outputs.push(host.apply(&[]));
-    outputs.push(host.scf(&["build", "--out", "build"], &[]));
+    outputs.extend([
+        host.plan(&[]),
+        host.apply(&[]),
+        host.scf(&["build", "--out", "build"], &[]),
+    ]);
     for out in &outputs {
         assert!(
             !text(out).contains(&canary),
