@@ -1,8 +1,9 @@
 //! `scf apply [PLAN]` and `scf rollback`: change the host, under its lock.
 
 use super::plan::{HostArgs, place, prepare};
+use super::progress::Progress;
 use super::{color_stderr, fail};
-use crate::host::apply::{self as run_apply, ApplyOptions, Probe, Report, Step};
+use crate::host::apply::{self as run_apply, ApplyOptions, Probe, Report};
 use crate::host::lock::Lock;
 use crate::host::plan::commands;
 use crate::host::state::Store;
@@ -79,15 +80,6 @@ fn lock(root: &Path, command: &str, machine: &MachineArgs) -> Result<Lock, HostE
         eprintln!("note: reclaimed the lock left by {dead}, which is no longer running");
     }
     Ok(lock)
-}
-
-fn progress(step: Step) {
-    match step {
-        Step::Phase(p) => eprintln!("==> {p}"),
-        Step::File(f) => eprintln!("    {f}"),
-        Step::Command(c, true) => eprintln!("    ran: {c}"),
-        Step::Command(c, false) => eprintln!("    skipped (no service manager under --root): {c}"),
-    }
 }
 
 fn confirm(auto_approve: bool) -> Result<bool, String> {
@@ -217,7 +209,12 @@ pub fn run(config: &Path, args: &ApplyArgs) -> ExitCode {
         services,
         probe,
     };
-    match run_apply::execute(&plan, &effects, &opts, &mut progress) {
+    match {
+        let mut bar = Progress::new(plan.effective().count() + plan.actions.len());
+        let result = run_apply::execute(&plan, &effects, &opts, &mut |s| bar.step(s));
+        bar.finish();
+        result
+    } {
         Ok(report) => done(&report),
         Err(e) => fail(e),
     }
@@ -259,7 +256,7 @@ pub fn rollback(args: &RollbackArgs) -> ExitCode {
         &current,
         &target,
         &services(&args.root, &args.machine),
-        &mut progress,
+        &mut |s| Progress::Lines.step(s),
     ) {
         Ok(report) => {
             println!(

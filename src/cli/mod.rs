@@ -6,6 +6,7 @@ mod build;
 pub mod init;
 pub mod meta;
 mod plan;
+mod progress;
 mod validate;
 
 use crate::compile::{self, Compiled};
