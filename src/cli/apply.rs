@@ -209,12 +209,10 @@ pub fn run(config: &Path, args: &ApplyArgs) -> ExitCode {
         services,
         probe,
     };
-    match {
-        let mut bar = Progress::new(plan.effective().count() + plan.actions.len());
-        let result = run_apply::execute(&plan, &effects, &opts, &mut |s| bar.step(s));
-        bar.finish();
-        result
-    } {
+    let mut bar = Progress::new(plan.effective().count() + plan.actions.len());
+    let result = run_apply::execute(&plan, &effects, &opts, &mut |s| bar.step(s));
+    bar.finish();
+    match result {
         Ok(report) => done(&report),
         Err(e) => fail(e),
     }
