@@ -462,7 +462,7 @@ fn kill_9_at_any_point_leaves_old_or_new_files_and_the_next_apply_converges() {
         let _ = child.wait();
         for (path, bytes) in host.files() {
             if path.contains(".scf-tmp-") {
-                continue; // a killed write's temporary file, never the managed file itself
+                continue; // a killed write's temporary file; the next apply sweeps it
             }
             let was = old.get(&path);
             let will = new.get(&path);

@@ -123,6 +123,9 @@ pub fn run(config: &Path, args: &ApplyArgs) -> ExitCode {
         Ok(l) => l,
         Err(e) => return fail(e),
     };
+    for path in artifacts.iter().filter_map(|a| a.host_path()) {
+        crate::host::fsio::sweep_temps(&crate::host::fsio::under(root, path));
+    }
     let saved = match &args.plan {
         Some(path) => match std::fs::read_to_string(path)
             .map_err(|e| e.to_string())

@@ -7,12 +7,30 @@ use std::io::{self, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-fn temp_beside(path: &Path) -> PathBuf {
+fn temp_prefix(path: &Path) -> String {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    path.with_file_name(format!(".{name}.scf-tmp-{}", std::process::id()))
+    format!(".{name}.scf-tmp-")
+}
+
+/// Removes temporary files that a killed apply left beside `path`.
+pub fn sweep_temps(path: &Path) {
+    let prefix = temp_prefix(path);
+    if let Ok(entries) = fs::read_dir(parent(path)) {
+        for entry in entries.flatten() {
+            if entry.file_name().to_string_lossy().starts_with(&prefix) {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+    }
+}
+
+/// A temporary name beside `path`, after sweeping any left by a killed apply.
+fn temp_beside(path: &Path) -> PathBuf {
+    sweep_temps(path);
+    path.with_file_name(format!("{}{}", temp_prefix(path), std::process::id()))
 }
 
 /// The directory holding `path` (`.` for a bare file name).
