@@ -115,25 +115,14 @@ fn remote_peers_enter_the_allow_list_by_address_only() {
 }
 
 #[test]
-fn a_peer_named_by_host_name_needs_internal_cidr() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let example =
-        std::fs::read_to_string(support::root().join("examples/framework.toml")).expect("example");
-    let text = example
-        .replace("[database]\n", "[database]\nhost = \"db.internal\"\n")
-        .replace("internal_cidr = \"10.0.0.0/8\"\n", "");
-    let file = dir.path().join("framework.toml");
-    std::fs::write(&file, text).expect("write");
-    let out = support::scf(
-        dir.path(),
-        &["validate", "--config", file.to_str().expect("utf-8")],
-    );
+fn what_the_sandbox_cannot_honour_is_refused() {
+    let fixture = "tests/fixtures/invalid/host-sandbox.toml";
+    let out = support::scf(&support::root(), &["validate", fixture]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("scf::host-by-name") && stderr.contains("firewall.internal_cidr"),
-        "{stderr}"
-    );
+    for code in ["scf::host-by-name", "scf::home-dir", "scf::backup-dir"] {
+        assert!(stderr.contains(code), "{code} missing: {stderr}");
+    }
 }
 
 #[test]
