@@ -231,3 +231,119 @@ fn live_nginx_redirects_proxies_upgrades_and_serves_files_inertly() {
         "{statuses:?}"
     );
 }
+
+/// Every framework.toml field that reaches a host artifact of the nginx, systemd, backup
+/// or firewall targets, with a valid value to corrupt.
+const FIELDS: &[(&str, &str)] = &[
+    ("project.name", "ai-supply-chain"),
+    ("host.user", "framework"),
+    ("host.install_dir", "/opt/ai-supply-chain"),
+    ("server.domain", "api.example.com"),
+    ("server.listen", "127.0.0.1:5000"),
+    ("server.max_upload_mb", "100"),
+    ("server.request_timeout", "300s"),
+    ("tls.certificate", "/etc/ssl/scf/fullchain.pem"),
+    ("tls.key", "/etc/ssl/scf/privkey.pem"),
+    ("database.name", "ai_supply_chain"),
+    ("database.user", "framework"),
+    ("database.host", "127.0.0.1"),
+    ("database.port", "5432"),
+    ("redis.host", "127.0.0.1"),
+    ("redis.port", "6379"),
+    ("security.rate_limits.per_ip", "1000/hour"),
+    ("backup.schedule", "0 2 * * *"),
+    ("backup.full_schedule", "0 1 * * 0"),
+    ("backup.dir", "/backup/ai-supply-chain"),
+    ("backup.retention", "30d"),
+    ("backup.s3", "s3://bucket/prefix"),
+    ("firewall.internal_cidr", "10.0.0.0/8"),
+];
+
+/// What each field is corrupted with: nginx, systemd, shell and TOML syntax, and unicode.
+const PAYLOADS: &[&str] = &[";", "}", "\n", "\"", "'", "$x", "ä☃", " #", "%n"];
+
+fn set(doc: &mut toml::Table, path: &str, value: &str) {
+    let mut keys: Vec<&str> = path.split('.').collect();
+    let last = keys.pop().expect("key");
+    let mut table = doc;
+    for key in keys {
+        table = table
+            .entry(key)
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+            .as_table_mut()
+            .expect(path);
+    }
+    table.insert(last.into(), value.into());
+}
+
+/// A value scf accepted must come out inert: every tool still parses what it reaches.
+fn assert_inert(dir: &Path, file: &Path, case: &str) {
+    let config = file.to_str().expect("utf-8");
+    let out = support::scf(dir, &["build", "--config", config, "--out", "out"]);
+    assert!(
+        out.status.success(),
+        "{case}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let host = dir.join("out/host");
+    let site = std::fs::read_dir(host.join("etc/nginx/sites-available"))
+        .expect("site dir")
+        .next()
+        .expect("a site")
+        .expect("entry")
+        .path();
+    nginx::check(&site, &[]).unwrap_or_else(|e| panic!("{case}: {e}"));
+    let units: Vec<PathBuf> = std::fs::read_dir(host.join("etc/systemd/system"))
+        .expect("units")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    let refs: Vec<&Path> = units.iter().map(PathBuf::as_path).collect();
+    scf_testkit::validators::systemd::verify(&refs).unwrap_or_else(|e| panic!("{case}: {e}"));
+    for script in std::fs::read_dir(host.join("usr/local/lib"))
+        .expect("scripts")
+        .flatten()
+    {
+        for file in std::fs::read_dir(script.path()).expect("scripts").flatten() {
+            let ok = Command::new("bash")
+                .arg("-n")
+                .arg(file.path())
+                .status()
+                .expect("bash");
+            assert!(ok.success(), "{case}: bash -n {}", file.path().display());
+        }
+    }
+}
+
+#[test]
+fn hostile_values_are_refused_or_inert() {
+    let example =
+        std::fs::read_to_string(support::root().join("examples/framework.toml")).expect("example");
+    let base: toml::Table = toml::from_str(&example).expect("example parses");
+    let mut accepted = Vec::new();
+    for (field, valid) in FIELDS {
+        for payload in PAYLOADS {
+            let case = format!("{field} = {:?}", format!("{valid}{payload}"));
+            let mut doc = base.clone();
+            set(&mut doc, field, &format!("{valid}{payload}"));
+            let dir = tempfile::tempdir().expect("temp dir");
+            let file = dir.path().join("framework.toml");
+            std::fs::write(&file, toml::to_string(&doc).expect("serialize")).expect("write");
+            let out = support::scf(
+                dir.path(),
+                &["validate", "--config", file.to_str().expect("utf-8")],
+            );
+            match out.status.code() {
+                Some(1) => {}
+                Some(0) => {
+                    assert_inert(dir.path(), &file, &case);
+                    accepted.push(case);
+                }
+                other => panic!(
+                    "{case}: exit {other:?}: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                ),
+            }
+        }
+    }
+    eprintln!("accepted and proven inert: {accepted:?}");
+}

@@ -114,6 +114,43 @@ fn remote_peers_enter_the_allow_list_by_address_only() {
     assert!(score <= MAX_EXPOSURE, "{score}");
 }
 
+/// With an S3 copy the backup units drop the IP allow-list (S3 has no fixed addresses),
+/// read AWS credentials from an optional file, and still score at most 2.0.
+#[test]
+fn an_s3_copy_opens_only_the_backup_units() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let example =
+        std::fs::read_to_string(support::root().join("examples/framework.toml")).expect("example");
+    let text = example.replace(
+        "# s3 = \"s3://bucket/prefix\"",
+        "s3 = \"s3://bucket/prefix\"",
+    );
+    let file = dir.path().join("framework.toml");
+    std::fs::write(&file, text).expect("write");
+    let units = units(&build(dir.path(), &file));
+    let refs: Vec<&Path> = units.iter().map(PathBuf::as_path).collect();
+    systemd::verify(&refs).expect("verify");
+    for unit in units
+        .iter()
+        .filter(|u| u.extension().is_some_and(|e| e == "service"))
+    {
+        let text = std::fs::read_to_string(unit).expect("unit");
+        let is_backup = unit.to_string_lossy().contains("-backup");
+        assert_eq!(
+            !text.contains("IPAddressDeny=any"),
+            is_backup,
+            "{}",
+            unit.display()
+        );
+        assert_eq!(
+            text.contains("EnvironmentFile=-/etc/ai-supply-chain/backup.env"),
+            is_backup
+        );
+        let score = systemd::security(unit).expect("score");
+        assert!(score <= MAX_EXPOSURE, "{}: {score}", unit.display());
+    }
+}
+
 #[test]
 fn what_the_sandbox_cannot_honour_is_refused() {
     let fixture = "tests/fixtures/invalid/host-sandbox.toml";
