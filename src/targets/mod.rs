@@ -5,7 +5,11 @@
 //! Adding a target: write the module, list its templates in [`Target::templates`], add
 //! one line to [`REGISTRY`], and add its snapshot case (see CONTRIBUTING.md).
 
+mod backup;
 mod env;
+mod firewall;
+mod nginx;
+mod systemd;
 
 use crate::artifact::Artifact;
 use crate::model::Model;
@@ -24,7 +28,13 @@ pub trait Target: Sync {
 }
 
 /// Every output target, in build order.
-pub static REGISTRY: &[&dyn Target] = &[&env::EnvFile];
+pub static REGISTRY: &[&dyn Target] = &[
+    &env::EnvFile,
+    &systemd::Systemd,
+    &nginx::Nginx,
+    &backup::Backups,
+    &firewall::Ufw,
+];
 
 /// Why a build could not render.
 #[derive(Debug, thiserror::Error)]
