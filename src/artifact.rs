@@ -30,6 +30,8 @@ pub enum Effect {
     Reload(String),
     /// `systemctl restart UNIT`.
     Restart(String),
+    /// Run this installed program (e.g. the firewall script) once it is in place.
+    Run(String),
 }
 
 /// One generated file.

@@ -242,7 +242,8 @@ pub fn file_changes(
 }
 
 /// The commands a set of changes implies, in the order they run: stop removed units,
-/// reload systemd, enable, reload, restart. Each command appears once.
+/// reload systemd, enable, reload, restart, then run installed programs. Each command
+/// appears once.
 pub fn commands(changes: &[Change], effects: &Effects) -> Vec<Vec<String>> {
     use super::services::systemctl;
     let mut stop = Vec::new();
@@ -250,6 +251,7 @@ pub fn commands(changes: &[Change], effects: &Effects) -> Vec<Vec<String>> {
     let mut enable = Vec::new();
     let mut reload = Vec::new();
     let mut restart = Vec::new();
+    let mut run = Vec::new();
     for c in changes
         .iter()
         .filter(|c| c.action != Action::NoOp && c.blocked.is_none())
@@ -264,6 +266,7 @@ pub fn commands(changes: &[Change], effects: &Effects) -> Vec<Vec<String>> {
                 Effect::DaemonReload => daemon_reload = true,
                 Effect::EnableNow(u) if c.action != Action::Delete => enable.push(u.clone()),
                 Effect::Reload(u) => reload.push(u.clone()),
+                Effect::Run(program) if c.action != Action::Delete => run.push(program.clone()),
                 Effect::Restart(u)
                     if c.action != Action::Delete || !c.address.ends_with(u.as_str()) =>
                 {
@@ -273,7 +276,7 @@ pub fn commands(changes: &[Change], effects: &Effects) -> Vec<Vec<String>> {
             }
         }
     }
-    for list in [&mut stop, &mut enable, &mut reload, &mut restart] {
+    for list in [&mut stop, &mut enable, &mut reload, &mut restart, &mut run] {
         list.sort();
         list.dedup();
     }
@@ -289,6 +292,7 @@ pub fn commands(changes: &[Change], effects: &Effects) -> Vec<Vec<String>> {
     out.extend(enable.iter().map(|u| systemctl(&["enable", "--now", u])));
     out.extend(reload.iter().map(|u| systemctl(&["reload", u])));
     out.extend(restart.iter().map(|u| systemctl(&["restart", u])));
+    out.extend(run.iter().map(|program| vec![program.clone()]));
     out
 }
 

@@ -5,7 +5,7 @@
 
 use super::Target;
 use super::backup::script_path;
-use crate::artifact::Artifact;
+use crate::artifact::{Artifact, Effect};
 use crate::config::Firewall;
 use crate::model::Model;
 use crate::render::{RenderError, Renderer};
@@ -105,7 +105,8 @@ impl Target for Ufw {
                 format!("host{}", script_path(model, FIREWALL_SCRIPT)),
                 text,
             )
-            .with_mode(0o755),
+            .with_mode(0o755)
+            .on_change(Effect::Run(script_path(model, FIREWALL_SCRIPT))),
         ])
     }
 }

@@ -5,7 +5,10 @@
 
 use super::Target;
 use super::systemd::{static_dir, uploads_dir};
-use crate::artifact::Artifact;
+use crate::artifact::{Artifact, Effect};
+
+/// The distribution's nginx unit, reloaded when the site changes.
+const NGINX_UNIT: &str = "nginx.service";
 use crate::model::Model;
 use crate::render::{RenderError, Renderer};
 use serde::Serialize;
@@ -111,12 +114,14 @@ impl Target for Nginx {
                 format!("host/etc/nginx/sites-available/{name}"),
                 text,
             )
-            .with_mode(0o644),
+            .with_mode(0o644)
+            .on_change(Effect::Reload(NGINX_UNIT.into())),
             Artifact::link(
                 self.name(),
                 format!("host/etc/nginx/sites-enabled/{name}"),
                 format!("../sites-available/{name}"),
-            ),
+            )
+            .on_change(Effect::Reload(NGINX_UNIT.into())),
         ])
     }
 }

@@ -9,7 +9,7 @@
 use super::Target;
 use super::backup::{BACKUP_SCRIPT, script_path};
 use super::env::env_file_path;
-use crate::artifact::Artifact;
+use crate::artifact::{Artifact, Effect};
 use crate::config::values::{Cidr, DomainName};
 use crate::config::{Backup, Host};
 use crate::model::Model;
@@ -190,10 +190,12 @@ impl Systemd {
             net: network(model, true),
         };
         let text = r.render("systemd/runtime.service.j2", &ctx)?;
-        Ok(self.unit(
-            format!("/etc/systemd/system/{}.service", model.name()),
-            text,
-        ))
+        let unit = format!("{}.service", model.name());
+        Ok(self
+            .unit(format!("/etc/systemd/system/{unit}"), text)
+            .on_change(Effect::DaemonReload)
+            .on_change(Effect::EnableNow(unit.clone()))
+            .on_change(Effect::Restart(unit)))
     }
 
     fn backups(
@@ -232,14 +234,22 @@ impl Systemd {
                 on_calendar: cron.to_on_calendar(),
             };
             let dir = "/etc/systemd/system";
-            out.push(self.unit(
-                format!("{dir}/{unit}.service"),
-                r.render("systemd/backup.service.j2", &service)?,
-            ));
-            out.push(self.unit(
-                format!("{dir}/{unit}.timer"),
-                r.render("systemd/backup.timer.j2", &timer)?,
-            ));
+            out.push(
+                self.unit(
+                    format!("{dir}/{unit}.service"),
+                    r.render("systemd/backup.service.j2", &service)?,
+                )
+                .on_change(Effect::DaemonReload),
+            );
+            out.push(
+                self.unit(
+                    format!("{dir}/{unit}.timer"),
+                    r.render("systemd/backup.timer.j2", &timer)?,
+                )
+                .on_change(Effect::DaemonReload)
+                .on_change(Effect::EnableNow(format!("{unit}.timer")))
+                .on_change(Effect::Restart(format!("{unit}.timer"))),
+            );
         }
         Ok(out)
     }
@@ -255,7 +265,10 @@ impl Systemd {
             backup_dir: model.backup.as_ref().map(|b| b.dir.to_string()),
         };
         let text = r.render("systemd/tmpfiles.conf.j2", &ctx)?;
-        Ok(self.unit(tmpfiles_path(model), text))
+        // The units run `systemd-tmpfiles --create` before they start: restart to apply.
+        Ok(self
+            .unit(tmpfiles_path(model), text)
+            .on_change(Effect::Restart(format!("{}.service", model.name()))))
     }
 }
 
