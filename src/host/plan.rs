@@ -280,6 +280,13 @@ pub fn commands(changes: &[Change], effects: &Effects) -> Vec<Vec<String>> {
         list.sort();
         list.dedup();
     }
+    // A unit whose file is new is started by `enable --now` with everything in place.
+    let created: Vec<&str> = changes
+        .iter()
+        .filter(|c| c.action == Action::Create)
+        .filter_map(|c| c.address.strip_prefix("systemd:"))
+        .collect();
+    restart.retain(|u| !created.contains(&u.as_str()));
     reload.retain(|u| !restart.contains(u));
     restart.retain(|u| !stop.contains(u));
     let mut out: Vec<Vec<String>> = stop
