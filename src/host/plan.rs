@@ -242,8 +242,8 @@ pub fn file_changes(
 }
 
 /// The commands a set of changes implies, in the order they run: stop removed units,
-/// reload systemd, enable, reload, restart, then run installed programs. Each command
-/// appears once.
+/// reload systemd, run installed programs, enable, reload, restart. Each command appears
+/// once.
 pub fn commands(changes: &[Change], effects: &Effects) -> Vec<Vec<String>> {
     use super::services::systemctl;
     let mut stop = Vec::new();
@@ -296,10 +296,11 @@ pub fn commands(changes: &[Change], effects: &Effects) -> Vec<Vec<String>> {
     if daemon_reload || !stop.is_empty() {
         out.push(systemctl(&["daemon-reload"]));
     }
+    // Installed programs (sysusers, the firewall) run before any unit starts.
+    out.extend(run.iter().map(|program| vec![program.clone()]));
     out.extend(enable.iter().map(|u| systemctl(&["enable", "--now", u])));
     out.extend(reload.iter().map(|u| systemctl(&["reload", u])));
     out.extend(restart.iter().map(|u| systemctl(&["restart", u])));
-    out.extend(run.iter().map(|program| vec![program.clone()]));
     out
 }
 

@@ -147,6 +147,17 @@ struct BackupTimer {
     on_calendar: String,
 }
 
+/// `/etc/sysusers.d/NAME.conf`.
+#[derive(Serialize)]
+struct Sysusers {
+    name: String,
+    user: String,
+    home: String,
+}
+
+/// Creates the accounts that sysusers.d files declare.
+const SYSUSERS: &str = "systemd-sysusers";
+
 /// `/etc/tmpfiles.d/NAME.conf`.
 #[derive(Serialize)]
 struct Tmpfiles {
@@ -254,6 +265,15 @@ impl Systemd {
         Ok(out)
     }
 
+    /// `/etc/sysusers.d/NAME.conf`: the account the units run as, created on a bare host.
+    fn sysusers(&self, model: &Model, host: &Host, r: &Renderer) -> Result<Artifact, RenderError> {
+        let ctx = Sysusers { name: model.name().to_string(), user: host.user.to_string(), home: state_dir(model) };
+        let text = r.render("systemd/sysusers.conf.j2", &ctx)?;
+        Ok(self
+            .unit(format!("/etc/sysusers.d/{}.conf", model.name()), text)
+            .on_change(Effect::Run(SYSUSERS.into())))
+    }
+
     fn tmpfiles(&self, model: &Model, host: &Host, r: &Renderer) -> Result<Artifact, RenderError> {
         let ctx = Tmpfiles {
             name: model.name().to_string(),
@@ -299,6 +319,10 @@ impl Target for Systemd {
                 "systemd/tmpfiles.conf.j2",
                 include_str!("../../templates/systemd/tmpfiles.conf.j2"),
             ),
+            (
+                "systemd/sysusers.conf.j2",
+                include_str!("../../templates/systemd/sysusers.conf.j2"),
+            ),
         ]
     }
 
@@ -309,6 +333,7 @@ impl Target for Systemd {
         let mut out = vec![
             self.runtime(model, host, renderer)?,
             self.tmpfiles(model, host, renderer)?,
+            self.sysusers(model, host, renderer)?,
         ];
         if let Some(backup) = &model.backup {
             out.extend(self.backups(model, host, backup, renderer)?);
