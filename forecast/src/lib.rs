@@ -1,2 +1,61 @@
 //! The forecasting engine: plain series in, point forecasts and intervals out. No I/O,
-//! so it is testable and benchmarkable on its own.
+//! so it is testable and benchmarkable on its own. The `scf forecast` command and the
+//! inventory agent sit on top of it.
+//!
+//! # API for callers (the inventory agent)
+//!
+//! ```
+//! use scf_forecast::{forecast, lead_time_quantile, Method, Spec};
+//!
+//! let history = [12.0, 0.0, 9.0, 14.0, 0.0, 11.0, 10.0, 13.0, 0.0, 12.0, 15.0, 9.0];
+//! let spec = Spec { method: Method::Auto, ..Spec::new(6, 1) };
+//! let f = forecast(&history, &spec)?;
+//! println!("{}: next periods {:?}", f.model, f.mean);
+//! let (lo, hi) = f.interval(95.0); // per-horizon 95% interval
+//! let reorder_point = lead_time_quantile(&f, 3, 0.95); // demand over 3 periods, 95%
+//! assert!(reorder_point >= f.mean[..3].iter().sum::<f64>());
+//! # let _ = (lo, hi);
+//! # Ok::<(), scf_forecast::ForecastError>(())
+//! ```
+//!
+//! - [`forecast`]`(series, &Spec) -> Result<Forecast, ForecastError>`: one series, oldest
+//!   first, no gaps. [`Spec`] holds the horizon, the season length (12 for monthly data,
+//!   1 for none), the [`Method`] and how an ensemble combines ([`Combine`]).
+//! - [`Forecast`]: `model` (the chosen model's name, e.g. `ETS(M,Ad,M)`), `mean` (the
+//!   mean path), `fitted` and `residuals` (in-sample one-step forecasts and errors, for
+//!   forecast-error variance), [`Forecast::quantiles`] and [`Forecast::interval`] per
+//!   horizon.
+//! - [`lead_time_quantile`]`(&forecast, lead_time, q)`: the quantile of total demand over
+//!   the lead time. It follows the model's error structure (errors of successive periods
+//!   are correlated through the states; multiplicative models are simulated with a fixed
+//!   seed), so safety stock is not understated by a `√L` rule.
+//! - [`forecast_many`]: many series in parallel with rayon. Each series is forecast
+//!   independently and results keep input order, so output does not depend on the thread
+//!   count.
+//!
+//! [`Method::Auto`] sends intermittent series (zeros, mean inter-demand interval ≥ 1.32)
+//! to the ADI/CV²-chosen intermittent method and the rest to the ETS + Theta ensemble.
+//!
+//! # Modules
+//! [`ets`], [`theta`] and [`intermittent`] are the models; [`batch`] reads and writes the
+//! long CSV format of `scf forecast`.
+
+pub mod batch;
+pub mod decompose;
+pub mod ets;
+pub mod intermittent;
+mod model;
+pub mod normal;
+pub mod optim;
+mod predictive;
+pub mod theta;
+
+pub use model::{ForecastError, METHODS, Method, Spec, UnknownMethod, forecast, is_intermittent};
+pub use predictive::{Combine, Forecast, lead_time_quantile};
+
+use rayon::prelude::*;
+
+/// Forecasts many series in parallel; results keep the input order.
+pub fn forecast_many<S: AsRef<[f64]> + Sync>(series: &[S], spec: &Spec) -> Vec<Result<Forecast, ForecastError>> {
+    series.par_iter().map(|s| forecast(s.as_ref(), spec)).collect()
+}

@@ -1,0 +1,196 @@
+//! The ETS state recursion: one-step forecasts, state updates and the likelihood the
+//! optimiser minimises. Seasonal states live in a ring buffer, so a step costs O(1)
+//! whatever the season length.
+
+use super::{ErrorType, Params, SeasonType, Spec, TrendType};
+
+/// Guard against division by (near) zero in multiplicative components.
+const TOL: f64 = 1e-10;
+/// Stand-in for an infinite ratio when a multiplicative divisor is (near) zero.
+const HUGE: f64 = 1e10;
+
+/// The states of an ETS model at one time: level, slope and the last `m` seasonal terms.
+#[derive(Debug, Clone, PartialEq)]
+pub struct State {
+    /// Level.
+    pub level: f64,
+    /// Slope (0 without trend).
+    pub slope: f64,
+    /// Seasonal terms in a ring buffer; `season[pos]` applies to the next observation.
+    season: Vec<f64>,
+    pos: usize,
+}
+
+impl State {
+    /// A state from level, slope and seasonal terms listed newest first (the layout of
+    /// Hyndman's `forecast` and statsforecast: `s[0]` is the term of the latest period).
+    pub fn new(level: f64, slope: f64, newest_first: &[f64]) -> Self {
+        let season: Vec<f64> = newest_first.iter().rev().copied().collect();
+        Self { level, slope, season, pos: 0 }
+    }
+
+    /// Seasonal terms, newest first.
+    pub fn seasonal_newest_first(&self) -> Vec<f64> {
+        let m = self.season.len();
+        (0..m).map(|j| self.season[(self.pos + m - 1 - j) % m]).collect()
+    }
+
+    /// The seasonal term that applies `k` steps after the next observation.
+    fn season_ahead(&self, k: usize) -> f64 {
+        self.season[(self.pos + k) % self.season.len()]
+    }
+
+    /// The level plus damped slope that `k + 1` steps ahead uses (`phi_sum` = φ+…+φ^(k+1)).
+    fn trend_part(&self, phi_sum: f64) -> f64 {
+        self.level + phi_sum * self.slope
+    }
+
+    /// Point forecasts for `h` steps.
+    pub fn forecast(&self, spec: Spec, phi: f64, h: usize) -> Vec<f64> {
+        let mut phi_sum = 0.0;
+        let mut phi_pow = 1.0;
+        (0..h)
+            .map(|k| {
+                if spec.trend != TrendType::None {
+                    phi_pow *= phi;
+                    phi_sum += phi_pow;
+                }
+                let base = self.trend_part(phi_sum);
+                match spec.season {
+                    SeasonType::None => base,
+                    SeasonType::Additive => base + self.season_ahead(k),
+                    SeasonType::Multiplicative => base * self.season_ahead(k),
+                }
+            })
+            .collect()
+    }
+
+    /// The one-step-ahead forecast.
+    #[inline]
+    pub fn one_step(&self, spec: Spec, phi: f64) -> f64 {
+        let base = match spec.trend {
+            TrendType::None => self.level,
+            _ => self.level + phi * self.slope,
+        };
+        match spec.season {
+            SeasonType::None => base,
+            SeasonType::Additive => base + self.season[self.pos],
+            SeasonType::Multiplicative => base * self.season[self.pos],
+        }
+    }
+
+    /// Moves the state one period on, having observed `y`.
+    #[inline]
+    pub fn update(&mut self, spec: Spec, p: &Params, y: f64) {
+        let damped_slope = if spec.trend == TrendType::None { 0.0 } else { p.phi * self.slope };
+        let q = self.level + damped_slope;
+        let s = if spec.season == SeasonType::None { 0.0 } else { self.season[self.pos] };
+        let deseasoned = match spec.season {
+            SeasonType::None => y,
+            SeasonType::Additive => y - s,
+            SeasonType::Multiplicative if s.abs() < TOL => HUGE,
+            SeasonType::Multiplicative => y / s,
+        };
+        let level = q + p.alpha * (deseasoned - q);
+        if spec.trend != TrendType::None {
+            let change = level - self.level;
+            self.slope = damped_slope + (p.beta / p.alpha) * (change - damped_slope);
+        }
+        self.level = level;
+        if spec.season != SeasonType::None {
+            let detrended = match spec.season {
+                SeasonType::Additive => y - q,
+                _ if q.abs() < TOL => HUGE,
+                _ => y / q,
+            };
+            self.season[self.pos] = s + p.gamma * (detrended - s);
+            self.pos = (self.pos + 1) % self.season.len();
+        }
+    }
+}
+
+/// The one-step error of a forecast `f` for `y`: absolute or relative.
+#[inline]
+pub fn innovation(error: ErrorType, y: f64, f: f64) -> f64 {
+    match error {
+        ErrorType::Additive => y - f,
+        ErrorType::Multiplicative => {
+            let denom = if f.abs() < TOL { f + TOL } else { f };
+            (y - f) / denom
+        }
+    }
+}
+
+/// Runs the model through `y`, calling `visit(t, forecast, innovation)` at each step.
+/// Returns the final state.
+pub fn filter(
+    spec: Spec,
+    p: &Params,
+    mut state: State,
+    y: &[f64],
+    mut visit: impl FnMut(usize, f64, f64),
+) -> State {
+    for (t, &obs) in y.iter().enumerate() {
+        let f = state.one_step(spec, p.phi);
+        visit(t, f, innovation(spec.error, obs, f));
+        state.update(spec, p, obs);
+    }
+    state
+}
+
+/// `-2 log L` up to a constant (concentrated over σ²), as in Hyndman et al. (2008):
+/// `n log Σe² + 2 Σ log|f|` (the second term for multiplicative errors only).
+pub fn neg2_loglik(spec: Spec, p: &Params, state: State, y: &[f64]) -> f64 {
+    let (mut sse, mut log_sum) = (0.0, 0.0);
+    let multiplicative = spec.error == ErrorType::Multiplicative;
+    filter(spec, p, state, y, |_, f, e| {
+        sse += e * e;
+        if multiplicative {
+            let a = f.abs();
+            log_sum += if a > 0.0 { a.ln() } else { (a + 1e-8).ln() };
+        }
+    });
+    let n = y.len() as f64;
+    let mut lik = n * if sse > 0.0 { sse.ln() } else { (sse + 1e-8).ln() };
+    if multiplicative {
+        lik += 2.0 * log_sum;
+    }
+    lik
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ANN: Spec = Spec { error: ErrorType::Additive, trend: TrendType::None, season: SeasonType::None };
+
+    #[test]
+    fn simple_exponential_smoothing_follows_its_recursion() {
+        let p = Params { alpha: 0.3, beta: 0.0, gamma: 0.0, phi: 1.0 };
+        let y = [10.0, 12.0, 9.0, 11.0];
+        let mut level = 10.5;
+        let mut errors = vec![];
+        let end = filter(ANN, &p, State::new(10.5, 0.0, &[]), &y, |_, f, e| {
+            assert!((f - level).abs() < 1e-12);
+            errors.push(e);
+            level += 0.3 * e;
+        });
+        assert!((end.level - level).abs() < 1e-12);
+        assert!((errors[0] - (10.0 - 10.5)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn additive_seasonal_forecasts_cycle_through_the_ring() {
+        let spec = Spec { season: SeasonType::Additive, ..ANN };
+        let state = State::new(100.0, 0.0, &[3.0, 2.0, 1.0]);
+        assert_eq!(state.forecast(spec, 1.0, 4), vec![101.0, 102.0, 103.0, 101.0]);
+        assert_eq!(state.seasonal_newest_first(), vec![3.0, 2.0, 1.0]);
+    }
+
+    #[test]
+    fn damped_trend_forecasts_sum_powers_of_phi() {
+        let spec = Spec { trend: TrendType::Damped, ..ANN };
+        let f = State::new(10.0, 1.0, &[]).forecast(spec, 0.5, 3);
+        assert_eq!(f, vec![10.5, 10.75, 10.875]);
+    }
+}
