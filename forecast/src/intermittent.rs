@@ -171,6 +171,22 @@ pub fn imapa(y: &[f64]) -> f64 {
     mean_interval_rounded(y).map_or(0.0, |top| (1..=top).map(|k| aggregated(y, k)).sum::<f64>() / top as f64)
 }
 
+/// Mean demand over the last full season (the naive forecast of the series aggregated to
+/// one value per season, spread evenly); `None` without a season or a full one.
+pub fn season_level(y: &[f64], m: usize) -> Option<f64> {
+    (m > 1 && y.len() >= m).then(|| mean(&y[y.len() - m..]))
+}
+
+/// Temporal-aggregation combination for infrequent demand: the mean of ADIDA (demand
+/// aggregated over the mean interval), IMAPA (every level up to it) and the last
+/// season's level (aggregated over a whole season). Averaging over aggregation levels
+/// (Kourentzes et al. 2014's MAPA idea) is steadier than any single level.
+pub fn aggregation_combo(y: &[f64], m: usize) -> f64 {
+    let mut members = vec![adida(y), imapa(y)];
+    members.extend(season_level(y, m));
+    mean(&members)
+}
+
 /// In-sample one-step forecasts of a flat method, re-run on each prefix of `y` (the first
 /// is `NaN`). Costs one fit per observation.
 pub fn rolling_fitted(y: &[f64], method: impl Fn(&[f64]) -> f64) -> Vec<f64> {
@@ -222,6 +238,14 @@ mod tests {
         assert_eq!(classify(&[1.0, 10.0, 1.0, 12.0]), Some(Pattern::Erratic));
         assert_eq!(classify(&[5.0, 5.0, 6.0, 5.0]), Some(Pattern::Smooth));
         assert_eq!(classify(&[0.0; 5]), None);
+    }
+
+    #[test]
+    fn aggregation_combo_averages_three_levels() {
+        let season = Y[Y.len() - 4..].iter().sum::<f64>() / 4.0;
+        let want = (adida(&Y) + imapa(&Y) + season) / 3.0;
+        assert!((aggregation_combo(&Y, 4) - want).abs() < 1e-12);
+        assert!((aggregation_combo(&Y, 1) - (adida(&Y) + imapa(&Y)) / 2.0).abs() < 1e-12);
     }
 
     #[test]

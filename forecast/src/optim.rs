@@ -49,6 +49,14 @@ fn std_dev(v: &[f64]) -> f64 {
     (v.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n).sqrt()
 }
 
+fn vertex_sum(simplex: &[Vec<f64>]) -> Vec<f64> {
+    let mut sum = vec![0.0; simplex[0].len()];
+    for vertex in simplex {
+        sum.iter_mut().zip(vertex).for_each(|(s, v)| *s += v);
+    }
+    sum
+}
+
 /// Points on the segment `from + t (to - from)`, projected into the box.
 fn along(from: &[f64], to: &[f64], t: f64, lower: &[f64], upper: &[f64], out: &mut [f64]) {
     for i in 0..out.len() {
@@ -80,49 +88,41 @@ impl NelderMead {
         let mut fs: Vec<f64> = simplex.iter().map(|x| f(x)).collect();
         let mut order: Vec<usize> = (0..=n).collect();
         let (mut centroid, mut xr, mut xt) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+        // Running sum of the vertices, so the centroid costs O(n) rather than O(n²).
+        let mut sum = vertex_sum(&simplex);
         for _ in 0..self.max_iter {
             order.sort_by(|&a, &b| fs[a].total_cmp(&fs[b]));
             let (best, worst, second) = (order[0], order[n], order[n - 1]);
             if std_dev(&fs) < self.tol_std {
                 break;
             }
-            centroid.iter_mut().for_each(|c| *c = 0.0);
-            for (j, vertex) in simplex.iter().enumerate() {
-                if j != worst {
-                    centroid.iter_mut().zip(vertex).for_each(|(c, v)| *c += v / nf);
-                }
+            for ((c, s), w) in centroid.iter_mut().zip(&sum).zip(&simplex[worst]) {
+                *c = (s - w) / nf;
             }
             along(&centroid, &simplex[worst], -1.0, lower, upper, &mut xr);
             let fr = f(&xr);
-            if fs[best] <= fr && fr < fs[second] {
-                simplex[worst].copy_from_slice(&xr);
-                fs[worst] = fr;
-                continue;
-            }
-            if fr < fs[best] {
+            let replacement = if fs[best] <= fr && fr < fs[second] {
+                Some((&xr, fr))
+            } else if fr < fs[best] {
                 along(&centroid, &xr, gamma, lower, upper, &mut xt);
                 let fe = f(&xt);
-                let (x, fx) = if fe < fr { (&xt, fe) } else { (&xr, fr) };
-                simplex[worst].copy_from_slice(x);
-                fs[worst] = fx;
-                continue;
-            }
-            if fs[second] <= fr && fr < fs[worst] {
+                Some(if fe < fr { (&xt, fe) } else { (&xr, fr) })
+            } else if fs[second] <= fr && fr < fs[worst] {
                 along(&centroid, &xr, rho, lower, upper, &mut xt);
                 let fc = f(&xt);
-                if fc <= fr {
-                    simplex[worst].copy_from_slice(&xt);
-                    fs[worst] = fc;
-                    continue;
-                }
+                (fc <= fr).then_some((&xt, fc))
             } else {
                 along(&centroid, &xr, -rho, lower, upper, &mut xt);
                 let fc = f(&xt);
-                if fc < fs[worst] {
-                    simplex[worst].copy_from_slice(&xt);
-                    fs[worst] = fc;
-                    continue;
+                (fc < fs[worst]).then_some((&xt, fc))
+            };
+            if let Some((x, fx)) = replacement {
+                for ((s, new), old) in sum.iter_mut().zip(x).zip(&simplex[worst]) {
+                    *s += new - old;
                 }
+                simplex[worst].copy_from_slice(x);
+                fs[worst] = fx;
+                continue;
             }
             let anchor = simplex[best].clone();
             for j in (0..=n).filter(|&j| j != best) {
@@ -130,6 +130,7 @@ impl NelderMead {
                 along(&anchor, &vertex, sigma, lower, upper, &mut simplex[j]);
                 fs[j] = f(&simplex[j]);
             }
+            sum = vertex_sum(&simplex);
         }
         let best = (0..=n).min_by(|&a, &b| fs[a].total_cmp(&fs[b])).unwrap_or(0);
         Minimum { x: simplex[best].clone(), fx: fs[best] }

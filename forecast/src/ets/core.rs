@@ -29,6 +29,19 @@ impl State {
         Self { level, slope, season, pos: 0 }
     }
 
+    /// Resets the state in place (no allocation in the optimiser's inner loop). The
+    /// seasonal terms are `newest` (newest first) followed by `oldest`.
+    pub(crate) fn reset(&mut self, level: f64, slope: f64, season: Option<(&[f64], f64)>) {
+        self.level = level;
+        self.slope = slope;
+        self.pos = 0;
+        self.season.clear();
+        if let Some((newest, oldest)) = season {
+            self.season.push(oldest);
+            self.season.extend(newest.iter().rev());
+        }
+    }
+
     /// Seasonal terms, newest first.
     pub fn seasonal_newest_first(&self) -> Vec<f64> {
         let m = self.season.len();
@@ -66,7 +79,7 @@ impl State {
     }
 
     /// The one-step-ahead forecast.
-    #[inline]
+    #[inline(always)]
     pub fn one_step(&self, spec: Spec, phi: f64) -> f64 {
         let base = match spec.trend {
             TrendType::None => self.level,
@@ -80,8 +93,8 @@ impl State {
     }
 
     /// Moves the state one period on, having observed `y`.
-    #[inline]
-    pub fn update(&mut self, spec: Spec, p: &Params, y: f64) {
+    #[inline(always)]
+    pub(crate) fn update(&mut self, spec: Spec, p: &Gains, y: f64) {
         let damped_slope = if spec.trend == TrendType::None { 0.0 } else { p.phi * self.slope };
         let q = self.level + damped_slope;
         let s = if spec.season == SeasonType::None { 0.0 } else { self.season[self.pos] };
@@ -94,7 +107,7 @@ impl State {
         let level = q + p.alpha * (deseasoned - q);
         if spec.trend != TrendType::None {
             let change = level - self.level;
-            self.slope = damped_slope + (p.beta / p.alpha) * (change - damped_slope);
+            self.slope = damped_slope + p.beta_over_alpha * (change - damped_slope);
         }
         self.level = level;
         if spec.season != SeasonType::None {
@@ -104,13 +117,31 @@ impl State {
                 _ => y / q,
             };
             self.season[self.pos] = s + p.gamma * (detrended - s);
-            self.pos = (self.pos + 1) % self.season.len();
+            self.pos += 1;
+            if self.pos == self.season.len() {
+                self.pos = 0;
+            }
         }
     }
 }
 
+/// Smoothing parameters in the form the update uses.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Gains {
+    alpha: f64,
+    beta_over_alpha: f64,
+    gamma: f64,
+    phi: f64,
+}
+
+impl From<&Params> for Gains {
+    fn from(p: &Params) -> Self {
+        Self { alpha: p.alpha, beta_over_alpha: p.beta / p.alpha, gamma: p.gamma, phi: p.phi }
+    }
+}
+
 /// The one-step error of a forecast `f` for `y`: absolute or relative.
-#[inline]
+#[inline(always)]
 pub fn innovation(error: ErrorType, y: f64, f: f64) -> f64 {
     match error {
         ErrorType::Additive => y - f,
@@ -130,30 +161,100 @@ pub fn filter(
     y: &[f64],
     mut visit: impl FnMut(usize, f64, f64),
 ) -> State {
+    let gains = Gains::from(p);
     for (t, &obs) in y.iter().enumerate() {
         let f = state.one_step(spec, p.phi);
         visit(t, f, innovation(spec.error, obs, f));
-        state.update(spec, p, obs);
+        state.update(spec, &gains, obs);
     }
     state
 }
 
+/// Σ log|x| over a stream, taking one logarithm per block of products.
+struct LogSum {
+    total: f64,
+    product: f64,
+}
+
+impl LogSum {
+    #[inline]
+    fn add(&mut self, x: f64) {
+        let a = x.abs();
+        self.product *= if a > 0.0 { a } else { 1e-8 };
+        if !(1e-100..=1e100).contains(&self.product) {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        self.total += self.product.ln();
+        self.product = 1.0;
+    }
+}
+
 /// `-2 log L` up to a constant (concentrated over σ²), as in Hyndman et al. (2008):
-/// `n log Σe² + 2 Σ log|f|` (the second term for multiplicative errors only).
-pub fn neg2_loglik(spec: Spec, p: &Params, state: State, y: &[f64]) -> f64 {
-    let (mut sse, mut log_sum) = (0.0, 0.0);
-    let multiplicative = spec.error == ErrorType::Multiplicative;
-    filter(spec, p, state, y, |_, f, e| {
+/// `n log Σe² + 2 Σ log|f|` (the second term for multiplicative errors only). Runs the
+/// state through `y` in place.
+pub fn neg2_loglik(spec: Spec, p: &Params, state: &mut State, y: &[f64]) -> f64 {
+    // One copy of the loop per model form, so that the component tests fold away.
+    match spec.error {
+        ErrorType::Additive => by_trend::<0>(spec, p, state, y),
+        ErrorType::Multiplicative => by_trend::<1>(spec, p, state, y),
+    }
+}
+
+fn by_trend<const E: u8>(spec: Spec, p: &Params, state: &mut State, y: &[f64]) -> f64 {
+    match spec.trend {
+        TrendType::None => by_season::<E, 0>(spec, p, state, y),
+        TrendType::Additive => by_season::<E, 1>(spec, p, state, y),
+        TrendType::Damped => by_season::<E, 2>(spec, p, state, y),
+    }
+}
+
+fn by_season<const E: u8, const T: u8>(spec: Spec, p: &Params, state: &mut State, y: &[f64]) -> f64 {
+    match spec.season {
+        SeasonType::None => loglik_of::<E, T, 0>(p, state, y),
+        SeasonType::Additive => loglik_of::<E, T, 1>(p, state, y),
+        SeasonType::Multiplicative => loglik_of::<E, T, 2>(p, state, y),
+    }
+}
+
+const fn spec_of(e: u8, t: u8, s: u8) -> Spec {
+    Spec {
+        error: if e == 0 { ErrorType::Additive } else { ErrorType::Multiplicative },
+        trend: match t {
+            0 => TrendType::None,
+            1 => TrendType::Additive,
+            _ => TrendType::Damped,
+        },
+        season: match s {
+            0 => SeasonType::None,
+            1 => SeasonType::Additive,
+            _ => SeasonType::Multiplicative,
+        },
+    }
+}
+
+fn loglik_of<const E: u8, const T: u8, const S: u8>(p: &Params, state: &mut State, y: &[f64]) -> f64 {
+    let spec = const { spec_of(E, T, S) };
+    let gains = Gains::from(p);
+    let multiplicative = E == 1;
+    let mut sse = 0.0;
+    let mut log_sum = LogSum { total: 0.0, product: 1.0 };
+    for &obs in y {
+        let f = state.one_step(spec, p.phi);
+        let e = innovation(spec.error, obs, f);
         sse += e * e;
         if multiplicative {
-            let a = f.abs();
-            log_sum += if a > 0.0 { a.ln() } else { (a + 1e-8).ln() };
+            log_sum.add(f);
         }
-    });
+        state.update(spec, &gains, obs);
+    }
+    log_sum.flush();
     let n = y.len() as f64;
     let mut lik = n * if sse > 0.0 { sse.ln() } else { (sse + 1e-8).ln() };
     if multiplicative {
-        lik += 2.0 * log_sum;
+        lik += 2.0 * log_sum.total;
     }
     lik
 }

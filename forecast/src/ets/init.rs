@@ -1,7 +1,7 @@
 //! Starting values for the ETS optimiser: smoothing weights inside their bounds and
 //! initial states from a classical decomposition, as in Hyndman et al. (2008, §2.6.1).
 
-use super::{SeasonType, Spec, State, TrendType};
+use super::{SeasonType, Spec, TrendType};
 use crate::decompose::{self, Kind};
 
 /// Box bounds on α, β, γ and φ ("usual" region of Hyndman's `ets`).
@@ -103,20 +103,4 @@ pub fn start_state(y: &[f64], m: usize, spec: Spec) -> Option<(f64, f64, Vec<f64
         slope *= 1.0 - 1e-3;
     }
     Some((level, slope, init_season))
-}
-
-/// The full initial state from level, slope and `m - 1` seasonal terms, or `None` when a
-/// multiplicative season would need a negative factor.
-pub fn complete_state(spec: Spec, m: usize, level: f64, slope: f64, partial: &[f64]) -> Option<State> {
-    if spec.season == SeasonType::None {
-        return Some(State::new(level, slope, &[]));
-    }
-    let multiplicative = spec.season == SeasonType::Multiplicative;
-    let total = if multiplicative { m as f64 } else { 0.0 };
-    let mut season = partial.to_vec();
-    season.push(total - partial.iter().sum::<f64>());
-    if multiplicative && season.iter().any(|&s| s < 0.0) {
-        return None;
-    }
-    Some(State::new(level, slope, &season))
 }

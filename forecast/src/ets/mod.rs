@@ -10,7 +10,7 @@ mod init;
 mod predict;
 
 pub use self::core::State;
-pub use fit::{Candidates, auto, fit};
+pub use fit::{Candidates, Screening, auto, fit};
 pub use predict::Simulation;
 
 use std::fmt;
@@ -123,3 +123,4 @@ impl EtsFit {
         self.last.forecast(self.spec, self.params.phi, h)
     }
 }
+

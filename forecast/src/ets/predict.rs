@@ -3,6 +3,7 @@
 //! al. 2008, ch. 6): their error weights give exact variances, for one horizon or summed
 //! over a lead time. The others are simulated from the fitted model with a fixed seed.
 
+use super::core::Gains;
 use super::{ErrorType, EtsFit, SeasonType, TrendType};
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::SeedableRng;
@@ -43,6 +44,7 @@ impl EtsFit {
     pub fn simulate(&self, h: usize, paths: usize) -> Simulation {
         let mut rng = ChaCha8Rng::seed_from_u64(SEED);
         let sigma = self.sigma2.max(0.0).sqrt();
+        let gains = Gains::from(&self.params);
         let mut values = Vec::with_capacity(h * paths);
         for _ in 0..paths {
             let mut state = self.last.clone();
@@ -54,7 +56,7 @@ impl EtsFit {
                     ErrorType::Multiplicative => f * (1.0 + e),
                 };
                 values.push(y);
-                state.update(self.spec, &self.params, y);
+                state.update(self.spec, &gains, y);
             }
         }
         Simulation { h, values }
