@@ -25,10 +25,20 @@ fn main() -> ExitCode {
     }
 }
 
-fn forecast_file(model: &str, input: &str, output: &str, horizon: &str, season: &str) -> Result<(), String> {
+fn forecast_file(
+    model: &str,
+    input: &str,
+    output: &str,
+    horizon: &str,
+    season: &str,
+) -> Result<(), String> {
     let options = BatchOptions {
-        horizon: horizon.parse().map_err(|e| format!("horizon `{horizon}`: {e}"))?,
-        season_length: season.parse().map_err(|e| format!("season length `{season}`: {e}"))?,
+        horizon: horizon
+            .parse()
+            .map_err(|e| format!("horizon `{horizon}`: {e}"))?,
+        season_length: season
+            .parse()
+            .map_err(|e| format!("season length `{season}`: {e}"))?,
         method: model.parse().map_err(|e| format!("{e}"))?,
         levels: Vec::new(),
         combine: Combine::Mean,

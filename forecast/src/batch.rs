@@ -71,7 +71,9 @@ pub enum BatchError {
         ds: String,
     },
     /// `ds` of a series is not evenly spaced.
-    #[error("line {line}: series `{id}` is not evenly spaced at ds {ds} (fill gaps with zeros first)")]
+    #[error(
+        "line {line}: series `{id}` is not evenly spaced at ds {ds} (fill gaps with zeros first)"
+    )]
     Irregular {
         /// Line number of the first offending row.
         line: u64,
@@ -113,7 +115,11 @@ struct Row {
 }
 
 /// Reads the long CSV, forecasts every series, and writes the forecasts.
-pub fn run(input: impl Read, output: impl Write, options: &BatchOptions) -> Result<Summary, BatchError> {
+pub fn run(
+    input: impl Read,
+    output: impl Write,
+    options: &BatchOptions,
+) -> Result<Summary, BatchError> {
     validate(options)?;
     let series = read_series(input)?;
     let mut ids = Vec::with_capacity(series.len());
@@ -122,9 +128,16 @@ pub fn run(input: impl Read, output: impl Write, options: &BatchOptions) -> Resu
     for (id, mut rows) in series {
         rows.sort_by(|a, b| a.ds.cmp(&b.ds).then(a.line.cmp(&b.line)));
         if let Some(w) = rows.windows(2).find(|w| w[0].ds == w[1].ds) {
-            return Err(BatchError::Duplicate { line: w[1].line, id, ds: w[1].ds.to_string() });
+            return Err(BatchError::Duplicate {
+                line: w[1].line,
+                id,
+                ds: w[1].ds.to_string(),
+            });
         }
-        indices.push(Index::infer(&id, &rows.iter().map(|r| (r.line, r.ds)).collect::<Vec<_>>())?);
+        indices.push(Index::infer(
+            &id,
+            &rows.iter().map(|r| (r.line, r.ds)).collect::<Vec<_>>(),
+        )?);
         values.push(rows.iter().map(|r| r.y).collect::<Vec<f64>>());
         ids.push(id);
     }
@@ -139,8 +152,12 @@ pub fn run(input: impl Read, output: impl Write, options: &BatchOptions) -> Resu
     writer.write_record(header(options))?;
     let mut rows = 0;
     for ((id, index), result) in ids.iter().zip(&indices).zip(results) {
-        let f = result.map_err(|source| BatchError::Forecast { id: id.clone(), source })?;
-        let bands: Vec<(Vec<f64>, Vec<f64>)> = options.levels.iter().map(|&l| f.interval(l)).collect();
+        let f = result.map_err(|source| BatchError::Forecast {
+            id: id.clone(),
+            source,
+        })?;
+        let bands: Vec<(Vec<f64>, Vec<f64>)> =
+            options.levels.iter().map(|&l| f.interval(l)).collect();
         for k in 0..options.horizon {
             let mut record = vec![id.clone(), index.future(k + 1), f.mean[k].to_string()];
             record.extend(bands.iter().rev().map(|(lo, _)| lo[k].to_string()));
@@ -150,7 +167,10 @@ pub fn run(input: impl Read, output: impl Write, options: &BatchOptions) -> Resu
         }
     }
     writer.flush().map_err(|e| BatchError::Write(e.into()))?;
-    Ok(Summary { series: ids.len(), rows })
+    Ok(Summary {
+        series: ids.len(),
+        rows,
+    })
 }
 
 fn validate(options: &BatchOptions) -> Result<(), BatchError> {
@@ -158,10 +178,14 @@ fn validate(options: &BatchOptions) -> Result<(), BatchError> {
         return Err(BatchError::Options("the horizon must be at least 1".into()));
     }
     if options.season_length == 0 {
-        return Err(BatchError::Options("the season length must be at least 1".into()));
+        return Err(BatchError::Options(
+            "the season length must be at least 1".into(),
+        ));
     }
     if let Some(l) = options.levels.iter().find(|l| !(**l > 0.0 && **l < 100.0)) {
-        return Err(BatchError::Options(format!("level {l} is not strictly between 0 and 100")));
+        return Err(BatchError::Options(format!(
+            "level {l} is not strictly between 0 and 100"
+        )));
     }
     Ok(())
 }
@@ -170,20 +194,39 @@ fn validate(options: &BatchOptions) -> Result<(), BatchError> {
 fn header(options: &BatchOptions) -> Vec<String> {
     let name = options.method.to_string();
     let mut cols = vec!["unique_id".to_owned(), "ds".to_owned(), name.clone()];
-    cols.extend(options.levels.iter().rev().map(|l| format!("{name}-lo-{l}")));
+    cols.extend(
+        options
+            .levels
+            .iter()
+            .rev()
+            .map(|l| format!("{name}-lo-{l}")),
+    );
     cols.extend(options.levels.iter().map(|l| format!("{name}-hi-{l}")));
     cols
 }
 
 fn read_series(input: impl Read) -> Result<BTreeMap<String, Vec<Row>>, BatchError> {
-    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(input);
-    let headers = reader.headers().map_err(|source| BatchError::Csv { line: 1, source })?.clone();
-    let column = |name: &'static str| headers.iter().position(|h| h == name).ok_or(BatchError::MissingColumn(name));
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(input);
+    let headers = reader
+        .headers()
+        .map_err(|source| BatchError::Csv { line: 1, source })?
+        .clone();
+    let column = |name: &'static str| {
+        headers
+            .iter()
+            .position(|h| h == name)
+            .ok_or(BatchError::MissingColumn(name))
+    };
     let (id_col, ds_col, y_col) = (column("unique_id")?, column("ds")?, column("y")?);
     let mut series: BTreeMap<String, Vec<Row>> = BTreeMap::new();
     let mut first_kind: Option<bool> = None;
     for record in reader.records() {
-        let record = record.map_err(|source| BatchError::Csv { line: source.position().map_or(0, |p| p.line()), source })?;
+        let record = record.map_err(|source| BatchError::Csv {
+            line: source.position().map_or(0, |p| p.line()),
+            source,
+        })?;
         let line = record.position().map_or(0, |p| p.line());
         let field = |i: usize| record.get(i).unwrap_or("");
         let ds_text = field(ds_col);
@@ -194,16 +237,26 @@ fn read_series(input: impl Read) -> Result<BTreeMap<String, Vec<Row>>, BatchErro
             expected: "an integer or a YYYY-MM-DD date",
         })?;
         if *first_kind.get_or_insert(ds.is_date()) != ds.is_date() {
-            return Err(BatchError::MixedIndex { line, value: ds_text.to_owned() });
+            return Err(BatchError::MixedIndex {
+                line,
+                value: ds_text.to_owned(),
+            });
         }
         let y_text = field(y_col);
-        let y = y_text.parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| BatchError::BadValue {
-            line,
-            column: "y",
-            value: y_text.to_owned(),
-            expected: "a finite number",
-        })?;
-        series.entry(field(id_col).to_owned()).or_default().push(Row { line, ds, y });
+        let y = y_text
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite())
+            .ok_or_else(|| BatchError::BadValue {
+                line,
+                column: "y",
+                value: y_text.to_owned(),
+                expected: "a finite number",
+            })?;
+        series
+            .entry(field(id_col).to_owned())
+            .or_default()
+            .push(Row { line, ds, y });
     }
     Ok(series)
 }

@@ -14,7 +14,7 @@ pub enum Kind {
 /// The centred moving average of order `m` (a 2×m average when `m` is even); `NaN` where
 /// the window does not fit.
 fn centred_moving_average(y: &[f64], m: usize) -> Vec<f64> {
-    let weights: Vec<f64> = if m % 2 == 0 {
+    let weights: Vec<f64> = if m.is_multiple_of(2) {
         let mut w = vec![1.0 / m as f64; m + 1];
         w[0] = 0.5 / m as f64;
         w[m] = 0.5 / m as f64;
@@ -28,7 +28,11 @@ fn centred_moving_average(y: &[f64], m: usize) -> Vec<f64> {
             if t < half || t + half >= y.len() {
                 return f64::NAN;
             }
-            weights.iter().enumerate().map(|(j, w)| w * y[t + j - half]).sum()
+            weights
+                .iter()
+                .enumerate()
+                .map(|(j, w)| w * y[t + j - half])
+                .sum()
         })
         .collect()
 }
@@ -50,7 +54,11 @@ pub fn seasonal_indices(y: &[f64], m: usize, kind: Kind) -> Vec<f64> {
         };
         counts[t % m] += 1;
     }
-    let mut idx: Vec<f64> = sums.iter().zip(&counts).map(|(s, &c)| s / c as f64).collect();
+    let mut idx: Vec<f64> = sums
+        .iter()
+        .zip(&counts)
+        .map(|(s, &c)| s / c as f64)
+        .collect();
     let mean = idx.iter().sum::<f64>() / m as f64;
     for v in &mut idx {
         match kind {
@@ -74,7 +82,10 @@ pub fn is_seasonal(y: &[f64], m: usize) -> bool {
         return false;
     }
     let acf = |k: usize| -> f64 {
-        (0..y.len() - k).map(|t| (y[t] - mean) * (y[t + k] - mean)).sum::<f64>() / denom
+        (0..y.len() - k)
+            .map(|t| (y[t] - mean) * (y[t + k] - mean))
+            .sum::<f64>()
+            / denom
     };
     let r: Vec<f64> = (1..=m).map(acf).collect();
     let stat = ((1.0 + 2.0 * r[..m - 1].iter().map(|v| v * v).sum::<f64>()) / n).sqrt();
@@ -98,13 +109,14 @@ pub fn least_squares(columns: &[Vec<f64>], y: &[f64]) -> Option<Vec<f64>> {
             return None;
         }
         a.swap(col, pivot);
-        for row in 0..p {
-            if row != col {
-                let factor = a[row][col] / a[col][col];
-                for k in col..=p {
-                    a[row][k] -= factor * a[col][k];
-                }
-            }
+        let pivot_row = a[col].clone();
+        for (_, values) in a.iter_mut().enumerate().filter(|(row, _)| *row != col) {
+            let factor = values[col] / pivot_row[col];
+            values
+                .iter_mut()
+                .zip(&pivot_row)
+                .skip(col)
+                .for_each(|(v, p)| *v -= factor * p);
         }
     }
     Some((0..p).map(|i| a[i][p] / a[i][i]).collect())
@@ -159,7 +171,9 @@ mod tests {
     #[test]
     fn additive_indices_recover_a_pure_seasonal_pattern() {
         let pattern = [3.0, -1.0, -2.0, 0.0];
-        let y: Vec<f64> = (0..24).map(|t| 10.0 + 0.5 * t as f64 + pattern[t % 4]).collect();
+        let y: Vec<f64> = (0..24)
+            .map(|t| 10.0 + 0.5 * t as f64 + pattern[t % 4])
+            .collect();
         let idx = seasonal_indices(&y, 4, Kind::Additive);
         for (got, want) in idx.iter().zip(pattern) {
             assert!((got - want).abs() < 1e-9, "{idx:?}");
@@ -178,7 +192,9 @@ mod tests {
 
     #[test]
     fn strong_seasonality_passes_the_acf_test_and_noise_does_not() {
-        let y: Vec<f64> = (0..48).map(|t| if t % 12 == 0 { 10.0 } else { 1.0 }).collect();
+        let y: Vec<f64> = (0..48)
+            .map(|t| if t % 12 == 0 { 10.0 } else { 1.0 })
+            .collect();
         assert!(is_seasonal(&y, 12));
         let flat: Vec<f64> = (0..48).map(|t| t as f64).collect();
         assert!(!is_seasonal(&flat, 12));

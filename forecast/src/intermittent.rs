@@ -72,7 +72,9 @@ fn intervals(y: &[f64]) -> Vec<f64> {
 /// Simple exponential smoothing started at the first value: the next-period forecast and
 /// the one-step in-sample forecasts (`NaN` for the first).
 pub fn ses(x: &[f64], alpha: f64) -> (f64, Vec<f64>) {
-    let Some(&first) = x.first() else { return (f64::NAN, Vec::new()) };
+    let Some(&first) = x.first() else {
+        return (f64::NAN, Vec::new());
+    };
     let mut fitted = Vec::with_capacity(x.len());
     fitted.push(f64::NAN);
     let mut level = first;
@@ -105,7 +107,11 @@ pub fn ses_optimised(x: &[f64]) -> f64 {
 }
 
 /// Croston's method with given weights for sizes and intervals.
-fn croston_with(y: &[f64], size_forecast: impl Fn(&[f64]) -> f64, interval_forecast: impl Fn(&[f64]) -> f64) -> f64 {
+fn croston_with(
+    y: &[f64],
+    size_forecast: impl Fn(&[f64]) -> f64,
+    interval_forecast: impl Fn(&[f64]) -> f64,
+) -> f64 {
     let sizes = demand_sizes(y);
     if sizes.is_empty() {
         return 0.0;
@@ -168,7 +174,9 @@ pub fn adida(y: &[f64]) -> f64 {
 /// IMAPA (Petropoulos & Kourentzes 2015): average of the aggregate forecasts over every
 /// level from 1 to the mean inter-demand interval.
 pub fn imapa(y: &[f64]) -> f64 {
-    mean_interval_rounded(y).map_or(0.0, |top| (1..=top).map(|k| aggregated(y, k)).sum::<f64>() / top as f64)
+    mean_interval_rounded(y).map_or(0.0, |top| {
+        (1..=top).map(|k| aggregated(y, k)).sum::<f64>() / top as f64
+    })
 }
 
 /// Mean demand over the last full season (the naive forecast of the series aggregated to
@@ -190,7 +198,9 @@ pub fn aggregation_combo(y: &[f64], m: usize) -> f64 {
 /// In-sample one-step forecasts of a flat method, re-run on each prefix of `y` (the first
 /// is `NaN`). Costs one fit per observation.
 pub fn rolling_fitted(y: &[f64], method: impl Fn(&[f64]) -> f64) -> Vec<f64> {
-    std::iter::once(f64::NAN).chain((1..y.len()).map(|t| method(&y[..t]))).collect()
+    std::iter::once(f64::NAN)
+        .chain((1..y.len()).map(|t| method(&y[..t])))
+        .collect()
 }
 
 #[cfg(test)]

@@ -56,6 +56,45 @@ pub use predictive::{Combine, Forecast, lead_time_quantile};
 use rayon::prelude::*;
 
 /// Forecasts many series in parallel; results keep the input order.
-pub fn forecast_many<S: AsRef<[f64]> + Sync>(series: &[S], spec: &Spec) -> Vec<Result<Forecast, ForecastError>> {
-    series.par_iter().map(|s| forecast(s.as_ref(), spec)).collect()
+pub fn forecast_many<S: AsRef<[f64]> + Sync>(
+    series: &[S],
+    spec: &Spec,
+) -> Vec<Result<Forecast, ForecastError>> {
+    series
+        .par_iter()
+        .map(|s| forecast(s.as_ref(), spec))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_do_not_depend_on_the_thread_count() {
+        let series: Vec<Vec<f64>> = (0..16)
+            .map(|k| {
+                (0..60)
+                    .map(|t| 50.0 + k as f64 + ((t * (k + 3)) % 11) as f64 + (t % 12) as f64)
+                    .collect()
+            })
+            .collect();
+        let spec = Spec::new(6, 12);
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("thread pool");
+            pool.install(|| forecast_many(&series, &spec))
+        };
+        let (one, four) = (run(1), run(4));
+        for (a, b) in one.iter().zip(&four) {
+            let (a, b) = (a.as_ref().expect("forecast"), b.as_ref().expect("forecast"));
+            assert_eq!(a.model, b.model);
+            assert_eq!(
+                a.mean.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                b.mean.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+            );
+        }
+    }
 }

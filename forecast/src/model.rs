@@ -52,21 +52,30 @@ pub const METHODS: [(&str, Method); 11] = [
 
 impl fmt::Display for Method {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = METHODS.iter().find(|(_, m)| m == self).map_or("?", |(n, _)| n);
+        let name = METHODS
+            .iter()
+            .find(|(_, m)| m == self)
+            .map_or("?", |(n, _)| n);
         f.write_str(name)
     }
 }
 
 /// A method name that is not one of [`METHODS`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown model `{0}`; expected one of auto, ets, theta, ensemble, croston, croston_optimized, sba, tsb, adida, imapa, intermittent")]
+#[error(
+    "unknown model `{0}`; expected one of auto, ets, theta, ensemble, croston, croston_optimized, sba, tsb, adida, imapa, intermittent"
+)]
 pub struct UnknownMethod(pub String);
 
 impl FromStr for Method {
     type Err = UnknownMethod;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let key = s.trim().to_ascii_lowercase();
-        METHODS.iter().find(|(n, _)| *n == key).map(|(_, m)| *m).ok_or_else(|| UnknownMethod(s.to_owned()))
+        METHODS
+            .iter()
+            .find(|(n, _)| *n == key)
+            .map(|(_, m)| *m)
+            .ok_or_else(|| UnknownMethod(s.to_owned()))
     }
 }
 
@@ -86,7 +95,12 @@ pub struct Spec {
 impl Spec {
     /// The default method ([`Method::Auto`], mean combination) for a horizon and season.
     pub fn new(horizon: usize, season_length: usize) -> Self {
-        Self { horizon, season_length, method: Method::Auto, combine: Combine::Mean }
+        Self {
+            horizon,
+            season_length,
+            method: Method::Auto,
+            combine: Combine::Mean,
+        }
     }
 }
 
@@ -110,8 +124,13 @@ pub enum ForecastError {
 /// The ETS search inside the ensemble: every model gets 100 Nelder-Mead iterations and
 /// the three best by AICc the full budget. A quarter of the full search's CPU; on M3
 /// monthly the ensemble loses 0.003 MASE for it (bench/forecast).
-const FAST_ETS: Candidates =
-    Candidates { screening: Some(Screening { iterations: 100, keep: 3 }), ..Candidates::FULL };
+const FAST_ETS: Candidates = Candidates {
+    screening: Some(Screening {
+        iterations: 100,
+        keep: 3,
+    }),
+    ..Candidates::FULL
+};
 
 /// Forecasts one series. See the crate documentation for the contract.
 pub fn forecast(series: &[f64], spec: &Spec) -> Result<Forecast, ForecastError> {
@@ -134,7 +153,10 @@ pub fn forecast(series: &[f64], spec: &Spec) -> Result<Forecast, ForecastError> 
         Method::Ets => ets_forecast(series, m, h, Candidates::default()),
         Method::Theta => theta_forecast(series, m, h),
         Method::Ensemble => {
-            let members = vec![ets_forecast(series, m, h, FAST_ETS), theta_forecast(series, m, h)];
+            let members = vec![
+                ets_forecast(series, m, h, FAST_ETS),
+                theta_forecast(series, m, h),
+            ];
             ensemble(series, members, spec.combine)
         }
         flat => flat_forecast(series, flat, m, h),
@@ -158,7 +180,11 @@ fn residuals(y: &[f64], fitted: &[f64]) -> Vec<f64> {
 
 fn from_ets(y: &[f64], fit: EtsFit, h: usize) -> Forecast {
     let predictive = if fit.is_linear() {
-        Predictive::Linear { sigma2: fit.sigma2, weights: fit.error_weights(h), scale: vec![1.0; h] }
+        Predictive::Linear {
+            sigma2: fit.sigma2,
+            weights: fit.error_weights(h),
+            scale: vec![1.0; h],
+        }
     } else {
         Predictive::Simulated(Box::new(fit.clone()))
     };
@@ -177,14 +203,22 @@ fn ets_forecast(y: &[f64], m: usize, h: usize, candidates: Candidates) -> Option
 }
 
 fn theta_forecast(y: &[f64], m: usize, h: usize) -> Option<Forecast> {
-    let fit = theta::auto(y, m, &[Variant::Stm, Variant::Otm, Variant::Dstm, Variant::Dotm])?;
+    let fit = theta::auto(
+        y,
+        m,
+        &[Variant::Stm, Variant::Otm, Variant::Dstm, Variant::Dotm],
+    )?;
     let mut weights = vec![fit.alpha; h];
     weights[0] = 1.0;
     Some(Forecast {
         model: format!("Theta({})", fit.variant.name()),
         mean: fit.forecast(h),
         residuals: residuals(y, &fit.fitted),
-        predictive: Predictive::Linear { sigma2: fit.sigma * fit.sigma, weights, scale: (0..h).map(|j| fit.scale(j)).collect() },
+        predictive: Predictive::Linear {
+            sigma2: fit.sigma * fit.sigma,
+            weights,
+            scale: (0..h).map(|j| fit.scale(j)).collect(),
+        },
         fitted: fit.fitted,
         nonnegative: nonnegative(y),
     })
@@ -198,7 +232,11 @@ fn ensemble(y: &[f64], members: Vec<Option<Forecast>>, how: Combine) -> Option<F
     }
     let combine_at = |pick: &dyn Fn(&Forecast) -> f64| {
         let values: Vec<f64> = members.iter().map(pick).filter(|v| v.is_finite()).collect();
-        if values.is_empty() { f64::NAN } else { how.apply(values) }
+        if values.is_empty() {
+            f64::NAN
+        } else {
+            how.apply(values)
+        }
     };
     let h = members[0].horizon();
     let mean: Vec<f64> = (0..h).map(|k| combine_at(&|f| f.mean[k])).collect();
@@ -282,7 +320,11 @@ fn flat_forecast(y: &[f64], method: Method, m: usize, h: usize) -> Option<Foreca
     let fitted = intermittent::rolling_fitted(y, |prefix| chosen.value(prefix, m));
     let res = residuals(y, &fitted);
     let finite: Vec<f64> = res.iter().copied().filter(|v| v.is_finite()).collect();
-    let sigma2 = if finite.is_empty() { 0.0 } else { finite.iter().map(|e| e * e).sum::<f64>() / finite.len() as f64 };
+    let sigma2 = if finite.is_empty() {
+        0.0
+    } else {
+        finite.iter().map(|e| e * e).sum::<f64>() / finite.len() as f64
+    };
     let mut weights = vec![0.0; h];
     weights[0] = 1.0;
     Some(Forecast {
@@ -290,7 +332,11 @@ fn flat_forecast(y: &[f64], method: Method, m: usize, h: usize) -> Option<Foreca
         mean: vec![chosen.value(y, m); h],
         fitted,
         residuals: res,
-        predictive: Predictive::Linear { sigma2, weights, scale: vec![1.0; h] },
+        predictive: Predictive::Linear {
+            sigma2,
+            weights,
+            scale: vec![1.0; h],
+        },
         nonnegative: nonnegative(y),
     })
 }
@@ -298,16 +344,26 @@ fn flat_forecast(y: &[f64], method: Method, m: usize, h: usize) -> Option<Foreca
 /// Naive forecast for series no model can fit (too short): the last value.
 fn fallback(y: &[f64], h: usize) -> Forecast {
     let last = y[y.len() - 1];
-    let fitted: Vec<f64> = std::iter::once(f64::NAN).chain(y[..y.len() - 1].iter().copied()).collect();
+    let fitted: Vec<f64> = std::iter::once(f64::NAN)
+        .chain(y[..y.len() - 1].iter().copied())
+        .collect();
     let res = residuals(y, &fitted);
     let finite: Vec<f64> = res.iter().copied().filter(|v| v.is_finite()).collect();
-    let sigma2 = if finite.is_empty() { 0.0 } else { finite.iter().map(|e| e * e).sum::<f64>() / finite.len() as f64 };
+    let sigma2 = if finite.is_empty() {
+        0.0
+    } else {
+        finite.iter().map(|e| e * e).sum::<f64>() / finite.len() as f64
+    };
     Forecast {
         model: "Naive".to_owned(),
         mean: vec![last; h],
         fitted,
         residuals: res,
-        predictive: Predictive::Linear { sigma2, weights: vec![1.0; h], scale: vec![1.0; h] },
+        predictive: Predictive::Linear {
+            sigma2,
+            weights: vec![1.0; h],
+            scale: vec![1.0; h],
+        },
         nonnegative: nonnegative(y),
     }
 }

@@ -24,7 +24,12 @@ pub struct NelderMead {
 
 impl Default for NelderMead {
     fn default() -> Self {
-        Self { init_step: 0.05, zero_pert: 1e-4, max_iter: 1_000, tol_std: 1e-4 }
+        Self {
+            init_step: 0.05,
+            zero_pert: 1e-4,
+            max_iter: 1_000,
+            tol_std: 1e-4,
+        }
     }
 }
 
@@ -82,7 +87,11 @@ impl NelderMead {
         let mut simplex: Vec<Vec<f64>> = vec![start; n + 1];
         for (i, vertex) in simplex.iter_mut().take(n).enumerate() {
             let v = vertex[i];
-            let moved = if v == 0.0 { self.zero_pert } else { v * (1.0 + self.init_step) };
+            let moved = if v == 0.0 {
+                self.zero_pert
+            } else {
+                v * (1.0 + self.init_step)
+            };
             vertex[i] = moved.max(lower[i]).min(upper[i]);
         }
         let mut fs: Vec<f64> = simplex.iter().map(|x| f(x)).collect();
@@ -132,8 +141,13 @@ impl NelderMead {
             }
             sum = vertex_sum(&simplex);
         }
-        let best = (0..=n).min_by(|&a, &b| fs[a].total_cmp(&fs[b])).unwrap_or(0);
-        Minimum { x: simplex[best].clone(), fx: fs[best] }
+        let best = (0..=n)
+            .min_by(|&a, &b| fs[a].total_cmp(&fs[b]))
+            .unwrap_or(0);
+        Minimum {
+            x: simplex[best].clone(),
+            fx: fs[best],
+        }
     }
 }
 
@@ -171,7 +185,10 @@ mod tests {
     #[test]
     fn nelder_mead_finds_the_minimum_of_a_quadratic() {
         let f = |x: &[f64]| (x[0] - 1.0).powi(2) + 10.0 * (x[1] + 2.0).powi(2);
-        let nm = NelderMead { tol_std: 1e-12, ..NelderMead::default() };
+        let nm = NelderMead {
+            tol_std: 1e-12,
+            ..NelderMead::default()
+        };
         let m = nm.minimize(f, &[0.5, 0.5], &[f64::NEG_INFINITY; 2], &[f64::INFINITY; 2]);
         assert!((m.x[0] - 1.0).abs() < 1e-4, "{:?}", m.x);
         assert!((m.x[1] + 2.0).abs() < 1e-4, "{:?}", m.x);
@@ -182,7 +199,11 @@ mod tests {
         let f = |x: &[f64]| (x[0] - 3.0).powi(2) + (x[1] - 3.0).powi(2);
         let m = NelderMead::default().minimize(f, &[0.5, 0.5], &[0.0, 0.0], &[1.0, 2.0]);
         assert!(m.x[0] <= 1.0 && m.x[1] <= 2.0);
-        assert!((m.x[0] - 1.0).abs() < 1e-3 && (m.x[1] - 2.0).abs() < 1e-3, "{:?}", m.x);
+        assert!(
+            (m.x[0] - 1.0).abs() < 1e-3 && (m.x[1] - 2.0).abs() < 1e-3,
+            "{:?}",
+            m.x
+        );
     }
 
     #[test]

@@ -51,7 +51,9 @@ impl State {
     /// The forecast for time `i` (0-based) made at time `i - 1`.
     fn predict(&self, i: usize, alpha: f64, theta: f64) -> f64 {
         let decay = (1.0 - alpha).powi(i as i32);
-        self.level + (1.0 - 1.0 / theta) * (self.a * decay + self.b * (1.0 - decay * (1.0 - alpha)) / alpha)
+        self.level
+            + (1.0 - 1.0 / theta)
+                * (self.a * decay + self.b * (1.0 - decay * (1.0 - alpha)) / alpha)
     }
 
     fn update(&mut self, i: usize, alpha: f64, y: f64, dynamic: bool) {
@@ -98,12 +100,26 @@ struct Run {
 fn run(y: &[f64], variant: Variant, level0: f64, alpha: f64, theta: f64) -> Run {
     let n = y.len();
     let mut state = if variant.dynamic() {
-        State { level: level0, mean: y[0], a: y[0], b: 0.0 }
+        State {
+            level: level0,
+            mean: y[0],
+            a: y[0],
+            b: 0.0,
+        }
     } else {
         let (a, b) = decompose::linear_trend(y);
-        State { level: level0, mean: y[0], a, b }
+        State {
+            level: level0,
+            mean: y[0],
+            a,
+            b,
+        }
     };
-    let mu0 = if variant.dynamic() { y[0] } else { level0 + (1.0 - 1.0 / theta) * (state.a + state.b) };
+    let mu0 = if variant.dynamic() {
+        y[0]
+    } else {
+        level0 + (1.0 - 1.0 / theta) * (state.a + state.b)
+    };
     state.level = alpha * y[0] + (1.0 - alpha) * level0;
     let mut errors = Vec::with_capacity(n);
     errors.push(y[0] - mu0);
@@ -111,7 +127,10 @@ fn run(y: &[f64], variant: Variant, level0: f64, alpha: f64, theta: f64) -> Run 
         errors.push(obs - state.predict(i, alpha, theta));
         state.update(i, alpha, obs, variant.dynamic());
     }
-    Run { errors, last: state }
+    Run {
+        errors,
+        last: state,
+    }
 }
 
 fn criterion(errors: &[f64], mean_abs: f64) -> f64 {
@@ -144,7 +163,11 @@ fn deseasonalise(y: &[f64], m: usize) -> Option<(Vec<f64>, Kind, Vec<f64>)> {
         return None;
     }
     let positive = y.iter().all(|&v| v > 0.0);
-    let mut kind = if positive { Kind::Multiplicative } else { Kind::Additive };
+    let mut kind = if positive {
+        Kind::Multiplicative
+    } else {
+        Kind::Additive
+    };
     let mut idx = decompose::seasonal_indices(y, m, kind);
     if kind == Kind::Multiplicative && idx.iter().any(|&s| s < 0.01) {
         kind = Kind::Additive;
@@ -196,7 +219,8 @@ pub fn auto(y: &[f64], m: usize, variants: &[Variant]) -> Option<ThetaFit> {
             None => v - e,
         })
         .collect();
-    let future_seasonal = seasonal.map(|(_, kind, idx)| (kind, (0..m).map(|j| idx[(y.len() + j) % m]).collect()));
+    let future_seasonal =
+        seasonal.map(|(_, kind, idx)| (kind, (0..m).map(|j| idx[(y.len() + j) % m]).collect()));
     Some(ThetaFit {
         variant,
         alpha,
@@ -257,7 +281,10 @@ mod tests {
         let fit = auto(&y, 1, &[Variant::Stm]).expect("fits");
         let f = fit.forecast(3);
         assert!(f[1] > f[0] && f[2] > f[1], "{f:?}");
-        assert!((f[1] - f[0] - 1.0).abs() < 0.2, "slope of the theta line is b/2: {f:?}");
+        assert!(
+            (f[1] - f[0] - 1.0).abs() < 0.2,
+            "slope of the theta line is b/2: {f:?}"
+        );
     }
 
     #[test]

@@ -22,13 +22,21 @@ fn series(fx: &Value, name: &str) -> Vec<f64> {
 }
 
 fn values(v: &Value) -> Vec<f64> {
-    v.as_array().expect("array").iter().map(|x| x.as_f64().expect("number")).collect()
+    v.as_array()
+        .expect("array")
+        .iter()
+        .map(|x| x.as_f64().expect("number"))
+        .collect()
 }
 
 fn spec_of(components: &str) -> Spec {
     let c: Vec<char> = components.chars().collect();
     Spec {
-        error: if c[0] == 'A' { ErrorType::Additive } else { ErrorType::Multiplicative },
+        error: if c[0] == 'A' {
+            ErrorType::Additive
+        } else {
+            ErrorType::Multiplicative
+        },
         trend: match (c[1], c[3]) {
             ('N', _) => TrendType::None,
             (_, 'D') => TrendType::Damped,
@@ -45,13 +53,19 @@ fn spec_of(components: &str) -> Spec {
 fn assert_close_rel(got: &[f64], want: &[f64], tol: f64, what: &str) {
     assert_eq!(got.len(), want.len(), "{what}: length");
     for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        assert!((g - w).abs() <= tol * w.abs().max(1.0), "{what}[{i}]: got {g}, statsforecast {w}");
+        assert!(
+            (g - w).abs() <= tol * w.abs().max(1.0),
+            "{what}[{i}]: got {g}, statsforecast {w}"
+        );
     }
 }
 
 fn check_param(got: f64, want: &Value, what: &str) {
     if let Some(w) = want.as_f64() {
-        assert!((got - w).abs() < 0.01, "{what}: got {got}, statsforecast {w}");
+        assert!(
+            (got - w).abs() < 0.01,
+            "{what}: got {got}, statsforecast {w}"
+        );
     }
 }
 
@@ -69,8 +83,17 @@ fn ets_estimates_match_statsforecast() {
         check_param(fit.params.gamma, &case["gamma"], &format!("{what} gamma"));
         check_param(fit.params.phi, &case["phi"], &format!("{what} phi"));
         let aicc = case["aicc"].as_f64().expect("aicc");
-        assert!((fit.aicc - aicc).abs() < 1e-3 * aicc.abs(), "{what} AICc: got {}, statsforecast {aicc}", fit.aicc);
-        assert_close_rel(&fit.forecast(12), &values(&case["forecast"]), 0.02, &format!("{what} forecast"));
+        assert!(
+            (fit.aicc - aicc).abs() < 1e-3 * aicc.abs(),
+            "{what} AICc: got {}, statsforecast {aicc}",
+            fit.aicc
+        );
+        assert_close_rel(
+            &fit.forecast(12),
+            &values(&case["forecast"]),
+            0.02,
+            &format!("{what} forecast"),
+        );
     }
 }
 
@@ -83,7 +106,12 @@ fn auto_ets_selects_the_same_model_as_statsforecast() {
         let fit = ets::auto(&y, m, Candidates::FULL).expect("a model fits");
         let want = spec_of(case["components"].as_str().expect("components"));
         assert_eq!(fit.spec, want, "{}", case["series"]);
-        assert_close_rel(&fit.forecast(12), &values(&case["forecast"]), 0.01, "auto forecast");
+        assert_close_rel(
+            &fit.forecast(12),
+            &values(&case["forecast"]),
+            0.01,
+            "auto forecast",
+        );
     }
 }
 
@@ -107,9 +135,15 @@ fn theta_variants_match_statsforecast() {
     for case in fx["auto_theta"].as_array().expect("cases") {
         let y = series(&fx, case["series"].as_str().expect("name"));
         let m = case["season_length"].as_u64().expect("m") as usize;
-        let spec = scf_forecast::Spec { method: Method::Theta, ..scf_forecast::Spec::new(12, m) };
+        let spec = scf_forecast::Spec {
+            method: Method::Theta,
+            ..scf_forecast::Spec::new(12, m)
+        };
         let f = scf_forecast::forecast(&y, &spec).expect("forecasts");
-        assert_eq!(f.model, format!("Theta({})", case["variant"].as_str().expect("variant")));
+        assert_eq!(
+            f.model,
+            format!("Theta({})", case["variant"].as_str().expect("variant"))
+        );
         assert_close_rel(&f.mean, &values(&case["forecast"]), 0.005, "AutoTheta");
     }
 }
@@ -117,7 +151,8 @@ fn theta_variants_match_statsforecast() {
 #[test]
 fn intermittent_methods_match_statsforecast_exactly() {
     let fx = fixture();
-    let methods: [(&str, fn(&[f64]) -> f64); 6] = [
+    type FlatMethod = fn(&[f64]) -> f64;
+    let methods: [(&str, FlatMethod); 6] = [
         ("CrostonClassic", intermittent::croston),
         ("CrostonOptimized", intermittent::croston_optimised),
         ("CrostonSBA", intermittent::sba),
@@ -130,7 +165,10 @@ fn intermittent_methods_match_statsforecast_exactly() {
             let y = values(&fx["carparts"][id]);
             let got = method(&y);
             let want = want.as_f64().expect("number");
-            assert!((got - want).abs() <= 1e-9 * want.abs().max(1.0), "{name} {id}: got {got}, statsforecast {want}");
+            assert!(
+                (got - want).abs() <= 1e-9 * want.abs().max(1.0),
+                "{name} {id}: got {got}, statsforecast {want}"
+            );
         }
     }
 }

@@ -20,7 +20,9 @@ impl Stamp {
         if let Ok(i) = text.parse::<i64>() {
             return Some(Stamp::Int(i));
         }
-        NaiveDate::parse_from_str(text, "%Y-%m-%d").ok().map(Stamp::Date)
+        NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .ok()
+            .map(Stamp::Date)
     }
 
     /// Whether this is a date.
@@ -61,7 +63,8 @@ fn is_month_end(d: NaiveDate) -> bool {
 fn add_months(d: NaiveDate, k: u32) -> Option<NaiveDate> {
     let moved = d.checked_add_months(Months::new(k))?;
     if is_month_end(d) {
-        let first_of_next = NaiveDate::from_ymd_opt(moved.year(), moved.month(), 1)?.checked_add_months(Months::new(1))?;
+        let first_of_next = NaiveDate::from_ymd_opt(moved.year(), moved.month(), 1)?
+            .checked_add_months(Months::new(1))?;
         return first_of_next.pred_opt();
     }
     Some(moved)
@@ -70,7 +73,11 @@ fn add_months(d: NaiveDate, k: u32) -> Option<NaiveDate> {
 impl Index {
     /// Infers the spacing from rows sorted by stamp, `(line, stamp)` each.
     pub fn infer(id: &str, rows: &[(u64, Stamp)]) -> Result<Self, BatchError> {
-        let irregular = |line: u64, ds: Stamp| BatchError::Irregular { line, id: id.to_owned(), ds: ds.to_string() };
+        let irregular = |line: u64, ds: Stamp| BatchError::Irregular {
+            line,
+            id: id.to_owned(),
+            ds: ds.to_string(),
+        };
         let (first_line, first) = rows[0];
         let (_, last) = rows[rows.len() - 1];
         let Some(&(second_line, second)) = rows.get(1) else {
@@ -83,9 +90,15 @@ impl Index {
             (Stamp::Int(a), Stamp::Int(b), Stamp::Int(last)) => Index::Int { last, step: b - a },
             (Stamp::Date(a), Stamp::Date(b), Stamp::Date(last)) => {
                 let months = month_number(b) - month_number(a);
-                match u32::try_from(months).ok().filter(|&k| k > 0 && add_months(a, k) == Some(b)) {
+                match u32::try_from(months)
+                    .ok()
+                    .filter(|&k| k > 0 && add_months(a, k) == Some(b))
+                {
                     Some(step) => Index::Months { last, step },
-                    None => Index::Days { last, step: (b - a).num_days() },
+                    None => Index::Days {
+                        last,
+                        step: (b - a).num_days(),
+                    },
                 }
             }
             _ => return Err(irregular(second_line, second)),
@@ -102,7 +115,9 @@ impl Index {
         match (self, s) {
             (Index::Int { step, .. }, Stamp::Int(i)) => Some(Stamp::Int(i + step)),
             (Index::Months { step, .. }, Stamp::Date(d)) => add_months(d, *step).map(Stamp::Date),
-            (Index::Days { step, .. }, Stamp::Date(d)) => d.checked_add_signed(TimeDelta::days(*step)).map(Stamp::Date),
+            (Index::Days { step, .. }, Stamp::Date(d)) => d
+                .checked_add_signed(TimeDelta::days(*step))
+                .map(Stamp::Date),
             _ => None,
         }
     }
@@ -112,7 +127,8 @@ impl Index {
         let k64 = k as i64;
         match *self {
             Index::Int { last, step } => (last + k64 * step).to_string(),
-            Index::Months { last, step } => add_months(last, step * k as u32).map_or_else(String::new, |d| Stamp::Date(d).to_string()),
+            Index::Months { last, step } => add_months(last, step * k as u32)
+                .map_or_else(String::new, |d| Stamp::Date(d).to_string()),
             Index::Days { last, step } => last
                 .checked_add_signed(TimeDelta::days(k64 * step))
                 .map_or_else(String::new, |d| Stamp::Date(d).to_string()),

@@ -26,7 +26,12 @@ impl State {
     /// Hyndman's `forecast` and statsforecast: `s[0]` is the term of the latest period).
     pub fn new(level: f64, slope: f64, newest_first: &[f64]) -> Self {
         let season: Vec<f64> = newest_first.iter().rev().copied().collect();
-        Self { level, slope, season, pos: 0 }
+        Self {
+            level,
+            slope,
+            season,
+            pos: 0,
+        }
     }
 
     /// Resets the state in place (no allocation in the optimiser's inner loop). The
@@ -45,7 +50,9 @@ impl State {
     /// Seasonal terms, newest first.
     pub fn seasonal_newest_first(&self) -> Vec<f64> {
         let m = self.season.len();
-        (0..m).map(|j| self.season[(self.pos + m - 1 - j) % m]).collect()
+        (0..m)
+            .map(|j| self.season[(self.pos + m - 1 - j) % m])
+            .collect()
     }
 
     /// The seasonal term that applies `k` steps after the next observation.
@@ -95,9 +102,17 @@ impl State {
     /// Moves the state one period on, having observed `y`.
     #[inline(always)]
     pub(crate) fn update(&mut self, spec: Spec, p: &Gains, y: f64) {
-        let damped_slope = if spec.trend == TrendType::None { 0.0 } else { p.phi * self.slope };
+        let damped_slope = if spec.trend == TrendType::None {
+            0.0
+        } else {
+            p.phi * self.slope
+        };
         let q = self.level + damped_slope;
-        let s = if spec.season == SeasonType::None { 0.0 } else { self.season[self.pos] };
+        let s = if spec.season == SeasonType::None {
+            0.0
+        } else {
+            self.season[self.pos]
+        };
         let deseasoned = match spec.season {
             SeasonType::None => y,
             SeasonType::Additive => y - s,
@@ -136,7 +151,12 @@ pub(crate) struct Gains {
 
 impl From<&Params> for Gains {
     fn from(p: &Params) -> Self {
-        Self { alpha: p.alpha, beta_over_alpha: p.beta / p.alpha, gamma: p.gamma, phi: p.phi }
+        Self {
+            alpha: p.alpha,
+            beta_over_alpha: p.beta / p.alpha,
+            gamma: p.gamma,
+            phi: p.phi,
+        }
     }
 }
 
@@ -211,7 +231,12 @@ fn by_trend<const E: u8>(spec: Spec, p: &Params, state: &mut State, y: &[f64]) -
     }
 }
 
-fn by_season<const E: u8, const T: u8>(spec: Spec, p: &Params, state: &mut State, y: &[f64]) -> f64 {
+fn by_season<const E: u8, const T: u8>(
+    spec: Spec,
+    p: &Params,
+    state: &mut State,
+    y: &[f64],
+) -> f64 {
     match spec.season {
         SeasonType::None => loglik_of::<E, T, 0>(p, state, y),
         SeasonType::Additive => loglik_of::<E, T, 1>(p, state, y),
@@ -221,7 +246,11 @@ fn by_season<const E: u8, const T: u8>(spec: Spec, p: &Params, state: &mut State
 
 const fn spec_of(e: u8, t: u8, s: u8) -> Spec {
     Spec {
-        error: if e == 0 { ErrorType::Additive } else { ErrorType::Multiplicative },
+        error: if e == 0 {
+            ErrorType::Additive
+        } else {
+            ErrorType::Multiplicative
+        },
         trend: match t {
             0 => TrendType::None,
             1 => TrendType::Additive,
@@ -235,12 +264,19 @@ const fn spec_of(e: u8, t: u8, s: u8) -> Spec {
     }
 }
 
-fn loglik_of<const E: u8, const T: u8, const S: u8>(p: &Params, state: &mut State, y: &[f64]) -> f64 {
+fn loglik_of<const E: u8, const T: u8, const S: u8>(
+    p: &Params,
+    state: &mut State,
+    y: &[f64],
+) -> f64 {
     let spec = const { spec_of(E, T, S) };
     let gains = Gains::from(p);
     let multiplicative = E == 1;
     let mut sse = 0.0;
-    let mut log_sum = LogSum { total: 0.0, product: 1.0 };
+    let mut log_sum = LogSum {
+        total: 0.0,
+        product: 1.0,
+    };
     for &obs in y {
         let f = state.one_step(spec, p.phi);
         let e = innovation(spec.error, obs, f);
@@ -252,7 +288,11 @@ fn loglik_of<const E: u8, const T: u8, const S: u8>(p: &Params, state: &mut Stat
     }
     log_sum.flush();
     let n = y.len() as f64;
-    let mut lik = n * if sse > 0.0 { sse.ln() } else { (sse + 1e-8).ln() };
+    let mut lik = n * if sse > 0.0 {
+        sse.ln()
+    } else {
+        (sse + 1e-8).ln()
+    };
     if multiplicative {
         lik += 2.0 * log_sum.total;
     }
@@ -263,11 +303,20 @@ fn loglik_of<const E: u8, const T: u8, const S: u8>(p: &Params, state: &mut Stat
 mod tests {
     use super::*;
 
-    const ANN: Spec = Spec { error: ErrorType::Additive, trend: TrendType::None, season: SeasonType::None };
+    const ANN: Spec = Spec {
+        error: ErrorType::Additive,
+        trend: TrendType::None,
+        season: SeasonType::None,
+    };
 
     #[test]
     fn simple_exponential_smoothing_follows_its_recursion() {
-        let p = Params { alpha: 0.3, beta: 0.0, gamma: 0.0, phi: 1.0 };
+        let p = Params {
+            alpha: 0.3,
+            beta: 0.0,
+            gamma: 0.0,
+            phi: 1.0,
+        };
         let y = [10.0, 12.0, 9.0, 11.0];
         let mut level = 10.5;
         let mut errors = vec![];
@@ -282,15 +331,24 @@ mod tests {
 
     #[test]
     fn additive_seasonal_forecasts_cycle_through_the_ring() {
-        let spec = Spec { season: SeasonType::Additive, ..ANN };
+        let spec = Spec {
+            season: SeasonType::Additive,
+            ..ANN
+        };
         let state = State::new(100.0, 0.0, &[3.0, 2.0, 1.0]);
-        assert_eq!(state.forecast(spec, 1.0, 4), vec![101.0, 102.0, 103.0, 101.0]);
+        assert_eq!(
+            state.forecast(spec, 1.0, 4),
+            vec![101.0, 102.0, 103.0, 101.0]
+        );
         assert_eq!(state.seasonal_newest_first(), vec![3.0, 2.0, 1.0]);
     }
 
     #[test]
     fn damped_trend_forecasts_sum_powers_of_phi() {
-        let spec = Spec { trend: TrendType::Damped, ..ANN };
+        let spec = Spec {
+            trend: TrendType::Damped,
+            ..ANN
+        };
         let f = State::new(10.0, 1.0, &[]).forecast(spec, 0.5, 3);
         assert_eq!(f, vec![10.5, 10.75, 10.875]);
     }

@@ -30,8 +30,12 @@ pub struct Screening {
 
 impl Candidates {
     /// Hyndman's and statsforecast's default search: every admissible model, fully fitted.
-    pub const FULL: Self =
-        Self { multiplicative_error: true, multiplicative_season: true, undamped_trend: true, screening: None };
+    pub const FULL: Self = Self {
+        multiplicative_error: true,
+        multiplicative_season: true,
+        undamped_trend: true,
+        screening: None,
+    };
 }
 
 impl Default for Candidates {
@@ -53,14 +57,24 @@ impl Layout {
             + usize::from(spec.trend != TrendType::None)
             + usize::from(spec.season != SeasonType::None)
             + usize::from(spec.trend == TrendType::Damped);
-        Self { spec, m, n_smoothing }
+        Self {
+            spec,
+            m,
+            n_smoothing,
+        }
     }
 
     /// Splits a parameter vector into smoothing weights and the initial state (written
     /// into `state`); `None` when a multiplicative season would need a negative factor.
     fn decode(&self, x: &[f64], state: &mut State) -> Option<Params> {
         let mut it = x.iter().copied();
-        let mut next = |used: bool, default: f64| if used { it.next().unwrap_or(default) } else { default };
+        let mut next = |used: bool, default: f64| {
+            if used {
+                it.next().unwrap_or(default)
+            } else {
+                default
+            }
+        };
         let alpha = next(true, 0.5);
         let beta = next(self.spec.trend != TrendType::None, 0.0);
         let gamma = next(self.spec.season != SeasonType::None, 0.0);
@@ -81,7 +95,12 @@ impl Layout {
             }
         };
         state.reset(states[0], slope, season);
-        Some(Params { alpha, beta, gamma, phi })
+        Some(Params {
+            alpha,
+            beta,
+            gamma,
+            phi,
+        })
     }
 }
 
@@ -108,11 +127,16 @@ struct Problem {
 impl Problem {
     fn new(y: &[f64], m: usize, spec: Spec, bounds: &mut Bounds) -> Option<Self> {
         let positive = y.iter().all(|&v| v > 0.0);
-        let needs_positive = spec.error == ErrorType::Multiplicative || spec.season == SeasonType::Multiplicative;
+        let needs_positive =
+            spec.error == ErrorType::Multiplicative || spec.season == SeasonType::Multiplicative;
         if needs_positive && !positive {
             return None;
         }
-        let m = if spec.season == SeasonType::None { 1 } else { m };
+        let m = if spec.season == SeasonType::None {
+            1
+        } else {
+            m
+        };
         if m > 1 && y.len() <= m {
             return None;
         }
@@ -121,7 +145,12 @@ impl Problem {
         let (level, slope, partial) = init::start_state(y, m, spec)?;
         let mut x0 = Vec::with_capacity(layout.n_smoothing + 2 + m);
         let (mut lower, mut upper) = (Vec::new(), Vec::new());
-        let used = [true, spec.trend != TrendType::None, spec.season != SeasonType::None, spec.trend == TrendType::Damped];
+        let used = [
+            true,
+            spec.trend != TrendType::None,
+            spec.season != SeasonType::None,
+            spec.trend == TrendType::Damped,
+        ];
         for i in (0..4).filter(|&i| used[i]) {
             x0.push(start[i]);
             lower.push(bounds.lower[i]);
@@ -137,7 +166,12 @@ impl Problem {
         if x0.len() >= y.len().saturating_sub(1) {
             return None;
         }
-        Some(Self { layout, x0, lower, upper })
+        Some(Self {
+            layout,
+            x0,
+            lower,
+            upper,
+        })
     }
 
     /// Minimises `-2 log L` from `start`; returns the arg-min and its AICc.
@@ -151,7 +185,10 @@ impl Problem {
             }
             None => f64::INFINITY,
         };
-        let nm = NelderMead { max_iter: iterations, ..NelderMead::default() };
+        let nm = NelderMead {
+            max_iter: iterations,
+            ..NelderMead::default()
+        };
         let best = nm.minimize(objective, start, &self.lower, &self.upper);
         let aicc = aicc(best.fx, self.x0.len(), y.len());
         (best.x, aicc)
@@ -160,7 +197,14 @@ impl Problem {
     fn finish(&self, y: &[f64], x: &[f64]) -> Option<EtsFit> {
         let mut initial = State::new(0.0, 0.0, &[]);
         let params = self.layout.decode(x, &mut initial)?;
-        Some(evaluate(y, self.layout.m, self.layout.spec, params, initial, self.x0.len()))
+        Some(evaluate(
+            y,
+            self.layout.m,
+            self.layout.spec,
+            params,
+            initial,
+            self.x0.len(),
+        ))
     }
 }
 
@@ -168,12 +212,23 @@ impl Problem {
 fn aicc(neg2_loglik: f64, n_estimated: usize, n: usize) -> f64 {
     let (n, k) = (n as f64, (n_estimated + 1) as f64);
     let aic = neg2_loglik + 2.0 * k;
-    let value = if n - k - 1.0 > 0.0 { aic + 2.0 * k * (k + 1.0) / (n - k - 1.0) } else { f64::INFINITY };
+    let value = if n - k - 1.0 > 0.0 {
+        aic + 2.0 * k * (k + 1.0) / (n - k - 1.0)
+    } else {
+        f64::INFINITY
+    };
     if value.is_nan() { f64::INFINITY } else { value }
 }
 
 /// The fit statistics of a model with known parameters and initial state.
-pub(crate) fn evaluate(y: &[f64], m: usize, spec: Spec, params: Params, initial: State, n_estimated: usize) -> EtsFit {
+pub(crate) fn evaluate(
+    y: &[f64],
+    m: usize,
+    spec: Spec,
+    params: Params,
+    initial: State,
+    n_estimated: usize,
+) -> EtsFit {
     let mut fitted = Vec::with_capacity(y.len());
     let mut innovations = Vec::with_capacity(y.len());
     let last = core::filter(spec, &params, initial.clone(), y, |_, f, e| {
@@ -214,17 +269,32 @@ fn search_order(m: usize, positive: bool, c: Candidates) -> Vec<Spec> {
             &[TrendType::None, TrendType::Damped]
         };
         for &trend in trends {
-            for season in [SeasonType::None, SeasonType::Additive, SeasonType::Multiplicative] {
+            for season in [
+                SeasonType::None,
+                SeasonType::Additive,
+                SeasonType::Multiplicative,
+            ] {
                 let wrong_season = season != SeasonType::None && m < 2;
                 let bad_mult = season == SeasonType::Multiplicative
                     && (error == ErrorType::Additive || !positive || !c.multiplicative_season);
                 if !(wrong_season || bad_mult) {
-                    specs.push(Spec { error, trend, season });
+                    specs.push(Spec {
+                        error,
+                        trend,
+                        season,
+                    });
                 }
             }
         }
     }
-    specs.sort_by_key(|s| (s.error as u8, s.trend != TrendType::None, s.season as u8, s.trend != TrendType::Damped));
+    specs.sort_by_key(|s| {
+        (
+            s.error as u8,
+            s.trend != TrendType::None,
+            s.season as u8,
+            s.trend != TrendType::Damped,
+        )
+    });
     specs
 }
 
@@ -237,21 +307,38 @@ fn search_order(m: usize, positive: bool, c: Candidates) -> Vec<Spec> {
 pub fn auto(y: &[f64], m: usize, candidates: Candidates) -> Option<EtsFit> {
     let first = *y.first()?;
     if y.iter().all(|&v| v == first) {
-        let spec = Spec { error: ErrorType::Additive, trend: TrendType::None, season: SeasonType::None };
-        let params = Params { alpha: 0.9999, beta: 0.0, gamma: 0.0, phi: 1.0 };
+        let spec = Spec {
+            error: ErrorType::Additive,
+            trend: TrendType::None,
+            season: SeasonType::None,
+        };
+        let params = Params {
+            alpha: 0.9999,
+            beta: 0.0,
+            gamma: 0.0,
+            phi: 1.0,
+        };
         return Some(evaluate(y, 1, spec, params, State::new(first, 0.0, &[]), 1));
     }
     let m = if y.len() <= m { 1 } else { m };
     let positive = y.iter().all(|&v| v > 0.0);
     let mut bounds = Bounds::default();
-    let problems: Vec<Problem> =
-        search_order(m, positive, candidates).into_iter().filter_map(|spec| Problem::new(y, m, spec, &mut bounds)).collect();
+    let problems: Vec<Problem> = search_order(m, positive, candidates)
+        .into_iter()
+        .filter_map(|spec| Problem::new(y, m, spec, &mut bounds))
+        .collect();
     let (first_pass, keep) = match candidates.screening {
         Some(s) => (s.iterations.min(FULL_ITERATIONS), s.keep),
         None => (FULL_ITERATIONS, problems.len()),
     };
-    let mut screened: Vec<(usize, Vec<f64>, f64)> =
-        problems.iter().enumerate().map(|(i, p)| { let (x, ic) = p.optimise(y, &p.x0, first_pass); (i, x, ic) }).collect();
+    let mut screened: Vec<(usize, Vec<f64>, f64)> = problems
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let (x, ic) = p.optimise(y, &p.x0, first_pass);
+            (i, x, ic)
+        })
+        .collect();
     if first_pass < FULL_ITERATIONS {
         screened.sort_by(|a, b| a.2.total_cmp(&b.2));
         screened.truncate(keep.max(1));
@@ -259,6 +346,9 @@ pub fn auto(y: &[f64], m: usize, candidates: Candidates) -> Option<EtsFit> {
             (*x, *ic) = problems[*i].optimise(y, x, FULL_ITERATIONS - first_pass);
         }
     }
-    let (i, x, _) = screened.into_iter().filter(|s| s.2 < f64::INFINITY).min_by(|a, b| a.2.total_cmp(&b.2))?;
+    let (i, x, _) = screened
+        .into_iter()
+        .filter(|s| s.2 < f64::INFINITY)
+        .min_by(|a, b| a.2.total_cmp(&b.2))?;
     problems[i].finish(y, &x)
 }

@@ -15,7 +15,10 @@ pub struct Bounds {
 
 impl Default for Bounds {
     fn default() -> Self {
-        Self { lower: [1e-4, 1e-4, 1e-4, 0.8], upper: [0.9999, 0.9999, 0.9999, 0.98] }
+        Self {
+            lower: [1e-4, 1e-4, 1e-4, 0.8],
+            upper: [0.9999, 0.9999, 0.9999, 0.98],
+        }
     }
 }
 
@@ -74,7 +77,11 @@ pub fn start_state(y: &[f64], m: usize, spec: Spec) -> Option<(f64, f64, Vec<f64
             if n < 4 {
                 return None;
             }
-            let kind = if season == SeasonType::Additive { Kind::Additive } else { Kind::Multiplicative };
+            let kind = if season == SeasonType::Additive {
+                Kind::Additive
+            } else {
+                Kind::Multiplicative
+            };
             let seasonal = seasonal_component(y, m, kind);
             let mut init: Vec<f64> = seasonal[1..m].iter().rev().copied().collect();
             let adjusted = if kind == Kind::Additive {
@@ -86,7 +93,10 @@ pub fn start_state(y: &[f64], m: usize, spec: Spec) -> Option<(f64, f64, Vec<f64
                     let denom: f64 = init.iter().map(|s| s + 1e-2).sum();
                     init.iter_mut().for_each(|s| *s /= denom);
                 }
-                y.iter().zip(&seasonal).map(|(v, s)| v / s.max(1e-2)).collect()
+                y.iter()
+                    .zip(&seasonal)
+                    .map(|(v, s)| v / s.max(1e-2))
+                    .collect()
             };
             (init, adjusted, m)
         }

@@ -123,4 +123,3 @@ impl EtsFit {
         self.last.forecast(self.spec, self.params.phi, h)
     }
 }
-

@@ -10,7 +10,7 @@ use rand_chacha::rand_core::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
 
 /// Seed of the simulation, fixed so that intervals are reproducible.
-const SEED: u64 = 0x5cf_f0_2ec;
+const SEED: u64 = 0x5cff_02ec;
 
 impl EtsFit {
     /// Whether the forecast errors are a linear function of future innovations.
@@ -50,7 +50,8 @@ impl EtsFit {
             let mut state = self.last.clone();
             for _ in 0..h {
                 let f = state.one_step(self.spec, self.params.phi);
-                let e: f64 = sigma * <StandardNormal as Distribution<f64>>::sample(&StandardNormal, &mut rng);
+                let e: f64 = sigma
+                    * <StandardNormal as Distribution<f64>>::sample(&StandardNormal, &mut rng);
                 let y = match self.spec.error {
                     ErrorType::Additive => f + e,
                     ErrorType::Multiplicative => f * (1.0 + e),
@@ -74,14 +75,30 @@ impl Simulation {
     /// The empirical `q`-quantile of each horizon.
     pub fn quantiles(&self, q: f64) -> Vec<f64> {
         (0..self.h)
-            .map(|k| empirical_quantile(self.values.iter().skip(k).step_by(self.h).copied().collect(), q))
+            .map(|k| {
+                empirical_quantile(
+                    self.values
+                        .iter()
+                        .skip(k)
+                        .step_by(self.h)
+                        .copied()
+                        .collect(),
+                    q,
+                )
+            })
             .collect()
     }
 
     /// The empirical `q`-quantile of the sum of the first `lead_time` values.
     pub fn sum_quantile(&self, lead_time: usize, q: f64) -> f64 {
         let l = lead_time.min(self.h);
-        empirical_quantile(self.values.chunks(self.h).map(|p| p[..l].iter().sum()).collect(), q)
+        empirical_quantile(
+            self.values
+                .chunks(self.h)
+                .map(|p| p[..l].iter().sum())
+                .collect(),
+            q,
+        )
     }
 }
 

@@ -1,0 +1,188 @@
+//! The public contract the inventory agent and `scf forecast` rely on.
+
+use scf_forecast::{Combine, ForecastError, METHODS, Method, Spec, forecast, lead_time_quantile};
+
+/// A positive monthly series with trend and multiplicative seasonality.
+fn seasonal() -> Vec<f64> {
+    (0..72)
+        .map(|t| {
+            let season = 1.0 + 0.3 * (2.0 * std::f64::consts::PI * t as f64 / 12.0).sin();
+            (100.0 + 1.5 * t as f64) * season + ((t * 7919) % 13) as f64 - 6.0
+        })
+        .collect()
+}
+
+fn intermittent() -> Vec<f64> {
+    (0..40)
+        .map(|t| {
+            if (t * 37) % 5 == 0 {
+                ((t * 13) % 7 + 1) as f64
+            } else {
+                0.0
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn auto_routes_intermittent_and_regular_series() {
+    let f = forecast(&intermittent(), &Spec::new(6, 12)).expect("forecasts");
+    assert_eq!(f.model, "Mean(ADIDA, IMAPA, SeasonLevel)");
+    assert!(
+        f.mean.iter().all(|&v| v > 0.0 && v == f.mean[0]),
+        "flat positive: {:?}",
+        f.mean
+    );
+    let g = forecast(&seasonal(), &Spec::new(12, 12)).expect("forecasts");
+    assert!(g.model.starts_with("Ensemble(mean: ETS("), "{}", g.model);
+    assert!(g.model.contains("Theta("), "{}", g.model);
+}
+
+#[test]
+fn forecast_follows_a_seasonal_pattern_and_fits_in_sample() {
+    let y = seasonal();
+    for method in [Method::Ets, Method::Theta, Method::Ensemble] {
+        let f = forecast(
+            &y,
+            &Spec {
+                method,
+                ..Spec::new(12, 12)
+            },
+        )
+        .expect("forecasts");
+        assert_eq!(f.mean.len(), 12);
+        assert_eq!((f.fitted.len(), f.residuals.len()), (y.len(), y.len()));
+        // Next year's peak (around t = 75) sits well above its trough (around t = 81).
+        assert!(f.mean[3] > f.mean[9] * 1.3, "{method}: {:?}", f.mean);
+        let rmse = (f.residuals.iter().skip(12).map(|e| e * e).sum::<f64>() / 60.0).sqrt();
+        assert!(rmse < 12.0, "{method}: in-sample RMSE {rmse}");
+    }
+}
+
+#[test]
+fn intervals_widen_with_the_horizon_and_nest_by_level() {
+    let f = forecast(
+        &seasonal(),
+        &Spec {
+            method: Method::Ets,
+            ..Spec::new(12, 12)
+        },
+    )
+    .expect("forecasts");
+    let (lo80, hi80) = f.interval(80.0);
+    let (lo95, hi95) = f.interval(95.0);
+    for h in 0..12 {
+        assert!(
+            lo95[h] < lo80[h] && lo80[h] < f.mean[h] && f.mean[h] < hi80[h] && hi80[h] < hi95[h],
+            "h={h}"
+        );
+    }
+    // Relative width, since a multiplicative model scales the spread with the season.
+    assert!((hi95[11] - lo95[11]) / f.mean[11] > (hi95[0] - lo95[0]) / f.mean[0]);
+}
+
+#[test]
+fn lead_time_quantiles_grow_with_lead_time_and_level() {
+    for y in [seasonal(), intermittent()] {
+        for method in [
+            Method::Auto,
+            Method::Ets,
+            Method::Theta,
+            Method::Ensemble,
+            Method::Croston,
+        ] {
+            let f = forecast(
+                &y,
+                &Spec {
+                    method,
+                    ..Spec::new(12, 12)
+                },
+            )
+            .expect("forecasts");
+            let total3: f64 = f.mean[..3].iter().sum();
+            let q50 = lead_time_quantile(&f, 3, 0.5);
+            assert!(
+                (q50 - total3).abs() < 0.05 * total3.abs().max(1.0),
+                "{method}: median {q50} vs sum {total3}"
+            );
+            assert!(lead_time_quantile(&f, 3, 0.95) > q50, "{method}");
+            assert!(
+                lead_time_quantile(&f, 6, 0.95) > lead_time_quantile(&f, 3, 0.95),
+                "{method}"
+            );
+            assert!(
+                lead_time_quantile(&f, 3, 0.05) >= 0.0,
+                "{method}: non-negative history"
+            );
+        }
+    }
+}
+
+#[test]
+fn median_ensemble_is_between_its_members() {
+    let y = seasonal();
+    let mean = forecast(
+        &y,
+        &Spec {
+            method: Method::Ensemble,
+            ..Spec::new(6, 12)
+        },
+    )
+    .expect("forecasts");
+    let median = forecast(
+        &y,
+        &Spec {
+            method: Method::Ensemble,
+            combine: Combine::Median,
+            ..Spec::new(6, 12)
+        },
+    )
+    .expect("forecasts");
+    assert!(median.model.starts_with("Ensemble(median:"));
+    // With two members the median is their mean.
+    for (a, b) in mean.mean.iter().zip(&median.mean) {
+        assert!((a - b).abs() < 1e-9);
+    }
+}
+
+#[test]
+fn rejects_unusable_input() {
+    let spec = Spec::new(3, 1);
+    assert_eq!(forecast(&[], &spec).err(), Some(ForecastError::Empty));
+    assert_eq!(
+        forecast(&[1.0, f64::NAN], &spec).err(),
+        Some(ForecastError::NotFinite { index: 1 })
+    );
+    assert_eq!(
+        forecast(&[1.0], &Spec::new(0, 1)).err(),
+        Some(ForecastError::ZeroHorizon)
+    );
+}
+
+#[test]
+fn very_short_and_constant_series_still_forecast() {
+    let f = forecast(&[5.0, 7.0], &Spec::new(2, 12)).expect("forecasts");
+    assert_eq!(f.mean.len(), 2);
+    let c = forecast(
+        &[4.0; 30],
+        &Spec {
+            method: Method::Ets,
+            ..Spec::new(3, 12)
+        },
+    )
+    .expect("forecasts");
+    assert!(
+        c.mean.iter().all(|v| (v - 4.0).abs() < 1e-9),
+        "{:?}",
+        c.mean
+    );
+}
+
+#[test]
+fn method_names_round_trip() {
+    for (name, method) in METHODS {
+        assert_eq!(name.parse::<Method>(), Ok(method));
+        assert_eq!(method.to_string(), name);
+    }
+    assert!("arima".parse::<Method>().is_err());
+}
