@@ -186,3 +186,56 @@ fn method_names_round_trip() {
     }
     assert!("arima".parse::<Method>().is_err());
 }
+
+#[test]
+fn every_method_gives_finite_forecasts_on_awkward_series() {
+    let awkward: Vec<(&str, Vec<f64>)> = vec![
+        ("single value", vec![3.0]),
+        ("all zeros", vec![0.0; 24]),
+        (
+            "negative and positive",
+            (0..40).map(|t| ((t * 17) % 9) as f64 - 4.0).collect(),
+        ),
+        (
+            "shorter than three seasons",
+            (0..30).map(|t| 10.0 + (t % 12) as f64).collect(),
+        ),
+        (
+            "season of two",
+            (0..20).map(|t| 5.0 + (t % 2) as f64 * 3.0).collect(),
+        ),
+        (
+            "huge values",
+            (0..50).map(|t| 1e12 * (1.0 + 0.01 * t as f64)).collect(),
+        ),
+        (
+            "one spike",
+            (0..36).map(|t| if t == 20 { 100.0 } else { 0.0 }).collect(),
+        ),
+    ];
+    for (label, y) in &awkward {
+        for (name, method) in METHODS {
+            for season in [1, 2, 12] {
+                let spec = Spec {
+                    method,
+                    ..Spec::new(5, season)
+                };
+                let f = forecast(y, &spec).unwrap_or_else(|e| panic!("{label}, {name}: {e}"));
+                assert!(
+                    f.mean.iter().all(|v| v.is_finite()),
+                    "{label}, {name}, m={season}: {:?}",
+                    f.mean
+                );
+                let (lo, hi) = f.interval(90.0);
+                assert!(
+                    lo.iter().chain(&hi).all(|v| v.is_finite()),
+                    "{label}, {name}: interval"
+                );
+                assert!(
+                    lead_time_quantile(&f, 3, 0.9).is_finite(),
+                    "{label}, {name}: lead time"
+                );
+            }
+        }
+    }
+}
