@@ -38,9 +38,10 @@
 //!   Hyndman's `ets`): every admissible ETS model fitted by maximum likelihood, chosen by
 //!   AICc. Same estimates and M3 accuracy as statsforecast, about a fifth of its CPU.
 //! - [`Method::Theta`]: AutoTheta (STM, OTM, DSTM, DOTM, chosen by in-sample MSE).
-//! - [`Method::Ensemble`]: the mean (or median, [`Combine`]) of ETS and Theta. Its ETS
-//!   uses a screened search ([`ets::Screening`]): every model gets a short optimisation
-//!   and only the three best by AICc the full one, for a quarter of the CPU.
+//! - [`Method::Ensemble`]: the mean (or median, [`Combine`]) of ETS, AutoTheta's choice
+//!   and DOTM (the dynamic optimised Theta, best single variant on M3). Its ETS uses a
+//!   screened search ([`ets::Screening`]): every model gets a short optimisation and only
+//!   the three best by AICc the full one, for a quarter of the CPU.
 //! - Intermittent demand: [`Method::Croston`], [`Method::CrostonOptimized`],
 //!   [`Method::Sba`], [`Method::Tsb`], [`Method::Adida`], [`Method::Imapa`], and
 //!   [`Method::Intermittent`], which picks by the Syntetos-Boylan ADI/CV² class: smooth

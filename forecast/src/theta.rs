@@ -194,45 +194,53 @@ fn reseason(kind: Kind, v: f64, s: f64) -> f64 {
 /// Fits the given variants (all four for AutoTheta) and keeps the best by in-sample
 /// MSE. `None` for series shorter than four values.
 pub fn auto(y: &[f64], m: usize, variants: &[Variant]) -> Option<ThetaFit> {
+    fit_each(y, m, variants)?
+        .into_iter()
+        .min_by(|a, b| a.mse.total_cmp(&b.mse))
+}
+
+/// Fits each of the given variants on the same (deseasonalised) series, in order.
+/// `None` for series shorter than four values or no variant.
+pub fn fit_each(y: &[f64], m: usize, variants: &[Variant]) -> Option<Vec<ThetaFit>> {
     if y.len() < 4 || variants.is_empty() {
         return None;
     }
     let seasonal = deseasonalise(y, m);
     let series = seasonal.as_ref().map_or(y, |(adj, _, _)| adj.as_slice());
-    let mut best: Option<(Variant, (f64, f64, f64, f64))> = None;
-    for &variant in variants {
-        let fit = fit_variant(series, variant);
-        if best.as_ref().is_none_or(|b| fit.3 < b.1.3) {
-            best = Some((variant, fit));
-        }
-    }
-    let (variant, (level0, alpha, theta, mse)) = best?;
-    let run = run(series, variant, level0, alpha, theta);
-    let tail = &run.errors[3.min(run.errors.len())..];
-    let sigma = sample_sd(if tail.len() >= 2 { tail } else { &run.errors });
-    let fitted = series
+    let future_seasonal: Option<(Kind, Vec<f64>)> = seasonal
+        .as_ref()
+        .map(|(_, kind, idx)| (*kind, (0..m).map(|j| idx[(y.len() + j) % m]).collect()));
+    let fits = variants
         .iter()
-        .zip(&run.errors)
-        .enumerate()
-        .map(|(t, (v, e))| match &seasonal {
-            Some((_, kind, idx)) => reseason(*kind, v - e, idx[t % m]),
-            None => v - e,
+        .map(|&variant| {
+            let (level0, alpha, theta, mse) = fit_variant(series, variant);
+            let run = run(series, variant, level0, alpha, theta);
+            let tail = &run.errors[3.min(run.errors.len())..];
+            let sigma = sample_sd(if tail.len() >= 2 { tail } else { &run.errors });
+            let fitted = series
+                .iter()
+                .zip(&run.errors)
+                .enumerate()
+                .map(|(t, (v, e))| match &seasonal {
+                    Some((_, kind, idx)) => reseason(*kind, v - e, idx[t % m]),
+                    None => v - e,
+                })
+                .collect();
+            ThetaFit {
+                variant,
+                alpha,
+                theta,
+                initial_level: level0,
+                mse,
+                fitted,
+                sigma,
+                seasonal: future_seasonal.clone(),
+                last: run.last,
+                n: y.len(),
+            }
         })
         .collect();
-    let future_seasonal =
-        seasonal.map(|(_, kind, idx)| (kind, (0..m).map(|j| idx[(y.len() + j) % m]).collect()));
-    Some(ThetaFit {
-        variant,
-        alpha,
-        theta,
-        initial_level: level0,
-        mse,
-        fitted,
-        sigma,
-        seasonal: future_seasonal,
-        last: run.last,
-        n: y.len(),
-    })
+    Some(fits)
 }
 
 fn sample_sd(v: &[f64]) -> f64 {

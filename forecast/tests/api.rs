@@ -119,29 +119,45 @@ fn lead_time_quantiles_grow_with_lead_time_and_level() {
 }
 
 #[test]
-fn median_ensemble_is_between_its_members() {
+fn ensemble_combines_screened_ets_autotheta_and_dotm() {
+    use scf_forecast::ets::{self, Candidates, Screening};
+    use scf_forecast::theta::{self, Variant};
     let y = seasonal();
-    let mean = forecast(
-        &y,
-        &Spec {
+    let screened = Candidates {
+        screening: Some(Screening {
+            iterations: 100,
+            keep: 3,
+        }),
+        ..Candidates::FULL
+    };
+    let all = [Variant::Stm, Variant::Otm, Variant::Dstm, Variant::Dotm];
+    let members = [
+        ets::auto(&y, 12, screened).expect("ETS fits").forecast(6),
+        theta::auto(&y, 12, &all).expect("Theta fits").forecast(6),
+        theta::auto(&y, 12, &[Variant::Dotm])
+            .expect("DOTM fits")
+            .forecast(6),
+    ];
+    for (combine, label) in [(Combine::Mean, "mean"), (Combine::Median, "median")] {
+        let spec = Spec {
             method: Method::Ensemble,
+            combine,
             ..Spec::new(6, 12)
-        },
-    )
-    .expect("forecasts");
-    let median = forecast(
-        &y,
-        &Spec {
-            method: Method::Ensemble,
-            combine: Combine::Median,
-            ..Spec::new(6, 12)
-        },
-    )
-    .expect("forecasts");
-    assert!(median.model.starts_with("Ensemble(median:"));
-    // With two members the median is their mean.
-    for (a, b) in mean.mean.iter().zip(&median.mean) {
-        assert!((a - b).abs() < 1e-9);
+        };
+        let f = forecast(&y, &spec).expect("forecasts");
+        assert!(
+            f.model.starts_with(&format!("Ensemble({label}: ETS(")),
+            "{}",
+            f.model
+        );
+        for h in 0..6 {
+            let want = combine.apply(members.iter().map(|m| m[h]).collect());
+            assert!(
+                (f.mean[h] - want).abs() < 1e-9,
+                "{label} h={h}: {} vs {want}",
+                f.mean[h]
+            );
+        }
     }
 }
 
