@@ -36,7 +36,7 @@
 //! # Methods
 //! - [`Method::Ets`]: AutoETS, a faithful reimplementation of statsforecast's (and
 //!   Hyndman's `ets`): every admissible ETS model fitted by maximum likelihood, chosen by
-//!   AICc. Same estimates and M3 accuracy as statsforecast, about a fifth of its CPU.
+//!   AICc. Same estimates and M3 accuracy as statsforecast, an eighth of its CPU.
 //! - [`Method::Theta`]: AutoTheta (STM, OTM, DSTM, DOTM, chosen by in-sample MSE).
 //! - [`Method::Ensemble`]: the mean (or median, [`Combine`]) of ETS, AutoTheta's choice
 //!   and DOTM (the dynamic optimised Theta, best single variant on M3). Its ETS uses a
