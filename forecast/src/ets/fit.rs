@@ -255,8 +255,9 @@ pub(crate) fn evaluate(
     }
 }
 
-/// The model specs the search visits, in statsforecast's order (which matters: the
-/// bounds tightened by one start carry over to the next).
+/// The model specs the search visits, in statsforecast's order: by error, then without
+/// before with trend, by season, damped before undamped. The order matters because the
+/// bounds tightened by one model's start carry over to the next.
 fn search_order(m: usize, positive: bool, c: Candidates) -> Vec<Spec> {
     let mut specs = Vec::new();
     for error in [ErrorType::Additive, ErrorType::Multiplicative] {
