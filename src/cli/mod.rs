@@ -3,6 +3,7 @@
 
 mod apply;
 mod build;
+mod forecast;
 pub mod init;
 pub mod meta;
 mod plan;
@@ -48,6 +49,8 @@ pub enum Command {
     Apply(apply::ApplyArgs),
     /// Return the host to an earlier generation.
     Rollback(apply::RollbackArgs),
+    /// Forecast demand from a CSV history (`unique_id,ds,y`), without the server.
+    Forecast(forecast::ForecastArgs),
     /// Print the JSON Schema of framework.toml.
     Schema,
     /// Print shell completions.
@@ -77,6 +80,7 @@ pub fn main() -> ExitCode {
         Command::Plan(args) => plan::run(&cli.config, &args),
         Command::Apply(args) => apply::run(&cli.config, &args),
         Command::Rollback(args) => apply::rollback(&args),
+        Command::Forecast(args) => forecast::run(&args),
         Command::Schema => meta::schema(),
         Command::Completions(args) => meta::completions(&args),
         Command::Man => meta::man(),

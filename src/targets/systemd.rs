@@ -267,7 +267,11 @@ impl Systemd {
 
     /// `/etc/sysusers.d/NAME.conf`: the account the units run as, created on a bare host.
     fn sysusers(&self, model: &Model, host: &Host, r: &Renderer) -> Result<Artifact, RenderError> {
-        let ctx = Sysusers { name: model.name().to_string(), user: host.user.to_string(), home: state_dir(model) };
+        let ctx = Sysusers {
+            name: model.name().to_string(),
+            user: host.user.to_string(),
+            home: state_dir(model),
+        };
         let text = r.render("systemd/sysusers.conf.j2", &ctx)?;
         Ok(self
             .unit(format!("/etc/sysusers.d/{}.conf", model.name()), text)
