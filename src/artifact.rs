@@ -2,6 +2,7 @@
 //! output. Host artifacts live under `host/` at the path they are installed to, so
 //! `host/etc/nginx/sites-available/NAME` is installed as `/etc/nginx/sites-available/NAME`.
 
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// Build-output prefix of files installed on a host.
@@ -14,6 +15,23 @@ pub enum Contents {
     File(String),
     /// A symbolic link to this target path.
     Link(String),
+}
+
+/// What must happen on a host once an artifact has changed. Targets declare these; the
+/// host plan turns them into the exact commands it will run.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Effect {
+    /// `systemctl daemon-reload` (a unit file changed).
+    DaemonReload,
+    /// `systemctl enable --now UNIT` (a timer or service that must run).
+    EnableNow(String),
+    /// `systemctl reload UNIT` (the service rereads its config).
+    Reload(String),
+    /// `systemctl restart UNIT`.
+    Restart(String),
+    /// Run this installed program (e.g. the firewall script) once it is in place.
+    Run(String),
 }
 
 /// One generated file.
@@ -29,6 +47,8 @@ pub struct Artifact {
     pub sensitive: bool,
     /// The output target that produced it.
     pub target: &'static str,
+    /// What must happen on a host when it changes.
+    pub effects: Vec<Effect>,
 }
 
 impl Artifact {
@@ -42,6 +62,7 @@ impl Artifact {
             mode: 0o644,
             sensitive,
             target,
+            effects: Vec::new(),
         }
     }
     /// A symbolic link.
@@ -52,11 +73,17 @@ impl Artifact {
             mode: 0o777,
             sensitive: false,
             target,
+            effects: Vec::new(),
         }
     }
     /// The same artifact with other permission bits.
     pub fn with_mode(mut self, mode: u32) -> Self {
         self.mode = mode;
+        self
+    }
+    /// The same artifact, with an effect when it changes.
+    pub fn on_change(mut self, effect: Effect) -> Self {
+        self.effects.push(effect);
         self
     }
     /// Where a host artifact is installed (`/etc/...`), or `None` for other targets.

@@ -39,6 +39,10 @@ impl Sources {
     pub fn get(&self, id: FileId) -> &SourceFile {
         &self.files[id]
     }
+    /// Every file, in the order read.
+    pub fn iter(&self) -> impl Iterator<Item = &SourceFile> {
+        self.files.iter()
+    }
 }
 
 /// A byte range in one source file.

@@ -41,6 +41,18 @@ impl fmt::Display for Secret {
     }
 }
 
+/// The first 8 hex digits of a SHA-256 keyed with a per-host secret (`ROOT/var/lib/scf/
+/// fingerprint.key`): enough to tell values apart, useless for guessing them offline.
+pub fn fingerprint_keyed(key: &[u8], bytes: &[u8]) -> String {
+    let digest = Sha256::new()
+        .chain_update(b"scf-fingerprint-keyed\0")
+        .chain_update(key)
+        .chain_update(b"\0")
+        .chain_update(bytes)
+        .finalize();
+    hex::encode(&digest[..4])
+}
+
 /// The first 8 hex digits of a domain-separated SHA-256: enough to tell values apart.
 pub fn fingerprint(bytes: &[u8]) -> String {
     let digest = Sha256::new()

@@ -21,7 +21,8 @@ fn must_not_panic(text: &str) {
 
 #[test]
 fn every_prefix_is_handled() {
-    let text = std::fs::read_to_string(support::root().join("examples/framework.toml")).expect("example");
+    let text =
+        std::fs::read_to_string(support::root().join("examples/framework.toml")).expect("example");
     for (i, _) in text.char_indices().step_by(7) {
         must_not_panic(&text[..i]);
     }
@@ -29,13 +30,30 @@ fn every_prefix_is_handled() {
 
 #[test]
 fn mutations_are_handled() {
-    let text = std::fs::read_to_string(support::root().join("examples/framework.toml")).expect("example");
+    let text =
+        std::fs::read_to_string(support::root().join("examples/framework.toml")).expect("example");
     let bytes = text.as_bytes();
-    let inserts: &[&[u8]] = &[b"\"", b"[", b"]", b"=", b"\n", b"{", b"}", b"'''", b"\\u0000", b"-9999999999999999999999", b"1e999", b"[[x]]\n", b"\xc3\xa4"];
+    let inserts: &[&[u8]] = &[
+        b"\"",
+        b"[",
+        b"]",
+        b"=",
+        b"\n",
+        b"{",
+        b"}",
+        b"'''",
+        b"\\u0000",
+        b"-9999999999999999999999",
+        b"1e999",
+        b"[[x]]\n",
+        b"\xc3\xa4",
+    ];
     // A fixed linear congruential sequence: deterministic, no dependency.
     let mut state: u64 = 0x5eed;
     for _ in 0..600 {
-        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let at = (state >> 33) as usize % bytes.len();
         let insert = inserts[(state >> 17) as usize % inserts.len()];
         let mut mutated = bytes[..at].to_vec();

@@ -1,9 +1,13 @@
 //! Command-line surface of `scf`: argument parsing, dispatch, and the mapping of outcomes
 //! to exit codes (0 success, 1 error; `plan --detailed-exitcode` adds 2 for changes).
 
+mod apply;
 mod build;
+mod forecast;
 pub mod init;
 pub mod meta;
+mod plan;
+mod progress;
 mod validate;
 
 use crate::compile::{self, Compiled};
@@ -39,6 +43,14 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Write every artifact and a manifest of hashes, or check committed ones.
     Build(build::BuildArgs),
+    /// Show what apply would change: a diff for review, JSON, or Markdown for a PR.
+    Plan(plan::PlanArgs),
+    /// Apply a saved plan exactly, or plan and apply after confirmation.
+    Apply(apply::ApplyArgs),
+    /// Return the host to an earlier generation.
+    Rollback(apply::RollbackArgs),
+    /// Forecast demand from a CSV history (`unique_id,ds,y`), without the server.
+    Forecast(forecast::ForecastArgs),
     /// Print the JSON Schema of framework.toml.
     Schema,
     /// Print shell completions.
@@ -65,6 +77,10 @@ pub fn main() -> ExitCode {
         Command::Init(args) => init::run(&cli.config, &args),
         Command::Validate(args) => validate::run(args.file.as_deref().unwrap_or(&cli.config)),
         Command::Build(args) => build::run(&cli.config, &args),
+        Command::Plan(args) => plan::run(&cli.config, &args),
+        Command::Apply(args) => apply::run(&cli.config, &args),
+        Command::Rollback(args) => apply::rollback(&args),
+        Command::Forecast(args) => forecast::run(&args),
         Command::Schema => meta::schema(),
         Command::Completions(args) => meta::completions(&args),
         Command::Man => meta::man(),

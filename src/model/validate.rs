@@ -19,6 +19,7 @@ pub fn check(c: &Config, doc: &Node) -> Diagnostics {
     kubernetes(c, &mut out);
     database(c, &mut out);
     sizing(c, &mut out);
+    host_sandbox(c, &mut out);
     container(c, &mut out);
     out.diags
 }
@@ -279,6 +280,65 @@ fn sizing(c: &Config, f: &mut Findings) {
             );
         }
     }
+}
+
+/// What the host's systemd sandbox cannot express: `ProtectHome=` hides home directories,
+/// `IPAddressAllow=` takes addresses, not names, and nginx serves all of `install_dir`.
+fn host_sandbox(c: &Config, f: &mut Findings) {
+    let Some(host) = &c.host else { return };
+    let mut dirs = vec![("host.install_dir", host.install_dir.as_str())];
+    if let Some(b) = &c.backup {
+        dirs.push(("backup.dir", b.dir.as_str()));
+        let install = host.install_dir.as_str();
+        if under(b.dir.as_str(), install) || under(install, b.dir.as_str()) {
+            f.error(
+                "scf::backup-dir",
+                "backup.dir",
+                format!("backup.dir `{}` overlaps host.install_dir `{install}`, whose files nginx serves", b.dir),
+                "keep dumps apart from the served files, such as backup.dir = \"/backup/NAME\"",
+            );
+        }
+    }
+    for (path, dir) in dirs {
+        if ["/home", "/root", "/run/user"]
+            .iter()
+            .any(|home| under(dir, home))
+        {
+            f.error(
+                "scf::home-dir",
+                path,
+                format!("`{dir}` is in a home directory, which the hardened units cannot see (ProtectHome=yes)"),
+                "use a directory outside /home and /root, such as /opt/NAME or /backup/NAME",
+            );
+        }
+    }
+    let internal = c
+        .firewall
+        .as_ref()
+        .and_then(|fw| fw.internal_cidr)
+        .is_some();
+    let peers = [
+        ("database.host", c.database.host.as_str()),
+        ("redis.host", c.redis.host.as_str()),
+    ];
+    for (path, name) in peers {
+        if !internal && name != "localhost" && name.parse::<std::net::IpAddr>().is_err() {
+            f.error(
+                "scf::host-by-name",
+                path,
+                format!("`{name}` is a host name; the runtime's sandbox allows IP traffic by address only (IPAddressAllow=)"),
+                "write its IP address, or set firewall.internal_cidr to the network it is in",
+            );
+        }
+    }
+}
+
+/// `path` is `dir` or inside it.
+fn under(path: &str, dir: &str) -> bool {
+    path == dir
+        || path
+            .strip_prefix(dir)
+            .is_some_and(|rest| rest.starts_with('/'))
 }
 
 /// Container images must be pinned: a tag at least (the digest is optional), never `latest`.

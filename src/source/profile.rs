@@ -72,7 +72,12 @@ pub fn load_merged(path: &Path, sources: &mut Sources, diags: &mut Diagnostics) 
 }
 
 /// Parses `text` as the file at `path` and merges everything it extends.
-pub fn merge_text(path: &Path, text: String, sources: &mut Sources, diags: &mut Diagnostics) -> Node {
+pub fn merge_text(
+    path: &Path,
+    text: String,
+    sources: &mut Sources,
+    diags: &mut Diagnostics,
+) -> Node {
     let origin = Origin::file(path);
     let file = sources.add(origin.display(), text);
     let errors_before = diags.error_count();

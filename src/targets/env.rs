@@ -3,7 +3,7 @@
 //! fills in from their references.
 
 use super::Target;
-use crate::artifact::Artifact;
+use crate::artifact::{Artifact, Effect};
 use crate::model::{EnvValue, Model, Placement, runtime_env};
 use crate::render::{RenderError, Renderer};
 use serde::Serialize;
@@ -70,7 +70,8 @@ impl Target for EnvFile {
         )?;
         Ok(vec![
             Artifact::file(self.name(), format!("host{}", env_file_path(model)), text)
-                .with_mode(0o600),
+                .with_mode(0o600)
+                .on_change(Effect::Restart(format!("{}.service", model.name()))),
         ])
     }
 }

@@ -5,8 +5,12 @@
 //! Adding a target: write the module, list its templates in [`Target::templates`], add
 //! one line to [`REGISTRY`], and add its snapshot case (see CONTRIBUTING.md).
 
+mod backup;
 pub mod container;
 mod env;
+mod firewall;
+mod nginx;
+mod systemd;
 
 use crate::artifact::Artifact;
 use crate::model::Model;
@@ -25,7 +29,14 @@ pub trait Target: Sync {
 }
 
 /// Every output target, in build order.
-pub static REGISTRY: &[&dyn Target] = &[&env::EnvFile, &container::ContainerTarget];
+pub static REGISTRY: &[&dyn Target] = &[
+    &env::EnvFile,
+    &systemd::Systemd,
+    &nginx::Nginx,
+    &backup::Backups,
+    &firewall::Ufw,
+    &container::ContainerTarget,
+];
 
 /// Why a build could not render.
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,265 @@
+//! Batch forecasting over CSV in the long format `unique_id,ds,y`, the engine half of
+//! `scf forecast` (the binary owns arguments and files; this module only sees a reader
+//! and a writer). `ds` is an integer index or an ISO date (`YYYY-MM-DD`). The output has
+//! statsforecast's layout: `unique_id,ds,<model>,<model>-lo-<level>…,<model>-hi-<level>…`,
+//! series sorted by id, horizons in order.
+
+mod dates;
+
+use crate::{Combine, ForecastError, Method, Spec, forecast_many};
+use dates::{Index, Stamp};
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+
+/// Options of one batch run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchOptions {
+    /// Periods to forecast.
+    pub horizon: usize,
+    /// Periods per seasonal cycle (1 for none).
+    pub season_length: usize,
+    /// Method.
+    pub method: Method,
+    /// Prediction-interval levels in percent, e.g. `[80.0, 95.0]`.
+    pub levels: Vec<f64>,
+    /// How the ensemble combines its members.
+    pub combine: Combine,
+}
+
+/// What went wrong in a batch run; input errors name the line (1-based, header = 1).
+#[derive(Debug, thiserror::Error)]
+pub enum BatchError {
+    /// Malformed CSV.
+    #[error("line {line}: {source}")]
+    Csv {
+        /// Line number.
+        line: u64,
+        /// Parser error.
+        source: csv::Error,
+    },
+    /// A required column is absent from the header.
+    #[error("line 1: the header has no `{0}` column (expected unique_id,ds,y)")]
+    MissingColumn(&'static str),
+    /// A value that does not parse.
+    #[error("line {line}: `{value}` in column {column} is not {expected}")]
+    BadValue {
+        /// Line number.
+        line: u64,
+        /// Column name.
+        column: &'static str,
+        /// The text found.
+        value: String,
+        /// What was expected.
+        expected: &'static str,
+    },
+    /// `ds` mixes integers and dates.
+    #[error("line {line}: ds `{value}` is not of the same kind (integer or date) as the first row")]
+    MixedIndex {
+        /// Line number.
+        line: u64,
+        /// The text found.
+        value: String,
+    },
+    /// The same `(unique_id, ds)` twice.
+    #[error("line {line}: series `{id}` already has a value at ds {ds}")]
+    Duplicate {
+        /// Line number.
+        line: u64,
+        /// Series id.
+        id: String,
+        /// The repeated index.
+        ds: String,
+    },
+    /// `ds` of a series is not evenly spaced.
+    #[error(
+        "line {line}: series `{id}` is not evenly spaced at ds {ds} (fill gaps with zeros first)"
+    )]
+    Irregular {
+        /// Line number of the first offending row.
+        line: u64,
+        /// Series id.
+        id: String,
+        /// The offending index.
+        ds: String,
+    },
+    /// Invalid options.
+    #[error("invalid option: {0}")]
+    Options(String),
+    /// A series that cannot be forecast.
+    #[error("series `{id}`: {source}")]
+    Forecast {
+        /// Series id.
+        id: String,
+        /// Why.
+        source: ForecastError,
+    },
+    /// Writing the output failed.
+    #[error("writing the forecasts: {0}")]
+    Write(#[from] csv::Error),
+}
+
+/// Counts of one run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Summary {
+    /// Series forecast.
+    pub series: usize,
+    /// Rows written (series × horizon).
+    pub rows: usize,
+}
+
+/// One input row kept with its line for error messages.
+struct Row {
+    line: u64,
+    ds: Stamp,
+    y: f64,
+}
+
+/// Reads the long CSV, forecasts every series, and writes the forecasts.
+pub fn run(
+    input: impl Read,
+    output: impl Write,
+    options: &BatchOptions,
+) -> Result<Summary, BatchError> {
+    validate(options)?;
+    let series = read_series(input)?;
+    let mut ids = Vec::with_capacity(series.len());
+    let mut values = Vec::with_capacity(series.len());
+    let mut indices = Vec::with_capacity(series.len());
+    for (id, mut rows) in series {
+        rows.sort_by(|a, b| a.ds.cmp(&b.ds).then(a.line.cmp(&b.line)));
+        if let Some(w) = rows.windows(2).find(|w| w[0].ds == w[1].ds) {
+            return Err(BatchError::Duplicate {
+                line: w[1].line,
+                id,
+                ds: w[1].ds.to_string(),
+            });
+        }
+        indices.push(Index::infer(
+            &id,
+            &rows.iter().map(|r| (r.line, r.ds)).collect::<Vec<_>>(),
+        )?);
+        values.push(rows.iter().map(|r| r.y).collect::<Vec<f64>>());
+        ids.push(id);
+    }
+    let spec = Spec {
+        horizon: options.horizon,
+        season_length: options.season_length,
+        method: options.method,
+        combine: options.combine,
+    };
+    let results = forecast_many(&values, &spec);
+    let mut writer = csv::Writer::from_writer(output);
+    writer.write_record(header(options))?;
+    let mut rows = 0;
+    for ((id, index), result) in ids.iter().zip(&indices).zip(results) {
+        let f = result.map_err(|source| BatchError::Forecast {
+            id: id.clone(),
+            source,
+        })?;
+        let bands: Vec<(Vec<f64>, Vec<f64>)> =
+            options.levels.iter().map(|&l| f.interval(l)).collect();
+        for k in 0..options.horizon {
+            let mut record = vec![id.clone(), index.future(k + 1), f.mean[k].to_string()];
+            record.extend(bands.iter().rev().map(|(lo, _)| lo[k].to_string()));
+            record.extend(bands.iter().map(|(_, hi)| hi[k].to_string()));
+            writer.write_record(&record)?;
+            rows += 1;
+        }
+    }
+    writer.flush().map_err(|e| BatchError::Write(e.into()))?;
+    Ok(Summary {
+        series: ids.len(),
+        rows,
+    })
+}
+
+fn validate(options: &BatchOptions) -> Result<(), BatchError> {
+    if options.horizon == 0 {
+        return Err(BatchError::Options("the horizon must be at least 1".into()));
+    }
+    if options.season_length == 0 {
+        return Err(BatchError::Options(
+            "the season length must be at least 1".into(),
+        ));
+    }
+    if let Some(l) = options.levels.iter().find(|l| !(**l > 0.0 && **l < 100.0)) {
+        return Err(BatchError::Options(format!(
+            "level {l} is not strictly between 0 and 100"
+        )));
+    }
+    Ok(())
+}
+
+/// Column names; levels are sorted so the layout is stable.
+fn header(options: &BatchOptions) -> Vec<String> {
+    let name = options.method.to_string();
+    let mut cols = vec!["unique_id".to_owned(), "ds".to_owned(), name.clone()];
+    cols.extend(
+        options
+            .levels
+            .iter()
+            .rev()
+            .map(|l| format!("{name}-lo-{l}")),
+    );
+    cols.extend(options.levels.iter().map(|l| format!("{name}-hi-{l}")));
+    cols
+}
+
+fn read_series(input: impl Read) -> Result<BTreeMap<String, Vec<Row>>, BatchError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(input);
+    let headers = reader
+        .headers()
+        .map_err(|source| BatchError::Csv { line: 1, source })?
+        .clone();
+    let column = |name: &'static str| {
+        headers
+            .iter()
+            .position(|h| h == name)
+            .ok_or(BatchError::MissingColumn(name))
+    };
+    let (id_col, ds_col, y_col) = (column("unique_id")?, column("ds")?, column("y")?);
+    let mut series: BTreeMap<String, Vec<Row>> = BTreeMap::new();
+    let mut first_kind: Option<bool> = None;
+    for record in reader.records() {
+        let record = record.map_err(|source| BatchError::Csv {
+            line: source.position().map_or(0, |p| p.line()),
+            source,
+        })?;
+        let line = record.position().map_or(0, |p| p.line());
+        let field = |i: usize| record.get(i).unwrap_or("");
+        let ds_text = field(ds_col);
+        let ds = Stamp::parse(ds_text).ok_or_else(|| BatchError::BadValue {
+            line,
+            column: "ds",
+            value: ds_text.to_owned(),
+            expected: "an integer or a YYYY-MM-DD date",
+        })?;
+        if *first_kind.get_or_insert(ds.is_date()) != ds.is_date() {
+            return Err(BatchError::MixedIndex {
+                line,
+                value: ds_text.to_owned(),
+            });
+        }
+        let y_text = field(y_col);
+        let y = y_text
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite())
+            .ok_or_else(|| BatchError::BadValue {
+                line,
+                column: "y",
+                value: y_text.to_owned(),
+                expected: "a finite number",
+            })?;
+        series
+            .entry(field(id_col).to_owned())
+            .or_default()
+            .push(Row { line, ds, y });
+    }
+    Ok(series)
+}
+
+#[cfg(test)]
+mod tests;

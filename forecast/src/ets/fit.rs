@@ -1,0 +1,355 @@
+//! Maximum-likelihood fit of one ETS model, and the AICc search over the model space.
+
+use super::core::{self, State};
+use super::init::{self, Bounds};
+use super::{ErrorType, EtsFit, Params, SeasonType, Spec, TrendType};
+use crate::optim::NelderMead;
+
+/// Which models the automatic search may consider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Candidates {
+    /// Try multiplicative errors (only used when the data are positive).
+    pub multiplicative_error: bool,
+    /// Try multiplicative seasonality (only used when the data are positive).
+    pub multiplicative_season: bool,
+    /// Try undamped trends as well as damped ones.
+    pub undamped_trend: bool,
+    /// Optimise every model briefly and only the best few fully (`None`: all fully).
+    pub screening: Option<Screening>,
+}
+
+/// The two-stage search: a short optimisation of every model, then the rest of the
+/// budget for the `keep` models with the smallest AICc.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Screening {
+    /// Nelder-Mead iterations of the first pass.
+    pub iterations: usize,
+    /// Models carried into the second pass.
+    pub keep: usize,
+}
+
+impl Candidates {
+    /// Hyndman's and statsforecast's default search: every admissible model, fully fitted.
+    pub const FULL: Self = Self {
+        multiplicative_error: true,
+        multiplicative_season: true,
+        undamped_trend: true,
+        screening: None,
+    };
+}
+
+impl Default for Candidates {
+    fn default() -> Self {
+        Self::FULL
+    }
+}
+
+/// Which entries of the parameter vector are smoothing weights.
+struct Layout {
+    spec: Spec,
+    m: usize,
+    n_smoothing: usize,
+}
+
+impl Layout {
+    fn new(spec: Spec, m: usize) -> Self {
+        let n_smoothing = 1
+            + usize::from(spec.trend != TrendType::None)
+            + usize::from(spec.season != SeasonType::None)
+            + usize::from(spec.trend == TrendType::Damped);
+        Self {
+            spec,
+            m,
+            n_smoothing,
+        }
+    }
+
+    /// Splits a parameter vector into smoothing weights and the initial state (written
+    /// into `state`); `None` when a multiplicative season would need a negative factor.
+    fn decode(&self, x: &[f64], state: &mut State) -> Option<Params> {
+        let mut it = x.iter().copied();
+        let mut next = |used: bool, default: f64| {
+            if used {
+                it.next().unwrap_or(default)
+            } else {
+                default
+            }
+        };
+        let alpha = next(true, 0.5);
+        let beta = next(self.spec.trend != TrendType::None, 0.0);
+        let gamma = next(self.spec.season != SeasonType::None, 0.0);
+        let phi = next(self.spec.trend == TrendType::Damped, 1.0);
+        let states = &x[self.n_smoothing..];
+        let has_slope = self.spec.trend != TrendType::None;
+        let slope = if has_slope { states[1] } else { 0.0 };
+        let partial = &states[1 + usize::from(has_slope)..];
+        let season = match self.spec.season {
+            SeasonType::None => None,
+            SeasonType::Additive => Some((partial, -partial.iter().sum::<f64>())),
+            SeasonType::Multiplicative => {
+                let last = self.m as f64 - partial.iter().sum::<f64>();
+                if last < 0.0 || partial.iter().any(|&s| s < 0.0) {
+                    return None;
+                }
+                Some((partial, last))
+            }
+        };
+        state.reset(states[0], slope, season);
+        Some(Params {
+            alpha,
+            beta,
+            gamma,
+            phi,
+        })
+    }
+}
+
+/// Fits one ETS model to `y` with season length `m` (ignored for non-seasonal specs).
+/// `None` when the model cannot be fitted (too short a series, or non-positive data for a
+/// multiplicative component).
+pub fn fit(y: &[f64], m: usize, spec: Spec) -> Option<EtsFit> {
+    let problem = Problem::new(y, m, spec, &mut Bounds::default())?;
+    let (x, _) = problem.optimise(y, &problem.x0, FULL_ITERATIONS);
+    problem.finish(y, &x)
+}
+
+/// Nelder-Mead iterations of a full fit (statsforecast's budget).
+const FULL_ITERATIONS: usize = 1_000;
+
+/// One model's likelihood maximisation: parameter layout, start and bounds.
+struct Problem {
+    layout: Layout,
+    x0: Vec<f64>,
+    lower: Vec<f64>,
+    upper: Vec<f64>,
+}
+
+impl Problem {
+    fn new(y: &[f64], m: usize, spec: Spec, bounds: &mut Bounds) -> Option<Self> {
+        let positive = y.iter().all(|&v| v > 0.0);
+        let needs_positive =
+            spec.error == ErrorType::Multiplicative || spec.season == SeasonType::Multiplicative;
+        if needs_positive && !positive {
+            return None;
+        }
+        let m = if spec.season == SeasonType::None {
+            1
+        } else {
+            m
+        };
+        if m > 1 && y.len() <= m {
+            return None;
+        }
+        let layout = Layout::new(spec, m);
+        let start = init::start_params(spec, m, bounds);
+        let (level, slope, partial) = init::start_state(y, m, spec)?;
+        let mut x0 = Vec::with_capacity(layout.n_smoothing + 2 + m);
+        let (mut lower, mut upper) = (Vec::new(), Vec::new());
+        let used = [
+            true,
+            spec.trend != TrendType::None,
+            spec.season != SeasonType::None,
+            spec.trend == TrendType::Damped,
+        ];
+        for i in (0..4).filter(|&i| used[i]) {
+            x0.push(start[i]);
+            lower.push(bounds.lower[i]);
+            upper.push(bounds.upper[i]);
+        }
+        x0.push(level);
+        if spec.trend != TrendType::None {
+            x0.push(slope);
+        }
+        x0.extend_from_slice(&partial);
+        lower.resize(x0.len(), f64::NEG_INFINITY);
+        upper.resize(x0.len(), f64::INFINITY);
+        if x0.len() >= y.len().saturating_sub(1) {
+            return None;
+        }
+        Some(Self {
+            layout,
+            x0,
+            lower,
+            upper,
+        })
+    }
+
+    /// Minimises `-2 log L` from `start`; returns the arg-min and its AICc.
+    fn optimise(&self, y: &[f64], start: &[f64], iterations: usize) -> (Vec<f64>, f64) {
+        let spec = self.layout.spec;
+        let mut scratch = State::new(0.0, 0.0, &[]);
+        let objective = |x: &[f64]| match self.layout.decode(x, &mut scratch) {
+            Some(p) => {
+                let lik = core::neg2_loglik(spec, &p, &mut scratch, y).max(-1e10);
+                if lik.is_nan() { f64::INFINITY } else { lik }
+            }
+            None => f64::INFINITY,
+        };
+        let nm = NelderMead {
+            max_iter: iterations,
+            ..NelderMead::default()
+        };
+        let best = nm.minimize(objective, start, &self.lower, &self.upper);
+        let aicc = aicc(best.fx, self.x0.len(), y.len());
+        (best.x, aicc)
+    }
+
+    fn finish(&self, y: &[f64], x: &[f64]) -> Option<EtsFit> {
+        let mut initial = State::new(0.0, 0.0, &[]);
+        let params = self.layout.decode(x, &mut initial)?;
+        Some(evaluate(
+            y,
+            self.layout.m,
+            self.layout.spec,
+            params,
+            initial,
+            self.x0.len(),
+        ))
+    }
+}
+
+/// AICc from `-2 log L`, the number of estimated parameters (σ² excluded) and `n`.
+fn aicc(neg2_loglik: f64, n_estimated: usize, n: usize) -> f64 {
+    let (n, k) = (n as f64, (n_estimated + 1) as f64);
+    let aic = neg2_loglik + 2.0 * k;
+    let value = if n - k - 1.0 > 0.0 {
+        aic + 2.0 * k * (k + 1.0) / (n - k - 1.0)
+    } else {
+        f64::INFINITY
+    };
+    if value.is_nan() { f64::INFINITY } else { value }
+}
+
+/// The fit statistics of a model with known parameters and initial state.
+pub(crate) fn evaluate(
+    y: &[f64],
+    m: usize,
+    spec: Spec,
+    params: Params,
+    initial: State,
+    n_estimated: usize,
+) -> EtsFit {
+    let mut fitted = Vec::with_capacity(y.len());
+    let mut innovations = Vec::with_capacity(y.len());
+    let last = core::filter(spec, &params, initial.clone(), y, |_, f, e| {
+        fitted.push(f);
+        innovations.push(e);
+    });
+    let neg2_loglik = core::neg2_loglik(spec, &params, &mut initial.clone(), y);
+    let n = y.len() as f64;
+    let k = (n_estimated + 1) as f64;
+    let sse: f64 = innovations.iter().map(|e| e * e).sum();
+    let sigma2 = sse / (n - k - 1.0).max(1.0);
+    EtsFit {
+        spec,
+        m,
+        params,
+        initial,
+        last,
+        fitted,
+        innovations,
+        neg2_loglik,
+        n_params: n_estimated + 1,
+        sigma2,
+        aicc: aicc(neg2_loglik, n_estimated, y.len()),
+    }
+}
+
+/// The model specs the search visits, in statsforecast's order: by error, then without
+/// before with trend, by season, damped before undamped. The order matters because the
+/// bounds tightened by one model's start carry over to the next.
+fn search_order(m: usize, positive: bool, c: Candidates) -> Vec<Spec> {
+    let mut specs = Vec::new();
+    for error in [ErrorType::Additive, ErrorType::Multiplicative] {
+        if error == ErrorType::Multiplicative && !(positive && c.multiplicative_error) {
+            continue;
+        }
+        let trends: &[TrendType] = if c.undamped_trend {
+            &[TrendType::None, TrendType::Damped, TrendType::Additive]
+        } else {
+            &[TrendType::None, TrendType::Damped]
+        };
+        for &trend in trends {
+            for season in [
+                SeasonType::None,
+                SeasonType::Additive,
+                SeasonType::Multiplicative,
+            ] {
+                let wrong_season = season != SeasonType::None && m < 2;
+                let bad_mult = season == SeasonType::Multiplicative
+                    && (error == ErrorType::Additive || !positive || !c.multiplicative_season);
+                if !(wrong_season || bad_mult) {
+                    specs.push(Spec {
+                        error,
+                        trend,
+                        season,
+                    });
+                }
+            }
+        }
+    }
+    specs.sort_by_key(|s| {
+        (
+            s.error as u8,
+            s.trend != TrendType::None,
+            s.season as u8,
+            s.trend != TrendType::Damped,
+        )
+    });
+    specs
+}
+
+/// Fits every candidate model and returns the one with the smallest AICc; `None` if no
+/// model could be fitted. A constant series gets simple exponential smoothing with α near
+/// one, as in Hyndman's `ets`.
+///
+/// With `candidates.screening` set, every model first gets a short optimisation, and
+/// only the best few by AICc are optimised to the end.
+pub fn auto(y: &[f64], m: usize, candidates: Candidates) -> Option<EtsFit> {
+    let first = *y.first()?;
+    if y.iter().all(|&v| v == first) {
+        let spec = Spec {
+            error: ErrorType::Additive,
+            trend: TrendType::None,
+            season: SeasonType::None,
+        };
+        let params = Params {
+            alpha: 0.9999,
+            beta: 0.0,
+            gamma: 0.0,
+            phi: 1.0,
+        };
+        return Some(evaluate(y, 1, spec, params, State::new(first, 0.0, &[]), 1));
+    }
+    let m = if y.len() <= m { 1 } else { m };
+    let positive = y.iter().all(|&v| v > 0.0);
+    let mut bounds = Bounds::default();
+    let problems: Vec<Problem> = search_order(m, positive, candidates)
+        .into_iter()
+        .filter_map(|spec| Problem::new(y, m, spec, &mut bounds))
+        .collect();
+    let (first_pass, keep) = match candidates.screening {
+        Some(s) => (s.iterations.min(FULL_ITERATIONS), s.keep),
+        None => (FULL_ITERATIONS, problems.len()),
+    };
+    let mut screened: Vec<(usize, Vec<f64>, f64)> = problems
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let (x, ic) = p.optimise(y, &p.x0, first_pass);
+            (i, x, ic)
+        })
+        .collect();
+    if first_pass < FULL_ITERATIONS {
+        screened.sort_by(|a, b| a.2.total_cmp(&b.2));
+        screened.truncate(keep.max(1));
+        for (i, x, ic) in &mut screened {
+            (*x, *ic) = problems[*i].optimise(y, x, FULL_ITERATIONS - first_pass);
+        }
+    }
+    let (i, x, _) = screened
+        .into_iter()
+        .filter(|s| s.2 < f64::INFINITY)
+        .min_by(|a, b| a.2.total_cmp(&b.2))?;
+    problems[i].finish(y, &x)
+}

@@ -1,0 +1,115 @@
+//! Forecast uncertainty of a fitted ETS model. Models with additive errors and no
+//! multiplicative component are linear in the future innovations (class 1 of Hyndman et
+//! al. 2008, ch. 6): their error weights give exact variances, for one horizon or summed
+//! over a lead time. The others are simulated from the fitted model with a fixed seed.
+
+use super::core::Gains;
+use super::{ErrorType, EtsFit, SeasonType, TrendType};
+use rand_chacha::ChaCha8Rng;
+use rand_chacha::rand_core::SeedableRng;
+use rand_distr::{Distribution, StandardNormal};
+
+/// Seed of the simulation, fixed so that intervals are reproducible.
+const SEED: u64 = 0x5cff_02ec;
+
+impl EtsFit {
+    /// Whether the forecast errors are a linear function of future innovations.
+    pub fn is_linear(&self) -> bool {
+        self.spec.error == ErrorType::Additive && self.spec.season != SeasonType::Multiplicative
+    }
+
+    /// Weights `c_j` (j = 1..h-1) of the innovation `j` periods back in the `h`-step
+    /// error, `c_0 = 1` first: `e_h = Σ_j c_j ε_(h-j)`.
+    pub fn error_weights(&self, h: usize) -> Vec<f64> {
+        let p = &self.params;
+        let mut weights = Vec::with_capacity(h);
+        weights.push(1.0);
+        let (mut phi_pow, mut phi_sum) = (1.0, 0.0);
+        for j in 1..h {
+            let mut c = p.alpha;
+            if self.spec.trend != TrendType::None {
+                phi_pow *= p.phi;
+                phi_sum += phi_pow;
+                c += p.beta * phi_sum;
+            }
+            if self.spec.season != SeasonType::None && j % self.m == 0 {
+                c += p.gamma;
+            }
+            weights.push(c);
+        }
+        weights
+    }
+
+    /// Simulated sample paths of the next `h` observations.
+    pub fn simulate(&self, h: usize, paths: usize) -> Simulation {
+        let mut rng = ChaCha8Rng::seed_from_u64(SEED);
+        let sigma = self.sigma2.max(0.0).sqrt();
+        let gains = Gains::from(&self.params);
+        let mut values = Vec::with_capacity(h * paths);
+        for _ in 0..paths {
+            let mut state = self.last.clone();
+            for _ in 0..h {
+                let f = state.one_step(self.spec, self.params.phi);
+                let e: f64 = sigma
+                    * <StandardNormal as Distribution<f64>>::sample(&StandardNormal, &mut rng);
+                let y = match self.spec.error {
+                    ErrorType::Additive => f + e,
+                    ErrorType::Multiplicative => f * (1.0 + e),
+                };
+                values.push(y);
+                state.update(self.spec, &gains, y);
+            }
+        }
+        Simulation { h, values }
+    }
+}
+
+/// Sample paths, stored path after path.
+#[derive(Debug, Clone)]
+pub struct Simulation {
+    h: usize,
+    values: Vec<f64>,
+}
+
+impl Simulation {
+    /// The empirical `q`-quantile of each horizon.
+    pub fn quantiles(&self, q: f64) -> Vec<f64> {
+        (0..self.h)
+            .map(|k| {
+                empirical_quantile(
+                    self.values
+                        .iter()
+                        .skip(k)
+                        .step_by(self.h)
+                        .copied()
+                        .collect(),
+                    q,
+                )
+            })
+            .collect()
+    }
+
+    /// The empirical `q`-quantile of the sum of the first `lead_time` values.
+    pub fn sum_quantile(&self, lead_time: usize, q: f64) -> f64 {
+        let l = lead_time.min(self.h);
+        empirical_quantile(
+            self.values
+                .chunks(self.h)
+                .map(|p| p[..l].iter().sum())
+                .collect(),
+            q,
+        )
+    }
+}
+
+/// Linear-interpolation quantile (numpy's default) of a sample.
+pub fn empirical_quantile(mut sample: Vec<f64>, q: f64) -> f64 {
+    if sample.is_empty() {
+        return f64::NAN;
+    }
+    sample.sort_by(f64::total_cmp);
+    let pos = q.clamp(0.0, 1.0) * (sample.len() - 1) as f64;
+    let (lo, frac) = (pos.floor() as usize, pos - pos.floor());
+    let hi = (lo + 1).min(sample.len() - 1);
+    sample[lo] + frac * (sample[hi] - sample[lo])
+}

@@ -1,0 +1,239 @@
+//! The result of a forecast — mean path, in-sample fit, and the predictive distribution
+//! behind the intervals and the lead-time quantiles the inventory agent needs.
+
+use crate::ets::EtsFit;
+use crate::normal;
+
+/// Sample paths drawn for models whose errors do not add up linearly.
+const SIMULATED_PATHS: usize = 4_000;
+
+/// How forecasts of several members are combined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Combine {
+    /// Arithmetic mean.
+    Mean,
+    /// Median.
+    Median,
+}
+
+impl Combine {
+    /// Combines one value per member.
+    pub fn apply(self, mut values: Vec<f64>) -> f64 {
+        match self {
+            Combine::Mean => values.iter().sum::<f64>() / values.len() as f64,
+            Combine::Median => {
+                values.sort_by(f64::total_cmp);
+                let n = values.len();
+                if n % 2 == 1 {
+                    values[n / 2]
+                } else {
+                    (values[n / 2 - 1] + values[n / 2]) / 2.0
+                }
+            }
+        }
+    }
+}
+
+/// The predictive distribution of the future values.
+#[derive(Debug, Clone)]
+pub(crate) enum Predictive {
+    /// Gaussian errors linear in future innovations: the `h`-step error is
+    /// `scale[h] · Σ_j weights[j] ε_(h-j)` with `ε ~ N(0, sigma2)`.
+    Linear {
+        sigma2: f64,
+        weights: Vec<f64>,
+        scale: Vec<f64>,
+    },
+    /// Simulated from a fitted ETS model with multiplicative parts.
+    Simulated(Box<EtsFit>),
+    /// Quantiles combined member by member (Vincentisation).
+    Combined(Vec<Forecast>, Combine),
+}
+
+/// A point forecast with its uncertainty, as returned by [`crate::forecast`].
+#[derive(Debug, Clone)]
+pub struct Forecast {
+    /// The model that produced it, e.g. `ETS(M,Ad,M)` or `Ensemble(median: ETS(A,N,N), Theta(OTM))`.
+    pub model: String,
+    /// Mean forecast for horizons 1..=h.
+    pub mean: Vec<f64>,
+    /// One-step in-sample forecasts (`NaN` where the model has none).
+    pub fitted: Vec<f64>,
+    /// In-sample one-step errors `y - fitted` (`NaN` where undefined).
+    pub residuals: Vec<f64>,
+    pub(crate) predictive: Predictive,
+    /// Clamp quantiles at zero (the history was non-negative).
+    pub(crate) nonnegative: bool,
+}
+
+impl Forecast {
+    /// Number of forecast steps.
+    pub fn horizon(&self) -> usize {
+        self.mean.len()
+    }
+
+    /// The `q`-quantile (0 < q < 1) of each horizon.
+    pub fn quantiles(&self, q: f64) -> Vec<f64> {
+        let raw = match &self.predictive {
+            Predictive::Linear {
+                sigma2,
+                weights,
+                scale,
+            } => {
+                let z = normal::quantile(q);
+                let mut acc = 0.0;
+                (0..self.horizon())
+                    .map(|h| {
+                        acc += weights[h] * weights[h];
+                        self.mean[h] + z * scale[h] * (sigma2 * acc).sqrt()
+                    })
+                    .collect()
+            }
+            Predictive::Simulated(fit) => {
+                fit.simulate(self.horizon(), SIMULATED_PATHS).quantiles(q)
+            }
+            Predictive::Combined(members, how) => {
+                let per_member: Vec<Vec<f64>> = members.iter().map(|m| m.quantiles(q)).collect();
+                (0..self.horizon())
+                    .map(|h| how.apply(per_member.iter().map(|v| v[h]).collect()))
+                    .collect()
+            }
+        };
+        self.floor(raw)
+    }
+
+    /// The central prediction interval at `level` percent: (lower, upper) per horizon.
+    pub fn interval(&self, level: f64) -> (Vec<f64>, Vec<f64>) {
+        let tail = (100.0 - level) / 200.0;
+        (self.quantiles(tail), self.quantiles(1.0 - tail))
+    }
+
+    /// Standard deviation of the one-step in-sample errors.
+    pub fn residual_sd(&self) -> f64 {
+        let r: Vec<f64> = self
+            .residuals
+            .iter()
+            .copied()
+            .filter(|v| v.is_finite())
+            .collect();
+        if r.len() < 2 {
+            return 0.0;
+        }
+        let mean = r.iter().sum::<f64>() / r.len() as f64;
+        (r.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / (r.len() - 1) as f64).sqrt()
+    }
+
+    fn floor(&self, v: Vec<f64>) -> Vec<f64> {
+        if self.nonnegative {
+            v.into_iter().map(|x| x.max(0.0)).collect()
+        } else {
+            v
+        }
+    }
+}
+
+/// The `q`-quantile of total demand over the next `lead_time` periods (capped at the
+/// forecast horizon), respecting the model's error structure: errors of successive
+/// periods are correlated through the states, so this is wider than `√L` times the
+/// one-period spread. Zero-floored for non-negative series.
+pub fn lead_time_quantile(forecast: &Forecast, lead_time: usize, q: f64) -> f64 {
+    let l = lead_time.min(forecast.horizon());
+    if l == 0 {
+        return 0.0;
+    }
+    let value = match &forecast.predictive {
+        Predictive::Linear {
+            sigma2,
+            weights,
+            scale,
+        } => {
+            // The innovation of step i enters the error of every later step h with weight
+            // scale[h] · weights[h - i].
+            let variance: f64 = (0..l)
+                .map(|i| {
+                    let load: f64 = (i..l).map(|h| scale[h] * weights[h - i]).sum();
+                    load * load
+                })
+                .sum::<f64>()
+                * sigma2;
+            forecast.mean[..l].iter().sum::<f64>() + normal::quantile(q) * variance.sqrt()
+        }
+        Predictive::Simulated(fit) => fit.simulate(l, SIMULATED_PATHS).sum_quantile(l, q),
+        Predictive::Combined(members, how) => how.apply(
+            members
+                .iter()
+                .map(|m| lead_time_quantile(m, l, q))
+                .collect(),
+        ),
+    };
+    if forecast.nonnegative {
+        value.max(0.0)
+    } else {
+        value
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ses_like(alpha: f64, sigma2: f64, h: usize) -> Forecast {
+        let mut weights = vec![alpha; h];
+        weights[0] = 1.0;
+        Forecast {
+            model: "test".into(),
+            mean: vec![10.0; h],
+            fitted: vec![],
+            residuals: vec![],
+            predictive: Predictive::Linear {
+                sigma2,
+                weights,
+                scale: vec![1.0; h],
+            },
+            nonnegative: false,
+        }
+    }
+
+    #[test]
+    fn per_horizon_variance_is_the_ann_closed_form() {
+        // ETS(A,N,N): Var(e_h) = σ² (1 + (h - 1) α²).
+        let f = ses_like(0.3, 4.0, 5);
+        let z = normal::quantile(0.9);
+        for (h, q) in f.quantiles(0.9).iter().enumerate() {
+            let sd = (4.0 * (1.0 + h as f64 * 0.09)).sqrt();
+            assert!((q - (10.0 + z * sd)).abs() < 1e-12, "h={h}");
+        }
+    }
+
+    #[test]
+    fn lead_time_variance_counts_the_correlation_between_periods() {
+        // ε_i moves every later forecast by α, so the sum over L periods carries it with
+        // weight 1 + (L - 1 - i) α: Var = σ² Σ_i (1 + (L - 1 - i) α)².
+        let (alpha, sigma2, l) = (0.3, 4.0, 4);
+        let f = ses_like(alpha, sigma2, 6);
+        let var: f64 = (0..l)
+            .map(|i| (1.0 + (l - 1 - i) as f64 * alpha).powi(2))
+            .sum::<f64>()
+            * sigma2;
+        let want = 10.0 * l as f64 + normal::quantile(0.95) * var.sqrt();
+        assert!((lead_time_quantile(&f, l, 0.95) - want).abs() < 1e-12);
+        // Wider than treating periods as independent.
+        let independent = 10.0 * l as f64 + normal::quantile(0.95) * (sigma2 * l as f64).sqrt();
+        assert!(want > independent);
+    }
+
+    #[test]
+    fn combined_quantiles_average_the_members() {
+        let members = vec![ses_like(0.1, 1.0, 3), ses_like(0.5, 9.0, 3)];
+        let qs: Vec<f64> = members
+            .iter()
+            .map(|m| lead_time_quantile(m, 2, 0.9))
+            .collect();
+        let f = Forecast {
+            predictive: Predictive::Combined(members, Combine::Mean),
+            ..ses_like(0.1, 1.0, 3)
+        };
+        assert!((lead_time_quantile(&f, 2, 0.9) - (qs[0] + qs[1]) / 2.0).abs() < 1e-12);
+        assert_eq!(Combine::Median.apply(vec![3.0, 1.0, 2.0]), 2.0);
+    }
+}

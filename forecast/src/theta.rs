@@ -1,0 +1,308 @@
+//! The Theta method in its state-space forms (Fiorucci et al. 2016): standard (STM,
+//! θ = 2), optimised (OTM), and their dynamic variants (DSTM, DOTM) whose trend line is
+//! re-estimated at each step. [`auto`] deseasonalises when the lag-m autocorrelation is
+//! significant, fits the four and keeps the one with the smallest in-sample MSE, as
+//! statsforecast's AutoTheta does.
+
+use crate::decompose::{self, Kind};
+use crate::optim::NelderMead;
+
+/// One of the four Theta variants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Variant {
+    /// Standard Theta method (θ = 2, fixed trend line).
+    Stm,
+    /// Optimised θ, fixed trend line.
+    Otm,
+    /// Standard θ, trend line updated each step.
+    Dstm,
+    /// Optimised θ, trend line updated each step.
+    Dotm,
+}
+
+impl Variant {
+    fn dynamic(self) -> bool {
+        matches!(self, Variant::Dstm | Variant::Dotm)
+    }
+    fn optimised(self) -> bool {
+        matches!(self, Variant::Otm | Variant::Dotm)
+    }
+    /// The variant's short name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Variant::Stm => "STM",
+            Variant::Otm => "OTM",
+            Variant::Dstm => "DSTM",
+            Variant::Dotm => "DOTM",
+        }
+    }
+}
+
+/// Recursion state: smoothed level, running mean, trend line intercept and slope.
+#[derive(Debug, Clone, Copy)]
+struct State {
+    level: f64,
+    mean: f64,
+    a: f64,
+    b: f64,
+}
+
+impl State {
+    /// The forecast for time `i` (0-based) made at time `i - 1`.
+    fn predict(&self, i: usize, alpha: f64, theta: f64) -> f64 {
+        let decay = (1.0 - alpha).powi(i as i32);
+        self.level
+            + (1.0 - 1.0 / theta)
+                * (self.a * decay + self.b * (1.0 - decay * (1.0 - alpha)) / alpha)
+    }
+
+    fn update(&mut self, i: usize, alpha: f64, y: f64, dynamic: bool) {
+        let fi = i as f64;
+        let old_mean = self.mean;
+        self.level = alpha * y + (1.0 - alpha) * self.level;
+        self.mean = (fi * old_mean + y) / (fi + 1.0);
+        if dynamic {
+            self.b = ((fi - 1.0) * self.b + 6.0 * (y - old_mean) / (fi + 1.0)) / (fi + 2.0);
+            self.a = self.mean - self.b * (fi + 2.0) / 2.0;
+        }
+    }
+}
+
+/// A fitted Theta model (on the deseasonalised scale when `seasonal` is set).
+#[derive(Debug, Clone)]
+pub struct ThetaFit {
+    /// Variant chosen.
+    pub variant: Variant,
+    /// Smoothing weight.
+    pub alpha: f64,
+    /// θ coefficient.
+    pub theta: f64,
+    /// Initial smoothed level.
+    pub initial_level: f64,
+    /// In-sample MSE criterion (sum of squared errors after three burn-in steps, over mean |y|).
+    pub mse: f64,
+    /// One-step in-sample forecasts, on the original scale.
+    pub fitted: Vec<f64>,
+    /// Standard deviation of the one-step errors after burn-in (deseasonalised scale).
+    pub sigma: f64,
+    /// Seasonal factors (multiplicative) or terms (additive) for each future step's
+    /// position in the season, if the series was deseasonalised.
+    pub seasonal: Option<(Kind, Vec<f64>)>,
+    last: State,
+    n: usize,
+}
+
+struct Run {
+    errors: Vec<f64>,
+    last: State,
+}
+
+fn run(y: &[f64], variant: Variant, level0: f64, alpha: f64, theta: f64) -> Run {
+    let n = y.len();
+    let mut state = if variant.dynamic() {
+        State {
+            level: level0,
+            mean: y[0],
+            a: y[0],
+            b: 0.0,
+        }
+    } else {
+        let (a, b) = decompose::linear_trend(y);
+        State {
+            level: level0,
+            mean: y[0],
+            a,
+            b,
+        }
+    };
+    let mu0 = if variant.dynamic() {
+        y[0]
+    } else {
+        level0 + (1.0 - 1.0 / theta) * (state.a + state.b)
+    };
+    state.level = alpha * y[0] + (1.0 - alpha) * level0;
+    let mut errors = Vec::with_capacity(n);
+    errors.push(y[0] - mu0);
+    for (i, &obs) in y.iter().enumerate().skip(1) {
+        errors.push(obs - state.predict(i, alpha, theta));
+        state.update(i, alpha, obs, variant.dynamic());
+    }
+    Run {
+        errors,
+        last: state,
+    }
+}
+
+fn criterion(errors: &[f64], mean_abs: f64) -> f64 {
+    errors.iter().skip(3).map(|e| e * e).sum::<f64>() / mean_abs.max(1e-10)
+}
+
+/// Fits one variant to a (deseasonalised) series of at least four values.
+fn fit_variant(y: &[f64], variant: Variant) -> (f64, f64, f64, f64) {
+    let mean_abs = y.iter().map(|v| v.abs()).sum::<f64>() / y.len() as f64;
+    let mut x0 = vec![y[0] / 2.0, 0.5];
+    let (mut lower, mut upper) = (vec![-1e10, 0.1], vec![1e10, 0.99]);
+    if variant.optimised() {
+        x0.push(2.0);
+        lower.push(1.0);
+        upper.push(1e10);
+    }
+    let theta_of = |x: &[f64]| if variant.optimised() { x[2] } else { 2.0 };
+    let objective = |x: &[f64]| {
+        let v = criterion(&run(y, variant, x[0], x[1], theta_of(x)).errors, mean_abs);
+        if v.is_nan() { f64::INFINITY } else { v }
+    };
+    let best = NelderMead::default().minimize(objective, &x0, &lower, &upper);
+    (best.x[0], best.x[1], theta_of(&best.x), best.fx)
+}
+
+/// Deseasonalises `y` if it passes the seasonality test; returns the adjusted series and
+/// the seasonal index of each period.
+fn deseasonalise(y: &[f64], m: usize) -> Option<(Vec<f64>, Kind, Vec<f64>)> {
+    if !decompose::is_seasonal(y, m) {
+        return None;
+    }
+    let positive = y.iter().all(|&v| v > 0.0);
+    let mut kind = if positive {
+        Kind::Multiplicative
+    } else {
+        Kind::Additive
+    };
+    let mut idx = decompose::seasonal_indices(y, m, kind);
+    if kind == Kind::Multiplicative && idx.iter().any(|&s| s < 0.01) {
+        kind = Kind::Additive;
+        idx = decompose::seasonal_indices(y, m, kind);
+    }
+    let adjusted = y
+        .iter()
+        .enumerate()
+        .map(|(t, v)| match kind {
+            Kind::Additive => v - idx[t % m],
+            Kind::Multiplicative => v / idx[t % m],
+        })
+        .collect();
+    Some((adjusted, kind, idx))
+}
+
+fn reseason(kind: Kind, v: f64, s: f64) -> f64 {
+    match kind {
+        Kind::Additive => v + s,
+        Kind::Multiplicative => v * s,
+    }
+}
+
+/// Fits the given variants (all four for AutoTheta) and keeps the best by in-sample
+/// MSE. `None` for series shorter than four values.
+pub fn auto(y: &[f64], m: usize, variants: &[Variant]) -> Option<ThetaFit> {
+    fit_each(y, m, variants)?
+        .into_iter()
+        .min_by(|a, b| a.mse.total_cmp(&b.mse))
+}
+
+/// Fits each of the given variants on the same (deseasonalised) series, in order.
+/// `None` for series shorter than four values or no variant.
+pub fn fit_each(y: &[f64], m: usize, variants: &[Variant]) -> Option<Vec<ThetaFit>> {
+    if y.len() < 4 || variants.is_empty() {
+        return None;
+    }
+    let seasonal = deseasonalise(y, m);
+    let series = seasonal.as_ref().map_or(y, |(adj, _, _)| adj.as_slice());
+    let future_seasonal: Option<(Kind, Vec<f64>)> = seasonal
+        .as_ref()
+        .map(|(_, kind, idx)| (*kind, (0..m).map(|j| idx[(y.len() + j) % m]).collect()));
+    let fits = variants
+        .iter()
+        .map(|&variant| {
+            let (level0, alpha, theta, mse) = fit_variant(series, variant);
+            let run = run(series, variant, level0, alpha, theta);
+            let tail = &run.errors[3.min(run.errors.len())..];
+            let sigma = sample_sd(if tail.len() >= 2 { tail } else { &run.errors });
+            let fitted = series
+                .iter()
+                .zip(&run.errors)
+                .enumerate()
+                .map(|(t, (v, e))| match &seasonal {
+                    Some((_, kind, idx)) => reseason(*kind, v - e, idx[t % m]),
+                    None => v - e,
+                })
+                .collect();
+            ThetaFit {
+                variant,
+                alpha,
+                theta,
+                initial_level: level0,
+                mse,
+                fitted,
+                sigma,
+                seasonal: future_seasonal.clone(),
+                last: run.last,
+                n: y.len(),
+            }
+        })
+        .collect();
+    Some(fits)
+}
+
+fn sample_sd(v: &[f64]) -> f64 {
+    let n = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    (v.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (n - 1.0).max(1.0)).sqrt()
+}
+
+impl ThetaFit {
+    /// Point forecasts for `h` steps, reseasonalised.
+    pub fn forecast(&self, h: usize) -> Vec<f64> {
+        let mut state = self.last;
+        (0..h)
+            .map(|j| {
+                let i = self.n + j;
+                let f = state.predict(i, self.alpha, self.theta);
+                state.update(i, self.alpha, f, self.variant.dynamic());
+                self.reseason(j, f)
+            })
+            .collect()
+    }
+
+    /// The seasonal factor (1 when additive or non-seasonal) applied to step `j`.
+    pub fn scale(&self, j: usize) -> f64 {
+        match &self.seasonal {
+            Some((Kind::Multiplicative, s)) => s[j % s.len()],
+            _ => 1.0,
+        }
+    }
+
+    fn reseason(&self, j: usize, v: f64) -> f64 {
+        match &self.seasonal {
+            Some((kind, s)) => reseason(*kind, v, s[j % s.len()]),
+            None => v,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn standard_theta_on_a_line_extrapolates_half_its_slope_plus_ses() {
+        let y: Vec<f64> = (0..40).map(|t| 5.0 + 2.0 * t as f64).collect();
+        let fit = auto(&y, 1, &[Variant::Stm]).expect("fits");
+        let f = fit.forecast(3);
+        assert!(f[1] > f[0] && f[2] > f[1], "{f:?}");
+        assert!(
+            (f[1] - f[0] - 1.0).abs() < 0.2,
+            "slope of the theta line is b/2: {f:?}"
+        );
+    }
+
+    #[test]
+    fn seasonal_series_is_deseasonalised_and_reseasonalised() {
+        let pattern = [1.3, 0.8, 0.9, 1.0];
+        let y: Vec<f64> = (0..40).map(|t| 100.0 * pattern[t % 4]).collect();
+        let fit = auto(&y, 4, &[Variant::Stm, Variant::Otm]).expect("fits");
+        let f = fit.forecast(4);
+        for (got, want) in f.iter().zip(pattern) {
+            assert!((got - 100.0 * want).abs() < 1.0, "{f:?}");
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! `scf plan`: what `scf apply` would change, as a coloured diff, JSON or Markdown; saved
+//! with `-o`; with `--detailed-exitcode`, exit 2 when there are changes.
+
+use super::{fail, load_or_report};
+use crate::compile;
+use crate::host;
+use crate::plan::show;
+use clap::ValueEnum;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Output format of a plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Coloured unified diffs for a terminal.
+    Human,
+    /// The plan itself, as JSON (`format_version`).
+    Json,
+    /// Markdown for a pull-request comment.
+    Markdown,
+}
+
+/// Where plan and apply deploy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TargetArg {
+    /// Files, systemd units and services under --root.
+    Host,
+}
+
+/// Arguments shared by plan and apply for the host target.
+#[derive(Debug, Clone, clap::Args)]
+pub struct HostArgs {
+    /// The target (default: framework.toml's target.kind).
+    #[arg(long, value_enum)]
+    pub target: Option<TargetArg>,
+    /// Run against this directory as the host's root.
+    #[arg(long, default_value = "/", value_name = "DIR")]
+    pub root: PathBuf,
+}
+
+/// Arguments of `scf plan`.
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    host: HostArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    format: Format,
+    /// Save the plan to FILE for `scf apply FILE`.
+    #[arg(short = 'o', long = "out", value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Exit 0 when there is nothing to change, 2 when there is, 1 on error.
+    #[arg(long)]
+    detailed_exitcode: bool,
+}
+
+/// Where the plan applies, in words.
+pub fn place(root: &Path) -> String {
+    if root == Path::new("/") {
+        "this host".into()
+    } else {
+        format!("the host at {}", root.display())
+    }
+}
+
+/// Loads, validates and renders, refusing targets this command cannot reach.
+pub fn prepare(
+    config: &Path,
+    host: &HostArgs,
+) -> Option<(compile::Compiled, Vec<crate::artifact::Artifact>)> {
+    let compiled = load_or_report(config)?;
+    if host.target.is_none() && compiled.model.target == crate::config::TargetKind::Kubernetes {
+        fail(
+            "framework.toml deploys to Kubernetes (target.kind), and this scf plans and applies hosts only; pass --target host to plan the host artifacts",
+        );
+        return None;
+    }
+    if compiled.model.host.is_none() {
+        fail("framework.toml has no [host] section, so there is nothing to plan on a host");
+        return None;
+    }
+    match compile::artifacts(&compiled.model) {
+        Ok(a) => Some((compiled, a)),
+        Err(e) => {
+            fail(e);
+            None
+        }
+    }
+}
+
+/// Plans and prints.
+pub fn run(config: &Path, args: &PlanArgs) -> ExitCode {
+    let Some((compiled, artifacts)) = prepare(config, &args.host) else {
+        return ExitCode::FAILURE;
+    };
+    let opts = host::Options {
+        root: args.host.root.clone(),
+        resolve_secrets: false,
+    };
+    let (plan, _) = match host::plan(&compiled, &artifacts, &opts) {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    if let Some(out) = &args.out
+        && let Err(e) = crate::host::fsio::write_file(out, plan.to_json().as_bytes(), 0o644)
+    {
+        return fail(format!("cannot save the plan to {}: {e}", out.display()));
+    }
+    let color = std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal();
+    match args.format {
+        Format::Human => print!("{}", show::human(&plan, &place(&args.host.root), color)),
+        Format::Json => print!("{}", plan.to_json()),
+        Format::Markdown => print!("{}", show::markdown(&plan, &place(&args.host.root))),
+    }
+    if let Some(out) = &args.out {
+        eprintln!(
+            "Saved the plan to {}; apply exactly it with `scf apply {}`.",
+            out.display(),
+            out.display()
+        );
+    }
+    if args.detailed_exitcode && plan.has_changes() {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    }
+}

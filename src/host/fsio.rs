@@ -1,0 +1,136 @@
+//! File writes that survive a crash: write a temporary file beside the target, fsync it,
+//! rename it over the target, fsync the directory. A reader (or a reboot) sees the old file
+//! or the new one, never a partial one.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+fn temp_prefix(path: &Path) -> String {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    format!(".{name}.scf-tmp-")
+}
+
+/// Removes temporary files that a killed apply left beside `path`.
+pub fn sweep_temps(path: &Path) {
+    let prefix = temp_prefix(path);
+    if let Ok(entries) = fs::read_dir(parent(path)) {
+        for entry in entries.flatten() {
+            if entry.file_name().to_string_lossy().starts_with(&prefix) {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+    }
+}
+
+/// A temporary name beside `path`, after sweeping any left by a killed apply.
+fn temp_beside(path: &Path) -> PathBuf {
+    sweep_temps(path);
+    path.with_file_name(format!("{}{}", temp_prefix(path), std::process::id()))
+}
+
+/// The directory holding `path` (`.` for a bare file name).
+fn parent(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Creates `dir` and its parents (mode 0755), syncing each new directory's parent.
+pub fn create_dirs(dir: &Path) -> io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    if let Some(parent) = dir.parent() {
+        create_dirs(parent)?;
+    }
+    match fs::create_dir(dir) {
+        Err(e) if e.kind() != io::ErrorKind::AlreadyExists => return Err(e),
+        _ => {}
+    }
+    dir.parent().map_or(Ok(()), sync_dir)
+}
+
+/// Atomically replaces `path` with `bytes` and permission bits `mode`.
+pub fn write_file(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    let dir = parent(path);
+    create_dirs(dir)?;
+    let tmp = temp_beside(path);
+    let result = (|| {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(mode)
+            .open(&tmp)?;
+        f.write_all(bytes)?;
+        // The umask may have narrowed `mode`; set it exactly.
+        f.set_permissions(fs::Permissions::from_mode(mode))?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)?;
+        sync_dir(dir)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Atomically makes `path` a symbolic link to `to`.
+pub fn write_link(path: &Path, to: &str) -> io::Result<()> {
+    let dir = parent(path);
+    create_dirs(dir)?;
+    let tmp = temp_beside(path);
+    let _ = fs::remove_file(&tmp);
+    std::os::unix::fs::symlink(to, &tmp)?;
+    fs::rename(&tmp, path)?;
+    sync_dir(dir)
+}
+
+/// Removes `path` if present, syncing its directory.
+pub fn remove(path: &Path) -> io::Result<()> {
+    match fs::remove_file(path) {
+        Ok(()) => sync_dir(parent(path)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// `root` joined with an absolute host path such as `/etc/x`.
+pub fn under(root: &Path, host_path: &str) -> PathBuf {
+    root.join(host_path.trim_start_matches('/'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_replace_atomically_with_exact_modes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a/b/env");
+        write_file(&path, b"one", 0o600).unwrap();
+        write_file(&path, b"two", 0o600).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"two");
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        let leftovers: Vec<_> = fs::read_dir(path.parent().unwrap()).unwrap().collect();
+        assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
+        write_link(&dir.path().join("a/link"), "b/env").unwrap();
+        assert_eq!(fs::read(dir.path().join("a/link")).unwrap(), b"two");
+        remove(&path).unwrap();
+        remove(&path).unwrap();
+        assert!(!path.exists());
+    }
+}

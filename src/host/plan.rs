@@ -1,0 +1,355 @@
+//! The host plan: every host artifact compared with what is under the root, plus the files
+//! scf wrote before that are no longer wanted, and the commands the changes imply.
+
+use super::fsio::under;
+use super::mask;
+use super::state::State;
+use crate::artifact::{Artifact, Contents, Effect};
+use crate::config::values::SecretRef;
+use crate::plan::{Action, Change, Desired, sha256_tag};
+use crate::secret::{self, ResolveError};
+use similar::TextDiff;
+use std::collections::BTreeMap;
+use std::fs;
+use std::io;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+/// What is at a path under the root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seen {
+    /// Nothing.
+    Absent,
+    /// A regular file.
+    File {
+        /// Its bytes.
+        bytes: Vec<u8>,
+        /// Permission bits.
+        mode: u32,
+    },
+    /// A symbolic link.
+    Link(String),
+    /// A directory or special file.
+    Other,
+}
+
+/// Looks at `host_path` under `root`.
+pub fn see(root: &Path, host_path: &str) -> io::Result<Seen> {
+    let path = under(root, host_path);
+    match fs::symlink_metadata(&path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Seen::Absent),
+        Err(e) => Err(e),
+        Ok(m) if m.file_type().is_symlink() => Ok(Seen::Link(
+            fs::read_link(&path)?.to_string_lossy().into_owned(),
+        )),
+        Ok(m) if m.is_file() => Ok(Seen::File {
+            bytes: fs::read(&path)?,
+            mode: m.permissions().mode() & 0o7777,
+        }),
+        Ok(_) => Ok(Seen::Other),
+    }
+}
+
+/// How secrets are treated while planning.
+pub struct Secrets<'a> {
+    /// Resolve references (apply) or leave them as markers (plan).
+    pub resolve: bool,
+    /// The per-host fingerprint key, if readable.
+    pub key: Option<&'a [u8]>,
+}
+
+impl Secrets<'_> {
+    fn fingerprint(&self, value: &str) -> Option<String> {
+        self.key
+            .map(|k| secret::fingerprint_keyed(k, value.as_bytes()))
+    }
+    fn fill(&self, text: &str) -> Result<String, ResolveError> {
+        secret::fill(text, secret::resolve)
+    }
+    fn fingerprint_ref(&self, r: &SecretRef) -> Option<String> {
+        if !self.resolve {
+            return None;
+        }
+        let value = secret::resolve(r).ok()?;
+        self.fingerprint(value.expose())
+    }
+}
+
+/// The plan address of a host path: units are `systemd:NAME`, the rest `file:PATH`.
+pub fn address(host_path: &str) -> String {
+    match host_path.strip_prefix("/etc/systemd/system/") {
+        Some(unit) if !unit.contains('/') => format!("systemd:{unit}"),
+        _ => format!("file:{host_path}"),
+    }
+}
+
+/// The observation recorded in a plan, masked for secret-bearing files.
+pub fn observed(seen: &Seen, desired_template: Option<&str>) -> String {
+    match seen {
+        Seen::Absent => "absent".into(),
+        Seen::Link(to) => format!("link:{to}"),
+        Seen::Other => "other".into(),
+        Seen::File { bytes, mode } => {
+            let text = String::from_utf8_lossy(bytes);
+            let shown = match desired_template {
+                Some(t) => mask::mask_actual(&text, t, &|_| None),
+                None => text.into_owned(),
+            };
+            format!("{} mode:{mode:04o}", sha256_tag(shown.as_bytes()))
+        }
+    }
+}
+
+fn unified(path: &str, old: &str, new: &str) -> Option<String> {
+    let diff = TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("a{path}"), &format!("b{path}"))
+        .to_string();
+    (!diff.is_empty()).then_some(diff)
+}
+
+fn seen_text(seen: &Seen) -> String {
+    match seen {
+        Seen::File { bytes, .. } => String::from_utf8_lossy(bytes).into_owned(),
+        Seen::Link(to) => format!("-> {to}\n"),
+        Seen::Absent => String::new(),
+        Seen::Other => "(a directory or special file)\n".into(),
+    }
+}
+
+/// The change for one host artifact.
+pub fn compare(
+    host_path: &str,
+    artifact: &Artifact,
+    seen: &Seen,
+    secrets: &Secrets,
+) -> Result<Change, ResolveError> {
+    let (desired, wanted_text, template) = match &artifact.contents {
+        Contents::Link(to) => (Desired::Link { to: to.clone() }, format!("-> {to}\n"), None),
+        Contents::File(text) => (
+            Desired::File {
+                contents: text.clone(),
+                mode: format!("{:04o}", artifact.mode),
+            },
+            text.clone(),
+            artifact.sensitive.then_some(text.as_str()),
+        ),
+    };
+    let same = match (&artifact.contents, seen) {
+        (Contents::Link(to), Seen::Link(actual)) => to == actual,
+        (Contents::File(text), Seen::File { bytes, mode }) if *mode == artifact.mode => {
+            match template {
+                None => text.as_bytes() == bytes.as_slice(),
+                Some(t) if secrets.resolve => secrets.fill(t)?.as_bytes() == bytes.as_slice(),
+                Some(t) => {
+                    mask::mask_actual(&String::from_utf8_lossy(bytes), t, &|_| None)
+                        == mask::mask_desired(t, &|_| None)
+                }
+            }
+        }
+        _ => false,
+    };
+    let action = match (seen, same) {
+        (_, true) => Action::NoOp,
+        (Seen::Absent, false) => Action::Create,
+        (_, false) => Action::Update,
+    };
+    let diff = (action != Action::NoOp).then(|| {
+        let (old, new) = match template {
+            Some(t) => (
+                mask::mask_actual(&seen_text(seen), t, &|v| secrets.fingerprint(v)),
+                mask::mask_desired(t, &|r| secrets.fingerprint_ref(r)),
+            ),
+            None => (seen_text(seen), wanted_text.clone()),
+        };
+        let mut diff = String::new();
+        if let Seen::File { mode, .. } = seen
+            && *mode != artifact.mode
+        {
+            diff.push_str(&format!(
+                "old mode {mode:04o}\nnew mode {:04o}\n",
+                artifact.mode
+            ));
+        }
+        diff.push_str(&unified(host_path, &old, &new).unwrap_or_default());
+        diff
+    });
+    Ok(Change {
+        address: address(host_path),
+        action,
+        diff: diff.filter(|d| !d.is_empty()),
+        sensitive: artifact.sensitive,
+        observed: observed(seen, template),
+        blocked: None,
+        desired: Some(desired),
+    })
+}
+
+/// The change that removes a file scf wrote earlier.
+pub fn removal(host_path: &str, record: &super::state::FileRecord, seen: &Seen) -> Change {
+    let diff = match (seen, record.sensitive) {
+        (Seen::Absent, _) | (_, true) => None,
+        _ => unified(host_path, &seen_text(seen), ""),
+    };
+    Change {
+        address: address(host_path),
+        action: Action::Delete,
+        diff,
+        sensitive: record.sensitive,
+        observed: observed(seen, None),
+        blocked: None,
+        desired: None,
+    }
+}
+
+/// Effects of each changed address, to turn into commands.
+pub type Effects = BTreeMap<String, Vec<Effect>>;
+
+/// Plans the host files: desired artifacts against the root, and prunes from the state.
+pub fn file_changes(
+    root: &Path,
+    artifacts: &[Artifact],
+    state: &State,
+    secrets: &Secrets,
+) -> Result<(Vec<Change>, Effects), super::HostError> {
+    let mut changes = Vec::new();
+    let mut effects = Effects::new();
+    let wanted: BTreeMap<&str, &Artifact> = artifacts
+        .iter()
+        .filter_map(|a| Some((a.host_path()?, a)))
+        .collect();
+    for (host_path, artifact) in &wanted {
+        let seen = see(root, host_path)
+            .map_err(|e| super::HostError::io(format!("read {host_path}"), e))?;
+        let change = compare(host_path, artifact, &seen, secrets)?;
+        effects.insert(change.address.clone(), artifact.effects.clone());
+        changes.push(change);
+    }
+    for (host_path, record) in &state.files {
+        if !wanted.contains_key(host_path.as_str()) {
+            let seen = see(root, host_path)
+                .map_err(|e| super::HostError::io(format!("read {host_path}"), e))?;
+            if seen != Seen::Absent {
+                let change = removal(host_path, record, &seen);
+                effects.insert(change.address.clone(), record.effects.clone());
+                changes.push(change);
+            }
+        }
+    }
+    changes.sort_by(|a, b| a.address.cmp(&b.address));
+    Ok((changes, effects))
+}
+
+/// The commands a set of changes implies, in the order they run: stop removed units,
+/// reload systemd, run installed programs, enable, reload, restart. Each command appears
+/// once.
+pub fn commands(changes: &[Change], effects: &Effects) -> Vec<Vec<String>> {
+    use super::services::systemctl;
+    let mut stop = Vec::new();
+    let mut daemon_reload = false;
+    let mut enable = Vec::new();
+    let mut reload = Vec::new();
+    let mut restart = Vec::new();
+    let mut run = Vec::new();
+    for c in changes
+        .iter()
+        .filter(|c| c.action != Action::NoOp && c.blocked.is_none())
+    {
+        if c.action == Action::Delete
+            && let Some(unit) = c.address.strip_prefix("systemd:")
+        {
+            stop.push(unit.to_string());
+        }
+        for e in effects.get(&c.address).into_iter().flatten() {
+            match e {
+                Effect::DaemonReload => daemon_reload = true,
+                Effect::EnableNow(u) if c.action != Action::Delete => enable.push(u.clone()),
+                Effect::Reload(u) => reload.push(u.clone()),
+                Effect::Run(program) if c.action != Action::Delete => run.push(program.clone()),
+                Effect::Restart(u)
+                    if c.action != Action::Delete || !c.address.ends_with(u.as_str()) =>
+                {
+                    restart.push(u.clone())
+                }
+                _ => {}
+            }
+        }
+    }
+    for list in [&mut stop, &mut enable, &mut reload, &mut restart, &mut run] {
+        list.sort();
+        list.dedup();
+    }
+    // A unit whose file is new is started by `enable --now` with everything in place.
+    let created: Vec<&str> = changes
+        .iter()
+        .filter(|c| c.action == Action::Create)
+        .filter_map(|c| c.address.strip_prefix("systemd:"))
+        .collect();
+    restart.retain(|u| !created.contains(&u.as_str()));
+    reload.retain(|u| !restart.contains(u));
+    restart.retain(|u| !stop.contains(u));
+    let mut out: Vec<Vec<String>> = stop
+        .iter()
+        .map(|u| systemctl(&["disable", "--now", u]))
+        .collect();
+    if daemon_reload || !stop.is_empty() {
+        out.push(systemctl(&["daemon-reload"]));
+    }
+    // Installed programs (sysusers, the firewall) run before any unit starts.
+    out.extend(run.iter().map(|program| vec![program.clone()]));
+    out.extend(enable.iter().map(|u| systemctl(&["enable", "--now", u])));
+    out.extend(reload.iter().map(|u| systemctl(&["reload", u])));
+    out.extend(restart.iter().map(|u| systemctl(&["restart", u])));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_are_ordered_and_deduplicated() {
+        let change = |address: &str, action| Change {
+            address: address.into(),
+            action,
+            diff: None,
+            sensitive: false,
+            observed: String::new(),
+            blocked: None,
+            desired: None,
+        };
+        let changes = vec![
+            change("file:/etc/a.env", Action::Update),
+            change("systemd:a.service", Action::Update),
+            change("systemd:old.timer", Action::Delete),
+        ];
+        let effects = BTreeMap::from([
+            (
+                "file:/etc/a.env".to_string(),
+                vec![Effect::Restart("a.service".into())],
+            ),
+            (
+                "systemd:a.service".to_string(),
+                vec![
+                    Effect::DaemonReload,
+                    Effect::Restart("a.service".into()),
+                    Effect::Reload("a.service".into()),
+                ],
+            ),
+            ("systemd:old.timer".to_string(), vec![Effect::DaemonReload]),
+        ]);
+        let shown: Vec<String> = commands(&changes, &effects)
+            .iter()
+            .map(|c| c.join(" "))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "systemctl disable --now old.timer",
+                "systemctl daemon-reload",
+                "systemctl restart a.service"
+            ]
+        );
+    }
+}

@@ -1,0 +1,93 @@
+//! The one narrow interface through which scf touches services on a host: systemctl,
+//! nginx and systemd-analyze. Real hosts run the commands; `--service-manager PATH` sends
+//! every command to a shim (for tests, and machines without systemd as PID 1); an apply
+//! under `--root` without a shim records the commands and runs none.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+/// How commands are carried out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServiceManager {
+    /// Run each command as is.
+    Real,
+    /// Run `SHIM COMMAND ARGS…` instead.
+    Shim(PathBuf),
+    /// Run nothing (an apply into a directory that is not a live system).
+    Skip,
+}
+
+/// A command that failed.
+#[derive(Debug, thiserror::Error)]
+#[error("`{command}` failed{}{}", .status.map(|s| format!(" (exit {s})")).unwrap_or_default(), if .output.is_empty() { String::new() } else { format!(":\n{}", .output.trim_end()) })]
+pub struct CommandFailed {
+    /// The command line.
+    pub command: String,
+    /// Its exit status, if it ran.
+    pub status: Option<i32>,
+    /// What it printed.
+    pub output: String,
+}
+
+impl ServiceManager {
+    /// Runs a command; `Ok(false)` when it was skipped.
+    pub fn run(&self, args: &[String]) -> Result<bool, CommandFailed> {
+        let shown = args.join(" ");
+        let mut cmd = match self {
+            ServiceManager::Skip => return Ok(false),
+            ServiceManager::Real => {
+                let mut c = Command::new(&args[0]);
+                c.args(&args[1..]);
+                c
+            }
+            ServiceManager::Shim(shim) => {
+                let mut c = Command::new(shim);
+                c.args(args);
+                c
+            }
+        };
+        match cmd.output() {
+            Ok(out) => {
+                let text = format!(
+                    "{}{}",
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                // nginx -t and systemd-analyze verify warn with exit 0: any output from a check is a failure.
+                let warned = is_check(args)
+                    && !text.trim().is_empty()
+                    && !text.contains("syntax is ok")
+                    && text.contains("warn");
+                if out.status.success() && !warned {
+                    Ok(true)
+                } else {
+                    Err(CommandFailed {
+                        command: shown,
+                        status: out.status.code(),
+                        output: text,
+                    })
+                }
+            }
+            Err(e) => Err(CommandFailed {
+                command: shown,
+                status: None,
+                output: e.to_string(),
+            }),
+        }
+    }
+}
+
+fn is_check(args: &[String]) -> bool {
+    matches!(
+        args.first().map(String::as_str),
+        Some("nginx" | "systemd-analyze")
+    )
+}
+
+/// `systemctl ARGS…` as a command line.
+pub fn systemctl(args: &[&str]) -> Vec<String> {
+    std::iter::once("systemctl")
+        .chain(args.iter().copied())
+        .map(str::to_string)
+        .collect()
+}

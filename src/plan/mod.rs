@@ -1,0 +1,217 @@
+//! Stage 5 of the pipeline: the plan. A [`Plan`] is data, computed before anything is
+//! written: every change (an address, an action, its diff), the commands the changes
+//! imply, and what was observed, so a saved plan can be applied exactly or refused as
+//! stale. One format serves the host and the Kubernetes targets.
+
+pub mod show;
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Version of the saved-plan and `--format json` layout.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// What will change, and how to tell whether the world moved since.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    /// Layout version, [`FORMAT_VERSION`].
+    pub format_version: u32,
+    /// The scf that made it.
+    pub generator: String,
+    /// `host` or `kubernetes`.
+    pub target: String,
+    /// The project name.
+    pub project: String,
+    /// Hashes of the inputs, to refuse a plan made from other inputs.
+    pub inputs: Inputs,
+    /// Every address considered, including no-ops, sorted by address.
+    pub changes: Vec<Change>,
+    /// Commands the changes imply, in the order they will run.
+    pub actions: Vec<String>,
+}
+
+/// Hashes of what a plan was computed from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inputs {
+    /// SHA-256 of framework.toml and every profile it extends.
+    pub config: String,
+    /// SHA-256 of the rendered artifacts' manifest.
+    pub artifacts: String,
+}
+
+/// What happens at one address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    /// It does not exist yet.
+    Create,
+    /// It exists and differs.
+    Update,
+    /// It exists, scf manages it, and it is no longer wanted.
+    Delete,
+    /// It is as wanted.
+    NoOp,
+}
+
+impl Action {
+    /// The symbol shown before the address.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Action::Create => "+",
+            Action::Update => "~",
+            Action::Delete => "-",
+            Action::NoOp => " ",
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Delete => "delete",
+            Action::NoOp => "no-op",
+        })
+    }
+}
+
+/// One change: an address and what happens to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    /// e.g. `file:/etc/nginx/sites-available/ai-supply-chain`, `systemd:NAME.service`,
+    /// `pg:database/NAME`, `tenant:ID`, `k8s:apps/v1/Deployment/NS/NAME`.
+    pub address: String,
+    /// What happens.
+    pub action: Action,
+    /// A unified diff, for text resources. Secret values never appear in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diff: Option<String>,
+    /// The resource holds secrets; only fingerprints of their values are ever shown.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sensitive: bool,
+    /// What was observed when planning (`absent`, `sha256:…`, a resourceVersion):
+    /// apply refuses the plan when it observes something else.
+    pub observed: String,
+    /// Why the change will not be made without an explicit flag, e.g. data loss.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocked: Option<String>,
+    /// What the resource should become, exactly as apply will write it (secrets as markers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub desired: Option<Desired>,
+}
+
+/// The wanted state of a resource, carried in the plan so apply writes exactly it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Desired {
+    /// A file with its permission bits (octal string).
+    File {
+        /// The text, with secret markers.
+        contents: String,
+        /// Permission bits, e.g. `0600`.
+        mode: String,
+    },
+    /// A symbolic link.
+    Link {
+        /// Where it points.
+        to: String,
+    },
+    /// An object or statement described as JSON (Kubernetes objects, SQL steps).
+    Json {
+        /// The value.
+        value: serde_json::Value,
+    },
+}
+
+/// Counts for the summary line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Creates.
+    pub add: usize,
+    /// Updates.
+    pub change: usize,
+    /// Deletes that will happen.
+    pub destroy: usize,
+    /// Changes held back (e.g. data loss without `--allow-data-loss`).
+    pub blocked: usize,
+}
+
+impl Plan {
+    /// Counts the changes by action; blocked changes are counted apart.
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        for c in &self.changes {
+            if c.blocked.is_some() {
+                s.blocked += 1;
+                continue;
+            }
+            match c.action {
+                Action::Create => s.add += 1,
+                Action::Update => s.change += 1,
+                Action::Delete => s.destroy += 1,
+                Action::NoOp => {}
+            }
+        }
+        s
+    }
+
+    /// Whether applying would change anything.
+    pub fn has_changes(&self) -> bool {
+        let s = self.summary();
+        s.add + s.change + s.destroy > 0
+    }
+
+    /// The changes that will be made (not no-ops, not blocked).
+    pub fn effective(&self) -> impl Iterator<Item = &Change> {
+        self.changes
+            .iter()
+            .filter(|c| c.action != Action::NoOp && c.blocked.is_none())
+    }
+
+    /// The plan as pretty JSON, as saved by `-o` and printed by `--format json`.
+    pub fn to_json(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).unwrap_or_default();
+        text.push('\n');
+        text
+    }
+
+    /// Reads a saved plan, refusing other layout versions.
+    pub fn from_json(text: &str) -> Result<Self, PlanFileError> {
+        let value: serde_json::Value = serde_json::from_str(text).map_err(PlanFileError::Parse)?;
+        let version = value
+            .get("format_version")
+            .and_then(serde_json::Value::as_u64);
+        if version != Some(u64::from(FORMAT_VERSION)) {
+            return Err(PlanFileError::Version(version));
+        }
+        serde_json::from_value(value).map_err(PlanFileError::Parse)
+    }
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Plan: {} to add, {} to change, {} to destroy.",
+            self.add, self.change, self.destroy
+        )
+    }
+}
+
+/// A saved plan that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanFileError {
+    /// Not a plan file.
+    #[error("not an scf plan file: {0}")]
+    Parse(serde_json::Error),
+    /// Made by an incompatible scf.
+    #[error("plan format version {0:?} is not {FORMAT_VERSION}; make a new plan with this scf")]
+    Version(Option<u64>),
+}
+
+/// SHA-256 of some bytes, as `sha256:HEX`.
+pub fn sha256_tag(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+}

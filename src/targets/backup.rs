@@ -1,0 +1,121 @@
+//! Database backups on a host: `backup.sh` (pg_dump of every database of the deployment,
+//! compressed, checksummed, optionally copied to S3, old sets deleted) and `restore.sh`,
+//! under `/usr/local/lib/NAME/`. The systemd target schedules them; both read the database
+//! connection from the runtime's environment, so the password never reaches a command line.
+
+use super::Target;
+use super::env::env_file_path;
+use crate::artifact::Artifact;
+use crate::config::{Backup, Host, Isolation};
+use crate::model::Model;
+use crate::render::{RenderError, Renderer};
+use serde::Serialize;
+
+/// The backup target.
+pub struct Backups;
+
+/// File name of the backup script.
+pub const BACKUP_SCRIPT: &str = "backup.sh";
+/// File name of the restore script.
+pub const RESTORE_SCRIPT: &str = "restore.sh";
+
+/// Where a host script of the deployment is installed: `/usr/local/lib/NAME/FILE`.
+pub fn script_path(model: &Model, file: &str) -> String {
+    format!("/usr/local/lib/{}/{file}", model.name())
+}
+
+/// What `backup.sh` sees.
+#[derive(Serialize)]
+struct BackupScript {
+    name: String,
+    dir: String,
+    env_file: String,
+    database: String,
+    tenant_databases: bool,
+    retention_days: u64,
+    s3: Option<String>,
+    full: bool,
+}
+
+/// What `restore.sh` sees.
+#[derive(Serialize)]
+struct RestoreScript {
+    name: String,
+    dir: String,
+    env_file: String,
+    user: String,
+    script: String,
+}
+
+impl Backups {
+    fn script(&self, model: &Model, file: &str, text: String) -> Artifact {
+        Artifact::file(
+            self.name(),
+            format!("host{}", script_path(model, file)),
+            text,
+        )
+        .with_mode(0o755)
+    }
+
+    fn backup(&self, model: &Model, b: &Backup, r: &Renderer) -> Result<Artifact, RenderError> {
+        let ctx = BackupScript {
+            name: model.name().to_string(),
+            dir: b.dir.to_string(),
+            env_file: env_file_path(model),
+            database: model.database.name.to_string(),
+            tenant_databases: model.tenancy.isolation == Isolation::Database,
+            retention_days: b.retention.as_days_ceil(),
+            s3: b.s3.as_ref().map(ToString::to_string),
+            full: b.full_schedule.is_some(),
+        };
+        let text = r.render("backup/backup.sh.j2", &ctx)?;
+        Ok(self.script(model, BACKUP_SCRIPT, text))
+    }
+
+    fn restore(
+        &self,
+        model: &Model,
+        host: &Host,
+        b: &Backup,
+        r: &Renderer,
+    ) -> Result<Artifact, RenderError> {
+        let ctx = RestoreScript {
+            name: model.name().to_string(),
+            dir: b.dir.to_string(),
+            env_file: env_file_path(model),
+            user: host.user.to_string(),
+            script: script_path(model, RESTORE_SCRIPT),
+        };
+        let text = r.render("backup/restore.sh.j2", &ctx)?;
+        Ok(self.script(model, RESTORE_SCRIPT, text))
+    }
+}
+
+impl Target for Backups {
+    fn name(&self) -> &'static str {
+        "backup"
+    }
+
+    fn templates(&self) -> &'static [(&'static str, &'static str)] {
+        &[
+            (
+                "backup/backup.sh.j2",
+                include_str!("../../templates/backup/backup.sh.j2"),
+            ),
+            (
+                "backup/restore.sh.j2",
+                include_str!("../../templates/backup/restore.sh.j2"),
+            ),
+        ]
+    }
+
+    fn render(&self, model: &Model, renderer: &Renderer) -> Result<Vec<Artifact>, RenderError> {
+        let (Some(host), Some(backup)) = (&model.host, &model.backup) else {
+            return Ok(Vec::new());
+        };
+        Ok(vec![
+            self.backup(model, backup, renderer)?,
+            self.restore(model, host, backup, renderer)?,
+        ])
+    }
+}

@@ -1,0 +1,112 @@
+//! The host firewall: `/usr/local/lib/NAME/firewall.sh`, a ufw script from `[firewall]`
+//! (the guide's rules: deny incoming, allow outgoing, SSH if wanted, HTTP and HTTPS, and
+//! PostgreSQL and Redis only from `internal_cidr`). It is idempotent and removes the rules
+//! its earlier versions added, so `scf apply` can run it on every change.
+
+use super::Target;
+use super::backup::script_path;
+use crate::artifact::{Artifact, Effect};
+use crate::config::Firewall;
+use crate::model::Model;
+use crate::render::{RenderError, Renderer};
+use serde::Serialize;
+
+/// The firewall target.
+pub struct Ufw;
+
+/// File name of the firewall script.
+pub const FIREWALL_SCRIPT: &str = "firewall.sh";
+
+/// What the script template sees.
+#[derive(Serialize)]
+struct Script {
+    name: String,
+    state: String,
+    tag: String,
+    ssh: bool,
+    rules: Vec<Rule>,
+}
+
+/// One ufw rule: its arguments after `ufw`, and why it is there.
+#[derive(Serialize)]
+struct Rule {
+    args: String,
+    why: String,
+}
+
+fn rule(args: String, why: impl Into<String>) -> Rule {
+    Rule {
+        args,
+        why: why.into(),
+    }
+}
+
+/// The guide's rules, from the model: only ports this host serves are opened.
+fn rules(model: &Model, firewall: &Firewall) -> Vec<Rule> {
+    let mut out = Vec::new();
+    if firewall.ssh {
+        out.push(rule(
+            "limit 22/tcp".into(),
+            "firewall.ssh: SSH, from anywhere; `limit` refuses an address opening 6 connections in 30s",
+        ));
+    }
+    out.push(rule("allow 80/tcp".into(), "HTTP (nginx)"));
+    let tls = model
+        .tls
+        .as_ref()
+        .is_some_and(|t| t.certificate.is_some() && t.key.is_some());
+    if tls {
+        out.push(rule("allow 443/tcp".into(), "HTTPS (nginx)"));
+    }
+    if let Some(cidr) = firewall.internal_cidr {
+        let internal = [
+            (model.database.managed, model.database.port, "PostgreSQL"),
+            (model.redis.managed, model.redis.port, "Redis"),
+        ];
+        for (managed, port, what) in internal {
+            if managed {
+                out.push(rule(
+                    format!("allow proto tcp from {cidr} to any port {port}"),
+                    format!("{what}, from firewall.internal_cidr only"),
+                ));
+            }
+        }
+    }
+    out
+}
+
+impl Target for Ufw {
+    fn name(&self) -> &'static str {
+        "firewall"
+    }
+
+    fn templates(&self) -> &'static [(&'static str, &'static str)] {
+        &[(
+            "firewall/firewall.sh.j2",
+            include_str!("../../templates/firewall/firewall.sh.j2"),
+        )]
+    }
+
+    fn render(&self, model: &Model, renderer: &Renderer) -> Result<Vec<Artifact>, RenderError> {
+        let (Some(_), Some(firewall)) = (&model.host, &model.firewall) else {
+            return Ok(Vec::new());
+        };
+        let ctx = Script {
+            name: model.name().to_string(),
+            state: format!("/var/lib/scf/{}/firewall.rules", model.name()),
+            tag: format!("scf {}", model.name()),
+            ssh: firewall.ssh,
+            rules: rules(model, firewall),
+        };
+        let text = renderer.render("firewall/firewall.sh.j2", &ctx)?;
+        Ok(vec![
+            Artifact::file(
+                self.name(),
+                format!("host{}", script_path(model, FIREWALL_SCRIPT)),
+                text,
+            )
+            .with_mode(0o755)
+            .on_change(Effect::Run(script_path(model, FIREWALL_SCRIPT))),
+        ])
+    }
+}

@@ -1,0 +1,141 @@
+//! The nginx site of a host deployment: `/etc/nginx/sites-available/NAME`, enabled by a link
+//! from `sites-enabled`. It redirects HTTP to HTTPS, terminates TLS, proxies to the runtime
+//! (WebSocket upgrades included) behind a per-IP rate limit, and serves `/static/` and
+//! `/uploads/` from the directories the systemd target sets up.
+
+use super::Target;
+use super::systemd::{static_dir, uploads_dir};
+use crate::artifact::{Artifact, Effect};
+
+/// The distribution's nginx unit, reloaded when the site changes.
+const NGINX_UNIT: &str = "nginx.service";
+use crate::model::Model;
+use crate::render::{RenderError, Renderer};
+use serde::Serialize;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+/// The nginx target.
+pub struct Nginx;
+
+/// nginx caps `proxy_connect_timeout` at 75 seconds whatever is configured.
+const MAX_CONNECT_TIMEOUT_SECS: u64 = 75;
+
+/// What the site template sees.
+#[derive(Serialize)]
+struct Site {
+    name: String,
+    domain: String,
+    upgrade_var: String,
+    zone: String,
+    rate: String,
+    rate_source: String,
+    burst: u64,
+    tls: Option<TlsFiles>,
+    tls_cache: String,
+    upstream: String,
+    connect_timeout: u64,
+    timeout: u64,
+    max_upload_mb: u32,
+    static_dir: String,
+    uploads_dir: String,
+}
+
+/// The certificate chain and key, both required for the HTTPS server.
+#[derive(Serialize)]
+struct TlsFiles {
+    certificate: String,
+    key: String,
+}
+
+/// Where nginx reaches the runtime: `server.listen`, with a wildcard address replaced by
+/// loopback of the same family.
+fn upstream(listen: SocketAddr) -> String {
+    let ip = match listen.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    SocketAddr::new(ip, listen.port()).to_string()
+}
+
+impl Nginx {
+    fn site(model: &Model) -> Option<Site> {
+        let host = model.host.as_ref()?;
+        let ident = model.name().as_str().replace('-', "_");
+        let per_ip = model.security.rate_limits.per_ip;
+        let timeout = model.server.request_timeout.as_secs();
+        let tls = model.tls.as_ref().and_then(|t| {
+            Some(TlsFiles {
+                certificate: t.certificate.as_ref()?.to_string(),
+                key: t.key.as_ref()?.to_string(),
+            })
+        });
+        Some(Site {
+            name: model.name().to_string(),
+            domain: model.server.domain.to_string(),
+            upgrade_var: format!("{ident}_connection_upgrade"),
+            zone: format!("{ident}_per_ip"),
+            rate: format!("{}r/m", per_ip.per_minute_ceil()),
+            rate_source: per_ip.to_string(),
+            burst: per_ip.per_minute_ceil(),
+            tls,
+            tls_cache: format!("{ident}_tls"),
+            upstream: upstream(model.server.listen.0),
+            connect_timeout: timeout.min(MAX_CONNECT_TIMEOUT_SECS),
+            timeout,
+            max_upload_mb: model.server.max_upload_mb,
+            static_dir: static_dir(host),
+            uploads_dir: uploads_dir(host),
+        })
+    }
+}
+
+impl Target for Nginx {
+    fn name(&self) -> &'static str {
+        "nginx"
+    }
+
+    fn templates(&self) -> &'static [(&'static str, &'static str)] {
+        &[(
+            "nginx/site.conf.j2",
+            include_str!("../../templates/nginx/site.conf.j2"),
+        )]
+    }
+
+    fn render(&self, model: &Model, renderer: &Renderer) -> Result<Vec<Artifact>, RenderError> {
+        let Some(site) = Self::site(model) else {
+            return Ok(Vec::new());
+        };
+        let name = model.name();
+        let text = renderer.render("nginx/site.conf.j2", &site)?;
+        Ok(vec![
+            Artifact::file(
+                self.name(),
+                format!("host/etc/nginx/sites-available/{name}"),
+                text,
+            )
+            .with_mode(0o644)
+            .on_change(Effect::Reload(NGINX_UNIT.into())),
+            Artifact::link(
+                self.name(),
+                format!("host/etc/nginx/sites-enabled/{name}"),
+                format!("../sites-available/{name}"),
+            )
+            .on_change(Effect::Reload(NGINX_UNIT.into())),
+        ])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wildcard_listen_is_reached_on_loopback() {
+        let at = |s: &str| upstream(s.parse().expect("addr"));
+        assert_eq!(at("127.0.0.1:5000"), "127.0.0.1:5000");
+        assert_eq!(at("0.0.0.0:5000"), "127.0.0.1:5000");
+        assert_eq!(at("[::]:5000"), "[::1]:5000");
+        assert_eq!(at("10.0.0.5:8080"), "10.0.0.5:8080");
+    }
+}

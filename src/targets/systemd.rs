@@ -1,0 +1,381 @@
+//! systemd on a host: the runtime's `NAME.service`, sandboxed down to what the framework
+//! server needs (`systemd-analyze security` exposure at most 2.0); the backup services and
+//! timers (`NAME-backup`, `NAME-backup-full`) that run the backup target's script; and a
+//! tmpfiles.d entry creating the directories the units and nginx share.
+//!
+//! Each unit sees only its own context. The network allow-list every unit shares is
+//! computed once by [`network`], so the units and their comments cannot disagree.
+
+use super::Target;
+use super::backup::{BACKUP_SCRIPT, script_path};
+use super::env::env_file_path;
+use crate::artifact::{Artifact, Effect};
+use crate::config::values::{Cidr, DomainName};
+use crate::config::{Backup, Host};
+use crate::model::Model;
+use crate::render::{RenderError, Renderer};
+use serde::Serialize;
+use std::net::IpAddr;
+
+/// The systemd target.
+pub struct Systemd;
+
+/// Where the bundled runtime binary is installed on a host.
+pub const RUNTIME_BINARY: &str = "/usr/local/bin/scf";
+/// The group nginx runs as on Debian; it reads uploads and static files.
+pub const NGINX_GROUP: &str = "www-data";
+
+/// The directory nginx serves `/uploads/` from, which the runtime sees as `DATA_DIR/uploads`.
+pub fn uploads_dir(host: &Host) -> String {
+    host.install_dir.join("uploads").to_string()
+}
+
+/// The directory nginx serves `/static/` from.
+pub fn static_dir(host: &Host) -> String {
+    host.install_dir.join("static").to_string()
+}
+
+/// The runtime's `DATA_DIR` (systemd's `StateDirectory=NAME`).
+fn state_dir(model: &Model) -> String {
+    format!("/var/lib/{}", model.name())
+}
+
+fn tmpfiles_path(model: &Model) -> String {
+    format!("/etc/tmpfiles.d/{}.conf", model.name())
+}
+
+/// What a unit may reach over IP, with a comment line per entry.
+#[derive(Serialize)]
+struct Network {
+    /// `IPAddressAllow=` entries; `IPAddressDeny=any` denies the rest.
+    allow: Vec<String>,
+    /// Why each entry is there, and what could not be listed.
+    notes: Vec<String>,
+}
+
+/// The addresses a unit needs: loopback, the database host when it is an address, and
+/// `firewall.internal_cidr`; for the runtime also the Redis host and its listen address.
+fn network(model: &Model, runtime: bool) -> Network {
+    let local = match runtime {
+        true => "localhost: nginx in front, local PostgreSQL and Redis",
+        false => "localhost: local PostgreSQL",
+    };
+    let mut net = Network {
+        allow: vec!["localhost".into()],
+        notes: vec![local.into()],
+    };
+    let listen = model.server.listen.0.ip();
+    if runtime && !listen.is_loopback() && !listen.is_unspecified() {
+        // nginx on this host reaches a non-loopback listen address from that address.
+        net.allow.push(listen.to_string());
+        net.notes.push(format!(
+            "{listen}: server.listen, where nginx connects from"
+        ));
+    }
+    let internal = model.firewall.as_ref().and_then(|f| f.internal_cidr);
+    let mut peers = vec![("database.host", &model.database.host, "PostgreSQL")];
+    if runtime {
+        peers.push(("redis.host", &model.redis.host, "Redis"));
+    }
+    for (key, host, what) in peers {
+        peer(&mut net, key, host, what, internal);
+    }
+    if let Some(cidr) = internal {
+        net.allow.push(cidr.to_string());
+        net.notes.push(format!(
+            "{cidr}: firewall.internal_cidr, the internal network (monitoring, internal services)"
+        ));
+    }
+    net.allow.dedup();
+    net
+}
+
+fn peer(net: &mut Network, key: &str, host: &DomainName, what: &str, internal: Option<Cidr>) {
+    match host.as_str().parse::<IpAddr>() {
+        Ok(ip) if ip.is_loopback() => {}
+        Ok(ip) => {
+            if !net.allow.contains(&ip.to_string()) {
+                net.allow.push(ip.to_string());
+            }
+            net.notes.push(format!("{ip}: {key}, {what}"));
+        }
+        Err(_) if host.as_str() == "localhost" => {}
+        Err(_) => net.notes.push(format!(
+            "{key} `{host}` is a name, and IPAddressAllow= takes addresses only: it must \
+             resolve inside {}, through a resolver on loopback or in that network",
+            internal.map_or_else(|| "firewall.internal_cidr".to_string(), |c| c.to_string())
+        )),
+    }
+}
+
+/// `NAME.service`.
+#[derive(Serialize)]
+struct RuntimeUnit {
+    name: String,
+    user: String,
+    env_file: String,
+    exec_start: String,
+    after: Vec<&'static str>,
+    tmpfiles: String,
+    state_dir: String,
+    uploads: String,
+    nginx_group: &'static str,
+    bind_port: u16,
+    net: Network,
+}
+
+/// `NAME-backup[-full].service`.
+#[derive(Serialize)]
+struct BackupUnit {
+    name: String,
+    kind: &'static str,
+    user: String,
+    env_file: String,
+    script: String,
+    tmpfiles: String,
+    dir: String,
+    s3: Option<String>,
+    net: Network,
+}
+
+/// `NAME-backup[-full].timer`.
+#[derive(Serialize)]
+struct BackupTimer {
+    name: String,
+    kind: &'static str,
+    schedule: String,
+    on_calendar: String,
+}
+
+/// `/etc/sysusers.d/NAME.conf`.
+#[derive(Serialize)]
+struct Sysusers {
+    name: String,
+    user: String,
+    home: String,
+}
+
+/// Creates the accounts that sysusers.d files declare.
+const SYSUSERS: &str = "systemd-sysusers";
+
+/// `/etc/tmpfiles.d/NAME.conf`.
+#[derive(Serialize)]
+struct Tmpfiles {
+    name: String,
+    user: String,
+    nginx_group: &'static str,
+    install_dir: String,
+    static_dir: String,
+    uploads: String,
+    backup_dir: Option<String>,
+}
+
+fn after(model: &Model) -> Vec<&'static str> {
+    let mut units = vec!["network-online.target"];
+    if model.database.managed {
+        units.push("postgresql.service");
+    }
+    if model.redis.managed {
+        units.push("redis-server.service");
+    }
+    units
+}
+
+impl Systemd {
+    fn unit(&self, path: String, text: String) -> Artifact {
+        Artifact::file(self.name(), format!("host{path}"), text).with_mode(0o644)
+    }
+
+    fn runtime(&self, model: &Model, host: &Host, r: &Renderer) -> Result<Artifact, RenderError> {
+        let ctx = RuntimeUnit {
+            name: model.name().to_string(),
+            user: host.user.to_string(),
+            env_file: env_file_path(model),
+            exec_start: format!("{RUNTIME_BINARY} run --production"),
+            after: after(model),
+            tmpfiles: tmpfiles_path(model),
+            state_dir: state_dir(model),
+            uploads: uploads_dir(host),
+            nginx_group: NGINX_GROUP,
+            bind_port: model.server.listen.0.port(),
+            net: network(model, true),
+        };
+        let text = r.render("systemd/runtime.service.j2", &ctx)?;
+        let unit = format!("{}.service", model.name());
+        Ok(self
+            .unit(format!("/etc/systemd/system/{unit}"), text)
+            .on_change(Effect::DaemonReload)
+            .on_change(Effect::EnableNow(unit.clone()))
+            .on_change(Effect::Restart(unit)))
+    }
+
+    fn backups(
+        &self,
+        model: &Model,
+        host: &Host,
+        backup: &Backup,
+        r: &Renderer,
+    ) -> Result<Vec<Artifact>, RenderError> {
+        let schedules = [
+            ("daily", Some(&backup.schedule)),
+            ("full", backup.full_schedule.as_ref()),
+        ];
+        let mut out = Vec::new();
+        for (kind, cron) in schedules {
+            let Some(cron) = cron else { continue };
+            let unit = match kind {
+                "daily" => format!("{}-backup", model.name()),
+                _ => format!("{}-backup-{kind}", model.name()),
+            };
+            let service = BackupUnit {
+                name: model.name().to_string(),
+                kind,
+                user: host.user.to_string(),
+                env_file: env_file_path(model),
+                script: format!("{} {kind}", script_path(model, BACKUP_SCRIPT)),
+                tmpfiles: tmpfiles_path(model),
+                dir: backup.dir.to_string(),
+                s3: backup.s3.as_ref().map(ToString::to_string),
+                net: network(model, false),
+            };
+            let timer = BackupTimer {
+                name: model.name().to_string(),
+                kind,
+                schedule: cron.to_string(),
+                on_calendar: cron.to_on_calendar(),
+            };
+            let dir = "/etc/systemd/system";
+            out.push(
+                self.unit(
+                    format!("{dir}/{unit}.service"),
+                    r.render("systemd/backup.service.j2", &service)?,
+                )
+                .on_change(Effect::DaemonReload),
+            );
+            out.push(
+                self.unit(
+                    format!("{dir}/{unit}.timer"),
+                    r.render("systemd/backup.timer.j2", &timer)?,
+                )
+                .on_change(Effect::DaemonReload)
+                .on_change(Effect::EnableNow(format!("{unit}.timer")))
+                .on_change(Effect::Restart(format!("{unit}.timer"))),
+            );
+        }
+        Ok(out)
+    }
+
+    /// `/etc/sysusers.d/NAME.conf`: the account the units run as, created on a bare host.
+    fn sysusers(&self, model: &Model, host: &Host, r: &Renderer) -> Result<Artifact, RenderError> {
+        let ctx = Sysusers {
+            name: model.name().to_string(),
+            user: host.user.to_string(),
+            home: state_dir(model),
+        };
+        let text = r.render("systemd/sysusers.conf.j2", &ctx)?;
+        Ok(self
+            .unit(format!("/etc/sysusers.d/{}.conf", model.name()), text)
+            .on_change(Effect::Run(SYSUSERS.into())))
+    }
+
+    fn tmpfiles(&self, model: &Model, host: &Host, r: &Renderer) -> Result<Artifact, RenderError> {
+        let ctx = Tmpfiles {
+            name: model.name().to_string(),
+            user: host.user.to_string(),
+            nginx_group: NGINX_GROUP,
+            install_dir: host.install_dir.to_string(),
+            static_dir: static_dir(host),
+            uploads: uploads_dir(host),
+            backup_dir: model.backup.as_ref().map(|b| b.dir.to_string()),
+        };
+        let text = r.render("systemd/tmpfiles.conf.j2", &ctx)?;
+        // The units run `systemd-tmpfiles --create` before they start: restart to apply.
+        Ok(self
+            .unit(tmpfiles_path(model), text)
+            .on_change(Effect::Restart(format!("{}.service", model.name()))))
+    }
+}
+
+impl Target for Systemd {
+    fn name(&self) -> &'static str {
+        "systemd"
+    }
+
+    fn templates(&self) -> &'static [(&'static str, &'static str)] {
+        &[
+            (
+                "systemd/sandbox.j2",
+                include_str!("../../templates/systemd/sandbox.j2"),
+            ),
+            (
+                "systemd/runtime.service.j2",
+                include_str!("../../templates/systemd/runtime.service.j2"),
+            ),
+            (
+                "systemd/backup.service.j2",
+                include_str!("../../templates/systemd/backup.service.j2"),
+            ),
+            (
+                "systemd/backup.timer.j2",
+                include_str!("../../templates/systemd/backup.timer.j2"),
+            ),
+            (
+                "systemd/tmpfiles.conf.j2",
+                include_str!("../../templates/systemd/tmpfiles.conf.j2"),
+            ),
+            (
+                "systemd/sysusers.conf.j2",
+                include_str!("../../templates/systemd/sysusers.conf.j2"),
+            ),
+        ]
+    }
+
+    fn render(&self, model: &Model, renderer: &Renderer) -> Result<Vec<Artifact>, RenderError> {
+        let Some(host) = &model.host else {
+            return Ok(Vec::new());
+        };
+        let mut out = vec![
+            self.runtime(model, host, renderer)?,
+            self.tmpfiles(model, host, renderer)?,
+            self.sysusers(model, host, renderer)?,
+        ];
+        if let Some(backup) = &model.backup {
+            out.extend(self.backups(model, host, backup, renderer)?);
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_cannot_enter_the_allow_list() {
+        let mut net = Network {
+            allow: vec!["localhost".into()],
+            notes: Vec::new(),
+        };
+        let cidr: Cidr = "10.0.0.0/8".parse().expect("cidr");
+        for host in [
+            "127.0.0.1",
+            "localhost",
+            "10.1.2.3",
+            "10.1.2.3",
+            "db.internal",
+        ] {
+            let host: DomainName = host.parse().expect("domain");
+            peer(&mut net, "database.host", &host, "PostgreSQL", Some(cidr));
+        }
+        assert_eq!(
+            net.allow,
+            ["localhost", "10.1.2.3"],
+            "loopback is covered, names never enter"
+        );
+        assert!(
+            net.notes
+                .last()
+                .is_some_and(|n| n.contains("db.internal") && n.contains("10.0.0.0/8"))
+        );
+    }
+}

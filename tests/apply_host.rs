@@ -1,0 +1,495 @@
+//! `scf plan` and `scf apply` on a host root in a temp dir, with a recording shim in place
+//! of systemctl/nginx/systemd-analyze: the plan/apply cycle, saved and stale plans, the
+//! lock, crash safety, validation failures, rollback, and the secret canary.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A deployment under test: a framework.toml, a root, a shim and its log, fixed secrets.
+struct Host {
+    dir: tempfile::TempDir,
+    config: PathBuf,
+    root: PathBuf,
+    shim: PathBuf,
+    log: PathBuf,
+    secrets: BTreeMap<&'static str, String>,
+}
+
+impl Host {
+    fn new(canary: &str) -> Self {
+        let (dir, config) = support::starter("single-tenant");
+        let root = dir.path().join("root");
+        std::fs::create_dir_all(&root).expect("root");
+        let log = dir.path().join("shim.log");
+        let shim = dir.path().join("shim");
+        std::fs::write(
+            &shim,
+            "#!/bin/sh\necho \"$*\" >> \"$SHIM_LOG\"\nif [ -n \"$SHIM_FAIL\" ] && [ \"$1\" = \"$SHIM_FAIL\" ]; then echo \"shim: $1 fails on request\" >&2; exit 1; fi\n[ -n \"$SHIM_SLEEP\" ] && sleep \"$SHIM_SLEEP\"\nexit 0\n",
+        )
+        .expect("shim");
+        std::os::unix::fs::PermissionsExt::set_mode(
+            &mut std::fs::metadata(&shim).expect("meta").permissions(),
+            0o755,
+        );
+        std::fs::set_permissions(&shim, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .expect("chmod");
+        let secrets = BTreeMap::from([
+            ("SCF_DB_PASSWORD", canary.to_string()),
+            ("SCF_REDIS_PASSWORD", format!("{canary}-redis")),
+            ("SCF_SECRET_KEY", format!("{canary}-key")),
+            ("SCF_FIELD_KEY", format!("{canary}-field")),
+        ]);
+        Host {
+            dir,
+            config,
+            root,
+            shim,
+            log,
+            secrets,
+        }
+    }
+
+    fn scf(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut cmd = self.command(args);
+        cmd.envs(env.iter().copied());
+        cmd.output().expect("scf runs")
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_scf"));
+        cmd.args(args)
+            .args(["--config", self.config.to_str().expect("utf-8")])
+            .current_dir(self.dir.path())
+            .env("NO_COLOR", "1")
+            .env("SHIM_LOG", &self.log)
+            .envs(self.secrets.iter().map(|(k, v)| (*k, v.as_str())));
+        cmd
+    }
+
+    fn root_arg(&self) -> String {
+        self.root.display().to_string()
+    }
+
+    fn apply(&self, extra: &[&str]) -> Output {
+        let root = self.root_arg();
+        let shim = self.shim.display().to_string();
+        let mut args = vec![
+            "apply",
+            "--root",
+            &root,
+            "--service-manager",
+            &shim,
+            "--auto-approve",
+        ];
+        args.extend_from_slice(extra);
+        self.scf(&args, &[])
+    }
+
+    fn plan(&self, extra: &[&str]) -> Output {
+        let root = self.root_arg();
+        let mut args = vec!["plan", "--root", &root, "--detailed-exitcode"];
+        args.extend_from_slice(extra);
+        self.scf(&args, &[])
+    }
+
+    fn edit(&self, from: &str, to: &str) {
+        let text = std::fs::read_to_string(&self.config).expect("read");
+        assert!(text.contains(from), "the starter has {from:?}");
+        std::fs::write(&self.config, text.replacen(from, to, 1)).expect("write");
+    }
+
+    fn shim_log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Every managed file under the root (not scf's own records), with its bytes.
+    fn files(&self) -> BTreeMap<String, Vec<u8>> {
+        tree(&self.root)
+            .into_iter()
+            .filter(|(p, _)| !p.starts_with("var/lib/scf/"))
+            .collect()
+    }
+}
+
+fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.expect("entry").path();
+            let rel = path
+                .strip_prefix(dir)
+                .expect("prefix")
+                .to_string_lossy()
+                .into_owned();
+            let meta = std::fs::symlink_metadata(&path).expect("meta");
+            if meta.is_dir() {
+                stack.push(path);
+            } else if meta.file_type().is_symlink() {
+                out.insert(
+                    rel,
+                    std::fs::read_link(&path)
+                        .expect("link")
+                        .to_string_lossy()
+                        .into_owned()
+                        .into_bytes(),
+                );
+            } else {
+                out.insert(rel, std::fs::read(&path).expect("read"));
+            }
+        }
+    }
+    out
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn plan_apply_plan_converges_and_an_edit_touches_only_its_files() {
+    let host = Host::new("canary-a");
+    let first = host.plan(&[]);
+    assert_eq!(first.status.code(), Some(2), "{}", text(&first));
+    let shown = text(&first);
+    assert!(
+        shown.contains("to add, 0 to change, 0 to destroy."),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains("  ~ ") && !shown.contains("  - "),
+        "an empty root gives only creates: {shown}"
+    );
+
+    let applied = host.apply(&[]);
+    assert!(applied.status.success(), "{}", text(&applied));
+    let again = host.plan(&[]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    assert!(text(&again).contains("Plan: 0 to add, 0 to change, 0 to destroy."));
+    let noop = host.apply(&[]);
+    assert!(
+        noop.status.success() && text(&noop).contains("Plan: 0 to add"),
+        "{}",
+        text(&noop)
+    );
+
+    host.edit("[server]\n", "[server]\nworkers = 7\n");
+    let edited = host.plan(&[]);
+    assert_eq!(edited.status.code(), Some(2));
+    let shown = text(&edited);
+    assert!(
+        shown.contains("Plan: 0 to add, 1 to change, 0 to destroy."),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("-WORKERS=4") && shown.contains("+WORKERS=7"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("systemctl restart ai-supply-chain.service"),
+        "the env file's unit restarts: {shown}"
+    );
+}
+
+#[test]
+fn json_and_markdown_plans() {
+    let host = Host::new("canary-b");
+    let root = host.root_arg();
+    let json = host.scf(&["plan", "--root", &root, "--format", "json"], &[]);
+    let value: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json plan");
+    assert_eq!(value["format_version"], 1);
+    assert!(value["changes"].as_array().is_some_and(|c| !c.is_empty()));
+    let md = host.scf(&["plan", "--root", &root, "--format", "markdown"], &[]);
+    let md = String::from_utf8_lossy(&md.stdout);
+    assert!(md.contains("<details>") && md.contains("**Plan: "), "{md}");
+}
+
+#[test]
+fn a_saved_plan_is_refused_after_a_hand_edit_naming_the_file() {
+    let host = Host::new("canary-c");
+    assert!(host.apply(&[]).status.success());
+    host.edit("[server]\n", "[server]\nworkers = 9\n");
+    let root = host.root_arg();
+    let saved = host.scf(&["plan", "--root", &root, "-o", "plan.json"], &[]);
+    assert!(saved.status.success(), "{}", text(&saved));
+    let env = host.root.join("etc/ai-supply-chain/ai-supply-chain.env");
+    let mut bytes = std::fs::read(&env).expect("env");
+    bytes.extend_from_slice(b"HAND_EDIT=1\n");
+    std::fs::write(&env, bytes).expect("hand edit");
+    let refused = host.apply(&["plan.json"]);
+    assert_eq!(refused.status.code(), Some(1));
+    let shown = text(&refused);
+    assert!(
+        shown.contains("stale") && shown.contains("file:/etc/ai-supply-chain/ai-supply-chain.env"),
+        "{shown}"
+    );
+    assert!(
+        std::fs::read_to_string(&env)
+            .expect("env")
+            .contains("HAND_EDIT=1"),
+        "nothing was changed"
+    );
+}
+
+#[test]
+fn a_saved_plan_is_refused_when_framework_toml_changed() {
+    let host = Host::new("canary-d");
+    let root = host.root_arg();
+    assert!(
+        host.scf(&["plan", "--root", &root, "-o", "plan.json"], &[])
+            .status
+            .success()
+    );
+    host.edit("[server]\n", "[server]\nworkers = 3\n");
+    let refused = host.apply(&["plan.json"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        text(&refused).contains("framework.toml or a profile it extends changed"),
+        "{}",
+        text(&refused)
+    );
+    assert!(host.files().is_empty(), "nothing was written");
+    host.edit("[server]\nworkers = 3\n", "[server]\n");
+    let applied = host.apply(&["plan.json"]);
+    assert!(
+        applied.status.success(),
+        "the same inputs again make the plan fresh: {}",
+        text(&applied)
+    );
+}
+
+#[test]
+fn a_concurrent_apply_is_refused_with_the_holders_name() {
+    let host = Host::new("canary-e");
+    let lock_path = host.root.join("var/lib/scf/lock");
+    let held = scf::host::lock::Lock::acquire(
+        &lock_path,
+        "scf apply (test holder)",
+        std::time::Duration::ZERO,
+    )
+    .expect("lock");
+    let refused = host.apply(&[]);
+    assert_eq!(refused.status.code(), Some(1));
+    let shown = text(&refused);
+    assert!(
+        shown.contains(&format!("pid {}", std::process::id())) && shown.contains("test holder"),
+        "{shown}"
+    );
+    drop(held);
+    assert!(host.apply(&[]).status.success());
+}
+
+#[test]
+fn a_failed_validation_leaves_the_old_files() {
+    let host = Host::new("canary-f");
+    assert!(host.apply(&[]).status.success());
+    let before = host.files();
+    // A new port changes the env file, the nginx site and the unit: all are staged.
+    host.edit("[server]\n", "[server]\nlisten = \"127.0.0.1:5001\"\n");
+    for tool in ["nginx", "systemd-analyze"] {
+        let root = host.root_arg();
+        let shim = host.shim.display().to_string();
+        let failed = host.scf(
+            &[
+                "apply",
+                "--root",
+                &root,
+                "--service-manager",
+                &shim,
+                "--auto-approve",
+            ],
+            &[("SHIM_FAIL", tool)],
+        );
+        assert_eq!(failed.status.code(), Some(1), "{}", text(&failed));
+        let shown = text(&failed);
+        assert!(
+            shown.contains("failed validation, nothing was changed") && shown.contains(tool),
+            "{shown}"
+        );
+        assert_eq!(host.files(), before, "{tool}: the old files stay");
+    }
+    assert!(
+        host.apply(&[]).status.success(),
+        "once the tools pass, the change goes through"
+    );
+}
+
+#[test]
+fn a_failed_probe_rolls_back_to_the_previous_generation() {
+    let host = Host::new("canary-g");
+    assert!(host.apply(&[]).status.success());
+    let before = host.files();
+    host.edit("[server]\n", "[server]\nworkers = 6\n");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("port")
+        .local_addr()
+        .expect("addr")
+        .to_string();
+    let failed = host.apply(&["--probe-address", &closed, "--probe-timeout", "1s"]);
+    assert_eq!(failed.status.code(), Some(1), "{}", text(&failed));
+    assert!(
+        text(&failed).contains("generation 1 was restored"),
+        "{}",
+        text(&failed)
+    );
+    assert_eq!(host.files(), before, "the previous generation is back");
+    assert_eq!(
+        host.plan(&[]).status.code(),
+        Some(2),
+        "the wanted change is still pending"
+    );
+}
+
+#[test]
+fn rollback_walks_back_through_generations_to_the_original_host() {
+    let host = Host::new("canary-h");
+    assert!(host.apply(&[]).status.success());
+    let first = host.files();
+    host.edit("[server]\n", "[server]\nworkers = 8\n");
+    assert!(host.apply(&[]).status.success());
+    assert_ne!(host.files(), first);
+    let root = host.root_arg();
+    let shim = host.shim.display().to_string();
+    let back = host.scf(
+        &["rollback", "--root", &root, "--service-manager", &shim],
+        &[],
+    );
+    assert!(back.status.success(), "{}", text(&back));
+    assert_eq!(host.files(), first, "generation 1 is back");
+    assert!(
+        host.shim_log()
+            .contains("systemctl restart ai-supply-chain.service"),
+        "the restored files' units restart"
+    );
+    let to_zero = host.scf(
+        &["rollback", "--root", &root, "--service-manager", &shim],
+        &[],
+    );
+    assert!(to_zero.status.success(), "{}", text(&to_zero));
+    assert!(
+        host.files().is_empty(),
+        "before scf, there was nothing: {:?}",
+        host.files().keys()
+    );
+}
+
+#[test]
+fn the_secret_canary_never_leaks() {
+    let canary = format!("canary-{}-{}", std::process::id(), 0x5ec2e7u32);
+    let host = Host::new(&canary);
+    let root = host.root_arg();
+    let mut outputs = vec![
+        host.plan(&[]),
+        host.scf(
+            &[
+                "plan",
+                "--root",
+                &root,
+                "--format",
+                "json",
+                "-o",
+                "plan.json",
+            ],
+            &[],
+        ),
+        host.scf(&["plan", "--root", &root, "--format", "markdown"], &[]),
+        host.apply(&["plan.json"]),
+    ];
+    host.edit("[server]\n", "[server]\nworkers = 2\n");
+    outputs.extend([
+        host.plan(&[]),
+        host.apply(&[]),
+        host.scf(&["build", "--out", "build"], &[]),
+    ]);
+    for out in &outputs {
+        assert!(
+            !text(out).contains(&canary),
+            "a command printed the secret:\n{}",
+            text(out)
+        );
+    }
+    for (path, bytes) in tree(host.dir.path()) {
+        let holds = String::from_utf8_lossy(&bytes).contains(&canary);
+        let env_file = path.ends_with("etc/ai-supply-chain/ai-supply-chain.env");
+        assert!(!holds || env_file, "{path} holds the secret");
+    }
+    let env = std::fs::read_to_string(host.root.join("etc/ai-supply-chain/ai-supply-chain.env"))
+        .expect("env");
+    assert!(
+        env.contains(&format!("DATABASE_PASSWORD={canary}")),
+        "the env file gets the value"
+    );
+}
+
+#[test]
+fn kill_9_at_any_point_leaves_old_or_new_files_and_the_next_apply_converges() {
+    let host = Host::new("canary-k");
+    assert!(host.apply(&[]).status.success());
+    let old = host.files();
+    host.edit(
+        "[server]\n",
+        "[server]\nworkers = 11\nlog_level = \"warn\"\n",
+    );
+    let new = {
+        let probe = Host::new("canary-k");
+        std::fs::copy(&host.config, &probe.config).expect("copy config");
+        assert!(probe.apply(&[]).status.success());
+        probe.files()
+    };
+    for i in 0..24u64 {
+        let mut child = host
+            .command(&[
+                "apply",
+                "--root",
+                &host.root_arg(),
+                "--service-manager",
+                &host.shim.display().to_string(),
+                "--auto-approve",
+            ])
+            .env("SHIM_SLEEP", "0.05")
+            .spawn()
+            .expect("spawn");
+        std::thread::sleep(std::time::Duration::from_millis(3 + i * 7));
+        let _ = child.kill();
+        let _ = child.wait();
+        for (path, bytes) in host.files() {
+            if path.contains(".scf-tmp-") {
+                continue; // a killed write's temporary file; the next apply sweeps it
+            }
+            let was = old.get(&path);
+            let will = new.get(&path);
+            assert!(
+                was == Some(&bytes) || will == Some(&bytes),
+                "attempt {i}: {path} is neither the old nor the new version"
+            );
+        }
+        // A killed apply may hold no lock: the kernel freed it.
+        let converged = host.apply(&[]);
+        assert!(
+            converged.status.success(),
+            "attempt {i}: {}",
+            text(&converged)
+        );
+        assert_eq!(host.files(), new, "attempt {i}: converged");
+        assert_eq!(host.plan(&[]).status.code(), Some(0));
+        // Back to the old config for the next round.
+        let root = host.root_arg();
+        let shim = host.shim.display().to_string();
+        let back = host.scf(
+            &["rollback", "--root", &root, "--service-manager", &shim],
+            &[],
+        );
+        assert!(back.status.success(), "attempt {i}: {}", text(&back));
+        assert_eq!(host.files(), old, "attempt {i}: rolled back");
+    }
+}
