@@ -493,3 +493,30 @@ fn kill_9_at_any_point_leaves_old_or_new_files_and_the_next_apply_converges() {
         assert_eq!(host.files(), old, "attempt {i}: rolled back");
     }
 }
+
+#[test]
+fn apply_installs_the_running_scf_for_the_units_to_run() {
+    let host = Host::new("canary-bin");
+    let applied = host.apply(&["--install-binary"]);
+    assert!(applied.status.success(), "{}", text(&applied));
+    let installed = host.root.join("usr/local/bin/scf");
+    assert_eq!(
+        std::fs::read(&installed).expect("installed"),
+        std::fs::read(env!("CARGO_BIN_EXE_scf")).expect("scf")
+    );
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&installed).expect("meta").permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o755);
+    let again = host.plan(&["--install-binary"]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    std::fs::write(&installed, b"an older scf").expect("downgrade");
+    let upgrade = host.plan(&["--install-binary"]);
+    assert_eq!(upgrade.status.code(), Some(2));
+    assert!(
+        text(&upgrade).contains("~ file:/usr/local/bin/scf")
+            && text(&upgrade).contains("systemctl restart ai-supply-chain.service"),
+        "{}",
+        text(&upgrade)
+    );
+}

@@ -137,14 +137,7 @@ pub fn run(config: &Path, args: &ApplyArgs) -> ExitCode {
         None => None,
     };
     let resolve = saved.is_none();
-    let (fresh, effects) = match host::plan(
-        &compiled,
-        &artifacts,
-        &host::Options {
-            root: root.clone(),
-            resolve_secrets: resolve,
-        },
-    ) {
+    let (fresh, effects) = match host::plan(&compiled, &artifacts, &args.host.options(resolve)) {
         Ok(p) => p,
         Err(e) => return fail(e),
     };

@@ -37,6 +37,21 @@ pub struct HostArgs {
     /// Run against this directory as the host's root.
     #[arg(long, default_value = "/", value_name = "DIR")]
     pub root: PathBuf,
+    /// Install this scf as /usr/local/bin/scf, which the units run (default: on when
+    /// --root is /, off otherwise).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub install_binary: Option<bool>,
+}
+
+impl HostArgs {
+    /// Host-plan options for these arguments.
+    pub fn options(&self, resolve_secrets: bool) -> host::Options {
+        host::Options {
+            root: self.root.clone(),
+            resolve_secrets,
+            install_binary: self.install_binary.unwrap_or(self.root == Path::new("/")),
+        }
+    }
 }
 
 /// Arguments of `scf plan`.
@@ -94,11 +109,7 @@ pub fn run(config: &Path, args: &PlanArgs) -> ExitCode {
     let Some((compiled, artifacts)) = prepare(config, &args.host) else {
         return ExitCode::FAILURE;
     };
-    let opts = host::Options {
-        root: args.host.root.clone(),
-        resolve_secrets: false,
-    };
-    let (plan, _) = match host::plan(&compiled, &artifacts, &opts) {
+    let (plan, _) = match host::plan(&compiled, &artifacts, &args.host.options(false)) {
         Ok(p) => p,
         Err(e) => return fail(e),
     };

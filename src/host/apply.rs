@@ -81,7 +81,25 @@ fn content_of(change: &Change) -> Result<Content, HostError> {
             parse_mode(mode),
         ),
         (_, Some(Desired::Link { to })) => Content::Link(to.clone()),
-        _ => Content::Absent,
+        (_, Some(Desired::Binary { sha256 })) => {
+            let bytes =
+                super::binary::running().map_err(|e| HostError::io("read the running scf", e))?;
+            if &sha256_tag(&bytes) != sha256 {
+                return Err(HostError::io(
+                    "install scf",
+                    std::io::Error::other(
+                        "the running scf is not the binary the plan was made with; plan again with this scf",
+                    ),
+                ));
+            }
+            Content::File(bytes, 0o755)
+        }
+        (_, Some(Desired::Json { .. }) | None) => {
+            return Err(HostError::io(
+                format!("apply {}", change.address),
+                std::io::Error::other("not a file change; this is a bug in scf"),
+            ));
+        }
     })
 }
 
@@ -230,7 +248,13 @@ pub fn execute(
                 Content::File(bytes, mode) => {
                     after.files.insert(
                         path.clone(),
-                        record(c, "file", format!("{mode:04o}"), sha256_tag(bytes), effects),
+                        record(
+                            c,
+                            kind_of(c),
+                            format!("{mode:04o}"),
+                            sha256_tag(bytes),
+                            effects,
+                        ),
                     );
                 }
                 Content::Link(to) => {
@@ -283,6 +307,15 @@ pub fn execute(
     }
 }
 
+/// The state's kind of a file change: the installed scf is kept apart.
+fn kind_of(c: &Change) -> &'static str {
+    if matches!(c.desired, Some(Desired::Binary { .. })) {
+        super::plan::BINARY_KIND
+    } else {
+        "file"
+    }
+}
+
 /// Records the files the plan leaves as they are, as found on disk, so the state is
 /// complete even after an interrupted apply wrote them without recording them.
 fn adopt_unchanged(
@@ -299,7 +332,7 @@ fn adopt_unchanged(
         let entry = match seen {
             Seen::File { bytes, mode } => record(
                 c,
-                "file",
+                kind_of(c),
                 format!("{mode:04o}"),
                 sha256_tag(&bytes),
                 effects,

@@ -7,6 +7,7 @@
 //! previous generation.
 
 pub mod apply;
+pub mod binary;
 pub mod fsio;
 pub mod lock;
 pub mod mask;
@@ -97,6 +98,8 @@ pub struct Options {
     pub root: PathBuf,
     /// Resolve secrets while planning (apply does; `scf plan` does not).
     pub resolve_secrets: bool,
+    /// Install the running scf as `/usr/local/bin/scf` (the default on a live host).
+    pub install_binary: bool,
 }
 
 /// Hashes of a compilation's inputs: the config sources and the rendered artifacts.
@@ -143,7 +146,14 @@ pub fn plan(
         resolve: opts.resolve_secrets,
         key: key.as_deref(),
     };
-    let (changes, effects) = plan::file_changes(&opts.root, artifacts, &state, &secrets)?;
+    let (mut changes, mut effects) = plan::file_changes(&opts.root, artifacts, &state, &secrets)?;
+    if opts.install_binary {
+        let (change, unit_effects) =
+            binary::change(&opts.root, &format!("{}.service", compiled.model.name()))?;
+        effects.insert(change.address.clone(), unit_effects);
+        changes.push(change);
+        changes.sort_by(|a, b| a.address.cmp(&b.address));
+    }
     let actions = plan::commands(&changes, &effects)
         .into_iter()
         .map(|c| c.join(" "))

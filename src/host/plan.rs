@@ -15,6 +15,9 @@ use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
+/// The state's kind for the installed scf binary, which is never pruned.
+pub const BINARY_KIND: &str = "binary";
+
 /// What is at a path under the root.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Seen {
@@ -111,7 +114,10 @@ fn unified(path: &str, old: &str, new: &str) -> Option<String> {
 
 fn seen_text(seen: &Seen) -> String {
     match seen {
-        Seen::File { bytes, .. } => String::from_utf8_lossy(bytes).into_owned(),
+        Seen::File { bytes, .. } => match std::str::from_utf8(bytes) {
+            Ok(text) => text.to_string(),
+            Err(_) => format!("(binary, {} bytes, {})\n", bytes.len(), sha256_tag(bytes)),
+        },
         Seen::Link(to) => format!("-> {to}\n"),
         Seen::Absent => String::new(),
         Seen::Other => "(a directory or special file)\n".into(),
@@ -227,7 +233,8 @@ pub fn file_changes(
         changes.push(change);
     }
     for (host_path, record) in &state.files {
-        if !wanted.contains_key(host_path.as_str()) {
+        // The installed scf is kept even when this run does not install it.
+        if !wanted.contains_key(host_path.as_str()) && record.kind != BINARY_KIND {
             let seen = see(root, host_path)
                 .map_err(|e| super::HostError::io(format!("read {host_path}"), e))?;
             if seen != Seen::Absent {

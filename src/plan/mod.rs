@@ -117,6 +117,11 @@ pub enum Desired {
         /// Where it points.
         to: String,
     },
+    /// The running scf binary itself, installed so the units can run it.
+    Binary {
+        /// `sha256:` of the binary, checked again when it is copied.
+        sha256: String,
+    },
     /// An object or statement described as JSON (Kubernetes objects, SQL steps).
     Json {
         /// The value.
