@@ -13,6 +13,7 @@ pub mod diag;
 pub mod host;
 pub mod model;
 pub mod plan;
+pub mod probe;
 pub mod render;
 pub mod secret;
 pub mod source;

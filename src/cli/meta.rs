@@ -1,4 +1,4 @@
-//! Commands about scf itself: `scf schema`, `scf completions SHELL`, `scf man`.
+//! Small commands: `scf schema`, `scf completions SHELL`, `scf man`, `scf healthcheck URL`.
 
 use super::Cli;
 use clap::CommandFactory;
@@ -38,5 +38,17 @@ pub fn man() -> ExitCode {
     match clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => super::fail(e),
+    }
+}
+
+/// Exits 0 when `url` answers 2xx within a few seconds.
+pub fn healthcheck(url: &str) -> ExitCode {
+    let Some((address, path)) = crate::probe::split_url(url) else {
+        return super::fail(format!("`{url}` is not an http://HOST:PORT/PATH URL"));
+    };
+    match crate::probe::status(address, path, std::time::Duration::from_secs(3)) {
+        Ok(code) if (200..300).contains(&code) => ExitCode::SUCCESS,
+        Ok(code) => super::fail(format!("{url} answered HTTP {code}")),
+        Err(e) => super::fail(format!("{url}: {e}")),
     }
 }

@@ -51,6 +51,11 @@ pub enum Command {
     Rollback(apply::RollbackArgs),
     /// Forecast demand from a CSV history (`unique_id,ds,y`), without the server.
     Forecast(forecast::ForecastArgs),
+    /// Exit 0 when URL answers 2xx (the container's health check; the image has no curl).
+    Healthcheck {
+        /// e.g. `http://127.0.0.1:5000/health`.
+        url: String,
+    },
     /// Print the JSON Schema of framework.toml.
     Schema,
     /// Print shell completions.
@@ -81,6 +86,7 @@ pub fn main() -> ExitCode {
         Command::Apply(args) => apply::run(&cli.config, &args),
         Command::Rollback(args) => apply::rollback(&args),
         Command::Forecast(args) => forecast::run(&args),
+        Command::Healthcheck { url } => meta::healthcheck(&url),
         Command::Schema => meta::schema(),
         Command::Completions(args) => meta::completions(&args),
         Command::Man => meta::man(),

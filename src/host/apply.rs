@@ -8,10 +8,9 @@ use super::services::{CommandFailed, ServiceManager};
 use super::state::{FileRecord, State, Store, parse_mode};
 use crate::plan::{Action, Change, Desired, Plan, sha256_tag};
 use crate::secret;
-use std::io::{Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How an apply touches the machine.
 #[derive(Debug, Clone)]
@@ -280,9 +279,11 @@ pub fn execute(
         run_commands(&plan.actions, &opts.services, &mut report, log)?;
         if let Some(probe) = &opts.probe {
             log(Step::Phase("probe"));
-            probe_ready(probe).map_err(|cause| HostError::Io {
-                action: "probe /ready".into(),
-                source: std::io::Error::other(cause),
+            crate::probe::wait_ok(&probe.address, "/ready", probe.timeout).map_err(|cause| {
+                HostError::Io {
+                    action: "probe /ready".into(),
+                    source: std::io::Error::other(cause),
+                }
             })?;
         }
         Ok(())
@@ -401,40 +402,6 @@ fn run_commands(
         .push(action.clone());
     }
     Ok(())
-}
-
-/// Waits for `GET /ready` to answer 200.
-fn probe_ready(probe: &Probe) -> Result<(), String> {
-    let deadline = Instant::now() + probe.timeout;
-    let mut last = String::from("no answer");
-    while Instant::now() < deadline {
-        match get_status(&probe.address) {
-            Ok(200) => return Ok(()),
-            Ok(status) => last = format!("HTTP {status}"),
-            Err(e) => last = e.to_string(),
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
-    Err(format!(
-        "http://{}/ready did not answer 200 within {:?}: {last}",
-        probe.address, probe.timeout
-    ))
-}
-
-fn get_status(address: &str) -> std::io::Result<u16> {
-    let addr = address
-        .to_socket_addrs()?
-        .next()
-        .ok_or_else(|| std::io::Error::other("no address"))?;
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
-    stream.set_read_timeout(Some(Duration::from_secs(2)))?;
-    write!(stream, "GET /ready HTTP/1.0\r\nHost: {address}\r\n\r\n")?;
-    let mut head = [0u8; 12];
-    stream.read_exact(&mut head)?;
-    std::str::from_utf8(&head[9..12])
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| std::io::Error::other("not an HTTP answer"))
 }
 
 /// Puts the files of `target` back in place of those of `current`, reruns the commands

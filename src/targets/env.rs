@@ -4,7 +4,7 @@
 
 use super::Target;
 use crate::artifact::{Artifact, Effect};
-use crate::model::{EnvValue, Model, Placement, runtime_env};
+use crate::model::{EnvValue, EnvVar, Model, Placement, runtime_env};
 use crate::render::{RenderError, Renderer};
 use serde::Serialize;
 
@@ -18,11 +18,32 @@ struct Context {
     vars: Vec<Var>,
 }
 
+/// One line of an env file, as a template sees it: secrets as markers with their reference.
 #[derive(Serialize)]
-struct Var {
+pub(crate) struct Var {
     name: &'static str,
     value: String,
     secret: Option<String>,
+}
+
+impl Var {
+    /// The lines of an env file for `vars`, each secret replaced by its marker.
+    pub(crate) fn lines(vars: Vec<EnvVar>) -> Vec<Var> {
+        vars.into_iter()
+            .map(|v| match v.value {
+                EnvValue::Plain(value) => Var {
+                    name: v.name,
+                    value,
+                    secret: None,
+                },
+                EnvValue::Secret(r) => Var {
+                    name: v.name,
+                    value: crate::secret::marker(&r),
+                    secret: Some(r.to_string()),
+                },
+            })
+            .collect()
+    }
 }
 
 /// Where the env file is installed on a host.
@@ -46,21 +67,7 @@ impl Target for EnvFile {
         if model.host.is_none() {
             return Ok(Vec::new());
         }
-        let vars = runtime_env(model, Placement::Host)
-            .into_iter()
-            .map(|v| match v.value {
-                EnvValue::Plain(value) => Var {
-                    name: v.name,
-                    value,
-                    secret: None,
-                },
-                EnvValue::Secret(r) => Var {
-                    name: v.name,
-                    value: crate::secret::marker(&r),
-                    secret: Some(r.to_string()),
-                },
-            })
-            .collect();
+        let vars = Var::lines(runtime_env(model, Placement::Host));
         let text = renderer.render(
             "env/runtime.env.j2",
             &Context {

@@ -7,7 +7,7 @@
 
 mod backup;
 pub mod container;
-mod env;
+pub(crate) mod env;
 mod firewall;
 mod nginx;
 mod systemd;

@@ -8,6 +8,7 @@ use super::{port, yaml_error};
 use crate::config::values::SecretRef;
 use crate::model::{EnvValue, EnvVar, Model, Placement, runtime_env};
 use crate::render::{RenderError, Renderer};
+use crate::targets::env::Var;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -100,34 +101,13 @@ struct EnvContext<'a> {
     vars: Vec<Var>,
 }
 
-#[derive(Serialize)]
-struct Var {
-    name: &'static str,
-    value: String,
-    secret: Option<String>,
-}
-
 fn env_file(
     model: &Model,
     service: &str,
     vars: Vec<EnvVar>,
     renderer: &Renderer,
 ) -> Result<String, RenderError> {
-    let vars = vars
-        .into_iter()
-        .map(|v| match v.value {
-            EnvValue::Plain(value) => Var {
-                name: v.name,
-                value,
-                secret: None,
-            },
-            EnvValue::Secret(r) => Var {
-                name: v.name,
-                value: crate::secret::marker(&r),
-                secret: Some(r.to_string()),
-            },
-        })
-        .collect();
+    let vars = Var::lines(vars);
     renderer.render(
         ENV_TEMPLATE,
         &EnvContext {
