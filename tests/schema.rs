@@ -48,7 +48,7 @@ fn a_file_may_extend_its_own_profile_by_path_and_wins_over_it() {
         "[project]\nextends = \"single-tenant\"\n\n[server]\nworkers = 16\nlog_level = \"warn\"\n",
     )
     .expect("profile");
-    let (_, starter) = support::starter("single-tenant");
+    let (_keep, starter) = support::starter("single-tenant");
     let text = std::fs::read_to_string(starter)
         .expect("starter")
         .replace(
