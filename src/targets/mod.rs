@@ -6,6 +6,10 @@
 //! one line to [`REGISTRY`], and add its snapshot case (see CONTRIBUTING.md).
 
 mod env;
+pub mod grafana;
+pub mod postgres;
+pub mod prometheus;
+pub mod redis;
 
 use crate::artifact::Artifact;
 use crate::model::Model;
@@ -24,7 +28,13 @@ pub trait Target: Sync {
 }
 
 /// Every output target, in build order.
-pub static REGISTRY: &[&dyn Target] = &[&env::EnvFile];
+pub static REGISTRY: &[&dyn Target] = &[
+    &env::EnvFile,
+    &postgres::Postgres,
+    &redis::Redis,
+    &prometheus::Prometheus,
+    &grafana::Grafana,
+];
 
 /// Why a build could not render.
 #[derive(Debug, thiserror::Error)]
