@@ -179,8 +179,8 @@ pub fn settings(i: &Inputs) -> Vec<Tuned> {
 
 fn disk_name(disk: DiskKind) -> &'static str {
     match disk {
-        DiskKind::Ssd => "ssd",
-        DiskKind::Hdd => "hdd",
+        DiskKind::Ssd => "data on SSD (host.disk)",
+        DiskKind::Hdd => "data on HDD (host.disk)",
     }
 }
 
