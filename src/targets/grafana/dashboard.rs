@@ -323,7 +323,7 @@ fn specs() -> Vec<Spec> {
         ),
         spec(
             "timeseries",
-            "Queue Dead Letters",
+            "Dead Letters and Rejections",
             "Jobs dead-lettered per minute, and rate-limit rejections per minute by scope.",
             "none",
             Alarm::None,
