@@ -3,6 +3,7 @@
 //! source for the local Prometheus. Rendered when `monitoring.grafana` is on for a host.
 
 pub mod dashboard;
+pub mod model;
 
 use super::Target;
 use super::prometheus::metrics::PROMETHEUS_PORT;

@@ -5,6 +5,7 @@
 //! `monitoring.prometheus` is on for a host.
 
 pub mod metrics;
+pub mod rule_tests;
 pub mod rules;
 pub mod schema;
 
@@ -63,7 +64,7 @@ impl Target for Prometheus {
         let tests = to_yaml(
             &test_name,
             &format!("Unit tests of {rules_name}: promtool test rules {test_name}\n{generated}"),
-            &rules::test_file(&rules_name),
+            &rule_tests::test_file(&rules_name),
         )?;
         let file = |path: String, text| Artifact::file(self.name(), format!("host{path}"), text);
         Ok(vec![

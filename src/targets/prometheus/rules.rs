@@ -1,12 +1,10 @@
 //! The alert rules: one per scaling trigger of the guide's "Scaling Guidelines", plus a
 //! scrape-target-down alert, each with the input series that make it fire and that keep
 //! it quiet. The rule file and its `promtool test rules` file are both built from here, so
-//! every alert is tested by construction.
+//! every alert is tested by construction (see `rule_tests`).
 
 use super::metrics as m;
-use super::schema::{
-    AlertRule, AlertTest, ExpectedAlert, InputSeries, RuleFile, RuleGroup, TestFile, TestGroup,
-};
+use super::schema::{AlertRule, RuleFile, RuleGroup};
 use std::collections::BTreeMap;
 
 /// The runtime's address in the test series.
@@ -332,69 +330,11 @@ pub fn rule_file(group: &str) -> RuleFile {
     }
 }
 
-fn rule_labels(scaling: &str) -> BTreeMap<String, String> {
+pub(super) fn rule_labels(scaling: &str) -> BTreeMap<String, String> {
     BTreeMap::from([
         ("severity".into(), "warning".into()),
         ("scaling".into(), scaling.into()),
     ])
-}
-
-/// `{{ $labels.NAME }}` replaced by the label's value, as Prometheus expands it.
-fn expand(text: &str, labels: &[(&str, &str)]) -> String {
-    labels.iter().fold(text.to_string(), |t, (k, v)| {
-        t.replace(&format!("{{{{ $labels.{k} }}}}"), v)
-    })
-}
-
-/// The `promtool test rules` file: for each alert, a firing test (quiet just before `for`
-/// has elapsed, firing after) and a calm one.
-pub fn test_file(rule_file: &str) -> TestFile {
-    let mut tests = Vec::new();
-    for a in alerts() {
-        let at = |minutes: u32| format!("{minutes}m");
-        let check = |minutes, exp_alerts| AlertTest {
-            eval_time: at(minutes),
-            alertname: a.name.into(),
-            exp_alerts,
-        };
-        let mut exp_labels = rule_labels(a.scaling);
-        exp_labels.extend(a.labels.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        let expected = ExpectedAlert {
-            exp_labels,
-            exp_annotations: BTreeMap::from([
-                ("summary".into(), expand(&a.summary, &a.labels)),
-                ("description".into(), expand(&a.description, &a.labels)),
-            ]),
-        };
-        let series = |list: &[(String, String)]| {
-            list.iter()
-                .map(|(series, values)| InputSeries {
-                    series: series.clone(),
-                    values: values.clone(),
-                })
-                .collect()
-        };
-        tests.push(TestGroup {
-            name: format!("{} fires", a.name),
-            interval: "1m".into(),
-            input_series: series(&a.firing),
-            alert_rule_test: vec![
-                check(a.minutes - 1, Vec::new()),
-                check(a.minutes + 10, vec![expected]),
-            ],
-        });
-        tests.push(TestGroup {
-            name: format!("{} stays quiet", a.name),
-            interval: "1m".into(),
-            input_series: series(&a.calm),
-            alert_rule_test: vec![check(a.minutes + 10, Vec::new())],
-        });
-    }
-    TestFile {
-        rule_files: vec![rule_file.into()],
-        evaluation_interval: "1m".into(),
-        tests,
-    }
 }
 
 #[cfg(test)]
@@ -412,25 +352,6 @@ mod tests {
             for name in names {
                 assert!(m::METRICS.contains(&name), "{}: {name}", a.name);
             }
-        }
-    }
-
-    #[test]
-    fn every_alert_has_a_firing_and_a_quiet_test() {
-        let file = test_file("x.rules.yml");
-        assert_eq!(file.tests.len(), 2 * alerts().len());
-        for a in alerts() {
-            assert!(
-                file.tests
-                    .iter()
-                    .any(|t| t.name == format!("{} fires", a.name)
-                        && t.alert_rule_test.iter().any(|c| !c.exp_alerts.is_empty()))
-            );
-            assert!(
-                file.tests
-                    .iter()
-                    .any(|t| t.name == format!("{} stays quiet", a.name))
-            );
         }
     }
 }
