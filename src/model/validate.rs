@@ -241,6 +241,70 @@ fn database(c: &Config, f: &mut Findings) {
                 "write the value on one line, without tabs or newlines",
             );
         }
+        if let PgSetting::Text(text) = value
+            && text.contains("@@")
+        {
+            f.error(
+                "scf::pg-setting",
+                &path,
+                format!("the value of `{key}` contains `@@`, which starts a secret marker"),
+                "postgresql.conf is not a secret store: remove the `@@`",
+            );
+        }
+        if let PgSetting::Float(x) = value
+            && !x.is_finite()
+        {
+            f.error(
+                "scf::pg-setting",
+                &path,
+                format!("the value of `{key}` is not a finite number"),
+                "write a number such as 1.1",
+            );
+        }
+        if PG_FILE_ONLY.contains(&key.as_str()) {
+            f.error(
+                "scf::pg-setting",
+                &path,
+                format!("`{key}` cannot be set from scf's conf.d file"),
+                "remove it: scf writes one conf.d file and leaves file locations and includes to the main postgresql.conf",
+            );
+        }
+    }
+    pg_names(c, f);
+}
+
+/// postgresql.conf keys that name other files: includes and file locations.
+const PG_FILE_ONLY: &[&str] = &[
+    "include",
+    "include_dir",
+    "include_if_exists",
+    "config_file",
+    "data_directory",
+    "hba_file",
+    "ident_file",
+    "external_pid_file",
+];
+
+/// The role and database must not be PostgreSQL's own: the bootstrap SQL would strip the
+/// superuser of its rights, or take over a template.
+fn pg_names(c: &Config, f: &mut Findings) {
+    let user = c.database.user.as_str();
+    if user == "postgres" || user.starts_with("pg_") {
+        f.error(
+            "scf::pg-reserved-name",
+            "database.user",
+            format!("`{user}` is a role PostgreSQL reserves for itself"),
+            "use a role of the framework's own, such as `framework`",
+        );
+    }
+    let name = c.database.name.as_str();
+    if ["postgres", "template0", "template1"].contains(&name) {
+        f.error(
+            "scf::pg-reserved-name",
+            "database.name",
+            format!("`{name}` is one of PostgreSQL's own databases"),
+            "use a database of the framework's own, such as `ai_supply_chain`",
+        );
     }
 }
 

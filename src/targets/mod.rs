@@ -9,7 +9,11 @@ mod backup;
 pub mod container;
 pub(crate) mod env;
 mod firewall;
+pub mod grafana;
 mod nginx;
+pub mod postgres;
+pub mod prometheus;
+pub mod redis;
 mod systemd;
 
 use crate::artifact::Artifact;
@@ -33,6 +37,10 @@ pub static REGISTRY: &[&dyn Target] = &[
     &env::EnvFile,
     &systemd::Systemd,
     &nginx::Nginx,
+    &postgres::Postgres,
+    &redis::Redis,
+    &prometheus::Prometheus,
+    &grafana::Grafana,
     &backup::Backups,
     &firewall::Ufw,
     &container::ContainerTarget,

@@ -1,0 +1,195 @@
+//! PostgreSQL on a host: `postgresql.conf` settings sized by pgtune from `[host]` (a conf.d
+//! file read after Debian's main config), and the bootstrap SQL that `scf apply` runs as a
+//! superuser: role, database, extensions and grants, then one file per tenant that has a
+//! database or schema of its own. Rendered only when scf manages the database on a host.
+
+mod sql;
+pub mod tune;
+
+pub use sql::{PASSWORD_ENV, bootstrap_path, sql_dir, tenant_sql_path};
+
+use super::Target;
+use crate::artifact::Artifact;
+use crate::config::values::ByteSize;
+use crate::config::{DiskKind, Host, PgSetting};
+use crate::model::Model;
+use crate::render::{RenderError, Renderer};
+use serde::Serialize;
+
+/// The PostgreSQL target.
+pub struct Postgres;
+
+/// Memory PostgreSQL is sized for, whatever Redis leaves: 256 MiB.
+const MEMORY_FLOOR: ByteSize = ByteSize::from_bytes(256 * 1024 * 1024);
+
+/// Where the settings file is installed on a host.
+pub fn conf_path(model: &Model) -> String {
+    format!("/etc/postgresql/15/main/conf.d/{}.conf", model.name())
+}
+
+/// What postgresql.conf.j2 sees.
+#[derive(Serialize)]
+struct ConfContext {
+    name: String,
+    path: String,
+    memory: String,
+    cpus: u32,
+    disk: &'static str,
+    memory_formula: String,
+    settings: Vec<Setting>,
+}
+
+/// One line of the settings file.
+#[derive(Serialize)]
+struct Setting {
+    name: String,
+    value: String,
+    /// Text values are quoted and escaped; numbers, sizes and booleans are not.
+    quoted: bool,
+    note: String,
+}
+
+impl Target for Postgres {
+    fn name(&self) -> &'static str {
+        "postgres"
+    }
+
+    fn templates(&self) -> &'static [(&'static str, &'static str)] {
+        &[
+            (
+                "postgres/postgresql.conf.j2",
+                include_str!("../../../templates/postgres/postgresql.conf.j2"),
+            ),
+            (
+                "postgres/macros.sql.j2",
+                include_str!("../../../templates/postgres/macros.sql.j2"),
+            ),
+            (
+                "postgres/bootstrap.sql.j2",
+                include_str!("../../../templates/postgres/bootstrap.sql.j2"),
+            ),
+            (
+                "postgres/tenant.sql.j2",
+                include_str!("../../../templates/postgres/tenant.sql.j2"),
+            ),
+        ]
+    }
+
+    fn render(&self, model: &Model, renderer: &Renderer) -> Result<Vec<Artifact>, RenderError> {
+        let Some(host) = model.host.as_ref().filter(|_| model.database.managed) else {
+            return Ok(Vec::new());
+        };
+        let conf = renderer.render("postgres/postgresql.conf.j2", &conf_context(model, host))?;
+        let mut out = vec![Artifact::file(
+            self.name(),
+            format!("host{}", conf_path(model)),
+            conf,
+        )];
+        out.extend(sql::render(self.name(), model, renderer)?);
+        Ok(out)
+    }
+}
+
+/// The memory PostgreSQL is sized for, and how it was derived.
+fn memory(model: &Model, host: &Host) -> (ByteSize, String) {
+    if !model.redis.managed {
+        return (host.memory, format!("host.memory ({})", host.memory));
+    }
+    let left = host
+        .memory
+        .bytes()
+        .saturating_sub(model.redis.maxmemory.bytes());
+    let memory = ByteSize::from_bytes(left.max(MEMORY_FLOOR.bytes()));
+    let formula = format!(
+        "host.memory ({}) - redis.maxmemory ({}) = {memory}, at least {MEMORY_FLOOR}",
+        host.memory, model.redis.maxmemory
+    );
+    (memory, formula)
+}
+
+fn conf_context(model: &Model, host: &Host) -> ConfContext {
+    let (memory, memory_formula) = memory(model, host);
+    let inputs = tune::Inputs {
+        memory,
+        cpus: host.cpus,
+        disk: host.disk,
+        pool_size: model.database.pool_size,
+        max_overflow: model.database.max_overflow,
+        isolation: model.tenancy.isolation,
+        max_tenants: model.tenancy.max_tenants,
+    };
+    let mut settings = vec![
+        Setting {
+            name: "listen_addresses".into(),
+            value: listen_addresses(model),
+            quoted: true,
+            note: "loopback, plus database.host when it is not".into(),
+        },
+        Setting {
+            name: "port".into(),
+            value: model.database.port.to_string(),
+            quoted: false,
+            note: "database.port".into(),
+        },
+    ];
+    settings.extend(tune::settings(&inputs).into_iter().map(|t| Setting {
+        name: t.name.into(),
+        value: t.value,
+        quoted: false,
+        note: t.why,
+    }));
+    apply_overrides(&mut settings, model);
+    ConfContext {
+        name: model.name().to_string(),
+        path: conf_path(model),
+        memory: memory.to_string(),
+        cpus: host.cpus,
+        disk: match host.disk {
+            DiskKind::Ssd => "SSD",
+            DiskKind::Hdd => "HDD",
+        },
+        memory_formula,
+        settings,
+    }
+}
+
+fn listen_addresses(model: &Model) -> String {
+    let host = model.database.host.as_str();
+    let loopback = ["localhost", "127.0.0.1"].contains(&host)
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if loopback {
+        "localhost".into()
+    } else {
+        format!("localhost,{host}")
+    }
+}
+
+/// `database.settings` win over the computed values, in place; new keys follow, sorted.
+fn apply_overrides(settings: &mut Vec<Setting>, model: &Model) {
+    for (key, value) in &model.database.settings {
+        let (text, quoted) = match value {
+            PgSetting::Bool(b) => ((if *b { "on" } else { "off" }).to_string(), false),
+            PgSetting::Integer(n) => (n.to_string(), false),
+            PgSetting::Float(x) => (x.to_string(), false),
+            PgSetting::Text(s) => (s.clone(), true),
+        };
+        match settings.iter_mut().find(|s| &s.name == key) {
+            Some(existing) => {
+                existing.note = format!(
+                    "database.settings.{key} (computed: {}; {})",
+                    existing.value, existing.note
+                );
+                existing.value = text;
+                existing.quoted = quoted;
+            }
+            None => settings.push(Setting {
+                name: key.clone(),
+                value: text,
+                quoted,
+                note: format!("database.settings.{key}"),
+            }),
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! The bootstrap SQL of a host's PostgreSQL: `bootstrap.sql` (role, database, extensions,
+//! grants) and `tenants/<id>.sql` for each declared tenant whose isolation mode gives it a
+//! database or a schema of its own. Names come from [`crate::model::tenant_store`], the
+//! same the runtime and apply use.
+
+use crate::artifact::Artifact;
+use crate::model::{Model, TenantStore, tenant_store};
+use crate::render::{RenderError, Renderer};
+use serde::Serialize;
+
+/// The environment variable `scf apply` sets, for psql only, to the resolved
+/// `database.password`; bootstrap.sql reads it with `\getenv` and sets the role's password.
+pub const PASSWORD_ENV: &str = "SCF_BOOTSTRAP_DB_PASSWORD";
+
+/// The directory of the SQL files on a host.
+pub fn sql_dir(model: &Model) -> String {
+    format!("/usr/local/share/{}/sql", model.name())
+}
+
+/// Where bootstrap.sql is installed; apply runs it before any tenant file.
+pub fn bootstrap_path(model: &Model) -> String {
+    format!("{}/bootstrap.sql", sql_dir(model))
+}
+
+/// Where a tenant's SQL file is installed.
+pub fn tenant_sql_path(model: &Model, tenant: &str) -> String {
+    format!("{}/tenants/{tenant}.sql", sql_dir(model))
+}
+
+/// What bootstrap.sql.j2 sees.
+#[derive(Serialize)]
+struct Bootstrap {
+    name: String,
+    path: String,
+    password_env: &'static str,
+    database: String,
+    user: String,
+    extensions: Vec<String>,
+}
+
+/// What tenant.sql.j2 sees.
+#[derive(Serialize)]
+struct Tenant {
+    name: String,
+    path: String,
+    tenant: String,
+    /// `database` or `schema`.
+    store_kind: &'static str,
+    store: String,
+    database: String,
+    user: String,
+    extensions: Vec<String>,
+}
+
+/// bootstrap.sql, then one file per tenant with a store of its own, sorted by tenant id.
+pub fn render(
+    target: &'static str,
+    model: &Model,
+    renderer: &Renderer,
+) -> Result<Vec<Artifact>, RenderError> {
+    let db = &model.database;
+    let extensions: Vec<String> = db.extensions.iter().map(ToString::to_string).collect();
+    let bootstrap = Bootstrap {
+        name: model.name().to_string(),
+        path: bootstrap_path(model),
+        password_env: PASSWORD_ENV,
+        database: db.name.to_string(),
+        user: db.user.to_string(),
+        extensions: extensions.clone(),
+    };
+    let mut out = vec![Artifact::file(
+        target,
+        format!("host{}", bootstrap.path),
+        renderer.render("postgres/bootstrap.sql.j2", &bootstrap)?,
+    )];
+    for spec in &model.tenants {
+        let (store_kind, store) = match tenant_store(model, &spec.id) {
+            TenantStore::Database(name) => ("database", name),
+            TenantStore::Schema(name) => ("schema", name),
+            TenantStore::Rows => continue,
+        };
+        let context = Tenant {
+            name: model.name().to_string(),
+            path: tenant_sql_path(model, spec.id.as_str()),
+            tenant: spec.id.to_string(),
+            store_kind,
+            store,
+            database: db.name.to_string(),
+            user: db.user.to_string(),
+            extensions: extensions.clone(),
+        };
+        out.push(Artifact::file(
+            target,
+            format!("host{}", context.path),
+            renderer.render("postgres/tenant.sql.j2", &context)?,
+        ));
+    }
+    Ok(out)
+}

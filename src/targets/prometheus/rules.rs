@@ -1,0 +1,357 @@
+//! The alert rules: one per scaling trigger of the guide's "Scaling Guidelines", plus a
+//! scrape-target-down alert, each with the input series that make it fire and that keep
+//! it quiet. The rule file and its `promtool test rules` file are both built from here, so
+//! every alert is tested by construction (see `rule_tests`).
+
+use super::metrics as m;
+use super::schema::{AlertRule, RuleFile, RuleGroup};
+use std::collections::BTreeMap;
+
+/// The runtime's address in the test series.
+const APP: &str = "127.0.0.1:5000";
+/// node-exporter's address in the test series.
+const NODE: &str = "127.0.0.1:9100";
+
+/// One alert and the data that proves it.
+#[derive(Debug, Clone)]
+pub struct Alert {
+    /// The alert's name.
+    pub name: &'static str,
+    /// `vertical` or `horizontal`: the kind of scaling it calls for (or `availability`).
+    pub scaling: &'static str,
+    /// The PromQL condition.
+    pub expr: String,
+    /// Minutes the condition must hold.
+    pub minutes: u32,
+    /// One line for the notification; may use `{{ $labels.NAME }}`.
+    pub summary: String,
+    /// What to do about it.
+    pub description: String,
+    /// Series under which the alert must fire after `minutes`.
+    pub firing: Vec<(String, String)>,
+    /// The same series, with values that must not fire it.
+    pub calm: Vec<(String, String)>,
+    /// The labels the alert carries in the test, besides the rule's own.
+    pub labels: Vec<(&'static str, &'static str)>,
+}
+
+/// Samples per test series: enough for `for` plus the 5m rate windows.
+fn len(minutes: u32) -> u32 {
+    minutes + 15
+}
+
+fn app(extra: &str) -> String {
+    format!("instance=\"{APP}\"{extra}")
+}
+
+/// Every alert, in the order of the guide's list.
+pub fn alerts() -> Vec<Alert> {
+    vec![
+        cpu(),
+        memory(),
+        db_pool(),
+        p95(),
+        active_implementations(),
+        queue_depth(),
+        request_rate(),
+        prediction_accuracy(),
+        target_down(),
+    ]
+}
+
+fn cpu() -> Alert {
+    let n = len(m::CPU_MINUTES);
+    let idle = format!("node_cpu_seconds_total{{cpu=\"0\",instance=\"{NODE}\",mode=\"idle\"}}");
+    Alert {
+        name: "HostCpuHigh",
+        scaling: "vertical",
+        expr: format!(
+            "100 * (1 - avg by (instance) (rate(node_cpu_seconds_total{{mode=\"idle\"}}[5m]))) > {}",
+            m::CPU_PERCENT
+        ),
+        minutes: m::CPU_MINUTES,
+        summary: format!(
+            "CPU above {}% for {} minutes on {{{{ $labels.instance }}}}",
+            m::CPU_PERCENT,
+            m::CPU_MINUTES
+        ),
+        description: "Scale up: add CPU cores to the host, or move tenants to another host.".into(),
+        // 6 s idle per minute is 90% busy; 54 s is 10%.
+        firing: vec![(idle.clone(), format!("0+6x{n}"))],
+        calm: vec![(idle, format!("0+54x{n}"))],
+        labels: vec![("instance", NODE)],
+    }
+}
+
+fn memory() -> Alert {
+    let n = len(m::MEMORY_MINUTES);
+    let total = (
+        format!("node_memory_MemTotal_bytes{{instance=\"{NODE}\"}}"),
+        format!("10737418240x{n}"),
+    );
+    let available = format!("node_memory_MemAvailable_bytes{{instance=\"{NODE}\"}}");
+    Alert {
+        name: "HostMemoryHigh",
+        scaling: "vertical",
+        expr: format!(
+            "100 * (1 - node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes) > {}",
+            m::MEMORY_PERCENT
+        ),
+        minutes: m::MEMORY_MINUTES,
+        summary: format!(
+            "Memory above {}% for {} minutes on {{{{ $labels.instance }}}}",
+            m::MEMORY_PERCENT,
+            m::MEMORY_MINUTES
+        ),
+        description: "Scale up: add memory to the host; check PostgreSQL and Redis sizing.".into(),
+        firing: vec![
+            total.clone(),
+            (available.clone(), format!("1073741824x{n}")),
+        ],
+        calm: vec![total, (available, format!("8589934592x{n}"))],
+        labels: vec![("instance", NODE)],
+    }
+}
+
+fn db_pool() -> Alert {
+    let n = len(5);
+    let in_use = format!(
+        "framework_db_pool_connections{{{}}}",
+        app(",state=\"in_use\"")
+    );
+    let max = (
+        format!("framework_db_pool_max_connections{{{}}}", app("")),
+        format!("50x{n}"),
+    );
+    Alert {
+        name: "DatabasePoolSaturated",
+        scaling: "vertical",
+        expr: format!(
+            "100 * sum by (instance) (framework_db_pool_connections{{state=\"in_use\"}}) / sum by (instance) (framework_db_pool_max_connections) > {}",
+            m::DB_POOL_PERCENT
+        ),
+        minutes: 5,
+        summary: format!(
+            "Database pool more than {}% in use on {{{{ $labels.instance }}}}",
+            m::DB_POOL_PERCENT
+        ),
+        description:
+            "Scale up: raise database.pool_size / max_overflow, or the database's resources.".into(),
+        firing: vec![max.clone(), (in_use.clone(), format!("45x{n}"))],
+        calm: vec![max, (in_use, format!("10x{n}"))],
+        labels: vec![("instance", APP)],
+    }
+}
+
+fn p95() -> Alert {
+    let n = len(10);
+    let bucket = |le: &str| {
+        format!(
+            "framework_request_duration_seconds_bucket{{{}}}",
+            app(&format!(
+                ",le=\"{le}\",method=\"GET\",route=\"/api/v1/implementations\",status=\"200\""
+            ))
+        )
+    };
+    // Firing: every request takes 0.5-1 s; calm: every request under 0.1 s.
+    let series = |fast: &str, slow: &str| {
+        vec![
+            (bucket("0.1"), format!("{fast}x{n}")),
+            (bucket("0.5"), format!("{fast}x{n}")),
+            (bucket("1"), format!("{slow}x{n}")),
+            (bucket("+Inf"), format!("{slow}x{n}")),
+        ]
+    };
+    Alert {
+        name: "ResponseTimeP95High",
+        scaling: "vertical",
+        expr: format!(
+            "histogram_quantile(0.95, sum by (instance, le) (rate(framework_request_duration_seconds_bucket[5m]))) > {}",
+            f64::from(m::P95_MILLIS) / 1000.0
+        ),
+        minutes: 10,
+        summary: format!(
+            "95th percentile response time above {}ms on {{{{ $labels.instance }}}}",
+            m::P95_MILLIS
+        ),
+        description:
+            "Scale up: add CPU or database capacity; look for slow queries in pg_stat_statements."
+                .into(),
+        firing: series("0+0", "0+60"),
+        calm: series("0+60", "0+60"),
+        labels: vec![("instance", APP)],
+    }
+}
+
+/// An alert whose condition must hold for 5 minutes; its series come from [`Alert::series`].
+fn five_minutes(
+    name: &'static str,
+    scaling: &'static str,
+    expr: String,
+    summary: String,
+    description: &str,
+    labels: Vec<(&'static str, &'static str)>,
+) -> Alert {
+    Alert {
+        name,
+        scaling,
+        expr,
+        minutes: 5,
+        summary,
+        description: description.into(),
+        firing: Vec::new(),
+        calm: Vec::new(),
+        labels,
+    }
+}
+
+impl Alert {
+    /// One test series, with its firing and its calm values (promtool notation, without
+    /// the repeat count).
+    fn series(mut self, series: String, firing: &str, calm: &str) -> Self {
+        let n = len(self.minutes);
+        self.firing = vec![(series.clone(), format!("{firing}x{n}"))];
+        self.calm = vec![(series, format!("{calm}x{n}"))];
+        self
+    }
+}
+
+fn active_implementations() -> Alert {
+    let t = m::ACTIVE_IMPLEMENTATIONS;
+    five_minutes(
+        "ActiveImplementationsHigh",
+        "horizontal",
+        format!("sum by (instance) (framework_active_implementations_total) > {t}"),
+        format!("More than {t} active implementations on {{{{ $labels.instance }}}}"),
+        "Scale out: add runtime instances.",
+        vec![("instance", APP)],
+    )
+    .series(
+        format!("framework_active_implementations_total{{{}}}", app("")),
+        "45",
+        "10",
+    )
+}
+
+fn queue_depth() -> Alert {
+    let t = m::QUEUE_DEPTH;
+    five_minutes(
+        "QueueBacklog",
+        "horizontal",
+        format!("max by (stream) (framework_queue_depth) > {t}"),
+        format!("More than {t} messages waiting in queue {{{{ $labels.stream }}}}"),
+        "Scale out: add runtime instances to consume the queue; check `scf queue status`.",
+        vec![("stream", "implementations")],
+    )
+    .series(
+        format!(
+            "framework_queue_depth{{{}}}",
+            app(",stream=\"implementations\"")
+        ),
+        "150",
+        "10",
+    )
+}
+
+fn request_rate() -> Alert {
+    let t = m::REQUESTS_PER_MINUTE;
+    five_minutes(
+        "RequestRateHigh",
+        "horizontal",
+        format!(
+            "sum by (instance) (rate(framework_request_duration_seconds_count[5m])) * 60 > {t}"
+        ),
+        format!("More than {t} requests per minute on {{{{ $labels.instance }}}}"),
+        "Scale out: add runtime instances behind the load balancer.",
+        vec![("instance", APP)],
+    )
+    .series(
+        format!(
+            "framework_request_duration_seconds_count{{{}}}",
+            app(",method=\"GET\",route=\"/api/v1/implementations\",status=\"200\"")
+        ),
+        "0+1200",
+        "0+600",
+    )
+}
+
+fn prediction_accuracy() -> Alert {
+    let t = m::PREDICTION_ACCURACY_PERCENT;
+    five_minutes(
+        "PredictionAccuracyLow",
+        "horizontal",
+        format!(
+            "min by (instance) (framework_prediction_accuracy) < {}",
+            f64::from(t) / 100.0
+        ),
+        format!("Success prediction accuracy below {t}% on {{{{ $labels.instance }}}}"),
+        "Add forecasting capacity and review recent demand data for drift.",
+        vec![("instance", APP)],
+    )
+    .series(
+        format!("framework_prediction_accuracy{{{}}}", app("")),
+        "0.85",
+        "0.95",
+    )
+}
+
+fn target_down() -> Alert {
+    five_minutes(
+        "ScrapeTargetDown",
+        "availability",
+        "up == 0".into(),
+        "{{ $labels.job }} at {{ $labels.instance }} is down".into(),
+        "Prometheus cannot scrape it: check the service and its exporter.",
+        vec![("instance", APP), ("job", "framework")],
+    )
+    .series(format!("up{{{},job=\"framework\"}}", app("")), "0", "1")
+}
+
+/// The rule file.
+pub fn rule_file(group: &str) -> RuleFile {
+    let rules = alerts()
+        .into_iter()
+        .map(|a| AlertRule {
+            alert: a.name.into(),
+            expr: a.expr,
+            for_: format!("{}m", a.minutes),
+            labels: rule_labels(a.scaling),
+            annotations: BTreeMap::from([
+                ("summary".into(), a.summary),
+                ("description".into(), a.description),
+            ]),
+        })
+        .collect();
+    RuleFile {
+        groups: vec![RuleGroup {
+            name: group.into(),
+            rules,
+        }],
+    }
+}
+
+pub(super) fn rule_labels(scaling: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("severity".into(), "warning".into()),
+        ("scaling".into(), scaling.into()),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every metric an expression names is in [`m::METRICS`], the list the runtime follows.
+    #[test]
+    fn rules_only_use_listed_metrics() {
+        for a in alerts() {
+            let names = a
+                .expr
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .filter(|w| w.starts_with("framework_") || w.starts_with("node_") || *w == "up");
+            for name in names {
+                assert!(m::METRICS.contains(&name), "{}: {name}", a.name);
+            }
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! Redis on a host: `/etc/redis/redis.conf` with the memory limit and eviction policy, save
+//! points, the password (a secret marker that `scf apply` fills in), loopback binding,
+//! protected mode, and dangerous commands disabled. Rendered only when scf manages Redis on
+//! a host.
+
+use super::Target;
+use crate::artifact::Artifact;
+use crate::model::Model;
+use crate::render::{RenderError, Renderer};
+use serde::Serialize;
+use std::net::Ipv4Addr;
+
+/// The Redis target.
+pub struct Redis;
+
+/// Where redis.conf is installed on a host.
+pub const CONF_PATH: &str = "/etc/redis/redis.conf";
+
+/// Commands renamed to nothing: they wipe data, reconfigure or stop the server, hand the data
+/// to another server, or block it scanning every key. The runtime uses none of them.
+pub const DISABLED_COMMANDS: &[&str] = &[
+    "CONFIG",
+    "FLUSHALL",
+    "FLUSHDB",
+    "KEYS",
+    "REPLICAOF",
+    "SHUTDOWN",
+    "SLAVEOF",
+];
+
+/// What redis.conf.j2 sees.
+#[derive(Serialize)]
+struct Context {
+    name: String,
+    path: &'static str,
+    password_ref: String,
+    password: String,
+    bind: Vec<String>,
+    port: u16,
+    maxmemory: String,
+    maxmemory_policy: String,
+    save: Vec<SavePoint>,
+    disabled: &'static [&'static str],
+}
+
+#[derive(Serialize)]
+struct SavePoint {
+    seconds: u64,
+    changes: u64,
+}
+
+impl Target for Redis {
+    fn name(&self) -> &'static str {
+        "redis"
+    }
+
+    fn templates(&self) -> &'static [(&'static str, &'static str)] {
+        &[(
+            "redis/redis.conf.j2",
+            include_str!("../../templates/redis/redis.conf.j2"),
+        )]
+    }
+
+    fn render(&self, model: &Model, renderer: &Renderer) -> Result<Vec<Artifact>, RenderError> {
+        if model.host.is_none() || !model.redis.managed {
+            return Ok(Vec::new());
+        }
+        let r = &model.redis;
+        let context = Context {
+            name: model.name().to_string(),
+            path: CONF_PATH,
+            password_ref: r.password.to_string(),
+            password: crate::secret::marker(&r.password),
+            bind: bind(r.host.as_str()),
+            port: r.port,
+            maxmemory: r.maxmemory.to_redis(),
+            maxmemory_policy: serde_json::to_value(r.maxmemory_policy)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            save: r
+                .save
+                .iter()
+                .map(|p| SavePoint {
+                    seconds: p.seconds,
+                    changes: p.changes,
+                })
+                .collect(),
+            disabled: DISABLED_COMMANDS,
+        };
+        let text = renderer.render("redis/redis.conf.j2", &context)?;
+        Ok(vec![
+            Artifact::file(self.name(), format!("host{CONF_PATH}"), text).with_mode(0o640),
+        ])
+    }
+}
+
+/// Loopback, plus `redis.host` when it is an IPv4 address of this host that is not
+/// loopback (`0.0.0.0` means every interface). A host name adds nothing: Redis binds
+/// addresses, and the runtime reaching it by name is the firewall's and DNS's business.
+fn bind(host: &str) -> Vec<String> {
+    let mut out = vec!["127.0.0.1".to_string(), "-::1".to_string()];
+    match host.parse::<Ipv4Addr>() {
+        Ok(ip) if ip.is_unspecified() => out = vec!["*".into(), "-::*".into()],
+        Ok(ip) if !ip.is_loopback() => out.insert(1, ip.to_string()),
+        _ => {}
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bind;
+
+    #[test]
+    fn binds_loopback_and_the_configured_address() {
+        assert_eq!(bind("127.0.0.1"), ["127.0.0.1", "-::1"]);
+        assert_eq!(bind("localhost"), ["127.0.0.1", "-::1"]);
+        assert_eq!(bind("10.0.0.5"), ["127.0.0.1", "10.0.0.5", "-::1"]);
+        assert_eq!(bind("0.0.0.0"), ["*", "-::*"]);
+    }
+}

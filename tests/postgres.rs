@@ -1,0 +1,325 @@
+//! The PostgreSQL target judged by a real PostgreSQL 15: every scenario's postgresql.conf
+//! starts a cluster with no setting in error, and its bootstrap and tenant SQL apply twice
+//! (idempotent) without the password, then set it from the environment as `scf apply` does.
+//! Overrides win, and hostile values are rejected by `scf validate` or arrive inert.
+
+mod built;
+mod support;
+
+use built::{Build, Outcome};
+use scf_testkit::services::{PgCluster, psql};
+use scf_testkit::validators::postgres::{apply_sql, check_config};
+use std::path::PathBuf;
+
+const CONF: &str = "/etc/postgresql/15/main/conf.d/ai-supply-chain.conf";
+const SQL_DIR: &str = "/usr/local/share/ai-supply-chain/sql";
+
+/// bootstrap.sql, then the tenant files in order.
+fn sql_files(b: &Build) -> Vec<PathBuf> {
+    let mut files = vec![b.path(&format!("{SQL_DIR}/bootstrap.sql"))];
+    files.extend(b.files_under(&format!("{SQL_DIR}/tenants")));
+    files
+}
+
+fn url(cluster: &PgCluster, db: &str) -> String {
+    format!("postgresql://postgres@127.0.0.1:{}/{db}", cluster.port())
+}
+
+/// Starts the build's config and applies its SQL twice; returns the running cluster.
+fn start_and_bootstrap(b: &Build) -> PgCluster {
+    let cluster = check_config(&b.path(CONF)).unwrap_or_else(|f| panic!("{}: {f}", b.name));
+    let files = sql_files(b);
+    let files: Vec<&std::path::Path> = files.iter().map(PathBuf::as_path).collect();
+    for round in ["first", "second"] {
+        apply_sql(&cluster.url(), &files)
+            .unwrap_or_else(|f| panic!("{}: {round} apply: {f}", b.name));
+    }
+    cluster
+}
+
+fn query(cluster: &PgCluster, db: &str, sql: &str) -> String {
+    psql(&url(cluster, db), sql)
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .trim()
+        .to_string()
+}
+
+/// Runs bootstrap.sql the way `scf apply` does, with the password in the environment.
+fn bootstrap_with_password(b: &Build, cluster: &PgCluster, password: &str) -> String {
+    let out = scf_testkit::tools::command("psql")
+        .expect("psql")
+        .args([
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-d",
+            &cluster.url(),
+            "-f",
+        ])
+        .arg(b.path(&format!("{SQL_DIR}/bootstrap.sql")))
+        .env(scf::targets::postgres::PASSWORD_ENV, password)
+        .output()
+        .expect("psql runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn every_scenario_starts_postgres_and_bootstraps_idempotently() {
+    let builds = built::scenarios();
+    let with_postgres: Vec<&Build> = builds.iter().filter(|b| b.has(CONF)).collect();
+    assert_eq!(
+        with_postgres
+            .iter()
+            .map(|b| b.name.as_str())
+            .collect::<Vec<_>>(),
+        [
+            "example",
+            "profile-dev",
+            "profile-single-tenant",
+            "profile-multi-tenant"
+        ],
+        "every host scenario, and not Kubernetes, manages PostgreSQL"
+    );
+    for b in with_postgres {
+        let bootstrap = b.read(&format!("{SQL_DIR}/bootstrap.sql"));
+        assert!(
+            !bootstrap.contains("@@scf-secret"),
+            "{}: no secret marker",
+            b.name
+        );
+        let cluster = start_and_bootstrap(b);
+        assert_eq!(
+            query(
+                &cluster,
+                "postgres",
+                "SELECT rolcanlogin, rolsuper, rolpassword IS NULL FROM pg_authid WHERE rolname = 'framework'"
+            ),
+            "t|f|t",
+            "{}: a login role, no superuser, no password yet",
+            b.name
+        );
+        assert_eq!(
+            query(
+                &cluster,
+                "ai_supply_chain",
+                "SELECT string_agg(extname, ',' ORDER BY extname) FROM pg_extension WHERE extname <> 'plpgsql'"
+            ),
+            "pgcrypto,uuid-ossp",
+            "{}",
+            b.name
+        );
+        assert_eq!(
+            query(
+                &cluster,
+                "postgres",
+                "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'ai_supply_chain'"
+            ),
+            "framework"
+        );
+        let max_connections = query(&cluster, "postgres", "SHOW max_connections");
+        assert!(
+            b.read(CONF)
+                .contains(&format!("max_connections = {max_connections}\n")),
+            "{}: the server runs with the generated max_connections",
+            b.name
+        );
+
+        let password = format!("pw-{}-'quoted' \"too\"", std::process::id());
+        let output = bootstrap_with_password(b, &cluster, &password);
+        assert!(
+            !output.contains(&password),
+            "psql does not echo the password"
+        );
+        assert!(
+            query(
+                &cluster,
+                "postgres",
+                "SELECT rolpassword FROM pg_authid WHERE rolname = 'framework'"
+            )
+            .starts_with("SCRAM-SHA-256$"),
+            "{}: the password is set, hashed",
+            b.name
+        );
+        assert!(
+            !cluster.log().contains(&password),
+            "the server log never holds it"
+        );
+    }
+}
+
+#[test]
+fn tenants_get_a_database_or_a_schema_by_isolation_mode() {
+    let builds = built::scenarios();
+    let example = builds
+        .iter()
+        .find(|b| b.name == "example")
+        .expect("example");
+    let cluster = start_and_bootstrap(example);
+    assert_eq!(
+        query(
+            &cluster,
+            "ai_supply_chain_customer_123",
+            "SELECT current_user <> '' AND has_database_privilege('framework', current_database(), 'CREATE')"
+        ),
+        "t"
+    );
+    assert_eq!(
+        query(
+            &cluster,
+            "ai_supply_chain_customer_123",
+            "SELECT count(*) FROM pg_extension WHERE extname IN ('pgcrypto', 'uuid-ossp')"
+        ),
+        "2"
+    );
+    drop(cluster);
+
+    let mut table = built::example();
+    built::set(&mut table, "tenancy.isolation", "schema".into());
+    let Outcome::Built(schema) = built::outcome("schema isolation", &table) else {
+        panic!("schema isolation is valid");
+    };
+    let cluster = start_and_bootstrap(&schema);
+    assert_eq!(
+        query(
+            &cluster,
+            "ai_supply_chain",
+            "SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = 'tenant_customer_123'"
+        ),
+        "framework"
+    );
+    assert_eq!(
+        query(
+            &cluster,
+            "postgres",
+            "SELECT count(*) FROM pg_database WHERE datname LIKE 'ai_supply_chain_%'"
+        ),
+        "0"
+    );
+
+    built::set(&mut table, "tenancy.isolation", "row".into());
+    let Outcome::Built(rows) = built::outcome("row isolation", &table) else {
+        panic!("row isolation is valid");
+    };
+    assert!(rows.files_under(&format!("{SQL_DIR}/tenants")).is_empty());
+}
+
+#[test]
+fn user_overrides_win_over_pgtune() {
+    let mut table = built::example();
+    let settings: toml::Table = toml::toml! {
+        work_mem = "8MB"
+        random_page_cost = 1.5
+        jit = false
+        max_connections = 120
+        log_line_prefix = "it's %m \\ # ; "
+    };
+    built::set(&mut table, "database.settings", settings.into());
+    let Outcome::Built(b) = built::outcome("overrides", &table) else {
+        panic!("the overrides are valid");
+    };
+    let conf = b.read(CONF);
+    assert_eq!(conf.matches("\nwork_mem = ").count(), 1, "{conf}");
+    let cluster = check_config(&b.path(CONF)).unwrap_or_else(|f| panic!("{f}"));
+    for (name, want) in [
+        ("work_mem", "8MB"),
+        ("random_page_cost", "1.5"),
+        ("jit", "off"),
+        ("max_connections", "120"),
+        ("log_line_prefix", "it's %m \\ # ; "),
+    ] {
+        assert_eq!(
+            cluster
+                .psql(&format!("SHOW {name}"))
+                .expect("show")
+                .trim_end_matches('\n'),
+            want,
+            "{name}"
+        );
+    }
+}
+
+/// Every framework.toml field that reaches the PostgreSQL artifacts, with every hostile
+/// value: refused by `scf validate`, or built into files PostgreSQL accepts, the text
+/// arriving unchanged. Only a setting's text value may hold such text.
+#[test]
+fn hostile_values_are_rejected_or_inert() {
+    let fields = [
+        "project.name",
+        "database.name",
+        "database.user",
+        "database.host",
+        "database.extensions",
+        "tenants.id",
+        "database.settings.log_line_prefix",
+    ];
+    let mut accepted = Vec::new();
+    for field in fields {
+        for value in built::HOSTILE {
+            let mut table = built::example();
+            let hostile = toml::Value::from(*value);
+            let hostile = if field == "database.extensions" {
+                vec![hostile].into()
+            } else {
+                hostile
+            };
+            built::set(&mut table, field, hostile);
+            let name = format!("{field} = {value:?}");
+            match built::outcome(&name, &table) {
+                Outcome::Rejected(message) => {
+                    assert!(message.contains("error"), "{name}: {message}")
+                }
+                Outcome::Built(_) => {
+                    assert_eq!(
+                        field, "database.settings.log_line_prefix",
+                        "{name} is accepted"
+                    );
+                    accepted.push(*value);
+                }
+            }
+        }
+    }
+    let mut key = built::example();
+    for value in built::HOSTILE {
+        built::set(&mut key, "database.settings", toml::Table::new().into());
+        if let Some(toml::Value::Table(settings)) =
+            key.get_mut("database").and_then(|d| d.get_mut("settings"))
+        {
+            settings.insert((*value).to_string(), "1".into());
+        }
+        assert!(
+            matches!(built::outcome(value, &key), Outcome::Rejected(_)),
+            "the setting name {value:?} is refused"
+        );
+    }
+    assert!(
+        accepted.contains(&"a'b") && accepted.contains(&"a\\b"),
+        "quotes and backslashes are legal in a setting value: {accepted:?}"
+    );
+    // One cluster proves them all: each value under a custom placeholder setting.
+    let mut settings = toml::Table::new();
+    for (i, value) in accepted.iter().enumerate() {
+        settings.insert(format!("scf_hostile.v{i}"), (*value).into());
+    }
+    let mut table = built::example();
+    built::set(&mut table, "database.settings", settings.into());
+    let Outcome::Built(b) = built::outcome("every accepted value", &table) else {
+        panic!("each value was accepted alone");
+    };
+    let cluster = check_config(&b.path(CONF)).unwrap_or_else(|f| panic!("{f}"));
+    for (i, value) in accepted.iter().enumerate() {
+        let shown = cluster
+            .psql(&format!("SHOW scf_hostile.v{i}"))
+            .expect("show");
+        assert_eq!(shown.trim_end_matches('\n'), *value);
+    }
+}

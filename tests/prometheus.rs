@@ -1,0 +1,146 @@
+//! The Prometheus target judged by promtool: for every scenario that monitors a host,
+//! `promtool check config`, `check rules` and `test rules` pass with no warning, and
+//! yamllint finds nothing. Each alert's tests can fail: an alert that never fires, or always
+//! does, makes `promtool test rules` fail. Hostile values are rejected or inert.
+
+mod built;
+mod support;
+
+use built::{Build, Outcome};
+use scf::targets::prometheus::rules::alerts;
+use scf_testkit::validators::{prometheus, yaml};
+use std::path::{Path, PathBuf};
+
+const CONFIG: &str = "/etc/prometheus/prometheus.yml";
+const RULES: &str = "/etc/prometheus/rules/ai-supply-chain.rules.yml";
+const TESTS: &str = "/etc/prometheus/rules/ai-supply-chain.rules.test.yml";
+
+/// promtool and yamllint on one build.
+fn judge(b: &Build) {
+    let (config, rules, tests) = (b.path(CONFIG), b.path(RULES), b.path(TESTS));
+    prometheus::check_config(&config).unwrap_or_else(|f| panic!("{}: {f}", b.name));
+    prometheus::check_rules(&[&rules]).unwrap_or_else(|f| panic!("{}: {f}", b.name));
+    prometheus::test_rules(&[&tests]).unwrap_or_else(|f| panic!("{}: {f}", b.name));
+    yaml::lint(&[&config, &rules, &tests]).unwrap_or_else(|f| panic!("{}: {f}", b.name));
+}
+
+#[test]
+fn every_monitored_scenario_passes_promtool() {
+    let builds = built::scenarios();
+    let monitored: Vec<&Build> = builds.iter().filter(|b| b.has(CONFIG)).collect();
+    assert_eq!(
+        monitored
+            .iter()
+            .map(|b| b.name.as_str())
+            .collect::<Vec<_>>(),
+        ["example", "profile-single-tenant", "profile-multi-tenant"],
+        "dev turns monitoring off; Kubernetes has no host"
+    );
+    for b in monitored {
+        judge(b);
+        let config = b.read(CONFIG);
+        for job in ["framework", "postgres", "redis", "node"] {
+            assert!(
+                config.contains(&format!("- job_name: {job}\n")),
+                "{}: {job}",
+                b.name
+            );
+        }
+        for target in [
+            "127.0.0.1:5000",
+            "127.0.0.1:9187",
+            "127.0.0.1:9121",
+            "127.0.0.1:9100",
+        ] {
+            assert!(
+                config.contains(&format!("- {target}\n")),
+                "{}: {target}",
+                b.name
+            );
+        }
+        let rules = b.read(RULES);
+        for a in alerts() {
+            assert!(
+                rules.contains(&format!("- alert: {}\n", a.name)),
+                "{}",
+                a.name
+            );
+        }
+    }
+}
+
+/// Copies the rule and test files into a scratch dir, the rule file edited.
+fn with_rules(b: &Build, dir: &Path, rules: &str) -> PathBuf {
+    std::fs::write(dir.join("ai-supply-chain.rules.yml"), rules).expect("write rules");
+    let tests = dir.join("ai-supply-chain.rules.test.yml");
+    std::fs::write(&tests, b.read(TESTS)).expect("write tests");
+    tests
+}
+
+#[test]
+fn each_alert_test_fails_when_the_alert_is_broken() {
+    let builds = built::scenarios();
+    let b = builds
+        .iter()
+        .find(|b| b.name == "example")
+        .expect("example");
+    let rules = b.read(RULES);
+    let dir = tempfile::tempdir().expect("temp dir");
+    for a in alerts() {
+        let line = format!("expr: {}\n", a.expr);
+        assert_eq!(rules.matches(&line).count(), 1, "{}: {line}", a.name);
+        for (broken, fails) in [("vector(0) > 1", "fires"), ("vector(1) > 0", "stays quiet")] {
+            let edited = rules.replace(&line, &format!("expr: {broken}\n"));
+            let tests = with_rules(b, dir.path(), &edited);
+            let err = prometheus::test_rules(&[&tests])
+                .err()
+                .unwrap_or_else(|| panic!("{} with `{broken}` passed its tests", a.name));
+            assert!(
+                err.output().contains(&format!("{} {fails}", a.name)),
+                "{} with `{broken}`: {err}",
+                a.name
+            );
+        }
+    }
+}
+
+/// Every framework.toml field that reaches the Prometheus files, with every hostile value.
+#[test]
+fn hostile_values_are_rejected_or_inert() {
+    let fields = [
+        "project.name",
+        "server.listen",
+        "monitoring.scrape_interval",
+    ];
+    for field in fields {
+        for value in built::HOSTILE {
+            let hostile = match field {
+                "server.listen" => format!("127.0.0.1:5000{value}"),
+                "monitoring.scrape_interval" => format!("15s{value}"),
+                _ => (*value).to_string(),
+            };
+            let mut table = built::example();
+            built::set(&mut table, field, hostile.into());
+            let name = format!("{field} = {value:?}");
+            match built::outcome(&name, &table) {
+                Outcome::Rejected(message) => {
+                    assert!(message.contains("error"), "{name}: {message}")
+                }
+                Outcome::Built(b) => judge(&b),
+            }
+        }
+    }
+    let mut table = built::example();
+    built::set(&mut table, "server.listen", "0.0.0.0:8080".into());
+    built::set(&mut table, "monitoring.scrape_interval", "5s".into());
+    let Outcome::Built(b) = built::outcome("wildcard listen, short interval", &table) else {
+        panic!("valid");
+    };
+    judge(&b);
+    let config = b.read(CONFIG);
+    assert!(config.contains("- 127.0.0.1:8080\n"), "{config}");
+    assert!(
+        !config.contains("scrape_interval: 10s"),
+        "a shorter global interval wins"
+    );
+}
