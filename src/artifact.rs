@@ -49,6 +49,8 @@ pub struct Artifact {
     pub target: &'static str,
     /// What must happen on a host when it changes.
     pub effects: Vec<Effect>,
+    /// `user:group` that must own it on a host (default: root).
+    pub owner: Option<String>,
 }
 
 impl Artifact {
@@ -63,6 +65,7 @@ impl Artifact {
             sensitive,
             target,
             effects: Vec::new(),
+            owner: None,
         }
     }
     /// A symbolic link.
@@ -74,11 +77,17 @@ impl Artifact {
             sensitive: false,
             target,
             effects: Vec::new(),
+            owner: None,
         }
     }
     /// The same artifact with other permission bits.
     pub fn with_mode(mut self, mode: u32) -> Self {
         self.mode = mode;
+        self
+    }
+    /// The same artifact, owned by `user:group` on a host (for a service that reads it).
+    pub fn owned_by(mut self, owner: &str) -> Self {
+        self.owner = Some(owner.to_string());
         self
     }
     /// The same artifact, with an effect when it changes.

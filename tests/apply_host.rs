@@ -167,7 +167,9 @@ fn plan_apply_plan_converges_and_an_edit_touches_only_its_files() {
         "{shown}"
     );
     assert!(
-        !shown.contains("  ~ ") && !shown.contains("  - "),
+        !shown
+            .lines()
+            .any(|l| l.starts_with("  ~ ") || l.starts_with("  - ")),
         "an empty root gives only creates: {shown}"
     );
 
@@ -420,8 +422,11 @@ fn the_secret_canary_never_leaks() {
     }
     for (path, bytes) in tree(host.dir.path()) {
         let holds = String::from_utf8_lossy(&bytes).contains(&canary);
-        let env_file = path.ends_with("etc/ai-supply-chain/ai-supply-chain.env");
-        assert!(!holds || env_file, "{path} holds the secret");
+        // Only the files that must hold secrets at run time: the runtime's env file and
+        // redis.conf (requirepass), and their kept generations.
+        let secret_file = path.ends_with("etc/ai-supply-chain/ai-supply-chain.env")
+            || path.ends_with("etc/redis/redis.conf");
+        assert!(!holds || secret_file, "{path} holds the secret");
     }
     let env = std::fs::read_to_string(host.root.join("etc/ai-supply-chain/ai-supply-chain.env"))
         .expect("env");
@@ -519,4 +524,36 @@ fn apply_installs_the_running_scf_for_the_units_to_run() {
         "{}",
         text(&upgrade)
     );
+}
+
+#[test]
+fn files_a_service_reads_get_its_group_and_drift_is_planned() {
+    use std::os::unix::fs::MetadataExt;
+    let host = Host::new("canary-own");
+    std::fs::create_dir_all(host.root.join("etc")).expect("etc");
+    std::fs::write(
+        host.root.join("etc/passwd"),
+        "root:x:0:0::/root:/bin/sh\nredis:x:4242:4243::/var/lib/redis:/usr/sbin/nologin\n",
+    )
+    .expect("passwd");
+    std::fs::write(host.root.join("etc/group"), "root:x:0:\nredis:x:4243:\n").expect("group");
+    let applied = host.apply(&[]);
+    assert!(applied.status.success(), "{}", text(&applied));
+    let conf = host.root.join("etc/redis/redis.conf");
+    let meta = std::fs::metadata(&conf).expect("redis.conf");
+    assert_eq!(
+        (meta.uid(), meta.gid(), meta.mode() & 0o777),
+        (0, 4243, 0o640),
+        "root:redis 0640"
+    );
+    std::os::unix::fs::chown(&conf, Some(0), Some(0)).expect("chown");
+    let drift = host.plan(&[]);
+    assert_eq!(drift.status.code(), Some(2));
+    assert!(
+        text(&drift).contains("new owner root:redis"),
+        "{}",
+        text(&drift)
+    );
+    assert!(host.apply(&[]).status.success());
+    assert_eq!(std::fs::metadata(&conf).expect("redis.conf").gid(), 4243);
 }

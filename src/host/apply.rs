@@ -58,7 +58,7 @@ pub struct Report {
 
 /// One file's new content, secrets filled in.
 enum Content {
-    File(Vec<u8>, u32),
+    File(Vec<u8>, u32, Option<String>),
     Link(String),
     Absent,
 }
@@ -75,9 +75,17 @@ fn host_path(address: &str) -> Option<String> {
 fn content_of(change: &Change) -> Result<Content, HostError> {
     Ok(match (&change.action, &change.desired) {
         (Action::Delete, _) => Content::Absent,
-        (_, Some(Desired::File { contents, mode })) => Content::File(
+        (
+            _,
+            Some(Desired::File {
+                contents,
+                mode,
+                owner,
+            }),
+        ) => Content::File(
             secret::fill(contents, secret::resolve)?.into_bytes(),
             parse_mode(mode),
+            owner.clone(),
         ),
         (_, Some(Desired::Link { to })) => Content::Link(to.clone()),
         (_, Some(Desired::Binary { sha256 })) => {
@@ -91,7 +99,7 @@ fn content_of(change: &Change) -> Result<Content, HostError> {
                     ),
                 ));
             }
-            Content::File(bytes, 0o755)
+            Content::File(bytes, 0o755, None)
         }
         (_, Some(Desired::Json { .. }) | None) => {
             return Err(HostError::io(
@@ -105,7 +113,13 @@ fn content_of(change: &Change) -> Result<Content, HostError> {
 fn put(root: &Path, path: &str, content: &Content) -> std::io::Result<()> {
     let target = under(root, path);
     match content {
-        Content::File(bytes, mode) => fsio::write_file(&target, bytes, *mode),
+        Content::File(bytes, mode, owner) => {
+            let ids = match owner {
+                Some(owner) => fsio::owner_ids(root, owner)?,
+                None => None,
+            };
+            fsio::write_file_owned(&target, bytes, *mode, ids)
+        }
         Content::Link(to) => fsio::write_link(&target, to),
         Content::Absent => fsio::remove(&target),
     }
@@ -244,7 +258,7 @@ pub fn execute(
                 Content::Absent => {
                     after.files.remove(path);
                 }
-                Content::File(bytes, mode) => {
+                Content::File(bytes, mode, _) => {
                     after.files.insert(
                         path.clone(),
                         record(
@@ -378,6 +392,10 @@ fn record(c: &Change, kind: &str, mode: String, sha256: String, effects: &Effect
         sha256,
         sensitive: c.sensitive,
         effects: effects.get(&c.address).cloned().unwrap_or_default(),
+        owner: match &c.desired {
+            Some(Desired::File { owner, .. }) => owner.clone(),
+            _ => None,
+        },
     }
 }
 
@@ -448,7 +466,9 @@ pub fn restore(
             None => Content::Absent,
             Some(src) => match see(Path::new("/"), &src.to_string_lossy()).ok() {
                 Some(Seen::Link(to)) => Content::Link(to),
-                Some(Seen::File { bytes, .. }) => Content::File(bytes, parse_mode(&record.mode)),
+                Some(Seen::File { bytes, .. }) => {
+                    Content::File(bytes, parse_mode(&record.mode), record.owner.clone())
+                }
                 _ => {
                     return Err(HostError::io(
                         format!("read the kept copy of {path}"),
@@ -458,7 +478,7 @@ pub fn restore(
             },
         };
         let unchanged = matches!((&content, &now), (Content::Absent, Seen::Absent))
-            || matches!((&content, &now), (Content::File(b, m), Seen::File { bytes, mode }) if b == bytes && m == mode)
+            || matches!((&content, &now), (Content::File(b, m, _), Seen::File { bytes, mode }) if b == bytes && m == mode)
             || matches!((&content, &now), (Content::Link(a), Seen::Link(b)) if a == b);
         if unchanged {
             continue;

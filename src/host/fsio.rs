@@ -60,8 +60,19 @@ pub fn create_dirs(dir: &Path) -> io::Result<()> {
     dir.parent().map_or(Ok(()), sync_dir)
 }
 
-/// Atomically replaces `path` with `bytes` and permission bits `mode`.
+/// Atomically replaces `path` with `bytes` and permission bits `mode`, owned by root.
 pub fn write_file(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    write_file_owned(path, bytes, mode, None)
+}
+
+/// Atomically replaces `path` with `bytes`, mode `mode` and, if given, owner `(uid, gid)`;
+/// the temporary file gets its owner before the rename, so no reader sees it root's.
+pub fn write_file_owned(
+    path: &Path,
+    bytes: &[u8],
+    mode: u32,
+    owner: Option<(u32, u32)>,
+) -> io::Result<()> {
     let dir = parent(path);
     create_dirs(dir)?;
     let tmp = temp_beside(path);
@@ -75,6 +86,9 @@ pub fn write_file(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
         f.write_all(bytes)?;
         // The umask may have narrowed `mode`; set it exactly.
         f.set_permissions(fs::Permissions::from_mode(mode))?;
+        if let Some(ids) = owner {
+            chown(&tmp, ids)?;
+        }
         f.sync_all()?;
         fs::rename(&tmp, path)?;
         sync_dir(dir)
@@ -133,4 +147,51 @@ mod tests {
         remove(&path).unwrap();
         assert!(!path.exists());
     }
+}
+
+/// The numeric ids of `user:group` (or of numeric `uid:gid`) on the system under `root`,
+/// from its passwd and group files. `Ok(None)` when `root` has no `/etc/passwd` (an image or test directory, where
+/// ownership is left to whoever installs it).
+pub fn owner_ids(root: &Path, owner: &str) -> io::Result<Option<(u32, u32)>> {
+    if let Some((uid, gid)) = owner
+        .split_once(':')
+        .and_then(|(u, g)| Some((u.parse().ok()?, g.parse().ok()?)))
+    {
+        return Ok(Some((uid, gid)));
+    }
+    let Ok(passwd) = fs::read_to_string(under(root, "/etc/passwd")) else {
+        return Ok(None);
+    };
+    let group = fs::read_to_string(under(root, "/etc/group")).unwrap_or_default();
+    let (user, grp) = owner.split_once(':').unwrap_or((owner, owner));
+    let id = |table: &str, name: &str| {
+        table
+            .lines()
+            .map(|l| l.split(':').collect::<Vec<_>>())
+            .find(|f| f.first() == Some(&name))
+            .and_then(|f| f.get(2)?.parse::<u32>().ok())
+    };
+    let missing = |what: &str, name: &str| {
+        io::Error::new(
+            io::ErrorKind::NotFound,
+            format!(
+                "{what} `{name}` does not exist on this host; install the package that creates it (e.g. redis-server) first"
+            ),
+        )
+    };
+    let uid = id(&passwd, user).ok_or_else(|| missing("user", user))?;
+    let gid = id(&group, grp).ok_or_else(|| missing("group", grp))?;
+    Ok(Some((uid, gid)))
+}
+
+/// The owner of `path`, as `(uid, gid)`.
+pub fn owner_of(path: &Path) -> io::Result<(u32, u32)> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = fs::symlink_metadata(path)?;
+    Ok((meta.uid(), meta.gid()))
+}
+
+/// Gives `path` to `owner` (numeric ids).
+pub fn chown(path: &Path, owner: (u32, u32)) -> io::Result<()> {
+    std::os::unix::fs::chown(path, Some(owner.0), Some(owner.1))
 }

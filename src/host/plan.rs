@@ -125,10 +125,12 @@ fn seen_text(seen: &Seen) -> String {
 }
 
 /// The change for one host artifact.
+/// `owner_change` is set when the file exists with another owner than the artifact's.
 pub fn compare(
     host_path: &str,
     artifact: &Artifact,
     seen: &Seen,
+    owner_change: Option<String>,
     secrets: &Secrets,
 ) -> Result<Change, ResolveError> {
     let (desired, wanted_text, template) = match &artifact.contents {
@@ -137,6 +139,7 @@ pub fn compare(
             Desired::File {
                 contents: text.clone(),
                 mode: format!("{:04o}", artifact.mode),
+                owner: artifact.owner.clone(),
             },
             text.clone(),
             artifact.sensitive.then_some(text.as_str()),
@@ -155,7 +158,7 @@ pub fn compare(
             }
         }
         _ => false,
-    };
+    } && owner_change.is_none();
     let action = match (seen, same) {
         (_, true) => Action::NoOp,
         (Seen::Absent, false) => Action::Create,
@@ -169,7 +172,7 @@ pub fn compare(
             ),
             None => (seen_text(seen), wanted_text.clone()),
         };
-        let mut diff = String::new();
+        let mut diff = owner_change.clone().unwrap_or_default();
         if let Seen::File { mode, .. } = seen
             && *mode != artifact.mode
         {
@@ -190,6 +193,30 @@ pub fn compare(
         blocked: None,
         desired: Some(desired),
     })
+}
+
+/// `old owner …` / `new owner …` lines when an existing file belongs to someone else
+/// than the artifact says; nothing when the root has no accounts to resolve.
+fn owner_change(
+    root: &Path,
+    host_path: &str,
+    artifact: &Artifact,
+    seen: &Seen,
+) -> Result<Option<String>, super::HostError> {
+    let (Some(owner), Seen::File { .. }) = (&artifact.owner, seen) else {
+        return Ok(None);
+    };
+    let io = |e| super::HostError::io(format!("resolve the owner of {host_path}"), e);
+    let Some(wanted) = super::fsio::owner_ids(root, owner).map_err(io)? else {
+        return Ok(None);
+    };
+    let actual = super::fsio::owner_of(&under(root, host_path)).map_err(io)?;
+    Ok((actual != wanted).then(|| {
+        format!(
+            "old owner {}:{}\nnew owner {owner} ({}:{})\n",
+            actual.0, actual.1, wanted.0, wanted.1
+        )
+    }))
 }
 
 /// The change that removes a file scf wrote earlier.
@@ -228,7 +255,8 @@ pub fn file_changes(
     for (host_path, artifact) in &wanted {
         let seen = see(root, host_path)
             .map_err(|e| super::HostError::io(format!("read {host_path}"), e))?;
-        let change = compare(host_path, artifact, &seen, secrets)?;
+        let owner_change = owner_change(root, host_path, artifact, &seen)?;
+        let change = compare(host_path, artifact, &seen, owner_change, secrets)?;
         effects.insert(change.address.clone(), artifact.effects.clone());
         changes.push(change);
     }

@@ -34,6 +34,9 @@ pub struct FileRecord {
     /// Effects to run when this file changes (also on rollback).
     #[serde(default)]
     pub effects: Vec<Effect>,
+    /// `user:group` that owns it, when not root.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
 }
 
 /// `state.json`.
@@ -164,6 +167,7 @@ impl Store {
                         sha256: target,
                         sensitive: false,
                         effects: Vec::new(),
+                        owner: None,
                     }
                 } else {
                     let bytes = fs::read(&from)?;
@@ -177,6 +181,13 @@ impl Store {
                         sha256: crate::plan::sha256_tag(&bytes),
                         sensitive: true,
                         effects: Vec::new(),
+                        owner: {
+                            let (uid, gid) = (
+                                std::os::unix::fs::MetadataExt::uid(&meta),
+                                std::os::unix::fs::MetadataExt::gid(&meta),
+                            );
+                            (uid, gid).ne(&(0, 0)).then(|| format!("{uid}:{gid}"))
+                        },
                     }
                 };
                 originals.files.insert(host_path.to_string(), record);

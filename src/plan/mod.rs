@@ -111,6 +111,9 @@ pub enum Desired {
         contents: String,
         /// Permission bits, e.g. `0600`.
         mode: String,
+        /// `user:group` that owns it, when not root.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        owner: Option<String>,
     },
     /// A symbolic link.
     Link {

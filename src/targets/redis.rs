@@ -4,7 +4,7 @@
 //! a host.
 
 use super::Target;
-use crate::artifact::Artifact;
+use crate::artifact::{Artifact, Effect};
 use crate::model::Model;
 use crate::render::{RenderError, Renderer};
 use serde::Serialize;
@@ -90,7 +90,10 @@ impl Target for Redis {
         };
         let text = renderer.render("redis/redis.conf.j2", &context)?;
         Ok(vec![
-            Artifact::file(self.name(), format!("host{CONF_PATH}"), text).with_mode(0o640),
+            Artifact::file(self.name(), format!("host{CONF_PATH}"), text)
+                .with_mode(0o640)
+                .owned_by("root:redis")
+                .on_change(Effect::Restart("redis-server.service".into())),
         ])
     }
 }

@@ -8,7 +8,7 @@ pub mod model;
 use super::Target;
 use super::prometheus::metrics::PROMETHEUS_PORT;
 use super::prometheus::schema::{serialize_error, to_yaml};
-use crate::artifact::Artifact;
+use crate::artifact::{Artifact, Effect};
 use crate::model::Model;
 use crate::render::{RenderError, Renderer};
 use serde::Serialize;
@@ -100,7 +100,10 @@ impl Target for Grafana {
                 },
             }],
         };
-        let file = |path: String, text| Artifact::file(self.name(), format!("host{path}"), text);
+        let file = |path: String, text| {
+            Artifact::file(self.name(), format!("host{path}"), text)
+                .on_change(Effect::Restart("grafana-server.service".into()))
+        };
         let provisioning_path = format!("/etc/grafana/provisioning/dashboards/{name}.yaml");
         let mut out = vec![
             file(

@@ -9,12 +9,15 @@ pub mod tune;
 pub use sql::{PASSWORD_ENV, bootstrap_path, sql_dir, tenant_sql_path};
 
 use super::Target;
-use crate::artifact::Artifact;
+use crate::artifact::{Artifact, Effect};
 use crate::config::values::ByteSize;
 use crate::config::{DiskKind, Host, PgSetting};
 use crate::model::Model;
 use crate::render::{RenderError, Renderer};
 use serde::Serialize;
+
+/// The distribution's PostgreSQL unit.
+pub const SERVICE: &str = "postgresql.service";
 
 /// The PostgreSQL target.
 pub struct Postgres;
@@ -80,11 +83,11 @@ impl Target for Postgres {
             return Ok(Vec::new());
         };
         let conf = renderer.render("postgres/postgresql.conf.j2", &conf_context(model, host))?;
-        let mut out = vec![Artifact::file(
-            self.name(),
-            format!("host{}", conf_path(model)),
-            conf,
-        )];
+        // Memory settings need a restart; apply restarts rather than guess which changed.
+        let mut out = vec![
+            Artifact::file(self.name(), format!("host{}", conf_path(model)), conf)
+                .on_change(Effect::Restart(SERVICE.into())),
+        ];
         out.extend(sql::render(self.name(), model, renderer)?);
         Ok(out)
     }

@@ -10,7 +10,7 @@ pub mod rules;
 pub mod schema;
 
 use super::Target;
-use crate::artifact::Artifact;
+use crate::artifact::{Artifact, Effect};
 use crate::config::values::Duration;
 use crate::model::Model;
 use crate::render::{RenderError, Renderer};
@@ -66,7 +66,10 @@ impl Target for Prometheus {
             &format!("Unit tests of {rules_name}: promtool test rules {test_name}\n{generated}"),
             &rule_tests::test_file(&rules_name),
         )?;
-        let file = |path: String, text| Artifact::file(self.name(), format!("host{path}"), text);
+        let file = |path: String, text| {
+            Artifact::file(self.name(), format!("host{path}"), text)
+                .on_change(Effect::Reload("prometheus.service".into()))
+        };
         Ok(vec![
             file(CONFIG_PATH.into(), config),
             file(format!("/etc/prometheus/rules/{rules_name}"), rules),
