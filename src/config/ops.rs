@@ -1,6 +1,6 @@
 //! Sections about operations: security, monitoring, firewall and Kubernetes.
 
-use super::values::{Cidr, Duration, ImageRef, Name, Quantity, Rate, SecretRef};
+use super::values::{Cidr, Duration, ImageRef, Name, Quantity, Rate, SecretRef, StringValue};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -76,6 +76,81 @@ pub struct Kubernetes {
     pub autoscaling: Autoscaling,
     /// Container resources.
     pub resources: Resources,
+    /// Namespace of the ingress controller: the only one allowed to reach the framework.
+    #[serde(default = "ingress_namespace")]
+    pub ingress_namespace: Name,
+    /// Namespace of Prometheus, allowed to scrape `/metrics` when `monitoring.prometheus` is on.
+    #[serde(default = "monitoring_namespace")]
+    pub monitoring_namespace: Name,
+    /// The PostgreSQL StatefulSet, when `database.managed` is true.
+    #[serde(default = "Datastore::postgres")]
+    pub postgres: Datastore,
+    /// The Redis StatefulSet, when `redis.managed` is true.
+    #[serde(default = "Datastore::redis")]
+    pub redis: Datastore,
+}
+
+fn ingress_namespace() -> Name {
+    known("ingress-nginx")
+}
+
+fn monitoring_namespace() -> Name {
+    known("monitoring")
+}
+
+/// A built-in default, valid by construction; the config tests parse every one.
+fn known<T: StringValue>(raw: &'static str) -> T {
+    raw.parse().unwrap_or_else(|e| {
+        panic!("built-in default `{raw}` is invalid: {e}; this is a bug in scf")
+    })
+}
+
+/// `[kubernetes.postgres]`, `[kubernetes.redis]`: a datastore run as a StatefulSet.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Datastore {
+    /// The server image, ideally pinned by digest.
+    pub image: ImageRef,
+    /// Size of its persistent volume, e.g. `50Gi`.
+    pub storage: Quantity,
+    /// StorageClass of the volume; the cluster default when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_class: Option<Name>,
+    /// Container resources.
+    pub resources: Resources,
+}
+
+impl Datastore {
+    /// The guide's PostgreSQL 15.
+    fn postgres() -> Self {
+        Self::new("postgres:15", "50Gi", ("500m", "1Gi"), ("2", "4Gi"))
+    }
+
+    /// The guide's Redis 7; the memory limit leaves room above the default 4gb maxmemory.
+    fn redis() -> Self {
+        Self::new("redis:7-alpine", "10Gi", ("250m", "1Gi"), ("1", "5Gi"))
+    }
+
+    fn new(
+        image: &'static str,
+        storage: &'static str,
+        requests: (&'static str, &'static str),
+        limits: (&'static str, &'static str),
+    ) -> Self {
+        let set = |(cpu, memory): (&'static str, &'static str)| ResourceSet {
+            cpu: known(cpu),
+            memory: known(memory),
+        };
+        Self {
+            image: known(image),
+            storage: known(storage),
+            storage_class: None,
+            resources: Resources {
+                requests: set(requests),
+                limits: set(limits),
+            },
+        }
+    }
 }
 
 /// `[kubernetes.autoscaling]`
@@ -117,4 +192,17 @@ pub struct ResourceSet {
     pub cpu: Quantity,
     /// Memory, e.g. `1Gi`.
     pub memory: Quantity,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_in_defaults_parse() {
+        assert_eq!(ingress_namespace().as_str(), "ingress-nginx");
+        assert_eq!(monitoring_namespace().as_str(), "monitoring");
+        assert_eq!(Datastore::postgres().image.to_string(), "postgres:15");
+        assert_eq!(Datastore::redis().resources.limits.memory.as_str(), "5Gi");
+    }
 }

@@ -6,6 +6,7 @@
 //! one line to [`REGISTRY`], and add its snapshot case (see CONTRIBUTING.md).
 
 mod env;
+pub mod kubernetes;
 
 use crate::artifact::Artifact;
 use crate::model::Model;
@@ -24,7 +25,7 @@ pub trait Target: Sync {
 }
 
 /// Every output target, in build order.
-pub static REGISTRY: &[&dyn Target] = &[&env::EnvFile];
+pub static REGISTRY: &[&dyn Target] = &[&env::EnvFile, &kubernetes::Manifests];
 
 /// Why a build could not render.
 #[derive(Debug, thiserror::Error)]
