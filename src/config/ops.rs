@@ -83,10 +83,10 @@ pub struct Kubernetes {
     #[serde(default = "monitoring_namespace")]
     pub monitoring_namespace: Name,
     /// The PostgreSQL StatefulSet, when `database.managed` is true.
-    #[serde(default = "Datastore::postgres")]
+    #[serde(default)]
     pub postgres: Datastore,
     /// The Redis StatefulSet, when `redis.managed` is true.
-    #[serde(default = "Datastore::redis")]
+    #[serde(default)]
     pub redis: Datastore,
 }
 
@@ -105,50 +105,74 @@ fn known<T: StringValue>(raw: &'static str) -> T {
     })
 }
 
-/// `[kubernetes.postgres]`, `[kubernetes.redis]`: a datastore run as a StatefulSet.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+/// `[kubernetes.postgres]`, `[kubernetes.redis]`: a datastore run as a StatefulSet. Every
+/// key has a built-in default (see [`Kubernetes::postgres_spec`], [`Kubernetes::redis_spec`]).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Datastore {
-    /// The server image, ideally pinned by digest.
-    pub image: ImageRef,
-    /// Size of its persistent volume, e.g. `50Gi`.
-    pub storage: Quantity,
+    /// The server image, ideally pinned by digest; `postgres:15` and `redis:7-alpine` by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<ImageRef>,
+    /// Size of its persistent volume; `50Gi` (PostgreSQL) and `10Gi` (Redis) by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<Quantity>,
     /// StorageClass of the volume; the cluster default when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_class: Option<Name>,
+    /// Container resources; by default 500m/1Gi requested and 2/4Gi limits (PostgreSQL),
+    /// 250m/1Gi and 1/5Gi (Redis, room above the guide's 4gb maxmemory).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Resources>,
+}
+
+/// A datastore's settings, with the built-in defaults filled in.
+#[derive(Debug, Clone)]
+pub struct DatastoreSpec {
+    /// The server image.
+    pub image: ImageRef,
+    /// Size of its persistent volume.
+    pub storage: Quantity,
+    /// StorageClass of the volume, if not the cluster default.
     pub storage_class: Option<Name>,
     /// Container resources.
     pub resources: Resources,
 }
 
+impl Kubernetes {
+    /// The PostgreSQL StatefulSet: the guide's PostgreSQL 15 unless overridden.
+    pub fn postgres_spec(&self) -> DatastoreSpec {
+        self.postgres
+            .over("postgres:15", "50Gi", ("500m", "1Gi"), ("2", "4Gi"))
+    }
+
+    /// The Redis StatefulSet: the guide's Redis 7 unless overridden.
+    pub fn redis_spec(&self) -> DatastoreSpec {
+        self.redis
+            .over("redis:7-alpine", "10Gi", ("250m", "1Gi"), ("1", "5Gi"))
+    }
+}
+
 impl Datastore {
-    /// The guide's PostgreSQL 15.
-    fn postgres() -> Self {
-        Self::new("postgres:15", "50Gi", ("500m", "1Gi"), ("2", "4Gi"))
-    }
-
-    /// The guide's Redis 7; the memory limit leaves room above the default 4gb maxmemory.
-    fn redis() -> Self {
-        Self::new("redis:7-alpine", "10Gi", ("250m", "1Gi"), ("1", "5Gi"))
-    }
-
-    fn new(
+    /// These settings over the given defaults.
+    fn over(
+        &self,
         image: &'static str,
         storage: &'static str,
         requests: (&'static str, &'static str),
         limits: (&'static str, &'static str),
-    ) -> Self {
+    ) -> DatastoreSpec {
         let set = |(cpu, memory): (&'static str, &'static str)| ResourceSet {
             cpu: known(cpu),
             memory: known(memory),
         };
-        Self {
-            image: known(image),
-            storage: known(storage),
-            storage_class: None,
-            resources: Resources {
+        DatastoreSpec {
+            image: self.image.clone().unwrap_or_else(|| known(image)),
+            storage: self.storage.clone().unwrap_or_else(|| known(storage)),
+            storage_class: self.storage_class.clone(),
+            resources: self.resources.clone().unwrap_or_else(|| Resources {
                 requests: set(requests),
                 limits: set(limits),
-            },
+            }),
         }
     }
 }
@@ -198,11 +222,36 @@ pub struct ResourceSet {
 mod tests {
     use super::*;
 
+    fn kubernetes(extra: &str) -> Kubernetes {
+        let text = format!(
+            r#"namespace = "ns"
+image = "registry.example.com/app:1.0.0"
+replicas = 3
+ingress_class = "nginx"
+autoscaling = {{ min = 3, max = 20, cpu = 70, memory = 80, active_implementations = 30 }}
+resources = {{ requests = {{ cpu = "500m", memory = "1Gi" }}, limits = {{ cpu = "1", memory = "2Gi" }} }}
+{extra}"#
+        );
+        toml::from_str(&text).expect("a valid [kubernetes] section")
+    }
+
     #[test]
-    fn built_in_defaults_parse() {
-        assert_eq!(ingress_namespace().as_str(), "ingress-nginx");
-        assert_eq!(monitoring_namespace().as_str(), "monitoring");
-        assert_eq!(Datastore::postgres().image.to_string(), "postgres:15");
-        assert_eq!(Datastore::redis().resources.limits.memory.as_str(), "5Gi");
+    fn datastores_fall_back_to_built_in_defaults_key_by_key() {
+        let k = kubernetes("");
+        assert_eq!(k.ingress_namespace.as_str(), "ingress-nginx");
+        assert_eq!(k.monitoring_namespace.as_str(), "monitoring");
+        assert_eq!(k.postgres_spec().image.to_string(), "postgres:15");
+        assert_eq!(k.postgres_spec().storage.as_str(), "50Gi");
+        assert_eq!(k.redis_spec().image.to_string(), "redis:7-alpine");
+        assert_eq!(k.redis_spec().resources.limits.memory.as_str(), "5Gi");
+
+        let k = kubernetes("postgres = { image = \"postgres:15.8\", storage_class = \"fast\" }");
+        let pg = k.postgres_spec();
+        assert_eq!(pg.image.to_string(), "postgres:15.8");
+        assert_eq!(pg.storage.as_str(), "50Gi", "unset keys keep their default");
+        assert_eq!(
+            pg.storage_class.map(|c| c.to_string()).as_deref(),
+            Some("fast")
+        );
     }
 }

@@ -204,12 +204,12 @@ fn kubernetes(c: &Config, f: &mut Findings) {
 
 /// Every image scf deploys has a fixed tag or a digest, and a digest is recommended.
 fn kubernetes_images(c: &Config, k: &crate::config::Kubernetes, f: &mut Findings) {
-    let mut images = vec![("kubernetes.image", &k.image)];
+    let mut images = vec![("kubernetes.image", k.image.clone())];
     if c.database.managed {
-        images.push(("kubernetes.postgres.image", &k.postgres.image));
+        images.push(("kubernetes.postgres.image", k.postgres_spec().image));
     }
     if c.redis.managed {
-        images.push(("kubernetes.redis.image", &k.redis.image));
+        images.push(("kubernetes.redis.image", k.redis_spec().image));
     }
     for (path, image) in images {
         if image.digest.is_none() && image.tag.as_deref().is_none_or(|t| t == "latest") {
@@ -226,7 +226,7 @@ fn kubernetes_images(c: &Config, k: &crate::config::Kubernetes, f: &mut Findings
                 "scf::image-not-pinned",
                 path,
                 format!("image `{image}` is not pinned by digest; the tag can move under you"),
-                "append the digest, such as `@sha256:…` (see `docker buildx imagetools inspect IMAGE`)",
+                format!("set {path} with its digest, such as `{image}@sha256:…` (see `docker buildx imagetools inspect {image}`)"),
             );
         }
     }
@@ -263,7 +263,7 @@ fn kubernetes_placement(c: &Config, k: &crate::config::Kubernetes, f: &mut Findi
             "listen on a port from 1024 up, such as `0.0.0.0:5000`; the Service still serves port 80",
         );
     }
-    let limit = &k.redis.resources.limits.memory;
+    let limit = &k.redis_spec().resources.limits.memory;
     if c.redis.managed && c.redis.maxmemory.bytes() as f64 >= limit.value() {
         f.error(
             "scf::redis-maxmemory",

@@ -23,12 +23,14 @@ mod pod;
 mod runtime;
 mod scaling;
 mod storage;
+#[cfg(test)]
+mod tests;
 
 pub use config::{SECRET_REFS_ANNOTATION, secret_refs};
 pub use meta::{INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL};
 pub use object::{Object, ObjectError};
 pub use pod::{LIVENESS, READINESS, Timing};
-pub use runtime::{LIVENESS_PATH, READINESS_PATH};
+pub use runtime::{LIVENESS_PATH, READINESS_PATH, STOP_TIMEOUT_SECONDS};
 
 use super::Target;
 use crate::artifact::Artifact;

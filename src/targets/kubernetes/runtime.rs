@@ -36,6 +36,8 @@ pub(super) const SERVICE_PORT: i32 = 80;
 pub const LIVENESS_PATH: &str = "/health";
 /// Readiness endpoint of the runtime.
 pub const READINESS_PATH: &str = "/ready";
+/// Seconds a stopping pod has to finish its requests, as the systemd unit's `TimeoutStopSec`.
+pub const STOP_TIMEOUT_SECONDS: i64 = 30;
 /// Seconds a finished migration Job is kept for its logs.
 const JOB_TTL_SECONDS: i32 = 600;
 
@@ -117,6 +119,7 @@ pub(super) fn deployment(c: Ctx, env: &PodEnv) -> Deployment {
 
     let mut pod = hardened_pod(FRAMEWORK_UID, vec![container], framework_volumes());
     pod.topology_spread_constraints = Some(spread(c));
+    pod.termination_grace_period_seconds = Some(STOP_TIMEOUT_SECONDS);
     let mut annotations = BTreeMap::from([("scf.dev/config-digest".to_string(), env.digest())]);
     annotations.extend(monitoring::pod_annotations(c));
 

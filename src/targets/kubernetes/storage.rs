@@ -14,7 +14,7 @@ use super::pod::{
     skip_annotations, tcp_probe,
 };
 use super::runtime::{service, unpinned_skip};
-use crate::config::Datastore;
+use crate::config::DatastoreSpec;
 use crate::model::{K8S_POSTGRES_SERVICE, K8S_REDIS_SERVICE};
 use k8s_openapi::api::apps::v1::{
     StatefulSet, StatefulSetPersistentVolumeClaimRetentionPolicy, StatefulSetSpec,
@@ -44,7 +44,7 @@ struct Store<'a> {
     name: &'static str,
     uid: i64,
     port: u16,
-    spec: &'a Datastore,
+    spec: DatastoreSpec,
     command: Option<Vec<String>>,
     args: Vec<String>,
     env: Vec<EnvVar>,
@@ -80,7 +80,7 @@ pub(super) fn postgres(c: Ctx) -> Option<(StatefulSet, Service)> {
             name: K8S_POSTGRES_SERVICE,
             uid: POSTGRES_UID,
             port: db.port,
-            spec: &c.k.postgres,
+            spec: c.k.postgres_spec(),
             command: None,
             args: postgres_settings(c),
             env: vec![
@@ -117,7 +117,8 @@ fn postgres_settings(c: Ctx) -> Vec<String> {
     let db = &c.m.database;
     let pools = u64::from(c.k.autoscaling.max.max(c.k.replicas))
         * u64::from(db.pool_size + db.max_overflow);
-    let buffers_mb = (c.k.postgres.resources.limits.memory.value() / 4.0 / 1_048_576.0) as u64;
+    let buffers_mb =
+        (c.k.postgres_spec().resources.limits.memory.value() / 4.0 / 1_048_576.0) as u64;
     vec![
         "-c".into(),
         format!("max_connections={}", pools + PG_SPARE_CONNECTIONS),
@@ -159,7 +160,7 @@ pub(super) fn redis(c: Ctx) -> Option<(StatefulSet, Service)> {
             name: K8S_REDIS_SERVICE,
             uid: REDIS_UID,
             port: r.port,
-            spec: &c.k.redis,
+            spec: c.k.redis_spec(),
             command: Some(vec![
                 "sh".into(),
                 "-c".into(),
@@ -225,7 +226,7 @@ fn build(c: Ctx, s: Store) -> (StatefulSet, Service) {
                 }),
                 spec: Some(hardened_pod(s.uid, vec![container], s.volumes)),
             },
-            volume_claim_templates: Some(vec![claim(c, s.app, s.spec)]),
+            volume_claim_templates: Some(vec![claim(c, s.app, &s.spec)]),
             ..StatefulSetSpec::default()
         }),
         ..StatefulSet::default()
@@ -235,7 +236,7 @@ fn build(c: Ctx, s: Store) -> (StatefulSet, Service) {
 }
 
 /// The `data` volume claim of a datastore.
-fn claim(c: Ctx, app: App, spec: &Datastore) -> PersistentVolumeClaim {
+fn claim(c: Ctx, app: App, spec: &DatastoreSpec) -> PersistentVolumeClaim {
     PersistentVolumeClaim {
         metadata: ObjectMeta {
             name: Some("data".into()),
