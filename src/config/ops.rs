@@ -1,6 +1,8 @@
 //! Sections about operations: security, monitoring, firewall and Kubernetes.
 
-use super::values::{Cidr, Duration, ImageRef, Name, Quantity, Rate, SecretRef, StringValue};
+use super::values::{
+    ByteSize, Cidr, Duration, ImageRef, Name, Quantity, Rate, SecretRef, StringValue,
+};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -99,7 +101,7 @@ fn monitoring_namespace() -> Name {
 }
 
 /// A built-in default, valid by construction; the config tests parse every one.
-fn known<T: StringValue>(raw: &'static str) -> T {
+fn known<T: StringValue>(raw: &str) -> T {
     raw.parse().unwrap_or_else(|e| {
         panic!("built-in default `{raw}` is invalid: {e}; this is a bug in scf")
     })
@@ -119,8 +121,9 @@ pub struct Datastore {
     /// StorageClass of the volume; the cluster default when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage_class: Option<Name>,
-    /// Container resources; by default 500m/1Gi requested and 2/4Gi limits (PostgreSQL),
-    /// 250m/1Gi and 1/5Gi (Redis, room above the guide's 4gb maxmemory).
+    /// Container resources. By default PostgreSQL requests 500m CPU and 1Gi, limited to 2 CPUs
+    /// and 4Gi; Redis requests 250m CPU and `redis.maxmemory`, limited to 1 CPU and a quarter
+    /// more memory than that.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<Resources>,
 }
@@ -141,38 +144,44 @@ pub struct DatastoreSpec {
 impl Kubernetes {
     /// The PostgreSQL StatefulSet: the guide's PostgreSQL 15 unless overridden.
     pub fn postgres_spec(&self) -> DatastoreSpec {
-        self.postgres
-            .over("postgres:15", "50Gi", ("500m", "1Gi"), ("2", "4Gi"))
+        self.postgres.over(
+            "postgres:15",
+            "50Gi",
+            resources(("500m", "1Gi"), ("2", "4Gi")),
+        )
     }
 
-    /// The Redis StatefulSet: the guide's Redis 7 unless overridden.
-    pub fn redis_spec(&self) -> DatastoreSpec {
-        self.redis
-            .over("redis:7-alpine", "10Gi", ("250m", "1Gi"), ("1", "5Gi"))
+    /// The Redis StatefulSet: the guide's Redis 7 unless overridden. Its default memory is
+    /// `maxmemory` (at least 256Mi) requested, and a quarter more as the limit, for Redis's
+    /// own overhead.
+    pub fn redis_spec(&self, maxmemory: ByteSize) -> DatastoreSpec {
+        let mib = maxmemory.mib().max(256);
+        let memory = |mib: u64| ByteSize::from_bytes(mib << 20).to_kubernetes();
+        let defaults = resources(("250m", &memory(mib)), ("1", &memory(mib.div_ceil(4) * 5)));
+        self.redis.over("redis:7-alpine", "10Gi", defaults)
+    }
+}
+
+/// Resources from `(cpu, memory)` requests and limits.
+fn resources(requests: (&str, &str), limits: (&str, &str)) -> Resources {
+    let set = |(cpu, memory): (&str, &str)| ResourceSet {
+        cpu: known(cpu),
+        memory: known(memory),
+    };
+    Resources {
+        requests: set(requests),
+        limits: set(limits),
     }
 }
 
 impl Datastore {
     /// These settings over the given defaults.
-    fn over(
-        &self,
-        image: &'static str,
-        storage: &'static str,
-        requests: (&'static str, &'static str),
-        limits: (&'static str, &'static str),
-    ) -> DatastoreSpec {
-        let set = |(cpu, memory): (&'static str, &'static str)| ResourceSet {
-            cpu: known(cpu),
-            memory: known(memory),
-        };
+    fn over(&self, image: &str, storage: &str, resources: Resources) -> DatastoreSpec {
         DatastoreSpec {
             image: self.image.clone().unwrap_or_else(|| known(image)),
             storage: self.storage.clone().unwrap_or_else(|| known(storage)),
             storage_class: self.storage_class.clone(),
-            resources: self.resources.clone().unwrap_or_else(|| Resources {
-                requests: set(requests),
-                limits: set(limits),
-            }),
+            resources: self.resources.clone().unwrap_or(resources),
         }
     }
 }
@@ -242,8 +251,12 @@ resources = {{ requests = {{ cpu = "500m", memory = "1Gi" }}, limits = {{ cpu = 
         assert_eq!(k.monitoring_namespace.as_str(), "monitoring");
         assert_eq!(k.postgres_spec().image.to_string(), "postgres:15");
         assert_eq!(k.postgres_spec().storage.as_str(), "50Gi");
-        assert_eq!(k.redis_spec().image.to_string(), "redis:7-alpine");
-        assert_eq!(k.redis_spec().resources.limits.memory.as_str(), "5Gi");
+        let redis = k.redis_spec("4gb".parse().expect("size"));
+        assert_eq!(redis.image.to_string(), "redis:7-alpine");
+        assert_eq!(redis.resources.requests.memory.as_str(), "4Gi");
+        assert_eq!(redis.resources.limits.memory.as_str(), "5Gi");
+        let small = k.redis_spec("100mb".parse().expect("size"));
+        assert_eq!(small.resources.limits.memory.as_str(), "320Mi");
 
         let k = kubernetes("postgres = { image = \"postgres:15.8\", storage_class = \"fast\" }");
         let pg = k.postgres_spec();

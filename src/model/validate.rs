@@ -209,7 +209,10 @@ fn kubernetes_images(c: &Config, k: &crate::config::Kubernetes, f: &mut Findings
         images.push(("kubernetes.postgres.image", k.postgres_spec().image));
     }
     if c.redis.managed {
-        images.push(("kubernetes.redis.image", k.redis_spec().image));
+        images.push((
+            "kubernetes.redis.image",
+            k.redis_spec(c.redis.maxmemory).image,
+        ));
     }
     for (path, image) in images {
         if image.digest.is_none() && image.tag.as_deref().is_none_or(|t| t == "latest") {
@@ -263,7 +266,7 @@ fn kubernetes_placement(c: &Config, k: &crate::config::Kubernetes, f: &mut Findi
             "listen on a port from 1024 up, such as `0.0.0.0:5000`; the Service still serves port 80",
         );
     }
-    let limit = &k.redis_spec().resources.limits.memory;
+    let limit = &k.redis_spec(c.redis.maxmemory).resources.limits.memory;
     if c.redis.managed && c.redis.maxmemory.bytes() as f64 >= limit.value() {
         f.error(
             "scf::redis-maxmemory",

@@ -28,7 +28,8 @@ pub(super) const SECRET: &str = "framework-secret";
 /// What an object belongs to, which decides its name and component labels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum App {
-    /// Namespace-wide objects: the Namespace, configuration, default policies.
+    /// Namespace-wide objects: the Namespace, configuration, policies. As a selector: every
+    /// framework pod, the server's and the migration Job's.
     Shared,
     /// The framework server.
     Server,

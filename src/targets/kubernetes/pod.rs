@@ -106,12 +106,21 @@ pub(super) fn hardened_container(name: &str, image: String, uid: i64) -> Contain
     }
 }
 
-/// An emptyDir scratch volume, capped at `size_limit`.
+/// An emptyDir scratch volume on the node's disk, capped at `size_limit`.
 pub(super) fn scratch_volume(name: &str, size_limit: &str) -> Volume {
+    empty_dir(name, None, size_limit)
+}
+
+/// A memory-backed emptyDir, capped at `size_limit` (counted against the memory limit).
+pub(super) fn memory_volume(name: &str, size_limit: &str) -> Volume {
+    empty_dir(name, Some("Memory"), size_limit)
+}
+
+fn empty_dir(name: &str, medium: Option<&str>, size_limit: &str) -> Volume {
     Volume {
         name: name.to_string(),
         empty_dir: Some(EmptyDirVolumeSource {
-            medium: None,
+            medium: medium.map(str::to_string),
             size_limit: Some(Quantity(size_limit.to_string())),
         }),
         ..Volume::default()

@@ -10,8 +10,8 @@
 use super::meta::{App, Ctx, SECRET};
 use super::pod::{
     LIVENESS, POSTGRES_UID, READINESS, REDIS_UID, Timing, exec_probe, hardened_container,
-    hardened_pod, mount, plain_env, read_only_mount, resources, scratch_volume, secret_volume,
-    skip_annotations, tcp_probe,
+    hardened_pod, memory_volume, mount, plain_env, read_only_mount, resources, scratch_volume,
+    secret_volume, skip_annotations, tcp_probe,
 };
 use super::runtime::{service, unpinned_skip};
 use crate::config::DatastoreSpec;
@@ -99,11 +99,14 @@ pub(super) fn postgres(c: Ctx) -> Option<(StatefulSet, Service)> {
                 mount("data", PG_MOUNT),
                 mount("tmp", "/tmp"),
                 mount("run", "/var/run/postgresql"),
+                // Parallel queries need more shared memory than a container's default 64M.
+                mount("shm", "/dev/shm"),
                 read_only_mount("password", SECRETS_DIR),
             ],
             volumes: vec![
                 scratch_volume("tmp", "256Mi"),
                 scratch_volume("run", "16Mi"),
+                memory_volume("shm", "256Mi"),
                 secret_volume("password", SECRET, vars::DATABASE_PASSWORD),
             ],
         },
@@ -160,7 +163,7 @@ pub(super) fn redis(c: Ctx) -> Option<(StatefulSet, Service)> {
             name: K8S_REDIS_SERVICE,
             uid: REDIS_UID,
             port: r.port,
-            spec: c.k.redis_spec(),
+            spec: c.k.redis_spec(r.maxmemory),
             command: Some(vec![
                 "sh".into(),
                 "-c".into(),
