@@ -63,10 +63,10 @@ fn runtime_skips(c: Ctx) -> Vec<Skip> {
         .collect()
 }
 
-/// The framework container running `args`, with the runtime's whole environment.
-fn framework_container(c: Ctx, env: &PodEnv, name: &str, args: &[&str]) -> Container {
+/// The framework container running `command`, with the runtime's whole environment.
+fn framework_container(c: Ctx, env: &PodEnv, name: &str, command: &[&str]) -> Container {
     let mut container = hardened_container(name, c.k.image.to_string(), FRAMEWORK_UID);
-    container.command = Some(args.iter().map(|a| a.to_string()).collect());
+    container.command = Some(command.iter().map(|a| a.to_string()).collect());
     container.env_from = Some(vec![EnvFromSource {
         config_map_ref: Some(ConfigMapEnvSource {
             name: CONFIG_MAP.into(),
