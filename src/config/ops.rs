@@ -1,6 +1,8 @@
 //! Sections about operations: security, monitoring, firewall and Kubernetes.
 
-use super::values::{Cidr, Duration, ImageRef, Name, Quantity, Rate, SecretRef};
+use super::values::{
+    ByteSize, Cidr, Duration, ImageRef, Name, Quantity, Rate, SecretRef, StringValue,
+};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -76,6 +78,112 @@ pub struct Kubernetes {
     pub autoscaling: Autoscaling,
     /// Container resources.
     pub resources: Resources,
+    /// Namespace of the ingress controller: the only one allowed to reach the framework.
+    #[serde(default = "ingress_namespace")]
+    pub ingress_namespace: Name,
+    /// Namespace of Prometheus, allowed to scrape `/metrics` when `monitoring.prometheus` is on.
+    #[serde(default = "monitoring_namespace")]
+    pub monitoring_namespace: Name,
+    /// The PostgreSQL StatefulSet, when `database.managed` is true.
+    #[serde(default)]
+    pub postgres: Datastore,
+    /// The Redis StatefulSet, when `redis.managed` is true.
+    #[serde(default)]
+    pub redis: Datastore,
+}
+
+fn ingress_namespace() -> Name {
+    known("ingress-nginx")
+}
+
+fn monitoring_namespace() -> Name {
+    known("monitoring")
+}
+
+/// A built-in default, valid by construction; the config tests parse every one.
+fn known<T: StringValue>(raw: &str) -> T {
+    raw.parse().unwrap_or_else(|e| {
+        panic!("built-in default `{raw}` is invalid: {e}; this is a bug in scf")
+    })
+}
+
+/// `[kubernetes.postgres]`, `[kubernetes.redis]`: a datastore run as a StatefulSet. Every
+/// key has a built-in default (see [`Kubernetes::postgres_spec`], [`Kubernetes::redis_spec`]).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Datastore {
+    /// The server image, ideally pinned by digest; `postgres:15` and `redis:7-alpine` by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<ImageRef>,
+    /// Size of its persistent volume; `50Gi` (PostgreSQL) and `10Gi` (Redis) by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<Quantity>,
+    /// StorageClass of the volume; the cluster default when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_class: Option<Name>,
+    /// Container resources. By default PostgreSQL requests 500m CPU and 1Gi, limited to 2 CPUs
+    /// and 4Gi; Redis requests 250m CPU and `redis.maxmemory`, limited to 1 CPU and a quarter
+    /// more memory than that.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Resources>,
+}
+
+/// A datastore's settings, with the built-in defaults filled in.
+#[derive(Debug, Clone)]
+pub struct DatastoreSpec {
+    /// The server image.
+    pub image: ImageRef,
+    /// Size of its persistent volume.
+    pub storage: Quantity,
+    /// StorageClass of the volume, if not the cluster default.
+    pub storage_class: Option<Name>,
+    /// Container resources.
+    pub resources: Resources,
+}
+
+impl Kubernetes {
+    /// The PostgreSQL StatefulSet: the guide's PostgreSQL 15 unless overridden.
+    pub fn postgres_spec(&self) -> DatastoreSpec {
+        self.postgres.over(
+            "postgres:15",
+            "50Gi",
+            resources(("500m", "1Gi"), ("2", "4Gi")),
+        )
+    }
+
+    /// The Redis StatefulSet: the guide's Redis 7 unless overridden. Its default memory is
+    /// `maxmemory` (at least 256Mi) requested, and a quarter more as the limit, for Redis's
+    /// own overhead.
+    pub fn redis_spec(&self, maxmemory: ByteSize) -> DatastoreSpec {
+        let mib = maxmemory.mib().max(256);
+        let memory = |mib: u64| ByteSize::from_bytes(mib << 20).to_kubernetes();
+        let defaults = resources(("250m", &memory(mib)), ("1", &memory(mib.div_ceil(4) * 5)));
+        self.redis.over("redis:7-alpine", "10Gi", defaults)
+    }
+}
+
+/// Resources from `(cpu, memory)` requests and limits.
+fn resources(requests: (&str, &str), limits: (&str, &str)) -> Resources {
+    let set = |(cpu, memory): (&str, &str)| ResourceSet {
+        cpu: known(cpu),
+        memory: known(memory),
+    };
+    Resources {
+        requests: set(requests),
+        limits: set(limits),
+    }
+}
+
+impl Datastore {
+    /// These settings over the given defaults.
+    fn over(&self, image: &str, storage: &str, resources: Resources) -> DatastoreSpec {
+        DatastoreSpec {
+            image: self.image.clone().unwrap_or_else(|| known(image)),
+            storage: self.storage.clone().unwrap_or_else(|| known(storage)),
+            storage_class: self.storage_class.clone(),
+            resources: self.resources.clone().unwrap_or(resources),
+        }
+    }
 }
 
 /// `[kubernetes.autoscaling]`
@@ -117,4 +225,46 @@ pub struct ResourceSet {
     pub cpu: Quantity,
     /// Memory, e.g. `1Gi`.
     pub memory: Quantity,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kubernetes(extra: &str) -> Kubernetes {
+        let text = format!(
+            r#"namespace = "ns"
+image = "registry.example.com/app:1.0.0"
+replicas = 3
+ingress_class = "nginx"
+autoscaling = {{ min = 3, max = 20, cpu = 70, memory = 80, active_implementations = 30 }}
+resources = {{ requests = {{ cpu = "500m", memory = "1Gi" }}, limits = {{ cpu = "1", memory = "2Gi" }} }}
+{extra}"#
+        );
+        toml::from_str(&text).expect("a valid [kubernetes] section")
+    }
+
+    #[test]
+    fn datastores_fall_back_to_built_in_defaults_key_by_key() {
+        let k = kubernetes("");
+        assert_eq!(k.ingress_namespace.as_str(), "ingress-nginx");
+        assert_eq!(k.monitoring_namespace.as_str(), "monitoring");
+        assert_eq!(k.postgres_spec().image.to_string(), "postgres:15");
+        assert_eq!(k.postgres_spec().storage.as_str(), "50Gi");
+        let redis = k.redis_spec("4gb".parse().expect("size"));
+        assert_eq!(redis.image.to_string(), "redis:7-alpine");
+        assert_eq!(redis.resources.requests.memory.as_str(), "4Gi");
+        assert_eq!(redis.resources.limits.memory.as_str(), "5Gi");
+        let small = k.redis_spec("100mb".parse().expect("size"));
+        assert_eq!(small.resources.limits.memory.as_str(), "320Mi");
+
+        let k = kubernetes("postgres = { image = \"postgres:15.8\", storage_class = \"fast\" }");
+        let pg = k.postgres_spec();
+        assert_eq!(pg.image.to_string(), "postgres:15.8");
+        assert_eq!(pg.storage.as_str(), "50Gi", "unset keys keep their default");
+        assert_eq!(
+            pg.storage_class.map(|c| c.to_string()).as_deref(),
+            Some("fast")
+        );
+    }
 }

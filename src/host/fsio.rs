@@ -124,31 +124,6 @@ pub fn under(root: &Path, host_path: &str) -> PathBuf {
     root.join(host_path.trim_start_matches('/'))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn writes_replace_atomically_with_exact_modes() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("a/b/env");
-        write_file(&path, b"one", 0o600).unwrap();
-        write_file(&path, b"two", 0o600).unwrap();
-        assert_eq!(fs::read(&path).unwrap(), b"two");
-        assert_eq!(
-            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
-        let leftovers: Vec<_> = fs::read_dir(path.parent().unwrap()).unwrap().collect();
-        assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
-        write_link(&dir.path().join("a/link"), "b/env").unwrap();
-        assert_eq!(fs::read(dir.path().join("a/link")).unwrap(), b"two");
-        remove(&path).unwrap();
-        remove(&path).unwrap();
-        assert!(!path.exists());
-    }
-}
-
 /// The numeric ids of `user:group` (or of numeric `uid:gid`) on the system under `root`,
 /// from its passwd and group files. `Ok(None)` when `root` has no `/etc/passwd` (an image or test directory, where
 /// ownership is left to whoever installs it).
@@ -194,4 +169,29 @@ pub fn owner_of(path: &Path) -> io::Result<(u32, u32)> {
 /// Gives `path` to `owner` (numeric ids).
 pub fn chown(path: &Path, owner: (u32, u32)) -> io::Result<()> {
     std::os::unix::fs::chown(path, Some(owner.0), Some(owner.1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_replace_atomically_with_exact_modes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a/b/env");
+        write_file(&path, b"one", 0o600).unwrap();
+        write_file(&path, b"two", 0o600).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"two");
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        let leftovers: Vec<_> = fs::read_dir(path.parent().unwrap()).unwrap().collect();
+        assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
+        write_link(&dir.path().join("a/link"), "b/env").unwrap();
+        assert_eq!(fs::read(dir.path().join("a/link")).unwrap(), b"two");
+        remove(&path).unwrap();
+        remove(&path).unwrap();
+        assert!(!path.exists());
+    }
 }

@@ -200,15 +200,81 @@ fn kubernetes(c: &Config, f: &mut Findings) {
             );
         }
     }
-    if !k.image.is_pinned() {
-        f.warning(
-            "scf::image-not-pinned",
-            "kubernetes.image",
+    kubernetes_images(c, k, f);
+    kubernetes_placement(c, k, f);
+}
+
+/// Every image scf deploys has a fixed tag or a digest, and a digest is recommended.
+fn kubernetes_images(c: &Config, k: &crate::config::Kubernetes, f: &mut Findings) {
+    let mut images = vec![("kubernetes.image", k.image.clone())];
+    if c.database.managed {
+        images.push(("kubernetes.postgres.image", k.postgres_spec().image));
+    }
+    if c.redis.managed {
+        images.push((
+            "kubernetes.redis.image",
+            k.redis_spec(c.redis.maxmemory).image,
+        ));
+    }
+    for (path, image) in images {
+        if image.digest.is_none() && image.tag.as_deref().is_none_or(|t| t == "latest") {
+            f.error(
+                "scf::image-not-fixed",
+                path,
+                format!(
+                    "image `{image}` has no fixed tag, so every pull may run a different `latest`"
+                ),
+                "name a version tag, such as `:1.0.0`, and pin it with `@sha256:…`",
+            );
+        } else if !image.is_pinned() {
+            f.warning(
+                "scf::image-not-pinned",
+                path,
+                format!("image `{image}` is not pinned by digest; the tag can move under you"),
+                format!("set {path} with its digest, such as `{image}@sha256:…` (see `docker buildx imagetools inspect {image}`)"),
+            );
+        }
+    }
+}
+
+/// What the cluster itself refuses: reserved namespaces, an IP as Ingress host, a port a
+/// non-root container cannot bind, and a Redis bigger than its container.
+fn kubernetes_placement(c: &Config, k: &crate::config::Kubernetes, f: &mut Findings) {
+    const RESERVED: [&str; 4] = ["default", "kube-system", "kube-public", "kube-node-lease"];
+    if RESERVED.contains(&k.namespace.as_str()) {
+        f.error(
+            "scf::reserved-namespace",
+            "kubernetes.namespace",
+            format!("namespace `{}` is reserved by Kubernetes", k.namespace),
+            "give the deployment its own namespace, such as the project name",
+        );
+    }
+    if c.server.domain.as_str().parse::<std::net::IpAddr>().is_ok() {
+        f.error(
+            "scf::ingress-host",
+            "server.domain",
             format!(
-                "image `{}` is not pinned by digest; the tag can move under you",
-                k.image
+                "`{}` is an IP address, which an Ingress cannot serve",
+                c.server.domain
             ),
-            "append the digest, such as `@sha256:…` (see `docker buildx imagetools inspect IMAGE`)",
+            "use the DNS name clients reach the framework at, such as `api.example.com`",
+        );
+    }
+    if c.server.listen.0.port() < 1024 {
+        f.error(
+            "scf::privileged-port",
+            "server.listen",
+            format!("port {} needs root, and the framework's pods run without it", c.server.listen.0.port()),
+            "listen on a port from 1024 up, such as `0.0.0.0:5000`; the Service still serves port 80",
+        );
+    }
+    let limit = &k.redis_spec(c.redis.maxmemory).resources.limits.memory;
+    if c.redis.managed && c.redis.maxmemory.bytes() as f64 >= limit.value() {
+        f.error(
+            "scf::redis-maxmemory",
+            "redis.maxmemory",
+            format!("redis.maxmemory ({}) does not fit the Redis container's memory limit ({limit})", c.redis.maxmemory),
+            "raise kubernetes.redis.resources.limits.memory to about 1.25 × maxmemory, or lower redis.maxmemory",
         );
     }
 }

@@ -10,6 +10,7 @@ pub mod container;
 pub(crate) mod env;
 mod firewall;
 pub mod grafana;
+pub mod kubernetes;
 mod nginx;
 pub mod postgres;
 pub mod prometheus;
@@ -43,6 +44,7 @@ pub static REGISTRY: &[&dyn Target] = &[
     &grafana::Grafana,
     &backup::Backups,
     &firewall::Ufw,
+    &kubernetes::Manifests,
     &container::ContainerTarget,
 ];
 

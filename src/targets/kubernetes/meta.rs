@@ -1,0 +1,117 @@
+//! Names and labels shared by every object: the standard `app.kubernetes.io/*` labels,
+//! scf's instance label that plan and apply prune by, and the selectors that tie Services,
+//! policies and autoscalers to the pods they mean.
+
+use crate::config::Kubernetes;
+use crate::model::{K8S_POSTGRES_SERVICE, K8S_REDIS_SERVICE, Model};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use std::collections::BTreeMap;
+
+/// `app.kubernetes.io/instance`: the project name; with [`MANAGED_BY`], what apply prunes by.
+pub const INSTANCE_LABEL: &str = "app.kubernetes.io/instance";
+/// `app.kubernetes.io/managed-by`.
+pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
+/// The value of [`MANAGED_BY_LABEL`] on every object scf builds.
+pub const MANAGED_BY: &str = "scf";
+const NAME_LABEL: &str = "app.kubernetes.io/name";
+const COMPONENT_LABEL: &str = "app.kubernetes.io/component";
+
+/// The framework's Deployment, Service, Ingress, HPA and PDB.
+pub(super) const FRAMEWORK: &str = "framework";
+/// The migration Job.
+pub(super) const MIGRATE_JOB: &str = "framework-migrate";
+/// The ConfigMap of the runtime's plain environment.
+pub(super) const CONFIG_MAP: &str = "framework-config";
+/// The Secret of the runtime's secret environment.
+pub(super) const SECRET: &str = "framework-secret";
+
+/// What an object belongs to, which decides its name and component labels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum App {
+    /// Namespace-wide objects: the Namespace, configuration, policies. As a selector: every
+    /// framework pod, the server's and the migration Job's.
+    Shared,
+    /// The framework server.
+    Server,
+    /// The migration Job.
+    Migration,
+    /// The managed PostgreSQL.
+    Postgres,
+    /// The managed Redis.
+    Redis,
+}
+
+impl App {
+    /// `app.kubernetes.io/name`.
+    pub fn name(self) -> &'static str {
+        match self {
+            App::Shared | App::Server | App::Migration => FRAMEWORK,
+            App::Postgres => K8S_POSTGRES_SERVICE,
+            App::Redis => K8S_REDIS_SERVICE,
+        }
+    }
+
+    /// `app.kubernetes.io/component`, absent on shared objects.
+    fn component(self) -> Option<&'static str> {
+        match self {
+            App::Shared => None,
+            App::Server => Some("server"),
+            App::Migration => Some("migration"),
+            App::Postgres => Some("database"),
+            App::Redis => Some("cache"),
+        }
+    }
+}
+
+/// What every builder reads: the model and its `[kubernetes]` section.
+#[derive(Clone, Copy)]
+pub(super) struct Ctx<'a> {
+    /// The whole model.
+    pub m: &'a Model,
+    /// Its `[kubernetes]` section.
+    pub k: &'a Kubernetes,
+}
+
+impl Ctx<'_> {
+    /// The namespace everything is deployed in.
+    pub fn ns(&self) -> &str {
+        self.k.namespace.as_str()
+    }
+
+    /// The labels that select an app's pods: name, instance and component.
+    pub fn selector_labels(&self, app: App) -> BTreeMap<String, String> {
+        let mut labels = BTreeMap::from([
+            (NAME_LABEL.to_string(), app.name().to_string()),
+            (INSTANCE_LABEL.to_string(), self.m.name().to_string()),
+        ]);
+        if let Some(component) = app.component() {
+            labels.insert(COMPONENT_LABEL.to_string(), component.to_string());
+        }
+        labels
+    }
+
+    /// A selector matching an app's pods.
+    pub fn selector(&self, app: App) -> LabelSelector {
+        LabelSelector {
+            match_labels: Some(self.selector_labels(app)),
+            ..LabelSelector::default()
+        }
+    }
+
+    /// Every label an object of `app` carries.
+    pub fn labels(&self, app: App) -> BTreeMap<String, String> {
+        let mut labels = self.selector_labels(app);
+        labels.insert(MANAGED_BY_LABEL.to_string(), MANAGED_BY.to_string());
+        labels
+    }
+
+    /// Metadata of a namespaced object named `name`.
+    pub fn metadata(&self, name: &str, app: App) -> ObjectMeta {
+        ObjectMeta {
+            name: Some(name.to_string()),
+            namespace: Some(self.ns().to_string()),
+            labels: Some(self.labels(app)),
+            ..ObjectMeta::default()
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! The Kubernetes target: the guide's multi-tenant deployment as typed `k8s-openapi`
+//! objects, hardened to Pod Security `restricted`, rendered one YAML file per object under
+//! `kubernetes/` plus a `kustomization.yaml` that lists them in apply order.
+//!
+//! [`objects`] is the single source: the target renders it to YAML, and plan and apply
+//! send the same list to the cluster (see [`Object::to_dynamic`]). Its order is the apply
+//! order: Namespace; configuration (ConfigMaps, Secret); storage (StatefulSets and their
+//! Services); the migration Job; the Deployment and its Service; Ingress, autoscaler,
+//! disruption budget; NetworkPolicies.
+//!
+//! Every object carries the `app.kubernetes.io/*` labels; [`INSTANCE_LABEL`] (the project
+//! name) with [`MANAGED_BY_LABEL`] = [`MANAGED_BY`] is what apply prunes by. Secrets are
+//! never in the output: see [`SECRET_REFS_ANNOTATION`]. The target renders whenever
+//! `[kubernetes]` is present, whatever `target.kind` says.
+
+mod config;
+mod kustomize;
+mod meta;
+mod monitoring;
+mod network;
+mod object;
+mod pod;
+mod runtime;
+mod scaling;
+mod storage;
+#[cfg(test)]
+mod tests;
+
+pub use config::{SECRET_REFS_ANNOTATION, secret_refs};
+pub use meta::{INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL};
+pub use object::{Object, ObjectError};
+pub use pod::{LIVENESS, READINESS, Timing};
+pub use runtime::{LIVENESS_PATH, READINESS_PATH, STOP_TIMEOUT_SECONDS};
+
+use super::Target;
+use crate::artifact::Artifact;
+use crate::model::Model;
+use crate::render::{RenderError, Renderer};
+use config::PodEnv;
+use meta::Ctx;
+
+/// Directory of the manifests in the build output.
+pub const DIR: &str = "kubernetes";
+
+/// The Kubernetes target.
+pub struct Manifests;
+
+/// Every object of the deployment, in apply order; empty without `[kubernetes]`.
+pub fn objects(model: &Model) -> Result<Vec<Object>, ObjectError> {
+    let Some(k) = &model.kubernetes else {
+        return Ok(Vec::new());
+    };
+    let c = Ctx { m: model, k };
+    let env = PodEnv::of(model);
+    let mut out: Vec<Object> = vec![
+        config::namespace(c).into(),
+        config::config_map(c, &env).into(),
+        config::secret(c, &env).into(),
+    ];
+    let scrape = monitoring::config_map(c).map_err(|source| ObjectError::Yaml {
+        address: format!("k8s:v1/ConfigMap/{}/prometheus-scrape", c.ns()),
+        source,
+    })?;
+    out.extend(scrape.map(Object::from));
+    for (set, service) in [storage::postgres(c), storage::redis(c)]
+        .into_iter()
+        .flatten()
+    {
+        out.push(set.into());
+        out.push(service.into());
+    }
+    out.push(runtime::migrate_job(c, &env).into());
+    out.push(runtime::deployment(c, &env).into());
+    out.push(runtime::framework_service(c).into());
+    out.push(network::ingress(c).into());
+    out.push(scaling::autoscaler(c).into());
+    out.push(scaling::disruption_budget(c).into());
+    out.extend(network::policies(c).into_iter().map(Object::from));
+    Ok(out)
+}
+
+impl Target for Manifests {
+    fn name(&self) -> &'static str {
+        "kubernetes"
+    }
+
+    fn render(&self, model: &Model, _: &Renderer) -> Result<Vec<Artifact>, RenderError> {
+        self.artifacts(model).map_err(|e| RenderError {
+            template: DIR.into(),
+            source: minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e.to_string()),
+        })
+    }
+}
+
+impl Manifests {
+    fn artifacts(&self, model: &Model) -> Result<Vec<Artifact>, ObjectError> {
+        let objects = objects(model)?;
+        if objects.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut files = Vec::with_capacity(objects.len());
+        let mut out = Vec::with_capacity(objects.len() + 1);
+        for o in &objects {
+            let file = o.file_name();
+            out.push(Artifact::file(
+                self.name(),
+                format!("{DIR}/{file}"),
+                o.to_yaml()?,
+            ));
+            files.push(file);
+        }
+        let kustomization =
+            object::to_yaml(&kustomize::Kustomization::new(files)).map_err(|source| {
+                ObjectError::Yaml {
+                    address: format!("file:{DIR}/kustomization.yaml"),
+                    source,
+                }
+            })?;
+        out.push(Artifact::file(
+            self.name(),
+            format!("{DIR}/kustomization.yaml"),
+            kustomization,
+        ));
+        Ok(out)
+    }
+}

@@ -1,0 +1,153 @@
+//! [`Object`]: one typed Kubernetes object scf manages. The target renders each to its own
+//! YAML file; plan and apply take the same list and send each as a [`DynamicObject`] with
+//! server-side apply, addressed by its GVK, namespace and name.
+
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret, Service};
+use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::{Metadata, Resource};
+use kube::core::{DynamicObject, GroupVersionKind};
+use serde::Serialize;
+
+/// Why an object could not be serialized; always a bug in scf.
+#[derive(Debug, thiserror::Error)]
+pub enum ObjectError {
+    /// YAML serialization failed.
+    #[error(
+        "{address} could not be written as YAML: {source}; this is a bug in scf, please report it"
+    )]
+    Yaml {
+        /// The object's plan address.
+        address: String,
+        /// The serializer's error.
+        source: serde_saphyr::SerializeError,
+    },
+    /// Conversion to a dynamic object failed.
+    #[error(
+        "{address} could not be converted for the API: {source}; this is a bug in scf, please report it"
+    )]
+    Json {
+        /// The object's plan address.
+        address: String,
+        /// The converter's error.
+        source: serde_json::Error,
+    },
+}
+
+/// Defines [`Object`] over the kinds scf emits, with their GVK and metadata.
+macro_rules! objects {
+    ($($kind:ident),* $(,)?) => {
+        /// One Kubernetes object, typed.
+        #[derive(Debug, Clone, PartialEq, Serialize)]
+        #[serde(untagged)]
+        #[allow(missing_docs)]
+        pub enum Object {
+            $($kind($kind),)*
+        }
+
+        $(impl From<$kind> for Object {
+            fn from(o: $kind) -> Self {
+                Object::$kind(o)
+            }
+        })*
+
+        impl Object {
+            /// Its group, version and kind.
+            pub fn gvk(&self) -> GroupVersionKind {
+                match self {
+                    $(Object::$kind(_) => GroupVersionKind::gvk(
+                        <$kind as Resource>::GROUP,
+                        <$kind as Resource>::VERSION,
+                        <$kind as Resource>::KIND,
+                    ),)*
+                }
+            }
+
+            /// Its metadata.
+            pub fn metadata(&self) -> &ObjectMeta {
+                match self {
+                    $(Object::$kind(o) => o.metadata(),)*
+                }
+            }
+        }
+    };
+}
+
+objects!(
+    Namespace,
+    ConfigMap,
+    Secret,
+    StatefulSet,
+    Service,
+    Job,
+    Deployment,
+    Ingress,
+    HorizontalPodAutoscaler,
+    PodDisruptionBudget,
+    NetworkPolicy,
+);
+
+impl Object {
+    /// Its name.
+    pub fn name(&self) -> &str {
+        self.metadata().name.as_deref().unwrap_or_default()
+    }
+
+    /// Its namespace; `None` for cluster-scoped objects such as the Namespace itself.
+    pub fn namespace(&self) -> Option<&str> {
+        self.metadata().namespace.as_deref()
+    }
+
+    /// Its plan address, e.g. `k8s:apps/v1/Deployment/ai-supply-chain/framework`.
+    pub fn address(&self) -> String {
+        let gvk = self.gvk();
+        let scope = self
+            .namespace()
+            .map(|ns| format!("{ns}/"))
+            .unwrap_or_default();
+        format!(
+            "k8s:{}/{}/{scope}{}",
+            gvk.api_version(),
+            gvk.kind,
+            self.name()
+        )
+    }
+
+    /// Its file in the build output, e.g. `deployment-framework.yaml`.
+    pub fn file_name(&self) -> String {
+        format!(
+            "{}-{}.yaml",
+            self.gvk().kind.to_ascii_lowercase(),
+            self.name()
+        )
+    }
+
+    /// The object as YAML; strings YAML would read as something else are quoted.
+    pub fn to_yaml(&self) -> Result<String, ObjectError> {
+        to_yaml(self).map_err(|source| ObjectError::Yaml {
+            address: self.address(),
+            source,
+        })
+    }
+
+    /// The object as the API takes it, for server-side apply.
+    pub fn to_dynamic(&self) -> Result<DynamicObject, ObjectError> {
+        let json = |source| ObjectError::Json {
+            address: self.address(),
+            source,
+        };
+        serde_json::from_value(serde_json::to_value(self).map_err(json)?).map_err(json)
+    }
+}
+
+/// YAML as scf writes it: YAML 1.1 look-alikes (`yes`, `on`, `0123`) quoted, multi-line
+/// strings as literal blocks, and long single-line strings kept on one line.
+pub fn to_yaml<T: Serialize>(value: &T) -> Result<String, serde_saphyr::SerializeError> {
+    let mut options = serde_saphyr::SerializerOptions::default();
+    options.folded_wrap_chars = usize::MAX;
+    serde_saphyr::to_string_with_options(value, options)
+}

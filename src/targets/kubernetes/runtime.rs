@@ -1,0 +1,230 @@
+//! The framework runtime: its Deployment (the guide's replicas, resources and probes, plus
+//! Pod Security `restricted`, topology spread and a rolling update that never drops below
+//! the ready count), its Service, and the migration Job.
+//!
+//! **Migrations before the roll.** The Job runs `scf db init` (database and extensions,
+//! idempotent) then `scf db migrate`. The Deployment's readiness probe is `/ready`, which
+//! fails until migrations are current, and its rolling update has `maxUnavailable: 0`:
+//! new pods take traffic only once the Job has migrated, and old pods serve until then,
+//! whatever order the objects are applied in. The Job is applied before the Deployment,
+//! and is deleted ten minutes after it finishes, so the next apply runs it again.
+
+use super::config::PodEnv;
+use super::meta::{App, CONFIG_MAP, Ctx, FRAMEWORK, MIGRATE_JOB, SECRET};
+use super::monitoring;
+use super::pod::{
+    FRAMEWORK_UID, LIVENESS, READINESS, Skip, hardened_container, hardened_pod, http_probe, mount,
+    resources, scratch_volume, secret_env, skip_annotations,
+};
+use k8s_openapi::api::apps::v1::{
+    Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment,
+};
+use k8s_openapi::api::batch::v1::{Job, JobSpec};
+use k8s_openapi::api::core::v1::{
+    ConfigMapEnvSource, Container, ContainerPort, EnvFromSource, PodTemplateSpec, Service,
+    ServicePort, ServiceSpec, TopologySpreadConstraint,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use std::collections::BTreeMap;
+
+/// Name of the framework container's port.
+pub(super) const HTTP_PORT: &str = "http";
+/// Port of the framework Service, as in the guide.
+pub(super) const SERVICE_PORT: i32 = 80;
+/// Liveness endpoint of the runtime.
+pub const LIVENESS_PATH: &str = "/health";
+/// Readiness endpoint of the runtime.
+pub const READINESS_PATH: &str = "/ready";
+/// Seconds a stopping pod has to finish its requests, as the systemd unit's `TimeoutStopSec`.
+pub const STOP_TIMEOUT_SECONDS: i64 = 30;
+/// Seconds a finished migration Job is kept for its logs.
+const JOB_TTL_SECONDS: i32 = 600;
+
+/// Why the runtime's pods take secrets from environment variables.
+const SECRETS_AS_ENV: Skip = Skip {
+    check: "CKV_K8S_35",
+    reason: "the runtime reads its credentials from the environment only (scf_runtime::vars)",
+};
+
+/// The skip for an image without a digest, which scf validate warns about; `None` when
+/// the image is pinned.
+pub(super) fn unpinned_skip(image: &crate::config::values::ImageRef) -> Option<Skip> {
+    (!image.is_pinned()).then_some(Skip {
+        check: "CKV_K8S_43",
+        reason: "framework.toml does not pin this image by digest; scf validate warns (scf::image-not-pinned)",
+    })
+}
+
+/// The checkov skips of the runtime's workloads, with the reason for each.
+fn runtime_skips(c: Ctx) -> Vec<Skip> {
+    std::iter::once(SECRETS_AS_ENV)
+        .chain(unpinned_skip(&c.k.image))
+        .collect()
+}
+
+/// The framework container running `command`, with the runtime's whole environment.
+fn framework_container(c: Ctx, env: &PodEnv, name: &str, command: &[&str]) -> Container {
+    let mut container = hardened_container(name, c.k.image.to_string(), FRAMEWORK_UID);
+    container.command = Some(command.iter().map(|a| a.to_string()).collect());
+    container.env_from = Some(vec![EnvFromSource {
+        config_map_ref: Some(ConfigMapEnvSource {
+            name: CONFIG_MAP.into(),
+            optional: Some(false),
+        }),
+        ..EnvFromSource::default()
+    }]);
+    container.env = Some(
+        env.secrets
+            .iter()
+            .map(|(var, _)| secret_env(var, SECRET, var))
+            .collect(),
+    );
+    container.resources = Some(resources(&c.k.resources));
+    container.volume_mounts = Some(vec![mount("tmp", "/tmp"), mount("data", &data_dir(env))]);
+    container
+}
+
+/// The runtime's DATA_DIR, an emptyDir: durable state lives in PostgreSQL.
+fn data_dir(env: &PodEnv) -> String {
+    env.plain
+        .get(scf_runtime::vars::DATA_DIR)
+        .cloned()
+        .unwrap_or_else(|| "/var/lib/scf".into())
+}
+
+fn framework_volumes() -> Vec<k8s_openapi::api::core::v1::Volume> {
+    vec![
+        scratch_volume("tmp", "256Mi"),
+        scratch_volume("data", "1Gi"),
+    ]
+}
+
+/// The runtime's listen port, from `server.listen`.
+pub(super) fn port(c: Ctx) -> i32 {
+    i32::from(c.m.server.listen.0.port())
+}
+
+/// The guide's framework Deployment, hardened.
+pub(super) fn deployment(c: Ctx, env: &PodEnv) -> Deployment {
+    let mut container = framework_container(c, env, FRAMEWORK, &["scf", "run", "--production"]);
+    container.ports = Some(vec![ContainerPort {
+        name: Some(HTTP_PORT.into()),
+        container_port: port(c),
+        protocol: Some("TCP".into()),
+        ..ContainerPort::default()
+    }]);
+    container.liveness_probe = Some(http_probe(LIVENESS_PATH, HTTP_PORT, LIVENESS));
+    container.readiness_probe = Some(http_probe(READINESS_PATH, HTTP_PORT, READINESS));
+
+    let mut pod = hardened_pod(FRAMEWORK_UID, vec![container], framework_volumes());
+    pod.topology_spread_constraints = Some(spread(c));
+    pod.termination_grace_period_seconds = Some(STOP_TIMEOUT_SECONDS);
+    let mut annotations = BTreeMap::from([("scf.dev/config-digest".to_string(), env.digest())]);
+    annotations.extend(monitoring::pod_annotations(c));
+
+    let mut metadata = c.metadata(FRAMEWORK, App::Server);
+    metadata.annotations = Some(skip_annotations(&runtime_skips(c)));
+    Deployment {
+        metadata,
+        spec: Some(DeploymentSpec {
+            replicas: Some(i32::try_from(c.k.replicas).unwrap_or(i32::MAX)),
+            selector: c.selector(App::Server),
+            strategy: Some(DeploymentStrategy {
+                type_: Some("RollingUpdate".into()),
+                rolling_update: Some(RollingUpdateDeployment {
+                    max_surge: Some(IntOrString::Int(1)),
+                    max_unavailable: Some(IntOrString::Int(0)),
+                }),
+            }),
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(c.labels(App::Server)),
+                    annotations: Some(annotations),
+                    ..ObjectMeta::default()
+                }),
+                spec: Some(pod),
+            },
+            ..DeploymentSpec::default()
+        }),
+        ..Deployment::default()
+    }
+}
+
+/// Spread replicas across nodes and zones, preferring balance over refusing to schedule.
+fn spread(c: Ctx) -> Vec<TopologySpreadConstraint> {
+    ["kubernetes.io/hostname", "topology.kubernetes.io/zone"]
+        .into_iter()
+        .map(|key| TopologySpreadConstraint {
+            topology_key: key.into(),
+            max_skew: 1,
+            when_unsatisfiable: "ScheduleAnyway".into(),
+            label_selector: Some(c.selector(App::Server)),
+            match_label_keys: Some(vec!["pod-template-hash".into()]),
+            ..TopologySpreadConstraint::default()
+        })
+        .collect()
+}
+
+/// The migration Job: `scf db init`, then `scf db migrate`.
+pub(super) fn migrate_job(c: Ctx, env: &PodEnv) -> Job {
+    let init = framework_container(c, env, "db-init", &["scf", "db", "init"]);
+    let migrate = framework_container(c, env, "migrate", &["scf", "db", "migrate"]);
+    let mut pod = hardened_pod(FRAMEWORK_UID, vec![migrate], framework_volumes());
+    pod.init_containers = Some(vec![init]);
+    pod.restart_policy = Some("Never".into());
+
+    let mut metadata = c.metadata(MIGRATE_JOB, App::Migration);
+    metadata.annotations = Some(skip_annotations(&runtime_skips(c)));
+    Job {
+        metadata,
+        spec: Some(JobSpec {
+            // Retries cover PostgreSQL still starting on a first apply.
+            backoff_limit: Some(6),
+            ttl_seconds_after_finished: Some(JOB_TTL_SECONDS),
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(c.labels(App::Migration)),
+                    ..ObjectMeta::default()
+                }),
+                spec: Some(pod),
+            },
+            ..JobSpec::default()
+        }),
+        ..Job::default()
+    }
+}
+
+/// A Service named `name` for `app`'s pods, from `port` to the named container port.
+/// Headless Services give the StatefulSets stable DNS names.
+pub(super) fn service(
+    c: Ctx,
+    name: &str,
+    app: App,
+    port: i32,
+    target: &str,
+    headless: bool,
+) -> Service {
+    Service {
+        metadata: c.metadata(name, app),
+        spec: Some(ServiceSpec {
+            type_: Some("ClusterIP".into()),
+            cluster_ip: headless.then(|| "None".into()),
+            selector: Some(c.selector_labels(app)),
+            ports: Some(vec![ServicePort {
+                name: Some(target.to_string()),
+                port,
+                target_port: Some(IntOrString::String(target.to_string())),
+                protocol: Some("TCP".into()),
+                ..ServicePort::default()
+            }]),
+            ..ServiceSpec::default()
+        }),
+        ..Service::default()
+    }
+}
+
+/// The framework Service: port 80 to the runtime, for the Ingress.
+pub(super) fn framework_service(c: Ctx) -> Service {
+    service(c, FRAMEWORK, App::Server, SERVICE_PORT, HTTP_PORT, false)
+}

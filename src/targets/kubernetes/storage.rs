@@ -1,0 +1,263 @@
+//! The managed datastores: PostgreSQL and Redis as single-replica StatefulSets with a
+//! volume claim each, hardened like the runtime, behind headless Services whose names the
+//! runtime's environment already uses. Neither is built when its section says
+//! `managed = false`; the runtime then points at the external host.
+//!
+//! Passwords come from the runtime's Secret (`DATABASE_PASSWORD`, `REDIS_PASSWORD`), so one
+//! reference in framework.toml configures both ends. Claims are retained when the
+//! StatefulSet is deleted or scaled: scf never deletes data on its own.
+
+use super::meta::{App, Ctx, SECRET};
+use super::pod::{
+    LIVENESS, POSTGRES_UID, READINESS, REDIS_UID, Timing, exec_probe, hardened_container,
+    hardened_pod, memory_volume, mount, plain_env, read_only_mount, resources, scratch_volume,
+    secret_volume, skip_annotations, tcp_probe,
+};
+use super::runtime::{service, unpinned_skip};
+use crate::config::DatastoreSpec;
+use crate::model::{K8S_POSTGRES_SERVICE, K8S_REDIS_SERVICE};
+use k8s_openapi::api::apps::v1::{
+    StatefulSet, StatefulSetPersistentVolumeClaimRetentionPolicy, StatefulSetSpec,
+};
+use k8s_openapi::api::core::v1::{
+    ContainerPort, EnvVar, PersistentVolumeClaim, PersistentVolumeClaimSpec, PodTemplateSpec,
+    Probe, Service, Volume, VolumeMount, VolumeResourceRequirements,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use scf_runtime::vars;
+use std::collections::BTreeMap;
+
+/// Where PostgreSQL's volume is mounted; PGDATA is a directory inside it, because a
+/// fresh volume's root may hold `lost+found`.
+const PG_MOUNT: &str = "/var/lib/postgresql/data";
+/// Where Redis's volume is mounted and its snapshots written.
+const REDIS_MOUNT: &str = "/data";
+/// Where a datastore's password is mounted, as a file named after its Secret key.
+const SECRETS_DIR: &str = "/run/secrets/scf";
+/// Connections beyond the runtime's pools: the migration Job and an operator's psql.
+const PG_SPARE_CONNECTIONS: u64 = 10;
+
+/// What differs between the two datastores.
+struct Store<'a> {
+    app: App,
+    name: &'static str,
+    uid: i64,
+    port: u16,
+    spec: DatastoreSpec,
+    command: Option<Vec<String>>,
+    args: Vec<String>,
+    env: Vec<EnvVar>,
+    probe: &'a dyn Fn(Timing) -> Probe,
+    mounts: Vec<VolumeMount>,
+    volumes: Vec<Volume>,
+}
+
+/// The PostgreSQL StatefulSet and its Service, when the database is managed. The image
+/// reads the password from the file `POSTGRES_PASSWORD_FILE` names.
+pub(super) fn postgres(c: Ctx) -> Option<(StatefulSet, Service)> {
+    let db = &c.m.database;
+    if !db.managed {
+        return None;
+    }
+    let port = db.port.to_string();
+    let ready = [
+        "pg_isready",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        &port,
+        "-U",
+        db.user.as_str(),
+        "-d",
+        db.name.as_str(),
+    ]
+    .map(String::from);
+    Some(build(
+        c,
+        Store {
+            app: App::Postgres,
+            name: K8S_POSTGRES_SERVICE,
+            uid: POSTGRES_UID,
+            port: db.port,
+            spec: c.k.postgres_spec(),
+            command: None,
+            args: postgres_settings(c),
+            env: vec![
+                plain_env("POSTGRES_DB", db.name.as_str()),
+                plain_env("POSTGRES_USER", db.user.as_str()),
+                plain_env(
+                    "POSTGRES_PASSWORD_FILE",
+                    format!("{SECRETS_DIR}/{}", vars::DATABASE_PASSWORD),
+                ),
+                plain_env("PGDATA", format!("{PG_MOUNT}/pgdata")),
+                // The server and pg_isready both take their port from here.
+                plain_env("PGPORT", port.clone()),
+            ],
+            probe: &|t| exec_probe(&ready, t),
+            mounts: vec![
+                mount("data", PG_MOUNT),
+                mount("tmp", "/tmp"),
+                mount("run", "/var/run/postgresql"),
+                // Parallel queries need more shared memory than a container's default 64M.
+                mount("shm", "/dev/shm"),
+                read_only_mount("password", SECRETS_DIR),
+            ],
+            volumes: vec![
+                scratch_volume("tmp", "256Mi"),
+                scratch_volume("run", "16Mi"),
+                memory_volume("shm", "256Mi"),
+                secret_volume("password", SECRET, vars::DATABASE_PASSWORD),
+            ],
+        },
+    ))
+}
+
+/// Server settings the image's defaults get wrong here: enough connections for every
+/// runtime pool at the autoscaler's maximum, and shared buffers at a quarter of the
+/// container's memory.
+fn postgres_settings(c: Ctx) -> Vec<String> {
+    let db = &c.m.database;
+    let pools = u64::from(c.k.autoscaling.max.max(c.k.replicas))
+        * u64::from(db.pool_size + db.max_overflow);
+    let buffers_mb =
+        (c.k.postgres_spec().resources.limits.memory.value() / 4.0 / 1_048_576.0) as u64;
+    vec![
+        "-c".into(),
+        format!("max_connections={}", pools + PG_SPARE_CONNECTIONS),
+        "-c".into(),
+        format!("shared_buffers={}MB", buffers_mb.max(16)),
+    ]
+}
+
+/// The Redis StatefulSet and its Service, when Redis is managed. A shell reads the
+/// password file into `--requirepass`; redis-server then overwrites its own command line,
+/// so the password neither sits in the environment nor stays in the process list.
+pub(super) fn redis(c: Ctx) -> Option<(StatefulSet, Service)> {
+    let r = &c.m.redis;
+    if !r.managed {
+        return None;
+    }
+    let port = r.port.to_string();
+    let save: Vec<String> = r.save.iter().map(ToString::to_string).collect();
+    let launch = format!(
+        "exec redis-server \"$@\" --requirepass \"$(cat {SECRETS_DIR}/{})\"",
+        vars::REDIS_PASSWORD
+    );
+    let args = [
+        "--port",
+        &port,
+        "--dir",
+        REDIS_MOUNT,
+        "--maxmemory",
+        &r.maxmemory.to_redis(),
+        "--maxmemory-policy",
+        &policy(r.maxmemory_policy),
+        "--save",
+        &save.join(" "),
+    ];
+    Some(build(
+        c,
+        Store {
+            app: App::Redis,
+            name: K8S_REDIS_SERVICE,
+            uid: REDIS_UID,
+            port: r.port,
+            spec: c.k.redis_spec(r.maxmemory),
+            command: Some(vec![
+                "sh".into(),
+                "-c".into(),
+                launch,
+                "redis-server".into(),
+            ]),
+            args: args.map(String::from).to_vec(),
+            env: Vec::new(),
+            // A TCP probe needs no password.
+            probe: &|t| tcp_probe(K8S_REDIS_SERVICE, t),
+            mounts: vec![
+                mount("data", REDIS_MOUNT),
+                read_only_mount("password", SECRETS_DIR),
+            ],
+            volumes: vec![secret_volume("password", SECRET, vars::REDIS_PASSWORD)],
+        },
+    ))
+}
+
+/// The serde name of a maxmemory policy, e.g. `allkeys-lru`.
+fn policy(p: crate::config::MaxmemoryPolicy) -> String {
+    serde_json::to_value(p)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn build(c: Ctx, s: Store) -> (StatefulSet, Service) {
+    let mut container = hardened_container(s.name, s.spec.image.to_string(), s.uid);
+    container.command = s.command;
+    container.args = Some(s.args);
+    container.env = (!s.env.is_empty()).then_some(s.env);
+    container.ports = Some(vec![ContainerPort {
+        name: Some(s.name.into()),
+        container_port: i32::from(s.port),
+        protocol: Some("TCP".into()),
+        ..ContainerPort::default()
+    }]);
+    container.liveness_probe = Some((s.probe)(LIVENESS));
+    container.readiness_probe = Some((s.probe)(READINESS));
+    container.resources = Some(resources(&s.spec.resources));
+    container.volume_mounts = Some(s.mounts);
+
+    let mut metadata = c.metadata(s.name, s.app);
+    let skips: Vec<_> = unpinned_skip(&s.spec.image).into_iter().collect();
+    metadata.annotations = (!skips.is_empty()).then(|| skip_annotations(&skips));
+    let set = StatefulSet {
+        metadata,
+        spec: Some(StatefulSetSpec {
+            replicas: Some(1),
+            service_name: Some(s.name.into()),
+            selector: c.selector(s.app),
+            persistent_volume_claim_retention_policy: Some(
+                StatefulSetPersistentVolumeClaimRetentionPolicy {
+                    when_deleted: Some("Retain".into()),
+                    when_scaled: Some("Retain".into()),
+                },
+            ),
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(c.labels(s.app)),
+                    ..ObjectMeta::default()
+                }),
+                spec: Some(hardened_pod(s.uid, vec![container], s.volumes)),
+            },
+            volume_claim_templates: Some(vec![claim(c, s.app, &s.spec)]),
+            ..StatefulSetSpec::default()
+        }),
+        ..StatefulSet::default()
+    };
+    let svc = service(c, s.name, s.app, i32::from(s.port), s.name, true);
+    (set, svc)
+}
+
+/// The `data` volume claim of a datastore.
+fn claim(c: Ctx, app: App, spec: &DatastoreSpec) -> PersistentVolumeClaim {
+    PersistentVolumeClaim {
+        metadata: ObjectMeta {
+            name: Some("data".into()),
+            labels: Some(c.labels(app)),
+            ..ObjectMeta::default()
+        },
+        spec: Some(PersistentVolumeClaimSpec {
+            access_modes: Some(vec!["ReadWriteOnce".into()]),
+            storage_class_name: spec.storage_class.as_ref().map(ToString::to_string),
+            resources: Some(VolumeResourceRequirements {
+                requests: Some(BTreeMap::from([(
+                    "storage".to_string(),
+                    Quantity(spec.storage.to_string()),
+                )])),
+                limits: None,
+            }),
+            ..PersistentVolumeClaimSpec::default()
+        }),
+        ..PersistentVolumeClaim::default()
+    }
+}
