@@ -29,7 +29,9 @@ pub enum StartError {
     #[error(transparent)]
     Db(#[from] DbError),
     /// Redis.
-    #[error("cannot reach Redis at {url}: {source}. Is Redis running? Check REDIS_URL and REDIS_PASSWORD")]
+    #[error(
+        "cannot reach Redis at {url}: {source}. Is Redis running? Check REDIS_URL and REDIS_PASSWORD"
+    )]
     Redis {
         /// The URL (no password).
         url: String,
@@ -66,7 +68,11 @@ impl Services {
     pub async fn connect(settings: &Settings) -> Result<Self, StartError> {
         let cipher = Arc::new(FieldCipher::new(&settings.security.field_keys)?);
         let db = Db::connect(&settings.database, settings.database_max_connections).await?;
-        db.ping().await.map_err(|source| DbError::Connect { what: db.location.label().to_owned(), source, hint: "Check DATABASE_URL" })?;
+        db.ping().await.map_err(|source| DbError::Connect {
+            what: db.location.label().to_owned(),
+            source,
+            hint: "Check DATABASE_URL",
+        })?;
         let redis = match &settings.redis {
             Some(target) => Some(connect_redis(target).await?),
             None => None,
@@ -80,13 +86,23 @@ impl Services {
             max_tenants: settings.max_tenants,
             default_industry: settings.default_industry.clone(),
         };
-        Ok(Self { db, redis, cipher, tenancy })
+        Ok(Self {
+            db,
+            redis,
+            cipher,
+            tenancy,
+        })
     }
 
     /// Applies control-plane migrations, then brings every tenant store up to date.
     pub async fn migrate(&self) -> Result<usize, StartError> {
-        migrate::control_plane(self.db.backend()).run(&self.db.pool).await.map_err(DbError::from)?;
-        let tenants = registry::list(&self.db, false).await.map_err(DbError::from)?;
+        migrate::control_plane(self.db.backend())
+            .run(&self.db.pool)
+            .await
+            .map_err(DbError::from)?;
+        let tenants = registry::list(&self.db, false)
+            .await
+            .map_err(DbError::from)?;
         for t in &tenants {
             if let Ok(id) = crate::domain::tenant::TenantId::parse(&t.id) {
                 self.tenancy.stores.provision(&id).await?;
@@ -97,7 +113,10 @@ impl Services {
 }
 
 async fn connect_redis(target: &RedisTarget) -> Result<ConnectionManager, StartError> {
-    let fail = |source| StartError::Redis { url: target.url.clone(), source };
+    let fail = |source| StartError::Redis {
+        url: target.url.clone(),
+        source,
+    };
     let mut info: redis::ConnectionInfo = target.url.as_str().parse().map_err(fail)?;
     if let Some(pw) = &target.password {
         let settings = info.redis_settings().clone().set_password(pw.expose());
@@ -108,8 +127,13 @@ async fn connect_redis(target: &RedisTarget) -> Result<ConnectionManager, StartE
         .set_connection_timeout(Some(Duration::from_secs(3)))
         .set_response_timeout(Some(Duration::from_secs(2)))
         .set_number_of_retries(2);
-    let mut conn = ConnectionManager::new_with_config(client, config).await.map_err(fail)?;
-    redis::cmd("PING").query_async::<String>(&mut conn).await.map_err(fail)?;
+    let mut conn = ConnectionManager::new_with_config(client, config)
+        .await
+        .map_err(fail)?;
+    redis::cmd("PING")
+        .query_async::<String>(&mut conn)
+        .await
+        .map_err(fail)?;
     Ok(conn)
 }
 
@@ -150,7 +174,11 @@ impl AppState {
     /// State over connected services.
     pub fn new(settings: Settings, services: Services) -> Self {
         let limiter = match &services.redis {
-            Some(conn) => RateLimiter::redis(settings.rate_limits, conn.clone(), &format!("scf:{}", services.db.location.database_name())),
+            Some(conn) => RateLimiter::redis(
+                settings.rate_limits,
+                conn.clone(),
+                &format!("scf:{}", services.db.location.database_name()),
+            ),
             None => RateLimiter::in_memory(settings.rate_limits),
         };
         Self(Arc::new(Inner {
@@ -180,13 +208,24 @@ impl Application {
         if settings.mode == Mode::Development {
             services.migrate().await?;
         }
-        let listener = TcpListener::bind(settings.listen).await.map_err(|source| StartError::Bind { addr: settings.listen, source })?;
-        Ok(Self { listener, state: AppState::new(settings, services) })
+        let listener =
+            TcpListener::bind(settings.listen)
+                .await
+                .map_err(|source| StartError::Bind {
+                    addr: settings.listen,
+                    source,
+                })?;
+        Ok(Self {
+            listener,
+            state: AppState::new(settings, services),
+        })
     }
 
     /// The bound address (the real port when 0 was asked for).
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().unwrap_or(self.state.settings.listen)
+        self.listener
+            .local_addr()
+            .unwrap_or(self.state.settings.listen)
     }
 
     /// The shared state.
@@ -200,7 +239,8 @@ impl Application {
         let grace = self.state.settings.shutdown_grace;
         let retention = tokio::spawn(retention_loop(self.state.clone()));
         let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
-        let app = crate::http::router(self.state).into_make_service_with_connect_info::<SocketAddr>();
+        let app =
+            crate::http::router(self.state).into_make_service_with_connect_info::<SocketAddr>();
         let server = axum::serve(self.listener, app).with_graceful_shutdown(async move {
             let _ = stop_rx.wait_for(|stop| *stop).await;
         });
@@ -231,7 +271,11 @@ async fn retention_loop(state: AppState) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
     loop {
         tick.tick().await;
-        match state.audit.purge(state.settings.security.audit_retention).await {
+        match state
+            .audit
+            .purge(state.settings.security.audit_retention)
+            .await
+        {
             Ok(0) => {}
             Ok(n) => tracing::info!(deleted = n, "audit entries past retention purged"),
             Err(e) => tracing::warn!(error = %e, "audit retention purge failed"),

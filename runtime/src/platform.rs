@@ -33,17 +33,32 @@ impl PlatformKeyRow {
 
 /// A key by lookup prefix.
 pub async fn find_key(db: &Db, prefix: &str) -> Result<Option<PlatformKeyRow>, sqlx::Error> {
-    sqlx::query_as("SELECT id, secret_hash, expires_at, revoked_at FROM platform_keys WHERE prefix = $1").bind(prefix).fetch_optional(&db.pool).await
+    sqlx::query_as(
+        "SELECT id, secret_hash, expires_at, revoked_at FROM platform_keys WHERE prefix = $1",
+    )
+    .bind(prefix)
+    .fetch_optional(&db.pool)
+    .await
 }
 
 /// How many usable platform keys exist.
 pub async fn count_usable(db: &Db) -> Result<u64, sqlx::Error> {
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM platform_keys WHERE revoked_at IS NULL AND expires_at > $1").bind(now()).fetch_one(&db.pool).await?;
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM platform_keys WHERE revoked_at IS NULL AND expires_at > $1",
+    )
+    .bind(now())
+    .fetch_one(&db.pool)
+    .await?;
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
 /// Creates a platform key named `name`, valid for `lifetime`; returns (id, key text).
-pub async fn create_key(db: &Db, cipher: &FieldCipher, name: &str, lifetime: std::time::Duration) -> Result<(String, String), sqlx::Error> {
+pub async fn create_key(
+    db: &Db,
+    cipher: &FieldCipher,
+    name: &str,
+    lifetime: std::time::Duration,
+) -> Result<(String, String), sqlx::Error> {
     let key = api_key::generate(&KeyOwner::Platform);
     let id = uuid::Uuid::new_v4().to_string();
     let created = now();

@@ -7,9 +7,9 @@
 
 pub mod verify;
 
-use sqlx::AssertSqlSafe;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use sqlx::AssertSqlSafe;
 use sqlx::FromRow;
 use tokio::sync::Mutex;
 use utoipa::ToSchema;
@@ -68,13 +68,22 @@ impl AuditRecord {
     /// The hash this record should have.
     pub fn compute_hash(&self) -> String {
         let canonical = serde_json::json!([
-            self.seq, self.at, self.request_id, self.actor, self.tenant_id, self.action, self.target, self.status, self.prev_hash
+            self.seq,
+            self.at,
+            self.request_id,
+            self.actor,
+            self.tenant_id,
+            self.action,
+            self.target,
+            self.status,
+            self.prev_hash
         ]);
         hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
     }
 }
 
-const COLUMNS: &str = "seq, at, request_id, actor, tenant_id, action, target, status, prev_hash, hash";
+const COLUMNS: &str =
+    "seq, at, request_id, actor, tenant_id, action, target, status, prev_hash, hash";
 
 /// The audit log of one deployment.
 pub struct AuditLog {
@@ -85,7 +94,10 @@ pub struct AuditLog {
 impl AuditLog {
     /// The log in `db`.
     pub fn new(db: Db) -> Self {
-        Self { db, lock: Mutex::new(()) }
+        Self {
+            db,
+            lock: Mutex::new(()),
+        }
     }
 
     async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
@@ -93,7 +105,10 @@ impl AuditLog {
             Backend::Sqlite => self.db.pool.begin_with("BEGIN IMMEDIATE").await,
             Backend::Postgres => {
                 let mut tx = self.db.pool.begin().await?;
-                sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(LOCK_KEY).execute(&mut *tx).await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(LOCK_KEY)
+                    .execute(&mut *tx)
+                    .await?;
                 Ok(tx)
             }
         }
@@ -104,10 +119,12 @@ impl AuditLog {
         let _guard = self.lock.lock().await;
         let mut tx = self.begin().await?;
         let last: Option<(i64, String)> =
-            sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetch_optional(&mut *tx).await?;
+            sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+                .fetch_optional(&mut *tx)
+                .await?;
         let (prev_seq, prev_hash) = match last {
             Some(last) => last,
-            None => checkpoint(&mut *tx).await?,
+            None => checkpoint(&mut tx).await?,
         };
         let mut record = AuditRecord {
             seq: prev_seq + 1,
@@ -122,34 +139,45 @@ impl AuditLog {
             hash: String::new(),
         };
         record.hash = record.compute_hash();
-        sqlx::query(AssertSqlSafe(format!("INSERT INTO audit_log ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")))
-            .bind(record.seq)
-            .bind(record.at)
-            .bind(&record.request_id)
-            .bind(&record.actor)
-            .bind(&record.tenant_id)
-            .bind(&record.action)
-            .bind(&record.target)
-            .bind(record.status)
-            .bind(&record.prev_hash)
-            .bind(&record.hash)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO audit_log ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        )))
+        .bind(record.seq)
+        .bind(record.at)
+        .bind(&record.request_id)
+        .bind(&record.actor)
+        .bind(&record.tenant_id)
+        .bind(&record.action)
+        .bind(&record.target)
+        .bind(record.status)
+        .bind(&record.prev_hash)
+        .bind(&record.hash)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await
     }
 
     /// A tenant's most recent entries, newest first.
-    pub async fn for_tenant(&self, tenant: &str, limit: i64) -> Result<Vec<AuditRecord>, sqlx::Error> {
-        sqlx::query_as(AssertSqlSafe(format!("SELECT {COLUMNS} FROM audit_log WHERE tenant_id = $1 ORDER BY seq DESC LIMIT $2")))
-            .bind(tenant)
-            .bind(limit)
-            .fetch_all(&self.db.pool)
-            .await
+    pub async fn for_tenant(
+        &self,
+        tenant: &str,
+        limit: i64,
+    ) -> Result<Vec<AuditRecord>, sqlx::Error> {
+        sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM audit_log WHERE tenant_id = $1 ORDER BY seq DESC LIMIT $2"
+        )))
+        .bind(tenant)
+        .bind(limit)
+        .fetch_all(&self.db.pool)
+        .await
     }
 
     /// Deletes entries older than `retention`. Returns how many were deleted.
     pub async fn purge(&self, retention: std::time::Duration) -> Result<u64, sqlx::Error> {
-        self.purge_before(now().saturating_sub(i64::try_from(retention.as_secs()).unwrap_or(i64::MAX))).await
+        self.purge_before(
+            now().saturating_sub(i64::try_from(retention.as_secs()).unwrap_or(i64::MAX)),
+        )
+        .await
     }
 
     /// Deletes entries written before `cutoff` (unix seconds) and moves the checkpoint
@@ -157,8 +185,12 @@ impl AuditLog {
     pub async fn purge_before(&self, cutoff: i64) -> Result<u64, sqlx::Error> {
         let _guard = self.lock.lock().await;
         let mut tx = self.begin().await?;
-        let last_old: Option<(i64, String)> =
-            sqlx::query_as("SELECT seq, hash FROM audit_log WHERE at < $1 ORDER BY seq DESC LIMIT 1").bind(cutoff).fetch_optional(&mut *tx).await?;
+        let last_old: Option<(i64, String)> = sqlx::query_as(
+            "SELECT seq, hash FROM audit_log WHERE at < $1 ORDER BY seq DESC LIMIT 1",
+        )
+        .bind(cutoff)
+        .fetch_optional(&mut *tx)
+        .await?;
         let Some((seq, hash)) = last_old else {
             return Ok(0);
         };
@@ -170,8 +202,14 @@ impl AuditLog {
         .bind(&hash)
         .execute(&mut *tx)
         .await?;
-        let deleted = sqlx::query("DELETE FROM audit_log WHERE seq <= $1").bind(seq).execute(&mut *tx).await?.rows_affected();
-        sqlx::query("UPDATE audit_checkpoint SET purging = 0 WHERE id = 1").execute(&mut *tx).await?;
+        let deleted = sqlx::query("DELETE FROM audit_log WHERE seq <= $1")
+            .bind(seq)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        sqlx::query("UPDATE audit_checkpoint SET purging = 0 WHERE id = 1")
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(deleted)
     }
@@ -179,6 +217,9 @@ impl AuditLog {
 
 /// Where the chain starts: the last purged entry, or the genesis.
 async fn checkpoint(conn: &mut sqlx::AnyConnection) -> Result<(i64, String), sqlx::Error> {
-    let row: Option<(i64, String)> = sqlx::query_as("SELECT seq, hash FROM audit_checkpoint WHERE id = 1").fetch_optional(&mut *conn).await?;
+    let row: Option<(i64, String)> =
+        sqlx::query_as("SELECT seq, hash FROM audit_checkpoint WHERE id = 1")
+            .fetch_optional(&mut *conn)
+            .await?;
     Ok(row.unwrap_or((0, GENESIS.to_owned())))
 }

@@ -2,9 +2,9 @@
 //! hash does not match its fields, whose link to the previous entry is broken, or whose
 //! sequence number skips (a deleted entry).
 
-use sqlx::AssertSqlSafe;
 use super::{AuditRecord, COLUMNS, checkpoint};
 use crate::db::Db;
+use sqlx::AssertSqlSafe;
 
 /// Entries read per query.
 const BATCH: i64 = 1000;
@@ -29,13 +29,18 @@ impl AuditReport {
 pub async fn verify(db: &Db) -> Result<AuditReport, sqlx::Error> {
     let mut conn = db.pool.acquire().await?;
     let (mut expected_seq, mut prev_hash) = checkpoint(&mut conn).await?;
-    let mut report = AuditReport { entries: 0, problems: Vec::new() };
+    let mut report = AuditReport {
+        entries: 0,
+        problems: Vec::new(),
+    };
     loop {
-        let batch: Vec<AuditRecord> = sqlx::query_as(AssertSqlSafe(format!("SELECT {COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2")))
-            .bind(expected_seq)
-            .bind(BATCH)
-            .fetch_all(&mut *conn)
-            .await?;
+        let batch: Vec<AuditRecord> = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2"
+        )))
+        .bind(expected_seq)
+        .bind(BATCH)
+        .fetch_all(&mut *conn)
+        .await?;
         if batch.is_empty() {
             return Ok(report);
         }
@@ -51,12 +56,18 @@ pub async fn verify(db: &Db) -> Result<AuditReport, sqlx::Error> {
 fn check(record: &AuditRecord, prev_seq: i64, prev_hash: &str, problems: &mut Vec<String>) {
     let seq = record.seq;
     if seq != prev_seq + 1 {
-        problems.push(format!("entries {}..={} are missing (deleted)", prev_seq + 1, seq - 1));
+        problems.push(format!(
+            "entries {}..={} are missing (deleted)",
+            prev_seq + 1,
+            seq - 1
+        ));
     }
     if record.prev_hash != prev_hash {
         problems.push(format!("entry {seq}: link to the previous entry is broken (an entry before it was changed or removed)"));
     }
     if record.compute_hash() != record.hash {
-        problems.push(format!("entry {seq}: contents do not match its hash (the entry was modified)"));
+        problems.push(format!(
+            "entry {seq}: contents do not match its hash (the entry was modified)"
+        ));
     }
 }

@@ -16,7 +16,11 @@ pub enum AuditCommand {
 }
 
 /// Runs an `audit` subcommand.
-pub async fn execute(cmd: AuditCommand, env: Lookup<'_>, out: &mut (dyn Write + Send)) -> Result<(), CliError> {
+pub async fn execute(
+    cmd: AuditCommand,
+    env: Lookup<'_>,
+    out: &mut (dyn Write + Send),
+) -> Result<(), CliError> {
     match cmd {
         AuditCommand::Verify => {
             let (_, services) = services(env).await?;
@@ -25,9 +29,16 @@ pub async fn execute(cmd: AuditCommand, env: Lookup<'_>, out: &mut (dyn Write + 
                 line(out, format!("TAMPERED {problem}"))?;
             }
             if report.ok() {
-                line(out, format!("audit log intact: {} entries verified", report.entries))
+                line(
+                    out,
+                    format!("audit log intact: {} entries verified", report.entries),
+                )
             } else {
-                Err(CliError::Failed(format!("audit log tampered: {} problem(s) in {} entries", report.problems.len(), report.entries)))
+                Err(CliError::Failed(format!(
+                    "audit log tampered: {} problem(s) in {} entries",
+                    report.problems.len(),
+                    report.entries
+                )))
             }
         }
     }

@@ -102,7 +102,11 @@ pub fn execute(cmd: Command) -> ExitCode {
 }
 
 /// Runs a command with settings from `env`, writing its report to `out`.
-pub async fn run_command(cmd: Command, env: Lookup<'_>, out: &mut (dyn Write + Send)) -> Result<(), CliError> {
+pub async fn run_command(
+    cmd: Command,
+    env: Lookup<'_>,
+    out: &mut (dyn Write + Send),
+) -> Result<(), CliError> {
     match cmd {
         Command::Run(args) => run::run(args, env, out).await,
         Command::Db(c) => db::execute(c, env, out).await,
@@ -113,7 +117,10 @@ pub async fn run_command(cmd: Command, env: Lookup<'_>, out: &mut (dyn Write + S
 
 /// Settings for the non-server commands: the mode follows `ENVIRONMENT`.
 fn settings(env: Lookup<'_>) -> Result<Settings, CliError> {
-    Ok(Settings::from_lookup(Mode::resolve(false, false, env), env)?)
+    Ok(Settings::from_lookup(
+        Mode::resolve(false, false, env),
+        env,
+    )?)
 }
 
 /// Connected services for a command.

@@ -34,12 +34,18 @@ pub struct RunArgs {
 impl RunArgs {
     /// Worker threads asked for on the command line or in `WORKERS`.
     pub fn workers_hint(&self) -> Option<usize> {
-        self.workers.or_else(|| std::env::var(crate::vars::WORKERS).ok()?.parse().ok()).filter(|w| *w > 0)
+        self.workers
+            .or_else(|| std::env::var(crate::vars::WORKERS).ok()?.parse().ok())
+            .filter(|w| *w > 0)
     }
 }
 
 /// Starts the server and serves until SIGTERM or Ctrl-C.
-pub async fn run(args: RunArgs, env: Lookup<'_>, out: &mut (dyn Write + Send)) -> Result<(), CliError> {
+pub async fn run(
+    args: RunArgs,
+    env: Lookup<'_>,
+    out: &mut (dyn Write + Send),
+) -> Result<(), CliError> {
     let mode = Mode::resolve(args.dev, args.production, env);
     let mut settings = Settings::from_lookup(mode, env)?;
     if let Some(listen) = args.listen {
@@ -51,11 +57,27 @@ pub async fn run(args: RunArgs, env: Lookup<'_>, out: &mut (dyn Write + Send)) -
         DatabaseTarget::Sqlite { path } => format!("SQLite at {}", path.display()),
         DatabaseTarget::Postgres { .. } => "PostgreSQL".to_owned(),
     };
-    let limiter = if settings.redis.is_some() { "Redis" } else { "in-process" };
+    let limiter = if settings.redis.is_some() {
+        "Redis"
+    } else {
+        "in-process"
+    };
     let app = Application::build(settings).await?;
-    let mode_name = if mode == Mode::Development { "development" } else { "production" };
-    writeln!(out, "scf runtime ({mode_name}) listening on http://{}", app.local_addr())?;
-    writeln!(out, "storage: {storage}; rate limits: {limiter}; health: http://{}/health", app.local_addr())?;
+    let mode_name = if mode == Mode::Development {
+        "development"
+    } else {
+        "production"
+    };
+    writeln!(
+        out,
+        "scf runtime ({mode_name}) listening on http://{}",
+        app.local_addr()
+    )?;
+    writeln!(
+        out,
+        "storage: {storage}; rate limits: {limiter}; health: http://{}/health",
+        app.local_addr()
+    )?;
     out.flush()?;
     app.run_until_stopped().await?;
     writeln!(out, "stopped")?;

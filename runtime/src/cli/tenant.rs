@@ -49,18 +49,53 @@ fn parse_id(raw: &str) -> Result<TenantId, CliError> {
 }
 
 /// Runs a `tenant` subcommand.
-pub async fn execute(cmd: TenantCommand, env: Lookup<'_>, out: &mut (dyn Write + Send)) -> Result<(), CliError> {
+pub async fn execute(
+    cmd: TenantCommand,
+    env: Lookup<'_>,
+    out: &mut (dyn Write + Send),
+) -> Result<(), CliError> {
     let (_, services) = services(env).await?;
     let tenancy = &services.tenancy;
     match cmd {
-        TenantCommand::Create { tenant_id, plan, industry, admin_email } => {
+        TenantCommand::Create {
+            tenant_id,
+            plan,
+            industry,
+            admin_email,
+        } => {
             let id = parse_id(&tenant_id)?;
-            let admin_email = Email::parse(&admin_email).map_err(|e| CliError::Failed(format!("--admin-email: {e}")))?;
-            let done = tenancy.create(NewTenant { id: id.clone(), plan, industry, admin_email }).await?;
-            AuditLog::new(services.db.clone()).append(&cli_entry("tenant create", format!("tenant:{id}"), Some(id.to_string()))).await?;
+            let admin_email = Email::parse(&admin_email)
+                .map_err(|e| CliError::Failed(format!("--admin-email: {e}")))?;
+            let done = tenancy
+                .create(NewTenant {
+                    id: id.clone(),
+                    plan,
+                    industry,
+                    admin_email,
+                })
+                .await?;
+            AuditLog::new(services.db.clone())
+                .append(&cli_entry(
+                    "tenant create",
+                    format!("tenant:{id}"),
+                    Some(id.to_string()),
+                ))
+                .await?;
             let t = &done.tenant;
-            line(out, format!("created tenant {} (plan {}, industry {}, isolation {})", t.tenant_id, t.plan, t.industry, t.isolation))?;
-            line(out, format!("admin user {}; initial password (shown once): {}", done.admin_user_id, done.admin_password))
+            line(
+                out,
+                format!(
+                    "created tenant {} (plan {}, industry {}, isolation {})",
+                    t.tenant_id, t.plan, t.industry, t.isolation
+                ),
+            )?;
+            line(
+                out,
+                format!(
+                    "admin user {}; initial password (shown once): {}",
+                    done.admin_user_id, done.admin_password
+                ),
+            )
         }
         TenantCommand::Verify { tenant_id } => {
             let report = tenancy.verify(&parse_id(&tenant_id)?).await?;
@@ -70,14 +105,28 @@ pub async fn execute(cmd: TenantCommand, env: Lookup<'_>, out: &mut (dyn Write +
             if report.ok {
                 line(out, format!("tenant {tenant_id} verified"))
             } else {
-                Err(CliError::Failed(format!("tenant {tenant_id} failed verification")))
+                Err(CliError::Failed(format!(
+                    "tenant {tenant_id} failed verification"
+                )))
             }
         }
         TenantCommand::List { active_only } => {
             let tenants = tenancy.list(active_only).await?;
-            line(out, format!("{:<32} {:<8} {:<10} {:<9} {}", "TENANT", "PLAN", "STATUS", "ISOLATION", "INDUSTRY"))?;
+            line(
+                out,
+                format!(
+                    "{:<32} {:<8} {:<10} {:<9} {}",
+                    "TENANT", "PLAN", "STATUS", "ISOLATION", "INDUSTRY"
+                ),
+            )?;
             for t in &tenants {
-                line(out, format!("{:<32} {:<8} {:<10} {:<9} {}", t.tenant_id, t.plan, t.status, t.isolation, t.industry))?;
+                line(
+                    out,
+                    format!(
+                        "{:<32} {:<8} {:<10} {:<9} {}",
+                        t.tenant_id, t.plan, t.status, t.isolation, t.industry
+                    ),
+                )?;
             }
             line(out, format!("{} tenant(s)", tenants.len()))
         }

@@ -46,25 +46,41 @@ pub fn generate(owner: &KeyOwner) -> NewKey {
         KeyOwner::Tenant(t) => format!("scfk.{t}.{prefix}.{secret}"),
         KeyOwner::Platform => format!("scfp.{prefix}.{secret}"),
     };
-    NewKey { plaintext, secret_hash: sha256_hex(secret.as_bytes()), prefix }
+    NewKey {
+        plaintext,
+        secret_hash: sha256_hex(secret.as_bytes()),
+        prefix,
+    }
 }
 
 /// Splits a presented key; `None` when it is not shaped like one.
 pub fn parse(text: &str) -> Option<PresentedKey> {
     let parts: Vec<&str> = text.split('.').collect();
     let (owner, prefix, secret) = match parts.as_slice() {
-        ["scfk", tenant, prefix, secret] => (KeyOwner::Tenant(TenantId::parse(tenant).ok()?), prefix, secret),
+        ["scfk", tenant, prefix, secret] => (
+            KeyOwner::Tenant(TenantId::parse(tenant).ok()?),
+            prefix,
+            secret,
+        ),
         ["scfp", prefix, secret] => (KeyOwner::Platform, prefix, secret),
         _ => return None,
     };
-    let well_formed = prefix.len() == 12 && prefix.bytes().all(|b| b.is_ascii_hexdigit()) && secret.len() == 43;
-    well_formed.then(|| PresentedKey { owner, prefix: (*prefix).to_owned(), secret: (*secret).to_owned() })
+    let well_formed =
+        prefix.len() == 12 && prefix.bytes().all(|b| b.is_ascii_hexdigit()) && secret.len() == 43;
+    well_formed.then(|| PresentedKey {
+        owner,
+        prefix: (*prefix).to_owned(),
+        secret: (*secret).to_owned(),
+    })
 }
 
 impl PresentedKey {
     /// Whether the secret matches a stored hash, in constant time.
     pub fn matches(&self, stored_hash: &str) -> bool {
-        sha256_hex(self.secret.as_bytes()).as_bytes().ct_eq(stored_hash.as_bytes()).into()
+        sha256_hex(self.secret.as_bytes())
+            .as_bytes()
+            .ct_eq(stored_hash.as_bytes())
+            .into()
     }
 }
 
@@ -88,12 +104,20 @@ mod tests {
         assert!(!presented.matches(&generate(&tenant).secret_hash));
         assert!(looks_like_key(&key.plaintext));
         let platform = generate(&KeyOwner::Platform);
-        assert_eq!(parse(&platform.plaintext).map(|p| p.owner), Some(KeyOwner::Platform));
+        assert_eq!(
+            parse(&platform.plaintext).map(|p| p.owner),
+            Some(KeyOwner::Platform)
+        );
     }
 
     #[test]
     fn malformed_keys_do_not_parse() {
-        for bad in ["", "scfk.acme.abc.def", "scfk.BAD.0123456789ab.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "scfx.0123456789ab.x"] {
+        for bad in [
+            "",
+            "scfk.acme.abc.def",
+            "scfk.BAD.0123456789ab.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            "scfx.0123456789ab.x",
+        ] {
             assert!(parse(bad).is_none(), "{bad}");
         }
     }

@@ -20,10 +20,14 @@ const PREFIX: &str = "enc:v1:";
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum FieldCryptoError {
     /// A configured key is not 32 bytes of base64.
-    #[error("field encryption key #{0} is not 32 bytes of base64 (generate one with `openssl rand -base64 32`)")]
+    #[error(
+        "field encryption key #{0} is not 32 bytes of base64 (generate one with `openssl rand -base64 32`)"
+    )]
     BadKey(usize),
     /// The value names a key id the ring does not have.
-    #[error("encrypted value uses key {0}, which is not configured (add it to FIELD_ENCRYPTION_KEY_PREVIOUS)")]
+    #[error(
+        "encrypted value uses key {0}, which is not configured (add it to FIELD_ENCRYPTION_KEY_PREVIOUS)"
+    )]
     UnknownKey(String),
     /// The value is not in the stored format, or fails authentication.
     #[error("encrypted value is corrupt or was tampered with")]
@@ -52,8 +56,13 @@ impl FieldCipher {
                     .decode(k.expose())
                     .or_else(|_| STANDARD_NO_PAD.decode(k.expose()))
                     .map_err(|_| FieldCryptoError::BadKey(i))?;
-                let cipher = Aes256Gcm::new_from_slice(&raw).map_err(|_| FieldCryptoError::BadKey(i))?;
-                Ok(FieldKey { id: key_id(&raw), cipher, index_key: hmac(&raw, b"scf blind index v1") })
+                let cipher =
+                    Aes256Gcm::new_from_slice(&raw).map_err(|_| FieldCryptoError::BadKey(i))?;
+                Ok(FieldKey {
+                    id: key_id(&raw),
+                    cipher,
+                    index_key: hmac(&raw, b"scf blind index v1"),
+                })
             })
             .collect::<Result<Vec<_>, _>>()?;
         if keys.is_empty() {
@@ -70,7 +79,13 @@ impl FieldCipher {
         // Encrypting into a Vec with a 96-bit nonce cannot fail for inputs below 64 GiB.
         let sealed = key
             .cipher
-            .encrypt(&nonce, Payload { msg: plain.as_bytes(), aad: context.as_bytes() })
+            .encrypt(
+                &nonce,
+                Payload {
+                    msg: plain.as_bytes(),
+                    aad: context.as_bytes(),
+                },
+            )
             .unwrap_or_default();
         let mut blob = nonce_bytes.to_vec();
         blob.extend_from_slice(&sealed);
@@ -79,14 +94,18 @@ impl FieldCipher {
 
     /// Decrypts a value written by [`Self::encrypt`] with the same `context`.
     pub fn decrypt(&self, context: &str, stored: &str) -> Result<String, FieldCryptoError> {
-        let rest = stored.strip_prefix(PREFIX).ok_or(FieldCryptoError::Corrupt)?;
+        let rest = stored
+            .strip_prefix(PREFIX)
+            .ok_or(FieldCryptoError::Corrupt)?;
         let (kid, data) = rest.split_once(':').ok_or(FieldCryptoError::Corrupt)?;
         let key = self
             .keys
             .iter()
             .find(|k| k.id == kid)
             .ok_or_else(|| FieldCryptoError::UnknownKey(kid.to_owned()))?;
-        let blob = STANDARD.decode(data).map_err(|_| FieldCryptoError::Corrupt)?;
+        let blob = STANDARD
+            .decode(data)
+            .map_err(|_| FieldCryptoError::Corrupt)?;
         if blob.len() < 12 {
             return Err(FieldCryptoError::Corrupt);
         }
@@ -94,7 +113,13 @@ impl FieldCipher {
         let nonce = Nonce::try_from(nonce).map_err(|_| FieldCryptoError::Corrupt)?;
         let plain = key
             .cipher
-            .decrypt(&nonce, Payload { msg: sealed, aad: context.as_bytes() })
+            .decrypt(
+                &nonce,
+                Payload {
+                    msg: sealed,
+                    aad: context.as_bytes(),
+                },
+            )
             .map_err(|_| FieldCryptoError::Corrupt)?;
         String::from_utf8(plain).map_err(|_| FieldCryptoError::Corrupt)
     }
@@ -107,7 +132,10 @@ impl FieldCipher {
     /// The blind index of `value` under every key, for looking up rows written before a
     /// key rotated.
     pub fn index_candidates(&self, context: &str, value: &str) -> Vec<String> {
-        self.keys.iter().map(|k| index_with(&k.index_key, context, value)).collect()
+        self.keys
+            .iter()
+            .map(|k| index_with(&k.index_key, context, value))
+            .collect()
     }
 }
 
@@ -139,20 +167,33 @@ mod tests {
         let stored = ring.encrypt("users.email", "admin@customer.com");
         assert!(stored.starts_with("enc:v1:"));
         assert!(!stored.contains("admin"));
-        assert_ne!(stored, ring.encrypt("users.email", "admin@customer.com"), "random nonce");
-        assert_eq!(ring.decrypt("users.email", &stored).as_deref(), Ok("admin@customer.com"));
+        assert_ne!(
+            stored,
+            ring.encrypt("users.email", "admin@customer.com"),
+            "random nonce"
+        );
+        assert_eq!(
+            ring.decrypt("users.email", &stored).as_deref(),
+            Ok("admin@customer.com")
+        );
     }
 
     #[test]
     fn context_and_tampering_are_detected() {
         let ring = FieldCipher::new(&[key(1)]).expect("ring");
         let stored = ring.encrypt("users.email", "a@b.co");
-        assert_eq!(ring.decrypt("tenants.admin_email", &stored), Err(FieldCryptoError::Corrupt));
+        assert_eq!(
+            ring.decrypt("tenants.admin_email", &stored),
+            Err(FieldCryptoError::Corrupt)
+        );
         let mut bytes = stored.into_bytes();
         let last = bytes.len() - 3;
         bytes[last] = if bytes[last] == b'A' { b'B' } else { b'A' };
         let tampered = String::from_utf8(bytes).expect("utf8");
-        assert_eq!(ring.decrypt("users.email", &tampered), Err(FieldCryptoError::Corrupt));
+        assert_eq!(
+            ring.decrypt("users.email", &tampered),
+            Err(FieldCryptoError::Corrupt)
+        );
     }
 
     #[test]
@@ -165,7 +206,10 @@ mod tests {
         assert!(new.index_candidates("c", "v").contains(&old_index));
         assert_ne!(new.index("c", "v"), old_index);
         let only_new = FieldCipher::new(&[key(2)]).expect("ring");
-        assert!(matches!(only_new.decrypt("c", &stored), Err(FieldCryptoError::UnknownKey(_))));
+        assert!(matches!(
+            only_new.decrypt("c", &stored),
+            Err(FieldCryptoError::UnknownKey(_))
+        ));
     }
 
     #[test]

@@ -74,13 +74,27 @@ pub struct JwtKeys {
 impl JwtKeys {
     /// Builds the ring, current key first.
     pub fn new(keys: &[Secret]) -> Self {
-        Self { keys: keys.iter().map(|k| (key_id(k.expose().as_bytes()), k.expose().as_bytes().to_vec())).collect() }
+        Self {
+            keys: keys
+                .iter()
+                .map(|k| {
+                    (
+                        key_id(k.expose().as_bytes()),
+                        k.expose().as_bytes().to_vec(),
+                    )
+                })
+                .collect(),
+        }
     }
 
     /// Signs `claims` with the current key.
     pub fn sign(&self, claims: &Claims) -> String {
         let (kid, key) = &self.keys[0];
-        let header = Header { alg: "HS256".into(), typ: Some("JWT".into()), kid: Some(kid.clone()) };
+        let header = Header {
+            alg: "HS256".into(),
+            typ: Some("JWT".into()),
+            kid: Some(kid.clone()),
+        };
         // Serialising these plain structs cannot fail.
         let head = B64.encode(serde_json::to_vec(&header).unwrap_or_default());
         let body = B64.encode(serde_json::to_vec(claims).unwrap_or_default());
@@ -92,7 +106,9 @@ impl JwtKeys {
     /// Verifies `token` at time `now` (unix seconds) and returns its claims.
     pub fn verify(&self, token: &str, now: i64) -> Result<Claims, JwtError> {
         let mut parts = token.split('.');
-        let (Some(head), Some(body), Some(sig), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        let (Some(head), Some(body), Some(sig), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
             return Err(JwtError::Malformed);
         };
         let header: Header = decode_json(head)?;
@@ -100,10 +116,16 @@ impl JwtKeys {
             return Err(JwtError::WrongAlgorithm(header.alg));
         }
         let kid = header.kid.ok_or(JwtError::UnknownKey)?;
-        let (_, key) = self.keys.iter().find(|(id, _)| *id == kid).ok_or(JwtError::UnknownKey)?;
+        let (_, key) = self
+            .keys
+            .iter()
+            .find(|(id, _)| *id == kid)
+            .ok_or(JwtError::UnknownKey)?;
         let sig = B64.decode(sig).map_err(|_| JwtError::Malformed)?;
         let signing_input = &token[..head.len() + 1 + body.len()];
-        mac(key, signing_input.as_bytes()).verify_slice(&sig).map_err(|_| JwtError::BadSignature)?;
+        mac(key, signing_input.as_bytes())
+            .verify_slice(&sig)
+            .map_err(|_| JwtError::BadSignature)?;
         let claims: Claims = decode_json(body)?;
         if claims.exp <= now {
             return Err(JwtError::Expired);
@@ -133,7 +155,13 @@ mod tests {
     }
 
     fn claims(exp: i64) -> Claims {
-        Claims { sub: "u1".into(), tid: "acme".into(), iat: 0, exp, scope: Scope::Full }
+        Claims {
+            sub: "u1".into(),
+            tid: "acme".into(),
+            iat: 0,
+            exp,
+            scope: Scope::Full,
+        }
     }
 
     #[test]
@@ -148,7 +176,10 @@ mod tests {
     fn rotation_keeps_old_tokens_valid() {
         let old = ring(&["old-key-old-key-old-key-old-key-old"]);
         let token = old.sign(&claims(100));
-        let rotated = ring(&["new-key-new-key-new-key-new-key-new", "old-key-old-key-old-key-old-key-old"]);
+        let rotated = ring(&[
+            "new-key-new-key-new-key-new-key-new",
+            "old-key-old-key-old-key-old-key-old",
+        ]);
         assert!(rotated.verify(&token, 1).is_ok());
         let dropped = ring(&["new-key-new-key-new-key-new-key-new"]);
         assert_eq!(dropped.verify(&token, 1), Err(JwtError::UnknownKey));
@@ -160,11 +191,18 @@ mod tests {
         let token = keys.sign(&claims(100));
         let (signing_input, _) = token.rsplit_once('.').expect("three parts");
         let (head, _) = signing_input.split_once('.').expect("head");
-        let forged_body = B64.encode(br#"{"sub":"admin","tid":"acme","iat":0,"exp":100,"scope":"full"}"#);
+        let forged_body =
+            B64.encode(br#"{"sub":"admin","tid":"acme","iat":0,"exp":100,"scope":"full"}"#);
         let sig = token.rsplit_once('.').expect("sig").1;
-        assert_eq!(keys.verify(&format!("{head}.{forged_body}.{sig}"), 1), Err(JwtError::BadSignature));
+        assert_eq!(
+            keys.verify(&format!("{head}.{forged_body}.{sig}"), 1),
+            Err(JwtError::BadSignature)
+        );
         let none_head = B64.encode(br#"{"alg":"none","typ":"JWT"}"#);
-        assert_eq!(keys.verify(&format!("{none_head}.{forged_body}."), 1), Err(JwtError::WrongAlgorithm("none".into())));
+        assert_eq!(
+            keys.verify(&format!("{none_head}.{forged_body}."), 1),
+            Err(JwtError::WrongAlgorithm("none".into()))
+        );
         assert_eq!(keys.verify("a.b", 1), Err(JwtError::Malformed));
         assert_eq!(keys.verify("", 1), Err(JwtError::Malformed));
     }

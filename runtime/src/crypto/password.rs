@@ -28,14 +28,25 @@ pub async fn hash(password: String) -> Result<String, HashError> {
 /// A valid hash of a random password, for verifying against when there is no user.
 pub async fn dummy_hash() -> String {
     static DUMMY: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
-    DUMMY.get_or_init(|| async { hash(super::sha256_hex(&super::random_bytes::<16>())).await.unwrap_or_default() }).await.clone()
+    DUMMY
+        .get_or_init(|| async {
+            hash(super::sha256_hex(&super::random_bytes::<16>()))
+                .await
+                .unwrap_or_default()
+        })
+        .await
+        .clone()
 }
 
 /// Whether `password` matches the stored PHC string; a malformed hash never matches.
 pub async fn verify(password: String, stored: String) -> bool {
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(&stored)
-            .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+            .map(|parsed| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
             .unwrap_or(false)
     })
     .await

@@ -44,7 +44,10 @@ mod tests {
         let t = totp(&secret, "u").expect("totp");
         let code = t.generate(1_000_000).to_string();
         assert_eq!(check(&secret, &code, 1_000_000), Some(1_000_000 / 30));
-        assert!(check(&secret, &code, 1_000_000 + 30).is_some(), "one step of skew");
+        assert!(
+            check(&secret, &code, 1_000_000 + 30).is_some(),
+            "one step of skew"
+        );
         assert_eq!(check(&secret, &code, 1_000_000 + 90), None);
         assert_eq!(check(&secret, "000000x", 1_000_000), None);
         let url = otpauth_url(&secret, "a@b.co").expect("url");

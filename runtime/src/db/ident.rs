@@ -33,6 +33,9 @@ mod tests {
         assert_eq!(quote("a\"b"), "\"a\"\"b\"");
         let t = TenantId::parse("acme-eu").expect("id");
         assert_eq!(tenant_schema(&t), "tenant_acme_eu");
-        assert_eq!(tenant_database("ai_supply_chain", &t), "ai_supply_chain_t_acme_eu");
+        assert_eq!(
+            tenant_database("ai_supply_chain", &t),
+            "ai_supply_chain_t_acme_eu"
+        );
     }
 }

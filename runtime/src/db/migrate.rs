@@ -3,8 +3,8 @@
 //! and the tenant data set applied to every tenant store. Also the "are migrations
 //! current" check that `/ready` and `scf db verify` use.
 
-use sqlx::AssertSqlSafe;
 use sqlx::AnyConnection;
+use sqlx::AssertSqlSafe;
 use sqlx::migrate::Migrator;
 
 use super::{Backend, DbError};
@@ -49,20 +49,31 @@ impl MigrationState {
 }
 
 /// Compares `conn`'s `_sqlx_migrations` (in `schema`, if given) with `migrator`.
-pub async fn state(conn: &mut AnyConnection, migrator: &Migrator, schema: Option<&str>) -> Result<MigrationState, DbError> {
+pub async fn state(
+    conn: &mut AnyConnection,
+    migrator: &Migrator,
+    schema: Option<&str>,
+) -> Result<MigrationState, DbError> {
     let table = match schema {
         Some(s) => format!("{}._sqlx_migrations", super::ident::quote(s)),
         None => "_sqlx_migrations".to_owned(),
     };
-    let applied: Vec<(i64, Vec<u8>)> =
-        match sqlx::query_as(AssertSqlSafe(format!("SELECT version, checksum FROM {table} WHERE success"))).fetch_all(&mut *conn).await {
-            Ok(rows) => rows,
-            Err(sqlx::Error::Database(e)) if is_missing_table(e.message()) => Vec::new(),
-            Err(e) => return Err(e.into()),
-        };
+    let applied: Vec<(i64, Vec<u8>)> = match sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT version, checksum FROM {table} WHERE success"
+    )))
+    .fetch_all(&mut *conn)
+    .await
+    {
+        Ok(rows) => rows,
+        Err(sqlx::Error::Database(e)) if is_missing_table(e.message()) => Vec::new(),
+        Err(e) => return Err(e.into()),
+    };
     let mut pending = Vec::new();
     let mut modified = Vec::new();
-    for m in migrator.iter().filter(|m| m.migration_type.is_up_migration()) {
+    for m in migrator
+        .iter()
+        .filter(|m| m.migration_type.is_up_migration())
+    {
         match applied.iter().find(|(v, _)| *v == m.version) {
             None => pending.push(m.version),
             Some((_, sum)) if sum.as_slice() != &*m.checksum => modified.push(m.version),

@@ -68,12 +68,19 @@ impl Location {
     pub fn from_target(target: &DatabaseTarget) -> Result<Self, DbError> {
         match target {
             DatabaseTarget::Postgres { url, password } => {
-                let mut parsed = url::Url::parse(url).map_err(|e| DbError::Url(format!("DATABASE_URL: {e}")))?;
+                let mut parsed =
+                    url::Url::parse(url).map_err(|e| DbError::Url(format!("DATABASE_URL: {e}")))?;
                 let label = format!("PostgreSQL at {parsed}");
                 if let Some(pw) = password {
-                    parsed.set_password(Some(pw.expose())).map_err(|()| DbError::Url("DATABASE_URL has no host".into()))?;
+                    parsed
+                        .set_password(Some(pw.expose()))
+                        .map_err(|()| DbError::Url("DATABASE_URL has no host".into()))?;
                 }
-                Ok(Self { url: parsed.to_string(), label, backend: Backend::Postgres })
+                Ok(Self {
+                    url: parsed.to_string(),
+                    label,
+                    backend: Backend::Postgres,
+                })
             }
             DatabaseTarget::Sqlite { path } => Ok(Self::sqlite(path)),
         }
@@ -81,7 +88,11 @@ impl Location {
 
     /// An SQLite file, created on first connect.
     pub fn sqlite(path: &Path) -> Self {
-        Self { url: format!("sqlite://{}?mode=rwc", path.display()), label: format!("SQLite at {}", path.display()), backend: Backend::Sqlite }
+        Self {
+            url: format!("sqlite://{}?mode=rwc", path.display()),
+            label: format!("SQLite at {}", path.display()),
+            backend: Backend::Sqlite,
+        }
     }
 
     /// The same PostgreSQL server, another database.
@@ -90,7 +101,11 @@ impl Location {
         parsed.set_path(&format!("/{database}"));
         let mut label_url = parsed.clone();
         let _ = label_url.set_password(None);
-        Ok(Self { url: parsed.to_string(), label: format!("PostgreSQL at {label_url}"), backend: self.backend })
+        Ok(Self {
+            url: parsed.to_string(),
+            label: format!("PostgreSQL at {label_url}"),
+            backend: self.backend,
+        })
     }
 
     /// The database's name (PostgreSQL) or file stem (SQLite).
@@ -111,13 +126,18 @@ impl Location {
     }
 
     fn options(&self) -> Result<AnyConnectOptions, DbError> {
-        let opts: AnyConnectOptions = self.url.parse().map_err(|e: sqlx::Error| DbError::Url(format!("{}: {e}", self.label)))?;
+        let opts: AnyConnectOptions = self
+            .url
+            .parse()
+            .map_err(|e: sqlx::Error| DbError::Url(format!("{}: {e}", self.label)))?;
         Ok(opts.disable_statement_logging())
     }
 
     fn hint(&self) -> &'static str {
         match self.backend {
-            Backend::Postgres => "Is PostgreSQL running and does the database exist (`scf db init`)? Check DATABASE_URL and DATABASE_PASSWORD",
+            Backend::Postgres => {
+                "Is PostgreSQL running and does the database exist (`scf db init`)? Check DATABASE_URL and DATABASE_PASSWORD"
+            }
             Backend::Sqlite => "Check that DATA_DIR is writable",
         }
     }
@@ -162,15 +182,21 @@ impl Location {
                 Box::pin(async move {
                     if let Some(schema) = schema {
                         let q = ident::quote(&schema);
-                        conn.execute(AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS {q}"))).await?;
-                        conn.execute(AssertSqlSafe(format!("SET search_path TO {q}"))).await?;
+                        conn.execute(AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS {q}")))
+                            .await?;
+                        conn.execute(AssertSqlSafe(format!("SET search_path TO {q}")))
+                            .await?;
                     }
                     Ok(())
                 })
             })
             .connect_with(self.options()?)
             .await
-            .map_err(|source| DbError::Connect { what: self.label.clone(), source, hint: self.hint() })
+            .map_err(|source| DbError::Connect {
+                what: self.label.clone(),
+                source,
+                hint: self.hint(),
+            })
     }
 
     /// Opens one connection outside any pool (for provisioning and migrations).
@@ -182,15 +208,26 @@ impl Location {
         self.options()?
             .connect()
             .await
-            .map_err(|source| DbError::Connect { what: self.label.clone(), source, hint: self.hint() })
+            .map_err(|source| DbError::Connect {
+                what: self.label.clone(),
+                source,
+                hint: self.hint(),
+            })
     }
 }
 
 fn ensure_parent_dir(url: &str) -> Result<(), DbError> {
-    let path = url.trim_start_matches("sqlite://").split('?').next().unwrap_or_default();
+    let path = url
+        .trim_start_matches("sqlite://")
+        .split('?')
+        .next()
+        .unwrap_or_default();
     match Path::new(path).parent() {
         Some(dir) if !dir.as_os_str().is_empty() => {
-            std::fs::create_dir_all(dir).map_err(|source| DbError::DataDir { path: dir.to_owned(), source })
+            std::fs::create_dir_all(dir).map_err(|source| DbError::DataDir {
+                path: dir.to_owned(),
+                source,
+            })
         }
         _ => Ok(()),
     }
@@ -220,7 +257,10 @@ impl Db {
 
     /// Whether a trivial query succeeds.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ())
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
     }
 }
 

@@ -46,7 +46,10 @@ mod tests {
 
     #[test]
     fn emails_are_normalised_and_checked() {
-        assert_eq!(Email::parse(" Admin@Customer.com ").map(|e| e.as_str().to_owned()), Ok("admin@customer.com".into()));
+        assert_eq!(
+            Email::parse(" Admin@Customer.com ").map(|e| e.as_str().to_owned()),
+            Ok("admin@customer.com".into())
+        );
         for bad in ["", "a", "@x.com", "a@b", "a@.com", "a b@c.com", "a@b@c.com"] {
             assert!(Email::parse(bad).is_err(), "{bad:?} accepted");
         }

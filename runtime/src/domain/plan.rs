@@ -21,7 +21,9 @@ pub struct Plan {
 
 /// A limit a request would exceed.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("the {plan} plan allows at most {limit} {what}; this tenant already has {current}. Upgrade the plan or remove some first")]
+#[error(
+    "the {plan} plan allows at most {limit} {what}; this tenant already has {current}. Upgrade the plan or remove some first"
+)]
 pub struct LimitExceeded {
     /// The plan's name.
     pub plan: String,
@@ -41,20 +43,48 @@ impl Plan {
 
     /// Refuses one more implementation when the plan is full.
     pub fn check_implementations(&self, plan: &str, current: u64) -> Result<(), LimitExceeded> {
-        check(plan, "implementations", self.max_implementations.into(), current, 1)
+        check(
+            plan,
+            "implementations",
+            self.max_implementations.into(),
+            current,
+            1,
+        )
     }
 
     /// Refuses `incoming` more bytes when they would pass the storage limit.
-    pub fn check_storage(&self, plan: &str, current: u64, incoming: u64) -> Result<(), LimitExceeded> {
-        check(plan, "bytes of storage", self.storage_bytes, current, incoming)
+    pub fn check_storage(
+        &self,
+        plan: &str,
+        current: u64,
+        incoming: u64,
+    ) -> Result<(), LimitExceeded> {
+        check(
+            plan,
+            "bytes of storage",
+            self.storage_bytes,
+            current,
+            incoming,
+        )
     }
 }
 
-fn check(plan: &str, what: &'static str, limit: u64, current: u64, adding: u64) -> Result<(), LimitExceeded> {
+fn check(
+    plan: &str,
+    what: &'static str,
+    limit: u64,
+    current: u64,
+    adding: u64,
+) -> Result<(), LimitExceeded> {
     if current.saturating_add(adding) <= limit {
         Ok(())
     } else {
-        Err(LimitExceeded { plan: plan.to_owned(), what, limit, current })
+        Err(LimitExceeded {
+            plan: plan.to_owned(),
+            what,
+            limit,
+            current,
+        })
     }
 }
 
@@ -70,7 +100,11 @@ impl Plans {
 
     /// The deployment guide's small, medium and large.
     pub fn guide_defaults() -> Self {
-        let plan = |u, i, gib| Plan { max_users: u, max_implementations: i, storage_bytes: gib * GIB };
+        let plan = |u, i, gib| Plan {
+            max_users: u,
+            max_implementations: i,
+            storage_bytes: gib * GIB,
+        };
         Self::new([
             ("small".to_owned(), plan(25, 3, 10)),
             ("medium".to_owned(), plan(100, 10, 50)),
@@ -100,7 +134,10 @@ mod tests {
         assert_eq!(small.max_users, 25);
         assert!(small.check_users("small", 24).is_ok());
         let err = small.check_users("small", 25).expect_err("full");
-        assert_eq!(err.to_string(), "the small plan allows at most 25 users; this tenant already has 25. Upgrade the plan or remove some first");
+        assert_eq!(
+            err.to_string(),
+            "the small plan allows at most 25 users; this tenant already has 25. Upgrade the plan or remove some first"
+        );
         assert!(small.check_implementations("small", 3).is_err());
         assert!(small.check_storage("small", 10 * GIB - 1, 1).is_ok());
         assert!(small.check_storage("small", 10 * GIB - 1, 2).is_err());

@@ -16,7 +16,9 @@ pub struct TenantId(String);
 
 /// Why a tenant id was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("invalid tenant id {0:?}: use 1-32 lowercase letters, digits, '_' or '-', starting with a letter (e.g. customer_123)")]
+#[error(
+    "invalid tenant id {0:?}: use 1-32 lowercase letters, digits, '_' or '-', starting with a letter (e.g. customer_123)"
+)]
 pub struct InvalidTenantId(pub String);
 
 impl TenantId {
@@ -24,8 +26,14 @@ impl TenantId {
     pub fn parse(raw: &str) -> Result<Self, InvalidTenantId> {
         let ok = (1..=MAX_TENANT_ID_LEN).contains(&raw.len())
             && raw.starts_with(|c: char| c.is_ascii_lowercase())
-            && raw.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
-        if ok { Ok(Self(raw.to_owned())) } else { Err(InvalidTenantId(raw.to_owned())) }
+            && raw
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+        if ok {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(InvalidTenantId(raw.to_owned()))
+        }
     }
 
     /// The id as text.
@@ -95,9 +103,20 @@ mod tests {
     fn tenant_ids_are_identifier_safe() {
         assert!(TenantId::parse("customer_123").is_ok());
         assert!(TenantId::parse("acme-eu").is_ok());
-        for bad in ["", "1abc", "Acme", "a b", "a\"; drop table x;--", "a.b", &"a".repeat(33)] {
+        for bad in [
+            "",
+            "1abc",
+            "Acme",
+            "a b",
+            "a\"; drop table x;--",
+            "a.b",
+            &"a".repeat(33),
+        ] {
             assert!(TenantId::parse(bad).is_err(), "{bad:?} accepted");
         }
-        assert_eq!(TenantId::parse("acme-eu").map(|t| t.ident_suffix()), Ok("acme_eu".to_owned()));
+        assert_eq!(
+            TenantId::parse("acme-eu").map(|t| t.ident_suffix()),
+            Ok("acme_eu".to_owned())
+        );
     }
 }

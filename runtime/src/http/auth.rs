@@ -75,42 +75,80 @@ pub struct Platform {
 }
 
 fn bearer(parts: &Parts) -> Result<&str, ApiError> {
-    let value = parts.headers.get(AUTHORIZATION).ok_or_else(|| ApiError::unauthenticated("missing Authorization: Bearer credential"))?;
-    let text = value.to_str().map_err(|_| ApiError::unauthenticated("malformed Authorization header"))?;
-    let token = text.strip_prefix("Bearer ").or_else(|| text.strip_prefix("bearer ")).map(str::trim);
-    token.filter(|t| !t.is_empty()).ok_or_else(|| ApiError::unauthenticated("expected Authorization: Bearer <token or API key>"))
+    let value = parts
+        .headers
+        .get(AUTHORIZATION)
+        .ok_or_else(|| ApiError::unauthenticated("missing Authorization: Bearer credential"))?;
+    let text = value
+        .to_str()
+        .map_err(|_| ApiError::unauthenticated("malformed Authorization header"))?;
+    let token = text
+        .strip_prefix("Bearer ")
+        .or_else(|| text.strip_prefix("bearer "))
+        .map(str::trim);
+    token.filter(|t| !t.is_empty()).ok_or_else(|| {
+        ApiError::unauthenticated("expected Authorization: Bearer <token or API key>")
+    })
 }
 
 /// Resolves a tenant credential; returns the principal and the token's scope.
 async fn resolve_tenant(parts: &Parts, state: &AppState) -> Result<(Principal, Scope), ApiError> {
     let credential = bearer(parts)?;
     if api_key::looks_like_key(credential) {
-        let key = api_key::parse(credential).ok_or_else(|| ApiError::unauthenticated("malformed API key"))?;
+        let key = api_key::parse(credential)
+            .ok_or_else(|| ApiError::unauthenticated("malformed API key"))?;
         let KeyOwner::Tenant(tenant) = key.owner.clone() else {
-            return Err(ApiError::forbidden("platform keys may only call the admin API"));
+            return Err(ApiError::forbidden(
+                "platform keys may only call the admin API",
+            ));
         };
         let store = active_store(state, &tenant).await?;
-        let row = store.api_key_by_prefix(&key.prefix).await?.filter(|r| key.matches(&r.secret_hash));
+        let row = store
+            .api_key_by_prefix(&key.prefix)
+            .await?
+            .filter(|r| key.matches(&r.secret_hash));
         let row = row.ok_or_else(|| ApiError::unauthenticated("unknown API key"))?;
         if !row.is_usable(now()) {
-            return Err(ApiError::unauthenticated("API key revoked or expired; rotate it"));
+            return Err(ApiError::unauthenticated(
+                "API key revoked or expired; rotate it",
+            ));
         }
-        let principal = Principal { tenant, store, role: row.role(), user_id: None, actor: format!("key:{}", row.id) };
+        let principal = Principal {
+            tenant,
+            store,
+            role: row.role(),
+            user_id: None,
+            actor: format!("key:{}", row.id),
+        };
         return Ok((principal, Scope::Full));
     }
     let claims = state.jwt.verify(credential, now())?;
-    let tenant = TenantId::parse(&claims.tid).map_err(|_| ApiError::unauthenticated("token names an invalid tenant"))?;
+    let tenant = TenantId::parse(&claims.tid)
+        .map_err(|_| ApiError::unauthenticated("token names an invalid tenant"))?;
     let store = active_store(state, &tenant).await?;
     let user = store.user(&claims.sub).await?.filter(|u| u.is_active());
-    let user = user.ok_or_else(|| ApiError::unauthenticated("user no longer exists or is deactivated"))?;
-    let principal = Principal { tenant, store, role: user.role(), user_id: Some(user.id.clone()), actor: format!("user:{}", user.id) };
+    let user =
+        user.ok_or_else(|| ApiError::unauthenticated("user no longer exists or is deactivated"))?;
+    let principal = Principal {
+        tenant,
+        store,
+        role: user.role(),
+        user_id: Some(user.id.clone()),
+        actor: format!("user:{}", user.id),
+    };
     Ok((principal, claims.scope))
 }
 
 async fn active_store(state: &AppState, tenant: &TenantId) -> Result<TenantDb, ApiError> {
-    let row = registry::get(&state.db, tenant.as_str()).await?.ok_or_else(|| ApiError::unauthenticated("unknown tenant"))?;
+    let row = registry::get(&state.db, tenant.as_str())
+        .await?
+        .ok_or_else(|| ApiError::unauthenticated("unknown tenant"))?;
     if row.status != "active" {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "tenant_suspended", "this tenant is suspended"));
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "tenant_suspended",
+            "this tenant is suspended",
+        ));
     }
     Ok(state.tenancy.store(tenant).await?)
 }
@@ -119,8 +157,18 @@ async fn admit(parts: &Parts, state: &AppState, principal: &Principal) -> Result
     if let Some(slot) = parts.extensions.get::<AuditSlot>() {
         slot.set_actor(&principal.actor, Some(principal.tenant.as_str()));
     }
-    state.limiter.check(LimitScope::User, &principal.actor, &state.metrics).await?;
-    state.limiter.check(LimitScope::Tenant, principal.tenant.as_str(), &state.metrics).await?;
+    state
+        .limiter
+        .check(LimitScope::User, &principal.actor, &state.metrics)
+        .await?;
+    state
+        .limiter
+        .check(
+            LimitScope::Tenant,
+            principal.tenant.as_str(),
+            &state.metrics,
+        )
+        .await?;
     Ok(())
 }
 
@@ -131,10 +179,18 @@ impl<R: RequiredRole> FromRequestParts<AppState> for Authed<R> {
         let (principal, scope) = resolve_tenant(parts, state).await?;
         admit(parts, state, &principal).await?;
         if scope != Scope::Full {
-            return Err(ApiError::new(StatusCode::FORBIDDEN, "mfa_enrolment_required", "enrol TOTP first: POST /v1/auth/mfa/enroll, then /v1/auth/mfa/confirm"));
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "mfa_enrolment_required",
+                "enrol TOTP first: POST /v1/auth/mfa/enroll, then /v1/auth/mfa/confirm",
+            ));
         }
         if !principal.role.allows(R::ROLE) {
-            return Err(ApiError::forbidden(format!("requires the {} role; you have {}", R::ROLE, principal.role)));
+            return Err(ApiError::forbidden(format!(
+                "requires the {} role; you have {}",
+                R::ROLE,
+                principal.role
+            )));
         }
         Ok(Self(principal, PhantomData))
     }
@@ -147,7 +203,9 @@ impl FromRequestParts<AppState> for SessionUser {
         let (principal, _) = resolve_tenant(parts, state).await?;
         admit(parts, state, &principal).await?;
         if principal.user_id.is_none() {
-            return Err(ApiError::forbidden("this route is for signed-in users, not API keys"));
+            return Err(ApiError::forbidden(
+                "this route is for signed-in users, not API keys",
+            ));
         }
         Ok(Self(principal))
     }
@@ -160,10 +218,20 @@ impl FromRequestParts<AppState> for Platform {
         let credential = bearer(parts)?;
         let key = match api_key::parse(credential) {
             Some(key) if key.owner == KeyOwner::Platform => key,
-            Some(_) => return Err(ApiError::forbidden("tenant keys cannot call the admin API; use a platform key")),
-            None => return Err(ApiError::unauthenticated("the admin API needs a platform key (scfp.…) from `scf db seed --production`")),
+            Some(_) => {
+                return Err(ApiError::forbidden(
+                    "tenant keys cannot call the admin API; use a platform key",
+                ));
+            }
+            None => {
+                return Err(ApiError::unauthenticated(
+                    "the admin API needs a platform key (scfp.…) from `scf db seed --production`",
+                ));
+            }
         };
-        let row = crate::platform::find_key(&state.db, &key.prefix).await?.filter(|r| key.matches(&r.secret_hash));
+        let row = crate::platform::find_key(&state.db, &key.prefix)
+            .await?
+            .filter(|r| key.matches(&r.secret_hash));
         let row = row.ok_or_else(|| ApiError::unauthenticated("unknown platform key"))?;
         if !row.is_usable(now()) {
             return Err(ApiError::unauthenticated("platform key revoked or expired"));
@@ -172,7 +240,10 @@ impl FromRequestParts<AppState> for Platform {
         if let Some(slot) = parts.extensions.get::<AuditSlot>() {
             slot.set_actor(&actor, None);
         }
-        state.limiter.check(LimitScope::User, &actor, &state.metrics).await?;
+        state
+            .limiter
+            .check(LimitScope::User, &actor, &state.metrics)
+            .await?;
         Ok(Self { key_id: row.id })
     }
 }

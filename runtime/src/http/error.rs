@@ -40,12 +40,21 @@ pub struct ErrorDetail {
 impl ApiError {
     /// An error with a status, code and message.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), retry_after: None }
+        Self {
+            status,
+            code,
+            message: message.into(),
+            retry_after: None,
+        }
     }
 
     /// 404.
     pub fn not_found(what: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} not found"),
+        )
     }
 
     /// 401.
@@ -66,7 +75,11 @@ impl ApiError {
     /// 500, logging the cause.
     pub fn internal(cause: &dyn std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; see the server log")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error; see the server log",
+        )
     }
 
     /// The status.
@@ -77,10 +90,17 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody { error: ErrorDetail { code: self.code.to_owned(), message: self.message } };
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code.to_owned(),
+                message: self.message,
+            },
+        };
         let mut response = (self.status, Json(body)).into_response();
         if let Some(secs) = self.retry_after {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }
@@ -97,7 +117,12 @@ pub fn for_status(status: StatusCode) -> Response {
         s if s.is_server_error() => "internal",
         _ => "bad_request",
     };
-    ApiError::new(status, code, status.canonical_reason().unwrap_or("error").to_lowercase()).into_response()
+    ApiError::new(
+        status,
+        code,
+        status.canonical_reason().unwrap_or("error").to_lowercase(),
+    )
+    .into_response()
 }
 
 impl From<TenantError> for ApiError {
@@ -109,9 +134,11 @@ impl From<TenantError> for ApiError {
             TenantError::TooManyTenants(_) => Self::new(StatusCode::CONFLICT, "tenant_limit", msg),
             TenantError::Limit(_) => Self::new(StatusCode::CONFLICT, "plan_limit", msg),
             TenantError::UserExists => Self::new(StatusCode::CONFLICT, "user_exists", msg),
-            TenantError::UnknownPlan(..) | TenantError::BadIndustry(_) | TenantError::BadStatus(_) | TenantError::NameTooLong(_) | TenantError::WeakPassword => {
-                Self::invalid(msg)
-            }
+            TenantError::UnknownPlan(..)
+            | TenantError::BadIndustry(_)
+            | TenantError::BadStatus(_)
+            | TenantError::NameTooLong(_)
+            | TenantError::WeakPassword => Self::invalid(msg),
             TenantError::Db(_) | TenantError::Internal(_) => Self::internal(&msg),
         }
     }
@@ -135,7 +162,10 @@ impl From<Limited> for ApiError {
         Self {
             status: StatusCode::TOO_MANY_REQUESTS,
             code: "rate_limited",
-            message: format!("{} rate limit exceeded; retry in {secs} s", l.scope.as_str()),
+            message: format!(
+                "{} rate limit exceeded; retry in {secs} s",
+                l.scope.as_str()
+            ),
             retry_after: Some(secs.max(1)),
         }
     }

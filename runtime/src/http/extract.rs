@@ -30,7 +30,11 @@ impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
         match r {
             JsonRejection::JsonDataError(e) => ApiError::invalid(e.body_text()),
-            JsonRejection::MissingJsonContentType(e) => ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", e.body_text()),
+            JsonRejection::MissingJsonContentType(e) => ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                e.body_text(),
+            ),
             other => ApiError::new(StatusCode::BAD_REQUEST, "bad_request", other.body_text()),
         }
     }
@@ -50,13 +54,20 @@ impl From<QueryRejection> for ApiError {
 
 /// Finds the client IP of a request.
 pub fn client_ip(parts: &Parts, trusted_proxies: &[IpAddr]) -> Option<IpAddr> {
-    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())?;
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())?;
     if !trusted_proxies.contains(&peer) {
         return Some(peer);
     }
     let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
     header("x-real-ip")
         .and_then(|v| v.trim().parse().ok())
-        .or_else(|| header("x-forwarded-for").and_then(|v| v.rsplit(',').next()).and_then(|v| v.trim().parse().ok()))
+        .or_else(|| {
+            header("x-forwarded-for")
+                .and_then(|v| v.rsplit(',').next())
+                .and_then(|v| v.trim().parse().ok())
+        })
         .or(Some(peer))
 }

@@ -48,22 +48,30 @@ impl AuditSlot {
     }
 
     fn take(&self) -> AuditFields {
-        self.0.lock().map(|mut f| std::mem::take(&mut *f)).unwrap_or_default()
+        self.0
+            .lock()
+            .map(|mut f| std::mem::take(&mut *f))
+            .unwrap_or_default()
     }
 }
 
 fn route_of(req: &Request) -> String {
-    req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned())
+    req.extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned())
 }
 
 /// Refuses a client IP over its limit (429 with `Retry-After`).
 pub async fn ip_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
     if !UNLIMITED.contains(&req.uri().path()) {
         let (parts, body) = req.into_parts();
-        if let Some(ip) = client_ip(&parts, &state.settings.security.trusted_proxies) {
-            if let Err(limited) = state.limiter.check(Scope::Ip, &ip.to_string(), &state.metrics).await {
-                return ApiError::from(limited).into_response();
-            }
+        if let Some(ip) = client_ip(&parts, &state.settings.security.trusted_proxies)
+            && let Err(limited) = state
+                .limiter
+                .check(Scope::Ip, &ip.to_string(), &state.metrics)
+                .await
+        {
+            return ApiError::from(limited).into_response();
         }
         return next.run(Request::from_parts(parts, body)).await;
     }
@@ -93,7 +101,12 @@ pub async fn audit(State(state): State<AppState>, mut req: Request, next: Next) 
     req.extensions_mut().insert(slot.clone());
     let action = format!("{} {}", req.method(), route_of(&req));
     let path = req.uri().path().to_owned();
-    let request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
     let response = next.run(req).await;
     let fields = slot.take();
     let entry = AuditEntry {
@@ -116,7 +129,10 @@ pub async fn audit(State(state): State<AppState>, mut req: Request, next: Next) 
 pub async fn normalize_errors(req: Request, next: Next) -> Response {
     let response = next.run(req).await;
     let status = response.status();
-    let is_json = response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
     if (status.is_client_error() || status.is_server_error()) && !is_json {
         let mut fixed = error::for_status(status);
         for name in [header::ALLOW, header::RETRY_AFTER] {

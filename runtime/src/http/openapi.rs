@@ -10,7 +10,10 @@ use super::error::{ErrorBody, ErrorDetail};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "AI Supply Chain Optimization Framework", description = "The runtime API that scf deploys. Tenant routes take `Authorization: Bearer <JWT or scfk. API key>`; the admin API takes a platform key (`scfp.`)."),
+    info(
+        title = "AI Supply Chain Optimization Framework",
+        description = "The runtime API that scf deploys. Tenant routes take `Authorization: Bearer <JWT or scfk. API key>`; the admin API takes a platform key (`scfp.`)."
+    ),
     components(schemas(ErrorBody, ErrorDetail))
 )]
 struct Base;
@@ -32,18 +35,38 @@ const COMMON: [(&str, &str); 8] = [
 ];
 
 fn error_response(description: &str) -> RefOr<Response> {
-    let content = ContentBuilder::new().schema(Some(utoipa::openapi::Ref::from_schema_name("ErrorBody"))).build();
-    ResponseBuilder::new().description(description).content("application/json", content).into()
+    let content = ContentBuilder::new()
+        .schema(Some(utoipa::openapi::Ref::from_schema_name("ErrorBody")))
+        .build();
+    ResponseBuilder::new()
+        .description(description)
+        .content("application/json", content)
+        .into()
 }
 
 /// Adds the security scheme and the common error responses.
 pub fn finish(doc: &mut utoipa::openapi::OpenApi) {
     let components = doc.components.get_or_insert_with(Default::default);
-    components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+    );
     for item in doc.paths.paths.values_mut() {
-        for op in [&mut item.get, &mut item.post, &mut item.patch, &mut item.delete, &mut item.put].into_iter().flatten() {
+        for op in [
+            &mut item.get,
+            &mut item.post,
+            &mut item.patch,
+            &mut item.delete,
+            &mut item.put,
+        ]
+        .into_iter()
+        .flatten()
+        {
             for (code, description) in COMMON {
-                op.responses.responses.entry(code.to_owned()).or_insert_with(|| error_response(description));
+                op.responses
+                    .responses
+                    .entry(code.to_owned())
+                    .or_insert_with(|| error_response(description));
             }
         }
     }

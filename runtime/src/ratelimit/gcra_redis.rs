@@ -33,15 +33,30 @@ pub(super) struct RedisLimiter {
 
 impl RedisLimiter {
     pub(super) fn new(conn: ConnectionManager, namespace: &str) -> Self {
-        Self { conn, script: Script::new(GCRA), namespace: namespace.to_owned() }
+        Self {
+            conn,
+            script: Script::new(GCRA),
+            namespace: namespace.to_owned(),
+        }
     }
 
     /// `None` when allowed, else the wait.
-    pub(super) async fn check(&self, scope: Scope, key: &str, quota: Quota) -> redis::RedisResult<Option<Duration>> {
+    pub(super) async fn check(
+        &self,
+        scope: Scope,
+        key: &str,
+        quota: Quota,
+    ) -> redis::RedisResult<Option<Duration>> {
         let (emission, tolerance) = gcra_params(quota);
         let redis_key = format!("{}:rl:{}:{key}", self.namespace, scope.as_str());
         let mut conn = self.conn.clone();
-        let wait_us: u64 = self.script.key(redis_key).arg(emission).arg(tolerance).invoke_async(&mut conn).await?;
+        let wait_us: u64 = self
+            .script
+            .key(redis_key)
+            .arg(emission)
+            .arg(tolerance)
+            .invoke_async(&mut conn)
+            .await?;
         Ok((wait_us > 0).then(|| Duration::from_micros(wait_us)))
     }
 }

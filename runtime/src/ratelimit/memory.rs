@@ -26,7 +26,8 @@ pub(super) struct MemoryLimiter {
 fn limiter(quota: Quota) -> DefaultKeyedRateLimiter<String> {
     let (emission, _) = gcra_params(quota);
     let burst = NonZeroU32::new(quota.count).unwrap_or(NonZeroU32::MIN);
-    let q = GovQuota::with_period(Duration::from_micros(emission)).map_or(GovQuota::per_hour(burst), |q| q.allow_burst(burst));
+    let q = GovQuota::with_period(Duration::from_micros(emission))
+        .map_or(GovQuota::per_hour(burst), |q| q.allow_burst(burst));
     DefaultKeyedRateLimiter::keyed(q)
 }
 
@@ -51,6 +52,9 @@ impl MemoryLimiter {
         if self.checks.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
             limiter.retain_recent();
         }
-        limiter.check_key(&key.to_owned()).err().map(|not_until| not_until.wait_time_from(self.clock.now()))
+        limiter
+            .check_key(&key.to_owned())
+            .err()
+            .map(|not_until| not_until.wait_time_from(self.clock.now()))
     }
 }

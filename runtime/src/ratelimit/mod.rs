@@ -45,7 +45,7 @@ pub struct Limited {
 }
 
 enum Backend {
-    Memory(memory::MemoryLimiter),
+    Memory(Box<memory::MemoryLimiter>),
     Redis(gcra_redis::RedisLimiter),
 }
 
@@ -58,12 +58,18 @@ pub struct RateLimiter {
 impl RateLimiter {
     /// An in-process limiter (dev, or a single replica).
     pub fn in_memory(limits: RateLimits) -> Self {
-        Self { backend: Backend::Memory(memory::MemoryLimiter::new(&limits)), limits }
+        Self {
+            backend: Backend::Memory(Box::new(memory::MemoryLimiter::new(&limits))),
+            limits,
+        }
     }
 
     /// A limiter shared through Redis; `namespace` separates deployments sharing one Redis.
     pub fn redis(limits: RateLimits, conn: redis::aio::ConnectionManager, namespace: &str) -> Self {
-        Self { backend: Backend::Redis(gcra_redis::RedisLimiter::new(conn, namespace)), limits }
+        Self {
+            backend: Backend::Redis(gcra_redis::RedisLimiter::new(conn, namespace)),
+            limits,
+        }
     }
 
     fn quota(&self, scope: Scope) -> Quota {
@@ -91,7 +97,10 @@ impl RateLimiter {
         match wait {
             None => Ok(()),
             Some(retry_after) => {
-                metrics.rate_limit_rejections.with_label_values(&[scope.as_str()]).inc();
+                metrics
+                    .rate_limit_rejections
+                    .with_label_values(&[scope.as_str()])
+                    .inc();
                 Err(Limited { scope, retry_after })
             }
         }
@@ -102,7 +111,10 @@ impl RateLimiter {
 fn gcra_params(quota: Quota) -> (u64, u64) {
     let period = u64::try_from(quota.period.as_micros()).unwrap_or(u64::MAX);
     let emission = (period / u64::from(quota.count)).max(1);
-    (emission, emission.saturating_mul(u64::from(quota.count) - 1))
+    (
+        emission,
+        emission.saturating_mul(u64::from(quota.count) - 1),
+    )
 }
 
 #[cfg(test)]
@@ -111,24 +123,50 @@ mod tests {
 
     #[test]
     fn burst_is_the_quota_count() {
-        let q = Quota { count: 10, period: Duration::from_secs(60) };
+        let q = Quota {
+            count: 10,
+            period: Duration::from_secs(60),
+        };
         assert_eq!(gcra_params(q), (6_000_000, 54_000_000));
     }
 
     #[tokio::test]
     async fn memory_limiter_refuses_after_the_burst() {
-        let q = |count| Quota { count, period: Duration::from_secs(3600) };
-        let limiter = RateLimiter::in_memory(RateLimits { per_ip: q(3), per_user: q(1), per_tenant: q(100) });
+        let q = |count| Quota {
+            count,
+            period: Duration::from_secs(3600),
+        };
+        let limiter = RateLimiter::in_memory(RateLimits {
+            per_ip: q(3),
+            per_user: q(1),
+            per_tenant: q(100),
+        });
         let metrics = Metrics::new();
         for _ in 0..3 {
             assert!(limiter.check(Scope::Ip, "10.0.0.1", &metrics).await.is_ok());
         }
-        let refused = limiter.check(Scope::Ip, "10.0.0.1", &metrics).await.expect_err("over the limit");
+        let refused = limiter
+            .check(Scope::Ip, "10.0.0.1", &metrics)
+            .await
+            .expect_err("over the limit");
         assert_eq!(refused.scope, Scope::Ip);
-        assert!(refused.retry_after > Duration::from_secs(1000), "{:?}", refused.retry_after);
-        assert!(limiter.check(Scope::Ip, "10.0.0.2", &metrics).await.is_ok(), "other keys are separate");
+        assert!(
+            refused.retry_after > Duration::from_secs(1000),
+            "{:?}",
+            refused.retry_after
+        );
+        assert!(
+            limiter.check(Scope::Ip, "10.0.0.2", &metrics).await.is_ok(),
+            "other keys are separate"
+        );
         assert!(limiter.check(Scope::User, "u", &metrics).await.is_ok());
         assert!(limiter.check(Scope::User, "u", &metrics).await.is_err());
-        assert_eq!(metrics.rate_limit_rejections.with_label_values(&["ip"]).get(), 1);
+        assert_eq!(
+            metrics
+                .rate_limit_rejections
+                .with_label_values(&["ip"])
+                .get(),
+            1
+        );
     }
 }

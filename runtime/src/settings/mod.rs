@@ -31,7 +31,9 @@ impl Mode {
         match (dev, production) {
             (true, _) => Self::Development,
             (false, true) => Self::Production,
-            _ if get(lookup, vars::ENVIRONMENT).is_some_and(|e| e.eq_ignore_ascii_case("production")) => {
+            _ if get(lookup, vars::ENVIRONMENT)
+                .is_some_and(|e| e.eq_ignore_ascii_case("production")) =>
+            {
                 Self::Production
             }
             _ => Self::Development,
@@ -72,7 +74,11 @@ pub enum SettingsError {
 
 impl SettingsError {
     fn invalid(var: &'static str, value: &str, hint: &str) -> Self {
-        Self::Invalid { var, value: value.to_owned(), hint: hint.to_owned() }
+        Self::Invalid {
+            var,
+            value: value.to_owned(),
+            hint: hint.to_owned(),
+        }
     }
 }
 
@@ -194,22 +200,37 @@ impl Settings {
     /// Reads settings through `lookup` (a map in tests).
     pub fn from_lookup(mode: Mode, lookup: Lookup<'_>) -> Result<Self, SettingsError> {
         let dev = mode == Mode::Development;
-        let data_dir = PathBuf::from(get(lookup, vars::DATA_DIR).unwrap_or_else(|| ".scf".to_owned()));
-        let listen_text = get(lookup, vars::LISTEN_ADDR).unwrap_or_else(|| "127.0.0.1:5000".to_owned());
-        let listen = listen_text
-            .parse()
-            .map_err(|_| SettingsError::invalid(vars::LISTEN_ADDR, &listen_text, "expected IP:PORT, e.g. 127.0.0.1:5000"))?;
+        let data_dir =
+            PathBuf::from(get(lookup, vars::DATA_DIR).unwrap_or_else(|| ".scf".to_owned()));
+        let listen_text =
+            get(lookup, vars::LISTEN_ADDR).unwrap_or_else(|| "127.0.0.1:5000".to_owned());
+        let listen = listen_text.parse().map_err(|_| {
+            SettingsError::invalid(
+                vars::LISTEN_ADDR,
+                &listen_text,
+                "expected IP:PORT, e.g. 127.0.0.1:5000",
+            )
+        })?;
         let workers = match get(lookup, vars::WORKERS) {
             None => None,
             Some(_) => Some(parse::number(lookup, vars::WORKERS, 1usize)?).filter(|w| *w > 0),
         };
-        let isolation_text = get(lookup, vars::TENANT_ISOLATION).unwrap_or_else(|| "row".to_owned());
-        let isolation = isolation_text
-            .parse()
-            .map_err(|()| SettingsError::invalid(vars::TENANT_ISOLATION, &isolation_text, "expected database, schema or row"))?;
+        let isolation_text =
+            get(lookup, vars::TENANT_ISOLATION).unwrap_or_else(|| "row".to_owned());
+        let isolation = isolation_text.parse().map_err(|()| {
+            SettingsError::invalid(
+                vars::TENANT_ISOLATION,
+                &isolation_text,
+                "expected database, schema or row",
+            )
+        })?;
         let database = database_target(mode, lookup, &data_dir)?;
         if isolation == Isolation::Schema && matches!(database, DatabaseTarget::Sqlite { .. }) {
-            return Err(SettingsError::invalid(vars::TENANT_ISOLATION, "schema", "schema isolation needs PostgreSQL: set DATABASE_URL, or use database or row"));
+            return Err(SettingsError::invalid(
+                vars::TENANT_ISOLATION,
+                "schema",
+                "schema isolation needs PostgreSQL: set DATABASE_URL, or use database or row",
+            ));
         }
         let pool = parse::number(lookup, vars::DATABASE_POOL_SIZE, 20u32)?;
         let overflow = parse::number(lookup, vars::DATABASE_MAX_OVERFLOW, 30u32)?;
@@ -218,10 +239,16 @@ impl Settings {
             mode,
             listen,
             workers,
-            log_level: get(lookup, vars::LOG_LEVEL).unwrap_or_else(|| "info".to_owned()).to_ascii_lowercase(),
+            log_level: get(lookup, vars::LOG_LEVEL)
+                .unwrap_or_else(|| "info".to_owned())
+                .to_ascii_lowercase(),
             database,
             database_max_connections: (pool + overflow).max(1),
-            database_extensions: if extensions.is_empty() { vec!["uuid-ossp".into(), "pgcrypto".into()] } else { extensions },
+            database_extensions: if extensions.is_empty() {
+                vec!["uuid-ossp".into(), "pgcrypto".into()]
+            } else {
+                extensions
+            },
             redis: redis_target(mode, lookup)?,
             security: security(dev, lookup, &data_dir)?,
             rate_limits: RateLimits {
@@ -232,40 +259,72 @@ impl Settings {
             isolation,
             max_tenants: parse::number(lookup, vars::MAX_TENANTS, 100)?,
             plans: parse::plans(lookup, vars::TENANT_PLANS)?,
-            default_industry: get(lookup, vars::DEFAULT_INDUSTRY).unwrap_or_else(|| "GENERIC_MANUFACTURING".to_owned()),
-            max_concurrent_implementations: parse::number(lookup, vars::MAX_CONCURRENT_IMPLEMENTATIONS, 10)?,
+            default_industry: get(lookup, vars::DEFAULT_INDUSTRY)
+                .unwrap_or_else(|| "GENERIC_MANUFACTURING".to_owned()),
+            max_concurrent_implementations: parse::number(
+                lookup,
+                vars::MAX_CONCURRENT_IMPLEMENTATIONS,
+                10,
+            )?,
             cache_ttl: Duration::from_secs(parse::number(lookup, vars::CACHE_TTL, 3600)?),
             connectors: parse::list(lookup, vars::CONNECTORS),
-            max_upload_bytes: parse::number(lookup, vars::MAX_UPLOAD_MB, 100usize)?.saturating_mul(1024 * 1024),
-            request_timeout: Duration::from_secs(parse::number(lookup, vars::REQUEST_TIMEOUT_SECONDS, 300)?),
+            max_upload_bytes: parse::number(lookup, vars::MAX_UPLOAD_MB, 100usize)?
+                .saturating_mul(1024 * 1024),
+            request_timeout: Duration::from_secs(parse::number(
+                lookup,
+                vars::REQUEST_TIMEOUT_SECONDS,
+                300,
+            )?),
             prometheus_enabled: parse::boolean(lookup, vars::PROMETHEUS_ENABLED, true)?,
-            shutdown_grace: Duration::from_secs(parse::number(lookup, vars::SHUTDOWN_GRACE_SECONDS, 30)?),
+            shutdown_grace: Duration::from_secs(parse::number(
+                lookup,
+                vars::SHUTDOWN_GRACE_SECONDS,
+                30,
+            )?),
             data_dir,
             agents: None,
         })
     }
 }
 
-fn database_target(mode: Mode, lookup: Lookup<'_>, data_dir: &std::path::Path) -> Result<DatabaseTarget, SettingsError> {
+fn database_target(
+    mode: Mode,
+    lookup: Lookup<'_>,
+    data_dir: &std::path::Path,
+) -> Result<DatabaseTarget, SettingsError> {
     match get(lookup, vars::DATABASE_URL) {
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            Ok(DatabaseTarget::Postgres { url, password: get(lookup, vars::DATABASE_PASSWORD).map(Secret::new) })
+            Ok(DatabaseTarget::Postgres {
+                url,
+                password: get(lookup, vars::DATABASE_PASSWORD).map(Secret::new),
+            })
         }
-        Some(url) => Err(SettingsError::invalid(vars::DATABASE_URL, &url, "expected postgresql://USER@HOST:PORT/DATABASE (the password goes in DATABASE_PASSWORD)")),
+        Some(url) => Err(SettingsError::invalid(
+            vars::DATABASE_URL,
+            &url,
+            "expected postgresql://USER@HOST:PORT/DATABASE (the password goes in DATABASE_PASSWORD)",
+        )),
         None if mode == Mode::Production => Err(SettingsError::Missing {
             var: vars::DATABASE_URL,
             hint: "--production needs PostgreSQL, e.g. DATABASE_URL=postgresql://framework@127.0.0.1:5432/ai_supply_chain (or run with --dev)",
         }),
-        None => Ok(DatabaseTarget::Sqlite { path: data_dir.join("scf.db") }),
+        None => Ok(DatabaseTarget::Sqlite {
+            path: data_dir.join("scf.db"),
+        }),
     }
 }
 
 fn redis_target(mode: Mode, lookup: Lookup<'_>) -> Result<Option<RedisTarget>, SettingsError> {
     match get(lookup, vars::REDIS_URL) {
-        Some(url) if url.starts_with("redis://") => {
-            Ok(Some(RedisTarget { url, password: get(lookup, vars::REDIS_PASSWORD).map(Secret::new) }))
-        }
-        Some(url) => Err(SettingsError::invalid(vars::REDIS_URL, &url, "expected redis://HOST:PORT/DB (the password goes in REDIS_PASSWORD)")),
+        Some(url) if url.starts_with("redis://") => Ok(Some(RedisTarget {
+            url,
+            password: get(lookup, vars::REDIS_PASSWORD).map(Secret::new),
+        })),
+        Some(url) => Err(SettingsError::invalid(
+            vars::REDIS_URL,
+            &url,
+            "expected redis://HOST:PORT/DB (the password goes in REDIS_PASSWORD)",
+        )),
         None if mode == Mode::Production => Err(SettingsError::Missing {
             var: vars::REDIS_URL,
             hint: "--production needs Redis for rate limits shared by all replicas, e.g. REDIS_URL=redis://127.0.0.1:6379/0 (or run with --dev)",
@@ -274,7 +333,11 @@ fn redis_target(mode: Mode, lookup: Lookup<'_>) -> Result<Option<RedisTarget>, S
     }
 }
 
-fn security(dev: bool, lookup: Lookup<'_>, data_dir: &std::path::Path) -> Result<Security, SettingsError> {
+fn security(
+    dev: bool,
+    lookup: Lookup<'_>,
+    data_dir: &std::path::Path,
+) -> Result<Security, SettingsError> {
     let secret = get(lookup, vars::SECRET_KEY);
     let field = get(lookup, vars::FIELD_ENCRYPTION_KEY);
     let (secret, field) = match (secret, field) {
@@ -283,27 +346,61 @@ fn security(dev: bool, lookup: Lookup<'_>, data_dir: &std::path::Path) -> Result
             let keys = dev_keys::load_or_create(data_dir)?;
             (s.unwrap_or(keys.secret_key), f.unwrap_or(keys.field_key))
         }
-        (None, _) => return Err(SettingsError::Missing { var: vars::SECRET_KEY, hint: "--production needs the JWT signing key (at least 32 characters)" }),
-        (_, None) => return Err(SettingsError::Missing { var: vars::FIELD_ENCRYPTION_KEY, hint: "--production needs a 32-byte base64 key, e.g. from `openssl rand -base64 32`" }),
+        (None, _) => {
+            return Err(SettingsError::Missing {
+                var: vars::SECRET_KEY,
+                hint: "--production needs the JWT signing key (at least 32 characters)",
+            });
+        }
+        (_, None) => {
+            return Err(SettingsError::Missing {
+                var: vars::FIELD_ENCRYPTION_KEY,
+                hint: "--production needs a 32-byte base64 key, e.g. from `openssl rand -base64 32`",
+            });
+        }
     };
     if secret.len() < 32 {
-        return Err(SettingsError::invalid(vars::SECRET_KEY, "[redacted]", "use at least 32 characters"));
+        return Err(SettingsError::invalid(
+            vars::SECRET_KEY,
+            "[redacted]",
+            "use at least 32 characters",
+        ));
     }
     let mut jwt_keys = vec![Secret::new(secret)];
-    jwt_keys.extend(parse::list(lookup, vars::SECRET_KEY_PREVIOUS).into_iter().map(Secret::new));
+    jwt_keys.extend(
+        parse::list(lookup, vars::SECRET_KEY_PREVIOUS)
+            .into_iter()
+            .map(Secret::new),
+    );
     let mut field_keys = vec![Secret::new(field)];
-    field_keys.extend(parse::list(lookup, vars::FIELD_ENCRYPTION_KEY_PREVIOUS).into_iter().map(Secret::new));
+    field_keys.extend(
+        parse::list(lookup, vars::FIELD_ENCRYPTION_KEY_PREVIOUS)
+            .into_iter()
+            .map(Secret::new),
+    );
     let trusted_proxies = parse::list(lookup, vars::TRUSTED_PROXIES)
         .iter()
-        .map(|p| p.parse().map_err(|_| SettingsError::invalid(vars::TRUSTED_PROXIES, p, "expected IP addresses, comma-separated")))
+        .map(|p| {
+            p.parse().map_err(|_| {
+                SettingsError::invalid(
+                    vars::TRUSTED_PROXIES,
+                    p,
+                    "expected IP addresses, comma-separated",
+                )
+            })
+        })
         .collect::<Result<_, _>>()?;
     Ok(Security {
         jwt_keys,
         field_keys,
         jwt_expiry: Duration::from_secs(parse::number(lookup, vars::JWT_EXPIRY_SECONDS, DAY)?),
         mfa_required: parse::boolean(lookup, vars::MFA_REQUIRED, !dev)?,
-        api_key_lifetime: Duration::from_secs(parse::number(lookup, vars::API_KEY_ROTATION_DAYS, 90u64)?.saturating_mul(DAY)),
-        audit_retention: Duration::from_secs(parse::number(lookup, vars::AUDIT_LOG_RETENTION_DAYS, 90u64)?.saturating_mul(DAY)),
+        api_key_lifetime: Duration::from_secs(
+            parse::number(lookup, vars::API_KEY_ROTATION_DAYS, 90u64)?.saturating_mul(DAY),
+        ),
+        audit_retention: Duration::from_secs(
+            parse::number(lookup, vars::AUDIT_LOG_RETENTION_DAYS, 90u64)?.saturating_mul(DAY),
+        ),
         trusted_proxies,
     })
 }

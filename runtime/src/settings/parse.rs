@@ -34,8 +34,16 @@ pub fn number<T: std::str::FromStr>(
 }
 
 /// `true`/`false` (also `1`/`0`, `yes`/`no`), or `default` when unset.
-pub fn boolean(lookup: Lookup<'_>, var: &'static str, default: bool) -> Result<bool, SettingsError> {
-    match get(lookup, var).as_deref().map(str::to_ascii_lowercase).as_deref() {
+pub fn boolean(
+    lookup: Lookup<'_>,
+    var: &'static str,
+    default: bool,
+) -> Result<bool, SettingsError> {
+    match get(lookup, var)
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
         None => Ok(default),
         Some("true" | "1" | "yes" | "on") => Ok(true),
         Some("false" | "0" | "no" | "off") => Ok(false),
@@ -77,7 +85,10 @@ impl Quota {
             "day" => 86_400,
             _ => return None,
         };
-        Some(Self { count, period: Duration::from_secs(secs) })
+        Some(Self {
+            count,
+            period: Duration::from_secs(secs),
+        })
     }
 }
 
@@ -85,7 +96,11 @@ impl Quota {
 pub fn quota(lookup: Lookup<'_>, var: &'static str, default: &str) -> Result<Quota, SettingsError> {
     let text = get(lookup, var).unwrap_or_else(|| default.to_owned());
     Quota::parse(&text).ok_or_else(|| {
-        SettingsError::invalid(var, &text, "expected COUNT/UNIT, e.g. 1000/hour (unit: second, minute, hour or day)")
+        SettingsError::invalid(
+            var,
+            &text,
+            "expected COUNT/UNIT, e.g. 1000/hour (unit: second, minute, hour or day)",
+        )
     })
 }
 
@@ -107,10 +122,21 @@ pub fn plans(lookup: Lookup<'_>, var: &'static str) -> Result<Plans, SettingsErr
         SettingsError::invalid(var, "(json)", &format!("{e}; expected {{\"small\":{{\"max_users\":25,\"max_implementations\":3,\"storage_bytes\":10737418240}}}}"))
     })?;
     if raw.is_empty() {
-        return Err(SettingsError::invalid(var, "{}", "declare at least one plan"));
+        return Err(SettingsError::invalid(
+            var,
+            "{}",
+            "declare at least one plan",
+        ));
     }
     Ok(Plans::new(raw.into_iter().map(|(name, p)| {
-        (name, Plan { max_users: p.max_users, max_implementations: p.max_implementations, storage_bytes: p.storage_bytes })
+        (
+            name,
+            Plan {
+                max_users: p.max_users,
+                max_implementations: p.max_implementations,
+                storage_bytes: p.storage_bytes,
+            },
+        )
     })))
 }
 
@@ -120,8 +146,20 @@ mod tests {
 
     #[test]
     fn quotas_parse_the_guide_spelling() {
-        assert_eq!(Quota::parse("1000/hour"), Some(Quota { count: 1000, period: Duration::from_secs(3600) }));
-        assert_eq!(Quota::parse("5/ minutes"), Some(Quota { count: 5, period: Duration::from_secs(60) }));
+        assert_eq!(
+            Quota::parse("1000/hour"),
+            Some(Quota {
+                count: 1000,
+                period: Duration::from_secs(3600)
+            })
+        );
+        assert_eq!(
+            Quota::parse("5/ minutes"),
+            Some(Quota {
+                count: 5,
+                period: Duration::from_secs(60)
+            })
+        );
         assert_eq!(Quota::parse("0/hour"), None);
         assert_eq!(Quota::parse("10/fortnight"), None);
         assert_eq!(Quota::parse("lots"), None);
@@ -129,7 +167,11 @@ mod tests {
 
     #[test]
     fn plans_come_from_json_and_reject_unknown_keys() {
-        let env = |k: &str| (k == "P").then(|| r#"{"tiny":{"max_users":1,"max_implementations":1,"storage_bytes":5}}"#.to_owned());
+        let env = |k: &str| {
+            (k == "P").then(|| {
+                r#"{"tiny":{"max_users":1,"max_implementations":1,"storage_bytes":5}}"#.to_owned()
+            })
+        };
         let p = plans(&env, "P").expect("valid plans");
         assert_eq!(p.get("tiny").map(|p| p.max_users), Some(1));
         assert!(p.get("small").is_none());

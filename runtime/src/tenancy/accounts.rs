@@ -1,9 +1,9 @@
 //! Creating users, shared by the API and tenant provisioning: validates the password,
 //! enforces the plan's user limit, hashes, encrypts and inserts.
 
+use super::TenantError;
 use super::store::TenantDb;
 use super::users::{EMAIL_CONTEXT, NewUser};
-use super::TenantError;
 use crate::crypto::fields::FieldCipher;
 use crate::crypto::password::{self, MIN_PASSWORD_LEN};
 use crate::domain::email::Email;
@@ -21,13 +21,23 @@ pub struct UserSpec<'a> {
 }
 
 /// Creates a user within the plan's limit and returns its id.
-pub async fn create_user(store: &TenantDb, cipher: &FieldCipher, plan: (&str, &Plan), spec: UserSpec<'_>) -> Result<String, TenantError> {
+pub async fn create_user(
+    store: &TenantDb,
+    cipher: &FieldCipher,
+    plan: (&str, &Plan),
+    spec: UserSpec<'_>,
+) -> Result<String, TenantError> {
     if spec.password.chars().count() < MIN_PASSWORD_LEN {
         return Err(TenantError::WeakPassword);
     }
-    plan.1.check_users(plan.0, store.count_active_users().await.map_err(TenantError::db)?)?;
+    plan.1.check_users(
+        plan.0,
+        store.count_active_users().await.map_err(TenantError::db)?,
+    )?;
     let id = uuid::Uuid::new_v4().to_string();
-    let hash = password::hash(spec.password).await.map_err(|e| TenantError::Internal(e.to_string()))?;
+    let hash = password::hash(spec.password)
+        .await
+        .map_err(|e| TenantError::Internal(e.to_string()))?;
     let user = NewUser {
         id: &id,
         email_index: &cipher.index(EMAIL_CONTEXT, spec.email.as_str()),

@@ -66,7 +66,8 @@ pub struct NewApiKey<'a> {
     pub expires_at: i64,
 }
 
-const COLUMNS: &str = "id, prefix, secret_hash, name_enc, role, created_by, created_at, expires_at, revoked_at";
+const COLUMNS: &str =
+    "id, prefix, secret_hash, name_enc, role, created_by, created_at, expires_at, revoked_at";
 
 impl TenantDb {
     /// Inserts a key.
@@ -93,26 +94,54 @@ impl TenantDb {
 
     /// A key by id.
     pub async fn api_key(&self, id: &str) -> Result<Option<ApiKeyRow>, sqlx::Error> {
-        let sql = format!("SELECT {COLUMNS} FROM {} WHERE tenant_id = $1 AND id = $2", self.table("api_keys"));
-        sqlx::query_as(AssertSqlSafe(sql)).bind(self.tid()).bind(id).fetch_optional(&self.pool).await
+        let sql = format!(
+            "SELECT {COLUMNS} FROM {} WHERE tenant_id = $1 AND id = $2",
+            self.table("api_keys")
+        );
+        sqlx::query_as(AssertSqlSafe(sql))
+            .bind(self.tid())
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
     }
 
     /// A key by its lookup prefix.
     pub async fn api_key_by_prefix(&self, prefix: &str) -> Result<Option<ApiKeyRow>, sqlx::Error> {
-        let sql = format!("SELECT {COLUMNS} FROM {} WHERE tenant_id = $1 AND prefix = $2", self.table("api_keys"));
-        sqlx::query_as(AssertSqlSafe(sql)).bind(self.tid()).bind(prefix).fetch_optional(&self.pool).await
+        let sql = format!(
+            "SELECT {COLUMNS} FROM {} WHERE tenant_id = $1 AND prefix = $2",
+            self.table("api_keys")
+        );
+        sqlx::query_as(AssertSqlSafe(sql))
+            .bind(self.tid())
+            .bind(prefix)
+            .fetch_optional(&self.pool)
+            .await
     }
 
     /// All keys, oldest first.
     pub async fn api_keys(&self) -> Result<Vec<ApiKeyRow>, sqlx::Error> {
-        let sql = format!("SELECT {COLUMNS} FROM {} WHERE tenant_id = $1 ORDER BY created_at, id", self.table("api_keys"));
-        sqlx::query_as(AssertSqlSafe(sql)).bind(self.tid()).fetch_all(&self.pool).await
+        let sql = format!(
+            "SELECT {COLUMNS} FROM {} WHERE tenant_id = $1 ORDER BY created_at, id",
+            self.table("api_keys")
+        );
+        sqlx::query_as(AssertSqlSafe(sql))
+            .bind(self.tid())
+            .fetch_all(&self.pool)
+            .await
     }
 
     /// Revokes a key; false when no such unrevoked key.
     pub async fn revoke_api_key(&self, id: &str) -> Result<bool, sqlx::Error> {
-        let sql = format!("UPDATE {} SET revoked_at = $3 WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL", self.table("api_keys"));
-        let done = sqlx::query(AssertSqlSafe(sql)).bind(self.tid()).bind(id).bind(now()).execute(&self.pool).await?;
+        let sql = format!(
+            "UPDATE {} SET revoked_at = $3 WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL",
+            self.table("api_keys")
+        );
+        let done = sqlx::query(AssertSqlSafe(sql))
+            .bind(self.tid())
+            .bind(id)
+            .bind(now())
+            .execute(&self.pool)
+            .await?;
         Ok(done.rows_affected() == 1)
     }
 }

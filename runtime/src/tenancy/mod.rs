@@ -53,7 +53,10 @@ pub enum TenantError {
     #[error("a user with that email already exists in this tenant")]
     UserExists,
     /// The password is too short.
-    #[error("password too short: use at least {} characters", crate::crypto::password::MIN_PASSWORD_LEN)]
+    #[error(
+        "password too short: use at least {} characters",
+        crate::crypto::password::MIN_PASSWORD_LEN
+    )]
     WeakPassword,
     /// Storage failed.
     #[error(transparent)]
@@ -167,47 +170,68 @@ pub struct Tenancy {
 fn valid_industry(s: &str) -> bool {
     (1..=64).contains(&s.len())
         && s.starts_with(|c: char| c.is_ascii_uppercase())
-        && s.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        && s.chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
 }
 
 impl Tenancy {
     /// A plan by name, or a refusal listing the names.
     pub fn plan(&self, name: &str) -> Result<&Plan, TenantError> {
-        self.plans.get(name).ok_or_else(|| TenantError::UnknownPlan(name.to_owned(), self.plans.names().join(", ")))
+        self.plans
+            .get(name)
+            .ok_or_else(|| TenantError::UnknownPlan(name.to_owned(), self.plans.names().join(", ")))
     }
 
     /// Provisions a tenant: its database or schema, its migrations, its first admin.
     pub async fn create(&self, req: NewTenant) -> Result<Provisioned, TenantError> {
         let plan = *self.plan(&req.plan)?;
-        let industry = req.industry.unwrap_or_else(|| self.default_industry.clone());
+        let industry = req
+            .industry
+            .unwrap_or_else(|| self.default_industry.clone());
         if !valid_industry(&industry) {
             return Err(TenantError::BadIndustry(industry));
         }
         if !self.stores.names_fit(&req.id) {
             return Err(TenantError::NameTooLong(req.id.to_string()));
         }
-        if registry::get(&self.db, req.id.as_str()).await.map_err(TenantError::db)?.is_some() {
+        if registry::get(&self.db, req.id.as_str())
+            .await
+            .map_err(TenantError::db)?
+            .is_some()
+        {
             return Err(TenantError::Exists(req.id.to_string()));
         }
-        if registry::count(&self.db).await.map_err(TenantError::db)? >= u64::from(self.max_tenants) {
+        if registry::count(&self.db).await.map_err(TenantError::db)? >= u64::from(self.max_tenants)
+        {
             return Err(TenantError::TooManyTenants(self.max_tenants));
         }
         self.stores.provision(&req.id).await?;
         let store = self.stores.scope(&req.id).await?;
         let admin_password = accounts::initial_password();
-        let spec = accounts::UserSpec { email: &req.admin_email, password: admin_password.clone(), role: Role::Admin };
-        let admin_user_id = accounts::create_user(&store, &self.cipher, (&req.plan, &plan), spec).await?;
+        let spec = accounts::UserSpec {
+            email: &req.admin_email,
+            password: admin_password.clone(),
+            role: Role::Admin,
+        };
+        let admin_user_id =
+            accounts::create_user(&store, &self.cipher, (&req.plan, &plan), spec).await?;
         let row = TenantRow {
             id: req.id.to_string(),
             plan: req.plan,
             industry,
-            admin_email_enc: self.cipher.encrypt(ADMIN_EMAIL_CONTEXT, req.admin_email.as_str()),
+            admin_email_enc: self
+                .cipher
+                .encrypt(ADMIN_EMAIL_CONTEXT, req.admin_email.as_str()),
             isolation: self.stores.isolation().as_str().to_owned(),
             status: "active".to_owned(),
             created_at: crate::db::now(),
         };
         match registry::insert(&self.db, &row).await {
-            Ok(()) => Ok(Provisioned { tenant: TenantInfo::from(&row), admin_user_id, admin_password }),
+            Ok(()) => Ok(Provisioned {
+                tenant: TenantInfo::from(&row),
+                admin_user_id,
+                admin_password,
+            }),
             Err(e) if crate::db::is_unique_violation(&e) => Err(TenantError::Exists(row.id)),
             Err(e) => Err(TenantError::db(e)),
         }
@@ -215,17 +239,27 @@ impl Tenancy {
 
     /// A tenant's record.
     pub async fn get(&self, id: &TenantId) -> Result<TenantRow, TenantError> {
-        registry::get(&self.db, id.as_str()).await.map_err(TenantError::db)?.ok_or(TenantError::NotFound)
+        registry::get(&self.db, id.as_str())
+            .await
+            .map_err(TenantError::db)?
+            .ok_or(TenantError::NotFound)
     }
 
     /// The tenant's admin email, decrypted.
     pub fn admin_email(&self, row: &TenantRow) -> Result<String, TenantError> {
-        self.cipher.decrypt(ADMIN_EMAIL_CONTEXT, &row.admin_email_enc).map_err(|e| TenantError::Internal(e.to_string()))
+        self.cipher
+            .decrypt(ADMIN_EMAIL_CONTEXT, &row.admin_email_enc)
+            .map_err(|e| TenantError::Internal(e.to_string()))
     }
 
     /// Tenants, optionally only active ones.
     pub async fn list(&self, active_only: bool) -> Result<Vec<TenantInfo>, TenantError> {
-        Ok(registry::list(&self.db, active_only).await.map_err(TenantError::db)?.iter().map(TenantInfo::from).collect())
+        Ok(registry::list(&self.db, active_only)
+            .await
+            .map_err(TenantError::db)?
+            .iter()
+            .map(TenantInfo::from)
+            .collect())
     }
 
     /// The store of an existing tenant.
@@ -234,7 +268,12 @@ impl Tenancy {
     }
 
     /// Changes plan and/or status; a plan smaller than current use is refused.
-    pub async fn update(&self, id: &TenantId, plan: Option<String>, status: Option<String>) -> Result<TenantInfo, TenantError> {
+    pub async fn update(
+        &self,
+        id: &TenantId,
+        plan: Option<String>,
+        status: Option<String>,
+    ) -> Result<TenantInfo, TenantError> {
         let mut row = self.get(id).await?;
         if let Some(status) = status {
             if status != "active" && status != "suspended" {
@@ -244,13 +283,26 @@ impl Tenancy {
         }
         if let Some(plan_name) = plan {
             let plan = *self.plan(&plan_name)?;
-            let users = self.store(id).await?.count_active_users().await.map_err(TenantError::db)?;
+            let users = self
+                .store(id)
+                .await?
+                .count_active_users()
+                .await
+                .map_err(TenantError::db)?;
             if users > u64::from(plan.max_users) {
-                return Err(LimitExceeded { plan: plan_name, what: "users", limit: plan.max_users.into(), current: users }.into());
+                return Err(LimitExceeded {
+                    plan: plan_name,
+                    what: "users",
+                    limit: plan.max_users.into(),
+                    current: users,
+                }
+                .into());
             }
             row.plan = plan_name;
         }
-        registry::update(&self.db, &row.id, &row.plan, &row.status).await.map_err(TenantError::db)?;
+        registry::update(&self.db, &row.id, &row.plan, &row.status)
+            .await
+            .map_err(TenantError::db)?;
         Ok(TenantInfo::from(&row))
     }
 
@@ -258,27 +310,72 @@ impl Tenancy {
     pub async fn verify(&self, id: &TenantId) -> Result<Verification, TenantError> {
         let row = self.get(id).await?;
         let mut checks = Vec::new();
-        let mut check = |name: &str, ok: bool, detail: String| checks.push(Check { name: name.to_owned(), ok, detail });
-        check("plan", self.plans.get(&row.plan).is_some(), format!("plan {}", row.plan));
-        check("admin email", self.admin_email(&row).is_ok(), "decrypts with the configured keys".to_owned());
+        let mut check = |name: &str, ok: bool, detail: String| {
+            checks.push(Check {
+                name: name.to_owned(),
+                ok,
+                detail,
+            })
+        };
+        check(
+            "plan",
+            self.plans.get(&row.plan).is_some(),
+            format!("plan {}", row.plan),
+        );
+        check(
+            "admin email",
+            self.admin_email(&row).is_ok(),
+            "decrypts with the configured keys".to_owned(),
+        );
         let state = self.stores.migration_state(id).await;
         let migrated = matches!(state, Ok(crate::db::migrate::MigrationState::Current));
-        check("store", migrated, state.map(|s| s.describe()).unwrap_or_else(|e| e.to_string()));
+        check(
+            "store",
+            migrated,
+            state
+                .map(|s| s.describe())
+                .unwrap_or_else(|e| e.to_string()),
+        );
         let (users, admins) = match self.store(id).await {
             Ok(store) if migrated => {
                 let all = store.users().await.map_err(TenantError::db)?;
                 let active: Vec<_> = all.iter().filter(|u| u.is_active()).collect();
-                (active.len() as u64, active.iter().filter(|u| u.role() == Role::Admin).count())
+                (
+                    active.len() as u64,
+                    active.iter().filter(|u| u.role() == Role::Admin).count(),
+                )
             }
             _ => (0, 0),
         };
-        check("admin user", admins > 0, format!("{admins} active admin(s)"));
-        let storage_bytes = if migrated { self.stores.storage_bytes(id).await.unwrap_or(0) } else { 0 };
+        check(
+            "admin user",
+            admins > 0,
+            format!("{admins} active admin(s)"),
+        );
+        let storage_bytes = if migrated {
+            self.stores.storage_bytes(id).await.unwrap_or(0)
+        } else {
+            0
+        };
         if let Some(plan) = self.plans.get(&row.plan) {
-            check("user limit", users <= u64::from(plan.max_users), format!("{users} of {} users", plan.max_users));
-            check("storage limit", storage_bytes <= plan.storage_bytes, format!("{storage_bytes} of {} bytes", plan.storage_bytes));
+            check(
+                "user limit",
+                users <= u64::from(plan.max_users),
+                format!("{users} of {} users", plan.max_users),
+            );
+            check(
+                "storage limit",
+                storage_bytes <= plan.storage_bytes,
+                format!("{storage_bytes} of {} bytes", plan.storage_bytes),
+            );
         }
         let ok = checks.iter().all(|c| c.ok);
-        Ok(Verification { tenant: TenantInfo::from(&row), users, storage_bytes, checks, ok })
+        Ok(Verification {
+            tenant: TenantInfo::from(&row),
+            users,
+            storage_bytes,
+            checks,
+            ok,
+        })
     }
 }

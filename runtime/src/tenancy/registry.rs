@@ -47,22 +47,43 @@ pub async fn insert(db: &Db, row: &TenantRow) -> Result<(), sqlx::Error> {
 
 /// A tenant by id.
 pub async fn get(db: &Db, id: &str) -> Result<Option<TenantRow>, sqlx::Error> {
-    sqlx::query_as(AssertSqlSafe(format!("SELECT {COLUMNS} FROM tenants WHERE id = $1"))).bind(id).fetch_optional(&db.pool).await
+    sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM tenants WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(&db.pool)
+    .await
 }
 
 /// Tenants by id, optionally only active ones.
 pub async fn list(db: &Db, active_only: bool) -> Result<Vec<TenantRow>, sqlx::Error> {
-    let filter = if active_only { "WHERE status = 'active'" } else { "" };
-    sqlx::query_as(AssertSqlSafe(format!("SELECT {COLUMNS} FROM tenants {filter} ORDER BY id"))).fetch_all(&db.pool).await
+    let filter = if active_only {
+        "WHERE status = 'active'"
+    } else {
+        ""
+    };
+    sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM tenants {filter} ORDER BY id"
+    )))
+    .fetch_all(&db.pool)
+    .await
 }
 
 /// How many tenants exist.
 pub async fn count(db: &Db) -> Result<u64, sqlx::Error> {
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tenants").fetch_one(&db.pool).await?;
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tenants")
+        .fetch_one(&db.pool)
+        .await?;
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
 /// Sets plan and status.
 pub async fn update(db: &Db, id: &str, plan: &str, status: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE tenants SET plan = $2, status = $3 WHERE id = $1").bind(id).bind(plan).bind(status).execute(&db.pool).await.map(|_| ())
+    sqlx::query("UPDATE tenants SET plan = $2, status = $3 WHERE id = $1")
+        .bind(id)
+        .bind(plan)
+        .bind(status)
+        .execute(&db.pool)
+        .await
+        .map(|_| ())
 }

@@ -59,7 +59,13 @@ const TENANT_POOL_SIZE: u32 = 4;
 impl Stores {
     /// Stores for the control-plane `db` and the configured isolation.
     pub fn new(db: Db, isolation: Isolation, data_dir: PathBuf) -> Arc<Self> {
-        Arc::new(Self { db, isolation, data_dir, shared: Mutex::new(None), pools: Mutex::new(HashMap::new()) })
+        Arc::new(Self {
+            db,
+            isolation,
+            data_dir,
+            shared: Mutex::new(None),
+            pools: Mutex::new(HashMap::new()),
+        })
     }
 
     /// The isolation mode.
@@ -70,12 +76,18 @@ impl Stores {
     /// The store of `tenant`. The tenant must have been provisioned.
     pub async fn scope(&self, tenant: &TenantId) -> Result<TenantDb, DbError> {
         let (pool, schema) = match (self.isolation, self.db.backend()) {
-            (Isolation::Row, Backend::Postgres) => (self.db.pool.clone(), Some(ident::ROW_SCHEMA.to_owned())),
+            (Isolation::Row, Backend::Postgres) => {
+                (self.db.pool.clone(), Some(ident::ROW_SCHEMA.to_owned()))
+            }
             (Isolation::Schema, _) => (self.db.pool.clone(), Some(ident::tenant_schema(tenant))),
             (Isolation::Row, Backend::Sqlite) => (self.shared_pool().await?, None),
             (Isolation::Database, _) => (self.tenant_pool(tenant).await?, None),
         };
-        Ok(TenantDb { pool, schema, tenant: tenant.clone() })
+        Ok(TenantDb {
+            pool,
+            schema,
+            tenant: tenant.clone(),
+        })
     }
 
     async fn shared_pool(&self) -> Result<AnyPool, DbError> {
@@ -83,7 +95,9 @@ impl Stores {
         if let Some(pool) = shared.as_ref() {
             return Ok(pool.clone());
         }
-        let pool = Location::sqlite(&self.data_dir.join("tenant-rows.db")).connect(TENANT_POOL_SIZE).await?;
+        let pool = Location::sqlite(&self.data_dir.join("tenant-rows.db"))
+            .connect(TENANT_POOL_SIZE)
+            .await?;
         *shared = Some(pool.clone());
         Ok(pool)
     }
@@ -93,7 +107,10 @@ impl Stores {
         if let Some(pool) = pools.get(tenant) {
             return Ok(pool.clone());
         }
-        let pool = self.tenant_location(tenant)?.connect(TENANT_POOL_SIZE).await?;
+        let pool = self
+            .tenant_location(tenant)?
+            .connect(TENANT_POOL_SIZE)
+            .await?;
         pools.insert(tenant.clone(), pool.clone());
         Ok(pool)
     }
@@ -101,8 +118,13 @@ impl Stores {
     /// Where a tenant's own database is (database isolation).
     fn tenant_location(&self, tenant: &TenantId) -> Result<Location, DbError> {
         match self.db.backend() {
-            Backend::Postgres => self.db.location.with_database(&self.tenant_database_name(tenant)),
-            Backend::Sqlite => Ok(Location::sqlite(&self.data_dir.join("tenants").join(format!("{tenant}.db")))),
+            Backend::Postgres => self
+                .db
+                .location
+                .with_database(&self.tenant_database_name(tenant)),
+            Backend::Sqlite => Ok(Location::sqlite(
+                &self.data_dir.join("tenants").join(format!("{tenant}.db")),
+            )),
         }
     }
 
@@ -113,7 +135,8 @@ impl Stores {
 
     /// Whether the names this tenant needs fit PostgreSQL's 63-byte identifiers.
     pub fn names_fit(&self, tenant: &TenantId) -> bool {
-        self.db.backend() == Backend::Sqlite || self.tenant_database_name(tenant).len() <= ident::MAX_IDENT_LEN
+        self.db.backend() == Backend::Sqlite
+            || self.tenant_database_name(tenant).len() <= ident::MAX_IDENT_LEN
     }
 
     /// Creates the tenant's database or schema if missing, and applies the tenant
@@ -128,7 +151,10 @@ impl Stores {
             (Isolation::Schema, _) => Some(ident::tenant_schema(tenant)),
             (_, Backend::Sqlite) => None,
         };
-        let pool = self.store_location(tenant)?.connect_in_schema(schema).await?;
+        let pool = self
+            .store_location(tenant)?
+            .connect_in_schema(schema)
+            .await?;
         let result = TENANT_MIGRATOR.run(&pool).await;
         pool.close().await;
         Ok(result?)
@@ -149,7 +175,9 @@ impl Stores {
     fn store_location(&self, tenant: &TenantId) -> Result<Location, DbError> {
         match (self.isolation, self.db.backend()) {
             (Isolation::Database, _) => self.tenant_location(tenant),
-            (Isolation::Row, Backend::Sqlite) => Ok(Location::sqlite(&self.data_dir.join("tenant-rows.db"))),
+            (Isolation::Row, Backend::Sqlite) => {
+                Ok(Location::sqlite(&self.data_dir.join("tenant-rows.db")))
+            }
             _ => Ok(self.db.location.clone()),
         }
     }
@@ -161,10 +189,17 @@ impl Stores {
             .fetch_optional(&self.db.pool)
             .await?;
         if exists.is_none() {
-            match self.db.pool.execute(AssertSqlSafe(format!("CREATE DATABASE {}", quote(&name)))).await {
+            match self
+                .db
+                .pool
+                .execute(AssertSqlSafe(format!("CREATE DATABASE {}", quote(&name))))
+                .await
+            {
                 Ok(_) => {}
                 // A concurrent provisioning created it first.
-                Err(e) if crate::db::is_unique_violation(&e) || e.to_string().contains("already exists") => {}
+                Err(e)
+                    if crate::db::is_unique_violation(&e)
+                        || e.to_string().contains("already exists") => {}
                 Err(e) => return Err(e.into()),
             }
         }

@@ -68,8 +68,14 @@ const COLUMNS: &str = "id, email_enc, password_hash, role, mfa_secret_enc, mfa_e
 impl TenantDb {
     /// Active users of the tenant.
     pub async fn count_active_users(&self) -> Result<u64, sqlx::Error> {
-        let sql = format!("SELECT COUNT(*) FROM {} WHERE tenant_id = $1 AND deactivated_at IS NULL", self.table("users"));
-        let n: i64 = sqlx::query_scalar(AssertSqlSafe(sql)).bind(self.tid()).fetch_one(&self.pool).await?;
+        let sql = format!(
+            "SELECT COUNT(*) FROM {} WHERE tenant_id = $1 AND deactivated_at IS NULL",
+            self.table("users")
+        );
+        let n: i64 = sqlx::query_scalar(AssertSqlSafe(sql))
+            .bind(self.tid())
+            .fetch_one(&self.pool)
+            .await?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
@@ -94,15 +100,30 @@ impl TenantDb {
 
     /// A user by id.
     pub async fn user(&self, id: &str) -> Result<Option<UserRow>, sqlx::Error> {
-        let sql = format!("SELECT {COLUMNS} FROM {} WHERE tenant_id = $1 AND id = $2", self.table("users"));
-        sqlx::query_as(AssertSqlSafe(sql)).bind(self.tid()).bind(id).fetch_optional(&self.pool).await
+        let sql = format!(
+            "SELECT {COLUMNS} FROM {} WHERE tenant_id = $1 AND id = $2",
+            self.table("users")
+        );
+        sqlx::query_as(AssertSqlSafe(sql))
+            .bind(self.tid())
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
     }
 
     /// A user by any of the email's keyed hashes (one per field key).
     pub async fn user_by_email(&self, indexes: &[String]) -> Result<Option<UserRow>, sqlx::Error> {
         for index in indexes {
-            let sql = format!("SELECT {COLUMNS} FROM {} WHERE tenant_id = $1 AND email_index = $2", self.table("users"));
-            if let Some(row) = sqlx::query_as(AssertSqlSafe(sql)).bind(self.tid()).bind(index).fetch_optional(&self.pool).await? {
+            let sql = format!(
+                "SELECT {COLUMNS} FROM {} WHERE tenant_id = $1 AND email_index = $2",
+                self.table("users")
+            );
+            if let Some(row) = sqlx::query_as(AssertSqlSafe(sql))
+                .bind(self.tid())
+                .bind(index)
+                .fetch_optional(&self.pool)
+                .await?
+            {
                 return Ok(Some(row));
             }
         }
@@ -111,21 +132,43 @@ impl TenantDb {
 
     /// All users, oldest first.
     pub async fn users(&self) -> Result<Vec<UserRow>, sqlx::Error> {
-        let sql = format!("SELECT {COLUMNS} FROM {} WHERE tenant_id = $1 ORDER BY created_at, id", self.table("users"));
-        sqlx::query_as(AssertSqlSafe(sql)).bind(self.tid()).fetch_all(&self.pool).await
+        let sql = format!(
+            "SELECT {COLUMNS} FROM {} WHERE tenant_id = $1 ORDER BY created_at, id",
+            self.table("users")
+        );
+        sqlx::query_as(AssertSqlSafe(sql))
+            .bind(self.tid())
+            .fetch_all(&self.pool)
+            .await
     }
 
     /// Changes a user's role; false when no such user.
     pub async fn set_user_role(&self, id: &str, role: Role) -> Result<bool, sqlx::Error> {
-        let sql = format!("UPDATE {} SET role = $3 WHERE tenant_id = $1 AND id = $2", self.table("users"));
-        let done = sqlx::query(AssertSqlSafe(sql)).bind(self.tid()).bind(id).bind(role.as_str()).execute(&self.pool).await?;
+        let sql = format!(
+            "UPDATE {} SET role = $3 WHERE tenant_id = $1 AND id = $2",
+            self.table("users")
+        );
+        let done = sqlx::query(AssertSqlSafe(sql))
+            .bind(self.tid())
+            .bind(id)
+            .bind(role.as_str())
+            .execute(&self.pool)
+            .await?;
         Ok(done.rows_affected() == 1)
     }
 
     /// Deactivates a user; false when no such active user.
     pub async fn deactivate_user(&self, id: &str) -> Result<bool, sqlx::Error> {
-        let sql = format!("UPDATE {} SET deactivated_at = $3 WHERE tenant_id = $1 AND id = $2 AND deactivated_at IS NULL", self.table("users"));
-        let done = sqlx::query(AssertSqlSafe(sql)).bind(self.tid()).bind(id).bind(now()).execute(&self.pool).await?;
+        let sql = format!(
+            "UPDATE {} SET deactivated_at = $3 WHERE tenant_id = $1 AND id = $2 AND deactivated_at IS NULL",
+            self.table("users")
+        );
+        let done = sqlx::query(AssertSqlSafe(sql))
+            .bind(self.tid())
+            .bind(id)
+            .bind(now())
+            .execute(&self.pool)
+            .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -135,7 +178,12 @@ impl TenantDb {
             "UPDATE {} SET mfa_secret_enc = $3, mfa_enabled_at = NULL, mfa_last_step = NULL WHERE tenant_id = $1 AND id = $2 AND mfa_enabled_at IS NULL",
             self.table("users")
         );
-        let done = sqlx::query(AssertSqlSafe(sql)).bind(self.tid()).bind(id).bind(secret_enc).execute(&self.pool).await?;
+        let done = sqlx::query(AssertSqlSafe(sql))
+            .bind(self.tid())
+            .bind(id)
+            .bind(secret_enc)
+            .execute(&self.pool)
+            .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -147,7 +195,13 @@ impl TenantDb {
              WHERE tenant_id = $1 AND id = $2 AND (mfa_last_step IS NULL OR mfa_last_step < $3)",
             self.table("users")
         );
-        let done = sqlx::query(AssertSqlSafe(sql)).bind(self.tid()).bind(id).bind(step).bind(now()).execute(&self.pool).await?;
+        let done = sqlx::query(AssertSqlSafe(sql))
+            .bind(self.tid())
+            .bind(id)
+            .bind(step)
+            .bind(now())
+            .execute(&self.pool)
+            .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -157,9 +211,18 @@ impl TenantDb {
             "SELECT COALESCE(SUM(LENGTH(email_enc) + LENGTH(password_hash) + LENGTH(id)), 0) FROM {} WHERE tenant_id = $1",
             self.table("users")
         );
-        let users: i64 = sqlx::query_scalar(AssertSqlSafe(sql)).bind(self.tid()).fetch_one(&self.pool).await?;
-        let sql = format!("SELECT COALESCE(SUM(LENGTH(name_enc) + LENGTH(secret_hash) + LENGTH(id)), 0) FROM {} WHERE tenant_id = $1", self.table("api_keys"));
-        let keys: i64 = sqlx::query_scalar(AssertSqlSafe(sql)).bind(self.tid()).fetch_one(&self.pool).await?;
+        let users: i64 = sqlx::query_scalar(AssertSqlSafe(sql))
+            .bind(self.tid())
+            .fetch_one(&self.pool)
+            .await?;
+        let sql = format!(
+            "SELECT COALESCE(SUM(LENGTH(name_enc) + LENGTH(secret_hash) + LENGTH(id)), 0) FROM {} WHERE tenant_id = $1",
+            self.table("api_keys")
+        );
+        let keys: i64 = sqlx::query_scalar(AssertSqlSafe(sql))
+            .bind(self.tid())
+            .fetch_one(&self.pool)
+            .await?;
         Ok(users + keys)
     }
 }

@@ -44,7 +44,13 @@ pub struct Options {
 impl Options {
     /// Defaults for a backend: row isolation, no Redis.
     pub fn new(backend: Backend) -> Self {
-        Self { backend, isolation: Isolation::Row, redis: false, database_url: None, env: Vec::new() }
+        Self {
+            backend,
+            isolation: Isolation::Row,
+            redis: false,
+            database_url: None,
+            env: Vec::new(),
+        }
     }
 
     /// With an isolation mode.
@@ -90,7 +96,10 @@ pub async fn spawn_app(opts: Options) -> TestApp {
     init_logs();
     let dir = tempfile::tempdir().expect("tempdir");
     let mut env: HashMap<String, String> = [
-        ("DATA_DIR", dir.path().to_str().expect("utf8 path").to_owned()),
+        (
+            "DATA_DIR",
+            dir.path().to_str().expect("utf8 path").to_owned(),
+        ),
         ("LISTEN_ADDR", "127.0.0.1:0".to_owned()),
         ("SECRET_KEY", SECRET_KEY.to_owned()),
         ("FIELD_ENCRYPTION_KEY", FIELD_KEY.to_owned()),
@@ -119,20 +128,35 @@ pub async fn spawn_app(opts: Options) -> TestApp {
     for (k, v) in opts.env {
         env.insert(k.to_owned(), v);
     }
-    let settings = Settings::from_lookup(Mode::Development, &|k| env.get(k).cloned()).expect("test settings");
-    let lifetime = settings.security.api_key_lifetime;
-    let app = Application::build(settings).await.expect("application starts");
+    let settings =
+        Settings::from_lookup(Mode::Development, &|k| env.get(k).cloned()).expect("test settings");
+    let app = Application::build(settings)
+        .await
+        .expect("application starts");
     let address = format!("http://{}", app.local_addr());
     let state = app.state();
     tokio::spawn(app.run_until(std::future::pending()));
-    let (_, platform_key) = scf_runtime::platform::create_key(&state.db, &state.cipher, "tests", lifetime).await.expect("platform key");
-    TestApp { address, state, env, platform_key, database_url, client: reqwest::Client::new(), _dir: dir }
+    let (_, platform_key) = scf_runtime::platform::create_key(
+        &state.db,
+        &state.cipher,
+        "tests",
+        std::time::Duration::from_secs(86_400),
+    )
+    .await
+    .expect("platform key");
+    TestApp {
+        address,
+        state,
+        env,
+        platform_key,
+        database_url,
+        client: reqwest::Client::new(),
+        _dir: dir,
+    }
 }
 
 /// A provisioned tenant with a signed-in admin.
 pub struct Tenant {
-    /// Tenant id.
-    pub id: String,
     /// The admin's email.
     pub admin_email: String,
     /// The admin's password.
@@ -145,8 +169,16 @@ pub struct Tenant {
 
 impl TestApp {
     /// Sends a request with an optional bearer credential and JSON body.
-    pub async fn request(&self, method: Method, path: &str, bearer: Option<&str>, body: Option<Value>) -> reqwest::Response {
-        let mut req = self.client.request(method, format!("{}{path}", self.address));
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        bearer: Option<&str>,
+        body: Option<Value>,
+    ) -> reqwest::Response {
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.address));
         if let Some(b) = bearer {
             req = req.bearer_auth(b);
         }
@@ -157,28 +189,66 @@ impl TestApp {
     }
 
     /// Sends a request and returns status and JSON body (Null when empty).
-    pub async fn call(&self, method: Method, path: &str, bearer: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        bearer: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let resp = self.request(method, path, bearer, body).await;
         let status = resp.status();
         let text = resp.text().await.expect("body");
-        (status, if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) })
+        (
+            status,
+            if text.is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_str(&text).unwrap_or(Value::String(text))
+            },
+        )
     }
 
     /// Provisions a tenant over the admin API and signs its admin in.
     pub async fn tenant(&self, id: &str, plan: &str) -> Tenant {
         let admin_email = format!("admin@{id}.example");
         let body = json!({"tenant_id": id, "plan": plan, "industry": "FURNITURE", "admin_email": admin_email});
-        let (status, created) = self.call(Method::POST, "/v1/admin/tenants", Some(&self.platform_key), Some(body)).await;
+        let (status, created) = self
+            .call(
+                Method::POST,
+                "/v1/admin/tenants",
+                Some(&self.platform_key),
+                Some(body),
+            )
+            .await;
         assert_eq!(status, StatusCode::CREATED, "{created}");
-        let admin_password = created["admin_password"].as_str().expect("password").to_owned();
-        let admin_id = created["admin_user_id"].as_str().expect("admin id").to_owned();
+        let admin_password = created["admin_password"]
+            .as_str()
+            .expect("password")
+            .to_owned();
+        let admin_id = created["admin_user_id"]
+            .as_str()
+            .expect("admin id")
+            .to_owned();
         let token = self.login(id, &admin_email, &admin_password).await;
-        Tenant { id: id.to_owned(), admin_email, admin_password, admin_id, token }
+        Tenant {
+            admin_email,
+            admin_password,
+            admin_id,
+            token,
+        }
     }
 
     /// Signs in and returns the access token.
     pub async fn login(&self, tenant: &str, email: &str, password: &str) -> String {
-        let (status, body) = self.call(Method::POST, "/v1/auth/login", None, Some(json!({"tenant_id": tenant, "email": email, "password": password}))).await;
+        let (status, body) = self
+            .call(
+                Method::POST,
+                "/v1/auth/login",
+                None,
+                Some(json!({"tenant_id": tenant, "email": email, "password": password})),
+            )
+            .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         body["access_token"].as_str().expect("token").to_owned()
     }
@@ -186,16 +256,28 @@ impl TestApp {
     /// Creates a user in the caller's tenant and returns its id.
     pub async fn user(&self, token: &str, email: &str, role: &str) -> String {
         let body = json!({"email": email, "password": "a-long-enough-password", "role": role});
-        let (status, created) = self.call(Method::POST, "/v1/users", Some(token), Some(body)).await;
+        let (status, created) = self
+            .call(Method::POST, "/v1/users", Some(token), Some(body))
+            .await;
         assert_eq!(status, StatusCode::CREATED, "{created}");
         created["id"].as_str().expect("id").to_owned()
     }
 
     /// Creates an API key in the caller's tenant; returns (id, secret).
     pub async fn api_key(&self, token: &str, name: &str, role: &str) -> (String, String) {
-        let (status, created) = self.call(Method::POST, "/v1/api-keys", Some(token), Some(json!({"name": name, "role": role}))).await;
+        let (status, created) = self
+            .call(
+                Method::POST,
+                "/v1/api-keys",
+                Some(token),
+                Some(json!({"name": name, "role": role})),
+            )
+            .await;
         assert_eq!(status, StatusCode::CREATED, "{created}");
-        (created["key"]["id"].as_str().expect("id").to_owned(), created["secret"].as_str().expect("secret").to_owned())
+        (
+            created["key"]["id"].as_str().expect("id").to_owned(),
+            created["secret"].as_str().expect("secret").to_owned(),
+        )
     }
 }
 

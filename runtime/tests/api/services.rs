@@ -11,9 +11,16 @@ pub fn postgres_admin_url() -> String {
 
 /// Creates a fresh, empty database and returns its URL (no password).
 pub async fn fresh_postgres_database(prefix: &str) -> String {
-    let name = format!("{prefix}_{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
-    let mut conn = sqlx::PgConnection::connect(&postgres_admin_url()).await.expect("PostgreSQL at 127.0.0.1:5432");
-    conn.execute(format!("CREATE DATABASE \"{name}\"").as_str()).await.expect("create test database");
+    let name = format!(
+        "{prefix}_{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..10]
+    );
+    let mut conn = sqlx::PgConnection::connect(&postgres_admin_url())
+        .await
+        .expect("PostgreSQL at 127.0.0.1:5432");
+    conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+        .await
+        .expect("create test database");
     format!("postgresql://postgres@127.0.0.1:5432/{name}")
 }
 

@@ -78,8 +78,14 @@ fn tenant_id(raw: &str) -> Result<TenantId, ApiError> {
 
 /// Lists tenants. Requires a platform key.
 #[utoipa::path(get, path = "/v1/admin/tenants", tag = "admin", params(ListQuery), responses((status = 200, body = Vec<TenantInfo>)), security(("bearer" = [])))]
-pub async fn list(State(state): State<AppState>, _: Platform, ApiQuery(q): ApiQuery<ListQuery>) -> Result<Json<Vec<TenantInfo>>, ApiError> {
-    Ok(Json(state.tenancy.list(q.active_only.unwrap_or(false)).await?))
+pub async fn list(
+    State(state): State<AppState>,
+    _: Platform,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Json<Vec<TenantInfo>>, ApiError> {
+    Ok(Json(
+        state.tenancy.list(q.active_only.unwrap_or(false)).await?,
+    ))
 }
 
 /// Provisions a tenant: store, migrations, first admin. 409 when it exists or the
@@ -92,33 +98,67 @@ pub async fn create(
     ApiJson(req): ApiJson<CreateTenant>,
 ) -> Result<(StatusCode, Json<CreatedTenant>), ApiError> {
     let id = TenantId::parse(&req.tenant_id).map_err(|e| ApiError::invalid(e.to_string()))?;
-    let admin_email = Email::parse(&req.admin_email).map_err(|e| ApiError::invalid(e.to_string()))?;
+    let admin_email =
+        Email::parse(&req.admin_email).map_err(|e| ApiError::invalid(e.to_string()))?;
     if let Some(axum::Extension(slot)) = &slot {
         slot.set_target(format!("tenant:{id}"));
     }
-    let done = state.tenancy.create(NewTenant { id, plan: req.plan, industry: req.industry, admin_email }).await?;
-    let body = CreatedTenant { tenant: done.tenant, admin_user_id: done.admin_user_id, admin_password: done.admin_password };
+    let done = state
+        .tenancy
+        .create(NewTenant {
+            id,
+            plan: req.plan,
+            industry: req.industry,
+            admin_email,
+        })
+        .await?;
+    let body = CreatedTenant {
+        tenant: done.tenant,
+        admin_user_id: done.admin_user_id,
+        admin_password: done.admin_password,
+    };
     Ok((StatusCode::CREATED, Json(body)))
 }
 
 /// One tenant. Requires a platform key.
 #[utoipa::path(get, path = "/v1/admin/tenants/{tenant_id}", tag = "admin", params(("tenant_id" = String, Path, description = "Tenant id")), responses((status = 200, body = TenantDetail)), security(("bearer" = [])))]
-pub async fn get(State(state): State<AppState>, _: Platform, ApiPath(raw): ApiPath<String>) -> Result<Json<TenantDetail>, ApiError> {
+pub async fn get(
+    State(state): State<AppState>,
+    _: Platform,
+    ApiPath(raw): ApiPath<String>,
+) -> Result<Json<TenantDetail>, ApiError> {
     let row = state.tenancy.get(&tenant_id(&raw)?).await?;
     let admin_email = state.tenancy.admin_email(&row)?;
-    Ok(Json(TenantDetail { tenant: TenantInfo::from(&row), admin_email }))
+    Ok(Json(TenantDetail {
+        tenant: TenantInfo::from(&row),
+        admin_email,
+    }))
 }
 
 /// Verifies a tenant's store, migrations, admin and usage (`scf tenant verify`).
 /// Requires a platform key.
 #[utoipa::path(get, path = "/v1/admin/tenants/{tenant_id}/verification", tag = "admin", params(("tenant_id" = String, Path, description = "Tenant id")), responses((status = 200, body = Verification)), security(("bearer" = [])))]
-pub async fn verify(State(state): State<AppState>, _: Platform, ApiPath(raw): ApiPath<String>) -> Result<Json<Verification>, ApiError> {
+pub async fn verify(
+    State(state): State<AppState>,
+    _: Platform,
+    ApiPath(raw): ApiPath<String>,
+) -> Result<Json<Verification>, ApiError> {
     Ok(Json(state.tenancy.verify(&tenant_id(&raw)?).await?))
 }
 
 /// Changes a tenant's plan or status; a plan below current use is 409. Requires a
 /// platform key.
 #[utoipa::path(patch, path = "/v1/admin/tenants/{tenant_id}", tag = "admin", params(("tenant_id" = String, Path, description = "Tenant id")), request_body = UpdateTenant, responses((status = 200, body = TenantInfo)), security(("bearer" = [])))]
-pub async fn update(State(state): State<AppState>, _: Platform, ApiPath(raw): ApiPath<String>, ApiJson(req): ApiJson<UpdateTenant>) -> Result<Json<TenantInfo>, ApiError> {
-    Ok(Json(state.tenancy.update(&tenant_id(&raw)?, req.plan, req.status).await?))
+pub async fn update(
+    State(state): State<AppState>,
+    _: Platform,
+    ApiPath(raw): ApiPath<String>,
+    ApiJson(req): ApiJson<UpdateTenant>,
+) -> Result<Json<TenantInfo>, ApiError> {
+    Ok(Json(
+        state
+            .tenancy
+            .update(&tenant_id(&raw)?, req.plan, req.status)
+            .await?,
+    ))
 }

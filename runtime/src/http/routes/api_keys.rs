@@ -52,6 +52,7 @@ pub struct CreatedApiKey {
 #[serde(deny_unknown_fields)]
 pub struct CreateApiKey {
     /// Name (stored encrypted), 1-100 characters.
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     /// Role.
     pub role: Role,
@@ -60,7 +61,10 @@ pub struct CreateApiKey {
 fn view(state: &AppState, row: &ApiKeyRow) -> Result<ApiKey, ApiError> {
     Ok(ApiKey {
         id: row.id.clone(),
-        name: state.cipher.decrypt(NAME_CONTEXT, &row.name_enc).map_err(|e| ApiError::internal(&e))?,
+        name: state
+            .cipher
+            .decrypt(NAME_CONTEXT, &row.name_enc)
+            .map_err(|e| ApiError::internal(&e))?,
         prefix: row.prefix.clone(),
         role: row.role(),
         created_by: row.created_by.clone(),
@@ -70,10 +74,16 @@ fn view(state: &AppState, row: &ApiKeyRow) -> Result<ApiKey, ApiError> {
     })
 }
 
-async fn issue(state: &AppState, p: &Principal, name: &str, role: Role) -> Result<CreatedApiKey, ApiError> {
+async fn issue(
+    state: &AppState,
+    p: &Principal,
+    name: &str,
+    role: Role,
+) -> Result<CreatedApiKey, ApiError> {
     let key = api_key::generate(&KeyOwner::Tenant(p.tenant.clone()));
     let id = uuid::Uuid::new_v4().to_string();
-    let lifetime = i64::try_from(state.settings.security.api_key_lifetime.as_secs()).unwrap_or(i64::MAX);
+    let lifetime =
+        i64::try_from(state.settings.security.api_key_lifetime.as_secs()).unwrap_or(i64::MAX);
     let row = NewApiKey {
         id: &id,
         prefix: &key.prefix,
@@ -84,48 +94,102 @@ async fn issue(state: &AppState, p: &Principal, name: &str, role: Role) -> Resul
         expires_at: now().saturating_add(lifetime),
     };
     p.store.insert_api_key(&row).await?;
-    let stored = p.store.api_key(&id).await?.ok_or_else(|| ApiError::internal(&"inserted key not found"))?;
-    Ok(CreatedApiKey { key: view(state, &stored)?, secret: key.plaintext })
+    let stored = p
+        .store
+        .api_key(&id)
+        .await?
+        .ok_or_else(|| ApiError::internal(&"inserted key not found"))?;
+    Ok(CreatedApiKey {
+        key: view(state, &stored)?,
+        secret: key.plaintext,
+    })
 }
 
 /// Lists the tenant's API keys. Requires role: admin.
 #[utoipa::path(get, path = "/v1/api-keys", tag = "api-keys", responses((status = 200, body = Vec<ApiKey>)), security(("bearer" = [])))]
-pub async fn list(State(state): State<AppState>, Authed(p, ..): Authed<Admin>) -> Result<Json<Vec<ApiKey>>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    Authed(p, ..): Authed<Admin>,
+) -> Result<Json<Vec<ApiKey>>, ApiError> {
     let rows = p.store.api_keys().await?;
-    Ok(Json(rows.iter().map(|r| view(&state, r)).collect::<Result<_, _>>()?))
+    Ok(Json(
+        rows.iter()
+            .map(|r| view(&state, r))
+            .collect::<Result<_, _>>()?,
+    ))
 }
 
 /// Creates an API key; its secret is in this response only. Requires role: admin.
 #[utoipa::path(post, path = "/v1/api-keys", tag = "api-keys", request_body = CreateApiKey, responses((status = 201, body = CreatedApiKey)), security(("bearer" = [])))]
-pub async fn create(State(state): State<AppState>, Authed(p, ..): Authed<Admin>, ApiJson(req): ApiJson<CreateApiKey>) -> Result<(StatusCode, Json<CreatedApiKey>), ApiError> {
+pub async fn create(
+    State(state): State<AppState>,
+    Authed(p, ..): Authed<Admin>,
+    ApiJson(req): ApiJson<CreateApiKey>,
+) -> Result<(StatusCode, Json<CreatedApiKey>), ApiError> {
     let name = req.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(ApiError::invalid("name must be 1-100 characters"));
     }
-    Ok((StatusCode::CREATED, Json(issue(&state, &p, name, req.role).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(issue(&state, &p, name, req.role).await?),
+    ))
 }
 
 /// One API key's metadata. Requires role: admin.
 #[utoipa::path(get, path = "/v1/api-keys/{key_id}", tag = "api-keys", params(("key_id" = String, Path, description = "API key id")), responses((status = 200, body = ApiKey)), security(("bearer" = [])))]
-pub async fn get(State(state): State<AppState>, Authed(p, ..): Authed<Admin>, ApiPath(id): ApiPath<String>) -> Result<Json<ApiKey>, ApiError> {
-    let row = p.store.api_key(&id).await?.ok_or_else(|| ApiError::not_found("API key"))?;
+pub async fn get(
+    State(state): State<AppState>,
+    Authed(p, ..): Authed<Admin>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<ApiKey>, ApiError> {
+    let row = p
+        .store
+        .api_key(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("API key"))?;
     Ok(Json(view(&state, &row)?))
 }
 
 /// Replaces a key with a new one (same name and role) and revokes the old one.
 /// Requires role: admin.
 #[utoipa::path(post, path = "/v1/api-keys/{key_id}/rotate", tag = "api-keys", params(("key_id" = String, Path, description = "API key id")), responses((status = 201, body = CreatedApiKey)), security(("bearer" = [])))]
-pub async fn rotate(State(state): State<AppState>, Authed(p, ..): Authed<Admin>, ApiPath(id): ApiPath<String>) -> Result<(StatusCode, Json<CreatedApiKey>), ApiError> {
-    let old = p.store.api_key(&id).await?.ok_or_else(|| ApiError::not_found("API key"))?;
+pub async fn rotate(
+    State(state): State<AppState>,
+    Authed(p, ..): Authed<Admin>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<(StatusCode, Json<CreatedApiKey>), ApiError> {
+    let old = p
+        .store
+        .api_key(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("API key"))?;
     if !p.store.revoke_api_key(&id).await? {
-        return Err(ApiError::new(StatusCode::CONFLICT, "key_revoked", "this key is already revoked; create a new one"));
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "key_revoked",
+            "this key is already revoked; create a new one",
+        ));
     }
-    let name = state.cipher.decrypt(NAME_CONTEXT, &old.name_enc).map_err(|e| ApiError::internal(&e))?;
-    Ok((StatusCode::CREATED, Json(issue(&state, &p, &name, old.role()).await?)))
+    let name = state
+        .cipher
+        .decrypt(NAME_CONTEXT, &old.name_enc)
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok((
+        StatusCode::CREATED,
+        Json(issue(&state, &p, &name, old.role()).await?),
+    ))
 }
 
 /// Revokes a key at once. Requires role: admin.
 #[utoipa::path(delete, path = "/v1/api-keys/{key_id}", tag = "api-keys", params(("key_id" = String, Path, description = "API key id")), responses((status = 204)), security(("bearer" = [])))]
-pub async fn revoke(Authed(p, ..): Authed<Admin>, ApiPath(id): ApiPath<String>) -> Result<StatusCode, ApiError> {
-    if p.store.revoke_api_key(&id).await? { Ok(StatusCode::NO_CONTENT) } else { Err(ApiError::not_found("API key")) }
+pub async fn revoke(
+    Authed(p, ..): Authed<Admin>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    if p.store.revoke_api_key(&id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("API key"))
+    }
 }

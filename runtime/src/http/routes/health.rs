@@ -24,7 +24,9 @@ pub struct Status {
 /// Liveness: the process is up. Touches no dependency.
 #[utoipa::path(get, path = "/health", tag = "probes", responses((status = 200, body = Status)))]
 pub async fn health() -> Json<Status> {
-    Json(Status { status: "ok".to_owned() })
+    Json(Status {
+        status: "ok".to_owned(),
+    })
 }
 
 /// Readiness: database reachable, Redis reachable (when configured), migrations current.
@@ -32,9 +34,19 @@ pub async fn health() -> Json<Status> {
 #[utoipa::path(get, path = "/ready", tag = "probes", responses((status = 200, body = Status), (status = 503, body = crate::http::error::ErrorBody)))]
 pub async fn ready(State(state): State<AppState>) -> Result<Json<Status>, ApiError> {
     match tokio::time::timeout(Duration::from_secs(3), not_ready_reason(&state)).await {
-        Ok(None) => Ok(Json(Status { status: "ready".to_owned() })),
-        Ok(Some(reason)) => Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", reason)),
-        Err(_) => Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", "readiness checks timed out")),
+        Ok(None) => Ok(Json(Status {
+            status: "ready".to_owned(),
+        })),
+        Ok(Some(reason)) => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_ready",
+            reason,
+        )),
+        Err(_) => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_ready",
+            "readiness checks timed out",
+        )),
     }
 }
 
@@ -63,5 +75,12 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     if !state.settings.prometheus_enabled {
         return ApiError::not_found("metrics (PROMETHEUS_ENABLED=false)").into_response();
     }
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render(&state.db.pool)).into_response()
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(&state.db.pool),
+    )
+        .into_response()
 }

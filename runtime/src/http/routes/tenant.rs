@@ -40,19 +40,38 @@ pub struct AuditQuery {
 
 /// The caller's tenant, plan limits and usage. Requires role: viewer.
 #[utoipa::path(get, path = "/v1/tenant", tag = "tenant", responses((status = 200, body = TenantView)), security(("bearer" = [])))]
-pub async fn get(State(state): State<AppState>, Authed(p, ..): Authed<Viewer>) -> Result<Json<TenantView>, ApiError> {
+pub async fn get(
+    State(state): State<AppState>,
+    Authed(p, ..): Authed<Viewer>,
+) -> Result<Json<TenantView>, ApiError> {
     let row = state.tenancy.get(&p.tenant).await?;
     let limits = *state.tenancy.plan(&row.plan)?;
     let users = p.store.count_active_users().await?;
-    Ok(Json(TenantView { tenant_id: row.id, plan: row.plan, limits, industry: row.industry, status: row.status, users }))
+    Ok(Json(TenantView {
+        tenant_id: row.id,
+        plan: row.plan,
+        limits,
+        industry: row.industry,
+        status: row.status,
+        users,
+    }))
 }
 
 /// The tenant's most recent audit entries, newest first. Requires role: admin.
 #[utoipa::path(get, path = "/v1/audit", tag = "tenant", params(AuditQuery), responses((status = 200, body = Vec<AuditRecord>)), security(("bearer" = [])))]
-pub async fn audit(State(state): State<AppState>, Authed(p, ..): Authed<Admin>, ApiQuery(q): ApiQuery<AuditQuery>) -> Result<Json<Vec<AuditRecord>>, ApiError> {
+pub async fn audit(
+    State(state): State<AppState>,
+    Authed(p, ..): Authed<Admin>,
+    ApiQuery(q): ApiQuery<AuditQuery>,
+) -> Result<Json<Vec<AuditRecord>>, ApiError> {
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::invalid("limit must be 1-1000"));
     }
-    Ok(Json(state.audit.for_tenant(p.tenant.as_str(), i64::from(limit)).await?))
+    Ok(Json(
+        state
+            .audit
+            .for_tenant(p.tenant.as_str(), i64::from(limit))
+            .await?,
+    ))
 }

@@ -40,8 +40,10 @@ pub struct User {
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
     /// Email.
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
     /// Initial password (at least 12 characters).
+    #[schema(min_length = 12)]
     pub password: String,
     /// Role.
     pub role: Role,
@@ -58,7 +60,10 @@ pub struct UpdateUser {
 fn view(state: &AppState, row: &UserRow) -> Result<User, ApiError> {
     Ok(User {
         id: row.id.clone(),
-        email: state.cipher.decrypt(EMAIL_CONTEXT, &row.email_enc).map_err(|e| ApiError::internal(&e))?,
+        email: state
+            .cipher
+            .decrypt(EMAIL_CONTEXT, &row.email_enc)
+            .map_err(|e| ApiError::internal(&e))?,
         role: row.role(),
         mfa_enabled: row.mfa_enabled_at.is_some(),
         active: row.is_active(),
@@ -67,14 +72,24 @@ fn view(state: &AppState, row: &UserRow) -> Result<User, ApiError> {
 }
 
 async fn find(p: &Principal, id: &str) -> Result<UserRow, ApiError> {
-    p.store.user(id).await?.ok_or_else(|| ApiError::not_found("user"))
+    p.store
+        .user(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))
 }
 
 /// Lists the tenant's users. Requires role: operator.
 #[utoipa::path(get, path = "/v1/users", tag = "users", responses((status = 200, body = Vec<User>)), security(("bearer" = [])))]
-pub async fn list(State(state): State<AppState>, Authed(p, ..): Authed<Operator>) -> Result<Json<Vec<User>>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    Authed(p, ..): Authed<Operator>,
+) -> Result<Json<Vec<User>>, ApiError> {
     let rows = p.store.users().await?;
-    Ok(Json(rows.iter().map(|r| view(&state, r)).collect::<Result<_, _>>()?))
+    Ok(Json(
+        rows.iter()
+            .map(|r| view(&state, r))
+            .collect::<Result<_, _>>()?,
+    ))
 }
 
 /// Creates a user; 409 when the plan's user limit is reached. Requires role: admin.
@@ -88,17 +103,28 @@ pub async fn create(
     let email = Email::parse(&req.email).map_err(|e| ApiError::invalid(e.to_string()))?;
     let tenant = state.tenancy.get(&p.tenant).await?;
     let plan = state.tenancy.plan(&tenant.plan)?;
-    let spec = UserSpec { email: &email, password: req.password, role: req.role };
+    let spec = UserSpec {
+        email: &email,
+        password: req.password,
+        role: req.role,
+    };
     let id = accounts::create_user(&p.store, &state.cipher, (&tenant.plan, plan), spec).await?;
     if let Some(axum::Extension(slot)) = slot {
         slot.set_target(format!("user:{id}"));
     }
-    Ok((StatusCode::CREATED, Json(view(&state, &find(&p, &id).await?)?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(view(&state, &find(&p, &id).await?)?),
+    ))
 }
 
 /// One user. Requires role: operator.
 #[utoipa::path(get, path = "/v1/users/{user_id}", tag = "users", params(("user_id" = String, Path, description = "User id")), responses((status = 200, body = User)), security(("bearer" = [])))]
-pub async fn get(State(state): State<AppState>, Authed(p, ..): Authed<Operator>, ApiPath(id): ApiPath<String>) -> Result<Json<User>, ApiError> {
+pub async fn get(
+    State(state): State<AppState>,
+    Authed(p, ..): Authed<Operator>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<User>, ApiError> {
     Ok(Json(view(&state, &find(&p, &id).await?)?))
 }
 
@@ -110,6 +136,14 @@ pub async fn update(
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<UpdateUser>,
 ) -> Result<Json<User>, ApiError> {
+    // Admins cannot demote themselves, so a tenant cannot lose its last admin by accident.
+    if p.user_id.as_deref() == Some(id.as_str()) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "cannot_change_own_role",
+            "you cannot change your own role",
+        ));
+    }
     if !p.store.set_user_role(&id, req.role).await? {
         return Err(ApiError::not_found("user"));
     }
@@ -118,9 +152,20 @@ pub async fn update(
 
 /// Deactivates a user (they can no longer sign in). Requires role: admin.
 #[utoipa::path(delete, path = "/v1/users/{user_id}", tag = "users", params(("user_id" = String, Path, description = "User id")), responses((status = 204)), security(("bearer" = [])))]
-pub async fn deactivate(Authed(p, ..): Authed<Admin>, ApiPath(id): ApiPath<String>) -> Result<StatusCode, ApiError> {
+pub async fn deactivate(
+    Authed(p, ..): Authed<Admin>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
     if p.user_id.as_deref() == Some(id.as_str()) {
-        return Err(ApiError::new(StatusCode::CONFLICT, "cannot_deactivate_self", "you cannot deactivate yourself"));
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "cannot_deactivate_self",
+            "you cannot deactivate yourself",
+        ));
     }
-    if p.store.deactivate_user(&id).await? { Ok(StatusCode::NO_CONTENT) } else { Err(ApiError::not_found("user")) }
+    if p.store.deactivate_user(&id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("user"))
+    }
 }
