@@ -4,4 +4,14 @@
 //! The pipeline flows one way: [`config`] (raw serde types) → profile merge → validated
 //! [`model::Model`] → `targets` render artifacts → `plan` → `apply`.
 
+pub mod artifact;
+pub mod build;
 pub mod cli;
+pub mod compile;
+pub mod config;
+pub mod diag;
+pub mod model;
+pub mod render;
+pub mod secret;
+pub mod source;
+pub mod targets;

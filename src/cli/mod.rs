@@ -1,8 +1,106 @@
-//! Command-line surface of `scf`.
+//! Command-line surface of `scf`: argument parsing, dispatch, and the mapping of outcomes
+//! to exit codes (0 success, 1 error; `plan --detailed-exitcode` adds 2 for changes).
 
+mod build;
+pub mod init;
+pub mod meta;
+mod validate;
+
+use crate::compile::{self, Compiled};
+use clap::{Parser, Subcommand};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+/// Deploy the AI Supply Chain Optimization Framework from one framework.toml.
+#[derive(Debug, Parser)]
+#[command(name = "scf", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// The deployment file.
+    #[arg(
+        long,
+        global = true,
+        default_value = "framework.toml",
+        env = "SCF_CONFIG",
+        value_name = "FILE"
+    )]
+    pub config: PathBuf,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Every `scf` command.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a commented starter framework.toml.
+    Init(init::InitArgs),
+    /// Check framework.toml and report every error.
+    Validate(validate::ValidateArgs),
+    /// Write every artifact and a manifest of hashes, or check committed ones.
+    Build(build::BuildArgs),
+    /// Print the JSON Schema of framework.toml.
+    Schema,
+    /// Print shell completions.
+    Completions(meta::CompletionsArgs),
+    /// Print the man page (roff).
+    Man,
+}
 
 /// Runs the CLI and maps the outcome to the process exit code.
 pub fn main() -> ExitCode {
-    ExitCode::SUCCESS
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // Usage errors exit 1, not clap's 2: 2 means "changes" under --detailed-exitcode.
+            return if e.use_stderr() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match cli.command {
+        Command::Init(args) => init::run(&cli.config, &args),
+        Command::Validate(args) => validate::run(args.file.as_deref().unwrap_or(&cli.config)),
+        Command::Build(args) => build::run(&cli.config, &args),
+        Command::Schema => meta::schema(),
+        Command::Completions(args) => meta::completions(&args),
+        Command::Man => meta::man(),
+    }
+}
+
+/// Whether to colour output on stderr: a terminal, and `NO_COLOR` unset.
+pub fn color_stderr() -> bool {
+    std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal()
+}
+
+/// Loads and validates `path`, printing findings. `None` means errors were shown.
+pub fn load_or_report(path: &Path) -> Option<Compiled> {
+    match compile::load(path) {
+        Ok(compiled) => {
+            eprint!(
+                "{}",
+                compiled.warnings.render(&compiled.sources, color_stderr())
+            );
+            Some(compiled)
+        }
+        Err(invalid) => {
+            eprint!("{}", invalid.diags.render(&invalid.sources, color_stderr()));
+            let n = invalid.diags.error_count();
+            eprintln!(
+                "error: {} has {n} error{}",
+                path.display(),
+                if n == 1 { "" } else { "s" }
+            );
+            None
+        }
+    }
+}
+
+/// Prints an error line and returns exit code 1.
+pub fn fail(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::FAILURE
 }

@@ -1,0 +1,76 @@
+//! An artifact: one generated file (or symlink), with the path it takes in the build
+//! output. Host artifacts live under `host/` at the path they are installed to, so
+//! `host/etc/nginx/sites-available/NAME` is installed as `/etc/nginx/sites-available/NAME`.
+
+use sha2::{Digest, Sha256};
+
+/// Build-output prefix of files installed on a host.
+pub const HOST_PREFIX: &str = "host/";
+
+/// What an artifact holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Contents {
+    /// A file's text.
+    File(String),
+    /// A symbolic link to this target path.
+    Link(String),
+}
+
+/// One generated file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Artifact {
+    /// Path relative to the build output directory, with `/` separators.
+    pub path: String,
+    /// What it holds.
+    pub contents: Contents,
+    /// Unix permission bits.
+    pub mode: u32,
+    /// Holds secret markers that apply fills in; its real contents are never shown.
+    pub sensitive: bool,
+    /// The output target that produced it.
+    pub target: &'static str,
+}
+
+impl Artifact {
+    /// A regular file with mode 0644.
+    pub fn file(target: &'static str, path: impl Into<String>, text: impl Into<String>) -> Self {
+        let text = text.into();
+        let sensitive = !crate::secret::references(&text).is_empty();
+        Self {
+            path: path.into(),
+            contents: Contents::File(text),
+            mode: 0o644,
+            sensitive,
+            target,
+        }
+    }
+    /// A symbolic link.
+    pub fn link(target: &'static str, path: impl Into<String>, to: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            contents: Contents::Link(to.into()),
+            mode: 0o777,
+            sensitive: false,
+            target,
+        }
+    }
+    /// The same artifact with other permission bits.
+    pub fn with_mode(mut self, mode: u32) -> Self {
+        self.mode = mode;
+        self
+    }
+    /// Where a host artifact is installed (`/etc/...`), or `None` for other targets.
+    pub fn host_path(&self) -> Option<&str> {
+        self.path.strip_prefix(HOST_PREFIX.trim_end_matches('/'))
+    }
+    /// The bytes written to disk at build time (links are recorded by their target).
+    pub fn bytes(&self) -> &[u8] {
+        match &self.contents {
+            Contents::File(text) | Contents::Link(text) => text.as_bytes(),
+        }
+    }
+    /// SHA-256 of [`Self::bytes`], hex.
+    pub fn sha256(&self) -> String {
+        hex::encode(Sha256::digest(self.bytes()))
+    }
+}

@@ -1,0 +1,191 @@
+//! Sections about data: PostgreSQL, Redis, tenancy, tenants and backups.
+
+use super::values::{
+    AbsPath, ByteSize, Cron, DomainName, Duration, Email, Identifier, Industry, PgExtension,
+    PlanName, S3Url, SavePoint, SecretRef,
+};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// `[database]`
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Database {
+    /// Database name.
+    pub name: Identifier,
+    /// Role the framework connects as.
+    pub user: Identifier,
+    /// The role's password, as a reference: `env:NAME` or `file:/PATH`.
+    pub password: SecretRef,
+    /// Extensions created in the database.
+    #[serde(default)]
+    pub extensions: Vec<PgExtension>,
+    /// Connections kept in the pool.
+    #[schemars(range(min = 1, max = 1000))]
+    pub pool_size: u32,
+    /// Extra connections the pool may open under load.
+    #[schemars(range(max = 1000))]
+    pub max_overflow: u32,
+    /// Server host name or address.
+    #[serde(default = "localhost")]
+    pub host: DomainName,
+    /// Server port.
+    #[serde(default = "postgres_port")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: u16,
+    /// Whether scf runs and configures the server (postgresql.conf on a host, a StatefulSet
+    /// on Kubernetes). `false` means an external database at `host:port`.
+    #[serde(default = "yes")]
+    pub managed: bool,
+    /// postgresql.conf settings that win over the computed ones, e.g. `{ work_mem = "8MB" }`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub settings: BTreeMap<String, PgSetting>,
+}
+
+/// A postgresql.conf value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum PgSetting {
+    /// `on` / `off`.
+    Bool(bool),
+    /// A number.
+    Integer(i64),
+    /// A fractional number.
+    Float(f64),
+    /// A string, quoted in the file.
+    Text(String),
+}
+
+fn localhost() -> DomainName {
+    DomainName::from_static("127.0.0.1")
+}
+const fn postgres_port() -> u16 {
+    5432
+}
+const fn redis_port() -> u16 {
+    6379
+}
+const fn yes() -> bool {
+    true
+}
+
+/// `[redis]`
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Redis {
+    /// Memory limit, e.g. `4gb`.
+    pub maxmemory: ByteSize,
+    /// Eviction policy when the limit is reached.
+    pub maxmemory_policy: MaxmemoryPolicy,
+    /// RDB save points, e.g. `["900 1", "300 10"]`; empty disables snapshots.
+    #[serde(default)]
+    pub save: Vec<SavePoint>,
+    /// The `requirepass` password, as a reference: `env:NAME` or `file:/PATH`.
+    pub password: SecretRef,
+    /// Server host name or address.
+    #[serde(default = "localhost")]
+    pub host: DomainName,
+    /// Server port.
+    #[serde(default = "redis_port")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: u16,
+    /// Whether scf runs and configures the server. `false` means an external Redis.
+    #[serde(default = "yes")]
+    pub managed: bool,
+}
+
+/// Redis eviction policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum MaxmemoryPolicy {
+    /// Evict any key, least recently used first.
+    AllkeysLru,
+    /// Evict any key, least frequently used first.
+    AllkeysLfu,
+    /// Evict random keys.
+    AllkeysRandom,
+    /// Evict keys with a TTL, least recently used first.
+    VolatileLru,
+    /// Evict keys with a TTL, least frequently used first.
+    VolatileLfu,
+    /// Evict random keys with a TTL.
+    VolatileRandom,
+    /// Evict keys with the nearest expiry.
+    VolatileTtl,
+    /// Never evict; writes fail when full.
+    Noeviction,
+}
+
+/// `[tenancy]`
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Tenancy {
+    /// How tenants are kept apart: `database`, `schema` or `row`.
+    pub isolation: Isolation,
+    /// Most tenants this deployment accepts.
+    #[schemars(range(min = 1, max = 100000))]
+    pub max_tenants: u32,
+    /// Plans tenants subscribe to, by name.
+    #[schemars(extend("propertyNames" = { "type": "string", "format": "plan-name" }))]
+    pub plans: BTreeMap<PlanName, Plan>,
+}
+
+/// Tenant isolation strategy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Isolation {
+    /// One database per tenant.
+    Database,
+    /// One schema per tenant.
+    Schema,
+    /// Shared tables with a tenant_id on every row.
+    Row,
+}
+
+/// A tenant plan's limits.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Plan {
+    /// Users per tenant.
+    #[schemars(range(min = 1))]
+    pub max_users: u32,
+    /// Active implementations per tenant.
+    #[schemars(range(min = 1))]
+    pub max_implementations: u32,
+    /// Storage per tenant, e.g. `50GiB`.
+    pub storage: ByteSize,
+}
+
+/// `[[tenants]]`
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Tenant {
+    /// Tenant id: lower-case letters, digits and `_`.
+    pub id: Identifier,
+    /// One of `[tenancy.plans]`.
+    pub plan: PlanName,
+    /// Industry; `framework.default_industry` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub industry: Option<Industry>,
+    /// The tenant administrator's e-mail address.
+    pub admin_email: Email,
+}
+
+/// `[backup]`
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Backup {
+    /// When the daily backup runs (cron), e.g. `0 2 * * *`.
+    pub schedule: Cron,
+    /// When the weekly full backup runs (cron), e.g. `0 1 * * 0`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full_schedule: Option<Cron>,
+    /// Where dumps are written.
+    pub dir: AbsPath,
+    /// How long dumps are kept, e.g. `30d`.
+    pub retention: Duration,
+    /// Optional off-site copy, e.g. `s3://bucket/prefix`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3: Option<S3Url>,
+}

@@ -1,0 +1,189 @@
+//! The runtime's environment, computed once from the model and rendered by every target
+//! that configures the runtime (env file, Kubernetes ConfigMap and Secret, compose), so
+//! the targets cannot drift apart. Names come from [`scf_runtime::vars`].
+
+use super::Model;
+use crate::config::values::SecretRef;
+use crate::config::{Connector, Environment, LogLevel};
+use scf_runtime::vars;
+use std::collections::BTreeMap;
+
+/// Where the runtime runs, which decides the addresses it listens on and connects to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// On a host behind nginx: `server.listen`, and the configured database and Redis hosts.
+    Host,
+    /// In a pod: all interfaces on the listen port, and the in-cluster Services when scf
+    /// runs the database and Redis.
+    Kubernetes,
+}
+
+/// In-cluster Service of the managed PostgreSQL.
+pub const K8S_POSTGRES_SERVICE: &str = "postgres";
+/// In-cluster Service of the managed Redis.
+pub const K8S_REDIS_SERVICE: &str = "redis";
+
+/// A variable's value: plain text, or a secret filled in at apply or run time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnvValue {
+    /// Text that may appear in artifacts.
+    Plain(String),
+    /// A secret, present in artifacts only as its reference.
+    Secret(SecretRef),
+}
+
+/// One environment variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvVar {
+    /// Its name, from [`scf_runtime::vars`].
+    pub name: &'static str,
+    /// Its value.
+    pub value: EnvValue,
+}
+
+/// The runtime's whole environment for a placement, in a stable order.
+pub fn runtime_env(m: &Model, placement: Placement) -> Vec<EnvVar> {
+    let (listen, db_host, redis_host) = match placement {
+        Placement::Host => (
+            m.server.listen.to_string(),
+            m.database.host.to_string(),
+            m.redis.host.to_string(),
+        ),
+        Placement::Kubernetes => (
+            format!("0.0.0.0:{}", m.server.listen.0.port()),
+            if m.database.managed {
+                K8S_POSTGRES_SERVICE.to_string()
+            } else {
+                m.database.host.to_string()
+            },
+            if m.redis.managed {
+                K8S_REDIS_SERVICE.to_string()
+            } else {
+                m.redis.host.to_string()
+            },
+        ),
+    };
+    let plain = |name: &'static str, value: String| EnvVar {
+        name,
+        value: EnvValue::Plain(value),
+    };
+    let secret = |name: &'static str, r: &SecretRef| EnvVar {
+        name,
+        value: EnvValue::Secret(r.clone()),
+    };
+    let s = &m.security;
+    let db = &m.database;
+    vec![
+        plain(vars::ENVIRONMENT, environment(m.project.environment).into()),
+        plain(vars::LISTEN_ADDR, listen),
+        plain(vars::WORKERS, m.server.workers.to_string()),
+        plain(vars::LOG_LEVEL, log_level(m.server.log_level).into()),
+        plain(
+            vars::DATABASE_URL,
+            format!("postgresql://{}@{db_host}:{}/{}", db.user, db.port, db.name),
+        ),
+        secret(vars::DATABASE_PASSWORD, &db.password),
+        plain(vars::DATABASE_POOL_SIZE, db.pool_size.to_string()),
+        plain(vars::DATABASE_MAX_OVERFLOW, db.max_overflow.to_string()),
+        plain(
+            vars::REDIS_URL,
+            format!("redis://{redis_host}:{}/0", m.redis.port),
+        ),
+        secret(vars::REDIS_PASSWORD, &m.redis.password),
+        secret(vars::SECRET_KEY, &s.secret_key),
+        secret(vars::FIELD_ENCRYPTION_KEY, &s.field_encryption_key),
+        plain(vars::JWT_EXPIRY_SECONDS, s.jwt_expiry.as_secs().to_string()),
+        plain(vars::MFA_REQUIRED, s.mfa_required.to_string()),
+        plain(
+            vars::API_KEY_ROTATION_DAYS,
+            s.api_key_rotation.as_days_ceil().to_string(),
+        ),
+        plain(vars::RATE_LIMIT_PER_IP, s.rate_limits.per_ip.to_string()),
+        plain(
+            vars::RATE_LIMIT_PER_USER,
+            s.rate_limits.per_user.to_string(),
+        ),
+        plain(
+            vars::RATE_LIMIT_PER_TENANT,
+            s.rate_limits.per_tenant.to_string(),
+        ),
+        plain(
+            vars::AUDIT_LOG_RETENTION_DAYS,
+            s.audit_log_retention.as_days_ceil().to_string(),
+        ),
+        plain(vars::TENANT_ISOLATION, serde_name(&m.tenancy.isolation)),
+        plain(vars::MAX_TENANTS, m.tenancy.max_tenants.to_string()),
+        plain(vars::TENANT_PLANS, tenant_plans(m)),
+        plain(
+            vars::DEFAULT_INDUSTRY,
+            m.framework.default_industry.to_string(),
+        ),
+        plain(
+            vars::MAX_CONCURRENT_IMPLEMENTATIONS,
+            m.framework.max_concurrent_implementations.to_string(),
+        ),
+        plain(vars::CACHE_TTL, m.framework.cache_ttl.as_secs().to_string()),
+        plain(vars::CONNECTORS, connectors(&m.framework.connectors)),
+        plain(vars::MAX_UPLOAD_MB, m.server.max_upload_mb.to_string()),
+        plain(
+            vars::REQUEST_TIMEOUT_SECONDS,
+            m.server.request_timeout.as_secs().to_string(),
+        ),
+        plain(
+            vars::PROMETHEUS_ENABLED,
+            m.monitoring.prometheus.to_string(),
+        ),
+        plain(vars::DATA_DIR, format!("/var/lib/{}", m.name())),
+    ]
+}
+
+fn environment(e: Environment) -> &'static str {
+    match e {
+        Environment::Development => "development",
+        Environment::Staging => "staging",
+        Environment::Production => "production",
+    }
+}
+
+fn log_level(l: LogLevel) -> &'static str {
+    match l {
+        LogLevel::Error => "error",
+        LogLevel::Warn => "warn",
+        LogLevel::Info => "info",
+        LogLevel::Debug => "debug",
+        LogLevel::Trace => "trace",
+    }
+}
+
+/// The serde name of a unit enum variant, e.g. `Isolation::Database` → `database`.
+fn serde_name<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn connectors(list: &[Connector]) -> String {
+    let mut names: Vec<String> = list.iter().map(serde_name).collect();
+    names.sort();
+    names.dedup();
+    names.join(",")
+}
+
+/// `{"large":{"max_implementations":25,"max_users":500,"storage_bytes":…},…}`, keys sorted.
+fn tenant_plans(m: &Model) -> String {
+    let plans: BTreeMap<&str, BTreeMap<&str, u64>> = m
+        .tenancy
+        .plans
+        .iter()
+        .map(|(name, p)| {
+            let limits = BTreeMap::from([
+                ("max_users", u64::from(p.max_users)),
+                ("max_implementations", u64::from(p.max_implementations)),
+                ("storage_bytes", p.storage.bytes()),
+            ]);
+            (name.as_str(), limits)
+        })
+        .collect();
+    serde_json::to_string(&plans).unwrap_or_default()
+}

@@ -1,0 +1,156 @@
+//! Secrets at the edges. Artifacts carry a secret only as a marker naming its reference;
+//! `scf apply` resolves the reference and fills the marker in as it writes the file. The
+//! value never reaches a plan, a log or a snapshot: plans show a short fingerprint.
+
+use crate::config::values::SecretRef;
+use sha2::{Digest, Sha256};
+use std::fmt;
+
+const OPEN: &str = "@@scf-secret:";
+const CLOSE: &str = "@@";
+
+/// The marker an artifact carries in place of a secret's value.
+pub fn marker(r: &SecretRef) -> String {
+    format!("{OPEN}{r}{CLOSE}")
+}
+
+/// A secret's value. Never printed: `Debug` and `Display` show a fingerprint.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The value, for writing into a file or a Kubernetes Secret at apply time.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    /// A short, stable fingerprint that says whether a secret changed without revealing it.
+    pub fn fingerprint(&self) -> String {
+        fingerprint(self.0.as_bytes())
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secret(fp {})", self.fingerprint())
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "(sensitive, fp {})", self.fingerprint())
+    }
+}
+
+/// The first 8 hex digits of a domain-separated SHA-256: enough to tell values apart.
+pub fn fingerprint(bytes: &[u8]) -> String {
+    let digest = Sha256::new()
+        .chain_update(b"scf-fingerprint\0")
+        .chain_update(bytes)
+        .finalize();
+    hex::encode(&digest[..4])
+}
+
+/// Why a reference could not be resolved.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    /// The environment variable is unset or not UTF-8.
+    #[error("secret reference `env:{0}` is not set; export {0} in the environment of `scf apply`")]
+    EnvUnset(String),
+    /// The file could not be read.
+    #[error("secret reference `file:{path}` cannot be read: {source}")]
+    File {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The value would break the line-based file it is written into.
+    #[error("the secret behind `{0}` contains a newline or NUL, which the env file cannot hold")]
+    Unprintable(String),
+    /// An artifact names a marker that is not closed.
+    #[error("an artifact holds an unterminated secret marker; this is a bug in scf")]
+    Unterminated,
+}
+
+/// Reads a secret's value now. Only apply and run call this.
+pub fn resolve(r: &SecretRef) -> Result<Secret, ResolveError> {
+    let value = match r {
+        SecretRef::Env(name) => {
+            std::env::var(name).map_err(|_| ResolveError::EnvUnset(name.clone()))?
+        }
+        SecretRef::File(path) => std::fs::read_to_string(path.as_str())
+            .map(|s| s.trim_end_matches(['\n', '\r']).to_string())
+            .map_err(|source| ResolveError::File {
+                path: path.to_string(),
+                source,
+            })?,
+    };
+    if value.contains(['\n', '\r', '\0']) {
+        return Err(ResolveError::Unprintable(r.to_string()));
+    }
+    Ok(Secret(value))
+}
+
+/// The references marked in `text`, in order of appearance.
+pub fn references(text: &str) -> Vec<SecretRef> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find(OPEN) {
+        let after = &rest[start + OPEN.len()..];
+        let Some(end) = after.find(CLOSE) else { break };
+        if let Ok(r) = after[..end].parse() {
+            out.push(r);
+        }
+        rest = &after[end + CLOSE.len()..];
+    }
+    out
+}
+
+/// Replaces every marker in `text` using `lookup`.
+pub fn fill(
+    text: &str,
+    mut lookup: impl FnMut(&SecretRef) -> Result<Secret, ResolveError>,
+) -> Result<String, ResolveError> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(OPEN) {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + OPEN.len()..];
+        let end = after.find(CLOSE).ok_or(ResolveError::Unterminated)?;
+        let r: SecretRef = after[..end]
+            .parse()
+            .map_err(|_| ResolveError::Unterminated)?;
+        out.push_str(lookup(&r)?.expose());
+        rest = &after[end + CLOSE.len()..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_round_trip_and_fill() {
+        let r: SecretRef = "env:SCF_TEST_SECRET_FILL".parse().unwrap();
+        let text = format!("A=1\nB={}\n", marker(&r));
+        assert_eq!(references(&text), vec![r.clone()]);
+        let filled = fill(&text, |_| Ok(Secret("s3cr3t".into()))).unwrap();
+        assert_eq!(filled, "A=1\nB=s3cr3t\n");
+    }
+
+    #[test]
+    fn secrets_never_display() {
+        let s = Secret("hunter2".into());
+        assert!(!format!("{s} {s:?}").contains("hunter2"));
+        assert_eq!(s.fingerprint().len(), 8);
+    }
+
+    #[test]
+    fn unset_env_names_the_variable() {
+        let r: SecretRef = "env:SCF_SURELY_UNSET_VARIABLE".parse().unwrap();
+        let err = resolve(&r).unwrap_err().to_string();
+        assert!(err.contains("SCF_SURELY_UNSET_VARIABLE"));
+    }
+}
