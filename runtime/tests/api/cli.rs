@@ -49,10 +49,10 @@ async fn the_guides_db_and_tenant_commands_work_on_both_engines() {
     for postgres in [false, true] {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut env = base_env(&dir);
+        let guard = services::fresh_postgres_database("rt_cli");
         if postgres {
-            let url = services::fresh_postgres_database("scf_rt_cli").await;
             // `db init` creates the database itself: point at a name that does not exist yet.
-            env.insert("DATABASE_URL".into(), format!("{url}_new"));
+            env.insert("DATABASE_URL".into(), format!("{}_new", guard.url()));
             env.insert("TENANT_ISOLATION".into(), "database".into());
         }
         let ctx = if postgres { "postgres" } else { "sqlite" };
@@ -138,10 +138,8 @@ async fn the_guides_db_and_tenant_commands_work_on_both_engines() {
 async fn verify_names_a_missing_extension_and_a_broken_tenant() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut env = base_env(&dir);
-    env.insert(
-        "DATABASE_URL".into(),
-        services::fresh_postgres_database("scf_rt_cli").await,
-    );
+    let db = services::fresh_postgres_database("rt_cli");
+    env.insert("DATABASE_URL".into(), db.url());
     env.insert("TENANT_ISOLATION".into(), "schema".into());
     env.insert("DATABASE_EXTENSIONS".into(), "pgcrypto".into());
     for step in [

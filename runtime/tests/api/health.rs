@@ -28,9 +28,9 @@ async fn health_and_ready_on_both_backends() {
 #[tokio::test]
 async fn ready_is_503_with_a_reason_until_migrations_run() {
     let app = spawn_app(Options::new(Backend::Postgres)).await;
-    let fresh = crate::services::fresh_postgres_database("scf_rt_unmigrated").await;
+    let fresh = crate::services::fresh_postgres_database("rt_unmigrated");
     let mut env = app.env.clone();
-    env.insert("DATABASE_URL".into(), fresh);
+    env.insert("DATABASE_URL".into(), fresh.url());
     env.insert("REDIS_URL".into(), crate::services::redis_url());
     let settings = Settings::from_lookup(Mode::Production, &|k| env.get(k).cloned())
         .expect("production settings");

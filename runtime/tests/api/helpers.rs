@@ -80,6 +80,7 @@ pub struct TestApp {
     pub database_url: Option<String>,
     client: reqwest::Client,
     _dir: tempfile::TempDir,
+    _db: Option<services::FreshDb>,
 }
 
 /// Sends logs to stdout when `TEST_LOG` is set, else nowhere.
@@ -114,10 +115,13 @@ pub async fn spawn_app(opts: Options) -> TestApp {
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
-    let database_url = match (opts.backend, opts.database_url) {
-        (Backend::Postgres, Some(url)) => Some(url),
-        (Backend::Postgres, None) => Some(services::fresh_postgres_database("scf_rt").await),
-        (Backend::Sqlite, _) => None,
+    let (database_url, owned_db) = match (opts.backend, opts.database_url) {
+        (Backend::Postgres, Some(url)) => (Some(url), None),
+        (Backend::Postgres, None) => {
+            let db = services::fresh_postgres_database("rt");
+            (Some(db.url()), Some(db))
+        }
+        (Backend::Sqlite, _) => (None, None),
     };
     if let Some(url) = &database_url {
         env.insert("DATABASE_URL".to_owned(), url.clone());
@@ -145,6 +149,7 @@ pub async fn spawn_app(opts: Options) -> TestApp {
     .await
     .expect("platform key");
     TestApp {
+        _db: owned_db,
         address,
         state,
         env,

@@ -1,30 +1,54 @@
-//! The one place tests learn where PostgreSQL and Redis are. Until `scf_testkit::services`
-//! lands this points at the local servers (127.0.0.1:5432 trust auth, 127.0.0.1:6379);
-//! switching is a change here only.
+//! The one place tests learn where PostgreSQL and Redis are: `scf_testkit::services`
+//! (the running servers, or throwaway ones when none answers).
 
-use sqlx::{Connection, Executor};
+use scf_testkit::services::{TestDb, postgres, psql, redis};
 
 /// Admin URL of the PostgreSQL server.
 pub fn postgres_admin_url() -> String {
-    "postgresql://postgres@127.0.0.1:5432/postgres".to_owned()
+    postgres().admin_url()
 }
 
-/// Creates a fresh, empty database and returns its URL (no password).
-pub async fn fresh_postgres_database(prefix: &str) -> String {
-    let name = format!(
-        "{prefix}_{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..10]
-    );
-    let mut conn = sqlx::PgConnection::connect(&postgres_admin_url())
-        .await
-        .expect("PostgreSQL at 127.0.0.1:5432");
-    conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-        .await
-        .expect("create test database");
-    format!("postgresql://postgres@127.0.0.1:5432/{name}")
+/// A fresh database, dropped with everything derived from its name (tenant databases,
+/// `<name>_new`) when the guard is dropped.
+pub struct FreshDb {
+    db: TestDb,
+}
+
+impl FreshDb {
+    /// Its URL (no password).
+    pub fn url(&self) -> String {
+        self.db.url().to_owned()
+    }
+}
+
+impl Drop for FreshDb {
+    fn drop(&mut self) {
+        let admin = postgres_admin_url();
+        let pattern = format!("{}\\_%", self.db.name());
+        let sql = format!("SELECT datname FROM pg_database WHERE datname LIKE '{pattern}'");
+        for name in psql(&admin, &sql)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| !l.is_empty())
+        {
+            if let Err(e) = psql(
+                &admin,
+                &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
+            ) {
+                eprintln!("could not drop {name}: {e}");
+            }
+        }
+    }
+}
+
+/// Creates a fresh, empty database.
+pub fn fresh_postgres_database(prefix: &str) -> FreshDb {
+    FreshDb {
+        db: postgres().fresh_database(prefix),
+    }
 }
 
 /// URL of the shared Redis.
 pub fn redis_url() -> String {
-    "redis://127.0.0.1:6379/0".to_owned()
+    redis().url()
 }
