@@ -75,8 +75,9 @@ impl From<crate::tenancy::TenantError> for CliError {
 
 /// Runs a command to completion and returns the process exit code.
 pub fn execute(cmd: Command) -> ExitCode {
+    let env = |k: &str| std::env::var(k).ok();
     let workers = match &cmd {
-        Command::Run(args) => args.workers_hint(),
+        Command::Run(args) => args.workers_hint(&env),
         _ => None,
     };
     let mut builder = tokio::runtime::Builder::new_multi_thread();
@@ -90,7 +91,6 @@ pub fn execute(cmd: Command) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let env = |k: &str| std::env::var(k).ok();
     let mut stdout = std::io::stdout();
     match runtime.block_on(run_command(cmd, &env, &mut stdout)) {
         Ok(()) => ExitCode::SUCCESS,

@@ -32,10 +32,11 @@ pub struct RunArgs {
 }
 
 impl RunArgs {
-    /// Worker threads asked for on the command line or in `WORKERS`.
-    pub fn workers_hint(&self) -> Option<usize> {
+    /// Worker threads: `--workers`, else `WORKERS` (`None`: one per core).
+    pub fn workers_hint(&self, env: Lookup<'_>) -> Option<usize> {
+        let mode = Mode::resolve(self.dev, self.production, env);
         self.workers
-            .or_else(|| std::env::var(crate::vars::WORKERS).ok()?.parse().ok())
+            .or_else(|| Settings::from_lookup(mode, env).ok()?.workers)
             .filter(|w| *w > 0)
     }
 }

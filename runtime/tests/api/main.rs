@@ -12,4 +12,5 @@ mod isolation;
 mod rate_limits;
 mod schemathesis;
 mod services;
+mod shutdown;
 mod tenants;
