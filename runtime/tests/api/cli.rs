@@ -4,7 +4,8 @@
 //! PostgreSQL or Redis is missing.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Command as Process, Stdio};
 
@@ -203,6 +204,21 @@ fn runtime_binary() -> PathBuf {
     bin
 }
 
+/// Sends the head and half the body of a login request; the server is now in the
+/// middle of it.
+fn start_request(address: &str) -> (TcpStream, &'static str) {
+    let body = r#"{"tenant_id":"acme","email":"a@acme.example","password":"not-the-password"}"#;
+    let mut conn = TcpStream::connect(address.trim_start_matches("http://")).expect("connect");
+    let head = format!(
+        "POST /v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    conn.write_all(head.as_bytes()).expect("head");
+    conn.write_all(&body.as_bytes()[..10])
+        .expect("half the body");
+    (conn, &body[10..])
+}
+
 #[test]
 fn run_dev_needs_nothing_prints_its_address_and_drains_on_sigterm() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -222,7 +238,7 @@ fn run_dev_needs_nothing_prints_its_address_and_drains_on_sigterm() {
         "{first}"
     );
     let address = first.rsplit(' ').next().expect("address").to_owned();
-    let body = std::process::Command::new("curl")
+    let body = Process::new("curl")
         .args(["-sf", &format!("{address}/health")])
         .output()
         .expect("curl");
@@ -236,11 +252,30 @@ fn run_dev_needs_nothing_prints_its_address_and_drains_on_sigterm() {
         std::os::unix::fs::PermissionsExt::mode(&keys.permissions()) & 0o777,
         0o600
     );
+
+    let (mut conn, rest) = start_request(&address);
     let kill = Process::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .expect("kill");
     assert!(kill.success());
+    // Shutdown has begun once the listener is closed; the request is still in flight.
+    let closed = (0..2000).any(|_| {
+        let refused = TcpStream::connect(address.trim_start_matches("http://")).is_err();
+        if !refused {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        refused
+    });
+    assert!(closed, "the listener closes on SIGTERM");
+    conn.write_all(rest.as_bytes()).expect("rest of the body");
+    let mut response = String::new();
+    conn.read_to_string(&mut response)
+        .expect("a response, not a reset");
+    assert!(
+        response.starts_with("HTTP/1.1 401") && response.contains("invalid_credentials"),
+        "in-flight request drained: {response:?}"
+    );
     let status = child.wait().expect("exits");
     assert!(status.success(), "SIGTERM is a clean shutdown: {status}");
     let rest: Vec<String> = lines.map_while(Result::ok).collect();

@@ -12,5 +12,4 @@ mod isolation;
 mod rate_limits;
 mod schemathesis;
 mod services;
-mod shutdown;
 mod tenants;
