@@ -7,7 +7,13 @@ use crate::helpers::{Backend, Options, SECRET_KEY, spawn_app};
 
 #[tokio::test]
 async fn login_issues_a_token_and_refuses_bad_passwords() {
-    let app = spawn_app(Options::new(Backend::Postgres)).await;
+    for backend in [Backend::Postgres, Backend::Sqlite] {
+        login_on(backend).await;
+    }
+}
+
+async fn login_on(backend: Backend) {
+    let app = spawn_app(Options::new(backend)).await;
     let t = app.tenant("acme", "small").await;
     let (status, me) = app.call(Method::GET, "/v1/me", Some(&t.token), None).await;
     assert_eq!(status, StatusCode::OK);
@@ -216,7 +222,13 @@ async fn mfa_is_enforced_when_required() {
 
 #[tokio::test]
 async fn api_keys_authenticate_rotate_and_revoke() {
-    let app = spawn_app(Options::new(Backend::Postgres)).await;
+    for backend in [Backend::Postgres, Backend::Sqlite] {
+        api_key_lifecycle(backend).await;
+    }
+}
+
+async fn api_key_lifecycle(backend: Backend) {
+    let app = spawn_app(Options::new(backend)).await;
     let t = app.tenant("acme", "small").await;
     let (id, secret) = app.api_key(&t.token, "ci pipeline", "operator").await;
     assert!(secret.starts_with("scfk.acme."), "{secret}");

@@ -49,7 +49,13 @@ fn sign_with(header: Value, claims: &Value, key: &[u8]) -> String {
 
 #[tokio::test]
 async fn every_protected_route_refuses_bad_credentials() {
-    let app = spawn_app(Options::new(Backend::Postgres)).await;
+    for backend in [Backend::Postgres, Backend::Sqlite] {
+        refuses_bad_credentials(backend).await;
+    }
+}
+
+async fn refuses_bad_credentials(backend: Backend) {
+    let app = spawn_app(Options::new(backend)).await;
     let t = app.tenant("acme", "small").await;
     let (key_id, revoked_key) = app.api_key(&t.token, "to revoke", "admin").await;
     assert_eq!(
