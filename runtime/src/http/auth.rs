@@ -21,7 +21,7 @@ use crate::db::now;
 use crate::domain::role::Role;
 use crate::domain::tenant::TenantId;
 use crate::ratelimit::Scope as LimitScope;
-use crate::tenancy::registry;
+use crate::tenancy::registry::{self, TenantRow};
 use crate::tenancy::store::TenantDb;
 
 /// Who is calling on behalf of a tenant.
@@ -29,6 +29,8 @@ use crate::tenancy::store::TenantDb;
 pub struct Principal {
     /// The tenant.
     pub tenant: TenantId,
+    /// The tenant's record (plan, status), as read when authenticating.
+    pub record: TenantRow,
     /// The tenant's store.
     pub store: TenantDb,
     /// The role.
@@ -102,7 +104,7 @@ async fn resolve_tenant(parts: &Parts, state: &AppState) -> Result<(Principal, S
                 "platform keys may only call the admin API",
             ));
         };
-        let store = active_store(state, &tenant).await?;
+        let (record, store) = active_store(state, &tenant).await?;
         let row = store
             .api_key_by_prefix(&key.prefix)
             .await?
@@ -115,6 +117,7 @@ async fn resolve_tenant(parts: &Parts, state: &AppState) -> Result<(Principal, S
         }
         let principal = Principal {
             tenant,
+            record,
             store,
             role: row.role(),
             user_id: None,
@@ -125,12 +128,13 @@ async fn resolve_tenant(parts: &Parts, state: &AppState) -> Result<(Principal, S
     let claims = state.jwt.verify(credential, now())?;
     let tenant = TenantId::parse(&claims.tid)
         .map_err(|_| ApiError::unauthenticated("token names an invalid tenant"))?;
-    let store = active_store(state, &tenant).await?;
+    let (record, store) = active_store(state, &tenant).await?;
     let user = store.user(&claims.sub).await?.filter(|u| u.is_active());
     let user =
         user.ok_or_else(|| ApiError::unauthenticated("user no longer exists or is deactivated"))?;
     let principal = Principal {
         tenant,
+        record,
         store,
         role: user.role(),
         user_id: Some(user.id.clone()),
@@ -139,7 +143,10 @@ async fn resolve_tenant(parts: &Parts, state: &AppState) -> Result<(Principal, S
     Ok((principal, claims.scope))
 }
 
-async fn active_store(state: &AppState, tenant: &TenantId) -> Result<TenantDb, ApiError> {
+async fn active_store(
+    state: &AppState,
+    tenant: &TenantId,
+) -> Result<(TenantRow, TenantDb), ApiError> {
     let row = registry::get(&state.db, tenant.as_str())
         .await?
         .ok_or_else(|| ApiError::unauthenticated("unknown tenant"))?;
@@ -150,7 +157,7 @@ async fn active_store(state: &AppState, tenant: &TenantId) -> Result<TenantDb, A
             "this tenant is suspended",
         ));
     }
-    Ok(state.tenancy.store(tenant).await?)
+    Ok((row, state.tenancy.store(tenant).await?))
 }
 
 async fn admit(parts: &Parts, state: &AppState, principal: &Principal) -> Result<(), ApiError> {

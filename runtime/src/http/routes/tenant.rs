@@ -44,7 +44,7 @@ pub async fn get(
     State(state): State<AppState>,
     Authed(p, ..): Authed<Viewer>,
 ) -> Result<Json<TenantView>, ApiError> {
-    let row = state.tenancy.get(&p.tenant).await?;
+    let row = p.record.clone();
     let limits = *state.tenancy.plan(&row.plan)?;
     let users = p.store.count_active_users().await?;
     Ok(Json(TenantView {

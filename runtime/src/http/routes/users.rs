@@ -101,7 +101,7 @@ pub async fn create(
     ApiJson(req): ApiJson<CreateUser>,
 ) -> Result<(StatusCode, Json<User>), ApiError> {
     let email = Email::parse(&req.email).map_err(|e| ApiError::invalid(e.to_string()))?;
-    let tenant = state.tenancy.get(&p.tenant).await?;
+    let tenant = &p.record;
     let plan = state.tenancy.plan(&tenant.plan)?;
     let spec = UserSpec {
         email: &email,
