@@ -9,8 +9,7 @@ pub mod verify;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use sqlx::AssertSqlSafe;
-use sqlx::FromRow;
+use sqlx::{AssertSqlSafe, FromRow};
 use tokio::sync::Mutex;
 use utoipa::ToSchema;
 

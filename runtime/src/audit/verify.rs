@@ -2,9 +2,10 @@
 //! hash does not match its fields, whose link to the previous entry is broken, or whose
 //! sequence number skips (a deleted entry).
 
+use sqlx::AssertSqlSafe;
+
 use super::{AuditRecord, COLUMNS, checkpoint};
 use crate::db::Db;
-use sqlx::AssertSqlSafe;
 
 /// Entries read per query.
 const BATCH: i64 = 1000;

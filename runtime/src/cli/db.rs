@@ -2,11 +2,10 @@
 //! framework db ...`. `verify` checks schema, extensions, migrations and every tenant
 //! store, and fails naming what is wrong.
 
-use sqlx::AssertSqlSafe;
 use std::io::Write;
 
 use clap::Subcommand;
-use sqlx::Executor;
+use sqlx::{AssertSqlSafe, Executor};
 
 use super::{CliError, cli_entry, line, mark, services, settings};
 use crate::app::Services;
@@ -16,7 +15,7 @@ use crate::db::{Backend, Location};
 use crate::domain::email::Email;
 use crate::domain::tenant::TenantId;
 use crate::settings::parse::Lookup;
-use crate::settings::{DatabaseTarget, Settings};
+use crate::settings::{DatabaseTarget, Mode, Settings};
 use crate::tenancy::{NewTenant, TenantError};
 
 /// `scf db` subcommands.
@@ -117,10 +116,14 @@ async fn seed(
             format!("platform key (admin API; shown once, store it now): {key}"),
         )?;
     }
-    if !production {
-        seed_demo(&services, out).await?;
+    match (production, settings.mode) {
+        (true, _) => Ok(()),
+        (false, Mode::Development) => seed_demo(&services, out).await,
+        (false, Mode::Production) => line(
+            out,
+            "demo tenant: not created in production (ENVIRONMENT=production)",
+        ),
     }
-    Ok(())
 }
 
 async fn seed_demo(services: &Services, out: &mut (dyn Write + Send)) -> Result<(), CliError> {

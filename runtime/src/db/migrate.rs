@@ -3,9 +3,8 @@
 //! and the tenant data set applied to every tenant store. Also the "are migrations
 //! current" check that `/ready` and `scf db verify` use.
 
-use sqlx::AnyConnection;
-use sqlx::AssertSqlSafe;
 use sqlx::migrate::Migrator;
+use sqlx::{AnyConnection, AssertSqlSafe};
 
 use super::{Backend, DbError};
 

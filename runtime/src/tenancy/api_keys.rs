@@ -3,8 +3,7 @@
 //! prefix and revokes the old one; revocation is immediate. Every query filters on the
 //! tenant id.
 
-use sqlx::AssertSqlSafe;
-use sqlx::FromRow;
+use sqlx::{AssertSqlSafe, FromRow};
 
 use super::store::TenantDb;
 use crate::db::now;

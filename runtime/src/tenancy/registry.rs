@@ -1,8 +1,7 @@
 //! The control-plane record of tenants (plan, industry, encrypted admin email, status).
 //! The tenants' own data is elsewhere, behind [`super::store::Stores`].
 
-use sqlx::AssertSqlSafe;
-use sqlx::FromRow;
+use sqlx::{AssertSqlSafe, FromRow};
 
 use crate::db::{Db, now};
 

@@ -3,12 +3,11 @@
 //! names the tables in the right database and schema for the isolation mode, and its
 //! queries (in `users.rs`, `api_keys.rs`) all filter on its tenant id, in every mode.
 
-use sqlx::AssertSqlSafe;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyPool, AssertSqlSafe, Executor};
 use tokio::sync::Mutex;
 
 use crate::db::ident::{self, quote};

@@ -2,8 +2,7 @@
 //! user id from another tenant is simply not found. Emails are stored encrypted, with a
 //! keyed hash for lookup; passwords as argon2id hashes; TOTP secrets encrypted.
 
-use sqlx::AssertSqlSafe;
-use sqlx::FromRow;
+use sqlx::{AssertSqlSafe, FromRow};
 
 use super::store::TenantDb;
 use crate::db::now;

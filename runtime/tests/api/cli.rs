@@ -132,6 +132,15 @@ async fn the_guides_db_and_tenant_commands_work_on_both_engines() {
             ok && out.contains("audit log intact: 2 entries verified"),
             "{ctx}: {out}"
         );
+        let (ok, out) = scf(&env, &["db", "seed"]).await;
+        assert!(ok && out.contains("demo tenant (DEVELOPMENT ONLY)"), "{ctx}: {out}");
+        let mut production = env.clone();
+        production.insert("ENVIRONMENT".into(), "production".into());
+        production.insert("REDIS_URL".into(), services::redis_url());
+        if postgres {
+            let (ok, out) = scf(&production, &["db", "seed"]).await;
+            assert!(ok && out.contains("demo tenant: not created in production"), "{ctx}: {out}");
+        }
     }
 }
 
