@@ -1,4 +1,27 @@
 //! The framework server that scf deploys: the multi-tenant API, its metrics and auth,
 //! and the optimization agents. `scf run` starts it; the compiler's artifacts configure it.
+//!
+//! Layout: [`settings`] reads the environment contract in [`vars`]; [`app`] connects the
+//! services and runs the server; [`http`] is the API; [`tenancy`] holds tenants and
+//! their isolated stores; [`audit`], [`ratelimit`], [`metrics`] and [`crypto`] are the
+//! cross-cutting pieces; [`cli`] is what `scf run | db | tenant | audit` call.
 
+pub mod app;
+pub mod audit;
+pub mod cli;
+pub mod crypto;
+pub mod db;
+pub mod domain;
+pub mod http;
+pub mod metrics;
+pub mod platform;
+pub mod ratelimit;
+pub mod secret;
+pub mod settings;
+pub mod telemetry;
+pub mod tenancy;
 pub mod vars;
+
+pub use app::{AppState, Application};
+pub use db::migrate::{POSTGRES_MIGRATOR, SQLITE_MIGRATOR, TENANT_MIGRATOR};
+pub use settings::{Mode, Settings};

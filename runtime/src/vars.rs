@@ -66,10 +66,25 @@ pub const PROMETHEUS_ENABLED: &str = "PROMETHEUS_ENABLED";
 /// Directory for uploads and other state, e.g. `/var/lib/ai-supply-chain`.
 pub const DATA_DIR: &str = "DATA_DIR";
 
+/// *Secret.* Retired JWT signing keys, comma-separated: tokens they signed stay valid
+/// until they expire, so `SECRET_KEY` rotates without logging everyone out.
+pub const SECRET_KEY_PREVIOUS: &str = "SECRET_KEY_PREVIOUS";
+/// *Secret.* Retired field-encryption keys (32 bytes, base64), comma-separated: still
+/// used to decrypt values written before `FIELD_ENCRYPTION_KEY` rotated.
+pub const FIELD_ENCRYPTION_KEY_PREVIOUS: &str = "FIELD_ENCRYPTION_KEY_PREVIOUS";
+/// PostgreSQL extensions `scf db init` creates and `scf db verify` requires, comma-separated.
+pub const DATABASE_EXTENSIONS: &str = "DATABASE_EXTENSIONS";
+/// Reverse proxies (IP addresses, comma-separated) whose `X-Forwarded-For` names the client.
+pub const TRUSTED_PROXIES: &str = "TRUSTED_PROXIES";
+/// Seconds in-flight requests get to finish after SIGTERM.
+pub const SHUTDOWN_GRACE_SECONDS: &str = "SHUTDOWN_GRACE_SECONDS";
+
 /// Every variable that holds a secret; artifacts carry these as references only.
-pub const SECRETS: [&str; 4] = [
+pub const SECRETS: [&str; 6] = [
     DATABASE_PASSWORD,
     REDIS_PASSWORD,
     SECRET_KEY,
     FIELD_ENCRYPTION_KEY,
+    SECRET_KEY_PREVIOUS,
+    FIELD_ENCRYPTION_KEY_PREVIOUS,
 ];

@@ -1,0 +1,224 @@
+//! The audit log: one entry per state-changing request (actor, tenant, action, target,
+//! status, time, request id), append-only and hash-chained. Each entry's hash covers its
+//! fields and the previous entry's hash, so editing, inserting or deleting an entry breaks
+//! the chain, which [`verify::verify`] detects. Appends are serialised (a process-wide
+//! lock, plus a transaction-scoped advisory lock on PostgreSQL so replicas agree on the
+//! order). Retention deletes the oldest entries and records where the chain now starts.
+
+pub mod verify;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::{AssertSqlSafe, FromRow};
+use tokio::sync::Mutex;
+use utoipa::ToSchema;
+
+use crate::db::{Backend, Db, now};
+
+/// The hash before the first entry.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Advisory-lock key serialising appends across replicas ("scfaudit").
+const LOCK_KEY: i64 = 0x7363_6661_7564_6974;
+
+/// An entry to record.
+#[derive(Debug, Clone)]
+pub struct AuditEntry {
+    /// Request id (`x-request-id`), or `cli-<uuid>`.
+    pub request_id: String,
+    /// Who: `user:<id>`, `key:<id>`, `platform-key:<id>`, `cli` or `anonymous`.
+    pub actor: String,
+    /// The tenant, when there is one.
+    pub tenant_id: Option<String>,
+    /// What: `POST /v1/users` (method and route template).
+    pub action: String,
+    /// On what: the request path, or the created resource.
+    pub target: String,
+    /// The HTTP status (0 for CLI actions that succeeded).
+    pub status: u16,
+}
+
+/// An entry as stored.
+#[derive(Debug, Clone, FromRow, Serialize, ToSchema)]
+pub struct AuditRecord {
+    /// Position in the chain, from 1.
+    pub seq: i64,
+    /// When (unix seconds).
+    pub at: i64,
+    /// Request id.
+    pub request_id: String,
+    /// Actor.
+    pub actor: String,
+    /// Tenant.
+    pub tenant_id: Option<String>,
+    /// Action.
+    pub action: String,
+    /// Target.
+    pub target: String,
+    /// HTTP status.
+    pub status: i64,
+    /// Previous entry's hash.
+    pub prev_hash: String,
+    /// This entry's hash.
+    pub hash: String,
+}
+
+impl AuditRecord {
+    /// The hash this record should have.
+    pub fn compute_hash(&self) -> String {
+        let canonical = serde_json::json!([
+            self.seq,
+            self.at,
+            self.request_id,
+            self.actor,
+            self.tenant_id,
+            self.action,
+            self.target,
+            self.status,
+            self.prev_hash
+        ]);
+        hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+    }
+}
+
+const COLUMNS: &str =
+    "seq, at, request_id, actor, tenant_id, action, target, status, prev_hash, hash";
+
+/// The audit log of one deployment.
+pub struct AuditLog {
+    db: Db,
+    lock: Mutex<()>,
+}
+
+impl AuditLog {
+    /// The log in `db`.
+    pub fn new(db: Db) -> Self {
+        Self {
+            db,
+            lock: Mutex::new(()),
+        }
+    }
+
+    async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.db.backend() {
+            Backend::Sqlite => self.db.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => {
+                let mut tx = self.db.pool.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(LOCK_KEY)
+                    .execute(&mut *tx)
+                    .await?;
+                Ok(tx)
+            }
+        }
+    }
+
+    /// Appends an entry to the chain.
+    pub async fn append(&self, entry: &AuditEntry) -> Result<(), sqlx::Error> {
+        let _guard = self.lock.lock().await;
+        let mut tx = self.begin().await?;
+        let last: Option<(i64, String)> =
+            sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+                .fetch_optional(&mut *tx)
+                .await?;
+        let (prev_seq, prev_hash) = match last {
+            Some(last) => last,
+            None => checkpoint(&mut tx).await?,
+        };
+        let mut record = AuditRecord {
+            seq: prev_seq + 1,
+            at: now(),
+            request_id: entry.request_id.clone(),
+            actor: entry.actor.clone(),
+            tenant_id: entry.tenant_id.clone(),
+            action: entry.action.clone(),
+            target: entry.target.clone(),
+            status: i64::from(entry.status),
+            prev_hash,
+            hash: String::new(),
+        };
+        record.hash = record.compute_hash();
+        sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO audit_log ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        )))
+        .bind(record.seq)
+        .bind(record.at)
+        .bind(&record.request_id)
+        .bind(&record.actor)
+        .bind(&record.tenant_id)
+        .bind(&record.action)
+        .bind(&record.target)
+        .bind(record.status)
+        .bind(&record.prev_hash)
+        .bind(&record.hash)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await
+    }
+
+    /// A tenant's most recent entries, newest first.
+    pub async fn for_tenant(
+        &self,
+        tenant: &str,
+        limit: i64,
+    ) -> Result<Vec<AuditRecord>, sqlx::Error> {
+        sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM audit_log WHERE tenant_id = $1 ORDER BY seq DESC LIMIT $2"
+        )))
+        .bind(tenant)
+        .bind(limit)
+        .fetch_all(&self.db.pool)
+        .await
+    }
+
+    /// Deletes entries older than `retention`. Returns how many were deleted.
+    pub async fn purge(&self, retention: std::time::Duration) -> Result<u64, sqlx::Error> {
+        self.purge_before(
+            now().saturating_sub(i64::try_from(retention.as_secs()).unwrap_or(i64::MAX)),
+        )
+        .await
+    }
+
+    /// Deletes entries written before `cutoff` (unix seconds) and moves the checkpoint
+    /// past them. Returns how many were deleted.
+    pub async fn purge_before(&self, cutoff: i64) -> Result<u64, sqlx::Error> {
+        let _guard = self.lock.lock().await;
+        let mut tx = self.begin().await?;
+        let last_old: Option<(i64, String)> = sqlx::query_as(
+            "SELECT seq, hash FROM audit_log WHERE at < $1 ORDER BY seq DESC LIMIT 1",
+        )
+        .bind(cutoff)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((seq, hash)) = last_old else {
+            return Ok(0);
+        };
+        sqlx::query(
+            "INSERT INTO audit_checkpoint (id, seq, hash, purging) VALUES (1, $1, $2, 1) \
+             ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, purging = 1",
+        )
+        .bind(seq)
+        .bind(&hash)
+        .execute(&mut *tx)
+        .await?;
+        let deleted = sqlx::query("DELETE FROM audit_log WHERE seq <= $1")
+            .bind(seq)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        sqlx::query("UPDATE audit_checkpoint SET purging = 0 WHERE id = 1")
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(deleted)
+    }
+}
+
+/// Where the chain starts: the last purged entry, or the genesis.
+async fn checkpoint(conn: &mut sqlx::AnyConnection) -> Result<(i64, String), sqlx::Error> {
+    let row: Option<(i64, String)> =
+        sqlx::query_as("SELECT seq, hash FROM audit_checkpoint WHERE id = 1")
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(row.unwrap_or((0, GENESIS.to_owned())))
+}

@@ -1,0 +1,254 @@
+//! `scf db init | migrate | seed [--production] | verify`, the guide's `python -m
+//! framework db ...`. `verify` checks schema, extensions, migrations and every tenant
+//! store, and fails naming what is wrong.
+
+use std::io::Write;
+
+use clap::Subcommand;
+use sqlx::{AssertSqlSafe, Executor};
+
+use super::{CliError, cli_entry, line, mark, services, settings};
+use crate::app::Services;
+use crate::db::ident::quote;
+use crate::db::migrate::{self, MigrationState};
+use crate::db::{Backend, Location};
+use crate::domain::email::Email;
+use crate::domain::tenant::TenantId;
+use crate::settings::parse::Lookup;
+use crate::settings::{DatabaseTarget, Mode, Settings};
+use crate::tenancy::{NewTenant, TenantError};
+
+/// `scf db` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Create the database (if missing) and its extensions.
+    Init,
+    /// Apply pending migrations to the database and every tenant store.
+    Migrate,
+    /// Create initial data: a platform key (shown once); without --production also a demo tenant.
+    Seed {
+        /// Production data only (no demo tenant).
+        #[arg(long)]
+        production: bool,
+    },
+    /// Check schema, extensions, migrations and tenant stores; exit non-zero on any problem.
+    Verify,
+}
+
+/// Runs a `db` subcommand.
+pub async fn execute(
+    cmd: DbCommand,
+    env: Lookup<'_>,
+    out: &mut (dyn Write + Send),
+) -> Result<(), CliError> {
+    match cmd {
+        DbCommand::Init => init(&settings(env)?, out).await,
+        DbCommand::Migrate => {
+            let (_, services) = services(env).await?;
+            let tenants = services.migrate().await?;
+            line(
+                out,
+                format!(
+                    "migrations applied to {}; {tenants} tenant store(s) up to date",
+                    services.db.location.label()
+                ),
+            )
+        }
+        DbCommand::Seed { production } => seed(env, production, out).await,
+        DbCommand::Verify => verify(env, out).await,
+    }
+}
+
+async fn init(settings: &Settings, out: &mut (dyn Write + Send)) -> Result<(), CliError> {
+    let location = Location::from_target(&settings.database)?;
+    if let DatabaseTarget::Postgres { .. } = settings.database {
+        let name = location.database_name();
+        let mut admin = location.with_database("postgres")?.connect_one().await?;
+        let exists: Option<(i32,)> = sqlx::query_as("SELECT 1 FROM pg_database WHERE datname = $1")
+            .bind(&name)
+            .fetch_optional(&mut admin)
+            .await?;
+        if exists.is_none() {
+            admin
+                .execute(AssertSqlSafe(format!("CREATE DATABASE {}", quote(&name))))
+                .await?;
+            line(out, format!("created database {name}"))?;
+        } else {
+            line(out, format!("database {name} exists"))?;
+        }
+        let mut conn = location.connect_one().await?;
+        for ext in &settings.database_extensions {
+            conn.execute(AssertSqlSafe(format!(
+                "CREATE EXTENSION IF NOT EXISTS {}",
+                quote(ext)
+            )))
+            .await?;
+            line(out, format!("extension {ext} present"))?;
+        }
+    } else {
+        location.connect_one().await?;
+        line(out, format!("{} ready (development)", location.label()))?;
+    }
+    line(out, "next: scf db migrate")
+}
+
+async fn seed(
+    env: Lookup<'_>,
+    production: bool,
+    out: &mut (dyn Write + Send),
+) -> Result<(), CliError> {
+    let (settings, services) = services(env).await?;
+    if crate::platform::count_usable(&services.db).await? > 0 {
+        line(out, "platform key: one already exists (nothing to do)")?;
+    } else {
+        let (id, key) = crate::platform::create_key(
+            &services.db,
+            &services.cipher,
+            "seeded platform key",
+            settings.security.api_key_lifetime,
+        )
+        .await?;
+        crate::audit::AuditLog::new(services.db.clone())
+            .append(&cli_entry("db seed", format!("platform-key:{id}"), None))
+            .await?;
+        line(
+            out,
+            format!("platform key (admin API; shown once, store it now): {key}"),
+        )?;
+    }
+    match (production, settings.mode) {
+        (true, _) => Ok(()),
+        (false, Mode::Development) => seed_demo(&services, out).await,
+        (false, Mode::Production) => line(
+            out,
+            "demo tenant: not created in production (ENVIRONMENT=production)",
+        ),
+    }
+}
+
+async fn seed_demo(services: &Services, out: &mut (dyn Write + Send)) -> Result<(), CliError> {
+    let id = TenantId::parse("demo").map_err(|e| CliError::Failed(e.to_string()))?;
+    let email = Email::parse("admin@demo.example").map_err(|e| CliError::Failed(e.to_string()))?;
+    let req = NewTenant {
+        id,
+        plan: "small".to_owned(),
+        industry: None,
+        admin_email: email,
+    };
+    match services.tenancy.create(req).await {
+        Ok(done) => {
+            crate::audit::AuditLog::new(services.db.clone())
+                .append(&cli_entry(
+                    "db seed",
+                    "tenant:demo".to_owned(),
+                    Some("demo".to_owned()),
+                ))
+                .await?;
+            line(
+                out,
+                "demo tenant (DEVELOPMENT ONLY): tenant_id demo, email admin@demo.example",
+            )?;
+            line(
+                out,
+                format!("demo admin password (shown once): {}", done.admin_password),
+            )
+        }
+        Err(TenantError::Exists(_)) => line(out, "demo tenant: already exists (nothing to do)"),
+        Err(e) => Err(e.into()),
+    }
+}
+
+const TABLES: [&str; 4] = ["tenants", "platform_keys", "audit_log", "audit_checkpoint"];
+
+async fn verify(env: Lookup<'_>, out: &mut (dyn Write + Send)) -> Result<(), CliError> {
+    let (settings, services) = services(env).await?;
+    let mut failures = Vec::new();
+    let mut report = |out: &mut (dyn Write + Send),
+                      name: String,
+                      ok: bool,
+                      detail: String|
+     -> Result<(), CliError> {
+        if !ok {
+            failures.push(name.clone());
+        }
+        line(out, format!("{} {name}: {detail}", mark(ok)))
+    };
+    report(
+        out,
+        "database".into(),
+        true,
+        format!("{} reachable", services.db.location.label()),
+    )?;
+    if services.db.backend() == Backend::Postgres {
+        for ext in &settings.database_extensions {
+            let present: Option<(String,)> =
+                sqlx::query_as("SELECT extname::TEXT FROM pg_extension WHERE extname = $1")
+                    .bind(ext)
+                    .fetch_optional(&services.db.pool)
+                    .await?;
+            report(
+                out,
+                format!("extension {ext}"),
+                present.is_some(),
+                if present.is_some() {
+                    "present".into()
+                } else {
+                    "missing (run scf db init)".into()
+                },
+            )?;
+        }
+    }
+    let mut conn = services.db.pool.acquire().await?;
+    let state = migrate::state(
+        &mut conn,
+        migrate::control_plane(services.db.backend()),
+        None,
+    )
+    .await?;
+    report(
+        out,
+        "migrations".into(),
+        state == MigrationState::Current,
+        state.describe(),
+    )?;
+    for table in TABLES {
+        let ok = sqlx::query(AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM {}",
+            quote(table)
+        )))
+        .fetch_one(&mut *conn)
+        .await
+        .is_ok();
+        report(
+            out,
+            format!("table {table}"),
+            ok,
+            if ok {
+                "present".into()
+            } else {
+                "missing".into()
+            },
+        )?;
+    }
+    drop(conn);
+    if state == MigrationState::Current {
+        for tenant in services.tenancy.list(false).await? {
+            let id =
+                TenantId::parse(&tenant.tenant_id).map_err(|e| CliError::Failed(e.to_string()))?;
+            let store = services.tenancy.stores.migration_state(&id).await;
+            let ok = matches!(store, Ok(MigrationState::Current));
+            let detail = store
+                .map(|s| s.describe())
+                .unwrap_or_else(|e| e.to_string());
+            report(out, format!("tenant {id} store"), ok, detail)?;
+        }
+    }
+    if failures.is_empty() {
+        line(out, "database verified")
+    } else {
+        Err(CliError::Failed(format!(
+            "database verification failed: {}",
+            failures.join(", ")
+        )))
+    }
+}

@@ -1,0 +1,86 @@
+//! `scf run --dev | --production [--listen ADDR] [--agents N]`: starts the server, prints
+//! where it listens, and serves until SIGTERM.
+
+use std::io::Write;
+use std::net::SocketAddr;
+
+use clap::Args;
+
+use super::CliError;
+use crate::app::Application;
+use crate::settings::parse::Lookup;
+use crate::settings::{DatabaseTarget, Mode, Settings};
+
+/// Arguments of `scf run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Development: SQLite under ./.scf, an in-process rate limiter, dev keys. Needs nothing installed.
+    #[arg(long, conflicts_with = "production")]
+    pub dev: bool,
+    /// Production: requires PostgreSQL (DATABASE_URL) and Redis (REDIS_URL).
+    #[arg(long)]
+    pub production: bool,
+    /// Address to listen on (overrides LISTEN_ADDR); port 0 picks a free port.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Optimization agent workers (default: from the configuration).
+    #[arg(long, value_name = "N")]
+    pub agents: Option<usize>,
+    /// Async worker threads (overrides WORKERS).
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+}
+
+impl RunArgs {
+    /// Worker threads: `--workers`, else `WORKERS` (`None`: one per core).
+    pub fn workers_hint(&self, env: Lookup<'_>) -> Option<usize> {
+        let mode = Mode::resolve(self.dev, self.production, env);
+        self.workers
+            .or_else(|| Settings::from_lookup(mode, env).ok()?.workers)
+            .filter(|w| *w > 0)
+    }
+}
+
+/// Starts the server and serves until SIGTERM or Ctrl-C.
+pub async fn run(
+    args: RunArgs,
+    env: Lookup<'_>,
+    out: &mut (dyn Write + Send),
+) -> Result<(), CliError> {
+    let mode = Mode::resolve(args.dev, args.production, env);
+    let mut settings = Settings::from_lookup(mode, env)?;
+    if let Some(listen) = args.listen {
+        settings.listen = listen;
+    }
+    settings.agents = args.agents;
+    crate::telemetry::init(&settings.log_level, std::io::stderr);
+    let storage = match &settings.database {
+        DatabaseTarget::Sqlite { path } => format!("SQLite at {}", path.display()),
+        DatabaseTarget::Postgres { .. } => "PostgreSQL".to_owned(),
+    };
+    let limiter = if settings.redis.is_some() {
+        "Redis"
+    } else {
+        "in-process"
+    };
+    let app = Application::build(settings).await?;
+    let mode_name = if mode == Mode::Development {
+        "development"
+    } else {
+        "production"
+    };
+    writeln!(
+        out,
+        "scf runtime ({mode_name}) listening on http://{}",
+        app.local_addr()
+    )?;
+    writeln!(
+        out,
+        "storage: {storage}; rate limits: {limiter}; health: http://{}/health",
+        app.local_addr()
+    )?;
+    out.flush()?;
+    app.run_until_stopped().await?;
+    writeln!(out, "stopped")?;
+    Ok(())
+}

@@ -1,0 +1,134 @@
+//! `scf tenant create | verify | list`, the guide's tenant provisioning, on the same
+//! service as the admin API.
+
+use std::io::Write;
+
+use clap::Subcommand;
+
+use super::{CliError, cli_entry, line, mark, services};
+use crate::audit::AuditLog;
+use crate::domain::email::Email;
+use crate::domain::tenant::TenantId;
+use crate::settings::parse::Lookup;
+use crate::tenancy::NewTenant;
+
+/// `scf tenant` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Provision a tenant: its database or schema, migrations and first admin.
+    Create {
+        /// Tenant id: lowercase letters, digits, '_' or '-', e.g. customer_123.
+        #[arg(long)]
+        tenant_id: String,
+        /// Plan: small, medium or large (or a plan from TENANT_PLANS).
+        #[arg(long)]
+        plan: String,
+        /// Industry, e.g. FURNITURE (default: DEFAULT_INDUSTRY).
+        #[arg(long)]
+        industry: Option<String>,
+        /// The first admin's email.
+        #[arg(long)]
+        admin_email: String,
+    },
+    /// Check a tenant's store, migrations, admin and usage; exit non-zero on a problem.
+    Verify {
+        /// Tenant id.
+        #[arg(long)]
+        tenant_id: String,
+    },
+    /// List tenants.
+    List {
+        /// Only active tenants.
+        #[arg(long)]
+        active_only: bool,
+    },
+}
+
+fn parse_id(raw: &str) -> Result<TenantId, CliError> {
+    TenantId::parse(raw).map_err(|e| CliError::Failed(format!("--tenant-id: {e}")))
+}
+
+/// Runs a `tenant` subcommand.
+pub async fn execute(
+    cmd: TenantCommand,
+    env: Lookup<'_>,
+    out: &mut (dyn Write + Send),
+) -> Result<(), CliError> {
+    let (_, services) = services(env).await?;
+    let tenancy = &services.tenancy;
+    match cmd {
+        TenantCommand::Create {
+            tenant_id,
+            plan,
+            industry,
+            admin_email,
+        } => {
+            let id = parse_id(&tenant_id)?;
+            let admin_email = Email::parse(&admin_email)
+                .map_err(|e| CliError::Failed(format!("--admin-email: {e}")))?;
+            let done = tenancy
+                .create(NewTenant {
+                    id: id.clone(),
+                    plan,
+                    industry,
+                    admin_email,
+                })
+                .await?;
+            AuditLog::new(services.db.clone())
+                .append(&cli_entry(
+                    "tenant create",
+                    format!("tenant:{id}"),
+                    Some(id.to_string()),
+                ))
+                .await?;
+            let t = &done.tenant;
+            line(
+                out,
+                format!(
+                    "created tenant {} (plan {}, industry {}, isolation {})",
+                    t.tenant_id, t.plan, t.industry, t.isolation
+                ),
+            )?;
+            line(
+                out,
+                format!(
+                    "admin user {}; initial password (shown once): {}",
+                    done.admin_user_id, done.admin_password
+                ),
+            )
+        }
+        TenantCommand::Verify { tenant_id } => {
+            let report = tenancy.verify(&parse_id(&tenant_id)?).await?;
+            for c in &report.checks {
+                line(out, format!("{} {}: {}", mark(c.ok), c.name, c.detail))?;
+            }
+            if report.ok {
+                line(out, format!("tenant {tenant_id} verified"))
+            } else {
+                Err(CliError::Failed(format!(
+                    "tenant {tenant_id} failed verification"
+                )))
+            }
+        }
+        TenantCommand::List { active_only } => {
+            let tenants = tenancy.list(active_only).await?;
+            line(
+                out,
+                format!(
+                    "{:<32} {:<8} {:<10} {:<9} {}",
+                    "TENANT", "PLAN", "STATUS", "ISOLATION", "INDUSTRY"
+                ),
+            )?;
+            for t in &tenants {
+                line(
+                    out,
+                    format!(
+                        "{:<32} {:<8} {:<10} {:<9} {}",
+                        t.tenant_id, t.plan, t.status, t.isolation, t.industry
+                    ),
+                )?;
+            }
+            line(out, format!("{} tenant(s)", tenants.len()))
+        }
+    }
+}

@@ -1,0 +1,28 @@
+//! The runtime's cryptography, each piece behind a small API: field encryption
+//! (AES-256-GCM with key ids), password hashing (argon2id), JWTs (HS256 with key ids),
+//! TOTP, API-key material, and the SHA-256 helpers they share.
+
+pub mod api_key;
+pub mod fields;
+pub mod jwt;
+pub mod password;
+pub mod totp;
+
+use sha2::{Digest, Sha256};
+
+/// Hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// A short, stable id for a key: the first 8 hex digits of its SHA-256. Safe to print.
+pub fn key_id(key: &[u8]) -> String {
+    sha256_hex(key)[..8].to_owned()
+}
+
+/// Random bytes from the OS-seeded generator.
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut out = [0u8; N];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut out);
+    out
+}

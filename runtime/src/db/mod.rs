@@ -1,0 +1,278 @@
+//! The control-plane database: PostgreSQL in production, SQLite in dev, both through
+//! sqlx's `Any` driver so one set of queries (portable SQL, `$n` placeholders, TEXT and
+//! BIGINT columns) serves both. Connecting fails fast with a message that names the
+//! database (never its password) and the variable to check.
+
+pub mod ident;
+pub mod migrate;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, AssertSqlSafe, ConnectOptions, Executor};
+
+use crate::settings::DatabaseTarget;
+
+/// Which engine a database runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// PostgreSQL (production).
+    Postgres,
+    /// SQLite (dev).
+    Sqlite,
+}
+
+/// A database could not be reached or prepared.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// Connecting failed.
+    #[error("cannot reach {what}: {source}. {hint}")]
+    Connect {
+        /// The database, described without secrets.
+        what: String,
+        /// Why.
+        source: sqlx::Error,
+        /// What to check.
+        hint: &'static str,
+    },
+    /// A query failed.
+    #[error("database error: {0}")]
+    Query(#[from] sqlx::Error),
+    /// A migration failed.
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The dev data directory could not be created.
+    #[error("cannot create {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A URL in the settings is malformed.
+    #[error("{0}")]
+    Url(String),
+}
+
+/// How to open a database: a URL (password included, never printed) and a safe label.
+#[derive(Clone)]
+pub struct Location {
+    url: String,
+    label: String,
+    backend: Backend,
+}
+
+impl Location {
+    /// The location the settings name.
+    pub fn from_target(target: &DatabaseTarget) -> Result<Self, DbError> {
+        match target {
+            DatabaseTarget::Postgres { url, password } => {
+                let mut parsed =
+                    url::Url::parse(url).map_err(|e| DbError::Url(format!("DATABASE_URL: {e}")))?;
+                let label = format!("PostgreSQL at {parsed}");
+                if let Some(pw) = password {
+                    parsed
+                        .set_password(Some(pw.expose()))
+                        .map_err(|()| DbError::Url("DATABASE_URL has no host".into()))?;
+                }
+                Ok(Self {
+                    url: parsed.to_string(),
+                    label,
+                    backend: Backend::Postgres,
+                })
+            }
+            DatabaseTarget::Sqlite { path } => Ok(Self::sqlite(path)),
+        }
+    }
+
+    /// An SQLite file, created on first connect.
+    pub fn sqlite(path: &Path) -> Self {
+        Self {
+            url: format!("sqlite://{}?mode=rwc", path.display()),
+            label: format!("SQLite at {}", path.display()),
+            backend: Backend::Sqlite,
+        }
+    }
+
+    /// The same PostgreSQL server, another database.
+    pub fn with_database(&self, database: &str) -> Result<Self, DbError> {
+        let mut parsed = url::Url::parse(&self.url).map_err(|e| DbError::Url(e.to_string()))?;
+        parsed.set_path(&format!("/{database}"));
+        let mut label_url = parsed.clone();
+        let _ = label_url.set_password(None);
+        Ok(Self {
+            url: parsed.to_string(),
+            label: format!("PostgreSQL at {label_url}"),
+            backend: self.backend,
+        })
+    }
+
+    /// The database's name (PostgreSQL) or file stem (SQLite).
+    pub fn database_name(&self) -> String {
+        let path = self.url.split('?').next().unwrap_or_default();
+        let name = path.rsplit('/').next().unwrap_or_default();
+        name.trim_end_matches(".db").to_owned()
+    }
+
+    /// The engine.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A description safe to print.
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    fn options(&self) -> Result<AnyConnectOptions, DbError> {
+        let opts: AnyConnectOptions = self
+            .url
+            .parse()
+            .map_err(|e: sqlx::Error| DbError::Url(format!("{}: {e}", self.label)))?;
+        Ok(opts.disable_statement_logging())
+    }
+
+    fn hint(&self) -> &'static str {
+        match self.backend {
+            Backend::Postgres => {
+                "Is PostgreSQL running and does the database exist (`scf db init`)? Check DATABASE_URL and DATABASE_PASSWORD"
+            }
+            Backend::Sqlite => "Check that DATA_DIR is writable",
+        }
+    }
+
+    /// Opens a pool of at most `max` connections, failing within a few seconds.
+    pub async fn connect(&self, max: u32) -> Result<AnyPool, DbError> {
+        sqlx::any::install_default_drivers();
+        if self.backend == Backend::Sqlite {
+            ensure_parent_dir(&self.url)?;
+        }
+        let sqlite = self.backend == Backend::Sqlite;
+        AnyPoolOptions::new()
+            .max_connections(if sqlite { max.min(8) } else { max })
+            .min_connections(0)
+            .acquire_timeout(Duration::from_secs(5))
+            .idle_timeout(Duration::from_secs(300))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if sqlite {
+                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(self.options()?)
+            .await
+            .map_err(|source| DbError::Connect { what: self.label.clone(), source, hint: self.hint() })
+    }
+
+    /// A one-connection pool whose `search_path` is `schema` (created if missing), for
+    /// applying migrations inside a schema.
+    pub async fn connect_in_schema(&self, schema: Option<String>) -> Result<AnyPool, DbError> {
+        sqlx::any::install_default_drivers();
+        if self.backend == Backend::Sqlite {
+            ensure_parent_dir(&self.url)?;
+        }
+        AnyPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(5))
+            .after_connect(move |conn, _| {
+                let schema = schema.clone();
+                Box::pin(async move {
+                    if let Some(schema) = schema {
+                        let q = ident::quote(&schema);
+                        conn.execute(AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS {q}")))
+                            .await?;
+                        conn.execute(AssertSqlSafe(format!("SET search_path TO {q}")))
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(self.options()?)
+            .await
+            .map_err(|source| DbError::Connect {
+                what: self.label.clone(),
+                source,
+                hint: self.hint(),
+            })
+    }
+
+    /// Opens one connection outside any pool (for provisioning and migrations).
+    pub async fn connect_one(&self) -> Result<sqlx::AnyConnection, DbError> {
+        sqlx::any::install_default_drivers();
+        if self.backend == Backend::Sqlite {
+            ensure_parent_dir(&self.url)?;
+        }
+        self.options()?
+            .connect()
+            .await
+            .map_err(|source| DbError::Connect {
+                what: self.label.clone(),
+                source,
+                hint: self.hint(),
+            })
+    }
+}
+
+fn ensure_parent_dir(url: &str) -> Result<(), DbError> {
+    let path = url
+        .trim_start_matches("sqlite://")
+        .split('?')
+        .next()
+        .unwrap_or_default();
+    match Path::new(path).parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => {
+            std::fs::create_dir_all(dir).map_err(|source| DbError::DataDir {
+                path: dir.to_owned(),
+                source,
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The control-plane database: its pool and where it is.
+#[derive(Clone)]
+pub struct Db {
+    /// The connection pool.
+    pub pool: AnyPool,
+    /// Where it is.
+    pub location: Location,
+}
+
+impl Db {
+    /// Connects to the database the settings name.
+    pub async fn connect(target: &DatabaseTarget, max_connections: u32) -> Result<Self, DbError> {
+        let location = Location::from_target(target)?;
+        let pool = location.connect(max_connections).await?;
+        Ok(Self { pool, location })
+    }
+
+    /// The engine.
+    pub fn backend(&self) -> Backend {
+        self.location.backend
+    }
+
+    /// Whether a trivial query succeeds.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+    }
+}
+
+/// Whether an error is a unique-constraint violation (a conflict, not a failure).
+pub fn is_unique_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(e) if e.is_unique_violation())
+}
+
+/// Current unix time in seconds.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}

@@ -1,0 +1,256 @@
+//! Authentication and authorisation, as extractors. A handler declares the role it needs
+//! by its argument type (`Authed<Viewer>`, `Authed<Admin>`, `Platform`...), so every
+//! route states its role where it is defined. The extractor resolves the bearer
+//! credential (a JWT or an API key), checks the tenant is active and the user or key
+//! still valid, checks the role, applies the per-user and per-tenant rate limits, and
+//! names the actor for the audit log.
+
+use std::marker::PhantomData;
+
+use axum::extract::FromRequestParts;
+use axum::http::StatusCode;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+
+use super::error::ApiError;
+use super::middleware::AuditSlot;
+use crate::app::AppState;
+use crate::crypto::api_key::{self, KeyOwner};
+use crate::crypto::jwt::Scope;
+use crate::db::now;
+use crate::domain::role::Role;
+use crate::domain::tenant::TenantId;
+use crate::ratelimit::Scope as LimitScope;
+use crate::tenancy::registry::{self, TenantRow};
+use crate::tenancy::store::TenantDb;
+
+/// Who is calling on behalf of a tenant.
+#[derive(Clone)]
+pub struct Principal {
+    /// The tenant.
+    pub tenant: TenantId,
+    /// The tenant's record (plan, status), as read when authenticating.
+    pub record: TenantRow,
+    /// The tenant's store.
+    pub store: TenantDb,
+    /// The role.
+    pub role: Role,
+    /// The user, when a user (JWT) is calling.
+    pub user_id: Option<String>,
+    /// The audit actor: `user:<id>` or `key:<id>`.
+    pub actor: String,
+}
+
+/// A role a route requires.
+pub trait RequiredRole: Send + Sync {
+    /// The least role allowed.
+    const ROLE: Role;
+}
+
+/// Route marker: any member of the tenant.
+pub struct Viewer;
+/// Route marker: operators and admins.
+pub struct Operator;
+/// Route marker: admins only.
+pub struct Admin;
+
+impl RequiredRole for Viewer {
+    const ROLE: Role = Role::Viewer;
+}
+impl RequiredRole for Operator {
+    const ROLE: Role = Role::Operator;
+}
+impl RequiredRole for Admin {
+    const ROLE: Role = Role::Admin;
+}
+
+/// A caller of the tenant API holding at least role `R`.
+pub struct Authed<R: RequiredRole>(pub Principal, pub PhantomData<R>);
+
+/// A user signed in with a JWT, including one that may only enrol MFA.
+pub struct SessionUser(pub Principal);
+
+/// A platform operator (admin API), authenticated by a platform key.
+pub struct Platform {
+    /// The platform key's id.
+    pub key_id: String,
+}
+
+fn bearer(parts: &Parts) -> Result<&str, ApiError> {
+    let value = parts
+        .headers
+        .get(AUTHORIZATION)
+        .ok_or_else(|| ApiError::unauthenticated("missing Authorization: Bearer credential"))?;
+    let text = value
+        .to_str()
+        .map_err(|_| ApiError::unauthenticated("malformed Authorization header"))?;
+    let token = text
+        .strip_prefix("Bearer ")
+        .or_else(|| text.strip_prefix("bearer "))
+        .map(str::trim);
+    token.filter(|t| !t.is_empty()).ok_or_else(|| {
+        ApiError::unauthenticated("expected Authorization: Bearer <token or API key>")
+    })
+}
+
+/// Resolves a tenant credential; returns the principal and the token's scope.
+async fn resolve_tenant(parts: &Parts, state: &AppState) -> Result<(Principal, Scope), ApiError> {
+    let credential = bearer(parts)?;
+    if api_key::looks_like_key(credential) {
+        let key = api_key::parse(credential)
+            .ok_or_else(|| ApiError::unauthenticated("malformed API key"))?;
+        let KeyOwner::Tenant(tenant) = key.owner.clone() else {
+            return Err(ApiError::forbidden(
+                "platform keys may only call the admin API",
+            ));
+        };
+        let (record, store) = active_store(state, &tenant).await?;
+        let row = store
+            .api_key_by_prefix(&key.prefix)
+            .await?
+            .filter(|r| key.matches(&r.secret_hash));
+        let row = row.ok_or_else(|| ApiError::unauthenticated("unknown API key"))?;
+        if !row.is_usable(now()) {
+            return Err(ApiError::unauthenticated(
+                "API key revoked or expired; rotate it",
+            ));
+        }
+        let principal = Principal {
+            tenant,
+            record,
+            store,
+            role: row.role(),
+            user_id: None,
+            actor: format!("key:{}", row.id),
+        };
+        return Ok((principal, Scope::Full));
+    }
+    let claims = state.jwt.verify(credential, now())?;
+    let tenant = TenantId::parse(&claims.tid)
+        .map_err(|_| ApiError::unauthenticated("token names an invalid tenant"))?;
+    let (record, store) = active_store(state, &tenant).await?;
+    let user = store.user(&claims.sub).await?.filter(|u| u.is_active());
+    let user =
+        user.ok_or_else(|| ApiError::unauthenticated("user no longer exists or is deactivated"))?;
+    let principal = Principal {
+        tenant,
+        record,
+        store,
+        role: user.role(),
+        user_id: Some(user.id.clone()),
+        actor: format!("user:{}", user.id),
+    };
+    Ok((principal, claims.scope))
+}
+
+async fn active_store(
+    state: &AppState,
+    tenant: &TenantId,
+) -> Result<(TenantRow, TenantDb), ApiError> {
+    let row = registry::get(&state.db, tenant.as_str())
+        .await?
+        .ok_or_else(|| ApiError::unauthenticated("unknown tenant"))?;
+    if row.status != "active" {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "tenant_suspended",
+            "this tenant is suspended",
+        ));
+    }
+    Ok((row, state.tenancy.store(tenant).await?))
+}
+
+async fn admit(parts: &Parts, state: &AppState, principal: &Principal) -> Result<(), ApiError> {
+    if let Some(slot) = parts.extensions.get::<AuditSlot>() {
+        slot.set_actor(&principal.actor, Some(principal.tenant.as_str()));
+    }
+    state
+        .limiter
+        .check(LimitScope::User, &principal.actor, &state.metrics)
+        .await?;
+    state
+        .limiter
+        .check(
+            LimitScope::Tenant,
+            principal.tenant.as_str(),
+            &state.metrics,
+        )
+        .await?;
+    Ok(())
+}
+
+impl<R: RequiredRole> FromRequestParts<AppState> for Authed<R> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let (principal, scope) = resolve_tenant(parts, state).await?;
+        admit(parts, state, &principal).await?;
+        if scope != Scope::Full {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "mfa_enrolment_required",
+                "enrol TOTP first: POST /v1/auth/mfa/enroll, then /v1/auth/mfa/confirm",
+            ));
+        }
+        if !principal.role.allows(R::ROLE) {
+            return Err(ApiError::forbidden(format!(
+                "requires the {} role; you have {}",
+                R::ROLE,
+                principal.role
+            )));
+        }
+        Ok(Self(principal, PhantomData))
+    }
+}
+
+impl FromRequestParts<AppState> for SessionUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let (principal, _) = resolve_tenant(parts, state).await?;
+        admit(parts, state, &principal).await?;
+        if principal.user_id.is_none() {
+            return Err(ApiError::forbidden(
+                "this route is for signed-in users, not API keys",
+            ));
+        }
+        Ok(Self(principal))
+    }
+}
+
+impl FromRequestParts<AppState> for Platform {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let credential = bearer(parts)?;
+        let key = match api_key::parse(credential) {
+            Some(key) if key.owner == KeyOwner::Platform => key,
+            Some(_) => {
+                return Err(ApiError::forbidden(
+                    "tenant keys cannot call the admin API; use a platform key",
+                ));
+            }
+            None => {
+                return Err(ApiError::unauthenticated(
+                    "the admin API needs a platform key (scfp.…) from `scf db seed --production`",
+                ));
+            }
+        };
+        let row = crate::platform::find_key(&state.db, &key.prefix)
+            .await?
+            .filter(|r| key.matches(&r.secret_hash));
+        let row = row.ok_or_else(|| ApiError::unauthenticated("unknown platform key"))?;
+        if !row.is_usable(now()) {
+            return Err(ApiError::unauthenticated("platform key revoked or expired"));
+        }
+        let actor = format!("platform-key:{}", row.id);
+        if let Some(slot) = parts.extensions.get::<AuditSlot>() {
+            slot.set_actor(&actor, None);
+        }
+        state
+            .limiter
+            .check(LimitScope::User, &actor, &state.metrics)
+            .await?;
+        Ok(Self { key_id: row.id })
+    }
+}

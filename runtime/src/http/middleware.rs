@@ -1,0 +1,146 @@
+//! The request pipeline around every route: per-IP rate limit, request metrics by route
+//! template, the audit entry of each state-changing request, and normalisation of
+//! framework-made error responses (404, 405, 413, timeouts) into the API's error shape.
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::error::{self, ApiError};
+use super::extract::client_ip;
+use crate::app::AppState;
+use crate::audit::AuditEntry;
+use crate::ratelimit::Scope;
+
+/// Routes exempt from the per-IP limit: probes and scrapes must always get through.
+const UNLIMITED: [&str; 3] = ["/health", "/ready", "/metrics"];
+
+#[derive(Default)]
+struct AuditFields {
+    actor: Option<String>,
+    tenant: Option<String>,
+    target: Option<String>,
+}
+
+/// Where handlers and extractors note the actor, tenant and target of a request that
+/// will be audited.
+#[derive(Clone, Default)]
+pub struct AuditSlot(Arc<Mutex<AuditFields>>);
+
+impl AuditSlot {
+    /// Notes who is acting, for which tenant.
+    pub fn set_actor(&self, actor: &str, tenant: Option<&str>) {
+        if let Ok(mut f) = self.0.lock() {
+            f.actor = Some(actor.to_owned());
+            f.tenant = tenant.map(str::to_owned);
+        }
+    }
+
+    /// Notes the affected resource, when it is not the request path (e.g. a new id).
+    pub fn set_target(&self, target: String) {
+        if let Ok(mut f) = self.0.lock() {
+            f.target = Some(target);
+        }
+    }
+
+    fn take(&self) -> AuditFields {
+        self.0
+            .lock()
+            .map(|mut f| std::mem::take(&mut *f))
+            .unwrap_or_default()
+    }
+}
+
+fn route_of(req: &Request) -> String {
+    req.extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned())
+}
+
+/// Refuses a client IP over its limit (429 with `Retry-After`).
+pub async fn ip_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if !UNLIMITED.contains(&req.uri().path()) {
+        let (parts, body) = req.into_parts();
+        if let Some(ip) = client_ip(&parts, &state.settings.security.trusted_proxies)
+            && let Err(limited) = state
+                .limiter
+                .check(Scope::Ip, &ip.to_string(), &state.metrics)
+                .await
+        {
+            return ApiError::from(limited).into_response();
+        }
+        return next.run(Request::from_parts(parts, body)).await;
+    }
+    next.run(req).await
+}
+
+/// Observes `framework_request_duration_seconds{method,route,status}`.
+pub async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.method().to_string();
+    let route = route_of(&req);
+    let response = next.run(req).await;
+    state
+        .metrics
+        .request_duration
+        .with_label_values(&[method.as_str(), route.as_str(), response.status().as_str()])
+        .observe(start.elapsed().as_secs_f64());
+    response
+}
+
+/// Records every state-changing request in the audit log, whatever its outcome.
+pub async fn audit(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(req).await;
+    }
+    let slot = AuditSlot::default();
+    req.extensions_mut().insert(slot.clone());
+    let action = format!("{} {}", req.method(), route_of(&req));
+    let path = req.uri().path().to_owned();
+    let request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let response = next.run(req).await;
+    let fields = slot.take();
+    let entry = AuditEntry {
+        request_id,
+        actor: fields.actor.unwrap_or_else(|| "anonymous".to_owned()),
+        tenant_id: fields.tenant,
+        action,
+        target: fields.target.unwrap_or(path),
+        status: response.status().as_u16(),
+    };
+    if let Err(e) = state.audit.append(&entry).await {
+        state.metrics.audit_write_failures.inc();
+        tracing::error!(error = %e, action = %entry.action, "audit entry not written");
+    }
+    response
+}
+
+/// Gives error responses made outside the handlers (no route, wrong method, body too
+/// large, timeout, panic) the API's JSON error shape.
+pub async fn normalize_errors(req: Request, next: Next) -> Response {
+    let response = next.run(req).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if (status.is_client_error() || status.is_server_error()) && !is_json {
+        let mut fixed = error::for_status(status);
+        for name in [header::ALLOW, header::RETRY_AFTER] {
+            if let Some(v) = response.headers().get(&name) {
+                fixed.headers_mut().insert(name, v.clone());
+            }
+        }
+        return fixed;
+    }
+    response
+}

@@ -1,0 +1,93 @@
+//! The HTTP API: the router with every route (collected with its OpenAPI entry, so the
+//! document at `/openapi.json` cannot miss one), and the layers around it.
+
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod middleware;
+pub mod openapi;
+pub mod routes;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::HeaderName;
+use axum::routing::get;
+use axum::{Json, Router};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::app::AppState;
+use routes::{admin, api_keys, auth as auth_routes, health, tenant, users};
+
+/// Every route with its OpenAPI entry.
+fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::base())
+        .routes(routes!(health::health))
+        .routes(routes!(health::ready))
+        .routes(routes!(health::metrics))
+        .routes(routes!(auth_routes::login))
+        .routes(routes!(auth_routes::mfa_enroll))
+        .routes(routes!(auth_routes::mfa_confirm))
+        .routes(routes!(auth_routes::me))
+        .routes(routes!(users::list, users::create))
+        .routes(routes!(users::get, users::update, users::deactivate))
+        .routes(routes!(api_keys::list, api_keys::create))
+        .routes(routes!(api_keys::get, api_keys::revoke))
+        .routes(routes!(api_keys::rotate))
+        .routes(routes!(tenant::get))
+        .routes(routes!(tenant::audit))
+        .routes(routes!(admin::list, admin::create))
+        .routes(routes!(admin::get, admin::update))
+        .routes(routes!(admin::verify))
+}
+
+/// The OpenAPI document, as served.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    let (_, mut doc) = api().split_for_parts();
+    openapi::finish(&mut doc);
+    doc
+}
+
+/// The application's router with all layers.
+pub fn router(state: AppState) -> Router {
+    let (routes, mut doc) = api().split_for_parts();
+    openapi::finish(&mut doc);
+    let doc = std::sync::Arc::new(doc);
+    let request_id = HeaderName::from_static("x-request-id");
+    routes
+        .route(
+            "/openapi.json",
+            get(move || std::future::ready(Json(doc.as_ref().clone()))),
+        )
+        .fallback(|| async { error::ApiError::not_found("route") })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::audit,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::observe,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::ip_limit,
+        ))
+        .layer(DefaultBodyLimit::max(state.settings.max_upload_bytes))
+        .layer(axum::middleware::from_fn(middleware::normalize_errors))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            state.settings.request_timeout,
+        ))
+        .layer(CatchPanicLayer::new())
+        .layer(TraceLayer::new_for_http())
+        .layer(SetSensitiveRequestHeadersLayer::new([
+            axum::http::header::AUTHORIZATION,
+        ]))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .with_state(state)
+}

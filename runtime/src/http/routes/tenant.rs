@@ -1,0 +1,77 @@
+//! The caller's own tenant: its plan, limits and usage (viewer), and its audit trail
+//! (admin).
+
+use axum::Json;
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::app::AppState;
+use crate::audit::AuditRecord;
+use crate::domain::plan::Plan;
+use crate::http::auth::{Admin, Authed, Viewer};
+use crate::http::error::ApiError;
+use crate::http::extract::ApiQuery;
+
+/// The caller's tenant.
+#[derive(Serialize, ToSchema)]
+pub struct TenantView {
+    /// Tenant id.
+    pub tenant_id: String,
+    /// Plan name.
+    pub plan: String,
+    /// The plan's limits.
+    pub limits: Plan,
+    /// Industry.
+    pub industry: String,
+    /// `active` or `suspended`.
+    pub status: String,
+    /// Active users.
+    pub users: u64,
+}
+
+/// Paging of the audit trail.
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    /// Most entries to return (1-1000, default 100).
+    pub limit: Option<u32>,
+}
+
+/// The caller's tenant, plan limits and usage. Requires role: viewer.
+#[utoipa::path(get, path = "/v1/tenant", tag = "tenant", responses((status = 200, body = TenantView)), security(("bearer" = [])))]
+pub async fn get(
+    State(state): State<AppState>,
+    Authed(p, ..): Authed<Viewer>,
+) -> Result<Json<TenantView>, ApiError> {
+    let row = p.record.clone();
+    let limits = *state.tenancy.plan(&row.plan)?;
+    let users = p.store.count_active_users().await?;
+    Ok(Json(TenantView {
+        tenant_id: row.id,
+        plan: row.plan,
+        limits,
+        industry: row.industry,
+        status: row.status,
+        users,
+    }))
+}
+
+/// The tenant's most recent audit entries, newest first. Requires role: admin.
+#[utoipa::path(get, path = "/v1/audit", tag = "tenant", params(AuditQuery), responses((status = 200, body = Vec<AuditRecord>)), security(("bearer" = [])))]
+pub async fn audit(
+    State(state): State<AppState>,
+    Authed(p, ..): Authed<Admin>,
+    ApiQuery(q): ApiQuery<AuditQuery>,
+) -> Result<Json<Vec<AuditRecord>>, ApiError> {
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::invalid("limit must be 1-1000"));
+    }
+    Ok(Json(
+        state
+            .audit
+            .for_tenant(p.tenant.as_str(), i64::from(limit))
+            .await?,
+    ))
+}

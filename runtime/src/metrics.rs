@@ -1,0 +1,135 @@
+//! The Prometheus metrics `/metrics` serves, with the guide's names. The agents issue
+//! drives the implementation counters, the active gauge and the queue depth; the HTTP
+//! layer drives the request histogram (labelled by route template, never raw path);
+//! database pool usage is sampled at scrape time.
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
+};
+
+/// Request-duration buckets, in seconds: the defaults plus the long tail up to the
+/// request timeout.
+const BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
+];
+
+/// Every metric the runtime exports.
+pub struct Metrics {
+    registry: Registry,
+    /// `framework_active_implementations_total`: implementations running now.
+    pub active_implementations: IntGauge,
+    /// `framework_implementations_total`: implementations finished.
+    pub implementations: IntCounter,
+    /// `framework_implementations_success_total`: implementations that succeeded.
+    pub implementations_success: IntCounter,
+    /// `framework_request_duration_seconds{method,route,status}`.
+    pub request_duration: HistogramVec,
+    /// `framework_db_pool_connections{state}`: `in_use`, `idle`, `max`.
+    pub db_pool: IntGaugeVec,
+    /// `framework_rate_limit_rejections_total{scope}`.
+    pub rate_limit_rejections: IntCounterVec,
+    /// `framework_queue_depth`: jobs waiting (0 until the agents run).
+    pub queue_depth: IntGauge,
+    /// `framework_audit_write_failures_total`.
+    pub audit_write_failures: IntCounter,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// A fresh registry with every metric registered.
+    pub fn new() -> Self {
+        let registry = Registry::new();
+        // Names and labels are constants: construction and registration cannot fail.
+        let m = Self {
+            active_implementations: IntGauge::new(
+                "framework_active_implementations_total",
+                "Implementations running now",
+            )
+            .unwrap_or_else(|_| unreachable!()),
+            implementations: IntCounter::new(
+                "framework_implementations_total",
+                "Implementations finished",
+            )
+            .unwrap_or_else(|_| unreachable!()),
+            implementations_success: IntCounter::new(
+                "framework_implementations_success_total",
+                "Implementations that succeeded",
+            )
+            .unwrap_or_else(|_| unreachable!()),
+            request_duration: HistogramVec::new(
+                HistogramOpts::new(
+                    "framework_request_duration_seconds",
+                    "HTTP request duration",
+                )
+                .buckets(BUCKETS.to_vec()),
+                &["method", "route", "status"],
+            )
+            .unwrap_or_else(|_| unreachable!()),
+            db_pool: IntGaugeVec::new(
+                Opts::new(
+                    "framework_db_pool_connections",
+                    "Database pool connections by state",
+                ),
+                &["state"],
+            )
+            .unwrap_or_else(|_| unreachable!()),
+            rate_limit_rejections: IntCounterVec::new(
+                Opts::new(
+                    "framework_rate_limit_rejections_total",
+                    "Requests refused by a rate limit",
+                ),
+                &["scope"],
+            )
+            .unwrap_or_else(|_| unreachable!()),
+            queue_depth: IntGauge::new(
+                "framework_queue_depth",
+                "Implementation jobs waiting in the queue",
+            )
+            .unwrap_or_else(|_| unreachable!()),
+            audit_write_failures: IntCounter::new(
+                "framework_audit_write_failures_total",
+                "Audit entries that could not be written",
+            )
+            .unwrap_or_else(|_| unreachable!()),
+            registry,
+        };
+        for scope in ["ip", "user", "tenant"] {
+            m.rate_limit_rejections.with_label_values(&[scope]);
+        }
+        let collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![
+            Box::new(m.active_implementations.clone()),
+            Box::new(m.implementations.clone()),
+            Box::new(m.implementations_success.clone()),
+            Box::new(m.request_duration.clone()),
+            Box::new(m.db_pool.clone()),
+            Box::new(m.rate_limit_rejections.clone()),
+            Box::new(m.queue_depth.clone()),
+            Box::new(m.audit_write_failures.clone()),
+        ];
+        for c in collectors {
+            m.registry.register(c).unwrap_or_else(|_| unreachable!());
+        }
+        m
+    }
+
+    /// Samples the pool, then renders every metric in the Prometheus text format.
+    pub fn render(&self, pool: &sqlx::AnyPool) -> String {
+        let size = i64::from(pool.size());
+        let idle = i64::try_from(pool.num_idle()).unwrap_or(0);
+        self.db_pool.with_label_values(&["in_use"]).set(size - idle);
+        self.db_pool.with_label_values(&["idle"]).set(idle);
+        self.db_pool
+            .with_label_values(&["max"])
+            .set(i64::from(pool.options().get_max_connections()));
+        let mut out = Vec::new();
+        // Encoding gathered families into a Vec cannot fail.
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
+        String::from_utf8(out).unwrap_or_default()
+    }
+}

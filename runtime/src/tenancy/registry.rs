@@ -1,0 +1,88 @@
+//! The control-plane record of tenants (plan, industry, encrypted admin email, status).
+//! The tenants' own data is elsewhere, behind [`super::store::Stores`].
+
+use sqlx::{AssertSqlSafe, FromRow};
+
+use crate::db::{Db, now};
+
+/// A tenant as recorded.
+#[derive(Debug, Clone, FromRow)]
+pub struct TenantRow {
+    /// Tenant id.
+    pub id: String,
+    /// Plan name.
+    pub plan: String,
+    /// Industry.
+    pub industry: String,
+    /// Encrypted admin email.
+    pub admin_email_enc: String,
+    /// Isolation mode it was provisioned with.
+    pub isolation: String,
+    /// `active` or `suspended`.
+    pub status: String,
+    /// Created (unix seconds).
+    pub created_at: i64,
+}
+
+/// Field-encryption context of tenant admin emails.
+pub const ADMIN_EMAIL_CONTEXT: &str = "tenants.admin_email";
+
+const COLUMNS: &str = "id, plan, industry, admin_email_enc, isolation, status, created_at";
+
+/// Records a tenant; a duplicate id is a unique violation.
+pub async fn insert(db: &Db, row: &TenantRow) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO tenants (id, plan, industry, admin_email_enc, isolation, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        .bind(&row.id)
+        .bind(&row.plan)
+        .bind(&row.industry)
+        .bind(&row.admin_email_enc)
+        .bind(&row.isolation)
+        .bind(&row.status)
+        .bind(now())
+        .execute(&db.pool)
+        .await
+        .map(|_| ())
+}
+
+/// A tenant by id.
+pub async fn get(db: &Db, id: &str) -> Result<Option<TenantRow>, sqlx::Error> {
+    sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM tenants WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(&db.pool)
+    .await
+}
+
+/// Tenants by id, optionally only active ones.
+pub async fn list(db: &Db, active_only: bool) -> Result<Vec<TenantRow>, sqlx::Error> {
+    let filter = if active_only {
+        "WHERE status = 'active'"
+    } else {
+        ""
+    };
+    sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM tenants {filter} ORDER BY id"
+    )))
+    .fetch_all(&db.pool)
+    .await
+}
+
+/// How many tenants exist.
+pub async fn count(db: &Db) -> Result<u64, sqlx::Error> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tenants")
+        .fetch_one(&db.pool)
+        .await?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// Sets plan and status.
+pub async fn update(db: &Db, id: &str, plan: &str, status: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE tenants SET plan = $2, status = $3 WHERE id = $1")
+        .bind(id)
+        .bind(plan)
+        .bind(status)
+        .execute(&db.pool)
+        .await
+        .map(|_| ())
+}

@@ -1,0 +1,227 @@
+//! A tenant's users. Every query is on a [`TenantDb`] and filters on its tenant id, so a
+//! user id from another tenant is simply not found. Emails are stored encrypted, with a
+//! keyed hash for lookup; passwords as argon2id hashes; TOTP secrets encrypted.
+
+use sqlx::{AssertSqlSafe, FromRow};
+
+use super::store::TenantDb;
+use crate::db::now;
+use crate::domain::role::Role;
+
+/// Field-encryption context of user emails.
+pub const EMAIL_CONTEXT: &str = "users.email";
+/// Field-encryption context of TOTP secrets.
+pub const MFA_CONTEXT: &str = "users.mfa_secret";
+
+/// A user as stored.
+#[derive(Debug, Clone, FromRow)]
+pub struct UserRow {
+    /// Random UUID.
+    pub id: String,
+    /// Encrypted email.
+    pub email_enc: String,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    /// Role name.
+    pub role: String,
+    /// Encrypted TOTP secret, once enrolment started.
+    pub mfa_secret_enc: Option<String>,
+    /// When TOTP was confirmed.
+    pub mfa_enabled_at: Option<i64>,
+    /// Last TOTP step accepted (replay guard).
+    pub mfa_last_step: Option<i64>,
+    /// Created (unix seconds).
+    pub created_at: i64,
+    /// Deactivated (unix seconds).
+    pub deactivated_at: Option<i64>,
+}
+
+impl UserRow {
+    /// The role; an unknown stored role reads as the least privileged.
+    pub fn role(&self) -> Role {
+        self.role.parse().unwrap_or(Role::Viewer)
+    }
+
+    /// Whether the user may sign in.
+    pub fn is_active(&self) -> bool {
+        self.deactivated_at.is_none()
+    }
+}
+
+/// A user to insert.
+pub struct NewUser<'a> {
+    /// Random UUID.
+    pub id: &'a str,
+    /// Keyed hash of the email.
+    pub email_index: &'a str,
+    /// Encrypted email.
+    pub email_enc: &'a str,
+    /// argon2id PHC string.
+    pub password_hash: &'a str,
+    /// Role.
+    pub role: Role,
+}
+
+const COLUMNS: &str = "id, email_enc, password_hash, role, mfa_secret_enc, mfa_enabled_at, mfa_last_step, created_at, deactivated_at";
+
+impl TenantDb {
+    /// Active users of the tenant.
+    pub async fn count_active_users(&self) -> Result<u64, sqlx::Error> {
+        let sql = format!(
+            "SELECT COUNT(*) FROM {} WHERE tenant_id = $1 AND deactivated_at IS NULL",
+            self.table("users")
+        );
+        let n: i64 = sqlx::query_scalar(AssertSqlSafe(sql))
+            .bind(self.tid())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// Inserts a user; a duplicate email is a unique violation.
+    pub async fn insert_user(&self, user: &NewUser<'_>) -> Result<(), sqlx::Error> {
+        let sql = format!(
+            "INSERT INTO {} (id, tenant_id, email_index, email_enc, password_hash, role, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            self.table("users")
+        );
+        sqlx::query(AssertSqlSafe(sql))
+            .bind(user.id)
+            .bind(self.tid())
+            .bind(user.email_index)
+            .bind(user.email_enc)
+            .bind(user.password_hash)
+            .bind(user.role.as_str())
+            .bind(now())
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+    }
+
+    /// A user by id.
+    pub async fn user(&self, id: &str) -> Result<Option<UserRow>, sqlx::Error> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM {} WHERE tenant_id = $1 AND id = $2",
+            self.table("users")
+        );
+        sqlx::query_as(AssertSqlSafe(sql))
+            .bind(self.tid())
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
+    /// A user by any of the email's keyed hashes (one per field key).
+    pub async fn user_by_email(&self, indexes: &[String]) -> Result<Option<UserRow>, sqlx::Error> {
+        for index in indexes {
+            let sql = format!(
+                "SELECT {COLUMNS} FROM {} WHERE tenant_id = $1 AND email_index = $2",
+                self.table("users")
+            );
+            if let Some(row) = sqlx::query_as(AssertSqlSafe(sql))
+                .bind(self.tid())
+                .bind(index)
+                .fetch_optional(&self.pool)
+                .await?
+            {
+                return Ok(Some(row));
+            }
+        }
+        Ok(None)
+    }
+
+    /// All users, oldest first.
+    pub async fn users(&self) -> Result<Vec<UserRow>, sqlx::Error> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM {} WHERE tenant_id = $1 ORDER BY created_at, id",
+            self.table("users")
+        );
+        sqlx::query_as(AssertSqlSafe(sql))
+            .bind(self.tid())
+            .fetch_all(&self.pool)
+            .await
+    }
+
+    /// Changes a user's role; false when no such user.
+    pub async fn set_user_role(&self, id: &str, role: Role) -> Result<bool, sqlx::Error> {
+        let sql = format!(
+            "UPDATE {} SET role = $3 WHERE tenant_id = $1 AND id = $2",
+            self.table("users")
+        );
+        let done = sqlx::query(AssertSqlSafe(sql))
+            .bind(self.tid())
+            .bind(id)
+            .bind(role.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Deactivates a user; false when no such active user.
+    pub async fn deactivate_user(&self, id: &str) -> Result<bool, sqlx::Error> {
+        let sql = format!(
+            "UPDATE {} SET deactivated_at = $3 WHERE tenant_id = $1 AND id = $2 AND deactivated_at IS NULL",
+            self.table("users")
+        );
+        let done = sqlx::query(AssertSqlSafe(sql))
+            .bind(self.tid())
+            .bind(id)
+            .bind(now())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Stores a new (unconfirmed) TOTP secret, replacing an unconfirmed one.
+    pub async fn set_mfa_secret(&self, id: &str, secret_enc: &str) -> Result<bool, sqlx::Error> {
+        let sql = format!(
+            "UPDATE {} SET mfa_secret_enc = $3, mfa_enabled_at = NULL, mfa_last_step = NULL WHERE tenant_id = $1 AND id = $2 AND mfa_enabled_at IS NULL",
+            self.table("users")
+        );
+        let done = sqlx::query(AssertSqlSafe(sql))
+            .bind(self.tid())
+            .bind(id)
+            .bind(secret_enc)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Records an accepted TOTP step (and confirms enrolment); false when the step is
+    /// not newer than the last one accepted, i.e. a replayed code.
+    pub async fn accept_mfa_step(&self, id: &str, step: i64) -> Result<bool, sqlx::Error> {
+        let sql = format!(
+            "UPDATE {} SET mfa_last_step = $3, mfa_enabled_at = COALESCE(mfa_enabled_at, $4) \
+             WHERE tenant_id = $1 AND id = $2 AND (mfa_last_step IS NULL OR mfa_last_step < $3)",
+            self.table("users")
+        );
+        let done = sqlx::query(AssertSqlSafe(sql))
+            .bind(self.tid())
+            .bind(id)
+            .bind(step)
+            .bind(now())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Bytes of the tenant's rows (row isolation's storage measure).
+    pub(super) async fn row_bytes(&self) -> Result<i64, sqlx::Error> {
+        let sql = format!(
+            "SELECT COALESCE(SUM(LENGTH(email_enc) + LENGTH(password_hash) + LENGTH(id)), 0) FROM {} WHERE tenant_id = $1",
+            self.table("users")
+        );
+        let users: i64 = sqlx::query_scalar(AssertSqlSafe(sql))
+            .bind(self.tid())
+            .fetch_one(&self.pool)
+            .await?;
+        let sql = format!(
+            "SELECT COALESCE(SUM(LENGTH(name_enc) + LENGTH(secret_hash) + LENGTH(id)), 0) FROM {} WHERE tenant_id = $1",
+            self.table("api_keys")
+        );
+        let keys: i64 = sqlx::query_scalar(AssertSqlSafe(sql))
+            .bind(self.tid())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(users + keys)
+    }
+}

@@ -1,0 +1,298 @@
+//! `spawn_app`: a server per test on port 0, with its own database (a fresh PostgreSQL
+//! database or a temporary SQLite directory), migrations applied, a platform key, and
+//! helpers to provision tenants and sign in.
+
+use std::collections::HashMap;
+
+use reqwest::{Method, StatusCode};
+use scf_runtime::domain::tenant::Isolation;
+use scf_runtime::settings::{Mode, Settings};
+use scf_runtime::{AppState, Application};
+use serde_json::{Value, json};
+
+use crate::services;
+
+/// Test JWT signing key.
+pub const SECRET_KEY: &str = "test-secret-key-test-secret-key-test-secret";
+/// Test field key (32 bytes of 0x07, base64).
+pub const FIELD_KEY: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
+
+/// Which database a test app uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite (dev).
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// How to start a test app.
+#[derive(Clone)]
+pub struct Options {
+    /// Database engine.
+    pub backend: Backend,
+    /// Tenant isolation.
+    pub isolation: Isolation,
+    /// Use Redis for rate limits.
+    pub redis: bool,
+    /// An existing database to share (PostgreSQL URL).
+    pub database_url: Option<String>,
+    /// Extra environment.
+    pub env: Vec<(&'static str, String)>,
+}
+
+impl Options {
+    /// Defaults for a backend: row isolation, no Redis.
+    pub fn new(backend: Backend) -> Self {
+        Self {
+            backend,
+            isolation: Isolation::Row,
+            redis: false,
+            database_url: None,
+            env: Vec::new(),
+        }
+    }
+
+    /// With an isolation mode.
+    pub fn isolation(mut self, isolation: Isolation) -> Self {
+        self.isolation = isolation;
+        self
+    }
+
+    /// With an environment variable.
+    pub fn env(mut self, key: &'static str, value: impl Into<String>) -> Self {
+        self.env.push((key, value.into()));
+        self
+    }
+}
+
+/// A running test server.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`.
+    pub address: String,
+    /// Shared state, for direct database access.
+    pub state: AppState,
+    /// The environment it was started with.
+    pub env: HashMap<String, String>,
+    /// A platform key for the admin API.
+    pub platform_key: String,
+    /// PostgreSQL URL, when on PostgreSQL.
+    pub database_url: Option<String>,
+    client: reqwest::Client,
+    _dir: tempfile::TempDir,
+    _db: Option<services::FreshDb>,
+}
+
+/// Sends logs to stdout when `TEST_LOG` is set, else nowhere.
+fn init_logs() {
+    if std::env::var_os("TEST_LOG").is_some() {
+        scf_runtime::telemetry::init("debug", std::io::stdout);
+    } else {
+        scf_runtime::telemetry::init("error", std::io::sink);
+    }
+}
+
+/// Starts a server.
+pub async fn spawn_app(opts: Options) -> TestApp {
+    init_logs();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut env: HashMap<String, String> = [
+        (
+            "DATA_DIR",
+            dir.path().to_str().expect("utf8 path").to_owned(),
+        ),
+        ("LISTEN_ADDR", "127.0.0.1:0".to_owned()),
+        ("SECRET_KEY", SECRET_KEY.to_owned()),
+        ("FIELD_ENCRYPTION_KEY", FIELD_KEY.to_owned()),
+        ("TENANT_ISOLATION", opts.isolation.as_str().to_owned()),
+        ("MFA_REQUIRED", "false".to_owned()),
+        ("RATE_LIMIT_PER_IP", "100000/hour".to_owned()),
+        ("RATE_LIMIT_PER_USER", "100000/hour".to_owned()),
+        ("RATE_LIMIT_PER_TENANT", "100000/hour".to_owned()),
+        ("DATABASE_POOL_SIZE", "5".to_owned()),
+        ("DATABASE_MAX_OVERFLOW", "0".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let (database_url, owned_db) = match (opts.backend, opts.database_url) {
+        (Backend::Postgres, Some(url)) => (Some(url), None),
+        (Backend::Postgres, None) => {
+            let db = services::fresh_postgres_database("rt");
+            (Some(db.url()), Some(db))
+        }
+        (Backend::Sqlite, _) => (None, None),
+    };
+    if let Some(url) = &database_url {
+        env.insert("DATABASE_URL".to_owned(), url.clone());
+    }
+    if opts.redis {
+        env.insert("REDIS_URL".to_owned(), services::redis_url());
+    }
+    for (k, v) in opts.env {
+        env.insert(k.to_owned(), v);
+    }
+    let settings =
+        Settings::from_lookup(Mode::Development, &|k| env.get(k).cloned()).expect("test settings");
+    let app = Application::build(settings)
+        .await
+        .expect("application starts");
+    let address = format!("http://{}", app.local_addr());
+    let state = app.state();
+    tokio::spawn(app.run_until(std::future::pending()));
+    let (_, platform_key) = scf_runtime::platform::create_key(
+        &state.db,
+        &state.cipher,
+        "tests",
+        std::time::Duration::from_secs(86_400),
+    )
+    .await
+    .expect("platform key");
+    TestApp {
+        _db: owned_db,
+        address,
+        state,
+        env,
+        platform_key,
+        database_url,
+        client: reqwest::Client::new(),
+        _dir: dir,
+    }
+}
+
+/// A provisioned tenant with a signed-in admin.
+pub struct Tenant {
+    /// The admin's email.
+    pub admin_email: String,
+    /// The admin's password.
+    pub admin_password: String,
+    /// The admin's user id.
+    pub admin_id: String,
+    /// The admin's JWT.
+    pub token: String,
+}
+
+impl TestApp {
+    /// Sends a request with an optional bearer credential and JSON body.
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        bearer: Option<&str>,
+        body: Option<Value>,
+    ) -> reqwest::Response {
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.address));
+        if let Some(b) = bearer {
+            req = req.bearer_auth(b);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        req.send().await.expect("request sent")
+    }
+
+    /// Sends a request and returns status and JSON body (Null when empty).
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        bearer: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let resp = self.request(method, path, bearer, body).await;
+        let status = resp.status();
+        let text = resp.text().await.expect("body");
+        (
+            status,
+            if text.is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_str(&text).unwrap_or(Value::String(text))
+            },
+        )
+    }
+
+    /// Provisions a tenant over the admin API and signs its admin in.
+    pub async fn tenant(&self, id: &str, plan: &str) -> Tenant {
+        let admin_email = format!("admin@{id}.example");
+        let body = json!({"tenant_id": id, "plan": plan, "industry": "FURNITURE", "admin_email": admin_email});
+        let (status, created) = self
+            .call(
+                Method::POST,
+                "/v1/admin/tenants",
+                Some(&self.platform_key),
+                Some(body),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let admin_password = created["admin_password"]
+            .as_str()
+            .expect("password")
+            .to_owned();
+        let admin_id = created["admin_user_id"]
+            .as_str()
+            .expect("admin id")
+            .to_owned();
+        let token = self.login(id, &admin_email, &admin_password).await;
+        Tenant {
+            admin_email,
+            admin_password,
+            admin_id,
+            token,
+        }
+    }
+
+    /// Signs in and returns the access token.
+    pub async fn login(&self, tenant: &str, email: &str, password: &str) -> String {
+        let (status, body) = self
+            .call(
+                Method::POST,
+                "/v1/auth/login",
+                None,
+                Some(json!({"tenant_id": tenant, "email": email, "password": password})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["access_token"].as_str().expect("token").to_owned()
+    }
+
+    /// Creates a user in the caller's tenant and returns its id.
+    pub async fn user(&self, token: &str, email: &str, role: &str) -> String {
+        let body = json!({"email": email, "password": "a-long-enough-password", "role": role});
+        let (status, created) = self
+            .call(Method::POST, "/v1/users", Some(token), Some(body))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        created["id"].as_str().expect("id").to_owned()
+    }
+
+    /// Creates an API key in the caller's tenant; returns (id, secret).
+    pub async fn api_key(&self, token: &str, name: &str, role: &str) -> (String, String) {
+        let (status, created) = self
+            .call(
+                Method::POST,
+                "/v1/api-keys",
+                Some(token),
+                Some(json!({"name": name, "role": role})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        (
+            created["key"]["id"].as_str().expect("id").to_owned(),
+            created["secret"].as_str().expect("secret").to_owned(),
+        )
+    }
+}
+
+/// The backends and isolation modes every tenant test runs in.
+pub fn matrix() -> Vec<(Backend, Isolation)> {
+    vec![
+        (Backend::Postgres, Isolation::Row),
+        (Backend::Postgres, Isolation::Schema),
+        (Backend::Postgres, Isolation::Database),
+        (Backend::Sqlite, Isolation::Row),
+        (Backend::Sqlite, Isolation::Database),
+    ]
+}

@@ -1,0 +1,15 @@
+//! The runtime's API suite, against a real server per test on SQLite and on PostgreSQL
+//! (plus Redis where rate limits are shared). One test binary, one module per concern.
+
+mod audit;
+mod auth;
+mod cli;
+mod credentials;
+mod encryption;
+mod health;
+mod helpers;
+mod isolation;
+mod rate_limits;
+mod schemathesis;
+mod services;
+mod tenants;

@@ -1,0 +1,215 @@
+//! Plans and tenant lifecycle over the admin API: limits answered with 409/422,
+//! suspension, verification.
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::helpers::{Backend, Options, spawn_app};
+
+const TINY_PLANS: &str = r#"{"tiny":{"max_users":2,"max_implementations":1,"storage_bytes":1073741824},"small":{"max_users":25,"max_implementations":3,"storage_bytes":10737418240}}"#;
+
+#[tokio::test]
+async fn plan_user_limits_are_enforced() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let app = spawn_app(Options::new(backend).env("TENANT_PLANS", TINY_PLANS)).await;
+        let t = app.tenant("acme", "tiny").await;
+        app.user(&t.token, "second@acme.example", "viewer").await;
+        let body = json!({"email": "third@acme.example", "password": "a-long-enough-password", "role": "viewer"});
+        let (status, err) = app
+            .call(Method::POST, "/v1/users", Some(&t.token), Some(body))
+            .await;
+        assert_eq!(status, StatusCode::CONFLICT, "{backend:?}: {err}");
+        assert_eq!(err["error"]["code"], "plan_limit");
+        assert!(
+            err["error"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("the tiny plan allows at most 2 users"),
+            "{err}"
+        );
+        let (status, view) = app
+            .call(Method::GET, "/v1/tenant", Some(&t.token), None)
+            .await;
+        assert_eq!(
+            (
+                status,
+                view["users"].as_u64(),
+                view["limits"]["max_users"].as_u64()
+            ),
+            (StatusCode::OK, Some(2), Some(2))
+        );
+    }
+}
+
+#[tokio::test]
+async fn provisioning_refusals_are_clear() {
+    let app = spawn_app(Options::new(Backend::Postgres).env("MAX_TENANTS", "1")).await;
+    let create = |id: &str, plan: &str, email: &str| json!({"tenant_id": id, "plan": plan, "admin_email": email});
+    let admin = Some(app.platform_key.as_str());
+    let (status, err) = app
+        .call(
+            Method::POST,
+            "/v1/admin/tenants",
+            admin,
+            Some(create("acme", "huge", "a@acme.example")),
+        )
+        .await;
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_request"))
+    );
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("available plans: large, medium, small"),
+        "{err}"
+    );
+    for bad_id in ["Robert'); DROP TABLE tenants;--", "1acme", ""] {
+        let (status, _) = app
+            .call(
+                Method::POST,
+                "/v1/admin/tenants",
+                admin,
+                Some(create(bad_id, "small", "a@acme.example")),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad_id:?}");
+    }
+    let (status, _) = app
+        .call(
+            Method::POST,
+            "/v1/admin/tenants",
+            admin,
+            Some(create("acme", "small", "not-an-email")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        app.call(
+            Method::POST,
+            "/v1/admin/tenants",
+            admin,
+            Some(create("acme", "small", "a@acme.example"))
+        )
+        .await
+        .0,
+        StatusCode::CREATED
+    );
+    let (status, err) = app
+        .call(
+            Method::POST,
+            "/v1/admin/tenants",
+            admin,
+            Some(create("acme", "small", "a@acme.example")),
+        )
+        .await;
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("tenant_exists"))
+    );
+    let (status, err) = app
+        .call(
+            Method::POST,
+            "/v1/admin/tenants",
+            admin,
+            Some(create("globex", "small", "a@globex.example")),
+        )
+        .await;
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("tenant_limit"))
+    );
+}
+
+#[tokio::test]
+async fn tenants_are_listed_verified_suspended_and_replanned() {
+    let app = spawn_app(Options::new(Backend::Postgres).env("TENANT_PLANS", TINY_PLANS)).await;
+    let t = app.tenant("acme", "small").await;
+    app.user(&t.token, "two@acme.example", "viewer").await;
+    app.user(&t.token, "three@acme.example", "viewer").await;
+    let admin = Some(app.platform_key.as_str());
+    let (status, detail) = app
+        .call(Method::GET, "/v1/admin/tenants/acme", admin, None)
+        .await;
+    assert_eq!(
+        (
+            status,
+            detail["admin_email"].as_str(),
+            detail["industry"].as_str()
+        ),
+        (
+            StatusCode::OK,
+            Some("admin@acme.example"),
+            Some("FURNITURE")
+        )
+    );
+    let (status, report) = app
+        .call(
+            Method::GET,
+            "/v1/admin/tenants/acme/verification",
+            admin,
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, report["ok"].as_bool(), report["users"].as_u64()),
+        (StatusCode::OK, Some(true), Some(3)),
+        "{report}"
+    );
+    assert_eq!(
+        app.call(Method::GET, "/v1/admin/tenants/nobody", admin, None)
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+
+    let (status, err) = app
+        .call(
+            Method::PATCH,
+            "/v1/admin/tenants/acme",
+            admin,
+            Some(json!({"plan": "tiny"})),
+        )
+        .await;
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("plan_limit")),
+        "3 users do not fit 2"
+    );
+    let (status, body) = app
+        .call(
+            Method::PATCH,
+            "/v1/admin/tenants/acme",
+            admin,
+            Some(json!({"status": "suspended"})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (StatusCode::OK, Some("suspended"))
+    );
+    let (status, err) = app.call(Method::GET, "/v1/me", Some(&t.token), None).await;
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("tenant_suspended"))
+    );
+    let (_, all) = app
+        .call(Method::GET, "/v1/admin/tenants", admin, None)
+        .await;
+    let (_, active) = app
+        .call(
+            Method::GET,
+            "/v1/admin/tenants?active_only=true",
+            admin,
+            None,
+        )
+        .await;
+    assert_eq!(
+        (
+            all.as_array().map(Vec::len),
+            active.as_array().map(Vec::len)
+        ),
+        (Some(1), Some(0))
+    );
+}
