@@ -58,6 +58,9 @@ pub enum Command {
     },
     /// Print the JSON Schema of framework.toml.
     Schema,
+    /// The framework server and its operations (run, db, tenant, audit).
+    #[command(flatten)]
+    Runtime(scf_runtime::cli::Command),
     /// Print shell completions.
     Completions(meta::CompletionsArgs),
     /// Print the man page (roff).
@@ -88,6 +91,7 @@ pub fn main() -> ExitCode {
         Command::Forecast(args) => forecast::run(&args),
         Command::Healthcheck { url } => meta::healthcheck(&url),
         Command::Schema => meta::schema(),
+        Command::Runtime(cmd) => scf_runtime::cli::execute(cmd),
         Command::Completions(args) => meta::completions(&args),
         Command::Man => meta::man(),
     }

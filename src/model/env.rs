@@ -21,6 +21,12 @@ pub enum Placement {
     Compose,
 }
 
+/// Seconds a stopping runtime has before it is killed (systemd `TimeoutStopSec`,
+/// Kubernetes `terminationGracePeriodSeconds`).
+pub const STOP_TIMEOUT_SECONDS: u64 = 30;
+/// Seconds the runtime drains in-flight requests after SIGTERM: inside the stop timeout.
+pub const SHUTDOWN_GRACE_SECONDS: u64 = STOP_TIMEOUT_SECONDS - 5;
+
 /// In-cluster Service of the managed PostgreSQL.
 pub const K8S_POSTGRES_SERVICE: &str = "postgres";
 /// In-cluster Service of the managed Redis.
@@ -130,6 +136,19 @@ pub fn runtime_env(m: &Model, placement: Placement) -> Vec<EnvVar> {
             m.monitoring.prometheus.to_string(),
         ),
         plain(vars::DATA_DIR, format!("/var/lib/{}", m.name())),
+        plain(
+            vars::DATABASE_EXTENSIONS,
+            db.extensions
+                .iter()
+                .map(|e| e.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+        plain(vars::TRUSTED_PROXIES, trusted_proxies(placement).into()),
+        plain(
+            vars::SHUTDOWN_GRACE_SECONDS,
+            SHUTDOWN_GRACE_SECONDS.to_string(),
+        ),
     ]
 }
 
@@ -148,6 +167,16 @@ fn in_network(m: &Model, postgres: &str, redis: &str) -> (String, String, String
         host(m.database.managed, postgres, &m.database.host),
         host(m.redis.managed, redis, &m.redis.host),
     )
+}
+
+/// Proxies whose `X-Forwarded-For` the runtime believes: nginx on the same host. In a
+/// cluster or compose network the proxy's address is not known in advance, so none is
+/// trusted and the per-IP limit sees the proxy (the per-user and per-tenant ones still hold).
+fn trusted_proxies(placement: Placement) -> &'static str {
+    match placement {
+        Placement::Host => "127.0.0.1,::1",
+        _ => "",
+    }
 }
 
 fn environment(e: Environment) -> &'static str {

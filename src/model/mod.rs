@@ -11,7 +11,7 @@ mod validate;
 
 pub use env::{
     COMPOSE_POSTGRES_SERVICE, COMPOSE_REDIS_SERVICE, EnvValue, EnvVar, K8S_POSTGRES_SERVICE,
-    K8S_REDIS_SERVICE, Placement, runtime_env,
+    K8S_REDIS_SERVICE, Placement, STOP_TIMEOUT_SECONDS, runtime_env,
 };
 pub use tenancy::{PG_IDENTIFIER_MAX, TenantStore, store_name_len, tenant_store};
 

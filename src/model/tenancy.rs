@@ -1,17 +1,20 @@
-//! Where each tenant's data lives, by isolation mode. The host bootstrap SQL, the apply
-//! step and the runtime all derive names from here, so they always agree.
+//! Where each tenant's data lives, by isolation mode. The names come from the runtime's
+//! own functions (`scf_runtime::db::ident`), so the host SQL, the backups, the apply step
+//! and the running server always agree.
 
 use super::Model;
 use crate::config::Isolation;
 use crate::config::values::Identifier;
+use scf_runtime::db::ident;
+use scf_runtime::domain::tenant::TenantId;
 
 /// PostgreSQL's identifier limit, in bytes.
-pub const PG_IDENTIFIER_MAX: usize = 63;
+pub const PG_IDENTIFIER_MAX: usize = ident::MAX_IDENT_LEN;
 
 /// Where one tenant's tables live.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TenantStore {
-    /// A database of its own, e.g. `ai_supply_chain_customer_123`.
+    /// A database of its own, e.g. `ai_supply_chain_t_customer_123`.
     Database(String),
     /// A schema of its own in the main database, e.g. `tenant_customer_123`.
     Schema(String),
@@ -19,20 +22,37 @@ pub enum TenantStore {
     Rows,
 }
 
+/// The runtime's id for a validated tenant id (a stricter grammar than the runtime's).
+fn runtime_id(id: &str) -> Option<TenantId> {
+    TenantId::parse(id).ok()
+}
+
 /// The store of tenant `id` under the model's isolation mode.
 pub fn tenant_store(model: &Model, id: &Identifier) -> TenantStore {
-    match model.tenancy.isolation {
-        Isolation::Database => TenantStore::Database(format!("{}_{}", model.database.name, id)),
-        Isolation::Schema => TenantStore::Schema(format!("tenant_{id}")),
+    store(
+        model.database.name.as_str(),
+        model.tenancy.isolation,
+        id.as_str(),
+    )
+}
+
+fn store(database: &str, isolation: Isolation, id: &str) -> TenantStore {
+    let Some(tenant) = runtime_id(id) else {
+        return TenantStore::Rows;
+    };
+    match isolation {
+        Isolation::Database => TenantStore::Database(ident::tenant_database(database, &tenant)),
+        Isolation::Schema => TenantStore::Schema(ident::tenant_schema(&tenant)),
         Isolation::Row => TenantStore::Rows,
     }
 }
 
-/// The longest store name a tenant id can produce under a database name, for validation.
-pub fn store_name_len(database: &str, isolation: Isolation, id: &str) -> usize {
-    match isolation {
-        Isolation::Database => database.len() + 1 + id.len(),
-        Isolation::Schema => "tenant_".len() + id.len(),
-        Isolation::Row => 0,
-    }
+/// The length of the database or schema name a tenant id produces, for validation;
+/// `None` when the runtime would refuse the id itself.
+pub fn store_name_len(database: &str, isolation: Isolation, id: &str) -> Option<usize> {
+    runtime_id(id)?;
+    Some(match store(database, isolation, id) {
+        TenantStore::Database(name) | TenantStore::Schema(name) => name.len(),
+        TenantStore::Rows => 0,
+    })
 }

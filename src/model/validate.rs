@@ -109,15 +109,21 @@ fn tenants(c: &Config, f: &mut Findings) {
                 "give each [[tenants]] entry a unique id, or remove the duplicate",
             );
         }
-        let store_len =
-            super::store_name_len(c.database.name.as_str(), c.tenancy.isolation, t.id.as_str());
-        if store_len > super::PG_IDENTIFIER_MAX {
-            f.error(
+        let limit = scf_runtime::domain::tenant::MAX_TENANT_ID_LEN;
+        match super::store_name_len(c.database.name.as_str(), c.tenancy.isolation, t.id.as_str()) {
+            None => f.error(
                 "scf::tenant-id-too-long",
                 &format!("tenants.{i}.id"),
-                format!("tenant `{}` would need a {store_len}-byte database or schema name; PostgreSQL allows {}", t.id, super::PG_IDENTIFIER_MAX),
+                format!("tenant id `{}` is longer than the runtime's {limit} characters", t.id),
+                format!("shorten it to {limit} characters or fewer"),
+            ),
+            Some(len) if len > super::PG_IDENTIFIER_MAX => f.error(
+                "scf::tenant-id-too-long",
+                &format!("tenants.{i}.id"),
+                format!("tenant `{}` would need a {len}-byte database or schema name; PostgreSQL allows {}", t.id, super::PG_IDENTIFIER_MAX),
                 "shorten the tenant id or database.name",
-            );
+            ),
+            Some(_) => {}
         }
         if !c.tenancy.plans.contains_key(&t.plan) {
             let plans = c

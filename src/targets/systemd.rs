@@ -121,6 +121,7 @@ struct RuntimeUnit {
     uploads: String,
     nginx_group: &'static str,
     bind_port: u16,
+    stop_timeout: u64,
     net: Network,
 }
 
@@ -198,6 +199,7 @@ impl Systemd {
             uploads: uploads_dir(host),
             nginx_group: NGINX_GROUP,
             bind_port: model.server.listen.0.port(),
+            stop_timeout: crate::model::STOP_TIMEOUT_SECONDS,
             net: network(model, true),
         };
         let text = r.render("systemd/runtime.service.j2", &ctx)?;

@@ -133,13 +133,19 @@ async fn the_guides_db_and_tenant_commands_work_on_both_engines() {
             "{ctx}: {out}"
         );
         let (ok, out) = scf(&env, &["db", "seed"]).await;
-        assert!(ok && out.contains("demo tenant (DEVELOPMENT ONLY)"), "{ctx}: {out}");
+        assert!(
+            ok && out.contains("demo tenant (DEVELOPMENT ONLY)"),
+            "{ctx}: {out}"
+        );
         let mut production = env.clone();
         production.insert("ENVIRONMENT".into(), "production".into());
         production.insert("REDIS_URL".into(), services::redis_url());
         if postgres {
             let (ok, out) = scf(&production, &["db", "seed"]).await;
-            assert!(ok && out.contains("demo tenant: not created in production"), "{ctx}: {out}");
+            assert!(
+                ok && out.contains("demo tenant: not created in production"),
+                "{ctx}: {out}"
+            );
         }
     }
 }

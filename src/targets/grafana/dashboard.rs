@@ -159,7 +159,7 @@ fn specs() -> Vec<Spec> {
             "percentunit",
             Alarm::Above(pct(m::DB_POOL_PERCENT)),
             &[(
-                "sum by (instance) (framework_db_pool_connections{state=\"in_use\"}) / sum by (instance) (framework_db_pool_max_connections)",
+                "sum by (instance) (framework_db_pool_connections{state=\"in_use\"}) / sum by (instance) (framework_db_pool_connections{state=\"max\"})",
                 "{{instance}}",
             )],
         ),

@@ -37,7 +37,7 @@ pub const LIVENESS_PATH: &str = "/health";
 /// Readiness endpoint of the runtime.
 pub const READINESS_PATH: &str = "/ready";
 /// Seconds a stopping pod has to finish its requests, as the systemd unit's `TimeoutStopSec`.
-pub const STOP_TIMEOUT_SECONDS: i64 = 30;
+pub const STOP_TIMEOUT_SECONDS: i64 = crate::model::STOP_TIMEOUT_SECONDS as i64;
 /// Seconds a finished migration Job is kept for its logs.
 const JOB_TTL_SECONDS: i32 = 600;
 

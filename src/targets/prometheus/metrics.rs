@@ -14,7 +14,6 @@ pub const METRICS: &[&str] = &[
     "framework_queue_dead_letter_total",
     "framework_prediction_accuracy",
     "framework_db_pool_connections",
-    "framework_db_pool_max_connections",
     "framework_rate_limit_rejections_total",
     "framework_tenant_requests_total",
     "process_cpu_seconds_total",

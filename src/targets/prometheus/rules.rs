@@ -120,14 +120,14 @@ fn db_pool() -> Alert {
         app(",state=\"in_use\"")
     );
     let max = (
-        format!("framework_db_pool_max_connections{{{}}}", app("")),
+        format!("framework_db_pool_connections{{{}}}", app(",state=\"max\"")),
         format!("50x{n}"),
     );
     Alert {
         name: "DatabasePoolSaturated",
         scaling: "vertical",
         expr: format!(
-            "100 * sum by (instance) (framework_db_pool_connections{{state=\"in_use\"}}) / sum by (instance) (framework_db_pool_max_connections) > {}",
+            "100 * sum by (instance) (framework_db_pool_connections{{state=\"in_use\"}}) / sum by (instance) (framework_db_pool_connections{{state=\"max\"}}) > {}",
             m::DB_POOL_PERCENT
         ),
         minutes: 5,
