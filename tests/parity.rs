@@ -76,6 +76,8 @@ fn placement_free(var: &str, value: &str) -> String {
             let port_and_path = rest.split_once(':').map_or(rest, |(_, p)| p);
             format!("{scheme}://{user}@HOST:{port_and_path}")
         }
+        // The proxy in front: nginx on the host's loopback; unknown in a cluster.
+        "TRUSTED_PROXIES" => "PROXY".to_string(),
         _ => value.to_string(),
     }
 }
