@@ -168,7 +168,7 @@ fn tenants_get_a_database_or_a_schema_by_isolation_mode() {
     assert_eq!(
         query(
             &cluster,
-            "ai_supply_chain_customer_123",
+            "ai_supply_chain_t_customer_123",
             "SELECT current_user <> '' AND has_database_privilege('framework', current_database(), 'CREATE')"
         ),
         "t"
@@ -176,7 +176,7 @@ fn tenants_get_a_database_or_a_schema_by_isolation_mode() {
     assert_eq!(
         query(
             &cluster,
-            "ai_supply_chain_customer_123",
+            "ai_supply_chain_t_customer_123",
             "SELECT count(*) FROM pg_extension WHERE extname IN ('pgcrypto', 'uuid-ossp')"
         ),
         "2"

@@ -36,6 +36,8 @@ struct Bootstrap {
     database: String,
     user: String,
     extensions: Vec<String>,
+    /// The runtime creates a database per new tenant (database isolation).
+    createdb: bool,
 }
 
 /// What tenant.sql.j2 sees.
@@ -67,6 +69,7 @@ pub fn render(
         database: db.name.to_string(),
         user: db.user.to_string(),
         extensions: extensions.clone(),
+        createdb: model.tenancy.isolation == crate::config::Isolation::Database,
     };
     let mut out = vec![Artifact::file(
         target,
