@@ -3,7 +3,7 @@
 use super::plan::{HostArgs, place, prepare};
 use super::progress::Progress;
 use super::{color_stderr, fail};
-use crate::host::apply::{self as run_apply, ApplyOptions, Probe, Report};
+use crate::host::apply::{self as run_apply, ApplyOptions, DatabaseStep, Probe, Report};
 use crate::host::lock::Lock;
 use crate::host::plan::commands;
 use crate::host::state::Store;
@@ -200,10 +200,15 @@ pub fn run(config: &Path, args: &ApplyArgs) -> ExitCode {
             address,
             timeout: Duration::from_millis(args.probe_timeout.as_millis()),
         });
+    let database = match database_step(&compiled.model, &args.host) {
+        Ok(step) => step,
+        Err(e) => return fail(e),
+    };
     let opts = ApplyOptions {
         root: root.clone(),
         services,
         probe,
+        database,
     };
     let mut bar = Progress::new(plan.effective().count() + plan.actions.len());
     let result = run_apply::execute(&plan, &effects, &opts, &mut |s| bar.step(s));
@@ -212,6 +217,29 @@ pub fn run(config: &Path, args: &ApplyArgs) -> ExitCode {
         Ok(report) => done(&report),
         Err(e) => fail(e),
     }
+}
+
+/// The database step of an apply, with the runtime's environment resolved now.
+fn database_step(
+    model: &crate::model::Model,
+    host: &HostArgs,
+) -> Result<Option<DatabaseStep>, HostError> {
+    let Some(target) = host.options(true).database else {
+        return Ok(None);
+    };
+    let mut env = std::collections::BTreeMap::new();
+    for var in crate::model::runtime_env(model, crate::model::Placement::Host) {
+        let value = match var.value {
+            crate::model::EnvValue::Plain(v) => v,
+            crate::model::EnvValue::Secret(r) => crate::secret::resolve(&r)?.expose().to_string(),
+        };
+        env.insert(var.name.to_string(), value);
+    }
+    Ok(Some(DatabaseStep {
+        target,
+        model: model.clone(),
+        env,
+    }))
 }
 
 /// Returns the host to an earlier generation.

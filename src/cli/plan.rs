@@ -41,6 +41,13 @@ pub struct HostArgs {
     /// --root is /, off otherwise).
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub install_binary: Option<bool>,
+    /// Plan (and apply) the database too: a superuser URL such as
+    /// `postgresql://postgres@127.0.0.1:5432/postgres`.
+    #[arg(long, value_name = "URL", env = "SCF_DATABASE_ADMIN_URL")]
+    pub database_url: Option<String>,
+    /// Let a removed tenant's data be dropped (otherwise the change is blocked).
+    #[arg(long)]
+    pub allow_data_loss: bool,
 }
 
 impl HostArgs {
@@ -50,6 +57,13 @@ impl HostArgs {
             root: self.root.clone(),
             resolve_secrets,
             install_binary: self.install_binary.unwrap_or(self.root == Path::new("/")),
+            database: self
+                .database_url
+                .clone()
+                .map(|admin_url| host::database::Target {
+                    admin_url,
+                    allow_data_loss: self.allow_data_loss,
+                }),
         }
     }
 }

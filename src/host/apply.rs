@@ -21,6 +21,19 @@ pub struct ApplyOptions {
     pub services: ServiceManager,
     /// Check `/ready` after the commands ran.
     pub probe: Option<Probe>,
+    /// Bring the database in line too.
+    pub database: Option<DatabaseStep>,
+}
+
+/// What the database step needs: where, the model, and the runtime's resolved environment.
+#[derive(Debug, Clone)]
+pub struct DatabaseStep {
+    /// The admin connection and data-loss permission.
+    pub target: super::database::Target,
+    /// The deployment.
+    pub model: crate::model::Model,
+    /// The runtime's environment, secrets resolved.
+    pub env: std::collections::BTreeMap<String, String>,
 }
 
 /// A readiness probe.
@@ -291,6 +304,21 @@ pub fn execute(
     let finished = written.and_then(|()| {
         log(Step::Phase("reload"));
         run_commands(&plan.actions, &opts.services, &mut report, log)?;
+        if let Some(db) = &opts.database {
+            log(Step::Phase("database"));
+            let changes: Vec<&Change> = plan
+                .effective()
+                .filter(|c| c.address.starts_with("pg:") || c.address.starts_with("tenant:"))
+                .collect();
+            for done in
+                super::database::apply(&db.model, &opts.root, &db.target, &changes, &db.env)?
+            {
+                log(Step::File(done));
+            }
+            report
+                .changed
+                .extend(changes.iter().map(|c| c.address.clone()));
+        }
         if let Some(probe) = &opts.probe {
             log(Step::Phase("probe"));
             crate::probe::wait_ok(&probe.address, "/ready", probe.timeout).map_err(|cause| {

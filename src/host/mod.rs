@@ -8,6 +8,7 @@
 
 pub mod apply;
 pub mod binary;
+pub mod database;
 pub mod fsio;
 pub mod lock;
 pub mod mask;
@@ -100,6 +101,8 @@ pub struct Options {
     pub resolve_secrets: bool,
     /// Install the running scf as `/usr/local/bin/scf` (the default on a live host).
     pub install_binary: bool,
+    /// Plan the database too, through this admin connection.
+    pub database: Option<database::Target>,
 }
 
 /// Hashes of a compilation's inputs: the config sources and the rendered artifacts.
@@ -147,6 +150,10 @@ pub fn plan(
         key: key.as_deref(),
     };
     let (mut changes, mut effects) = plan::file_changes(&opts.root, artifacts, &state, &secrets)?;
+    if let Some(target) = &opts.database {
+        changes.extend(database::plan(&compiled.model, target)?);
+        changes.sort_by(|a, b| a.address.cmp(&b.address));
+    }
     if opts.install_binary {
         let (change, unit_effects) =
             binary::change(&opts.root, &format!("{}.service", compiled.model.name()))?;

@@ -1,0 +1,344 @@
+//! The database part of a host plan and apply: the role, the database, its extensions,
+//! the runtime's migrations and the declared tenants, observed through an admin
+//! connection (`--database-url`) and brought into line by the same means a human would:
+//! the generated bootstrap SQL through `psql`, then the runtime's own `db migrate` and
+//! `tenant create`. Nothing here drops data unless `--allow-data-loss` is given.
+
+use super::HostError;
+use super::fsio::under;
+use crate::model::{Model, TenantStore, tenant_store};
+use crate::plan::{Action, Change};
+use crate::targets::postgres::{PASSWORD_ENV, bootstrap_path, tenant_sql_path};
+use scf_runtime::db::migrate::POSTGRES_MIGRATOR;
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::{ConnectOptions, Connection};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// How the database is reached for planning and applying.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// A superuser connection URL to the maintenance database.
+    pub admin_url: String,
+    /// Let removed tenants' data be dropped.
+    pub allow_data_loss: bool,
+}
+
+/// What the server holds now.
+#[derive(Debug, Default)]
+struct Seen {
+    role: bool,
+    database: bool,
+    extensions: BTreeSet<String>,
+    migrations: BTreeSet<i64>,
+    tenants: BTreeSet<String>,
+}
+
+fn err(action: &str, e: impl std::fmt::Display) -> HostError {
+    HostError::io(action.to_string(), std::io::Error::other(e.to_string()))
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, HostError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| HostError::io("start the database client", e))
+}
+
+async fn connect(options: &PgConnectOptions) -> Result<PgConnection, HostError> {
+    let options = options.clone().disable_statement_logging();
+    match tokio::time::timeout(Duration::from_secs(5), options.connect()).await {
+        Ok(Ok(conn)) => Ok(conn),
+        Ok(Err(e)) => Err(err("connect to PostgreSQL (check --database-url)", e)),
+        Err(_) => Err(err(
+            "connect to PostgreSQL",
+            "no answer within 5s (check --database-url and that the server runs)",
+        )),
+    }
+}
+
+async fn observe(model: &Model, admin: &PgConnectOptions) -> Result<Seen, HostError> {
+    let mut conn = connect(admin).await?;
+    let db = &model.database;
+    let q = |e| err("query PostgreSQL", e);
+    let mut seen = Seen {
+        role: sqlx::query("SELECT 1 FROM pg_roles WHERE rolname = $1")
+            .bind(db.user.as_str())
+            .fetch_optional(&mut conn)
+            .await
+            .map_err(q)?
+            .is_some(),
+        database: sqlx::query("SELECT 1 FROM pg_database WHERE datname = $1")
+            .bind(db.name.as_str())
+            .fetch_optional(&mut conn)
+            .await
+            .map_err(q)?
+            .is_some(),
+        ..Seen::default()
+    };
+    if !seen.database {
+        return Ok(seen);
+    }
+    let mut app = connect(&admin.clone().database(db.name.as_str())).await?;
+    seen.extensions = sqlx::query_scalar("SELECT extname::text FROM pg_extension")
+        .fetch_all(&mut app)
+        .await
+        .map_err(q)?
+        .into_iter()
+        .collect();
+    let has = |table: &'static str| {
+        sqlx::query_scalar::<_, bool>("SELECT to_regclass($1) IS NOT NULL").bind(table)
+    };
+    if has("_sqlx_migrations")
+        .fetch_one(&mut app)
+        .await
+        .map_err(q)?
+    {
+        seen.migrations = sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+            .fetch_all(&mut app)
+            .await
+            .map_err(q)?
+            .into_iter()
+            .collect();
+    }
+    if has("tenants").fetch_one(&mut app).await.map_err(q)? {
+        seen.tenants = sqlx::query_scalar("SELECT id FROM tenants")
+            .fetch_all(&mut app)
+            .await
+            .map_err(q)?
+            .into_iter()
+            .collect();
+    }
+    Ok(seen)
+}
+
+fn change(address: String, present: bool, wanted: bool) -> Change {
+    let action = match (present, wanted) {
+        (false, true) => Action::Create,
+        (true, false) => Action::Delete,
+        _ => Action::NoOp,
+    };
+    let observed = if present { "present" } else { "absent" }.to_string();
+    Change {
+        address,
+        action,
+        diff: None,
+        sensitive: false,
+        observed,
+        blocked: None,
+        desired: None,
+    }
+}
+
+/// The database changes: role, database, extensions, migrations, tenants.
+pub fn plan(model: &Model, target: &Target) -> Result<Vec<Change>, HostError> {
+    let admin =
+        PgConnectOptions::from_str(&target.admin_url).map_err(|e| err("read --database-url", e))?;
+    let seen = runtime()?.block_on(observe(model, &admin))?;
+    let db = &model.database;
+    let mut changes = vec![
+        change(format!("pg:role/{}", db.user), seen.role, true),
+        change(format!("pg:database/{}", db.name), seen.database, true),
+    ];
+    for ext in &db.extensions {
+        changes.push(change(
+            format!("pg:extension/{}/{ext}", db.name),
+            seen.extensions.contains(ext.as_str()),
+            true,
+        ));
+    }
+    for m in POSTGRES_MIGRATOR.iter() {
+        let mut c = change(
+            format!("pg:migration/{:04}", m.version),
+            seen.migrations.contains(&m.version),
+            true,
+        );
+        c.diff =
+            (c.action == Action::Create).then(|| format!("+ {} ({})\n", m.description, m.version));
+        changes.push(c);
+    }
+    let wanted: BTreeMap<&str, _> = model.tenants.iter().map(|t| (t.id.as_str(), t)).collect();
+    for id in wanted
+        .keys()
+        .copied()
+        .chain(seen.tenants.iter().map(String::as_str))
+        .collect::<BTreeSet<_>>()
+    {
+        let mut c = change(
+            format!("tenant:{id}"),
+            seen.tenants.contains(id),
+            wanted.contains_key(id),
+        );
+        if let Some(t) = wanted.get(id).filter(|_| c.action == Action::Create) {
+            c.diff = Some(format!(
+                "+ plan {}, industry {}, admin {}\n",
+                t.plan, t.industry, t.admin_email
+            ));
+        }
+        if c.action == Action::Delete && !target.allow_data_loss {
+            c.blocked = Some(format!(
+                "removing tenant `{id}` drops its data; pass --allow-data-loss to do it"
+            ));
+        }
+        changes.push(c);
+    }
+    Ok(changes)
+}
+
+/// Runs a psql file as the superuser, with the role's password in the environment.
+fn psql(admin_url: &str, file: &Path, password: &str) -> Result<(), HostError> {
+    let out = std::process::Command::new("psql")
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", admin_url, "-f"])
+        .arg(file)
+        .env(PASSWORD_ENV, password)
+        .output()
+        .map_err(|e| HostError::io("run psql (install the PostgreSQL client)", e))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    // psql echoes no variables; its errors name the file and line, never the password.
+    Err(err(
+        &format!("run {}", file.display()),
+        String::from_utf8_lossy(&out.stderr).trim(),
+    ))
+}
+
+/// Brings the database in line with `changes`: bootstrap SQL (role, database,
+/// extensions, password), tenant stores, migrations, tenants. `env` is the runtime's
+/// environment with secrets resolved.
+pub fn apply(
+    model: &Model,
+    root: &Path,
+    target: &Target,
+    changes: &[&Change],
+    env: &BTreeMap<String, String>,
+) -> Result<Vec<String>, HostError> {
+    let password = env
+        .get(scf_runtime::vars::DATABASE_PASSWORD)
+        .cloned()
+        .unwrap_or_default();
+    let mut done = Vec::new();
+    psql(
+        &target.admin_url,
+        &under(root, &bootstrap_path(model)),
+        &password,
+    )?;
+    done.push("bootstrap.sql".to_string());
+    let creating: Vec<&str> = changes
+        .iter()
+        .filter(|c| c.action == Action::Create)
+        .filter_map(|c| c.address.strip_prefix("tenant:"))
+        .collect();
+    for id in &creating {
+        let file = under(root, &tenant_sql_path(model, id));
+        if file.exists() {
+            psql(&target.admin_url, &file, &password)?;
+        }
+    }
+    let lookup = |k: &str| env.get(k).cloned();
+    let rt = runtime()?;
+    let mut out = Vec::new();
+    let run = |cmd, out: &mut Vec<u8>| {
+        rt.block_on(scf_runtime::cli::run_command(cmd, &lookup, out))
+            .map_err(|e| err("run the runtime's database command", e))
+    };
+    run(
+        scf_runtime::cli::Command::Db(scf_runtime::cli::DbCommand::Migrate),
+        &mut out,
+    )?;
+    done.push("migrations".to_string());
+    for t in model
+        .tenants
+        .iter()
+        .filter(|t| creating.contains(&t.id.as_str()))
+    {
+        let mut credentials = Vec::new();
+        let create = scf_runtime::cli::TenantCommand::Create {
+            tenant_id: t.id.to_string(),
+            plan: t.plan.to_string(),
+            industry: Some(t.industry.to_string()),
+            admin_email: t.admin_email.to_string(),
+        };
+        run(scf_runtime::cli::Command::Tenant(create), &mut credentials)?;
+        // The first admin's password is shown once: keep it for the operator, never print it.
+        let path = under(root, &format!("/var/lib/scf/tenants/{}.credentials", t.id));
+        super::fsio::write_file(&path, &credentials, 0o600)
+            .map_err(|e| HostError::io("keep the tenant's first credentials", e))?;
+        done.push(format!(
+            "tenant {} (first credentials in {})",
+            t.id,
+            path.display()
+        ));
+    }
+    for c in changes
+        .iter()
+        .filter(|c| c.action == Action::Delete && c.blocked.is_none())
+    {
+        if let Some(id) = c.address.strip_prefix("tenant:") {
+            rt.block_on(drop_tenant(model, target, id))?;
+            done.push(format!("dropped tenant {id}"));
+        }
+    }
+    Ok(done)
+}
+
+/// Drops a tenant's store and its registry entry (only with `--allow-data-loss`).
+async fn drop_tenant(model: &Model, target: &Target, id: &str) -> Result<(), HostError> {
+    let admin =
+        PgConnectOptions::from_str(&target.admin_url).map_err(|e| err("read --database-url", e))?;
+    let q = |e| err("drop a tenant", e);
+    let tenant: crate::config::values::Identifier =
+        id.parse().map_err(|e| err("drop a tenant", e))?;
+    let mut app = connect(&admin.clone().database(model.database.name.as_str())).await?;
+    match tenant_store(model, &tenant) {
+        TenantStore::Database(name) => {
+            let mut conn = connect(&admin).await?;
+            let sql = format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                scf_runtime::db::ident::quote(&name)
+            );
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(&mut conn)
+                .await
+                .map_err(q)?;
+        }
+        TenantStore::Schema(name) => {
+            let sql = format!(
+                "DROP SCHEMA IF EXISTS {} CASCADE",
+                scf_runtime::db::ident::quote(&name)
+            );
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(&mut app)
+                .await
+                .map_err(q)?;
+        }
+        TenantStore::Rows => {
+            let tables: Vec<String> = sqlx::query_scalar("SELECT table_schema || '.' || table_name FROM information_schema.columns WHERE column_name = 'tenant_id' AND table_schema = $1")
+                .bind(scf_runtime::db::ident::ROW_SCHEMA)
+                .fetch_all(&mut app)
+                .await
+                .map_err(q)?;
+            for table in tables {
+                let (schema, name) = table.split_once('.').unwrap_or(("", &table));
+                let sql = format!(
+                    "DELETE FROM {}.{} WHERE tenant_id = $1",
+                    scf_runtime::db::ident::quote(schema),
+                    scf_runtime::db::ident::quote(name)
+                );
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(id)
+                    .execute(&mut app)
+                    .await
+                    .map_err(q)?;
+            }
+        }
+    }
+    sqlx::query("DELETE FROM tenants WHERE id = $1")
+        .bind(id)
+        .execute(&mut app)
+        .await
+        .map_err(q)?;
+    app.close().await.map_err(q)
+}
