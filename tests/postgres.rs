@@ -323,3 +323,40 @@ fn hostile_values_are_rejected_or_inert() {
         assert_eq!(shown.trim_end_matches('\n'), *value);
     }
 }
+
+#[test]
+fn the_migrations_artifact_applies_on_postgresql_15_and_matches_the_runtime() {
+    let b = built::scenarios()
+        .into_iter()
+        .find(|b| b.name == "example")
+        .expect("the example");
+    let cluster = start_and_bootstrap(&b);
+    let files = b.files_under(&format!("{SQL_DIR}/migrations"));
+    assert!(
+        !files.is_empty(),
+        "the runtime's migrations are in the build"
+    );
+    for (file, migration) in files
+        .iter()
+        .zip(scf_runtime::db::migrate::POSTGRES_MIGRATOR.iter())
+    {
+        let text = std::fs::read_to_string(file).expect("migration");
+        assert_eq!(
+            text,
+            migration.sql.as_str(),
+            "{}: the very file the runtime embeds",
+            file.display()
+        );
+    }
+    let files: Vec<&std::path::Path> = files.iter().map(PathBuf::as_path).collect();
+    apply_sql(&url(&cluster, "ai_supply_chain"), &files)
+        .unwrap_or_else(|f| panic!("migrations: {f}"));
+    assert_eq!(
+        query(
+            &cluster,
+            "ai_supply_chain",
+            "SELECT to_regclass('tenants') IS NOT NULL"
+        ),
+        "t"
+    );
+}

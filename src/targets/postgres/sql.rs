@@ -98,5 +98,23 @@ pub fn render(
             renderer.render("postgres/tenant.sql.j2", &context)?,
         ));
     }
+    out.extend(migrations(target, model));
     Ok(out)
+}
+
+/// The runtime's migrations, byte for byte the files `sqlx::migrate!` embeds: for review
+/// and for operators who migrate by hand. `scf apply` and `scf db migrate` run the same
+/// files from inside the binary.
+fn migrations(target: &'static str, model: &Model) -> Vec<Artifact> {
+    scf_runtime::db::migrate::POSTGRES_MIGRATOR
+        .iter()
+        .map(|m| {
+            let name = format!("{:04}_{}.sql", m.version, m.description.replace(' ', "_"));
+            Artifact::file(
+                target,
+                format!("host{}/migrations/{name}", sql_dir(model)),
+                m.sql.as_str(),
+            )
+        })
+        .collect()
 }
