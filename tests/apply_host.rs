@@ -557,3 +557,38 @@ fn files_a_service_reads_get_its_group_and_drift_is_planned() {
     assert!(host.apply(&[]).status.success());
     assert_eq!(std::fs::metadata(&conf).expect("redis.conf").gid(), 4243);
 }
+
+#[test]
+fn a_changed_secret_is_shown_changed_by_fingerprint_only() {
+    let mut host = Host::new("canary-rotate-old");
+    assert!(host.apply(&[]).status.success());
+    host.secrets
+        .insert("SCF_DB_PASSWORD", "canary-rotate-new".into());
+    let plan = host.plan(&[]);
+    assert_eq!(
+        plan.status.code(),
+        Some(0),
+        "plan does not resolve secrets: {}",
+        text(&plan)
+    );
+    let rotated = host.apply(&[]);
+    let shown = text(&rotated);
+    assert!(rotated.status.success(), "{shown}");
+    let old = shown
+        .lines()
+        .find(|l| l.contains("-DATABASE_PASSWORD=(sensitive, fp "))
+        .expect("the old fingerprint");
+    let new = shown
+        .lines()
+        .find(|l| l.contains("+DATABASE_PASSWORD=(sensitive, fp "))
+        .expect("the new fingerprint");
+    assert_ne!(
+        old.trim_start_matches([' ', '-']),
+        new.trim_start_matches([' ', '+'])
+    );
+    assert!(!shown.contains("canary-rotate"), "{shown}");
+    assert!(
+        !shown.contains("+REDIS_PASSWORD"),
+        "an unchanged secret is not shown as changed: {shown}"
+    );
+}

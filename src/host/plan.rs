@@ -62,8 +62,11 @@ pub struct Secrets<'a> {
 }
 
 impl Secrets<'_> {
+    /// A value's fingerprint, only when the desired side can be fingerprinted too (apply):
+    /// otherwise an unchanged secret would look changed.
     fn fingerprint(&self, value: &str) -> Option<String> {
         self.key
+            .filter(|_| self.resolve)
             .map(|k| secret::fingerprint_keyed(k, value.as_bytes()))
     }
     fn fill(&self, text: &str) -> Result<String, ResolveError> {
