@@ -5,7 +5,7 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 /// A deployment under test: a framework.toml, a root, a shim and its log, fixed secrets.
@@ -107,45 +107,11 @@ impl Host {
 
     /// Every managed file under the root (not scf's own records), with its bytes.
     fn files(&self) -> BTreeMap<String, Vec<u8>> {
-        tree(&self.root)
+        support::tree(&self.root)
             .into_iter()
             .filter(|(p, _)| !p.starts_with("var/lib/scf/"))
             .collect()
     }
-}
-
-fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for entry in entries {
-            let path = entry.expect("entry").path();
-            let rel = path
-                .strip_prefix(dir)
-                .expect("prefix")
-                .to_string_lossy()
-                .into_owned();
-            let meta = std::fs::symlink_metadata(&path).expect("meta");
-            if meta.is_dir() {
-                stack.push(path);
-            } else if meta.file_type().is_symlink() {
-                out.insert(
-                    rel,
-                    std::fs::read_link(&path)
-                        .expect("link")
-                        .to_string_lossy()
-                        .into_owned()
-                        .into_bytes(),
-                );
-            } else {
-                out.insert(rel, std::fs::read(&path).expect("read"));
-            }
-        }
-    }
-    out
 }
 
 fn text(out: &Output) -> String {
@@ -420,7 +386,7 @@ fn the_secret_canary_never_leaks() {
             text(out)
         );
     }
-    for (path, bytes) in tree(host.dir.path()) {
+    for (path, bytes) in support::tree(host.dir.path()) {
         let holds = String::from_utf8_lossy(&bytes).contains(&canary);
         // Only the files that must hold secrets at run time: the runtime's env file and
         // redis.conf (requirepass), and their kept generations.

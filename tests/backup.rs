@@ -9,7 +9,7 @@ mod support;
 use scf_testkit::services::{postgres, psql};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 const PASSWORD: &str = "pw-never-on-a-command-line";
 const SCRIPTS: &str = "out/host/usr/local/lib/ai-supply-chain";
@@ -19,29 +19,10 @@ fn shellcheck() -> PathBuf {
     scf_testkit::tools::find("shellcheck").expect("shellcheck: run scripts/install-tools")
 }
 
-fn build(dir: &Path, file: &Path) {
-    let config = file.to_str().expect("utf-8 path");
-    let out = support::scf(dir, &["build", "--config", config, "--out", "out"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn silent(what: &str, out: &Output) {
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success() && said.is_empty(), "{what}: {said}");
-}
-
 #[test]
 fn every_script_passes_bash_n_and_shellcheck() {
     for (name, dir, file) in support::scenarios() {
-        build(dir.path(), &file);
+        support::build(dir.path(), &file);
         let scripts = dir.path().join(SCRIPTS);
         if name == "profile-kubernetes" {
             assert!(!scripts.exists(), "no host scripts without [host]");
@@ -54,12 +35,12 @@ fn every_script_passes_bash_n_and_shellcheck() {
                 .arg(&path)
                 .output()
                 .expect("bash");
-            silent(&format!("{name}: bash -n {script}"), &bash);
+            support::silent(&format!("{name}: bash -n {script}"), &bash);
             let check = Command::new(shellcheck())
                 .arg(&path)
                 .output()
                 .expect("shellcheck");
-            silent(&format!("{name}: shellcheck {script}"), &check);
+            support::silent(&format!("{name}: shellcheck {script}"), &check);
         }
     }
 }
@@ -245,7 +226,7 @@ fn a_dropped_database_is_restored_with_the_same_rows() {
     assert!(touched.expect("touch").success());
     let file = work.path().join("framework.toml");
     std::fs::write(&file, config(main.name(), &backups)).expect("config");
-    build(work.path(), &file);
+    support::build(work.path(), &file);
     let env = environment(
         &work
             .path()
@@ -330,7 +311,7 @@ fn a_damaged_set_is_not_restored() {
     .expect("sums");
     let file = work.path().join("framework.toml");
     std::fs::write(&file, config("scf_nothing", &work.path().join("backups"))).expect("config");
-    build(work.path(), &file);
+    support::build(work.path(), &file);
     let env = environment(
         &work
             .path()

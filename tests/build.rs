@@ -3,40 +3,6 @@
 
 mod support;
 
-use std::collections::BTreeMap;
-use std::path::Path;
-
-fn read_tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).expect("read dir") {
-            let path = entry.expect("entry").path();
-            let rel = path
-                .strip_prefix(dir)
-                .expect("prefix")
-                .to_string_lossy()
-                .into_owned();
-            let meta = std::fs::symlink_metadata(&path).expect("metadata");
-            if meta.is_dir() {
-                stack.push(path);
-            } else if meta.file_type().is_symlink() {
-                out.insert(
-                    rel,
-                    std::fs::read_link(&path)
-                        .expect("link")
-                        .to_string_lossy()
-                        .into_owned()
-                        .into_bytes(),
-                );
-            } else {
-                out.insert(rel, std::fs::read(&path).expect("read"));
-            }
-        }
-    }
-    out
-}
-
 #[test]
 fn every_scenario_builds_identically_twice_and_is_snapshotted() {
     for (name, dir, file) in support::scenarios() {
@@ -49,10 +15,10 @@ fn every_scenario_builds_identically_twice_and_is_snapshotted() {
                 String::from_utf8_lossy(&o.stderr)
             );
         }
-        let first = read_tree(&dir.path().join("out1"));
+        let first = support::tree(&dir.path().join("out1"));
         assert_eq!(
             first,
-            read_tree(&dir.path().join("out2")),
+            support::tree(&dir.path().join("out2")),
             "{name}: two builds differ"
         );
         assert!(first.contains_key("manifest.json"));

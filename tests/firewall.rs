@@ -8,27 +8,11 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const SCRIPT: &str = "out/host/usr/local/lib/ai-supply-chain/firewall.sh";
+const SCRIPT: &str = "host/usr/local/lib/ai-supply-chain/firewall.sh";
 
+/// Builds `file` and returns its firewall script.
 fn build(dir: &Path, file: &Path) -> PathBuf {
-    let config = file.to_str().expect("utf-8 path");
-    let out = support::scf(dir, &["build", "--config", config, "--out", "out"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    dir.join(SCRIPT)
-}
-
-fn silent(what: &str, cmd: &mut Command) {
-    let out = cmd.output().expect(what);
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success() && said.is_empty(), "{what}: {said}");
+    support::build(dir, file).join(SCRIPT)
 }
 
 #[test]
@@ -41,14 +25,17 @@ fn every_script_passes_bash_n_and_shellcheck() {
             assert!(!script.exists(), "no firewall without [host]");
             continue;
         }
-        silent(
-            &format!("{name}: bash -n"),
-            Command::new("bash").arg("-n").arg(&script),
-        );
-        silent(
-            &format!("{name}: shellcheck"),
-            Command::new(&shellcheck).arg(&script),
-        );
+        let bash = Command::new("bash")
+            .arg("-n")
+            .arg(&script)
+            .output()
+            .expect("bash");
+        support::silent(&format!("{name}: bash -n"), &bash);
+        let check = Command::new(&shellcheck)
+            .arg(&script)
+            .output()
+            .expect("shellcheck");
+        support::silent(&format!("{name}: shellcheck"), &check);
     }
 }
 

@@ -16,10 +16,7 @@ const K8S_VERSION: &str = "1.33.0";
 
 /// Builds `file` into `dir/out` and returns the `kubernetes/` dir, if any was written.
 fn build(dir: &Path, file: &Path) -> Option<PathBuf> {
-    let config = file.to_str().expect("utf-8 path");
-    let o = support::scf(dir, &["build", "--config", config, "--out", "out"]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let k8s = dir.join("out/kubernetes");
+    let k8s = support::build(dir, file).join("kubernetes");
     k8s.is_dir().then_some(k8s)
 }
 

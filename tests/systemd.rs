@@ -11,17 +11,6 @@ use std::process::Command;
 /// The most `systemd-analyze security` exposure any generated service may have.
 const MAX_EXPOSURE: f64 = 2.0;
 
-/// Builds `file` into `dir/out` and returns its output dir.
-fn build(dir: &Path, file: &Path) -> PathBuf {
-    let config = file.to_str().expect("utf-8 path");
-    let out = support::scf(dir, &["build", "--config", config, "--out", "out"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    dir.join("out")
-}
 
 fn units(out: &Path) -> Vec<PathBuf> {
     let dir = out.join("host/etc/systemd/system");
@@ -37,7 +26,7 @@ fn units(out: &Path) -> Vec<PathBuf> {
 fn every_unit_verifies_and_every_service_scores_at_most_2() {
     let mut scored = Vec::new();
     for (name, dir, file) in support::scenarios() {
-        let units = units(&build(dir.path(), &file));
+        let units = units(&support::build(dir.path(), &file));
         if name == "profile-kubernetes" {
             assert!(units.is_empty(), "no units without [host]");
             continue;
@@ -94,7 +83,7 @@ fn remote_peers_enter_the_allow_list_by_address_only() {
         );
     let file = dir.path().join("framework.toml");
     std::fs::write(&file, text).expect("write");
-    let out = build(dir.path(), &file);
+    let out = support::build(dir.path(), &file);
     let unit_path = out.join("host/etc/systemd/system/ai-supply-chain.service");
     let unit = std::fs::read_to_string(&unit_path).expect("unit");
     assert!(
@@ -127,7 +116,7 @@ fn an_s3_copy_opens_only_the_backup_units() {
     );
     let file = dir.path().join("framework.toml");
     std::fs::write(&file, text).expect("write");
-    let units = units(&build(dir.path(), &file));
+    let units = units(&support::build(dir.path(), &file));
     let refs: Vec<&Path> = units.iter().map(PathBuf::as_path).collect();
     systemd::verify(&refs).expect("verify");
     for unit in units
@@ -166,7 +155,7 @@ fn what_the_sandbox_cannot_honour_is_refused() {
 fn tmpfiles_creates_the_shared_directories() {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
     let (_, dir, file) = support::scenarios().swap_remove(0);
-    let out = build(dir.path(), &file);
+    let out = support::build(dir.path(), &file);
     let conf = out.join("host/etc/tmpfiles.d/ai-supply-chain.conf");
     let root = tempfile::tempdir().expect("root");
     std::fs::create_dir(root.path().join("etc")).expect("etc");

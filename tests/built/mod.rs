@@ -42,16 +42,10 @@ impl Build {
 }
 
 fn build(name: String, dir: tempfile::TempDir, file: &Path) -> Build {
-    let config = file.to_str().expect("utf-8 path");
-    let o = support::scf(dir.path(), &["build", "--config", config, "--out", "out"]);
-    assert!(
-        o.status.success(),
-        "{name}: scf build failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let out = support::build(dir.path(), file);
     Build {
         name,
-        out: dir.path().join("out"),
+        out,
         _dir: dir,
     }
 }

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
@@ -46,4 +47,61 @@ pub fn scenarios() -> Vec<(String, tempfile::TempDir, PathBuf)> {
         all.push((format!("profile-{profile}"), dir, file));
     }
     all
+}
+
+/// Runs `scf build` of `file` into `dir/out`, asserting it succeeds; returns `dir/out`.
+pub fn build(dir: &Path, file: &Path) -> PathBuf {
+    let config = file.to_str().expect("utf-8 path");
+    let o = scf(dir, &["build", "--config", config, "--out", "out"]);
+    assert!(
+        o.status.success(),
+        "scf build failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    dir.join("out")
+}
+
+/// Every file below `dir` by relative path, with its bytes (a link: its target).
+pub fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.expect("entry").path();
+            let rel = path
+                .strip_prefix(dir)
+                .expect("prefix")
+                .to_string_lossy()
+                .into_owned();
+            let meta = std::fs::symlink_metadata(&path).expect("metadata");
+            if meta.is_dir() {
+                stack.push(path);
+            } else if meta.file_type().is_symlink() {
+                out.insert(
+                    rel,
+                    std::fs::read_link(&path)
+                        .expect("link")
+                        .to_string_lossy()
+                        .into_owned()
+                        .into_bytes(),
+                );
+            } else {
+                out.insert(rel, std::fs::read(&path).expect("read"));
+            }
+        }
+    }
+    out
+}
+
+/// Asserts that a checker succeeded and said nothing (tools that warn with exit 0).
+pub fn silent(what: &str, out: &Output) {
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success() && said.is_empty(), "{what}: {said}");
 }
