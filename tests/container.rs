@@ -1,7 +1,7 @@
 //! The container target on the example and every profile: the Dockerfile passes hadolint
 //! and checkov, compose.yaml matches the Compose Specification's schema, the files the
 //! stack mounts pass their own tools (nginx, gixy, promtool, a real Redis), and the image
-//! and stack agree with the host env file and the Kubernetes Deployment (parity).
+//! and stack agree with the host env file and the Kubernetes Deployment (in tests/parity.rs).
 
 mod support;
 
@@ -11,8 +11,6 @@ mod built;
 mod e2e;
 #[path = "container/hostile.rs"]
 mod hostile;
-#[path = "container/parity.rs"]
-mod parity;
 #[path = "container/stack.rs"]
 mod stack;
 

@@ -6,6 +6,13 @@
 
 mod support;
 
+// The container target's half of the parity checks: the image and the compose stack
+// against the host env file and the Kubernetes Deployment.
+#[path = "container/built.rs"]
+mod built;
+#[path = "container/parity.rs"]
+mod container;
+
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Container, PodSpec, Probe, Secret};
 use std::collections::BTreeMap;
