@@ -33,6 +33,9 @@ pub struct Metrics {
     pub queue_depth: IntGauge,
     /// `framework_audit_write_failures_total`.
     pub audit_write_failures: IntCounter,
+    /// `framework_tenant_requests_total{tenant}`: authenticated requests per tenant
+    /// (bounded by `max_tenants`).
+    pub tenant_requests: IntCounterVec,
 }
 
 impl Default for Metrics {
@@ -97,6 +100,14 @@ impl Metrics {
                 "Audit entries that could not be written",
             )
             .unwrap_or_else(|_| unreachable!()),
+            tenant_requests: IntCounterVec::new(
+                Opts::new(
+                    "framework_tenant_requests_total",
+                    "Authenticated requests by tenant",
+                ),
+                &["tenant"],
+            )
+            .unwrap_or_else(|_| unreachable!()),
             registry,
         };
         for scope in ["ip", "user", "tenant"] {
@@ -111,6 +122,7 @@ impl Metrics {
             Box::new(m.rate_limit_rejections.clone()),
             Box::new(m.queue_depth.clone()),
             Box::new(m.audit_write_failures.clone()),
+            Box::new(m.tenant_requests.clone()),
         ];
         for c in collectors {
             m.registry.register(c).unwrap_or_else(|_| unreachable!());

@@ -165,6 +165,11 @@ async fn admit(parts: &Parts, state: &AppState, principal: &Principal) -> Result
         slot.set_actor(&principal.actor, Some(principal.tenant.as_str()));
     }
     state
+        .metrics
+        .tenant_requests
+        .with_label_values(&[principal.tenant.as_str()])
+        .inc();
+    state
         .limiter
         .check(LimitScope::User, &principal.actor, &state.metrics)
         .await?;

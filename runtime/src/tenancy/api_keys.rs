@@ -5,7 +5,7 @@
 
 use sqlx::{AssertSqlSafe, FromRow};
 
-use super::store::TenantDb;
+use super::store::{TenantDb, TenantRow};
 use crate::db::now;
 use crate::domain::role::Role;
 
@@ -65,8 +65,11 @@ pub struct NewApiKey<'a> {
     pub expires_at: i64,
 }
 
-const COLUMNS: &str =
-    "id, prefix, secret_hash, name_enc, role, created_by, created_at, expires_at, revoked_at";
+impl TenantRow for ApiKeyRow {
+    const TABLE: &'static str = "api_keys";
+    const COLUMNS: &'static str =
+        "id, prefix, secret_hash, name_enc, role, created_by, created_at, expires_at, revoked_at";
+}
 
 impl TenantDb {
     /// Inserts a key.
@@ -93,40 +96,17 @@ impl TenantDb {
 
     /// A key by id.
     pub async fn api_key(&self, id: &str) -> Result<Option<ApiKeyRow>, sqlx::Error> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM {} WHERE tenant_id = $1 AND id = $2",
-            self.table("api_keys")
-        );
-        sqlx::query_as(AssertSqlSafe(sql))
-            .bind(self.tid())
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
+        self.find("id", id).await
     }
 
     /// A key by its lookup prefix.
     pub async fn api_key_by_prefix(&self, prefix: &str) -> Result<Option<ApiKeyRow>, sqlx::Error> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM {} WHERE tenant_id = $1 AND prefix = $2",
-            self.table("api_keys")
-        );
-        sqlx::query_as(AssertSqlSafe(sql))
-            .bind(self.tid())
-            .bind(prefix)
-            .fetch_optional(&self.pool)
-            .await
+        self.find("prefix", prefix).await
     }
 
     /// All keys, oldest first.
     pub async fn api_keys(&self) -> Result<Vec<ApiKeyRow>, sqlx::Error> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM {} WHERE tenant_id = $1 ORDER BY created_at, id",
-            self.table("api_keys")
-        );
-        sqlx::query_as(AssertSqlSafe(sql))
-            .bind(self.tid())
-            .fetch_all(&self.pool)
-            .await
+        self.all().await
     }
 
     /// Revokes a key; false when no such unrevoked key.

@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use sqlx::{AnyPool, AssertSqlSafe, Executor};
+use sqlx::any::AnyRow;
+use sqlx::{AnyPool, AssertSqlSafe, Executor, FromRow};
 use tokio::sync::Mutex;
 
 use crate::db::ident::{self, quote};
@@ -39,6 +40,45 @@ impl TenantDb {
     pub(super) fn tid(&self) -> &str {
         self.tenant.as_str()
     }
+
+    /// The tenant's row of `R`'s table whose `column` (a constant name) equals `value`.
+    pub(super) async fn find<R: TenantRow>(
+        &self,
+        column: &str,
+        value: &str,
+    ) -> Result<Option<R>, sqlx::Error> {
+        let sql = format!(
+            "SELECT {} FROM {} WHERE tenant_id = $1 AND {column} = $2",
+            R::COLUMNS,
+            self.table(R::TABLE)
+        );
+        sqlx::query_as(AssertSqlSafe(sql))
+            .bind(self.tid())
+            .bind(value)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
+    /// All the tenant's rows of `R`'s table, oldest first.
+    pub(super) async fn all<R: TenantRow>(&self) -> Result<Vec<R>, sqlx::Error> {
+        let sql = format!(
+            "SELECT {} FROM {} WHERE tenant_id = $1 ORDER BY created_at, id",
+            R::COLUMNS,
+            self.table(R::TABLE)
+        );
+        sqlx::query_as(AssertSqlSafe(sql))
+            .bind(self.tid())
+            .fetch_all(&self.pool)
+            .await
+    }
+}
+
+/// A row type of a tenant table (one with `tenant_id`, `id` and `created_at` columns).
+pub(super) trait TenantRow: for<'r> FromRow<'r, AnyRow> + Send + Unpin {
+    /// The table's unqualified name.
+    const TABLE: &'static str;
+    /// The columns the row reads, in a `SELECT` list.
+    const COLUMNS: &'static str;
 }
 
 /// The tenant stores of one deployment.

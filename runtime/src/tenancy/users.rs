@@ -4,7 +4,7 @@
 
 use sqlx::{AssertSqlSafe, FromRow};
 
-use super::store::TenantDb;
+use super::store::{TenantDb, TenantRow};
 use crate::db::now;
 use crate::domain::role::Role;
 
@@ -62,7 +62,10 @@ pub struct NewUser<'a> {
     pub role: Role,
 }
 
-const COLUMNS: &str = "id, email_enc, password_hash, role, mfa_secret_enc, mfa_enabled_at, mfa_last_step, created_at, deactivated_at";
+impl TenantRow for UserRow {
+    const TABLE: &'static str = "users";
+    const COLUMNS: &'static str = "id, email_enc, password_hash, role, mfa_secret_enc, mfa_enabled_at, mfa_last_step, created_at, deactivated_at";
+}
 
 impl TenantDb {
     /// Active users of the tenant.
@@ -99,30 +102,13 @@ impl TenantDb {
 
     /// A user by id.
     pub async fn user(&self, id: &str) -> Result<Option<UserRow>, sqlx::Error> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM {} WHERE tenant_id = $1 AND id = $2",
-            self.table("users")
-        );
-        sqlx::query_as(AssertSqlSafe(sql))
-            .bind(self.tid())
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
+        self.find("id", id).await
     }
 
     /// A user by any of the email's keyed hashes (one per field key).
     pub async fn user_by_email(&self, indexes: &[String]) -> Result<Option<UserRow>, sqlx::Error> {
         for index in indexes {
-            let sql = format!(
-                "SELECT {COLUMNS} FROM {} WHERE tenant_id = $1 AND email_index = $2",
-                self.table("users")
-            );
-            if let Some(row) = sqlx::query_as(AssertSqlSafe(sql))
-                .bind(self.tid())
-                .bind(index)
-                .fetch_optional(&self.pool)
-                .await?
-            {
+            if let Some(row) = self.find("email_index", index).await? {
                 return Ok(Some(row));
             }
         }
@@ -131,14 +117,7 @@ impl TenantDb {
 
     /// All users, oldest first.
     pub async fn users(&self) -> Result<Vec<UserRow>, sqlx::Error> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM {} WHERE tenant_id = $1 ORDER BY created_at, id",
-            self.table("users")
-        );
-        sqlx::query_as(AssertSqlSafe(sql))
-            .bind(self.tid())
-            .fetch_all(&self.pool)
-            .await
+        self.all().await
     }
 
     /// Changes a user's role; false when no such user.

@@ -94,6 +94,7 @@ async fn metrics_use_the_guide_names_and_route_templates() {
         "framework_db_pool_connections{state=\"max\"}",
         "framework_rate_limit_rejections_total{scope=\"ip\"} 0",
         "framework_request_duration_seconds_bucket{method=\"GET\",route=\"/v1/users/{user_id}\",status=\"200\"",
+        "framework_tenant_requests_total{tenant=\"acme\"} 1",
     ] {
         assert!(text.contains(name), "missing {name} in\n{text}");
     }
