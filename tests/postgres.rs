@@ -75,22 +75,17 @@ fn bootstrap_with_password(b: &Build, cluster: &PgCluster, password: &str) -> St
 
 #[test]
 fn every_scenario_starts_postgres_and_bootstraps_idempotently() {
-    let builds = built::scenarios();
-    let with_postgres: Vec<&Build> = builds.iter().filter(|b| b.has(CONF)).collect();
-    assert_eq!(
-        with_postgres
-            .iter()
-            .map(|b| b.name.as_str())
-            .collect::<Vec<_>>(),
-        [
+    let with_postgres = built::having(
+        CONF,
+        &[
             "example",
             "profile-dev",
             "profile-single-tenant",
-            "profile-multi-tenant"
+            "profile-multi-tenant",
         ],
-        "every host scenario, and not Kubernetes, manages PostgreSQL"
+        "every host scenario, and not Kubernetes, manages PostgreSQL",
     );
-    for b in with_postgres {
+    for b in &with_postgres {
         let bootstrap = b.read(&format!("{SQL_DIR}/bootstrap.sql"));
         assert!(
             !bootstrap.contains("@@scf-secret"),
@@ -159,12 +154,8 @@ fn every_scenario_starts_postgres_and_bootstraps_idempotently() {
 
 #[test]
 fn tenants_get_a_database_or_a_schema_by_isolation_mode() {
-    let builds = built::scenarios();
-    let example = builds
-        .iter()
-        .find(|b| b.name == "example")
-        .expect("example");
-    let cluster = start_and_bootstrap(example);
+    let example = built::scenario("example");
+    let cluster = start_and_bootstrap(&example);
     assert_eq!(
         query(
             &cluster,
@@ -326,10 +317,7 @@ fn hostile_values_are_rejected_or_inert() {
 
 #[test]
 fn the_migrations_artifact_applies_on_postgresql_15_and_matches_the_runtime() {
-    let b = built::scenarios()
-        .into_iter()
-        .find(|b| b.name == "example")
-        .expect("the example");
+    let b = built::scenario("example");
     let cluster = start_and_bootstrap(&b);
     let files = b.files_under(&format!("{SQL_DIR}/migrations"));
     assert!(

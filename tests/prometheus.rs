@@ -26,17 +26,12 @@ fn judge(b: &Build) {
 
 #[test]
 fn every_monitored_scenario_passes_promtool() {
-    let builds = built::scenarios();
-    let monitored: Vec<&Build> = builds.iter().filter(|b| b.has(CONFIG)).collect();
-    assert_eq!(
-        monitored
-            .iter()
-            .map(|b| b.name.as_str())
-            .collect::<Vec<_>>(),
-        ["example", "profile-single-tenant", "profile-multi-tenant"],
-        "dev turns monitoring off; Kubernetes has no host"
+    let monitored = built::having(
+        CONFIG,
+        &["example", "profile-single-tenant", "profile-multi-tenant"],
+        "dev turns monitoring off; Kubernetes has no host",
     );
-    for b in monitored {
+    for b in &monitored {
         judge(b);
         let config = b.read(CONFIG);
         for job in ["framework", "postgres", "redis", "node"] {
@@ -79,11 +74,7 @@ fn with_rules(b: &Build, dir: &Path, rules: &str) -> PathBuf {
 
 #[test]
 fn each_alert_test_fails_when_the_alert_is_broken() {
-    let builds = built::scenarios();
-    let b = builds
-        .iter()
-        .find(|b| b.name == "example")
-        .expect("example");
+    let b = built::scenario("example");
     let rules = b.read(RULES);
     let dir = tempfile::tempdir().expect("temp dir");
     for a in alerts() {
@@ -91,7 +82,7 @@ fn each_alert_test_fails_when_the_alert_is_broken() {
         assert_eq!(rules.matches(&line).count(), 1, "{}: {line}", a.name);
         for (broken, fails) in [("vector(0) > 1", "fires"), ("vector(1) > 0", "stays quiet")] {
             let edited = rules.replace(&line, &format!("expr: {broken}\n"));
-            let tests = with_rules(b, dir.path(), &edited);
+            let tests = with_rules(&b, dir.path(), &edited);
             let err = prometheus::test_rules(&[&tests])
                 .err()
                 .unwrap_or_else(|| panic!("{} with `{broken}` passed its tests", a.name));

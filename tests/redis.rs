@@ -90,21 +90,17 @@ fn start(b: &Build) -> (RedisServer, String, tempfile::TempDir) {
 
 #[test]
 fn every_scenario_starts_redis_with_the_password_and_no_dangerous_commands() {
-    let builds = built::scenarios();
-    let with_redis: Vec<&Build> = builds.iter().filter(|b| b.has(CONF)).collect();
-    assert_eq!(
-        with_redis
-            .iter()
-            .map(|b| b.name.as_str())
-            .collect::<Vec<_>>(),
-        [
+    let with_redis = built::having(
+        CONF,
+        &[
             "example",
             "profile-dev",
             "profile-single-tenant",
-            "profile-multi-tenant"
+            "profile-multi-tenant",
         ],
+        "every host scenario, and not Kubernetes, runs Redis",
     );
-    for b in with_redis {
+    for b in &with_redis {
         let text = b.read(CONF);
         assert!(
             text.contains("requirepass \"@@scf-secret:env:SCF_REDIS_PASSWORD@@\""),

@@ -58,6 +58,27 @@ pub fn scenarios() -> Vec<Build> {
         .collect()
 }
 
+/// The scenarios whose build holds the host file `install_path`, which must be exactly
+/// `expected` (`why` says why those), so a target that stops rendering is noticed.
+pub fn having(install_path: &str, expected: &[&str], why: &str) -> Vec<Build> {
+    let builds: Vec<Build> = scenarios()
+        .into_iter()
+        .filter(|b| b.has(install_path))
+        .collect();
+    let names: Vec<&str> = builds.iter().map(|b| b.name.as_str()).collect();
+    assert_eq!(names, expected, "{install_path}: {why}");
+    builds
+}
+
+/// One scenario (`example`, `profile-dev`, …), built.
+pub fn scenario(name: &str) -> Build {
+    let (name, dir, file) = support::scenarios()
+        .into_iter()
+        .find(|(n, _, _)| n == name)
+        .unwrap_or_else(|| panic!("no scenario {name}"));
+    build(name, dir, &file)
+}
+
 /// The example as a TOML table.
 pub fn example() -> toml::Table {
     let text =
