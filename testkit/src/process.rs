@@ -244,3 +244,21 @@ impl Drop for Server {
 pub(crate) fn lost_port_race(log: &str) -> bool {
     log.contains("Address already in use")
 }
+
+/// Starts a server on a free port, retrying on a fresh port (up to five times) when
+/// another process took the port between choosing and binding it.
+pub(crate) fn start_on_free_port<T>(
+    mut start: impl FnMut(u16) -> Result<T, ServiceError>,
+) -> Result<(T, u16), ServiceError> {
+    let mut attempt = 0;
+    loop {
+        let port = free_port()?;
+        match start(port) {
+            Ok(server) => return Ok((server, port)),
+            Err(ServiceError::Startup { log, .. }) if attempt < 5 && lost_port_race(&log) => {
+                attempt += 1;
+            }
+            Err(err) => return Err(err),
+        }
+    }
+}

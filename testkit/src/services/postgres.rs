@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use url::Url;
 
 use super::{ServiceError, Source, pg_template};
-use crate::process::{Account, Server, free_port, lost_port_race, work_dir};
+use crate::process::{Account, Server, start_on_free_port, work_dir};
 use crate::tools;
 
 /// The local server CI machines and developers usually have.
@@ -241,23 +241,12 @@ impl PgCluster {
             }
             None => data.join("postgresql.conf"),
         };
-        let mut attempt = 0;
-        loop {
-            let port = free_port()?;
-            match start_server(dir.path(), &config, port) {
-                Ok(server) => {
-                    return Ok(PgCluster {
-                        server,
-                        port,
-                        _dir: dir,
-                    });
-                }
-                Err(ServiceError::Startup { log, .. }) if attempt < 5 && lost_port_race(&log) => {
-                    attempt += 1;
-                }
-                Err(err) => return Err(err),
-            }
-        }
+        let (server, port) = start_on_free_port(|port| start_server(dir.path(), &config, port))?;
+        Ok(PgCluster {
+            server,
+            port,
+            _dir: dir,
+        })
     }
 
     /// The cluster's TCP port on 127.0.0.1.

@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use url::Url;
 
 use super::{ServiceError, Source};
-use crate::process::{Account, Server, free_port, lost_port_race, work_dir};
+use crate::process::{Account, Server, start_on_free_port, work_dir};
 use crate::tools;
 
 /// The local server CI machines and developers usually have.
@@ -143,23 +143,13 @@ impl RedisServer {
             }
             None => None,
         };
-        let mut attempt = 0;
-        loop {
-            let port = free_port()?;
-            match start_server(dir.path(), config.as_deref(), port) {
-                Ok(server) => {
-                    return Ok(RedisServer {
-                        server,
-                        port,
-                        _dir: dir,
-                    });
-                }
-                Err(ServiceError::Startup { log, .. }) if attempt < 5 && lost_port_race(&log) => {
-                    attempt += 1;
-                }
-                Err(err) => return Err(err),
-            }
-        }
+        let (server, port) =
+            start_on_free_port(|port| start_server(dir.path(), config.as_deref(), port))?;
+        Ok(RedisServer {
+            server,
+            port,
+            _dir: dir,
+        })
     }
 
     /// The server's TCP port on 127.0.0.1.
