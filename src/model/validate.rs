@@ -41,16 +41,6 @@ impl Findings<'_> {
         self.diags
             .push(Diagnostic::error(code, message, Some(self.doc.locate(path))).help(help));
     }
-    fn warning(
-        &mut self,
-        code: &'static str,
-        path: &str,
-        message: impl Into<String>,
-        help: impl Into<String>,
-    ) {
-        self.diags
-            .push(Diagnostic::warning(code, message, Some(self.doc.locate(path))).help(help));
-    }
 }
 
 fn targets(c: &Config, f: &mut Findings) {
@@ -181,11 +171,14 @@ fn kubernetes(c: &Config, f: &mut Findings) {
         );
     }
     if a.min <= a.max && (k.replicas < a.min || k.replicas > a.max) {
-        f.warning(
-            "scf::replicas-outside-autoscaling",
-            "kubernetes.replicas",
-            format!("replicas ({}) is outside autoscaling bounds {}..={}; the autoscaler will override it", k.replicas, a.min, a.max),
-            "set kubernetes.replicas within the autoscaling bounds",
+        let at = Some(f.doc.locate("kubernetes.replicas"));
+        let message = format!(
+            "replicas ({}) is outside autoscaling bounds {}..={}; the autoscaler will override it",
+            k.replicas, a.min, a.max
+        );
+        f.diags.push(
+            Diagnostic::warning("scf::replicas-outside-autoscaling", message, at)
+                .help("set kubernetes.replicas within the autoscaling bounds"),
         );
     }
     let pairs: [(&str, &Quantity, &Quantity); 2] = [
@@ -233,11 +226,11 @@ fn kubernetes_images(c: &Config, k: &crate::config::Kubernetes, f: &mut Findings
                 "name a version tag, such as `:1.0.0`, and pin it with `@sha256:…`",
             );
         } else if !image.is_pinned() {
-            f.warning(
-                "scf::image-not-pinned",
-                path,
-                format!("image `{image}` is not pinned by digest; the tag can move under you"),
-                format!("set {path} with its digest, such as `{image}@sha256:…` (see `docker buildx imagetools inspect {image}`)"),
+            let message =
+                format!("image `{image}` is not pinned by digest; the tag can move under you");
+            f.diags.push(
+                Diagnostic::warning("scf::image-not-pinned", message, Some(f.doc.locate(path)))
+                    .help(format!("set {path} with its digest, such as `{image}@sha256:…` (see `docker buildx imagetools inspect {image}`)")),
             );
         }
     }
