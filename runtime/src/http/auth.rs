@@ -23,6 +23,7 @@ use crate::domain::tenant::TenantId;
 use crate::ratelimit::Scope as LimitScope;
 use crate::tenancy::registry::{self, TenantRow};
 use crate::tenancy::store::TenantDb;
+use crate::tenancy::users::UserRow;
 
 /// Who is calling on behalf of a tenant.
 #[derive(Clone)]
@@ -39,6 +40,17 @@ pub struct Principal {
     pub user_id: Option<String>,
     /// The audit actor: `user:<id>` or `key:<id>`.
     pub actor: String,
+}
+
+impl Principal {
+    /// The calling user's row (404 when an API key, or a since-removed user, is calling).
+    pub async fn user(&self) -> Result<UserRow, ApiError> {
+        let id = self.user_id.as_deref().unwrap_or_default();
+        self.store
+            .user(id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("user"))
+    }
 }
 
 /// A role a route requires.

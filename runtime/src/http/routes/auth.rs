@@ -186,12 +186,7 @@ pub async fn mfa_enroll(
     State(state): State<AppState>,
     SessionUser(p): SessionUser,
 ) -> Result<Json<MfaEnrolment>, ApiError> {
-    let user_id = p.user_id.unwrap_or_default();
-    let user = p
-        .store
-        .user(&user_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("user"))?;
+    let user = p.user().await?;
     let secret = totp::new_secret();
     let email = state
         .cipher
@@ -202,7 +197,7 @@ pub async fn mfa_enroll(
     if !p
         .store
         .set_mfa_secret(
-            &user_id,
+            &user.id,
             &state.cipher.encrypt(MFA_CONTEXT, &hex::encode(&secret)),
         )
         .await?
@@ -223,12 +218,7 @@ pub async fn mfa_confirm(
     SessionUser(p): SessionUser,
     ApiJson(body): ApiJson<MfaCode>,
 ) -> Result<Json<TokenResponse>, ApiError> {
-    let user_id = p.user_id.unwrap_or_default();
-    let user = p
-        .store
-        .user(&user_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("user"))?;
+    let user = p.user().await?;
     if user.mfa_secret_enc.is_none() {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -237,7 +227,7 @@ pub async fn mfa_confirm(
         ));
     }
     accept_code(&state, &p.store, &user, &body.code).await?;
-    Ok(Json(issue(&state, &user_id, &p.tenant, Scope::Full)))
+    Ok(Json(issue(&state, &user.id, &p.tenant, Scope::Full)))
 }
 
 /// Who is calling. Requires role: viewer.
