@@ -377,31 +377,22 @@ impl Run<'_> {
         if !self.opts.atomic || self.touched.is_empty() {
             return cause;
         }
-        let mut done = Vec::new();
-        let mut failed = Vec::new();
+        let mut lines = Vec::new();
         for (address, before) in std::mem::take(&mut self.touched).into_iter().rev() {
-            match self.restore(&address, before.as_ref()).await {
+            let line = match self.restore(&address, before.as_ref()).await {
+                Ok(()) if before.is_some() => {
+                    log(Step::RolledBack(address.clone()));
+                    format!("rolled back {address} to its previous pod template")
+                }
                 Ok(()) => {
                     log(Step::RolledBack(address.clone()));
-                    done.push(address);
+                    format!("deleted {address}, which this apply created")
                 }
-                Err(e) => failed.push(format!("{address}: {e}")),
-            }
+                Err(e) => format!("could not roll back {address}: {e}"),
+            };
+            lines.push(line);
         }
-        let mut text = format!("{cause}\n--atomic: ");
-        if !done.is_empty() {
-            text.push_str(&format!(
-                "rolled back {} to the previous pod template (created ones deleted)",
-                done.join(", ")
-            ));
-        }
-        if !failed.is_empty() {
-            text.push_str(&format!(
-                "{}could not roll back: {}",
-                if done.is_empty() { "" } else { "; " },
-                failed.join("; ")
-            ));
-        }
+        let text = format!("{cause}\n--atomic: {}", lines.join("; "));
         ClusterError::Rollout(text)
     }
 

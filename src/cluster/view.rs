@@ -19,10 +19,11 @@ const SERVER_METADATA: &[&str] = &[
     "creationTimestamp",
     "selfLink",
 ];
-/// Annotations controllers and kubectl write.
+/// Annotations controllers and kubectl write, and scf's Job digest (its diff is the spec).
 const SERVER_ANNOTATIONS: &[&str] = &[
     "deployment.kubernetes.io/revision",
     "kubectl.kubernetes.io/last-applied-configuration",
+    super::plan::SPEC_DIGEST_ANNOTATION,
 ];
 
 /// The object without the fields the server owns.
