@@ -8,7 +8,7 @@
 //! still knows everything it created, and records the new list after pruning.
 
 use super::{Cluster, ClusterError, FIELD_MANAGER};
-use crate::targets::kubernetes::{INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, Object};
+use crate::targets::kubernetes::{INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL};
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -39,17 +39,7 @@ pub struct Entry {
 }
 
 impl Entry {
-    /// The entry of a desired object.
-    pub fn of(o: &Object) -> Self {
-        Self {
-            api_version: o.gvk().api_version(),
-            kind: o.gvk().kind,
-            namespace: o.namespace().map(str::to_string),
-            name: o.name().to_string(),
-        }
-    }
-
-    /// Its plan address, as [`Object::address`] writes it.
+    /// Its plan address, as `Object::address` writes it.
     pub fn address(&self) -> String {
         let scope = self
             .namespace
