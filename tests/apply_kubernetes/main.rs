@@ -696,6 +696,23 @@ fn unreachable_cluster_fails_fast_and_clearly() {
     );
     assert!(stderr.contains(&format!("127.0.0.1:{port}")), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
+    let apply = support::scf(
+        dir.path(),
+        &[
+            "apply",
+            "--auto-approve",
+            "--config",
+            config.to_str().expect("utf-8"),
+            "--kubeconfig",
+            kubeconfig.to_str().expect("utf-8"),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&apply.stderr);
+    assert_eq!(apply.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("cannot reach the Kubernetes API server"),
+        "the kubernetes profile's target.kind chooses the cluster: {stderr}"
+    );
     let missing = support::scf(
         dir.path(),
         &[
