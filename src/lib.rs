@@ -7,6 +7,7 @@
 pub mod artifact;
 pub mod build;
 pub mod cli;
+pub mod cluster;
 pub mod compile;
 pub mod config;
 pub mod diag;

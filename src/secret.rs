@@ -41,6 +41,14 @@ impl fmt::Display for Secret {
     }
 }
 
+/// 32 random bytes, for a fingerprint key.
+pub fn random_key() -> std::io::Result<[u8; 32]> {
+    use std::io::Read;
+    let mut key = [0u8; 32];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut key)?;
+    Ok(key)
+}
+
 /// The first 8 hex digits of a SHA-256 keyed with a per-host secret (`ROOT/var/lib/scf/
 /// fingerprint.key`): enough to tell values apart, useless for guessing them offline.
 pub fn fingerprint_keyed(key: &[u8], bytes: &[u8]) -> String {

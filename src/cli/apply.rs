@@ -1,6 +1,8 @@
-//! `scf apply [PLAN]` and `scf rollback`: change the host, under its lock.
+//! `scf apply [PLAN]` and `scf rollback`: change the host under its lock, or the cluster
+//! under its Lease (see [`super::cluster`]).
 
-use super::plan::{HostArgs, place, prepare};
+use super::cluster::{KubeApplyArgs, KubeArgs};
+use super::plan::{HostArgs, TargetArg, place, prepare};
 use super::progress::Progress;
 use super::{color_stderr, fail};
 use crate::host::apply::{self as run_apply, ApplyOptions, DatabaseStep, Probe, Report};
@@ -8,7 +10,7 @@ use crate::host::lock::Lock;
 use crate::host::plan::commands;
 use crate::host::state::Store;
 use crate::host::{self, HostError, ServiceManager};
-use crate::plan::{Action, Change, Plan, show};
+use crate::plan::{Action, Change, Plan, Stale, drift, show};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -33,6 +35,10 @@ pub struct ApplyArgs {
     plan: Option<PathBuf>,
     #[command(flatten)]
     host: HostArgs,
+    #[command(flatten)]
+    kube: KubeArgs,
+    #[command(flatten)]
+    kube_apply: KubeApplyArgs,
     #[command(flatten)]
     machine: MachineArgs,
     /// Apply without asking.
@@ -82,7 +88,8 @@ fn lock(root: &Path, command: &str, machine: &MachineArgs) -> Result<Lock, HostE
     Ok(lock)
 }
 
-fn confirm(auto_approve: bool) -> Result<bool, String> {
+/// Asks for `yes` on a terminal; `--auto-approve` skips the question.
+pub fn confirm(auto_approve: bool) -> Result<bool, String> {
     if auto_approve {
         return Ok(true);
     }
@@ -115,17 +122,9 @@ fn done(report: &Report) -> ExitCode {
 
 /// Applies a saved plan exactly, or plans (resolving secrets), asks, and applies.
 pub fn run(config: &Path, args: &ApplyArgs) -> ExitCode {
-    let Some((compiled, artifacts)) = prepare(config, &args.host) else {
+    let Some((compiled, artifacts, target)) = prepare(config, &args.host) else {
         return ExitCode::FAILURE;
     };
-    let root = &args.host.root;
-    let _lock = match lock(root, "scf apply", &args.machine) {
-        Ok(l) => l,
-        Err(e) => return fail(e),
-    };
-    for path in artifacts.iter().filter_map(|a| a.host_path()) {
-        crate::host::fsio::sweep_temps(&crate::host::fsio::under(root, path));
-    }
     let saved = match &args.plan {
         Some(path) => match std::fs::read_to_string(path)
             .map_err(|e| e.to_string())
@@ -136,6 +135,24 @@ pub fn run(config: &Path, args: &ApplyArgs) -> ExitCode {
         },
         None => None,
     };
+    if target == TargetArg::Kubernetes {
+        return super::cluster::apply(super::cluster::Request {
+            compiled: &compiled,
+            artifacts: &artifacts,
+            saved,
+            auto_approve: args.auto_approve,
+            kube: &args.kube,
+            apply: &args.kube_apply,
+        });
+    }
+    let root = &args.host.root;
+    let _lock = match lock(root, "scf apply", &args.machine) {
+        Ok(l) => l,
+        Err(e) => return fail(e),
+    };
+    for path in artifacts.iter().filter_map(|a| a.host_path()) {
+        crate::host::fsio::sweep_temps(&crate::host::fsio::under(root, path));
+    }
     let resolve = saved.is_none();
     let (fresh, effects) = match host::plan(&compiled, &artifacts, &args.host.options(resolve)) {
         Ok(p) => p,
@@ -143,9 +160,9 @@ pub fn run(config: &Path, args: &ApplyArgs) -> ExitCode {
     };
     let plan = match saved {
         Some(saved) => {
-            let drift = host::drift(&saved, &fresh);
-            if !drift.is_empty() {
-                return fail(HostError::Stale(drift));
+            let moved = drift(&saved, &fresh);
+            if !moved.is_empty() {
+                return fail(Stale(moved));
             }
             saved
         }

@@ -3,6 +3,7 @@
 
 mod apply;
 mod build;
+mod cluster;
 mod forecast;
 pub mod init;
 pub mod meta;

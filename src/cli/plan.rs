@@ -1,8 +1,12 @@
-//! `scf plan`: what `scf apply` would change, as a coloured diff, JSON or Markdown; saved
-//! with `-o`; with `--detailed-exitcode`, exit 2 when there are changes.
+//! `scf plan`: what `scf apply` would change, on a host or a Kubernetes cluster, as a
+//! coloured diff, JSON or Markdown; saved with `-o`; with `--detailed-exitcode`, exit 2
+//! when there are changes.
 
+use super::cluster::KubeArgs;
 use super::{fail, load_or_report};
-use crate::compile;
+use crate::artifact::Artifact;
+use crate::compile::{self, Compiled};
+use crate::config::TargetKind;
 use crate::host;
 use crate::plan::show;
 use clap::ValueEnum;
@@ -26,6 +30,8 @@ pub enum Format {
 pub enum TargetArg {
     /// Files, systemd units and services under --root.
     Host,
+    /// Objects in the cluster of a kubeconfig context.
+    Kubernetes,
 }
 
 /// Arguments shared by plan and apply for the host target.
@@ -73,6 +79,8 @@ impl HostArgs {
 pub struct PlanArgs {
     #[command(flatten)]
     host: HostArgs,
+    #[command(flatten)]
+    kube: KubeArgs,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     format: Format,
@@ -93,24 +101,34 @@ pub fn place(root: &Path) -> String {
     }
 }
 
-/// Loads, validates and renders, refusing targets this command cannot reach.
-pub fn prepare(
-    config: &Path,
-    host: &HostArgs,
-) -> Option<(compile::Compiled, Vec<crate::artifact::Artifact>)> {
+/// The target of a command: `--target`, else framework.toml's `target.kind`.
+pub fn target_of(compiled: &Compiled, host: &HostArgs) -> TargetArg {
+    host.target.unwrap_or(match compiled.model.target {
+        TargetKind::Kubernetes => TargetArg::Kubernetes,
+        TargetKind::Host => TargetArg::Host,
+    })
+}
+
+/// Loads and validates framework.toml and renders its artifacts, checking that it has a
+/// section for the target.
+pub fn prepare(config: &Path, host: &HostArgs) -> Option<(Compiled, Vec<Artifact>, TargetArg)> {
     let compiled = load_or_report(config)?;
-    if host.target.is_none() && compiled.model.target == crate::config::TargetKind::Kubernetes {
-        fail(
-            "framework.toml deploys to Kubernetes (target.kind), and this scf plans and applies hosts only; pass --target host to plan the host artifacts",
-        );
-        return None;
-    }
-    if compiled.model.host.is_none() {
-        fail("framework.toml has no [host] section, so there is nothing to plan on a host");
-        return None;
+    let target = target_of(&compiled, host);
+    match target {
+        TargetArg::Host if compiled.model.host.is_none() => {
+            fail("framework.toml has no [host] section, so there is nothing to plan on a host");
+            return None;
+        }
+        TargetArg::Kubernetes if compiled.model.kubernetes.is_none() => {
+            fail(
+                "framework.toml has no [kubernetes] section, so there is nothing to plan on a cluster; add one (profiles/kubernetes.toml has the defaults)",
+            );
+            return None;
+        }
+        _ => {}
     }
     match compile::artifacts(&compiled.model) {
-        Ok(a) => Some((compiled, a)),
+        Ok(a) => Some((compiled, a, target)),
         Err(e) => {
             fail(e);
             None
@@ -120,10 +138,16 @@ pub fn prepare(
 
 /// Plans and prints.
 pub fn run(config: &Path, args: &PlanArgs) -> ExitCode {
-    let Some((compiled, artifacts)) = prepare(config, &args.host) else {
+    let Some((compiled, artifacts, target)) = prepare(config, &args.host) else {
         return ExitCode::FAILURE;
     };
-    let (plan, _) = match host::plan(&compiled, &artifacts, &args.host.options(false)) {
+    let planned = match target {
+        TargetArg::Host => host::plan(&compiled, &artifacts, &args.host.options(false))
+            .map(|(plan, _)| (plan, place(&args.host.root)))
+            .map_err(|e| e.to_string()),
+        TargetArg::Kubernetes => super::cluster::plan(&compiled, &artifacts, &args.kube),
+    };
+    let (plan, where_) = match planned {
         Ok(p) => p,
         Err(e) => return fail(e),
     };
@@ -134,9 +158,9 @@ pub fn run(config: &Path, args: &PlanArgs) -> ExitCode {
     }
     let color = std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal();
     match args.format {
-        Format::Human => print!("{}", show::human(&plan, &place(&args.host.root), color)),
+        Format::Human => print!("{}", show::human(&plan, &where_, color)),
         Format::Json => print!("{}", plan.to_json()),
-        Format::Markdown => print!("{}", show::markdown(&plan, &place(&args.host.root))),
+        Format::Markdown => print!("{}", show::markdown(&plan, &where_)),
     }
     if let Some(out) = &args.out {
         eprintln!(

@@ -57,3 +57,69 @@ impl Progress {
         }
     }
 }
+
+/// Progress of a cluster apply: a spinner per workload being waited for on a terminal,
+/// plain lines (one per change of status) otherwise.
+pub struct Rollouts {
+    multi: Option<indicatif::MultiProgress>,
+    bars: std::collections::BTreeMap<String, ProgressBar>,
+    last: std::collections::BTreeMap<String, String>,
+}
+
+impl Rollouts {
+    /// Bars on a terminal, lines otherwise.
+    pub fn new() -> Self {
+        let terminal = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        Self {
+            multi: terminal.then(indicatif::MultiProgress::new),
+            bars: std::collections::BTreeMap::new(),
+            last: std::collections::BTreeMap::new(),
+        }
+    }
+
+    fn line(&self, text: &str) {
+        match &self.multi {
+            Some(multi) => {
+                let _ = multi.println(text);
+            }
+            None => eprintln!("{text}"),
+        }
+    }
+
+    /// Records one step.
+    pub fn step(&mut self, step: crate::cluster::apply::Step) {
+        use crate::cluster::apply::Step;
+        match step {
+            Step::Done(action, address) => self.line(&format!("    {action} {address}")),
+            Step::Note(note) => self.line(&format!("note: {note}")),
+            Step::RolledBack(address) => self.line(&format!("    rolled back {address}")),
+            Step::Waiting(address, status) => {
+                if let Some(multi) = &self.multi {
+                    let bar = self.bars.entry(address.clone()).or_insert_with(|| {
+                        let bar = multi.add(ProgressBar::new_spinner());
+                        if let Ok(style) = ProgressStyle::with_template("{spinner} {wide_msg}") {
+                            bar.set_style(style);
+                        }
+                        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+                        bar
+                    });
+                    bar.set_message(format!("{address}: {status}"));
+                } else if self.last.get(&address) != Some(&status) {
+                    eprintln!("    waiting for {address}: {status}");
+                    self.last.insert(address, status);
+                }
+            }
+            Step::Ready(address) => match self.bars.remove(&address) {
+                Some(bar) => bar.finish_with_message(format!("{address}: ready")),
+                None => self.line(&format!("    ready: {address}")),
+            },
+        }
+    }
+
+    /// Stops every spinner.
+    pub fn finish(self) {
+        for bar in self.bars.values() {
+            bar.abandon();
+        }
+    }
+}

@@ -8,7 +8,6 @@ use super::services::{CommandFailed, ServiceManager};
 use super::state::{FileRecord, State, Store, parse_mode};
 use crate::plan::{Action, Change, Desired, Plan, sha256_tag};
 use crate::secret;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -200,9 +199,7 @@ fn ensure_fingerprint_key(store: &Store) -> std::io::Result<()> {
     if path.exists() {
         return Ok(());
     }
-    let mut key = [0u8; 32];
-    std::fs::File::open("/dev/urandom")?.read_exact(&mut key)?;
-    fsio::write_file(&path, &key, 0o600)
+    fsio::write_file(&path, &secret::random_key()?, 0o600)
 }
 
 /// Applies `plan` (already checked fresh, lock held). `effects` are the current

@@ -8,6 +8,11 @@ use crate::secret;
 
 const SHOWN: &str = "(sensitive)";
 
+/// How a secret value is shown: `(sensitive)`, or `(sensitive, fp FP)` with a fingerprint.
+pub fn shown(fingerprint: Option<String>) -> String {
+    fingerprint.map_or_else(|| SHOWN.to_string(), |fp| format!("(sensitive, fp {fp})"))
+}
+
 /// The literal text before and after the marker on each marker line of a desired file.
 fn patterns(desired: &str) -> Vec<(String, String)> {
     desired
@@ -31,9 +36,7 @@ pub fn mask_desired(
     for line in desired.split_inclusive('\n') {
         let mut rest = line.to_string();
         for r in secret::references(line) {
-            let shown = fingerprint(&r)
-                .map_or_else(|| SHOWN.to_string(), |fp| format!("(sensitive, fp {fp})"));
-            rest = rest.replacen(&secret::marker(&r), &shown, 1);
+            rest = rest.replacen(&secret::marker(&r), &shown(fingerprint(&r)), 1);
         }
         out.push_str(&rest);
     }
@@ -59,9 +62,7 @@ pub fn mask_actual(
                     && body.ends_with(after.as_str())
                 {
                     let value = &body[before.len()..body.len() - after.len()];
-                    let shown = fingerprint(value)
-                        .map_or_else(|| SHOWN.to_string(), |fp| format!("(sensitive, fp {fp})"));
-                    return format!("{before}{shown}{after}{newline}");
+                    return format!("{before}{}{after}{newline}", shown(fingerprint(value)));
                 }
             }
             line.to_string()

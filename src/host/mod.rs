@@ -20,7 +20,6 @@ use crate::artifact::Artifact;
 use crate::build::Manifest;
 use crate::compile::Compiled;
 use crate::plan::{FORMAT_VERSION, Inputs, Plan, sha256_tag};
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub use services::ServiceManager;
@@ -54,9 +53,6 @@ pub enum HostError {
         /// This project.
         ours: String,
     },
-    /// A saved plan no longer matches its inputs or the host.
-    #[error("the saved plan is stale, nothing was changed:\n{}\nrun `scf plan` again and review the new plan", .0.iter().map(|d| format!("  - {d}")).collect::<Vec<_>>().join("\n"))]
-    Stale(Vec<String>),
     /// A staged file failed validation; nothing was changed.
     #[error("the new files failed validation, nothing was changed:\n{0}")]
     Invalid(services::CommandFailed),
@@ -175,64 +171,4 @@ pub fn plan(
         actions,
     };
     Ok((plan, effects))
-}
-
-/// What moved since `saved` was planned, compared with `now` (planned the same way):
-/// the inputs, and every address's observed state. Empty means the plan is fresh.
-pub fn drift(saved: &Plan, now: &Plan) -> Vec<String> {
-    let mut out = Vec::new();
-    if saved.project != now.project || saved.target != now.target {
-        out.push(format!(
-            "the plan is for {} `{}`, not {} `{}`",
-            saved.target, saved.project, now.target, now.project
-        ));
-    }
-    if saved.inputs.config != now.inputs.config {
-        out.push("framework.toml or a profile it extends changed since the plan was made".into());
-    }
-    if saved.inputs.artifacts != now.inputs.artifacts {
-        out.push(
-            "the rendered artifacts differ from the plan's (framework.toml or scf itself changed)"
-                .into(),
-        );
-    }
-    let observed: BTreeMap<&str, &str> = now
-        .changes
-        .iter()
-        .map(|c| (c.address.as_str(), c.observed.as_str()))
-        .collect();
-    for c in &saved.changes {
-        match observed.get(c.address.as_str()) {
-            Some(seen) if *seen == c.observed => {}
-            Some(seen) => out.push(format!(
-                "{}: changed since the plan was made (planned against {}, now {})",
-                c.address,
-                short(&c.observed),
-                short(seen)
-            )),
-            None => out.push(format!("{}: no longer part of the plan", c.address)),
-        }
-    }
-    let planned: std::collections::BTreeSet<&str> =
-        saved.changes.iter().map(|c| c.address.as_str()).collect();
-    for c in now
-        .changes
-        .iter()
-        .filter(|c| !planned.contains(c.address.as_str()) && c.action != crate::plan::Action::NoOp)
-    {
-        out.push(format!("{}: appeared since the plan was made", c.address));
-    }
-    out
-}
-
-/// `sha256:abcdef…` → `sha256:abcdef12`, keeping the mode.
-fn short(observed: &str) -> String {
-    observed
-        .split(' ')
-        .map(|part| match part.strip_prefix("sha256:") {
-            Some(hex) => format!("sha256:{}", &hex[..hex.len().min(12)]),
-            None => part.to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
 }

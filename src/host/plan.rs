@@ -6,9 +6,8 @@ use super::mask;
 use super::state::State;
 use crate::artifact::{Artifact, Contents, Effect};
 use crate::config::values::SecretRef;
-use crate::plan::{Action, Change, Desired, sha256_tag};
+use crate::plan::{Action, Change, Desired, sha256_tag, unified};
 use crate::secret::{self, ResolveError};
-use similar::TextDiff;
 use std::collections::BTreeMap;
 use std::fs;
 use std::io;
@@ -104,15 +103,6 @@ pub fn observed(seen: &Seen, desired_template: Option<&str>) -> String {
             format!("{} mode:{mode:04o}", sha256_tag(shown.as_bytes()))
         }
     }
-}
-
-fn unified(path: &str, old: &str, new: &str) -> Option<String> {
-    let diff = TextDiff::from_lines(old, new)
-        .unified_diff()
-        .context_radius(3)
-        .header(&format!("a{path}"), &format!("b{path}"))
-        .to_string();
-    (!diff.is_empty()).then_some(diff)
 }
 
 fn seen_text(seen: &Seen) -> String {

@@ -6,6 +6,7 @@
 pub mod show;
 
 use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 /// Version of the saved-plan and `--format json` layout.
@@ -218,8 +219,83 @@ pub enum PlanFileError {
     Version(Option<u64>),
 }
 
+/// A unified diff of two texts with 3 lines of context, headed `a{path}` and `b{path}`;
+/// `None` when they are equal.
+pub fn unified(path: &str, old: &str, new: &str) -> Option<String> {
+    let diff = similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("a{path}"), &format!("b{path}"))
+        .to_string();
+    (!diff.is_empty()).then_some(diff)
+}
+
 /// SHA-256 of some bytes, as `sha256:HEX`.
 pub fn sha256_tag(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
 }
+
+/// What moved since `saved` was planned, compared with `now` (planned the same way):
+/// the inputs, and every address's observed state. Empty means the plan is fresh.
+pub fn drift(saved: &Plan, now: &Plan) -> Vec<String> {
+    let mut out = Vec::new();
+    if saved.project != now.project || saved.target != now.target {
+        out.push(format!(
+            "the plan is for {} `{}`, not {} `{}`",
+            saved.target, saved.project, now.target, now.project
+        ));
+    }
+    if saved.inputs.config != now.inputs.config {
+        out.push("framework.toml or a profile it extends changed since the plan was made".into());
+    }
+    if saved.inputs.artifacts != now.inputs.artifacts {
+        out.push(
+            "the rendered artifacts differ from the plan's (framework.toml or scf itself changed)"
+                .into(),
+        );
+    }
+    let observed: BTreeMap<&str, &str> = now
+        .changes
+        .iter()
+        .map(|c| (c.address.as_str(), c.observed.as_str()))
+        .collect();
+    for c in &saved.changes {
+        match observed.get(c.address.as_str()) {
+            Some(seen) if *seen == c.observed => {}
+            Some(seen) => out.push(format!(
+                "{}: changed since the plan was made (planned against {}, now {})",
+                c.address,
+                short(&c.observed),
+                short(seen)
+            )),
+            None => out.push(format!("{}: no longer part of the plan", c.address)),
+        }
+    }
+    let planned: BTreeSet<&str> = saved.changes.iter().map(|c| c.address.as_str()).collect();
+    for c in now
+        .changes
+        .iter()
+        .filter(|c| !planned.contains(c.address.as_str()) && c.action != Action::NoOp)
+    {
+        out.push(format!("{}: appeared since the plan was made", c.address));
+    }
+    out
+}
+
+/// `sha256:abcdef…` → `sha256:abcdef12`, keeping the mode.
+fn short(observed: &str) -> String {
+    observed
+        .split(' ')
+        .map(|part| match part.strip_prefix("sha256:") {
+            Some(hex) => format!("sha256:{}", &hex[..hex.len().min(12)]),
+            None => part.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A saved plan that no longer matches its inputs or the target: nothing was changed.
+#[derive(Debug, thiserror::Error)]
+#[error("the saved plan is stale, nothing was changed:\n{}\nrun `scf plan` again and review the new plan", .0.iter().map(|d| format!("  - {d}")).collect::<Vec<_>>().join("\n"))]
+pub struct Stale(pub Vec<String>);

@@ -81,13 +81,32 @@ pub fn human(plan: &Plan, where_: &str, color: bool) -> String {
     if summary.blocked > 0 {
         let _ = writeln!(
             out,
-            "{} change{} blocked: pass --allow-data-loss to make {}.",
+            "{} change{} blocked: pass {} to make {}.",
             summary.blocked,
             plural(summary.blocked),
+            unblocking(plan).join(" or "),
             if summary.blocked == 1 { "it" } else { "them" }
         );
     }
     out
+}
+
+/// The flags that would unblock the blocked changes, as their reasons name them.
+fn unblocking(plan: &Plan) -> Vec<&'static str> {
+    let flags: Vec<&'static str> = ["--allow-data-loss", "--force-conflicts"]
+        .into_iter()
+        .filter(|flag| {
+            plan.changes
+                .iter()
+                .filter_map(|c| c.blocked.as_deref())
+                .any(|reason| reason.contains(flag))
+        })
+        .collect();
+    if flags.is_empty() {
+        vec!["--allow-data-loss"]
+    } else {
+        flags
+    }
 }
 
 fn plural(n: usize) -> &'static str {
@@ -135,8 +154,9 @@ fn markdown_with(plan: &Plan, where_: &str, max_lines: usize) -> String {
     if summary.blocked > 0 {
         let _ = write!(
             out,
-            " {} blocked (needs `--allow-data-loss`).",
-            summary.blocked
+            " {} blocked (needs `{}`).",
+            summary.blocked,
+            unblocking(plan).join("` or `")
         );
     }
     out.push_str("\n\n");

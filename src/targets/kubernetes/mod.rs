@@ -28,7 +28,7 @@ mod tests;
 
 pub use config::{SECRET_REFS_ANNOTATION, secret_refs};
 pub use meta::{INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL};
-pub use object::{Object, ObjectError};
+pub use object::{Object, ObjectError, api_resource, api_resources, to_yaml};
 pub use pod::{LIVENESS, READINESS, Timing};
 pub use runtime::{LIVENESS_PATH, READINESS_PATH, STOP_TIMEOUT_SECONDS};
 

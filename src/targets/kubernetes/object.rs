@@ -10,7 +10,7 @@ use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::{Metadata, Resource};
-use kube::core::{DynamicObject, GroupVersionKind};
+use kube::core::{ApiResource, DynamicObject, GroupVersionKind};
 use serde::Serialize;
 
 /// Why an object could not be serialized; always a bug in scf.
@@ -73,6 +73,30 @@ macro_rules! objects {
                     $(Object::$kind(o) => o.metadata(),)*
                 }
             }
+
+            /// Its API resource.
+            pub fn api_resource(&self) -> ApiResource {
+                match self {
+                    $(Object::$kind(_) => ApiResource::erase::<$kind>(&()),)*
+                }
+            }
+        }
+
+        /// The API resource (plural, version) of a kind scf emits; `None` for any other,
+        /// so plan and apply need no discovery round trip.
+        pub fn api_resource(gvk: &GroupVersionKind) -> Option<ApiResource> {
+            $(if gvk.group == <$kind as Resource>::GROUP
+                && gvk.version == <$kind as Resource>::VERSION
+                && gvk.kind == <$kind as Resource>::KIND
+            {
+                return Some(ApiResource::erase::<$kind>(&()));
+            })*
+            None
+        }
+
+        /// The API resources of every kind scf emits, to find what it applied before.
+        pub fn api_resources() -> Vec<ApiResource> {
+            vec![$(ApiResource::erase::<$kind>(&()),)*]
         }
     };
 }

@@ -1,0 +1,195 @@
+//! `scf plan` and `scf apply` with `--target kubernetes` (or `target.kind = "kubernetes"`):
+//! the same plan, output, saved plans and exit codes as on a host, against the cluster of
+//! a kubeconfig context.
+
+use super::progress::Rollouts;
+use super::{color_stderr, fail};
+use crate::artifact::Artifact;
+use crate::cluster::apply::{self as cluster_apply, ApplyOptions};
+use crate::cluster::plan::{self as cluster_plan, namespace};
+use crate::cluster::rollout::Wait;
+use crate::cluster::{Cluster, ClusterError, ConnectOptions, lease};
+use crate::compile::Compiled;
+use crate::plan::{Plan, Stale, drift, show};
+use std::future::Future;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Which cluster, for plan and apply.
+#[derive(Debug, Clone, clap::Args)]
+pub struct KubeArgs {
+    /// Kubernetes: the kubeconfig context (default: the current context).
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// Kubernetes: the kubeconfig (default: $KUBECONFIG, then ~/.kube/config).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubernetes: take over fields another field manager set (server-side apply force).
+    #[arg(long)]
+    pub force_conflicts: bool,
+}
+
+/// How a cluster apply waits and fails.
+#[derive(Debug, Clone, clap::Args)]
+pub struct KubeApplyArgs {
+    /// Kubernetes: when a workload fails, roll the changed workloads back to their
+    /// previous pod template (and delete the ones this apply created).
+    #[arg(long)]
+    pub atomic: bool,
+    /// Kubernetes: how long each workload may take to become ready, e.g. `10m`.
+    #[arg(long, value_name = "DURATION", default_value = "5m")]
+    pub timeout: crate::config::values::Duration,
+}
+
+/// Runs `work` to completion on a runtime of its own.
+fn block_on<T>(work: impl Future<Output = Result<T, ClusterError>>) -> Result<T, String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    runtime.block_on(work).map_err(|e| e.to_string())
+}
+
+async fn connect(kube: &KubeArgs) -> Result<Cluster, ClusterError> {
+    Cluster::connect(&ConnectOptions {
+        kubeconfig: kube.kubeconfig.clone(),
+        context: kube.context.clone(),
+    })
+    .await
+}
+
+/// Where the plan applies, in words.
+fn place(cluster: &Cluster, namespace: &str) -> String {
+    format!(
+        "the cluster of context `{}` (namespace {namespace})",
+        cluster.context
+    )
+}
+
+/// Plans the cluster; the plan and where it applies.
+pub fn plan(
+    compiled: &Compiled,
+    artifacts: &[Artifact],
+    kube: &KubeArgs,
+) -> Result<(Plan, String), String> {
+    block_on(async {
+        let cluster = connect(kube).await?;
+        let opts = cluster_plan::Options {
+            resolve_secrets: false,
+            force_conflicts: kube.force_conflicts,
+        };
+        let plan = cluster_plan::plan(&cluster, compiled, artifacts, opts).await?;
+        Ok((plan, place(&cluster, namespace(compiled)?)))
+    })
+}
+
+/// What `scf apply` asked for, on a cluster.
+pub struct Request<'a> {
+    /// The deployment.
+    pub compiled: &'a Compiled,
+    /// Its artifacts (for the inputs' hashes).
+    pub artifacts: &'a [Artifact],
+    /// A saved plan to apply exactly.
+    pub saved: Option<Plan>,
+    /// Apply without asking.
+    pub auto_approve: bool,
+    /// Which cluster.
+    pub kube: &'a KubeArgs,
+    /// How to wait.
+    pub apply: &'a KubeApplyArgs,
+}
+
+/// Applies a saved plan exactly, or plans (resolving secrets), asks, and applies, under
+/// the namespace's Lease.
+pub fn apply(request: Request) -> ExitCode {
+    let result = block_on(async {
+        let cluster = connect(request.kube).await?;
+        let ns = namespace(request.compiled)?;
+        let mut lock = lease::acquire_if_namespace(&cluster, ns, &lease::identity()).await?;
+        if let Some(holder) = lock.as_mut().and_then(|l| l.reclaimed.take()) {
+            eprintln!(
+                "note: took over the expired Lease {ns}/{} left by {holder}",
+                lease::NAME
+            );
+        }
+        let result = locked(&cluster, &request, &mut lock).await;
+        if let Some(lock) = lock {
+            lock.release().await;
+        }
+        result
+    });
+    match result {
+        Ok(Some(message)) => {
+            println!("{message}");
+            ExitCode::SUCCESS
+        }
+        Ok(None) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}
+
+/// The apply under the lease: plan, check or confirm, execute. `None`: nothing to do.
+async fn locked(
+    cluster: &Cluster,
+    request: &Request<'_>,
+    lock: &mut Option<lease::Lock>,
+) -> Result<Option<String>, ClusterError> {
+    let ns = namespace(request.compiled)?;
+    let opts = cluster_plan::Options {
+        resolve_secrets: request.saved.is_none(),
+        force_conflicts: request.kube.force_conflicts,
+    };
+    let fresh = cluster_plan::plan(cluster, request.compiled, request.artifacts, opts).await?;
+    let plan = match &request.saved {
+        Some(saved) => {
+            let moved = drift(saved, &fresh);
+            if !moved.is_empty() {
+                return Err(Stale(moved).into());
+            }
+            saved.clone()
+        }
+        None => {
+            print!(
+                "{}",
+                show::human(&fresh, &place(cluster, ns), color_stderr())
+            );
+            if fresh.has_changes() {
+                match super::apply::confirm(request.auto_approve) {
+                    Ok(true) => {}
+                    Ok(false) => return Err(ClusterError::Refused("apply cancelled".into())),
+                    Err(e) => return Err(ClusterError::Refused(e)),
+                }
+            }
+            fresh
+        }
+    };
+    if !plan.has_changes() {
+        return Ok(None);
+    }
+    let order: Vec<String> = crate::targets::kubernetes::objects(&request.compiled.model)?
+        .iter()
+        .map(crate::targets::kubernetes::Object::address)
+        .collect();
+    let opts = ApplyOptions {
+        wait: Wait {
+            timeout: Duration::from_millis(request.apply.timeout.as_millis()),
+            poll: cluster_apply::POLL,
+        },
+        atomic: request.apply.atomic,
+        force_conflicts: request.kube.force_conflicts,
+    };
+    let mut progress = Rollouts::new();
+    let result = cluster_apply::execute(cluster, &plan, &order, ns, opts, lock, &mut |s| {
+        progress.step(s)
+    })
+    .await;
+    progress.finish();
+    let report = result?;
+    Ok(Some(format!(
+        "Apply complete: {} applied, {} pruned, on {}.",
+        report.applied.len(),
+        report.pruned.len(),
+        place(cluster, ns)
+    )))
+}
