@@ -62,13 +62,15 @@ struct Body {
     parameters: Vec<ParamRecord>,
 }
 
-/// Reads long-format demand (CSV, or JSON: an array of records or `{"demand": [...],
-/// "parameters": [...]}`) into `table`. Returns the parameters embedded in a JSON body.
+/// Reads long-format demand (CSV, or with `json` an array of records or `{"demand":
+/// [...], "parameters": [...]}`) into `table`. Returns the parameters embedded in a JSON
+/// body.
 pub(crate) fn read_demand(
     text: &str,
+    json: bool,
     table: &mut DemandTable,
 ) -> Result<BTreeMap<String, SkuParams>, InputError> {
-    if !looks_like_json(text) {
+    if !json {
         read_demand_csv(text, table)?;
         return Ok(BTreeMap::new());
     }
@@ -274,7 +276,7 @@ mod tests {
 
     fn history(text: &str) -> Vec<(String, Vec<f64>)> {
         let mut t = table();
-        read_demand(text, &mut t).expect("demand");
+        read_demand(text, looks_like_json(text), &mut t).expect("demand");
         let (_, skus) = t.finish(None, &BTreeMap::new()).expect("finish");
         skus.into_iter().map(|s| (s.sku, s.history)).collect()
     }
@@ -302,7 +304,7 @@ mod tests {
     #[test]
     fn names_the_line_and_column_of_bad_values() {
         let err = |text: &str| {
-            read_demand(text, &mut table())
+            read_demand(text, looks_like_json(text), &mut table())
                 .expect_err("refused")
                 .to_string()
         };
@@ -337,7 +339,8 @@ mod tests {
                 ..Limits::default()
             },
         );
-        let e = read_demand("sku,period,quantity\na,1,1\na,2,1\na,3,1\n", &mut t).expect_err("cap");
+        let e = read_demand("sku,period,quantity\na,1,1\na,2,1\na,3,1\n", false, &mut t)
+            .expect_err("cap");
         assert!(
             matches!(
                 e,
@@ -355,7 +358,12 @@ mod tests {
                 ..Limits::default()
             },
         );
-        read_demand("sku,period,quantity\na,1,1\na,2,1\na,1000,1\n", &mut t).expect("rows");
+        read_demand(
+            "sku,period,quantity\na,1,1\na,2,1\na,1000,1\n",
+            false,
+            &mut t,
+        )
+        .expect("rows");
         assert!(matches!(
             t.finish(None, &BTreeMap::new()),
             Err(InputError::TooManyCells {

@@ -192,7 +192,8 @@ pub fn parse_upload(
     let text = input::text("demand", upload.demand, limits)?;
     let mut table = DemandTable::new("demand", *limits);
     let (embedded, forced) = match upload.format {
-        Format::Csv | Format::Json => (long::read_demand(text, &mut table)?, None),
+        Format::Csv => (long::read_demand(text, false, &mut table)?, None),
+        Format::Json => (long::read_demand(text, true, &mut table)?, None),
         Format::Connector(c) => {
             ensure_enabled(c, enabled_connectors)?;
             connectors::import(c, text, upload.bucket, &mut table)?;
@@ -385,4 +386,123 @@ fn round4(v: f64) -> f64 {
 /// A stock level in whole units: rounded up (tiny float noise aside), never negative.
 fn whole(v: f64) -> f64 {
     (v - 1e-9).ceil().max(0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options() -> Options {
+        Options::new(
+            Target::CycleServiceLevel(0.95),
+            Spacing::Index { step: 1 },
+            &Overrides::default(),
+        )
+        .expect("options")
+    }
+
+    fn sku(history: &[f64]) -> SkuInput {
+        SkuInput {
+            sku: "x".into(),
+            first_period: "1".into(),
+            last_period: history.len().to_string(),
+            history: history.to_vec(),
+            params: SkuParams::default(),
+        }
+    }
+
+    #[test]
+    fn degenerate_histories_give_finite_whole_policies() {
+        for history in [&[0.0; 30][..], &[5.0], &[3.0, 0.0], &[7.0; 40]] {
+            let r = run_sku(&sku(history), &options(), &EngineForecaster).expect("run");
+            for v in [
+                r.reorder_point,
+                r.order_up_to,
+                r.order_quantity,
+                r.safety_stock,
+            ] {
+                assert!(v.is_finite() && v >= 0.0, "{history:?}: {r:?}");
+            }
+            assert_eq!(r.reorder_point.fract(), 0.0);
+            assert!(r.order_quantity >= 1.0);
+            assert_eq!(r.forecast.len(), 12);
+        }
+        let flat = run_sku(&sku(&[7.0; 40]), &options(), &EngineForecaster).expect("run");
+        // No forecast error: exactly the demand over R + L = 2 periods for (R,S); (s,Q)
+        // adds the review undershoot, 3.5 ± 2.02 units, at z = 1.645: 7 + 3.5 + 3.32.
+        assert_eq!(flat.order_up_to, 14.0);
+        assert_eq!(flat.reorder_point, 14.0);
+        assert_eq!(flat.accuracy, Some(1.0));
+        let e = run_sku(&sku(&[]), &options(), &EngineForecaster).expect_err("empty");
+        assert!(e.to_string().contains("no demand history"), "{e}");
+    }
+
+    #[test]
+    fn a_json_body_carries_parameters_and_a_bad_target_is_refused() {
+        let body = br#"{"demand": [
+            {"sku": "b", "period": "2024-01-01", "quantity": 4},
+            {"sku": "a", "period": "2024-03-01", "quantity": 2},
+            {"sku": "a", "period": "2024-01-01", "quantity": 1}],
+          "parameters": [{"sku": "a", "lead_time_mean": 2, "moq": 10}]}"#;
+        let mut upload = Upload {
+            format: Format::Json,
+            demand: body,
+            parameters: None,
+            bucket: Bucket::Week,
+            target: Target::FillRate(0.97),
+            overrides: Overrides {
+                horizon: Some(4),
+                ..Overrides::default()
+            },
+        };
+        let r = parse_upload(&upload, &[], &Limits::default()).expect("upload");
+        assert_eq!(r.spacing, Spacing::Months { step: 1 });
+        assert_eq!(r.options.season_length, 12);
+        assert_eq!(r.options.periods_per_year, 12.0);
+        assert_eq!(r.options.horizon, 4);
+        let ids: Vec<&str> = r.skus.iter().map(|s| s.sku.as_str()).collect();
+        assert_eq!(ids, ["a", "b"]);
+        assert_eq!(r.skus[0].history, [1.0, 0.0, 2.0]);
+        assert_eq!(r.skus[0].params.moq, 10.0);
+        assert_eq!(r.skus[1].history, [4.0, 0.0, 0.0]);
+        assert_eq!(r.skus[1].last_period, "2024-03-01");
+        upload.target = Target::FillRate(1.0);
+        let e = parse_upload(&upload, &[], &Limits::default()).expect_err("target");
+        assert!(e.to_string().contains("strictly between 0 and 1"), "{e}");
+        upload.target = Target::FillRate(0.9);
+        upload.format = Format::Connector(Connector::Sap);
+        let e = parse_upload(&upload, &[], &Limits::default()).expect_err("disabled");
+        assert_eq!(e, InputError::ConnectorDisabled("sap".into()));
+        assert_eq!(
+            "QuickBooks".parse::<Format>(),
+            Ok(Format::Connector(Connector::Quickbooks))
+        );
+        assert!("xlsx".parse::<Format>().is_err());
+    }
+
+    #[test]
+    fn summary_pools_volume_and_needs_a_scored_backtest() {
+        let mut a = run_sku(&sku(&[10.0; 30]), &options(), &EngineForecaster).expect("run");
+        let mut b = a.clone();
+        a.backtest = Score {
+            abs_error: 10.0,
+            actual: 100.0,
+            points: 5,
+        };
+        b.backtest = Score {
+            abs_error: 90.0,
+            actual: 100.0,
+            points: 5,
+        };
+        b.demand_class = DemandClass::Lumpy;
+        let s = summarize(&[a.clone(), b], 0.5);
+        assert_eq!(s.accuracy, Some(0.5));
+        assert!(s.success);
+        assert_eq!(s.demand_classes.get("lumpy"), Some(&1));
+        assert!(!summarize(&[a.clone()], 0.95).success);
+        a.backtest = Score::default();
+        let unscored = summarize(&[a], 0.0);
+        assert_eq!(unscored.accuracy, None);
+        assert!(!unscored.success);
+    }
 }

@@ -118,9 +118,11 @@ pub enum Spacing {
 }
 
 impl Spacing {
-    /// Infers the spacing of distinct, sorted periods of one kind: 1 for integers; for
-    /// dates the greatest common divisor of their distances, in months when every date is
-    /// a 1st or every date a month end, else in days (7 for weekly data).
+    /// Infers the spacing of distinct, sorted periods of one kind. Integers count one by
+    /// one. Dates are months when every date is a 1st or every date a month end (quarters
+    /// or half-years when every distance is a multiple of 3 or 6 months), weeks when every
+    /// distance is a whole number of weeks, else the greatest common divisor of the
+    /// distances in days. A missing period inside the grid is a gap, filled with zero.
     pub fn infer(periods: &[Period]) -> Self {
         let dates: Vec<NaiveDate> = periods
             .iter()
@@ -136,17 +138,23 @@ impl Spacing {
         let monthly = dates.iter().all(|d| d.day() == 1) || dates.iter().all(|d| is_month_end(*d));
         if monthly && dates.len() > 1 {
             let months: Vec<i64> = dates.iter().map(|d| month_number(*d)).collect();
-            return Self::Months {
-                step: gcd_of_gaps(&months),
+            // Quarters and half-years are grids; any other gcd is months with gaps.
+            let step = match gcd_of_gaps(&months) {
+                g @ (3 | 6 | 12) => g,
+                _ => 1,
             };
+            return Self::Months { step };
         }
         let days: Vec<i64> = dates
             .iter()
             .map(|d| i64::from(d.num_days_from_ce()))
             .collect();
-        Self::Days {
-            step: gcd_of_gaps(&days),
-        }
+        // Dates a whole number of weeks apart are weekly data with gaps.
+        let step = match gcd_of_gaps(&days) {
+            g if g % 7 == 0 => 7,
+            g => g,
+        };
+        Self::Days { step }
     }
 
     /// Steps from `first` to `p` (both of this spacing's kind and grid).
@@ -252,6 +260,12 @@ mod tests {
         assert_eq!(Spacing::infer(&ends), Spacing::Months { step: 1 });
         let weeks = [date("2024-01-01"), date("2024-01-08"), date("2024-01-22")];
         assert_eq!(Spacing::infer(&weeks), Spacing::Days { step: 7 });
+        let sparse_weeks = [date("2024-01-01"), date("2024-01-15"), date("2024-02-12")];
+        assert_eq!(Spacing::infer(&sparse_weeks), Spacing::Days { step: 7 });
+        let sparse_months = [date("2024-01-01"), date("2024-03-01")];
+        assert_eq!(Spacing::infer(&sparse_months), Spacing::Months { step: 1 });
+        let quarters = [date("2024-01-01"), date("2024-04-01"), date("2024-10-01")];
+        assert_eq!(Spacing::infer(&quarters), Spacing::Months { step: 3 });
         assert_eq!(Spacing::Days { step: 7 }.position(weeks[0], weeks[2]), 3);
         let idx = [Period::Index(3), Period::Index(5), Period::Index(9)];
         assert_eq!(Spacing::infer(&idx), Spacing::Index { step: 1 });
