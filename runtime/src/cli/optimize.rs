@@ -7,7 +7,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::{ArgGroup, Args};
-use rayon::prelude::*;
 
 use super::CliError;
 use crate::optimize::{
@@ -113,11 +112,7 @@ pub fn run(
     };
     let request = optimize::parse_upload(&upload, &enabled, &Limits::default())
         .map_err(|e| CliError::Failed(format!("{}: {e}", args.demand.display())))?;
-    let results = request
-        .skus
-        .par_iter()
-        .map(|sku| optimize::run_sku(sku, &request.options, &EngineForecaster))
-        .collect::<Vec<_>>()
+    let results = optimize::run_request(&request, &EngineForecaster)
         .into_iter()
         .collect::<Result<Vec<SkuResult>, _>>()
         .map_err(|e| CliError::Failed(e.to_string()))?;

@@ -371,6 +371,14 @@ mod tests {
                 limit: 100
             })
         ));
+        // Periods at the ends of the integer range do not overflow the layout.
+        let mut t = table();
+        let far = "sku,period,quantity\na,-9000000000000000000,1\na,9000000000000000000,1\n";
+        read_demand(far, false, &mut t).expect("rows");
+        assert!(matches!(
+            t.finish(None, &BTreeMap::new()),
+            Err(InputError::TooManyCells { .. })
+        ));
     }
 
     #[test]

@@ -12,6 +12,8 @@
 //! - [`run_sku`]`(&SkuInput, &Options, &dyn Forecaster) -> Result<SkuResult,
 //!   OptimizeError>`: one SKU, pure and deterministic, so a redelivered job recomputes
 //!   the same result. [`EngineForecaster`] is the default [`Forecaster`].
+//! - [`run_request`]`(&Request, &dyn Forecaster) -> Vec<Result<SkuResult, OptimizeError>>`:
+//!   every SKU in parallel, in request order (batch mode).
 //! - [`summarize`]`(&[SkuResult], accuracy_floor) -> Summary`: pooled accuracy
 //!   (1 − WAPE of the rolling-origin backtest) and the success flag.
 //! - [`to_csv`]`(&[SkuResult]) -> String`; JSON through serde ([`SkuResult`] and
@@ -376,6 +378,20 @@ pub fn run_sku(
         periodic_safety_stock: round4(rs.safety_stock),
         order_up_to: whole(rs.order_up_to),
     })
+}
+
+/// Runs every SKU of a request in parallel (rayon); results keep the request's SKU order
+/// and do not depend on the thread count.
+pub fn run_request(
+    request: &Request,
+    forecaster: &dyn Forecaster,
+) -> Vec<Result<SkuResult, OptimizeError>> {
+    use rayon::prelude::*;
+    request
+        .skus
+        .par_iter()
+        .map(|sku| run_sku(sku, &request.options, forecaster))
+        .collect()
 }
 
 /// Rounds to 4 decimals, so JSON and CSV carry the same stable numbers.

@@ -160,7 +160,7 @@ impl Spacing {
     /// Steps from `first` to `p` (both of this spacing's kind and grid).
     pub fn position(&self, first: Period, p: Period) -> i64 {
         let raw = match (first, p) {
-            (Period::Index(a), Period::Index(b)) => b - a,
+            (Period::Index(a), Period::Index(b)) => b.saturating_sub(a),
             (Period::Date(a), Period::Date(b)) => match self {
                 Self::Months { .. } => month_number(b) - month_number(a),
                 _ => (b - a).num_days(),
