@@ -494,6 +494,15 @@ mod tests {
             Ok(Format::Connector(Connector::Quickbooks))
         );
         assert!("xlsx".parse::<Format>().is_err());
+        // The API names formats the same way in JSON.
+        let names =
+            serde_json::to_string(&[Format::Csv, Format::Connector(Connector::Sap)]).expect("json");
+        assert_eq!(names, r#"["csv","sap"]"#);
+        let back: Vec<Format> = serde_json::from_str(r#"["json","quickbooks"]"#).expect("parse");
+        assert_eq!(
+            back,
+            [Format::Json, Format::Connector(Connector::Quickbooks)]
+        );
     }
 
     #[test]
