@@ -4,7 +4,9 @@
 //! Layout: [`settings`] reads the environment contract in [`vars`]; [`app`] connects the
 //! services and runs the server; [`http`] is the API; [`tenancy`] holds tenants and
 //! their isolated stores; [`audit`], [`ratelimit`], [`metrics`] and [`crypto`] are the
-//! cross-cutting pieces; [`cli`] is what `scf run | db | tenant | audit` call.
+//! cross-cutting pieces; [`optimize`] is an implementation run's pure computation
+//! (demand in, forecasts and inventory policies out); [`cli`] is what
+//! `scf run | db | tenant | audit | optimize` call.
 
 pub mod app;
 pub mod audit;
@@ -14,6 +16,7 @@ pub mod db;
 pub mod domain;
 pub mod http;
 pub mod metrics;
+pub mod optimize;
 pub mod platform;
 pub mod ratelimit;
 pub mod secret;

@@ -1,10 +1,11 @@
 //! The runtime's commands, for the `scf` binary to flatten into its own:
-//! `scf run`, `scf db init|migrate|seed|verify`, `scf tenant create|verify|list` and
-//! `scf audit verify`. [`execute`] builds the tokio runtime; [`run_command`] is the
+//! `scf run`, `scf db init|migrate|seed|verify`, `scf tenant create|verify|list`,
+//! `scf audit verify` and `scf optimize`. [`execute`] builds the tokio runtime; [`run_command`] is the
 //! async core, writing to any output, so tests drive it in-process.
 
 pub mod audit;
 pub mod db;
+pub mod optimize;
 pub mod run;
 pub mod tenant;
 
@@ -19,6 +20,7 @@ use crate::settings::{Mode, Settings, SettingsError};
 
 pub use audit::AuditCommand;
 pub use db::DbCommand;
+pub use optimize::OptimizeArgs;
 pub use run::RunArgs;
 pub use tenant::TenantCommand;
 
@@ -36,6 +38,8 @@ pub enum Command {
     /// Check the audit log's hash chain.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Forecast a demand file and compute inventory policies, without the server.
+    Optimize(OptimizeArgs),
 }
 
 /// Why a command failed.
@@ -112,6 +116,7 @@ pub async fn run_command(
         Command::Db(c) => db::execute(c, env, out).await,
         Command::Tenant(c) => tenant::execute(c, env, out).await,
         Command::Audit(c) => audit::execute(c, env, out).await,
+        Command::Optimize(args) => optimize::run(args, env, out),
     }
 }
 
