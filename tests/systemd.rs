@@ -11,7 +11,6 @@ use std::process::Command;
 /// The most `systemd-analyze security` exposure any generated service may have.
 const MAX_EXPOSURE: f64 = 2.0;
 
-
 fn units(out: &Path) -> Vec<PathBuf> {
     let dir = out.join("host/etc/systemd/system");
     let Ok(entries) = std::fs::read_dir(&dir) else {

@@ -4,8 +4,11 @@
 //! Layout: [`settings`] reads the environment contract in [`vars`]; [`app`] connects the
 //! services and runs the server; [`http`] is the API; [`tenancy`] holds tenants and
 //! their isolated stores; [`audit`], [`ratelimit`], [`metrics`] and [`crypto`] are the
-//! cross-cutting pieces; [`cli`] is what `scf run | db | tenant | audit` call.
+//! cross-cutting pieces; [`implementations`] are the tenants' optimization runs, which
+//! [`agents`] process from the [`queue`]; [`cli`] is what `scf run | db | tenant | audit |
+//! queue | agents` call.
 
+pub mod agents;
 pub mod app;
 pub mod audit;
 pub mod cli;
@@ -13,8 +16,10 @@ pub mod crypto;
 pub mod db;
 pub mod domain;
 pub mod http;
+pub mod implementations;
 pub mod metrics;
 pub mod platform;
+pub mod queue;
 pub mod ratelimit;
 pub mod secret;
 pub mod settings;

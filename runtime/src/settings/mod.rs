@@ -185,8 +185,10 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// Drain time on SIGTERM.
     pub shutdown_grace: Duration,
-    /// Optimization agent workers (`scf run --agents`); the agents read it.
+    /// Optimization agents of each kind (`scf run --agents`; `None`: the default).
     pub agents: Option<usize>,
+    /// Queue behaviour: visibility timeout, attempts, backoff, back-pressure.
+    pub queue: crate::queue::QueueConfig,
 }
 
 const DAY: u64 = 86_400;
@@ -283,6 +285,7 @@ impl Settings {
             )?),
             data_dir,
             agents: None,
+            queue: crate::queue::QueueConfig::default(),
         })
     }
 }

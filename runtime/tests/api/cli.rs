@@ -21,7 +21,7 @@ struct Cli {
     command: Command,
 }
 
-async fn scf(env: &HashMap<String, String>, args: &[&str]) -> (bool, String) {
+pub(crate) async fn scf(env: &HashMap<String, String>, args: &[&str]) -> (bool, String) {
     let cli = Cli::try_parse_from(std::iter::once("scf").chain(args.iter().copied()))
         .expect("arguments parse");
     let mut out = Vec::new();
