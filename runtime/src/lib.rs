@@ -5,8 +5,9 @@
 //! services and runs the server; [`http`] is the API; [`tenancy`] holds tenants and
 //! their isolated stores; [`audit`], [`ratelimit`], [`metrics`] and [`crypto`] are the
 //! cross-cutting pieces; [`implementations`] are the tenants' optimization runs, which
-//! [`agents`] process from the [`queue`]; [`cli`] is what `scf run | db | tenant | audit |
-//! queue | agents` call.
+//! [`agents`] process from the [`queue`] with [`optimize`], the run's pure computation
+//! (demand in, forecasts and inventory policies out); [`cli`] is what
+//! `scf run | db | tenant | audit | queue | agents | optimize` call.
 
 pub mod agents;
 pub mod app;
@@ -18,6 +19,7 @@ pub mod domain;
 pub mod http;
 pub mod implementations;
 pub mod metrics;
+pub mod optimize;
 pub mod platform;
 pub mod queue;
 pub mod ratelimit;

@@ -1,5 +1,5 @@
 -- Implementations: a tenant's optimization runs. `implementations` holds each run's state
--- (queued, forecasting, optimizing, succeeded, failed, cancelled) and summary;
+-- (queued, forecasting, optimizing, succeeded, failed, cancelled), options and summary;
 -- `implementation_skus` holds one row per SKU: its demand history as uploaded, then its
 -- forecast and its inventory policy as the agents write them (one row per SKU, so a
 -- redelivered job overwrites, never duplicates). Every row carries tenant_id and every
@@ -10,6 +10,7 @@ CREATE TABLE IF NOT EXISTS implementations (
     tenant_id TEXT NOT NULL,
     name TEXT NOT NULL,
     format TEXT NOT NULL,
+    options TEXT NOT NULL,
     state TEXT NOT NULL,
     sku_count BIGINT NOT NULL,
     error TEXT,

@@ -56,10 +56,11 @@ impl Handler for Forecasting {
             .implementation_skus(&job.implementation, chunk * size, Some((chunk + 1) * size))
             .await
             .map_err(retry)?;
+        let options = row.options.clone();
         let forecasts = tokio::task::spawn_blocking(move || {
             rows.iter()
                 .map(|r| {
-                    engine::forecast(&r.history)
+                    engine::forecast(&options, &r.history)
                         .map(|f| (r.position, f))
                         .map_err(|e| format!("SKU {}: {e}", r.sku))
                 })

@@ -1,7 +1,8 @@
 //! The inventory agent: one job per implementation once every SKU is forecast. It
-//! computes each SKU's inventory policy from its forecast, writes the policies
-//! (overwriting on redelivery), summarizes the backtest accuracy, and moves the
-//! implementation to `succeeded` — once: a second delivery finds it final.
+//! computes each SKU's inventory policies ((s,Q) and (R,S)) from the recorded forecasts,
+//! writes them (overwriting on redelivery), pools the backtest accuracy against its
+//! floor, and moves the implementation to `succeeded`, once: a second delivery finds it
+//! final.
 
 use super::forecasting::retry;
 use super::worker::{Handler, JobError};
@@ -27,43 +28,41 @@ impl Handler for Inventory {
         if State::parse(&row.state) != State::Optimizing {
             return Ok(());
         }
-        let mut rows = store
+        let rows = store
             .implementation_skus(&job.implementation, 0, None)
             .await
             .map_err(retry)?;
-        let (rows, policies) = tokio::task::spawn_blocking(move || {
-            let policies = rows
-                .iter()
+        let options = row.options.clone();
+        let computed = tokio::task::spawn_blocking(move || {
+            rows.iter()
                 .map(|r| {
-                    let forecast = r
+                    let forecasts = r
                         .forecast
                         .as_deref()
                         .ok_or_else(|| format!("SKU {} has no forecast yet", r.sku))?;
-                    engine::policy(&r.history, forecast)
+                    engine::policy(&options, &r.history, forecasts)
                         .map(|p| (r.position, p))
                         .map_err(|e| format!("SKU {}: {e}", r.sku))
                 })
-                .collect::<Result<Vec<_>, String>>();
-            if let Ok(p) = &policies {
-                for (row, (_, policy)) in rows.iter_mut().zip(p) {
-                    row.policy = Some(policy.clone());
-                }
-            }
-            (rows, policies)
+                .collect::<Result<Vec<_>, String>>()
         })
         .await
-        .map_err(retry)?;
-        let policies = policies.map_err(JobError::Retry)?;
+        .map_err(retry)?
+        .map_err(JobError::Retry)?;
         store
-            .write_sku_results(&job.implementation, SkuColumn::Policy, &policies)
+            .write_sku_results(&job.implementation, SkuColumn::Policy, &computed)
             .await
             .map_err(retry)?;
-        let summary = engine::summarize(&rows).map_err(JobError::Retry)?;
+        let stored: Vec<&str> = computed.iter().map(|(_, p)| p.as_str()).collect();
+        let results = engine::results(&stored).map_err(JobError::Retry)?;
+        let floor = engine::accuracy_floor(&row.options).map_err(JobError::Retry)?;
+        let summary = engine::summarize(&results, floor);
+        let json = engine::to_json(&summary).map_err(JobError::Retry)?;
         let outcome = Outcome {
             error: None,
             accuracy: summary.accuracy,
-            accuracy_floor: Some(summary.floor),
-            summary: Some(&summary.json),
+            accuracy_floor: Some(summary.accuracy_floor),
+            summary: Some(&json),
         };
         finish(
             state,

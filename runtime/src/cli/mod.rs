@@ -1,11 +1,13 @@
 //! The runtime's commands, for the `scf` binary to flatten into its own:
 //! `scf run`, `scf db init|migrate|seed|verify`, `scf tenant create|verify|list`,
-//! `scf audit verify`, `scf queue status|retry-dead` and `scf agents status|restart`. [`execute`] builds the tokio runtime; [`run_command`] is the
+//! `scf audit verify`, `scf queue status|retry-dead`, `scf agents status|restart` and
+//! `scf optimize`. [`execute`] builds the tokio runtime; [`run_command`] is the
 //! async core, writing to any output, so tests drive it in-process.
 
 pub mod agents;
 pub mod audit;
 pub mod db;
+pub mod optimize;
 pub mod queue;
 pub mod run;
 pub mod tenant;
@@ -22,6 +24,7 @@ use crate::settings::{Mode, Settings, SettingsError};
 pub use agents::AgentsCommand;
 pub use audit::AuditCommand;
 pub use db::DbCommand;
+pub use optimize::OptimizeArgs;
 pub use queue::QueueCommand;
 pub use run::RunArgs;
 pub use tenant::TenantCommand;
@@ -46,6 +49,8 @@ pub enum Command {
     /// Inspect and restart the agents.
     #[command(subcommand)]
     Agents(AgentsCommand),
+    /// Forecast a demand file and compute inventory policies, without the server.
+    Optimize(OptimizeArgs),
 }
 
 /// Why a command failed.
@@ -124,6 +129,7 @@ pub async fn run_command(
         Command::Audit(c) => audit::execute(c, env, out).await,
         Command::Queue(c) => queue::execute(c, env, out).await,
         Command::Agents(c) => agents::execute(c, env, out).await,
+        Command::Optimize(args) => optimize::run(args, env, out),
     }
 }
 

@@ -128,8 +128,8 @@ pub enum ImplError {
 pub struct Upload<'a> {
     /// Name shown in listings.
     pub name: &'a str,
-    /// Input format (`csv`, `json`, or a connector: `sap`, `oracle`, `quickbooks`).
-    pub format: &'a str,
+    /// Format, target, horizon.
+    pub spec: engine::RunSpec<'a>,
     /// The file.
     pub body: &'a [u8],
     /// Creator (`user:<id>` or `key:<id>`).
@@ -146,9 +146,9 @@ pub async fn create(
     let plan = *state.tenancy.plan(plan_name)?;
     let active = store.count_implementations_in(&State::ACTIVE).await?;
     plan.check_implementations(plan_name, active)?;
-    let skus =
-        engine::parse(upload.format, upload.body, &state.settings).map_err(ImplError::Input)?;
-    let chunks = skus.len().div_ceil(CHUNK);
+    let parsed =
+        engine::parse(&upload.spec, upload.body, &state.settings).map_err(ImplError::Input)?;
+    let chunks = parsed.skus.len().div_ceil(CHUNK);
     let status = state.queue.status(FORECASTING).await?;
     let limit = state.queue.config().max_depth;
     if status.depth() + chunks as u64 > limit {
@@ -164,10 +164,11 @@ pub async fn create(
         .insert_implementation(&NewImplementation {
             id: &id,
             name: upload.name,
-            format: upload.format,
+            format: upload.spec.format,
+            options: &parsed.options,
             state: State::Queued.as_str(),
             created_by: upload.created_by,
-            skus: &skus,
+            skus: &parsed.skus,
         })
         .await?;
     for chunk in 0..chunks {
@@ -237,11 +238,6 @@ pub async fn finish(
 
 /// Cancels an active implementation; false when it was already final.
 pub async fn cancel(state: &AppState, store: &TenantDb, id: &str) -> Result<bool, ImplError> {
-    let outcome = Outcome {
-        error: Some("cancelled by a user"),
-        accuracy: None,
-        accuracy_floor: None,
-        summary: None,
-    };
+    let outcome = failed("cancelled by a user");
     finish(state, store, id, State::Cancelled, &outcome).await
 }

@@ -18,6 +18,8 @@ pub struct ImplementationRow {
     pub name: String,
     /// Input format.
     pub format: String,
+    /// The run's options (JSON).
+    pub options: String,
     /// State name.
     pub state: String,
     /// SKUs in the input.
@@ -67,6 +69,8 @@ pub struct NewImplementation<'a> {
     pub name: &'a str,
     /// Input format.
     pub format: &'a str,
+    /// The run's options (JSON).
+    pub options: &'a str,
     /// Initial state.
     pub state: &'a str,
     /// Creator (`user:<id>` or `key:<id>`).
@@ -94,7 +98,7 @@ impl TenantDb {
     fn columns(&self) -> String {
         let skus = self.table("implementation_skus");
         format!(
-            "i.id, i.name, i.format, i.state, i.sku_count, i.error, i.accuracy, i.accuracy_floor, i.summary, \
+            "i.id, i.name, i.format, i.options, i.state, i.sku_count, i.error, i.accuracy, i.accuracy_floor, i.summary, \
              i.created_by, i.created_at, i.started_at, i.finished_at, \
              (SELECT COUNT(*) FROM {skus} s WHERE s.tenant_id = i.tenant_id AND s.implementation_id = i.id AND s.forecast IS NOT NULL) AS forecast_done, \
              (SELECT COUNT(*) FROM {skus} s WHERE s.tenant_id = i.tenant_id AND s.implementation_id = i.id AND s.policy IS NOT NULL) AS policy_done"
@@ -108,8 +112,8 @@ impl TenantDb {
     ) -> Result<(), sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         let sql = format!(
-            "INSERT INTO {} (id, tenant_id, name, format, state, sku_count, created_by, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO {} (id, tenant_id, name, format, options, state, sku_count, created_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             self.table("implementations")
         );
         sqlx::query(AssertSqlSafe(sql))
@@ -117,6 +121,7 @@ impl TenantDb {
             .bind(self.tid())
             .bind(new.name)
             .bind(new.format)
+            .bind(new.options)
             .bind(new.state)
             .bind(i64::try_from(new.skus.len()).unwrap_or(i64::MAX))
             .bind(new.created_by)

@@ -24,7 +24,7 @@ fn demand_csv(skus: usize) -> String {
         for m in 0..24 {
             let q = 20 + (s % 7) * 3 + [0, 2, 5, 9, 5, 2, 0, 1, 3, 6, 3, 1][m % 12];
             out.push_str(&format!(
-                "SKU-{s:03},{}-{:02},{q}\n",
+                "SKU-{s:03},{}-{:02}-01,{q}\n",
                 2023 + m / 12,
                 m % 12 + 1
             ));
@@ -72,83 +72,136 @@ fn redis_queue(visibility: Duration, max_attempts: u32) -> QueueConfig {
     }
 }
 
+/// Long-format JSON records of the same demand.
+fn demand_json(skus: usize) -> String {
+    let records: Vec<Value> = demand_csv(skus)
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            serde_json::json!({"sku": f[0], "period": f[1], "quantity": f[2].parse::<f64>().expect("qty")})
+        })
+        .collect();
+    Value::Array(records).to_string()
+}
+
+const SAP: &str = include_str!("../fixtures/connectors/sap_mb51.txt");
+const ORACLE: &str = include_str!("../fixtures/connectors/oracle_mtl_transactions.csv");
+const QUICKBOOKS: &str =
+    include_str!("../fixtures/connectors/quickbooks_sales_by_product_detail.csv");
+
+/// Uploads, waits, and checks the results in JSON and CSV; returns the SKU count.
+async fn run_to_results(
+    app: &TestApp,
+    token: &str,
+    query: &str,
+    content_type: &str,
+    body: String,
+) -> usize {
+    let (status, created) = app
+        .upload(
+            &format!("/v1/implementations?{query}"),
+            token,
+            content_type,
+            body,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{query}: {created}");
+    assert_eq!(created["state"], "queued", "{query}");
+    let skus = created["skus"].as_u64().expect("skus") as usize;
+    let id = created["id"].as_str().expect("id");
+    let done = finished(app, token, id).await;
+    assert_eq!(done["state"], "succeeded", "{query}: {done}");
+    assert_eq!(
+        (
+            done["forecast_done"].as_u64(),
+            done["optimized_done"].as_u64()
+        ),
+        (Some(skus as u64), Some(skus as u64)),
+        "{query}"
+    );
+    assert!(
+        done["summary"]["accuracy_floor"].is_number(),
+        "{query}: {done}"
+    );
+
+    let (status, json) = app
+        .call(
+            Method::GET,
+            &format!("/v1/implementations/{id}/results"),
+            Some(token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{query}: {json}");
+    let rows = json.as_array().expect("array");
+    assert_eq!(rows.len(), skus, "{query}");
+    assert!(
+        rows.iter().all(|r| r["forecast"].is_array()
+            && r["reorder_point"].is_number()
+            && r["order_up_to"].is_number()),
+        "{query}: {json}"
+    );
+    let resp = app
+        .request(
+            Method::GET,
+            &format!("/v1/implementations/{id}/results?format=csv"),
+            Some(token),
+            None,
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .unwrap_or("")
+            .starts_with("text/csv")
+    );
+    let csv = resp.text().await.expect("csv");
+    assert_eq!(
+        csv.lines().count(),
+        skus + 1,
+        "{query}: header and one line per SKU\n{csv}"
+    );
+    skus
+}
+
 #[tokio::test]
-async fn upload_to_results_on_both_backends() {
+async fn upload_to_results_for_every_format_on_both_backends() {
     for opts in [
         Options::new(Backend::Sqlite),
         Options::new(Backend::Postgres).redis(),
     ] {
         let ctx = format!("{:?}/redis={}", opts.backend, opts.redis);
-        let app = spawn_app(opts).await;
+        let app = spawn_app(opts.env("CONNECTORS", "sap,oracle,quickbooks")).await;
         let t = app.tenant("acme", "small").await;
-        let (status, created) = create(&app, &t.token, &demand_csv(30)).await;
-        assert_eq!(status, StatusCode::CREATED, "{ctx}: {created}");
-        assert_eq!(
-            (
-                created["state"].as_str(),
-                created["skus"].as_i64(),
-                created["name"].as_str()
-            ),
-            (Some("queued"), Some(30), Some("weekly")),
-            "{ctx}"
-        );
-        let id = created["id"].as_str().expect("id");
-        let done = finished(&app, &t.token, id).await;
-        assert_eq!(done["state"], "succeeded", "{ctx}: {done}");
-        assert_eq!(
-            (
-                done["forecast_done"].as_i64(),
-                done["optimized_done"].as_i64()
-            ),
-            (Some(30), Some(30)),
-            "{ctx}"
-        );
-        assert!(done["accuracy"].as_f64().is_some(), "{ctx}: {done}");
-
-        let (status, json) = app
-            .call(
-                Method::GET,
-                &format!("/v1/implementations/{id}/results"),
-                Some(&t.token),
-                None,
+        let csv = run_to_results(&app, &t.token, "name=weekly", "text/csv", demand_csv(30)).await;
+        assert_eq!(csv, 30, "{ctx}");
+        run_to_results(
+            &app,
+            &t.token,
+            "service_level=0.9&horizon=6",
+            "application/json",
+            demand_json(3),
+        )
+        .await;
+        for (format, file) in [("sap", SAP), ("oracle", ORACLE), ("quickbooks", QUICKBOOKS)] {
+            let skus = run_to_results(
+                &app,
+                &t.token,
+                &format!("format={format}&period=month"),
+                "application/octet-stream",
+                file.to_owned(),
             )
             .await;
-        assert_eq!(status, StatusCode::OK, "{ctx}: {json}");
-        let rows = json.as_array().expect("array");
-        assert_eq!(rows.len(), 30, "{ctx}");
-        assert_eq!(rows[0]["sku"], "SKU-000", "{ctx}");
-        assert!(
-            rows.iter()
-                .all(|r| r["forecast"].is_object() && r["policy"].is_object()),
-            "{ctx}"
-        );
-
-        let resp = app
-            .request(
-                Method::GET,
-                &format!("/v1/implementations/{id}/results?format=csv"),
-                Some(&t.token),
-                None,
-            )
-            .await;
-        assert_eq!(resp.status(), StatusCode::OK);
-        assert!(
-            resp.headers()["content-type"]
-                .to_str()
-                .unwrap_or("")
-                .starts_with("text/csv")
-        );
-        let csv = resp.text().await.expect("csv");
-        assert_eq!(
-            csv.lines().count(),
-            31,
-            "{ctx}: header and one line per SKU\n{csv}"
-        );
+            assert!(skus > 0, "{ctx}: {format}");
+        }
 
         let (_, list) = app
             .call(Method::GET, "/v1/implementations", Some(&t.token), None)
             .await;
-        assert_eq!(list.as_array().map(Vec::len), Some(1), "{ctx}");
+        assert_eq!(list.as_array().map(Vec::len), Some(5), "{ctx}");
+        assert_eq!(list[4]["name"], "weekly", "{ctx}: newest first");
         let metrics = app
             .request(Method::GET, "/metrics", None, None)
             .await
@@ -156,10 +209,9 @@ async fn upload_to_results_on_both_backends() {
             .await
             .expect("metrics");
         for line in [
-            "framework_implementations_total{status=\"succeeded\"} 1",
+            "framework_implementations_total{status=\"succeeded\"} 5",
             "framework_queue_depth{stream=\"forecasting\"} 0",
-            "framework_agent_job_duration_seconds_count{agent=\"forecasting\"} 2",
-            "framework_agent_job_duration_seconds_count{agent=\"inventory\"} 1",
+            "framework_agent_job_duration_seconds_count{agent=\"inventory\"} 5",
         ] {
             assert!(
                 metrics.contains(line),
@@ -174,11 +226,36 @@ async fn upload_to_results_on_both_backends() {
 async fn bad_uploads_are_refused_with_the_reason() {
     let app = spawn_app(Options::new(Backend::Sqlite).agents(0)).await;
     let t = app.tenant("acme", "small").await;
-    let (status, body) = create(&app, &t.token, "sku,period,quantity\nA,2024-01,lots\n").await;
+    let (status, body) = create(&app, &t.token, "sku,period,quantity\nA,2024-01-01,lots\n").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["error"]["code"], "invalid_input");
     let (status, body) = app
         .upload("/v1/implementations", &t.token, "text/plain", "x")
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, body) = app
+        .upload(
+            "/v1/implementations?format=sap",
+            &t.token,
+            "text/plain",
+            SAP,
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("CONNECTORS"),
+        "not enabled: {body}"
+    );
+    let (status, body) = app
+        .upload(
+            "/v1/implementations?service_level=1.5",
+            &t.token,
+            "text/csv",
+            demand_csv(1),
+        )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     let (_, list) = app

@@ -21,7 +21,7 @@ async fn tenants_never_see_each_others_data() {
                 "/v1/implementations",
                 &b.token,
                 "text/csv",
-                "sku,period,quantity\nA,2024-01,3\nA,2024-02,4\n",
+                "sku,period,quantity\nA,2024-01-01,3\nA,2024-02-01,4\n",
             )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{ctx}: {created}");

@@ -18,7 +18,8 @@ use crate::http::auth::{Authed, Operator, Viewer};
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiPath, ApiQuery};
 use crate::http::middleware::AuditSlot;
-use crate::implementations::{self, ImplError, State as RunState, Upload, engine};
+use crate::implementations::engine::{self, RunSpec};
+use crate::implementations::{self, ImplError, State as RunState, Upload};
 use crate::queue::QueueError;
 use crate::tenancy::implementations::ImplementationRow;
 use crate::tenancy::store::TenantDb;
@@ -98,6 +99,14 @@ pub struct UploadParams {
     /// `csv` or `json` (default: from Content-Type), or a connector export: `sap`,
     /// `oracle`, `quickbooks` (each must be enabled in `CONNECTORS`).
     pub format: Option<String>,
+    /// Target cycle service level, e.g. 0.95 (the default when no fill rate is given).
+    pub service_level: Option<f64>,
+    /// Target fill rate, e.g. 0.98 (instead of a service level).
+    pub fill_rate: Option<f64>,
+    /// Periods to forecast (default 12).
+    pub horizon: Option<usize>,
+    /// Bucket of connector transactions: `day`, `week` (default) or `month`.
+    pub period: Option<String>,
 }
 
 /// How results are rendered.
@@ -133,8 +142,9 @@ async fn find(store: &TenantDb, id: &str) -> Result<ImplementationRow, ApiError>
 }
 
 /// Starts an implementation from demand history in the request body (the file itself,
-/// not multipart): long-format CSV or JSON (`sku,period,quantity`), or a connector
-/// export. At most `MAX_UPLOAD_MB`. Refused with 409 when the plan's active
+/// not multipart): long-format CSV or JSON (`sku,period,quantity`, JSON optionally
+/// `{"demand": [...], "parameters": [...]}`), or a connector export (`?format=sap|oracle|
+/// quickbooks`, enabled in `CONNECTORS`). At most `MAX_UPLOAD_MB`. Refused with 409 when the plan's active
 /// implementations are all in use, 503 when the queue is full. Requires role: operator.
 #[utoipa::path(
     post,
@@ -167,7 +177,13 @@ pub async fn create(
     }
     let upload = Upload {
         name: &name,
-        format: &format,
+        spec: RunSpec {
+            format: &format,
+            service_level: params.service_level,
+            fill_rate: params.fill_rate,
+            horizon: params.horizon,
+            period: params.period.as_deref(),
+        },
         body: &body,
         created_by: &p.actor,
     };
@@ -229,8 +245,9 @@ pub async fn cancel(
     Ok(Json(Implementation::from(&find(&p.store, &id).await?)))
 }
 
-/// Per-SKU forecast and inventory policy of a succeeded implementation, as JSON or CSV
-/// (`?format=`, else the Accept header). 409 until it succeeded. Requires role: viewer.
+/// Per-SKU forecast, backtest accuracy and inventory policies ((s,Q) and (R,S)) of a
+/// succeeded implementation, sorted by SKU, as JSON or CSV (`?format=`, else the Accept
+/// header; the CSV is `scf optimize`'s). 409 until it succeeded. Requires role: viewer.
 #[utoipa::path(
     get,
     path = "/v1/implementations/{implementation_id}/results",
@@ -270,14 +287,16 @@ pub async fn results(
             .is_some_and(|a| a.contains("text/csv")),
     };
     let rows = p.store.implementation_skus(&id, 0, None).await?;
+    let stored: Vec<&str> = rows.iter().filter_map(|r| r.policy.as_deref()).collect();
+    let results = engine::results(&stored).map_err(|e| ApiError::internal(&e))?;
     Ok(if csv {
         (
             [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
-            engine::results_csv(&rows),
+            engine::to_csv(&results),
         )
             .into_response()
     } else {
-        Json(engine::results_json(&rows)).into_response()
+        Json(results).into_response()
     })
 }
 
