@@ -82,7 +82,7 @@ async fn load(
     msg: &Message,
 ) -> Result<Option<(Job, TenantDb, ImplementationRow)>, JobError> {
     let job: Job = serde_json::from_str(&msg.body)
-        .map_err(|e| JobError::Retry(format!("malformed job {:?}: {e}", msg.body)))?;
+        .map_err(|e| JobError::Retry(format!("malformed job: {e}")))?;
     let tenant = TenantId::parse(&job.tenant)
         .map_err(|_| JobError::Retry(format!("malformed tenant id {:?}", job.tenant)))?;
     let store = state

@@ -12,10 +12,29 @@ enum Kind {
     Redis,
 }
 
-/// A queue of `kind`; a Redis one gets a fresh namespace.
-async fn queue(kind: Kind, config: QueueConfig) -> Queue {
+/// Deletes a test namespace's Redis keys when dropped.
+struct Cleanup(Option<String>);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let Some(ns) = self.0.take() else { return };
+        let url = scf_testkit::services::redis().url();
+        if let Ok(mut conn) = redis::Client::open(url).and_then(|c| c.get_connection()) {
+            let keys: Vec<String> = redis::cmd("KEYS")
+                .arg(format!("{ns}:*"))
+                .query(&mut conn)
+                .unwrap_or_default();
+            if !keys.is_empty() {
+                let _: redis::RedisResult<()> = redis::cmd("DEL").arg(keys).query(&mut conn);
+            }
+        }
+    }
+}
+
+/// A queue of `kind`; a Redis one gets a fresh namespace, deleted with the guard.
+async fn queue(kind: Kind, config: QueueConfig) -> (Queue, Cleanup) {
     match kind {
-        Kind::Memory => Queue::memory(config),
+        Kind::Memory => (Queue::memory(config), Cleanup(None)),
         Kind::Redis => {
             let url = scf_testkit::services::redis().url();
             let client = redis::Client::open(url).expect("redis url");
@@ -23,7 +42,7 @@ async fn queue(kind: Kind, config: QueueConfig) -> Queue {
                 .await
                 .expect("redis connects");
             let ns = format!("scf-test:{}", uuid::Uuid::new_v4());
-            Queue::redis(conn, &ns, config)
+            (Queue::redis(conn, &ns, config), Cleanup(Some(ns)))
         }
     }
 }
@@ -40,7 +59,7 @@ fn config() -> QueueConfig {
 const S: &str = "forecasting";
 
 async fn delivers_each_message_to_one_consumer(kind: Kind) {
-    let q = queue(kind, config()).await;
+    let (q, _cleanup) = queue(kind, config()).await;
     q.enqueue(S, "one").await.expect("enqueue");
     q.enqueue(S, "two").await.expect("enqueue");
     let a = q.fetch(S, "a").await.expect("fetch").expect("one");
@@ -64,7 +83,7 @@ async fn reclaims_after_the_visibility_timeout(kind: Kind) {
         visibility_timeout: Duration::from_millis(300),
         ..config()
     };
-    let q = queue(kind, config).await;
+    let (q, _cleanup) = queue(kind, config).await;
     q.enqueue(S, "job").await.expect("enqueue");
     let first = q.fetch(S, "dies").await.expect("fetch").expect("job");
     assert_eq!(q.fetch(S, "other").await.expect("fetch"), None, "held");
@@ -100,7 +119,7 @@ async fn retries_with_backoff(kind: Kind) {
         backoff: Duration::from_millis(300),
         ..config()
     };
-    let q = queue(kind, config).await;
+    let (q, _cleanup) = queue(kind, config).await;
     q.enqueue(S, "flaky").await.expect("enqueue");
     let m = q.fetch(S, "a").await.expect("fetch").expect("job");
     assert_eq!(
@@ -124,7 +143,7 @@ async fn retries_with_backoff(kind: Kind) {
 }
 
 async fn dead_letters_after_max_attempts(kind: Kind) {
-    let q = queue(kind, config()).await;
+    let (q, _cleanup) = queue(kind, config()).await;
     q.enqueue(S, "poison").await.expect("enqueue");
     q.enqueue(S, "fine").await.expect("enqueue");
     let mut outcomes = Vec::new();
@@ -174,7 +193,7 @@ async fn agents_that_die_repeatedly_dead_letter_the_job(kind: Kind) {
         max_attempts: 2,
         ..config()
     };
-    let q = queue(kind, config).await;
+    let (q, _cleanup) = queue(kind, config).await;
     q.enqueue(S, "kills agents").await.expect("enqueue");
     let _ = q.fetch(S, "a").await.expect("fetch").expect("first");
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -192,7 +211,7 @@ async fn refuses_when_full(kind: Kind) {
         max_depth: 2,
         ..config()
     };
-    let q = queue(kind, config).await;
+    let (q, _cleanup) = queue(kind, config).await;
     q.enqueue(S, "1").await.expect("enqueue");
     q.enqueue(S, "2").await.expect("enqueue");
     let err = q.enqueue(S, "3").await.expect_err("full");
@@ -221,7 +240,7 @@ async fn refuses_when_full(kind: Kind) {
 }
 
 async fn defers_without_counting_an_attempt(kind: Kind) {
-    let q = queue(kind, config()).await;
+    let (q, _cleanup) = queue(kind, config()).await;
     q.enqueue(S, "later").await.expect("enqueue");
     let m = q.fetch(S, "a").await.expect("fetch").expect("job");
     assert!(q.defer(&m, Duration::ZERO).await.expect("defer"));
@@ -235,7 +254,7 @@ async fn defers_without_counting_an_attempt(kind: Kind) {
 }
 
 async fn slots_cap_concurrency(kind: Kind) {
-    let q = queue(kind, config()).await;
+    let (q, _cleanup) = queue(kind, config()).await;
     let lease = Duration::from_secs(60);
     assert!(q.acquire_slot("impl-a", 1, lease).await.expect("slot"));
     assert!(!q.acquire_slot("impl-b", 1, lease).await.expect("slot"));
@@ -256,7 +275,7 @@ async fn slots_cap_concurrency(kind: Kind) {
 }
 
 async fn heartbeats_and_restart_generation(kind: Kind) {
-    let q = queue(kind, config()).await;
+    let (q, _cleanup) = queue(kind, config()).await;
     let beat = Heartbeat {
         agent: "host-1/forecasting-0".to_owned(),
         kind: S.to_owned(),
