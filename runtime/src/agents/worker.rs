@@ -74,8 +74,22 @@ pub async fn run<H: Handler>(
             break Exit::Restart;
         }
         match state.queue.fetch(kind, beat.agent()).await {
-            Ok(Some(msg)) => process(&state, handler.as_ref(), &beat, msg).await,
-            Ok(None) => idle(&mut stop, POLL).await,
+            Ok(fetched) => {
+                for letter in fetched.dead {
+                    let msg = Message {
+                        id: letter.id,
+                        stream: letter.stream,
+                        body: letter.body,
+                        attempt: letter.attempts,
+                        last_error: None,
+                    };
+                    dead_lettered(&state, handler.as_ref(), &msg, &letter.error).await;
+                }
+                match fetched.message {
+                    Some(msg) => process(&state, handler.as_ref(), &beat, msg).await,
+                    None => idle(&mut stop, POLL).await,
+                }
+            }
             Err(e) => {
                 tracing::warn!(agent = beat.agent(), error = %e, "queue unavailable; retrying");
                 idle(&mut stop, POLL * 20).await;
@@ -103,6 +117,17 @@ async fn idle(stop: &mut watch::Receiver<bool>, wait: Duration) {
     }
 }
 
+/// Counts a dead letter and lets the handler record it.
+async fn dead_lettered<H: Handler>(state: &AppState, handler: &H, msg: &Message, error: &str) {
+    tracing::warn!(stream = %msg.stream, id = %msg.id, attempts = msg.attempt, %error, "job dead-lettered");
+    state
+        .metrics
+        .queue_dead_letters
+        .with_label_values(&[handler.stream()])
+        .inc();
+    handler.dead(msg, error).await;
+}
+
 async fn process<H: Handler>(state: &AppState, handler: &H, beat: &Beat, msg: Message) {
     let kind = handler.stream();
     beat.take(&msg.id);
@@ -125,13 +150,7 @@ async fn process<H: Handler>(state: &AppState, handler: &H, beat: &Beat, msg: Me
         Err(JobError::Defer(after)) => state.queue.defer(&msg, *after).await.map(|_| ()),
         Err(JobError::Retry(error)) => match state.queue.fail(&msg, error).await {
             Ok(Failed::Dead) => {
-                tracing::warn!(agent, id = %msg.id, attempts = msg.attempt, %error, "job dead-lettered");
-                state
-                    .metrics
-                    .queue_dead_letters
-                    .with_label_values(&[kind])
-                    .inc();
-                handler.dead(&msg, error).await;
+                dead_lettered(state, handler, &msg, error).await;
                 Ok(())
             }
             Ok(Failed::Retry(after)) => {

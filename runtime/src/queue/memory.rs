@@ -6,7 +6,9 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::{DeadLetter, Failed, Heartbeat, Message, QueueConfig, QueueError, StreamStatus};
+use super::{
+    DeadLetter, Failed, Fetched, Heartbeat, Message, QueueConfig, QueueError, StreamStatus,
+};
 
 /// A message as stored.
 #[derive(Debug, Clone)]
@@ -95,8 +97,9 @@ impl MemoryQueue {
         stream: &str,
         _consumer: &str,
         config: &QueueConfig,
-    ) -> Result<Option<Message>, QueueError> {
+    ) -> Result<Fetched, QueueError> {
         let mut st = self.lock();
+        let mut dead = Vec::new();
         let now = Instant::now();
         let expired: Vec<u64> = st
             .streams
@@ -117,7 +120,9 @@ impl MemoryQueue {
                 msg.attempts += 1;
                 msg.error = Some(super::timed_out(config));
                 if msg.attempts >= config.max_attempts {
-                    s.dead.push((msg.id, dead_letter(stream, &msg)));
+                    let letter = dead_letter(stream, &msg);
+                    dead.push(letter.clone());
+                    s.dead.push((msg.id, letter));
                 } else {
                     s.waiting.push_back(msg);
                 }
@@ -135,7 +140,10 @@ impl MemoryQueue {
             }
         }
         let Some(msg) = s.waiting.pop_front() else {
-            return Ok(None);
+            return Ok(Fetched {
+                message: None,
+                dead,
+            });
         };
         let delivered = Message {
             id: msg.id.to_string(),
@@ -145,7 +153,10 @@ impl MemoryQueue {
             last_error: msg.error.clone(),
         };
         s.pending.insert(msg.id, Held { msg, since: now });
-        Ok(Some(delivered))
+        Ok(Fetched {
+            message: Some(delivered),
+            dead,
+        })
     }
 
     fn take(&self, st: &mut State, msg: &Message) -> Option<Stored> {

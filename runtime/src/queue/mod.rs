@@ -82,6 +82,16 @@ pub struct Message {
     pub last_error: Option<String>,
 }
 
+/// What [`Queue::fetch`] got: the next message, and any messages it dead-lettered on the
+/// way (reclaimed from dead agents once too often), for their owners to record.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Fetched {
+    /// The next message, if any.
+    pub message: Option<Message>,
+    /// Messages dead-lettered by this fetch.
+    pub dead: Vec<DeadLetter>,
+}
+
 /// What [`Queue::fail`] did with a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Failed {
@@ -244,7 +254,7 @@ impl Queue {
     /// The next message for `consumer`, if any: first reclaims messages held past the
     /// visibility timeout (dead-lettering those out of attempts), then releases retries
     /// whose backoff has passed. Never blocks.
-    pub async fn fetch(&self, stream: &str, consumer: &str) -> Result<Option<Message>, QueueError> {
+    pub async fn fetch(&self, stream: &str, consumer: &str) -> Result<Fetched, QueueError> {
         let c = self.config;
         dispatch!(self.fetch(stream, consumer, &c))
     }

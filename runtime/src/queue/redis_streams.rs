@@ -15,7 +15,7 @@ use redis::{AsyncCommands, Script};
 use tokio::sync::Mutex;
 
 use super::{
-    DeadLetter, Failed, Heartbeat, Message, QueueConfig, QueueError, StreamStatus, millis,
+    DeadLetter, Failed, Fetched, Heartbeat, Message, QueueConfig, QueueError, StreamStatus, millis,
 };
 
 const NOW_MS: &str = "local t = redis.call('TIME')
@@ -30,20 +30,20 @@ return redis.call('XADD', KEYS[1], '*', 'body', ARGV[2], 'attempts', '0', 'error
 ";
 
 /// KEYS: stream, delayed, dead. ARGV: group, id, body, attempts, error, delay ms (-1:
-/// dead-letter), stream name. Returns -1 (not ours), 0 (dead) or 1 (delayed).
+/// dead-letter), stream name. Returns `stale` (not ours), `delayed`, or the dead letter's
+/// id.
 const REQUEUE: &str = "
-if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return -1 end
+if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 'stale' end
 redis.call('XDEL', KEYS[1], ARGV[2])
 local delay = tonumber(ARGV[6])
 if delay < 0 then
-  redis.call('XADD', KEYS[3], '*', 'stream', ARGV[7], 'body', ARGV[3], 'attempts', ARGV[4], 'error', ARGV[5])
-  return 0
+  return redis.call('XADD', KEYS[3], '*', 'stream', ARGV[7], 'body', ARGV[3], 'attempts', ARGV[4], 'error', ARGV[5])
 end
 ";
 
 const REQUEUE_DELAYED: &str = "
 redis.call('ZADD', KEYS[2], now + delay, cjson.encode({ARGV[2], ARGV[3], ARGV[4], ARGV[5]}))
-return 1
+return 'delayed'
 ";
 
 /// KEYS: stream, delayed. Moves due retries into the stream.
@@ -191,10 +191,10 @@ impl RedisQueue {
         attempts: u32,
         error: &str,
         delay: Option<Duration>,
-    ) -> Result<Failed, QueueError> {
+    ) -> Result<(Failed, Option<String>), QueueError> {
         let mut conn = self.conn.clone();
         let delay_ms = delay.map_or(-1, |d| i64::try_from(millis(d)).unwrap_or(i64::MAX));
-        let moved: i64 = self
+        let moved: String = self
             .requeue
             .key(self.key(stream))
             .key(self.delayed(stream))
@@ -208,10 +208,10 @@ impl RedisQueue {
             .arg(stream)
             .invoke_async(&mut conn)
             .await?;
-        Ok(match (moved, delay) {
-            (-1, _) => Failed::Stale,
-            (_, Some(d)) => Failed::Retry(d),
-            (_, None) => Failed::Dead,
+        Ok(match (moved.as_str(), delay) {
+            ("stale", _) => (Failed::Stale, None),
+            (_, Some(d)) => (Failed::Retry(d), None),
+            (_, None) => (Failed::Dead, Some(moved)),
         })
     }
 
@@ -220,7 +220,7 @@ impl RedisQueue {
         stream: &str,
         consumer: &str,
         config: &QueueConfig,
-    ) -> Result<Option<Message>, QueueError> {
+    ) -> Result<Fetched, QueueError> {
         self.ensure(stream).await?;
         let key = self.key(stream);
         let mut conn = self.conn.clone();
@@ -234,13 +234,24 @@ impl RedisQueue {
             .arg(16)
             .query_async(&mut conn)
             .await?;
+        let mut dead = Vec::new();
         for entry in &claimed.claimed {
             let (body, attempts, _) = fields(entry)?;
             let attempts = attempts + 1;
             let error = super::timed_out(config);
             let delay = (attempts < config.max_attempts).then_some(Duration::ZERO);
-            self.move_message(stream, &entry.id, &body, attempts, &error, delay)
-                .await?;
+            if let (_, Some(id)) = self
+                .move_message(stream, &entry.id, &body, attempts, &error, delay)
+                .await?
+            {
+                dead.push(DeadLetter {
+                    id,
+                    stream: stream.to_owned(),
+                    body,
+                    attempts,
+                    error,
+                });
+            }
         }
         let _: i64 = self
             .promote
@@ -265,16 +276,22 @@ impl RedisQueue {
             .flat_map(|k| k.ids)
             .next()
         else {
-            return Ok(None);
+            return Ok(Fetched {
+                message: None,
+                dead,
+            });
         };
         let (body, attempts, error) = fields(&entry)?;
-        Ok(Some(Message {
-            id: entry.id,
-            stream: stream.to_owned(),
-            body,
-            attempt: attempts + 1,
-            last_error: error,
-        }))
+        Ok(Fetched {
+            message: Some(Message {
+                id: entry.id,
+                stream: stream.to_owned(),
+                body,
+                attempt: attempts + 1,
+                last_error: error,
+            }),
+            dead,
+        })
     }
 
     pub(super) async fn ack(&self, msg: &Message) -> Result<bool, QueueError> {
@@ -301,8 +318,10 @@ impl RedisQueue {
         attempts: u32,
         delay: Option<Duration>,
     ) -> Result<Failed, QueueError> {
-        self.move_message(&msg.stream, &msg.id, &msg.body, attempts, error, delay)
-            .await
+        Ok(self
+            .move_message(&msg.stream, &msg.id, &msg.body, attempts, error, delay)
+            .await?
+            .0)
     }
 
     pub(super) async fn status(&self, stream: &str) -> Result<StreamStatus, QueueError> {

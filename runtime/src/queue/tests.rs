@@ -58,15 +58,22 @@ fn config() -> QueueConfig {
 
 const S: &str = "forecasting";
 
+/// The next message for `consumer`, with nothing dead-lettered on the way.
+async fn next(q: &Queue, consumer: &str) -> Option<super::Message> {
+    let fetched = q.fetch(S, consumer).await.expect("fetch");
+    assert!(fetched.dead.is_empty(), "{:?}", fetched.dead);
+    fetched.message
+}
+
 async fn delivers_each_message_to_one_consumer(kind: Kind) {
     let (q, _cleanup) = queue(kind, config()).await;
     q.enqueue(S, "one").await.expect("enqueue");
     q.enqueue(S, "two").await.expect("enqueue");
-    let a = q.fetch(S, "a").await.expect("fetch").expect("one");
-    let b = q.fetch(S, "b").await.expect("fetch").expect("two");
+    let a = next(&q, "a").await.expect("one");
+    let b = next(&q, "b").await.expect("two");
     assert_eq!((a.body.as_str(), a.attempt), ("one", 1));
     assert_eq!((b.body.as_str(), b.attempt), ("two", 1));
-    assert_eq!(q.fetch(S, "c").await.expect("fetch"), None, "nothing left");
+    assert_eq!(next(&q, "c").await, None, "nothing left");
     let status = q.status(S).await.expect("status");
     assert_eq!((status.waiting, status.pending), (0, 2));
     assert!(status.oldest_age_ms.is_some());
@@ -85,14 +92,10 @@ async fn reclaims_after_the_visibility_timeout(kind: Kind) {
     };
     let (q, _cleanup) = queue(kind, config).await;
     q.enqueue(S, "job").await.expect("enqueue");
-    let first = q.fetch(S, "dies").await.expect("fetch").expect("job");
-    assert_eq!(q.fetch(S, "other").await.expect("fetch"), None, "held");
+    let first = next(&q, "dies").await.expect("job");
+    assert_eq!(next(&q, "other").await, None, "held");
     tokio::time::sleep(Duration::from_millis(400)).await;
-    let again = q
-        .fetch(S, "other")
-        .await
-        .expect("fetch")
-        .expect("reclaimed");
+    let again = next(&q, "other").await.expect("reclaimed");
     assert_eq!((again.body.as_str(), again.attempt), ("job", 2));
     assert!(
         again
@@ -121,15 +124,15 @@ async fn retries_with_backoff(kind: Kind) {
     };
     let (q, _cleanup) = queue(kind, config).await;
     q.enqueue(S, "flaky").await.expect("enqueue");
-    let m = q.fetch(S, "a").await.expect("fetch").expect("job");
+    let m = next(&q, "a").await.expect("job");
     assert_eq!(
         q.fail(&m, "boom").await.expect("fail"),
         Failed::Retry(Duration::from_millis(300))
     );
-    assert_eq!(q.fetch(S, "a").await.expect("fetch"), None, "backing off");
+    assert_eq!(next(&q, "a").await, None, "backing off");
     assert_eq!(q.status(S).await.expect("status").delayed, 1);
     tokio::time::sleep(Duration::from_millis(400)).await;
-    let m = q.fetch(S, "b").await.expect("fetch").expect("retried");
+    let m = next(&q, "b").await.expect("retried");
     assert_eq!(
         (m.attempt, m.last_error.as_deref()),
         (2, Some("boom")),
@@ -148,7 +151,7 @@ async fn dead_letters_after_max_attempts(kind: Kind) {
     q.enqueue(S, "fine").await.expect("enqueue");
     let mut outcomes = Vec::new();
     let mut finished = 0;
-    while let Some(m) = q.fetch(S, "a").await.expect("fetch") {
+    while let Some(m) = next(&q, "a").await {
         if m.body == "poison" {
             outcomes.push(
                 q.fail(&m, &format!("bad row {}", m.attempt))
@@ -182,7 +185,7 @@ async fn dead_letters_after_max_attempts(kind: Kind) {
     let status = q.status(S).await.expect("status");
     assert_eq!((status.depth(), status.dead), (0, 1));
     assert_eq!(q.retry_dead(S).await.expect("retry"), 1);
-    let m = q.fetch(S, "a").await.expect("fetch").expect("back");
+    let m = next(&q, "a").await.expect("back");
     assert_eq!((m.body.as_str(), m.attempt), ("poison", 1));
     assert_eq!(q.status(S).await.expect("status").dead, 0);
 }
@@ -195,13 +198,18 @@ async fn agents_that_die_repeatedly_dead_letter_the_job(kind: Kind) {
     };
     let (q, _cleanup) = queue(kind, config).await;
     q.enqueue(S, "kills agents").await.expect("enqueue");
-    let _ = q.fetch(S, "a").await.expect("fetch").expect("first");
+    let _ = next(&q, "a").await.expect("first");
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let second = q.fetch(S, "b").await.expect("fetch").expect("second");
+    let second = next(&q, "b").await.expect("second");
     assert_eq!(second.attempt, 2);
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(q.fetch(S, "c").await.expect("fetch"), None);
+    let fetched = q.fetch(S, "c").await.expect("fetch");
+    assert_eq!(fetched.message, None);
     let dead = q.dead_letters(S, 10).await.expect("dead");
+    assert_eq!(
+        fetched.dead, dead,
+        "the fetch that dead-lettered it reports it"
+    );
     assert_eq!(dead.len(), 1);
     assert!(dead[0].error.contains("visibility timeout"), "{dead:?}");
 }
@@ -226,7 +234,7 @@ async fn refuses_when_full(kind: Kind) {
         ),
         "{err}"
     );
-    let m = q.fetch(S, "a").await.expect("fetch").expect("1");
+    let m = next(&q, "a").await.expect("1");
     assert!(
         q.enqueue(S, "3").await.is_err(),
         "a message in hand still counts"
@@ -242,9 +250,9 @@ async fn refuses_when_full(kind: Kind) {
 async fn defers_without_counting_an_attempt(kind: Kind) {
     let (q, _cleanup) = queue(kind, config()).await;
     q.enqueue(S, "later").await.expect("enqueue");
-    let m = q.fetch(S, "a").await.expect("fetch").expect("job");
+    let m = next(&q, "a").await.expect("job");
     assert!(q.defer(&m, Duration::ZERO).await.expect("defer"));
-    let m = q.fetch(S, "a").await.expect("fetch").expect("again");
+    let m = next(&q, "a").await.expect("again");
     assert_eq!(
         (m.attempt, q.status(S).await.expect("status").depth()),
         (1, 1)

@@ -409,9 +409,9 @@ async fn another_tenants_implementation_is_404_everywhere() {
     assert_eq!(status, StatusCode::OK, "B still reads its own");
 }
 
-/// The real forecasting agent, except that it dies (never acknowledges) after doing
-/// the work of its first job.
-struct DiesMidJob(Forecasting, tokio::sync::mpsc::Sender<()>);
+/// The real forecasting agent, except that it dies (never acknowledges) during its first
+/// job: after doing its work when the flag is set, else before.
+struct DiesMidJob(Forecasting, tokio::sync::mpsc::Sender<()>, bool);
 
 impl Handler for DiesMidJob {
     fn stream(&self) -> &'static str {
@@ -419,7 +419,9 @@ impl Handler for DiesMidJob {
     }
 
     async fn handle(&self, msg: &Message) -> Result<(), JobError> {
-        self.0.handle(msg).await?;
+        if self.2 {
+            self.0.handle(msg).await?;
+        }
         let _ = self.1.send(()).await;
         std::future::pending().await
     }
@@ -444,7 +446,7 @@ async fn a_job_whose_agent_died_is_reclaimed_and_written_once() {
     let (_stop_tx, stop) = tokio::sync::watch::channel(false);
     let doomed = tokio::spawn(worker::run(
         app.state.clone(),
-        Arc::new(DiesMidJob(Forecasting(app.state.clone()), died_tx)),
+        Arc::new(DiesMidJob(Forecasting(app.state.clone()), died_tx, true)),
         0,
         stop,
     ));
@@ -667,4 +669,51 @@ async fn progress_streams_over_a_websocket() {
         Some("succeeded"),
         "{states:?}"
     );
+}
+
+#[tokio::test]
+async fn a_job_that_kills_every_agent_fails_its_implementation() {
+    let app = spawn_app(
+        Options::new(Backend::Sqlite)
+            .agents(0)
+            .queue(redis_queue(Duration::from_millis(300), 2)),
+    )
+    .await;
+    let t = app.tenant("acme", "small").await;
+    let (_, created) = create(&app, &t.token, &demand_csv(3)).await;
+    let id = created["id"].as_str().expect("id").to_owned();
+    for _ in 0..2 {
+        let (died_tx, mut died) = tokio::sync::mpsc::channel(1);
+        let (_stop_tx, stop) = tokio::sync::watch::channel(false);
+        let doomed = tokio::spawn(worker::run(
+            app.state.clone(),
+            Arc::new(DiesMidJob(Forecasting(app.state.clone()), died_tx, false)),
+            0,
+            stop,
+        ));
+        died.recv().await.expect("the doomed agent took the job");
+        doomed.abort();
+    }
+    let agents = Agents::start(&app.state, 1);
+    let done = finished(&app, &t.token, &id).await;
+    agents.stop(Duration::from_secs(10)).await;
+    assert_eq!(done["state"], "failed", "{done}");
+    assert!(
+        done["error"].as_str().is_some_and(
+            |e| e.contains("gave up after 2 attempts") && e.contains("visibility timeout")
+        ),
+        "{done}"
+    );
+    let metrics = app
+        .request(Method::GET, "/metrics", None, None)
+        .await
+        .text()
+        .await
+        .expect("metrics");
+    for line in [
+        "framework_implementations_total{status=\"failed\"} 1",
+        "framework_queue_dead_letter_total{stream=\"forecasting\"} 1",
+    ] {
+        assert!(metrics.contains(line), "missing {line} in\n{metrics}");
+    }
 }
