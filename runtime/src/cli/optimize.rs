@@ -78,11 +78,14 @@ pub fn run(
         None => Format::Csv,
     };
     let target = match (args.service_level, args.fill_rate) {
-        (_, Some(beta)) => Target::fill_rate(beta),
-        (Some(alpha), None) => Target::cycle_service_level(alpha),
-        (None, None) => Target::cycle_service_level(0.0),
-    }
-    .map_err(failed)?;
+        (_, Some(beta)) => Target::fill_rate(beta).map_err(failed)?,
+        (Some(alpha), None) => Target::cycle_service_level(alpha).map_err(failed)?,
+        (None, None) => {
+            return Err(CliError::Failed(
+                "give a target: --service-level 0.95 or --fill-rate 0.98".to_owned(),
+            ));
+        }
+    };
     let demand = read(&args.demand)?;
     let parameters = args.lead_times.as_deref().map(read).transpose()?;
     let bucket: Bucket = args.period.parse().map_err(CliError::Failed)?;

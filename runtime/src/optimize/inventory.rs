@@ -29,7 +29,7 @@ pub fn standard_normal_loss(z: f64) -> f64 {
 /// Bounds of `z`: a fill rate that needs more (or less) is met at the bound.
 const Z_RANGE: (f64, f64) = (-4.0, 6.0);
 
-/// The `z` with `G(z) = loss` (bisection; `G` is decreasing), within [`Z_RANGE`].
+/// The `z` with `G(z) = loss` (bisection; `G` is decreasing), clamped to [−4, 6].
 pub fn z_for_loss(loss: f64) -> f64 {
     let (mut lo, mut hi) = Z_RANGE;
     if loss >= standard_normal_loss(lo) {

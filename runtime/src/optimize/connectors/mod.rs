@@ -313,6 +313,25 @@ mod tests {
     }
 
     #[test]
+    fn a_german_sap_export_with_semicolons_reads_the_same() {
+        let text = "Material;Werk;Bewegungsart;Buchungsdatum;Menge\n\
+                    M-1;1000;261;15.01.2024;1.500,000-\n\
+                    M-1;1000;262;16.01.2024;0,500\n\
+                    M-1;1000;101;16.01.2024;9,000\n";
+        let mut table = DemandTable::new(FILE, super::super::Limits::default());
+        import(Connector::Sap, text, Bucket::Month, &mut table).expect("import");
+        let (_, skus) = table
+            .finish(None, &std::collections::BTreeMap::new())
+            .expect("finish");
+        assert_eq!(skus.len(), 1);
+        assert_eq!(
+            (skus[0].sku.as_str(), skus[0].first_period.as_str()),
+            ("M-1", "2024-01-01")
+        );
+        assert_eq!(skus[0].history, [1499.5]);
+    }
+
+    #[test]
     fn reads_the_date_and_number_formats_of_exports() {
         let d = NaiveDate::from_ymd_opt(2024, 1, 15).expect("date");
         for text in [

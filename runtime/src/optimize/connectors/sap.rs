@@ -1,6 +1,7 @@
 //! SAP material movements as MB51 (Material Document List) exports them: one row per
 //! material document item with Material, Plant, Movement Type, Posting Date and Quantity
-//! (technical names MATNR, WERKS, BWART, BUDAT, MENGE/ERFMG also accepted). Consumption
+//! (technical names MATNR, WERKS, BWART, BUDAT, MENGE/ERFMG and the German headers
+//! Bewegungsart, Buchungsdatum, Menge also accepted). Consumption
 //! is the goods issues — to cost centre (201), order (261), delivery (601) and the other
 //! consumption types below — less their reversals (type + 1, e.g. 202/262/602). Receipts,
 //! transfers and other movements are not demand and are skipped. MB51 shows issues with a
@@ -16,18 +17,33 @@ const MATERIAL: Column = Column {
 };
 const MOVEMENT: Column = Column {
     name: "Movement Type",
-    aliases: &["movementtype", "mvt", "mvmttype", "bwart"],
+    aliases: &[
+        "movementtype",
+        "mvt",
+        "mvmttype",
+        "bwart",
+        "bewegungsart",
+        "bwa",
+    ],
 };
 const DATE: Column = Column {
     name: "Posting Date",
-    aliases: &["postingdate", "pstngdate", "budat"],
+    aliases: &[
+        "postingdate",
+        "pstngdate",
+        "budat",
+        "buchungsdatum",
+        "buchdat",
+    ],
 };
 const QUANTITY: Column = Column {
     name: "Quantity",
     aliases: &[
         "quantity",
         "qtyinunofentry",
+        "qtyinunitofentry",
         "quantityinunitofentry",
+        "quantityinune",
         "qtyinune",
         "menge",
         "erfmg",
