@@ -204,7 +204,7 @@ async fn verify_names_a_missing_extension_and_a_broken_tenant() {
 }
 
 /// The example binary `cargo test` builds beside the test binaries.
-fn runtime_binary() -> PathBuf {
+pub(crate) fn runtime_binary() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     let bin = exe
         .parent()
