@@ -12,11 +12,13 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::net::TcpListener;
 
+use crate::agents::{Agents, DEFAULT_AGENTS};
 use crate::audit::AuditLog;
 use crate::crypto::fields::{FieldCipher, FieldCryptoError};
 use crate::crypto::jwt::JwtKeys;
 use crate::db::{Db, DbError, migrate};
 use crate::metrics::Metrics;
+use crate::queue::Queue;
 use crate::ratelimit::RateLimiter;
 use crate::settings::{Mode, RedisTarget, Settings};
 use crate::tenancy::store::Stores;
@@ -94,6 +96,19 @@ impl Services {
         })
     }
 
+    /// The Redis key prefix of this deployment (deployments may share a Redis).
+    pub fn namespace(&self) -> String {
+        format!("scf:{}", self.db.location.database_name())
+    }
+
+    /// The job queue: on Redis when configured, else in-process.
+    pub fn queue(&self, settings: &Settings) -> Queue {
+        match &self.redis {
+            Some(conn) => Queue::redis(conn.clone(), &self.namespace(), settings.queue),
+            None => Queue::memory(settings.queue),
+        }
+    }
+
     /// Applies control-plane migrations, then brings every tenant store up to date.
     pub async fn migrate(&self) -> Result<usize, StartError> {
         migrate::control_plane(self.db.backend())
@@ -157,6 +172,8 @@ pub struct Inner {
     pub audit: AuditLog,
     /// Metrics.
     pub metrics: Metrics,
+    /// The agents' job queue.
+    pub queue: Queue,
 }
 
 /// Shared application state (cheap to clone).
@@ -174,18 +191,18 @@ impl AppState {
     /// State over connected services.
     pub fn new(settings: Settings, services: Services) -> Self {
         let limiter = match &services.redis {
-            Some(conn) => RateLimiter::redis(
-                settings.rate_limits,
-                conn.clone(),
-                &format!("scf:{}", services.db.location.database_name()),
-            ),
+            Some(conn) => {
+                RateLimiter::redis(settings.rate_limits, conn.clone(), &services.namespace())
+            }
             None => RateLimiter::in_memory(settings.rate_limits),
         };
+        let queue = services.queue(&settings);
         Self(Arc::new(Inner {
             jwt: JwtKeys::new(&settings.security.jwt_keys),
             audit: AuditLog::new(services.db.clone()),
             metrics: Metrics::new(),
             limiter,
+            queue,
             db: services.db,
             redis: services.redis,
             tenancy: services.tenancy,
@@ -233,11 +250,12 @@ impl Application {
         self.state.clone()
     }
 
-    /// Serves until `shutdown` completes, then drains in-flight requests for up to the
-    /// grace period.
+    /// Serves (with the agents) until `shutdown` completes, then drains in-flight requests
+    /// and jobs for up to the grace period.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {
         let grace = self.state.settings.shutdown_grace;
         let retention = tokio::spawn(retention_loop(self.state.clone()));
+        let agents = Agents::start(&self.state, agent_count(&self.state.settings));
         let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
         let app =
             crate::http::router(self.state).into_make_service_with_connect_info::<SocketAddr>();
@@ -257,6 +275,7 @@ impl Application {
             }
         };
         retention.abort();
+        agents.stop(grace).await;
         result
     }
 
@@ -264,6 +283,19 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.run_until(shutdown_signal()).await
     }
+}
+
+/// Agents of each kind the settings ask for.
+pub fn agent_count(settings: &Settings) -> usize {
+    settings.agents.unwrap_or(DEFAULT_AGENTS)
+}
+
+/// Runs only the agents (`scf run --agents-only`) until `shutdown`, then lets jobs in hand
+/// finish within the grace period.
+pub async fn run_agents_until(state: AppState, shutdown: impl Future<Output = ()> + Send) {
+    let agents = Agents::start(&state, agent_count(&state.settings).max(1));
+    shutdown.await;
+    agents.stop(state.settings.shutdown_grace).await;
 }
 
 /// Purges audit entries past retention, hourly.

@@ -4,10 +4,12 @@
 //! Layout: [`settings`] reads the environment contract in [`vars`]; [`app`] connects the
 //! services and runs the server; [`http`] is the API; [`tenancy`] holds tenants and
 //! their isolated stores; [`audit`], [`ratelimit`], [`metrics`] and [`crypto`] are the
-//! cross-cutting pieces; [`optimize`] is an implementation run's pure computation
+//! cross-cutting pieces; [`implementations`] are the tenants' optimization runs, which
+//! [`agents`] process from the [`queue`] with [`optimize`], the run's pure computation
 //! (demand in, forecasts and inventory policies out); [`cli`] is what
-//! `scf run | db | tenant | audit | optimize` call.
+//! `scf run | db | tenant | audit | queue | agents | optimize` call.
 
+pub mod agents;
 pub mod app;
 pub mod audit;
 pub mod cli;
@@ -15,9 +17,11 @@ pub mod crypto;
 pub mod db;
 pub mod domain;
 pub mod http;
+pub mod implementations;
 pub mod metrics;
 pub mod optimize;
 pub mod platform;
+pub mod queue;
 pub mod ratelimit;
 pub mod secret;
 pub mod settings;

@@ -1,12 +1,16 @@
-//! The Prometheus metrics `/metrics` serves, with the guide's names. The agents issue
-//! drives the implementation counters, the active gauge and the queue depth; the HTTP
-//! layer drives the request histogram (labelled by route template, never raw path);
-//! database pool usage is sampled at scrape time.
+//! The Prometheus metrics `/metrics` serves, with the guide's names. The implementations
+//! and the agents drive the implementation counters, the active gauge, job durations,
+//! dead letters and prediction accuracy; the HTTP layer drives the request histogram
+//! (labelled by route template, never raw path); database pool usage and queue depth are
+//! sampled at scrape time.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
+    Opts, Registry, TextEncoder,
 };
+
+use crate::implementations::State;
+use crate::queue::{STREAMS, StreamStatus};
 
 /// Request-duration buckets, in seconds: the defaults plus the long tail up to the
 /// request timeout.
@@ -17,11 +21,14 @@ const BUCKETS: &[f64] = &[
 /// Every metric the runtime exports.
 pub struct Metrics {
     registry: Registry,
-    /// `framework_active_implementations_total`: implementations running now.
+    /// `framework_active_implementations_total`: implementations this process's agents
+    /// are working on now.
     pub active_implementations: IntGauge,
-    /// `framework_implementations_total`: implementations finished.
-    pub implementations: IntCounter,
-    /// `framework_implementations_success_total`: implementations that succeeded.
+    /// `framework_implementations_total{status}`: implementations that reached a final
+    /// state (`succeeded`, `failed`, `cancelled`).
+    pub implementations: IntCounterVec,
+    /// `framework_implementations_success_total`: implementations that completed with a
+    /// backtest at or above its accuracy floor.
     pub implementations_success: IntCounter,
     /// `framework_request_duration_seconds{method,route,status}`.
     pub request_duration: HistogramVec,
@@ -29,8 +36,14 @@ pub struct Metrics {
     pub db_pool: IntGaugeVec,
     /// `framework_rate_limit_rejections_total{scope}`.
     pub rate_limit_rejections: IntCounterVec,
-    /// `framework_queue_depth`: jobs waiting (0 until the agents run).
-    pub queue_depth: IntGauge,
+    /// `framework_queue_depth{stream}`: jobs not finished (waiting, in hand, awaiting retry).
+    pub queue_depth: IntGaugeVec,
+    /// `framework_queue_dead_letter_total{stream}`: jobs this process dead-lettered.
+    pub queue_dead_letters: IntCounterVec,
+    /// `framework_agent_job_duration_seconds{agent}`: time per job, by agent kind.
+    pub agent_job_duration: HistogramVec,
+    /// `framework_prediction_accuracy`: 1 − WAPE of the latest finished backtest.
+    pub prediction_accuracy: Gauge,
     /// `framework_audit_write_failures_total`.
     pub audit_write_failures: IntCounter,
     /// `framework_tenant_requests_total{tenant}`: authenticated requests per tenant
@@ -55,9 +68,12 @@ impl Metrics {
                 "Implementations running now",
             )
             .unwrap_or_else(|_| unreachable!()),
-            implementations: IntCounter::new(
-                "framework_implementations_total",
-                "Implementations finished",
+            implementations: IntCounterVec::new(
+                Opts::new(
+                    "framework_implementations_total",
+                    "Implementations that reached a final state, by status",
+                ),
+                &["status"],
             )
             .unwrap_or_else(|_| unreachable!()),
             implementations_success: IntCounter::new(
@@ -90,9 +106,34 @@ impl Metrics {
                 &["scope"],
             )
             .unwrap_or_else(|_| unreachable!()),
-            queue_depth: IntGauge::new(
-                "framework_queue_depth",
-                "Implementation jobs waiting in the queue",
+            queue_depth: IntGaugeVec::new(
+                Opts::new(
+                    "framework_queue_depth",
+                    "Jobs not finished (waiting, in hand or awaiting retry), by stream",
+                ),
+                &["stream"],
+            )
+            .unwrap_or_else(|_| unreachable!()),
+            queue_dead_letters: IntCounterVec::new(
+                Opts::new(
+                    "framework_queue_dead_letter_total",
+                    "Jobs moved to a dead-letter stream, by stream",
+                ),
+                &["stream"],
+            )
+            .unwrap_or_else(|_| unreachable!()),
+            agent_job_duration: HistogramVec::new(
+                HistogramOpts::new(
+                    "framework_agent_job_duration_seconds",
+                    "Time an agent spent on one job",
+                )
+                .buckets(BUCKETS.to_vec()),
+                &["agent"],
+            )
+            .unwrap_or_else(|_| unreachable!()),
+            prediction_accuracy: Gauge::new(
+                "framework_prediction_accuracy",
+                "1 - WAPE of the latest rolling-origin backtest",
             )
             .unwrap_or_else(|_| unreachable!()),
             audit_write_failures: IntCounter::new(
@@ -113,6 +154,14 @@ impl Metrics {
         for scope in ["ip", "user", "tenant"] {
             m.rate_limit_rejections.with_label_values(&[scope]);
         }
+        for state in State::ALL.into_iter().filter(|s| s.is_final()) {
+            m.implementations.with_label_values(&[state.as_str()]);
+        }
+        for stream in STREAMS {
+            m.queue_depth.with_label_values(&[stream]);
+            m.queue_dead_letters.with_label_values(&[stream]);
+            m.agent_job_duration.with_label_values(&[stream]);
+        }
         let collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![
             Box::new(m.active_implementations.clone()),
             Box::new(m.implementations.clone()),
@@ -121,6 +170,9 @@ impl Metrics {
             Box::new(m.db_pool.clone()),
             Box::new(m.rate_limit_rejections.clone()),
             Box::new(m.queue_depth.clone()),
+            Box::new(m.queue_dead_letters.clone()),
+            Box::new(m.agent_job_duration.clone()),
+            Box::new(m.prediction_accuracy.clone()),
             Box::new(m.audit_write_failures.clone()),
             Box::new(m.tenant_requests.clone()),
         ];
@@ -128,6 +180,13 @@ impl Metrics {
             m.registry.register(c).unwrap_or_else(|_| unreachable!());
         }
         m
+    }
+
+    /// Records the queue's depth per stream.
+    pub fn observe_queue(&self, status: &StreamStatus) {
+        self.queue_depth
+            .with_label_values(&[status.stream.as_str()])
+            .set(i64::try_from(status.depth()).unwrap_or(i64::MAX));
     }
 
     /// Samples the pool, then renders every metric in the Prometheus text format.

@@ -78,6 +78,14 @@ pub const DATABASE_EXTENSIONS: &str = "DATABASE_EXTENSIONS";
 pub const TRUSTED_PROXIES: &str = "TRUSTED_PROXIES";
 /// Seconds in-flight requests get to finish after SIGTERM.
 pub const SHUTDOWN_GRACE_SECONDS: &str = "SHUTDOWN_GRACE_SECONDS";
+/// Seconds an agent may hold a job before another agent reclaims it (default 300).
+pub const QUEUE_VISIBILITY_TIMEOUT_SECONDS: &str = "QUEUE_VISIBILITY_TIMEOUT_SECONDS";
+/// Attempts at a job before it goes to the dead-letter stream (default 5).
+pub const QUEUE_MAX_ATTEMPTS: &str = "QUEUE_MAX_ATTEMPTS";
+/// Seconds before a failed job's first retry; each further retry doubles it (default 2).
+pub const QUEUE_RETRY_BACKOFF_SECONDS: &str = "QUEUE_RETRY_BACKOFF_SECONDS";
+/// Jobs a stream may hold before new implementations are refused with 503 (default 100000).
+pub const QUEUE_MAX_DEPTH: &str = "QUEUE_MAX_DEPTH";
 
 /// Every variable that holds a secret; artifacts carry these as references only.
 pub const SECRETS: [&str; 6] = [

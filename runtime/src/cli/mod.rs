@@ -1,11 +1,14 @@
 //! The runtime's commands, for the `scf` binary to flatten into its own:
 //! `scf run`, `scf db init|migrate|seed|verify`, `scf tenant create|verify|list`,
-//! `scf audit verify` and `scf optimize`. [`execute`] builds the tokio runtime; [`run_command`] is the
+//! `scf audit verify`, `scf queue status|retry-dead`, `scf agents status|restart` and
+//! `scf optimize`. [`execute`] builds the tokio runtime; [`run_command`] is the
 //! async core, writing to any output, so tests drive it in-process.
 
+pub mod agents;
 pub mod audit;
 pub mod db;
 pub mod optimize;
+pub mod queue;
 pub mod run;
 pub mod tenant;
 
@@ -18,16 +21,18 @@ use crate::app::{Services, StartError};
 use crate::settings::parse::Lookup;
 use crate::settings::{Mode, Settings, SettingsError};
 
+pub use agents::AgentsCommand;
 pub use audit::AuditCommand;
 pub use db::DbCommand;
 pub use optimize::OptimizeArgs;
+pub use queue::QueueCommand;
 pub use run::RunArgs;
 pub use tenant::TenantCommand;
 
 /// The runtime's commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Start the framework server (and, later, its agents).
+    /// Start the framework server and its agents (or only the agents).
     Run(RunArgs),
     /// Create, migrate, seed and verify the database.
     #[command(subcommand)]
@@ -38,6 +43,12 @@ pub enum Command {
     /// Check the audit log's hash chain.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Inspect the job queue and retry dead letters.
+    #[command(subcommand)]
+    Queue(QueueCommand),
+    /// Inspect and restart the agents.
+    #[command(subcommand)]
+    Agents(AgentsCommand),
     /// Forecast a demand file and compute inventory policies, without the server.
     Optimize(OptimizeArgs),
 }
@@ -116,6 +127,8 @@ pub async fn run_command(
         Command::Db(c) => db::execute(c, env, out).await,
         Command::Tenant(c) => tenant::execute(c, env, out).await,
         Command::Audit(c) => audit::execute(c, env, out).await,
+        Command::Queue(c) => queue::execute(c, env, out).await,
+        Command::Agents(c) => agents::execute(c, env, out).await,
         Command::Optimize(args) => optimize::run(args, env, out),
     }
 }

@@ -1,5 +1,6 @@
-//! `scf run --dev | --production [--listen ADDR] [--agents N]`: starts the server, prints
-//! where it listens, and serves until SIGTERM.
+//! `scf run --dev | --production [--listen ADDR] [--agents N] [--agents-only]`: starts the
+//! server and its agents, prints where it listens, and serves until SIGTERM. With
+//! `--agents-only` it runs the agents alone (worker deployments), which needs Redis.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -7,7 +8,7 @@ use std::net::SocketAddr;
 use clap::Args;
 
 use super::CliError;
-use crate::app::Application;
+use crate::app::{AppState, Application, Services, agent_count, run_agents_until, shutdown_signal};
 use crate::settings::parse::Lookup;
 use crate::settings::{DatabaseTarget, Mode, Settings};
 
@@ -23,9 +24,12 @@ pub struct RunArgs {
     /// Address to listen on (overrides LISTEN_ADDR); port 0 picks a free port.
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
-    /// Optimization agent workers (default: from the configuration).
+    /// Optimization agents of each kind (forecasting, inventory); default 1, 0 for none.
     #[arg(long, value_name = "N")]
     pub agents: Option<usize>,
+    /// Run only the agents, without the HTTP API (separate worker deployments; needs Redis).
+    #[arg(long)]
+    pub agents_only: bool,
     /// Async worker threads (overrides WORKERS).
     #[arg(long, value_name = "N")]
     pub workers: Option<usize>,
@@ -63,6 +67,10 @@ pub async fn run(
     } else {
         "in-process"
     };
+    if args.agents_only {
+        return agents_only(settings, out).await;
+    }
+    let agents = agent_count(&settings);
     let app = Application::build(settings).await?;
     let mode_name = if mode == Mode::Development {
         "development"
@@ -79,8 +87,34 @@ pub async fn run(
         "storage: {storage}; rate limits: {limiter}; health: http://{}/health",
         app.local_addr()
     )?;
+    writeln!(
+        out,
+        "agents: {agents} forecasting, {agents} inventory; queue: {}",
+        app.state().queue.kind()
+    )?;
     out.flush()?;
     app.run_until_stopped().await?;
+    writeln!(out, "stopped")?;
+    Ok(())
+}
+
+/// `scf run --agents-only`: the agents on the shared Redis queue, no HTTP API.
+async fn agents_only(settings: Settings, out: &mut (dyn Write + Send)) -> Result<(), CliError> {
+    if settings.redis.is_none() {
+        return Err(CliError::Failed(
+            "--agents-only needs Redis (REDIS_URL): the in-process queue of --dev is only shared with the server of the same process; run `scf run --dev --agents N` instead".to_owned(),
+        ));
+    }
+    let services = Services::connect(&settings).await?;
+    let n = agent_count(&settings).max(1);
+    let state = AppState::new(settings, services);
+    writeln!(
+        out,
+        "scf agents: {n} forecasting, {n} inventory on the {} queue; stop with SIGTERM",
+        state.queue.kind()
+    )?;
+    out.flush()?;
+    run_agents_until(state, shutdown_signal()).await;
     writeln!(out, "stopped")?;
     Ok(())
 }

@@ -82,6 +82,12 @@ impl ApiError {
         )
     }
 
+    /// With a `Retry-After` of `secs` seconds.
+    pub fn retry_after(mut self, secs: u64) -> Self {
+        self.retry_after = Some(secs);
+        self
+    }
+
     /// The status.
     pub fn status(&self) -> StatusCode {
         self.status

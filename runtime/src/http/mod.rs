@@ -21,7 +21,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
-use routes::{admin, api_keys, auth as auth_routes, health, tenant, users};
+use routes::{admin, api_keys, auth as auth_routes, health, implementations, tenant, users};
 
 /// Every route with its OpenAPI entry.
 fn api() -> OpenApiRouter<AppState> {
@@ -38,6 +38,11 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(api_keys::list, api_keys::create))
         .routes(routes!(api_keys::get, api_keys::revoke))
         .routes(routes!(api_keys::rotate))
+        .routes(routes!(implementations::list, implementations::create))
+        .routes(routes!(implementations::get))
+        .routes(routes!(implementations::cancel))
+        .routes(routes!(implementations::results))
+        .routes(routes!(implementations::events))
         .routes(routes!(tenant::get))
         .routes(routes!(tenant::audit))
         .routes(routes!(admin::list, admin::create))

@@ -185,8 +185,10 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// Drain time on SIGTERM.
     pub shutdown_grace: Duration,
-    /// Optimization agent workers (`scf run --agents`); the agents read it.
+    /// Optimization agents of each kind (`scf run --agents`; `None`: the default).
     pub agents: Option<usize>,
+    /// Queue behaviour: visibility timeout, attempts, backoff, back-pressure.
+    pub queue: crate::queue::QueueConfig,
 }
 
 const DAY: u64 = 86_400;
@@ -283,8 +285,37 @@ impl Settings {
             )?),
             data_dir,
             agents: None,
+            queue: queue(lookup)?,
         })
     }
+}
+
+fn queue(lookup: Lookup<'_>) -> Result<crate::queue::QueueConfig, SettingsError> {
+    let d = crate::queue::QueueConfig::default();
+    let secs = |var, default: Duration| {
+        parse::number(lookup, var, default.as_secs()).map(Duration::from_secs)
+    };
+    let config = crate::queue::QueueConfig {
+        visibility_timeout: secs(vars::QUEUE_VISIBILITY_TIMEOUT_SECONDS, d.visibility_timeout)?,
+        max_attempts: parse::number(lookup, vars::QUEUE_MAX_ATTEMPTS, d.max_attempts)?,
+        backoff: secs(vars::QUEUE_RETRY_BACKOFF_SECONDS, d.backoff)?,
+        max_depth: parse::number(lookup, vars::QUEUE_MAX_DEPTH, d.max_depth)?,
+    };
+    if config.max_attempts == 0 {
+        return Err(SettingsError::invalid(
+            vars::QUEUE_MAX_ATTEMPTS,
+            "0",
+            "give at least 1 attempt",
+        ));
+    }
+    if config.visibility_timeout.is_zero() {
+        return Err(SettingsError::invalid(
+            vars::QUEUE_VISIBILITY_TIMEOUT_SECONDS,
+            "0",
+            "give at least 1 second, more than a job takes",
+        ));
+    }
+    Ok(config)
 }
 
 fn database_target(

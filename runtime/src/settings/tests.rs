@@ -140,3 +140,37 @@ fn mode_follows_flags_then_environment() {
     assert_eq!(Mode::resolve(true, false, &get), Mode::Development);
     assert_eq!(Mode::resolve(false, false, &|_| None), Mode::Development);
 }
+
+#[test]
+fn queue_settings_default_and_parse() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data_dir = dir.path().to_str().expect("utf8");
+    let defaults = load(Mode::Development, &env(&[("DATA_DIR", data_dir)])).expect("dev");
+    assert_eq!(defaults.queue, crate::queue::QueueConfig::default());
+    let set = load(
+        Mode::Development,
+        &env(&[
+            ("DATA_DIR", data_dir),
+            ("QUEUE_VISIBILITY_TIMEOUT_SECONDS", "60"),
+            ("QUEUE_MAX_ATTEMPTS", "3"),
+            ("QUEUE_RETRY_BACKOFF_SECONDS", "0"),
+            ("QUEUE_MAX_DEPTH", "10"),
+        ]),
+    )
+    .expect("queue settings");
+    assert_eq!(
+        set.queue,
+        crate::queue::QueueConfig {
+            visibility_timeout: Duration::from_secs(60),
+            max_attempts: 3,
+            backoff: Duration::ZERO,
+            max_depth: 10,
+        }
+    );
+    let err = load(
+        Mode::Development,
+        &env(&[("DATA_DIR", data_dir), ("QUEUE_MAX_ATTEMPTS", "0")]),
+    )
+    .expect_err("zero attempts");
+    assert!(err.to_string().contains("QUEUE_MAX_ATTEMPTS"), "{err}");
+}

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod api_keys;
+pub mod implementations;
 pub mod registry;
 pub mod store;
 pub mod users;

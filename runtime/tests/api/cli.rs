@@ -21,7 +21,7 @@ struct Cli {
     command: Command,
 }
 
-async fn scf(env: &HashMap<String, String>, args: &[&str]) -> (bool, String) {
+pub(crate) async fn scf(env: &HashMap<String, String>, args: &[&str]) -> (bool, String) {
     let cli = Cli::try_parse_from(std::iter::once("scf").chain(args.iter().copied()))
         .expect("arguments parse");
     let mut out = Vec::new();
@@ -204,7 +204,7 @@ async fn verify_names_a_missing_extension_and_a_broken_tenant() {
 }
 
 /// The example binary `cargo test` builds beside the test binaries.
-fn runtime_binary() -> PathBuf {
+pub(crate) fn runtime_binary() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     let bin = exe
         .parent()

@@ -88,9 +88,14 @@ async fn metrics_use_the_guide_names_and_route_templates() {
     let text = resp.text().await.expect("metrics");
     for name in [
         "framework_active_implementations_total 0",
-        "framework_implementations_total 0",
+        "framework_implementations_total{status=\"succeeded\"} 0",
+        "framework_implementations_total{status=\"failed\"} 0",
         "framework_implementations_success_total 0",
-        "framework_queue_depth 0",
+        "framework_queue_depth{stream=\"forecasting\"} 0",
+        "framework_queue_depth{stream=\"inventory\"} 0",
+        "framework_queue_dead_letter_total{stream=\"forecasting\"} 0",
+        "framework_agent_job_duration_seconds_count{agent=\"inventory\"} 0",
+        "framework_prediction_accuracy 0",
         "framework_db_pool_connections{state=\"max\"}",
         "framework_rate_limit_rejections_total{scope=\"ip\"} 0",
         "framework_request_duration_seconds_bucket{method=\"GET\",route=\"/v1/users/{user_id}\",status=\"200\"",

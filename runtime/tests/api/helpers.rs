@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use reqwest::{Method, StatusCode};
 use scf_runtime::domain::tenant::Isolation;
+use scf_runtime::queue::QueueConfig;
 use scf_runtime::settings::{Mode, Settings};
 use scf_runtime::{AppState, Application};
 use serde_json::{Value, json};
@@ -39,6 +40,10 @@ pub struct Options {
     pub database_url: Option<String>,
     /// Extra environment.
     pub env: Vec<(&'static str, String)>,
+    /// Agents of each kind (`None`: the default).
+    pub agents: Option<usize>,
+    /// Queue behaviour (`None`: the default).
+    pub queue: Option<QueueConfig>,
 }
 
 impl Options {
@@ -50,7 +55,27 @@ impl Options {
             redis: false,
             database_url: None,
             env: Vec::new(),
+            agents: None,
+            queue: None,
         }
+    }
+
+    /// With Redis (rate limits and the queue).
+    pub fn redis(mut self) -> Self {
+        self.redis = true;
+        self
+    }
+
+    /// With `n` agents of each kind.
+    pub fn agents(mut self, n: usize) -> Self {
+        self.agents = Some(n);
+        self
+    }
+
+    /// With a queue configuration.
+    pub fn queue(mut self, config: QueueConfig) -> Self {
+        self.queue = Some(config);
+        self
     }
 
     /// With an isolation mode.
@@ -132,8 +157,12 @@ pub async fn spawn_app(opts: Options) -> TestApp {
     for (k, v) in opts.env {
         env.insert(k.to_owned(), v);
     }
-    let settings =
+    let mut settings =
         Settings::from_lookup(Mode::Development, &|k| env.get(k).cloned()).expect("test settings");
+    settings.agents = opts.agents;
+    if let Some(queue) = opts.queue {
+        settings.queue = queue;
+    }
     let app = Application::build(settings)
         .await
         .expect("application starts");
@@ -191,6 +220,31 @@ impl TestApp {
             req = req.json(&body);
         }
         req.send().await.expect("request sent")
+    }
+
+    /// Sends a raw body with a content type; returns status and JSON body.
+    pub async fn upload(
+        &self,
+        path: &str,
+        bearer: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> (StatusCode, Value) {
+        let resp = self
+            .client
+            .post(format!("{}{path}", self.address))
+            .bearer_auth(bearer)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("request sent");
+        let status = resp.status();
+        let text = resp.text().await.expect("body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     /// Sends a request and returns status and JSON body (Null when empty).

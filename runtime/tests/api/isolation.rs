@@ -16,6 +16,16 @@ async fn tenants_never_see_each_others_data() {
         let b = app.tenant("tenant_b", "small").await;
         let b_user = app.user(&b.token, "someone@b.example", "viewer").await;
         let (b_key, b_secret) = app.api_key(&b.token, "b key", "viewer").await;
+        let (status, created) = app
+            .upload(
+                "/v1/implementations",
+                &b.token,
+                "text/csv",
+                "sku,period,quantity\nA,2024-01-01,3\nA,2024-02-01,4\n",
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{ctx}: {created}");
+        let b_impl = created["id"].as_str().expect("id").to_owned();
 
         let (_, doc) = app.call(Method::GET, "/openapi.json", None, None).await;
         let cases = [
@@ -29,13 +39,31 @@ async fn tenants_never_see_each_others_data() {
             (Method::GET, format!("/v1/api-keys/{b_key}"), None),
             (Method::POST, format!("/v1/api-keys/{b_key}/rotate"), None),
             (Method::DELETE, format!("/v1/api-keys/{b_key}"), None),
+            (Method::GET, format!("/v1/implementations/{b_impl}"), None),
+            (
+                Method::GET,
+                format!("/v1/implementations/{b_impl}/results"),
+                None,
+            ),
+            (
+                Method::GET,
+                format!("/v1/implementations/{b_impl}/events"),
+                None,
+            ),
+            (
+                Method::POST,
+                format!("/v1/implementations/{b_impl}/cancel"),
+                None,
+            ),
         ];
         let covered: Vec<String> = cases
             .iter()
             .map(|(m, p, _)| {
                 format!(
                     "{m} {}",
-                    p.replace(&b_user, "{user_id}").replace(&b_key, "{key_id}")
+                    p.replace(&b_user, "{user_id}")
+                        .replace(&b_key, "{key_id}")
+                        .replace(&b_impl, "{implementation_id}")
                 )
             })
             .collect();
@@ -70,6 +98,10 @@ async fn tenants_never_see_each_others_data() {
             .call(Method::GET, "/v1/api-keys", Some(&a.token), None)
             .await;
         assert_eq!(keys, json!([]), "{ctx}");
+        let (_, runs) = app
+            .call(Method::GET, "/v1/implementations", Some(&a.token), None)
+            .await;
+        assert_eq!(runs, json!([]), "{ctx}");
 
         let (status, user) = app
             .call(

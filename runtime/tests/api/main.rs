@@ -8,6 +8,7 @@ mod credentials;
 mod encryption;
 mod health;
 mod helpers;
+mod implementations;
 mod isolation;
 mod rate_limits;
 mod schemathesis;

@@ -149,7 +149,7 @@ fn p95() -> Alert {
         format!(
             "framework_request_duration_seconds_bucket{{{}}}",
             app(&format!(
-                ",le=\"{le}\",method=\"GET\",route=\"/api/v1/implementations\",status=\"200\""
+                ",le=\"{le}\",method=\"GET\",route=\"/v1/implementations\",status=\"200\""
             ))
         )
     };
@@ -241,12 +241,12 @@ fn queue_depth() -> Alert {
         format!("max by (stream) (framework_queue_depth) > {t}"),
         format!("More than {t} messages waiting in queue {{{{ $labels.stream }}}}"),
         "Scale out: add runtime instances to consume the queue; check `scf queue status`.",
-        vec![("stream", "implementations")],
+        vec![("stream", "forecasting")],
     )
     .series(
         format!(
             "framework_queue_depth{{{}}}",
-            app(",stream=\"implementations\"")
+            app(",stream=\"forecasting\"")
         ),
         "150",
         "10",
@@ -268,7 +268,7 @@ fn request_rate() -> Alert {
     .series(
         format!(
             "framework_request_duration_seconds_count{{{}}}",
-            app(",method=\"GET\",route=\"/api/v1/implementations\",status=\"200\"")
+            app(",method=\"GET\",route=\"/v1/implementations\",status=\"200\"")
         ),
         "0+1200",
         "0+600",

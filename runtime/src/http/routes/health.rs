@@ -75,6 +75,13 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     if !state.settings.prometheus_enabled {
         return ApiError::not_found("metrics (PROMETHEUS_ENABLED=false)").into_response();
     }
+    for stream in crate::queue::STREAMS {
+        match tokio::time::timeout(Duration::from_secs(1), state.queue.status(stream)).await {
+            Ok(Ok(status)) => state.metrics.observe_queue(&status),
+            Ok(Err(e)) => tracing::warn!(stream, error = %e, "queue depth not sampled"),
+            Err(_) => tracing::warn!(stream, "queue depth not sampled: timed out"),
+        }
+    }
     (
         [(
             header::CONTENT_TYPE,

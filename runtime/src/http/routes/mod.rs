@@ -6,5 +6,6 @@ pub mod admin;
 pub mod api_keys;
 pub mod auth;
 pub mod health;
+pub mod implementations;
 pub mod tenant;
 pub mod users;

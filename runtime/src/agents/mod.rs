@@ -1,0 +1,120 @@
+//! The optimization agents that run inside `scf run` (`--agents N`, or `--agents-only`
+//! for worker-only deployments): N forecasting agents ([`forecasting`]) and N inventory
+//! agents ([`inventory`]), each a [`worker`] loop on its stream with a [`heartbeat`].
+//! [`Agents::start`] supervises them: an agent asked to restart (`scf agents restart`)
+//! finishes its job and is started afresh; [`Agents::stop`] lets jobs in hand finish
+//! within a grace period (what is still in hand then is reclaimed by other agents).
+
+pub mod forecasting;
+pub mod heartbeat;
+pub mod inventory;
+pub mod worker;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::app::AppState;
+use crate::domain::tenant::TenantId;
+use crate::implementations::{Job, State, failed, finish};
+use crate::queue::Message;
+use crate::tenancy::implementations::ImplementationRow;
+use crate::tenancy::store::TenantDb;
+use worker::{Exit, Handler, JobError};
+
+/// The default number of agents of each kind.
+pub const DEFAULT_AGENTS: usize = 1;
+
+/// Running agents.
+pub struct Agents {
+    stop: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+}
+
+impl Agents {
+    /// Starts `n` agents of each kind.
+    pub fn start(state: &AppState, n: usize) -> Self {
+        let (stop, rx) = watch::channel(false);
+        let mut tasks = JoinSet::new();
+        let forecasting = Arc::new(forecasting::Forecasting(state.clone()));
+        let inventory = Arc::new(inventory::Inventory(state.clone()));
+        for i in 0..n {
+            tasks.spawn(supervise(state.clone(), forecasting.clone(), i, rx.clone()));
+            tasks.spawn(supervise(state.clone(), inventory.clone(), i, rx.clone()));
+        }
+        Self { stop, tasks }
+    }
+
+    /// Stops taking jobs and waits up to `grace` for the jobs in hand.
+    pub async fn stop(mut self, grace: Duration) {
+        let _ = self.stop.send(true);
+        let all = async { while self.tasks.join_next().await.is_some() {} };
+        if tokio::time::timeout(grace, all).await.is_err() {
+            tracing::warn!(
+                "agents did not finish their jobs within the grace period; other agents will reclaim them"
+            );
+        }
+    }
+}
+
+async fn supervise<H: Handler>(
+    state: AppState,
+    handler: Arc<H>,
+    index: usize,
+    stop: watch::Receiver<bool>,
+) {
+    loop {
+        match worker::run(state.clone(), handler.clone(), index, stop.clone()).await {
+            Exit::Stopped => break,
+            Exit::Restart => {
+                tracing::info!(kind = handler.stream(), index, "agent restarting");
+            }
+        }
+    }
+}
+
+/// A job's implementation: `None` when it no longer exists (nothing to do). A body that
+/// does not parse is a failed attempt (and, in the end, a dead letter).
+async fn load(
+    state: &AppState,
+    msg: &Message,
+) -> Result<Option<(Job, TenantDb, ImplementationRow)>, JobError> {
+    let job: Job = serde_json::from_str(&msg.body)
+        .map_err(|e| JobError::Retry(format!("malformed job: {e}")))?;
+    let tenant = TenantId::parse(&job.tenant)
+        .map_err(|_| JobError::Retry(format!("malformed tenant id {:?}", job.tenant)))?;
+    let store = state
+        .tenancy
+        .store(&tenant)
+        .await
+        .map_err(forecasting::retry)?;
+    let row = store
+        .implementation(&job.implementation)
+        .await
+        .map_err(forecasting::retry)?;
+    Ok(row.map(|row| (job, store, row)))
+}
+
+/// Marks a dead-lettered job's implementation failed, keeping the error.
+async fn fail_implementation(state: &AppState, msg: &Message, agent: &str, error: &str) {
+    let Ok(Some((job, store, _))) = load(state, msg).await else {
+        return;
+    };
+    let error = format!(
+        "the {agent} agent gave up after {} attempts: {error}",
+        msg.attempt
+    );
+    if let Err(e) = finish(
+        state,
+        &store,
+        &job.implementation,
+        State::Failed,
+        &failed(&error),
+    )
+    .await
+    {
+        tracing::warn!(implementation = %job.implementation, error = %e, "could not mark the implementation failed");
+    }
+}

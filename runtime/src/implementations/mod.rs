@@ -1,0 +1,243 @@
+//! Implementations: one optimization run of a tenant, from an uploaded demand history to
+//! per-SKU forecasts and inventory policies. This module is the state machine and the
+//! service behind the API and the agents:
+//!
+//! `queued → forecasting → optimizing → succeeded | failed | cancelled`
+//!
+//! [`create`] checks the plan's limit on active implementations, parses the upload
+//! ([`engine`]), stores one row per SKU and queues one forecasting job per chunk of SKUs.
+//! The agents (`crate::agents`) move it along; [`finish`] is the one place a run reaches a
+//! final state, so the metrics and the concurrency slot follow every path (success,
+//! failure, dead letter, cancellation).
+
+pub mod engine;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::app::AppState;
+use crate::domain::plan::LimitExceeded;
+use crate::queue::{FORECASTING, QueueError};
+use crate::tenancy::implementations::{ImplementationRow, NewImplementation, Outcome};
+use crate::tenancy::store::TenantDb;
+
+/// SKUs per forecasting job.
+pub const CHUNK: usize = 25;
+
+/// An implementation's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    /// Waiting for an agent (or a free slot).
+    Queued,
+    /// Forecasting agents are at work.
+    Forecasting,
+    /// The inventory agent is at work.
+    Optimizing,
+    /// Finished; results available.
+    Succeeded,
+    /// Stopped by an error.
+    Failed,
+    /// Cancelled by a user.
+    Cancelled,
+}
+
+impl State {
+    /// Every state.
+    pub const ALL: [State; 6] = [
+        Self::Queued,
+        Self::Forecasting,
+        Self::Optimizing,
+        Self::Succeeded,
+        Self::Failed,
+        Self::Cancelled,
+    ];
+    /// The states of a running implementation (what the plan limit counts).
+    pub const ACTIVE: [&'static str; 3] = ["queued", "forecasting", "optimizing"];
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Forecasting => "forecasting",
+            Self::Optimizing => "optimizing",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    /// A stored name; unknown names read as failed.
+    pub fn parse(s: &str) -> Self {
+        Self::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s)
+            .unwrap_or(Self::Failed)
+    }
+
+    /// Whether no agent will touch it again.
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Succeeded | Self::Failed | Self::Cancelled)
+    }
+}
+
+/// A queued job: which implementation, and for forecasting which chunk of SKUs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Job {
+    /// The tenant.
+    pub tenant: String,
+    /// The implementation.
+    pub implementation: String,
+    /// Forecasting: the chunk (SKU positions `chunk * CHUNK ..`); inventory: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chunk: Option<u32>,
+}
+
+impl Job {
+    /// The slot key of its implementation (one per implementation across tenants).
+    pub fn slot(&self) -> String {
+        slot_key(&self.tenant, &self.implementation)
+    }
+}
+
+fn slot_key(tenant: &str, id: &str) -> String {
+    format!("{tenant}/{id}")
+}
+
+/// Why an implementation could not be created or changed.
+#[derive(Debug, thiserror::Error)]
+pub enum ImplError {
+    /// The plan's limit on active implementations.
+    #[error(transparent)]
+    Limit(#[from] LimitExceeded),
+    /// The upload is not valid demand history.
+    #[error("{0}")]
+    Input(String),
+    /// The queue refused (back-pressure) or failed.
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    /// The tenant's plan is unknown.
+    #[error(transparent)]
+    Tenant(#[from] crate::tenancy::TenantError),
+    /// Storage.
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+/// An upload to turn into an implementation.
+pub struct Upload<'a> {
+    /// Name shown in listings.
+    pub name: &'a str,
+    /// Format, target, horizon.
+    pub spec: engine::RunSpec<'a>,
+    /// The file.
+    pub body: &'a [u8],
+    /// Creator (`user:<id>` or `key:<id>`).
+    pub created_by: &'a str,
+}
+
+/// Creates an implementation: plan limit, parse, store, queue. Returns it as stored.
+pub async fn create(
+    state: &AppState,
+    store: &TenantDb,
+    plan_name: &str,
+    upload: &Upload<'_>,
+) -> Result<ImplementationRow, ImplError> {
+    let plan = *state.tenancy.plan(plan_name)?;
+    let active = store.count_implementations_in(&State::ACTIVE).await?;
+    plan.check_implementations(plan_name, active)?;
+    let parsed =
+        engine::parse(&upload.spec, upload.body, &state.settings).map_err(ImplError::Input)?;
+    let chunks = parsed.skus.len().div_ceil(CHUNK);
+    let status = state.queue.status(FORECASTING).await?;
+    let limit = state.queue.config().max_depth;
+    if status.depth() + chunks as u64 > limit {
+        return Err(QueueError::Full {
+            stream: FORECASTING.to_owned(),
+            depth: status.depth(),
+            limit,
+        }
+        .into());
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    store
+        .insert_implementation(&NewImplementation {
+            id: &id,
+            name: upload.name,
+            format: upload.spec.format,
+            options: &parsed.options,
+            state: State::Queued.as_str(),
+            created_by: upload.created_by,
+            skus: &parsed.skus,
+        })
+        .await?;
+    for chunk in 0..chunks {
+        let job = Job {
+            tenant: store.tenant.to_string(),
+            implementation: id.clone(),
+            chunk: Some(u32::try_from(chunk).unwrap_or(u32::MAX)),
+        };
+        if let Err(e) = state.queue.enqueue(FORECASTING, &to_body(&job)).await {
+            let failure = format!("could not be queued: {e}");
+            finish(state, store, &id, State::Failed, &failed(&failure)).await?;
+            return Err(e.into());
+        }
+    }
+    Ok(store
+        .implementation(&id)
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)?)
+}
+
+/// A job's queue body.
+pub fn to_body(job: &Job) -> String {
+    serde_json::to_string(job).unwrap_or_default()
+}
+
+/// The outcome of a failure.
+pub fn failed(error: &str) -> Outcome<'_> {
+    Outcome {
+        error: Some(error),
+        accuracy: None,
+        accuracy_floor: None,
+        summary: None,
+    }
+}
+
+/// Moves an implementation to the final state `to` from any active state, once: counts
+/// it in the metrics, records accuracy, and frees its concurrency slot. False when it was
+/// already final (a redelivered job, or a cancellation that came first).
+pub async fn finish(
+    state: &AppState,
+    store: &TenantDb,
+    id: &str,
+    to: State,
+    outcome: &Outcome<'_>,
+) -> Result<bool, ImplError> {
+    if !store
+        .finish_implementation(id, &State::ACTIVE, to.as_str(), outcome)
+        .await?
+    {
+        return Ok(false);
+    }
+    let m = &state.metrics;
+    m.implementations.with_label_values(&[to.as_str()]).inc();
+    if let Some(accuracy) = outcome.accuracy {
+        m.prediction_accuracy.set(accuracy);
+    }
+    let met = matches!((outcome.accuracy, outcome.accuracy_floor), (Some(a), Some(f)) if a >= f);
+    if to == State::Succeeded && met {
+        m.implementations_success.inc();
+    }
+    state
+        .queue
+        .release_slot(&slot_key(store.tenant.as_str(), id))
+        .await?;
+    Ok(true)
+}
+
+/// Cancels an active implementation; false when it was already final.
+pub async fn cancel(state: &AppState, store: &TenantDb, id: &str) -> Result<bool, ImplError> {
+    let outcome = failed("cancelled by a user");
+    finish(state, store, id, State::Cancelled, &outcome).await
+}
