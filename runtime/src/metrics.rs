@@ -162,24 +162,40 @@ impl Metrics {
             m.queue_dead_letters.with_label_values(&[stream]);
             m.agent_job_duration.with_label_values(&[stream]);
         }
-        let collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![
-            Box::new(m.active_implementations.clone()),
-            Box::new(m.implementations.clone()),
-            Box::new(m.implementations_success.clone()),
-            Box::new(m.request_duration.clone()),
-            Box::new(m.db_pool.clone()),
-            Box::new(m.rate_limit_rejections.clone()),
-            Box::new(m.queue_depth.clone()),
-            Box::new(m.queue_dead_letters.clone()),
-            Box::new(m.agent_job_duration.clone()),
-            Box::new(m.prediction_accuracy.clone()),
-            Box::new(m.audit_write_failures.clone()),
-            Box::new(m.tenant_requests.clone()),
-        ];
-        for c in collectors {
+        for c in m.collectors() {
             m.registry.register(c).unwrap_or_else(|_| unreachable!());
         }
         m
+    }
+
+    /// Every metric, for registration.
+    fn collectors(&self) -> Vec<Box<dyn prometheus::core::Collector>> {
+        vec![
+            Box::new(self.active_implementations.clone()),
+            Box::new(self.implementations.clone()),
+            Box::new(self.implementations_success.clone()),
+            Box::new(self.request_duration.clone()),
+            Box::new(self.db_pool.clone()),
+            Box::new(self.rate_limit_rejections.clone()),
+            Box::new(self.queue_depth.clone()),
+            Box::new(self.queue_dead_letters.clone()),
+            Box::new(self.agent_job_duration.clone()),
+            Box::new(self.prediction_accuracy.clone()),
+            Box::new(self.audit_write_failures.clone()),
+            Box::new(self.tenant_requests.clone()),
+        ]
+    }
+
+    /// The name of every metric family registered, sorted (for the compiler's check that
+    /// its alert rules and dashboards only query what the runtime exports).
+    pub fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .collectors()
+            .iter()
+            .flat_map(|c| c.desc().into_iter().map(|d| d.fq_name.clone()))
+            .collect();
+        names.sort();
+        names
     }
 
     /// Records the queue's depth per stream.

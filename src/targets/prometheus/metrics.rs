@@ -55,3 +55,23 @@ pub const REDIS_EXPORTER_PORT: u16 = 9121;
 pub const NODE_EXPORTER_PORT: u16 = 9100;
 /// Prometheus's own port.
 pub const PROMETHEUS_PORT: u16 = 9090;
+
+#[cfg(test)]
+mod tests {
+    use super::METRICS;
+
+    #[test]
+    fn the_runtime_exports_every_framework_metric_the_rules_and_dashboard_query() {
+        let exported = scf_runtime::metrics::Metrics::new().names();
+        for name in METRICS.iter().filter(|n| n.starts_with("framework_")) {
+            let family = name
+                .strip_suffix("_bucket")
+                .or_else(|| name.strip_suffix("_count"))
+                .unwrap_or(name);
+            assert!(
+                exported.iter().any(|e| e == family),
+                "{name} is queried but `scf run` does not export {family}; exported: {exported:?}"
+            );
+        }
+    }
+}
