@@ -272,6 +272,26 @@ async fn scf(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Result<String, 
     Ok(String::from_utf8(out).expect("utf8"))
 }
 
+/// `scf optimize` on `dir`'s demand.csv and params.csv at a 0.95 service level over six
+/// periods, writing `out` in `dir`.
+async fn optimize_to(dir: &Path, out: &str) -> Result<String, String> {
+    let path = |name: &str| dir.join(name).to_str().expect("utf8").to_owned();
+    let args = [
+        "optimize",
+        "--demand",
+        &path("demand.csv"),
+        "--lead-times",
+        &path("params.csv"),
+        "--service-level",
+        "0.95",
+        "--horizon",
+        "6",
+        "--out",
+        &path(out),
+    ];
+    scf(dir, &[], &args).await
+}
+
 #[tokio::test]
 async fn scf_optimize_writes_policies_as_csv_and_json() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -285,25 +305,9 @@ async fn scf_optimize_writes_policies_as_csv_and_json() {
     }
     std::fs::write(path("demand.csv"), csv).expect("write");
     std::fs::write(path("params.csv"), "sku,lead_time_mean,moq\nsteady,3,100\n").expect("write");
-    let report = scf(
-        dir.path(),
-        &[],
-        &[
-            "optimize",
-            "--demand",
-            &path("demand.csv"),
-            "--lead-times",
-            &path("params.csv"),
-            "--service-level",
-            "0.95",
-            "--horizon",
-            "6",
-            "--out",
-            &path("policy.csv"),
-        ],
-    )
-    .await
-    .expect("optimize");
+    let report = optimize_to(dir.path(), "policy.csv")
+        .await
+        .expect("optimize");
     assert!(
         report.starts_with("Optimized 2 SKUs (1 intermittent, 1 smooth); backtest accuracy 0."),
         "{report}"
@@ -343,25 +347,9 @@ async fn scf_optimize_writes_policies_as_csv_and_json() {
     );
     assert!(col(steady, "order_up_to") > col(steady, "reorder_point"));
     // JSON by extension, with the summary; the same numbers as the CSV.
-    scf(
-        dir.path(),
-        &[],
-        &[
-            "optimize",
-            "--demand",
-            &path("demand.csv"),
-            "--lead-times",
-            &path("params.csv"),
-            "--service-level",
-            "0.95",
-            "--horizon",
-            "6",
-            "--out",
-            &path("policy.json"),
-        ],
-    )
-    .await
-    .expect("optimize json");
+    optimize_to(dir.path(), "policy.json")
+        .await
+        .expect("optimize json");
     let doc: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path("policy.json")).expect("json"))
             .expect("parse");

@@ -617,49 +617,28 @@ async fn stale_plan(mock: &Mock) {
     );
 }
 
-#[tokio::test]
-async fn first_apply_creates_everything() {
-    Scenario::FirstApplyCreatesEverything.run().await;
+/// One `#[tokio::test]` per scenario, named after it.
+macro_rules! scenario_tests {
+    ($($name:ident => $scenario:ident,)*) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                Scenario::$scenario.run().await;
+            }
+        )*
+    };
 }
 
-#[tokio::test]
-async fn second_plan_finds_no_change() {
-    Scenario::SecondPlanFindsNoChange.run().await;
-}
-
-#[tokio::test]
-async fn image_change_updates_only_the_deployment() {
-    Scenario::ImageChangeUpdatesOnlyTheDeployment.run().await;
-}
-
-#[tokio::test]
-async fn removed_object_is_pruned() {
-    Scenario::RemovedObjectIsPruned.run().await;
-}
-
-#[tokio::test]
-async fn lease_held_by_another_is_refused() {
-    Scenario::LeaseHeldByAnotherIsRefused.run().await;
-}
-
-#[tokio::test]
-async fn field_manager_conflict_is_reported() {
-    Scenario::FieldManagerConflictIsReported.run().await;
-}
-
-#[tokio::test]
-async fn failed_rollout_is_reported_and_rolled_back() {
-    Scenario::FailedRolloutIsReportedAndRolledBack.run().await;
-}
-
-#[tokio::test]
-async fn secret_diff_is_masked() {
-    Scenario::SecretDiffIsMasked.run().await;
-}
-
-#[tokio::test]
-async fn saved_plan_is_refused_when_stale() {
-    Scenario::SavedPlanIsRefusedWhenStale.run().await;
+scenario_tests! {
+    first_apply_creates_everything => FirstApplyCreatesEverything,
+    second_plan_finds_no_change => SecondPlanFindsNoChange,
+    image_change_updates_only_the_deployment => ImageChangeUpdatesOnlyTheDeployment,
+    removed_object_is_pruned => RemovedObjectIsPruned,
+    lease_held_by_another_is_refused => LeaseHeldByAnotherIsRefused,
+    field_manager_conflict_is_reported => FieldManagerConflictIsReported,
+    failed_rollout_is_reported_and_rolled_back => FailedRolloutIsReportedAndRolledBack,
+    secret_diff_is_masked => SecretDiffIsMasked,
+    saved_plan_is_refused_when_stale => SavedPlanIsRefusedWhenStale,
 }
 
 /// `scf plan --target kubernetes` with nothing listening: a clear error, exit 1, quickly.

@@ -11,7 +11,7 @@ use reqwest::{Method, StatusCode};
 use scf_runtime::agents::Agents;
 use scf_runtime::agents::forecasting::Forecasting;
 use scf_runtime::agents::worker::{self, Handler, JobError};
-use scf_runtime::queue::{FORECASTING, Message, QueueConfig};
+use scf_runtime::queue::{FORECASTING, Message, QueueConfig, StreamStatus};
 use serde_json::Value;
 
 use crate::cli::scf;
@@ -51,6 +51,16 @@ async fn finished(app: &TestApp, token: &str, id: &str) -> Value {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("implementation {id} did not finish within a minute");
+}
+
+/// Polls the forecasting stream's status (up to 30 s) until `done` holds.
+async fn forecasting_until(app: &TestApp, done: impl Fn(&StreamStatus) -> bool) {
+    for _ in 0..300 {
+        if done(&app.state.queue.status(FORECASTING).await.expect("status")) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 async fn create(app: &TestApp, token: &str, csv: &str) -> (StatusCode, Value) {
@@ -331,20 +341,7 @@ async fn a_cancelled_implementation_is_never_processed() {
 
     // Agents started now drain its jobs without touching it.
     let agents = Agents::start(&app.state, 1);
-    for _ in 0..300 {
-        if app
-            .state
-            .queue
-            .status(FORECASTING)
-            .await
-            .expect("status")
-            .depth()
-            == 0
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    forecasting_until(&app, |s| s.depth() == 0).await;
     agents.stop(Duration::from_secs(10)).await;
     assert_eq!(
         app.state
@@ -464,20 +461,7 @@ async fn a_job_whose_agent_died_is_reclaimed_and_written_once() {
     let done = finished(&app, &t.token, &id).await;
     // The other chunk may finish the run first (the dead agent's forecasts were written);
     // either way its job is reclaimed after the visibility timeout and acknowledged.
-    for _ in 0..300 {
-        if app
-            .state
-            .queue
-            .status(FORECASTING)
-            .await
-            .expect("status")
-            .depth()
-            == 0
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    forecasting_until(&app, |s| s.depth() == 0).await;
     agents.stop(Duration::from_secs(10)).await;
     assert_eq!(done["state"], "succeeded", "{done}");
     let (_, rows) = app
@@ -527,20 +511,7 @@ async fn a_poison_job_is_dead_lettered_and_queue_status_shows_it() {
         .enqueue(FORECASTING, "{\"not\": \"a job\"}")
         .await
         .expect("enqueue");
-    for _ in 0..300 {
-        if app
-            .state
-            .queue
-            .status(FORECASTING)
-            .await
-            .expect("status")
-            .dead
-            == 1
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    forecasting_until(&app, |s| s.dead == 1).await;
     let (ok, out) = scf(&app.env, &["queue", "status"]).await;
     assert!(ok, "{out}");
     let forecasting = out
