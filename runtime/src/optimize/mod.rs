@@ -1,5 +1,5 @@
 //! One implementation run's computation, pure: demand history in, a per-SKU forecast and
-//! inventory policy out. No queue, no HTTP: the agents and `/api/v1/implementations` call
+//! inventory policy out. No queue, no HTTP: the agents and `/v1/implementations` call
 //! this API, and `scf optimize` runs it in batch.
 //!
 //! # API
