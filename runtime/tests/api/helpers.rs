@@ -247,6 +247,15 @@ impl TestApp {
         )
     }
 
+    /// The `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        self.request(Method::GET, "/metrics", None, None)
+            .await
+            .text()
+            .await
+            .expect("metrics")
+    }
+
     /// Sends a request and returns status and JSON body (Null when empty).
     pub async fn call(
         &self,

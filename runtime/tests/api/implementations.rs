@@ -212,12 +212,7 @@ async fn upload_to_results_for_every_format_on_both_backends() {
             .await;
         assert_eq!(list.as_array().map(Vec::len), Some(5), "{ctx}");
         assert_eq!(list[4]["name"], "weekly", "{ctx}: newest first");
-        let metrics = app
-            .request(Method::GET, "/metrics", None, None)
-            .await
-            .text()
-            .await
-            .expect("metrics");
+        let metrics = app.metrics().await;
         for line in [
             "framework_implementations_total{status=\"succeeded\"} 5",
             "framework_queue_depth{stream=\"forecasting\"} 0",
@@ -358,12 +353,7 @@ async fn a_cancelled_implementation_is_never_processed() {
         (Some("cancelled"), Some(0)),
         "{done}"
     );
-    let metrics = app
-        .request(Method::GET, "/metrics", None, None)
-        .await
-        .text()
-        .await
-        .expect("metrics");
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("framework_implementations_total{status=\"cancelled\"} 1"),
         "{metrics}"
@@ -483,12 +473,7 @@ async fn a_job_whose_agent_died_is_reclaimed_and_written_once() {
     assert_eq!(skus.len(), 30, "no duplicates");
     let status = app.state.queue.status(FORECASTING).await.expect("status");
     assert_eq!((status.depth(), status.dead), (0, 0), "{status:?}");
-    let metrics = app
-        .request(Method::GET, "/metrics", None, None)
-        .await
-        .text()
-        .await
-        .expect("metrics");
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("framework_implementations_total{status=\"succeeded\"} 1")
             && metrics
@@ -527,12 +512,7 @@ async fn a_poison_job_is_dead_lettered_and_queue_status_shows_it() {
         out.contains("in forecasting after 3 attempts: malformed job"),
         "{out}"
     );
-    let metrics = app
-        .request(Method::GET, "/metrics", None, None)
-        .await
-        .text()
-        .await
-        .expect("metrics");
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("framework_queue_dead_letter_total{stream=\"forecasting\"} 1"),
         "{metrics}"
@@ -675,12 +655,7 @@ async fn a_job_that_kills_every_agent_fails_its_implementation() {
         ),
         "{done}"
     );
-    let metrics = app
-        .request(Method::GET, "/metrics", None, None)
-        .await
-        .text()
-        .await
-        .expect("metrics");
+    let metrics = app.metrics().await;
     for line in [
         "framework_implementations_total{status=\"failed\"} 1",
         "framework_queue_dead_letter_total{stream=\"forecasting\"} 1",

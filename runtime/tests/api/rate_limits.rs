@@ -49,12 +49,7 @@ async fn per_ip_limit_is_shared_across_instances_through_redis() {
         StatusCode::OK,
         "probes are never limited"
     );
-    let metrics = first
-        .request(Method::GET, "/metrics", None, None)
-        .await
-        .text()
-        .await
-        .expect("metrics");
+    let metrics = first.metrics().await;
     assert!(
         metrics.contains("framework_rate_limit_rejections_total{scope=\"ip\"} 1"),
         "{metrics}"
