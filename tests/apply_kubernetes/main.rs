@@ -654,58 +654,37 @@ fn unreachable_cluster_fails_fast_and_clearly() {
     std::fs::write(&kubeconfig, format!(
         "apiVersion: v1\nkind: Config\ncurrent-context: nowhere\nclusters:\n- name: nowhere\n  cluster:\n    server: https://127.0.0.1:{port}\ncontexts:\n- name: nowhere\n  context:\n    cluster: nowhere\n    user: nobody\nusers:\n- name: nobody\n  user:\n    token: not-a-real-token\n"
     )).expect("kubeconfig");
-    let out = support::scf(
-        dir.path(),
-        &[
-            "plan",
-            "--target",
-            "kubernetes",
+    let cfg = config.to_str().expect("utf-8");
+    let run = |args: &[&str], kubeconfig: &std::path::Path| {
+        let mut all = args.to_vec();
+        all.extend([
             "--config",
-            config.to_str().expect("utf-8"),
+            cfg,
             "--kubeconfig",
             kubeconfig.to_str().expect("utf-8"),
-        ],
-    );
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+        ]);
+        let out = support::scf(dir.path(), &all);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        stderr
+    };
+    let stderr = run(&["plan", "--target", "kubernetes"], &kubeconfig);
     assert!(
         stderr.contains("cannot reach the Kubernetes API server")
             && stderr.contains("context `nowhere`"),
         "{stderr}"
     );
     assert!(stderr.contains(&format!("127.0.0.1:{port}")), "{stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    let apply = support::scf(
-        dir.path(),
-        &[
-            "apply",
-            "--auto-approve",
-            "--config",
-            config.to_str().expect("utf-8"),
-            "--kubeconfig",
-            kubeconfig.to_str().expect("utf-8"),
-        ],
-    );
-    let stderr = String::from_utf8_lossy(&apply.stderr);
-    assert_eq!(apply.status.code(), Some(1), "{stderr}");
+    let stderr = run(&["apply", "--auto-approve"], &kubeconfig);
     assert!(
         stderr.contains("cannot reach the Kubernetes API server"),
         "the kubernetes profile's target.kind chooses the cluster: {stderr}"
     );
-    let missing = support::scf(
-        dir.path(),
-        &[
-            "plan",
-            "--target",
-            "kubernetes",
-            "--config",
-            config.to_str().expect("utf-8"),
-            "--kubeconfig",
-            dir.path().join("absent").to_str().expect("utf-8"),
-        ],
+    let stderr = run(
+        &["plan", "--target", "kubernetes"],
+        &dir.path().join("absent"),
     );
-    let stderr = String::from_utf8_lossy(&missing.stderr);
-    assert_eq!(missing.status.code(), Some(1), "{stderr}");
     assert!(
         stderr.contains("cannot use the kubeconfig") && stderr.contains("absent"),
         "{stderr}"
