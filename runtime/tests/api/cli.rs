@@ -220,10 +220,15 @@ pub(crate) fn runtime_binary() -> PathBuf {
 }
 
 /// Sends the head and half the body of a login request; the server is now in the
-/// middle of it.
+/// middle of it. A first request on the same connection, answered in full, proves the
+/// server accepted the connection (a connection still in the kernel's backlog would be
+/// reset at shutdown, which is not what this tests).
 fn start_request(address: &str) -> (TcpStream, &'static str) {
     let body = r#"{"tenant_id":"acme","email":"a@acme.example","password":"not-the-password"}"#;
     let mut conn = TcpStream::connect(address.trim_start_matches("http://")).expect("connect");
+    conn.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .expect("first request");
+    read_response(&mut conn);
     let head = format!(
         "POST /v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
         body.len()
@@ -232,6 +237,28 @@ fn start_request(address: &str) -> (TcpStream, &'static str) {
     conn.write_all(&body.as_bytes()[..10])
         .expect("half the body");
     (conn, &body[10..])
+}
+
+/// Reads exactly one `200` response (head and `Content-Length` body) off `conn`.
+fn read_response(conn: &mut TcpStream) {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        conn.read_exact(&mut byte).expect("response head");
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8(head).expect("utf8 head");
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse().ok())?
+        })
+        .expect("content-length");
+    let mut body = vec![0u8; length];
+    conn.read_exact(&mut body).expect("response body");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
 }
 
 #[test]
