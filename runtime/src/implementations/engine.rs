@@ -100,9 +100,8 @@ struct Recorded {
     history_len: usize,
     horizon: usize,
     season_length: usize,
-    model: String,
-    mean: Vec<f64>,
-    error_sd: f64,
+    #[serde(flatten)]
+    prediction: Prediction,
 }
 
 /// The engine forecaster, recording each call.
@@ -124,9 +123,7 @@ impl Forecaster for Recording {
                 history_len: history.len(),
                 horizon,
                 season_length,
-                model: p.model.clone(),
-                mean: p.mean.clone(),
-                error_sd: p.error_sd,
+                prediction: p.clone(),
             });
         Ok(p)
     }
@@ -148,11 +145,7 @@ impl Forecaster for Replay {
                 (r.history_len, r.horizon, r.season_length)
                     == (history.len(), horizon, season_length)
             })
-            .map(|r| Prediction {
-                model: r.model.clone(),
-                mean: r.mean.clone(),
-                error_sd: r.error_sd,
-            })
+            .map(|r| r.prediction.clone())
             .ok_or_else(|| {
                 ForecasterError(format!(
                     "no recorded forecast for {} periods of history (horizon {horizon}); the forecasting job must run first",

@@ -8,7 +8,7 @@ use scf_forecast::{Method, Spec};
 use serde::{Deserialize, Serialize};
 
 /// A forecast as the inventory agent uses it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Prediction {
     /// The model that produced it, e.g. `ETS(A,N,N)`.
     pub model: String,
