@@ -60,7 +60,7 @@ pub async fn create_key(
     lifetime: std::time::Duration,
 ) -> Result<(String, String), sqlx::Error> {
     let key = api_key::generate(&KeyOwner::Platform);
-    let id = uuid::Uuid::new_v4().to_string();
+    let id = crate::db::new_id();
     let created = now();
     sqlx::query("INSERT INTO platform_keys (id, prefix, secret_hash, name_enc, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(&id)

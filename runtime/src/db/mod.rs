@@ -269,6 +269,13 @@ pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(e) if e.is_unique_violation())
 }
 
+/// A new row id: a UUIDv7, which starts with its creation time in milliseconds and, within
+/// one process, is strictly increasing. Listings sort on `(created_at, id)`, and
+/// `created_at` is whole seconds, so the id is what orders the rows of one second.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
 /// Current unix time in seconds.
 pub fn now() -> i64 {
     std::time::SystemTime::now()

@@ -159,7 +159,7 @@ pub async fn create(
         }
         .into());
     }
-    let id = uuid::Uuid::new_v4().to_string();
+    let id = crate::db::new_id();
     store
         .insert_implementation(&NewImplementation {
             id: &id,

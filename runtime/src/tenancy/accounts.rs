@@ -34,7 +34,7 @@ pub async fn create_user(
         plan.0,
         store.count_active_users().await.map_err(TenantError::db)?,
     )?;
-    let id = uuid::Uuid::new_v4().to_string();
+    let id = crate::db::new_id();
     let hash = password::hash(spec.password)
         .await
         .map_err(|e| TenantError::Internal(e.to_string()))?;

@@ -179,7 +179,7 @@ impl TenantDb {
     /// All implementations, newest first.
     pub async fn implementations(&self) -> Result<Vec<ImplementationRow>, sqlx::Error> {
         let sql = format!(
-            "SELECT {} FROM {} i WHERE i.tenant_id = $1 ORDER BY i.created_at DESC, i.id",
+            "SELECT {} FROM {} i WHERE i.tenant_id = $1 ORDER BY i.created_at DESC, i.id DESC",
             self.columns(),
             self.table("implementations")
         );

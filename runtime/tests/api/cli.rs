@@ -203,20 +203,9 @@ async fn verify_names_a_missing_extension_and_a_broken_tenant() {
     assert!(!ok && out.contains("FAILED store"), "{out}");
 }
 
-/// The example binary `cargo test` builds beside the test binaries.
+/// The runtime's own binary, which cargo builds before the integration tests.
 pub(crate) fn runtime_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let bin = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target dir")
-        .join("examples/scf-runtime");
-    assert!(
-        bin.exists(),
-        "{} is missing: run `cargo build -p scf-runtime --examples` (cargo test builds it)",
-        bin.display()
-    );
-    bin
+    PathBuf::from(env!("CARGO_BIN_EXE_scf-runtime"))
 }
 
 /// Sends the head and half the body of a login request; the server is now in the

@@ -10,6 +10,7 @@ mod health;
 mod helpers;
 mod implementations;
 mod isolation;
+mod listings;
 mod rate_limits;
 mod schemathesis;
 mod services;

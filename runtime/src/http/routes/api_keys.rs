@@ -81,7 +81,7 @@ async fn issue(
     role: Role,
 ) -> Result<CreatedApiKey, ApiError> {
     let key = api_key::generate(&KeyOwner::Tenant(p.tenant.clone()));
-    let id = uuid::Uuid::new_v4().to_string();
+    let id = crate::db::new_id();
     let lifetime =
         i64::try_from(state.settings.security.api_key_lifetime.as_secs()).unwrap_or(i64::MAX);
     let row = NewApiKey {

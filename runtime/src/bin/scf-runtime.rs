@@ -1,5 +1,5 @@
-//! Test-only entry point: the runtime's CLI without the rest of `scf`, so the runtime's
-//! end-to-end tests can run `run`, `db`, `tenant` and `audit` as a real process.
+//! The runtime's CLI without the rest of `scf`: the runtime's end-to-end tests and
+//! `bench/implementations/run` start `run`, `db`, `tenant` and `audit` as a real process.
 
 use clap::Parser;
 
