@@ -52,31 +52,27 @@ impl Model {
         if diags.has_errors() {
             return (None, diags);
         }
-        match Self::from_config(loaded.config.clone()) {
-            Ok(model) => (Some(model), diags),
-            Err(finding) => {
-                diags.push(finding);
-                (None, diags)
-            }
-        }
+        let model = Self::from_config(loaded.config.clone(), &mut diags);
+        (model, diags)
     }
 
     /// Assembles a model from a configuration that passed [`validate::check`], which
     /// already refused a tenant on an undefined plan: should one slip through, it is
     /// reported as a bug rather than dropped.
-    fn from_config(config: Config) -> Result<Self, Diagnostic> {
+    fn from_config(config: Config, diags: &mut Diagnostics) -> Option<Self> {
         let mut tenants = Vec::with_capacity(config.tenants.len());
         for t in &config.tenants {
-            let limits = config.tenancy.plans.get(&t.plan).ok_or_else(|| {
-                Diagnostic::error(
+            let Some(limits) = config.tenancy.plans.get(&t.plan) else {
+                diags.push(Diagnostic::error(
                     "scf::internal",
                     format!(
                         "tenant `{}` is on plan `{}`, which validation should have refused; this is a bug in scf, please report it",
                         t.id, t.plan
                     ),
                     None,
-                )
-            })?;
+                ));
+                return None;
+            };
             tenants.push(TenantSpec {
                 id: t.id.clone(),
                 plan: t.plan.clone(),
@@ -89,7 +85,7 @@ impl Model {
             });
         }
         tenants.sort_by(|a, b| a.id.cmp(&b.id));
-        Ok(Self { config, tenants })
+        Some(Self { config, tenants })
     }
 
     /// The deployment's name.
