@@ -9,7 +9,7 @@ use prometheus::{
     Opts, Registry, TextEncoder,
 };
 
-use crate::implementations::State;
+use crate::domain::implementation::State;
 use crate::queue::{STREAMS, StreamStatus};
 
 /// Request-duration buckets, in seconds: the defaults plus the long tail up to the

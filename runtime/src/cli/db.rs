@@ -7,8 +7,8 @@ use std::io::Write;
 use clap::Subcommand;
 use sqlx::{AssertSqlSafe, Executor};
 
-use super::{CliError, cli_entry, line, mark, services, settings};
-use crate::app::Services;
+use super::common::{CliError, cli_entry, line, mark, services, settings};
+use crate::state::Services;
 use crate::db::ident::quote;
 use crate::db::migrate::{self, MigrationState};
 use crate::db::{Backend, Location};

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{ArgGroup, Args};
 
-use super::CliError;
+use super::common::CliError;
 use crate::optimize::{
     self, Bucket, EngineForecaster, Format, Limits, Overrides, SkuResult, Target, Upload,
 };

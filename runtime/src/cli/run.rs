@@ -7,8 +7,9 @@ use std::net::SocketAddr;
 
 use clap::Args;
 
-use super::CliError;
-use crate::app::{AppState, Application, Services, agent_count, run_agents_until, shutdown_signal};
+use super::common::CliError;
+use crate::app::{Application, agent_count, run_agents_until, shutdown_signal};
+use crate::state::{AppState, Services};
 use crate::settings::parse::Lookup;
 use crate::settings::{DatabaseTarget, Mode, Settings};
 

@@ -13,8 +13,8 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
 use super::error::ApiError;
-use super::middleware::AuditSlot;
-use crate::app::AppState;
+use super::middleware::{AuditSlot, limit};
+use crate::state::AppState;
 use crate::crypto::api_key::{self, KeyOwner};
 use crate::crypto::jwt::Scope;
 use crate::db::now;
@@ -181,19 +181,8 @@ async fn admit(parts: &Parts, state: &AppState, principal: &Principal) -> Result
         .tenant_requests
         .with_label_values(&[principal.tenant.as_str()])
         .inc();
-    state
-        .limiter
-        .check(LimitScope::User, &principal.actor, &state.metrics)
-        .await?;
-    state
-        .limiter
-        .check(
-            LimitScope::Tenant,
-            principal.tenant.as_str(),
-            &state.metrics,
-        )
-        .await?;
-    Ok(())
+    limit(state, LimitScope::User, &principal.actor).await?;
+    limit(state, LimitScope::Tenant, principal.tenant.as_str()).await
 }
 
 impl<R: RequiredRole> FromRequestParts<AppState> for Authed<R> {
@@ -264,10 +253,7 @@ impl FromRequestParts<AppState> for Platform {
         if let Some(slot) = parts.extensions.get::<AuditSlot>() {
             slot.set_actor(&actor, None);
         }
-        state
-            .limiter
-            .check(LimitScope::User, &actor, &state.metrics)
-            .await?;
+        limit(state, LimitScope::User, &actor).await?;
         Ok(Self { key_id: row.id })
     }
 }

@@ -1,5 +1,6 @@
-//! The request pipeline around every route: per-IP rate limit, request metrics by route
-//! template, the audit entry of each state-changing request, and normalisation of
+//! The request pipeline around every route: per-IP rate limit (and the count of every
+//! limit's rejections, for this and the extractors' per-user and per-tenant limits),
+//! request metrics by route template, the audit entry of each state-changing request, and normalisation of
 //! framework-made error responses (404, 405, 413, timeouts) into the API's error shape.
 
 use std::sync::{Arc, Mutex};
@@ -12,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::error::{self, ApiError};
 use super::extract::client_ip;
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::audit::AuditEntry;
 use crate::ratelimit::Scope;
 
@@ -61,17 +62,27 @@ fn route_of(req: &Request) -> String {
         .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned())
 }
 
+/// Takes one request from `key`'s budget under `scope`; a refusal is counted in
+/// `framework_rate_limit_rejections_total{scope}` and becomes a 429 with `Retry-After`.
+pub async fn limit(state: &AppState, scope: Scope, key: &str) -> Result<(), ApiError> {
+    state.limiter.check(scope, key).await.map_err(|limited| {
+        state
+            .metrics
+            .rate_limit_rejections
+            .with_label_values(&[limited.scope.as_str()])
+            .inc();
+        ApiError::from(limited)
+    })
+}
+
 /// Refuses a client IP over its limit (429 with `Retry-After`).
 pub async fn ip_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
     if !UNLIMITED.contains(&req.uri().path()) {
         let (parts, body) = req.into_parts();
         if let Some(ip) = client_ip(&parts, &state.settings.security.trusted_proxies)
-            && let Err(limited) = state
-                .limiter
-                .check(Scope::Ip, &ip.to_string(), &state.metrics)
-                .await
+            && let Err(refused) = limit(&state, Scope::Ip, &ip.to_string()).await
         {
-            return ApiError::from(limited).into_response();
+            return refused.into_response();
         }
         return next.run(Request::from_parts(parts, body)).await;
     }

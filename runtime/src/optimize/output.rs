@@ -2,8 +2,8 @@
 //! `forecast_1..forecast_H` columns) and the run [`Summary`] with its pooled accuracy and
 //! success flag. JSON is serde's rendering of the same types.
 
-use super::SkuResult;
 use super::backtest::Score;
+use super::result::SkuResult;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

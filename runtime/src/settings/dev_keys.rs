@@ -8,7 +8,7 @@ use base64::engine::general_purpose::STANDARD;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
-use super::SettingsError;
+use super::error::SettingsError;
 
 /// The dev keys; the file says they are for development only.
 #[derive(Serialize, Deserialize)]

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::crypto::api_key::{self, KeyOwner};
 use crate::db::now;
 use crate::domain::role::Role;

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::crypto::jwt::{Claims, Scope};
 use crate::crypto::{password, totp};
 use crate::db::now;

@@ -13,13 +13,14 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::http::auth::{Authed, Operator, Viewer};
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiPath, ApiQuery};
 use crate::http::middleware::AuditSlot;
 use crate::implementations::engine::{self, RunSpec};
-use crate::implementations::{self, ImplError, State as RunState, Upload};
+use crate::domain::implementation::State as RunState;
+use crate::implementations::{self, ImplError, Upload};
 use crate::queue::QueueError;
 use crate::tenancy::implementations::ImplementationRow;
 use crate::tenancy::store::TenantDb;

@@ -6,7 +6,7 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::audit::AuditRecord;
 use crate::domain::plan::Plan;
 use crate::http::auth::{Admin, Authed, Viewer};

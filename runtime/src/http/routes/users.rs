@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::domain::email::Email;
 use crate::domain::role::Role;
 use crate::http::auth::{Admin, Authed, Operator, Principal};
