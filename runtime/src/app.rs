@@ -35,7 +35,7 @@ impl Application {
                 })?;
         Ok(Self {
             listener,
-            state: AppState::new(settings, services),
+            state: AppState::new(settings, services)?,
         })
     }
 

@@ -17,6 +17,7 @@ pub mod cli;
 pub mod crypto;
 pub mod db;
 pub mod domain;
+pub mod files;
 pub mod http;
 pub mod implementations;
 pub mod metrics;

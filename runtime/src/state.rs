@@ -12,7 +12,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use crate::audit::AuditLog;
 use crate::crypto::fields::{FieldCipher, FieldCryptoError};
-use crate::crypto::jwt::JwtKeys;
+use crate::crypto::jwt::{JwtError, JwtKeys};
 use crate::db::{Db, DbError, migrate};
 use crate::domain::tenant::TenantId;
 use crate::metrics::Metrics;
@@ -41,6 +41,12 @@ pub enum StartError {
     /// The field-encryption keys.
     #[error(transparent)]
     Keys(#[from] FieldCryptoError),
+    /// The JWT keys (a bug: settings refuse a missing or empty key).
+    #[error(transparent)]
+    Jwt(#[from] JwtError),
+    /// The metrics registry (a bug: its names are constants).
+    #[error("cannot set up the metrics (a bug): {0}")]
+    Metrics(#[from] prometheus::Error),
     /// The listen address.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -187,7 +193,7 @@ impl Deref for AppState {
 
 impl AppState {
     /// State over connected services.
-    pub fn new(settings: Settings, services: Services) -> Self {
+    pub fn new(settings: Settings, services: Services) -> Result<Self, StartError> {
         let limiter = match &services.redis {
             Some(conn) => {
                 RateLimiter::redis(settings.rate_limits, conn.clone(), &services.namespace())
@@ -195,10 +201,10 @@ impl AppState {
             None => RateLimiter::in_memory(settings.rate_limits),
         };
         let queue = services.queue(&settings);
-        Self(Arc::new(Inner {
-            jwt: JwtKeys::new(&settings.security.jwt_keys),
+        Ok(Self(Arc::new(Inner {
+            jwt: JwtKeys::new(&settings.security.jwt_keys)?,
             audit: AuditLog::new(services.db.clone()),
-            metrics: Metrics::new(),
+            metrics: Metrics::new()?,
             limiter,
             queue,
             db: services.db,
@@ -206,6 +212,6 @@ impl AppState {
             tenancy: services.tenancy,
             cipher: services.cipher,
             settings,
-        }))
+        })))
     }
 }

@@ -94,7 +94,7 @@ impl Handler for Forecasting {
             let next = Job { chunk: None, ..job };
             state
                 .queue
-                .enqueue(INVENTORY, &to_body(&next))
+                .enqueue(INVENTORY, &to_body(&next).map_err(JobError::retry)?)
                 .await
                 .map_err(JobError::retry)?;
         }

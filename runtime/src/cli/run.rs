@@ -108,7 +108,7 @@ async fn agents_only(settings: Settings, out: &mut (dyn Write + Send)) -> Result
     }
     let services = Services::connect(&settings).await?;
     let n = agent_count(&settings).max(1);
-    let state = AppState::new(settings, services);
+    let state = AppState::new(settings, services)?;
     writeln!(
         out,
         "scf agents: {n} forecasting, {n} inventory on the {} queue; stop with SIGTERM",

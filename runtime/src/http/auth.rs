@@ -137,7 +137,7 @@ async fn resolve_tenant(parts: &Parts, state: &AppState) -> Result<(Principal, S
         };
         return Ok((principal, Scope::Full));
     }
-    let claims = state.jwt.verify(credential, now())?;
+    let claims = state.jwt.verify(credential)?;
     let tenant = TenantId::parse(&claims.tid)
         .map_err(|_| ApiError::unauthenticated("token names an invalid tenant"))?;
     let (record, store) = active_store(state, &tenant).await?;

@@ -3,7 +3,7 @@
 //! request metrics by route template, the audit entry of each state-changing request, and normalisation of
 //! framework-made error responses (404, 405, 413, timeouts) into the API's error shape.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -35,24 +35,23 @@ pub struct AuditSlot(Arc<Mutex<AuditFields>>);
 impl AuditSlot {
     /// Notes who is acting, for which tenant.
     pub fn set_actor(&self, actor: &str, tenant: Option<&str>) {
-        if let Ok(mut f) = self.0.lock() {
-            f.actor = Some(actor.to_owned());
-            f.tenant = tenant.map(str::to_owned);
-        }
+        let mut f = self.fields();
+        f.actor = Some(actor.to_owned());
+        f.tenant = tenant.map(str::to_owned);
     }
 
     /// Notes the affected resource, when it is not the request path (e.g. a new id).
     pub fn set_target(&self, target: String) {
-        if let Ok(mut f) = self.0.lock() {
-            f.target = Some(target);
-        }
+        self.fields().target = Some(target);
     }
 
     fn take(&self) -> AuditFields {
-        self.0
-            .lock()
-            .map(|mut f| std::mem::take(&mut *f))
-            .unwrap_or_default()
+        std::mem::take(&mut *self.fields())
+    }
+
+    /// The fields; a handler that panicked while noting them leaves them as they were.
+    fn fields(&self) -> MutexGuard<'_, AuditFields> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 

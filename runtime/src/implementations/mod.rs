@@ -65,6 +65,9 @@ pub enum ImplError {
     /// Storage.
     #[error(transparent)]
     Db(#[from] sqlx::Error),
+    /// A job could not be encoded (a bug).
+    #[error("cannot encode a job (a bug): {0}")]
+    Encode(#[from] serde_json::Error),
 }
 
 /// An upload to turn into an implementation.
@@ -120,7 +123,7 @@ pub async fn create(
             implementation: id.clone(),
             chunk: Some(u32::try_from(chunk).unwrap_or(u32::MAX)),
         };
-        if let Err(e) = state.queue.enqueue(FORECASTING, &to_body(&job)).await {
+        if let Err(e) = state.queue.enqueue(FORECASTING, &to_body(&job)?).await {
             let failure = format!("could not be queued: {e}");
             finish(state, store, &id, State::Failed, &failed(&failure)).await?;
             return Err(e.into());
@@ -133,8 +136,8 @@ pub async fn create(
 }
 
 /// A job's queue body.
-pub fn to_body(job: &Job) -> String {
-    serde_json::to_string(job).unwrap_or_default()
+pub fn to_body(job: &Job) -> Result<String, serde_json::Error> {
+    serde_json::to_string(job)
 }
 
 /// The outcome of a failure.

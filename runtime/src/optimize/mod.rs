@@ -16,7 +16,8 @@
 //!   every SKU in parallel, in request order (batch mode).
 //! - [`summarize`]`(&[SkuResult], accuracy_floor) -> Summary`: pooled accuracy
 //!   (1 − WAPE of the rolling-origin backtest) and the success flag.
-//! - [`to_csv`]`(&[SkuResult]) -> String`; JSON through serde ([`SkuResult`] and
+//! - [`to_csv`]`(&[SkuResult]) -> Result<String, CsvError>` (the `csv` writer, SKUs
+//!   neutralised against spreadsheet formulas); JSON through serde ([`SkuResult`] and
 //!   [`Summary`] are `Serialize + Deserialize`). Results sorted by SKU, numbers rounded
 //!   to 4 decimals, policy levels whole units.
 //!
@@ -24,7 +25,7 @@
 //! [`input`] and [`period`] validate and lay out the upload (with [`long`] and
 //! [`connectors`] as readers); [`forecaster`] is the seam to `scf-forecast`;
 //! [`inventory`] holds the formulas; [`backtest`] scores accuracy; [`simulate`] replays
-//! demand through a policy; [`output`] writes results.
+//! demand through a policy; [`result`] is one SKU's result and [`output`] writes them.
 
 pub mod backtest;
 pub mod connectors;
@@ -41,7 +42,7 @@ pub use backtest::{BacktestOptions, Score};
 pub use connectors::{Connector, ensure_enabled};
 pub use forecaster::{DemandClass, EngineForecaster, Forecaster, ForecasterError, Prediction};
 pub use input::{InputError, Limits, SkuInput, SkuParams, Target};
-pub use output::{Summary, summarize, to_csv};
+pub use output::{CsvError, Summary, summarize, to_csv};
 pub use period::{Bucket, Spacing};
 pub use result::SkuResult;
 

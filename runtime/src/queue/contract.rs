@@ -158,6 +158,9 @@ pub enum QueueError {
     /// Redis failed.
     #[error("queue: Redis failed: {0}. Check REDIS_URL and that Redis is running")]
     Redis(#[from] redis::RedisError),
+    /// A heartbeat could not be encoded (a bug).
+    #[error("queue: cannot encode a heartbeat (a bug): {0}")]
+    Encode(#[from] serde_json::Error),
     /// A message in Redis does not have the expected fields.
     #[error("queue: malformed message {0} in Redis; delete it or run `scf queue retry-dead`")]
     Malformed(String),

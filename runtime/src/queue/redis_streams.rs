@@ -400,7 +400,7 @@ impl RedisQueue {
 
     pub(super) async fn beat(&self, beat: &Heartbeat) -> Result<(), QueueError> {
         let mut conn = self.conn.clone();
-        let json = serde_json::to_string(beat).unwrap_or_default();
+        let json = serde_json::to_string(beat)?;
         let _: () = conn.hset(self.agents_key(), &beat.agent, json).await?;
         Ok(())
     }

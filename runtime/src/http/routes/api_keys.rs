@@ -84,11 +84,15 @@ async fn issue(
     let id = uuid::Uuid::new_v4().to_string();
     let lifetime =
         i64::try_from(state.settings.security.api_key_lifetime.as_secs()).unwrap_or(i64::MAX);
+    let name_enc = state
+        .cipher
+        .encrypt(NAME_CONTEXT, name)
+        .map_err(|e| ApiError::internal(&e))?;
     let row = NewApiKey {
         id: &id,
         prefix: &key.prefix,
         secret_hash: &key.secret_hash,
-        name_enc: &state.cipher.encrypt(NAME_CONTEXT, name),
+        name_enc: &name_enc,
         role,
         created_by: &p.actor,
         expires_at: now().saturating_add(lifetime),
