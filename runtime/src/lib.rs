@@ -33,6 +33,6 @@ pub mod tenancy;
 pub mod vars;
 
 pub use app::Application;
-pub use state::AppState;
 pub use db::migrate::{POSTGRES_MIGRATOR, SQLITE_MIGRATOR, TENANT_MIGRATOR};
 pub use settings::{Mode, Settings};
+pub use state::AppState;

@@ -71,12 +71,18 @@ impl Metrics {
                 "Implementations that succeeded",
             )?,
             request_duration: HistogramVec::new(
-                HistogramOpts::new("framework_request_duration_seconds", "HTTP request duration")
-                    .buckets(BUCKETS.to_vec()),
+                HistogramOpts::new(
+                    "framework_request_duration_seconds",
+                    "HTTP request duration",
+                )
+                .buckets(BUCKETS.to_vec()),
                 &["method", "route", "status"],
             )?,
             db_pool: IntGaugeVec::new(
-                Opts::new("framework_db_pool_connections", "Database pool connections by state"),
+                Opts::new(
+                    "framework_db_pool_connections",
+                    "Database pool connections by state",
+                ),
                 &["state"],
             )?,
             rate_limit_rejections: counters(
@@ -97,8 +103,11 @@ impl Metrics {
                 "stream",
             )?,
             agent_job_duration: HistogramVec::new(
-                HistogramOpts::new("framework_agent_job_duration_seconds", "Time an agent spent on one job")
-                    .buckets(BUCKETS.to_vec()),
+                HistogramOpts::new(
+                    "framework_agent_job_duration_seconds",
+                    "Time an agent spent on one job",
+                )
+                .buckets(BUCKETS.to_vec()),
                 &["agent"],
             )?,
             prediction_accuracy: Gauge::new(

@@ -6,12 +6,12 @@
 
 use std::time::Duration;
 
-use super::worker::{Handler, JobError};
 use super::job::{fail_implementation, load};
-use crate::state::AppState;
+use super::worker::{Handler, JobError};
 use crate::domain::implementation::State;
 use crate::implementations::{CHUNK, Job, engine, to_body};
 use crate::queue::{FORECASTING, INVENTORY, Message};
+use crate::state::AppState;
 use crate::tenancy::implementations::SkuColumn;
 
 /// How long a job waits for a free slot before asking again.

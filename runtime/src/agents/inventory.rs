@@ -4,12 +4,12 @@
 //! floor, and moves the implementation to `succeeded`, once: a second delivery finds it
 //! final.
 
-use super::worker::{Handler, JobError};
 use super::job::{fail_implementation, load};
-use crate::state::AppState;
+use super::worker::{Handler, JobError};
 use crate::domain::implementation::State;
 use crate::implementations::{engine, finish};
 use crate::queue::{INVENTORY, Message};
+use crate::state::AppState;
 use crate::tenancy::implementations::{Outcome, SkuColumn};
 
 /// The inventory agent.

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 use super::heartbeat::{self, Beat};
-use crate::state::AppState;
 use crate::queue::{Failed, Message};
+use crate::state::AppState;
 
 /// How a job went wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -58,7 +58,11 @@ pub(super) async fn services(env: Lookup<'_>) -> Result<(Settings, Services), Cl
 }
 
 /// An audit entry for a CLI action.
-pub(super) fn cli_entry(action: &str, target: String, tenant: Option<String>) -> crate::audit::AuditEntry {
+pub(super) fn cli_entry(
+    action: &str,
+    target: String,
+    tenant: Option<String>,
+) -> crate::audit::AuditEntry {
     crate::audit::AuditEntry {
         request_id: format!("cli-{}", uuid::Uuid::new_v4()),
         actor: "cli".to_owned(),
@@ -75,7 +79,10 @@ pub(super) fn mark(ok: bool) -> &'static str {
 }
 
 /// Writes one line, mapping the error.
-pub(super) fn line(out: &mut (dyn Write + Send), text: impl std::fmt::Display) -> Result<(), CliError> {
+pub(super) fn line(
+    out: &mut (dyn Write + Send),
+    text: impl std::fmt::Display,
+) -> Result<(), CliError> {
     writeln!(out, "{text}")?;
     Ok(())
 }

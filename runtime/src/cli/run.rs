@@ -9,9 +9,9 @@ use clap::Args;
 
 use super::common::CliError;
 use crate::app::{Application, agent_count, run_agents_until, shutdown_signal};
-use crate::state::{AppState, Services};
 use crate::settings::parse::Lookup;
 use crate::settings::{DatabaseTarget, Mode, Settings};
+use crate::state::{AppState, Services};
 
 /// Arguments of `scf run`.
 #[derive(Debug, Args)]

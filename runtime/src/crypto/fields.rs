@@ -169,12 +169,15 @@ mod tests {
     #[test]
     fn round_trips_and_hides_the_plaintext() {
         let ring = FieldCipher::new(&[key(1)]).expect("ring");
-        let stored = ring.encrypt("users.email", "admin@customer.com").expect("encrypt");
+        let stored = ring
+            .encrypt("users.email", "admin@customer.com")
+            .expect("encrypt");
         assert!(stored.starts_with("enc:v1:"));
         assert!(!stored.contains("admin"));
         assert_ne!(
             stored,
-            ring.encrypt("users.email", "admin@customer.com").expect("encrypt"),
+            ring.encrypt("users.email", "admin@customer.com")
+                .expect("encrypt"),
             "random nonce"
         );
         assert_eq!(

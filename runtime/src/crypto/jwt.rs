@@ -128,7 +128,8 @@ impl JwtKeys {
         let key = &self.keys[0];
         let mut header = Header::new(Algorithm::HS256);
         header.kid = Some(key.id.clone());
-        jsonwebtoken::encode(&header, claims, &key.encoding).map_err(|e| JwtError::Sign(e.to_string()))
+        jsonwebtoken::encode(&header, claims, &key.encoding)
+            .map_err(|e| JwtError::Sign(e.to_string()))
     }
 
     /// Verifies `token` against the clock and returns its claims.
@@ -201,16 +202,46 @@ mod tests {
     fn time_claims_are_checked_with_leeway() {
         let keys = ring(&[KEY]);
         let skew = i64::try_from(LEEWAY).expect("leeway");
-        let just_expired = Claims { exp: now() - 5, ..claims(0) };
-        assert!(keys.verify(&signed(&keys, &just_expired)).is_ok(), "within the leeway");
-        let expired = Claims { exp: now() - skew - 60, ..claims(0) };
-        assert_eq!(keys.verify(&signed(&keys, &expired)), Err(JwtError::Expired));
-        let early = Claims { nbf: Some(now() + skew + 600), ..claims(3600) };
-        assert_eq!(keys.verify(&signed(&keys, &early)), Err(JwtError::NotYetValid));
-        let future = Claims { iat: now() + skew + 600, ..claims(3600) };
-        assert_eq!(keys.verify(&signed(&keys, &future)), Err(JwtError::IssuedInFuture));
-        let no_nbf = Claims { nbf: None, ..claims(3600) };
-        assert!(keys.verify(&signed(&keys, &no_nbf)).is_ok(), "tokens from before nbf");
+        let just_expired = Claims {
+            exp: now() - 5,
+            ..claims(0)
+        };
+        assert!(
+            keys.verify(&signed(&keys, &just_expired)).is_ok(),
+            "within the leeway"
+        );
+        let expired = Claims {
+            exp: now() - skew - 60,
+            ..claims(0)
+        };
+        assert_eq!(
+            keys.verify(&signed(&keys, &expired)),
+            Err(JwtError::Expired)
+        );
+        let early = Claims {
+            nbf: Some(now() + skew + 600),
+            ..claims(3600)
+        };
+        assert_eq!(
+            keys.verify(&signed(&keys, &early)),
+            Err(JwtError::NotYetValid)
+        );
+        let future = Claims {
+            iat: now() + skew + 600,
+            ..claims(3600)
+        };
+        assert_eq!(
+            keys.verify(&signed(&keys, &future)),
+            Err(JwtError::IssuedInFuture)
+        );
+        let no_nbf = Claims {
+            nbf: None,
+            ..claims(3600)
+        };
+        assert!(
+            keys.verify(&signed(&keys, &no_nbf)).is_ok(),
+            "tokens from before nbf"
+        );
     }
 
     #[test]
@@ -263,6 +294,9 @@ mod tests {
     #[test]
     fn an_empty_ring_or_key_is_refused() {
         assert!(matches!(JwtKeys::new(&[]), Err(JwtError::NoKey)));
-        assert!(matches!(JwtKeys::new(&[Secret::new("")]), Err(JwtError::NoKey)));
+        assert!(matches!(
+            JwtKeys::new(&[Secret::new("")]),
+            Err(JwtError::NoKey)
+        ));
     }
 }

@@ -14,13 +14,13 @@ use axum::http::request::Parts;
 
 use super::error::ApiError;
 use super::middleware::{AuditSlot, limit};
-use crate::state::AppState;
 use crate::crypto::api_key::{self, KeyOwner};
 use crate::crypto::jwt::Scope;
 use crate::db::now;
 use crate::domain::role::Role;
 use crate::domain::tenant::TenantId;
 use crate::ratelimit::Scope as LimitScope;
+use crate::state::AppState;
 use crate::tenancy::registry::{self, TenantRow};
 use crate::tenancy::store::TenantDb;
 use crate::tenancy::users::UserRow;

@@ -13,9 +13,9 @@ use axum::response::{IntoResponse, Response};
 
 use super::error::{self, ApiError};
 use super::extract::client_ip;
-use crate::state::AppState;
 use crate::audit::AuditEntry;
 use crate::ratelimit::Scope;
+use crate::state::AppState;
 
 /// Routes exempt from the per-IP limit: probes and scrapes must always get through.
 const UNLIMITED: [&str; 3] = ["/health", "/ready", "/metrics"];

@@ -14,10 +14,10 @@ pub mod engine;
 
 use serde::{Deserialize, Serialize};
 
-use crate::state::AppState;
 use crate::domain::implementation::State;
 use crate::domain::plan::LimitExceeded;
 use crate::queue::{FORECASTING, QueueError};
+use crate::state::AppState;
 use crate::tenancy::implementations::{ImplementationRow, NewImplementation, Outcome};
 use crate::tenancy::store::TenantDb;
 

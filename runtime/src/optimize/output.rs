@@ -80,7 +80,11 @@ pub fn to_csv(results: &[SkuResult]) -> Result<String, CsvError> {
     let horizon = sorted.iter().map(|r| r.forecast.len()).max().unwrap_or(0);
     let mut out = csv::Writer::from_writer(Vec::new());
     let forecast_columns = (1..=horizon).map(|h| format!("forecast_{h}"));
-    let header: Vec<String> = COLUMNS.map(str::to_owned).into_iter().chain(forecast_columns).collect();
+    let header: Vec<String> = COLUMNS
+        .map(str::to_owned)
+        .into_iter()
+        .chain(forecast_columns)
+        .collect();
     out.write_record(&header).map_err(|e| fail(&e))?;
     for r in sorted {
         out.write_record(row(r, horizon)).map_err(|e| fail(&e))?;
@@ -211,8 +215,14 @@ mod tests {
         let csv = to_csv(&results).expect("csv");
         let header = csv.lines().next().expect("header");
         assert!(header.starts_with("sku,demand_class,model,"), "{header}");
-        assert!(header.ends_with(",order_up_to,forecast_1,forecast_2"), "{header}");
-        assert!(csv.contains("\"b,1\",smooth,\"Ensemble(mean: \"\"x\"\")\""), "{csv}");
+        assert!(
+            header.ends_with(",order_up_to,forecast_1,forecast_2"),
+            "{header}"
+        );
+        assert!(
+            csv.contains("\"b,1\",smooth,\"Ensemble(mean: \"\"x\"\")\""),
+            "{csv}"
+        );
         let rows = read(&csv);
         assert_eq!(rows[0][0], "SKU-1", "sorted by SKU");
         assert_eq!(rows[1][2], "Ensemble(mean: \"x\")");

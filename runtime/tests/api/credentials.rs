@@ -119,25 +119,20 @@ async fn refuses_bad_credentials(backend: Backend) {
         b"not-the-server-key-not-the-server-key",
     );
     // Signed with the server's key, but not valid now: before its nbf, or issued in 2100.
+    let server_signed = |claims: &Value| {
+        sign_with(
+            json!({"alg": "HS256", "typ": "JWT", "kid": kid}),
+            claims,
+            SECRET_KEY.as_bytes(),
+        )
+    };
     let mut early = valid_claims.clone();
     early["nbf"] = json!(4_000_000_000i64 - 10);
-    let not_yet_valid = sign_with(
-        json!({"alg": "HS256", "typ": "JWT", "kid": kid}),
-        &early,
-        SECRET_KEY.as_bytes(),
-    );
+    let not_yet_valid = server_signed(&early);
     let mut future = valid_claims.clone();
     future["iat"] = json!(4_000_000_000i64 - 10);
-    let issued_in_future = sign_with(
-        json!({"alg": "HS256", "typ": "JWT", "kid": kid}),
-        &future,
-        SECRET_KEY.as_bytes(),
-    );
-    let control = sign_with(
-        json!({"alg": "HS256", "typ": "JWT", "kid": kid}),
-        &valid_claims,
-        SECRET_KEY.as_bytes(),
-    );
+    let issued_in_future = server_signed(&future);
+    let control = server_signed(&valid_claims);
     let (status, me) = app.call(Method::GET, "/v1/me", Some(&control), None).await;
     assert_eq!(status, StatusCode::OK, "the same claims, valid now: {me}");
 

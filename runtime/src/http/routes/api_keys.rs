@@ -8,13 +8,13 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::state::AppState;
 use crate::crypto::api_key::{self, KeyOwner};
 use crate::db::now;
 use crate::domain::role::Role;
 use crate::http::auth::{Admin, Authed, Principal};
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiPath};
+use crate::state::AppState;
 use crate::tenancy::api_keys::{ApiKeyRow, NAME_CONTEXT, NewApiKey};
 
 /// An API key's metadata (never its secret).

@@ -8,7 +8,6 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::state::AppState;
 use crate::crypto::jwt::{Claims, Scope};
 use crate::crypto::{password, totp};
 use crate::db::now;
@@ -18,6 +17,7 @@ use crate::domain::tenant::TenantId;
 use crate::http::auth::{Authed, SessionUser, Viewer};
 use crate::http::error::ApiError;
 use crate::http::extract::ApiJson;
+use crate::state::AppState;
 use crate::tenancy::store::TenantDb;
 use crate::tenancy::users::{EMAIL_CONTEXT, MFA_CONTEXT, UserRow};
 
@@ -206,8 +206,7 @@ pub async fn mfa_enroll(
         .cipher
         .encrypt(MFA_CONTEXT, &hex::encode(&secret))
         .map_err(|e| ApiError::internal(&e))?;
-    if !p.store.set_mfa_secret(&user.id, &secret_enc).await?
-    {
+    if !p.store.set_mfa_secret(&user.id, &secret_enc).await? {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "mfa_already_enabled",

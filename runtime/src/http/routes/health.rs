@@ -10,9 +10,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::state::AppState;
 use crate::db::migrate::{self, MigrationState};
 use crate::http::error::ApiError;
+use crate::state::AppState;
 
 /// Liveness or readiness status.
 #[derive(Serialize, ToSchema)]

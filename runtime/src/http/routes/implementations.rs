@@ -13,15 +13,15 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::state::AppState;
+use crate::domain::implementation::State as RunState;
 use crate::http::auth::{Authed, Operator, Viewer};
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiPath, ApiQuery};
 use crate::http::middleware::AuditSlot;
 use crate::implementations::engine::{self, RunSpec};
-use crate::domain::implementation::State as RunState;
 use crate::implementations::{self, ImplError, Upload};
 use crate::queue::QueueError;
+use crate::state::AppState;
 use crate::tenancy::implementations::ImplementationRow;
 use crate::tenancy::store::TenantDb;
 
@@ -130,9 +130,7 @@ impl From<ImplError> for ApiError {
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, "queue_full", msg).retry_after(30)
             }
             ImplError::Tenant(t) => t.into(),
-            ImplError::Queue(_) | ImplError::Db(_) | ImplError::Encode(_) => {
-                Self::internal(&msg)
-            }
+            ImplError::Queue(_) | ImplError::Db(_) | ImplError::Encode(_) => Self::internal(&msg),
         }
     }
 }

@@ -5,7 +5,13 @@ use std::time::Duration;
 
 use super::{create, demand_csv, finished};
 use crate::cli::scf;
-use crate::helpers::{Backend, Options, spawn_app};
+use crate::helpers::{Backend, Options, TestApp, spawn_app};
+
+/// The ids of the agents whose heartbeats the queue holds.
+async fn agent_ids(app: &TestApp) -> Vec<String> {
+    let agents = app.state.queue.agents().await.expect("agents");
+    agents.into_iter().map(|a| a.agent).collect()
+}
 
 #[tokio::test]
 async fn agents_status_and_restart() {
@@ -25,30 +31,14 @@ async fn agents_status_and_restart() {
         seen.contains("forecasting") && seen.contains("inventory"),
         "{seen}"
     );
-    let before: Vec<String> = app
-        .state
-        .queue
-        .agents()
-        .await
-        .expect("agents")
-        .into_iter()
-        .map(|a| a.agent)
-        .collect();
+    let before = agent_ids(&app).await;
     let (ok, out) = scf(&app.env, &["agents", "restart"]).await;
     assert!(
         ok && out.contains("restart requested (generation 1)"),
         "{out}"
     );
     for _ in 0..100 {
-        let now: Vec<String> = app
-            .state
-            .queue
-            .agents()
-            .await
-            .expect("agents")
-            .into_iter()
-            .map(|a| a.agent)
-            .collect();
+        let now = agent_ids(&app).await;
         if now.len() == 2 && now.iter().all(|a| !before.contains(a)) {
             return;
         }
