@@ -19,7 +19,7 @@ mod sheet;
 use super::input::{DemandTable, InputError};
 use super::period::Bucket;
 use serde::{Deserialize, Serialize};
-use sheet::{FILE, Sheet};
+use sheet::Sheet;
 
 /// An ERP connector; names match `connectors` in framework.toml and `CONNECTORS`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -121,7 +121,7 @@ mod tests {
                     M-1;1000;261;15.01.2024;1.500,000-\n\
                     M-1;1000;262;16.01.2024;0,500\n\
                     M-1;1000;101;16.01.2024;9,000\n";
-        let mut table = DemandTable::new(FILE, crate::optimize::input::Limits::default());
+        let mut table = DemandTable::new(sheet::FILE, crate::optimize::input::Limits::default());
         import(Connector::Sap, text, Bucket::Month, &mut table).expect("import");
         let (_, skus) = table
             .finish(None, &std::collections::BTreeMap::new())
