@@ -213,9 +213,9 @@ impl Server {
         }
     }
 
-    /// The server's log so far.
+    /// The server's log so far (or why it cannot be read).
     pub(crate) fn log(&self) -> String {
-        fs::read_to_string(&self.log).unwrap_or_default()
+        read_log(&self.log)
     }
 
     /// Stops the server with its graceful signal, then SIGKILL after 10 s.
@@ -244,6 +244,16 @@ impl Drop for Server {
     /// failed start: a still-armed watchdog would remove the dir a retry is about to reuse.
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// A log file's text (empty when nothing was logged yet), or a line saying why it cannot
+/// be read.
+pub(crate) fn read_log(path: &Path) -> String {
+    match fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => format!("(cannot read the log {}: {e})\n", path.display()),
     }
 }
 
