@@ -63,10 +63,10 @@ impl Manifest {
     }
 
     /// The manifest's bytes: pretty JSON with a final newline.
-    pub fn to_text(&self) -> String {
-        let mut text = serde_json::to_string_pretty(self).unwrap_or_default();
+    pub fn to_text(&self) -> Result<String, serde_json::Error> {
+        let mut text = serde_json::to_string_pretty(self)?;
         text.push('\n');
-        text
+        Ok(text)
     }
 
     fn read(dir: &Path) -> Option<Self> {
@@ -105,7 +105,7 @@ pub fn write(dir: &Path, project: &str, artifacts: &[Artifact]) -> io::Result<()
         }
         write_one(&path, a)?;
     }
-    fs::write(dir.join(MANIFEST), manifest.to_text())
+    fs::write(dir.join(MANIFEST), manifest.to_text()?)
 }
 
 fn write_one(path: &Path, a: &Artifact) -> io::Result<()> {
@@ -146,8 +146,12 @@ pub enum Drift {
 }
 
 /// Compares `dir` with `artifacts`; an empty result means it is up to date.
-pub fn check(dir: &Path, project: &str, artifacts: &[Artifact]) -> Vec<Drift> {
-    let manifest = Contents::File(Manifest::of(project, artifacts).to_text());
+pub fn check(
+    dir: &Path,
+    project: &str,
+    artifacts: &[Artifact],
+) -> Result<Vec<Drift>, serde_json::Error> {
+    let manifest = Contents::File(Manifest::of(project, artifacts).to_text()?);
     let expected = artifacts
         .iter()
         .map(|a| (a.path.as_str(), &a.contents))
@@ -179,7 +183,7 @@ pub fn check(dir: &Path, project: &str, artifacts: &[Artifact]) -> Vec<Drift> {
             }
         }
     }
-    drift
+    Ok(drift)
 }
 
 fn text_of(c: &Contents) -> String {

@@ -3,7 +3,7 @@
 //! value never reaches a plan, a log or a snapshot: plans show a short fingerprint.
 
 use crate::config::values::SecretRef;
-use sha2::{Digest, Sha256};
+use hmac::{KeyInit, Mac};
 use std::fmt;
 
 const OPEN: &str = "@@scf-secret:";
@@ -14,7 +14,8 @@ pub fn marker(r: &SecretRef) -> String {
     format!("{OPEN}{r}{CLOSE}")
 }
 
-/// A secret's value. Never printed: `Debug` and `Display` show a fingerprint.
+/// A secret's value. Never printed: `Debug` and `Display` show that it is hidden, and
+/// nothing derived from it (an unkeyed hash of a short password can be guessed offline).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
@@ -23,21 +24,17 @@ impl Secret {
     pub fn expose(&self) -> &str {
         &self.0
     }
-    /// A short, stable fingerprint that says whether a secret changed without revealing it.
-    pub fn fingerprint(&self) -> String {
-        fingerprint(self.0.as_bytes())
-    }
 }
 
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Secret(fp {})", self.fingerprint())
+        f.write_str("Secret(sensitive)")
     }
 }
 
 impl fmt::Display for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "(sensitive, fp {})", self.fingerprint())
+        f.write_str("(sensitive)")
     }
 }
 
@@ -49,25 +46,15 @@ pub fn random_key() -> std::io::Result<[u8; 32]> {
     Ok(key)
 }
 
-/// The first 8 hex digits of a SHA-256 keyed with a per-host secret (`ROOT/var/lib/scf/
-/// fingerprint.key`): enough to tell values apart, useless for guessing them offline.
-pub fn fingerprint_keyed(key: &[u8], bytes: &[u8]) -> String {
-    let digest = Sha256::new()
-        .chain_update(b"scf-fingerprint-keyed\0")
-        .chain_update(key)
-        .chain_update(b"\0")
-        .chain_update(bytes)
-        .finalize();
-    hex::encode(&digest[..4])
-}
-
-/// The first 8 hex digits of a domain-separated SHA-256: enough to tell values apart.
-pub fn fingerprint(bytes: &[u8]) -> String {
-    let digest = Sha256::new()
-        .chain_update(b"scf-fingerprint\0")
-        .chain_update(bytes)
-        .finalize();
-    hex::encode(&digest[..4])
+/// The first 8 hex digits of HMAC-SHA-256 under a per-deployment key (a host's
+/// `ROOT/var/lib/scf/fingerprint.key`, a cluster's inventory key): enough to tell values
+/// apart, useless for guessing them without the key.
+pub fn fingerprint(key: &[u8], value: &[u8]) -> String {
+    // RFC 2104 defines HMAC for keys of every length; the error is the trait's, not HMAC's.
+    let mut mac =
+        hmac::Hmac::<sha2::Sha256>::new_from_slice(key).expect("HMAC takes a key of any length");
+    mac.update(value);
+    hex::encode(&mac.finalize().into_bytes()[..4])
 }
 
 /// Why a reference could not be resolved.
@@ -163,8 +150,18 @@ mod tests {
     #[test]
     fn secrets_never_display() {
         let s = Secret("hunter2".into());
-        assert!(!format!("{s} {s:?}").contains("hunter2"));
-        assert_eq!(s.fingerprint().len(), 8);
+        assert_eq!(format!("{s} {s:?}"), "(sensitive) Secret(sensitive)");
+    }
+
+    #[test]
+    fn fingerprints_are_hmac_sha256_under_the_key() {
+        // RFC 4231, test case 2: HMAC-SHA-256("Jefe", "what do ya want for nothing?").
+        assert_eq!(
+            fingerprint(b"Jefe", b"what do ya want for nothing?"),
+            "5bdcc146"
+        );
+        assert_ne!(fingerprint(b"k1", b"v"), fingerprint(b"k2", b"v"));
+        assert_ne!(fingerprint(b"k1", b"v1"), fingerprint(b"k1", b"v2"));
     }
 
     #[test]

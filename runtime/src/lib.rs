@@ -1,9 +1,10 @@
 //! The framework server that scf deploys: the multi-tenant API, its metrics and auth,
 //! and the optimization agents. `scf run` starts it; the compiler's artifacts configure it.
 //!
-//! Layout: [`settings`] reads the environment contract in [`vars`]; [`app`] connects the
-//! services and runs the server; [`http`] is the API; [`tenancy`] holds tenants and
-//! their isolated stores; [`audit`], [`ratelimit`], [`metrics`] and [`crypto`] are the
+//! Layout: [`settings`] reads the environment contract in [`vars`]; [`state`] connects the
+//! services every part shares; [`app`] runs the server over them; [`http`] is the API;
+//! [`tenancy`] holds tenants and their isolated stores; [`domain`] the validated values
+//! they are made of; [`audit`], [`ratelimit`], [`metrics`] and [`crypto`] are the
 //! cross-cutting pieces; [`implementations`] are the tenants' optimization runs, which
 //! [`agents`] process from the [`queue`] with [`optimize`], the run's pure computation
 //! (demand in, forecasts and inventory policies out); [`cli`] is what
@@ -16,6 +17,7 @@ pub mod cli;
 pub mod crypto;
 pub mod db;
 pub mod domain;
+pub mod files;
 pub mod http;
 pub mod implementations;
 pub mod metrics;
@@ -25,10 +27,12 @@ pub mod queue;
 pub mod ratelimit;
 pub mod secret;
 pub mod settings;
+pub mod state;
 pub mod telemetry;
 pub mod tenancy;
 pub mod vars;
 
-pub use app::{AppState, Application};
+pub use app::Application;
 pub use db::migrate::{POSTGRES_MIGRATOR, SQLITE_MIGRATOR, TENANT_MIGRATOR};
 pub use settings::{Mode, Settings};
+pub use state::AppState;

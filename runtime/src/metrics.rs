@@ -9,7 +9,7 @@ use prometheus::{
     Opts, Registry, TextEncoder,
 };
 
-use crate::implementations::State;
+use crate::domain::implementation::State;
 use crate::queue::{STREAMS, StreamStatus};
 
 /// Request-duration buckets, in seconds: the defaults plus the long tail up to the
@@ -51,36 +51,25 @@ pub struct Metrics {
     pub tenant_requests: IntCounterVec,
 }
 
-impl Default for Metrics {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl Metrics {
-    /// A fresh registry with every metric registered.
-    pub fn new() -> Self {
-        let registry = Registry::new();
-        // Names and labels are constants: construction and registration cannot fail.
+    /// A fresh registry with every metric registered. Names and labels are constants, so
+    /// an error here is a bug (an invalid or duplicate name).
+    pub fn new() -> Result<Self, prometheus::Error> {
         let m = Self {
+            registry: Registry::new(),
             active_implementations: IntGauge::new(
                 "framework_active_implementations_total",
                 "Implementations running now",
-            )
-            .unwrap_or_else(|_| unreachable!()),
-            implementations: IntCounterVec::new(
-                Opts::new(
-                    "framework_implementations_total",
-                    "Implementations that reached a final state, by status",
-                ),
-                &["status"],
-            )
-            .unwrap_or_else(|_| unreachable!()),
+            )?,
+            implementations: counters(
+                "framework_implementations_total",
+                "Implementations that reached a final state, by status",
+                "status",
+            )?,
             implementations_success: IntCounter::new(
                 "framework_implementations_success_total",
                 "Implementations that succeeded",
-            )
-            .unwrap_or_else(|_| unreachable!()),
+            )?,
             request_duration: HistogramVec::new(
                 HistogramOpts::new(
                     "framework_request_duration_seconds",
@@ -88,40 +77,31 @@ impl Metrics {
                 )
                 .buckets(BUCKETS.to_vec()),
                 &["method", "route", "status"],
-            )
-            .unwrap_or_else(|_| unreachable!()),
+            )?,
             db_pool: IntGaugeVec::new(
                 Opts::new(
                     "framework_db_pool_connections",
                     "Database pool connections by state",
                 ),
                 &["state"],
-            )
-            .unwrap_or_else(|_| unreachable!()),
-            rate_limit_rejections: IntCounterVec::new(
-                Opts::new(
-                    "framework_rate_limit_rejections_total",
-                    "Requests refused by a rate limit",
-                ),
-                &["scope"],
-            )
-            .unwrap_or_else(|_| unreachable!()),
+            )?,
+            rate_limit_rejections: counters(
+                "framework_rate_limit_rejections_total",
+                "Requests refused by a rate limit",
+                "scope",
+            )?,
             queue_depth: IntGaugeVec::new(
                 Opts::new(
                     "framework_queue_depth",
                     "Jobs not finished (waiting, in hand or awaiting retry), by stream",
                 ),
                 &["stream"],
-            )
-            .unwrap_or_else(|_| unreachable!()),
-            queue_dead_letters: IntCounterVec::new(
-                Opts::new(
-                    "framework_queue_dead_letter_total",
-                    "Jobs moved to a dead-letter stream, by stream",
-                ),
-                &["stream"],
-            )
-            .unwrap_or_else(|_| unreachable!()),
+            )?,
+            queue_dead_letters: counters(
+                "framework_queue_dead_letter_total",
+                "Jobs moved to a dead-letter stream, by stream",
+                "stream",
+            )?,
             agent_job_duration: HistogramVec::new(
                 HistogramOpts::new(
                     "framework_agent_job_duration_seconds",
@@ -129,27 +109,20 @@ impl Metrics {
                 )
                 .buckets(BUCKETS.to_vec()),
                 &["agent"],
-            )
-            .unwrap_or_else(|_| unreachable!()),
+            )?,
             prediction_accuracy: Gauge::new(
                 "framework_prediction_accuracy",
                 "1 - WAPE of the latest rolling-origin backtest",
-            )
-            .unwrap_or_else(|_| unreachable!()),
+            )?,
             audit_write_failures: IntCounter::new(
                 "framework_audit_write_failures_total",
                 "Audit entries that could not be written",
-            )
-            .unwrap_or_else(|_| unreachable!()),
-            tenant_requests: IntCounterVec::new(
-                Opts::new(
-                    "framework_tenant_requests_total",
-                    "Authenticated requests by tenant",
-                ),
-                &["tenant"],
-            )
-            .unwrap_or_else(|_| unreachable!()),
-            registry,
+            )?,
+            tenant_requests: counters(
+                "framework_tenant_requests_total",
+                "Authenticated requests by tenant",
+                "tenant",
+            )?,
         };
         for scope in ["ip", "user", "tenant"] {
             m.rate_limit_rejections.with_label_values(&[scope]);
@@ -163,9 +136,9 @@ impl Metrics {
             m.agent_job_duration.with_label_values(&[stream]);
         }
         for c in m.collectors() {
-            m.registry.register(c).unwrap_or_else(|_| unreachable!());
+            m.registry.register(c)?;
         }
-        m
+        Ok(m)
     }
 
     /// Every metric, for registration.
@@ -206,7 +179,7 @@ impl Metrics {
     }
 
     /// Samples the pool, then renders every metric in the Prometheus text format.
-    pub fn render(&self, pool: &sqlx::AnyPool) -> String {
+    pub fn render(&self, pool: &sqlx::AnyPool) -> Result<String, prometheus::Error> {
         let size = i64::from(pool.size());
         let idle = i64::try_from(pool.num_idle()).unwrap_or(0);
         self.db_pool.with_label_values(&["in_use"]).set(size - idle);
@@ -215,8 +188,12 @@ impl Metrics {
             .with_label_values(&["max"])
             .set(i64::from(pool.options().get_max_connections()));
         let mut out = Vec::new();
-        // Encoding gathered families into a Vec cannot fail.
-        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
-        String::from_utf8(out).unwrap_or_default()
+        TextEncoder::new().encode(&self.registry.gather(), &mut out)?;
+        String::from_utf8(out).map_err(|e| prometheus::Error::Msg(e.to_string()))
     }
+}
+
+/// A counter family with one label.
+fn counters(name: &str, help: &str, label: &str) -> Result<IntCounterVec, prometheus::Error> {
+    IntCounterVec::new(Opts::new(name, help), &[label])
 }

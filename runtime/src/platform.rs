@@ -62,11 +62,14 @@ pub async fn create_key(
     let key = api_key::generate(&KeyOwner::Platform);
     let id = crate::db::new_id();
     let created = now();
+    let name_enc = cipher
+        .encrypt(NAME_CONTEXT, name)
+        .map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
     sqlx::query("INSERT INTO platform_keys (id, prefix, secret_hash, name_enc, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(&id)
         .bind(&key.prefix)
         .bind(&key.secret_hash)
-        .bind(cipher.encrypt(NAME_CONTEXT, name))
+        .bind(name_enc)
         .bind(created)
         .bind(created.saturating_add(i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX)))
         .execute(&db.pool)

@@ -4,14 +4,14 @@
 use super::cluster::{KubeApplyArgs, KubeArgs};
 use super::plan::{HostArgs, TargetArg, place, prepare};
 use super::progress::Progress;
-use super::{color_stderr, fail};
+use super::report::{color_stderr, confirm, fail};
 use crate::host::apply::{self as run_apply, ApplyOptions, DatabaseStep, Probe, Report};
 use crate::host::lock::Lock;
 use crate::host::plan::commands;
 use crate::host::state::Store;
 use crate::host::{self, HostError, ServiceManager};
 use crate::plan::{Action, Change, Plan, Stale, drift, show};
-use std::io::{BufRead, IsTerminal, Write};
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -86,21 +86,6 @@ fn lock(root: &Path, command: &str, machine: &MachineArgs) -> Result<Lock, HostE
         eprintln!("note: reclaimed the lock left by {dead}, which is no longer running");
     }
     Ok(lock)
-}
-
-/// Asks for `yes` on a terminal; `--auto-approve` skips the question.
-pub fn confirm(auto_approve: bool) -> Result<bool, String> {
-    if auto_approve {
-        return Ok(true);
-    }
-    if !std::io::stdin().is_terminal() {
-        return Err("refusing to apply without confirmation: stdin is not a terminal; review the plan and pass --auto-approve".into());
-    }
-    print!("\nApply these changes? Only 'yes' is accepted: ");
-    let _ = std::io::stdout().flush();
-    let mut answer = String::new();
-    let _ = std::io::stdin().lock().read_line(&mut answer);
-    Ok(answer.trim() == "yes")
 }
 
 fn done(report: &Report) -> ExitCode {

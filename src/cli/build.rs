@@ -1,6 +1,6 @@
 //! `scf build --out DIR` and `scf build --check DIR`.
 
-use super::{fail, load_or_report};
+use super::report::{fail, load_or_report};
 use crate::build::{self, Drift};
 use crate::compile;
 use std::path::{Path, PathBuf};
@@ -49,7 +49,10 @@ fn check(
     project: &str,
     artifacts: &[crate::artifact::Artifact],
 ) -> ExitCode {
-    let drift = build::check(dir, project, artifacts);
+    let drift = match build::check(dir, project, artifacts) {
+        Ok(drift) => drift,
+        Err(e) => return fail(format!("cannot write the manifest: {e}")),
+    };
     if drift.is_empty() {
         println!(
             "{} is up to date ({} artifacts)",

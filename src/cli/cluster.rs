@@ -3,7 +3,7 @@
 //! a kubeconfig context.
 
 use super::progress::Rollouts;
-use super::{color_stderr, fail};
+use super::report::{color_stderr, confirm, fail};
 use crate::artifact::Artifact;
 use crate::cluster::apply::{self as cluster_apply, ApplyOptions};
 use crate::cluster::plan::{self as cluster_plan, namespace};
@@ -155,7 +155,7 @@ async fn locked(
                 show::human(&fresh, &place(cluster, ns), color_stderr())
             );
             if fresh.has_changes() {
-                match super::apply::confirm(request.auto_approve) {
+                match confirm(request.auto_approve) {
                     Ok(true) => {}
                     Ok(false) => return Err(ClusterError::Refused("apply cancelled".into())),
                     Err(e) => return Err(ClusterError::Refused(e)),

@@ -2,7 +2,7 @@
 //! `unique_id,ds,y` that statsforecast uses. The engine is `scf-forecast`; this module only
 //! opens the files.
 
-use super::fail;
+use super::report::fail;
 use scf_forecast::batch::{self, BatchOptions};
 use scf_forecast::{Combine, METHODS, Method};
 use std::fs::File;

@@ -1,6 +1,6 @@
 //! `scf init`: write a commented starter framework.toml for a profile.
 
-use super::fail;
+use super::report::fail;
 use crate::config::values::{DomainName, Name};
 use crate::render::Renderer;
 use serde::Serialize;

@@ -1,7 +1,6 @@
 //! Small commands: `scf schema`, `scf completions SHELL`, `scf man`, `scf healthcheck URL`.
 
-use super::Cli;
-use clap::CommandFactory;
+use super::report::fail;
 use std::process::ExitCode;
 
 /// Arguments of `scf completions`.
@@ -19,36 +18,32 @@ pub fn schema() -> ExitCode {
 
 /// The text of `schemas/framework.schema.json`.
 pub fn schema_text() -> String {
-    serde_json::to_string_pretty(&crate::config::published_schema()).unwrap_or_default()
+    // A `serde_json::Value` prints itself, pretty with `{:#}`: nothing can fail.
+    format!("{:#}", crate::config::published_schema())
 }
 
 /// Prints completions for a shell.
-pub fn completions(args: &CompletionsArgs) -> ExitCode {
-    clap_complete::generate(
-        args.shell,
-        &mut Cli::command(),
-        "scf",
-        &mut std::io::stdout(),
-    );
+pub fn completions(args: &CompletionsArgs, mut cli: clap::Command) -> ExitCode {
+    clap_complete::generate(args.shell, &mut cli, "scf", &mut std::io::stdout());
     ExitCode::SUCCESS
 }
 
 /// Prints the man page.
-pub fn man() -> ExitCode {
-    match clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()) {
+pub fn man(cli: clap::Command) -> ExitCode {
+    match clap_mangen::Man::new(cli).render(&mut std::io::stdout()) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => super::fail(e),
+        Err(e) => fail(e),
     }
 }
 
 /// Exits 0 when `url` answers 2xx within a few seconds.
 pub fn healthcheck(url: &str) -> ExitCode {
     let Some((address, path)) = crate::probe::split_url(url) else {
-        return super::fail(format!("`{url}` is not an http://HOST:PORT/PATH URL"));
+        return fail(format!("`{url}` is not an http://HOST:PORT/PATH URL"));
     };
     match crate::probe::status(address, path, std::time::Duration::from_secs(3)) {
         Ok(code) if (200..300).contains(&code) => ExitCode::SUCCESS,
-        Ok(code) => super::fail(format!("{url} answered HTTP {code}")),
-        Err(e) => super::fail(format!("{url}: {e}")),
+        Ok(code) => fail(format!("{url} answered HTTP {code}")),
+        Err(e) => fail(format!("{url}: {e}")),
     }
 }

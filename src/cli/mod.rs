@@ -9,12 +9,11 @@ pub mod init;
 pub mod meta;
 mod plan;
 mod progress;
+mod report;
 mod validate;
 
-use crate::compile::{self, Compiled};
-use clap::{Parser, Subcommand};
-use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use clap::{CommandFactory, Parser, Subcommand};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Deploy the AI Supply Chain Optimization Framework from one framework.toml.
@@ -93,41 +92,7 @@ pub fn main() -> ExitCode {
         Command::Healthcheck { url } => meta::healthcheck(&url),
         Command::Schema => meta::schema(),
         Command::Runtime(cmd) => scf_runtime::cli::execute(cmd),
-        Command::Completions(args) => meta::completions(&args),
-        Command::Man => meta::man(),
+        Command::Completions(args) => meta::completions(&args, Cli::command()),
+        Command::Man => meta::man(Cli::command()),
     }
-}
-
-/// Whether to colour output on stderr: a terminal, and `NO_COLOR` unset.
-pub fn color_stderr() -> bool {
-    std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal()
-}
-
-/// Loads and validates `path`, printing findings. `None` means errors were shown.
-pub fn load_or_report(path: &Path) -> Option<Compiled> {
-    match compile::load(path) {
-        Ok(compiled) => {
-            eprint!(
-                "{}",
-                compiled.warnings.render(&compiled.sources, color_stderr())
-            );
-            Some(compiled)
-        }
-        Err(invalid) => {
-            eprint!("{}", invalid.diags.render(&invalid.sources, color_stderr()));
-            let n = invalid.diags.error_count();
-            eprintln!(
-                "error: {} has {n} error{}",
-                path.display(),
-                if n == 1 { "" } else { "s" }
-            );
-            None
-        }
-    }
-}
-
-/// Prints an error line and returns exit code 1.
-pub fn fail(message: impl std::fmt::Display) -> ExitCode {
-    eprintln!("error: {message}");
-    ExitCode::FAILURE
 }

@@ -3,14 +3,13 @@
 //! when there are changes.
 
 use super::cluster::KubeArgs;
-use super::{fail, load_or_report};
+use super::report::{fail, load_or_report, styled};
 use crate::artifact::Artifact;
 use crate::compile::{self, Compiled};
 use crate::config::TargetKind;
 use crate::host;
 use crate::plan::show;
 use clap::ValueEnum;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -103,7 +102,7 @@ pub fn place(root: &Path) -> String {
 
 /// The target of a command: `--target`, else framework.toml's `target.kind`.
 pub fn target_of(compiled: &Compiled, host: &HostArgs) -> TargetArg {
-    host.target.unwrap_or(match compiled.model.target {
+    host.target.unwrap_or(match compiled.model.target.kind {
         TargetKind::Kubernetes => TargetArg::Kubernetes,
         TargetKind::Host => TargetArg::Host,
     })
@@ -151,15 +150,19 @@ pub fn run(config: &Path, args: &PlanArgs) -> ExitCode {
         Ok(p) => p,
         Err(e) => return fail(e),
     };
+    let json = match plan.to_json() {
+        Ok(json) => json,
+        Err(e) => return fail(format!("cannot write the plan as JSON: {e}")),
+    };
     if let Some(out) = &args.out
-        && let Err(e) = crate::host::fsio::write_file(out, plan.to_json().as_bytes(), 0o644)
+        && let Err(e) = crate::host::fsio::write_file(out, json.as_bytes(), 0o644)
     {
         return fail(format!("cannot save the plan to {}: {e}", out.display()));
     }
-    let color = std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal();
+    let color = styled(&std::io::stdout());
     match args.format {
         Format::Human => print!("{}", show::human(&plan, &where_, color)),
-        Format::Json => print!("{}", plan.to_json()),
+        Format::Json => print!("{json}"),
         Format::Markdown => print!("{}", show::markdown(&plan, &where_)),
     }
     if let Some(out) = &args.out {

@@ -1,9 +1,9 @@
 //! Progress of long steps: an indicatif bar on a terminal, plain lines otherwise (CI
 //! logs, pipes), so the same apply reads well in both.
 
+use super::report::styled;
 use crate::host::apply::Step;
 use indicatif::{ProgressBar, ProgressStyle};
-use std::io::IsTerminal;
 
 /// Reports apply steps as they happen.
 pub enum Progress {
@@ -16,7 +16,7 @@ pub enum Progress {
 impl Progress {
     /// A bar over `total` steps on a terminal, or plain lines.
     pub fn new(total: usize) -> Self {
-        if !std::io::stderr().is_terminal() || std::env::var_os("NO_COLOR").is_some() {
+        if !styled(&std::io::stderr()) {
             return Progress::Lines;
         }
         let bar = ProgressBar::new(total as u64);
@@ -69,7 +69,7 @@ pub struct Rollouts {
 impl Rollouts {
     /// Bars on a terminal, lines otherwise.
     pub fn new() -> Self {
-        let terminal = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        let terminal = styled(&std::io::stderr());
         Self {
             multi: terminal.then(indicatif::MultiProgress::new),
             bars: std::collections::BTreeMap::new(),

@@ -1,6 +1,6 @@
 //! `scf validate [FILE]`: every error in framework.toml, located, with its fix.
 
-use super::load_or_report;
+use super::report::load_or_report;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 

@@ -9,7 +9,7 @@ use super::{Cluster, ClusterError, FIELD_MANAGER};
 use crate::artifact::Artifact;
 use crate::compile::Compiled;
 use crate::config::values::SecretRef;
-use crate::host::mask;
+use crate::plan::mask;
 use crate::plan::{Action, Change, Desired, FORMAT_VERSION, Plan, sha256_tag};
 use crate::secret;
 use crate::targets::kubernetes::{
@@ -79,7 +79,9 @@ pub async fn plan(
     // Without a recorded key, fingerprints are only comparable within this plan.
     let key = match &inventory.key {
         Some(k) => k.clone(),
-        None => secret::random_key().map(|k| k.to_vec()).unwrap_or_default(),
+        None => secret::random_key()
+            .map_err(|e| ClusterError::Malformed(format!("cannot make a fingerprint key: {e}")))?
+            .to_vec(),
     };
     let cx = Cx {
         cluster,
@@ -102,7 +104,8 @@ pub async fn plan(
         generator: format!("scf {}", env!("CARGO_PKG_VERSION")),
         target: "kubernetes".into(),
         project,
-        inputs: crate::host::inputs(compiled, artifacts),
+        inputs: crate::plan::Inputs::of(compiled, artifacts)
+            .map_err(|e| ClusterError::malformed(format!("the plan's inputs: {e}")))?,
         changes,
         actions,
     })
@@ -199,7 +202,7 @@ impl Cx<'_> {
     fn fingerprint(&self, value: &[u8]) -> Option<String> {
         self.opts
             .resolve_secrets
-            .then(|| secret::fingerprint_keyed(&self.key, value))
+            .then(|| secret::fingerprint(&self.key, value))
     }
 
     /// A shown object: normalised, Secret values masked.

@@ -5,7 +5,7 @@
 //! Defaults need no list: a plan diffs the server's dry-run answer against the live
 //! object, and both carry the same defaults.
 
-use crate::host::mask;
+use crate::plan::mask;
 use crate::targets::kubernetes::to_yaml;
 use k8s_openapi::ByteString;
 use serde_json::{Map, Value};

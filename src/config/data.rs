@@ -1,5 +1,6 @@
 //! Sections about data: PostgreSQL, Redis, tenancy, tenants and backups.
 
+use super::keywords::keywords;
 use super::values::{
     AbsPath, ByteSize, Cron, DomainName, Duration, Email, Identifier, Industry, PgExtension,
     PlanName, S3Url, SavePoint, SecretRef,
@@ -95,26 +96,26 @@ pub struct Redis {
     pub managed: bool,
 }
 
-/// Redis eviction policy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum MaxmemoryPolicy {
-    /// Evict any key, least recently used first.
-    AllkeysLru,
-    /// Evict any key, least frequently used first.
-    AllkeysLfu,
-    /// Evict random keys.
-    AllkeysRandom,
-    /// Evict keys with a TTL, least recently used first.
-    VolatileLru,
-    /// Evict keys with a TTL, least frequently used first.
-    VolatileLfu,
-    /// Evict random keys with a TTL.
-    VolatileRandom,
-    /// Evict keys with the nearest expiry.
-    VolatileTtl,
-    /// Never evict; writes fail when full.
-    Noeviction,
+keywords! {
+    /// Redis eviction policy.
+    pub enum MaxmemoryPolicy {
+        /// Evict any key, least recently used first.
+        AllkeysLru = "allkeys-lru",
+        /// Evict any key, least frequently used first.
+        AllkeysLfu = "allkeys-lfu",
+        /// Evict random keys.
+        AllkeysRandom = "allkeys-random",
+        /// Evict keys with a TTL, least recently used first.
+        VolatileLru = "volatile-lru",
+        /// Evict keys with a TTL, least frequently used first.
+        VolatileLfu = "volatile-lfu",
+        /// Evict random keys with a TTL.
+        VolatileRandom = "volatile-random",
+        /// Evict keys with the nearest expiry.
+        VolatileTtl = "volatile-ttl",
+        /// Never evict; writes fail when full.
+        Noeviction = "noeviction",
+    }
 }
 
 /// `[tenancy]`
@@ -131,16 +132,16 @@ pub struct Tenancy {
     pub plans: BTreeMap<PlanName, Plan>,
 }
 
-/// Tenant isolation strategy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Isolation {
-    /// One database per tenant.
-    Database,
-    /// One schema per tenant.
-    Schema,
-    /// Shared tables with a tenant_id on every row.
-    Row,
+keywords! {
+    /// Tenant isolation strategy.
+    pub enum Isolation {
+        /// One database per tenant.
+        Database = "database",
+        /// One schema per tenant.
+        Schema = "schema",
+        /// Shared tables with a tenant_id on every row.
+        Row = "row",
+    }
 }
 
 /// A tenant plan's limits.

@@ -8,6 +8,7 @@
 
 mod container;
 mod data;
+mod keywords;
 mod ops;
 mod service;
 pub mod values;
@@ -71,7 +72,7 @@ pub struct Config {
 
 /// The JSON Schema of the merged document, with `required` lists: what the checker uses.
 pub fn checker_schema() -> serde_json::Value {
-    serde_json::to_value(schemars::schema_for!(Config)).unwrap_or_default()
+    schemars::schema_for!(Config).to_value()
 }
 
 /// The JSON Schema published for editors (`scf schema`). A framework.toml may leave any

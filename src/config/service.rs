@@ -1,5 +1,6 @@
 //! Sections about the service itself: project, target, host, server, TLS and framework.
 
+use super::keywords::keywords;
 use super::values::{
     AbsPath, ByteSize, DomainName, Duration, Industry, ListenAddr, Name, UnixName,
 };
@@ -19,16 +20,16 @@ pub struct Project {
     pub environment: Environment,
 }
 
-/// Deployment environment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Environment {
-    /// Local development: relaxed TLS and secrets checks.
-    Development,
-    /// Pre-production.
-    Staging,
-    /// Production: TLS and every hardening check required.
-    Production,
+keywords! {
+    /// Deployment environment.
+    pub enum Environment {
+        /// Local development: relaxed TLS and secrets checks.
+        Development = "development",
+        /// Pre-production.
+        Staging = "staging",
+        /// Production: TLS and every hardening check required.
+        Production = "production",
+    }
 }
 
 /// `[target]`
@@ -98,20 +99,20 @@ pub struct Server {
     pub request_timeout: Duration,
 }
 
-/// Log verbosity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum LogLevel {
-    /// Errors only.
-    Error,
-    /// Warnings and errors.
-    Warn,
-    /// Informational messages.
-    Info,
-    /// Debugging detail.
-    Debug,
-    /// Everything.
-    Trace,
+keywords! {
+    /// Log verbosity.
+    pub enum LogLevel {
+        /// Errors only.
+        Error = "error",
+        /// Warnings and errors.
+        Warn = "warn",
+        /// Informational messages.
+        Info = "info",
+        /// Debugging detail.
+        Debug = "debug",
+        /// Everything.
+        Trace = "trace",
+    }
 }
 
 /// `[tls]`
@@ -145,16 +146,14 @@ pub struct Framework {
     pub connectors: Vec<Connector>,
 }
 
-/// An ERP connector whose export files the framework imports.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Connector {
-    /// SAP material movements.
-    Sap,
-    /// Oracle inventory transactions.
-    Oracle,
-    /// QuickBooks sales by product/service.
-    Quickbooks,
+keywords! {
+    /// An ERP connector whose export files the framework imports.
+    pub enum Connector {
+        /// SAP material movements.
+        Sap = "sap",
+        /// Oracle inventory transactions.
+        Oracle = "oracle",
+        /// QuickBooks sales by product/service.
+        Quickbooks = "quickbooks",
+    }
 }

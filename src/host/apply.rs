@@ -1,13 +1,15 @@
 //! Carrying out a host plan: stage, validate, record, swap, reload, probe, and on failure
 //! return to the previous generation. Also `scf rollback`, which reuses the restore step.
 
-use super::HostError;
+use super::error::HostError;
 use super::fsio::{self, under};
 use super::plan::{Effects, Seen, commands, see};
 use super::services::{CommandFailed, ServiceManager};
 use super::state::{FileRecord, State, Store, parse_mode};
 use crate::plan::{Action, Change, Desired, Plan, sha256_tag};
 use crate::secret;
+use crate::targets::{self, host_path};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -75,15 +77,6 @@ enum Content {
     Absent,
 }
 
-fn host_path(address: &str) -> Option<String> {
-    if let Some(p) = address.strip_prefix("file:") {
-        return Some(p.to_string());
-    }
-    address
-        .strip_prefix("systemd:")
-        .map(|u| format!("/etc/systemd/system/{u}"))
-}
-
 fn content_of(change: &Change) -> Result<Content, HostError> {
     Ok(match (&change.action, &change.desired) {
         (Action::Delete, _) => Content::Absent,
@@ -137,58 +130,28 @@ fn put(root: &Path, path: &str, content: &Content) -> std::io::Result<()> {
     }
 }
 
-/// Runs the real tools on the staged files before anything is swapped in.
+/// Runs the checks the targets declare on the staged files before anything is swapped in.
 fn validate(
     stage: &Path,
     root: &Path,
     staged: &[String],
     services: &ServiceManager,
 ) -> Result<(), CommandFailed> {
-    for site in staged
-        .iter()
-        .filter(|p| p.starts_with("/etc/nginx/sites-available/"))
-    {
-        let mime = under(root, "/etc/nginx/mime.types");
-        let include_mime = if mime.exists() {
-            format!("include {};\n    ", mime.display())
-        } else {
-            String::new()
-        };
-        let wrapper = stage.join("nginx-test.conf");
-        let text = format!(
-            "# scf: checks the staged site before it replaces the live one\npid {0}/nginx-test.pid;\nerror_log {0}/nginx-test.log;\nevents {{}}\nhttp {{\n    {include_mime}include {1};\n}}\n",
-            stage.display(),
-            under(stage, site).display()
-        );
-        std::fs::write(&wrapper, text).map_err(|e| CommandFailed {
-            command: "write the nginx test config".into(),
-            status: None,
-            output: e.to_string(),
-        })?;
-        services.run(&[
-            "nginx".into(),
-            "-t".into(),
-            "-q".into(),
-            "-c".into(),
-            wrapper.display().to_string(),
-        ])?;
-    }
-    let units: Vec<String> = staged
-        .iter()
-        .filter(|p| {
-            p.starts_with("/etc/systemd/system/")
-                && (p.ends_with(".service") || p.ends_with(".timer") || p.ends_with(".socket"))
-        })
-        .map(|p| under(stage, p).display().to_string())
-        .collect();
-    if !units.is_empty() {
-        let mut args = vec![
-            "systemd-analyze".to_string(),
-            "verify".into(),
-            "--man=no".into(),
-        ];
-        args.extend(units);
-        services.run(&args)?;
+    let staged_at = targets::Staged { stage, root };
+    for check in targets::pre_swap_checks(&staged_at, staged) {
+        for (path, text) in &check.helpers {
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(path);
+            file.and_then(|mut f| f.write_all(text.as_bytes()))
+                .map_err(|e| CommandFailed {
+                    command: format!("write {}", path.display()),
+                    status: None,
+                    output: e.to_string(),
+                })?;
+        }
+        services.check(&check.argv)?;
     }
     Ok(())
 }
@@ -464,10 +427,11 @@ pub fn restore(
         .transpose()
         .map_err(io(format!("read generation {}", target.generation)))?
         .map(|(_, dir)| dir);
-    let (originals, originals_dir) = store
-        .generation(0)
-        .map_err(io("read generation 0".into()))
-        .unwrap_or_else(|_| (State::default(), PathBuf::new()));
+    // No generation 0 means scf never replaced a file it did not write.
+    let (originals, originals_dir) = match store.generation(0) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (State::default(), PathBuf::new()),
+        read => read.map_err(io("read generation 0".into()))?,
+    };
     let mut changes = Vec::new();
     let mut effects = Effects::new();
     let paths: std::collections::BTreeSet<&String> =

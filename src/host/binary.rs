@@ -2,7 +2,7 @@
 //! host gets the binary that applies it, and an upgraded scf replaces the old one. This is
 //! what lets one `scf apply` bootstrap a host, as Kamal does with its one file.
 
-use super::HostError;
+use super::error::HostError;
 use super::fsio::under;
 use super::plan::{Seen, see};
 use crate::artifact::Effect;
@@ -10,7 +10,7 @@ use crate::plan::{Action, Change, Desired, sha256_tag};
 use std::path::Path;
 
 /// Where the binary is installed on a host.
-pub const INSTALL_PATH: &str = "/usr/local/bin/scf";
+pub const INSTALL_PATH: &str = crate::model::layout::BINARY;
 
 /// The bytes of the running scf.
 pub fn running() -> std::io::Result<Vec<u8>> {

@@ -4,7 +4,7 @@
 //! the generated bootstrap SQL through `psql`, then the runtime's own `db migrate` and
 //! `tenant create`. Nothing here drops data unless `--allow-data-loss` is given.
 
-use super::HostError;
+use super::error::HostError;
 use super::fsio::under;
 use crate::model::{Model, TenantStore, tenant_store};
 use crate::plan::{Action, Change};
@@ -218,7 +218,15 @@ pub fn apply(
     let password = env
         .get(scf_runtime::vars::DATABASE_PASSWORD)
         .cloned()
-        .unwrap_or_default();
+        .ok_or_else(|| {
+            HostError::io(
+                "bootstrap the database",
+                std::io::Error::other(format!(
+                    "{} is missing from the resolved environment; this is a bug in scf, please report it",
+                    scf_runtime::vars::DATABASE_PASSWORD
+                )),
+            )
+        })?;
     let mut done = Vec::new();
     psql(
         &target.admin_url,

@@ -1,6 +1,8 @@
 //! File writes that survive a crash: write a temporary file beside the target, fsync it,
 //! rename it over the target, fsync the directory. A reader (or a reboot) sees the old file
-//! or the new one, never a partial one.
+//! or the new one, never a partial one. The temporary file is created exclusively
+//! (`O_CREAT|O_EXCL`, no symlink followed), so nothing planted at its name is written
+//! through.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -79,8 +81,7 @@ pub fn write_file_owned(
     let result = (|| {
         let mut f = OpenOptions::new()
             .write(true)
-            .create(true)
-            .truncate(true)
+            .create_new(true)
             .mode(mode)
             .open(&tmp)?;
         f.write_all(bytes)?;
@@ -193,5 +194,19 @@ mod tests {
         remove(&path).unwrap();
         remove(&path).unwrap();
         assert!(!path.exists());
+    }
+
+    #[test]
+    fn a_planted_temp_name_is_never_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("env");
+        let victim = dir.path().join("victim");
+        fs::write(&victim, b"keep").unwrap();
+        let tmp = path.with_file_name(format!("{}{}", temp_prefix(&path), std::process::id()));
+        std::os::unix::fs::symlink(&victim, &tmp).unwrap();
+        write_file(&path, b"new", 0o600).unwrap();
+        assert_eq!(fs::read(&victim).unwrap(), b"keep");
+        assert_eq!(fs::read(&path).unwrap(), b"new");
+        assert!(fs::symlink_metadata(&path).unwrap().is_file());
     }
 }

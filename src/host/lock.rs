@@ -112,7 +112,7 @@ impl Lock {
         }
         // A record left behind means its holder died holding the lock (the kernel freed it).
         let reclaimed = read_holder(&mut file);
-        let me = serde_json::to_string(&Holder::me(command)).unwrap_or_default();
+        let me = serde_json::to_string(&Holder::me(command)).map_err(|e| io(e.into()))?;
         file.set_len(0)
             .and_then(|()| file.seek(SeekFrom::Start(0)))
             .and_then(|_| file.write_all(me.as_bytes()))

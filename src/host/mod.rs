@@ -9,84 +9,20 @@
 pub mod apply;
 pub mod binary;
 pub mod database;
+mod error;
 pub mod fsio;
 pub mod lock;
-pub mod mask;
 pub mod plan;
 pub mod services;
 pub mod state;
 
 use crate::artifact::Artifact;
-use crate::build::Manifest;
 use crate::compile::Compiled;
-use crate::plan::{FORMAT_VERSION, Inputs, Plan, sha256_tag};
+use crate::plan::{FORMAT_VERSION, Inputs, Plan};
 use std::path::{Path, PathBuf};
 
+pub use error::HostError;
 pub use services::ServiceManager;
-
-/// Why a host plan or apply failed.
-#[derive(Debug, thiserror::Error)]
-pub enum HostError {
-    /// A file operation failed.
-    #[error("cannot {action}: {source}")]
-    Io {
-        /// What was being done.
-        action: String,
-        /// Why it failed.
-        source: std::io::Error,
-    },
-    /// A secret reference could not be resolved.
-    #[error(transparent)]
-    Secret(#[from] crate::secret::ResolveError),
-    /// Another apply holds the lock.
-    #[error(transparent)]
-    Lock(#[from] lock::LockError),
-    /// The root is managed by another project.
-    #[error(
-        "{root} is managed by project `{owner}`, not `{ours}`; use another --root or the matching framework.toml"
-    )]
-    OtherProject {
-        /// The root.
-        root: String,
-        /// The project recorded there.
-        owner: String,
-        /// This project.
-        ours: String,
-    },
-    /// A staged file failed validation; nothing was changed.
-    #[error("the new files failed validation, nothing was changed:\n{0}")]
-    Invalid(services::CommandFailed),
-    /// Applying failed; the previous generation was restored.
-    #[error("apply failed and generation {restored} was restored: {cause}")]
-    RolledBack {
-        /// The generation now in place.
-        restored: u64,
-        /// What failed.
-        cause: String,
-    },
-    /// Applying failed, and so did restoring the previous generation.
-    #[error(
-        "apply failed ({cause}), and restoring generation {generation} failed too ({restore}); run `scf rollback --to {generation}` once the cause is fixed"
-    )]
-    RollbackFailed {
-        /// The generation that could not be restored.
-        generation: u64,
-        /// What failed first.
-        cause: String,
-        /// What failed while restoring.
-        restore: String,
-    },
-}
-
-impl HostError {
-    /// An I/O error while doing `action`.
-    pub fn io(action: impl Into<String>, source: std::io::Error) -> Self {
-        Self::Io {
-            action: action.into(),
-            source,
-        }
-    }
-}
 
 /// Where and how a host plan runs.
 #[derive(Debug, Clone)]
@@ -101,25 +37,14 @@ pub struct Options {
     pub database: Option<database::Target>,
 }
 
-/// Hashes of a compilation's inputs: the config sources and the rendered artifacts.
-pub fn inputs(compiled: &Compiled, artifacts: &[Artifact]) -> Inputs {
-    let mut config = Vec::new();
-    for file in compiled.sources.iter() {
-        config.extend_from_slice(file.name.as_bytes());
-        config.push(0);
-        config.extend_from_slice(file.text.as_bytes());
-        config.push(0);
+/// The per-host fingerprint key; `None` before the first apply made it.
+pub fn fingerprint_key(root: &Path) -> Result<Option<Vec<u8>>, HostError> {
+    let path = state::Store::new(root).path("fingerprint.key");
+    match std::fs::read(&path) {
+        Ok(key) => Ok(Some(key)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(HostError::io(format!("read {}", path.display()), e)),
     }
-    let manifest = Manifest::of(compiled.model.name().as_str(), artifacts).to_text();
-    Inputs {
-        config: sha256_tag(&config),
-        artifacts: sha256_tag(manifest.as_bytes()),
-    }
-}
-
-/// The per-host fingerprint key, if it exists and is readable.
-pub fn fingerprint_key(root: &Path) -> Option<Vec<u8>> {
-    std::fs::read(state::Store::new(root).path("fingerprint.key")).ok()
 }
 
 /// Plans the host: what would change under `opts.root`.
@@ -140,7 +65,7 @@ pub fn plan(
             ours: project,
         });
     }
-    let key = fingerprint_key(&opts.root);
+    let key = fingerprint_key(&opts.root)?;
     let secrets = plan::Secrets {
         resolve: opts.resolve_secrets,
         key: key.as_deref(),
@@ -166,7 +91,8 @@ pub fn plan(
         generator: format!("scf {}", env!("CARGO_PKG_VERSION")),
         target: "host".into(),
         project,
-        inputs: inputs(compiled, artifacts),
+        inputs: Inputs::of(compiled, artifacts)
+            .map_err(|e| HostError::io("hash the inputs", std::io::Error::other(e)))?,
         changes,
         actions,
     };

@@ -1,12 +1,12 @@
 //! The host plan: every host artifact compared with what is under the root, plus the files
 //! scf wrote before that are no longer wanted, and the commands the changes imply.
 
+use super::error::HostError;
 use super::fsio::under;
-use super::mask;
 use super::state::State;
 use crate::artifact::{Artifact, Contents, Effect};
 use crate::config::values::SecretRef;
-use crate::plan::{Action, Change, Desired, sha256_tag, unified};
+use crate::plan::{Action, Change, Desired, mask, sha256_tag, unified};
 use crate::secret::{self, ResolveError};
 use std::collections::BTreeMap;
 use std::fs;
@@ -66,7 +66,7 @@ impl Secrets<'_> {
     fn fingerprint(&self, value: &str) -> Option<String> {
         self.key
             .filter(|_| self.resolve)
-            .map(|k| secret::fingerprint_keyed(k, value.as_bytes()))
+            .map(|k| secret::fingerprint(k, value.as_bytes()))
     }
     fn fill(&self, text: &str) -> Result<String, ResolveError> {
         secret::fill(text, secret::resolve)
@@ -80,13 +80,7 @@ impl Secrets<'_> {
     }
 }
 
-/// The plan address of a host path: units are `systemd:NAME`, the rest `file:PATH`.
-pub fn address(host_path: &str) -> String {
-    match host_path.strip_prefix("/etc/systemd/system/") {
-        Some(unit) if !unit.contains('/') => format!("systemd:{unit}"),
-        _ => format!("file:{host_path}"),
-    }
-}
+pub use crate::targets::address;
 
 /// The observation recorded in a plan, masked for secret-bearing files.
 pub fn observed(seen: &Seen, desired_template: Option<&str>) -> String {
@@ -195,11 +189,11 @@ fn owner_change(
     host_path: &str,
     artifact: &Artifact,
     seen: &Seen,
-) -> Result<Option<String>, super::HostError> {
+) -> Result<Option<String>, HostError> {
     let (Some(owner), Seen::File { .. }) = (&artifact.owner, seen) else {
         return Ok(None);
     };
-    let io = |e| super::HostError::io(format!("resolve the owner of {host_path}"), e);
+    let io = |e| HostError::io(format!("resolve the owner of {host_path}"), e);
     let Some(wanted) = super::fsio::owner_ids(root, owner).map_err(io)? else {
         return Ok(None);
     };
@@ -238,7 +232,7 @@ pub fn file_changes(
     artifacts: &[Artifact],
     state: &State,
     secrets: &Secrets,
-) -> Result<(Vec<Change>, Effects), super::HostError> {
+) -> Result<(Vec<Change>, Effects), HostError> {
     let mut changes = Vec::new();
     let mut effects = Effects::new();
     let wanted: BTreeMap<&str, &Artifact> = artifacts
@@ -246,8 +240,8 @@ pub fn file_changes(
         .filter_map(|a| Some((a.host_path()?, a)))
         .collect();
     for (host_path, artifact) in &wanted {
-        let seen = see(root, host_path)
-            .map_err(|e| super::HostError::io(format!("read {host_path}"), e))?;
+        let seen =
+            see(root, host_path).map_err(|e| HostError::io(format!("read {host_path}"), e))?;
         let owner_change = owner_change(root, host_path, artifact, &seen)?;
         let change = compare(host_path, artifact, &seen, owner_change, secrets)?;
         effects.insert(change.address.clone(), artifact.effects.clone());
@@ -256,8 +250,8 @@ pub fn file_changes(
     for (host_path, record) in &state.files {
         // The installed scf is kept even when this run does not install it.
         if !wanted.contains_key(host_path.as_str()) && record.kind != BINARY_KIND {
-            let seen = see(root, host_path)
-                .map_err(|e| super::HostError::io(format!("read {host_path}"), e))?;
+            let seen =
+                see(root, host_path).map_err(|e| HostError::io(format!("read {host_path}"), e))?;
             if seen != Seen::Absent {
                 let change = removal(host_path, record, &seen);
                 effects.insert(change.address.clone(), record.effects.clone());

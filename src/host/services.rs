@@ -32,6 +32,16 @@ pub struct CommandFailed {
 impl ServiceManager {
     /// Runs a command; `Ok(false)` when it was skipped.
     pub fn run(&self, args: &[String]) -> Result<bool, CommandFailed> {
+        self.execute(args, false)
+    }
+
+    /// Runs a check (`nginx -t`, `systemd-analyze verify`): like [`Self::run`], but a
+    /// check that prints a warning and exits 0 has failed too.
+    pub fn check(&self, args: &[String]) -> Result<bool, CommandFailed> {
+        self.execute(args, true)
+    }
+
+    fn execute(&self, args: &[String], strict: bool) -> Result<bool, CommandFailed> {
         let shown = args.join(" ");
         let mut cmd = match self {
             ServiceManager::Skip => return Ok(false),
@@ -54,7 +64,7 @@ impl ServiceManager {
                     String::from_utf8_lossy(&out.stderr)
                 );
                 // nginx -t and systemd-analyze verify warn with exit 0: any output from a check is a failure.
-                let warned = is_check(args)
+                let warned = strict
                     && !text.trim().is_empty()
                     && !text.contains("syntax is ok")
                     && text.contains("warn");
@@ -75,13 +85,6 @@ impl ServiceManager {
             }),
         }
     }
-}
-
-fn is_check(args: &[String]) -> bool {
-    matches!(
-        args.first().map(String::as_str),
-        Some("nginx" | "systemd-analyze")
-    )
 }
 
 /// `systemctl ARGS…` as a command line.

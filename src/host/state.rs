@@ -144,10 +144,12 @@ impl Store {
     pub fn remember_original(&self, host_path: &str) -> io::Result<()> {
         self.private_generations()?;
         let dir = self.generation_dir(0);
-        let mut originals: State = fs::read_to_string(dir.join("generation.json"))
-            .ok()
-            .and_then(|t| serde_json::from_str(&t).ok())
-            .unwrap_or_default();
+        // Generation 0 starts empty; one that cannot be read must not be overwritten.
+        let mut originals: State = match fs::read_to_string(dir.join("generation.json")) {
+            Ok(text) => serde_json::from_str(&text).map_err(io::Error::other)?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => State::default(),
+            Err(e) => return Err(e),
+        };
         if originals.files.contains_key(host_path)
             || self.absent_originals()?.contains(&host_path.to_string())
         {

@@ -2,11 +2,10 @@
 //! that configures the runtime (env file, Kubernetes ConfigMap and Secret, compose), so
 //! the targets cannot drift apart. Names come from [`scf_runtime::vars`].
 
-use super::Model;
+use super::deployment::Model;
+use crate::config::Connector;
 use crate::config::values::SecretRef;
-use crate::config::{Connector, Environment, LogLevel};
 use scf_runtime::vars;
-use std::collections::BTreeMap;
 
 /// Where the runtime runs, which decides the addresses it listens on and connects to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,10 +75,10 @@ pub fn runtime_env(m: &Model, placement: Placement) -> Vec<EnvVar> {
     let s = &m.security;
     let db = &m.database;
     vec![
-        plain(vars::ENVIRONMENT, environment(m.project.environment).into()),
+        plain(vars::ENVIRONMENT, m.project.environment.to_string()),
         plain(vars::LISTEN_ADDR, listen),
         plain(vars::WORKERS, m.server.workers.to_string()),
-        plain(vars::LOG_LEVEL, log_level(m.server.log_level).into()),
+        plain(vars::LOG_LEVEL, m.server.log_level.to_string()),
         plain(
             vars::DATABASE_URL,
             format!("postgresql://{}@{db_host}:{}/{}", db.user, db.port, db.name),
@@ -113,7 +112,7 @@ pub fn runtime_env(m: &Model, placement: Placement) -> Vec<EnvVar> {
             vars::AUDIT_LOG_RETENTION_DAYS,
             s.audit_log_retention.as_days_ceil().to_string(),
         ),
-        plain(vars::TENANT_ISOLATION, serde_name(&m.tenancy.isolation)),
+        plain(vars::TENANT_ISOLATION, m.tenancy.isolation.to_string()),
         plain(vars::MAX_TENANTS, m.tenancy.max_tenants.to_string()),
         plain(vars::TENANT_PLANS, tenant_plans(m)),
         plain(
@@ -135,7 +134,7 @@ pub fn runtime_env(m: &Model, placement: Placement) -> Vec<EnvVar> {
             vars::PROMETHEUS_ENABLED,
             m.monitoring.prometheus.to_string(),
         ),
-        plain(vars::DATA_DIR, format!("/var/lib/{}", m.name())),
+        plain(vars::DATA_DIR, super::layout::state_dir(m)),
         plain(
             vars::DATABASE_EXTENSIONS,
             db.extensions
@@ -179,34 +178,8 @@ fn trusted_proxies(placement: Placement) -> &'static str {
     }
 }
 
-fn environment(e: Environment) -> &'static str {
-    match e {
-        Environment::Development => "development",
-        Environment::Staging => "staging",
-        Environment::Production => "production",
-    }
-}
-
-fn log_level(l: LogLevel) -> &'static str {
-    match l {
-        LogLevel::Error => "error",
-        LogLevel::Warn => "warn",
-        LogLevel::Info => "info",
-        LogLevel::Debug => "debug",
-        LogLevel::Trace => "trace",
-    }
-}
-
-/// The serde name of a unit enum variant, e.g. `Isolation::Database` → `database`.
-fn serde_name<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
-}
-
 fn connectors(list: &[Connector]) -> String {
-    let mut names: Vec<String> = list.iter().map(serde_name).collect();
+    let mut names: Vec<&str> = list.iter().map(|c| c.as_str()).collect();
     names.sort();
     names.dedup();
     names.join(",")
@@ -214,18 +187,18 @@ fn connectors(list: &[Connector]) -> String {
 
 /// `{"large":{"max_implementations":25,"max_users":500,"storage_bytes":…},…}`, keys sorted.
 fn tenant_plans(m: &Model) -> String {
-    let plans: BTreeMap<&str, BTreeMap<&str, u64>> = m
+    let plans: serde_json::Map<String, serde_json::Value> = m
         .tenancy
         .plans
         .iter()
         .map(|(name, p)| {
-            let limits = BTreeMap::from([
-                ("max_users", u64::from(p.max_users)),
-                ("max_implementations", u64::from(p.max_implementations)),
-                ("storage_bytes", p.storage.bytes()),
-            ]);
-            (name.as_str(), limits)
+            let limits = serde_json::json!({
+                "max_users": p.max_users,
+                "max_implementations": p.max_implementations,
+                "storage_bytes": p.storage.bytes(),
+            });
+            (name.to_string(), limits)
         })
         .collect();
-    serde_json::to_string(&plans).unwrap_or_default()
+    serde_json::Value::Object(plans).to_string()
 }

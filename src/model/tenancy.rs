@@ -2,9 +2,8 @@
 //! own functions (`scf_runtime::db::ident`), so the host SQL, the backups, the apply step
 //! and the running server always agree.
 
-use super::Model;
-use crate::config::Isolation;
 use crate::config::values::Identifier;
+use crate::config::{Config, Isolation};
 use scf_runtime::db::ident;
 use scf_runtime::domain::tenant::TenantId;
 
@@ -27,11 +26,11 @@ fn runtime_id(id: &str) -> Option<TenantId> {
     TenantId::parse(id).ok()
 }
 
-/// The store of tenant `id` under the model's isolation mode.
-pub fn tenant_store(model: &Model, id: &Identifier) -> TenantStore {
+/// The store of tenant `id` under the deployment's isolation mode.
+pub fn tenant_store(config: &Config, id: &Identifier) -> TenantStore {
     store(
-        model.database.name.as_str(),
-        model.tenancy.isolation,
+        config.database.name.as_str(),
+        config.tenancy.isolation,
         id.as_str(),
     )
 }

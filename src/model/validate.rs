@@ -100,17 +100,17 @@ fn tenants(c: &Config, f: &mut Findings) {
             );
         }
         let limit = scf_runtime::domain::tenant::MAX_TENANT_ID_LEN;
-        match super::store_name_len(c.database.name.as_str(), c.tenancy.isolation, t.id.as_str()) {
+        match super::tenancy::store_name_len(c.database.name.as_str(), c.tenancy.isolation, t.id.as_str()) {
             None => f.error(
                 "scf::tenant-id-too-long",
                 &format!("tenants.{i}.id"),
                 format!("tenant id `{}` is longer than the runtime's {limit} characters", t.id),
                 format!("shorten it to {limit} characters or fewer"),
             ),
-            Some(len) if len > super::PG_IDENTIFIER_MAX => f.error(
+            Some(len) if len > super::tenancy::PG_IDENTIFIER_MAX => f.error(
                 "scf::tenant-id-too-long",
                 &format!("tenants.{i}.id"),
-                format!("tenant `{}` would need a {len}-byte database or schema name; PostgreSQL allows {}", t.id, super::PG_IDENTIFIER_MAX),
+                format!("tenant `{}` would need a {len}-byte database or schema name; PostgreSQL allows {}", t.id, super::tenancy::PG_IDENTIFIER_MAX),
                 "shorten the tenant id or database.name",
             ),
             Some(_) => {}

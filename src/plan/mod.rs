@@ -3,8 +3,12 @@
 //! imply, and what was observed, so a saved plan can be applied exactly or refused as
 //! stale. One format serves the host and the Kubernetes targets.
 
+pub mod mask;
 pub mod show;
 
+use crate::artifact::Artifact;
+use crate::build::Manifest;
+use crate::compile::Compiled;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -38,6 +42,24 @@ pub struct Inputs {
     pub config: String,
     /// SHA-256 of the rendered artifacts' manifest.
     pub artifacts: String,
+}
+
+impl Inputs {
+    /// Hashes of a compilation's inputs: the config sources and the rendered artifacts.
+    pub fn of(compiled: &Compiled, artifacts: &[Artifact]) -> Result<Self, serde_json::Error> {
+        let mut config = Vec::new();
+        for file in compiled.sources.iter() {
+            config.extend_from_slice(file.name.as_bytes());
+            config.push(0);
+            config.extend_from_slice(file.text.as_bytes());
+            config.push(0);
+        }
+        let manifest = Manifest::of(compiled.model.name().as_str(), artifacts).to_text()?;
+        Ok(Self {
+            config: sha256_tag(&config),
+            artifacts: sha256_tag(manifest.as_bytes()),
+        })
+    }
 }
 
 /// What happens at one address.
@@ -179,10 +201,10 @@ impl Plan {
     }
 
     /// The plan as pretty JSON, as saved by `-o` and printed by `--format json`.
-    pub fn to_json(&self) -> String {
-        let mut text = serde_json::to_string_pretty(self).unwrap_or_default();
+    pub fn to_json(&self) -> Result<String, serde_json::Error> {
+        let mut text = serde_json::to_string_pretty(self)?;
         text.push('\n');
-        text
+        Ok(text)
     }
 
     /// Reads a saved plan, refusing other layout versions.

@@ -332,26 +332,46 @@ impl<'s> Checker<'s> {
     }
 
     fn check_range(&mut self, node: &Node, value: i64, schema: &Json, path: &str) {
-        let min = schema.get("minimum").and_then(Json::as_f64);
-        let max = schema.get("maximum").and_then(Json::as_f64);
+        let (type_min, type_max) = format_bounds(schema);
+        let bound = |key: &str, typed: Option<f64>, pick: fn(f64, f64) -> f64| match (
+            schema.get(key).and_then(Json::as_f64),
+            typed,
+        ) {
+            (Some(a), Some(b)) => Some(pick(a, b)),
+            (a, b) => a.or(b),
+        };
+        let min = bound("minimum", type_min, f64::max);
+        let max = bound("maximum", type_max, f64::min);
         let v = value as f64;
-        if min.is_some_and(|m| v < m) || max.is_some_and(|m| v > m) {
-            let range = match (min, max) {
-                (Some(a), Some(b)) => format!("from {a} to {b}"),
-                (Some(a), None) => format!("at least {a}"),
-                (None, Some(b)) => format!("at most {b}"),
-                (None, None) => unreachable!("checked above"),
-            };
-            self.diags.push(
-                Diagnostic::error(
-                    "scf::out-of-range",
-                    format!("`{}` is {value}, out of range", display(path)),
-                    Some(node.span),
-                )
-                .label(format!("must be {range}"))
-                .help(describe(schema)),
-            );
-        }
+        let range = match (min, max) {
+            (Some(a), Some(b)) if v < a || v > b => format!("from {a} to {b}"),
+            (Some(a), None) if v < a => format!("at least {a}"),
+            (None, Some(b)) if v > b => format!("at most {b}"),
+            _ => return,
+        };
+        self.diags.push(
+            Diagnostic::error(
+                "scf::out-of-range",
+                format!("`{}` is {value}, out of range", display(path)),
+                Some(node.span),
+            )
+            .label(format!("must be {range}"))
+            .help(describe(schema)),
+        );
+    }
+}
+
+/// The range of the Rust integer type behind a schema's `format` (`uint32`, …): a value
+/// outside it is out of range, not a type the deserialiser chokes on later.
+fn format_bounds(schema: &Json) -> (Option<f64>, Option<f64>) {
+    let format = schema.get("format").and_then(Json::as_str).unwrap_or("");
+    let bits = |prefix: &str| format.strip_prefix(prefix)?.parse::<i32>().ok();
+    if let Some(b) = bits("uint") {
+        (Some(0.0), Some(2f64.powi(b) - 1.0))
+    } else if let Some(b) = bits("int") {
+        (Some(-(2f64.powi(b - 1))), Some(2f64.powi(b - 1) - 1.0))
+    } else {
+        (None, None)
     }
 }
 

@@ -3,26 +3,20 @@
 //! under `/usr/local/lib/NAME/`. The systemd target schedules them; both read the database
 //! connection from the runtime's environment, so the password never reaches a command line.
 
-use super::Target;
-use super::env::env_file_path;
+use super::target::Target;
 use crate::artifact::Artifact;
 use crate::config::{Backup, Host, Isolation};
 use crate::model::Model;
-use crate::render::{RenderError, Renderer};
+use crate::model::layout::{self, BACKUP_SCRIPT};
+use crate::render::Renderer;
+use crate::targets::error::TargetError;
 use serde::Serialize;
 
 /// The backup target.
 pub struct Backups;
 
-/// File name of the backup script.
-pub const BACKUP_SCRIPT: &str = "backup.sh";
 /// File name of the restore script.
-pub const RESTORE_SCRIPT: &str = "restore.sh";
-
-/// Where a host script of the deployment is installed: `/usr/local/lib/NAME/FILE`.
-pub fn script_path(model: &Model, file: &str) -> String {
-    format!("/usr/local/lib/{}/{file}", model.name())
-}
+const RESTORE_SCRIPT: &str = "restore.sh";
 
 /// What `backup.sh` sees.
 #[derive(Serialize)]
@@ -51,17 +45,17 @@ impl Backups {
     fn script(&self, model: &Model, file: &str, text: String) -> Artifact {
         Artifact::file(
             self.name(),
-            format!("host{}", script_path(model, file)),
+            format!("host{}", layout::script(model, file)),
             text,
         )
         .with_mode(0o755)
     }
 
-    fn backup(&self, model: &Model, b: &Backup, r: &Renderer) -> Result<Artifact, RenderError> {
+    fn backup(&self, model: &Model, b: &Backup, r: &Renderer) -> Result<Artifact, TargetError> {
         let ctx = BackupScript {
             name: model.name().to_string(),
             dir: b.dir.to_string(),
-            env_file: env_file_path(model),
+            env_file: layout::env_file(model),
             database: model.database.name.to_string(),
             tenant_databases: model.tenancy.isolation == Isolation::Database,
             retention_days: b.retention.as_days_ceil(),
@@ -78,13 +72,13 @@ impl Backups {
         host: &Host,
         b: &Backup,
         r: &Renderer,
-    ) -> Result<Artifact, RenderError> {
+    ) -> Result<Artifact, TargetError> {
         let ctx = RestoreScript {
             name: model.name().to_string(),
             dir: b.dir.to_string(),
-            env_file: env_file_path(model),
+            env_file: layout::env_file(model),
             user: host.user.to_string(),
-            script: script_path(model, RESTORE_SCRIPT),
+            script: layout::script(model, RESTORE_SCRIPT),
         };
         let text = r.render("backup/restore.sh.j2", &ctx)?;
         Ok(self.script(model, RESTORE_SCRIPT, text))
@@ -109,7 +103,7 @@ impl Target for Backups {
         ]
     }
 
-    fn render(&self, model: &Model, renderer: &Renderer) -> Result<Vec<Artifact>, RenderError> {
+    fn render(&self, model: &Model, renderer: &Renderer) -> Result<Vec<Artifact>, TargetError> {
         let (Some(host), Some(backup)) = (&model.host, &model.backup) else {
             return Ok(Vec::new());
         };

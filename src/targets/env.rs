@@ -2,10 +2,11 @@
 //! the systemd unit's `EnvironmentFile=`. Secrets appear as markers that `scf apply`
 //! fills in from their references.
 
-use super::Target;
+use super::target::Target;
 use crate::artifact::{Artifact, Effect};
 use crate::model::{EnvValue, EnvVar, Model, Placement, runtime_env};
-use crate::render::{RenderError, Renderer};
+use crate::render::Renderer;
+use crate::targets::error::TargetError;
 use serde::Serialize;
 
 /// The env-file target.
@@ -46,11 +47,6 @@ impl Var {
     }
 }
 
-/// Where the env file is installed on a host.
-pub fn env_file_path(model: &Model) -> String {
-    format!("/etc/{0}/{0}.env", model.name())
-}
-
 impl Target for EnvFile {
     fn name(&self) -> &'static str {
         "env"
@@ -63,7 +59,7 @@ impl Target for EnvFile {
         )]
     }
 
-    fn render(&self, model: &Model, renderer: &Renderer) -> Result<Vec<Artifact>, RenderError> {
+    fn render(&self, model: &Model, renderer: &Renderer) -> Result<Vec<Artifact>, TargetError> {
         if model.host.is_none() {
             return Ok(Vec::new());
         }
@@ -76,9 +72,13 @@ impl Target for EnvFile {
             },
         )?;
         Ok(vec![
-            Artifact::file(self.name(), format!("host{}", env_file_path(model)), text)
-                .with_mode(0o600)
-                .on_change(Effect::Restart(format!("{}.service", model.name()))),
+            Artifact::file(
+                self.name(),
+                format!("host{}", crate::model::layout::env_file(model)),
+                text,
+            )
+            .with_mode(0o600)
+            .on_change(Effect::Restart(format!("{}.service", model.name()))),
         ])
     }
 }

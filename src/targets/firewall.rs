@@ -3,12 +3,13 @@
 //! PostgreSQL and Redis only from `internal_cidr`). It is idempotent and removes the rules
 //! its earlier versions added, so `scf apply` can run it on every change.
 
-use super::Target;
-use super::backup::script_path;
+use super::target::Target;
 use crate::artifact::{Artifact, Effect};
 use crate::config::Firewall;
 use crate::model::Model;
-use crate::render::{RenderError, Renderer};
+use crate::model::layout;
+use crate::render::Renderer;
+use crate::targets::error::TargetError;
 use serde::Serialize;
 
 /// The firewall target.
@@ -87,7 +88,7 @@ impl Target for Ufw {
         )]
     }
 
-    fn render(&self, model: &Model, renderer: &Renderer) -> Result<Vec<Artifact>, RenderError> {
+    fn render(&self, model: &Model, renderer: &Renderer) -> Result<Vec<Artifact>, TargetError> {
         let (Some(_), Some(firewall)) = (&model.host, &model.firewall) else {
             return Ok(Vec::new());
         };
@@ -102,11 +103,11 @@ impl Target for Ufw {
         Ok(vec![
             Artifact::file(
                 self.name(),
-                format!("host{}", script_path(model, FIREWALL_SCRIPT)),
+                format!("host{}", layout::script(model, FIREWALL_SCRIPT)),
                 text,
             )
             .with_mode(0o755)
-            .on_change(Effect::Run(script_path(model, FIREWALL_SCRIPT))),
+            .on_change(Effect::Run(layout::script(model, FIREWALL_SCRIPT))),
         ])
     }
 }

@@ -1,6 +1,7 @@
 //! Stage 4 of the pipeline: output targets. Each target is one module here, plus its
 //! templates under `templates/<target>/` and its snapshot cases. A target turns the
-//! [`Model`] into [`Artifact`]s and writes nothing itself.
+//! [`Model`] into [`Artifact`]s and writes nothing itself; what its files need on a host
+//! (their plan addresses, the checks they pass before they go live) it declares as data.
 //!
 //! Adding a target: write the module, list its templates in [`Target::templates`], add
 //! one line to [`REGISTRY`], and add its snapshot case (see CONTRIBUTING.md).
@@ -8,6 +9,7 @@
 mod backup;
 pub mod container;
 pub(crate) mod env;
+mod error;
 mod firewall;
 pub mod grafana;
 pub mod kubernetes;
@@ -16,22 +18,14 @@ pub mod postgres;
 pub mod prometheus;
 pub mod redis;
 mod systemd;
+mod target;
+
+pub use error::TargetError;
+pub use target::{AddressedDir, CheckCommand, PreSwapCheck, Staged, Target};
 
 use crate::artifact::Artifact;
 use crate::model::Model;
-use crate::render::{RenderError, Renderer};
-
-/// One output target.
-pub trait Target: Sync {
-    /// Short name, e.g. `nginx`; recorded in the manifest.
-    fn name(&self) -> &'static str;
-    /// The target's templates as `(name, source)` pairs, compiled into the binary.
-    fn templates(&self) -> &'static [(&'static str, &'static str)] {
-        &[]
-    }
-    /// Renders the target's artifacts; empty when the model does not call for it.
-    fn render(&self, model: &Model, renderer: &Renderer) -> Result<Vec<Artifact>, RenderError>;
-}
+use crate::render::Renderer;
 
 /// Every output target, in build order.
 pub static REGISTRY: &[&dyn Target] = &[
@@ -51,9 +45,9 @@ pub static REGISTRY: &[&dyn Target] = &[
 /// Why a build could not render.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
-    /// A template failed.
+    /// A target failed.
     #[error(transparent)]
-    Render(#[from] RenderError),
+    Target(#[from] TargetError),
     /// Two targets claim one path.
     #[error(
         "targets `{first}` and `{second}` both write `{path}`; this is a bug in scf, please report it"
@@ -70,7 +64,8 @@ pub enum BuildError {
 
 /// Renders every target's artifacts, sorted by path.
 pub fn render_all(model: &Model) -> Result<Vec<Artifact>, BuildError> {
-    let renderer = Renderer::new(REGISTRY.iter().flat_map(|t| t.templates().iter().copied()))?;
+    let renderer = Renderer::new(REGISTRY.iter().flat_map(|t| t.templates().iter().copied()))
+        .map_err(TargetError::from)?;
     let mut artifacts = Vec::new();
     for target in REGISTRY {
         artifacts.extend(target.render(model, &renderer)?);
@@ -84,4 +79,73 @@ pub fn render_all(model: &Model) -> Result<Vec<Artifact>, BuildError> {
         });
     }
     Ok(artifacts)
+}
+
+/// The plan address of a host path: `SCHEME:NAME` in a directory a target addresses by
+/// name (`systemd:NAME.service`), `file:PATH` everywhere else.
+pub fn address(host_path: &str) -> String {
+    for d in REGISTRY.iter().flat_map(|t| t.addressed_dirs()) {
+        if let Some(name) = host_path.strip_prefix(d.dir)
+            && !name.is_empty()
+            && !name.contains('/')
+        {
+            return format!("{}:{name}", d.scheme);
+        }
+    }
+    format!("file:{host_path}")
+}
+
+/// The host path of a file address, the inverse of [`address`]; `None` for an address
+/// that is not a file's (`pg:…`, `tenant:…`).
+pub fn host_path(address: &str) -> Option<String> {
+    if let Some(path) = address.strip_prefix("file:") {
+        return Some(path.to_string());
+    }
+    let (scheme, name) = address.split_once(':')?;
+    REGISTRY
+        .iter()
+        .flat_map(|t| t.addressed_dirs())
+        .find(|d| d.scheme == scheme)
+        .map(|d| format!("{}{name}", d.dir))
+}
+
+/// Every target's pre-swap check commands for the staged host files `files`, in
+/// registry order.
+pub fn pre_swap_checks(staged: &Staged, files: &[String]) -> Vec<CheckCommand> {
+    let mut out = Vec::new();
+    for check in REGISTRY.iter().flat_map(|t| t.pre_swap_checks()) {
+        let covered: Vec<&str> = files
+            .iter()
+            .map(String::as_str)
+            .filter(|p| (check.covers)(p))
+            .collect();
+        if !covered.is_empty() {
+            out.extend((check.commands)(staged, &covered));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_round_trip_through_the_declared_dirs() {
+        for (path, address) in [
+            ("/etc/systemd/system/a.service", "systemd:a.service"),
+            (
+                "/etc/systemd/system/a.service.d/x.conf",
+                "file:/etc/systemd/system/a.service.d/x.conf",
+            ),
+            (
+                "/etc/nginx/sites-available/a",
+                "file:/etc/nginx/sites-available/a",
+            ),
+        ] {
+            assert_eq!(super::address(path), address);
+            assert_eq!(host_path(address).as_deref(), Some(path));
+        }
+        assert_eq!(host_path("pg:database/x"), None);
+    }
 }

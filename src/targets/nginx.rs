@@ -3,16 +3,19 @@
 //! (WebSocket upgrades included) behind a per-IP rate limit, and serves `/static/` and
 //! `/uploads/` from the directories the systemd target sets up.
 
-use super::Target;
-use super::systemd::{static_dir, uploads_dir};
+use super::error::TargetError;
+use super::target::{CheckCommand, PreSwapCheck, Staged, Target};
 use crate::artifact::{Artifact, Effect};
+use crate::model::Model;
+use crate::model::layout;
+use crate::render::Renderer;
+use serde::Serialize;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 /// The distribution's nginx unit, reloaded when the site changes.
 const NGINX_UNIT: &str = "nginx.service";
-use crate::model::Model;
-use crate::render::{RenderError, Renderer};
-use serde::Serialize;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+/// Where sites are installed; `sites-enabled` links to them.
+const SITES: &str = "/etc/nginx/sites-available/";
 
 /// The nginx target.
 pub struct Nginx;
@@ -84,8 +87,8 @@ impl Nginx {
             connect_timeout: timeout.min(MAX_CONNECT_TIMEOUT_SECS),
             timeout,
             max_upload_mb: model.server.max_upload_mb,
-            static_dir: static_dir(host),
-            uploads_dir: uploads_dir(host),
+            static_dir: layout::static_dir(host),
+            uploads_dir: layout::uploads_dir(host),
         })
     }
 }
@@ -102,20 +105,16 @@ impl Target for Nginx {
         )]
     }
 
-    fn render(&self, model: &Model, renderer: &Renderer) -> Result<Vec<Artifact>, RenderError> {
+    fn render(&self, model: &Model, renderer: &Renderer) -> Result<Vec<Artifact>, TargetError> {
         let Some(site) = Self::site(model) else {
             return Ok(Vec::new());
         };
         let name = model.name();
         let text = renderer.render("nginx/site.conf.j2", &site)?;
         Ok(vec![
-            Artifact::file(
-                self.name(),
-                format!("host/etc/nginx/sites-available/{name}"),
-                text,
-            )
-            .with_mode(0o644)
-            .on_change(Effect::Reload(NGINX_UNIT.into())),
+            Artifact::file(self.name(), format!("host{SITES}{name}"), text)
+                .with_mode(0o644)
+                .on_change(Effect::Reload(NGINX_UNIT.into())),
             Artifact::link(
                 self.name(),
                 format!("host/etc/nginx/sites-enabled/{name}"),
@@ -124,6 +123,40 @@ impl Target for Nginx {
             .on_change(Effect::Reload(NGINX_UNIT.into())),
         ])
     }
+
+    fn pre_swap_checks(&self) -> &'static [PreSwapCheck] {
+        &[PreSwapCheck {
+            covers: |path| path.starts_with(SITES),
+            commands: check_sites,
+        }]
+    }
+}
+
+/// `nginx -t` on each staged site, inside a minimal main config that includes it (and the
+/// live `mime.types`, when there is one), so a broken site never replaces a working one.
+fn check_sites(staged: &Staged, sites: &[&str]) -> Vec<CheckCommand> {
+    let stage = staged.stage.display();
+    let mime = staged.live("/etc/nginx/mime.types");
+    let include_mime = match mime.exists() {
+        true => format!("include {};\n    ", mime.display()),
+        false => String::new(),
+    };
+    sites
+        .iter()
+        .enumerate()
+        .map(|(i, site)| {
+            let wrapper = staged.stage.join(format!("nginx-test-{i}.conf"));
+            let text = format!(
+                "# scf: checks the staged site before it replaces the live one\npid {stage}/nginx-test.pid;\nerror_log {stage}/nginx-test.log;\nevents {{}}\nhttp {{\n    {include_mime}include {};\n}}\n",
+                staged.staged(site).display()
+            );
+            let argv = ["nginx", "-t", "-q", "-c"].map(String::from).into_iter();
+            CheckCommand {
+                argv: argv.chain([wrapper.display().to_string()]).collect(),
+                helpers: vec![(wrapper, text)],
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -3,10 +3,11 @@
 //! protected mode, and dangerous commands disabled. Rendered only when scf manages Redis on
 //! a host.
 
-use super::Target;
+use super::target::Target;
 use crate::artifact::{Artifact, Effect};
 use crate::model::Model;
-use crate::render::{RenderError, Renderer};
+use crate::render::Renderer;
+use crate::targets::error::TargetError;
 use serde::Serialize;
 use std::net::Ipv4Addr;
 
@@ -38,7 +39,7 @@ struct Context {
     bind: Vec<String>,
     port: u16,
     maxmemory: String,
-    maxmemory_policy: String,
+    maxmemory_policy: &'static str,
     save: Vec<SavePoint>,
     disabled: &'static [&'static str],
 }
@@ -61,7 +62,7 @@ impl Target for Redis {
         )]
     }
 
-    fn render(&self, model: &Model, renderer: &Renderer) -> Result<Vec<Artifact>, RenderError> {
+    fn render(&self, model: &Model, renderer: &Renderer) -> Result<Vec<Artifact>, TargetError> {
         if model.host.is_none() || !model.redis.managed {
             return Ok(Vec::new());
         }
@@ -74,10 +75,7 @@ impl Target for Redis {
             bind: bind(r.host.as_str()),
             port: r.port,
             maxmemory: r.maxmemory.to_redis(),
-            maxmemory_policy: serde_json::to_value(r.maxmemory_policy)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default(),
+            maxmemory_policy: r.maxmemory_policy.as_str(),
             save: r
                 .save
                 .iter()

@@ -6,39 +6,22 @@
 //! Each unit sees only its own context. The network allow-list every unit shares is
 //! computed once by [`network`], so the units and their comments cannot disagree.
 
-use super::Target;
-use super::backup::{BACKUP_SCRIPT, script_path};
-use super::env::env_file_path;
+use super::error::TargetError;
+use super::target::{AddressedDir, CheckCommand, PreSwapCheck, Staged, Target};
 use crate::artifact::{Artifact, Effect};
 use crate::config::values::{Cidr, DomainName};
 use crate::config::{Backup, Host};
 use crate::model::Model;
-use crate::render::{RenderError, Renderer};
+use crate::model::layout::{self, BACKUP_SCRIPT, NGINX_GROUP};
+use crate::render::Renderer;
 use serde::Serialize;
 use std::net::IpAddr;
 
 /// The systemd target.
 pub struct Systemd;
 
-/// Where the bundled runtime binary is installed on a host.
-pub const RUNTIME_BINARY: &str = "/usr/local/bin/scf";
-/// The group nginx runs as on Debian; it reads uploads and static files.
-pub const NGINX_GROUP: &str = "www-data";
-
-/// The directory nginx serves `/uploads/` from, which the runtime sees as `DATA_DIR/uploads`.
-pub fn uploads_dir(host: &Host) -> String {
-    host.install_dir.join("uploads").to_string()
-}
-
-/// The directory nginx serves `/static/` from.
-pub fn static_dir(host: &Host) -> String {
-    host.install_dir.join("static").to_string()
-}
-
-/// The runtime's `DATA_DIR` (systemd's `StateDirectory=NAME`).
-fn state_dir(model: &Model) -> String {
-    format!("/var/lib/{}", model.name())
-}
+/// Where units are installed; a plan addresses each as `systemd:NAME`.
+const UNIT_DIR: &str = "/etc/systemd/system/";
 
 fn tmpfiles_path(model: &Model) -> String {
     format!("/etc/tmpfiles.d/{}.conf", model.name())
@@ -187,16 +170,16 @@ impl Systemd {
         Artifact::file(self.name(), format!("host{path}"), text).with_mode(0o644)
     }
 
-    fn runtime(&self, model: &Model, host: &Host, r: &Renderer) -> Result<Artifact, RenderError> {
+    fn runtime(&self, model: &Model, host: &Host, r: &Renderer) -> Result<Artifact, TargetError> {
         let ctx = RuntimeUnit {
             name: model.name().to_string(),
             user: host.user.to_string(),
-            env_file: env_file_path(model),
-            exec_start: format!("{RUNTIME_BINARY} run --production"),
+            env_file: layout::env_file(model),
+            exec_start: format!("{} run --production", layout::BINARY),
             after: after(model),
             tmpfiles: tmpfiles_path(model),
-            state_dir: state_dir(model),
-            uploads: uploads_dir(host),
+            state_dir: layout::state_dir(model),
+            uploads: layout::uploads_dir(host),
             nginx_group: NGINX_GROUP,
             bind_port: model.server.listen.0.port(),
             stop_timeout: crate::model::STOP_TIMEOUT_SECONDS,
@@ -205,7 +188,7 @@ impl Systemd {
         let text = r.render("systemd/runtime.service.j2", &ctx)?;
         let unit = format!("{}.service", model.name());
         Ok(self
-            .unit(format!("/etc/systemd/system/{unit}"), text)
+            .unit(format!("{UNIT_DIR}{unit}"), text)
             .on_change(Effect::DaemonReload)
             .on_change(Effect::EnableNow(unit.clone()))
             .on_change(Effect::Restart(unit)))
@@ -217,7 +200,7 @@ impl Systemd {
         host: &Host,
         backup: &Backup,
         r: &Renderer,
-    ) -> Result<Vec<Artifact>, RenderError> {
+    ) -> Result<Vec<Artifact>, TargetError> {
         let schedules = [
             ("daily", Some(&backup.schedule)),
             ("full", backup.full_schedule.as_ref()),
@@ -233,8 +216,8 @@ impl Systemd {
                 name: model.name().to_string(),
                 kind,
                 user: host.user.to_string(),
-                env_file: env_file_path(model),
-                script: format!("{} {kind}", script_path(model, BACKUP_SCRIPT)),
+                env_file: layout::env_file(model),
+                script: format!("{} {kind}", layout::script(model, BACKUP_SCRIPT)),
                 tmpfiles: tmpfiles_path(model),
                 dir: backup.dir.to_string(),
                 s3: backup.s3.as_ref().map(ToString::to_string),
@@ -246,17 +229,16 @@ impl Systemd {
                 schedule: cron.to_string(),
                 on_calendar: cron.to_on_calendar(),
             };
-            let dir = "/etc/systemd/system";
             out.push(
                 self.unit(
-                    format!("{dir}/{unit}.service"),
+                    format!("{UNIT_DIR}{unit}.service"),
                     r.render("systemd/backup.service.j2", &service)?,
                 )
                 .on_change(Effect::DaemonReload),
             );
             out.push(
                 self.unit(
-                    format!("{dir}/{unit}.timer"),
+                    format!("{UNIT_DIR}{unit}.timer"),
                     r.render("systemd/backup.timer.j2", &timer)?,
                 )
                 .on_change(Effect::DaemonReload)
@@ -268,11 +250,11 @@ impl Systemd {
     }
 
     /// `/etc/sysusers.d/NAME.conf`: the account the units run as, created on a bare host.
-    fn sysusers(&self, model: &Model, host: &Host, r: &Renderer) -> Result<Artifact, RenderError> {
+    fn sysusers(&self, model: &Model, host: &Host, r: &Renderer) -> Result<Artifact, TargetError> {
         let ctx = Sysusers {
             name: model.name().to_string(),
             user: host.user.to_string(),
-            home: state_dir(model),
+            home: layout::state_dir(model),
         };
         let text = r.render("systemd/sysusers.conf.j2", &ctx)?;
         Ok(self
@@ -280,14 +262,14 @@ impl Systemd {
             .on_change(Effect::Run(SYSUSERS.into())))
     }
 
-    fn tmpfiles(&self, model: &Model, host: &Host, r: &Renderer) -> Result<Artifact, RenderError> {
+    fn tmpfiles(&self, model: &Model, host: &Host, r: &Renderer) -> Result<Artifact, TargetError> {
         let ctx = Tmpfiles {
             name: model.name().to_string(),
             user: host.user.to_string(),
             nginx_group: NGINX_GROUP,
             install_dir: host.install_dir.to_string(),
-            static_dir: static_dir(host),
-            uploads: uploads_dir(host),
+            static_dir: layout::static_dir(host),
+            uploads: layout::uploads_dir(host),
             backup_dir: model.backup.as_ref().map(|b| b.dir.to_string()),
         };
         let text = r.render("systemd/tmpfiles.conf.j2", &ctx)?;
@@ -332,7 +314,7 @@ impl Target for Systemd {
         ]
     }
 
-    fn render(&self, model: &Model, renderer: &Renderer) -> Result<Vec<Artifact>, RenderError> {
+    fn render(&self, model: &Model, renderer: &Renderer) -> Result<Vec<Artifact>, TargetError> {
         let Some(host) = &model.host else {
             return Ok(Vec::new());
         };
@@ -346,6 +328,37 @@ impl Target for Systemd {
         }
         Ok(out)
     }
+
+    fn addressed_dirs(&self) -> &'static [AddressedDir] {
+        &[AddressedDir {
+            dir: UNIT_DIR,
+            scheme: "systemd",
+        }]
+    }
+
+    fn pre_swap_checks(&self) -> &'static [PreSwapCheck] {
+        &[PreSwapCheck {
+            covers: |path| {
+                path.strip_prefix(UNIT_DIR).is_some_and(|unit| {
+                    !unit.contains('/')
+                        && [".service", ".timer", ".socket"]
+                            .iter()
+                            .any(|kind| unit.ends_with(kind))
+                })
+            },
+            commands: verify_units,
+        }]
+    }
+}
+
+/// One `systemd-analyze verify` over every staged unit.
+fn verify_units(staged: &Staged, units: &[&str]) -> Vec<CheckCommand> {
+    let argv = ["systemd-analyze", "verify", "--man=no"].map(String::from);
+    let units = units.iter().map(|u| staged.staged(u).display().to_string());
+    vec![CheckCommand {
+        helpers: Vec::new(),
+        argv: argv.into_iter().chain(units).collect(),
+    }]
 }
 
 #[cfg(test)]

@@ -98,10 +98,9 @@ pub(crate) fn work_dir(prefix: &str, account: Account) -> Result<tempfile::TempD
     Ok(dir)
 }
 
-/// Runs until its stdin closes (the test process exited), then stops `$2` with signal `$1`,
-/// waits for it (bounded: an orphan may never be reaped) and removes the work dir `$3`.
-const WATCHDOG: &str = r#"cat >/dev/null
-if [ -n "$2" ]; then
+/// Run by a watchdog once the test process exited: stops `$2` with signal `$1`, waits for it
+/// (bounded: an orphan may never be reaped) and removes the work dir `$3`.
+const WATCHDOG: &str = r#"if [ -n "$2" ]; then
   kill -s "$1" "$2" 2>/dev/null
   i=0; while kill -0 "$2" 2>/dev/null && [ "$i" -lt 100 ]; do sleep 0.1; i=$((i+1)); done
 fi
@@ -119,9 +118,17 @@ impl Watchdog {
     /// Starts a watchdog for server `pid` (stopped with `signal`) and work dir `dir`.
     pub(crate) fn spawn(pid: Option<u32>, signal: &str, dir: &Path) -> Result<Self, ServiceError> {
         let pid = pid.map(|pid| pid.to_string()).unwrap_or_default();
+        let dir = dir.to_string_lossy();
+        Watchdog::on_exit(WATCHDOG, &[signal, &pid, &dir])
+    }
+
+    /// Starts a watchdog that runs the shell `script` (with `args` as `$1`…) once the test
+    /// process has exited.
+    pub(crate) fn on_exit(script: &str, args: &[&str]) -> Result<Self, ServiceError> {
+        let script = format!("cat >/dev/null\n{script}");
         let mut child = Command::new("sh")
-            .args(["-c", WATCHDOG, "scf-testkit-watchdog", signal, &pid])
-            .arg(dir)
+            .args(["-c", &script, "scf-testkit-watchdog"])
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -206,9 +213,9 @@ impl Server {
         }
     }
 
-    /// The server's log so far.
+    /// The server's log so far (or why it cannot be read).
     pub(crate) fn log(&self) -> String {
-        fs::read_to_string(&self.log).unwrap_or_default()
+        read_log(&self.log)
     }
 
     /// Stops the server with its graceful signal, then SIGKILL after 10 s.
@@ -237,6 +244,16 @@ impl Drop for Server {
     /// failed start: a still-armed watchdog would remove the dir a retry is about to reuse.
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// A log file's text (empty when nothing was logged yet), or a line saying why it cannot
+/// be read.
+pub(crate) fn read_log(path: &Path) -> String {
+    match fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => format!("(cannot read the log {}: {e})\n", path.display()),
     }
 }
 

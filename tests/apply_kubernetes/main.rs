@@ -567,7 +567,7 @@ async fn secret_masked(mock: &Mock) {
         .expect("the Secret");
     assert_eq!(change.action, Action::Update, "a rotated value is a change");
     assert!(change.sensitive);
-    let text = format!("{}{}", shown(&plan), plan.to_json());
+    let text = format!("{}{}", shown(&plan), plan.to_json().expect("json"));
     println!("{}", shown(&plan));
     let diff = change.diff.clone().unwrap_or_default();
     assert!(
@@ -600,7 +600,7 @@ async fn stale_plan(mock: &Mock) {
     applied_once(mock).await;
     mock.edit(IMAGE, NEW_IMAGE);
     let saved = mock.plan(false, false).await.expect("plan");
-    let again = Plan::from_json(&saved.to_json()).expect("round trip");
+    let again = Plan::from_json(&saved.to_json().expect("json")).expect("round trip");
     assert!(scf::plan::drift(&again, &mock.plan(false, false).await.expect("plan")).is_empty());
     // Someone changes the Deployment behind the plan's back.
     {

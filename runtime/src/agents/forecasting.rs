@@ -6,11 +6,12 @@
 
 use std::time::Duration;
 
+use super::job::{fail_implementation, load};
 use super::worker::{Handler, JobError};
-use super::{fail_implementation, load};
-use crate::app::AppState;
-use crate::implementations::{CHUNK, Job, State, engine, to_body};
+use crate::domain::implementation::State;
+use crate::implementations::{CHUNK, Job, engine, to_body};
 use crate::queue::{FORECASTING, INVENTORY, Message};
+use crate::state::AppState;
 use crate::tenancy::implementations::SkuColumn;
 
 /// How long a job waits for a free slot before asking again.
@@ -40,7 +41,7 @@ impl Handler for Forecasting {
             .queue
             .acquire_slot(&job.slot(), limit, SLOT_LEASE)
             .await
-            .map_err(retry)?
+            .map_err(JobError::retry)?
         {
             return Err(JobError::Defer(SLOT_WAIT));
         }
@@ -48,14 +49,14 @@ impl Handler for Forecasting {
             store
                 .move_implementation(&job.implementation, &["queued"], "forecasting")
                 .await
-                .map_err(retry)?;
+                .map_err(JobError::retry)?;
         }
         let chunk = i64::from(job.chunk.unwrap_or(0));
         let size = i64::try_from(CHUNK).unwrap_or(i64::MAX);
         let rows = store
             .implementation_skus(&job.implementation, chunk * size, Some((chunk + 1) * size))
             .await
-            .map_err(retry)?;
+            .map_err(JobError::retry)?;
         let options = row.options.clone();
         let forecasts = tokio::task::spawn_blocking(move || {
             rows.iter()
@@ -67,16 +68,16 @@ impl Handler for Forecasting {
                 .collect::<Result<Vec<_>, _>>()
         })
         .await
-        .map_err(retry)?
+        .map_err(JobError::retry)?
         .map_err(JobError::Retry)?;
         store
             .write_sku_results(&job.implementation, SkuColumn::Forecast, &forecasts)
             .await
-            .map_err(retry)?;
+            .map_err(JobError::retry)?;
         let Some(row) = store
             .implementation(&job.implementation)
             .await
-            .map_err(retry)?
+            .map_err(JobError::retry)?
         else {
             return Ok(());
         };
@@ -86,16 +87,16 @@ impl Handler for Forecasting {
         let moved = store
             .move_implementation(&job.implementation, &["forecasting"], "optimizing")
             .await
-            .map_err(retry)?;
+            .map_err(JobError::retry)?;
         // The mover queues the inventory job; a redelivered job queues it again in case
         // its first delivery died between the two (the inventory step is idempotent).
         if moved || msg.attempt > 1 {
             let next = Job { chunk: None, ..job };
             state
                 .queue
-                .enqueue(INVENTORY, &to_body(&next))
+                .enqueue(INVENTORY, &to_body(&next).map_err(JobError::retry)?)
                 .await
-                .map_err(retry)?;
+                .map_err(JobError::retry)?;
         }
         Ok(())
     }
@@ -103,9 +104,4 @@ impl Handler for Forecasting {
     async fn dead(&self, msg: &Message, error: &str) {
         fail_implementation(&self.0, msg, "forecasting", error).await;
     }
-}
-
-/// A failed attempt from any error.
-pub(super) fn retry(e: impl std::fmt::Display) -> JobError {
-    JobError::Retry(e.to_string())
 }

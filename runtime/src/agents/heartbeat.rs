@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::app::AppState;
 use crate::queue::{Heartbeat, unix_ms};
+use crate::state::AppState;
 
 /// How often agents beat.
 pub const INTERVAL: Duration = Duration::from_secs(2);

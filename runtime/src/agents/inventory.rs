@@ -4,12 +4,12 @@
 //! floor, and moves the implementation to `succeeded`, once: a second delivery finds it
 //! final.
 
-use super::forecasting::retry;
+use super::job::{fail_implementation, load};
 use super::worker::{Handler, JobError};
-use super::{fail_implementation, load};
-use crate::app::AppState;
-use crate::implementations::{State, engine, finish};
+use crate::domain::implementation::State;
+use crate::implementations::{engine, finish};
 use crate::queue::{INVENTORY, Message};
+use crate::state::AppState;
 use crate::tenancy::implementations::{Outcome, SkuColumn};
 
 /// The inventory agent.
@@ -31,7 +31,7 @@ impl Handler for Inventory {
         let rows = store
             .implementation_skus(&job.implementation, 0, None)
             .await
-            .map_err(retry)?;
+            .map_err(JobError::retry)?;
         let options = row.options.clone();
         let computed = tokio::task::spawn_blocking(move || {
             rows.iter()
@@ -47,12 +47,12 @@ impl Handler for Inventory {
                 .collect::<Result<Vec<_>, String>>()
         })
         .await
-        .map_err(retry)?
+        .map_err(JobError::retry)?
         .map_err(JobError::Retry)?;
         store
             .write_sku_results(&job.implementation, SkuColumn::Policy, &computed)
             .await
-            .map_err(retry)?;
+            .map_err(JobError::retry)?;
         let stored: Vec<&str> = computed.iter().map(|(_, p)| p.as_str()).collect();
         let results = engine::results(&stored).map_err(JobError::Retry)?;
         let floor = engine::accuracy_floor(&row.options).map_err(JobError::Retry)?;
@@ -72,7 +72,7 @@ impl Handler for Inventory {
             &outcome,
         )
         .await
-        .map_err(retry)?;
+        .map_err(JobError::retry)?;
         Ok(())
     }
 

@@ -8,6 +8,7 @@
 pub mod forecasting;
 pub mod heartbeat;
 pub mod inventory;
+mod job;
 pub mod worker;
 
 use std::sync::Arc;
@@ -16,13 +17,8 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use crate::app::AppState;
-use crate::domain::tenant::TenantId;
-use crate::implementations::{Job, State, failed, finish};
-use crate::queue::Message;
-use crate::tenancy::implementations::ImplementationRow;
-use crate::tenancy::store::TenantDb;
-use worker::{Exit, Handler, JobError};
+use crate::state::AppState;
+use worker::{Exit, Handler};
 
 /// The default number of agents of each kind.
 pub const DEFAULT_AGENTS: usize = 1;
@@ -72,49 +68,5 @@ async fn supervise<H: Handler>(
                 tracing::info!(kind = handler.stream(), index, "agent restarting");
             }
         }
-    }
-}
-
-/// A job's implementation: `None` when it no longer exists (nothing to do). A body that
-/// does not parse is a failed attempt (and, in the end, a dead letter).
-async fn load(
-    state: &AppState,
-    msg: &Message,
-) -> Result<Option<(Job, TenantDb, ImplementationRow)>, JobError> {
-    let job: Job = serde_json::from_str(&msg.body)
-        .map_err(|e| JobError::Retry(format!("malformed job: {e}")))?;
-    let tenant = TenantId::parse(&job.tenant)
-        .map_err(|_| JobError::Retry(format!("malformed tenant id {:?}", job.tenant)))?;
-    let store = state
-        .tenancy
-        .store(&tenant)
-        .await
-        .map_err(forecasting::retry)?;
-    let row = store
-        .implementation(&job.implementation)
-        .await
-        .map_err(forecasting::retry)?;
-    Ok(row.map(|row| (job, store, row)))
-}
-
-/// Marks a dead-lettered job's implementation failed, keeping the error.
-async fn fail_implementation(state: &AppState, msg: &Message, agent: &str, error: &str) {
-    let Ok(Some((job, store, _))) = load(state, msg).await else {
-        return;
-    };
-    let error = format!(
-        "the {agent} agent gave up after {} attempts: {error}",
-        msg.attempt
-    );
-    if let Err(e) = finish(
-        state,
-        &store,
-        &job.implementation,
-        State::Failed,
-        &failed(&error),
-    )
-    .await
-    {
-        tracing::warn!(implementation = %job.implementation, error = %e, "could not mark the implementation failed");
     }
 }

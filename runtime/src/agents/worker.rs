@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 use super::heartbeat::{self, Beat};
-use crate::app::AppState;
 use crate::queue::{Failed, Message};
+use crate::state::AppState;
 
 /// How a job went wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +21,13 @@ pub enum JobError {
     Retry(String),
     /// Not now (e.g. no free slot): back in the queue after this delay, no attempt counted.
     Defer(Duration),
+}
+
+impl JobError {
+    /// A failed attempt, for `map_err` on anything displayable.
+    pub fn retry(e: impl std::fmt::Display) -> Self {
+        Self::Retry(e.to_string())
+    }
 }
 
 /// What an agent does with its jobs. Handlers must be idempotent: a job may be delivered

@@ -7,8 +7,8 @@ use std::io::Write;
 
 use clap::Subcommand;
 
+use super::common::{CliError, line};
 use super::queue::shared_queue;
-use super::{CliError, line};
 use crate::agents::heartbeat::INTERVAL;
 use crate::queue::unix_ms;
 use crate::settings::parse::Lookup;

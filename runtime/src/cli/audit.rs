@@ -5,7 +5,7 @@ use std::io::Write;
 
 use clap::Subcommand;
 
-use super::{CliError, line, services};
+use super::common::{CliError, line, services};
 use crate::settings::parse::Lookup;
 
 /// `scf audit` subcommands.

@@ -7,8 +7,7 @@ use std::io::Write;
 use clap::Subcommand;
 use sqlx::{AssertSqlSafe, Executor};
 
-use super::{CliError, cli_entry, line, mark, services, settings};
-use crate::app::Services;
+use super::common::{CliError, cli_entry, line, mark, services, settings};
 use crate::db::ident::quote;
 use crate::db::migrate::{self, MigrationState};
 use crate::db::{Backend, Location};
@@ -16,6 +15,7 @@ use crate::domain::email::Email;
 use crate::domain::tenant::TenantId;
 use crate::settings::parse::Lookup;
 use crate::settings::{DatabaseTarget, Mode, Settings};
+use crate::state::Services;
 use crate::tenancy::{NewTenant, TenantError};
 
 /// `scf db` subcommands.

@@ -6,6 +6,7 @@
 
 pub mod agents;
 pub mod audit;
+mod common;
 pub mod db;
 pub mod optimize;
 pub mod queue;
@@ -17,12 +18,11 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 
-use crate::app::{Services, StartError};
 use crate::settings::parse::Lookup;
-use crate::settings::{Mode, Settings, SettingsError};
 
 pub use agents::AgentsCommand;
 pub use audit::AuditCommand;
+pub use common::CliError;
 pub use db::DbCommand;
 pub use optimize::OptimizeArgs;
 pub use queue::QueueCommand;
@@ -51,41 +51,6 @@ pub enum Command {
     Agents(AgentsCommand),
     /// Forecast a demand file and compute inventory policies, without the server.
     Optimize(OptimizeArgs),
-}
-
-/// Why a command failed.
-#[derive(Debug, thiserror::Error)]
-pub enum CliError {
-    /// Bad settings.
-    #[error(transparent)]
-    Settings(#[from] SettingsError),
-    /// A service could not be reached or prepared.
-    #[error(transparent)]
-    Start(#[from] StartError),
-    /// A check failed; the output says which.
-    #[error("{0}")]
-    Failed(String),
-    /// Writing output failed.
-    #[error("cannot write output: {0}")]
-    Io(#[from] std::io::Error),
-}
-
-impl From<crate::db::DbError> for CliError {
-    fn from(e: crate::db::DbError) -> Self {
-        Self::Start(e.into())
-    }
-}
-
-impl From<sqlx::Error> for CliError {
-    fn from(e: sqlx::Error) -> Self {
-        Self::Start(crate::db::DbError::Query(e).into())
-    }
-}
-
-impl From<crate::tenancy::TenantError> for CliError {
-    fn from(e: crate::tenancy::TenantError) -> Self {
-        Self::Failed(e.to_string())
-    }
 }
 
 /// Runs a command to completion and returns the process exit code.
@@ -131,42 +96,4 @@ pub async fn run_command(
         Command::Agents(c) => agents::execute(c, env, out).await,
         Command::Optimize(args) => optimize::run(args, env, out),
     }
-}
-
-/// Settings for the non-server commands: the mode follows `ENVIRONMENT`.
-fn settings(env: Lookup<'_>) -> Result<Settings, CliError> {
-    Ok(Settings::from_lookup(
-        Mode::resolve(false, false, env),
-        env,
-    )?)
-}
-
-/// Connected services for a command.
-async fn services(env: Lookup<'_>) -> Result<(Settings, Services), CliError> {
-    let settings = settings(env)?;
-    let services = Services::connect(&settings).await?;
-    Ok((settings, services))
-}
-
-/// An audit entry for a CLI action.
-fn cli_entry(action: &str, target: String, tenant: Option<String>) -> crate::audit::AuditEntry {
-    crate::audit::AuditEntry {
-        request_id: format!("cli-{}", uuid::Uuid::new_v4()),
-        actor: "cli".to_owned(),
-        tenant_id: tenant,
-        action: action.to_owned(),
-        target,
-        status: 0,
-    }
-}
-
-/// `ok` / `FAILED` marker for check lists.
-fn mark(ok: bool) -> &'static str {
-    if ok { "ok    " } else { "FAILED" }
-}
-
-/// Writes one line, mapping the error.
-fn line(out: &mut (dyn Write + Send), text: impl std::fmt::Display) -> Result<(), CliError> {
-    writeln!(out, "{text}")?;
-    Ok(())
 }

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 
 use clap::{ArgGroup, Args};
 
-use super::CliError;
+use super::common::CliError;
+use crate::files::{Existing, write_atomic};
 use crate::optimize::{
     self, Bucket, EngineForecaster, Format, Limits, Overrides, SkuResult, Target, Upload,
 };
@@ -126,7 +127,7 @@ pub fn run(
             .map_err(|e| CliError::Failed(format!("bug: cannot render JSON: {e}")))?
             + "\n"
     } else {
-        optimize::to_csv(&results)
+        optimize::to_csv(&results).map_err(|e| CliError::Failed(e.to_string()))?
     };
     let accuracy = summary
         .accuracy
@@ -153,7 +154,7 @@ pub fn run(
         out.write_all(body.as_bytes())?;
         eprintln!("{report}");
     } else {
-        std::fs::write(&args.out, body)
+        write_atomic(&args.out, body.as_bytes(), 0o666, Existing::Replace)
             .map_err(|e| CliError::Failed(format!("cannot write {}: {e}", args.out.display())))?;
         writeln!(out, "{report}; policies in {}", args.out.display())?;
     }

@@ -7,7 +7,7 @@ use std::io::Write;
 
 use clap::Subcommand;
 
-use super::{CliError, line, services};
+use super::common::{CliError, line, services};
 use crate::queue::{QueueError, STREAMS};
 use crate::settings::parse::Lookup;
 

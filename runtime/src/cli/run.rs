@@ -7,10 +7,11 @@ use std::net::SocketAddr;
 
 use clap::Args;
 
-use super::CliError;
-use crate::app::{AppState, Application, Services, agent_count, run_agents_until, shutdown_signal};
+use super::common::CliError;
+use crate::app::{Application, agent_count, run_agents_until, shutdown_signal};
 use crate::settings::parse::Lookup;
 use crate::settings::{DatabaseTarget, Mode, Settings};
+use crate::state::{AppState, Services};
 
 /// Arguments of `scf run`.
 #[derive(Debug, Args)]
@@ -107,7 +108,7 @@ async fn agents_only(settings: Settings, out: &mut (dyn Write + Send)) -> Result
     }
     let services = Services::connect(&settings).await?;
     let n = agent_count(&settings).max(1);
-    let state = AppState::new(settings, services);
+    let state = AppState::new(settings, services)?;
     writeln!(
         out,
         "scf agents: {n} forecasting, {n} inventory on the {} queue; stop with SIGTERM",

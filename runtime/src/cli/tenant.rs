@@ -5,7 +5,7 @@ use std::io::Write;
 
 use clap::Subcommand;
 
-use super::{CliError, cli_entry, line, mark, services};
+use super::common::{CliError, cli_entry, line, mark, services};
 use crate::audit::AuditLog;
 use crate::domain::email::Email;
 use crate::domain::tenant::TenantId;

@@ -32,12 +32,16 @@ pub enum FieldCryptoError {
     /// The value is not in the stored format, or fails authentication.
     #[error("encrypted value is corrupt or was tampered with")]
     Corrupt,
+    /// AES-GCM refused to encrypt (a value beyond its 64 GiB limit: a bug).
+    #[error("cannot encrypt the value for {0} (a bug)")]
+    Encrypt(String),
 }
 
 struct FieldKey {
     id: String,
     cipher: Aes256Gcm,
-    index_key: [u8; 32],
+    /// HMAC-SHA256 keyed with the blind-index key, cloned per value.
+    index: Hmac<Sha256>,
 }
 
 /// The field-encryption keys, current first.
@@ -61,7 +65,7 @@ impl FieldCipher {
                 Ok(FieldKey {
                     id: key_id(&raw),
                     cipher,
-                    index_key: hmac(&raw, b"scf blind index v1"),
+                    index: index_mac(&raw).map_err(|_| FieldCryptoError::BadKey(i))?,
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -72,11 +76,10 @@ impl FieldCipher {
     }
 
     /// Encrypts `plain` for the field named by `context` (e.g. `users.email`).
-    pub fn encrypt(&self, context: &str, plain: &str) -> String {
+    pub fn encrypt(&self, context: &str, plain: &str) -> Result<String, FieldCryptoError> {
         let key = &self.keys[0];
         let nonce_bytes = random_bytes::<12>();
         let nonce = Nonce::from(nonce_bytes);
-        // Encrypting into a Vec with a 96-bit nonce cannot fail for inputs below 64 GiB.
         let sealed = key
             .cipher
             .encrypt(
@@ -86,10 +89,10 @@ impl FieldCipher {
                     aad: context.as_bytes(),
                 },
             )
-            .unwrap_or_default();
+            .map_err(|_| FieldCryptoError::Encrypt(context.to_owned()))?;
         let mut blob = nonce_bytes.to_vec();
         blob.extend_from_slice(&sealed);
-        format!("{PREFIX}{}:{}", key.id, STANDARD.encode(blob))
+        Ok(format!("{PREFIX}{}:{}", key.id, STANDARD.encode(blob)))
     }
 
     /// Decrypts a value written by [`Self::encrypt`] with the same `context`.
@@ -126,7 +129,7 @@ impl FieldCipher {
 
     /// The blind index of `value` under the current key, for storing.
     pub fn index(&self, context: &str, value: &str) -> String {
-        index_with(&self.keys[0].index_key, context, value)
+        index_with(&self.keys[0].index, context, value)
     }
 
     /// The blind index of `value` under every key, for looking up rows written before a
@@ -134,23 +137,25 @@ impl FieldCipher {
     pub fn index_candidates(&self, context: &str, value: &str) -> Vec<String> {
         self.keys
             .iter()
-            .map(|k| index_with(&k.index_key, context, value))
+            .map(|k| index_with(&k.index, context, value))
             .collect()
     }
 }
 
-fn index_with(key: &[u8; 32], context: &str, value: &str) -> String {
-    let mut input = context.as_bytes().to_vec();
-    input.push(0);
-    input.extend_from_slice(value.as_bytes());
-    hex::encode(hmac(key, &input))
+fn index_with(mac: &Hmac<Sha256>, context: &str, value: &str) -> String {
+    let mut mac = mac.clone();
+    mac.update(context.as_bytes());
+    mac.update(&[0]);
+    mac.update(value.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
 }
 
-fn hmac(key: &[u8], message: &[u8]) -> [u8; 32] {
-    // HMAC accepts keys of any length.
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).unwrap_or_else(|_| unreachable!());
-    mac.update(message);
-    mac.finalize().into_bytes().into()
+/// The blind-index HMAC: keyed with HMAC(field key, a fixed label), so the index key is
+/// not the encryption key.
+fn index_mac(field_key: &[u8]) -> Result<Hmac<Sha256>, hmac::digest::InvalidLength> {
+    let mut derive = Hmac::<Sha256>::new_from_slice(field_key)?;
+    derive.update(b"scf blind index v1");
+    Hmac::<Sha256>::new_from_slice(&derive.finalize().into_bytes())
 }
 
 #[cfg(test)]
@@ -164,12 +169,15 @@ mod tests {
     #[test]
     fn round_trips_and_hides_the_plaintext() {
         let ring = FieldCipher::new(&[key(1)]).expect("ring");
-        let stored = ring.encrypt("users.email", "admin@customer.com");
+        let stored = ring
+            .encrypt("users.email", "admin@customer.com")
+            .expect("encrypt");
         assert!(stored.starts_with("enc:v1:"));
         assert!(!stored.contains("admin"));
         assert_ne!(
             stored,
-            ring.encrypt("users.email", "admin@customer.com"),
+            ring.encrypt("users.email", "admin@customer.com")
+                .expect("encrypt"),
             "random nonce"
         );
         assert_eq!(
@@ -181,7 +189,7 @@ mod tests {
     #[test]
     fn context_and_tampering_are_detected() {
         let ring = FieldCipher::new(&[key(1)]).expect("ring");
-        let stored = ring.encrypt("users.email", "a@b.co");
+        let stored = ring.encrypt("users.email", "a@b.co").expect("encrypt");
         assert_eq!(
             ring.decrypt("tenants.admin_email", &stored),
             Err(FieldCryptoError::Corrupt)
@@ -199,7 +207,7 @@ mod tests {
     #[test]
     fn rotated_keys_still_decrypt_and_index() {
         let old = FieldCipher::new(&[key(1)]).expect("old ring");
-        let stored = old.encrypt("c", "v");
+        let stored = old.encrypt("c", "v").expect("encrypt");
         let old_index = old.index("c", "v");
         let new = FieldCipher::new(&[key(2), key(1)]).expect("new ring");
         assert_eq!(new.decrypt("c", &stored).as_deref(), Ok("v"));
@@ -210,6 +218,17 @@ mod tests {
             only_new.decrypt("c", &stored),
             Err(FieldCryptoError::UnknownKey(_))
         ));
+    }
+
+    #[test]
+    fn the_blind_index_is_hmac_under_a_derived_key() {
+        // HMAC-SHA256(HMAC-SHA256(key, "scf blind index v1"), context || 0 || value), as
+        // Python's hmac module computes it: stored indexes stay valid across versions.
+        let ring = FieldCipher::new(&[key(1)]).expect("ring");
+        assert_eq!(
+            ring.index("users.email", "admin@customer.com"),
+            "5dbf95b41b6d834498eb1dc878670216c17a423f5d81bba61d2ce58d0f078137"
+        );
     }
 
     #[test]

@@ -1,16 +1,19 @@
-//! JWTs signed with HS256. The header carries `kid`, the signing key's id, so tokens
-//! signed by a retired key (still listed in `SECRET_KEY_PREVIOUS`) verify until they
-//! expire. Verification accepts `alg: HS256` only: `none`, RS256 and anything else are
-//! refused before a signature is looked at.
+//! JWTs signed with HS256 through `jsonwebtoken` (its RustCrypto backend: no aws-lc-rs).
+//! The header carries `kid`, the signing key's id, so tokens signed by a retired key
+//! (still listed in `SECRET_KEY_PREVIOUS`) verify until they expire. Verification accepts
+//! `alg: HS256` only: `none`, RS256 and anything else are refused before a signature is
+//! looked at. `exp` and `nbf` are checked with [`LEEWAY`] seconds of clock skew between
+//! replicas, and a token issued (`iat`) further than that in the future is refused.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use hmac::{Hmac, KeyInit, Mac};
+use jsonwebtoken::errors::{Error, ErrorKind};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 
 use super::key_id;
 use crate::secret::Secret;
+
+/// Seconds of clock skew tolerated on `exp`, `nbf` and `iat`.
+pub const LEEWAY: u64 = 30;
 
 /// What a token allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,25 +34,20 @@ pub struct Claims {
     pub tid: String,
     /// Issued at (unix seconds).
     pub iat: i64,
+    /// Not valid before (unix seconds). Optional on the way in: tokens issued before this
+    /// claim was added carry none, and stay valid until they expire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
     /// Expires at (unix seconds).
     pub exp: i64,
     /// What the token allows.
     pub scope: Scope,
 }
 
-#[derive(Serialize, Deserialize)]
-struct Header {
-    alg: String,
-    #[serde(default)]
-    typ: Option<String>,
-    #[serde(default)]
-    kid: Option<String>,
-}
-
-/// Why a token was refused.
+/// Why a token was refused, or could not be made.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum JwtError {
-    /// Not three base64url parts of JSON.
+    /// Not three base64url parts of JSON with the claims this runtime issues.
     #[error("malformed token")]
     Malformed,
     /// Not HS256.
@@ -64,146 +62,241 @@ pub enum JwtError {
     /// Past its expiry.
     #[error("token has expired")]
     Expired,
+    /// Before its `nbf`.
+    #[error("token is not valid yet")]
+    NotYetValid,
+    /// Its `iat` is in the future.
+    #[error("token was issued in the future; check the clocks of the servers")]
+    IssuedInFuture,
+    /// No signing key, or an empty one (settings refuse both, so this is a bug).
+    #[error("JWT signing key is missing or empty (a bug: settings should have refused it)")]
+    NoKey,
+    /// Signing failed (a bug).
+    #[error("cannot sign a token (a bug): {0}")]
+    Sign(String),
+}
+
+impl From<Error> for JwtError {
+    fn from(e: Error) -> Self {
+        match e.into_kind() {
+            ErrorKind::InvalidSignature => Self::BadSignature,
+            ErrorKind::ExpiredSignature => Self::Expired,
+            ErrorKind::ImmatureSignature => Self::NotYetValid,
+            _ => Self::Malformed,
+        }
+    }
+}
+
+struct Key {
+    id: String,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
 }
 
 /// The signing key and the retired keys still accepted.
 pub struct JwtKeys {
-    keys: Vec<(String, Vec<u8>)>,
+    keys: Vec<Key>,
+    validation: Validation,
 }
 
 impl JwtKeys {
     /// Builds the ring, current key first.
-    pub fn new(keys: &[Secret]) -> Self {
-        Self {
-            keys: keys
-                .iter()
-                .map(|k| {
-                    (
-                        key_id(k.expose().as_bytes()),
-                        k.expose().as_bytes().to_vec(),
-                    )
+    pub fn new(keys: &[Secret]) -> Result<Self, JwtError> {
+        let keys = keys
+            .iter()
+            .map(|k| {
+                let raw = k.expose().as_bytes();
+                Ok(Key {
+                    id: key_id(raw),
+                    encoding: EncodingKey::from_secret(raw).map_err(|_| JwtError::NoKey)?,
+                    decoding: DecodingKey::from_secret(raw).map_err(|_| JwtError::NoKey)?,
                 })
-                .collect(),
+            })
+            .collect::<Result<Vec<_>, JwtError>>()?;
+        if keys.is_empty() {
+            return Err(JwtError::NoKey);
         }
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = LEEWAY;
+        validation.validate_nbf = true;
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        Ok(Self { keys, validation })
     }
 
     /// Signs `claims` with the current key.
-    pub fn sign(&self, claims: &Claims) -> String {
-        let (kid, key) = &self.keys[0];
-        let header = Header {
-            alg: "HS256".into(),
-            typ: Some("JWT".into()),
-            kid: Some(kid.clone()),
-        };
-        // Serialising these plain structs cannot fail.
-        let head = B64.encode(serde_json::to_vec(&header).unwrap_or_default());
-        let body = B64.encode(serde_json::to_vec(claims).unwrap_or_default());
-        let signing_input = format!("{head}.{body}");
-        let signature = B64.encode(mac(key, signing_input.as_bytes()).finalize().into_bytes());
-        format!("{signing_input}.{signature}")
+    pub fn sign(&self, claims: &Claims) -> Result<String, JwtError> {
+        let key = &self.keys[0];
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(key.id.clone());
+        jsonwebtoken::encode(&header, claims, &key.encoding)
+            .map_err(|e| JwtError::Sign(e.to_string()))
     }
 
-    /// Verifies `token` at time `now` (unix seconds) and returns its claims.
-    pub fn verify(&self, token: &str, now: i64) -> Result<Claims, JwtError> {
-        let mut parts = token.split('.');
-        let (Some(head), Some(body), Some(sig), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(JwtError::Malformed);
-        };
-        let header: Header = decode_json(head)?;
-        if header.alg != "HS256" {
-            return Err(JwtError::WrongAlgorithm(header.alg));
+    /// Verifies `token` against the clock and returns its claims.
+    pub fn verify(&self, token: &str) -> Result<Claims, JwtError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| JwtError::Malformed)?;
+        if header.alg != Algorithm::HS256 {
+            return Err(JwtError::WrongAlgorithm(format!("{:?}", header.alg)));
         }
         let kid = header.kid.ok_or(JwtError::UnknownKey)?;
-        let (_, key) = self
+        let key = self
             .keys
             .iter()
-            .find(|(id, _)| *id == kid)
+            .find(|k| k.id == kid)
             .ok_or(JwtError::UnknownKey)?;
-        let sig = B64.decode(sig).map_err(|_| JwtError::Malformed)?;
-        let signing_input = &token[..head.len() + 1 + body.len()];
-        mac(key, signing_input.as_bytes())
-            .verify_slice(&sig)
-            .map_err(|_| JwtError::BadSignature)?;
-        let claims: Claims = decode_json(body)?;
-        if claims.exp <= now {
-            return Err(JwtError::Expired);
+        let claims = jsonwebtoken::decode::<Claims>(token, &key.decoding, &self.validation)?.claims;
+        let now = jsonwebtoken::get_current_timestamp().saturating_add(LEEWAY);
+        if u64::try_from(claims.iat).is_ok_and(|iat| iat > now) {
+            return Err(JwtError::IssuedInFuture);
         }
         Ok(claims)
     }
 }
 
-fn mac(key: &[u8], input: &[u8]) -> Hmac<Sha256> {
-    // HMAC accepts keys of any length.
-    let mut m = <Hmac<Sha256> as KeyInit>::new_from_slice(key).unwrap_or_else(|_| unreachable!());
-    m.update(input);
-    m
-}
-
-fn decode_json<T: for<'de> Deserialize<'de>>(part: &str) -> Result<T, JwtError> {
-    let bytes = B64.decode(part).map_err(|_| JwtError::Malformed)?;
-    serde_json::from_slice(&bytes).map_err(|_| JwtError::Malformed)
-}
-
 #[cfg(test)]
 mod tests {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+
     use super::*;
 
+    const KEY: &str = "current-key-current-key-current-key";
+
     fn ring(keys: &[&str]) -> JwtKeys {
-        JwtKeys::new(&keys.iter().map(|k| Secret::new(*k)).collect::<Vec<_>>())
+        JwtKeys::new(&keys.iter().map(|k| Secret::new(*k)).collect::<Vec<_>>()).expect("ring")
     }
 
-    fn claims(exp: i64) -> Claims {
+    fn now() -> i64 {
+        i64::try_from(jsonwebtoken::get_current_timestamp()).expect("now")
+    }
+
+    /// Claims issued now, valid for `ttl` seconds.
+    fn claims(ttl: i64) -> Claims {
+        let iat = now();
         Claims {
             sub: "u1".into(),
             tid: "acme".into(),
-            iat: 0,
-            exp,
+            iat,
+            nbf: Some(iat),
+            exp: iat + ttl,
             scope: Scope::Full,
         }
     }
 
+    fn signed(keys: &JwtKeys, claims: &Claims) -> String {
+        keys.sign(claims).expect("sign")
+    }
+
     #[test]
-    fn signs_and_verifies() {
-        let keys = ring(&["current-key-current-key-current-key"]);
-        let token = keys.sign(&claims(100));
-        assert_eq!(keys.verify(&token, 99), Ok(claims(100)));
-        assert_eq!(keys.verify(&token, 100), Err(JwtError::Expired));
+    fn signs_and_verifies_with_kid_in_the_header() {
+        let keys = ring(&[KEY]);
+        let c = claims(3600);
+        let token = signed(&keys, &c);
+        assert_eq!(keys.verify(&token), Ok(c));
+        let header = jsonwebtoken::decode_header(&token).expect("header");
+        assert_eq!(header.alg, Algorithm::HS256);
+        assert_eq!(header.kid, Some(key_id(KEY.as_bytes())));
+    }
+
+    #[test]
+    fn time_claims_are_checked_with_leeway() {
+        let keys = ring(&[KEY]);
+        let skew = i64::try_from(LEEWAY).expect("leeway");
+        let just_expired = Claims {
+            exp: now() - 5,
+            ..claims(0)
+        };
+        assert!(
+            keys.verify(&signed(&keys, &just_expired)).is_ok(),
+            "within the leeway"
+        );
+        let expired = Claims {
+            exp: now() - skew - 60,
+            ..claims(0)
+        };
+        assert_eq!(
+            keys.verify(&signed(&keys, &expired)),
+            Err(JwtError::Expired)
+        );
+        let early = Claims {
+            nbf: Some(now() + skew + 600),
+            ..claims(3600)
+        };
+        assert_eq!(
+            keys.verify(&signed(&keys, &early)),
+            Err(JwtError::NotYetValid)
+        );
+        let future = Claims {
+            iat: now() + skew + 600,
+            ..claims(3600)
+        };
+        assert_eq!(
+            keys.verify(&signed(&keys, &future)),
+            Err(JwtError::IssuedInFuture)
+        );
+        let no_nbf = Claims {
+            nbf: None,
+            ..claims(3600)
+        };
+        assert!(
+            keys.verify(&signed(&keys, &no_nbf)).is_ok(),
+            "tokens from before nbf"
+        );
     }
 
     #[test]
     fn rotation_keeps_old_tokens_valid() {
         let old = ring(&["old-key-old-key-old-key-old-key-old"]);
-        let token = old.sign(&claims(100));
+        let token = signed(&old, &claims(3600));
         let rotated = ring(&[
             "new-key-new-key-new-key-new-key-new",
             "old-key-old-key-old-key-old-key-old",
         ]);
-        assert!(rotated.verify(&token, 1).is_ok());
+        assert!(rotated.verify(&token).is_ok());
         let dropped = ring(&["new-key-new-key-new-key-new-key-new"]);
-        assert_eq!(dropped.verify(&token, 1), Err(JwtError::UnknownKey));
+        assert_eq!(dropped.verify(&token), Err(JwtError::UnknownKey));
     }
 
     #[test]
     fn tampered_and_foreign_tokens_are_refused() {
-        let keys = ring(&["current-key-current-key-current-key"]);
-        let token = keys.sign(&claims(100));
-        let (signing_input, _) = token.rsplit_once('.').expect("three parts");
-        let (head, _) = signing_input.split_once('.').expect("head");
-        let forged_body =
-            B64.encode(br#"{"sub":"admin","tid":"acme","iat":0,"exp":100,"scope":"full"}"#);
-        let sig = token.rsplit_once('.').expect("sig").1;
+        let keys = ring(&[KEY]);
+        let token = signed(&keys, &claims(3600));
+        let mut parts = token.split('.');
+        let (head, _, sig) = (
+            parts.next().expect("head"),
+            parts.next().expect("body"),
+            parts.next().expect("sig"),
+        );
+        let c = claims(3600);
+        let forged = format!(
+            r#"{{"sub":"admin","tid":"acme","iat":{},"exp":{},"scope":"full"}}"#,
+            c.iat, c.exp
+        );
+        let forged_body = B64.encode(forged);
         assert_eq!(
-            keys.verify(&format!("{head}.{forged_body}.{sig}"), 1),
+            keys.verify(&format!("{head}.{forged_body}.{sig}")),
             Err(JwtError::BadSignature)
         );
         let none_head = B64.encode(br#"{"alg":"none","typ":"JWT"}"#);
         assert_eq!(
-            keys.verify(&format!("{none_head}.{forged_body}."), 1),
-            Err(JwtError::WrongAlgorithm("none".into()))
+            keys.verify(&format!("{none_head}.{forged_body}.")),
+            Err(JwtError::Malformed)
         );
-        assert_eq!(keys.verify("a.b", 1), Err(JwtError::Malformed));
-        assert_eq!(keys.verify("", 1), Err(JwtError::Malformed));
+        let rs_head = B64.encode(br#"{"alg":"RS256","typ":"JWT"}"#);
+        assert_eq!(
+            keys.verify(&format!("{rs_head}.{forged_body}.{sig}")),
+            Err(JwtError::WrongAlgorithm("RS256".into()))
+        );
+        assert_eq!(keys.verify("a.b"), Err(JwtError::Malformed));
+        assert_eq!(keys.verify(""), Err(JwtError::Malformed));
+    }
+
+    #[test]
+    fn an_empty_ring_or_key_is_refused() {
+        assert!(matches!(JwtKeys::new(&[]), Err(JwtError::NoKey)));
+        assert!(matches!(
+            JwtKeys::new(&[Secret::new("")]),
+            Err(JwtError::NoKey)
+        ));
     }
 }

@@ -1,6 +1,6 @@
 //! The runtime's cryptography, each piece behind a small API: field encryption
-//! (AES-256-GCM with key ids), password hashing (argon2id), JWTs (HS256 with key ids),
-//! TOTP, API-key material, and the SHA-256 helpers they share.
+//! (AES-256-GCM with key ids), password hashing (argon2id), JWTs (HS256 with key ids,
+//! through `jsonwebtoken`), TOTP, API-key material, and the SHA-256 helpers they share.
 
 pub mod api_key;
 pub mod fields;

@@ -26,16 +26,12 @@ pub async fn hash(password: String) -> Result<String, HashError> {
 }
 
 /// A valid hash of a random password, for verifying against when there is no user.
-pub async fn dummy_hash() -> String {
+pub async fn dummy_hash() -> Result<String, HashError> {
     static DUMMY: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
     DUMMY
-        .get_or_init(|| async {
-            hash(super::sha256_hex(&super::random_bytes::<16>()))
-                .await
-                .unwrap_or_default()
-        })
+        .get_or_try_init(|| hash(super::sha256_hex(&super::random_bytes::<16>())))
         .await
-        .clone()
+        .cloned()
 }
 
 /// Whether `password` matches the stored PHC string; a malformed hash never matches.

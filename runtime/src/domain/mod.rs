@@ -3,6 +3,7 @@
 //! identifier, an `Email` is well formed, a `Role` is one of three).
 
 pub mod email;
+pub mod implementation;
 pub mod plan;
 pub mod role;
 pub mod tenant;

@@ -13,14 +13,14 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
 use super::error::ApiError;
-use super::middleware::AuditSlot;
-use crate::app::AppState;
+use super::middleware::{AuditSlot, limit};
 use crate::crypto::api_key::{self, KeyOwner};
 use crate::crypto::jwt::Scope;
 use crate::db::now;
 use crate::domain::role::Role;
 use crate::domain::tenant::TenantId;
 use crate::ratelimit::Scope as LimitScope;
+use crate::state::AppState;
 use crate::tenancy::registry::{self, TenantRow};
 use crate::tenancy::store::TenantDb;
 use crate::tenancy::users::UserRow;
@@ -137,7 +137,7 @@ async fn resolve_tenant(parts: &Parts, state: &AppState) -> Result<(Principal, S
         };
         return Ok((principal, Scope::Full));
     }
-    let claims = state.jwt.verify(credential, now())?;
+    let claims = state.jwt.verify(credential)?;
     let tenant = TenantId::parse(&claims.tid)
         .map_err(|_| ApiError::unauthenticated("token names an invalid tenant"))?;
     let (record, store) = active_store(state, &tenant).await?;
@@ -181,19 +181,8 @@ async fn admit(parts: &Parts, state: &AppState, principal: &Principal) -> Result
         .tenant_requests
         .with_label_values(&[principal.tenant.as_str()])
         .inc();
-    state
-        .limiter
-        .check(LimitScope::User, &principal.actor, &state.metrics)
-        .await?;
-    state
-        .limiter
-        .check(
-            LimitScope::Tenant,
-            principal.tenant.as_str(),
-            &state.metrics,
-        )
-        .await?;
-    Ok(())
+    limit(state, LimitScope::User, &principal.actor).await?;
+    limit(state, LimitScope::Tenant, principal.tenant.as_str()).await
 }
 
 impl<R: RequiredRole> FromRequestParts<AppState> for Authed<R> {
@@ -264,10 +253,7 @@ impl FromRequestParts<AppState> for Platform {
         if let Some(slot) = parts.extensions.get::<AuditSlot>() {
             slot.set_actor(&actor, None);
         }
-        state
-            .limiter
-            .check(LimitScope::User, &actor, &state.metrics)
-            .await?;
+        limit(state, LimitScope::User, &actor).await?;
         Ok(Self { key_id: row.id })
     }
 }

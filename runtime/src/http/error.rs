@@ -158,7 +158,10 @@ impl From<sqlx::Error> for ApiError {
 
 impl From<JwtError> for ApiError {
     fn from(e: JwtError) -> Self {
-        Self::unauthenticated(e.to_string())
+        match e {
+            JwtError::NoKey | JwtError::Sign(_) => Self::internal(&e),
+            refused => Self::unauthenticated(refused.to_string()),
+        }
     }
 }
 

@@ -1,8 +1,9 @@
-//! The request pipeline around every route: per-IP rate limit, request metrics by route
-//! template, the audit entry of each state-changing request, and normalisation of
+//! The request pipeline around every route: per-IP rate limit (and the count of every
+//! limit's rejections, for this and the extractors' per-user and per-tenant limits),
+//! request metrics by route template, the audit entry of each state-changing request, and normalisation of
 //! framework-made error responses (404, 405, 413, timeouts) into the API's error shape.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -12,9 +13,9 @@ use axum::response::{IntoResponse, Response};
 
 use super::error::{self, ApiError};
 use super::extract::client_ip;
-use crate::app::AppState;
 use crate::audit::AuditEntry;
 use crate::ratelimit::Scope;
+use crate::state::AppState;
 
 /// Routes exempt from the per-IP limit: probes and scrapes must always get through.
 const UNLIMITED: [&str; 3] = ["/health", "/ready", "/metrics"];
@@ -34,24 +35,23 @@ pub struct AuditSlot(Arc<Mutex<AuditFields>>);
 impl AuditSlot {
     /// Notes who is acting, for which tenant.
     pub fn set_actor(&self, actor: &str, tenant: Option<&str>) {
-        if let Ok(mut f) = self.0.lock() {
-            f.actor = Some(actor.to_owned());
-            f.tenant = tenant.map(str::to_owned);
-        }
+        let mut f = self.fields();
+        f.actor = Some(actor.to_owned());
+        f.tenant = tenant.map(str::to_owned);
     }
 
     /// Notes the affected resource, when it is not the request path (e.g. a new id).
     pub fn set_target(&self, target: String) {
-        if let Ok(mut f) = self.0.lock() {
-            f.target = Some(target);
-        }
+        self.fields().target = Some(target);
     }
 
     fn take(&self) -> AuditFields {
-        self.0
-            .lock()
-            .map(|mut f| std::mem::take(&mut *f))
-            .unwrap_or_default()
+        std::mem::take(&mut *self.fields())
+    }
+
+    /// The fields; a handler that panicked while noting them leaves them as they were.
+    fn fields(&self) -> MutexGuard<'_, AuditFields> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -61,17 +61,27 @@ fn route_of(req: &Request) -> String {
         .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned())
 }
 
+/// Takes one request from `key`'s budget under `scope`; a refusal is counted in
+/// `framework_rate_limit_rejections_total{scope}` and becomes a 429 with `Retry-After`.
+pub async fn limit(state: &AppState, scope: Scope, key: &str) -> Result<(), ApiError> {
+    state.limiter.check(scope, key).await.map_err(|limited| {
+        state
+            .metrics
+            .rate_limit_rejections
+            .with_label_values(&[limited.scope.as_str()])
+            .inc();
+        ApiError::from(limited)
+    })
+}
+
 /// Refuses a client IP over its limit (429 with `Retry-After`).
 pub async fn ip_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
     if !UNLIMITED.contains(&req.uri().path()) {
         let (parts, body) = req.into_parts();
         if let Some(ip) = client_ip(&parts, &state.settings.security.trusted_proxies)
-            && let Err(limited) = state
-                .limiter
-                .check(Scope::Ip, &ip.to_string(), &state.metrics)
-                .await
+            && let Err(refused) = limit(&state, Scope::Ip, &ip.to_string()).await
         {
-            return ApiError::from(limited).into_response();
+            return refused.into_response();
         }
         return next.run(Request::from_parts(parts, body)).await;
     }

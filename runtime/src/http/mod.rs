@@ -20,7 +20,7 @@ use tower_http::trace::TraceLayer;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::AppState;
+use crate::state::AppState;
 use routes::{admin, api_keys, auth as auth_routes, health, implementations, tenant, users};
 
 /// Every route with its OpenAPI entry.

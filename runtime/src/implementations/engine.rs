@@ -183,8 +183,8 @@ pub fn summarize(results: &[SkuResult], floor: f64) -> optimize::Summary {
 }
 
 /// Results as CSV, as `scf optimize` writes them.
-pub fn to_csv(results: &[SkuResult]) -> String {
-    optimize::to_csv(results)
+pub fn to_csv(results: &[SkuResult]) -> Result<String, String> {
+    optimize::to_csv(results).map_err(|e| e.to_string())
 }
 
 /// JSON text of a value.

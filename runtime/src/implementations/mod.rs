@@ -13,73 +13,16 @@
 pub mod engine;
 
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
-use crate::app::AppState;
+use crate::domain::implementation::State;
 use crate::domain::plan::LimitExceeded;
 use crate::queue::{FORECASTING, QueueError};
+use crate::state::AppState;
 use crate::tenancy::implementations::{ImplementationRow, NewImplementation, Outcome};
 use crate::tenancy::store::TenantDb;
 
 /// SKUs per forecasting job.
 pub const CHUNK: usize = 25;
-
-/// An implementation's state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum State {
-    /// Waiting for an agent (or a free slot).
-    Queued,
-    /// Forecasting agents are at work.
-    Forecasting,
-    /// The inventory agent is at work.
-    Optimizing,
-    /// Finished; results available.
-    Succeeded,
-    /// Stopped by an error.
-    Failed,
-    /// Cancelled by a user.
-    Cancelled,
-}
-
-impl State {
-    /// Every state.
-    pub const ALL: [State; 6] = [
-        Self::Queued,
-        Self::Forecasting,
-        Self::Optimizing,
-        Self::Succeeded,
-        Self::Failed,
-        Self::Cancelled,
-    ];
-    /// The states of a running implementation (what the plan limit counts).
-    pub const ACTIVE: [&'static str; 3] = ["queued", "forecasting", "optimizing"];
-
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Queued => "queued",
-            Self::Forecasting => "forecasting",
-            Self::Optimizing => "optimizing",
-            Self::Succeeded => "succeeded",
-            Self::Failed => "failed",
-            Self::Cancelled => "cancelled",
-        }
-    }
-
-    /// A stored name; unknown names read as failed.
-    pub fn parse(s: &str) -> Self {
-        Self::ALL
-            .into_iter()
-            .find(|st| st.as_str() == s)
-            .unwrap_or(Self::Failed)
-    }
-
-    /// Whether no agent will touch it again.
-    pub fn is_final(self) -> bool {
-        matches!(self, Self::Succeeded | Self::Failed | Self::Cancelled)
-    }
-}
 
 /// A queued job: which implementation, and for forecasting which chunk of SKUs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -122,6 +65,9 @@ pub enum ImplError {
     /// Storage.
     #[error(transparent)]
     Db(#[from] sqlx::Error),
+    /// A job could not be encoded (a bug).
+    #[error("cannot encode a job (a bug): {0}")]
+    Encode(#[from] serde_json::Error),
 }
 
 /// An upload to turn into an implementation.
@@ -177,7 +123,7 @@ pub async fn create(
             implementation: id.clone(),
             chunk: Some(u32::try_from(chunk).unwrap_or(u32::MAX)),
         };
-        if let Err(e) = state.queue.enqueue(FORECASTING, &to_body(&job)).await {
+        if let Err(e) = state.queue.enqueue(FORECASTING, &to_body(&job)?).await {
             let failure = format!("could not be queued: {e}");
             finish(state, store, &id, State::Failed, &failed(&failure)).await?;
             return Err(e.into());
@@ -190,8 +136,8 @@ pub async fn create(
 }
 
 /// A job's queue body.
-pub fn to_body(job: &Job) -> String {
-    serde_json::to_string(job).unwrap_or_default()
+pub fn to_body(job: &Job) -> Result<String, serde_json::Error> {
+    serde_json::to_string(job)
 }
 
 /// The outcome of a failure.

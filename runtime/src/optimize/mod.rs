@@ -16,7 +16,8 @@
 //!   every SKU in parallel, in request order (batch mode).
 //! - [`summarize`]`(&[SkuResult], accuracy_floor) -> Summary`: pooled accuracy
 //!   (1 − WAPE of the rolling-origin backtest) and the success flag.
-//! - [`to_csv`]`(&[SkuResult]) -> String`; JSON through serde ([`SkuResult`] and
+//! - [`to_csv`]`(&[SkuResult]) -> Result<String, CsvError>` (the `csv` writer, SKUs
+//!   neutralised against spreadsheet formulas); JSON through serde ([`SkuResult`] and
 //!   [`Summary`] are `Serialize + Deserialize`). Results sorted by SKU, numbers rounded
 //!   to 4 decimals, policy levels whole units.
 //!
@@ -24,7 +25,7 @@
 //! [`input`] and [`period`] validate and lay out the upload (with [`long`] and
 //! [`connectors`] as readers); [`forecaster`] is the seam to `scf-forecast`;
 //! [`inventory`] holds the formulas; [`backtest`] scores accuracy; [`simulate`] replays
-//! demand through a policy; [`output`] writes results.
+//! demand through a policy; [`result`] is one SKU's result and [`output`] writes them.
 
 pub mod backtest;
 pub mod connectors;
@@ -34,14 +35,16 @@ pub mod inventory;
 pub mod long;
 pub mod output;
 pub mod period;
+pub mod result;
 pub mod simulate;
 
 pub use backtest::{BacktestOptions, Score};
 pub use connectors::{Connector, ensure_enabled};
 pub use forecaster::{DemandClass, EngineForecaster, Forecaster, ForecasterError, Prediction};
 pub use input::{InputError, Limits, SkuInput, SkuParams, Target};
-pub use output::{Summary, summarize, to_csv};
+pub use output::{CsvError, Summary, summarize, to_csv};
 pub use period::{Bucket, Spacing};
+pub use result::SkuResult;
 
 use input::DemandTable;
 use inventory::{Costs, DemandModel};
@@ -232,67 +235,6 @@ pub enum OptimizeError {
         /// The SKU.
         sku: String,
     },
-}
-
-/// One SKU's forecast and policies.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SkuResult {
-    /// SKU id.
-    pub sku: String,
-    /// Syntetos-Boylan class of the history.
-    pub demand_class: DemandClass,
-    /// Forecasting model chosen.
-    pub model: String,
-    /// Periods of history used.
-    pub history_periods: usize,
-    /// Last period of the history.
-    pub last_period: String,
-    /// Mean forecast for the next `horizon` periods.
-    pub forecast: Vec<f64>,
-    /// Mean demand per period over the protection interval `R + L`.
-    pub mean_demand: f64,
-    /// One-step forecast-error standard deviation.
-    pub error_sd: f64,
-    /// Backtest errors (pool them with [`summarize`]).
-    pub backtest: Score,
-    /// 1 − WAPE of this SKU's backtest, if it could be scored.
-    pub accuracy: Option<f64>,
-    /// Service target.
-    pub target: Target,
-    /// Parameters used.
-    pub params: SkuParams,
-    /// Safety stock of the (s,Q) policy.
-    pub safety_stock: f64,
-    /// Reorder point `s`, whole units.
-    pub reorder_point: f64,
-    /// Unrounded economic order quantity.
-    pub eoq: f64,
-    /// Order quantity `Q`: the EOQ rounded up to whole units and MOQ multiples.
-    pub order_quantity: f64,
-    /// Review period `R` of the (R,S) policy.
-    pub review_period: usize,
-    /// Safety stock of the (R,S) policy.
-    pub periodic_safety_stock: f64,
-    /// Order-up-to level `S`, whole units.
-    pub order_up_to: f64,
-}
-
-impl SkuResult {
-    /// The (s,Q) policy, for [`simulate::simulate`].
-    pub fn reorder_policy(&self) -> simulate::Policy {
-        simulate::Policy::ReorderPoint {
-            reorder_point: self.reorder_point,
-            order_quantity: self.order_quantity,
-        }
-    }
-
-    /// The (R,S) policy, for [`simulate::simulate`].
-    pub fn order_up_to_policy(&self) -> simulate::Policy {
-        simulate::Policy::OrderUpTo {
-            review_period: self.review_period,
-            order_up_to: self.order_up_to,
-        }
-    }
 }
 
 /// Forecasts one SKU, backtests it, and computes its (s,Q) and (R,S) policies.

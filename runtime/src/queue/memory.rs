@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::{
+use super::contract::{
     DeadLetter, Failed, Fetched, Heartbeat, Message, QueueConfig, QueueError, StreamStatus,
 };
 
@@ -118,7 +118,7 @@ impl MemoryQueue {
                 let mut msg = held.msg;
                 msg.id = new_id;
                 msg.attempts += 1;
-                msg.error = Some(super::timed_out(config));
+                msg.error = Some(super::contract::timed_out(config));
                 if msg.attempts >= config.max_attempts {
                     let letter = dead_letter(stream, &msg);
                     dead.push(letter.clone());
@@ -224,7 +224,7 @@ impl MemoryQueue {
             waiting: s.waiting.len() as u64,
             pending: s.pending.len() as u64,
             delayed: s.delayed.len() as u64,
-            oldest_age_ms: oldest.map(|t| super::millis(t.elapsed())),
+            oldest_age_ms: oldest.map(|t| super::contract::millis(t.elapsed())),
             dead: s.dead.len() as u64,
         })
     }

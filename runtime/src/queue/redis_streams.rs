@@ -14,7 +14,7 @@ use redis::streams::{StreamAutoClaimReply, StreamId, StreamRangeReply, StreamRea
 use redis::{AsyncCommands, Script};
 use tokio::sync::Mutex;
 
-use super::{
+use super::contract::{
     DeadLetter, Failed, Fetched, Heartbeat, Message, QueueConfig, QueueError, StreamStatus, millis,
 };
 
@@ -238,7 +238,7 @@ impl RedisQueue {
         for entry in &claimed.claimed {
             let (body, attempts, _) = fields(entry)?;
             let attempts = attempts + 1;
-            let error = super::timed_out(config);
+            let error = super::contract::timed_out(config);
             let delay = (attempts < config.max_attempts).then_some(Duration::ZERO);
             if let (_, Some(id)) = self
                 .move_message(stream, &entry.id, &body, attempts, &error, delay)
@@ -400,7 +400,7 @@ impl RedisQueue {
 
     pub(super) async fn beat(&self, beat: &Heartbeat) -> Result<(), QueueError> {
         let mut conn = self.conn.clone();
-        let json = serde_json::to_string(beat).unwrap_or_default();
+        let json = serde_json::to_string(beat)?;
         let _: () = conn.hset(self.agents_key(), &beat.agent, json).await?;
         Ok(())
     }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use redis::Script;
 use redis::aio::ConnectionManager;
 
-use super::{Scope, gcra_params};
+use super::gcra::{Scope, gcra_params};
 use crate::settings::parse::Quota;
 
 const GCRA: &str = r"

@@ -8,7 +8,7 @@ use std::time::Duration;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota as GovQuota};
 
-use super::{Scope, gcra_params};
+use super::gcra::{Scope, gcra_params};
 use crate::settings::RateLimits;
 use crate::settings::parse::Quota;
 

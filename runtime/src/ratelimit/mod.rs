@@ -4,36 +4,16 @@
 //! shares it; in dev an in-process limiter does the same. A refusal carries the wait
 //! that becomes `Retry-After`.
 
+mod gcra;
 mod gcra_redis;
 mod memory;
 
 use std::time::Duration;
 
-use crate::metrics::Metrics;
+pub use gcra::Scope;
+
 use crate::settings::RateLimits;
 use crate::settings::parse::Quota;
-
-/// What a limit is keyed on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    /// The client IP.
-    Ip,
-    /// The user or API key.
-    User,
-    /// The tenant.
-    Tenant,
-}
-
-impl Scope {
-    /// The label used in keys and metrics.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Ip => "ip",
-            Self::User => "user",
-            Self::Tenant => "tenant",
-        }
-    }
-}
 
 /// A request over its limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,9 +60,10 @@ impl RateLimiter {
         }
     }
 
-    /// Takes one request from `key`'s budget, or says how long to wait. A Redis failure
-    /// lets the request through (and is logged): limits must not take the API down.
-    pub async fn check(&self, scope: Scope, key: &str, metrics: &Metrics) -> Result<(), Limited> {
+    /// Takes one request from `key`'s budget, or says how long to wait (the caller counts
+    /// the refusal). A Redis failure lets the request through (and is logged): limits
+    /// must not take the API down.
+    pub async fn check(&self, scope: Scope, key: &str) -> Result<(), Limited> {
         let quota = self.quota(scope);
         let wait = match &self.backend {
             Backend::Memory(m) => m.check(scope, key),
@@ -96,39 +77,14 @@ impl RateLimiter {
         };
         match wait {
             None => Ok(()),
-            Some(retry_after) => {
-                metrics
-                    .rate_limit_rejections
-                    .with_label_values(&[scope.as_str()])
-                    .inc();
-                Err(Limited { scope, retry_after })
-            }
+            Some(retry_after) => Err(Limited { scope, retry_after }),
         }
     }
-}
-
-/// GCRA parameters in microseconds: emission interval and burst tolerance.
-fn gcra_params(quota: Quota) -> (u64, u64) {
-    let period = u64::try_from(quota.period.as_micros()).unwrap_or(u64::MAX);
-    let emission = (period / u64::from(quota.count)).max(1);
-    (
-        emission,
-        emission.saturating_mul(u64::from(quota.count) - 1),
-    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn burst_is_the_quota_count() {
-        let q = Quota {
-            count: 10,
-            period: Duration::from_secs(60),
-        };
-        assert_eq!(gcra_params(q), (6_000_000, 54_000_000));
-    }
 
     #[tokio::test]
     async fn memory_limiter_refuses_after_the_burst() {
@@ -141,12 +97,11 @@ mod tests {
             per_user: q(1),
             per_tenant: q(100),
         });
-        let metrics = Metrics::new();
         for _ in 0..3 {
-            assert!(limiter.check(Scope::Ip, "10.0.0.1", &metrics).await.is_ok());
+            assert!(limiter.check(Scope::Ip, "10.0.0.1").await.is_ok());
         }
         let refused = limiter
-            .check(Scope::Ip, "10.0.0.1", &metrics)
+            .check(Scope::Ip, "10.0.0.1")
             .await
             .expect_err("over the limit");
         assert_eq!(refused.scope, Scope::Ip);
@@ -156,17 +111,10 @@ mod tests {
             refused.retry_after
         );
         assert!(
-            limiter.check(Scope::Ip, "10.0.0.2", &metrics).await.is_ok(),
+            limiter.check(Scope::Ip, "10.0.0.2").await.is_ok(),
             "other keys are separate"
         );
-        assert!(limiter.check(Scope::User, "u", &metrics).await.is_ok());
-        assert!(limiter.check(Scope::User, "u", &metrics).await.is_err());
-        assert_eq!(
-            metrics
-                .rate_limit_rejections
-                .with_label_values(&["ip"])
-                .get(),
-            1
-        );
+        assert!(limiter.check(Scope::User, "u").await.is_ok());
+        assert!(limiter.check(Scope::User, "u").await.is_err());
     }
 }

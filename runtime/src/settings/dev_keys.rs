@@ -1,14 +1,17 @@
 //! Dev-only keys, generated once and kept in `<data dir>/dev-keys.json` (mode 0600) so a
 //! dev server's tokens and encrypted fields survive a restart. Production never uses them.
+//! Two dev servers starting at once both generate keys, and the first file written wins:
+//! the other reads it.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
-use super::SettingsError;
+use super::error::SettingsError;
+use crate::files::{Existing, write_atomic};
 
 /// The dev keys; the file says they are for development only.
 #[derive(Serialize, Deserialize)]
@@ -33,12 +36,15 @@ pub fn load_or_create(data_dir: &Path) -> Result<DevKeys, SettingsError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let keys = generate();
             std::fs::create_dir_all(data_dir).map_err(|e| fail(&e))?;
-            write_private(
-                &path,
-                &serde_json::to_vec_pretty(&keys).map_err(|e| fail(&e))?,
-            )
-            .map_err(|e| fail(&e))?;
-            Ok(keys)
+            let json = serde_json::to_vec_pretty(&keys).map_err(|e| fail(&e))?;
+            match write_atomic(&path, &json, 0o600, Existing::Keep) {
+                Ok(()) => Ok(keys),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let bytes = std::fs::read(&path).map_err(|e| fail(&e))?;
+                    serde_json::from_slice(&bytes).map_err(|e| fail(&e))
+                }
+                Err(e) => Err(fail(&e)),
+            }
         }
         Err(e) => Err(fail(&e)),
     }
@@ -56,15 +62,4 @@ fn generate() -> DevKeys {
         secret_key: STANDARD.encode(secret),
         field_key: STANDARD.encode(field),
     }
-}
-
-fn write_private(path: &PathBuf, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
-    file.write_all(bytes)
 }

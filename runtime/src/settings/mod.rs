@@ -4,6 +4,7 @@
 //! Redis and real keys, and says which variable is missing.
 
 mod dev_keys;
+mod error;
 pub mod parse;
 
 use std::net::{IpAddr, SocketAddr};
@@ -14,6 +15,7 @@ use crate::domain::plan::Plans;
 use crate::domain::tenant::Isolation;
 use crate::secret::Secret;
 use crate::vars;
+pub use error::SettingsError;
 use parse::{Lookup, Quota, get};
 
 /// Development (embedded defaults) or production (real services required).
@@ -37,47 +39,6 @@ impl Mode {
                 Self::Production
             }
             _ => Self::Development,
-        }
-    }
-}
-
-/// A setting that is missing or malformed.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum SettingsError {
-    /// A variable's value does not parse.
-    #[error("{var}={value:?} is invalid: {hint}")]
-    Invalid {
-        /// The variable.
-        var: &'static str,
-        /// The offending value (never a secret's).
-        value: String,
-        /// How to fix it.
-        hint: String,
-    },
-    /// A variable production needs is unset.
-    #[error("{var} is not set; {hint}")]
-    Missing {
-        /// The variable.
-        var: &'static str,
-        /// What it is for.
-        hint: &'static str,
-    },
-    /// The dev key file could not be read or written.
-    #[error("dev keys at {path}: {message}")]
-    DevKeys {
-        /// The file.
-        path: PathBuf,
-        /// What went wrong.
-        message: String,
-    },
-}
-
-impl SettingsError {
-    fn invalid(var: &'static str, value: &str, hint: &str) -> Self {
-        Self::Invalid {
-            var,
-            value: value.to_owned(),
-            hint: hint.to_owned(),
         }
     }
 }

@@ -38,10 +38,13 @@ pub async fn create_user(
     let hash = password::hash(spec.password)
         .await
         .map_err(|e| TenantError::Internal(e.to_string()))?;
+    let email_enc = cipher
+        .encrypt(EMAIL_CONTEXT, spec.email.as_str())
+        .map_err(|e| TenantError::Internal(e.to_string()))?;
     let user = NewUser {
         id: &id,
         email_index: &cipher.index(EMAIL_CONTEXT, spec.email.as_str()),
-        email_enc: &cipher.encrypt(EMAIL_CONTEXT, spec.email.as_str()),
+        email_enc: &email_enc,
         password_hash: &hash,
         role: spec.role,
     };

@@ -222,7 +222,8 @@ impl Tenancy {
             industry,
             admin_email_enc: self
                 .cipher
-                .encrypt(ADMIN_EMAIL_CONTEXT, req.admin_email.as_str()),
+                .encrypt(ADMIN_EMAIL_CONTEXT, req.admin_email.as_str())
+                .map_err(|e| TenantError::Internal(e.to_string()))?,
             isolation: self.stores.isolation().as_str().to_owned(),
             status: "active".to_owned(),
             created_at: crate::db::now(),

@@ -83,14 +83,17 @@ async fn refuses_bad_credentials(backend: Backend) {
         .await
         .expect("revoke");
 
-    let keys = JwtKeys::new(&[Secret::new(SECRET_KEY)]);
-    let expired = keys.sign(&Claims {
-        sub: t.admin_id.clone(),
-        tid: "acme".into(),
-        iat: 1,
-        exp: 2,
-        scope: Scope::Full,
-    });
+    let keys = JwtKeys::new(&[Secret::new(SECRET_KEY)]).expect("keys");
+    let expired = keys
+        .sign(&Claims {
+            sub: t.admin_id.clone(),
+            tid: "acme".into(),
+            iat: 1,
+            nbf: None,
+            exp: 2,
+            scope: Scope::Full,
+        })
+        .expect("sign");
     let valid_claims = json!({"sub": t.admin_id, "tid": "acme", "iat": 1, "exp": 4_000_000_000i64, "scope": "full"});
     let (head, _) = t.token.split_once('.').expect("jwt");
     let tampered = {
@@ -115,6 +118,23 @@ async fn refuses_bad_credentials(backend: Backend) {
         &valid_claims,
         b"not-the-server-key-not-the-server-key",
     );
+    // Signed with the server's key, but not valid now: before its nbf, or issued in 2100.
+    let server_signed = |claims: &Value| {
+        sign_with(
+            json!({"alg": "HS256", "typ": "JWT", "kid": kid}),
+            claims,
+            SECRET_KEY.as_bytes(),
+        )
+    };
+    let mut early = valid_claims.clone();
+    early["nbf"] = json!(4_000_000_000i64 - 10);
+    let not_yet_valid = server_signed(&early);
+    let mut future = valid_claims.clone();
+    future["iat"] = json!(4_000_000_000i64 - 10);
+    let issued_in_future = server_signed(&future);
+    let control = server_signed(&valid_claims);
+    let (status, me) = app.call(Method::GET, "/v1/me", Some(&control), None).await;
+    assert_eq!(status, StatusCode::OK, "the same claims, valid now: {me}");
 
     let (_, doc) = app.call(Method::GET, "/openapi.json", None, None).await;
     let mut checked = 0;
@@ -131,6 +151,8 @@ async fn refuses_bad_credentials(backend: Backend) {
             ("alg none", Some(alg_none.as_str())),
             ("alg HS512", Some(hs512.as_str())),
             ("wrong key", Some(wrong_key.as_str())),
+            ("JWT before its nbf", Some(not_yet_valid.as_str())),
+            ("JWT issued in the future", Some(issued_in_future.as_str())),
             ("revoked tenant key", Some(revoked_key.as_str())),
             ("revoked platform key", Some(revoked_platform_key.as_str())),
             ("garbage", Some("not-a-token")),

@@ -2,7 +2,7 @@
 
 use reqwest::{Method, StatusCode};
 use scf_runtime::settings::{Mode, Settings};
-use scf_runtime::{Application, app::Services};
+use scf_runtime::{Application, state::Services};
 
 use crate::helpers::{Backend, Options, spawn_app};
 

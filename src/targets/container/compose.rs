@@ -8,41 +8,13 @@
 
 mod services;
 
-use super::{UID, data_dir, yaml_error};
+use super::stack::{Stack, Timing, UID, yaml_error};
 use crate::config::Container;
 use crate::model::Model;
-use crate::render::RenderError;
+use crate::model::layout;
+use crate::targets::error::TargetError;
 use serde::Serialize;
 use std::collections::BTreeMap;
-
-/// Which services the stack runs, decided once from the model.
-#[derive(Debug, Clone)]
-pub(super) struct Stack {
-    /// PostgreSQL runs in the stack (`database.managed`).
-    pub postgres: bool,
-    /// Redis runs in the stack (`redis.managed`).
-    pub redis: bool,
-    /// Prometheus, under the `monitoring` profile (`monitoring.prometheus`).
-    pub prometheus: bool,
-    /// Grafana, under the `monitoring` profile (`monitoring.grafana`).
-    pub grafana: bool,
-    /// The host targets' files exist beside this dir under `../host/` (a `[host]` model):
-    /// the stack mounts the alert rules and the dashboard from there.
-    pub host_files: bool,
-}
-
-impl Stack {
-    /// The stack the model calls for.
-    pub fn new(model: &Model) -> Self {
-        Self {
-            postgres: model.database.managed,
-            redis: model.redis.managed,
-            prometheus: model.monitoring.prometheus,
-            grafana: model.monitoring.grafana,
-            host_files: model.host.is_some(),
-        }
-    }
-}
 
 /// The compose profile of the monitoring services.
 const MONITORING: &str = "monitoring";
@@ -179,7 +151,7 @@ struct Healthcheck {
 }
 
 impl Healthcheck {
-    fn new(test: Vec<String>, t: super::Timing) -> Self {
+    fn new(test: Vec<String>, t: Timing) -> Self {
         Self {
             test,
             interval: format!("{}s", t.interval),
@@ -199,7 +171,7 @@ pub(super) fn render(
     model: &Model,
     container: &Container,
     stack: &Stack,
-) -> Result<String, RenderError> {
+) -> Result<String, TargetError> {
     let services = services::all(model, container, stack)?;
     let volumes = services
         .values()
@@ -224,6 +196,6 @@ pub(super) fn render(
          # Ports bind $SCF_PUBLISH_ADDRESS, 127.0.0.1 unless set. The framework runs as UID {UID},\n\
          # its state in {data}.\n{yaml}",
         name = model.name(),
-        data = data_dir(model),
+        data = layout::state_dir(model),
     ))
 }

@@ -1,11 +1,13 @@
 //! `container/Dockerfile` and `container/Dockerfile.dockerignore`: a cargo build stage
 //! with cached registry and target dirs, then a minimal final stage holding the `scf`
-//! binary and the runtime's state dir, owned by [`super::UID`].
+//! binary and the runtime's state dir, owned by [`UID`].
 
-use super::{BINARY, FRAMEWORK_HEALTH, Timing, UID, data_dir, health_command, port};
+use super::stack::{BINARY, FRAMEWORK_HEALTH, Timing, UID, health_command, port};
 use crate::config::Container;
 use crate::model::Model;
-use crate::render::{RenderError, Renderer};
+use crate::model::layout;
+use crate::render::Renderer;
+use crate::targets::error::TargetError;
 use serde::Serialize;
 
 /// The Dockerfile's template.
@@ -58,41 +60,38 @@ pub(super) fn dockerfile(
     model: &Model,
     container: &Container,
     renderer: &Renderer,
-) -> Result<String, RenderError> {
-    let exec_form = |args: &[&str]| json_array(args);
+) -> Result<String, TargetError> {
     let health: Vec<String> = health_command(model);
     let health: Vec<&str> = health.iter().map(String::as_str).collect();
     let context = Context {
         name: model.name().to_string(),
         builder: container.builder.to_string(),
         runtime: container.runtime.to_string(),
-        labels: labels(model).map_err(|e| bad_value(TEMPLATE, e))?,
+        labels: labels(model).map_err(|e| TargetError::unescapable(TEMPLATE, e))?,
         binary: BINARY,
         uid: UID,
-        data_dir: data_dir(model),
+        data_dir: layout::state_dir(model),
         port: port(model),
         health: Health {
             timing: FRAMEWORK_HEALTH,
-            command: exec_form(&health),
+            command: json_array(&health)?,
         },
-        entrypoint: exec_form(&[BINARY]),
-        cmd: exec_form(&["run", "--production"]),
+        entrypoint: json_array(&[BINARY])?,
+        cmd: json_array(&["run", "--production"])?,
     };
-    renderer.render(TEMPLATE, &context)
+    Ok(renderer.render(TEMPLATE, &context)?)
 }
 
 /// Renders the ignore file: everything but [`CONTEXT_SOURCES`].
-pub(super) fn ignore(renderer: &Renderer) -> Result<String, RenderError> {
+pub(super) fn ignore(renderer: &Renderer) -> Result<String, TargetError> {
     #[derive(Serialize)]
     struct Ignore {
         sources: &'static [&'static str],
     }
-    renderer.render(
-        IGNORE_TEMPLATE,
-        &Ignore {
-            sources: CONTEXT_SOURCES,
-        },
-    )
+    let context = Ignore {
+        sources: CONTEXT_SOURCES,
+    };
+    Ok(renderer.render(IGNORE_TEMPLATE, &context)?)
 }
 
 /// The OCI labels. The revision is a build argument: the generated file names no commit,
@@ -142,15 +141,8 @@ fn quoted(value: &str) -> Result<String, String> {
 }
 
 /// An exec-form instruction's arguments: a JSON array of strings.
-fn json_array(args: &[&str]) -> String {
-    serde_json::to_string(args).unwrap_or_else(|_| "[]".into())
-}
-
-fn bad_value(template: &str, message: String) -> RenderError {
-    RenderError {
-        template: template.to_string(),
-        source: minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, message),
-    }
+fn json_array(args: &[&str]) -> Result<String, TargetError> {
+    serde_json::to_string(args).map_err(|e| TargetError::serialize(TEMPLATE, e))
 }
 
 #[cfg(test)]
@@ -167,7 +159,7 @@ mod tests {
     #[test]
     fn exec_forms_are_json() {
         assert_eq!(
-            json_array(&["/bin/x", "a \"b\""]),
+            json_array(&["/bin/x", "a \"b\""]).unwrap(),
             r#"["/bin/x","a \"b\""]"#
         );
     }

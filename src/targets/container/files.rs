@@ -3,12 +3,12 @@
 //! the nginx site, prometheus.yml and Grafana's data source, which must name the stack's
 //! services (`framework`, `prometheus`) where the host's files name 127.0.0.1.
 
-use super::compose::Stack;
-use super::{port, yaml_error};
+use super::stack::{Stack, port, yaml_error};
 use crate::config::values::SecretRef;
 use crate::model::{EnvValue, EnvVar, Model, Placement, runtime_env};
-use crate::render::{RenderError, Renderer};
+use crate::render::Renderer;
 use crate::targets::env::Var;
+use crate::targets::error::TargetError;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -16,12 +16,6 @@ use std::collections::BTreeMap;
 pub(super) const ENV_TEMPLATE: &str = "container/service.env.j2";
 /// The nginx site's template.
 pub(super) const NGINX_TEMPLATE: &str = "container/nginx.conf.j2";
-/// The framework's environment: the runtime's, placed in the stack.
-pub(super) const FRAMEWORK_ENV: &str = "framework.env";
-/// PostgreSQL's secret: the role's password.
-pub(super) const POSTGRES_ENV: &str = "postgres.env";
-/// Redis's secret: the `requirepass` password.
-pub(super) const REDIS_ENV: &str = "redis.env";
 /// Prometheus's config, relative to compose.yaml.
 pub(super) const PROMETHEUS_CONFIG: &str = "./prometheus/prometheus.yml";
 
@@ -43,8 +37,8 @@ pub(super) fn render(
     model: &Model,
     stack: &Stack,
     renderer: &Renderer,
-) -> Result<Vec<File>, RenderError> {
-    let env = |service: &str, vars: Vec<EnvVar>| -> Result<File, RenderError> {
+) -> Result<Vec<File>, TargetError> {
+    let env = |service: &str, vars: Vec<EnvVar>| -> Result<File, TargetError> {
         let text = env_file(model, service, vars, renderer)?;
         Ok((format!("{service}.env"), text, 0o600))
     };
@@ -106,16 +100,14 @@ fn env_file(
     service: &str,
     vars: Vec<EnvVar>,
     renderer: &Renderer,
-) -> Result<String, RenderError> {
+) -> Result<String, TargetError> {
     let vars = Var::lines(vars);
-    renderer.render(
-        ENV_TEMPLATE,
-        &EnvContext {
-            name: model.name().as_str(),
-            service,
-            vars,
-        },
-    )
+    let context = EnvContext {
+        name: model.name().as_str(),
+        service,
+        vars,
+    };
+    Ok(renderer.render(ENV_TEMPLATE, &context)?)
 }
 
 /// What the nginx template sees.

@@ -5,12 +5,13 @@
 pub mod dashboard;
 pub mod model;
 
-use super::Target;
 use super::prometheus::metrics::PROMETHEUS_PORT;
-use super::prometheus::schema::{serialize_error, to_yaml};
+use super::prometheus::schema::to_yaml;
+use super::target::Target;
 use crate::artifact::{Artifact, Effect};
 use crate::model::Model;
-use crate::render::{RenderError, Renderer};
+use crate::render::Renderer;
+use crate::targets::error::TargetError;
 use serde::Serialize;
 
 /// The Grafana target.
@@ -73,7 +74,7 @@ impl Target for Grafana {
         "grafana"
     }
 
-    fn render(&self, model: &Model, _: &Renderer) -> Result<Vec<Artifact>, RenderError> {
+    fn render(&self, model: &Model, _: &Renderer) -> Result<Vec<Artifact>, TargetError> {
         if model.host.is_none() || !model.monitoring.grafana {
             return Ok(Vec::new());
         }
@@ -84,7 +85,7 @@ impl Target for Grafana {
         let json_path = format!("{DASHBOARD_DIR}/{name}.json");
         let board = dashboard::dashboard(&name, DATASOURCE_UID);
         let json = serde_json::to_string_pretty(&board)
-            .map_err(|e| serialize_error(&json_path, e))?
+            .map_err(|e| TargetError::serialize(&json_path, e))?
             + "\n";
         let provisioning = DashboardProvisioning {
             api_version: 1,

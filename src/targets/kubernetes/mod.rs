@@ -32,10 +32,11 @@ pub use object::{Object, ObjectError, api_resource, api_resources, to_yaml};
 pub use pod::{LIVENESS, READINESS, Timing};
 pub use runtime::{LIVENESS_PATH, READINESS_PATH, STOP_TIMEOUT_SECONDS};
 
-use super::Target;
+use super::target::Target;
 use crate::artifact::Artifact;
 use crate::model::Model;
-use crate::render::{RenderError, Renderer};
+use crate::render::Renderer;
+use crate::targets::error::TargetError;
 use config::PodEnv;
 use meta::Ctx;
 
@@ -84,11 +85,9 @@ impl Target for Manifests {
         "kubernetes"
     }
 
-    fn render(&self, model: &Model, _: &Renderer) -> Result<Vec<Artifact>, RenderError> {
-        self.artifacts(model).map_err(|e| RenderError {
-            template: DIR.into(),
-            source: minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e.to_string()),
-        })
+    fn render(&self, model: &Model, _: &Renderer) -> Result<Vec<Artifact>, TargetError> {
+        self.artifacts(model)
+            .map_err(|e| TargetError::Document(Box::new(e)))
     }
 }
 

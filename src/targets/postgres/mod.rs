@@ -8,12 +8,13 @@ pub mod tune;
 
 pub use sql::{PASSWORD_ENV, bootstrap_path, sql_dir, tenant_sql_path};
 
-use super::Target;
+use super::target::Target;
 use crate::artifact::{Artifact, Effect};
 use crate::config::values::ByteSize;
 use crate::config::{DiskKind, Host, PgSetting};
 use crate::model::Model;
-use crate::render::{RenderError, Renderer};
+use crate::render::Renderer;
+use crate::targets::error::TargetError;
 use serde::Serialize;
 
 /// The distribution's PostgreSQL unit.
@@ -78,7 +79,7 @@ impl Target for Postgres {
         ]
     }
 
-    fn render(&self, model: &Model, renderer: &Renderer) -> Result<Vec<Artifact>, RenderError> {
+    fn render(&self, model: &Model, renderer: &Renderer) -> Result<Vec<Artifact>, TargetError> {
         let Some(host) = model.host.as_ref().filter(|_| model.database.managed) else {
             return Ok(Vec::new());
         };

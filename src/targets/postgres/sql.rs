@@ -5,7 +5,8 @@
 
 use crate::artifact::Artifact;
 use crate::model::{Model, TenantStore, tenant_store};
-use crate::render::{RenderError, Renderer};
+use crate::render::Renderer;
+use crate::targets::error::TargetError;
 use serde::Serialize;
 
 /// The environment variable `scf apply` sets, for psql only, to the resolved
@@ -59,7 +60,7 @@ pub fn render(
     target: &'static str,
     model: &Model,
     renderer: &Renderer,
-) -> Result<Vec<Artifact>, RenderError> {
+) -> Result<Vec<Artifact>, TargetError> {
     let db = &model.database;
     let extensions: Vec<String> = db.extensions.iter().map(ToString::to_string).collect();
     let bootstrap = Bootstrap {

@@ -62,7 +62,9 @@ mod tests {
 
     #[test]
     fn the_runtime_exports_every_framework_metric_the_rules_and_dashboard_query() {
-        let exported = scf_runtime::metrics::Metrics::new().names();
+        let exported = scf_runtime::metrics::Metrics::new()
+            .expect("the runtime's metrics register")
+            .names();
         for name in METRICS.iter().filter(|n| n.starts_with("framework_")) {
             let family = name
                 .strip_suffix("_bucket")

@@ -9,11 +9,12 @@ pub mod rule_tests;
 pub mod rules;
 pub mod schema;
 
-use super::Target;
+use super::target::Target;
 use crate::artifact::{Artifact, Effect};
 use crate::config::values::Duration;
 use crate::model::Model;
-use crate::render::{RenderError, Renderer};
+use crate::render::Renderer;
+use crate::targets::error::TargetError;
 use schema::{Config, Global, ScrapeConfig, StaticConfig, to_yaml};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
@@ -40,7 +41,7 @@ impl Target for Prometheus {
         "prometheus"
     }
 
-    fn render(&self, model: &Model, _: &Renderer) -> Result<Vec<Artifact>, RenderError> {
+    fn render(&self, model: &Model, _: &Renderer) -> Result<Vec<Artifact>, TargetError> {
         if model.host.is_none() || !model.monitoring.prometheus {
             return Ok(Vec::new());
         }

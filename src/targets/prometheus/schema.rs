@@ -2,7 +2,7 @@
 //! (`prometheus.yml`), an alerting rule file, and a `promtool test rules` file. Only the
 //! fields scf sets are modelled; each serializes to Prometheus's own key names.
 
-use crate::render::RenderError;
+use crate::targets::error::TargetError;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -134,19 +134,11 @@ pub struct ExpectedAlert {
 
 /// A YAML document with a comment header. Serializing these plain structs cannot fail; if
 /// it ever did, the error names the file as a bug in scf.
-pub fn to_yaml(file: &str, header: &str, value: &impl Serialize) -> Result<String, RenderError> {
+pub fn to_yaml(file: &str, header: &str, value: &impl Serialize) -> Result<String, TargetError> {
     // One line per expression, as people write them; no folded `>-` blocks.
     let options = serde_saphyr::ser_options! { prefer_block_scalars: false };
     let body = serde_saphyr::to_string_with_options(value, options)
-        .map_err(|e| serialize_error(file, e))?;
+        .map_err(|e| TargetError::serialize(file, e))?;
     let comments: String = header.lines().map(|l| format!("# {l}\n")).collect();
     Ok(format!("{comments}{body}"))
-}
-
-/// A typed file that failed to serialize: a bug in scf, reported like a template failure.
-pub fn serialize_error(file: &str, e: impl std::fmt::Display) -> RenderError {
-    RenderError {
-        template: file.to_string(),
-        source: minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e.to_string()),
-    }
 }

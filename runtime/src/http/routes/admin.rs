@@ -7,13 +7,13 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::app::AppState;
 use crate::domain::email::Email;
 use crate::domain::tenant::TenantId;
 use crate::http::auth::Platform;
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::http::middleware::AuditSlot;
+use crate::state::AppState;
 use crate::tenancy::{NewTenant, TenantInfo, Verification};
 
 /// A tenant to provision.

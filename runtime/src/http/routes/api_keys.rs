@@ -8,13 +8,13 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::app::AppState;
 use crate::crypto::api_key::{self, KeyOwner};
 use crate::db::now;
 use crate::domain::role::Role;
 use crate::http::auth::{Admin, Authed, Principal};
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiPath};
+use crate::state::AppState;
 use crate::tenancy::api_keys::{ApiKeyRow, NAME_CONTEXT, NewApiKey};
 
 /// An API key's metadata (never its secret).
@@ -84,11 +84,15 @@ async fn issue(
     let id = crate::db::new_id();
     let lifetime =
         i64::try_from(state.settings.security.api_key_lifetime.as_secs()).unwrap_or(i64::MAX);
+    let name_enc = state
+        .cipher
+        .encrypt(NAME_CONTEXT, name)
+        .map_err(|e| ApiError::internal(&e))?;
     let row = NewApiKey {
         id: &id,
         prefix: &key.prefix,
         secret_hash: &key.secret_hash,
-        name_enc: &state.cipher.encrypt(NAME_CONTEXT, name),
+        name_enc: &name_enc,
         role,
         created_by: &p.actor,
         expires_at: now().saturating_add(lifetime),

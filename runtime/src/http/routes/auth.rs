@@ -8,7 +8,6 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::app::AppState;
 use crate::crypto::jwt::{Claims, Scope};
 use crate::crypto::{password, totp};
 use crate::db::now;
@@ -18,6 +17,7 @@ use crate::domain::tenant::TenantId;
 use crate::http::auth::{Authed, SessionUser, Viewer};
 use crate::http::error::ApiError;
 use crate::http::extract::ApiJson;
+use crate::state::AppState;
 use crate::tenancy::store::TenantDb;
 use crate::tenancy::users::{EMAIL_CONTEXT, MFA_CONTEXT, UserRow};
 
@@ -85,7 +85,12 @@ fn invalid_credentials() -> ApiError {
     )
 }
 
-fn issue(state: &AppState, user_id: &str, tenant: &TenantId, scope: Scope) -> TokenResponse {
+fn issue(
+    state: &AppState,
+    user_id: &str,
+    tenant: &TenantId,
+    scope: Scope,
+) -> Result<TokenResponse, ApiError> {
     let expires_in =
         i64::try_from(state.settings.security.jwt_expiry.as_secs()).unwrap_or(i64::MAX);
     let iat = now();
@@ -93,6 +98,7 @@ fn issue(state: &AppState, user_id: &str, tenant: &TenantId, scope: Scope) -> To
         sub: user_id.to_owned(),
         tid: tenant.to_string(),
         iat,
+        nbf: Some(iat),
         exp: iat.saturating_add(expires_in),
         scope,
     };
@@ -100,12 +106,12 @@ fn issue(state: &AppState, user_id: &str, tenant: &TenantId, scope: Scope) -> To
         Scope::Full => "full",
         Scope::MfaEnrolment => "mfa_enrolment",
     };
-    TokenResponse {
-        access_token: state.jwt.sign(&claims),
+    Ok(TokenResponse {
+        access_token: state.jwt.sign(&claims)?,
         token_type: "Bearer".to_owned(),
         expires_in,
         scope: scope.to_owned(),
-    }
+    })
 }
 
 /// Signs in with email and password (and a TOTP code once enrolled). Public.
@@ -127,7 +133,9 @@ pub async fn login(
     // reveal which emails have accounts.
     let stored = match &user {
         Some(u) => u.password_hash.clone(),
-        None => password::dummy_hash().await,
+        None => password::dummy_hash()
+            .await
+            .map_err(|e| ApiError::internal(&e))?,
     };
     let password_ok = password::verify(req.password, stored).await;
     let user = user
@@ -142,14 +150,14 @@ pub async fn login(
             )
         })?;
         accept_code(&state, &store, &user, &code).await?;
-        return Ok(Json(issue(&state, &user.id, &tenant, Scope::Full)));
+        return Ok(Json(issue(&state, &user.id, &tenant, Scope::Full)?));
     }
     let scope = if state.settings.security.mfa_required {
         Scope::MfaEnrolment
     } else {
         Scope::Full
     };
-    Ok(Json(issue(&state, &user.id, &tenant, scope)))
+    Ok(Json(issue(&state, &user.id, &tenant, scope)?))
 }
 
 async fn accept_code(
@@ -194,14 +202,11 @@ pub async fn mfa_enroll(
         .map_err(|e| ApiError::internal(&e))?;
     let url =
         totp::otpauth_url(&secret, &email).ok_or_else(|| ApiError::internal(&"otpauth url"))?;
-    if !p
-        .store
-        .set_mfa_secret(
-            &user.id,
-            &state.cipher.encrypt(MFA_CONTEXT, &hex::encode(&secret)),
-        )
-        .await?
-    {
+    let secret_enc = state
+        .cipher
+        .encrypt(MFA_CONTEXT, &hex::encode(&secret))
+        .map_err(|e| ApiError::internal(&e))?;
+    if !p.store.set_mfa_secret(&user.id, &secret_enc).await? {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "mfa_already_enabled",
@@ -227,7 +232,7 @@ pub async fn mfa_confirm(
         ));
     }
     accept_code(&state, &p.store, &user, &body.code).await?;
-    Ok(Json(issue(&state, &user.id, &p.tenant, Scope::Full)))
+    Ok(Json(issue(&state, &user.id, &p.tenant, Scope::Full)?))
 }
 
 /// Who is calling. Requires role: viewer.

@@ -10,9 +10,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::app::AppState;
 use crate::db::migrate::{self, MigrationState};
 use crate::http::error::ApiError;
+use crate::state::AppState;
 
 /// Liveness or readiness status.
 #[derive(Serialize, ToSchema)]
@@ -82,12 +82,15 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
             Err(_) => tracing::warn!(stream, "queue depth not sampled: timed out"),
         }
     }
-    (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        state.metrics.render(&state.db.pool),
-    )
-        .into_response()
+    match state.metrics.render(&state.db.pool) {
+        Ok(text) => (
+            [(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
+        Err(e) => ApiError::internal(&e).into_response(),
+    }
 }

@@ -13,14 +13,15 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::app::AppState;
+use crate::domain::implementation::State as RunState;
 use crate::http::auth::{Authed, Operator, Viewer};
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiPath, ApiQuery};
 use crate::http::middleware::AuditSlot;
 use crate::implementations::engine::{self, RunSpec};
-use crate::implementations::{self, ImplError, State as RunState, Upload};
+use crate::implementations::{self, ImplError, Upload};
 use crate::queue::QueueError;
+use crate::state::AppState;
 use crate::tenancy::implementations::ImplementationRow;
 use crate::tenancy::store::TenantDb;
 
@@ -129,7 +130,7 @@ impl From<ImplError> for ApiError {
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, "queue_full", msg).retry_after(30)
             }
             ImplError::Tenant(t) => t.into(),
-            ImplError::Queue(_) | ImplError::Db(_) => Self::internal(&msg),
+            ImplError::Queue(_) | ImplError::Db(_) | ImplError::Encode(_) => Self::internal(&msg),
         }
     }
 }
@@ -292,7 +293,7 @@ pub async fn results(
     Ok(if csv {
         (
             [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
-            engine::to_csv(&results),
+            engine::to_csv(&results).map_err(|e| ApiError::internal(&e))?,
         )
             .into_response()
     } else {
@@ -327,9 +328,19 @@ async fn stream_events(mut socket: WebSocket, store: TenantDb, id: String) {
     loop {
         let row = match store.implementation(&id).await {
             Ok(Some(row)) => row,
-            Ok(None) | Err(_) => break,
+            Ok(None) => break,
+            Err(e) => {
+                tracing::warn!(implementation = %id, error = %e, "progress events stopped: storage failed");
+                break;
+            }
         };
-        let json = serde_json::to_string(&Implementation::from(&row)).unwrap_or_default();
+        let json = match serde_json::to_string(&Implementation::from(&row)) {
+            Ok(json) => json,
+            Err(e) => {
+                tracing::error!(implementation = %id, error = %e, "cannot encode a progress event (a bug)");
+                break;
+            }
+        };
         if json != last {
             if socket
                 .send(WsMessage::Text(json.clone().into()))

@@ -6,12 +6,12 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::app::AppState;
 use crate::audit::AuditRecord;
 use crate::domain::plan::Plan;
 use crate::http::auth::{Admin, Authed, Viewer};
 use crate::http::error::ApiError;
 use crate::http::extract::ApiQuery;
+use crate::state::AppState;
 
 /// The caller's tenant.
 #[derive(Serialize, ToSchema)]

@@ -8,13 +8,13 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::app::AppState;
 use crate::domain::email::Email;
 use crate::domain::role::Role;
 use crate::http::auth::{Admin, Authed, Operator, Principal};
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiPath};
 use crate::http::middleware::AuditSlot;
+use crate::state::AppState;
 use crate::tenancy::accounts::{self, UserSpec};
 use crate::tenancy::users::{EMAIL_CONTEXT, UserRow};
 

@@ -6,7 +6,7 @@
 //! Issue, …) less customer and shop-floor returns (RMA Receipt, WIP Component Return):
 //! both are `−TRANSACTION_QUANTITY`. Receipts, transfers and other types are skipped.
 
-use super::{Column, Sheet, add};
+use super::sheet::{Column, Sheet, add};
 use crate::optimize::input::{DemandTable, InputError};
 use crate::optimize::period::Bucket;
 

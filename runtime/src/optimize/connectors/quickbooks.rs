@@ -7,7 +7,7 @@
 //! Demand is Qty: invoices and sales receipts count, credit memos and refunds (negative
 //! Qty) subtract. Rows without a Qty (services billed by amount) are skipped.
 
-use super::{Column, Sheet, add};
+use super::sheet::{Column, Sheet, add};
 use crate::optimize::input::{DemandTable, InputError};
 use crate::optimize::period::Bucket;
 

@@ -7,7 +7,7 @@
 //! transfers and other movements are not demand and are skipped. MB51 shows issues with a
 //! minus sign; the sign is taken from the movement type, not the quantity.
 
-use super::{Column, Sheet, add};
+use super::sheet::{Column, Sheet, add};
 use crate::optimize::input::{DemandTable, InputError};
 use crate::optimize::period::Bucket;
 

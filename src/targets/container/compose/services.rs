@@ -4,15 +4,18 @@
 
 use super::{
     Build, COMPLETED, Dependency, HEALTHY, Healthcheck, MONITORING, Mount, PUBLISH_ADDRESS, Port,
-    Service, Stack,
+    Service,
 };
 use crate::config::Container;
+use crate::model::layout;
 use crate::model::{COMPOSE_POSTGRES_SERVICE, COMPOSE_REDIS_SERVICE, Model};
-use crate::render::RenderError;
 use crate::render::escape::shell;
-use crate::targets::container::{
-    FRAMEWORK_HEALTH, HEALTH_PATH, Timing, UID, data_dir, files, health_command, port,
+use crate::targets::container::files;
+use crate::targets::container::stack::{
+    FRAMEWORK_ENV, FRAMEWORK_HEALTH, HEALTH_PATH, POSTGRES_ENV, REDIS_ENV, Stack, Timing, UID,
+    health_command, port,
 };
+use crate::targets::error::TargetError;
 use std::collections::BTreeMap;
 
 /// The framework service.
@@ -38,7 +41,7 @@ pub(super) fn all(
     model: &Model,
     container: &Container,
     stack: &Stack,
-) -> Result<BTreeMap<&'static str, Service>, RenderError> {
+) -> Result<BTreeMap<&'static str, Service>, TargetError> {
     let image = framework_image(model);
     let mut services = BTreeMap::from([
         (FRAMEWORK, framework(model, stack, &image)),
@@ -91,8 +94,8 @@ fn framework_base(model: &Model, (image, build): &(String, Option<Build>)) -> Se
         cap_drop: vec!["ALL"],
         security_opt: vec!["no-new-privileges:true"],
         tmpfs: vec!["/tmp"],
-        env_file: vec![files::FRAMEWORK_ENV.to_string()],
-        volumes: vec![Mount::volume("framework-data", data_dir(model))],
+        env_file: vec![FRAMEWORK_ENV.to_string()],
+        volumes: vec![Mount::volume("framework-data", layout::state_dir(model))],
         ..Service::default()
     }
 }
@@ -185,7 +188,7 @@ fn postgres(model: &Model, container: &Container) -> Service {
         db.name.as_str(),
     ];
     Service {
-        env_file: vec![files::POSTGRES_ENV.to_string()],
+        env_file: vec![POSTGRES_ENV.to_string()],
         environment: BTreeMap::from([
             ("POSTGRES_USER", db.user.to_string()),
             ("POSTGRES_DB", db.name.to_string()),
@@ -200,16 +203,13 @@ fn postgres(model: &Model, container: &Container) -> Service {
 /// command-line argument (every process listing would show it), so the password goes from
 /// the environment into a config file on tmpfs, hex-escaped so no character can break the
 /// line; the image's entrypoint then drops to the `redis` user.
-fn redis(model: &Model, container: &Container) -> Result<Service, RenderError> {
+fn redis(model: &Model, container: &Container) -> Result<Service, TargetError> {
     let r = &model.redis;
     let mut args = vec![
         "--maxmemory".to_string(),
         r.maxmemory.bytes().to_string(),
         "--maxmemory-policy".to_string(),
-        serde_json::to_value(r.maxmemory_policy)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default(),
+        r.maxmemory_policy.to_string(),
         "--save".to_string(),
     ];
     if r.save.is_empty() {
@@ -222,10 +222,7 @@ fn redis(model: &Model, container: &Container) -> Result<Service, RenderError> {
         .iter()
         .map(|a| shell(a))
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|source| RenderError {
-            template: "container/compose.yaml".into(),
-            source,
-        })?;
+        .map_err(|e| TargetError::unescapable("container/compose.yaml", e))?;
     let script = format!(
         "umask 077 && printf 'requirepass \"%s\"\\n' \"$$(printf %s \"$$REDIS_PASSWORD\" | od -An -v -tx1 | tr -d ' \\n' | sed 's/../\\\\x&/g')\" > /tmp/requirepass.conf && chown redis /tmp/requirepass.conf && exec docker-entrypoint.sh redis-server /tmp/requirepass.conf {}",
         quoted.join(" ")
@@ -235,7 +232,7 @@ fn redis(model: &Model, container: &Container) -> Result<Service, RenderError> {
         command: vec!["sh".into(), "-c".into(), script],
         read_only: true,
         tmpfs: vec!["/tmp"],
-        env_file: vec![files::REDIS_ENV.to_string()],
+        env_file: vec![REDIS_ENV.to_string()],
         volumes: vec![Mount::volume("redis-data", "/data")],
         healthcheck: Some(Healthcheck::new(
             vec!["CMD-SHELL".into(), ping.into()],

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use super::rewrite::Live;
 use super::{Findings, TestTree};
-use crate::process::{Account, Server, lost_port_race};
+use crate::process::{Account, Server, lost_port_race, read_log};
 use crate::services::ServiceError;
 
 /// Settings for a [`LiveNginx`]; start it with [`LiveNginxBuilder::start`].
@@ -114,8 +114,7 @@ impl LiveNginx {
 
     /// nginx's error log so far.
     pub fn error_log(&self) -> String {
-        fs::read_to_string(self.tree.root().join("logs/error.log")).unwrap_or_default()
-            + &self.server.log()
+        read_log(&self.tree.root().join("logs/error.log")) + &self.server.log()
     }
 
     /// Fails if nginx has logged anything at `warn` or above (the log level the harness sets).

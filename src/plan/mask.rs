@@ -1,4 +1,5 @@
-//! Showing secret-bearing files without their secrets. A desired file carries markers
+//! Showing secret-bearing files without their secrets, for both deploy targets (a host's
+//! files, a cluster's Secret). A desired file carries markers
 //! where secrets go; a file on disk carries the values. Each marker line becomes a pattern
 //! (the literal text around the marker), and any line of the file on disk that matches it
 //! has its value replaced by `(sensitive)`, or by a keyed fingerprint when the caller can
@@ -86,7 +87,7 @@ mod tests {
             "A=1\nPASSWORD=(sensitive)\n"
         );
         let with_fp = mask_actual(actual, &desired, &|v| {
-            Some(secret::fingerprint(v.as_bytes()))
+            Some(secret::fingerprint(b"key", v.as_bytes()))
         });
         assert!(!with_fp.contains("hunter2") && with_fp.contains("fp "));
     }

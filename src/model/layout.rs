@@ -1,0 +1,42 @@
+//! Where a host deployment lives: the install paths that more than one target, or the host
+//! apply, refers to. Each is defined once here, so no target imports a sibling's paths; a
+//! path only its own target uses stays in that target.
+
+use super::deployment::Model;
+use crate::config::Host;
+
+/// Where the `scf` binary (the CLI and the runtime it starts) is installed, on a host and
+/// in the runtime image.
+pub const BINARY: &str = "/usr/local/bin/scf";
+
+/// The group nginx runs as on Debian: it reads the uploads and static directories.
+pub const NGINX_GROUP: &str = "www-data";
+
+/// File name of the backup script, which the backup timers run.
+pub const BACKUP_SCRIPT: &str = "backup.sh";
+
+/// `/etc/NAME/NAME.env`: the runtime's environment, loaded by the units and the scripts.
+pub fn env_file(model: &Model) -> String {
+    format!("/etc/{0}/{0}.env", model.name())
+}
+
+/// `/usr/local/lib/NAME/FILE`: a script of the deployment (backup, restore, firewall).
+pub fn script(model: &Model, file: &str) -> String {
+    format!("/usr/local/lib/{}/{file}", model.name())
+}
+
+/// The directory nginx serves `/uploads/` from, which the runtime sees as `DATA_DIR/uploads`.
+pub fn uploads_dir(host: &Host) -> String {
+    host.install_dir.join("uploads").to_string()
+}
+
+/// The directory nginx serves `/static/` from.
+pub fn static_dir(host: &Host) -> String {
+    host.install_dir.join("static").to_string()
+}
+
+/// `/var/lib/NAME`: the runtime's `DATA_DIR` (systemd's `StateDirectory=`), the same path
+/// on a host and in a container.
+pub fn state_dir(model: &Model) -> String {
+    format!("/var/lib/{}", model.name())
+}

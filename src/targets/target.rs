@@ -1,0 +1,80 @@
+//! What an output target is: the [`Target`] trait every module of `targets/` implements,
+//! and what a target declares about its files on a host so `host` acts on them without
+//! knowing the target: the directories whose files have plan addresses of their own
+//! (`systemd:NAME.service` rather than `file:/etc/systemd/system/NAME.service`), and the
+//! checks a staged file passes before it replaces the live one (`nginx -t`,
+//! `systemd-analyze verify`). Both are data; `host::apply` runs the commands.
+
+use super::error::TargetError;
+use crate::artifact::Artifact;
+use crate::model::Model;
+use crate::render::Renderer;
+use std::path::{Path, PathBuf};
+
+/// One output target.
+pub trait Target: Sync {
+    /// Short name, e.g. `nginx`; recorded in the manifest.
+    fn name(&self) -> &'static str;
+    /// The target's templates as `(name, source)` pairs, compiled into the binary.
+    fn templates(&self) -> &'static [(&'static str, &'static str)] {
+        &[]
+    }
+    /// Renders the target's artifacts; empty when the model does not call for it.
+    fn render(&self, model: &Model, renderer: &Renderer) -> Result<Vec<Artifact>, TargetError>;
+    /// The host directories whose files have plan addresses of their own.
+    fn addressed_dirs(&self) -> &'static [AddressedDir] {
+        &[]
+    }
+    /// The checks its staged host files pass before they replace the live ones.
+    fn pre_swap_checks(&self) -> &'static [PreSwapCheck] {
+        &[]
+    }
+}
+
+/// A directory whose files a plan addresses by name: `{scheme}:{file name}`.
+#[derive(Debug, Clone, Copy)]
+pub struct AddressedDir {
+    /// The directory, with a trailing `/`, e.g. `/etc/systemd/system/`.
+    pub dir: &'static str,
+    /// The address scheme, e.g. `systemd`.
+    pub scheme: &'static str,
+}
+
+/// Where a pre-swap check runs: the staged copies of the new files, and the live root.
+#[derive(Debug, Clone, Copy)]
+pub struct Staged<'a> {
+    /// The staging directory, holding each new file at its host path.
+    pub stage: &'a Path,
+    /// The root the live files are under.
+    pub root: &'a Path,
+}
+
+impl Staged<'_> {
+    /// The staged copy of a host path.
+    pub fn staged(&self, host_path: &str) -> PathBuf {
+        self.stage.join(host_path.trim_start_matches('/'))
+    }
+    /// The live file at a host path.
+    pub fn live(&self, host_path: &str) -> PathBuf {
+        self.root.join(host_path.trim_start_matches('/'))
+    }
+}
+
+/// One command of a pre-swap check. Any warning it prints fails the check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckCommand {
+    /// Files the command reads besides the staged ones (e.g. a wrapper config), written
+    /// into the staging directory first: `(path, text)`.
+    pub helpers: Vec<(PathBuf, String)>,
+    /// The program and its arguments.
+    pub argv: Vec<String>,
+}
+
+/// A check that a target's staged host files must pass before anything is swapped in.
+#[derive(Debug, Clone, Copy)]
+pub struct PreSwapCheck {
+    /// Whether the check covers the file at this host path.
+    pub covers: fn(&str) -> bool,
+    /// The commands that check the staged copies of `files`, the covered host paths.
+    pub commands: fn(&Staged, &[&str]) -> Vec<CheckCommand>,
+}
