@@ -64,10 +64,10 @@ async fn rows_created_within_one_second_list_in_creation_order() {
             "{ctx}: implementations, newest first"
         );
 
-        let seqs = ids(&app, &t.token, "/v1/audit?limit=100", "seq").await;
+        let seqs = ids(&app, &t.token, "/v1/audit", "seq").await;
         assert!(
-            seqs.len() >= 3 * ROWS,
-            "{ctx}: every create is audited: {seqs:?}"
+            seqs.len() >= 2 * ROWS,
+            "{ctx}: user and key creations are audited: {seqs:?}"
         );
         let seqs: Vec<i64> = seqs.iter().filter_map(Value::as_i64).collect();
         assert!(
