@@ -558,3 +558,95 @@ fn a_changed_secret_is_shown_changed_by_fingerprint_only() {
         "an unchanged secret is not shown as changed: {shown}"
     );
 }
+
+/// Records what the apply sequence asks and reports, and answers its one question.
+struct Recorder {
+    answer: bool,
+    shown: usize,
+    asked: usize,
+    steps: Vec<String>,
+}
+
+impl scf::host::apply::Operator for Recorder {
+    fn show(&mut self, _: &scf::plan::Plan) {
+        self.shown += 1;
+    }
+    fn approve(&mut self) -> Result<bool, String> {
+        self.asked += 1;
+        Ok(self.answer)
+    }
+    fn note(&mut self, note: &scf::host::apply::Note) {
+        self.steps.push(format!("note {note:?}"));
+    }
+    fn begin(&mut self, steps: usize) {
+        self.steps.push(format!("begin {steps}"));
+    }
+    fn step(&mut self, step: scf::host::apply::Step) {
+        self.steps.push(format!("{step:?}"));
+    }
+}
+
+/// The sequence `scf apply` runs is one library call: a declined plan changes nothing, an
+/// approved one records generation 1, and the next call finds nothing to do and asks nothing.
+#[test]
+fn the_apply_sequence_is_the_library_call_the_cli_makes() {
+    use scf::host::apply::{ApplyError, Outcome, ProbeAt, Request, apply};
+    let host = Host::new("canary-library");
+    // In-process, secrets come from files rather than this process's environment.
+    for (var, value) in &host.secrets {
+        let file = host.dir.path().join(var);
+        std::fs::write(&file, value).expect("secret file");
+        host.edit(&format!("env:{var}"), &format!("file:{}", file.display()));
+    }
+    let compiled = scf::compile::load(&host.config).expect("a valid framework.toml");
+    let artifacts = scf::compile::artifacts(&compiled.model).expect("artifacts");
+    let request = Request {
+        saved: None,
+        root: host.root.clone(),
+        install_binary: false,
+        database: None,
+        services: scf::host::ServiceManager::Skip,
+        lock_timeout: std::time::Duration::ZERO,
+        probe: ProbeAt::Never,
+        probe_timeout: std::time::Duration::ZERO,
+    };
+    let mut operator = Recorder {
+        answer: false,
+        shown: 0,
+        asked: 0,
+        steps: Vec::new(),
+    };
+    let declined = apply(&compiled, &artifacts, &request, &mut operator);
+    assert!(
+        matches!(declined, Err(ApplyError::Cancelled)),
+        "{declined:?}"
+    );
+    assert_eq!((operator.shown, operator.asked), (1, 1));
+    assert!(host.files().is_empty(), "a declined plan writes nothing");
+
+    operator.answer = true;
+    let applied = apply(&compiled, &artifacts, &request, &mut operator);
+    let Ok(Outcome::Applied(report)) = applied else {
+        panic!("applied: {applied:?}");
+    };
+    assert_eq!(report.generation, 1);
+    assert!(!report.changed.is_empty() && report.ran.is_empty() && !report.skipped.is_empty());
+    assert!(
+        host.files().keys().any(|p| p.ends_with(".env")),
+        "{:?}",
+        host.files().keys()
+    );
+    assert!(
+        operator.steps.iter().any(|s| s.starts_with("begin ")),
+        "{:?}",
+        operator.steps
+    );
+
+    let again = apply(&compiled, &artifacts, &request, &mut operator);
+    assert!(matches!(again, Ok(Outcome::Unchanged)), "{again:?}");
+    assert_eq!(
+        (operator.shown, operator.asked),
+        (3, 2),
+        "no question without a change"
+    );
+}

@@ -5,12 +5,11 @@ use super::cluster::{KubeApplyArgs, KubeArgs};
 use super::plan::{HostArgs, TargetArg, place, prepare};
 use super::progress::Progress;
 use super::report::{color_stderr, confirm, fail};
-use crate::host::apply::{self as run_apply, ApplyOptions, DatabaseStep, Probe, Report};
-use crate::host::lock::Lock;
-use crate::host::plan::commands;
-use crate::host::state::Store;
-use crate::host::{self, HostError, ServiceManager};
-use crate::plan::{Action, Change, Plan, Stale, drift, show};
+use crate::host::ServiceManager;
+use crate::host::apply::{
+    self as host_apply, Note, Operator, Outcome, ProbeAt, Report, Request, RollbackRequest, Step,
+};
+use crate::plan::{Plan, show};
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -26,6 +25,12 @@ pub struct MachineArgs {
     /// Wait this long for another apply's lock before giving up, e.g. `2m`.
     #[arg(long, value_name = "DURATION", default_value = "0s")]
     lock_timeout: crate::config::values::Duration,
+}
+
+impl MachineArgs {
+    fn lock_timeout(&self) -> Duration {
+        Duration::from_millis(self.lock_timeout.as_millis())
+    }
 }
 
 /// Arguments of `scf apply`.
@@ -76,16 +81,61 @@ fn services(root: &Path, machine: &MachineArgs) -> ServiceManager {
     }
 }
 
-fn lock(root: &Path, command: &str, machine: &MachineArgs) -> Result<Lock, HostError> {
-    let lock = Lock::acquire(
-        &Store::new(root).path("lock"),
-        command,
-        Duration::from_millis(machine.lock_timeout.as_millis()),
-    )?;
-    if let Some(dead) = &lock.reclaimed {
-        eprintln!("note: reclaimed the lock left by {dead}, which is no longer running");
+/// The terminal side of an apply: shows the plan, asks, prints notes and progress.
+struct Console {
+    auto_approve: bool,
+    place: String,
+    progress: Option<Progress>,
+}
+
+impl Console {
+    fn new(root: &Path, auto_approve: bool) -> Self {
+        Self {
+            auto_approve,
+            place: place(root),
+            progress: None,
+        }
     }
-    Ok(lock)
+
+    fn finish(self) {
+        if let Some(progress) = self.progress {
+            progress.finish();
+        }
+    }
+}
+
+impl Operator for Console {
+    fn show(&mut self, plan: &Plan) {
+        print!("{}", show::human(plan, &self.place, color_stderr()));
+    }
+
+    fn approve(&mut self) -> Result<bool, String> {
+        confirm(self.auto_approve)
+    }
+
+    fn note(&mut self, note: &Note) {
+        match note {
+            Note::Reclaimed(dead) => {
+                eprintln!("note: reclaimed the lock left by {dead}, which is no longer running");
+            }
+            Note::Resumed(lagging) => eprintln!(
+                "note: an earlier apply was interrupted after writing {}; recording a generation and running their commands",
+                lagging.join(", ")
+            ),
+        }
+    }
+
+    fn begin(&mut self, steps: usize) {
+        self.progress = Some(Progress::new(steps));
+    }
+
+    fn step(&mut self, step: Step) {
+        self.progress.get_or_insert(Progress::Lines).step(step);
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
 }
 
 fn done(report: &Report) -> ExitCode {
@@ -93,9 +143,9 @@ fn done(report: &Report) -> ExitCode {
         "Apply complete: generation {}, {} change{}, {} command{} run{}.",
         report.generation,
         report.changed.len(),
-        if report.changed.len() == 1 { "" } else { "s" },
+        plural(report.changed.len()),
         report.ran.len(),
-        if report.ran.len() == 1 { "" } else { "s" },
+        plural(report.ran.len()),
         if report.skipped.is_empty() {
             String::new()
         } else {
@@ -105,20 +155,21 @@ fn done(report: &Report) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+fn read_plan(path: &Path) -> Result<Plan, String> {
+    std::fs::read_to_string(path)
+        .map_err(|e| e.to_string())
+        .and_then(|t| Plan::from_json(&t).map_err(|e| e.to_string()))
+        .map_err(|e| format!("cannot read the plan {}: {e}", path.display()))
+}
+
 /// Applies a saved plan exactly, or plans (resolving secrets), asks, and applies.
 pub fn run(config: &Path, args: &ApplyArgs) -> ExitCode {
     let Some((compiled, artifacts, target)) = prepare(config, &args.host) else {
         return ExitCode::FAILURE;
     };
-    let saved = match &args.plan {
-        Some(path) => match std::fs::read_to_string(path)
-            .map_err(|e| e.to_string())
-            .and_then(|t| Plan::from_json(&t).map_err(|e| e.to_string()))
-        {
-            Ok(p) => Some(p),
-            Err(e) => return fail(format!("cannot read the plan {}: {e}", path.display())),
-        },
-        None => None,
+    let saved = match args.plan.as_deref().map(read_plan).transpose() {
+        Ok(saved) => saved,
+        Err(e) => return fail(e),
     };
     if target == TargetArg::Kubernetes {
         return super::cluster::apply(super::cluster::Request {
@@ -130,163 +181,47 @@ pub fn run(config: &Path, args: &ApplyArgs) -> ExitCode {
             apply: &args.kube_apply,
         });
     }
-    let root = &args.host.root;
-    let _lock = match lock(root, "scf apply", &args.machine) {
-        Ok(l) => l,
-        Err(e) => return fail(e),
+    let options = args.host.options(true);
+    let request = Request {
+        saved,
+        services: services(&options.root, &args.machine),
+        root: options.root,
+        install_binary: options.install_binary,
+        database: options.database,
+        lock_timeout: args.machine.lock_timeout(),
+        probe: match &args.probe_address {
+            _ if args.no_probe => ProbeAt::Never,
+            Some(address) => ProbeAt::Address(address.clone()),
+            None => ProbeAt::Listen,
+        },
+        probe_timeout: Duration::from_millis(args.probe_timeout.as_millis()),
     };
-    for path in artifacts.iter().filter_map(|a| a.host_path()) {
-        crate::host::fsio::sweep_temps(&crate::host::fsio::under(root, path));
-    }
-    let resolve = saved.is_none();
-    let (fresh, effects) = match host::plan(&compiled, &artifacts, &args.host.options(resolve)) {
-        Ok(p) => p,
-        Err(e) => return fail(e),
-    };
-    let plan = match saved {
-        Some(saved) => {
-            let moved = drift(&saved, &fresh);
-            if !moved.is_empty() {
-                return fail(Stale(moved));
-            }
-            saved
-        }
-        None => {
-            print!("{}", show::human(&fresh, &place(root), color_stderr()));
-            if !fresh.has_changes() {
-                fresh
-            } else {
-                match confirm(args.auto_approve) {
-                    Ok(true) => fresh,
-                    Ok(false) => return fail("apply cancelled"),
-                    Err(e) => return fail(e),
-                }
-            }
-        }
-    };
-    let mut plan = plan;
-    if !plan.has_changes() {
-        let lagging = match run_apply::lagging(root, &plan) {
-            Ok(l) => l,
-            Err(e) => return fail(e),
-        };
-        if lagging.is_empty() {
-            return ExitCode::SUCCESS;
-        }
-        eprintln!(
-            "note: an earlier apply was interrupted after writing {}; recording a generation and running their commands",
-            lagging.join(", ")
-        );
-        let touched: Vec<Change> = plan
-            .changes
-            .iter()
-            .filter(|c| lagging.contains(&c.address))
-            .map(|c| Change {
-                action: Action::Update,
-                ..c.clone()
-            })
-            .collect();
-        plan.actions = commands(&touched, &effects)
-            .into_iter()
-            .map(|c| c.join(" "))
-            .collect();
-    }
-    let services = services(root, &args.machine);
-    let probe_address = args.probe_address.clone().or_else(|| {
-        (services == ServiceManager::Real).then(|| compiled.model.server.listen.to_string())
-    });
-    let runtime_changed = plan.effective().count() > 0 && !args.no_probe;
-    let probe = probe_address
-        .filter(|_| runtime_changed)
-        .map(|address| Probe {
-            address,
-            timeout: Duration::from_millis(args.probe_timeout.as_millis()),
-        });
-    let database = match database_step(&compiled.model, &args.host) {
-        Ok(step) => step,
-        Err(e) => return fail(e),
-    };
-    let opts = ApplyOptions {
-        root: root.clone(),
-        services,
-        probe,
-        database,
-    };
-    let mut bar = Progress::new(plan.effective().count() + plan.actions.len());
-    let result = run_apply::execute(&plan, &effects, &opts, &mut |s| bar.step(s));
-    bar.finish();
+    let mut console = Console::new(&request.root, args.auto_approve);
+    let result = host_apply::apply(&compiled, &artifacts, &request, &mut console);
+    console.finish();
     match result {
-        Ok(report) => done(&report),
+        Ok(Outcome::Unchanged) => ExitCode::SUCCESS,
+        Ok(Outcome::Applied(report)) => done(&report),
         Err(e) => fail(e),
     }
 }
 
-/// The database step of an apply, with the runtime's environment resolved now.
-fn database_step(
-    model: &crate::model::Model,
-    host: &HostArgs,
-) -> Result<Option<DatabaseStep>, HostError> {
-    let Some(target) = host.options(true).database else {
-        return Ok(None);
-    };
-    let mut env = std::collections::BTreeMap::new();
-    for var in crate::model::runtime_env(model, crate::model::Placement::Host) {
-        let value = match var.value {
-            crate::model::EnvValue::Plain(v) => v,
-            crate::model::EnvValue::Secret(r) => crate::secret::resolve(&r)?.expose().to_string(),
-        };
-        env.insert(var.name.to_string(), value);
-    }
-    Ok(Some(DatabaseStep {
-        target,
-        model: model.clone(),
-        env,
-    }))
-}
-
 /// Returns the host to an earlier generation.
 pub fn rollback(args: &RollbackArgs) -> ExitCode {
-    let _lock = match lock(&args.root, "scf rollback", &args.machine) {
-        Ok(l) => l,
-        Err(e) => return fail(e),
+    let request = RollbackRequest {
+        root: args.root.clone(),
+        to: args.to,
+        services: services(&args.root, &args.machine),
+        lock_timeout: args.machine.lock_timeout(),
     };
-    let store = Store::new(&args.root);
-    let current = match store.load() {
-        Ok(s) => s,
-        Err(e) => return fail(HostError::io("read the state", e)),
-    };
-    if current.generation == 0 {
-        return fail("nothing to roll back: scf has not applied anything under this root");
-    }
-    let to = args.to.unwrap_or(current.generation - 1);
-    if to >= current.generation {
-        return fail(format!(
-            "generation {to} is not before the current generation {}",
-            current.generation
-        ));
-    }
-    let target = if to == 0 {
-        Ok(crate::host::state::State::default())
-    } else {
-        store.generation(to).map(|(s, _)| s)
-    };
-    let target = match target {
-        Ok(t) => t,
-        Err(e) => return fail(HostError::io(format!("read generation {to}"), e)),
-    };
-    match run_apply::restore(
-        &store,
-        &args.root,
-        &current,
-        &target,
-        &services(&args.root, &args.machine),
-        &mut |s| Progress::Lines.step(s),
-    ) {
+    let mut console = Console::new(&args.root, false);
+    match host_apply::rollback(&request, &mut console) {
         Ok(report) => {
             println!(
-                "Rolled back to generation {to} ({} file{} restored).",
+                "Rolled back to generation {} ({} file{} restored).",
+                report.generation,
                 report.changed.len(),
-                if report.changed.len() == 1 { "" } else { "s" }
+                plural(report.changed.len())
             );
             ExitCode::SUCCESS
         }

@@ -165,39 +165,15 @@ impl Settings {
         let dev = mode == Mode::Development;
         let data_dir =
             PathBuf::from(get(lookup, vars::DATA_DIR).unwrap_or_else(|| ".scf".to_owned()));
-        let listen_text =
-            get(lookup, vars::LISTEN_ADDR).unwrap_or_else(|| "127.0.0.1:5000".to_owned());
-        let listen = listen_text.parse().map_err(|_| {
-            SettingsError::invalid(
-                vars::LISTEN_ADDR,
-                &listen_text,
-                "expected IP:PORT, e.g. 127.0.0.1:5000",
-            )
-        })?;
+        let listen = listen(lookup)?;
         let workers = match get(lookup, vars::WORKERS) {
             None => None,
             Some(_) => Some(parse::number(lookup, vars::WORKERS, 1usize)?).filter(|w| *w > 0),
         };
-        let isolation_text =
-            get(lookup, vars::TENANT_ISOLATION).unwrap_or_else(|| "row".to_owned());
-        let isolation = isolation_text.parse().map_err(|()| {
-            SettingsError::invalid(
-                vars::TENANT_ISOLATION,
-                &isolation_text,
-                "expected database, schema or row",
-            )
-        })?;
         let database = database_target(mode, lookup, &data_dir)?;
-        if isolation == Isolation::Schema && matches!(database, DatabaseTarget::Sqlite { .. }) {
-            return Err(SettingsError::invalid(
-                vars::TENANT_ISOLATION,
-                "schema",
-                "schema isolation needs PostgreSQL: set DATABASE_URL, or use database or row",
-            ));
-        }
+        let isolation = isolation(lookup, &database)?;
         let pool = parse::number(lookup, vars::DATABASE_POOL_SIZE, 20u32)?;
         let overflow = parse::number(lookup, vars::DATABASE_MAX_OVERFLOW, 30u32)?;
-        let extensions = parse::list(lookup, vars::DATABASE_EXTENSIONS);
         Ok(Self {
             mode,
             listen,
@@ -207,18 +183,10 @@ impl Settings {
                 .to_ascii_lowercase(),
             database,
             database_max_connections: (pool + overflow).max(1),
-            database_extensions: if extensions.is_empty() {
-                vec!["uuid-ossp".into(), "pgcrypto".into()]
-            } else {
-                extensions
-            },
+            database_extensions: extensions(lookup),
             redis: redis_target(mode, lookup)?,
             security: security(dev, lookup, &data_dir)?,
-            rate_limits: RateLimits {
-                per_ip: parse::quota(lookup, vars::RATE_LIMIT_PER_IP, "1000/hour")?,
-                per_user: parse::quota(lookup, vars::RATE_LIMIT_PER_USER, "5000/hour")?,
-                per_tenant: parse::quota(lookup, vars::RATE_LIMIT_PER_TENANT, "50000/hour")?,
-            },
+            rate_limits: rate_limits(lookup)?,
             isolation,
             max_tenants: parse::number(lookup, vars::MAX_TENANTS, 100)?,
             plans: parse::plans(lookup, vars::TENANT_PLANS)?,
@@ -229,21 +197,13 @@ impl Settings {
                 vars::MAX_CONCURRENT_IMPLEMENTATIONS,
                 10,
             )?,
-            cache_ttl: Duration::from_secs(parse::number(lookup, vars::CACHE_TTL, 3600)?),
+            cache_ttl: parse::seconds(lookup, vars::CACHE_TTL, 3600)?,
             connectors: parse::list(lookup, vars::CONNECTORS),
             max_upload_bytes: parse::number(lookup, vars::MAX_UPLOAD_MB, 100usize)?
                 .saturating_mul(1024 * 1024),
-            request_timeout: Duration::from_secs(parse::number(
-                lookup,
-                vars::REQUEST_TIMEOUT_SECONDS,
-                300,
-            )?),
+            request_timeout: parse::seconds(lookup, vars::REQUEST_TIMEOUT_SECONDS, 300)?,
             prometheus_enabled: parse::boolean(lookup, vars::PROMETHEUS_ENABLED, true)?,
-            shutdown_grace: Duration::from_secs(parse::number(
-                lookup,
-                vars::SHUTDOWN_GRACE_SECONDS,
-                30,
-            )?),
+            shutdown_grace: parse::seconds(lookup, vars::SHUTDOWN_GRACE_SECONDS, 30)?,
             data_dir,
             agents: None,
             queue: queue(lookup)?,
@@ -251,11 +211,58 @@ impl Settings {
     }
 }
 
+fn listen(lookup: Lookup<'_>) -> Result<SocketAddr, SettingsError> {
+    let text = get(lookup, vars::LISTEN_ADDR).unwrap_or_else(|| "127.0.0.1:5000".to_owned());
+    text.parse().map_err(|_| {
+        SettingsError::invalid(
+            vars::LISTEN_ADDR,
+            &text,
+            "expected IP:PORT, e.g. 127.0.0.1:5000",
+        )
+    })
+}
+
+/// Tenant isolation; schema isolation needs PostgreSQL.
+fn isolation(lookup: Lookup<'_>, database: &DatabaseTarget) -> Result<Isolation, SettingsError> {
+    let text = get(lookup, vars::TENANT_ISOLATION).unwrap_or_else(|| "row".to_owned());
+    let isolation = text.parse().map_err(|()| {
+        SettingsError::invalid(
+            vars::TENANT_ISOLATION,
+            &text,
+            "expected database, schema or row",
+        )
+    })?;
+    if isolation == Isolation::Schema && matches!(database, DatabaseTarget::Sqlite { .. }) {
+        return Err(SettingsError::invalid(
+            vars::TENANT_ISOLATION,
+            "schema",
+            "schema isolation needs PostgreSQL: set DATABASE_URL, or use database or row",
+        ));
+    }
+    Ok(isolation)
+}
+
+/// The extensions the database must have: the guide's two unless the list says otherwise.
+fn extensions(lookup: Lookup<'_>) -> Vec<String> {
+    let extensions = parse::list(lookup, vars::DATABASE_EXTENSIONS);
+    if extensions.is_empty() {
+        vec!["uuid-ossp".into(), "pgcrypto".into()]
+    } else {
+        extensions
+    }
+}
+
+fn rate_limits(lookup: Lookup<'_>) -> Result<RateLimits, SettingsError> {
+    Ok(RateLimits {
+        per_ip: parse::quota(lookup, vars::RATE_LIMIT_PER_IP, "1000/hour")?,
+        per_user: parse::quota(lookup, vars::RATE_LIMIT_PER_USER, "5000/hour")?,
+        per_tenant: parse::quota(lookup, vars::RATE_LIMIT_PER_TENANT, "50000/hour")?,
+    })
+}
+
 fn queue(lookup: Lookup<'_>) -> Result<crate::queue::QueueConfig, SettingsError> {
     let d = crate::queue::QueueConfig::default();
-    let secs = |var, default: Duration| {
-        parse::number(lookup, var, default.as_secs()).map(Duration::from_secs)
-    };
+    let secs = |var, default: Duration| parse::seconds(lookup, var, default.as_secs());
     let config = crate::queue::QueueConfig {
         visibility_timeout: secs(vars::QUEUE_VISIBILITY_TIMEOUT_SECONDS, d.visibility_timeout)?,
         max_attempts: parse::number(lookup, vars::QUEUE_MAX_ATTEMPTS, d.max_attempts)?,
@@ -385,7 +392,7 @@ fn security(
     Ok(Security {
         jwt_keys,
         field_keys,
-        jwt_expiry: Duration::from_secs(parse::number(lookup, vars::JWT_EXPIRY_SECONDS, DAY)?),
+        jwt_expiry: parse::seconds(lookup, vars::JWT_EXPIRY_SECONDS, DAY)?,
         mfa_required: parse::boolean(lookup, vars::MFA_REQUIRED, !dev)?,
         api_key_lifetime: Duration::from_secs(
             parse::number(lookup, vars::API_KEY_ROTATION_DAYS, 90u64)?.saturating_mul(DAY),

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::SettingsError;
+use super::error::SettingsError;
 use crate::domain::plan::{Plan, Plans};
 
 /// Looks a variable up; the process environment in production, a map in tests.
@@ -31,6 +31,15 @@ pub fn number<T: std::str::FromStr>(
             .parse()
             .map_err(|_| SettingsError::invalid(var, &v, "expected a non-negative whole number")),
     }
+}
+
+/// A whole number of seconds, or `default` seconds when unset.
+pub fn seconds(
+    lookup: Lookup<'_>,
+    var: &'static str,
+    default: u64,
+) -> Result<Duration, SettingsError> {
+    number(lookup, var, default).map(Duration::from_secs)
 }
 
 /// `true`/`false` (also `1`/`0`, `yes`/`no`), or `default` when unset.

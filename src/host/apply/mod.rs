@@ -1,0 +1,21 @@
+//! Carrying out a host plan. [`apply`] is the whole sequence `scf apply` runs on a host
+//! (lock, plan, check a saved plan or ask about a fresh one, execute), and [`rollback`]
+//! is `scf rollback`; the CLI only parses its arguments into a [`Request`], answers the
+//! [`Operator`]'s questions and prints, so a test calls them exactly as the CLI does.
+//!
+//! - `request`: what the caller asks and what it is told back (leaf);
+//! - `sequence`: the steps around an execution: lock, plan, staleness, resuming;
+//! - `execute`: stage, validate, record, swap, reload, probe, roll back on failure;
+//! - `restore`: put a recorded generation back in place (rollback and failed applies);
+//! - `write`: one file's new content, and the implied commands (leaf).
+
+mod execute;
+mod request;
+mod restore;
+mod sequence;
+mod write;
+
+pub use request::{
+    ApplyError, Note, Operator, Outcome, ProbeAt, Report, Request, RollbackRequest, Step,
+};
+pub use sequence::{apply, rollback};
