@@ -3,7 +3,7 @@
 //! timeouts so that an unreachable API server fails in seconds, naming the context and the
 //! server, instead of hanging.
 
-use super::ClusterError;
+use super::error::ClusterError;
 use kube::api::{Api, DynamicObject};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::core::ApiResource;

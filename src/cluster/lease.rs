@@ -4,7 +4,8 @@
 //! a crashed apply never leaves a lock that needs a manual fix (Helm's `pending-upgrade`),
 //! and a live one is refused with who holds it, since when, and how to break it.
 
-use super::{Cluster, ClusterError};
+use super::connect::Cluster;
+use super::error::{ClusterError, Held};
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
@@ -15,24 +16,6 @@ use std::time::Duration;
 pub const NAME: &str = "scf-apply";
 /// How long a lease lasts without renewal.
 pub const DURATION: Duration = Duration::from_secs(60);
-
-/// Another apply holds the lease.
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "another apply holds the Lease {namespace}/{NAME}: {holder}, since {acquired}, last renewed {renewed}. Wait for it to finish. If that apply is gone, the lease expires by itself at {expires}, or break it now with `kubectl -n {namespace} delete lease {NAME}`"
-)]
-pub struct Held {
-    /// The namespace.
-    pub namespace: String,
-    /// Its holder's identity.
-    pub holder: String,
-    /// When it was taken.
-    pub acquired: String,
-    /// When it was last renewed.
-    pub renewed: String,
-    /// When it expires unless renewed.
-    pub expires: String,
-}
 
 /// A held lease; renewed in the background until [`Lock::release`].
 #[derive(Debug)]
@@ -76,6 +59,7 @@ fn held(namespace: &str, lease: &Lease) -> Held {
     let spec = lease.spec.clone().unwrap_or_default();
     Held {
         namespace: namespace.into(),
+        lease: NAME.into(),
         holder: spec.holder_identity.unwrap_or_else(|| "(unknown)".into()),
         acquired: shown(spec.acquire_time.as_ref()),
         renewed: shown(spec.renew_time.as_ref()),

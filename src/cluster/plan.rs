@@ -5,7 +5,7 @@
 
 use super::inventory::{self, Entry, Inventory};
 use super::view::{self, mask_secret, normalise};
-use super::{Cluster, ClusterError, FIELD_MANAGER};
+use super::{Cluster, ClusterError, FIELD_MANAGER, SPEC_DIGEST_ANNOTATION};
 use crate::artifact::Artifact;
 use crate::compile::Compiled;
 use crate::config::values::SecretRef;
@@ -19,9 +19,6 @@ use kube::api::{ListParams, Patch, PatchParams};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Annotation on a Job as applied: the digest of its spec, to tell whether it must be
-/// replaced (a Job's pod template cannot change in place).
-pub const SPEC_DIGEST_ANNOTATION: &str = "scf.dev/spec-digest";
 /// The end of a conflict's reason in a plan.
 pub const FORCE_HINT: &str = "; pass --force-conflicts to take these fields over";
 

@@ -23,7 +23,7 @@ const SERVER_METADATA: &[&str] = &[
 const SERVER_ANNOTATIONS: &[&str] = &[
     "deployment.kubernetes.io/revision",
     "kubectl.kubernetes.io/last-applied-configuration",
-    super::plan::SPEC_DIGEST_ANNOTATION,
+    super::SPEC_DIGEST_ANNOTATION,
 ];
 
 /// The object without the fields the server owns.

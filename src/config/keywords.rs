@@ -34,22 +34,27 @@ pub(crate) use keywords;
 
 #[cfg(test)]
 mod tests {
-    use crate::config::{Connector, Environment, Isolation, LogLevel, MaxmemoryPolicy};
-
-    fn serde_names<T: serde::Serialize + Copy>(all: &[T], name: fn(T) -> &'static str) {
-        for &v in all {
-            let json = serde_json::to_value(v).expect("a unit variant serialises");
-            assert_eq!(json.as_str(), Some(name(v)));
+    keywords! {
+        /// A sample keyword enum.
+        pub enum Policy {
+            /// One.
+            AllkeysLru = "allkeys-lru",
+            /// Two.
+            NoEviction = "noeviction",
         }
     }
 
     #[test]
-    fn keywords_are_the_serde_names() {
-        serde_names(Environment::ALL, Environment::as_str);
-        serde_names(LogLevel::ALL, LogLevel::as_str);
-        serde_names(Isolation::ALL, Isolation::as_str);
-        serde_names(Connector::ALL, Connector::as_str);
-        serde_names(MaxmemoryPolicy::ALL, MaxmemoryPolicy::as_str);
-        assert_eq!(MaxmemoryPolicy::AllkeysLru.to_string(), "allkeys-lru");
+    fn keywords_are_the_serde_names_and_the_display() {
+        for &v in Policy::ALL {
+            let json = serde_json::to_value(v).expect("a unit variant serialises");
+            assert_eq!(json.as_str(), Some(v.as_str()));
+            assert_eq!(v.to_string(), v.as_str());
+            let back: Policy = serde_json::from_value(json).expect("the keyword parses");
+            assert_eq!(back, v);
+        }
+        assert_eq!(Policy::ALL, [Policy::AllkeysLru, Policy::NoEviction]);
+        assert_eq!(Policy::AllkeysLru.to_string(), "allkeys-lru");
+        assert!(serde_json::from_str::<Policy>("\"AllkeysLru\"").is_err());
     }
 }

@@ -1,7 +1,7 @@
 //! Cron schedules (`0 2 * * *`), validated field by field and translated to systemd
 //! `OnCalendar=` expressions for the backup timers.
 
-use super::{ValueError, string_value};
+use super::value::{ValueError, string_value};
 use std::fmt;
 use std::str::FromStr;
 

@@ -1,6 +1,6 @@
 //! Container image references: `[registry[:port]/]path[:tag][@sha256:DIGEST]`.
 
-use super::{ValueError, string_value};
+use super::value::{ValueError, string_value};
 use std::fmt;
 use std::str::FromStr;
 
@@ -76,7 +76,7 @@ impl FromStr for ImageRef {
         // The first component is a registry host when it has a dot, a port or is localhost.
         if parts.len() > 1 && (parts[0].contains(['.', ':']) || parts[0] == "localhost") {
             let (host, port) = parts[0].split_once(':').unwrap_or((parts[0], ""));
-            if host.parse::<super::DomainName>().is_err()
+            if host.parse::<super::net::DomainName>().is_err()
                 || !(port.is_empty() || port.parse::<u16>().is_ok())
             {
                 return Err(bad("the registry is not a host[:port]"));

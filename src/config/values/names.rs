@@ -2,7 +2,7 @@
 //! files, Kubernetes objects), SQL identifiers and tenant ids, Unix users, industries,
 //! plans, extensions and e-mail addresses. Each grammar is inert in every target syntax.
 
-use super::{ValueError, charset, string_value};
+use super::value::{ValueError, charset, string_value};
 use std::fmt;
 use std::str::FromStr;
 
@@ -134,7 +134,7 @@ name_type!(
             return Err(ValueError::new(format!("`{}` is not an e-mail address", shown(raw)), help));
         };
         let local_ok = charset(local, 64, |c| c.is_ascii_alphanumeric() || "._%+-".contains(c));
-        let domain_ok = domain.contains('.') && domain.parse::<super::DomainName>().is_ok();
+        let domain_ok = domain.contains('.') && domain.parse::<super::net::DomainName>().is_ok();
         (local_ok && domain_ok).then_some(()).ok_or_else(|| ValueError::new(format!("`{}` is not an e-mail address", shown(raw)), help))
     }
 );

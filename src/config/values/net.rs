@@ -1,6 +1,6 @@
 //! Network values: CIDR blocks, listen addresses and domain names.
 
-use super::{ValueError, string_value};
+use super::value::{ValueError, string_value};
 use std::fmt;
 use std::net::SocketAddr;
 use std::str::FromStr;

@@ -1,7 +1,7 @@
 //! Absolute file-system paths and S3 locations, restricted to characters that are inert
 //! in systemd, nginx, shell and YAML.
 
-use super::{ValueError, charset, string_value};
+use super::value::{ValueError, charset, string_value};
 use std::fmt;
 use std::str::FromStr;
 

@@ -1,7 +1,7 @@
 //! Kubernetes resource quantities (`500m`, `1`, `2Gi`), with a numeric view so the
 //! parity test can compare them with the systemd unit's limits.
 
-use super::{ValueError, string_value};
+use super::value::{ValueError, string_value};
 use std::fmt;
 use std::str::FromStr;
 

@@ -2,7 +2,8 @@
 //! `env:NAME` (an environment variable) or `file:/PATH` (a file). The value is read at
 //! apply or run time, never at build or plan time.
 
-use super::{AbsPath, ValueError, string_value};
+use super::path::AbsPath;
+use super::value::{ValueError, string_value};
 use std::fmt;
 use std::str::FromStr;
 

@@ -1,7 +1,7 @@
 //! Quantities with units: durations (`300s`, `24h`, `90d`), byte sizes (`16GiB`, `4gb`),
 //! rates (`1000/hour`) and Redis save points (`900 1`).
 
-use super::{ValueError, string_value};
+use super::value::{ValueError, string_value};
 use std::fmt;
 use std::str::FromStr;
 

@@ -1,6 +1,7 @@
 //! Names and labels shared by every object: the standard `app.kubernetes.io/*` labels,
 //! scf's instance label that plan and apply prune by, and the selectors that tie Services,
-//! policies and autoscalers to the pods they mean.
+//! policies and autoscalers to the pods they mean, and the framework's ports, which the
+//! pod, its Service, the network policies and the scrape config all name.
 
 use crate::config::Kubernetes;
 use crate::model::{K8S_POSTGRES_SERVICE, K8S_REDIS_SERVICE, Model};
@@ -24,6 +25,16 @@ pub(super) const MIGRATE_JOB: &str = "framework-migrate";
 pub(super) const CONFIG_MAP: &str = "framework-config";
 /// The Secret of the runtime's secret environment.
 pub(super) const SECRET: &str = "framework-secret";
+
+/// Name of the framework container's port.
+pub(super) const HTTP_PORT: &str = "http";
+/// Port of the framework Service, as in the guide.
+pub(super) const SERVICE_PORT: i32 = 80;
+
+/// The runtime's listen port, from `server.listen`.
+pub(super) fn port(c: Ctx) -> i32 {
+    i32::from(c.m.server.listen.0.port())
+}
 
 /// What an object belongs to, which decides its name and component labels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,9 +4,8 @@
 //! prometheus-adapter rule that serves the HPA's active-implementations metric.
 //! Both documents are typed serde structs written with serde-saphyr.
 
-use super::meta::{App, Ctx};
+use super::meta::{App, Ctx, HTTP_PORT, port};
 use super::object::to_yaml;
-use super::runtime::{HTTP_PORT, port};
 use k8s_openapi::api::core::v1::ConfigMap;
 use serde::Serialize;
 use std::collections::BTreeMap;

@@ -4,8 +4,8 @@
 //! Prometheus's, for `/metrics`), may reach DNS, PostgreSQL and Redis, and PostgreSQL and
 //! Redis may be reached only from the framework's pods (runtime and migration Job).
 
-use super::meta::{App, Ctx, FRAMEWORK};
-use super::runtime::{SERVICE_PORT, port};
+use super::meta::{App, Ctx, FRAMEWORK, SERVICE_PORT, port};
+
 use crate::config::values::DomainName;
 use k8s_openapi::api::networking::v1::{
     HTTPIngressPath, HTTPIngressRuleValue, IPBlock, Ingress, IngressBackend, IngressRule,

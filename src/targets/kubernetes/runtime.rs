@@ -10,7 +10,9 @@
 //! and is deleted ten minutes after it finishes, so the next apply runs it again.
 
 use super::config::PodEnv;
-use super::meta::{App, CONFIG_MAP, Ctx, FRAMEWORK, MIGRATE_JOB, SECRET};
+use super::meta::{
+    App, CONFIG_MAP, Ctx, FRAMEWORK, HTTP_PORT, MIGRATE_JOB, SECRET, SERVICE_PORT, port,
+};
 use super::monitoring;
 use super::pod::{
     FRAMEWORK_UID, LIVENESS, READINESS, Skip, hardened_container, hardened_pod, http_probe, mount,
@@ -28,10 +30,6 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use std::collections::BTreeMap;
 
-/// Name of the framework container's port.
-pub(super) const HTTP_PORT: &str = "http";
-/// Port of the framework Service, as in the guide.
-pub(super) const SERVICE_PORT: i32 = 80;
 /// Liveness endpoint of the runtime.
 pub const LIVENESS_PATH: &str = "/health";
 /// Readiness endpoint of the runtime.
@@ -98,11 +96,6 @@ fn framework_volumes() -> Vec<k8s_openapi::api::core::v1::Volume> {
         scratch_volume("tmp", "256Mi"),
         scratch_volume("data", "1Gi"),
     ]
-}
-
-/// The runtime's listen port, from `server.listen`.
-pub(super) fn port(c: Ctx) -> i32 {
-    i32::from(c.m.server.listen.0.port())
 }
 
 /// The guide's framework Deployment, hardened.

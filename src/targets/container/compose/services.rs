@@ -2,7 +2,7 @@
 //! Kubernetes pod: UID 10001, a read-only root filesystem, every capability dropped, no
 //! new privileges, `/tmp` as tmpfs, and the state dir on a volume.
 
-use super::{
+use super::spec::{
     Build, COMPLETED, Dependency, HEALTHY, Healthcheck, MONITORING, Mount, PUBLISH_ADDRESS, Port,
     Service,
 };
