@@ -3,7 +3,7 @@
 //! the live ones; fields it does not name are kept, as if another manager owned them), the
 //! controllers' status for workloads, and assertions on every request.
 
-use super::{NEW_IMAGE, NS};
+use crate::mock::{NEW_IMAGE, NS};
 use http::{Request, Response, StatusCode};
 use kube::client::Body;
 use serde_json::{Value, json};

@@ -1,0 +1,208 @@
+//! The test bench: a framework.toml on the kubernetes profile with its secrets in files,
+//! a client wired to the in-memory API server of [`crate::server`], what `scf apply
+//! --auto-approve` does with them, and helpers to read plans and what reached the server.
+
+use crate::server::{Seen, Server, serve};
+use crate::support;
+use http::{Request, Response};
+use kube::client::Body;
+use scf::cluster::apply::{ApplyOptions, Report, Step};
+use scf::cluster::rollout::Wait;
+use scf::cluster::{Cluster, ClusterError, apply, lease, plan};
+use scf::plan::{Action, Plan, show};
+use serde_json::Value;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub(crate) const NS: &str = "ai-supply-chain";
+pub(crate) const IMAGE: &str = "registry.example.com/ai-supply-chain:1.0.0";
+pub(crate) const NEW_IMAGE: &str = "registry.example.com/ai-supply-chain:1.1.0";
+pub(crate) const DEPLOYMENT: &str = "k8s:apps/v1/Deployment/ai-supply-chain/framework";
+pub(crate) const JOB: &str = "k8s:batch/v1/Job/ai-supply-chain/framework-migrate";
+pub(crate) const SECRET: &str = "k8s:v1/Secret/ai-supply-chain/framework-secret";
+pub(crate) const DEPLOYMENT_PATH: &str =
+    "/apis/apps/v1/namespaces/ai-supply-chain/deployments/framework";
+pub(crate) const SECRET_PATH: &str = "/api/v1/namespaces/ai-supply-chain/secrets/framework-secret";
+pub(crate) const LEASE_PATH: &str =
+    "/apis/coordination.k8s.io/v1/namespaces/ai-supply-chain/leases/scf-apply";
+
+/// A framework.toml on the kubernetes profile, its secrets in files, and a client wired
+/// to the in-memory API server.
+pub(crate) struct Mock {
+    pub(crate) server: Arc<Mutex<Server>>,
+    cluster: Cluster,
+    dir: tempfile::TempDir,
+    config: PathBuf,
+}
+
+pub(crate) const CANARY: &str = "canary-7f3a9e";
+
+impl Mock {
+    pub(crate) fn new() -> Self {
+        let (dir, config) = support::starter("kubernetes");
+        let secrets = dir.path().join("secrets");
+        std::fs::create_dir_all(&secrets).expect("secrets dir");
+        let mut text = std::fs::read_to_string(&config).expect("read");
+        for var in [
+            "SCF_DB_PASSWORD",
+            "SCF_REDIS_PASSWORD",
+            "SCF_SECRET_KEY",
+            "SCF_FIELD_KEY",
+        ] {
+            let file = secrets.join(var);
+            std::fs::write(&file, format!("{CANARY}-{var}")).expect("secret");
+            text = text.replace(&format!("env:{var}"), &format!("file:{}", file.display()));
+        }
+        std::fs::write(&config, text).expect("write");
+        let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+        let server = Arc::new(Mutex::new(Server::default()));
+        tokio::spawn(serve(server.clone(), handle));
+        let cluster = Cluster::new(
+            kube::Client::new(service, "default"),
+            "mock",
+            "https://mock.invalid",
+        );
+        Mock {
+            server,
+            cluster,
+            dir,
+            config,
+        }
+    }
+
+    pub(crate) fn edit(&self, from: &str, to: &str) {
+        let text = std::fs::read_to_string(&self.config).expect("read");
+        assert!(text.contains(from), "framework.toml has {from:?}");
+        std::fs::write(&self.config, text.replacen(from, to, 1)).expect("write");
+    }
+
+    pub(crate) fn set_secret(&self, var: &str, value: &str) {
+        std::fs::write(self.dir.path().join("secrets").join(var), value).expect("secret");
+    }
+
+    pub(crate) fn compiled(&self) -> (scf::compile::Compiled, Vec<scf::artifact::Artifact>) {
+        let compiled = scf::compile::load(&self.config).expect("a valid framework.toml");
+        let artifacts = scf::compile::artifacts(&compiled.model).expect("artifacts");
+        (compiled, artifacts)
+    }
+
+    pub(crate) async fn plan(
+        &self,
+        resolve_secrets: bool,
+        force_conflicts: bool,
+    ) -> Result<Plan, ClusterError> {
+        let (compiled, artifacts) = self.compiled();
+        plan::plan(
+            &self.cluster,
+            &compiled,
+            &artifacts,
+            plan::Options {
+                resolve_secrets,
+                force_conflicts,
+            },
+        )
+        .await
+    }
+
+    /// What `scf apply --auto-approve` does: lease, plan with secrets, apply, release.
+    pub(crate) async fn apply(
+        &self,
+        atomic: bool,
+        force_conflicts: bool,
+    ) -> (Result<Report, ClusterError>, Vec<Step>) {
+        let (compiled, _) = self.compiled();
+        let mut steps = Vec::new();
+        let mut lock = match lease::acquire_if_namespace(&self.cluster, NS, "test@mock pid 1").await
+        {
+            Ok(lock) => lock,
+            Err(e) => return (Err(e), steps),
+        };
+        let result = match self.plan(true, force_conflicts).await {
+            Ok(plan) => {
+                let order: Vec<String> = scf::targets::kubernetes::objects(&compiled.model)
+                    .expect("objects")
+                    .iter()
+                    .map(scf::targets::kubernetes::Object::address)
+                    .collect();
+                let opts = ApplyOptions {
+                    wait: Wait {
+                        timeout: Duration::from_secs(5),
+                        poll: Duration::from_millis(10),
+                    },
+                    atomic,
+                    force_conflicts,
+                };
+                apply::execute(
+                    &self.cluster,
+                    &plan,
+                    &order,
+                    NS,
+                    opts,
+                    &mut lock,
+                    &mut |s| steps.push(s),
+                )
+                .await
+            }
+            Err(e) => Err(e),
+        };
+        if let Some(lock) = lock {
+            lock.release().await;
+        }
+        (result, steps)
+    }
+
+    pub(crate) fn mark(&self) -> usize {
+        self.server.lock().expect("server").seen.len()
+    }
+
+    pub(crate) fn seen_since(&self, mark: usize) -> Vec<Seen> {
+        self.server.lock().expect("server").seen[mark..].to_vec()
+    }
+
+    pub(crate) fn object(&self, path: &str) -> Option<Value> {
+        self.server
+            .lock()
+            .expect("server")
+            .objects
+            .get(path)
+            .cloned()
+    }
+}
+
+/// The base64 of `text`, as the API carries Secret values.
+pub(crate) fn base64(text: &str) -> String {
+    serde_json::to_value(k8s_openapi::ByteString(text.as_bytes().to_vec()))
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .expect("base64")
+}
+
+pub(crate) fn addresses(plan: &Plan, action: Action) -> Vec<&str> {
+    plan.changes
+        .iter()
+        .filter(|c| c.action == action)
+        .map(|c| c.address.as_str())
+        .collect()
+}
+
+pub(crate) fn shown(plan: &Plan) -> String {
+    show::human(
+        plan,
+        "the cluster of context `mock` (namespace ai-supply-chain)",
+        false,
+    )
+}
+
+/// The non-dry-run applies (PATCH) in order, by path and field manager.
+pub(crate) fn applied(seen: &[Seen]) -> Vec<(String, String)> {
+    seen.iter()
+        .filter(|s| s.method == "PATCH" && !s.dry_run())
+        .map(|s| (s.path.clone(), s.query["fieldManager"].clone()))
+        .collect()
+}
+
+pub(crate) async fn applied_once(mock: &Mock) {
+    let (result, _) = mock.apply(false, false).await;
+    result.expect("the first apply succeeds");
+}
