@@ -46,6 +46,12 @@ pub struct Metrics {
     pub prediction_accuracy: Gauge,
     /// `framework_audit_write_failures_total`.
     pub audit_write_failures: IntCounter,
+    /// `framework_queue_available`: 1 when the job queue answered its last check in time
+    /// (uploads are accepted), else 0.
+    pub queue_available: IntGauge,
+    /// `framework_rate_limits_shared`: 1 when rate limits are shared through Redis, 0 while
+    /// each replica enforces them alone (Redis unavailable, or none configured).
+    pub rate_limits_shared: IntGauge,
     /// `framework_tenant_requests_total{tenant}`: authenticated requests per tenant
     /// (bounded by `max_tenants`).
     pub tenant_requests: IntCounterVec,
@@ -118,6 +124,14 @@ impl Metrics {
                 "framework_audit_write_failures_total",
                 "Audit entries that could not be written",
             )?,
+            queue_available: IntGauge::new(
+                "framework_queue_available",
+                "1 when the job queue answered its last check in time, else 0",
+            )?,
+            rate_limits_shared: IntGauge::new(
+                "framework_rate_limits_shared",
+                "1 when rate limits are shared through Redis, 0 while enforced per replica",
+            )?,
             tenant_requests: counters(
                 "framework_tenant_requests_total",
                 "Authenticated requests by tenant",
@@ -155,6 +169,8 @@ impl Metrics {
             Box::new(self.agent_job_duration.clone()),
             Box::new(self.prediction_accuracy.clone()),
             Box::new(self.audit_write_failures.clone()),
+            Box::new(self.queue_available.clone()),
+            Box::new(self.rate_limits_shared.clone()),
             Box::new(self.tenant_requests.clone()),
         ]
     }

@@ -3,7 +3,8 @@
 //! agents ([`inventory`]), each a [`worker`] loop on its stream with a [`heartbeat`].
 //! [`Agents::start`] supervises them: an agent asked to restart (`scf agents restart`)
 //! finishes its job and is started afresh; [`Agents::stop`] lets jobs in hand finish
-//! within a grace period (what is still in hand then is reclaimed by other agents).
+//! within a grace period (what is still in hand then is reclaimed by other agents). Where
+//! agents run, [`reconcile::run`] also puts back the jobs a queue that started over lost.
 
 pub mod forecasting;
 pub mod heartbeat;
@@ -17,6 +18,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use crate::implementations::reconcile;
 use crate::state::AppState;
 use worker::{Exit, Handler};
 
@@ -39,6 +41,9 @@ impl Agents {
         for i in 0..n {
             tasks.spawn(supervise(state.clone(), forecasting.clone(), i, rx.clone()));
             tasks.spawn(supervise(state.clone(), inventory.clone(), i, rx.clone()));
+        }
+        if n > 0 {
+            tasks.spawn(reconcile::run(state.clone(), rx));
         }
         Self { stop, tasks }
     }

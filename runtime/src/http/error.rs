@@ -140,6 +140,8 @@ impl From<TenantError> for ApiError {
             TenantError::TooManyTenants(_) => Self::new(StatusCode::CONFLICT, "tenant_limit", msg),
             TenantError::Limit(_) => Self::new(StatusCode::CONFLICT, "plan_limit", msg),
             TenantError::UserExists => Self::new(StatusCode::CONFLICT, "user_exists", msg),
+            TenantError::UserNotFound => Self::not_found("user"),
+            TenantError::LastAdmin => Self::new(StatusCode::CONFLICT, "last_admin", msg),
             TenantError::UnknownPlan(..)
             | TenantError::BadIndustry(_)
             | TenantError::BadStatus(_)

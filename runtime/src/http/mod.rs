@@ -35,6 +35,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(auth_routes::me))
         .routes(routes!(users::list, users::create))
         .routes(routes!(users::get, users::update, users::deactivate))
+        .routes(routes!(users::reactivate))
         .routes(routes!(api_keys::list, api_keys::create))
         .routes(routes!(api_keys::get, api_keys::revoke))
         .routes(routes!(api_keys::rotate))

@@ -1,10 +1,18 @@
 //! The OpenAPI document's frame: title, the bearer security scheme, and the error
 //! responses every operation can give (each with the one error body), added to each
-//! operation that does not document them itself.
+//! operation that does not document them itself; and [`DemandUpload`], the schema of a
+//! JSON upload, whose reader (`optimize::long`) keeps its serde types private.
 
-use utoipa::OpenApi;
+use std::borrow::Cow;
+
+use utoipa::openapi::schema::{
+    AdditionalProperties, ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, Type,
+};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, RefOr, Response, ResponseBuilder};
+use utoipa::{OpenApi, PartialSchema, ToSchema};
+
+use crate::optimize::input::{MAX_QUANTITY, MAX_SKU_CHARS, PARAM_COLUMNS};
 
 use super::error::{ErrorBody, ErrorDetail};
 
@@ -69,5 +77,73 @@ pub fn finish(doc: &mut utoipa::openapi::OpenApi) {
                     .or_insert_with(|| error_response(description));
             }
         }
+    }
+}
+
+/// A JSON demand upload, as the document describes it: an array of records, or
+/// `{"demand": [records], "parameters": [per-SKU parameters]}`.
+pub struct DemandUpload;
+
+impl ToSchema for DemandUpload {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("DemandUpload")
+    }
+}
+
+impl PartialSchema for DemandUpload {
+    fn schema() -> RefOr<Schema> {
+        let string_or_integer = |description: &str| {
+            OneOfBuilder::new()
+                .item(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .max_length(Some(MAX_SKU_CHARS)),
+                )
+                .item(ObjectBuilder::new().schema_type(Type::Integer))
+                .description(Some(description))
+        };
+        let records = || {
+            let record = ObjectBuilder::new()
+                .property("sku", string_or_integer("SKU id"))
+                .property(
+                    "period",
+                    string_or_integer("an integer or a YYYY-MM-DD date, the same kind throughout"),
+                )
+                .property(
+                    "quantity",
+                    ObjectBuilder::new()
+                        .schema_type(Type::Number)
+                        .minimum(Some(0.0))
+                        .maximum(Some(MAX_QUANTITY))
+                        .description(Some("units demanded in the period")),
+                )
+                .required("sku")
+                .required("period")
+                .required("quantity")
+                .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+            ArrayBuilder::new().items(record).min_items(Some(1))
+        };
+        let parameters = PARAM_COLUMNS
+            .iter()
+            .fold(
+                ObjectBuilder::new().property("sku", string_or_integer("SKU id")),
+                |object, column| {
+                    object.property(column.name, ObjectBuilder::new().schema_type(Type::Number))
+                },
+            )
+            .required("sku")
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+        let document = ObjectBuilder::new()
+            .property("demand", records())
+            .property("parameters", ArrayBuilder::new().items(parameters))
+            .required("demand")
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+        OneOfBuilder::new()
+            .item(records())
+            .item(document)
+            .description(Some(
+                "Demand records, alone or with per-SKU parameters (lead time, costs, MOQ)",
+            ))
+            .into()
     }
 }

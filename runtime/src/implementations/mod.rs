@@ -4,13 +4,15 @@
 //!
 //! `queued → forecasting → optimizing → succeeded | failed | cancelled`
 //!
-//! [`create`] checks the plan's limit on active implementations, parses the upload
-//! ([`engine`]), stores one row per SKU and queues one forecasting job per chunk of SKUs.
+//! [`create`] parses the upload ([`engine`]), checks the plan's limit on active
+//! implementations and stores one row per SKU under the tenant's limit lock, and queues
+//! one forecasting job per chunk of SKUs.
 //! The agents (`crate::agents`) move it along; [`finish`] is the one place a run reaches a
 //! final state, so the metrics and the concurrency slot follow every path (success,
 //! failure, dead letter, cancellation).
 
 pub mod engine;
+pub mod reconcile;
 
 use serde::{Deserialize, Serialize};
 
@@ -25,7 +27,7 @@ use crate::tenancy::store::TenantDb;
 pub const CHUNK: usize = 25;
 
 /// A queued job: which implementation, and for forecasting which chunk of SKUs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Job {
     /// The tenant.
     pub tenant: String,
@@ -90,8 +92,6 @@ pub async fn create(
     upload: &Upload<'_>,
 ) -> Result<ImplementationRow, ImplError> {
     let plan = *state.tenancy.plan(plan_name)?;
-    let active = store.count_implementations_in(&State::ACTIVE).await?;
-    plan.check_implementations(plan_name, active)?;
     let parsed =
         engine::parse(&upload.spec, upload.body, &state.settings).map_err(ImplError::Input)?;
     let chunks = parsed.skus.len().div_ceil(CHUNK);
@@ -106,17 +106,24 @@ pub async fn create(
         .into());
     }
     let id = crate::db::new_id();
-    store
-        .insert_implementation(&NewImplementation {
-            id: &id,
-            name: upload.name,
-            format: upload.spec.format,
-            options: &parsed.options,
-            state: State::Queued.as_str(),
-            created_by: upload.created_by,
-            skus: &parsed.skus,
-        })
+    // The count and the insert hold the tenant's limit lock, so concurrent uploads
+    // cannot all pass the count.
+    let mut tx = store.begin_limited().await?;
+    let active = store
+        .count_implementations_in(&mut tx, &State::ACTIVE)
         .await?;
+    plan.check_implementations(plan_name, active)?;
+    let new = NewImplementation {
+        id: &id,
+        name: upload.name,
+        format: upload.spec.format,
+        options: &parsed.options,
+        state: State::Queued.as_str(),
+        created_by: upload.created_by,
+        skus: &parsed.skus,
+    };
+    store.insert_implementation(&mut tx, &new).await?;
+    tx.commit().await?;
     for chunk in 0..chunks {
         let job = Job {
             tenant: store.tenant.to_string(),

@@ -30,6 +30,34 @@ impl Default for Limits {
     }
 }
 
+/// The largest quantity one row may hold, in either direction: a trillion units. The
+/// forecasting and inventory arithmetic (squares of demand, sums over histories) stays
+/// exact to well under a unit below it; beyond it a run would fail or produce nonsense.
+pub const MAX_QUANTITY: f64 = 1e12;
+
+/// The longest SKU id, in characters (SAP's material number has 40; ids are stored and
+/// shown in every result row).
+pub const MAX_SKU_CHARS: usize = 100;
+
+/// A SKU id within [`MAX_SKU_CHARS`], or an error at `place` quoting its start.
+pub(crate) fn check_sku<'a>(
+    sku: &'a str,
+    file: &'static str,
+    column: &str,
+    place: Place,
+) -> Result<&'a str, InputError> {
+    if sku.chars().count() <= MAX_SKU_CHARS {
+        return Ok(sku);
+    }
+    Err(InputError::BadValue {
+        file,
+        place,
+        column: column.to_owned(),
+        value: format!("{}…", sku.chars().take(20).collect::<String>()),
+        expected: format!("a SKU id of at most {MAX_SKU_CHARS} characters"),
+    })
+}
+
 /// Where in a file something is: a CSV line (1-based, header = 1) or a JSON record
 /// (1-based position in the array).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,6 +181,20 @@ pub enum InputError {
         kind: &'static str,
         /// The kind of the first period.
         first: &'static str,
+    },
+    /// A header naming one column twice.
+    #[error(
+        "{file} line 1: the header has two `{column}` columns (columns {first} and {second}); keep one"
+    )]
+    DuplicateColumn {
+        /// Which file.
+        file: &'static str,
+        /// The column.
+        column: String,
+        /// The first one's position, from 1.
+        first: usize,
+        /// The second one's position, from 1.
+        second: usize,
     },
     /// A SKU listed twice in the parameters.
     #[error("parameters {place}: SKU `{sku}` is listed twice; give one row per SKU")]

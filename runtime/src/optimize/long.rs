@@ -4,8 +4,8 @@
 //! [`super::input`]; connector exports have their own readers in [`super::connectors`].
 
 use super::input::{
-    DemandTable, InputError, PARAM_COLUMNS, Place, SkuParams, csv_error, json_error,
-    looks_like_json, param_value,
+    DemandTable, InputError, MAX_QUANTITY, PARAM_COLUMNS, Place, SkuParams, check_sku, csv_error,
+    json_error, looks_like_json, param_value,
 };
 use super::period::Period;
 use serde::Deserialize;
@@ -85,7 +85,7 @@ pub(crate) fn read_demand(
     for (i, r) in records.iter().enumerate() {
         let place = Place::Record(i + 1);
         let period = period(&r.period.text(), place)?;
-        let quantity = quantity(r.quantity, &r.quantity.to_string(), place)?;
+        let quantity = quantity(r.quantity, &format!("{:?}", r.quantity), place)?;
         table.add(place, &sku(&r.sku.text(), DEMAND, place)?, period, quantity)?;
     }
     param_records(&params)
@@ -95,15 +95,21 @@ fn read_demand_csv(text: &str, table: &mut DemandTable) -> Result<(), InputError
     let mut reader = csv_reader(text);
     let header = reader.headers().map_err(|e| csv_error(DEMAND, &e))?.clone();
     let col = |name: &str| {
-        header
+        let mut found = header
             .iter()
-            .position(|h| h.eq_ignore_ascii_case(name))
-            .ok_or_else(|| InputError::MissingColumn {
+            .enumerate()
+            .filter(|(_, h)| h.eq_ignore_ascii_case(name))
+            .map(|(i, _)| i);
+        match (found.next(), found.next()) {
+            (Some(i), None) => Ok(i),
+            (Some(first), Some(second)) => Err(duplicate(DEMAND, name, first, second)),
+            (None, _) => Err(InputError::MissingColumn {
                 file: DEMAND,
                 line: 1,
                 column: name.to_owned(),
                 expected: DEMAND_HEADER,
-            })
+            }),
+        }
     };
     let (c_sku, c_period, c_qty) = (col("sku")?, col("period")?, col("quantity")?);
     let mut record = csv::StringRecord::new();
@@ -138,11 +144,17 @@ pub(crate) fn read_params(text: &str) -> Result<BTreeMap<String, SkuParams>, Inp
     let mut columns = Vec::new();
     for (i, h) in header.iter().enumerate() {
         if h.eq_ignore_ascii_case("sku") {
+            if let Some(first) = c_sku {
+                return Err(duplicate(PARAMETERS, "sku", first, i));
+            }
             c_sku = Some(i);
         } else if let Some(k) = PARAM_COLUMNS
             .iter()
             .position(|c| h.eq_ignore_ascii_case(c.name))
         {
+            if let Some(&(first, _)) = columns.iter().find(|&&(_, seen)| seen == k) {
+                return Err(duplicate(PARAMETERS, PARAM_COLUMNS[k].name, first, i));
+            }
             columns.push((i, k));
         } else {
             return Err(InputError::BadValue {
@@ -227,8 +239,18 @@ fn csv_reader(text: &str) -> csv::Reader<&[u8]> {
         .from_reader(text.as_bytes())
 }
 
+/// A header's column named twice (0-based positions).
+fn duplicate(file: &'static str, column: &str, first: usize, second: usize) -> InputError {
+    InputError::DuplicateColumn {
+        file,
+        column: column.to_owned(),
+        first: first + 1,
+        second: second + 1,
+    }
+}
+
 fn sku(text: &str, file: &'static str, place: Place) -> Result<String, InputError> {
-    let text = text.trim();
+    let text = check_sku(text.trim(), file, "sku", place)?;
     if text.is_empty() {
         return Err(InputError::BadValue {
             file,
@@ -252,7 +274,7 @@ fn period(text: &str, place: Place) -> Result<Period, InputError> {
 }
 
 fn quantity(value: f64, raw: &str, place: Place) -> Result<f64, InputError> {
-    if value.is_finite() && value >= 0.0 {
+    if (0.0..=MAX_QUANTITY).contains(&value) {
         return Ok(value);
     }
     Err(InputError::BadValue {
@@ -260,8 +282,9 @@ fn quantity(value: f64, raw: &str, place: Place) -> Result<f64, InputError> {
         place,
         column: "quantity".to_owned(),
         value: raw.trim().to_owned(),
-        expected: "a number ≥ 0 (record returns as a lower quantity, not a negative row)"
-            .to_owned(),
+        expected: format!(
+            "a number from 0 to {MAX_QUANTITY:e} (record returns as a lower quantity, not a negative row)"
+        ),
     })
 }
 
@@ -310,7 +333,40 @@ mod tests {
         };
         assert_eq!(
             err("sku,period,quantity\na,1,3\na,2,-1\n"),
-            "demand line 3, column `quantity`: `-1` is not a number ≥ 0 (record returns as a lower quantity, not a negative row)"
+            "demand line 3, column `quantity`: `-1` is not a number from 0 to 1e12 (record returns as a lower quantity, not a negative row)"
+        );
+        for huge in ["1e30", "1e308", "1000000000001"] {
+            assert!(
+                err(&format!("sku,period,quantity\na,1,3\na,2,{huge}\n")).starts_with(&format!(
+                    "demand line 3, column `quantity`: `{huge}` is not a number from 0 to 1e12"
+                )),
+                "{huge}"
+            );
+        }
+        assert!(
+            err(r#"[{"sku":"a","period":1,"quantity":1e308}]"#)
+                .starts_with("demand record 1, column `quantity`: `1e308`")
+        );
+        assert_eq!(
+            err("sku,period,quantity,SKU\na,1,3,b\n"),
+            "demand line 1: the header has two `sku` columns (columns 1 and 4); keep one"
+        );
+        assert_eq!(
+            err(&format!(
+                "sku,period,quantity\na,1,3\n{},1,3\n",
+                "x".repeat(101)
+            )),
+            format!(
+                "demand line 3, column `sku`: `{}…` is not a SKU id of at most 100 characters",
+                "x".repeat(20)
+            )
+        );
+        assert_eq!(
+            history(&format!(
+                "sku,period,quantity\n{},1,1000000000000\n",
+                "x".repeat(100)
+            )),
+            vec![("x".repeat(100), vec![1e12])]
         );
         assert!(
             err("sku,period,quantity\na,1,NaN\n")
@@ -401,5 +457,14 @@ mod tests {
             e.to_string().contains("line 3: SKU `a` is listed twice"),
             "{e}"
         );
+        for (header, column) in [("sku,moq,SKU", "sku"), ("sku,moq,unit_cost,MOQ", "moq")] {
+            let e = read_params(&format!("{header}\na,1,1,1\n")).expect_err("duplicate column");
+            assert!(
+                e.to_string().starts_with(&format!(
+                    "parameters line 1: the header has two `{column}` columns"
+                )),
+                "{e}"
+            );
+        }
     }
 }

@@ -13,6 +13,10 @@ pub const INVENTORY: &str = "inventory";
 /// Every stream, in pipeline order.
 pub const STREAMS: [&str; 2] = [FORECASTING, INVENTORY];
 
+/// How long adding a message or reading a stream's status (what a request waits for)
+/// may take before the queue counts as unavailable.
+pub const ANSWER_BUDGET: Duration = Duration::from_secs(1);
+
 /// How the queue behaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QueueConfig {
@@ -158,6 +162,12 @@ pub enum QueueError {
     /// Redis failed.
     #[error("queue: Redis failed: {0}. Check REDIS_URL and that Redis is running")]
     Redis(#[from] redis::RedisError),
+    /// Redis did not answer in time.
+    #[error(
+        "queue: Redis did not answer within {} ms; check that Redis is running and not overloaded",
+        .0.as_millis()
+    )]
+    Unavailable(Duration),
     /// A heartbeat could not be encoded (a bug).
     #[error("queue: cannot encode a heartbeat (a bug): {0}")]
     Encode(#[from] serde_json::Error),

@@ -38,6 +38,8 @@ struct Stream {
 
 #[derive(Debug, Default)]
 struct State {
+    /// Whether the rebuild after the process started was claimed.
+    rebuild_claimed: bool,
     next_id: u64,
     streams: HashMap<String, Stream>,
     agents: BTreeMap<String, Heartbeat>,
@@ -227,6 +229,32 @@ impl MemoryQueue {
             oldest_age_ms: oldest.map(|t| super::contract::millis(t.elapsed())),
             dead: s.dead.len() as u64,
         })
+    }
+
+    pub(super) async fn bodies(&self, stream: &str) -> Result<Vec<String>, QueueError> {
+        let st = self.lock();
+        Ok(st
+            .streams
+            .get(stream)
+            .map(|s| {
+                s.waiting
+                    .iter()
+                    .chain(s.pending.values().map(|h| &h.msg))
+                    .chain(s.delayed.values())
+                    .map(|m| m.body.clone())
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    /// The queue starts empty with the process: the first claim after it is the rebuild.
+    pub(super) async fn claim_rebuild(&self, _lease: Duration) -> Result<bool, QueueError> {
+        let mut st = self.lock();
+        Ok(!std::mem::replace(&mut st.rebuild_claimed, true))
+    }
+
+    pub(super) async fn rebuilt(&self) -> Result<(), QueueError> {
+        Ok(())
     }
 
     pub(super) async fn dead_letters(

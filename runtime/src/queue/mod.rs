@@ -15,6 +15,11 @@
 //! - [`Queue::enqueue`] refuses with [`QueueError::Full`] when the stream holds
 //!   `max_depth` messages (back-pressure).
 //!
+//! - Redis may lose the queue (a restart without persistence, a failover, FLUSHALL): a
+//!   stream's consumer group is created again on `NOGROUP`, and [`Queue::claim_rebuild`]
+//!   tells one process to put the work the database still expects back in
+//!   (`crate::implementations::reconcile`).
+//!
 //! The queue also carries the agents' shared bookkeeping: heartbeats, the restart
 //! generation, and the slots that cap implementations running at once.
 
@@ -24,11 +29,12 @@ pub mod redis_streams;
 #[cfg(test)]
 mod tests;
 
+use std::future::Future;
 use std::time::Duration;
 
 pub use contract::{
-    DeadLetter, FORECASTING, Failed, Fetched, Heartbeat, INVENTORY, Message, QueueConfig,
-    QueueError, STREAMS, StreamStatus, unix_ms,
+    ANSWER_BUDGET, DeadLetter, FORECASTING, Failed, Fetched, Heartbeat, INVENTORY, Message,
+    QueueConfig, QueueError, STREAMS, StreamStatus, unix_ms,
 };
 
 enum Backend {
@@ -40,6 +46,13 @@ enum Backend {
 pub struct Queue {
     backend: Backend,
     config: QueueConfig,
+}
+
+/// `op`'s answer, or [`QueueError::Unavailable`] past [`ANSWER_BUDGET`].
+async fn answered<T>(op: impl Future<Output = Result<T, QueueError>>) -> Result<T, QueueError> {
+    tokio::time::timeout(ANSWER_BUDGET, op)
+        .await
+        .map_err(|_| QueueError::Unavailable(ANSWER_BUDGET))?
 }
 
 macro_rules! dispatch {
@@ -85,10 +98,11 @@ impl Queue {
         }
     }
 
-    /// Adds a message; refuses when the stream is full.
+    /// Adds a message; refuses when the stream is full, and fails when the queue does not
+    /// answer within [`ANSWER_BUDGET`].
     pub async fn enqueue(&self, stream: &str, body: &str) -> Result<String, QueueError> {
         let limit = self.config.max_depth;
-        match dispatch!(self.enqueue(stream, body, limit))? {
+        match answered(async { dispatch!(self.enqueue(stream, body, limit)) }).await? {
             Some(id) => Ok(id),
             None => Err(QueueError::Full {
                 stream: stream.to_owned(),
@@ -128,9 +142,29 @@ impl Queue {
         Ok(done != Failed::Stale)
     }
 
-    /// The state of one stream.
+    /// The state of one stream; fails when the queue does not answer within
+    /// [`ANSWER_BUDGET`].
     pub async fn status(&self, stream: &str) -> Result<StreamStatus, QueueError> {
-        dispatch!(self.status(stream))
+        answered(async { dispatch!(self.status(stream)) }).await
+    }
+
+    /// The bodies of every message in a stream: waiting, in an agent's hand, or awaiting
+    /// a retry (not the dead letters).
+    pub async fn bodies(&self, stream: &str) -> Result<Vec<String>, QueueError> {
+        dispatch!(self.bodies(stream))
+    }
+
+    /// Whether the queue started over empty (Redis lost its data, or on first use; the
+    /// in-process queue once per process) and this caller is the one to rebuild it from the
+    /// database. The claim lapses after `lease` unless [`Queue::rebuilt`] follows, so a
+    /// rebuild cut short is taken up again.
+    pub async fn claim_rebuild(&self, lease: Duration) -> Result<bool, QueueError> {
+        dispatch!(self.claim_rebuild(lease))
+    }
+
+    /// Records that the rebuild [`Queue::claim_rebuild`] granted is done.
+    pub async fn rebuilt(&self) -> Result<(), QueueError> {
+        dispatch!(self.rebuilt())
     }
 
     /// The dead letters of a stream, oldest first (at most `limit`).

@@ -7,6 +7,7 @@
 //! the agents poll.
 
 use std::collections::HashSet;
+use std::future::Future;
 use std::time::Duration;
 
 use redis::aio::ConnectionManager;
@@ -22,8 +23,13 @@ const NOW_MS: &str = "local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 ";
 
-/// KEYS: stream, delayed. ARGV: limit, body. Returns the id, or nil when full.
+/// KEYS: stream, delayed. ARGV: limit, body, group. Returns the id, or nil when full.
+/// A stream that is gone (Redis lost its data) is created again with its group, from its
+/// start, so the message is delivered.
 const ENQUEUE: &str = "
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('XGROUP', 'CREATE', KEYS[1], ARGV[3], '0', 'MKSTREAM')
+end
 local depth = redis.call('XLEN', KEYS[1]) + redis.call('ZCARD', KEYS[2])
 if depth >= tonumber(ARGV[1]) then return false end
 return redis.call('XADD', KEYS[1], '*', 'body', ARGV[2], 'attempts', '0', 'error', '')
@@ -141,6 +147,34 @@ impl RedisQueue {
         format!("{}:slots", self.ns)
     }
 
+    /// `intact` while Redis has kept the queue since the last rebuild, `rebuilding` while a
+    /// process rebuilds it; absent after Redis lost its data (or on first use).
+    fn marker_key(&self) -> String {
+        format!("{}:q:marker", self.ns)
+    }
+
+    /// Runs `op` on `stream`'s consumer group, creating the group first; when Redis lost
+    /// the group meanwhile (`NOGROUP`: a restart without persistence, a failover, a
+    /// FLUSHALL), creates it again and runs `op` once more.
+    async fn in_group<T, F>(&self, stream: &str, op: impl Fn() -> F) -> Result<T, QueueError>
+    where
+        F: Future<Output = Result<T, QueueError>>,
+    {
+        self.ensure(stream).await?;
+        match op().await {
+            Err(QueueError::Redis(e)) if is_nogroup(&e) => {
+                tracing::warn!(
+                    stream,
+                    "the queue's consumer group is gone (Redis lost its data?); creating it again"
+                );
+                self.ensured.lock().await.remove(stream);
+                self.ensure(stream).await?;
+                op().await
+            }
+            other => other,
+        }
+    }
+
     /// Creates the stream and its consumer group once.
     async fn ensure(&self, stream: &str) -> Result<(), QueueError> {
         let mut ensured = self.ensured.lock().await;
@@ -171,7 +205,6 @@ impl RedisQueue {
         body: &str,
         limit: u64,
     ) -> Result<Option<String>, QueueError> {
-        self.ensure(stream).await?;
         let mut conn = self.conn.clone();
         Ok(self
             .enqueue
@@ -179,6 +212,7 @@ impl RedisQueue {
             .key(self.delayed(stream))
             .arg(limit)
             .arg(body)
+            .arg(stream)
             .invoke_async(&mut conn)
             .await?)
     }
@@ -221,7 +255,16 @@ impl RedisQueue {
         consumer: &str,
         config: &QueueConfig,
     ) -> Result<Fetched, QueueError> {
-        self.ensure(stream).await?;
+        self.in_group(stream, || self.fetch_once(stream, consumer, config))
+            .await
+    }
+
+    async fn fetch_once(
+        &self,
+        stream: &str,
+        consumer: &str,
+        config: &QueueConfig,
+    ) -> Result<Fetched, QueueError> {
         let key = self.key(stream);
         let mut conn = self.conn.clone();
         let claimed: StreamAutoClaimReply = redis::cmd("XAUTOCLAIM")
@@ -325,7 +368,10 @@ impl RedisQueue {
     }
 
     pub(super) async fn status(&self, stream: &str) -> Result<StreamStatus, QueueError> {
-        self.ensure(stream).await?;
+        self.in_group(stream, || self.status_once(stream)).await
+    }
+
+    async fn status_once(&self, stream: &str) -> Result<StreamStatus, QueueError> {
         let key = self.key(stream);
         let mut conn = self.conn.clone();
         let (len, pending, delayed, dead, first, time): StatusReply = redis::pipe()
@@ -360,6 +406,52 @@ impl RedisQueue {
             oldest_age_ms,
             dead,
         })
+    }
+
+    pub(super) async fn bodies(&self, stream: &str) -> Result<Vec<String>, QueueError> {
+        let mut conn = self.conn.clone();
+        let (entries, delayed): (StreamRangeReply, Vec<String>) = redis::pipe()
+            .cmd("XRANGE")
+            .arg(self.key(stream))
+            .arg("-")
+            .arg("+")
+            .cmd("ZRANGE")
+            .arg(self.delayed(stream))
+            .arg(0)
+            .arg(-1)
+            .query_async(&mut conn)
+            .await?;
+        let mut bodies = entries
+            .ids
+            .iter()
+            .map(|e| fields(e).map(|(body, ..)| body))
+            .collect::<Result<Vec<_>, _>>()?;
+        for retry in &delayed {
+            // [id, body, attempts, error], as REQUEUE_DELAYED encodes it.
+            let (_, body, ..): (String, String, String, String) =
+                serde_json::from_str(retry).map_err(|_| QueueError::Malformed(retry.clone()))?;
+            bodies.push(body);
+        }
+        Ok(bodies)
+    }
+
+    pub(super) async fn claim_rebuild(&self, lease: Duration) -> Result<bool, QueueError> {
+        let mut conn = self.conn.clone();
+        let claimed: Option<String> = redis::cmd("SET")
+            .arg(self.marker_key())
+            .arg("rebuilding")
+            .arg("NX")
+            .arg("PX")
+            .arg(millis(lease))
+            .query_async(&mut conn)
+            .await?;
+        Ok(claimed.is_some())
+    }
+
+    pub(super) async fn rebuilt(&self) -> Result<(), QueueError> {
+        let mut conn = self.conn.clone();
+        let _: () = conn.set(self.marker_key(), "intact").await?;
+        Ok(())
     }
 
     pub(super) async fn dead_letters(
@@ -454,6 +546,14 @@ impl RedisQueue {
         let _: () = conn.zrem(self.slots_key(), key).await?;
         Ok(())
     }
+}
+
+/// Whether Redis answered that a stream has no such consumer group (alone, or for a
+/// command of a pipeline).
+fn is_nogroup(e: &redis::RedisError) -> bool {
+    e.clone()
+        .into_server_errors()
+        .is_some_and(|errors| errors.iter().any(|(_, e)| e.code() == "NOGROUP"))
 }
 
 /// Body, attempts made and last error of an entry.

@@ -4,7 +4,7 @@
 //! delivered twice overwrites its own rows and never adds any. Every query filters on the
 //! tenant id.
 
-use sqlx::{AssertSqlSafe, FromRow};
+use sqlx::{AnyConnection, AssertSqlSafe, FromRow};
 
 use super::store::TenantDb;
 use crate::db::now;
@@ -105,12 +105,14 @@ impl TenantDb {
         )
     }
 
-    /// Inserts an implementation and its SKUs, in one transaction.
+    /// Inserts an implementation and its SKUs on `conn`, inside the caller's transaction
+    /// (a [`TenantDb::begin_limited`] one, whose count of active implementations it
+    /// follows).
     pub async fn insert_implementation(
         &self,
+        conn: &mut AnyConnection,
         new: &NewImplementation<'_>,
     ) -> Result<(), sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
         let sql = format!(
             "INSERT INTO {} (id, tenant_id, name, format, options, state, sku_count, created_by, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -126,7 +128,7 @@ impl TenantDb {
             .bind(i64::try_from(new.skus.len()).unwrap_or(i64::MAX))
             .bind(new.created_by)
             .bind(now())
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
         for (batch_no, batch) in new.skus.chunks(SKU_BATCH).enumerate() {
             let values: Vec<String> = (0..batch.len())
@@ -157,9 +159,9 @@ impl TenantDb {
                     .bind(sku.as_str())
                     .bind(history.as_str());
             }
-            q.execute(&mut *tx).await?;
+            q.execute(&mut *conn).await?;
         }
-        tx.commit().await
+        Ok(())
     }
 
     /// An implementation by id.
@@ -189,8 +191,12 @@ impl TenantDb {
             .await
     }
 
-    /// Implementations in any of `states`.
-    pub async fn count_implementations_in(&self, states: &[&str]) -> Result<u64, sqlx::Error> {
+    /// Implementations in any of `states`, counted on `conn`.
+    pub async fn count_implementations_in(
+        &self,
+        conn: &mut AnyConnection,
+        states: &[&str],
+    ) -> Result<u64, sqlx::Error> {
         let sql = format!(
             "SELECT COUNT(*) FROM {} WHERE tenant_id = $1 AND state IN ({})",
             self.table("implementations"),
@@ -198,9 +204,25 @@ impl TenantDb {
         );
         let n: i64 = sqlx::query_scalar(AssertSqlSafe(sql))
             .bind(self.tid())
-            .fetch_one(&self.pool)
+            .fetch_one(conn)
             .await?;
         Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// The chunks (SKU positions `chunk * size ..`) that still have a SKU without a
+    /// forecast, in order.
+    pub async fn unforecast_chunks(&self, id: &str, size: i64) -> Result<Vec<i64>, sqlx::Error> {
+        let sql = format!(
+            "SELECT DISTINCT position / $3 AS chunk FROM {} \
+             WHERE tenant_id = $1 AND implementation_id = $2 AND forecast IS NULL ORDER BY chunk",
+            self.table("implementation_skus")
+        );
+        sqlx::query_scalar(AssertSqlSafe(sql))
+            .bind(self.tid())
+            .bind(id)
+            .bind(size)
+            .fetch_all(&self.pool)
+            .await
     }
 
     /// Moves an implementation from one of `from` to `to` (recording the start time);

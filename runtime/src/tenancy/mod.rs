@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod api_keys;
 pub mod implementations;
+pub mod limits;
 pub mod registry;
 pub mod store;
 pub mod users;
@@ -50,6 +51,14 @@ pub enum TenantError {
     /// A plan limit.
     #[error(transparent)]
     Limit(#[from] LimitExceeded),
+    /// No such user in this tenant.
+    #[error("user not found")]
+    UserNotFound,
+    /// The change would leave the tenant without an active admin.
+    #[error(
+        "this is the tenant's last active admin; make another user admin first, then change or deactivate this one"
+    )]
+    LastAdmin,
     /// A user with that email exists in this tenant.
     #[error("a user with that email already exists in this tenant")]
     UserExists,
@@ -202,8 +211,11 @@ impl Tenancy {
         {
             return Err(TenantError::Exists(req.id.to_string()));
         }
-        if registry::count(&self.db).await.map_err(TenantError::db)? >= u64::from(self.max_tenants)
-        {
+        let mut lock = self.db.location.connect_one().await?;
+        let mut tx = registry::begin_counted(&mut lock, self.db.backend())
+            .await
+            .map_err(TenantError::db)?;
+        if registry::count(&mut tx).await.map_err(TenantError::db)? >= u64::from(self.max_tenants) {
             return Err(TenantError::TooManyTenants(self.max_tenants));
         }
         self.stores.provision(&req.id).await?;
@@ -228,15 +240,19 @@ impl Tenancy {
             status: "active".to_owned(),
             created_at: crate::db::now(),
         };
-        match registry::insert(&self.db, &row).await {
-            Ok(()) => Ok(Provisioned {
-                tenant: TenantInfo::from(&row),
-                admin_user_id,
-                admin_password,
-            }),
-            Err(e) if crate::db::is_unique_violation(&e) => Err(TenantError::Exists(row.id)),
-            Err(e) => Err(TenantError::db(e)),
+        match registry::insert(&mut tx, &row).await {
+            Ok(()) => {}
+            Err(e) if crate::db::is_unique_violation(&e) => {
+                return Err(TenantError::Exists(row.id));
+            }
+            Err(e) => return Err(TenantError::db(e)),
         }
+        tx.commit().await.map_err(TenantError::db)?;
+        Ok(Provisioned {
+            tenant: TenantInfo::from(&row),
+            admin_user_id,
+            admin_password,
+        })
     }
 
     /// A tenant's record.

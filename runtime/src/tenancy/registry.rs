@@ -1,9 +1,35 @@
 //! The control-plane record of tenants (plan, industry, encrypted admin email, status).
-//! The tenants' own data is elsewhere, behind [`super::store::Stores`].
+//! The tenants' own data is elsewhere, behind [`super::store::Stores`]. Counting tenants
+//! against `MAX_TENANTS` and recording a new one happen in one [`begin_counted`]
+//! transaction, so concurrent provisioning cannot pass the limit.
 
-use sqlx::{AssertSqlSafe, FromRow};
+use sqlx::{Any, AnyConnection, AssertSqlSafe, Connection, FromRow, Transaction};
 
-use crate::db::{Db, now};
+use crate::db::{Backend, Db, now};
+
+/// Advisory-lock key serialising tenant provisioning on PostgreSQL ("scftenan").
+const LOCK_KEY: i64 = 0x7363_6674_656e_616e;
+
+/// Begins, on `conn` (a connection of its own, outside the pool, since the transaction
+/// stays open while the tenant's store is provisioned through the pool), a transaction
+/// that only one provisioning holds at a time: a transaction-scoped advisory lock on
+/// PostgreSQL, SQLite's write lock (`BEGIN IMMEDIATE`) in dev.
+pub async fn begin_counted(
+    conn: &mut AnyConnection,
+    backend: Backend,
+) -> Result<Transaction<'_, Any>, sqlx::Error> {
+    match backend {
+        Backend::Sqlite => conn.begin_with("BEGIN IMMEDIATE").await,
+        Backend::Postgres => {
+            let mut tx = conn.begin().await?;
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(LOCK_KEY)
+                .execute(&mut *tx)
+                .await?;
+            Ok(tx)
+        }
+    }
+}
 
 /// A tenant as recorded.
 #[derive(Debug, Clone, FromRow)]
@@ -29,8 +55,8 @@ pub const ADMIN_EMAIL_CONTEXT: &str = "tenants.admin_email";
 
 const COLUMNS: &str = "id, plan, industry, admin_email_enc, isolation, status, created_at";
 
-/// Records a tenant; a duplicate id is a unique violation.
-pub async fn insert(db: &Db, row: &TenantRow) -> Result<(), sqlx::Error> {
+/// Records a tenant on `conn`; a duplicate id is a unique violation.
+pub async fn insert(conn: &mut AnyConnection, row: &TenantRow) -> Result<(), sqlx::Error> {
     sqlx::query("INSERT INTO tenants (id, plan, industry, admin_email_enc, isolation, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
         .bind(&row.id)
         .bind(&row.plan)
@@ -39,7 +65,7 @@ pub async fn insert(db: &Db, row: &TenantRow) -> Result<(), sqlx::Error> {
         .bind(&row.isolation)
         .bind(&row.status)
         .bind(now())
-        .execute(&db.pool)
+        .execute(conn)
         .await
         .map(|_| ())
 }
@@ -68,10 +94,10 @@ pub async fn list(db: &Db, active_only: bool) -> Result<Vec<TenantRow>, sqlx::Er
     .await
 }
 
-/// How many tenants exist.
-pub async fn count(db: &Db) -> Result<u64, sqlx::Error> {
+/// How many tenants exist, counted on `conn`.
+pub async fn count(conn: &mut AnyConnection) -> Result<u64, sqlx::Error> {
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tenants")
-        .fetch_one(&db.pool)
+        .fetch_one(conn)
         .await?;
     Ok(u64::try_from(n).unwrap_or(0))
 }

@@ -2,7 +2,7 @@
 //! user id from another tenant is simply not found. Emails are stored encrypted, with a
 //! keyed hash for lookup; passwords as argon2id hashes; TOTP secrets encrypted.
 
-use sqlx::{AssertSqlSafe, FromRow};
+use sqlx::{Any, AnyConnection, AssertSqlSafe, Executor, FromRow};
 
 use super::store::{TenantDb, TenantRow};
 use crate::db::now;
@@ -70,19 +70,51 @@ impl TenantRow for UserRow {
 impl TenantDb {
     /// Active users of the tenant.
     pub async fn count_active_users(&self) -> Result<u64, sqlx::Error> {
+        self.active_users(&self.pool).await
+    }
+
+    /// Active users, counted on `conn` (inside a [`TenantDb::begin_limited`] transaction
+    /// when the count guards a change).
+    pub(super) async fn active_users<'e>(
+        &self,
+        conn: impl Executor<'e, Database = Any>,
+    ) -> Result<u64, sqlx::Error> {
         let sql = format!(
             "SELECT COUNT(*) FROM {} WHERE tenant_id = $1 AND deactivated_at IS NULL",
             self.table("users")
         );
         let n: i64 = sqlx::query_scalar(AssertSqlSafe(sql))
             .bind(self.tid())
-            .fetch_one(&self.pool)
+            .fetch_one(conn)
             .await?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
-    /// Inserts a user; a duplicate email is a unique violation.
-    pub async fn insert_user(&self, user: &NewUser<'_>) -> Result<(), sqlx::Error> {
+    /// Active admins other than `except`, counted on `conn`.
+    pub(super) async fn other_active_admins(
+        &self,
+        conn: &mut AnyConnection,
+        except: &str,
+    ) -> Result<u64, sqlx::Error> {
+        let sql = format!(
+            "SELECT COUNT(*) FROM {} WHERE tenant_id = $1 AND id <> $2 AND role = $3 AND deactivated_at IS NULL",
+            self.table("users")
+        );
+        let n: i64 = sqlx::query_scalar(AssertSqlSafe(sql))
+            .bind(self.tid())
+            .bind(except)
+            .bind(Role::Admin.as_str())
+            .fetch_one(conn)
+            .await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// Inserts a user on `conn`; a duplicate email is a unique violation.
+    pub(super) async fn insert_user(
+        &self,
+        conn: &mut AnyConnection,
+        user: &NewUser<'_>,
+    ) -> Result<(), sqlx::Error> {
         let sql = format!(
             "INSERT INTO {} (id, tenant_id, email_index, email_enc, password_hash, role, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
             self.table("users")
@@ -95,7 +127,7 @@ impl TenantDb {
             .bind(user.password_hash)
             .bind(user.role.as_str())
             .bind(now())
-            .execute(&self.pool)
+            .execute(conn)
             .await
             .map(|_| ())
     }
@@ -120,34 +152,68 @@ impl TenantDb {
         self.all().await
     }
 
-    /// Changes a user's role; false when no such user.
-    pub async fn set_user_role(&self, id: &str, role: Role) -> Result<bool, sqlx::Error> {
+    /// A user's role and whether they are active, read on `conn`; `None` when no such
+    /// user.
+    pub(super) async fn user_standing(
+        &self,
+        conn: &mut AnyConnection,
+        id: &str,
+    ) -> Result<Option<(Role, bool)>, sqlx::Error> {
+        let sql = format!(
+            "SELECT role, deactivated_at FROM {} WHERE tenant_id = $1 AND id = $2",
+            self.table("users")
+        );
+        let row: Option<(String, Option<i64>)> = sqlx::query_as(AssertSqlSafe(sql))
+            .bind(self.tid())
+            .bind(id)
+            .fetch_optional(conn)
+            .await?;
+        Ok(row.map(|(role, deactivated_at)| {
+            (
+                role.parse().unwrap_or(Role::Viewer),
+                deactivated_at.is_none(),
+            )
+        }))
+    }
+
+    /// Changes a user's role on `conn`.
+    pub(super) async fn set_user_role(
+        &self,
+        conn: &mut AnyConnection,
+        id: &str,
+        role: Role,
+    ) -> Result<(), sqlx::Error> {
         let sql = format!(
             "UPDATE {} SET role = $3 WHERE tenant_id = $1 AND id = $2",
             self.table("users")
         );
-        let done = sqlx::query(AssertSqlSafe(sql))
+        sqlx::query(AssertSqlSafe(sql))
             .bind(self.tid())
             .bind(id)
             .bind(role.as_str())
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() == 1)
+            .execute(conn)
+            .await
+            .map(|_| ())
     }
 
-    /// Deactivates a user; false when no such active user.
-    pub async fn deactivate_user(&self, id: &str) -> Result<bool, sqlx::Error> {
+    /// Deactivates (`true`) or reactivates (`false`) a user on `conn`.
+    pub(super) async fn set_user_deactivated(
+        &self,
+        conn: &mut AnyConnection,
+        id: &str,
+        deactivated: bool,
+    ) -> Result<(), sqlx::Error> {
         let sql = format!(
-            "UPDATE {} SET deactivated_at = $3 WHERE tenant_id = $1 AND id = $2 AND deactivated_at IS NULL",
+            "UPDATE {} SET deactivated_at = $3 WHERE tenant_id = $1 AND id = $2",
             self.table("users")
         );
-        let done = sqlx::query(AssertSqlSafe(sql))
+        sqlx::query(AssertSqlSafe(sql))
             .bind(self.tid())
             .bind(id)
-            .bind(now())
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() == 1)
+            .bind(deactivated.then(now))
+            .execute(conn)
+            .await
+            .map(|_| ())
     }
 
     /// Stores a new (unconfirmed) TOTP secret, replacing an unconfirmed one.

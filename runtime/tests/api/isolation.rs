@@ -36,6 +36,7 @@ async fn tenants_never_see_each_others_data() {
                 Some(json!({"role": "admin"})),
             ),
             (Method::DELETE, format!("/v1/users/{b_user}"), None),
+            (Method::POST, format!("/v1/users/{b_user}/reactivate"), None),
             (Method::GET, format!("/v1/api-keys/{b_key}"), None),
             (Method::POST, format!("/v1/api-keys/{b_key}/rotate"), None),
             (Method::DELETE, format!("/v1/api-keys/{b_key}"), None),

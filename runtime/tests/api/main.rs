@@ -1,6 +1,7 @@
 //! The runtime's API suite, against a real server per test on SQLite and on PostgreSQL
 //! (plus Redis where rate limits are shared). One test binary, one module per concern.
 
+mod admins;
 mod audit;
 mod auth;
 mod cli;
@@ -10,7 +11,9 @@ mod health;
 mod helpers;
 mod implementations;
 mod isolation;
+mod limits;
 mod listings;
+mod openapi;
 mod rate_limits;
 mod schemathesis;
 mod services;

@@ -12,7 +12,8 @@ use crate::helpers::{Backend, Options, spawn_app};
 /// The pinned version.
 const VERSION: &str = "4.32.5";
 
-fn schemathesis() -> PathBuf {
+/// The schemathesis executable, installed into its venv when missing.
+pub(crate) fn schemathesis() -> PathBuf {
     let tools = std::env::var_os("SCF_TOOLS_DIR").map_or_else(
         || PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache/scf-tools"),
         PathBuf::from,

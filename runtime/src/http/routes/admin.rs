@@ -66,6 +66,7 @@ pub struct UpdateTenant {
 
 /// Tenant listing filter.
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// Only active tenants.

@@ -1,5 +1,5 @@
-//! Probes and telemetry: `/health` (liveness, no dependencies), `/ready` (database,
-//! Redis, migrations) and `/metrics` (Prometheus text).
+//! Probes and telemetry: `/health` (liveness, no dependencies), `/ready` (database, the
+//! job queue answering in time, migrations) and `/metrics` (Prometheus text).
 
 use std::time::Duration;
 
@@ -29,7 +29,8 @@ pub async fn health() -> Json<Status> {
     })
 }
 
-/// Readiness: database reachable, Redis reachable (when configured), migrations current.
+/// Readiness: database reachable, the job queue answering within its budget (Redis, when
+/// configured), migrations current.
 /// 503 with the reason otherwise.
 #[utoipa::path(get, path = "/ready", tag = "probes", responses((status = 200, body = Status), (status = 503, body = crate::http::error::ErrorBody)))]
 pub async fn ready(State(state): State<AppState>) -> Result<Json<Status>, ApiError> {
@@ -56,11 +57,8 @@ pub async fn not_ready_reason(state: &AppState) -> Option<String> {
         Ok(c) => c,
         Err(e) => return Some(format!("database unreachable: {e}")),
     };
-    if let Some(redis) = &state.redis {
-        let mut redis = redis.clone();
-        if let Err(e) = redis::cmd("PING").query_async::<String>(&mut redis).await {
-            return Some(format!("redis unreachable: {e}"));
-        }
+    if let Err(e) = queue_answers(state).await {
+        return Some(format!("the job queue cannot accept work: {e}"));
     }
     match migrate::state(&mut conn, migrate::control_plane(state.db.backend()), None).await {
         Ok(MigrationState::Current) => None,
@@ -69,19 +67,36 @@ pub async fn not_ready_reason(state: &AppState) -> Option<String> {
     }
 }
 
+/// Reads every stream's status (within the queue's answer budget), recording the depth
+/// and whether the queue answered in the metrics.
+async fn queue_answers(state: &AppState) -> Result<(), crate::queue::QueueError> {
+    let mut answer = Ok(());
+    for stream in crate::queue::STREAMS {
+        match state.queue.status(stream).await {
+            Ok(status) => state.metrics.observe_queue(&status),
+            Err(e) => {
+                answer = Err(e);
+                break;
+            }
+        }
+    }
+    state.metrics.queue_available.set(i64::from(answer.is_ok()));
+    answer
+}
+
 /// Prometheus metrics in the text exposition format.
 #[utoipa::path(get, path = "/metrics", tag = "probes", responses((status = 200, content_type = "text/plain", body = String)))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
     if !state.settings.prometheus_enabled {
         return ApiError::not_found("metrics (PROMETHEUS_ENABLED=false)").into_response();
     }
-    for stream in crate::queue::STREAMS {
-        match tokio::time::timeout(Duration::from_secs(1), state.queue.status(stream)).await {
-            Ok(Ok(status)) => state.metrics.observe_queue(&status),
-            Ok(Err(e)) => tracing::warn!(stream, error = %e, "queue depth not sampled"),
-            Err(_) => tracing::warn!(stream, "queue depth not sampled: timed out"),
-        }
+    if let Err(e) = queue_answers(&state).await {
+        tracing::warn!(error = %e, "queue depth not sampled");
     }
+    state
+        .metrics
+        .rate_limits_shared
+        .set(i64::from(state.limiter.shared()));
     match state.metrics.render(&state.db.pool) {
         Ok(text) => (
             [(

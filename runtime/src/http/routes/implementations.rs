@@ -93,6 +93,7 @@ impl From<&ImplementationRow> for Implementation {
 
 /// How an upload is described.
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct UploadParams {
     /// Name shown in listings (default: the format and the time).
@@ -112,6 +113,7 @@ pub struct UploadParams {
 
 /// How results are rendered.
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ResultsParams {
     /// `json` or `csv` (default: from Accept, else JSON).
@@ -128,6 +130,9 @@ impl From<ImplError> for ApiError {
             }
             ImplError::Queue(QueueError::Full { .. }) => {
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, "queue_full", msg).retry_after(30)
+            }
+            ImplError::Queue(QueueError::Redis(_) | QueueError::Unavailable(_)) => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "queue_unavailable", msg).retry_after(5)
             }
             ImplError::Tenant(t) => t.into(),
             ImplError::Queue(_) | ImplError::Db(_) | ImplError::Encode(_) => Self::internal(&msg),
@@ -146,13 +151,14 @@ async fn find(store: &TenantDb, id: &str) -> Result<ImplementationRow, ApiError>
 /// not multipart): long-format CSV or JSON (`sku,period,quantity`, JSON optionally
 /// `{"demand": [...], "parameters": [...]}`), or a connector export (`?format=sap|oracle|
 /// quickbooks`, enabled in `CONNECTORS`). At most `MAX_UPLOAD_MB`. Refused with 409 when the plan's active
-/// implementations are all in use, 503 when the queue is full. Requires role: operator.
+/// implementations are all in use, 503 when the queue is full or unavailable. Requires role:
+/// operator.
 #[utoipa::path(
     post,
     path = "/v1/implementations",
     tag = "implementations",
     params(UploadParams),
-    request_body(description = "Demand history file", content((String = "text/csv"), (String = "application/json"), (String = "application/octet-stream"))),
+    request_body(description = "Demand history file", content((String = "text/csv"), (crate::http::openapi::DemandUpload = "application/json"), (String = "application/octet-stream"))),
     responses((status = 201, body = Implementation), (status = 413, body = crate::http::error::ErrorBody), (status = 503, body = crate::http::error::ErrorBody)),
     security(("bearer" = []))
 )]
@@ -254,7 +260,7 @@ pub async fn cancel(
     path = "/v1/implementations/{implementation_id}/results",
     tag = "implementations",
     params(("implementation_id" = String, Path, description = "Implementation id"), ResultsParams),
-    responses((status = 200, content((Object = "application/json"), (String = "text/csv")))),
+    responses((status = 200, description = "One result per SKU", content((Vec<Object> = "application/json"), (String = "text/csv")))),
     security(("bearer" = []))
 )]
 pub async fn results(

@@ -32,6 +32,7 @@ pub struct TenantView {
 
 /// Paging of the audit trail.
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     /// Most entries to return (1-1000, default 100).

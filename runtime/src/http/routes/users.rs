@@ -1,6 +1,7 @@
-//! A tenant's users: list and read (operator), create, change role, deactivate (admin).
-//! Emails are decrypted only for the response. Creating a user beyond the plan's limit
-//! is 409.
+//! A tenant's users: list and read (operator), create, change role, deactivate and
+//! reactivate (admin). Emails are decrypted only for the response. Creating or
+//! reactivating a user beyond the plan's limit is 409, and so is demoting or deactivating
+//! the tenant's last active admin, whoever asks (a user or an API key).
 
 use axum::Json;
 use axum::extract::State;
@@ -15,7 +16,7 @@ use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiPath};
 use crate::http::middleware::AuditSlot;
 use crate::state::AppState;
-use crate::tenancy::accounts::{self, UserSpec};
+use crate::tenancy::accounts::{self, Change, UserSpec};
 use crate::tenancy::users::{EMAIL_CONTEXT, UserRow};
 
 /// A user as the API shows it.
@@ -144,15 +145,14 @@ pub async fn update(
             "you cannot change your own role",
         ));
     }
-    if !p.store.set_user_role(&id, req.role).await? {
-        return Err(ApiError::not_found("user"));
-    }
+    change(&state, &p, &id, Change::Role(req.role)).await?;
     Ok(Json(view(&state, &find(&p, &id).await?)?))
 }
 
 /// Deactivates a user (they can no longer sign in). Requires role: admin.
 #[utoipa::path(delete, path = "/v1/users/{user_id}", tag = "users", params(("user_id" = String, Path, description = "User id")), responses((status = 204)), security(("bearer" = [])))]
 pub async fn deactivate(
+    State(state): State<AppState>,
     Authed(p, ..): Authed<Admin>,
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
@@ -163,9 +163,23 @@ pub async fn deactivate(
             "you cannot deactivate yourself",
         ));
     }
-    if p.store.deactivate_user(&id).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::not_found("user"))
-    }
+    change(&state, &p, &id, Change::Deactivate).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Reactivates a deactivated user (they can sign in again); 409 when the plan's user
+/// limit is reached. Requires role: admin.
+#[utoipa::path(post, path = "/v1/users/{user_id}/reactivate", tag = "users", params(("user_id" = String, Path, description = "User id")), responses((status = 200, body = User)), security(("bearer" = [])))]
+pub async fn reactivate(
+    State(state): State<AppState>,
+    Authed(p, ..): Authed<Admin>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<User>, ApiError> {
+    change(&state, &p, &id, Change::Reactivate).await?;
+    Ok(Json(view(&state, &find(&p, &id).await?)?))
+}
+
+async fn change(state: &AppState, p: &Principal, id: &str, change: Change) -> Result<(), ApiError> {
+    let plan = state.tenancy.plan(&p.record.plan)?;
+    Ok(accounts::change_user(&p.store, (&p.record.plan, plan), id, change).await?)
 }

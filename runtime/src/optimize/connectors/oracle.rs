@@ -61,7 +61,14 @@ pub(super) fn import(
         }
         let day = sheet.date(date, DATE.name)?;
         let q = sheet.quantity(quantity, QUANTITY.name)?;
-        add(table, sheet.place(), sheet.cell(item), day, bucket, -q)?;
+        add(
+            table,
+            sheet.place(),
+            sheet.sku(item, ITEM.name)?,
+            day,
+            bucket,
+            -q,
+        )?;
     }
     Ok(())
 }

@@ -8,7 +8,7 @@
 //! Qty) subtract. Rows without a Qty (services billed by amount) are skipped.
 
 use super::sheet::{Column, Sheet, add};
-use crate::optimize::input::{DemandTable, InputError};
+use crate::optimize::input::{DemandTable, InputError, check_sku};
 use crate::optimize::period::Bucket;
 
 const DATE: Column = Column {
@@ -66,7 +66,8 @@ pub(super) fn import(
         }
         let day = sheet.date(date, DATE.name)?;
         let q = sheet.quantity(quantity, QUANTITY.name)?;
-        add(table, sheet.place(), &product, day, bucket, q)?;
+        let product = check_sku(&product, "demand", PRODUCT.name, sheet.place())?;
+        add(table, sheet.place(), product, day, bucket, q)?;
     }
     Ok(())
 }

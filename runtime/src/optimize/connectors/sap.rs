@@ -90,7 +90,7 @@ pub(super) fn import(
         add(
             table,
             sheet.place(),
-            sheet.cell(material),
+            sheet.sku(material, MATERIAL.name)?,
             day,
             bucket,
             sign * q,

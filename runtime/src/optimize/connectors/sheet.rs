@@ -4,7 +4,7 @@
 
 use chrono::{Datelike, NaiveDate};
 
-use crate::optimize::input::{DemandTable, InputError, Place, csv_error};
+use crate::optimize::input::{DemandTable, InputError, MAX_QUANTITY, Place, check_sku, csv_error};
 use crate::optimize::period::Bucket;
 
 /// The file name in messages.
@@ -114,10 +114,25 @@ impl<'a> Sheet<'a> {
         })
     }
 
-    /// The current row's quantity in column `i`, or an error naming it.
+    /// The current row's quantity in column `i` (at most [`MAX_QUANTITY`] either way), or
+    /// an error naming it.
     pub fn quantity(&self, i: usize, column: &str) -> Result<f64, InputError> {
         parse_quantity(self.cell(i), self.decimal_comma)
-            .ok_or_else(|| self.bad(i, column, "a quantity such as 12, -3.5 or 1,200"))
+            .filter(|q| q.abs() <= MAX_QUANTITY)
+            .ok_or_else(|| {
+                self.bad(
+                    i,
+                    column,
+                    &format!(
+                        "a quantity such as 12, -3.5 or 1,200, at most {MAX_QUANTITY:e} either way"
+                    ),
+                )
+            })
+    }
+
+    /// The current row's SKU id in column `i`, or an error naming it when too long.
+    pub fn sku(&self, i: usize, column: &str) -> Result<&str, InputError> {
+        check_sku(self.cell(i), FILE, column, self.place())
     }
 
     fn bad(&self, i: usize, column: &str, expected: &str) -> InputError {
@@ -234,5 +249,37 @@ mod tests {
         assert_eq!(parse_quantity("", false), None);
         assert_eq!(sniff_delimiter("a\tb\tc\n1\t2\t3"), b'\t');
         assert_eq!(sniff_delimiter("a;b;c\n1;2,5;3"), b';');
+    }
+
+    #[test]
+    fn quantities_past_the_range_and_long_skus_are_refused_where_they_are() {
+        let long = "M".repeat(101);
+        let text = format!("Material,Qty\nA,1000000000000\nA,-1000000000000\nA,1e13\n{long},1\n");
+        let mut sheet = Sheet::open(&text);
+        let mut row = || {
+            assert!(sheet.next_row().expect("row"));
+            (
+                sheet.quantity(1, "Qty").map_err(|e| e.to_string()),
+                sheet
+                    .sku(0, "Material")
+                    .map(str::len)
+                    .map_err(|e| e.to_string()),
+            )
+        };
+        assert!(row().0.is_err(), "the header row has no quantity");
+        assert_eq!(row(), (Ok(1e12), Ok(1)));
+        assert_eq!(row(), (Ok(-1e12), Ok(1)));
+        let (quantity, _) = row();
+        assert_eq!(
+            quantity,
+            Err("demand line 4, column `Qty`: `1e13` is not a quantity such as 12, -3.5 or 1,200, at most 1e12 either way".to_owned())
+        );
+        let (_, sku) = row();
+        assert!(
+            sku.as_ref().is_err_and(
+                |e| e.starts_with("demand line 5, column `Material`: `MMMMMMMMMMMMMMMMMMMM…`")
+            ),
+            "{sku:?}"
+        );
     }
 }

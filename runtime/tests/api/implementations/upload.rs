@@ -194,6 +194,56 @@ async fn bad_uploads_are_refused_with_the_reason() {
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let long_sku = "S".repeat(101);
+    let history = demand_csv(1);
+    let cases = [
+        (
+            history.replacen(",20\n", ",1e308\n", 1),
+            "line 2, column `quantity`: `1e308`",
+        ),
+        (
+            history.replacen(",20\n", ",1e30\n", 1),
+            "line 2, column `quantity`: `1e30`",
+        ),
+        (
+            history.replacen(",20\n", ",NaN\n", 1),
+            "line 2, column `quantity`: `NaN`",
+        ),
+        (
+            history.replacen(",20\n", ",-4\n", 1),
+            "line 2, column `quantity`: `-4`",
+        ),
+        (
+            history.replace("SKU-000", &long_sku),
+            "line 2, column `sku`: `SSSSSSSSSSSSSSSSSSSS…` is not a SKU id of at most 100",
+        ),
+        (
+            history.replacen("sku,period,quantity", "sku,period,quantity,sku", 1),
+            "line 1: the header has two `sku` columns",
+        ),
+    ];
+    for (csv, expected) in cases {
+        let (status, body) = create(&app, &t.token, &csv).await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{expected}: {body}"
+        );
+        let message = body["error"]["message"].as_str().unwrap_or("");
+        assert!(message.contains(expected), "{expected}: {body}");
+    }
+    let json = r#"[{"sku":"A","period":1,"quantity":1e308}]"#;
+    let (status, body) = app
+        .upload("/v1/implementations", &t.token, "application/json", json)
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("record 1, column `quantity`: `1e308`"),
+        "{body}"
+    );
     let (_, list) = app
         .call(Method::GET, "/v1/implementations", Some(&t.token), None)
         .await;
