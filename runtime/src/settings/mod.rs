@@ -3,9 +3,11 @@
 //! limiter, dev keys kept in `.scf/dev-keys.json`); `--production` requires PostgreSQL,
 //! Redis and real keys, and says which variable is missing.
 
+mod connections;
 mod dev_keys;
 mod error;
 pub mod parse;
+pub mod shutdown;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -15,6 +17,7 @@ use crate::domain::plan::Plans;
 use crate::domain::tenant::Isolation;
 use crate::secret::Secret;
 use crate::vars;
+pub use connections::Connections;
 pub use error::SettingsError;
 use parse::{Lookup, Quota, get};
 
@@ -150,6 +153,8 @@ pub struct Settings {
     pub agents: Option<usize>,
     /// Queue behaviour: visibility timeout, attempts, backoff, back-pressure.
     pub queue: crate::queue::QueueConfig,
+    /// Limits on client connections and WebSockets.
+    pub connections: Connections,
 }
 
 const DAY: u64 = 86_400;
@@ -242,11 +247,12 @@ impl Settings {
             shutdown_grace: Duration::from_secs(parse::number(
                 lookup,
                 vars::SHUTDOWN_GRACE_SECONDS,
-                30,
+                shutdown::DEFAULT_GRACE.as_secs(),
             )?),
             data_dir,
             agents: None,
             queue: queue(lookup)?,
+            connections: Connections::from_lookup(lookup)?,
         })
     }
 }

@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod api_keys;
 pub mod implementations;
 pub mod registry;
+pub mod sign_in;
 pub mod store;
 pub mod users;
 

@@ -1,0 +1,9 @@
+-- Sign-in protection. `failed_logins` counts consecutive failed sign-ins and
+-- `locked_until` (unix seconds) is the lock they earned; a successful sign-in clears both.
+-- `token_generation` is stamped into every token issued; signing out or changing the
+-- password advances it, which revokes every token issued before. Defaults are constants,
+-- so adding the columns rewrites no rows. The same SQL serves PostgreSQL and SQLite.
+
+ALTER TABLE users ADD COLUMN failed_logins BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN locked_until BIGINT;
+ALTER TABLE users ADD COLUMN token_generation BIGINT NOT NULL DEFAULT 0;
