@@ -134,7 +134,7 @@ fn install_dir() -> tempfile::TempDir {
 }
 
 #[test]
-fn live_nginx_redirects_proxies_upgrades_and_serves_files_inertly() {
+fn live_nginx_redirects_proxies_upgrades_hides_probes_and_serves_files_inertly() {
     let (_, dir, file) = support::scenarios().swap_remove(0);
     let site = build_site(dir.path(), &file).expect("the example has a site");
     let served = install_dir();
@@ -209,6 +209,19 @@ fn live_nginx_redirects_proxies_upgrades_and_serves_files_inertly() {
         assert!(body.contains("Content-Disposition: attachment"), "{body}");
         assert!(body.contains("X-Content-Type-Options: nosniff"), "{body}");
         assert!(body.contains("Strict-Transport-Security:"), "{body}");
+    }
+    for internal in [
+        "/ready",
+        "/metrics",
+        "/metrics?x=1",
+        "//metrics",
+        "/%6detrics",
+    ] {
+        let refused = get(https, internal, "GET");
+        assert!(
+            refused.starts_with("HTTP/1.1 404") && !refused.contains(" HTTP/1.1\r\nHost:"),
+            "{internal} must not reach the runtime: {refused}"
+        );
     }
     live.check_error_log().expect("a clean error log");
 

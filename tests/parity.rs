@@ -277,6 +277,15 @@ fn compare_with_systemd_unit(unit: &str, deployment: &Deployment, out: &Path) {
         pod.termination_grace_period_seconds,
         "the same time to stop"
     );
+    let grace: u64 = host_env(out)["SHUTDOWN_GRACE_SECONDS"]
+        .parse()
+        .expect("SHUTDOWN_GRACE_SECONDS is a number");
+    let stop = scf_runtime::settings::shutdown::stop_timeout(std::time::Duration::from_secs(grace));
+    assert_eq!(
+        one("TimeoutStopSec"),
+        stop.as_secs().to_string(),
+        "the stop timeout covers the runtime's whole drain (grace {grace}s)"
+    );
     assert!(
         mounts
             .iter()

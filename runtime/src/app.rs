@@ -3,11 +3,13 @@
 //! in-flight requests get the configured grace period to finish. The top of the runtime:
 //! it imports the rest, and only the `scf run` command imports it.
 
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
+
+mod serve;
 
 use crate::agents::{Agents, DEFAULT_AGENTS};
 use crate::settings::{Mode, Settings};
@@ -52,37 +54,41 @@ impl Application {
     }
 
     /// Serves (with the agents) until `shutdown` completes, then drains in-flight requests
-    /// and jobs for up to the grace period.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {
+    /// and the agents' jobs together, within one grace period: the whole stop takes at
+    /// most `SHUTDOWN_GRACE_SECONDS`, which the generated units' stop timeouts exceed.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) {
         let grace = self.state.settings.shutdown_grace;
+        let header_timeout = self.state.settings.connections.header_timeout;
         let retention = tokio::spawn(retention_loop(self.state.clone()));
         let agents = Agents::start(&self.state, agent_count(&self.state.settings));
         let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
-        let app =
-            crate::http::router(self.state).into_make_service_with_connect_info::<SocketAddr>();
-        let server = axum::serve(self.listener, app).with_graceful_shutdown(async move {
-            let _ = stop_rx.wait_for(|stop| *stop).await;
-        });
-        let mut server = std::pin::pin!(server.into_future());
-        let result = tokio::select! {
-            r = &mut server => r,
-            () = shutdown => {
-                tracing::info!(grace_seconds = grace.as_secs(), "shutting down; draining in-flight requests");
-                let _ = stop_tx.send(true);
-                tokio::time::timeout(grace, &mut server).await.unwrap_or_else(|_| {
-                    tracing::warn!("in-flight requests did not finish within the grace period");
-                    Ok(())
-                })
+        let router = crate::http::router(self.state);
+        let server = tokio::spawn(serve::serve(
+            self.listener,
+            router,
+            header_timeout,
+            async move {
+                let _ = stop_rx.wait_for(|stop| *stop).await;
+            },
+        ));
+        shutdown.await;
+        tracing::info!(
+            grace_seconds = grace.as_secs(),
+            "shutting down; draining in-flight requests and jobs"
+        );
+        let _ = stop_tx.send(true);
+        let requests = async {
+            if tokio::time::timeout(grace, server).await.is_err() {
+                tracing::warn!("in-flight requests did not finish within the grace period");
             }
         };
+        tokio::join!(requests, agents.stop(grace));
         retention.abort();
-        agents.stop(grace).await;
-        result
     }
 
     /// Serves until SIGTERM or Ctrl-C.
-    pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.run_until(shutdown_signal()).await
+    pub async fn run_until_stopped(self) {
+        self.run_until(shutdown_signal()).await;
     }
 }
 

@@ -55,6 +55,11 @@ pub struct Metrics {
     /// `framework_tenant_requests_total{tenant}`: authenticated requests per tenant
     /// (bounded by `max_tenants`).
     pub tenant_requests: IntCounterVec,
+    /// `framework_websockets_open`: progress WebSockets open on this process.
+    pub websockets_open: IntGauge,
+    /// `framework_progress_pollers`: implementations whose progress this process polls
+    /// for its WebSockets (one per implementation, however many sockets follow it).
+    pub progress_pollers: IntGauge,
 }
 
 impl Metrics {
@@ -137,6 +142,14 @@ impl Metrics {
                 "Authenticated requests by tenant",
                 "tenant",
             )?,
+            websockets_open: IntGauge::new(
+                "framework_websockets_open",
+                "Progress WebSockets open",
+            )?,
+            progress_pollers: IntGauge::new(
+                "framework_progress_pollers",
+                "Implementations polled for progress WebSockets",
+            )?,
         };
         for scope in ["ip", "user", "tenant"] {
             m.rate_limit_rejections.with_label_values(&[scope]);
@@ -172,6 +185,8 @@ impl Metrics {
             Box::new(self.queue_available.clone()),
             Box::new(self.rate_limits_shared.clone()),
             Box::new(self.tenant_requests.clone()),
+            Box::new(self.websockets_open.clone()),
+            Box::new(self.progress_pollers.clone()),
         ]
     }
 

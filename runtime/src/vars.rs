@@ -76,7 +76,8 @@ pub const FIELD_ENCRYPTION_KEY_PREVIOUS: &str = "FIELD_ENCRYPTION_KEY_PREVIOUS";
 pub const DATABASE_EXTENSIONS: &str = "DATABASE_EXTENSIONS";
 /// Reverse proxies (IP addresses, comma-separated) whose `X-Forwarded-For` names the client.
 pub const TRUSTED_PROXIES: &str = "TRUSTED_PROXIES";
-/// Seconds in-flight requests get to finish after SIGTERM.
+/// Seconds in-flight requests and the agents' jobs get to finish after SIGTERM (default
+/// 25); the generated stop timeouts add `settings::shutdown::STOP_MARGIN` to it.
 pub const SHUTDOWN_GRACE_SECONDS: &str = "SHUTDOWN_GRACE_SECONDS";
 /// Seconds an agent may hold a job before another agent reclaims it (default 300).
 pub const QUEUE_VISIBILITY_TIMEOUT_SECONDS: &str = "QUEUE_VISIBILITY_TIMEOUT_SECONDS";
@@ -86,6 +87,13 @@ pub const QUEUE_MAX_ATTEMPTS: &str = "QUEUE_MAX_ATTEMPTS";
 pub const QUEUE_RETRY_BACKOFF_SECONDS: &str = "QUEUE_RETRY_BACKOFF_SECONDS";
 /// Jobs a stream may hold before new implementations are refused with 503 (default 100000).
 pub const QUEUE_MAX_DEPTH: &str = "QUEUE_MAX_DEPTH";
+/// Seconds a connection has to send a complete request head, counted from when it opens
+/// or finishes its previous response, so also the keep-alive idle timeout (default 10).
+pub const HTTP_HEADER_TIMEOUT_SECONDS: &str = "HTTP_HEADER_TIMEOUT_SECONDS";
+/// Progress WebSockets one user or API key may hold open on a replica (default 10).
+pub const WEBSOCKETS_PER_USER: &str = "WEBSOCKETS_PER_USER";
+/// Progress WebSockets one tenant may hold open on a replica (default 100).
+pub const WEBSOCKETS_PER_TENANT: &str = "WEBSOCKETS_PER_TENANT";
 
 /// Every variable that holds a secret; artifacts carry these as references only.
 pub const SECRETS: [&str; 6] = [

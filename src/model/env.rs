@@ -5,6 +5,7 @@
 use super::deployment::Model;
 use crate::config::Connector;
 use crate::config::values::SecretRef;
+use scf_runtime::settings::shutdown;
 use scf_runtime::vars;
 
 /// Where the runtime runs, which decides the addresses it listens on and connects to.
@@ -20,11 +21,11 @@ pub enum Placement {
     Compose,
 }
 
+/// Seconds the runtime drains in-flight requests and jobs after SIGTERM.
+pub const SHUTDOWN_GRACE_SECONDS: u64 = shutdown::DEFAULT_GRACE.as_secs();
 /// Seconds a stopping runtime has before it is killed (systemd `TimeoutStopSec`,
-/// Kubernetes `terminationGracePeriodSeconds`).
-pub const STOP_TIMEOUT_SECONDS: u64 = 30;
-/// Seconds the runtime drains in-flight requests after SIGTERM: inside the stop timeout.
-pub const SHUTDOWN_GRACE_SECONDS: u64 = STOP_TIMEOUT_SECONDS - 5;
+/// Kubernetes `terminationGracePeriodSeconds`): derived by the runtime from its grace.
+pub const STOP_TIMEOUT_SECONDS: u64 = shutdown::stop_timeout(shutdown::DEFAULT_GRACE).as_secs();
 
 /// In-cluster Service of the managed PostgreSQL.
 pub const K8S_POSTGRES_SERVICE: &str = "postgres";

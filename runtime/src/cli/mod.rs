@@ -72,7 +72,11 @@ pub fn execute(cmd: Command) -> ExitCode {
         }
     };
     let mut stdout = std::io::stdout();
-    match runtime.block_on(run_command(cmd, &env, &mut stdout)) {
+    let result = runtime.block_on(run_command(cmd, &env, &mut stdout));
+    // A job still computing on a blocking thread after the grace period must not hold the
+    // process past the unit's stop timeout: another agent reclaims it.
+    runtime.shutdown_timeout(crate::settings::shutdown::EXIT_TIMEOUT);
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");

@@ -58,7 +58,7 @@ pub async fn run(
         settings.listen = listen;
     }
     settings.agents = args.agents;
-    crate::telemetry::init(&settings.log_level, std::io::stderr);
+    crate::telemetry::init_stderr(&settings.log_level);
     let storage = match &settings.database {
         DatabaseTarget::Sqlite { path } => format!("SQLite at {}", path.display()),
         DatabaseTarget::Postgres { .. } => "PostgreSQL".to_owned(),
@@ -94,7 +94,7 @@ pub async fn run(
         app.state().queue.kind()
     )?;
     out.flush()?;
-    app.run_until_stopped().await?;
+    app.run_until_stopped().await;
     writeln!(out, "stopped")?;
     Ok(())
 }

@@ -42,6 +42,11 @@ pub struct Claims {
     pub exp: i64,
     /// What the token allows.
     pub scope: Scope,
+    /// The user's token generation when the token was issued. Signing out and changing
+    /// the password advance the user's generation, which revokes the token; tokens issued
+    /// before this claim existed read as generation 0.
+    #[serde(rename = "gen", default)]
+    pub generation: i64,
 }
 
 /// Why a token was refused, or could not be made.
@@ -180,6 +185,7 @@ mod tests {
             nbf: Some(iat),
             exp: iat + ttl,
             scope: Scope::Full,
+            generation: 0,
         }
     }
 

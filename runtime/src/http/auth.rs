@@ -2,8 +2,9 @@
 //! by its argument type (`Authed<Viewer>`, `Authed<Admin>`, `Platform`...), so every
 //! route states its role where it is defined. The extractor resolves the bearer
 //! credential (a JWT or an API key), checks the tenant is active and the user or key
-//! still valid, checks the role, applies the per-user and per-tenant rate limits, and
-//! names the actor for the audit log.
+//! still valid (a JWT must carry the user's current token generation: signing out and
+//! changing the password revoke the earlier ones), checks the role, applies the per-user
+//! and per-tenant rate limits, and names the actor for the audit log.
 
 use std::marker::PhantomData;
 
@@ -144,6 +145,11 @@ async fn resolve_tenant(parts: &Parts, state: &AppState) -> Result<(Principal, S
     let user = store.user(&claims.sub).await?.filter(|u| u.is_active());
     let user =
         user.ok_or_else(|| ApiError::unauthenticated("user no longer exists or is deactivated"))?;
+    if claims.generation != user.token_generation {
+        return Err(ApiError::unauthenticated(
+            "token revoked (signed out or password changed); sign in again",
+        ));
+    }
     let principal = Principal {
         tenant,
         record,

@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 
 use super::error::ApiError;
+use crate::state::AppState;
 
 /// A JSON body; malformed JSON is 400, a body of the wrong shape is 422.
 #[derive(FromRequest)]
@@ -49,6 +50,23 @@ impl From<PathRejection> for ApiError {
 impl From<QueryRejection> for ApiError {
     fn from(r: QueryRejection) -> Self {
         ApiError::invalid(r.body_text())
+    }
+}
+
+/// The client IP of a request (see [`client_ip`]), when the connection has a peer.
+pub struct ClientIp(pub Option<IpAddr>);
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self(client_ip(
+            parts,
+            &state.settings.security.trusted_proxies,
+        )))
     }
 }
 

@@ -1,7 +1,8 @@
 //! The request pipeline around every route: per-IP rate limit (and the count of every
 //! limit's rejections, for this and the extractors' per-user and per-tenant limits),
-//! request metrics by route template, the audit entry of each state-changing request, and normalisation of
-//! framework-made error responses (404, 405, 413, timeouts) into the API's error shape.
+//! request metrics by route template, the audit entry of each state-changing request,
+//! bounds on the client's request id, and normalisation of framework-made error responses
+//! (404, 405, 413, timeouts) into the API's error shape.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
@@ -113,7 +114,7 @@ pub async fn audit(State(state): State<AppState>, mut req: Request, next: Next) 
     let path = req.uri().path().to_owned();
     let request_id = req
         .headers()
-        .get("x-request-id")
+        .get(super::REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
@@ -132,6 +133,28 @@ pub async fn audit(State(state): State<AppState>, mut req: Request, next: Next) 
         tracing::error!(error = %e, action = %entry.action, "audit entry not written");
     }
     response
+}
+
+/// The longest client `X-Request-Id` kept.
+const MAX_REQUEST_ID: usize = 128;
+
+/// Drops a client `X-Request-Id` that is empty, longer than [`MAX_REQUEST_ID`] bytes or
+/// not visible ASCII, so that one is generated instead: the id is stored in the audit log
+/// and written to logs, and a client must not put 6,000 characters or a line break there.
+pub async fn request_id(mut req: Request, next: Next) -> Response {
+    let name = super::REQUEST_ID;
+    if req
+        .headers()
+        .get(name)
+        .is_some_and(|v| !valid_request_id(v.as_bytes()))
+    {
+        req.headers_mut().remove(name);
+    }
+    next.run(req).await
+}
+
+fn valid_request_id(id: &[u8]) -> bool {
+    !id.is_empty() && id.len() <= MAX_REQUEST_ID && id.iter().all(u8::is_ascii_graphic)
 }
 
 /// Gives error responses made outside the handlers (no route, wrong method, body too
@@ -153,4 +176,20 @@ pub async fn normalize_errors(req: Request, next: Next) -> Response {
         return fixed;
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_request_id;
+
+    #[test]
+    fn request_ids_are_short_visible_ascii() {
+        assert!(valid_request_id(b"0b6f7c1e-4d7a-4a8e-9c55-3f1f6f1d2b9a"));
+        assert!(valid_request_id(&[b'a'; 128]));
+        assert!(!valid_request_id(&[b'a'; 129]));
+        assert!(!valid_request_id(b""));
+        for bad in [&b"a b"[..], b"a\r\nb", b"a\0b", "é".as_bytes()] {
+            assert!(!valid_request_id(bad), "{bad:?}");
+        }
+    }
 }

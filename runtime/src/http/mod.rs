@@ -6,12 +6,13 @@ pub mod error;
 pub mod extract;
 pub mod middleware;
 pub mod openapi;
+pub mod progress;
 pub mod routes;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::HeaderName;
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
@@ -21,7 +22,13 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::state::AppState;
-use routes::{admin, api_keys, auth as auth_routes, health, implementations, tenant, users};
+use routes::{
+    admin, api_keys, auth as auth_routes, events, health, implementations, tenant, users,
+};
+
+/// The request id header: the client's when valid, else generated; echoed in the response
+/// and recorded in the audit log.
+pub const REQUEST_ID: &str = "x-request-id";
 
 /// Every route with its OpenAPI entry.
 fn api() -> OpenApiRouter<AppState> {
@@ -30,6 +37,8 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(health::ready))
         .routes(routes!(health::metrics))
         .routes(routes!(auth_routes::login))
+        .routes(routes!(auth_routes::logout))
+        .routes(routes!(auth_routes::change_password))
         .routes(routes!(auth_routes::mfa_enroll))
         .routes(routes!(auth_routes::mfa_confirm))
         .routes(routes!(auth_routes::me))
@@ -43,7 +52,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(implementations::get))
         .routes(routes!(implementations::cancel))
         .routes(routes!(implementations::results))
-        .routes(routes!(implementations::events))
+        .routes(routes!(events::events))
         .routes(routes!(tenant::get))
         .routes(routes!(tenant::audit))
         .routes(routes!(admin::list, admin::create))
@@ -63,13 +72,18 @@ pub fn router(state: AppState) -> Router {
     let (routes, mut doc) = api().split_for_parts();
     openapi::finish(&mut doc);
     let doc = std::sync::Arc::new(doc);
-    let request_id = HeaderName::from_static("x-request-id");
+    let request_id = HeaderName::from_static(REQUEST_ID);
     routes
         .route(
             "/openapi.json",
             get(move || std::future::ready(Json(doc.as_ref().clone()))),
         )
         .fallback(|| async { error::ApiError::not_found("route") })
+        .layer(Extension(progress::Progress::new(
+            state.settings.connections,
+            state.metrics.websockets_open.clone(),
+            state.metrics.progress_pollers.clone(),
+        )))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::audit,
@@ -95,5 +109,6 @@ pub fn router(state: AppState) -> Router {
         ]))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .layer(axum::middleware::from_fn(middleware::request_id))
         .with_state(state)
 }

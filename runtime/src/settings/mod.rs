@@ -3,9 +3,11 @@
 //! limiter, dev keys kept in `.scf/dev-keys.json`); `--production` requires PostgreSQL,
 //! Redis and real keys, and says which variable is missing.
 
+mod connections;
 mod dev_keys;
 mod error;
 pub mod parse;
+pub mod shutdown;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -15,6 +17,7 @@ use crate::domain::plan::Plans;
 use crate::domain::tenant::Isolation;
 use crate::secret::Secret;
 use crate::vars;
+pub use connections::Connections;
 pub use error::SettingsError;
 use parse::{Lookup, Quota, get};
 
@@ -150,6 +153,8 @@ pub struct Settings {
     pub agents: Option<usize>,
     /// Queue behaviour: visibility timeout, attempts, backoff, back-pressure.
     pub queue: crate::queue::QueueConfig,
+    /// Limits on client connections and WebSockets.
+    pub connections: Connections,
 }
 
 const DAY: u64 = 86_400;
@@ -203,10 +208,15 @@ impl Settings {
                 .saturating_mul(1024 * 1024),
             request_timeout: parse::seconds(lookup, vars::REQUEST_TIMEOUT_SECONDS, 300)?,
             prometheus_enabled: parse::boolean(lookup, vars::PROMETHEUS_ENABLED, true)?,
-            shutdown_grace: parse::seconds(lookup, vars::SHUTDOWN_GRACE_SECONDS, 30)?,
+            shutdown_grace: parse::seconds(
+                lookup,
+                vars::SHUTDOWN_GRACE_SECONDS,
+                shutdown::DEFAULT_GRACE.as_secs(),
+            )?,
             data_dir,
             agents: None,
             queue: queue(lookup)?,
+            connections: Connections::from_lookup(lookup)?,
         })
     }
 }

@@ -7,6 +7,7 @@ pub mod api_keys;
 pub mod implementations;
 pub mod limits;
 pub mod registry;
+pub mod sign_in;
 pub mod store;
 pub mod users;
 

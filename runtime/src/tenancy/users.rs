@@ -34,6 +34,12 @@ pub struct UserRow {
     pub created_at: i64,
     /// Deactivated (unix seconds).
     pub deactivated_at: Option<i64>,
+    /// Consecutive failed sign-ins.
+    pub failed_logins: i64,
+    /// Sign-in refused until then (unix seconds), after repeated failures.
+    pub locked_until: Option<i64>,
+    /// Tokens carry the generation they were issued under; only the current one is valid.
+    pub token_generation: i64,
 }
 
 impl UserRow {
@@ -64,7 +70,7 @@ pub struct NewUser<'a> {
 
 impl TenantRow for UserRow {
     const TABLE: &'static str = "users";
-    const COLUMNS: &'static str = "id, email_enc, password_hash, role, mfa_secret_enc, mfa_enabled_at, mfa_last_step, created_at, deactivated_at";
+    const COLUMNS: &'static str = "id, email_enc, password_hash, role, mfa_secret_enc, mfa_enabled_at, mfa_last_step, created_at, deactivated_at, failed_logins, locked_until, token_generation";
 }
 
 impl TenantDb {

@@ -92,6 +92,7 @@ async fn refuses_bad_credentials(backend: Backend) {
             nbf: None,
             exp: 2,
             scope: Scope::Full,
+            generation: 0,
         })
         .expect("sign");
     let valid_claims = json!({"sub": t.admin_id, "tid": "acme", "iat": 1, "exp": 4_000_000_000i64, "scope": "full"});

@@ -111,9 +111,9 @@ pub struct TestApp {
 /// Sends logs to stdout when `TEST_LOG` is set, else nowhere.
 fn init_logs() {
     if std::env::var_os("TEST_LOG").is_some() {
-        scf_runtime::telemetry::init("debug", std::io::stdout);
+        scf_runtime::telemetry::init("debug", std::io::stdout, false);
     } else {
-        scf_runtime::telemetry::init("error", std::io::sink);
+        scf_runtime::telemetry::init("error", std::io::sink, false);
     }
 }
 

@@ -51,7 +51,7 @@ pub struct CreatedApiKey {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateApiKey {
-    /// Name (stored encrypted), 1-100 characters.
+    /// Name (stored encrypted), 1-100 characters, no control characters.
     #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     /// Role.
@@ -109,6 +109,23 @@ async fn issue(
     })
 }
 
+/// A key's name, trimmed: 1-100 characters, none of them a control character (a NUL,
+/// CR or LF in a name would reach listings, logs and terminals as is).
+fn key_name(raw: &str) -> Result<&str, ApiError> {
+    let name = raw.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ApiError::invalid("name: must be 1-100 characters"));
+    }
+    if let Some((at, c)) = name.chars().enumerate().find(|(_, c)| c.is_control()) {
+        return Err(ApiError::invalid(format!(
+            "name: control character U+{:04X} at character {}; use printable characters only",
+            u32::from(c),
+            at + 1
+        )));
+    }
+    Ok(name)
+}
+
 /// Lists the tenant's API keys. Requires role: admin.
 #[utoipa::path(get, path = "/v1/api-keys", tag = "api-keys", responses((status = 200, body = Vec<ApiKey>)), security(("bearer" = [])))]
 pub async fn list(
@@ -130,10 +147,7 @@ pub async fn create(
     Authed(p, ..): Authed<Admin>,
     ApiJson(req): ApiJson<CreateApiKey>,
 ) -> Result<(StatusCode, Json<CreatedApiKey>), ApiError> {
-    let name = req.name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(ApiError::invalid("name must be 1-100 characters"));
-    }
+    let name = key_name(&req.name)?;
     Ok((
         StatusCode::CREATED,
         Json(issue(&state, &p, name, req.role).await?),

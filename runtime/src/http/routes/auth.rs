@@ -1,22 +1,26 @@
 //! Sign-in and MFA: `POST /v1/auth/login` issues a JWT; when MFA is required and the user
 //! has not enrolled, the token only allows enrolment (`/v1/auth/mfa/enroll`, then
-//! `/v1/auth/mfa/confirm`, which returns a full token). `GET /v1/me` says who is calling.
+//! `/v1/auth/mfa/confirm`, which returns a full token). Repeated failures lock the account
+//! for a while (`tenancy::sign_in`). `POST /v1/auth/logout` and `POST /v1/auth/password`
+//! revoke the user's earlier tokens. `GET /v1/me` says who is calling.
 
-use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::crypto::jwt::{Claims, Scope};
-use crate::crypto::{password, totp};
+use crate::crypto::password::{self, MIN_PASSWORD_LEN};
+use crate::crypto::totp;
 use crate::db::now;
 use crate::domain::email::Email;
 use crate::domain::role::Role;
 use crate::domain::tenant::TenantId;
 use crate::http::auth::{Authed, SessionUser, Viewer};
 use crate::http::error::ApiError;
-use crate::http::extract::ApiJson;
+use crate::http::extract::{ApiJson, ClientIp};
+use crate::http::middleware::AuditSlot;
 use crate::state::AppState;
 use crate::tenancy::store::TenantDb;
 use crate::tenancy::users::{EMAIL_CONTEXT, MFA_CONTEXT, UserRow};
@@ -87,7 +91,8 @@ fn invalid_credentials() -> ApiError {
 
 fn issue(
     state: &AppState,
-    user_id: &str,
+    user: &UserRow,
+    generation: i64,
     tenant: &TenantId,
     scope: Scope,
 ) -> Result<TokenResponse, ApiError> {
@@ -95,12 +100,13 @@ fn issue(
         i64::try_from(state.settings.security.jwt_expiry.as_secs()).unwrap_or(i64::MAX);
     let iat = now();
     let claims = Claims {
-        sub: user_id.to_owned(),
+        sub: user.id.clone(),
         tid: tenant.to_string(),
         iat,
         nbf: Some(iat),
         exp: iat.saturating_add(expires_in),
         scope,
+        generation,
     };
     let scope = match scope {
         Scope::Full => "full",
@@ -114,10 +120,35 @@ fn issue(
     })
 }
 
-/// Signs in with email and password (and a TOTP code once enrolled). Public.
-#[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginRequest, responses((status = 200, body = TokenResponse)))]
+/// 429 while an account is locked after repeated failed sign-ins.
+fn locked(until: i64) -> ApiError {
+    let wait = until.saturating_sub(now()).max(1);
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "account_locked",
+        format!("too many failed sign-ins: this account is locked for {wait} more seconds"),
+    )
+    .retry_after(u64::try_from(wait).unwrap_or(1))
+}
+
+/// Counts a failed sign-in of `user`: the lock it earns, else invalid credentials.
+async fn failed(store: &TenantDb, user: &UserRow) -> ApiError {
+    match store.record_failed_login(&user.id).await {
+        Ok(Some(until)) => locked(until),
+        Ok(None) => invalid_credentials(),
+        Err(e) => ApiError::from(e),
+    }
+}
+
+/// Signs in with email and password (and a TOTP code once enrolled). Public. Every
+/// attempt is in the tenant's audit log: the client address as actor, the account as
+/// target. After 5 consecutive failures the account is locked for a minute, doubling with
+/// each further failure up to an hour (429 with `Retry-After`); success resets the count.
+#[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginRequest, responses((status = 200, body = TokenResponse), (status = 401, body = crate::http::error::ErrorBody), (status = 429, body = crate::http::error::ErrorBody)))]
 pub async fn login(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    slot: Option<Extension<AuditSlot>>,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Json<TokenResponse>, ApiError> {
     let tenant = TenantId::parse(&req.tenant_id).map_err(|_| invalid_credentials())?;
@@ -129,6 +160,19 @@ pub async fn login(
     let user = store
         .user_by_email(&state.cipher.index_candidates(EMAIL_CONTEXT, email.as_str()))
         .await?;
+    if let Some(Extension(slot)) = slot {
+        let source = ip.map_or_else(|| "ip:unknown".to_owned(), |ip| format!("ip:{ip}"));
+        slot.set_actor(&source, Some(tenant.as_str()));
+        slot.set_target(
+            user.as_ref()
+                .map_or_else(|| "user:unknown".to_owned(), |u| format!("user:{}", u.id)),
+        );
+    }
+    if let Some(until) = user.as_ref().and_then(|u| u.locked_until)
+        && until > now()
+    {
+        return Err(locked(until));
+    }
     // Verify against a real hash even when there is no such user, so timing does not
     // reveal which emails have accounts.
     let stored = match &user {
@@ -139,9 +183,12 @@ pub async fn login(
     };
     let password_ok = password::verify(req.password, stored).await;
     let user = user
-        .filter(|u| password_ok && u.is_active())
+        .filter(|u| u.is_active())
         .ok_or_else(invalid_credentials)?;
-    if user.mfa_enabled_at.is_some() {
+    if !password_ok {
+        return Err(failed(&store, &user).await);
+    }
+    let scope = if user.mfa_enabled_at.is_some() {
         let code = req.totp_code.ok_or_else(|| {
             ApiError::new(
                 StatusCode::UNAUTHORIZED,
@@ -149,15 +196,21 @@ pub async fn login(
                 "this account uses MFA: send totp_code",
             )
         })?;
-        accept_code(&state, &store, &user, &code).await?;
-        return Ok(Json(issue(&state, &user.id, &tenant, Scope::Full)?));
-    }
-    let scope = if state.settings.security.mfa_required {
+        match accept_code(&state, &store, &user, &code).await {
+            Ok(()) => Scope::Full,
+            Err(e) if e.status() == StatusCode::UNAUTHORIZED => {
+                return Err(failed(&store, &user).await);
+            }
+            Err(e) => return Err(e),
+        }
+    } else if state.settings.security.mfa_required {
         Scope::MfaEnrolment
     } else {
         Scope::Full
     };
-    Ok(Json(issue(&state, &user.id, &tenant, scope)?))
+    store.clear_failed_logins(&user.id).await?;
+    let generation = user.token_generation;
+    Ok(Json(issue(&state, &user, generation, &tenant, scope)?))
 }
 
 async fn accept_code(
@@ -232,7 +285,13 @@ pub async fn mfa_confirm(
         ));
     }
     accept_code(&state, &p.store, &user, &body.code).await?;
-    Ok(Json(issue(&state, &user.id, &p.tenant, Scope::Full)?))
+    Ok(Json(issue(
+        &state,
+        &user,
+        user.token_generation,
+        &p.tenant,
+        Scope::Full,
+    )?))
 }
 
 /// Who is calling. Requires role: viewer.
@@ -244,4 +303,65 @@ pub async fn me(Authed(p, ..): Authed<Viewer>) -> Json<Me> {
         user_id: p.user_id,
         actor: p.actor,
     })
+}
+
+/// A password change.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    /// The current password.
+    pub current_password: String,
+    /// The new password, at least 12 characters.
+    pub new_password: String,
+}
+
+/// Signs out: revokes every token of the calling user, this one included. Any role.
+#[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", responses((status = 204)), security(("bearer" = [])))]
+pub async fn logout(SessionUser(p): SessionUser) -> Result<StatusCode, ApiError> {
+    let user = p.user().await?;
+    p.store
+        .revoke_tokens(&user.id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Changes the calling user's password, given the current one (a wrong one counts as a
+/// failed sign-in). Revokes every earlier token and returns a new one. Any role, signed in
+/// with a full token.
+#[utoipa::path(post, path = "/v1/auth/password", tag = "auth", request_body = PasswordChange, responses((status = 200, body = TokenResponse), (status = 401, body = crate::http::error::ErrorBody), (status = 422, body = crate::http::error::ErrorBody)), security(("bearer" = [])))]
+pub async fn change_password(
+    State(state): State<AppState>,
+    Authed(p, ..): Authed<Viewer>,
+    ApiJson(req): ApiJson<PasswordChange>,
+) -> Result<Json<TokenResponse>, ApiError> {
+    if p.user_id.is_none() {
+        return Err(ApiError::forbidden(
+            "API keys have no password; this route is for signed-in users",
+        ));
+    }
+    let user = p.user().await?;
+    if !password::verify(req.current_password, user.password_hash.clone()).await {
+        return Err(failed(&p.store, &user).await);
+    }
+    if req.new_password.chars().count() < MIN_PASSWORD_LEN {
+        return Err(ApiError::invalid(format!(
+            "new_password: use at least {MIN_PASSWORD_LEN} characters"
+        )));
+    }
+    let hash = password::hash(req.new_password)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    let generation = p
+        .store
+        .set_password(&user.id, &hash)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
+    Ok(Json(issue(
+        &state,
+        &user,
+        generation,
+        &p.tenant,
+        Scope::Full,
+    )?))
 }

@@ -1,13 +1,10 @@
 //! A tenant's implementations: upload demand history to start one (operator), list and
-//! read them, cancel one (operator), fetch its per-SKU results as JSON or CSV, and follow
-//! its progress over a WebSocket. Another tenant's implementation is 404 everywhere.
-
-use std::time::Duration;
+//! read them, cancel one (operator), fetch its per-SKU results as JSON or CSV (its
+//! progress WebSocket is in `events`). Another tenant's implementation is 404 everywhere.
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -140,7 +137,7 @@ impl From<ImplError> for ApiError {
     }
 }
 
-async fn find(store: &TenantDb, id: &str) -> Result<ImplementationRow, ApiError> {
+pub(super) async fn find(store: &TenantDb, id: &str) -> Result<ImplementationRow, ApiError> {
     store
         .implementation(id)
         .await?
@@ -305,69 +302,4 @@ pub async fn results(
     } else {
         Json(results).into_response()
     })
-}
-
-/// How often the events socket looks for progress.
-const EVENT_POLL: Duration = Duration::from_millis(200);
-
-/// A WebSocket of progress events: the implementation (as `GET` shows it) each time it
-/// changes, then the socket closes once it reached a final state. Requires role: viewer.
-#[utoipa::path(get, path = "/v1/implementations/{implementation_id}/events", tag = "implementations", params(("implementation_id" = String, Path, description = "Implementation id")), responses((status = 101, description = "WebSocket of Implementation JSON messages"), (status = 426, body = crate::http::error::ErrorBody)), security(("bearer" = [])))]
-pub async fn events(
-    Authed(p, ..): Authed<Viewer>,
-    ApiPath(id): ApiPath<String>,
-    ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
-) -> Result<Response, ApiError> {
-    find(&p.store, &id).await?;
-    let ws = ws.map_err(|_| {
-        ApiError::new(
-            StatusCode::UPGRADE_REQUIRED,
-            "websocket_required",
-            "this route is a WebSocket: connect with Upgrade: websocket",
-        )
-    })?;
-    Ok(ws.on_upgrade(move |socket| stream_events(socket, p.store, id)))
-}
-
-async fn stream_events(mut socket: WebSocket, store: TenantDb, id: String) {
-    let mut last = String::new();
-    loop {
-        let row = match store.implementation(&id).await {
-            Ok(Some(row)) => row,
-            Ok(None) => break,
-            Err(e) => {
-                tracing::warn!(implementation = %id, error = %e, "progress events stopped: storage failed");
-                break;
-            }
-        };
-        let json = match serde_json::to_string(&Implementation::from(&row)) {
-            Ok(json) => json,
-            Err(e) => {
-                tracing::error!(implementation = %id, error = %e, "cannot encode a progress event (a bug)");
-                break;
-            }
-        };
-        if json != last {
-            if socket
-                .send(WsMessage::Text(json.clone().into()))
-                .await
-                .is_err()
-            {
-                return;
-            }
-            last = json;
-        }
-        if RunState::parse(&row.state).is_final() {
-            break;
-        }
-        tokio::select! {
-            () = tokio::time::sleep(EVENT_POLL) => {}
-            incoming = socket.recv() => {
-                if matches!(incoming, None | Some(Err(_)) | Some(Ok(WsMessage::Close(_)))) {
-                    return;
-                }
-            }
-        }
-    }
-    let _ = socket.send(WsMessage::Close(None)).await;
 }

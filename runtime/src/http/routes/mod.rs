@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod api_keys;
 pub mod auth;
+pub mod events;
 pub mod health;
 pub mod implementations;
 pub mod tenant;

@@ -2,13 +2,15 @@
 //! Redis Streams, one module per concern: [`upload`] (every upload format to results in
 //! JSON and CSV, refusals, plan limits, cancellation, cross-tenant 404s, the progress
 //! WebSocket), [`queue_failures`] (an agent killed mid-job, a poison job, a job that kills
-//! every agent), [`redis_trouble`] (Redis losing its data, Redis hanging) and [`agents`]
-//! (their CLI, and agents in another process). The helpers they share are here.
+//! every agent), [`redis_trouble`] (Redis losing its data, Redis hanging), [`agents`]
+//! (their CLI, and agents in another process) and [`websockets`] (one poller per run, caps
+//! per user and tenant). The helpers they share are here.
 
 mod agents;
 mod queue_failures;
 mod redis_trouble;
 mod upload;
+mod websockets;
 
 use std::time::Duration;
 
