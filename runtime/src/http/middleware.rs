@@ -114,7 +114,7 @@ pub async fn audit(State(state): State<AppState>, mut req: Request, next: Next) 
     let path = req.uri().path().to_owned();
     let request_id = req
         .headers()
-        .get(super::REQUEST_ID)
+        .get(REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
@@ -135,6 +135,10 @@ pub async fn audit(State(state): State<AppState>, mut req: Request, next: Next) 
     response
 }
 
+/// The request id header: the client's when valid, else generated; echoed in the response
+/// and recorded in the audit log.
+pub const REQUEST_ID: &str = "x-request-id";
+
 /// The longest client `X-Request-Id` kept.
 const MAX_REQUEST_ID: usize = 128;
 
@@ -142,7 +146,7 @@ const MAX_REQUEST_ID: usize = 128;
 /// not visible ASCII, so that one is generated instead: the id is stored in the audit log
 /// and written to logs, and a client must not put 6,000 characters or a line break there.
 pub async fn request_id(mut req: Request, next: Next) -> Response {
-    let name = super::REQUEST_ID;
+    let name = REQUEST_ID;
     if req
         .headers()
         .get(name)

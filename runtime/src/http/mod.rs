@@ -26,9 +26,7 @@ use routes::{
     admin, api_keys, auth as auth_routes, events, health, implementations, tenant, users,
 };
 
-/// The request id header: the client's when valid, else generated; echoed in the response
-/// and recorded in the audit log.
-pub const REQUEST_ID: &str = "x-request-id";
+pub use middleware::REQUEST_ID;
 
 /// Every route with its OpenAPI entry.
 fn api() -> OpenApiRouter<AppState> {
