@@ -203,7 +203,7 @@ impl AppState {
         let queue = services.queue(&settings);
         Ok(Self(Arc::new(Inner {
             jwt: JwtKeys::new(&settings.security.jwt_keys)?,
-            audit: AuditLog::new(services.db.clone()),
+            audit: AuditLog::new(services.db.clone(), &settings),
             metrics: Metrics::new()?,
             limiter,
             queue,

@@ -1,19 +1,28 @@
 //! The audit log: one entry per state-changing request (actor, tenant, action, target,
-//! status, time, request id), append-only and hash-chained. Each entry's hash covers its
-//! fields and the previous entry's hash, so editing, inserting or deleting an entry breaks
-//! the chain, which [`verify::verify`] detects. Appends are serialised (a process-wide
-//! lock, plus a transaction-scoped advisory lock on PostgreSQL so replicas agree on the
-//! order). Retention deletes the oldest entries and records where the chain now starts.
+//! status, time, request id), append-only and hash-chained. Each entry's hash is an HMAC
+//! ([`seal`], a key the database never sees) over its fields and the previous entry's
+//! hash, so editing, inserting or deleting an entry breaks the chain, and a rewritten
+//! chain cannot be sealed again without the key; each new head is also appended to a file
+//! outside the database ([`anchor`]), so deleting the newest entries, or all of them, is
+//! found too. [`verify`] checks all of it. Appends are serialised (a process-wide lock,
+//! plus a transaction-scoped advisory lock on PostgreSQL so replicas agree on the order).
+//! Retention deletes the oldest entries and records, sealed, where the chain now starts.
 
+pub mod anchor;
+pub mod seal;
 pub mod verify;
 
+use std::path::PathBuf;
+
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use sqlx::{AssertSqlSafe, FromRow};
 use tokio::sync::Mutex;
 use utoipa::ToSchema;
 
 use crate::db::{Backend, Db, now};
+use crate::settings::Settings;
+use anchor::Anchor;
+use seal::Seal;
 
 /// The hash before the first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -64,9 +73,9 @@ pub struct AuditRecord {
 }
 
 impl AuditRecord {
-    /// The hash this record should have.
-    pub fn compute_hash(&self) -> String {
-        let canonical = serde_json::json!([
+    /// The text its hash seals: every field and the previous hash.
+    fn canonical(&self) -> String {
+        serde_json::json!([
             self.seq,
             self.at,
             self.request_id,
@@ -76,8 +85,18 @@ impl AuditRecord {
             self.target,
             self.status,
             self.prev_hash
-        ]);
-        hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+        ])
+        .to_string()
+    }
+
+    /// Its fields sealed with `seal`'s current key: the hash it gets when appended.
+    pub fn seal_with(&self, seal: &Seal) -> String {
+        seal.seal(&self.canonical())
+    }
+
+    /// Whether its hash is its fields sealed with one of `seal`'s keys.
+    pub fn hash_verifies(&self, seal: &Seal) -> bool {
+        seal.verifies(&self.canonical(), &self.hash)
     }
 }
 
@@ -87,14 +106,19 @@ const COLUMNS: &str =
 /// The audit log of one deployment.
 pub struct AuditLog {
     db: Db,
+    seal: Seal,
+    anchors: PathBuf,
     lock: Mutex<()>,
 }
 
 impl AuditLog {
-    /// The log in `db`.
-    pub fn new(db: Db) -> Self {
+    /// The log in `db`, sealed with the key derived from the settings' secret key and
+    /// anchored in their data directory.
+    pub fn new(db: Db, settings: &Settings) -> Self {
         Self {
             db,
+            seal: Seal::new(&settings.security.jwt_keys),
+            anchors: anchor::path(&settings.data_dir),
             lock: Mutex::new(()),
         }
     }
@@ -123,7 +147,9 @@ impl AuditLog {
                 .await?;
         let (prev_seq, prev_hash) = match last {
             Some(last) => last,
-            None => checkpoint(&mut tx).await?,
+            None => checkpoint(&mut tx)
+                .await?
+                .map_or((0, GENESIS.to_owned()), |c| (c.seq, c.hash)),
         };
         let mut record = AuditRecord {
             seq: prev_seq + 1,
@@ -137,7 +163,7 @@ impl AuditLog {
             prev_hash,
             hash: String::new(),
         };
-        record.hash = record.compute_hash();
+        record.hash = record.seal_with(&self.seal);
         sqlx::query(AssertSqlSafe(format!(
             "INSERT INTO audit_log ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
         )))
@@ -153,7 +179,20 @@ impl AuditLog {
         .bind(&record.hash)
         .execute(&mut *tx)
         .await?;
-        tx.commit().await
+        tx.commit().await?;
+        self.anchor(record.seq, &record.hash);
+        Ok(())
+    }
+
+    /// Appends the new head to the anchor file and the log stream. The entry is already
+    /// stored, so a failure is logged, not returned: verification then holds the log to
+    /// the previous anchor.
+    fn anchor(&self, seq: i64, hash: &str) {
+        let anchor = Anchor::new(&self.seal, seq, hash);
+        tracing::info!(seq, hash, seal = %anchor.seal, "audit anchor");
+        if let Err(e) = anchor::append(&self.anchors, &anchor) {
+            tracing::error!(file = %self.anchors.display(), error = %e, "could not append the audit anchor");
+        }
     }
 
     /// A tenant's most recent entries, newest first.
@@ -194,11 +233,12 @@ impl AuditLog {
             return Ok(0);
         };
         sqlx::query(
-            "INSERT INTO audit_checkpoint (id, seq, hash, purging) VALUES (1, $1, $2, 1) \
-             ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, purging = 1",
+            "INSERT INTO audit_checkpoint (id, seq, hash, purging, seal) VALUES (1, $1, $2, 1, $3) \
+             ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, purging = 1, seal = excluded.seal",
         )
         .bind(seq)
         .bind(&hash)
+        .bind(self.seal.seal(&checkpoint_text(seq, &hash)))
         .execute(&mut *tx)
         .await?;
         let deleted = sqlx::query("DELETE FROM audit_log WHERE seq <= $1")
@@ -214,11 +254,22 @@ impl AuditLog {
     }
 }
 
-/// Where the chain starts: the last purged entry, or the genesis.
-async fn checkpoint(conn: &mut sqlx::AnyConnection) -> Result<(i64, String), sqlx::Error> {
-    let row: Option<(i64, String)> =
-        sqlx::query_as("SELECT seq, hash FROM audit_checkpoint WHERE id = 1")
-            .fetch_optional(&mut *conn)
-            .await?;
-    Ok(row.unwrap_or((0, GENESIS.to_owned())))
+/// Where the chain starts after retention: the last purged entry, sealed.
+#[derive(Debug, Clone, FromRow)]
+struct Checkpoint {
+    seq: i64,
+    hash: String,
+    seal: Option<String>,
+}
+
+/// The text a checkpoint's seal covers.
+fn checkpoint_text(seq: i64, hash: &str) -> String {
+    format!("checkpoint:{seq}:{hash}")
+}
+
+/// The checkpoint, when retention has purged entries.
+async fn checkpoint(conn: &mut sqlx::AnyConnection) -> Result<Option<Checkpoint>, sqlx::Error> {
+    sqlx::query_as("SELECT seq, hash, seal FROM audit_checkpoint WHERE id = 1")
+        .fetch_optional(&mut *conn)
+        .await
 }

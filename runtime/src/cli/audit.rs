@@ -23,8 +23,10 @@ pub async fn execute(
 ) -> Result<(), CliError> {
     match cmd {
         AuditCommand::Verify => {
-            let (_, services) = services(env).await?;
-            let report = crate::audit::verify::verify(&services.db).await?;
+            let (settings, services) = services(env).await?;
+            let report = crate::audit::AuditLog::new(services.db, &settings)
+                .verify()
+                .await?;
             for problem in &report.problems {
                 line(out, format!("TAMPERED {problem}"))?;
             }

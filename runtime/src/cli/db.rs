@@ -108,7 +108,7 @@ async fn seed(
             settings.security.api_key_lifetime,
         )
         .await?;
-        crate::audit::AuditLog::new(services.db.clone())
+        crate::audit::AuditLog::new(services.db.clone(), &settings)
             .append(&cli_entry("db seed", format!("platform-key:{id}"), None))
             .await?;
         line(
@@ -118,7 +118,7 @@ async fn seed(
     }
     match (production, settings.mode) {
         (true, _) => Ok(()),
-        (false, Mode::Development) => seed_demo(&services, out).await,
+        (false, Mode::Development) => seed_demo(&settings, &services, out).await,
         (false, Mode::Production) => line(
             out,
             "demo tenant: not created in production (ENVIRONMENT=production)",
@@ -126,7 +126,11 @@ async fn seed(
     }
 }
 
-async fn seed_demo(services: &Services, out: &mut (dyn Write + Send)) -> Result<(), CliError> {
+async fn seed_demo(
+    settings: &Settings,
+    services: &Services,
+    out: &mut (dyn Write + Send),
+) -> Result<(), CliError> {
     let id = TenantId::parse("demo").map_err(|e| CliError::Failed(e.to_string()))?;
     let email = Email::parse("admin@demo.example").map_err(|e| CliError::Failed(e.to_string()))?;
     let req = NewTenant {
@@ -137,7 +141,7 @@ async fn seed_demo(services: &Services, out: &mut (dyn Write + Send)) -> Result<
     };
     match services.tenancy.create(req).await {
         Ok(done) => {
-            crate::audit::AuditLog::new(services.db.clone())
+            crate::audit::AuditLog::new(services.db.clone(), settings)
                 .append(&cli_entry(
                     "db seed",
                     "tenant:demo".to_owned(),

@@ -54,7 +54,7 @@ pub async fn execute(
     env: Lookup<'_>,
     out: &mut (dyn Write + Send),
 ) -> Result<(), CliError> {
-    let (_, services) = services(env).await?;
+    let (settings, services) = services(env).await?;
     let tenancy = &services.tenancy;
     match cmd {
         TenantCommand::Create {
@@ -74,7 +74,7 @@ pub async fn execute(
                     admin_email,
                 })
                 .await?;
-            AuditLog::new(services.db.clone())
+            AuditLog::new(services.db.clone(), &settings)
                 .append(&cli_entry(
                     "tenant create",
                     format!("tenant:{id}"),

@@ -1,10 +1,14 @@
 //! The audit log: every state-changing request recorded with actor, tenant, action,
-//! target and request id; append-only; tampering found by `scf audit verify`; retention
-//! keeps the chain verifiable.
+//! target and request id; append-only; tampering found by `scf audit verify`, even by
+//! someone who can write the tables (a chain rewritten without the key, a truncation, the
+//! newest entries deleted, the oldest deleted behind a forged checkpoint); retention keeps
+//! the chain verifiable.
 
 use reqwest::{Method, StatusCode};
-use scf_runtime::audit::verify::verify;
+use scf_runtime::audit::AuditRecord;
+use scf_runtime::audit::seal::Seal;
 use scf_runtime::cli::{AuditCommand, Command, run_command};
+use scf_runtime::secret::Secret;
 use serde_json::json;
 use sqlx::Executor;
 
@@ -56,7 +60,7 @@ async fn state_changing_requests_are_recorded() {
             .all(|e| e["action"].as_str().is_some_and(|a| !a.starts_with("GET"))),
         "reads are not audited"
     );
-    let all = verify(&app.state.db).await.expect("verify");
+    let all = app.state.audit.verify().await.expect("verify");
     let actions: Vec<_> =
         sqlx::query_scalar::<_, String>("SELECT action FROM audit_log ORDER BY seq")
             .fetch_all(&app.state.db.pool)
@@ -134,7 +138,7 @@ async fn deleted_entries_break_the_chain() {
     pool.execute("DELETE FROM audit_log WHERE seq = 2")
         .await
         .expect("delete");
-    let report = verify(&app.state.db).await.expect("verify");
+    let report = app.state.audit.verify().await.expect("verify");
     assert!(
         report
             .problems
@@ -161,9 +165,146 @@ async fn retention_purges_old_entries_and_keeps_the_chain_verifiable() {
     let later = scf_runtime::db::now() + 10;
     assert_eq!(app.state.audit.purge_before(later).await.expect("purge"), 3);
     app.user(&t.token, "v@acme.example", "viewer").await;
-    let report = verify(&app.state.db).await.expect("verify");
+    let report = app.state.audit.verify().await.expect("verify");
     assert!(report.ok(), "{report:?}");
     assert_eq!(report.entries, 1, "the chain continues from the checkpoint");
     let (ok, out) = cli_verify(&app).await;
     assert!(ok, "{out}");
+}
+
+/// An app on `backend` with 5 audit entries, the log's triggers dropped or disabled (what
+/// the database role itself could do).
+async fn five_entries_unprotected(backend: Backend) -> TestApp {
+    let app = spawn_app(Options::new(backend)).await;
+    let t = app.tenant("acme", "small").await;
+    for i in 0..3 {
+        app.user(&t.token, &format!("u{i}@acme.example"), "viewer")
+            .await;
+    }
+    let (ok, out) = cli_verify(&app).await;
+    assert!(
+        ok && out.contains("5 entries verified"),
+        "{backend:?}: {out}"
+    );
+    let disable: &[&str] = match backend {
+        Backend::Postgres => &["ALTER TABLE audit_log DISABLE TRIGGER USER"],
+        Backend::Sqlite => &[
+            "DROP TRIGGER audit_log_no_update",
+            "DROP TRIGGER audit_log_no_delete",
+        ],
+    };
+    for sql in disable {
+        app.state
+            .db
+            .pool
+            .execute(*sql)
+            .await
+            .expect("an attacker with DDL rights");
+    }
+    app
+}
+
+async fn assert_detected(app: &TestApp, backend: Backend, expected: &str) {
+    let (ok, out) = cli_verify(app).await;
+    assert!(!ok, "{backend:?}: tampering undetected: {out}");
+    assert!(
+        out.contains(expected),
+        "{backend:?}: expected {expected:?} in:\n{out}"
+    );
+}
+
+#[tokio::test]
+async fn a_chain_rewritten_without_the_key_is_detected() {
+    for backend in [Backend::Postgres, Backend::Sqlite] {
+        let app = five_entries_unprotected(backend).await;
+        let pool = &app.state.db.pool;
+        let mut records: Vec<AuditRecord> = sqlx::query_as(
+            "SELECT seq, at, request_id, actor, tenant_id, action, target, status, prev_hash, hash FROM audit_log ORDER BY seq",
+        )
+        .fetch_all(pool)
+        .await
+        .expect("rows");
+        let guess = Seal::new(&[Secret::new("the attacker's guess")]);
+        records[2].actor = "someone-else".to_owned();
+        for i in 2..records.len() {
+            records[i].prev_hash = records[i - 1].hash.clone();
+            records[i].hash = records[i].seal_with(&guess);
+            sqlx::query(
+                "UPDATE audit_log SET actor = $1, prev_hash = $2, hash = $3 WHERE seq = $4",
+            )
+            .bind(&records[i].actor)
+            .bind(&records[i].prev_hash)
+            .bind(&records[i].hash)
+            .bind(records[i].seq)
+            .execute(pool)
+            .await
+            .expect("rewrite");
+        }
+        assert_detected(&app, backend, "entry 3: contents do not match its hash").await;
+        assert_detected(&app, backend, "entry 5: differs from the anchor").await;
+    }
+}
+
+#[tokio::test]
+async fn a_truncated_log_is_detected() {
+    let app = spawn_app(Options::new(Backend::Postgres)).await;
+    app.tenant("acme", "small").await;
+    assert!(
+        app.state
+            .db
+            .pool
+            .execute("TRUNCATE audit_log")
+            .await
+            .is_err(),
+        "TRUNCATE refused"
+    );
+    for backend in [Backend::Postgres, Backend::Sqlite] {
+        let app = five_entries_unprotected(backend).await;
+        let empty = match backend {
+            Backend::Postgres => "TRUNCATE audit_log",
+            Backend::Sqlite => "DELETE FROM audit_log",
+        };
+        app.state.db.pool.execute(empty).await.expect("truncate");
+        assert_detected(&app, backend, "entries 1..=5 are missing: the anchor").await;
+    }
+}
+
+#[tokio::test]
+async fn deleting_the_newest_entries_is_detected() {
+    for backend in [Backend::Postgres, Backend::Sqlite] {
+        let app = five_entries_unprotected(backend).await;
+        app.state
+            .db
+            .pool
+            .execute("DELETE FROM audit_log WHERE seq >= 4")
+            .await
+            .expect("delete");
+        assert_detected(&app, backend, "entries 4..=5 are missing: the anchor").await;
+    }
+}
+
+#[tokio::test]
+async fn deleting_the_oldest_entries_behind_a_forged_checkpoint_is_detected() {
+    for backend in [Backend::Postgres, Backend::Sqlite] {
+        let app = five_entries_unprotected(backend).await;
+        let pool = &app.state.db.pool;
+        let hash: String = sqlx::query_scalar("SELECT hash FROM audit_log WHERE seq = 2")
+            .fetch_one(pool)
+            .await
+            .expect("hash");
+        pool.execute("DELETE FROM audit_log WHERE seq <= 2")
+            .await
+            .expect("delete");
+        sqlx::query("INSERT INTO audit_checkpoint (id, seq, hash, purging) VALUES (1, 2, $1, 0)")
+            .bind(&hash)
+            .execute(pool)
+            .await
+            .expect("forged checkpoint");
+        assert_detected(
+            &app,
+            backend,
+            "the retention checkpoint (the chain starts after entry 2) is not sealed",
+        )
+        .await;
+    }
 }

@@ -1,7 +1,8 @@
 //! When Redis misbehaves: it loses its data mid-run (FLUSHALL on a Redis of the test's
 //! own) and the run still finishes, uploads after it succeed; it hangs (a proxy that stops
-//! answering) and requests spend at most their budget on it, uploads get 503, and
-//! `/ready` and the metrics say the queue cannot accept work.
+//! answering) and requests spend at most their budget on it, rate limits still hold (in
+//! process), uploads get 503, and `/ready` and the metrics say the queue cannot accept
+//! work.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -100,6 +101,7 @@ async fn a_hung_redis_costs_a_request_at_most_its_budget() {
     let app = spawn_app(
         Options::new(Backend::Postgres)
             .env("REDIS_URL", url)
+            .env("RATE_LIMIT_PER_USER", "6/hour")
             .agents(0),
     )
     .await;
@@ -146,4 +148,17 @@ async fn a_hung_redis_costs_a_request_at_most_its_budget() {
     ] {
         assert!(metrics.lines().any(|l| l == line), "{line} in:\n{metrics}");
     }
+    // The limits hold in-process meanwhile: the user's 6 requests an hour run out.
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        statuses.push(
+            app.call(Method::GET, "/v1/tenant", Some(&t.token), None)
+                .await
+                .0,
+        );
+    }
+    assert!(
+        statuses.contains(&StatusCode::TOO_MANY_REQUESTS),
+        "limits must not open while Redis hangs: {statuses:?}"
+    );
 }
