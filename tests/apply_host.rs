@@ -4,123 +4,7 @@
 
 mod support;
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::process::{Command, Output};
-
-/// A deployment under test: a framework.toml, a root, a shim and its log, fixed secrets.
-struct Host {
-    dir: tempfile::TempDir,
-    config: PathBuf,
-    root: PathBuf,
-    shim: PathBuf,
-    log: PathBuf,
-    secrets: BTreeMap<&'static str, String>,
-}
-
-impl Host {
-    fn new(canary: &str) -> Self {
-        let (dir, config) = support::starter("single-tenant");
-        let root = dir.path().join("root");
-        std::fs::create_dir_all(&root).expect("root");
-        let log = dir.path().join("shim.log");
-        let shim = dir.path().join("shim");
-        std::fs::write(
-            &shim,
-            "#!/bin/sh\necho \"$*\" >> \"$SHIM_LOG\"\nif [ -n \"$SHIM_FAIL\" ] && [ \"$1\" = \"$SHIM_FAIL\" ]; then echo \"shim: $1 fails on request\" >&2; exit 1; fi\n[ -n \"$SHIM_SLEEP\" ] && sleep \"$SHIM_SLEEP\"\nexit 0\n",
-        )
-        .expect("shim");
-        std::os::unix::fs::PermissionsExt::set_mode(
-            &mut std::fs::metadata(&shim).expect("meta").permissions(),
-            0o755,
-        );
-        std::fs::set_permissions(&shim, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-            .expect("chmod");
-        let secrets = BTreeMap::from([
-            ("SCF_DB_PASSWORD", canary.to_string()),
-            ("SCF_REDIS_PASSWORD", format!("{canary}-redis")),
-            ("SCF_SECRET_KEY", format!("{canary}-key")),
-            ("SCF_FIELD_KEY", format!("{canary}-field")),
-        ]);
-        Host {
-            dir,
-            config,
-            root,
-            shim,
-            log,
-            secrets,
-        }
-    }
-
-    fn scf(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let mut cmd = self.command(args);
-        cmd.envs(env.iter().copied());
-        cmd.output().expect("scf runs")
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_scf"));
-        cmd.args(args)
-            .args(["--config", self.config.to_str().expect("utf-8")])
-            .current_dir(self.dir.path())
-            .env("NO_COLOR", "1")
-            .env("SHIM_LOG", &self.log)
-            .envs(self.secrets.iter().map(|(k, v)| (*k, v.as_str())));
-        cmd
-    }
-
-    fn root_arg(&self) -> String {
-        self.root.display().to_string()
-    }
-
-    fn apply(&self, extra: &[&str]) -> Output {
-        let root = self.root_arg();
-        let shim = self.shim.display().to_string();
-        let mut args = vec![
-            "apply",
-            "--root",
-            &root,
-            "--service-manager",
-            &shim,
-            "--auto-approve",
-        ];
-        args.extend_from_slice(extra);
-        self.scf(&args, &[])
-    }
-
-    fn plan(&self, extra: &[&str]) -> Output {
-        let root = self.root_arg();
-        let mut args = vec!["plan", "--root", &root, "--detailed-exitcode"];
-        args.extend_from_slice(extra);
-        self.scf(&args, &[])
-    }
-
-    fn edit(&self, from: &str, to: &str) {
-        let text = std::fs::read_to_string(&self.config).expect("read");
-        assert!(text.contains(from), "the starter has {from:?}");
-        std::fs::write(&self.config, text.replacen(from, to, 1)).expect("write");
-    }
-
-    fn shim_log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Every managed file under the root (not scf's own records), with its bytes.
-    fn files(&self) -> BTreeMap<String, Vec<u8>> {
-        support::tree(&self.root)
-            .into_iter()
-            .filter(|(p, _)| !p.starts_with("var/lib/scf/"))
-            .collect()
-    }
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+use support::host::{Host, text};
 
 #[test]
 fn plan_apply_plan_converges_and_an_edit_touches_only_its_files() {
@@ -175,7 +59,7 @@ fn json_and_markdown_plans() {
     let root = host.root_arg();
     let json = host.scf(&["plan", "--root", &root, "--format", "json"], &[]);
     let value: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json plan");
-    assert_eq!(value["format_version"], 1);
+    assert_eq!(value["format_version"], 2);
     assert!(value["changes"].as_array().is_some_and(|c| !c.is_empty()));
     let md = host.scf(&["plan", "--root", &root, "--format", "markdown"], &[]);
     let md = String::from_utf8_lossy(&md.stdout);

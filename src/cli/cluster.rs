@@ -8,9 +8,9 @@ use crate::artifact::Artifact;
 use crate::cluster::apply::{self as cluster_apply, ApplyOptions};
 use crate::cluster::plan::{self as cluster_plan, namespace};
 use crate::cluster::rollout::Wait;
-use crate::cluster::{Cluster, ClusterError, ConnectOptions, lease};
+use crate::cluster::{Cluster, ClusterError, ConnectOptions, lease, sequence};
 use crate::compile::Compiled;
-use crate::plan::{Plan, Stale, drift, show};
+use crate::plan::{Plan, show};
 use std::future::Future;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -90,7 +90,7 @@ pub struct Request<'a> {
     pub compiled: &'a Compiled,
     /// Its artifacts (for the inputs' hashes).
     pub artifacts: &'a [Artifact],
-    /// A saved plan to apply exactly.
+    /// A saved plan, applied only when the recomputed plan matches it exactly.
     pub saved: Option<Plan>,
     /// Apply without asking.
     pub auto_approve: bool,
@@ -136,56 +136,39 @@ async fn locked(
     lock: &mut Option<lease::Lock>,
 ) -> Result<Option<String>, ClusterError> {
     let ns = namespace(request.compiled)?;
-    let opts = cluster_plan::Options {
-        resolve_secrets: request.saved.is_none(),
-        force_conflicts: request.kube.force_conflicts,
-    };
-    let fresh = cluster_plan::plan(cluster, request.compiled, request.artifacts, opts).await?;
-    let plan = match &request.saved {
-        Some(saved) => {
-            let moved = drift(saved, &fresh);
-            if !moved.is_empty() {
-                return Err(Stale(moved).into());
-            }
-            saved.clone()
-        }
-        None => {
-            print!(
-                "{}",
-                show::human(&fresh, &place(cluster, ns), color_stderr())
-            );
-            if fresh.has_changes() {
-                match confirm(request.auto_approve) {
-                    Ok(true) => {}
-                    Ok(false) => return Err(ClusterError::Refused("apply cancelled".into())),
-                    Err(e) => return Err(ClusterError::Refused(e)),
-                }
-            }
-            fresh
-        }
-    };
-    if !plan.has_changes() {
-        return Ok(None);
-    }
-    let order: Vec<String> = crate::targets::kubernetes::objects(&request.compiled.model)?
-        .iter()
-        .map(crate::targets::kubernetes::Object::address)
-        .collect();
-    let opts = ApplyOptions {
-        wait: Wait {
-            timeout: Duration::from_millis(request.apply.timeout.as_millis()),
-            poll: cluster_apply::POLL,
+    let sequence = sequence::Request {
+        compiled: request.compiled,
+        artifacts: request.artifacts,
+        saved: request.saved.as_ref(),
+        options: ApplyOptions {
+            wait: Wait {
+                timeout: Duration::from_millis(request.apply.timeout.as_millis()),
+                poll: cluster_apply::POLL,
+            },
+            atomic: request.apply.atomic,
+            force_conflicts: request.kube.force_conflicts,
         },
-        atomic: request.apply.atomic,
-        force_conflicts: request.kube.force_conflicts,
+    };
+    let mut approve = |fresh: &Plan| {
+        print!(
+            "{}",
+            show::human(fresh, &place(cluster, ns), color_stderr())
+        );
+        match fresh.has_changes().then(|| confirm(request.auto_approve)) {
+            None | Some(Ok(true)) => Ok(()),
+            Some(Ok(false)) => Err(ClusterError::Refused("apply cancelled".into())),
+            Some(Err(e)) => Err(ClusterError::Refused(e)),
+        }
     };
     let mut progress = Rollouts::new();
-    let result = cluster_apply::execute(cluster, &plan, &order, ns, opts, lock, &mut |s| {
+    let result = sequence::apply(cluster, sequence, lock, &mut approve, &mut |s| {
         progress.step(s)
     })
     .await;
     progress.finish();
-    let report = result?;
+    let Some(report) = result? else {
+        return Ok(None);
+    };
     Ok(Some(format!(
         "Apply complete: {} applied, {} pruned, on {}.",
         report.applied.len(),

@@ -62,9 +62,9 @@ pub enum ClusterError {
     /// A workload did not become ready.
     #[error("{0}")]
     Rollout(String),
-    /// A saved plan no longer matches the cluster or its inputs.
+    /// A saved plan is stale, or is not what apply would do.
     #[error(transparent)]
-    Stale(#[from] crate::plan::Stale),
+    SavedPlan(#[from] crate::plan::Refused),
     /// The user declined, or could not be asked.
     #[error("{0}")]
     Refused(String),

@@ -6,7 +6,8 @@
 //! `dryRun=All`, field manager [`FIELD_MANAGER`]) and diffs that against the live object,
 //! without the fields the server owns ([`view`]). Objects scf applied before and no longer
 //! wants come from an inventory kept in the namespace ([`inventory`]) and are deleted last.
-//! An apply holds a Lease ([`lease`]), applies in dependency order, fills the Secret from
+//! An apply holds a Lease ([`lease`]), plans afresh and checks a saved plan against it
+//! ([`sequence`]), applies in dependency order, fills the Secret from
 //! its references, waits for each workload ([`rollout`]) and on failure names the object,
 //! its failing condition, its events and its failing pod's last log lines.
 //!
@@ -20,6 +21,7 @@ pub mod inventory;
 pub mod lease;
 pub mod plan;
 pub mod rollout;
+pub mod sequence;
 pub mod view;
 
 pub use connect::{Cluster, ConnectOptions};

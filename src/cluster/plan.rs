@@ -10,7 +10,7 @@ use crate::artifact::Artifact;
 use crate::compile::Compiled;
 use crate::config::values::SecretRef;
 use crate::plan::mask;
-use crate::plan::{Action, Change, Desired, FORMAT_VERSION, Plan, sha256_tag};
+use crate::plan::{Action, Change, Desired, FORMAT_VERSION, Plan, Step, sha256_tag};
 use crate::secret;
 use crate::targets::kubernetes::{
     self as k8s, INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, Object, SECRET_REFS_ANNOTATION,
@@ -94,7 +94,7 @@ pub async fn plan(
     if namespace_exists {
         changes.extend(prunes(&cx, &objects, namespace, &project).await?);
     }
-    let actions = steps(&objects, &changes);
+    let steps = steps(&objects, &changes);
     changes.sort_by(|a, b| a.address.cmp(&b.address));
     Ok(Plan {
         format_version: FORMAT_VERSION,
@@ -104,7 +104,7 @@ pub async fn plan(
         inputs: crate::plan::Inputs::of(compiled, artifacts)
             .map_err(|e| ClusterError::malformed(format!("the plan's inputs: {e}")))?,
         changes,
-        actions,
+        steps,
     })
 }
 
@@ -429,7 +429,7 @@ async fn prunes(
 }
 
 /// The steps an apply of these changes takes beyond applying objects, in order.
-fn steps(objects: &[Object], changes: &[Change]) -> Vec<String> {
+fn steps(objects: &[Object], changes: &[Change]) -> Vec<Step> {
     let changed: BTreeSet<&str> = changes
         .iter()
         .filter(|c| matches!(c.action, Action::Create | Action::Update) && c.blocked.is_none())
@@ -440,13 +440,15 @@ fn steps(objects: &[Object], changes: &[Change]) -> Vec<String> {
         .iter()
         .filter(|o| changed.contains(o.address().as_str()))
     {
-        let what = format!("{}/{}", o.namespace().unwrap_or_default(), o.name());
+        let name = format!("{}/{}", o.namespace().unwrap_or_default(), o.name());
+        let rollout = |kind: &str| Step::Rollout {
+            kind: kind.into(),
+            name: name.clone(),
+        };
         match o {
-            Object::Job(_) => out.push(format!("run the Job {what} and wait for it to complete")),
-            Object::Deployment(_) => out.push(format!("wait for the rollout of Deployment {what}")),
-            Object::StatefulSet(_) => {
-                out.push(format!("wait for the rollout of StatefulSet {what}"))
-            }
+            Object::Job(_) => out.push(Step::RunJob(name.clone())),
+            Object::Deployment(_) => out.push(rollout("Deployment")),
+            Object::StatefulSet(_) => out.push(rollout("StatefulSet")),
             _ => {}
         }
     }
@@ -455,10 +457,7 @@ fn steps(objects: &[Object], changes: &[Change]) -> Vec<String> {
         .filter(|c| c.action == Action::Delete && c.blocked.is_none())
         .count();
     if deletes > 0 {
-        out.push(format!(
-            "prune {deletes} object{} scf applied before and framework.toml no longer has",
-            if deletes == 1 { "" } else { "s" }
-        ));
+        out.push(Step::Prune(deletes));
     }
     out
 }

@@ -18,7 +18,7 @@ pub mod state;
 
 use crate::artifact::Artifact;
 use crate::compile::Compiled;
-use crate::plan::{FORMAT_VERSION, Inputs, Plan};
+use crate::plan::{FORMAT_VERSION, Inputs, Plan, Step};
 use std::path::{Path, PathBuf};
 
 pub use error::HostError;
@@ -82,9 +82,9 @@ pub fn plan(
         changes.push(change);
         changes.sort_by(|a, b| a.address.cmp(&b.address));
     }
-    let actions = plan::commands(&changes, &effects)
+    let steps = plan::commands(&changes, &effects)
         .into_iter()
-        .map(|c| c.join(" "))
+        .map(Step::Run)
         .collect();
     let plan = Plan {
         format_version: FORMAT_VERSION,
@@ -94,7 +94,7 @@ pub fn plan(
         inputs: Inputs::of(compiled, artifacts)
             .map_err(|e| HostError::io("hash the inputs", std::io::Error::other(e)))?,
         changes,
-        actions,
+        steps,
     };
     Ok((plan, effects))
 }

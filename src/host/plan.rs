@@ -6,7 +6,7 @@ use super::fsio::under;
 use super::state::State;
 use crate::artifact::{Artifact, Contents, Effect};
 use crate::config::values::SecretRef;
-use crate::plan::{Action, Change, Desired, mask, sha256_tag, unified};
+use crate::plan::{Action, Change, Command, Desired, mask, sha256_tag, unified};
 use crate::secret::{self, ResolveError};
 use std::collections::BTreeMap;
 use std::fs;
@@ -123,11 +123,7 @@ pub fn compare(
     let (desired, wanted_text, template) = match &artifact.contents {
         Contents::Link(to) => (Desired::Link { to: to.clone() }, format!("-> {to}\n"), None),
         Contents::File(text) => (
-            Desired::File {
-                contents: text.clone(),
-                mode: format!("{:04o}", artifact.mode),
-                owner: artifact.owner.clone(),
-            },
+            Desired::file(text.clone(), artifact.mode, artifact.owner.clone()),
             text.clone(),
             artifact.sensitive.then_some(text.as_str()),
         ),
@@ -266,7 +262,7 @@ pub fn file_changes(
 /// The commands a set of changes implies, in the order they run: stop removed units,
 /// reload systemd, run installed programs, enable, reload, restart. Each command appears
 /// once.
-pub fn commands(changes: &[Change], effects: &Effects) -> Vec<Vec<String>> {
+pub fn commands(changes: &[Change], effects: &Effects) -> Vec<Command> {
     use super::services::systemctl;
     let mut stop = Vec::new();
     let mut daemon_reload = false;
@@ -311,7 +307,7 @@ pub fn commands(changes: &[Change], effects: &Effects) -> Vec<Vec<String>> {
     restart.retain(|u| !created.contains(&u.as_str()));
     reload.retain(|u| !restart.contains(u));
     restart.retain(|u| !stop.contains(u));
-    let mut out: Vec<Vec<String>> = stop
+    let mut out: Vec<Command> = stop
         .iter()
         .map(|u| systemctl(&["disable", "--now", u]))
         .collect();
@@ -319,7 +315,7 @@ pub fn commands(changes: &[Change], effects: &Effects) -> Vec<Vec<String>> {
         out.push(systemctl(&["daemon-reload"]));
     }
     // Installed programs (sysusers, the firewall) run before any unit starts.
-    out.extend(run.iter().map(|program| vec![program.clone()]));
+    out.extend(run.iter().map(|program| Command::new(program, &[])));
     out.extend(enable.iter().map(|u| systemctl(&["enable", "--now", u])));
     out.extend(reload.iter().map(|u| systemctl(&["reload", u])));
     out.extend(restart.iter().map(|u| systemctl(&["restart", u])));
@@ -363,7 +359,7 @@ mod tests {
         ]);
         let shown: Vec<String> = commands(&changes, &effects)
             .iter()
-            .map(|c| c.join(" "))
+            .map(ToString::to_string)
             .collect();
         assert_eq!(
             shown,

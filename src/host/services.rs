@@ -3,8 +3,8 @@
 //! every command to a shim (for tests, and machines without systemd as PID 1); an apply
 //! under `--root` without a shim records the commands and runs none.
 
+use crate::plan::Command;
 use std::path::PathBuf;
-use std::process::Command;
 
 /// How commands are carried out.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,8 +31,8 @@ pub struct CommandFailed {
 
 impl ServiceManager {
     /// Runs a command; `Ok(false)` when it was skipped.
-    pub fn run(&self, args: &[String]) -> Result<bool, CommandFailed> {
-        self.execute(args, false)
+    pub fn run(&self, command: &Command) -> Result<bool, CommandFailed> {
+        self.execute(&command.argv(), false)
     }
 
     /// Runs a check (`nginx -t`, `systemd-analyze verify`): like [`Self::run`], but a
@@ -46,12 +46,12 @@ impl ServiceManager {
         let mut cmd = match self {
             ServiceManager::Skip => return Ok(false),
             ServiceManager::Real => {
-                let mut c = Command::new(&args[0]);
+                let mut c = std::process::Command::new(&args[0]);
                 c.args(&args[1..]);
                 c
             }
             ServiceManager::Shim(shim) => {
-                let mut c = Command::new(shim);
+                let mut c = std::process::Command::new(shim);
                 c.args(args);
                 c
             }
@@ -87,10 +87,7 @@ impl ServiceManager {
     }
 }
 
-/// `systemctl ARGS…` as a command line.
-pub fn systemctl(args: &[&str]) -> Vec<String> {
-    std::iter::once("systemctl")
-        .chain(args.iter().copied())
-        .map(str::to_string)
-        .collect()
+/// `systemctl ARGS…`.
+pub fn systemctl(args: &[&str]) -> Command {
+    Command::new("systemctl", args)
 }

@@ -1,20 +1,27 @@
 //! Stage 5 of the pipeline: the plan. A [`Plan`] is data, computed before anything is
 //! written: every change (an address, an action, its diff), the commands the changes
-//! imply, and what was observed, so a saved plan can be applied exactly or refused as
-//! stale. One format serves the host and the Kubernetes targets.
+//! imply, and what was observed. A saved plan is for review: apply recomputes the plan and
+//! carries it out only when the saved one matches it ([`saved`]). One format serves the
+//! host and the Kubernetes targets.
 
 pub mod mask;
+pub mod saved;
 pub mod show;
+pub mod step;
+
+pub use saved::Refused;
+pub use step::{Command, Step};
 
 use crate::artifact::Artifact;
 use crate::build::Manifest;
 use crate::compile::Compiled;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-/// Version of the saved-plan and `--format json` layout.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version of the saved-plan and `--format json` layout. Version 2: commands are typed
+/// (`{"run": [program, args…]}`), files carry their contents' sha256, and a saved plan is
+/// checked against the plan apply recomputes.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// What will change, and how to tell whether the world moved since.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,8 +38,8 @@ pub struct Plan {
     pub inputs: Inputs,
     /// Every address considered, including no-ops, sorted by address.
     pub changes: Vec<Change>,
-    /// Commands the changes imply, in the order they will run.
-    pub actions: Vec<String>,
+    /// What the changes imply beyond writing resources (commands, rollouts), in order.
+    pub steps: Vec<Step>,
 }
 
 /// Hashes of what a plan was computed from.
@@ -132,6 +139,8 @@ pub enum Desired {
     File {
         /// The text, with secret markers.
         contents: String,
+        /// `sha256:` of `contents`, for reviewers and tools comparing plans.
+        sha256: String,
         /// Permission bits, e.g. `0600`.
         mode: String,
         /// `user:group` that owns it, when not root.
@@ -153,6 +162,18 @@ pub enum Desired {
         /// The value.
         value: serde_json::Value,
     },
+}
+
+impl Desired {
+    /// A file with these contents (secrets as markers), mode and owner.
+    pub fn file(contents: String, mode: u32, owner: Option<String>) -> Self {
+        Desired::File {
+            sha256: sha256_tag(contents.as_bytes()),
+            contents,
+            mode: format!("{mode:04o}"),
+            owner,
+        }
+    }
 }
 
 /// Counts for the summary line.
@@ -185,6 +206,11 @@ impl Plan {
             }
         }
         s
+    }
+
+    /// The host commands among the steps, in order.
+    pub fn commands(&self) -> impl Iterator<Item = &Command> {
+        self.steps.iter().filter_map(Step::command)
     }
 
     /// Whether applying would change anything.
@@ -237,7 +263,7 @@ pub enum PlanFileError {
     #[error("not an scf plan file: {0}")]
     Parse(serde_json::Error),
     /// Made by an incompatible scf.
-    #[error("plan format version {0:?} is not {FORMAT_VERSION}; make a new plan with this scf")]
+    #[error("{}; this scf reads version {FORMAT_VERSION} only: make a new plan with `scf plan -o FILE`", match .0 { Some(v) => format!("it is a plan of format version {v}"), None => "it has no `format_version`".into() })]
     Version(Option<u64>),
 }
 
@@ -257,67 +283,3 @@ pub fn sha256_tag(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
 }
-
-/// What moved since `saved` was planned, compared with `now` (planned the same way):
-/// the inputs, and every address's observed state. Empty means the plan is fresh.
-pub fn drift(saved: &Plan, now: &Plan) -> Vec<String> {
-    let mut out = Vec::new();
-    if saved.project != now.project || saved.target != now.target {
-        out.push(format!(
-            "the plan is for {} `{}`, not {} `{}`",
-            saved.target, saved.project, now.target, now.project
-        ));
-    }
-    if saved.inputs.config != now.inputs.config {
-        out.push("framework.toml or a profile it extends changed since the plan was made".into());
-    }
-    if saved.inputs.artifacts != now.inputs.artifacts {
-        out.push(
-            "the rendered artifacts differ from the plan's (framework.toml or scf itself changed)"
-                .into(),
-        );
-    }
-    let observed: BTreeMap<&str, &str> = now
-        .changes
-        .iter()
-        .map(|c| (c.address.as_str(), c.observed.as_str()))
-        .collect();
-    for c in &saved.changes {
-        match observed.get(c.address.as_str()) {
-            Some(seen) if *seen == c.observed => {}
-            Some(seen) => out.push(format!(
-                "{}: changed since the plan was made (planned against {}, now {})",
-                c.address,
-                short(&c.observed),
-                short(seen)
-            )),
-            None => out.push(format!("{}: no longer part of the plan", c.address)),
-        }
-    }
-    let planned: BTreeSet<&str> = saved.changes.iter().map(|c| c.address.as_str()).collect();
-    for c in now
-        .changes
-        .iter()
-        .filter(|c| !planned.contains(c.address.as_str()) && c.action != Action::NoOp)
-    {
-        out.push(format!("{}: appeared since the plan was made", c.address));
-    }
-    out
-}
-
-/// `sha256:abcdef…` → `sha256:abcdef12`, keeping the mode.
-fn short(observed: &str) -> String {
-    observed
-        .split(' ')
-        .map(|part| match part.strip_prefix("sha256:") {
-            Some(hex) => format!("sha256:{}", &hex[..hex.len().min(12)]),
-            None => part.to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// A saved plan that no longer matches its inputs or the target: nothing was changed.
-#[derive(Debug, thiserror::Error)]
-#[error("the saved plan is stale, nothing was changed:\n{}\nrun `scf plan` again and review the new plan", .0.iter().map(|d| format!("  - {d}")).collect::<Vec<_>>().join("\n"))]
-pub struct Stale(pub Vec<String>);

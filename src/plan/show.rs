@@ -70,9 +70,9 @@ pub fn human(plan: &Plan, where_: &str, color: bool) -> String {
             let _ = writeln!(out, "      {}", paint.diff_line(line));
         }
     }
-    if !plan.actions.is_empty() && plan.has_changes() {
+    if !plan.steps.is_empty() && plan.has_changes() {
         let _ = writeln!(out, "\nCommands to run:");
-        for a in &plan.actions {
+        for a in &plan.steps {
             let _ = writeln!(out, "  {a}");
         }
     }
@@ -198,9 +198,14 @@ fn markdown_with(plan: &Plan, where_: &str, max_lines: usize) -> String {
         }
         out.push_str("</details>\n\n");
     }
-    if plan.has_changes() && !plan.actions.is_empty() {
+    if plan.has_changes() && !plan.steps.is_empty() {
         out.push_str("**Commands**\n\n");
-        let body = plan.actions.join("\n");
+        let body = plan
+            .steps
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n");
         let f = fence(&body);
         let _ = writeln!(out, "{f}sh\n{body}\n{f}");
     }
@@ -210,7 +215,7 @@ fn markdown_with(plan: &Plan, where_: &str, max_lines: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{FORMAT_VERSION, Inputs};
+    use crate::plan::{Command, FORMAT_VERSION, Inputs, Step};
 
     fn plan(changes: Vec<Change>) -> Plan {
         Plan {
@@ -223,7 +228,7 @@ mod tests {
                 artifacts: String::new(),
             },
             changes,
-            actions: vec!["systemctl daemon-reload".into()],
+            steps: vec![Step::Run(Command::new("systemctl", &["daemon-reload"]))],
         }
     }
 

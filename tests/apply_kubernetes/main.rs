@@ -9,6 +9,7 @@ mod cli;
 mod converge;
 mod mock;
 mod refusals;
+mod saved;
 mod secrets;
 mod server;
 #[path = "../support/mod.rs"]
@@ -28,6 +29,7 @@ enum Scenario {
     FailedRolloutIsReportedAndRolledBack,
     SecretDiffIsMasked,
     SavedPlanIsRefusedWhenStale,
+    SavedPlanIsBoundToWhatApplyDoes,
 }
 
 impl Scenario {
@@ -43,6 +45,7 @@ impl Scenario {
             Scenario::FailedRolloutIsReportedAndRolledBack => refusals::failed_rollout(&mock).await,
             Scenario::SecretDiffIsMasked => secrets::secret_masked(&mock).await,
             Scenario::SavedPlanIsRefusedWhenStale => refusals::stale_plan(&mock).await,
+            Scenario::SavedPlanIsBoundToWhatApplyDoes => saved::saved_plan_is_bound(&mock).await,
         }
     }
 }
@@ -69,4 +72,5 @@ scenario_tests! {
     failed_rollout_is_reported_and_rolled_back => FailedRolloutIsReportedAndRolledBack,
     secret_diff_is_masked => SecretDiffIsMasked,
     saved_plan_is_refused_when_stale => SavedPlanIsRefusedWhenStale,
+    saved_plan_is_bound_to_what_apply_does => SavedPlanIsBoundToWhatApplyDoes,
 }

@@ -8,7 +8,7 @@ use http::{Request, Response};
 use kube::client::Body;
 use scf::cluster::apply::{ApplyOptions, Report, Step};
 use scf::cluster::rollout::Wait;
-use scf::cluster::{Cluster, ClusterError, apply, lease, plan};
+use scf::cluster::{Cluster, ClusterError, lease, plan, sequence};
 use scf::plan::{Action, Plan, show};
 use serde_json::Value;
 use std::path::PathBuf;
@@ -111,41 +111,53 @@ impl Mock {
         atomic: bool,
         force_conflicts: bool,
     ) -> (Result<Report, ClusterError>, Vec<Step>) {
-        let (compiled, _) = self.compiled();
+        self.run(None, atomic, force_conflicts).await
+    }
+
+    /// What `scf apply plan.json` does: lease, plan without secrets, check, apply, release.
+    pub(crate) async fn apply_saved(
+        &self,
+        saved: &Plan,
+    ) -> (Result<Report, ClusterError>, Vec<Step>) {
+        self.run(Some(saved), false, false).await
+    }
+
+    /// The sequence `scf apply` runs, under the lease; an empty report when nothing changed.
+    async fn run(
+        &self,
+        saved: Option<&Plan>,
+        atomic: bool,
+        force_conflicts: bool,
+    ) -> (Result<Report, ClusterError>, Vec<Step>) {
+        let (compiled, artifacts) = self.compiled();
         let mut steps = Vec::new();
         let mut lock = match lease::acquire_if_namespace(&self.cluster, NS, "test@mock pid 1").await
         {
             Ok(lock) => lock,
             Err(e) => return (Err(e), steps),
         };
-        let result = match self.plan(true, force_conflicts).await {
-            Ok(plan) => {
-                let order: Vec<String> = scf::targets::kubernetes::objects(&compiled.model)
-                    .expect("objects")
-                    .iter()
-                    .map(scf::targets::kubernetes::Object::address)
-                    .collect();
-                let opts = ApplyOptions {
-                    wait: Wait {
-                        timeout: Duration::from_secs(5),
-                        poll: Duration::from_millis(10),
-                    },
-                    atomic,
-                    force_conflicts,
-                };
-                apply::execute(
-                    &self.cluster,
-                    &plan,
-                    &order,
-                    NS,
-                    opts,
-                    &mut lock,
-                    &mut |s| steps.push(s),
-                )
-                .await
-            }
-            Err(e) => Err(e),
+        let request = sequence::Request {
+            compiled: &compiled,
+            artifacts: &artifacts,
+            saved,
+            options: ApplyOptions {
+                wait: Wait {
+                    timeout: Duration::from_secs(5),
+                    poll: Duration::from_millis(10),
+                },
+                atomic,
+                force_conflicts,
+            },
         };
+        let result = sequence::apply(
+            &self.cluster,
+            request,
+            &mut lock,
+            &mut |_| Ok(()),
+            &mut |s| steps.push(s),
+        )
+        .await
+        .map(Option::unwrap_or_default);
         if let Some(lock) = lock {
             lock.release().await;
         }

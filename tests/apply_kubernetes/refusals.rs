@@ -136,7 +136,7 @@ pub(crate) async fn stale_plan(mock: &Mock) {
     mock.edit(IMAGE, NEW_IMAGE);
     let saved = mock.plan(false, false).await.expect("plan");
     let again = Plan::from_json(&saved.to_json().expect("json")).expect("round trip");
-    assert!(scf::plan::drift(&again, &mock.plan(false, false).await.expect("plan")).is_empty());
+    assert!(scf::plan::saved::check(&again, &mock.plan(false, false).await.expect("plan")).is_ok());
     // Someone changes the Deployment behind the plan's back.
     {
         let mut server = mock.server.lock().expect("server");
@@ -144,10 +144,18 @@ pub(crate) async fn stale_plan(mock: &Mock) {
         server.objects.get_mut(DEPLOYMENT_PATH).expect("deployment")["metadata"]["resourceVersion"] =
             json!(v);
     }
-    let moved = scf::plan::drift(&again, &mock.plan(false, false).await.expect("plan"));
+    let moved = scf::plan::saved::drift(&again, &mock.plan(false, false).await.expect("plan"));
     assert_eq!(moved.len(), 1, "{moved:?}");
     assert!(
         moved[0].starts_with(DEPLOYMENT) && moved[0].contains("rv:"),
         "{moved:?}"
+    );
+    let mark = mock.mark();
+    let (result, _) = mock.apply_saved(&again).await;
+    let err = result.expect_err("a stale plan is refused").to_string();
+    assert!(err.contains("stale") && err.contains(DEPLOYMENT), "{err}");
+    assert!(
+        applied(&mock.seen_since(mark)).is_empty(),
+        "nothing applied"
     );
 }

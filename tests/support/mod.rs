@@ -1,7 +1,9 @@
-//! Helpers shared by the integration tests: running the `scf` binary, and starter files
-//! for every profile.
+//! Helpers shared by the integration tests: running the `scf` binary, starter files for
+//! every profile, and a host deployment under test ([`host`]).
 
 #![allow(dead_code)]
+
+pub mod host;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -255,7 +255,7 @@ fn after_swap(
     log: &mut dyn FnMut(Step),
 ) -> Result<(), HostError> {
     log(Step::Phase("reload"));
-    run_commands(&plan.actions, &opts.services, report, log)?;
+    run_commands(plan.commands(), &opts.services, report, log)?;
     if let Some(db) = &opts.database {
         log(Step::Phase("database"));
         let changes: Vec<&Change> = plan

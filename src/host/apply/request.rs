@@ -2,14 +2,15 @@
 //! notes, progress) and what it reports: the whole surface between the CLI and the host.
 
 use crate::host::{HostError, ServiceManager, database};
-use crate::plan::{Plan, Stale};
+use crate::plan::{Plan, Refused};
 use std::path::PathBuf;
 use std::time::Duration;
 
 /// What `scf apply` asks of a host.
 #[derive(Debug, Clone)]
 pub struct Request {
-    /// A saved plan to apply exactly (refused if stale); `None` plans afresh and asks.
+    /// A saved plan to check the fresh plan against (refused unless it matches exactly);
+    /// `None` plans afresh and asks.
     pub saved: Option<Plan>,
     /// The root the host's paths are under.
     pub root: PathBuf,
@@ -115,9 +116,9 @@ pub enum ApplyError {
     /// The host step failed (see the variant for what is in place now).
     #[error(transparent)]
     Host(#[from] HostError),
-    /// The saved plan no longer matches.
+    /// The saved plan is stale or is not what apply would do.
     #[error(transparent)]
-    Stale(#[from] Stale),
+    SavedPlan(#[from] Refused),
     /// The operator answered no.
     #[error("apply cancelled")]
     Cancelled,

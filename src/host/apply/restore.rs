@@ -71,11 +71,7 @@ pub(super) fn restore(
         changed: changes.iter().map(|c| c.address.clone()).collect(),
         ..Report::default()
     };
-    let actions: Vec<String> = commands(&changes, &effects)
-        .into_iter()
-        .map(|c| c.join(" "))
-        .collect();
-    run_commands(&actions, services, &mut report, log)?;
+    run_commands(&commands(&changes, &effects), services, &mut report, log)?;
     Ok(report)
 }
 

@@ -1,6 +1,7 @@
 //! The sequence around an execution, as `scf apply` and `scf rollback` run it: take the
-//! lock, sweep the temp files a killed apply left, plan afresh, refuse a stale saved plan
-//! or show a fresh one and ask, resume an apply interrupted after its writes, execute.
+//! lock, sweep the temp files a killed apply left, plan afresh, refuse a saved plan that
+//! is stale or says anything the fresh one does not (else carry out the fresh one), or show
+//! a fresh one and ask, resume an apply interrupted after its writes, execute.
 
 use super::execute::{self, DatabaseStep, Probe, execute};
 use super::request::{
@@ -14,7 +15,7 @@ use crate::host::plan::{Effects, Seen, commands, see};
 use crate::host::state::{State, Store};
 use crate::host::{self, HostError, ServiceManager, fsio};
 use crate::model::{EnvValue, Model, Placement, runtime_env};
-use crate::plan::{Action, Change, Plan, Stale, drift, sha256_tag};
+use crate::plan::{Action, Change, Plan, Step as PlanStep, saved, sha256_tag};
 use crate::targets::host_path;
 use std::path::Path;
 use std::time::Duration;
@@ -40,13 +41,11 @@ pub fn apply(
         database: request.database.clone(),
     };
     let (fresh, effects) = host::plan(compiled, artifacts, &options)?;
+    // Only the recomputed plan is carried out; a saved one is checked against it.
     let mut plan = match &request.saved {
         Some(saved) => {
-            let moved = drift(saved, &fresh);
-            if !moved.is_empty() {
-                return Err(Stale(moved).into());
-            }
-            saved.clone()
+            saved::check(saved, &fresh)?;
+            fresh
         }
         None => approved(fresh, operator)?,
     };
@@ -55,7 +54,7 @@ pub fn apply(
         if lagging.is_empty() {
             return Ok(Outcome::Unchanged);
         }
-        plan.actions = resumed_actions(&plan, &lagging, &effects);
+        plan.steps = resumed_steps(&plan, &lagging, &effects);
         operator.note(&Note::Resumed(lagging));
     }
     let opts = execute::Options {
@@ -64,7 +63,7 @@ pub fn apply(
         probe: probe(&compiled.model, request, &plan),
         database: database_step(&compiled.model, request)?,
     };
-    operator.begin(plan.effective().count() + plan.actions.len());
+    operator.begin(plan.effective().count() + plan.steps.len());
     let report = execute(&plan, &effects, &opts, &mut |s| operator.step(s))?;
     Ok(Outcome::Applied(report))
 }
@@ -161,7 +160,7 @@ fn lagging(root: &Path, plan: &Plan) -> Result<Vec<String>, HostError> {
 }
 
 /// The commands the lagging addresses imply, as if they had just been written.
-fn resumed_actions(plan: &Plan, lagging: &[String], effects: &Effects) -> Vec<String> {
+fn resumed_steps(plan: &Plan, lagging: &[String], effects: &Effects) -> Vec<PlanStep> {
     let touched: Vec<Change> = plan
         .changes
         .iter()
@@ -173,7 +172,7 @@ fn resumed_actions(plan: &Plan, lagging: &[String], effects: &Effects) -> Vec<St
         .collect();
     commands(&touched, effects)
         .into_iter()
-        .map(|c| c.join(" "))
+        .map(PlanStep::Run)
         .collect()
 }
 

@@ -7,7 +7,7 @@ use crate::host::fsio::{self, under};
 use crate::host::plan::{BINARY_KIND, Effects};
 use crate::host::services::ServiceManager;
 use crate::host::state::{FileRecord, parse_mode};
-use crate::plan::{Action, Change, Desired, sha256_tag};
+use crate::plan::{Action, Change, Command, Desired, sha256_tag};
 use crate::secret;
 use std::path::Path;
 
@@ -31,6 +31,7 @@ pub(super) fn content_of(change: &Change) -> Result<Content, HostError> {
                 contents,
                 mode,
                 owner,
+                ..
             }),
         ) => Content::File(
             secret::fill(contents, secret::resolve)?.into_bytes(),
@@ -108,25 +109,25 @@ pub(super) fn record(
 }
 
 /// Runs each command through `services`, noting in `report` what ran and what was skipped.
-pub(super) fn run_commands(
-    actions: &[String],
+pub(super) fn run_commands<'a>(
+    commands: impl IntoIterator<Item = &'a Command>,
     services: &ServiceManager,
     report: &mut Report,
     log: &mut dyn FnMut(Step),
 ) -> Result<(), HostError> {
-    for action in actions {
-        let args: Vec<String> = action.split_whitespace().map(str::to_string).collect();
-        let ran = services.run(&args).map_err(|e| HostError::Io {
+    for command in commands {
+        let ran = services.run(command).map_err(|e| HostError::Io {
             action: "run a service command".into(),
             source: std::io::Error::other(e.to_string()),
         })?;
-        log(Step::Command(action.clone(), ran));
+        let shown = command.to_string();
+        log(Step::Command(shown.clone(), ran));
         if ran {
             &mut report.ran
         } else {
             &mut report.skipped
         }
-        .push(action.clone());
+        .push(shown);
     }
     Ok(())
 }

@@ -1,0 +1,57 @@
+//! The sequence `scf apply` runs on a cluster once it holds the Lease: plan afresh, check a
+//! saved plan against the fresh one (or show the fresh one and ask), then carry out the
+//! fresh plan, never objects or steps read from a file. The CLI and the tests call it alike.
+
+use super::apply::{ApplyOptions, Report, Step, execute};
+use super::lease::Lock;
+use super::plan::{self, namespace};
+use super::{Cluster, ClusterError};
+use crate::artifact::Artifact;
+use crate::compile::Compiled;
+use crate::plan::{Plan, saved};
+use crate::targets::kubernetes::{Object, objects};
+
+/// What `scf apply` asks of a cluster.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// The deployment.
+    pub compiled: &'a Compiled,
+    /// Its artifacts (for the inputs' hashes).
+    pub artifacts: &'a [Artifact],
+    /// A saved plan, applied only when the fresh plan matches it exactly; `None` asks.
+    pub saved: Option<&'a Plan>,
+    /// How the apply waits and fails.
+    pub options: ApplyOptions,
+}
+
+/// Plans, checks or asks, and applies; `None` when there was nothing to do. `approve` is
+/// shown a fresh plan (never a saved one) and refuses it with an error.
+pub async fn apply(
+    cluster: &Cluster,
+    request: Request<'_>,
+    lock: &mut Option<Lock>,
+    approve: &mut dyn FnMut(&Plan) -> Result<(), ClusterError>,
+    log: &mut dyn FnMut(Step),
+) -> Result<Option<Report>, ClusterError> {
+    let opts = plan::Options {
+        // A saved plan was made without secrets: the fresh one must be comparable.
+        resolve_secrets: request.saved.is_none(),
+        force_conflicts: request.options.force_conflicts,
+    };
+    let fresh = plan::plan(cluster, request.compiled, request.artifacts, opts).await?;
+    match request.saved {
+        Some(saved) => saved::check(saved, &fresh)?,
+        None => approve(&fresh)?,
+    }
+    if !fresh.has_changes() {
+        return Ok(None);
+    }
+    let order: Vec<String> = objects(&request.compiled.model)?
+        .iter()
+        .map(Object::address)
+        .collect();
+    let ns = namespace(request.compiled)?;
+    execute(cluster, &fresh, &order, ns, request.options, lock, log)
+        .await
+        .map(Some)
+}
