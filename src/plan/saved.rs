@@ -186,7 +186,8 @@ fn short(observed: &str) -> String {
     observed
         .split(' ')
         .map(|part| match part.strip_prefix("sha256:") {
-            Some(hex) => format!("sha256:{}", &hex[..hex.len().min(12)]),
+            // By characters: a hand-edited plan may hold anything here.
+            Some(hex) => format!("sha256:{}", hex.chars().take(12).collect::<String>()),
             None => part.to_string(),
         })
         .collect::<Vec<_>>()
@@ -286,6 +287,19 @@ mod tests {
         assert!(
             differs[0]
                 .starts_with("file:/etc/demo.env: what it becomes differs: saved a file sha256:"),
+            "{differs:?}"
+        );
+    }
+
+    #[test]
+    fn a_hash_edited_into_anything_is_named_without_panicking() {
+        let mut saved = plan();
+        if let Some(Desired::File { sha256, .. }) = &mut saved.changes[0].desired {
+            *sha256 = "sha256:aéééééééééééé".into();
+        }
+        let differs = refused(&saved);
+        assert!(
+            differs[0].contains("(its sha256 field says sha256:aééééééééééé)"),
             "{differs:?}"
         );
     }
