@@ -13,7 +13,8 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use crate::audit::AuditLog;
 use crate::crypto::fields::{FieldCipher, FieldCryptoError};
 use crate::crypto::jwt::{JwtError, JwtKeys};
-use crate::db::{Db, DbError, migrate};
+use crate::db::migrate::{self, Timeouts};
+use crate::db::{Db, DbError};
 use crate::domain::tenant::TenantId;
 use crate::metrics::Metrics;
 use crate::queue::Queue;
@@ -115,10 +116,15 @@ impl Services {
 
     /// Applies control-plane migrations, then brings every tenant store up to date.
     pub async fn migrate(&self) -> Result<usize, StartError> {
-        migrate::control_plane(self.db.backend())
-            .run(&self.db.pool)
-            .await
-            .map_err(DbError::from)?;
+        let backend = self.db.backend();
+        migrate::run(
+            migrate::control_plane(backend),
+            backend,
+            Timeouts::DEPLOY,
+            &self.db.pool,
+        )
+        .await
+        .map_err(DbError::from)?;
         let tenants = registry::list(&self.db, false)
             .await
             .map_err(DbError::from)?;
