@@ -119,7 +119,21 @@ fn every_scenario_starts_postgres_and_bootstraps_idempotently() {
                 "postgres",
                 "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'ai_supply_chain'"
             ),
-            "framework"
+            "framework_owner",
+            "{}: the owner role owns the database, not the runtime's role",
+            b.name
+        );
+        assert_eq!(
+            query(
+                &cluster,
+                "ai_supply_chain",
+                "SELECT has_database_privilege('framework', 'ai_supply_chain', 'CONNECT, CREATE'), \
+                 has_schema_privilege('framework', 'public', 'CREATE'), \
+                 (SELECT rolcanlogin FROM pg_roles WHERE rolname = 'framework_owner')"
+            ),
+            "t|f|f",
+            "{}: the runtime connects and makes tenant schemas, but not in public; nobody logs in as the owner",
+            b.name
         );
         let max_connections = query(&cluster, "postgres", "SHOW max_connections");
         assert!(

@@ -26,7 +26,7 @@ impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartError> {
         let services = Services::connect(&settings).await?;
         if settings.mode == Mode::Development {
-            services.migrate().await?;
+            services.migrate(None).await?;
         }
         let listener =
             TcpListener::bind(settings.listen)

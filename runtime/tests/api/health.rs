@@ -55,7 +55,7 @@ async fn ready_is_503_with_a_reason_until_migrations_run() {
     Services::connect(&settings)
         .await
         .expect("connect")
-        .migrate()
+        .migrate(None)
         .await
         .expect("migrate");
     let resp = reqwest::get(format!("{address}/ready"))
