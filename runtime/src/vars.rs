@@ -66,8 +66,11 @@ pub const CONNECTORS: &str = "CONNECTORS";
 pub const MAX_UPLOAD_MB: &str = "MAX_UPLOAD_MB";
 /// Request timeout in seconds.
 pub const REQUEST_TIMEOUT_SECONDS: &str = "REQUEST_TIMEOUT_SECONDS";
-/// `true` when `/metrics` is served.
+/// `true` when `/metrics` is served (on `METRICS_LISTEN`).
 pub const PROMETHEUS_ENABLED: &str = "PROMETHEUS_ENABLED";
+/// Socket address of the metrics listener, the only one serving `/metrics` (it names
+/// every tenant): `127.0.0.1:9464` unless Prometheus scrapes from elsewhere.
+pub const METRICS_LISTEN: &str = "METRICS_LISTEN";
 /// Directory for uploads and other state, e.g. `/var/lib/ai-supply-chain`.
 pub const DATA_DIR: &str = "DATA_DIR";
 
