@@ -1,7 +1,8 @@
 //! `scf plan` and `scf apply` with `--database-url`: against a real PostgreSQL (and a
 //! real Redis with a password), the role, database, extensions, migrations and tenants
 //! are planned, created, found unchanged the second time, and a removed tenant is
-//! blocked until `--allow-data-loss`.
+//! blocked until `--allow-data-loss`. The runtime's own role ends with least privilege:
+//! it serves, but cannot empty, rewrite or unprotect the audit log.
 
 mod support;
 
@@ -34,7 +35,9 @@ impl Drop for Deployment {
                 &format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"),
             );
         }
-        let _ = psql(&admin, &format!("DROP ROLE IF EXISTS \"{}\"", self.role));
+        for role in [self.role.clone(), format!("{}_owner", self.role)] {
+            let _ = psql(&admin, &format!("DROP ROLE IF EXISTS \"{role}\""));
+        }
     }
 }
 
@@ -121,6 +124,20 @@ impl Deployment {
         let text = std::fs::read_to_string(&self.config).expect("config");
         let cut = text.find("[[tenants]]").expect("a tenant");
         std::fs::write(&self.config, &text[..cut]).expect("config");
+    }
+
+    /// Runs `sql` as the runtime's own role; the error text when it is refused.
+    fn as_runtime(&self, sql: &str) -> Result<String, String> {
+        let url = format!(
+            "postgresql://{}:{DB_PASSWORD}@{}:{}/{}",
+            self.role,
+            postgres().host(),
+            postgres().port(),
+            self.database
+        );
+        psql(&url, sql)
+            .map(|out| out.trim().to_string())
+            .map_err(|e| e.to_string())
     }
 
     fn on_server(&self, sql: &str) -> String {
@@ -222,4 +239,52 @@ fn a_removed_tenant_is_blocked_until_data_loss_is_allowed() {
     assert!(dropped.status.success(), "{}", text(&dropped));
     assert_eq!(d.on_server("SELECT count(*) FROM tenants"), "0");
     assert!(!tenant_database_exists(&d), "the tenant's database is gone");
+}
+
+#[test]
+fn the_runtime_role_cannot_empty_rewrite_or_unprotect_the_audit_log() {
+    let d = Deployment::new("least");
+    let applied = d.apply(&[]);
+    assert!(applied.status.success(), "{}", text(&applied));
+    assert_eq!(
+        d.on_server("SELECT tableowner FROM pg_tables WHERE tablename = 'audit_log'"),
+        format!("{}_owner", d.role),
+        "the migrations ran as the owner role"
+    );
+    // It served: `tenant create` ran as the runtime's role and was audited.
+    assert_eq!(
+        d.as_runtime("SELECT id FROM tenants"),
+        Ok("customer_a".into())
+    );
+    assert_ne!(
+        d.as_runtime("SELECT count(*) FROM audit_log"),
+        Ok("0".into())
+    );
+    for refused in [
+        "TRUNCATE audit_log",
+        "DELETE FROM audit_log",
+        "UPDATE audit_log SET actor = 'someone else'",
+        "UPDATE audit_checkpoint SET purging = 1",
+        "DROP TRIGGER audit_log_no_truncate ON audit_log",
+        "ALTER TABLE audit_log DISABLE TRIGGER USER",
+        "CREATE TABLE public.mine (id BIGINT)",
+    ] {
+        let answer = d.as_runtime(refused);
+        assert!(
+            answer
+                .as_ref()
+                .is_err_and(|e| e.contains("permission denied") || e.contains("must be owner")),
+            "{refused}: {answer:?}"
+        );
+    }
+    assert_ne!(
+        d.on_server("SELECT count(*) FROM audit_log"),
+        "0",
+        "the log is intact"
+    );
+    // Retention still works, through the owner's function, inside a transaction.
+    assert_eq!(
+        d.as_runtime("BEGIN; SELECT scf_audit_purge(0, 'h', 's'); ROLLBACK;"),
+        Ok("0".into())
+    );
 }

@@ -70,10 +70,10 @@ fn host_env(out: &Path) -> BTreeMap<String, String> {
 }
 
 /// A value with the parts that rightly differ between placements masked: the listen
-/// host, and the host of the database and Redis URLs.
+/// hosts (the API's and the metrics listener's), and the host of the database and Redis URLs.
 fn placement_free(var: &str, value: &str) -> String {
     match var {
-        "LISTEN_ADDR" => value
+        "LISTEN_ADDR" | "METRICS_LISTEN" => value
             .rsplit_once(':')
             .map_or(value, |(_, port)| port)
             .to_string(),
@@ -262,13 +262,17 @@ fn compare_with_systemd_unit(unit: &str, deployment: &Deployment, out: &Path) {
     let command = c.command.clone().unwrap_or_default();
     assert_eq!(exec[1..], command[1..], "the same subcommand and flags");
 
-    let port = c
+    let pod_ports: Vec<String> = c
         .ports
         .iter()
         .flatten()
-        .find(|p| p.name.as_deref() == Some("http"));
-    let port = port.map(|p| p.container_port).expect("http port");
-    assert_eq!(one("SocketBindAllow"), format!("tcp:{port}"));
+        .map(|p| format!("tcp:{}", p.container_port))
+        .collect();
+    assert_eq!(
+        keys.get("SocketBindAllow").cloned().unwrap_or_default(),
+        pod_ports,
+        "the same ports listened on: the API's, then the metrics listener's"
+    );
     assert_eq!(
         one("TimeoutStopSec")
             .trim_end_matches('s')

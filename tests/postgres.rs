@@ -28,13 +28,18 @@ fn url(cluster: &PgCluster, db: &str) -> String {
 /// Starts the build's config and applies its SQL twice; returns the running cluster.
 fn start_and_bootstrap(b: &Build) -> PgCluster {
     let cluster = check_config(&b.path(CONF)).unwrap_or_else(|f| panic!("{}: {f}", b.name));
+    bootstrap_on(b, &cluster);
+    cluster
+}
+
+/// Applies the build's SQL to `cluster` twice (idempotent, no WARNING).
+fn bootstrap_on(b: &Build, cluster: &PgCluster) {
     let files = sql_files(b);
     let files: Vec<&std::path::Path> = files.iter().map(PathBuf::as_path).collect();
     for round in ["first", "second"] {
         apply_sql(&cluster.url(), &files)
             .unwrap_or_else(|f| panic!("{}: {round} apply: {f}", b.name));
     }
-    cluster
 }
 
 fn query(cluster: &PgCluster, db: &str, sql: &str) -> String {
@@ -119,7 +124,21 @@ fn every_scenario_starts_postgres_and_bootstraps_idempotently() {
                 "postgres",
                 "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'ai_supply_chain'"
             ),
-            "framework"
+            "framework_owner",
+            "{}: the owner role owns the database, not the runtime's role",
+            b.name
+        );
+        assert_eq!(
+            query(
+                &cluster,
+                "ai_supply_chain",
+                "SELECT has_database_privilege('framework', 'ai_supply_chain', 'CONNECT, CREATE'), \
+                 has_schema_privilege('framework', 'public', 'CREATE'), \
+                 (SELECT rolcanlogin FROM pg_roles WHERE rolname = 'framework_owner')"
+            ),
+            "t|f|f",
+            "{}: the runtime connects and makes tenant schemas, but not in public; nobody logs in as the owner",
+            b.name
         );
         let max_connections = query(&cluster, "postgres", "SHOW max_connections");
         assert!(
@@ -346,5 +365,40 @@ fn the_migrations_artifact_applies_on_postgresql_15_and_matches_the_runtime() {
             "SELECT to_regclass('tenants') IS NOT NULL"
         ),
         "t"
+    );
+}
+
+#[test]
+fn bootstrap_hands_what_the_runtime_role_created_to_the_owner_role() {
+    let b = built::scenario("example");
+    let cluster = check_config(&b.path(CONF)).unwrap_or_else(|f| panic!("{f}"));
+    // A deployment from before the owner role: the runtime's role owned the database and
+    // migrated it itself, and made a tenant schema.
+    for sql in [
+        "CREATE ROLE framework LOGIN",
+        "CREATE DATABASE ai_supply_chain OWNER framework",
+    ] {
+        query(&cluster, "postgres", sql);
+    }
+    query(
+        &cluster,
+        "ai_supply_chain",
+        "SET ROLE framework; \
+         CREATE TABLE public.audit_log (seq BIGINT PRIMARY KEY); \
+         CREATE FUNCTION public.scf_audit_no_truncate() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NULL; END'; \
+         CREATE SCHEMA tenant_rows; CREATE TABLE tenant_rows.users (id TEXT)",
+    );
+    bootstrap_on(&b, &cluster);
+    assert_eq!(
+        query(
+            &cluster,
+            "ai_supply_chain",
+            "SELECT (SELECT tableowner FROM pg_tables WHERE tablename = 'audit_log'), \
+             (SELECT pg_get_userbyid(proowner) FROM pg_proc WHERE proname = 'scf_audit_no_truncate'), \
+             (SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = 'public'), \
+             (SELECT tableowner FROM pg_tables WHERE tablename = 'users')"
+        ),
+        "framework_owner|framework_owner|framework_owner|framework",
+        "the control plane is handed over; the tenant store stays the runtime's"
     );
 }

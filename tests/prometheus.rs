@@ -42,7 +42,7 @@ fn every_monitored_scenario_passes_promtool() {
             );
         }
         for target in [
-            "127.0.0.1:5000",
+            "127.0.0.1:9464",
             "127.0.0.1:9187",
             "127.0.0.1:9121",
             "127.0.0.1:9100",
@@ -124,12 +124,15 @@ fn hostile_values_are_rejected_or_inert() {
     let mut table = built::example();
     built::set(&mut table, "server.listen", "0.0.0.0:8080".into());
     built::set(&mut table, "monitoring.scrape_interval", "5s".into());
-    let Outcome::Built(b) = built::outcome("wildcard listen, short interval", &table) else {
+    let Outcome::Built(b) = built::outcome("wildcard API listen, short interval", &table) else {
         panic!("valid");
     };
     judge(&b);
     let config = b.read(CONFIG);
-    assert!(config.contains("- 127.0.0.1:8080\n"), "{config}");
+    assert!(
+        config.contains("- 127.0.0.1:9464\n") && !config.contains(":8080"),
+        "the framework is scraped on its metrics listener, never the API's: {config}"
+    );
     assert!(
         !config.contains("scrape_interval: 10s"),
         "a shorter global interval wins"

@@ -15,9 +15,11 @@ use crate::agents::{Agents, DEFAULT_AGENTS};
 use crate::settings::{Mode, Settings};
 use crate::state::{AppState, Services, StartError};
 
-/// A bound, ready-to-run server.
+/// A bound, ready-to-run server: the API's listener and, when Prometheus is on, the
+/// metrics listener.
 pub struct Application {
     listener: TcpListener,
+    metrics: Option<TcpListener>,
     state: AppState,
 }
 
@@ -26,19 +28,23 @@ impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartError> {
         let services = Services::connect(&settings).await?;
         if settings.mode == Mode::Development {
-            services.migrate().await?;
+            services.migrate(None).await?;
         }
-        let listener =
-            TcpListener::bind(settings.listen)
-                .await
-                .map_err(|source| StartError::Bind {
-                    addr: settings.listen,
-                    source,
-                })?;
+        let listener = bind(settings.listen).await?;
+        let metrics = match settings.prometheus_enabled {
+            true => Some(bind(settings.metrics_listen).await?),
+            false => None,
+        };
         Ok(Self {
             listener,
+            metrics,
             state: AppState::new(settings, services)?,
         })
+    }
+
+    /// The metrics listener's bound address, when Prometheus is on.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     /// The bound address (the real port when 0 was asked for).
@@ -61,15 +67,27 @@ impl Application {
         let header_timeout = self.state.settings.connections.header_timeout;
         let retention = tokio::spawn(retention_loop(self.state.clone()));
         let agents = Agents::start(&self.state, agent_count(&self.state.settings));
-        let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let stopped = move || {
+            let mut stop_rx = stop_rx.clone();
+            async move {
+                let _ = stop_rx.wait_for(|stop| *stop).await;
+            }
+        };
+        let metrics = self.metrics.map(|listener| {
+            tokio::spawn(serve::serve(
+                listener,
+                crate::http::metrics_router(self.state.clone()),
+                header_timeout,
+                stopped(),
+            ))
+        });
         let router = crate::http::router(self.state);
         let server = tokio::spawn(serve::serve(
             self.listener,
             router,
             header_timeout,
-            async move {
-                let _ = stop_rx.wait_for(|stop| *stop).await;
-            },
+            stopped(),
         ));
         shutdown.await;
         tracing::info!(
@@ -83,6 +101,9 @@ impl Application {
             }
         };
         tokio::join!(requests, agents.stop(grace));
+        if let Some(metrics) = metrics {
+            metrics.abort();
+        }
         retention.abort();
     }
 
@@ -90,6 +111,12 @@ impl Application {
     pub async fn run_until_stopped(self) {
         self.run_until(shutdown_signal()).await;
     }
+}
+
+async fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Bind { addr, source })
 }
 
 /// Agents of each kind the settings ask for.

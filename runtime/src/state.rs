@@ -13,7 +13,8 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use crate::audit::AuditLog;
 use crate::crypto::fields::{FieldCipher, FieldCryptoError};
 use crate::crypto::jwt::{JwtError, JwtKeys};
-use crate::db::{Db, DbError, migrate};
+use crate::db::migrate::{self, Timeouts};
+use crate::db::{Db, DbError, Location, privileges};
 use crate::domain::tenant::TenantId;
 use crate::metrics::Metrics;
 use crate::queue::Queue;
@@ -113,12 +114,29 @@ impl Services {
         }
     }
 
-    /// Applies control-plane migrations, then brings every tenant store up to date.
-    pub async fn migrate(&self) -> Result<usize, StartError> {
-        migrate::control_plane(self.db.backend())
-            .run(&self.db.pool)
-            .await
-            .map_err(DbError::from)?;
+    /// Applies control-plane migrations, then brings every tenant store up to date. With
+    /// `owner` (`DATABASE_MIGRATION_URL`) the control plane is migrated as that role, and
+    /// the runtime's own role is then granted only what serving needs
+    /// ([`privileges`](crate::db::privileges)); tenant stores stay the runtime's own.
+    pub async fn migrate(&self, owner: Option<&Location>) -> Result<usize, StartError> {
+        let backend = self.db.backend();
+        let migrator = migrate::control_plane(backend);
+        match owner {
+            None => migrate::run(migrator, backend, Timeouts::DEPLOY, &self.db.pool)
+                .await
+                .map_err(DbError::from)?,
+            Some(owner) => {
+                let mut conn = owner.connect_one().await?;
+                migrate::run(migrator, backend, Timeouts::DEPLOY, &mut conn)
+                    .await
+                    .map_err(DbError::from)?;
+                let role: String = sqlx::query_scalar("SELECT current_user::text")
+                    .fetch_one(&self.db.pool)
+                    .await
+                    .map_err(DbError::from)?;
+                privileges::grant(&mut conn, &role).await?;
+            }
+        }
         let tenants = registry::list(&self.db, false)
             .await
             .map_err(DbError::from)?;

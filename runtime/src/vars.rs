@@ -17,6 +17,11 @@ pub const LOG_LEVEL: &str = "LOG_LEVEL";
 pub const DATABASE_URL: &str = "DATABASE_URL";
 /// *Secret.* Password of the database role.
 pub const DATABASE_PASSWORD: &str = "DATABASE_PASSWORD";
+/// PostgreSQL URL `scf db migrate` migrates the control plane through, as the role that
+/// owns the schema (`<user>_owner`); the role of `DATABASE_URL` is then granted only what
+/// serving needs. Unset: migrations run as `DATABASE_URL`'s role. `scf apply` sets it for
+/// its own run; the service never has it.
+pub const DATABASE_MIGRATION_URL: &str = "DATABASE_MIGRATION_URL";
 /// Connections kept in the database pool.
 pub const DATABASE_POOL_SIZE: &str = "DATABASE_POOL_SIZE";
 /// Extra connections the pool may open under load.
@@ -61,8 +66,11 @@ pub const CONNECTORS: &str = "CONNECTORS";
 pub const MAX_UPLOAD_MB: &str = "MAX_UPLOAD_MB";
 /// Request timeout in seconds.
 pub const REQUEST_TIMEOUT_SECONDS: &str = "REQUEST_TIMEOUT_SECONDS";
-/// `true` when `/metrics` is served.
+/// `true` when `/metrics` is served (on `METRICS_LISTEN`).
 pub const PROMETHEUS_ENABLED: &str = "PROMETHEUS_ENABLED";
+/// Socket address of the metrics listener, the only one serving `/metrics` (it names
+/// every tenant): `127.0.0.1:9464` unless Prometheus scrapes from elsewhere.
+pub const METRICS_LISTEN: &str = "METRICS_LISTEN";
 /// Directory for uploads and other state, e.g. `/var/lib/ai-supply-chain`.
 pub const DATA_DIR: &str = "DATA_DIR";
 

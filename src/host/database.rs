@@ -1,14 +1,16 @@
-//! The database part of a host plan and apply: the role, the database, its extensions,
-//! the runtime's migrations and the declared tenants, observed through an admin
-//! connection (`--database-url`) and brought into line by the same means a human would:
-//! the generated bootstrap SQL through `psql`, then the runtime's own `db migrate` and
-//! `tenant create`. Nothing here drops data unless `--allow-data-loss` is given.
+//! The database part of a host plan and apply: the runtime's role and the owner role, the
+//! database, its extensions, the runtime's migrations and the declared tenants, observed
+//! through an admin connection (`--database-url`) and brought into line by the same means
+//! a human would: the generated bootstrap SQL through `psql`, then the runtime's own
+//! `db migrate` (as the owner role, through the admin connection, which grants the
+//! runtime's role least privilege) and `tenant create`. Nothing here drops data unless
+//! `--allow-data-loss` is given.
 
 use super::error::HostError;
 use super::fsio::under;
 use crate::model::{Model, TenantStore, tenant_store};
 use crate::plan::{Action, Change};
-use crate::targets::postgres::{PASSWORD_ENV, bootstrap_path, tenant_sql_path};
+use crate::targets::postgres::{PASSWORD_ENV, bootstrap_path, owner_role, tenant_sql_path};
 use scf_runtime::db::migrate::POSTGRES_MIGRATOR;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{ConnectOptions, Connection};
@@ -30,6 +32,7 @@ pub struct Target {
 #[derive(Debug, Default)]
 struct Seen {
     role: bool,
+    owner: bool,
     database: bool,
     extensions: BTreeSet<String>,
     migrations: BTreeSet<i64>,
@@ -66,6 +69,12 @@ async fn observe(model: &Model, admin: &PgConnectOptions) -> Result<Seen, HostEr
     let mut seen = Seen {
         role: sqlx::query("SELECT 1 FROM pg_roles WHERE rolname = $1")
             .bind(db.user.as_str())
+            .fetch_optional(&mut conn)
+            .await
+            .map_err(q)?
+            .is_some(),
+        owner: sqlx::query("SELECT 1 FROM pg_roles WHERE rolname = $1")
+            .bind(owner_role(model))
             .fetch_optional(&mut conn)
             .await
             .map_err(q)?
@@ -140,6 +149,7 @@ pub fn plan(model: &Model, target: &Target) -> Result<Vec<Change>, HostError> {
     let db = &model.database;
     let mut changes = vec![
         change(format!("pg:role/{}", db.user), seen.role, true),
+        change(format!("pg:role/{}", owner_role(model)), seen.owner, true),
         change(format!("pg:database/{}", db.name), seen.database, true),
     ];
     for ext in &db.extensions {
@@ -245,7 +255,18 @@ pub fn apply(
             psql(&target.admin_url, &file, &password)?;
         }
     }
-    let lookup = |k: &str| env.get(k).cloned();
+    // The migrations run as the owner role, which then grants the runtime's role least
+    // privilege; the runtime's own commands (tenant create) run as the runtime's role.
+    let migration_url = scf_runtime::db::privileges::migration_url(
+        &target.admin_url,
+        model.database.name.as_str(),
+        &owner_role(model),
+    )
+    .map_err(|e| err("read --database-url", e))?;
+    let lookup = |k: &str| match k {
+        scf_runtime::vars::DATABASE_MIGRATION_URL => Some(migration_url.clone()),
+        _ => env.get(k).cloned(),
+    };
     let rt = runtime()?;
     let mut out = Vec::new();
     let run = |cmd, out: &mut Vec<u8>| {

@@ -5,8 +5,9 @@
 use super::deployment::Model;
 use crate::config::Connector;
 use crate::config::values::SecretRef;
-use scf_runtime::settings::shutdown;
+use scf_runtime::settings::{METRICS_PORT, shutdown};
 use scf_runtime::vars;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 /// Where the runtime runs, which decides the addresses it listens on and connects to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,6 +136,7 @@ pub fn runtime_env(m: &Model, placement: Placement) -> Vec<EnvVar> {
             vars::PROMETHEUS_ENABLED,
             m.monitoring.prometheus.to_string(),
         ),
+        plain(vars::METRICS_LISTEN, metrics_listen(placement).to_string()),
         plain(vars::DATA_DIR, super::layout::state_dir(m)),
         plain(
             vars::DATABASE_EXTENSIONS,
@@ -150,6 +152,17 @@ pub fn runtime_env(m: &Model, placement: Placement) -> Vec<EnvVar> {
             SHUTDOWN_GRACE_SECONDS.to_string(),
         ),
     ]
+}
+
+/// Where the runtime serves `/metrics`, apart from the API: loopback on a host (Prometheus
+/// runs beside it), all interfaces in a pod or the compose network (Prometheus reaches it
+/// there, and the network policy lets only Prometheus in).
+pub fn metrics_listen(placement: Placement) -> SocketAddr {
+    let ip = match placement {
+        Placement::Host => Ipv4Addr::LOCALHOST,
+        Placement::Kubernetes | Placement::Compose => Ipv4Addr::UNSPECIFIED,
+    };
+    SocketAddr::new(IpAddr::V4(ip), METRICS_PORT)
 }
 
 /// Listen address and database/Redis hosts inside a container network: all interfaces,

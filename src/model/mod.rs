@@ -14,6 +14,6 @@ mod validate;
 pub use deployment::{Built, Model, TenantSpec};
 pub use env::{
     COMPOSE_POSTGRES_SERVICE, COMPOSE_REDIS_SERVICE, EnvValue, EnvVar, K8S_POSTGRES_SERVICE,
-    K8S_REDIS_SERVICE, Placement, STOP_TIMEOUT_SECONDS, runtime_env,
+    K8S_REDIS_SERVICE, Placement, STOP_TIMEOUT_SECONDS, metrics_listen, runtime_env,
 };
 pub use tenancy::{PG_IDENTIFIER_MAX, TenantStore, store_name_len, tenant_store};

@@ -103,7 +103,8 @@ struct RuntimeUnit {
     state_dir: String,
     uploads: String,
     nginx_group: &'static str,
-    bind_port: u16,
+    /// The API's port, then the metrics listener's when Prometheus is on.
+    bind_ports: Vec<u16>,
     stop_timeout: u64,
     net: Network,
 }
@@ -154,6 +155,16 @@ struct Tmpfiles {
     backup_dir: Option<String>,
 }
 
+/// The ports the runtime listens on: the API's, and the metrics listener's when Prometheus
+/// is on.
+fn bind_ports(model: &Model) -> Vec<u16> {
+    let mut ports = vec![model.server.listen.0.port()];
+    if model.monitoring.prometheus {
+        ports.push(scf_runtime::settings::METRICS_PORT);
+    }
+    ports
+}
+
 fn after(model: &Model) -> Vec<&'static str> {
     let mut units = vec!["network-online.target"];
     if model.database.managed {
@@ -181,7 +192,7 @@ impl Systemd {
             state_dir: layout::state_dir(model),
             uploads: layout::uploads_dir(host),
             nginx_group: NGINX_GROUP,
-            bind_port: model.server.listen.0.port(),
+            bind_ports: bind_ports(model),
             stop_timeout: crate::model::STOP_TIMEOUT_SECONDS,
             net: network(model, true),
         };

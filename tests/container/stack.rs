@@ -26,7 +26,7 @@ fn the_stack_nginx_site_passes_nginx_t_and_gixy() {
 }
 
 #[test]
-fn the_stack_prometheus_config_passes_promtool_and_scrapes_the_framework_service() {
+fn the_stack_prometheus_config_passes_promtool_and_scrapes_the_framework_metrics_listener() {
     for b in built::all() {
         let config = b.path("container/prometheus/prometheus.yml");
         let enabled = !b
@@ -41,8 +41,14 @@ fn the_stack_prometheus_config_passes_promtool_and_scrapes_the_framework_service
         }
         let doc = built::yaml(&config);
         assert_eq!(
-            doc["scrape_configs"][0]["static_configs"][0]["targets"][0], "framework:5000",
-            "{}",
+            doc["scrape_configs"][0]["static_configs"][0]["targets"][0], "framework:9464",
+            "{}: the metrics listener, not the API's",
+            b.name
+        );
+        assert!(
+            b.read("container/framework.env")
+                .contains("METRICS_LISTEN=0.0.0.0:9464\n"),
+            "{}: the runtime listens for it across the stack's network",
             b.name
         );
     }

@@ -232,26 +232,53 @@ impl AuditLog {
         let Some((seq, hash)) = last_old else {
             return Ok(0);
         };
-        sqlx::query(
-            "INSERT INTO audit_checkpoint (id, seq, hash, purging, seal) VALUES (1, $1, $2, 1, $3) \
-             ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, purging = 1, seal = excluded.seal",
-        )
-        .bind(seq)
-        .bind(&hash)
-        .bind(self.seal.seal(&checkpoint_text(seq, &hash)))
-        .execute(&mut *tx)
-        .await?;
-        let deleted = sqlx::query("DELETE FROM audit_log WHERE seq <= $1")
-            .bind(seq)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        sqlx::query("UPDATE audit_checkpoint SET purging = 0 WHERE id = 1")
-            .execute(&mut *tx)
-            .await?;
+        let seal = self.seal.seal(&checkpoint_text(seq, &hash));
+        let deleted = match self.db.backend() {
+            // The runtime's role may not delete from the log: migration 0003's function,
+            // run with its owner's rights, does it.
+            Backend::Postgres => {
+                let deleted: i64 = sqlx::query_scalar("SELECT scf_audit_purge($1, $2, $3)")
+                    .bind(seq)
+                    .bind(&hash)
+                    .bind(&seal)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                u64::try_from(deleted).unwrap_or(0)
+            }
+            Backend::Sqlite => purge_rows(&mut tx, seq, &hash, &seal).await?,
+        };
         tx.commit().await?;
         Ok(deleted)
     }
+}
+
+/// Retention on SQLite, where one process owns the file: the statements PostgreSQL's
+/// `scf_audit_purge` runs. The checkpoint is marked `purging` while the rows go, which is
+/// what lets them past the append-only trigger.
+async fn purge_rows(
+    conn: &mut sqlx::AnyConnection,
+    seq: i64,
+    hash: &str,
+    seal: &str,
+) -> Result<u64, sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO audit_checkpoint (id, seq, hash, purging, seal) VALUES (1, $1, $2, 1, $3) \
+         ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, purging = 1, seal = excluded.seal",
+    )
+    .bind(seq)
+    .bind(hash)
+    .bind(seal)
+    .execute(&mut *conn)
+    .await?;
+    let deleted = sqlx::query("DELETE FROM audit_log WHERE seq <= $1")
+        .bind(seq)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    sqlx::query("UPDATE audit_checkpoint SET purging = 0 WHERE id = 1")
+        .execute(&mut *conn)
+        .await?;
+    Ok(deleted)
 }
 
 /// Where the chain starts after retention: the last purged entry, sealed.

@@ -10,13 +10,15 @@ use sqlx::{AssertSqlSafe, Executor};
 use super::common::{CliError, cli_entry, line, mark, services, settings};
 use crate::db::ident::quote;
 use crate::db::migrate::{self, MigrationState};
-use crate::db::{Backend, Location};
+use crate::db::{Backend, DbError, Location};
 use crate::domain::email::Email;
 use crate::domain::tenant::TenantId;
+use crate::secret::Secret;
 use crate::settings::parse::Lookup;
 use crate::settings::{DatabaseTarget, Mode, Settings};
 use crate::state::Services;
 use crate::tenancy::{NewTenant, TenantError};
+use crate::vars;
 
 /// `scf db` subcommands.
 #[derive(Debug, Subcommand)]
@@ -45,7 +47,8 @@ pub async fn execute(
         DbCommand::Init => init(&settings(env)?, out).await,
         DbCommand::Migrate => {
             let (_, services) = services(env).await?;
-            let tenants = services.migrate().await?;
+            let owner = migration_location(env)?;
+            let tenants = services.migrate(owner.as_ref()).await?;
             line(
                 out,
                 format!(
@@ -57,6 +60,26 @@ pub async fn execute(
         DbCommand::Seed { production } => seed(env, production, out).await,
         DbCommand::Verify => verify(env, out).await,
     }
+}
+
+/// Where `DATABASE_MIGRATION_URL` points, when set. A password in the URL is kept out of
+/// the location's label, which messages print.
+fn migration_location(env: Lookup<'_>) -> Result<Option<Location>, CliError> {
+    let Some(url) = env(vars::DATABASE_MIGRATION_URL).filter(|url| !url.is_empty()) else {
+        return Ok(None);
+    };
+    let mut parsed = url::Url::parse(&url).map_err(|e| {
+        DbError::Url(format!(
+            "{}: {e} (expected postgresql://OWNER@HOST:PORT/DATABASE)",
+            vars::DATABASE_MIGRATION_URL
+        ))
+    })?;
+    let password = parsed.password().map(|pw| Secret::new(pw.to_owned()));
+    let _ = parsed.set_password(None);
+    Ok(Some(Location::from_target(&DatabaseTarget::Postgres {
+        url: parsed.to_string(),
+        password,
+    })?))
 }
 
 async fn init(settings: &Settings, out: &mut (dyn Write + Send)) -> Result<(), CliError> {

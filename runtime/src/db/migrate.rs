@@ -2,9 +2,18 @@
 //! migrations artifact and `scf apply`: the control plane for PostgreSQL and for SQLite,
 //! and the tenant data set applied to every tenant store. Also the "are migrations
 //! current" check that `/ready` and `scf db verify` use.
+//!
+//! Every migration runs through [`run`], which on PostgreSQL opens each migration's
+//! transaction with `SET LOCAL lock_timeout` and `statement_timeout`: a migration that
+//! waits for a lock held by live traffic gives up (and the deploy fails, to be retried)
+//! instead of queueing every later query on that table behind it. `SET LOCAL` ends with
+//! the transaction, so nothing leaks into the pooled connection, and the migration lock
+//! sqlx takes beforehand (another replica migrating) is waited for without a bound.
 
-use sqlx::migrate::Migrator;
-use sqlx::{AnyConnection, AssertSqlSafe};
+use std::time::Duration;
+
+use sqlx::migrate::{Migrate, MigrateError, Migration, Migrator};
+use sqlx::{Acquire, AnyConnection, AssertSqlSafe, SqlSafeStr};
 
 use super::{Backend, DbError};
 
@@ -23,6 +32,68 @@ pub fn control_plane(backend: Backend) -> &'static Migrator {
         Backend::Postgres => &POSTGRES_MIGRATOR,
         Backend::Sqlite => &SQLITE_MIGRATOR,
     }
+}
+
+/// How long one PostgreSQL migration may wait for a lock, and how long any of its
+/// statements may run, before it is rolled back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// `lock_timeout`.
+    pub lock: Duration,
+    /// `statement_timeout`.
+    pub statement: Duration,
+}
+
+impl Timeouts {
+    /// What deploys use: a lock that is not free within 5 s is live traffic's, and a
+    /// statement of these migrations that runs a minute is stuck.
+    pub const DEPLOY: Self = Self {
+        lock: Duration::from_secs(5),
+        statement: Duration::from_secs(60),
+    };
+
+    /// The statements that open each migration's transaction.
+    pub fn prelude(&self) -> String {
+        format!(
+            "SET LOCAL lock_timeout = '{}ms';\nSET LOCAL statement_timeout = '{}ms';\n",
+            self.lock.as_millis(),
+            self.statement.as_millis()
+        )
+    }
+}
+
+/// `migrator` as [`run`] applies it to `backend`: on PostgreSQL each migration's SQL is
+/// preceded by the timeouts' [`Timeouts::prelude`]. The checksums stay those of the
+/// embedded files, so databases migrated before (or by hand) still match.
+pub fn guarded(migrator: &Migrator, backend: Backend, timeouts: Timeouts) -> Migrator {
+    let prelude = match backend {
+        Backend::Postgres => timeouts.prelude(),
+        Backend::Sqlite => String::new(),
+    };
+    let migrations = migrator
+        .iter()
+        .map(|m| Migration {
+            sql: AssertSqlSafe(format!("{prelude}{}", m.sql.as_str())).into_sql_str(),
+            ..m.clone()
+        })
+        .collect();
+    // The options are sqlx's defaults, which is what `migrate!` gives the embedded ones.
+    Migrator::with_migrations(migrations)
+}
+
+/// Applies the pending migrations of `migrator` through `conn`, each bounded by
+/// `timeouts` on PostgreSQL (see the module docs).
+pub async fn run<'a, A>(
+    migrator: &Migrator,
+    backend: Backend,
+    timeouts: Timeouts,
+    conn: A,
+) -> Result<(), MigrateError>
+where
+    A: Acquire<'a>,
+    <A::Connection as std::ops::Deref>::Target: Migrate,
+{
+    guarded(migrator, backend, timeouts).run(conn).await
 }
 
 /// How far a database is behind its migrations.

@@ -5,6 +5,7 @@
 
 pub mod ident;
 pub mod migrate;
+pub mod privileges;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -53,6 +54,9 @@ pub enum DbError {
     /// A URL in the settings is malformed.
     #[error("{0}")]
     Url(String),
+    /// The runtime's role cannot be given least privilege (the message says why and how).
+    #[error("{0}")]
+    Privileges(String),
 }
 
 /// How to open a database: a URL (password included, never printed) and a safe label.

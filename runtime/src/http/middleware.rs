@@ -18,8 +18,8 @@ use crate::audit::AuditEntry;
 use crate::ratelimit::Scope;
 use crate::state::AppState;
 
-/// Routes exempt from the per-IP limit: probes and scrapes must always get through.
-const UNLIMITED: [&str; 3] = ["/health", "/ready", "/metrics"];
+/// Routes exempt from the per-IP limit: probes must always get through.
+const UNLIMITED: [&str; 2] = ["/health", "/ready"];
 
 #[derive(Default)]
 struct AuditFields {

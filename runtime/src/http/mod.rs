@@ -1,5 +1,6 @@
 //! The HTTP API: the router with every route (collected with its OpenAPI entry, so the
-//! document at `/openapi.json` cannot miss one), and the layers around it.
+//! document at `/openapi.json` cannot miss one), and the layers around it; and the
+//! metrics listener's router, which serves `/metrics` apart from the API.
 
 pub mod auth;
 pub mod error;
@@ -33,7 +34,6 @@ fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(openapi::base())
         .routes(routes!(health::health))
         .routes(routes!(health::ready))
-        .routes(routes!(health::metrics))
         .routes(routes!(auth_routes::login))
         .routes(routes!(auth_routes::logout))
         .routes(routes!(auth_routes::change_password))
@@ -63,6 +63,17 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
     let (_, mut doc) = api().split_for_parts();
     openapi::finish(&mut doc);
     doc
+}
+
+/// The metrics listener's router: `/metrics` and nothing else. It lists every tenant, so
+/// it is never on the API's listener, and its address (`METRICS_LISTEN`) is loopback or
+/// reachable only by Prometheus.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(health::metrics))
+        .fallback(|| async { error::ApiError::not_found("route") })
+        .layer(CatchPanicLayer::new())
+        .with_state(state)
 }
 
 /// The application's router with all layers.

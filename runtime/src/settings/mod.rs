@@ -145,6 +145,8 @@ pub struct Settings {
     pub request_timeout: Duration,
     /// Whether `/metrics` is served.
     pub prometheus_enabled: bool,
+    /// Where `/metrics` is served, apart from the API.
+    pub metrics_listen: SocketAddr,
     /// State directory (dev: `./.scf`).
     pub data_dir: PathBuf,
     /// Drain time on SIGTERM.
@@ -170,7 +172,7 @@ impl Settings {
         let dev = mode == Mode::Development;
         let data_dir =
             PathBuf::from(get(lookup, vars::DATA_DIR).unwrap_or_else(|| ".scf".to_owned()));
-        let listen = listen(lookup)?;
+        let listen = address(lookup, vars::LISTEN_ADDR, DEFAULT_LISTEN)?;
         let workers = match get(lookup, vars::WORKERS) {
             None => None,
             Some(_) => Some(parse::number(lookup, vars::WORKERS, 1usize)?).filter(|w| *w > 0),
@@ -208,6 +210,7 @@ impl Settings {
                 .saturating_mul(1024 * 1024),
             request_timeout: parse::seconds(lookup, vars::REQUEST_TIMEOUT_SECONDS, 300)?,
             prometheus_enabled: parse::boolean(lookup, vars::PROMETHEUS_ENABLED, true)?,
+            metrics_listen: address(lookup, vars::METRICS_LISTEN, DEFAULT_METRICS_LISTEN)?,
             shutdown_grace: parse::seconds(
                 lookup,
                 vars::SHUTDOWN_GRACE_SECONDS,
@@ -221,14 +224,29 @@ impl Settings {
     }
 }
 
-fn listen(lookup: Lookup<'_>) -> Result<SocketAddr, SettingsError> {
-    let text = get(lookup, vars::LISTEN_ADDR).unwrap_or_else(|| "127.0.0.1:5000".to_owned());
+/// Where the API is served unless `LISTEN_ADDR` says otherwise.
+const DEFAULT_LISTEN: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 5000);
+
+/// The metrics listener's port (OpenTelemetry's Prometheus exporter's); the compiler
+/// points Prometheus at it.
+pub const METRICS_PORT: u16 = 9464;
+
+/// Where `/metrics` is served unless `METRICS_LISTEN` says otherwise: loopback only.
+pub const DEFAULT_METRICS_LISTEN: SocketAddr = SocketAddr::new(
+    std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+    METRICS_PORT,
+);
+
+/// A socket address from `var`, else `default`.
+fn address(
+    lookup: Lookup<'_>,
+    var: &'static str,
+    default: SocketAddr,
+) -> Result<SocketAddr, SettingsError> {
+    let text = get(lookup, var).unwrap_or_else(|| default.to_string());
     text.parse().map_err(|_| {
-        SettingsError::invalid(
-            vars::LISTEN_ADDR,
-            &text,
-            "expected IP:PORT, e.g. 127.0.0.1:5000",
-        )
+        SettingsError::invalid(var, &text, &format!("expected IP:PORT, e.g. {default}"))
     })
 }
 

@@ -12,7 +12,7 @@ use sqlx::{AnyPool, AssertSqlSafe, Executor, FromRow};
 use tokio::sync::Mutex;
 
 use crate::db::ident::{self, quote};
-use crate::db::migrate::{self, MigrationState, TENANT_MIGRATOR};
+use crate::db::migrate::{self, MigrationState, TENANT_MIGRATOR, Timeouts};
 use crate::db::{Backend, Db, DbError, Location};
 use crate::domain::tenant::{Isolation, TenantId};
 
@@ -194,7 +194,8 @@ impl Stores {
             .store_location(tenant)?
             .connect_in_schema(schema)
             .await?;
-        let result = TENANT_MIGRATOR.run(&pool).await;
+        let result =
+            migrate::run(&TENANT_MIGRATOR, self.db.backend(), Timeouts::DEPLOY, &pool).await;
         pool.close().await;
         Ok(result?)
     }

@@ -258,6 +258,7 @@ fn run_dev_needs_nothing_prints_its_address_and_drains_on_sigterm() {
         .current_dir(dir.path())
         .env_clear()
         .env("PATH", "/usr/bin:/bin")
+        .env("METRICS_LISTEN", "127.0.0.1:0")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

@@ -160,6 +160,7 @@ fn logs_under_the_journal_carry_no_colour_codes() {
         .current_dir(dir.path())
         .env_clear()
         .env("PATH", "/usr/bin:/bin")
+        .env("METRICS_LISTEN", "127.0.0.1:0")
         .env("JOURNAL_STREAM", "8:12345")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

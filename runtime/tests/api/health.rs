@@ -55,7 +55,7 @@ async fn ready_is_503_with_a_reason_until_migrations_run() {
     Services::connect(&settings)
         .await
         .expect("connect")
-        .migrate()
+        .migrate(None)
         .await
         .expect("migrate");
     let resp = reqwest::get(format!("{address}/ready"))
@@ -77,7 +77,7 @@ async fn metrics_use_the_guide_names_and_route_templates() {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    let resp = app.request(Method::GET, "/metrics", None, None).await;
+    let resp = app.metrics_response().await;
     assert_eq!(resp.status(), StatusCode::OK);
     assert!(
         resp.headers()["content-type"]
@@ -170,7 +170,6 @@ async fn openapi_documents_every_route_and_the_bearer_scheme() {
     for path in [
         "/health",
         "/ready",
-        "/metrics",
         "/v1/auth/login",
         "/v1/users/{user_id}",
         "/v1/api-keys/{key_id}/rotate",
@@ -178,4 +177,40 @@ async fn openapi_documents_every_route_and_the_bearer_scheme() {
     ] {
         assert!(doc["paths"][path].is_object(), "{path} undocumented");
     }
+}
+
+#[tokio::test]
+async fn metrics_are_served_only_on_the_metrics_listener() {
+    let app = spawn_app(Options::new(Backend::Sqlite)).await;
+    app.tenant("acme", "small").await;
+    let public = app.request(Method::GET, "/metrics", None, None).await;
+    assert_eq!(public.status(), StatusCode::NOT_FOUND);
+    let public = public.text().await.expect("body");
+    assert!(
+        !public.contains("acme"),
+        "no tenant id on the API: {public}"
+    );
+    let (status, doc) = app.call(Method::GET, "/openapi.json", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(doc["paths"]["/metrics"].is_null(), "not an API route");
+
+    let scraped = app.metrics_response().await;
+    assert_eq!(scraped.status(), StatusCode::OK);
+    assert!(
+        scraped
+            .text()
+            .await
+            .expect("metrics")
+            .contains("framework_")
+    );
+    let other = app.call(Method::GET, "/health", None, None).await.0;
+    assert_eq!(other, StatusCode::OK, "the API still answers");
+    let resp = reqwest::get(format!("{}/health", app.metrics_address))
+        .await
+        .expect("request");
+    assert_eq!(
+        resp.status(),
+        StatusCode::NOT_FOUND,
+        "the metrics listener serves nothing else"
+    );
 }

@@ -95,6 +95,8 @@ impl Options {
 pub struct TestApp {
     /// `http://127.0.0.1:PORT`.
     pub address: String,
+    /// The metrics listener, `http://127.0.0.1:PORT` (Prometheus is on in tests).
+    pub metrics_address: String,
     /// Shared state, for direct database access.
     pub state: AppState,
     /// The environment it was started with.
@@ -127,6 +129,7 @@ pub async fn spawn_app(opts: Options) -> TestApp {
             dir.path().to_str().expect("utf8 path").to_owned(),
         ),
         ("LISTEN_ADDR", "127.0.0.1:0".to_owned()),
+        ("METRICS_LISTEN", "127.0.0.1:0".to_owned()),
         ("SECRET_KEY", SECRET_KEY.to_owned()),
         ("FIELD_ENCRYPTION_KEY", FIELD_KEY.to_owned()),
         ("TENANT_ISOLATION", opts.isolation.as_str().to_owned()),
@@ -167,6 +170,10 @@ pub async fn spawn_app(opts: Options) -> TestApp {
         .await
         .expect("application starts");
     let address = format!("http://{}", app.local_addr());
+    let metrics_address = format!(
+        "http://{}",
+        app.metrics_addr().expect("the metrics listener is bound")
+    );
     let state = app.state();
     tokio::spawn(app.run_until(std::future::pending()));
     let (_, platform_key) = scf_runtime::platform::create_key(
@@ -180,6 +187,7 @@ pub async fn spawn_app(opts: Options) -> TestApp {
     TestApp {
         _db: owned_db,
         address,
+        metrics_address,
         state,
         env,
         platform_key,
@@ -247,13 +255,18 @@ impl TestApp {
         )
     }
 
+    /// `/metrics` on the metrics listener.
+    pub async fn metrics_response(&self) -> reqwest::Response {
+        self.client
+            .get(format!("{}/metrics", self.metrics_address))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
     /// The `/metrics` text.
     pub async fn metrics(&self) -> String {
-        self.request(Method::GET, "/metrics", None, None)
-            .await
-            .text()
-            .await
-            .expect("metrics")
+        self.metrics_response().await.text().await.expect("metrics")
     }
 
     /// Sends a request and returns status and JSON body (Null when empty).

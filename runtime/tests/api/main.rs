@@ -14,6 +14,7 @@ mod implementations;
 mod isolation;
 mod limits;
 mod listings;
+mod migrations;
 mod openapi;
 mod rate_limits;
 mod schemathesis;

@@ -9,6 +9,7 @@ use crate::model::{EnvValue, EnvVar, Model, Placement, runtime_env};
 use crate::render::Renderer;
 use crate::targets::env::Var;
 use crate::targets::error::TargetError;
+use scf_runtime::settings::METRICS_PORT;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -179,7 +180,7 @@ fn prometheus(model: &Model, stack: &Stack) -> PrometheusConfig {
             job_name: model.name().to_string(),
             metrics_path: "/metrics",
             static_configs: vec![StaticConfig {
-                targets: vec![format!("framework:{}", port(model))],
+                targets: vec![format!("framework:{METRICS_PORT}")],
                 labels: BTreeMap::from([("deployment", model.name().to_string())]),
             }],
         }],

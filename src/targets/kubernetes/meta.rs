@@ -28,6 +28,10 @@ pub(super) const SECRET: &str = "framework-secret";
 
 /// Name of the framework container's port.
 pub(super) const HTTP_PORT: &str = "http";
+/// Name of the framework container's metrics port, the only one serving `/metrics`.
+pub(super) const METRICS_PORT_NAME: &str = "metrics";
+/// The runtime's metrics listener port (`METRICS_LISTEN`).
+pub(super) const METRICS_PORT: i32 = scf_runtime::settings::METRICS_PORT as i32;
 /// Port of the framework Service, as in the guide.
 pub(super) const SERVICE_PORT: i32 = 80;
 

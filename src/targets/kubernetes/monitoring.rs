@@ -1,10 +1,11 @@
 //! Prometheus on Kubernetes, when `monitoring.prometheus` is on: the conventional
-//! `prometheus.io/*` annotations on the framework's pods, and a ConfigMap holding a scrape
+//! `prometheus.io/*` annotations on the framework's pods (naming the metrics port, apart
+//! from the API's), and a ConfigMap holding a scrape
 //! job (Kubernetes pod discovery, limited to this deployment's server pods) and the
 //! prometheus-adapter rule that serves the HPA's active-implementations metric.
 //! Both documents are typed serde structs written with serde-saphyr.
 
-use super::meta::{App, Ctx, HTTP_PORT, port};
+use super::meta::{App, Ctx, METRICS_PORT, METRICS_PORT_NAME};
 use super::object::to_yaml;
 use k8s_openapi::api::core::v1::ConfigMap;
 use serde::Serialize;
@@ -24,7 +25,7 @@ pub(super) fn pod_annotations(c: Ctx) -> BTreeMap<String, String> {
     }
     BTreeMap::from([
         ("prometheus.io/scrape".into(), "true".into()),
-        ("prometheus.io/port".into(), port(c).to_string()),
+        ("prometheus.io/port".into(), METRICS_PORT.to_string()),
         ("prometheus.io/path".into(), "/metrics".into()),
     ])
 }
@@ -126,7 +127,7 @@ fn scrape_config(c: Ctx) -> ScrapeConfig {
         relabel_configs: vec![
             Relabel {
                 source_labels: vec!["__meta_kubernetes_pod_container_port_name"],
-                regex: Some(HTTP_PORT),
+                regex: Some(METRICS_PORT_NAME),
                 action: "keep",
                 target_label: None,
             },

@@ -1,10 +1,10 @@
 //! Traffic: the guide's Ingress (TLS from cert-manager, its nginx annotations) and the
 //! NetworkPolicies. Everything in the namespace is denied by default, both ways; then the
 //! framework may be reached only from the ingress controller's namespace (and from
-//! Prometheus's, for `/metrics`), may reach DNS, PostgreSQL and Redis, and PostgreSQL and
+//! Prometheus's, to the metrics port), may reach DNS, PostgreSQL and Redis, and PostgreSQL and
 //! Redis may be reached only from the framework's pods (runtime and migration Job).
 
-use super::meta::{App, Ctx, FRAMEWORK, SERVICE_PORT, port};
+use super::meta::{App, Ctx, FRAMEWORK, METRICS_PORT, SERVICE_PORT, port};
 
 use crate::config::values::DomainName;
 use k8s_openapi::api::networking::v1::{
@@ -112,18 +112,18 @@ pub(super) fn policies(c: Ctx) -> Vec<NetworkPolicy> {
     out
 }
 
-/// The framework's pods: in from the ingress controller (and Prometheus), out to DNS and
-/// the datastores.
+/// The framework's pods: in from the ingress controller to the API, and from Prometheus to
+/// the metrics port only; out to DNS and the datastores.
 fn framework_policy(c: Ctx) -> NetworkPolicy {
     let http = vec![tcp(port(c))];
     let mut ingress = vec![NetworkPolicyIngressRule {
         from: Some(vec![namespace(c.k.ingress_namespace.as_str())]),
-        ports: Some(http.clone()),
+        ports: Some(http),
     }];
     if c.m.monitoring.prometheus {
         ingress.push(NetworkPolicyIngressRule {
             from: Some(vec![namespace(c.k.monitoring_namespace.as_str())]),
-            ports: Some(http),
+            ports: Some(vec![tcp(METRICS_PORT)]),
         });
     }
     let db = &c.m.database;

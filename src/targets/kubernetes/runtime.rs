@@ -11,7 +11,8 @@
 
 use super::config::PodEnv;
 use super::meta::{
-    App, CONFIG_MAP, Ctx, FRAMEWORK, HTTP_PORT, MIGRATE_JOB, SECRET, SERVICE_PORT, port,
+    App, CONFIG_MAP, Ctx, FRAMEWORK, HTTP_PORT, METRICS_PORT, METRICS_PORT_NAME, MIGRATE_JOB,
+    SECRET, SERVICE_PORT, port,
 };
 use super::monitoring;
 use super::pod::{
@@ -101,12 +102,16 @@ fn framework_volumes() -> Vec<k8s_openapi::api::core::v1::Volume> {
 /// The guide's framework Deployment, hardened.
 pub(super) fn deployment(c: Ctx, env: &PodEnv) -> Deployment {
     let mut container = framework_container(c, env, FRAMEWORK, &["scf", "run", "--production"]);
-    container.ports = Some(vec![ContainerPort {
-        name: Some(HTTP_PORT.into()),
-        container_port: port(c),
+    let container_port = |name: &str, number| ContainerPort {
+        name: Some(name.into()),
+        container_port: number,
         protocol: Some("TCP".into()),
         ..ContainerPort::default()
-    }]);
+    };
+    container.ports = Some(vec![
+        container_port(HTTP_PORT, port(c)),
+        container_port(METRICS_PORT_NAME, METRICS_PORT),
+    ]);
     container.liveness_probe = Some(http_probe(LIVENESS_PATH, HTTP_PORT, LIVENESS));
     container.readiness_probe = Some(http_probe(READINESS_PATH, HTTP_PORT, READINESS));
 
@@ -217,7 +222,18 @@ pub(super) fn service(
     }
 }
 
-/// The framework Service: port 80 to the runtime, for the Ingress.
+/// The framework Service: port 80 to the runtime, for the Ingress, and the named metrics
+/// port for a ServiceMonitor (the Ingress routes only to port 80).
 pub(super) fn framework_service(c: Ctx) -> Service {
-    service(c, FRAMEWORK, App::Server, SERVICE_PORT, HTTP_PORT, false)
+    let mut svc = service(c, FRAMEWORK, App::Server, SERVICE_PORT, HTTP_PORT, false);
+    if let Some(ports) = svc.spec.as_mut().and_then(|s| s.ports.as_mut()) {
+        ports.push(ServicePort {
+            name: Some(METRICS_PORT_NAME.into()),
+            port: METRICS_PORT,
+            target_port: Some(IntOrString::String(METRICS_PORT_NAME.into())),
+            protocol: Some("TCP".into()),
+            ..ServicePort::default()
+        });
+    }
+    svc
 }

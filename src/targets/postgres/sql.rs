@@ -28,6 +28,12 @@ pub fn tenant_sql_path(model: &Model, tenant: &str) -> String {
     format!("{}/tenants/{tenant}.sql", sql_dir(model))
 }
 
+/// The role that owns the database and its control-plane tables and runs the migrations:
+/// `<user>_owner`. It cannot log in; the runtime's own role gets least privilege.
+pub fn owner_role(model: &Model) -> String {
+    format!("{}_owner", model.database.user)
+}
+
 /// What bootstrap.sql.j2 sees.
 #[derive(Serialize)]
 struct Bootstrap {
@@ -36,6 +42,8 @@ struct Bootstrap {
     password_env: &'static str,
     database: String,
     user: String,
+    /// [`owner_role`].
+    owner: String,
     extensions: Vec<String>,
     /// The runtime creates a database per new tenant (database isolation).
     createdb: bool,
@@ -69,6 +77,7 @@ pub fn render(
         password_env: PASSWORD_ENV,
         database: db.name.to_string(),
         user: db.user.to_string(),
+        owner: owner_role(model),
         extensions: extensions.clone(),
         createdb: model.tenancy.isolation == crate::config::Isolation::Database,
     };

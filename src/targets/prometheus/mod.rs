@@ -1,4 +1,5 @@
-//! Prometheus on a host: `prometheus.yml` scraping the framework, postgres-exporter,
+//! Prometheus on a host: `prometheus.yml` scraping the framework (on its metrics
+//! listener, not the API's), postgres-exporter,
 //! redis-exporter, node-exporter and Prometheus itself (the guide's jobs, on loopback), the
 //! alert rules for the guide's scaling triggers, and their `promtool test rules` file.
 //! Everything is a serde struct serialized with serde-saphyr. Rendered when
@@ -12,11 +13,10 @@ pub mod schema;
 use super::target::Target;
 use crate::artifact::{Artifact, Effect};
 use crate::config::values::Duration;
-use crate::model::Model;
+use crate::model::{Model, Placement, metrics_listen};
 use crate::render::Renderer;
 use crate::targets::error::TargetError;
 use schema::{Config, Global, ScrapeConfig, StaticConfig, to_yaml};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 /// The Prometheus target.
 pub struct Prometheus;
@@ -88,7 +88,7 @@ fn config(model: &Model) -> Config {
         scrape_interval: (framework_interval != global).then(|| framework_interval.to_string()),
         metrics_path: metrics::METRICS_PATH.into(),
         static_configs: vec![StaticConfig {
-            targets: vec![scrape_address(model.server.listen.0).to_string()],
+            targets: vec![metrics_listen(Placement::Host).to_string()],
         }],
     }];
     let local = |job: &str, port: u16| ScrapeConfig {
@@ -114,33 +114,5 @@ fn config(model: &Model) -> Config {
         },
         rule_files: vec![format!("rules/{}", rules_file_name(model))],
         scrape_configs: jobs,
-    }
-}
-
-/// Where Prometheus on the same host reaches a listener: a wildcard address by loopback.
-fn scrape_address(listen: SocketAddr) -> SocketAddr {
-    let ip = match listen.ip() {
-        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
-        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
-        ip => ip,
-    };
-    SocketAddr::new(ip, listen.port())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::scrape_address;
-
-    #[test]
-    fn wildcard_listeners_are_scraped_on_loopback() {
-        let cases = [
-            ("0.0.0.0:5000", "127.0.0.1:5000"),
-            ("[::]:5000", "[::1]:5000"),
-            ("10.0.0.2:80", "10.0.0.2:80"),
-        ];
-        for (listen, want) in cases {
-            let listen = listen.parse().expect("address");
-            assert_eq!(scrape_address(listen).to_string(), want);
-        }
     }
 }

@@ -55,7 +55,18 @@ pub fn apply_sql(url: &str, files: &[&Path]) -> Result<Report, Findings> {
 /// squawk (`--reporter gcc`) on migration files: passes only when it prints nothing (missing
 /// lock/statement timeouts, blocking index builds, table rewrites all fail).
 pub fn lint_sql(files: &[&Path]) -> Result<Report, Findings> {
+    squawk(&[], files)
+}
+
+/// [`lint_sql`] for migrations a runner applies each in a transaction of its own (sqlx
+/// does): squawk knows an index on a table created in the same transaction blocks no one,
+/// and that `CONCURRENTLY` cannot run there.
+pub fn lint_transactional_sql(files: &[&Path]) -> Result<Report, Findings> {
+    squawk(&["--assume-in-transaction"], files)
+}
+
+fn squawk(flags: &[&str], files: &[&Path]) -> Result<Report, Findings> {
     let mut cmd = tool("squawk")?;
-    cmd.args(["--reporter", "gcc"]).args(files);
+    cmd.args(["--reporter", "gcc"]).args(flags).args(files);
     run(&mut cmd)?.silent()
 }

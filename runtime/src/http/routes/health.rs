@@ -1,5 +1,6 @@
 //! Probes and telemetry: `/health` (liveness, no dependencies), `/ready` (database, the
-//! job queue answering in time, migrations) and `/metrics` (Prometheus text).
+//! job queue answering in time, migrations) and `/metrics` (Prometheus text, on the
+//! metrics listener only).
 
 use std::time::Duration;
 
@@ -84,12 +85,9 @@ async fn queue_answers(state: &AppState) -> Result<(), crate::queue::QueueError>
     answer
 }
 
-/// Prometheus metrics in the text exposition format.
-#[utoipa::path(get, path = "/metrics", tag = "probes", responses((status = 200, content_type = "text/plain", body = String)))]
+/// Prometheus metrics in the text exposition format, served only on the metrics
+/// listener ([`crate::http::metrics_router`]).
 pub async fn metrics(State(state): State<AppState>) -> Response {
-    if !state.settings.prometheus_enabled {
-        return ApiError::not_found("metrics (PROMETHEUS_ENABLED=false)").into_response();
-    }
     if let Err(e) = queue_answers(&state).await {
         tracing::warn!(error = %e, "queue depth not sampled");
     }
