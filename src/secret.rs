@@ -6,7 +6,7 @@ use crate::config::values::SecretRef;
 use hmac::{KeyInit, Mac};
 use std::fmt;
 
-const OPEN: &str = "@@scf-secret:";
+const OPEN: &str = scf_runtime::vars::SECRET_MARKER;
 const CLOSE: &str = "@@";
 
 /// The marker an artifact carries in place of a secret's value.

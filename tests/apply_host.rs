@@ -236,6 +236,27 @@ fn rollback_walks_back_through_generations_to_the_original_host() {
 }
 
 #[test]
+fn rollback_works_with_a_relative_root() {
+    let host = Host::new("canary-r");
+    let shim = host.shim.display().to_string();
+    let relative = |command: &str| {
+        let mut args = vec![command, "--root", "./root", "--service-manager", &shim];
+        if command == "apply" {
+            args.push("--auto-approve");
+        }
+        let out = host.scf(&args, &[]);
+        assert!(out.status.success(), "scf {command}: {}", text(&out));
+    };
+    relative("apply");
+    let first = host.files();
+    host.edit("[server]\n", "[server]\nworkers = 8\n");
+    relative("apply");
+    assert_ne!(host.files(), first);
+    relative("rollback");
+    assert_eq!(host.files(), first, "generation 1 is back");
+}
+
+#[test]
 fn the_secret_canary_never_leaks() {
     let canary = format!("canary-{}-{}", std::process::id(), 0x5ec2e7u32);
     let host = Host::new(&canary);

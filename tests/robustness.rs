@@ -1,6 +1,7 @@
 //! The front end never panics: every prefix of the example and of each invalid fixture,
 //! and a deterministic stream of byte mutations, gives a model or renderable diagnostics.
-//! (The coverage-guided fuzzer in `fuzz/` explores further; this runs in every CI.)
+//! (The coverage-guided fuzzer in `fuzz/` explores further; this runs in every CI.) The
+//! commands that print a document exit quietly when their reader has gone (`| head`).
 
 mod support;
 
@@ -62,5 +63,26 @@ fn mutations_are_handled() {
         if let Ok(s) = std::str::from_utf8(&mutated) {
             must_not_panic(s);
         }
+    }
+}
+
+#[test]
+fn printing_commands_exit_quietly_into_a_closed_pipe() {
+    for args in [&["completions", "bash"][..], &["schema"], &["man"]] {
+        // The reader is gone before scf writes a byte, so its first write fails (EPIPE).
+        let (reader, writer) = std::io::pipe().expect("a pipe");
+        drop(reader);
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_scf"))
+            .args(args)
+            .stdout(writer)
+            .output()
+            .expect("scf runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && stderr.is_empty(),
+            "scf {}: {:?} {stderr}",
+            args.join(" "),
+            out.status
+        );
     }
 }

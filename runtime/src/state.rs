@@ -34,7 +34,7 @@ pub enum StartError {
         "cannot reach Redis at {url}: {source}. Is Redis running? Check REDIS_URL and REDIS_PASSWORD"
     )]
     Redis {
-        /// The URL (no password).
+        /// The URL, its password masked.
         url: String,
         /// Why.
         source: redis::RedisError,
@@ -151,7 +151,7 @@ impl Services {
 
 async fn connect_redis(target: &RedisTarget) -> Result<ConnectionManager, StartError> {
     let fail = |source| StartError::Redis {
-        url: target.url.clone(),
+        url: crate::secret::redact_urls(&target.url),
         source,
     };
     let mut info: redis::ConnectionInfo = target.url.as_str().parse().map_err(fail)?;

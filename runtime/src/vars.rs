@@ -5,6 +5,10 @@
 //! *secret* never holds a value in a generated artifact: `scf apply` writes it from the
 //! secret reference, or Kubernetes injects it from a Secret.
 
+/// How a generated artifact begins a secret's marker (`@@scf-secret:env:NAME@@`), which
+/// `scf apply` replaces by the value: a file still holding one was never applied.
+pub const SECRET_MARKER: &str = "@@scf-secret:";
+
 /// `development` or `production`.
 pub const ENVIRONMENT: &str = "ENVIRONMENT";
 /// Socket address the HTTP server binds, e.g. `127.0.0.1:5000`.

@@ -1,6 +1,7 @@
 //! Small commands: `scf schema`, `scf completions SHELL`, `scf man`, `scf healthcheck URL`.
 
 use super::report::fail;
+use std::io::Write;
 use std::process::ExitCode;
 
 /// Arguments of `scf completions`.
@@ -12,8 +13,7 @@ pub struct CompletionsArgs {
 
 /// Prints the published JSON Schema of framework.toml.
 pub fn schema() -> ExitCode {
-    println!("{}", schema_text());
-    ExitCode::SUCCESS
+    emit(format!("{}\n", schema_text()).as_bytes())
 }
 
 /// The text of `schemas/framework.schema.json`.
@@ -24,15 +24,29 @@ pub fn schema_text() -> String {
 
 /// Prints completions for a shell.
 pub fn completions(args: &CompletionsArgs, mut cli: clap::Command) -> ExitCode {
-    clap_complete::generate(args.shell, &mut cli, "scf", &mut std::io::stdout());
-    ExitCode::SUCCESS
+    // Generated into memory: clap_complete panics when its writer fails.
+    let mut text = Vec::new();
+    clap_complete::generate(args.shell, &mut cli, "scf", &mut text);
+    emit(&text)
 }
 
 /// Prints the man page.
 pub fn man(cli: clap::Command) -> ExitCode {
-    match clap_mangen::Man::new(cli).render(&mut std::io::stdout()) {
-        Ok(()) => ExitCode::SUCCESS,
+    let mut text = Vec::new();
+    match clap_mangen::Man::new(cli).render(&mut text) {
+        Ok(()) => emit(&text),
         Err(e) => fail(e),
+    }
+}
+
+/// Writes `bytes` to stdout. A reader that stopped early (`| head`) is not an error: the
+/// command exits 0 without a word, as `cat` would.
+fn emit(bytes: &[u8]) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => fail(format!("cannot write to stdout: {e}")),
     }
 }
 

@@ -10,6 +10,7 @@ pub mod meta;
 mod plan;
 mod progress;
 mod report;
+mod runtime;
 mod validate;
 
 use clap::{CommandFactory, Parser, Subcommand};
@@ -91,7 +92,7 @@ pub fn main() -> ExitCode {
         Command::Forecast(args) => forecast::run(&args),
         Command::Healthcheck { url } => meta::healthcheck(&url),
         Command::Schema => meta::schema(),
-        Command::Runtime(cmd) => scf_runtime::cli::execute(cmd),
+        Command::Runtime(cmd) => runtime::run(&cli.config, cmd),
         Command::Completions(args) => meta::completions(&args, Cli::command()),
         Command::Man => meta::man(Cli::command()),
     }

@@ -77,7 +77,9 @@ const fn yes() -> bool {
 pub struct Redis {
     /// Memory limit, e.g. `4gb`.
     pub maxmemory: ByteSize,
-    /// Eviction policy when the limit is reached.
+    /// Eviction policy when the limit is reached. The job queue shares this Redis and its
+    /// keys have no TTL, so `allkeys-*` is refused: `volatile-lru` evicts only keys with a
+    /// TTL (the rate-limit counters).
     pub maxmemory_policy: MaxmemoryPolicy,
     /// RDB save points, e.g. `["900 1", "300 10"]`; empty disables snapshots.
     #[serde(default)]
@@ -115,6 +117,29 @@ keywords! {
         VolatileTtl = "volatile-ttl",
         /// Never evict; writes fail when full.
         Noeviction = "noeviction",
+    }
+}
+
+impl MaxmemoryPolicy {
+    /// Whether Redis may evict a key that has no TTL (the job queue's keys have none).
+    pub const fn evicts_keys_without_ttl(self) -> bool {
+        matches!(
+            self,
+            Self::AllkeysLru | Self::AllkeysLfu | Self::AllkeysRandom
+        )
+    }
+
+    /// What the policy does to the runtime's keys when Redis is full, for redis.conf.
+    pub const fn effect(self) -> &'static str {
+        match self {
+            Self::AllkeysLru | Self::AllkeysLfu | Self::AllkeysRandom => {
+                "evicts any key, queued jobs included"
+            }
+            Self::VolatileLru | Self::VolatileLfu | Self::VolatileRandom | Self::VolatileTtl => {
+                "evicts only keys with a TTL (the rate-limit counters), never queued jobs"
+            }
+            Self::Noeviction => "evicts nothing; writes fail when full, and no queued job is lost",
+        }
     }
 }
 

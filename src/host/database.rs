@@ -39,8 +39,11 @@ struct Seen {
     tenants: BTreeSet<String>,
 }
 
+/// An error of the database step; a URL quoted in it (psql and sqlx may quote
+/// `--database-url`) loses its password.
 fn err(action: &str, e: impl std::fmt::Display) -> HostError {
-    HostError::io(action.to_string(), std::io::Error::other(e.to_string()))
+    let message = scf_runtime::secret::redact_urls(&e.to_string());
+    HostError::io(action.to_string(), std::io::Error::other(message))
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, HostError> {
@@ -274,7 +277,10 @@ pub fn apply(
             .map_err(|e| err("run the runtime's database command", e))
     };
     run(
-        scf_runtime::cli::Command::Db(scf_runtime::cli::DbCommand::Migrate),
+        scf_runtime::cli::Command::Db {
+            settings: Default::default(),
+            command: scf_runtime::cli::DbCommand::Migrate,
+        },
         &mut out,
     )?;
     done.push("migrations".to_string());
@@ -290,7 +296,11 @@ pub fn apply(
             industry: Some(t.industry.to_string()),
             admin_email: t.admin_email.to_string(),
         };
-        run(scf_runtime::cli::Command::Tenant(create), &mut credentials)?;
+        let create = scf_runtime::cli::Command::Tenant {
+            settings: Default::default(),
+            command: create,
+        };
+        run(create, &mut credentials)?;
         // The first admin's password is shown once: keep it for the operator, never print it.
         let path = under(root, &format!("/var/lib/scf/tenants/{}.credentials", t.id));
         super::fsio::write_file(&path, &credentials, 0o600)

@@ -17,7 +17,13 @@ pub const BACKUP_SCRIPT: &str = "backup.sh";
 
 /// `/etc/NAME/NAME.env`: the runtime's environment, loaded by the units and the scripts.
 pub fn env_file(model: &Model) -> String {
-    format!("/etc/{0}/{0}.env", model.name())
+    project_env_file(model.name().as_str())
+}
+
+/// The env file of the project named `name`, for what knows the name but not the model
+/// (the runtime's commands on a host, from scf's state).
+pub fn project_env_file(name: &str) -> String {
+    format!("/etc/{name}/{name}.env")
 }
 
 /// `/usr/local/lib/NAME/FILE`: a script of the deployment (backup, restore, firewall).

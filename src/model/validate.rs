@@ -2,7 +2,7 @@
 //! points at the value at fault, in framework.toml or in the profile that set it.
 
 use crate::config::values::Quantity;
-use crate::config::{Config, Environment, PgSetting, TargetKind};
+use crate::config::{Config, Environment, MaxmemoryPolicy, PgSetting, TargetKind};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::source::doc::Node;
 use std::collections::BTreeMap;
@@ -19,6 +19,7 @@ pub fn check(c: &Config, doc: &Node) -> Diagnostics {
     kubernetes(c, &mut out);
     database(c, &mut out);
     sizing(c, &mut out);
+    redis_eviction(c, &mut out);
     host_sandbox(c, &mut out);
     container(c, &mut out);
     out.diags
@@ -409,6 +410,22 @@ fn sizing(c: &Config, f: &mut Findings) {
             );
         }
     }
+}
+
+/// The runtime keeps its job queue (streams, retries, dead letters, agent leases) in the same
+/// Redis as its rate-limit keys, and none of the queue's keys has a TTL: an `allkeys-*`
+/// policy would evict queued jobs under memory pressure, silently.
+fn redis_eviction(c: &Config, f: &mut Findings) {
+    let policy = c.redis.maxmemory_policy;
+    if !policy.evicts_keys_without_ttl() {
+        return;
+    }
+    f.error(
+        "scf::redis-eviction",
+        "redis.maxmemory_policy",
+        format!("maxmemory_policy `{policy}` lets Redis evict the job queue, which shares this Redis and has no TTL"),
+        format!("use `{}`: it evicts only keys with a TTL (the rate-limit counters), never queued jobs; or `noeviction`", MaxmemoryPolicy::VolatileLru),
+    );
 }
 
 /// What the host's systemd sandbox cannot express: `ProtectHome=` hides home directories,

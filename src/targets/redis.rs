@@ -40,6 +40,7 @@ struct Context {
     port: u16,
     maxmemory: String,
     maxmemory_policy: &'static str,
+    maxmemory_policy_effect: &'static str,
     save: Vec<SavePoint>,
     disabled: &'static [&'static str],
 }
@@ -76,6 +77,7 @@ impl Target for Redis {
             port: r.port,
             maxmemory: r.maxmemory.to_redis(),
             maxmemory_policy: r.maxmemory_policy.as_str(),
+            maxmemory_policy_effect: r.maxmemory_policy.effect(),
             save: r
                 .save
                 .iter()

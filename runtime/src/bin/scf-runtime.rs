@@ -11,5 +11,5 @@ struct Cli {
 }
 
 fn main() -> std::process::ExitCode {
-    scf_runtime::cli::execute(Cli::parse().command)
+    scf_runtime::cli::execute(Cli::parse().command, &|k| std::env::var(k).ok())
 }

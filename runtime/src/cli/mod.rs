@@ -2,12 +2,14 @@
 //! `scf run`, `scf db init|migrate|seed|verify`, `scf tenant create|verify|list`,
 //! `scf audit verify`, `scf queue status|retry-dead`, `scf agents status|restart` and
 //! `scf optimize`. [`execute`] builds the tokio runtime; [`run_command`] is the
-//! async core, writing to any output, so tests drive it in-process.
+//! async core, writing to any output, so tests drive it in-process. The deployment
+//! commands read their settings as [`environment`] says (`--env-file`, `--dev`).
 
 pub mod agents;
 pub mod audit;
 mod common;
 pub mod db;
+pub mod environment;
 pub mod optimize;
 pub mod queue;
 pub mod run;
@@ -24,6 +26,7 @@ pub use agents::AgentsCommand;
 pub use audit::AuditCommand;
 pub use common::CliError;
 pub use db::DbCommand;
+pub use environment::SettingsArgs;
 pub use optimize::OptimizeArgs;
 pub use queue::QueueCommand;
 pub use run::RunArgs;
@@ -35,29 +38,74 @@ pub enum Command {
     /// Start the framework server and its agents (or only the agents).
     Run(RunArgs),
     /// Create, migrate, seed and verify the database.
-    #[command(subcommand)]
-    Db(DbCommand),
+    Db {
+        /// Where the settings come from.
+        #[command(flatten)]
+        settings: SettingsArgs,
+        /// What to do.
+        #[command(subcommand)]
+        command: DbCommand,
+    },
     /// Provision, verify and list tenants.
-    #[command(subcommand)]
-    Tenant(TenantCommand),
+    Tenant {
+        /// Where the settings come from.
+        #[command(flatten)]
+        settings: SettingsArgs,
+        /// What to do.
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
     /// Check the audit log's hash chain.
-    #[command(subcommand)]
-    Audit(AuditCommand),
+    Audit {
+        /// Where the settings come from.
+        #[command(flatten)]
+        settings: SettingsArgs,
+        /// What to do.
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Inspect the job queue and retry dead letters.
-    #[command(subcommand)]
-    Queue(QueueCommand),
+    Queue {
+        /// Where the settings come from.
+        #[command(flatten)]
+        settings: SettingsArgs,
+        /// What to do.
+        #[command(subcommand)]
+        command: QueueCommand,
+    },
     /// Inspect and restart the agents.
-    #[command(subcommand)]
-    Agents(AgentsCommand),
+    Agents {
+        /// Where the settings come from.
+        #[command(flatten)]
+        settings: SettingsArgs,
+        /// What to do.
+        #[command(subcommand)]
+        command: AgentsCommand,
+    },
     /// Forecast a demand file and compute inventory policies, without the server.
     Optimize(OptimizeArgs),
 }
 
-/// Runs a command to completion and returns the process exit code.
-pub fn execute(cmd: Command) -> ExitCode {
-    let env = |k: &str| std::env::var(k).ok();
+impl Command {
+    /// Where a deployment command (db, tenant, audit, queue, agents) reads its settings
+    /// from; `None` for `run` and `optimize`, which have their own flags.
+    pub fn settings_mut(&mut self) -> Option<&mut SettingsArgs> {
+        match self {
+            Self::Db { settings, .. }
+            | Self::Tenant { settings, .. }
+            | Self::Audit { settings, .. }
+            | Self::Queue { settings, .. }
+            | Self::Agents { settings, .. } => Some(settings),
+            Self::Run(_) | Self::Optimize(_) => None,
+        }
+    }
+}
+
+/// Runs a command to completion with the settings `env` gives, and returns the process
+/// exit code.
+pub fn execute(cmd: Command, env: Lookup<'_>) -> ExitCode {
     let workers = match &cmd {
-        Command::Run(args) => args.workers_hint(&env),
+        Command::Run(args) => args.workers_hint(env),
         _ => None,
     };
     let mut builder = tokio::runtime::Builder::new_multi_thread();
@@ -72,14 +120,15 @@ pub fn execute(cmd: Command) -> ExitCode {
         }
     };
     let mut stdout = std::io::stdout();
-    let result = runtime.block_on(run_command(cmd, &env, &mut stdout));
+    let result = runtime.block_on(run_command(cmd, env, &mut stdout));
     // A job still computing on a blocking thread after the grace period must not hold the
     // process past the unit's stop timeout: another agent reclaims it.
     runtime.shutdown_timeout(crate::settings::shutdown::EXIT_TIMEOUT);
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            // A library's error may quote a URL it was given, password and all.
+            eprintln!("error: {}", crate::secret::redact_urls(&e.to_string()));
             ExitCode::FAILURE
         }
     }
@@ -93,11 +142,21 @@ pub async fn run_command(
 ) -> Result<(), CliError> {
     match cmd {
         Command::Run(args) => run::run(args, env, out).await,
-        Command::Db(c) => db::execute(c, env, out).await,
-        Command::Tenant(c) => tenant::execute(c, env, out).await,
-        Command::Audit(c) => audit::execute(c, env, out).await,
-        Command::Queue(c) => queue::execute(c, env, out).await,
-        Command::Agents(c) => agents::execute(c, env, out).await,
         Command::Optimize(args) => optimize::run(args, env, out),
+        Command::Db { settings, command } => {
+            db::execute(command, &settings.environment(env)?.lookup(), out).await
+        }
+        Command::Tenant { settings, command } => {
+            tenant::execute(command, &settings.environment(env)?.lookup(), out).await
+        }
+        Command::Audit { settings, command } => {
+            audit::execute(command, &settings.environment(env)?.lookup(), out).await
+        }
+        Command::Queue { settings, command } => {
+            queue::execute(command, &settings.environment(env)?.lookup(), out).await
+        }
+        Command::Agents { settings, command } => {
+            agents::execute(command, &settings.environment(env)?.lookup(), out).await
+        }
     }
 }

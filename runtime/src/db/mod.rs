@@ -13,6 +13,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, AssertSqlSafe, ConnectOptions, Executor};
 
+use crate::secret::redact_urls;
 use crate::settings::DatabaseTarget;
 
 /// Which engine a database runs on.
@@ -74,7 +75,7 @@ impl Location {
             DatabaseTarget::Postgres { url, password } => {
                 let mut parsed =
                     url::Url::parse(url).map_err(|e| DbError::Url(format!("DATABASE_URL: {e}")))?;
-                let label = format!("PostgreSQL at {parsed}");
+                let label = format!("PostgreSQL at {}", redact_urls(parsed.as_str()));
                 if let Some(pw) = password {
                     parsed
                         .set_password(Some(pw.expose()))
@@ -103,11 +104,9 @@ impl Location {
     pub fn with_database(&self, database: &str) -> Result<Self, DbError> {
         let mut parsed = url::Url::parse(&self.url).map_err(|e| DbError::Url(e.to_string()))?;
         parsed.set_path(&format!("/{database}"));
-        let mut label_url = parsed.clone();
-        let _ = label_url.set_password(None);
         Ok(Self {
             url: parsed.to_string(),
-            label: format!("PostgreSQL at {label_url}"),
+            label: format!("PostgreSQL at {}", redact_urls(parsed.as_str())),
             backend: self.backend,
         })
     }

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use crate::domain::plan::Plans;
 use crate::domain::tenant::Isolation;
-use crate::secret::Secret;
+use crate::secret::{Secret, redact_urls};
 use crate::vars;
 pub use connections::Connections;
 pub use error::SettingsError;
@@ -328,7 +328,7 @@ fn database_target(
         }
         Some(url) => Err(SettingsError::invalid(
             vars::DATABASE_URL,
-            &url,
+            &redact_urls(&url),
             "expected postgresql://USER@HOST:PORT/DATABASE (the password goes in DATABASE_PASSWORD)",
         )),
         None if mode == Mode::Production => Err(SettingsError::Missing {
@@ -349,7 +349,7 @@ fn redis_target(mode: Mode, lookup: Lookup<'_>) -> Result<Option<RedisTarget>, S
         })),
         Some(url) => Err(SettingsError::invalid(
             vars::REDIS_URL,
-            &url,
+            &redact_urls(&url),
             "expected redis://HOST:PORT/DB (the password goes in REDIS_PASSWORD)",
         )),
         None if mode == Mode::Production => Err(SettingsError::Missing {

@@ -7,7 +7,7 @@
 use reqwest::{Method, StatusCode};
 use scf_runtime::audit::AuditRecord;
 use scf_runtime::audit::seal::Seal;
-use scf_runtime::cli::{AuditCommand, Command, run_command};
+use scf_runtime::cli::{AuditCommand, Command, SettingsArgs, run_command};
 use scf_runtime::secret::Secret;
 use serde_json::json;
 use sqlx::Executor;
@@ -16,8 +16,16 @@ use crate::helpers::{Backend, Options, TestApp, spawn_app};
 
 async fn cli_verify(app: &TestApp) -> (bool, String) {
     let mut out = Vec::new();
+    // An app on SQLite is the development store, which the command only opens when asked.
+    let settings = SettingsArgs {
+        dev: app.database_url.is_none(),
+        env_file: None,
+    };
     let ok = run_command(
-        Command::Audit(AuditCommand::Verify),
+        Command::Audit {
+            settings,
+            command: AuditCommand::Verify,
+        },
         &|k| app.env.get(k).cloned(),
         &mut out,
     )

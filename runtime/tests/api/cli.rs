@@ -34,6 +34,15 @@ pub(crate) async fn scf(env: &HashMap<String, String>, args: &[&str]) -> (bool, 
     (true, text)
 }
 
+/// `args`, with `--dev` on the SQLite engine: the development store is only ever asked for.
+fn dev<'a>(postgres: bool, args: &[&'a str]) -> Vec<&'a str> {
+    let mut args = args.to_vec();
+    if !postgres {
+        args.push("--dev");
+    }
+    args
+}
+
 fn base_env(dir: &tempfile::TempDir) -> HashMap<String, String> {
     [
         ("DATA_DIR", dir.path().to_str().expect("utf8").to_owned()),
@@ -57,17 +66,17 @@ async fn the_guides_db_and_tenant_commands_work_on_both_engines() {
             env.insert("TENANT_ISOLATION".into(), "database".into());
         }
         let ctx = if postgres { "postgres" } else { "sqlite" };
-        let (ok, out) = scf(&env, &["db", "verify"]).await;
+        let (ok, out) = scf(&env, &dev(postgres, &["db", "verify"])).await;
         assert!(!ok, "{ctx}: verify before init must fail: {out}");
         for step in [
             &["db", "init"][..],
             &["db", "migrate"],
             &["db", "seed", "--production"],
         ] {
-            let (ok, out) = scf(&env, step).await;
+            let (ok, out) = scf(&env, &dev(postgres, step)).await;
             assert!(ok, "{ctx}: {step:?}: {out}");
         }
-        let (ok, out) = scf(&env, &["db", "seed", "--production"]).await;
+        let (ok, out) = scf(&env, &dev(postgres, &["db", "seed", "--production"])).await;
         assert!(
             ok && out.contains("already exists"),
             "{ctx}: seeding is idempotent: {out}"
@@ -84,55 +93,65 @@ async fn the_guides_db_and_tenant_commands_work_on_both_engines() {
             "--admin-email",
             "admin@customer.com",
         ];
-        let (ok, out) = scf(&env, &create).await;
+        let (ok, out) = scf(&env, &dev(postgres, &create)).await;
         assert!(
             ok && out.contains("created tenant customer_123 (plan medium, industry FURNITURE"),
             "{ctx}: {out}"
         );
-        let (ok, out) = scf(&env, &create).await;
+        let (ok, out) = scf(&env, &dev(postgres, &create)).await;
         assert!(
             !ok && out.contains("tenant customer_123 already exists"),
             "{ctx}: {out}"
         );
         let (ok, out) = scf(
             &env,
-            &[
-                "tenant",
-                "create",
-                "--tenant-id",
-                "x",
-                "--plan",
-                "gigantic",
-                "--admin-email",
-                "a@b.co",
-            ],
+            &dev(
+                postgres,
+                &[
+                    "tenant",
+                    "create",
+                    "--tenant-id",
+                    "x",
+                    "--plan",
+                    "gigantic",
+                    "--admin-email",
+                    "a@b.co",
+                ],
+            ),
         )
         .await;
         assert!(
             !ok && out.contains("unknown plan \"gigantic\""),
             "{ctx}: {out}"
         );
-        let (ok, out) = scf(&env, &["tenant", "verify", "--tenant-id", "customer_123"]).await;
+        let (ok, out) = scf(
+            &env,
+            &dev(
+                postgres,
+                &["tenant", "verify", "--tenant-id", "customer_123"],
+            ),
+        )
+        .await;
         assert!(
             ok && out.contains("tenant customer_123 verified"),
             "{ctx}: {out}"
         );
-        let (ok, out) = scf(&env, &["tenant", "list", "--active-only"]).await;
+        let (ok, out) = scf(&env, &dev(postgres, &["tenant", "list", "--active-only"])).await;
         assert!(
             ok && out.contains("customer_123") && out.contains("1 tenant(s)"),
             "{ctx}: {out}"
         );
-        let (ok, out) = scf(&env, &["db", "verify"]).await;
+        let (ok, out) = scf(&env, &dev(postgres, &["db", "verify"])).await;
         assert!(
             ok && out.contains("database verified") && out.contains("tenant customer_123 store"),
             "{ctx}: {out}"
         );
-        let (ok, out) = scf(&env, &["audit", "verify"]).await;
+        let (ok, out) = scf(&env, &dev(postgres, &["audit", "verify"])).await;
         assert!(
             ok && out.contains("audit log intact: 2 entries verified"),
             "{ctx}: {out}"
         );
-        let (ok, out) = scf(&env, &["db", "seed"]).await;
+        let (ok, out) = scf(&env, &dev(postgres, &["db", "seed"])).await;
         assert!(
             ok && out.contains("demo tenant (DEVELOPMENT ONLY)"),
             "{ctx}: {out}"
@@ -201,6 +220,49 @@ async fn verify_names_a_missing_extension_and_a_broken_tenant() {
     );
     let (ok, out) = scf(&env, &["tenant", "verify", "--tenant-id", "acme"]).await;
     assert!(!ok && out.contains("FAILED store"), "{out}");
+}
+
+#[tokio::test]
+async fn a_password_inside_a_url_is_masked_in_output_and_errors() {
+    const CANARY: &str = "hunter2-in-url";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut env = base_env(&dir);
+    let db = services::fresh_postgres_database("rt_cli");
+    // The server trusts local connections, so the password is carried and never checked.
+    let url = db
+        .url()
+        .replacen("://postgres@", &format!("://postgres:{CANARY}@"), 1);
+    assert_ne!(
+        url,
+        db.url(),
+        "the fixture URL names the postgres role: {url}"
+    );
+    env.insert("DATABASE_URL".into(), url);
+    for step in [&["db", "init"][..], &["db", "migrate"], &["db", "verify"]] {
+        let (ok, out) = scf(&env, step).await;
+        assert!(ok, "{step:?}: {out}");
+        assert!(!out.contains(CANARY), "{step:?}: {out}");
+        assert!(
+            step[1] == "init" || out.contains("postgres:***@"),
+            "{step:?} names the URL, masked: {out}"
+        );
+    }
+    let failing = [
+        ("DATABASE_URL", format!("mysql://u:{CANARY}@h/db")),
+        ("REDIS_URL", format!("http://:{CANARY}@127.0.0.1:1/0")),
+        ("REDIS_URL", format!("redis://:{CANARY}@127.0.0.1:1/0")),
+    ];
+    for (var, value) in failing {
+        let mut env = env.clone();
+        env.insert(var.into(), value.clone());
+        let (ok, out) = scf(&env, &["queue", "status"]).await;
+        assert!(!ok, "{var}={value}: {out}");
+        assert!(!out.contains(CANARY), "{var}={value}: {out}");
+        assert!(
+            out.contains(":***@"),
+            "{var}={value}: the error names the URL: {out}"
+        );
+    }
 }
 
 /// The runtime's own binary, which cargo builds before the integration tests.

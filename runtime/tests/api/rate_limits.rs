@@ -54,6 +54,44 @@ async fn per_ip_limit_is_shared_across_instances_through_redis() {
         metrics.contains("framework_rate_limit_rejections_total{scope=\"ip\"} 1"),
         "{metrics}"
     );
+    every_rate_limit_key_expires(&first).await;
+}
+
+/// Redis runs `volatile-lru` (scf refuses `allkeys-*`): it evicts only keys with a TTL,
+/// so every rate-limit key must have one, or a full Redis stops taking them (the job
+/// queue's keys have none, and are never evicted).
+async fn every_rate_limit_key_expires(app: &crate::helpers::TestApp) {
+    let url = app.database_url.as_deref().expect("a PostgreSQL app");
+    let database = url.rsplit('/').next().expect("a database name");
+    let client = redis::Client::open(crate::services::redis_url()).expect("redis url");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis");
+    let (mut cursor, mut keys) = (0u64, Vec::<String>::new());
+    loop {
+        let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(format!("scf:{database}:rl:*"))
+            .query_async(&mut conn)
+            .await
+            .expect("scan");
+        keys.extend(batch);
+        if next == 0 {
+            break;
+        }
+        cursor = next;
+    }
+    assert!(!keys.is_empty(), "the limiter wrote its keys");
+    for key in keys {
+        let ttl: i64 = redis::cmd("PTTL")
+            .arg(&key)
+            .query_async(&mut conn)
+            .await
+            .expect("pttl");
+        assert!(ttl > 0, "{key} has no TTL ({ttl})");
+    }
 }
 
 #[tokio::test]

@@ -131,6 +131,10 @@ impl Kept {
                 None => return Ok((Content::Absent, fallback)),
             },
         };
+        // `see` reads a host path under a root: give it the copy's absolute path, since a
+        // relative `--root` (`./root`) makes `source` relative too.
+        let source = std::path::absolute(&source)
+            .map_err(|e| HostError::io(format!("read the kept copy of {path}"), e))?;
         let content = match see(Path::new("/"), &source.to_string_lossy()).ok() {
             Some(Seen::Link(to)) => Content::Link(to),
             Some(Seen::File { bytes, .. }) => {
