@@ -149,21 +149,25 @@ async fn retention_loop(state: AppState) {
     }
 }
 
-/// Completes on SIGTERM or Ctrl-C.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+/// Completes on SIGTERM or Ctrl-C (SIGINT). The handlers are registered when this is
+/// called, not when the future is first polled: a SIGTERM that arrives once the server
+/// answers is a clean shutdown, never the default action that kills it mid-request.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send {
+    use tokio::signal::unix::{SignalKind, signal};
+    let handlers = [SignalKind::terminate(), SignalKind::interrupt()].map(signal);
+    async move {
+        let [term, int] = handlers.map(|handler| async move {
+            match handler {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                // No handler: this signal keeps its default action; wait on the other.
+                Err(_) => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
+        });
+        tokio::select! {
+            () = term => {}
+            () = int => {}
         }
-    };
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
     }
 }

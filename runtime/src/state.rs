@@ -45,6 +45,9 @@ pub enum StartError {
     /// The JWT keys (a bug: settings refuse a missing or empty key).
     #[error(transparent)]
     Jwt(#[from] JwtError),
+    /// The audit keys (a bug: HMAC takes a key of any length).
+    #[error("cannot set up the audit log (a bug): {0}")]
+    Audit(#[from] crate::audit::seal::SealError),
     /// The metrics registry (a bug: its names are constants).
     #[error("cannot set up the metrics (a bug): {0}")]
     Metrics(#[from] prometheus::Error),
@@ -221,7 +224,7 @@ impl AppState {
         let queue = services.queue(&settings);
         Ok(Self(Arc::new(Inner {
             jwt: JwtKeys::new(&settings.security.jwt_keys)?,
-            audit: AuditLog::new(services.db.clone(), &settings),
+            audit: AuditLog::new(services.db.clone(), &settings)?,
             metrics: Metrics::new()?,
             limiter,
             queue,

@@ -3,8 +3,6 @@
 //! file, escape codes would be stored in the journal verbatim. Tests send it to a sink
 //! unless `TEST_LOG` is set.
 
-use std::io::IsTerminal;
-
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 
@@ -23,33 +21,12 @@ where
         .try_init();
 }
 
-/// Installs the global subscriber on stderr, in colour when [`colour`] says so.
+/// Installs the global subscriber on stderr, in colour by the rule the CLI follows too
+/// ([`scf_contract::colour`]).
 pub fn init_stderr(level: &str) {
-    let ansi = colour(std::io::stderr().is_terminal(), &|name| {
-        std::env::var_os(name).is_some()
-    });
-    init(level, std::io::stderr, ansi);
-}
-
-/// Whether to colour logs: on a terminal, not under systemd's journal, and without
-/// `NO_COLOR` (<https://no-color.org>).
-pub fn colour(is_terminal: bool, is_set: &dyn Fn(&str) -> bool) -> bool {
-    is_terminal && !is_set("JOURNAL_STREAM") && !is_set("NO_COLOR")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::colour;
-
-    #[test]
-    fn colour_only_on_a_terminal_outside_the_journal() {
-        let none = |_: &str| false;
-        assert!(colour(true, &none));
-        assert!(!colour(false, &none), "a pipe or a file");
-        assert!(
-            !colour(true, &|n| n == "JOURNAL_STREAM"),
-            "systemd's journal"
-        );
-        assert!(!colour(true, &|n| n == "NO_COLOR"));
-    }
+    init(
+        level,
+        std::io::stderr,
+        scf_contract::colour::for_stream(&std::io::stderr()),
+    );
 }

@@ -6,10 +6,10 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
-/// Whether output on `stream` may be styled (colours, bars, spinners): it is a terminal,
-/// and `NO_COLOR` is unset.
+/// Whether output on `stream` may be styled (colours, bars, spinners), by the rule the
+/// server's logs follow too.
 pub fn styled(stream: &impl IsTerminal) -> bool {
-    std::env::var_os("NO_COLOR").is_none() && stream.is_terminal()
+    scf_contract::colour::for_stream(stream)
 }
 
 /// Whether to colour output on stderr.

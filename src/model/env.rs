@@ -5,6 +5,7 @@
 use super::deployment::Model;
 use crate::config::Connector;
 use crate::config::values::SecretRef;
+use scf_contract::{EnvUnit, PlanLimits, plans};
 use scf_runtime::settings::{METRICS_PORT, shutdown};
 use scf_runtime::vars;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -95,11 +96,14 @@ pub fn runtime_env(m: &Model, placement: Placement) -> Vec<EnvVar> {
         secret(vars::REDIS_PASSWORD, &m.redis.password),
         secret(vars::SECRET_KEY, &s.secret_key),
         secret(vars::FIELD_ENCRYPTION_KEY, &s.field_encryption_key),
-        plain(vars::JWT_EXPIRY_SECONDS, s.jwt_expiry.as_secs().to_string()),
+        plain(
+            vars::JWT_EXPIRY_SECONDS,
+            s.jwt_expiry.to_env(EnvUnit::Seconds),
+        ),
         plain(vars::MFA_REQUIRED, s.mfa_required.to_string()),
         plain(
             vars::API_KEY_ROTATION_DAYS,
-            s.api_key_rotation.as_days_ceil().to_string(),
+            s.api_key_rotation.to_env(EnvUnit::Days),
         ),
         plain(vars::RATE_LIMIT_PER_IP, s.rate_limits.per_ip.to_string()),
         plain(
@@ -112,7 +116,7 @@ pub fn runtime_env(m: &Model, placement: Placement) -> Vec<EnvVar> {
         ),
         plain(
             vars::AUDIT_LOG_RETENTION_DAYS,
-            s.audit_log_retention.as_days_ceil().to_string(),
+            s.audit_log_retention.to_env(EnvUnit::Days),
         ),
         plain(vars::TENANT_ISOLATION, m.tenancy.isolation.to_string()),
         plain(vars::MAX_TENANTS, m.tenancy.max_tenants.to_string()),
@@ -125,12 +129,15 @@ pub fn runtime_env(m: &Model, placement: Placement) -> Vec<EnvVar> {
             vars::MAX_CONCURRENT_IMPLEMENTATIONS,
             m.framework.max_concurrent_implementations.to_string(),
         ),
-        plain(vars::CACHE_TTL, m.framework.cache_ttl.as_secs().to_string()),
+        plain(
+            vars::CACHE_TTL,
+            m.framework.cache_ttl.to_env(EnvUnit::Seconds),
+        ),
         plain(vars::CONNECTORS, connectors(&m.framework.connectors)),
         plain(vars::MAX_UPLOAD_MB, m.server.max_upload_mb.to_string()),
         plain(
             vars::REQUEST_TIMEOUT_SECONDS,
-            m.server.request_timeout.as_secs().to_string(),
+            m.server.request_timeout.to_env(EnvUnit::Seconds),
         ),
         plain(
             vars::PROMETHEUS_ENABLED,
@@ -199,20 +206,20 @@ fn connectors(list: &[Connector]) -> String {
     names.join(",")
 }
 
-/// `{"large":{"max_implementations":25,"max_users":500,"storage_bytes":…},…}`, keys sorted.
+/// `TENANT_PLANS`, in the contract's spelling.
 fn tenant_plans(m: &Model) -> String {
-    let plans: serde_json::Map<String, serde_json::Value> = m
+    let limits = m
         .tenancy
         .plans
         .iter()
         .map(|(name, p)| {
-            let limits = serde_json::json!({
-                "max_users": p.max_users,
-                "max_implementations": p.max_implementations,
-                "storage_bytes": p.storage.bytes(),
-            });
+            let limits = PlanLimits {
+                max_implementations: p.max_implementations,
+                max_users: p.max_users,
+                storage_bytes: p.storage.bytes(),
+            };
             (name.to_string(), limits)
         })
         .collect();
-    serde_json::Value::Object(plans).to_string()
+    plans::to_env(&limits)
 }

@@ -22,7 +22,7 @@ use utoipa::ToSchema;
 use crate::db::{Backend, Db, now};
 use crate::settings::Settings;
 use anchor::Anchor;
-use seal::Seal;
+use seal::{Seal, SealError};
 
 /// The hash before the first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -114,13 +114,13 @@ pub struct AuditLog {
 impl AuditLog {
     /// The log in `db`, sealed with the key derived from the settings' secret key and
     /// anchored in their data directory.
-    pub fn new(db: Db, settings: &Settings) -> Self {
-        Self {
+    pub fn new(db: Db, settings: &Settings) -> Result<Self, SealError> {
+        Ok(Self {
             db,
-            seal: Seal::new(&settings.security.jwt_keys),
+            seal: Seal::new(&settings.security.jwt_keys)?,
             anchors: anchor::path(&settings.data_dir),
             lock: Mutex::new(()),
-        }
+        })
     }
 
     async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {

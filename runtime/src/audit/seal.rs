@@ -12,44 +12,56 @@ use crate::secret::Secret;
 /// What the audit key is derived for (a change makes every seal differ).
 const PURPOSE: &[u8] = b"scf audit chain v1";
 
+type Keyed = Hmac<Sha256>;
+
+/// Why the audit keys could not be derived: the HMAC implementation refused a key.
+#[derive(Debug, thiserror::Error)]
+#[error("the audit key could not be derived from SECRET_KEY: {0}")]
+pub struct SealError(#[from] hmac::digest::InvalidLength);
+
 /// The audit keys: the current one seals, every one verifies.
 #[derive(Clone)]
 pub struct Seal {
-    keys: Vec<Vec<u8>>,
+    keys: Vec<Keyed>,
 }
 
-fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
-    // HMAC takes a key of any length, so this cannot fail.
-    let mut mac = Hmac::<Sha256>::new_from_slice(key)
-        .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
-    mac.update(data);
-    mac.finalize().into_bytes().to_vec()
+/// An HMAC keyed with `key`, ready to seal any number of texts.
+fn keyed(key: &[u8]) -> Result<Keyed, SealError> {
+    Ok(Keyed::new_from_slice(key)?)
+}
+
+/// `data` sealed under `key`, as hex.
+fn sealed(key: &Keyed, data: &str) -> String {
+    let mut mac = key.clone();
+    mac.update(data.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
 }
 
 impl Seal {
     /// The keys derived from the server's secret keys, current first.
-    pub fn new(secrets: &[Secret]) -> Self {
-        Self {
-            keys: secrets
-                .iter()
-                .map(|s| hmac(s.expose().as_bytes(), PURPOSE))
-                .collect(),
-        }
+    pub fn new(secrets: &[Secret]) -> Result<Self, SealError> {
+        let keys = secrets
+            .iter()
+            .map(|s| {
+                let mut derive = keyed(s.expose().as_bytes())?;
+                derive.update(PURPOSE);
+                keyed(&derive.finalize().into_bytes())
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self { keys })
     }
 
     /// `data` sealed with the current key, as hex.
     pub fn seal(&self, data: &str) -> String {
         self.keys
             .first()
-            .map(|key| hex::encode(hmac(key, data.as_bytes())))
+            .map(|key| sealed(key, data))
             .unwrap_or_default()
     }
 
     /// Whether `seal` is `data` sealed with any of the keys.
     pub fn verifies(&self, data: &str, seal: &str) -> bool {
-        self.keys
-            .iter()
-            .any(|key| hex::encode(hmac(key, data.as_bytes())) == seal)
+        self.keys.iter().any(|key| sealed(key, data) == seal)
     }
 }
 
@@ -59,15 +71,19 @@ mod tests {
 
     #[test]
     fn only_the_deployments_keys_verify() {
-        let old = Seal::new(&[Secret::new("old-key")]);
-        let rotated = Seal::new(&[Secret::new("new-key"), Secret::new("old-key")]);
+        let seal = |keys: &[&str]| {
+            let secrets: Vec<Secret> = keys.iter().map(|k| Secret::new(*k)).collect();
+            Seal::new(&secrets).expect("HMAC takes any key")
+        };
+        let old = seal(&["old-key"]);
+        let rotated = seal(&["new-key", "old-key"]);
         let sealed = old.seal("entry");
         assert!(
             rotated.verifies("entry", &sealed),
             "retired keys still verify"
         );
         assert!(!rotated.verifies("entry!", &sealed));
-        assert!(!Seal::new(&[Secret::new("guess")]).verifies("entry", &sealed));
+        assert!(!seal(&["guess"]).verifies("entry", &sealed));
         assert_ne!(rotated.seal("entry"), sealed, "the current key seals");
     }
 }

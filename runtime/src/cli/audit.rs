@@ -24,7 +24,7 @@ pub async fn execute(
     match cmd {
         AuditCommand::Verify => {
             let (settings, services) = services(env).await?;
-            let report = crate::audit::AuditLog::new(services.db, &settings)
+            let report = crate::audit::AuditLog::new(services.db, &settings)?
                 .verify()
                 .await?;
             for problem in &report.problems {

@@ -30,6 +30,12 @@ impl From<crate::db::DbError> for CliError {
     }
 }
 
+impl From<crate::audit::seal::SealError> for CliError {
+    fn from(e: crate::audit::seal::SealError) -> Self {
+        Self::Start(e.into())
+    }
+}
+
 impl From<sqlx::Error> for CliError {
     fn from(e: sqlx::Error) -> Self {
         Self::Start(crate::db::DbError::Query(e).into())

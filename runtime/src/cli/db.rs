@@ -131,7 +131,7 @@ async fn seed(
             settings.security.api_key_lifetime,
         )
         .await?;
-        crate::audit::AuditLog::new(services.db.clone(), &settings)
+        crate::audit::AuditLog::new(services.db.clone(), &settings)?
             .append(&cli_entry("db seed", format!("platform-key:{id}"), None))
             .await?;
         line(
@@ -164,7 +164,7 @@ async fn seed_demo(
     };
     match services.tenancy.create(req).await {
         Ok(done) => {
-            crate::audit::AuditLog::new(services.db.clone(), settings)
+            crate::audit::AuditLog::new(services.db.clone(), settings)?
                 .append(&cli_entry(
                     "db seed",
                     "tenant:demo".to_owned(),

@@ -74,7 +74,7 @@ pub async fn execute(
                     admin_email,
                 })
                 .await?;
-            AuditLog::new(services.db.clone(), &settings)
+            AuditLog::new(services.db.clone(), &settings)?
                 .append(&cli_entry(
                     "tenant create",
                     format!("tenant:{id}"),

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::SettingsError;
+use super::error::SettingsError;
 use super::parse::{Lookup, number};
 use crate::vars;
 

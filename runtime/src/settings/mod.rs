@@ -282,10 +282,18 @@ fn extensions(lookup: Lookup<'_>) -> Vec<String> {
 
 fn rate_limits(lookup: Lookup<'_>) -> Result<RateLimits, SettingsError> {
     Ok(RateLimits {
-        per_ip: parse::quota(lookup, vars::RATE_LIMIT_PER_IP, "1000/hour")?,
-        per_user: parse::quota(lookup, vars::RATE_LIMIT_PER_USER, "5000/hour")?,
-        per_tenant: parse::quota(lookup, vars::RATE_LIMIT_PER_TENANT, "50000/hour")?,
+        per_ip: parse::quota(lookup, vars::RATE_LIMIT_PER_IP, per_hour(1000))?,
+        per_user: parse::quota(lookup, vars::RATE_LIMIT_PER_USER, per_hour(5000))?,
+        per_tenant: parse::quota(lookup, vars::RATE_LIMIT_PER_TENANT, per_hour(50_000))?,
     })
+}
+
+/// The guide's default budgets are per hour.
+const fn per_hour(count: u32) -> Quota {
+    Quota {
+        count,
+        period: Duration::from_secs(3600),
+    }
 }
 
 fn queue(lookup: Lookup<'_>) -> Result<crate::queue::QueueConfig, SettingsError> {
@@ -422,12 +430,8 @@ fn security(
         field_keys,
         jwt_expiry: parse::seconds(lookup, vars::JWT_EXPIRY_SECONDS, DAY)?,
         mfa_required: parse::boolean(lookup, vars::MFA_REQUIRED, !dev)?,
-        api_key_lifetime: Duration::from_secs(
-            parse::number(lookup, vars::API_KEY_ROTATION_DAYS, 90u64)?.saturating_mul(DAY),
-        ),
-        audit_retention: Duration::from_secs(
-            parse::number(lookup, vars::AUDIT_LOG_RETENTION_DAYS, 90u64)?.saturating_mul(DAY),
-        ),
+        api_key_lifetime: parse::days(lookup, vars::API_KEY_ROTATION_DAYS, 90)?,
+        audit_retention: parse::days(lookup, vars::AUDIT_LOG_RETENTION_DAYS, 90)?,
         trusted_proxies,
     })
 }

@@ -1,10 +1,10 @@
-//! Parsing of single environment values: numbers, booleans, lists, `COUNT/UNIT` rate
-//! limits and the `TENANT_PLANS` JSON. Each error names the variable and the fix.
+//! Parsing of single environment values: numbers, booleans and lists here; durations,
+//! `COUNT/UNIT` rate limits and the `TENANT_PLANS` JSON through `scf-contract`, whose
+//! grammars the compiler writes them in. Each error names the variable and the fix.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::Deserialize;
+use scf_contract::{EnvUnit, Rate, ValueError};
 
 use super::error::SettingsError;
 use crate::domain::plan::{Plan, Plans};
@@ -33,13 +33,47 @@ pub fn number<T: std::str::FromStr>(
     }
 }
 
+/// A variable read by the contract's `read`, or `default` when unset.
+fn contract<T>(
+    lookup: Lookup<'_>,
+    var: &'static str,
+    read: impl FnOnce(&str) -> Result<T, ValueError>,
+    default: T,
+) -> Result<T, SettingsError> {
+    match get(lookup, var) {
+        None => Ok(default),
+        Some(v) => read(&v).map_err(|e| SettingsError::invalid(var, &v, &e.help)),
+    }
+}
+
+/// A whole number of `unit` (the contract's `*_SECONDS` and `*_DAYS` spelling).
+fn duration(
+    lookup: Lookup<'_>,
+    var: &'static str,
+    unit: EnvUnit,
+    default: Duration,
+) -> Result<Duration, SettingsError> {
+    let read = |v: &str| scf_contract::Duration::from_env(v, unit).map(Duration::from);
+    contract(lookup, var, read, default)
+}
+
 /// A whole number of seconds, or `default` seconds when unset.
 pub fn seconds(
     lookup: Lookup<'_>,
     var: &'static str,
     default: u64,
 ) -> Result<Duration, SettingsError> {
-    number(lookup, var, default).map(Duration::from_secs)
+    duration(lookup, var, EnvUnit::Seconds, Duration::from_secs(default))
+}
+
+/// A whole number of days, or `default` days when unset.
+pub fn days(
+    lookup: Lookup<'_>,
+    var: &'static str,
+    default: u64,
+) -> Result<Duration, SettingsError> {
+    let default = Duration::from_secs(default.saturating_mul(86_400));
+    duration(lookup, var, EnvUnit::Days, default)
 }
 
 /// `true`/`false` (also `1`/`0`, `yes`/`no`), or `default` when unset.
@@ -82,44 +116,22 @@ pub struct Quota {
     pub period: Duration,
 }
 
-impl Quota {
-    /// Parses `COUNT/UNIT`, where UNIT is second, minute, hour or day.
-    pub fn parse(text: &str) -> Option<Self> {
-        let (count, unit) = text.split_once('/')?;
-        let count: u32 = count.trim().parse().ok().filter(|c| *c > 0)?;
-        let secs = match unit.trim().to_ascii_lowercase().trim_end_matches('s') {
-            "second" | "sec" => 1,
-            "minute" | "min" => 60,
-            "hour" => 3600,
-            "day" => 86_400,
-            _ => return None,
-        };
-        Some(Self {
-            count,
-            period: Duration::from_secs(secs),
-        })
+impl From<Rate> for Quota {
+    fn from(rate: Rate) -> Self {
+        Self {
+            count: rate.count,
+            period: rate.per.duration(),
+        }
     }
 }
 
 /// A `COUNT/UNIT` rate limit, or `default` when unset.
-pub fn quota(lookup: Lookup<'_>, var: &'static str, default: &str) -> Result<Quota, SettingsError> {
-    let text = get(lookup, var).unwrap_or_else(|| default.to_owned());
-    Quota::parse(&text).ok_or_else(|| {
-        SettingsError::invalid(
-            var,
-            &text,
-            "expected COUNT/UNIT, e.g. 1000/hour (unit: second, minute, hour or day)",
-        )
-    })
-}
-
-/// One plan as `TENANT_PLANS` spells it.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawPlan {
-    max_users: u32,
-    max_implementations: u32,
-    storage_bytes: u64,
+pub fn quota(
+    lookup: Lookup<'_>,
+    var: &'static str,
+    default: Quota,
+) -> Result<Quota, SettingsError> {
+    contract(lookup, var, |v| v.parse::<Rate>().map(Quota::from), default)
 }
 
 /// The tenant plans from `TENANT_PLANS`, or the guide's small/medium/large.
@@ -127,17 +139,10 @@ pub fn plans(lookup: Lookup<'_>, var: &'static str) -> Result<Plans, SettingsErr
     let Some(text) = get(lookup, var) else {
         return Ok(Plans::guide_defaults());
     };
-    let raw: BTreeMap<String, RawPlan> = serde_json::from_str(&text).map_err(|e| {
-        SettingsError::invalid(var, "(json)", &format!("{e}; expected {{\"small\":{{\"max_users\":25,\"max_implementations\":3,\"storage_bytes\":10737418240}}}}"))
+    let plans = scf_contract::plans::from_env(&text).map_err(|e| {
+        SettingsError::invalid(var, "(json)", &format!("{}; {}", e.message, e.help))
     })?;
-    if raw.is_empty() {
-        return Err(SettingsError::invalid(
-            var,
-            "{}",
-            "declare at least one plan",
-        ));
-    }
-    Ok(Plans::new(raw.into_iter().map(|(name, p)| {
+    Ok(Plans::new(plans.into_iter().map(|(name, p)| {
         (
             name,
             Plan {
@@ -154,24 +159,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn quotas_parse_the_guide_spelling() {
+    fn quotas_read_the_contract_spelling_and_name_the_variable() {
+        let env = |k: &str| match k {
+            "Q" => Some("5/ minutes".to_owned()),
+            "HUGE" => Some("4294967296/hour".to_owned()),
+            _ => None,
+        };
+        let default = Quota {
+            count: 1,
+            period: Duration::from_secs(1),
+        };
         assert_eq!(
-            Quota::parse("1000/hour"),
-            Some(Quota {
-                count: 1000,
-                period: Duration::from_secs(3600)
-            })
-        );
-        assert_eq!(
-            Quota::parse("5/ minutes"),
-            Some(Quota {
+            quota(&env, "Q", default),
+            Ok(Quota {
                 count: 5,
                 period: Duration::from_secs(60)
             })
         );
-        assert_eq!(Quota::parse("0/hour"), None);
-        assert_eq!(Quota::parse("10/fortnight"), None);
-        assert_eq!(Quota::parse("lots"), None);
+        assert_eq!(quota(&env, "UNSET", default), Ok(default));
+        let err = quota(&env, "HUGE", default).expect_err("above u32");
+        assert!(err.to_string().starts_with("HUGE="), "{err}");
     }
 
     #[test]

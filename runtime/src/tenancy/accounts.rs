@@ -4,7 +4,7 @@
 //! reactivating stays within the user limit. Each check and its change run in one
 //! [`TenantDb::begin_limited`] transaction, so concurrent requests cannot both pass it.
 
-use super::TenantError;
+use super::error::TenantError;
 use super::store::TenantDb;
 use super::users::{EMAIL_CONTEXT, NewUser};
 use crate::crypto::fields::FieldCipher;

@@ -4,15 +4,14 @@
 //! PostgreSQL or Redis is missing.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
 use std::process::{Command as Process, Stdio};
 
 use clap::Parser;
 use scf_runtime::cli::{Command, run_command};
 
-use crate::helpers::{FIELD_KEY, SECRET_KEY};
+use crate::helpers::{DevProcess, FIELD_KEY, SECRET_KEY, runtime_binary};
 use crate::services;
 
 #[derive(Parser)]
@@ -265,11 +264,6 @@ async fn a_password_inside_a_url_is_masked_in_output_and_errors() {
     }
 }
 
-/// The runtime's own binary, which cargo builds before the integration tests.
-pub(crate) fn runtime_binary() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_scf-runtime"))
-}
-
 /// Sends the head and half the body of a login request; the server is now in the
 /// middle of it. A first request on the same connection, answered in full, proves the
 /// server accepted the connection (a connection still in the kernel's backlog would be
@@ -314,45 +308,25 @@ fn read_response(conn: &mut TcpStream) {
 
 #[test]
 fn run_dev_needs_nothing_prints_its_address_and_drains_on_sigterm() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut child = Process::new(runtime_binary())
-        .args(["run", "--dev", "--listen", "127.0.0.1:0"])
-        .current_dir(dir.path())
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .env("METRICS_LISTEN", "127.0.0.1:0")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("starts");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let first = lines.next().expect("a line").expect("utf8");
-    assert!(
-        first.starts_with("scf runtime (development) listening on http://127.0.0.1:"),
-        "{first}"
-    );
-    let address = first.rsplit(' ').next().expect("address").to_owned();
+    let mut dev = DevProcess::spawn(&[], Stdio::null());
+    let address = dev.address.clone();
     let body = Process::new("curl")
         .args(["-sf", &format!("{address}/health")])
         .output()
         .expect("curl");
     assert_eq!(String::from_utf8_lossy(&body.stdout), r#"{"status":"ok"}"#);
     assert!(
-        dir.path().join(".scf/scf.db").exists(),
+        dev.dir.path().join(".scf/scf.db").exists(),
         "dev storage lives under ./.scf"
     );
-    let keys = std::fs::metadata(dir.path().join(".scf/dev-keys.json")).expect("dev keys");
+    let keys = std::fs::metadata(dev.dir.path().join(".scf/dev-keys.json")).expect("dev keys");
     assert_eq!(
         std::os::unix::fs::PermissionsExt::mode(&keys.permissions()) & 0o777,
         0o600
     );
 
     let (mut conn, rest) = start_request(&address);
-    let kill = Process::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(kill.success());
+    dev.terminate();
     // Shutdown has begun once the listener is closed; the request is still in flight.
     let closed = (0..2000).any(|_| {
         let refused = TcpStream::connect(address.trim_start_matches("http://")).is_err();
@@ -370,9 +344,9 @@ fn run_dev_needs_nothing_prints_its_address_and_drains_on_sigterm() {
         response.starts_with("HTTP/1.1 401") && response.contains("invalid_credentials"),
         "in-flight request drained: {response:?}"
     );
-    let status = child.wait().expect("exits");
+    let status = dev.child.wait().expect("exits");
     assert!(status.success(), "SIGTERM is a clean shutdown: {status}");
-    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let rest: Vec<String> = dev.lines.map_while(Result::ok).collect();
     assert_eq!(rest.last().map(String::as_str), Some("stopped"), "{rest:?}");
 }
 

@@ -3,16 +3,15 @@
 //! is kept only when it is short visible ASCII; API-key names refuse control characters;
 //! logs carry no colour codes under systemd's journal.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Command as Process, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::cli::runtime_binary;
-use crate::helpers::{Backend, Options, spawn_app};
+use crate::helpers::{Backend, DevProcess, Options, spawn_app};
 
 /// Reads until the server closes the connection, for at most `limit`; returns what was
 /// read and how long the server took to close, or `None` if it kept the connection open.
@@ -154,41 +153,22 @@ async fn api_key_names_refuse_control_characters() {
 
 #[test]
 fn logs_under_the_journal_carry_no_colour_codes() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut child = Process::new(runtime_binary())
-        .args(["run", "--dev", "--listen", "127.0.0.1:0"])
-        .current_dir(dir.path())
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .env("METRICS_LISTEN", "127.0.0.1:0")
-        .env("JOURNAL_STREAM", "8:12345")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starts");
-    let mut stdout = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let first = stdout.next().expect("a line").expect("utf8");
-    assert!(first.contains("listening on"), "{first}");
-    let address = first.rsplit(' ').next().expect("address").to_owned();
+    let mut dev = DevProcess::spawn(&[("JOURNAL_STREAM", "8:12345")], Stdio::piped());
     // Serving requests: the SIGTERM handler is in place.
-    let mut conn = connect(&address);
+    let mut conn = connect(&dev.address);
     conn.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         .expect("request");
     let (health, _) = read_until_closed(&mut conn, Duration::from_secs(10)).expect("a response");
     assert!(health.starts_with("HTTP/1.1 200"), "{health}");
-    let kill = Process::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(kill.success());
+    dev.terminate();
     let mut logs = String::new();
-    child
+    dev.child
         .stderr
         .take()
         .expect("stderr")
         .read_to_string(&mut logs)
         .expect("logs");
-    assert!(child.wait().expect("exits").success());
+    assert!(dev.child.wait().expect("exits").success());
     assert!(logs.contains("shutting down"), "{logs}");
     assert!(!logs.contains('\u{1b}'), "no escape codes: {logs:?}");
 }

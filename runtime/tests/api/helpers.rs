@@ -3,6 +3,9 @@
 //! helpers to provision tenants and sign in.
 
 use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Lines};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdout, Command, Stdio};
 
 use reqwest::{Method, StatusCode};
 use scf_runtime::domain::tenant::Isolation;
@@ -371,4 +374,62 @@ pub fn matrix() -> Vec<(Backend, Isolation)> {
         (Backend::Sqlite, Isolation::Row),
         (Backend::Sqlite, Isolation::Database),
     ]
+}
+
+/// The runtime's own binary, which cargo builds before the integration tests.
+pub fn runtime_binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_scf-runtime"))
+}
+
+/// `scf-runtime run --dev` as a real process, on a free port in a fresh directory.
+pub struct DevProcess {
+    /// The process; its stdout is in `lines`.
+    pub child: Child,
+    /// The address it printed, `http://127.0.0.1:PORT`.
+    pub address: String,
+    /// Its stdout after the first line.
+    pub lines: Lines<BufReader<ChildStdout>>,
+    /// Its working directory (dev state lives in `./.scf`).
+    pub dir: tempfile::TempDir,
+}
+
+impl DevProcess {
+    /// Starts it with only `PATH` and `env` set, stderr going to `stderr`, and waits for
+    /// the line that says where it listens.
+    pub fn spawn(env: &[(&str, &str)], stderr: Stdio) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut child = Command::new(runtime_binary())
+            .args(["run", "--dev", "--listen", "127.0.0.1:0"])
+            .current_dir(dir.path())
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("METRICS_LISTEN", "127.0.0.1:0")
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .expect("starts");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let first = lines.next().expect("a line").expect("utf8");
+        assert!(
+            first.starts_with("scf runtime (development) listening on http://127.0.0.1:"),
+            "{first}"
+        );
+        let address = first.rsplit(' ').next().expect("address").to_owned();
+        Self {
+            child,
+            address,
+            lines,
+            dir,
+        }
+    }
+
+    /// Sends it SIGTERM.
+    pub fn terminate(&self) {
+        let kill = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(kill.success());
+    }
 }

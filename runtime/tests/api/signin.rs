@@ -18,6 +18,18 @@ async fn login(app: &TestApp, email: &str, password: &str) -> (StatusCode, Value
     .await
 }
 
+/// `POST /v1/auth/password` as the bearer of `token`.
+async fn change_password(
+    app: &TestApp,
+    token: &str,
+    current: &str,
+    new: &str,
+) -> (StatusCode, Value) {
+    let body = json!({"current_password": current, "new_password": new});
+    app.call(Method::POST, "/v1/auth/password", Some(token), Some(body))
+        .await
+}
+
 /// Ends the account's current lock, as if its time had passed.
 async fn expire_lock(app: &TestApp) {
     let sql =
@@ -161,34 +173,13 @@ async fn logout_revokes_every_earlier_token() {
 async fn a_password_change_needs_the_current_password_and_revokes_earlier_tokens() {
     let app = spawn_app(Options::new(Backend::Sqlite)).await;
     let t = app.tenant("acme", "small").await;
-    let change =
-        |current: &str, new: &str| json!({"current_password": current, "new_password": new});
-    let (status, body) = app
-        .call(
-            Method::POST,
-            "/v1/auth/password",
-            Some(&t.token),
-            Some(change("not-the-password", "a-brand-new-password")),
-        )
-        .await;
+    let (status, body) =
+        change_password(&app, &t.token, "not-the-password", "a-brand-new-password").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
-    let (status, body) = app
-        .call(
-            Method::POST,
-            "/v1/auth/password",
-            Some(&t.token),
-            Some(change(&t.admin_password, "short")),
-        )
-        .await;
+    let (status, body) = change_password(&app, &t.token, &t.admin_password, "short").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    let (status, body) = app
-        .call(
-            Method::POST,
-            "/v1/auth/password",
-            Some(&t.token),
-            Some(change(&t.admin_password, "a-brand-new-password")),
-        )
-        .await;
+    let (status, body) =
+        change_password(&app, &t.token, &t.admin_password, "a-brand-new-password").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let new_token = body["access_token"].as_str().expect("a new token");
     let (status, _) = app.call(Method::GET, "/v1/me", Some(&t.token), None).await;

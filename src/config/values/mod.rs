@@ -21,8 +21,9 @@ pub use names::{Email, Identifier, Industry, Name, PgExtension, PlanName, UnixNa
 pub use net::{Cidr, DomainName, ListenAddr};
 pub use path::{AbsPath, S3Url};
 pub use quantity::Quantity;
+pub use scf_contract::{Duration, Rate};
 pub use secret::SecretRef;
-pub use units::{ByteSize, Duration, Per, Rate, SavePoint};
+pub use units::{ByteSize, SavePoint};
 pub use value::{StringValue, ValueError};
 
 /// Checks `raw` against the value type whose schema `format` is `format`.

@@ -55,7 +55,7 @@ async fn agents_only_processes_the_apis_jobs_from_another_process() {
     let app = spawn_app(Options::new(Backend::Postgres).redis().agents(0)).await;
     let t = app.tenant("acme", "small").await;
     let spawn = |env: &std::collections::HashMap<String, String>| {
-        Process::new(crate::cli::runtime_binary())
+        Process::new(crate::helpers::runtime_binary())
             .args(["run", "--agents-only", "--agents", "1"])
             .env_clear()
             .envs(env)

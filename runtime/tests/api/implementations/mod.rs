@@ -17,6 +17,9 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use scf_runtime::queue::{FORECASTING, QueueConfig, StreamStatus};
 use serde_json::Value;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, tungstenite};
 
 use crate::helpers::TestApp;
 
@@ -74,6 +77,40 @@ pub(super) async fn create(app: &TestApp, token: &str, csv: &str) -> (StatusCode
         csv.to_owned(),
     )
     .await
+}
+
+/// `GET /v1/implementations/{id}/results` as `token`.
+pub(super) async fn results(app: &TestApp, token: &str, id: &str) -> (StatusCode, Value) {
+    app.call(
+        Method::GET,
+        &format!("/v1/implementations/{id}/results"),
+        Some(token),
+        None,
+    )
+    .await
+}
+
+/// A progress WebSocket of an implementation.
+pub(super) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Opens the progress WebSocket of implementation `id` as `bearer`.
+pub(super) async fn events(
+    app: &TestApp,
+    bearer: &str,
+    id: &str,
+) -> Result<Socket, tungstenite::Error> {
+    let url = format!(
+        "{}/v1/implementations/{id}/events",
+        app.address.replace("http://", "ws://")
+    );
+    let mut request = url.into_client_request().expect("request");
+    request.headers_mut().insert(
+        "authorization",
+        format!("Bearer {bearer}").parse().expect("header"),
+    );
+    tokio_tungstenite::connect_async(request)
+        .await
+        .map(|(socket, _)| socket)
 }
 
 pub(super) fn redis_queue(visibility: Duration, max_attempts: u32) -> QueueConfig {

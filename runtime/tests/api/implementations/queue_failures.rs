@@ -5,13 +5,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::Method;
 use scf_runtime::agents::Agents;
 use scf_runtime::agents::forecasting::Forecasting;
 use scf_runtime::agents::worker::{self, Handler, JobError};
 use scf_runtime::queue::{FORECASTING, Message};
 
-use super::{create, demand_csv, finished, forecasting_until, redis_queue};
+use super::{create, demand_csv, finished, forecasting_until, redis_queue, results};
 use crate::cli::scf;
 use crate::helpers::{Backend, Options, spawn_app};
 
@@ -73,14 +72,7 @@ async fn a_job_whose_agent_died_is_reclaimed_and_written_once() {
     forecasting_until(&app, |s| s.depth() == 0).await;
     agents.stop(Duration::from_secs(10)).await;
     assert_eq!(done["state"], "succeeded", "{done}");
-    let (_, rows) = app
-        .call(
-            Method::GET,
-            &format!("/v1/implementations/{id}/results"),
-            Some(&t.token),
-            None,
-        )
-        .await;
+    let (_, rows) = results(&app, &t.token, &id).await;
     let mut skus: Vec<&str> = rows
         .as_array()
         .expect("rows")

@@ -10,7 +10,7 @@ use scf_runtime::agents::Agents;
 use scf_runtime::queue::FORECASTING;
 use serde_json::Value;
 
-use super::{create, demand_csv, finished, forecasting_until};
+use super::{create, demand_csv, events, finished, forecasting_until, results};
 use crate::helpers::{Backend, Options, TestApp, spawn_app};
 
 /// Long-format JSON records of the same demand.
@@ -66,14 +66,7 @@ async fn run_to_results(
         "{query}: {done}"
     );
 
-    let (status, json) = app
-        .call(
-            Method::GET,
-            &format!("/v1/implementations/{id}/results"),
-            Some(token),
-            None,
-        )
-        .await;
+    let (status, json) = results(app, token, id).await;
     assert_eq!(status, StatusCode::OK, "{query}: {json}");
     let rows = json.as_array().expect("array");
     assert_eq!(rows.len(), skus, "{query}");
@@ -302,14 +295,7 @@ async fn a_cancelled_implementation_is_never_processed() {
     );
     let (status, body) = app.call(Method::POST, &path, Some(&t.token), None).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
-    let (status, body) = app
-        .call(
-            Method::GET,
-            &format!("/v1/implementations/{id}/results"),
-            Some(&t.token),
-            None,
-        )
-        .await;
+    let (status, body) = results(&app, &t.token, id).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (StatusCode::CONFLICT, Some("not_finished"))
@@ -366,38 +352,19 @@ async fn another_tenants_implementation_is_404_everywhere() {
         .call(Method::GET, "/v1/implementations", Some(&a.token), None)
         .await;
     assert_eq!(list, serde_json::json!([]));
-    let (status, _) = app
-        .call(
-            Method::GET,
-            &format!("/v1/implementations/{id}/results"),
-            Some(&b.token),
-            None,
-        )
-        .await;
+    let (status, _) = results(&app, &b.token, id).await;
     assert_eq!(status, StatusCode::OK, "B still reads its own");
 }
 
 #[tokio::test]
 async fn progress_streams_over_a_websocket() {
     use futures_util::StreamExt;
-    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
     let app = spawn_app(Options::new(Backend::Sqlite).agents(0)).await;
     let t = app.tenant("acme", "small").await;
     let (_, created) = create(&app, &t.token, &demand_csv(30)).await;
     let id = created["id"].as_str().expect("id");
-    let url = format!(
-        "{}/v1/implementations/{id}/events",
-        app.address.replace("http://", "ws://")
-    );
-    let mut request = url.into_client_request().expect("request");
-    request.headers_mut().insert(
-        "authorization",
-        format!("Bearer {}", t.token).parse().expect("header"),
-    );
-    let (mut socket, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("upgrade");
+    let mut socket = events(&app, &t.token, id).await.expect("upgrade");
     let agents = Agents::start(&app.state, 1);
     let mut states = Vec::new();
     while let Some(msg) = socket.next().await {

@@ -5,33 +5,14 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use reqwest::StatusCode;
-use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, tungstenite};
+use tokio_tungstenite::tungstenite;
 
-use super::{create, demand_csv};
+use super::{Socket, create, demand_csv, events};
 use crate::helpers::{Backend, Options, TestApp, spawn_app};
-
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-async fn connect(app: &TestApp, bearer: &str, id: &str) -> Result<Socket, tungstenite::Error> {
-    let url = format!(
-        "{}/v1/implementations/{id}/events",
-        app.address.replace("http://", "ws://")
-    );
-    let mut request = url.into_client_request().expect("request");
-    request.headers_mut().insert(
-        "authorization",
-        format!("Bearer {bearer}").parse().expect("header"),
-    );
-    tokio_tungstenite::connect_async(request)
-        .await
-        .map(|(socket, _)| socket)
-}
 
 /// A socket that has received its first event.
 async fn follow(app: &TestApp, bearer: &str, id: &str) -> Socket {
-    let mut socket = connect(app, bearer, id).await.expect("upgrade");
+    let mut socket = events(app, bearer, id).await.expect("upgrade");
     let first = socket.next().await.expect("an event").expect("a message");
     assert!(
         first.to_text().expect("text").contains("\"queued\""),
@@ -98,7 +79,7 @@ async fn sockets_on_one_run_share_one_poller_and_a_user_holds_at_most_its_cap() 
         1,
         "five sockets on one run, one poller"
     );
-    let message = refused(connect(&app, &t.token, id).await);
+    let message = refused(events(&app, &t.token, id).await);
     assert!(message.contains("WEBSOCKETS_PER_USER"), "{message}");
     drop(sockets);
     settles(&app, "framework_websockets_open", 0).await;
@@ -120,7 +101,7 @@ async fn a_tenant_holds_at_most_its_cap_whoever_opens_them() {
     let id = created["id"].as_str().expect("id");
     let _admin = follow(&app, &t.token, id).await;
     let _key = follow(&app, &key, id).await;
-    let message = refused(connect(&app, &key, id).await);
+    let message = refused(events(&app, &key, id).await);
     assert!(message.contains("WEBSOCKETS_PER_TENANT"), "{message}");
     let other = app.tenant("other", "small").await;
     let (_, created) = create(&app, &other.token, &demand_csv(3)).await;
