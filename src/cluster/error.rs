@@ -64,7 +64,7 @@ pub enum ClusterError {
     Rollout(String),
     /// A saved plan is stale, or is not what apply would do.
     #[error(transparent)]
-    SavedPlan(#[from] crate::plan::Refused),
+    SavedPlan(#[from] crate::plan::saved::Refused),
     /// The user declined, or could not be asked.
     #[error("{0}")]
     Refused(String),

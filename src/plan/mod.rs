@@ -9,7 +9,6 @@ pub mod saved;
 pub mod show;
 pub mod step;
 
-pub use saved::Refused;
 pub use step::{Command, Step};
 
 use crate::artifact::Artifact;

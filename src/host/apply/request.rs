@@ -2,7 +2,8 @@
 //! notes, progress) and what it reports: the whole surface between the CLI and the host.
 
 use crate::host::{HostError, ServiceManager, database};
-use crate::plan::{Plan, Refused};
+use crate::plan::Plan;
+use crate::plan::saved::Refused;
 use std::path::PathBuf;
 use std::time::Duration;
 
