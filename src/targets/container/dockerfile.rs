@@ -27,6 +27,7 @@ pub const CONTEXT_SOURCES: &[&str] = &[
     "schemas",
     "tools",
     "runtime",
+    "contract",
     "forecast",
     "testkit",
 ];
