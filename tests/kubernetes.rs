@@ -210,6 +210,7 @@ fn no_secret_value_reaches_the_manifests() {
         ])
         .current_dir(dir.path())
         .env("SCF_DB_PASSWORD", sentinel)
+        .env("SCF_DB_ADMIN_PASSWORD", sentinel)
         .env("SCF_REDIS_PASSWORD", sentinel)
         .env("SCF_SECRET_KEY", sentinel)
         .env("SCF_FIELD_KEY", sentinel)

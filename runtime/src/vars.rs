@@ -26,6 +26,9 @@ pub const DATABASE_PASSWORD: &str = "DATABASE_PASSWORD";
 /// serving needs. Unset: migrations run as `DATABASE_URL`'s role. `scf apply` sets it for
 /// its own run; the service never has it.
 pub const DATABASE_MIGRATION_URL: &str = "DATABASE_MIGRATION_URL";
+/// *Secret.* Password for `DATABASE_MIGRATION_URL` when the URL carries none (a Kubernetes
+/// Job takes it from a Secret key, which cannot be spliced into a URL safely).
+pub const DATABASE_MIGRATION_PASSWORD: &str = "DATABASE_MIGRATION_PASSWORD";
 /// Connections kept in the database pool.
 pub const DATABASE_POOL_SIZE: &str = "DATABASE_POOL_SIZE";
 /// Extra connections the pool may open under load.

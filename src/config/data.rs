@@ -19,6 +19,11 @@ pub struct Database {
     pub user: Identifier,
     /// The role's password, as a reference: `env:NAME` or `file:/PATH`.
     pub password: SecretRef,
+    /// Kubernetes, managed database only: the password of the PostgreSQL StatefulSet's
+    /// superuser `postgres`, as a reference (`env:NAME` or `file:/PATH`). The migration Job
+    /// bootstraps the roles and migrates through it; the runtime's pods never see it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_password: Option<SecretRef>,
     /// Extensions created in the database.
     #[serde(default)]
     pub extensions: Vec<PgExtension>,

@@ -202,6 +202,14 @@ fn kubernetes(c: &Config, f: &mut Findings) {
     }
     kubernetes_images(c, k, f);
     kubernetes_placement(c, k, f);
+    if c.database.managed && c.database.admin_password.is_none() {
+        f.error(
+            "scf::k8s-admin-password",
+            "database",
+            "the managed PostgreSQL on Kubernetes needs a superuser password apart from the runtime's",
+            "set database.admin_password, e.g. \"env:SCF_DB_ADMIN_PASSWORD\" (the `kubernetes` profile does)",
+        );
+    }
 }
 
 /// Every image scf deploys has a fixed tag or a digest, and a digest is recommended.

@@ -85,6 +85,7 @@ fn end_to_end_on_a_real_cluster() {
             .env("NO_COLOR", "1")
             .envs([
                 ("SCF_DB_PASSWORD", "e2e-db"),
+                ("SCF_DB_ADMIN_PASSWORD", "e2e-db-admin"),
                 ("SCF_REDIS_PASSWORD", "e2e-redis"),
                 ("SCF_SECRET_KEY", "e2e-key"),
                 ("SCF_FIELD_KEY", "e2e-field"),

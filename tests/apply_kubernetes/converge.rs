@@ -74,7 +74,7 @@ pub(crate) async fn first_apply(mock: &Mock) {
     let secret = mock.object(SECRET_PATH).expect("the Secret");
     assert_eq!(
         secret["data"].as_object().map(|d| d.len()),
-        Some(4),
+        Some(5),
         "{secret}"
     );
     assert!(

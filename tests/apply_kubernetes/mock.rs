@@ -46,6 +46,7 @@ impl Mock {
         let mut text = std::fs::read_to_string(&config).expect("read");
         for var in [
             "SCF_DB_PASSWORD",
+            "SCF_DB_ADMIN_PASSWORD",
             "SCF_REDIS_PASSWORD",
             "SCF_SECRET_KEY",
             "SCF_FIELD_KEY",

@@ -63,7 +63,8 @@ pub async fn execute(
 }
 
 /// Where `DATABASE_MIGRATION_URL` points, when set. A password in the URL is kept out of
-/// the location's label, which messages print.
+/// the location's label, which messages print; without one, `DATABASE_MIGRATION_PASSWORD`
+/// gives it.
 fn migration_location(env: Lookup<'_>) -> Result<Option<Location>, CliError> {
     let Some(url) = env(vars::DATABASE_MIGRATION_URL).filter(|url| !url.is_empty()) else {
         return Ok(None);
@@ -74,7 +75,11 @@ fn migration_location(env: Lookup<'_>) -> Result<Option<Location>, CliError> {
             vars::DATABASE_MIGRATION_URL
         ))
     })?;
-    let password = parsed.password().map(|pw| Secret::new(pw.to_owned()));
+    let password = parsed
+        .password()
+        .map(ToOwned::to_owned)
+        .or_else(|| env(vars::DATABASE_MIGRATION_PASSWORD).filter(|pw| !pw.is_empty()))
+        .map(Secret::new);
     let _ = parsed.set_password(None);
     Ok(Some(Location::from_target(&DatabaseTarget::Postgres {
         url: parsed.to_string(),

@@ -10,6 +10,7 @@
 //! `CreateContainerConfigError` instead of starting with empty credentials. Without scf,
 //! fill it from an overlay with a `secretGenerator` (`behavior: merge`).
 
+use super::bootstrap::{ADMIN_PASSWORD_KEY, admin_password};
 use super::meta::{App, CONFIG_MAP, Ctx, SECRET};
 use crate::config::values::SecretRef;
 use crate::model::{EnvValue, EnvVar, Model, Placement, runtime_env};
@@ -66,7 +67,17 @@ impl PodEnv {
 
 /// Each secret key of the runtime's Secret and the reference `scf apply` fills it from.
 pub fn secret_refs(m: &Model) -> BTreeMap<&'static str, SecretRef> {
-    PodEnv::of(m).secrets.into_iter().collect()
+    keys(m, &PodEnv::of(m))
+}
+
+/// The runtime's secret variables and, with a managed database, the PostgreSQL
+/// superuser's password, which only the StatefulSet and the migration Job mount.
+fn keys(m: &Model, env: &PodEnv) -> BTreeMap<&'static str, SecretRef> {
+    env.secrets
+        .iter()
+        .cloned()
+        .chain(admin_password(m).map(|r| (ADMIN_PASSWORD_KEY, r.clone())))
+        .collect()
 }
 
 /// The Namespace, enforcing Pod Security `restricted`.
@@ -103,10 +114,9 @@ pub(super) fn config_map(c: Ctx, env: &PodEnv) -> ConfigMap {
 
 /// The runtime's Secret: keys and references only, never a value (see the module docs).
 pub(super) fn secret(c: Ctx, env: &PodEnv) -> Secret {
-    let refs: BTreeMap<&str, String> = env
-        .secrets
-        .iter()
-        .map(|(name, r)| (*name, r.to_string()))
+    let refs: BTreeMap<&str, String> = keys(c.m, env)
+        .into_iter()
+        .map(|(name, r)| (name, r.to_string()))
         .collect();
     let mut metadata = c.metadata(SECRET, App::Shared);
     metadata.annotations = Some(BTreeMap::from([(

@@ -4,7 +4,7 @@
 //!
 //! [`objects`] is the single source: the target renders it to YAML, and plan and apply
 //! send the same list to the cluster (see [`Object::to_dynamic`]). Its order is the apply
-//! order: Namespace; configuration (ConfigMaps, Secret); storage (StatefulSets and their
+//! order: Namespace; configuration (ConfigMaps, Secret, the database bootstrap); storage (StatefulSets and their
 //! Services); the migration Job; the Deployment and its Service; Ingress, autoscaler,
 //! disruption budget; NetworkPolicies.
 //!
@@ -13,6 +13,7 @@
 //! never in the output: see [`SECRET_REFS_ANNOTATION`]. The target renders whenever
 //! `[kubernetes]` is present, whatever `target.kind` says.
 
+mod bootstrap;
 mod config;
 mod kustomize;
 mod meta;
@@ -58,6 +59,9 @@ pub fn objects(model: &Model) -> Result<Vec<Object>, ObjectError> {
         config::config_map(c, &env).into(),
         config::secret(c, &env).into(),
     ];
+    if bootstrap::admin_password(model).is_some() {
+        out.push(bootstrap::config_map(c)?.into());
+    }
     let scrape = monitoring::config_map(c).map_err(|source| ObjectError::Yaml {
         address: format!("k8s:v1/ConfigMap/{}/prometheus-scrape", c.ns()),
         source,
@@ -70,7 +74,7 @@ pub fn objects(model: &Model) -> Result<Vec<Object>, ObjectError> {
         out.push(set.into());
         out.push(service.into());
     }
-    out.push(runtime::migrate_job(c, &env).into());
+    out.push(runtime::migrate_job(c, &env)?.into());
     out.push(runtime::deployment(c, &env).into());
     out.push(runtime::framework_service(c).into());
     out.push(network::ingress(c).into());

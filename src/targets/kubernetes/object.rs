@@ -26,6 +26,14 @@ pub enum ObjectError {
         /// The serializer's error.
         source: serde_saphyr::SerializeError,
     },
+    /// Building an object's content (a rendered file, a URL) failed.
+    #[error("{address} could not be built: {message}; this is a bug in scf, please report it")]
+    Content {
+        /// The object's plan address.
+        address: String,
+        /// What failed.
+        message: String,
+    },
     /// Conversion to a dynamic object failed.
     #[error(
         "{address} could not be converted for the API: {source}; this is a bug in scf, please report it"

@@ -129,16 +129,20 @@ fn empty_dir(name: &str, medium: Option<&str>, size_limit: &str) -> Volume {
 
 /// A volume holding key `key` of Secret `secret` as the file `key`, readable by the
 /// pod's group only.
-pub(super) fn secret_volume(name: &str, secret: &str, key: &str) -> Volume {
+pub(super) fn secret_volume(name: &str, secret: &str, keys: &[&str]) -> Volume {
     Volume {
         name: name.to_string(),
         secret: Some(SecretVolumeSource {
             secret_name: Some(secret.to_string()),
-            items: Some(vec![KeyToPath {
-                key: key.to_string(),
-                path: key.to_string(),
-                mode: None,
-            }]),
+            items: Some(
+                keys.iter()
+                    .map(|key| KeyToPath {
+                        key: key.to_string(),
+                        path: key.to_string(),
+                        mode: None,
+                    })
+                    .collect(),
+            ),
             default_mode: Some(0o440),
             optional: Some(false),
         }),

@@ -2,19 +2,21 @@
 //! Pod Security `restricted`, topology spread and a rolling update that never drops below
 //! the ready count), its Service, and the migration Job.
 //!
-//! **Migrations before the roll.** The Job runs `scf db init` (database and extensions,
-//! idempotent) then `scf db migrate`. The Deployment's readiness probe is `/ready`, which
+//! **Migrations before the roll.** The Job bootstraps the database (roles, database and
+//! extensions, idempotent; see `bootstrap`) then runs `scf db migrate`. The Deployment's readiness probe is `/ready`, which
 //! fails until migrations are current, and its rolling update has `maxUnavailable: 0`:
 //! new pods take traffic only once the Job has migrated, and old pods serve until then,
 //! whatever order the objects are applied in. The Job is applied before the Deployment,
 //! and is deleted ten minutes after it finishes, so the next apply runs it again.
 
+use super::bootstrap;
 use super::config::PodEnv;
 use super::meta::{
     App, CONFIG_MAP, Ctx, FRAMEWORK, HTTP_PORT, METRICS_PORT, METRICS_PORT_NAME, MIGRATE_JOB,
     SECRET, SERVICE_PORT, port,
 };
 use super::monitoring;
+use super::object::ObjectError;
 use super::pod::{
     FRAMEWORK_UID, LIVENESS, READINESS, Skip, hardened_container, hardened_pod, http_probe, mount,
     resources, scratch_volume, secret_env, skip_annotations,
@@ -46,11 +48,14 @@ const SECRETS_AS_ENV: Skip = Skip {
     reason: "the runtime reads its credentials from the environment only (scf_runtime::vars)",
 };
 
+/// checkov's check for an image pinned by digest.
+const UNPINNED: &str = "CKV_K8S_43";
+
 /// The skip for an image without a digest, which scf validate warns about; `None` when
 /// the image is pinned.
 pub(super) fn unpinned_skip(image: &crate::config::values::ImageRef) -> Option<Skip> {
     (!image.is_pinned()).then_some(Skip {
-        check: "CKV_K8S_43",
+        check: UNPINNED,
         reason: "framework.toml does not pin this image by digest; scf validate warns (scf::image-not-pinned)",
     })
 }
@@ -164,17 +169,33 @@ fn spread(c: Ctx) -> Vec<TopologySpreadConstraint> {
         .collect()
 }
 
-/// The migration Job: `scf db init`, then `scf db migrate`.
-pub(super) fn migrate_job(c: Ctx, env: &PodEnv) -> Job {
-    let init = framework_container(c, env, "db-init", &["scf", "db", "init"]);
-    let migrate = framework_container(c, env, "migrate", &["scf", "db", "migrate"]);
-    let mut pod = hardened_pod(FRAMEWORK_UID, vec![migrate], framework_volumes());
+/// The migration Job: with a managed database, the roles' bootstrap as its superuser then
+/// `scf db migrate` as the owner role (see `bootstrap`); with an external one, `scf db
+/// init` then `scf db migrate` as the runtime's role.
+pub(super) fn migrate_job(c: Ctx, env: &PodEnv) -> Result<Job, ObjectError> {
+    let mut migrate = framework_container(c, env, "migrate", &["scf", "db", "migrate"]);
+    let mut volumes = framework_volumes();
+    let mut skips = runtime_skips(c);
+    let init = if bootstrap::admin_password(c.m).is_some() {
+        if let Some(vars) = migrate.env.as_mut() {
+            vars.extend(bootstrap::migration_env(c)?);
+        }
+        volumes.extend(bootstrap::volumes());
+        // One skip covers every unpinned image of the Job.
+        if skips.iter().all(|s| s.check != UNPINNED) {
+            skips.extend(unpinned_skip(&c.k.postgres_spec().image));
+        }
+        bootstrap::init_container(c)
+    } else {
+        framework_container(c, env, "db-init", &["scf", "db", "init"])
+    };
+    let mut pod = hardened_pod(FRAMEWORK_UID, vec![migrate], volumes);
     pod.init_containers = Some(vec![init]);
     pod.restart_policy = Some("Never".into());
 
     let mut metadata = c.metadata(MIGRATE_JOB, App::Migration);
-    metadata.annotations = Some(skip_annotations(&runtime_skips(c)));
-    Job {
+    metadata.annotations = Some(skip_annotations(&skips));
+    Ok(Job {
         metadata,
         spec: Some(JobSpec {
             // Retries cover PostgreSQL still starting on a first apply.
@@ -190,7 +211,7 @@ pub(super) fn migrate_job(c: Ctx, env: &PodEnv) -> Job {
             ..JobSpec::default()
         }),
         ..Job::default()
-    }
+    })
 }
 
 /// A Service named `name` for `app`'s pods, from `port` to the named container port.

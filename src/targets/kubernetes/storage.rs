@@ -3,10 +3,12 @@
 //! runtime's environment already uses. Neither is built when its section says
 //! `managed = false`; the runtime then points at the external host.
 //!
-//! Passwords come from the runtime's Secret (`DATABASE_PASSWORD`, `REDIS_PASSWORD`), so one
-//! reference in framework.toml configures both ends. Claims are retained when the
+//! Passwords come from the runtime's Secret, so one reference in framework.toml configures
+//! both ends: Redis's is `REDIS_PASSWORD`; PostgreSQL's superuser's is the admin key, and
+//! the migration Job gives the runtime's role its own (see `bootstrap`). Claims are retained when the
 //! StatefulSet is deleted or scaled: scf never deletes data on its own.
 
+use super::bootstrap::{ADMIN_PASSWORD_KEY, ADMIN_USER, SECRETS_DIR};
 use super::meta::{App, Ctx, SECRET};
 use super::pod::{
     LIVENESS, POSTGRES_UID, READINESS, REDIS_UID, Timing, exec_probe, hardened_container,
@@ -33,8 +35,6 @@ use std::collections::BTreeMap;
 const PG_MOUNT: &str = "/var/lib/postgresql/data";
 /// Where Redis's volume is mounted and its snapshots written.
 const REDIS_MOUNT: &str = "/data";
-/// Where a datastore's password is mounted, as a file named after its Secret key.
-const SECRETS_DIR: &str = "/run/secrets/scf";
 /// Connections beyond the runtime's pools: the migration Job and an operator's psql.
 const PG_SPARE_CONNECTIONS: u64 = 10;
 
@@ -54,7 +54,8 @@ struct Store<'a> {
 }
 
 /// The PostgreSQL StatefulSet and its Service, when the database is managed. The image
-/// reads the password from the file `POSTGRES_PASSWORD_FILE` names.
+/// reads the superuser's password from the file `POSTGRES_PASSWORD_FILE` names, and
+/// creates no other role or database: the migration Job's bootstrap does.
 pub(super) fn postgres(c: Ctx) -> Option<(StatefulSet, Service)> {
     let db = &c.m.database;
     if !db.managed {
@@ -68,9 +69,9 @@ pub(super) fn postgres(c: Ctx) -> Option<(StatefulSet, Service)> {
         "-p",
         &port,
         "-U",
-        db.user.as_str(),
+        ADMIN_USER,
         "-d",
-        db.name.as_str(),
+        "postgres",
     ]
     .map(String::from);
     Some(build(
@@ -83,12 +84,12 @@ pub(super) fn postgres(c: Ctx) -> Option<(StatefulSet, Service)> {
             spec: c.k.postgres_spec(),
             command: None,
             args: postgres_settings(c),
+            // The image's superuser is the admin, not the runtime's role (see bootstrap).
             env: vec![
-                plain_env("POSTGRES_DB", db.name.as_str()),
-                plain_env("POSTGRES_USER", db.user.as_str()),
+                plain_env("POSTGRES_USER", ADMIN_USER),
                 plain_env(
                     "POSTGRES_PASSWORD_FILE",
-                    format!("{SECRETS_DIR}/{}", vars::DATABASE_PASSWORD),
+                    format!("{SECRETS_DIR}/{ADMIN_PASSWORD_KEY}"),
                 ),
                 plain_env("PGDATA", format!("{PG_MOUNT}/pgdata")),
                 // The server and pg_isready both take their port from here.
@@ -107,7 +108,7 @@ pub(super) fn postgres(c: Ctx) -> Option<(StatefulSet, Service)> {
                 scratch_volume("tmp", "256Mi"),
                 scratch_volume("run", "16Mi"),
                 memory_volume("shm", "256Mi"),
-                secret_volume("password", SECRET, vars::DATABASE_PASSWORD),
+                secret_volume("password", SECRET, &[ADMIN_PASSWORD_KEY]),
             ],
         },
     ))
@@ -178,7 +179,7 @@ pub(super) fn redis(c: Ctx) -> Option<(StatefulSet, Service)> {
                 mount("data", REDIS_MOUNT),
                 read_only_mount("password", SECRETS_DIR),
             ],
-            volumes: vec![secret_volume("password", SECRET, vars::REDIS_PASSWORD)],
+            volumes: vec![secret_volume("password", SECRET, &[vars::REDIS_PASSWORD])],
         },
     ))
 }

@@ -45,6 +45,7 @@ fn objects_come_in_apply_order_each_in_its_own_file() {
             "Namespace/ai-supply-chain",
             "ConfigMap/framework-config",
             "Secret/framework-secret",
+            "ConfigMap/postgres-bootstrap",
             "ConfigMap/prometheus-scrape",
             "StatefulSet/postgres",
             "Service/postgres",
@@ -67,7 +68,7 @@ fn objects_come_in_apply_order_each_in_its_own_file() {
     files.dedup();
     assert_eq!(files.len(), objects.len(), "one file per object");
     assert_eq!(
-        objects[9].address(),
+        objects[10].address(),
         "k8s:apps/v1/Deployment/ai-supply-chain/framework"
     );
     assert_eq!(objects[0].address(), "k8s:v1/Namespace/ai-supply-chain");
@@ -252,4 +253,64 @@ fn a_dynamic_object_keeps_its_type_and_name() {
     );
     assert_eq!(dynamic.metadata.name.as_deref(), Some("framework"));
     assert!(dynamic.data.get("spec").is_some());
+}
+
+#[test]
+fn only_postgres_and_the_migration_job_see_the_superuser_password() {
+    let objects = built("");
+    let mentions_admin = |o: &Object| {
+        o.to_yaml()
+            .expect("yaml")
+            .contains(bootstrap::ADMIN_PASSWORD_KEY)
+    };
+    for (kind, name) in [("StatefulSet", "postgres"), ("Job", "framework-migrate")] {
+        let o = find(&objects, kind, name).expect(name);
+        assert!(mentions_admin(o), "{kind}/{name}");
+    }
+    let deployment = find(&objects, "Deployment", "framework").expect("deployment");
+    assert!(
+        !mentions_admin(deployment),
+        "the runtime's pods never see it"
+    );
+    let text = deployment.to_yaml().expect("yaml");
+    assert!(!text.contains("DATABASE_MIGRATION"), "{text}");
+    let postgres = find(&objects, "StatefulSet", "postgres").expect("postgres");
+    let text = postgres.to_yaml().expect("yaml");
+    assert!(text.contains("value: postgres\n"), "{text}");
+    assert!(!text.contains("value: framework\n"), "{text}");
+    let job = find(&objects, "Job", "framework-migrate").expect("job");
+    let text = job.to_yaml().expect("yaml");
+    assert!(
+        text.contains("ai_supply_chain?options=-c+role%3Dframework_owner"),
+        "the Job migrates as the owner role: {text}"
+    );
+}
+
+#[test]
+fn an_external_database_keeps_the_runtime_role_migration() {
+    let objects = built("[database]\nmanaged = false\nhost = \"db.example.com\"\n");
+    assert!(find(&objects, "ConfigMap", bootstrap::CONFIG_MAP).is_none());
+    let job = find(&objects, "Job", "framework-migrate").expect("job");
+    let text = job.to_yaml().expect("yaml");
+    assert!(text.contains("name: db-init"), "{text}");
+    assert!(!text.contains(bootstrap::ADMIN_PASSWORD_KEY), "{text}");
+}
+
+#[test]
+fn a_managed_database_on_kubernetes_needs_an_admin_password() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("framework.toml");
+    let text = "[project]\nname = \"acme\"\nextends = \"single-tenant\"\n\
+        [server]\ndomain = \"api.acme.com\"\nlisten = \"0.0.0.0:5000\"\n\
+        [tls]\ncluster_issuer = \"letsencrypt-prod\"\n\
+        [kubernetes]\nimage = \"registry.acme.com/framework:1.0.0\"\nnamespace = \"acme\"\n\
+        replicas = 3\ningress_class = \"nginx\"\n\
+        autoscaling = { min = 3, max = 20, cpu = 70, memory = 80, active_implementations = 30 }\n\
+        resources = { requests = { cpu = \"500m\", memory = \"1Gi\" }, limits = { cpu = \"1\", memory = \"2Gi\" } }\n";
+    std::fs::write(&file, text).expect("write framework.toml");
+    let Err(invalid) = crate::compile::load(&file) else {
+        panic!("accepted without database.admin_password");
+    };
+    let text = format!("{:?}", invalid.diags);
+    assert!(text.contains("scf::k8s-admin-password"), "{text}");
 }

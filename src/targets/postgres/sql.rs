@@ -5,7 +5,7 @@
 
 use crate::artifact::Artifact;
 use crate::model::{Model, TenantStore, tenant_store};
-use crate::render::Renderer;
+use crate::render::{RenderError, Renderer};
 use crate::targets::error::TargetError;
 use serde::Serialize;
 
@@ -63,6 +63,23 @@ struct Tenant {
     extensions: Vec<String>,
 }
 
+/// bootstrap.sql as installed at `path`: the one source of the roles and the database, on
+/// a host (`scf apply` runs it) and on Kubernetes (the migration Job runs it).
+pub fn bootstrap(model: &Model, path: &str, renderer: &Renderer) -> Result<String, RenderError> {
+    let db = &model.database;
+    let context = Bootstrap {
+        name: model.name().to_string(),
+        path: path.to_string(),
+        password_env: PASSWORD_ENV,
+        database: db.name.to_string(),
+        user: db.user.to_string(),
+        owner: owner_role(model),
+        extensions: db.extensions.iter().map(ToString::to_string).collect(),
+        createdb: model.tenancy.isolation == crate::config::Isolation::Database,
+    };
+    renderer.render("postgres/bootstrap.sql.j2", &context)
+}
+
 /// bootstrap.sql, then one file per tenant with a store of its own, sorted by tenant id.
 pub fn render(
     target: &'static str,
@@ -71,20 +88,11 @@ pub fn render(
 ) -> Result<Vec<Artifact>, TargetError> {
     let db = &model.database;
     let extensions: Vec<String> = db.extensions.iter().map(ToString::to_string).collect();
-    let bootstrap = Bootstrap {
-        name: model.name().to_string(),
-        path: bootstrap_path(model),
-        password_env: PASSWORD_ENV,
-        database: db.name.to_string(),
-        user: db.user.to_string(),
-        owner: owner_role(model),
-        extensions: extensions.clone(),
-        createdb: model.tenancy.isolation == crate::config::Isolation::Database,
-    };
+    let path = bootstrap_path(model);
     let mut out = vec![Artifact::file(
         target,
-        format!("host{}", bootstrap.path),
-        renderer.render("postgres/bootstrap.sql.j2", &bootstrap)?,
+        format!("host{path}"),
+        bootstrap(model, &path, renderer)?,
     )];
     for spec in &model.tenants {
         let (store_kind, store) = match tenant_store(model, &spec.id) {

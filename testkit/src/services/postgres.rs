@@ -206,7 +206,7 @@ pub struct PgCluster {
     server: Server,
     port: u16,
     /// Removed after the server (declared first, so dropped first) has stopped.
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl PgCluster {
@@ -242,11 +242,7 @@ impl PgCluster {
             None => data.join("postgresql.conf"),
         };
         let (server, port) = start_on_free_port(|port| start_server(dir.path(), &config, port))?;
-        Ok(PgCluster {
-            server,
-            port,
-            _dir: dir,
-        })
+        Ok(PgCluster { server, port, dir })
     }
 
     /// The cluster's TCP port on 127.0.0.1.
@@ -262,6 +258,21 @@ impl PgCluster {
     /// Runs one SQL command against the `postgres` database and returns psql's output.
     pub fn psql(&self, sql: &str) -> Result<String, ServiceError> {
         psql(&self.url(), sql)
+    }
+
+    /// From now on TCP connections must authenticate with a password (scram-sha-256), as
+    /// a real server's do: gives the superuser `postgres` the password `password`, rewrites
+    /// pg_hba.conf and reloads it. [`PgCluster::psql`] then no longer logs in; use URLs with
+    /// the password.
+    pub fn require_passwords(&self, password: &str) -> Result<(), ServiceError> {
+        self.psql(&format!(
+            "ALTER ROLE postgres PASSWORD '{}'",
+            password.replace('\'', "''")
+        ))?;
+        let hba = self.dir.path().join("data").join("pg_hba.conf");
+        fs::write(&hba, "host all all 127.0.0.1/32 scram-sha-256\n")
+            .map_err(|err| ServiceError::io(format!("write {}", hba.display()), err))?;
+        self.psql("SELECT pg_reload_conf()").map(drop)
     }
 
     /// The server log so far.
