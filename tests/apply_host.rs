@@ -149,19 +149,11 @@ fn a_failed_validation_leaves_the_old_files() {
     // A new port changes the env file, the nginx site and the unit: all are staged.
     host.edit("[server]\n", "[server]\nlisten = \"127.0.0.1:5001\"\n");
     for tool in ["nginx", "systemd-analyze"] {
-        let root = host.root_arg();
-        let shim = host.shim.display().to_string();
-        let failed = host.scf(
-            &[
-                "apply",
-                "--root",
-                &root,
-                "--service-manager",
-                &shim,
-                "--auto-approve",
-            ],
-            &[("SHIM_FAIL", tool)],
-        );
+        let failed = host
+            .apply_command()
+            .env("SHIM_FAIL", tool)
+            .output()
+            .expect("scf runs");
         assert_eq!(failed.status.code(), Some(1), "{}", text(&failed));
         let shown = text(&failed);
         assert!(
@@ -324,14 +316,7 @@ fn kill_9_at_any_point_leaves_old_or_new_files_and_the_next_apply_converges() {
     };
     for i in 0..24u64 {
         let mut child = host
-            .command(&[
-                "apply",
-                "--root",
-                &host.root_arg(),
-                "--service-manager",
-                &host.shim.display().to_string(),
-                "--auto-approve",
-            ])
+            .apply_command()
             .env("SHIM_SLEEP", "0.05")
             .spawn()
             .expect("spawn");

@@ -4,24 +4,11 @@
 
 mod support;
 
-use scf_testkit::services::{RedisServer, postgres, psql};
-use std::path::{Path, PathBuf};
+use scf_testkit::services::{postgres, psql};
+use std::path::Path;
 use std::process::{Command, Output};
-
-const REDIS_PASSWORD: &str = "redis-pw-of-the-test";
-/// 32 bytes, base64: the runtime's field-encryption key.
-const FIELD_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
-
-/// The secrets a starter framework.toml references, all set.
-const SECRETS: [(&str, &str); 4] = [
-    ("SCF_DB_PASSWORD", "db-pw-of-the-test"),
-    ("SCF_REDIS_PASSWORD", REDIS_PASSWORD),
-    (
-        "SCF_SECRET_KEY",
-        "a-jwt-signing-key-of-enough-length-0123456789",
-    ),
-    ("SCF_FIELD_KEY", FIELD_KEY),
-];
+use support::database::{Deployment, SECRETS};
+use support::host::text;
 
 /// `scf ARGS` in `dir` with a clean environment: no runtime variable leaks in from the
 /// machine running the tests.
@@ -35,14 +22,6 @@ fn scf(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
         .envs(env.iter().copied())
         .output()
         .expect("scf runs")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 #[test]
@@ -81,68 +60,18 @@ fn without_settings_every_command_refuses_and_creates_nothing() {
     assert!(dir.path().join(".scf").exists(), "--dev asks for the store");
 }
 
-/// A starter deployment on the test PostgreSQL (a role of its own, with CREATEDB) and a
-/// Redis with a password; dropped afterwards.
-struct Deployment {
-    dir: tempfile::TempDir,
-    config: PathBuf,
-    database: String,
-    role: String,
-    _redis: RedisServer,
-}
-
-impl Drop for Deployment {
-    fn drop(&mut self) {
-        let admin = postgres().admin_url();
-        let _ = psql(
-            &admin,
-            &format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.database),
-        );
-        let _ = psql(&admin, &format!("DROP ROLE IF EXISTS \"{}\"", self.role));
-    }
+/// A deployment whose role exists beforehand, with CREATEDB, as `scf db init` wants.
+fn deployment(tag: &str) -> Deployment {
+    let d = Deployment::new(tag, "");
+    psql(
+        &postgres().admin_url(),
+        &format!("CREATE ROLE \"{}\" LOGIN CREATEDB", d.role),
+    )
+    .expect("create the role");
+    d
 }
 
 impl Deployment {
-    /// Named after `tag`: the tests run in parallel in one process.
-    fn new(tag: &str) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let conf = dir.path().join("redis.conf");
-        std::fs::write(&conf, format!("requirepass {REDIS_PASSWORD}\n")).expect("redis.conf");
-        let redis = RedisServer::start(Some(&conf)).expect("redis");
-        let n = std::process::id();
-        let (database, role) = (format!("scf_rt{tag}_{n}"), format!("scf_rt{tag}_role_{n}"));
-        let pg = postgres();
-        psql(
-            &pg.admin_url(),
-            &format!("CREATE ROLE \"{role}\" LOGIN CREATEDB"),
-        )
-        .expect("create the role");
-        let (_keep, starter) = support::starter("single-tenant");
-        let text = std::fs::read_to_string(starter)
-            .expect("starter")
-            .replace(
-                "[database]\n",
-                &format!(
-                    "[database]\nname = \"{database}\"\nuser = \"{role}\"\nhost = \"{}\"\nport = {}\n",
-                    pg.host(),
-                    pg.port()
-                ),
-            )
-            .replace(
-                "[redis]\n",
-                &format!("[redis]\nhost = \"127.0.0.1\"\nport = {}\n", redis.port()),
-            );
-        let config = dir.path().join("deploy.toml");
-        std::fs::write(&config, text).expect("config");
-        Deployment {
-            dir,
-            config,
-            database,
-            role,
-            _redis: redis,
-        }
-    }
-
     /// `scf ARGS` in the deployment's directory, its `DATA_DIR` in there too.
     fn scf(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         let data = self.dir.path().join("data");
@@ -163,7 +92,7 @@ impl Deployment {
 
 #[test]
 fn framework_toml_gives_the_settings_and_a_missing_secret_is_named() {
-    let d = Deployment::new("cfg");
+    let d = deployment("rtcfg");
     let out = d.with_config(&["db", "init"], &SECRETS[..3]);
     let said = text(&out);
     assert_eq!(out.status.code(), Some(1), "{said}");
@@ -187,7 +116,7 @@ fn framework_toml_gives_the_settings_and_a_missing_secret_is_named() {
 
 #[test]
 fn an_env_file_gives_the_settings_and_an_unapplied_one_is_refused() {
-    let d = Deployment::new("envf");
+    let d = deployment("rtenvf");
     let built = d.dir.path().join("out");
     let config = d.config.to_str().expect("utf-8");
     let out = d.scf(&["build", "--config", config, "--out", "out"], &[]);

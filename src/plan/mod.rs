@@ -188,6 +188,22 @@ pub struct Summary {
     pub blocked: usize,
 }
 
+#[cfg(test)]
+impl Plan {
+    /// A host plan of the `demo` project, for unit tests.
+    pub(crate) fn demo(inputs: Inputs, changes: Vec<Change>, steps: Vec<Step>) -> Self {
+        Plan {
+            format_version: FORMAT_VERSION,
+            generator: "scf test".into(),
+            target: "host".into(),
+            project: "demo".into(),
+            inputs,
+            changes,
+            steps,
+        }
+    }
+}
+
 impl Plan {
     /// Counts the changes by action; blocked changes are counted apart.
     pub fn summary(&self) -> Summary {

@@ -228,32 +228,27 @@ fn message(stale: &[String], differs: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{Command, FORMAT_VERSION, Inputs, Step};
+    use crate::plan::{Command, Inputs, Step};
 
     fn plan() -> Plan {
-        Plan {
-            format_version: FORMAT_VERSION,
-            generator: "scf test".into(),
-            target: "host".into(),
-            project: "demo".into(),
-            inputs: Inputs {
-                config: "sha256:c".into(),
-                artifacts: "sha256:a".into(),
-            },
-            changes: vec![Change {
-                address: "file:/etc/demo.env".into(),
-                action: Action::Create,
-                diff: None,
-                sensitive: false,
-                observed: "absent".into(),
-                blocked: None,
-                desired: Some(Desired::file("A=1\n".into(), 0o600, None)),
-            }],
-            steps: vec![
-                Step::Run(Command::new("systemctl", &["daemon-reload"])),
-                Step::Run(Command::new("systemctl", &["restart", "demo.service"])),
-            ],
-        }
+        let inputs = Inputs {
+            config: "sha256:c".into(),
+            artifacts: "sha256:a".into(),
+        };
+        let changes = vec![Change {
+            address: "file:/etc/demo.env".into(),
+            action: Action::Create,
+            diff: None,
+            sensitive: false,
+            observed: "absent".into(),
+            blocked: None,
+            desired: Some(Desired::file("A=1\n".into(), 0o600, None)),
+        }];
+        let steps = vec![
+            Step::Run(Command::new("systemctl", &["daemon-reload"])),
+            Step::Run(Command::new("systemctl", &["restart", "demo.service"])),
+        ];
+        Plan::demo(inputs, changes, steps)
     }
 
     fn refused(saved: &Plan) -> Vec<String> {

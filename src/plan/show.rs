@@ -215,21 +215,15 @@ fn markdown_with(plan: &Plan, where_: &str, max_lines: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{Command, FORMAT_VERSION, Inputs, Step};
+    use crate::plan::{Command, Inputs, Step};
 
     fn plan(changes: Vec<Change>) -> Plan {
-        Plan {
-            format_version: FORMAT_VERSION,
-            generator: "scf test".into(),
-            target: "host".into(),
-            project: "demo".into(),
-            inputs: Inputs {
-                config: String::new(),
-                artifacts: String::new(),
-            },
-            changes,
-            steps: vec![Step::Run(Command::new("systemctl", &["daemon-reload"]))],
-        }
+        let inputs = Inputs {
+            config: String::new(),
+            artifacts: String::new(),
+        };
+        let steps = vec![Step::Run(Command::new("systemctl", &["daemon-reload"]))];
+        Plan::demo(inputs, changes, steps)
     }
 
     fn change(address: &str, action: Action, diff_lines: usize) -> Change {

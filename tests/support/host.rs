@@ -82,20 +82,24 @@ impl Host {
         self.root.display().to_string()
     }
 
-    /// `scf apply --root ROOT --service-manager SHIM --auto-approve EXTRA…`.
-    pub fn apply(&self, extra: &[&str]) -> Output {
+    /// `scf apply --root ROOT --service-manager SHIM --auto-approve --config FILE` with the
+    /// secrets, not yet run.
+    pub fn apply_command(&self) -> Command {
         let root = self.root_arg();
         let shim = self.shim.display().to_string();
-        let mut args = vec![
+        self.command(&[
             "apply",
             "--root",
             &root,
             "--service-manager",
             &shim,
             "--auto-approve",
-        ];
-        args.extend_from_slice(extra);
-        self.scf(&args, &[])
+        ])
+    }
+
+    /// `scf apply --root ROOT --service-manager SHIM --auto-approve EXTRA…`.
+    pub fn apply(&self, extra: &[&str]) -> Output {
+        self.apply_command().args(extra).output().expect("scf runs")
     }
 
     /// `scf plan --root ROOT --detailed-exitcode EXTRA…`.

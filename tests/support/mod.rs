@@ -1,8 +1,10 @@
 //! Helpers shared by the integration tests: running the `scf` binary, starter files for
-//! every profile, and a host deployment under test ([`host`]).
+//! every profile, a host deployment under test ([`host`]) and one on the real PostgreSQL
+//! and Redis ([`database`]).
 
 #![allow(dead_code)]
 
+pub mod database;
 pub mod host;
 
 use std::collections::BTreeMap;
