@@ -49,6 +49,18 @@ pub struct Database {
     pub settings: BTreeMap<String, PgSetting>,
 }
 
+impl Database {
+    /// What names the role that owns the database and runs the migrations.
+    pub const OWNER_SUFFIX: &str = "_owner";
+
+    /// The role that owns the database and its control-plane tables and runs the
+    /// migrations: `<user>_owner`. It cannot log in; the runtime's own role gets least
+    /// privilege.
+    pub fn owner_role(&self) -> String {
+        format!("{}{}", self.user, Self::OWNER_SUFFIX)
+    }
+}
+
 /// A postgresql.conf value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]

@@ -10,7 +10,7 @@ use super::error::HostError;
 use super::fsio::under;
 use crate::model::{Model, TenantStore, tenant_store};
 use crate::plan::{Action, Change};
-use crate::targets::postgres::{PASSWORD_ENV, bootstrap_path, owner_role, tenant_sql_path};
+use crate::targets::postgres::{PASSWORD_ENV, bootstrap_path, tenant_sql_path};
 use scf_runtime::db::migrate::POSTGRES_MIGRATOR;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{ConnectOptions, Connection};
@@ -77,7 +77,7 @@ async fn observe(model: &Model, admin: &PgConnectOptions) -> Result<Seen, HostEr
             .map_err(q)?
             .is_some(),
         owner: sqlx::query("SELECT 1 FROM pg_roles WHERE rolname = $1")
-            .bind(owner_role(model))
+            .bind(model.database.owner_role())
             .fetch_optional(&mut conn)
             .await
             .map_err(q)?
@@ -152,7 +152,11 @@ pub fn plan(model: &Model, target: &Target) -> Result<Vec<Change>, HostError> {
     let db = &model.database;
     let mut changes = vec![
         change(format!("pg:role/{}", db.user), seen.role, true),
-        change(format!("pg:role/{}", owner_role(model)), seen.owner, true),
+        change(
+            format!("pg:role/{}", model.database.owner_role()),
+            seen.owner,
+            true,
+        ),
         change(format!("pg:database/{}", db.name), seen.database, true),
     ];
     for ext in &db.extensions {
@@ -263,7 +267,7 @@ pub fn apply(
     let migration_url = scf_runtime::db::privileges::migration_url(
         &target.admin_url,
         model.database.name.as_str(),
-        &owner_role(model),
+        &model.database.owner_role(),
     )
     .map_err(|e| err("read --database-url", e))?;
     let lookup = |k: &str| match k {

@@ -359,6 +359,9 @@ const PG_FILE_ONLY: &[&str] = &[
     "external_pid_file",
 ];
 
+/// PostgreSQL's longest identifier, in bytes.
+const PG_NAME_MAX: usize = 63;
+
 /// The role and database must not be PostgreSQL's own: the bootstrap SQL would strip the
 /// superuser of its rights, or take over a template.
 fn pg_names(c: &Config, f: &mut Findings) {
@@ -369,6 +372,18 @@ fn pg_names(c: &Config, f: &mut Findings) {
             "database.user",
             format!("`{user}` is a role PostgreSQL reserves for itself"),
             "use a role of the framework's own, such as `framework`",
+        );
+    }
+    let owner = c.database.owner_role();
+    if owner.len() > PG_NAME_MAX {
+        f.error(
+            "scf::pg-owner-name",
+            "database.user",
+            format!("the owner role `{owner}` derived from `{user}` is longer than PostgreSQL's {PG_NAME_MAX} characters"),
+            format!(
+                "use a role name of at most {} characters",
+                PG_NAME_MAX - crate::config::Database::OWNER_SUFFIX.len()
+            ),
         );
     }
     let name = c.database.name.as_str();

@@ -14,7 +14,7 @@ use super::pod::{FRAMEWORK_UID, hardened_container, plain_env, read_only_mount, 
 use crate::config::values::SecretRef;
 use crate::model::{K8S_POSTGRES_SERVICE, Model};
 use crate::render::Renderer;
-use crate::targets::postgres::{self, PASSWORD_ENV, Postgres, owner_role};
+use crate::targets::postgres::{self, PASSWORD_ENV, Postgres};
 use crate::targets::target::Target;
 use k8s_openapi::api::core::v1::{
     ConfigMap, ConfigMapVolumeSource, Container, EnvVar, KeyToPath, Volume,
@@ -115,12 +115,15 @@ pub(super) fn migration_env(c: Ctx) -> Result<Vec<EnvVar>, ObjectError> {
         "postgresql://{ADMIN_USER}@{K8S_POSTGRES_SERVICE}:{}/postgres",
         db.port
     );
-    let url =
-        scf_runtime::db::privileges::migration_url(&admin, db.name.as_str(), &owner_role(c.m))
-            .map_err(|e| ObjectError::Content {
-                address: format!("k8s:batch/v1/Job/{}/{MIGRATE_JOB}", c.ns()),
-                message: e.to_string(),
-            })?;
+    let url = scf_runtime::db::privileges::migration_url(
+        &admin,
+        db.name.as_str(),
+        &c.m.database.owner_role(),
+    )
+    .map_err(|e| ObjectError::Content {
+        address: format!("k8s:batch/v1/Job/{}/{MIGRATE_JOB}", c.ns()),
+        message: e.to_string(),
+    })?;
     Ok(vec![
         plain_env(vars::DATABASE_MIGRATION_URL, url),
         secret_env(

@@ -28,12 +28,6 @@ pub fn tenant_sql_path(model: &Model, tenant: &str) -> String {
     format!("{}/tenants/{tenant}.sql", sql_dir(model))
 }
 
-/// The role that owns the database and its control-plane tables and runs the migrations:
-/// `<user>_owner`. It cannot log in; the runtime's own role gets least privilege.
-pub fn owner_role(model: &Model) -> String {
-    format!("{}_owner", model.database.user)
-}
-
 /// What bootstrap.sql.j2 sees.
 #[derive(Serialize)]
 struct Bootstrap {
@@ -42,7 +36,7 @@ struct Bootstrap {
     password_env: &'static str,
     database: String,
     user: String,
-    /// [`owner_role`].
+    /// The owning role ([`crate::config::Database::owner_role`]).
     owner: String,
     extensions: Vec<String>,
     /// The runtime creates a database per new tenant (database isolation).
@@ -73,7 +67,7 @@ pub fn bootstrap(model: &Model, path: &str, renderer: &Renderer) -> Result<Strin
         password_env: PASSWORD_ENV,
         database: db.name.to_string(),
         user: db.user.to_string(),
-        owner: owner_role(model),
+        owner: model.database.owner_role(),
         extensions: db.extensions.iter().map(ToString::to_string).collect(),
         createdb: model.tenancy.isolation == crate::config::Isolation::Database,
     };
