@@ -65,29 +65,30 @@ async fn connect(options: &PgConnectOptions) -> Result<PgConnection, HostError> 
     }
 }
 
+/// Whether `sql`, which takes `name` as its one parameter, finds a row.
+async fn found(conn: &mut PgConnection, sql: &'static str, name: &str) -> Result<bool, HostError> {
+    let row = sqlx::query(sql)
+        .bind(name)
+        .fetch_optional(conn)
+        .await
+        .map_err(|e| err("query PostgreSQL", e))?;
+    Ok(row.is_some())
+}
+
 async fn observe(model: &Model, admin: &PgConnectOptions) -> Result<Seen, HostError> {
     let mut conn = connect(admin).await?;
     let db = &model.database;
     let q = |e| err("query PostgreSQL", e);
+    const ROLE: &str = "SELECT 1 FROM pg_roles WHERE rolname = $1";
     let mut seen = Seen {
-        role: sqlx::query("SELECT 1 FROM pg_roles WHERE rolname = $1")
-            .bind(db.user.as_str())
-            .fetch_optional(&mut conn)
-            .await
-            .map_err(q)?
-            .is_some(),
-        owner: sqlx::query("SELECT 1 FROM pg_roles WHERE rolname = $1")
-            .bind(model.database.owner_role())
-            .fetch_optional(&mut conn)
-            .await
-            .map_err(q)?
-            .is_some(),
-        database: sqlx::query("SELECT 1 FROM pg_database WHERE datname = $1")
-            .bind(db.name.as_str())
-            .fetch_optional(&mut conn)
-            .await
-            .map_err(q)?
-            .is_some(),
+        role: found(&mut conn, ROLE, db.user.as_str()).await?,
+        owner: found(&mut conn, ROLE, &db.owner_role()).await?,
+        database: found(
+            &mut conn,
+            "SELECT 1 FROM pg_database WHERE datname = $1",
+            db.name.as_str(),
+        )
+        .await?,
         ..Seen::default()
     };
     if !seen.database {
