@@ -32,6 +32,9 @@ pub enum Effect {
     Restart(String),
     /// Run this installed program (e.g. the firewall script) once it is in place.
     Run(String),
+    /// `systemd-tmpfiles --create FILE`: make the directories a tmpfiles.d file declares,
+    /// after the users exist and before any unit that mounts them starts.
+    CreateDirs(String),
 }
 
 /// One generated file.

@@ -1,21 +1,82 @@
-//! A minimal HTTP probe over a TCP socket: the apply step's `/ready` check and the
-//! container's `scf healthcheck` (the distroless image has no shell or curl). No client
-//! library: one GET, one status line.
+//! A minimal HTTP(S) probe over a TCP socket: the apply step's `/ready` check (through the
+//! host's nginx over TLS, trusting only the certificate it serves) and the container's
+//! `scf healthcheck` (the distroless image has no shell or curl). No HTTP client library:
+//! one GET, one status line.
 
+use rustls::pki_types::{CertificateDer, ServerName, pem::PemObject};
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// The status code of `GET http://ADDRESS PATH`, within `timeout` per step.
-pub fn status(address: &str, path: &str, timeout: Duration) -> std::io::Result<u16> {
-    let addr = address
+/// Where a probe sends its request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// `host:port` to connect to.
+    pub address: String,
+    /// Over TLS, when set: the server name to ask for (SNI and `Host`) and check.
+    pub tls: Option<Tls>,
+}
+
+/// How a probe speaks TLS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tls {
+    /// The name the certificate must be valid for, e.g. `api.example.com`.
+    pub domain: String,
+    /// The PEM chain the server was given: its first certificate is the only one accepted.
+    pub trust: PathBuf,
+}
+
+impl Endpoint {
+    /// Plain HTTP to `address`.
+    pub fn http(address: &str) -> Self {
+        Self {
+            address: address.to_string(),
+            tls: None,
+        }
+    }
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.tls {
+            None => write!(f, "http://{}", self.address),
+            Some(tls) => write!(f, "https://{} (at {})", tls.domain, self.address),
+        }
+    }
+}
+
+/// The status code of `GET PATH` at `endpoint`, within `timeout` per step.
+pub fn status(endpoint: &Endpoint, path: &str, timeout: Duration) -> std::io::Result<u16> {
+    let addr = endpoint
+        .address
         .to_socket_addrs()?
         .next()
         .ok_or_else(|| std::io::Error::other("no address"))?;
-    let mut stream = TcpStream::connect_timeout(&addr, timeout)?;
+    let stream = TcpStream::connect_timeout(&addr, timeout)?;
     stream.set_read_timeout(Some(timeout))?;
     stream.set_write_timeout(Some(timeout))?;
-    let request = format!("GET {path} HTTP/1.0\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+    match &endpoint.tls {
+        None => exchange(stream, &endpoint.address, path),
+        Some(tls) => {
+            let connection = rustls::ClientConnection::new(
+                client_config(&tls.trust)?,
+                server_name(&tls.domain)?,
+            )
+            .map_err(std::io::Error::other)?;
+            exchange(
+                rustls::StreamOwned::new(connection, stream),
+                &tls.domain,
+                path,
+            )
+        }
+    }
+}
+
+/// One `GET PATH` with `Host: host`, and the status of the answer.
+fn exchange(mut stream: impl Read + Write, host: &str, path: &str) -> std::io::Result<u16> {
+    let request = format!("GET {path} HTTP/1.0\r\nHost: {host}\r\nConnection: close\r\n\r\n");
     stream.write_all(request.as_bytes())?;
     let mut head = [0u8; 12];
     stream.read_exact(&mut head)?;
@@ -27,18 +88,97 @@ pub fn status(address: &str, path: &str, timeout: Duration) -> std::io::Result<u
         .ok_or_else(|| std::io::Error::other("not an HTTP answer"))
 }
 
+fn server_name(domain: &str) -> std::io::Result<ServerName<'static>> {
+    ServerName::try_from(domain.to_string()).map_err(std::io::Error::other)
+}
+
+/// A client that accepts exactly the leaf certificate of `trust` (the first one of the
+/// chain nginx is given): the probe checks that nginx serves what was deployed, and a
+/// self-signed certificate (a CA certificate to webpki) probes as well as a CA-issued one.
+fn client_config(trust: &std::path::Path) -> std::io::Result<Arc<rustls::ClientConfig>> {
+    let invalid = |e: rustls::pki_types::pem::Error| {
+        std::io::Error::other(format!("read the certificates in {}: {e}", trust.display()))
+    };
+    let leaf = CertificateDer::pem_file_iter(trust)
+        .map_err(invalid)?
+        .next()
+        .ok_or_else(|| std::io::Error::other(format!("no certificate in {}", trust.display())))?
+        .map_err(invalid)?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = Arc::new(PinnedLeaf {
+        leaf,
+        algorithms: provider.signature_verification_algorithms,
+    });
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(std::io::Error::other)?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+/// Accepts a server whose leaf certificate is exactly `leaf` and whose handshake is signed
+/// by its key; nothing else.
+#[derive(Debug)]
+struct PinnedLeaf {
+    leaf: CertificateDer<'static>,
+    algorithms: rustls::crypto::WebPkiSupportedAlgorithms,
+}
+
+impl rustls::client::danger::ServerCertVerifier for PinnedLeaf {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        if end_entity.as_ref() == self.leaf.as_ref() {
+            Ok(rustls::client::danger::ServerCertVerified::assertion())
+        } else {
+            Err(rustls::Error::General(
+                "the server's certificate is not the one deployed in tls.certificate".into(),
+            ))
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.algorithms.supported_schemes()
+    }
+}
+
 /// Waits until `GET PATH` answers 2xx, or says why not after `timeout`.
-pub fn wait_ok(address: &str, path: &str, timeout: Duration) -> Result<(), String> {
+pub fn wait_ok(endpoint: &Endpoint, path: &str, timeout: Duration) -> Result<(), String> {
     let deadline = Instant::now() + timeout;
     loop {
-        let last = match status(address, path, Duration::from_secs(2)) {
+        let last = match status(endpoint, path, Duration::from_secs(2)) {
             Ok(code) if (200..300).contains(&code) => return Ok(()),
             Ok(code) => format!("HTTP {code}"),
             Err(e) => e.to_string(),
         };
         if Instant::now() >= deadline {
             return Err(format!(
-                "http://{address}{path} did not answer 2xx within {timeout:?}: {last}"
+                "{endpoint}{path} did not answer 2xx within {timeout:?}: {last}"
             ));
         }
         std::thread::sleep(Duration::from_millis(250));
@@ -80,16 +220,16 @@ mod tests {
             }
         });
         assert_eq!(
-            status(&address, "/health", Duration::from_secs(2)).unwrap(),
+            status(&Endpoint::http(&address), "/health", Duration::from_secs(2)).unwrap(),
             200
         );
         assert_eq!(
-            status(&address, "/ready", Duration::from_secs(2)).unwrap(),
+            status(&Endpoint::http(&address), "/ready", Duration::from_secs(2)).unwrap(),
             503
         );
         server.join().unwrap();
         assert!(
-            wait_ok(&address, "/ready", Duration::ZERO).is_err(),
+            wait_ok(&Endpoint::http(&address), "/ready", Duration::ZERO).is_err(),
             "nothing listens any more"
         );
         assert_eq!(

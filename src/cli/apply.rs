@@ -181,7 +181,7 @@ pub fn run(config: &Path, args: &ApplyArgs) -> ExitCode {
             apply: &args.kube_apply,
         });
     }
-    let options = args.host.options(true);
+    let options = args.host.options(&compiled.model, true);
     let request = Request {
         saved,
         services: services(&options.root, &args.machine),

@@ -55,7 +55,11 @@ pub fn healthcheck(url: &str) -> ExitCode {
     let Some((address, path)) = crate::probe::split_url(url) else {
         return fail(format!("`{url}` is not an http://HOST:PORT/PATH URL"));
     };
-    match crate::probe::status(address, path, std::time::Duration::from_secs(3)) {
+    match crate::probe::status(
+        &crate::probe::Endpoint::http(address),
+        path,
+        std::time::Duration::from_secs(3),
+    ) {
         Ok(code) if (200..300).contains(&code) => ExitCode::SUCCESS,
         Ok(code) => fail(format!("{url} answered HTTP {code}")),
         Err(e) => fail(format!("{url}: {e}")),

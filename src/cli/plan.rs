@@ -56,19 +56,32 @@ pub struct HostArgs {
 }
 
 impl HostArgs {
+    /// The database to plan: `--database-url`, else on a live host whose PostgreSQL scf
+    /// manages, its local server as root may reach it.
+    fn database(&self, model: &crate::model::Model) -> Option<host::database::Target> {
+        let local = self.database_url.is_none()
+            && self.root == Path::new("/")
+            && model.host.is_some()
+            && model.database.managed;
+        let admin_url = match &self.database_url {
+            Some(url) => url.clone(),
+            None if local => host::database::LOCAL_ADMIN_URL.to_string(),
+            None => return None,
+        };
+        Some(host::database::Target {
+            admin_url,
+            local,
+            allow_data_loss: self.allow_data_loss,
+        })
+    }
+
     /// Host-plan options for these arguments.
-    pub fn options(&self, resolve_secrets: bool) -> host::Options {
+    pub fn options(&self, model: &crate::model::Model, resolve_secrets: bool) -> host::Options {
         host::Options {
             root: self.root.clone(),
             resolve_secrets,
             install_binary: self.install_binary.unwrap_or(self.root == Path::new("/")),
-            database: self
-                .database_url
-                .clone()
-                .map(|admin_url| host::database::Target {
-                    admin_url,
-                    allow_data_loss: self.allow_data_loss,
-                }),
+            database: self.database(model),
         }
     }
 }
@@ -141,9 +154,13 @@ pub fn run(config: &Path, args: &PlanArgs) -> ExitCode {
         return ExitCode::FAILURE;
     };
     let planned = match target {
-        TargetArg::Host => host::plan(&compiled, &artifacts, &args.host.options(false))
-            .map(|(plan, _)| (plan, place(&args.host.root)))
-            .map_err(|e| e.to_string()),
+        TargetArg::Host => host::plan(
+            &compiled,
+            &artifacts,
+            &args.host.options(&compiled.model, false),
+        )
+        .map(|(plan, _)| (plan, place(&args.host.root)))
+        .map_err(|e| e.to_string()),
         TargetArg::Kubernetes => super::cluster::plan(&compiled, &artifacts, &args.kube),
     };
     let (plan, where_) = match planned {

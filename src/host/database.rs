@@ -19,11 +19,24 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+/// The admin connection on a live host whose PostgreSQL scf manages: `postgres` over the
+/// local socket, which the generated pg_hba.conf/pg_ident.conf let root in as (peer
+/// authentication, no password anywhere).
+pub const LOCAL_ADMIN_URL: &str =
+    "postgresql://postgres@localhost/postgres?host=/var/run/postgresql";
+
+/// The socket that [`LOCAL_ADMIN_URL`] reaches, present while the server runs.
+const LOCAL_SOCKET: &str = "/var/run/postgresql/.s.PGSQL.5432";
+
 /// How the database is reached for planning and applying.
 #[derive(Debug, Clone)]
 pub struct Target {
     /// A superuser connection URL to the maintenance database.
     pub admin_url: String,
+    /// The server is this host's own, reached through [`LOCAL_ADMIN_URL`]: while it is not
+    /// running (a bare host, before apply installs and starts it), the plan has it hold
+    /// nothing yet rather than fail.
+    pub local: bool,
     /// Let removed tenants' data be dropped.
     pub allow_data_loss: bool,
 }
@@ -127,6 +140,11 @@ async fn observe(model: &Model, admin: &PgConnectOptions) -> Result<Seen, HostEr
     Ok(seen)
 }
 
+/// Whether a plan address is one of the database's (`pg:…`, `tenant:…`).
+pub fn is_database_address(address: &str) -> bool {
+    address.starts_with("pg:") || address.starts_with("tenant:")
+}
+
 fn change(address: String, present: bool, wanted: bool) -> Change {
     let action = match (present, wanted) {
         (false, true) => Action::Create,
@@ -149,7 +167,11 @@ fn change(address: String, present: bool, wanted: bool) -> Change {
 pub fn plan(model: &Model, target: &Target) -> Result<Vec<Change>, HostError> {
     let admin =
         PgConnectOptions::from_str(&target.admin_url).map_err(|e| err("read --database-url", e))?;
-    let seen = runtime()?.block_on(observe(model, &admin))?;
+    let seen = if target.local && !Path::new(LOCAL_SOCKET).exists() {
+        Seen::default()
+    } else {
+        runtime()?.block_on(observe(model, &admin))?
+    };
     let db = &model.database;
     let mut changes = vec![
         change(format!("pg:role/{}", db.user), seen.role, true),

@@ -18,7 +18,7 @@ pub mod state;
 
 use crate::artifact::Artifact;
 use crate::compile::Compiled;
-use crate::plan::{FORMAT_VERSION, Inputs, Plan, Step};
+use crate::plan::{FORMAT_VERSION, Inputs, Plan};
 use std::path::{Path, PathBuf};
 
 pub use error::HostError;
@@ -82,10 +82,14 @@ pub fn plan(
         changes.push(change);
         changes.sort_by(|a, b| a.address.cmp(&b.address));
     }
-    let steps = plan::commands(&changes, &effects)
-        .into_iter()
-        .map(Step::Run)
-        .collect();
+    let effective = || {
+        changes
+            .iter()
+            .filter(|c| c.action != crate::plan::Action::NoOp && c.blocked.is_none())
+    };
+    let database = effective().any(|c| database::is_database_address(&c.address));
+    let probe = effective().next().is_some();
+    let steps = plan::steps(&changes, &effects, database, probe);
     let plan = Plan {
         format_version: FORMAT_VERSION,
         generator: format!("scf {}", env!("CARGO_PKG_VERSION")),

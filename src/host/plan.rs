@@ -6,8 +6,9 @@ use super::fsio::under;
 use super::state::State;
 use crate::artifact::{Artifact, Contents, Effect};
 use crate::config::values::SecretRef;
-use crate::plan::{Action, Change, Command, Desired, mask, sha256_tag, unified};
+use crate::plan::{Action, Change, Command, Desired, Step, mask, sha256_tag, unified};
 use crate::secret::{self, ResolveError};
+use crate::targets::{self, Stage};
 use std::collections::BTreeMap;
 use std::fs;
 use std::io;
@@ -259,10 +260,53 @@ pub fn file_changes(
     Ok((changes, effects))
 }
 
-/// The commands a set of changes implies, in the order they run: stop removed units,
-/// reload systemd, run installed programs, enable, reload, restart. Each command appears
-/// once.
+/// The commands a set of changes implies, in the order they run (see [`steps`]).
 pub fn commands(changes: &[Change], effects: &Effects) -> Vec<Command> {
+    staged_commands(changes, effects)
+        .into_iter()
+        .map(|(_, c)| c)
+        .collect()
+}
+
+/// Whether a command retires a unit whose file the apply removes (`systemctl disable --now
+/// UNIT`). Such commands come first, and run before any file is swapped: systemd can only
+/// disable a unit while its file exists.
+pub fn retires(command: &Command) -> bool {
+    command.program == "systemctl"
+        && command
+            .args
+            .starts_with(&["disable".into(), "--now".into()])
+}
+
+/// The steps of an apply after its files are in place: the commands of `changes` in the
+/// order a bare host survives, with the database brought in line (when `database`) once
+/// the data services run with their new config, and `/ready` probed (when `probe`) once
+/// the runtime and the proxy are up, before the monitoring stack.
+pub fn steps(changes: &[Change], effects: &Effects, database: bool, probe: bool) -> Vec<Step> {
+    let mut out = Vec::new();
+    let mut database = database;
+    let mut probe = probe;
+    for (stage, command) in staged_commands(changes, effects) {
+        if database && stage.is_some_and(|s| s > Stage::Data) {
+            out.push(Step::Database);
+            database = false;
+        }
+        if probe && stage == Some(Stage::Monitoring) {
+            out.push(Step::Probe);
+            probe = false;
+        }
+        out.push(Step::Run(command));
+    }
+    out.extend(database.then_some(Step::Database));
+    out.extend(probe.then_some(Step::Probe));
+    out
+}
+
+/// The commands a set of changes implies, each with its stage (`None`: the preparation
+/// before any service starts). First the preparation: stop removed units, reload systemd,
+/// run installed programs (users, the firewall), make the declared directories; then, stage by stage, enable, reload,
+/// restart. Each command appears once.
+fn staged_commands(changes: &[Change], effects: &Effects) -> Vec<(Option<Stage>, Command)> {
     use super::services::systemctl;
     let mut stop = Vec::new();
     let mut daemon_reload = false;
@@ -270,6 +314,7 @@ pub fn commands(changes: &[Change], effects: &Effects) -> Vec<Command> {
     let mut reload = Vec::new();
     let mut restart = Vec::new();
     let mut run = Vec::new();
+    let mut dirs = Vec::new();
     for c in changes
         .iter()
         .filter(|c| c.action != Action::NoOp && c.blocked.is_none())
@@ -285,6 +330,7 @@ pub fn commands(changes: &[Change], effects: &Effects) -> Vec<Command> {
                 Effect::EnableNow(u) if c.action != Action::Delete => enable.push(u.clone()),
                 Effect::Reload(u) => reload.push(u.clone()),
                 Effect::Run(program) if c.action != Action::Delete => run.push(program.clone()),
+                Effect::CreateDirs(file) if c.action != Action::Delete => dirs.push(file.clone()),
                 Effect::Restart(u)
                     if c.action != Action::Delete || !c.address.ends_with(u.as_str()) =>
                 {
@@ -294,7 +340,14 @@ pub fn commands(changes: &[Change], effects: &Effects) -> Vec<Command> {
             }
         }
     }
-    for list in [&mut stop, &mut enable, &mut reload, &mut restart, &mut run] {
+    for list in [
+        &mut stop,
+        &mut enable,
+        &mut reload,
+        &mut restart,
+        &mut run,
+        &mut dirs,
+    ] {
         list.sort();
         list.dedup();
     }
@@ -307,18 +360,31 @@ pub fn commands(changes: &[Change], effects: &Effects) -> Vec<Command> {
     restart.retain(|u| !created.contains(&u.as_str()));
     reload.retain(|u| !restart.contains(u));
     restart.retain(|u| !stop.contains(u));
-    let mut out: Vec<Command> = stop
+    let mut out: Vec<(Option<Stage>, Command)> = stop
         .iter()
-        .map(|u| systemctl(&["disable", "--now", u]))
+        .map(|u| (None, systemctl(&["disable", "--now", u])))
         .collect();
     if daemon_reload || !stop.is_empty() {
-        out.push(systemctl(&["daemon-reload"]));
+        out.push((None, systemctl(&["daemon-reload"])));
     }
-    // Installed programs (sysusers, the firewall) run before any unit starts.
-    out.extend(run.iter().map(|program| Command::new(program, &[])));
-    out.extend(enable.iter().map(|u| systemctl(&["enable", "--now", u])));
-    out.extend(reload.iter().map(|u| systemctl(&["reload", u])));
-    out.extend(restart.iter().map(|u| systemctl(&["restart", u])));
+    out.extend(run.iter().map(|program| (None, Command::new(program, &[]))));
+    out.extend(
+        dirs.iter()
+            .map(|file| (None, Command::new("systemd-tmpfiles", &["--create", file]))),
+    );
+    // A reload starts a service that is not running yet (a package installed with its
+    // daemon held back): `reload-or-restart`.
+    let service =
+        |verb: &'static str| move |u: &String| (Some(targets::stage(u)), systemctl(&[verb, u]));
+    let mut started: Vec<(Option<Stage>, Command)> = enable
+        .iter()
+        .map(|u| (Some(targets::stage(u)), systemctl(&["enable", "--now", u])))
+        .chain(reload.iter().map(service("reload-or-restart")))
+        .chain(restart.iter().map(service("restart")))
+        .collect();
+    // Stable: within a stage, enable, reload, restart, as listed.
+    started.sort_by_key(|(stage, _)| *stage);
+    out.extend(started);
     out
 }
 
@@ -367,6 +433,73 @@ mod tests {
                 "systemctl disable --now old.timer",
                 "systemctl daemon-reload",
                 "systemctl restart a.service"
+            ]
+        );
+    }
+
+    #[test]
+    fn steps_follow_the_order_a_bare_host_survives() {
+        let change = |address: &str| Change {
+            address: address.into(),
+            action: Action::Update,
+            diff: None,
+            sensitive: false,
+            observed: String::new(),
+            blocked: None,
+            desired: None,
+        };
+        let changes: Vec<Change> = ["file:/a", "file:/b", "file:/c", "file:/d", "file:/e"]
+            .into_iter()
+            .map(change)
+            .collect();
+        let effects = BTreeMap::from([
+            (
+                "file:/a".into(),
+                vec![Effect::Reload("prometheus.service".into())],
+            ),
+            (
+                "file:/b".into(),
+                vec![Effect::Reload("nginx.service".into())],
+            ),
+            (
+                "file:/c".into(),
+                vec![Effect::Restart("app.service".into())],
+            ),
+            (
+                "file:/d".into(),
+                vec![Effect::Restart("postgresql.service".into())],
+            ),
+            (
+                "file:/e".into(),
+                vec![Effect::Run("/usr/local/lib/app/firewall.sh".into())],
+            ),
+        ]);
+        let shown: Vec<String> = steps(&changes, &effects, true, true)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "/usr/local/lib/app/firewall.sh",
+                "systemctl restart postgresql.service",
+                "bring the database in line: roles, database, extensions, migrations, tenants",
+                "systemctl restart app.service",
+                "systemctl reload-or-restart nginx.service",
+                "wait until the runtime answers /ready",
+                "systemctl reload-or-restart prometheus.service",
+            ]
+        );
+        // Without a database or monitoring change, both markers still come, last.
+        let shown: Vec<String> = steps(&changes[2..3], &effects, true, true)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            shown[1..],
+            [
+                "systemctl restart app.service",
+                "wait until the runtime answers /ready"
             ]
         );
     }

@@ -71,7 +71,7 @@ pub fn human(plan: &Plan, where_: &str, color: bool) -> String {
         }
     }
     if !plan.steps.is_empty() && plan.has_changes() {
-        let _ = writeln!(out, "\nCommands to run:");
+        let _ = writeln!(out, "\nThen, in order:");
         for a in &plan.steps {
             let _ = writeln!(out, "  {a}");
         }

@@ -83,6 +83,12 @@ pub enum Step {
     },
     /// Cluster: delete this many objects scf applied before and no longer wants.
     Prune(usize),
+    /// Host: bring the database in line (bootstrap, migrations, tenants), once the data
+    /// services run with their new config.
+    Database,
+    /// Host: wait until the runtime answers `/ready`, through the proxy when there is one,
+    /// before the monitoring stack is touched; a failure rolls the apply back.
+    Probe,
 }
 
 impl Step {
@@ -101,6 +107,10 @@ impl fmt::Display for Step {
             Step::Run(c) => c.fmt(f),
             Step::RunJob(name) => write!(f, "run the Job {name} and wait for it to complete"),
             Step::Rollout { kind, name } => write!(f, "wait for the rollout of {kind} {name}"),
+            Step::Database => f.write_str(
+                "bring the database in line: roles, database, extensions, migrations, tenants",
+            ),
+            Step::Probe => f.write_str("wait until the runtime answers /ready"),
             Step::Prune(n) => write!(
                 f,
                 "prune {n} object{} scf applied before and framework.toml no longer has",

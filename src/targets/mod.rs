@@ -21,7 +21,7 @@ mod systemd;
 mod target;
 
 pub use error::TargetError;
-pub use target::{AddressedDir, CheckCommand, PreSwapCheck, Staged, Target};
+pub use target::{AddressedDir, CheckCommand, PreSwapCheck, Service, Stage, Staged, Target};
 
 use crate::artifact::Artifact;
 use crate::model::Model;
@@ -107,6 +107,16 @@ pub fn host_path(address: &str) -> Option<String> {
         .flat_map(|t| t.addressed_dirs())
         .find(|d| d.scheme == scheme)
         .map(|d| format!("{}{name}", d.dir))
+}
+
+/// The stage of an apply in which `unit` is (re)started, as its target declares it; the
+/// framework's own units, which no target lists, are [`Stage::App`].
+pub fn stage(unit: &str) -> Stage {
+    REGISTRY
+        .iter()
+        .flat_map(|t| t.services())
+        .find(|s| s.unit == unit)
+        .map_or(Stage::App, |s| s.stage)
 }
 
 /// Every target's pre-swap check commands for the staged host files `files`, in

@@ -4,7 +4,7 @@
 //! `/uploads/` from the directories the systemd target sets up.
 
 use super::error::TargetError;
-use super::target::{CheckCommand, PreSwapCheck, Staged, Target};
+use super::target::{CheckCommand, PreSwapCheck, Service, Stage, Staged, Target};
 use crate::artifact::{Artifact, Effect};
 use crate::model::Model;
 use crate::model::layout;
@@ -36,6 +36,8 @@ struct Site {
     tls: Option<TlsFiles>,
     tls_cache: String,
     upstream: String,
+    /// `firewall.internal_cidr`, allowed to ask `/ready` besides this host (a parsed CIDR).
+    internal_cidr: Option<String>,
     connect_timeout: u64,
     timeout: u64,
     max_upload_mb: u32,
@@ -84,6 +86,11 @@ impl Nginx {
             tls,
             tls_cache: format!("{ident}_tls"),
             upstream: upstream(model.server.listen.0),
+            internal_cidr: model
+                .firewall
+                .as_ref()
+                .and_then(|f| f.internal_cidr)
+                .map(|c| c.to_string()),
             connect_timeout: timeout.min(MAX_CONNECT_TIMEOUT_SECS),
             timeout,
             max_upload_mb: model.server.max_upload_mb,
@@ -96,6 +103,13 @@ impl Nginx {
 impl Target for Nginx {
     fn name(&self) -> &'static str {
         "nginx"
+    }
+
+    fn services(&self) -> &'static [Service] {
+        &[Service {
+            unit: NGINX_UNIT,
+            stage: Stage::Edge,
+        }]
     }
 
     fn templates(&self) -> &'static [(&'static str, &'static str)] {

@@ -3,13 +3,16 @@
 //! protected mode, and dangerous commands disabled. Rendered only when scf manages Redis on
 //! a host.
 
-use super::target::Target;
+use super::target::{Service, Stage, Target};
 use crate::artifact::{Artifact, Effect};
 use crate::model::Model;
 use crate::render::Renderer;
 use crate::targets::error::TargetError;
 use serde::Serialize;
 use std::net::Ipv4Addr;
+
+/// The distribution's Redis unit.
+const SERVICE: &str = "redis-server.service";
 
 /// The Redis target.
 pub struct Redis;
@@ -56,6 +59,13 @@ impl Target for Redis {
         "redis"
     }
 
+    fn services(&self) -> &'static [Service] {
+        &[Service {
+            unit: SERVICE,
+            stage: Stage::Data,
+        }]
+    }
+
     fn templates(&self) -> &'static [(&'static str, &'static str)] {
         &[(
             "redis/redis.conf.j2",
@@ -93,7 +103,7 @@ impl Target for Redis {
             Artifact::file(self.name(), format!("host{CONF_PATH}"), text)
                 .with_mode(0o640)
                 .owned_by("root:redis")
-                .on_change(Effect::Restart("redis-server.service".into())),
+                .on_change(Effect::Restart(SERVICE.into())),
         ])
     }
 }

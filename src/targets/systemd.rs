@@ -284,9 +284,11 @@ impl Systemd {
             backup_dir: model.backup.as_ref().map(|b| b.dir.to_string()),
         };
         let text = r.render("systemd/tmpfiles.conf.j2", &ctx)?;
-        // The units run `systemd-tmpfiles --create` before they start: restart to apply.
+        // The directories exist before the units start (their sandboxes mount them), and
+        // the units run `systemd-tmpfiles --create` again before they start: restart.
         Ok(self
             .unit(tmpfiles_path(model), text)
+            .on_change(Effect::CreateDirs(tmpfiles_path(model)))
             .on_change(Effect::Restart(format!("{}.service", model.name()))))
     }
 }
@@ -362,13 +364,41 @@ impl Target for Systemd {
     }
 }
 
-/// One `systemd-analyze verify` over every staged unit.
+/// The directories whose staged executables a staged unit may run (the installed scf,
+/// the backup and firewall scripts): the check sees them as they will be after the swap.
+const EXEC_DIRS: [&str; 2] = ["usr/local", "opt"];
+
+/// Mounts each staged executable directory over the live one (a read-only overlay, in a
+/// mount namespace of the check's own), then verifies the units given as arguments.
+const VERIFY_SCRIPT: &str = r#"stage=$1; shift
+for dir in $EXEC_DIRS; do
+  if [ -d "$stage/$dir" ] && [ -d "/$dir" ]; then
+    mount -t overlay scf-verify -o "lowerdir=$stage/$dir:/$dir" "/$dir" || exit 1
+  fi
+done
+exec systemd-analyze verify --man=no "$@""#;
+
+/// One `systemd-analyze verify` over every staged unit, in a private mount namespace where
+/// the executables staged beside them are in place: a first apply stages a unit and the
+/// program it runs together, and neither is live yet.
 fn verify_units(staged: &Staged, units: &[&str]) -> Vec<CheckCommand> {
-    let argv = ["systemd-analyze", "verify", "--man=no"].map(String::from);
+    let script = VERIFY_SCRIPT.replace("$EXEC_DIRS", &EXEC_DIRS.join(" "));
+    let argv = [
+        "unshare",
+        "--mount",
+        "--propagation",
+        "private",
+        "--",
+        "sh",
+        "-c",
+    ]
+    .map(String::from)
+    .into_iter()
+    .chain([script, "verify".into(), staged.stage.display().to_string()]);
     let units = units.iter().map(|u| staged.staged(u).display().to_string());
     vec![CheckCommand {
         helpers: Vec::new(),
-        argv: argv.into_iter().chain(units).collect(),
+        argv: argv.chain(units).collect(),
     }]
 }
 

@@ -29,6 +29,36 @@ pub trait Target: Sync {
     fn pre_swap_checks(&self) -> &'static [PreSwapCheck] {
         &[]
     }
+    /// The distribution's services it configures, each with the stage of an apply in which
+    /// it is (re)started; every other unit belongs to [`Stage::App`].
+    fn services(&self) -> &'static [Service] {
+        &[]
+    }
+}
+
+/// When an apply (re)starts a service: the order a bare host survives. The data services
+/// come up with their new config first; then, once the database is brought in line, the
+/// framework; then the proxy in front of it; then, once `/ready` answers through the
+/// proxy, the monitoring stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Stage {
+    /// PostgreSQL and Redis.
+    Data,
+    /// The framework's own units (the runtime, backup timers).
+    App,
+    /// The reverse proxy.
+    Edge,
+    /// Prometheus, the exporters, Alertmanager, Grafana.
+    Monitoring,
+}
+
+/// A distribution service a target configures.
+#[derive(Debug, Clone, Copy)]
+pub struct Service {
+    /// The unit, e.g. `nginx.service`.
+    pub unit: &'static str,
+    /// When an apply (re)starts it.
+    pub stage: Stage,
 }
 
 /// A directory whose files a plan addresses by name: `{scheme}:{file name}`.

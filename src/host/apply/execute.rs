@@ -6,11 +6,11 @@
 use super::request::{Report, Step};
 use super::restore::restore;
 use super::write::{Content, content_of, kind_of, put, record, run_commands};
-use crate::host::plan::{Effects, Seen, see};
+use crate::host::plan::{Effects, Seen, retires, see};
 use crate::host::services::{CommandFailed, ServiceManager};
 use crate::host::state::{State, Store};
 use crate::host::{HostError, database, fsio};
-use crate::plan::{Action, Change, Plan, sha256_tag};
+use crate::plan::{Action, Change, Plan, Step as PlanStep, sha256_tag};
 use crate::targets::{self, host_path};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -44,10 +44,16 @@ pub(super) struct DatabaseStep<'a> {
 /// A readiness probe.
 #[derive(Debug)]
 pub(super) struct Probe {
-    /// `host:port` of the runtime.
-    pub address: String,
+    /// Where `/ready` is asked.
+    pub endpoint: crate::probe::Endpoint,
     /// How long to wait for a 200 from `/ready`.
     pub timeout: Duration,
+}
+
+impl Probe {
+    fn wait(&self) -> Result<(), String> {
+        crate::probe::wait_ok(&self.endpoint, "/ready", self.timeout)
+    }
 }
 
 /// One change of the plan that puts or removes a file: where, and what goes there.
@@ -103,8 +109,19 @@ pub(super) fn execute(
     };
     // Writes first, removals last: an interrupted apply leaves every file old or new.
     files.sort_by_key(|f| matches!(f.content, Content::Absent));
-    let finished = swap(&store, &opts.root, plan, &files, effects, &mut next, log)
-        .and_then(|()| after_swap(plan, opts, &mut next.report, log));
+    // Units the plan removes are disabled while their files still exist.
+    let retiring = plan
+        .steps
+        .iter()
+        .take_while(|s| s.command().is_some_and(retires))
+        .count();
+    let (retire, rest) = plan.steps.split_at(retiring);
+    let finished = run_steps(retire, opts, plan, &mut next.report, log)
+        .and_then(|()| swap(&store, &opts.root, plan, &files, effects, &mut next, log))
+        .and_then(|()| {
+            log(Step::Phase("reload"));
+            run_steps(rest, opts, plan, &mut next.report, log)
+        });
     match finished {
         Ok(()) => Ok(next.report),
         Err(cause) => Err(roll_back(&store, opts, &next.state, &before, &cause, log)),
@@ -247,37 +264,57 @@ fn ensure_fingerprint_key(store: &Store) -> std::io::Result<()> {
     fsio::write_file(&path, &crate::secret::random_key()?, 0o600)
 }
 
-/// What follows the swap: the implied commands, the database, the readiness probe.
-fn after_swap(
-    plan: &Plan,
+/// Runs plan steps in order: the implied commands, with the database brought in line and
+/// `/ready` probed where the plan puts them.
+fn run_steps(
+    steps: &[PlanStep],
     opts: &Options<'_>,
+    plan: &Plan,
     report: &mut Report,
     log: &mut dyn FnMut(Step),
 ) -> Result<(), HostError> {
-    log(Step::Phase("reload"));
-    run_commands(plan.commands(), &opts.services, report, log)?;
-    if let Some(db) = &opts.database {
-        log(Step::Phase("database"));
-        let changes: Vec<&Change> = plan
-            .effective()
-            .filter(|c| c.address.starts_with("pg:") || c.address.starts_with("tenant:"))
-            .collect();
-        for done in database::apply(db.model, &opts.root, &db.target, &changes, &db.env)? {
-            log(Step::File(done));
-        }
-        report
-            .changed
-            .extend(changes.iter().map(|c| c.address.clone()));
-    }
-    if let Some(probe) = &opts.probe {
-        log(Step::Phase("probe"));
-        crate::probe::wait_ok(&probe.address, "/ready", probe.timeout).map_err(|cause| {
-            HostError::Io {
-                action: "probe /ready".into(),
-                source: std::io::Error::other(cause),
+    for step in steps {
+        match step {
+            PlanStep::Run(command) => run_commands([command], &opts.services, report, log)?,
+            PlanStep::Database => {
+                if let Some(db) = &opts.database {
+                    bring_database_in_line(plan, db, &opts.root, report, log)?;
+                }
             }
-        })?;
+            PlanStep::Probe => {
+                if let Some(probe) = &opts.probe {
+                    log(Step::Phase("probe"));
+                    probe.wait().map_err(|cause| HostError::Io {
+                        action: "probe /ready".into(),
+                        source: std::io::Error::other(cause),
+                    })?;
+                }
+            }
+            PlanStep::RunJob(_) | PlanStep::Rollout { .. } | PlanStep::Prune(_) => {}
+        }
     }
+    Ok(())
+}
+
+/// The database step: bootstrap, migrations, tenants, as the plan's changes say.
+fn bring_database_in_line(
+    plan: &Plan,
+    db: &DatabaseStep<'_>,
+    root: &Path,
+    report: &mut Report,
+    log: &mut dyn FnMut(Step),
+) -> Result<(), HostError> {
+    log(Step::Phase("database"));
+    let changes: Vec<&Change> = plan
+        .effective()
+        .filter(|c| database::is_database_address(&c.address))
+        .collect();
+    for done in database::apply(db.model, root, &db.target, &changes, &db.env)? {
+        log(Step::File(done));
+    }
+    report
+        .changed
+        .extend(changes.iter().map(|c| c.address.clone()));
     Ok(())
 }
 

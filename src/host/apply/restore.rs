@@ -6,9 +6,10 @@ use super::request::{Report, Step};
 use super::write::{Content, put, run_commands};
 use crate::host::HostError;
 use crate::host::fsio::under;
-use crate::host::plan::{Effects, Seen, address, commands, see};
+use crate::host::plan::{Effects, Seen, address, commands, retires, see};
 use crate::host::services::ServiceManager;
 use crate::host::state::{FileRecord, State, Store, parse_mode};
+use crate::plan::Command;
 use crate::plan::{Action, Change};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -29,15 +30,14 @@ pub(super) fn restore(
     paths.extend(current.files.iter());
     let mut changes = Vec::new();
     let mut effects = Effects::new();
+    let mut puts = Vec::new();
     for (path, fallback) in paths {
         let (content, record) = kept.content(path, target, fallback)?;
         let now = see(root, path).map_err(|e| HostError::io(format!("read {path}"), e))?;
         if matches_disk(&content, &now) {
             continue;
         }
-        put(root, path, &content).map_err(|e| HostError::io(format!("restore {path}"), e))?;
         let address = address(path);
-        log(Step::File(format!("restore {address}")));
         let both = [current, target]
             .into_iter()
             .filter_map(|s| s.files.get(path));
@@ -58,6 +58,15 @@ pub(super) fn restore(
             blocked: None,
             desired: None,
         });
+        puts.push((path, content));
+    }
+    let mut report = Report::default();
+    let (retire, rest): (Vec<Command>, Vec<Command>) =
+        commands(&changes, &effects).into_iter().partition(retires);
+    run_commands(&retire, services, &mut report, log)?;
+    for ((path, content), change) in puts.iter().zip(&changes) {
+        put(root, path, content).map_err(|e| HostError::io(format!("restore {path}"), e))?;
+        log(Step::File(format!("restore {}", change.address)));
     }
     let mut restored = target.clone();
     if target.generation == 0 {
@@ -66,12 +75,9 @@ pub(super) fn restore(
     store
         .save(&restored)
         .map_err(|e| HostError::io("write the state", e))?;
-    let mut report = Report {
-        generation: restored.generation,
-        changed: changes.iter().map(|c| c.address.clone()).collect(),
-        ..Report::default()
-    };
-    run_commands(&commands(&changes, &effects), services, &mut report, log)?;
+    report.generation = restored.generation;
+    report.changed = changes.iter().map(|c| c.address.clone()).collect();
+    run_commands(&rest, services, &mut report, log)?;
     Ok(report)
 }
 

@@ -60,7 +60,7 @@ pub fn apply(
     let opts = execute::Options {
         root: root.clone(),
         services: request.services.clone(),
-        probe: probe(&compiled.model, request, &plan),
+        probe: probe(&compiled.model, request),
         database: database_step(&compiled.model, request)?,
     };
     operator.begin(plan.effective().count() + plan.steps.len());
@@ -176,17 +176,29 @@ fn resumed_steps(plan: &Plan, lagging: &[String], effects: &Effects) -> Vec<Plan
         .collect()
 }
 
-/// The readiness probe after an apply that changes something, unless the request says not.
-fn probe(model: &Model, request: &Request, plan: &Plan) -> Option<Probe> {
-    let address = match &request.probe {
+/// Where the plan's `/ready` step asks, unless the request says not to: on a live host,
+/// through nginx over TLS for `server.domain` when the host serves it, trusting only the
+/// certificate nginx is given (so a self-signed one probes too); else the runtime itself.
+fn probe(model: &Model, request: &Request) -> Option<Probe> {
+    let endpoint = match &request.probe {
         ProbeAt::Never => None,
-        ProbeAt::Address(address) => Some(address.clone()),
-        ProbeAt::Listen => {
-            (request.services == ServiceManager::Real).then(|| model.server.listen.to_string())
-        }
+        ProbeAt::Address(address) => Some(crate::probe::Endpoint::http(address)),
+        ProbeAt::Listen if request.services == ServiceManager::Real => Some(
+            match model.tls.as_ref().and_then(|t| t.certificate.as_ref()) {
+                Some(certificate) if model.host.is_some() => crate::probe::Endpoint {
+                    address: "127.0.0.1:443".into(),
+                    tls: Some(crate::probe::Tls {
+                        domain: model.server.domain.to_string(),
+                        trust: crate::host::fsio::under(&request.root, certificate.as_str()),
+                    }),
+                },
+                _ => crate::probe::Endpoint::http(&model.server.listen.to_string()),
+            },
+        ),
+        ProbeAt::Listen => None,
     }?;
-    (plan.effective().count() > 0).then_some(Probe {
-        address,
+    Some(Probe {
+        endpoint,
         timeout: request.probe_timeout,
     })
 }

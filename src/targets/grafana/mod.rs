@@ -7,7 +7,7 @@ pub mod model;
 
 use super::prometheus::metrics::PROMETHEUS_PORT;
 use super::prometheus::schema::to_yaml;
-use super::target::Target;
+use super::target::{Service, Stage, Target};
 use crate::artifact::{Artifact, Effect};
 use crate::model::Model;
 use crate::render::Renderer;
@@ -16,6 +16,9 @@ use serde::Serialize;
 
 /// The Grafana target.
 pub struct Grafana;
+
+/// Grafana's own unit (from Grafana's package).
+const SERVICE: &str = "grafana-server.service";
 
 /// Where provisioned dashboards are read from.
 pub const DASHBOARD_DIR: &str = "/var/lib/grafana/dashboards";
@@ -74,6 +77,13 @@ impl Target for Grafana {
         "grafana"
     }
 
+    fn services(&self) -> &'static [Service] {
+        &[Service {
+            unit: SERVICE,
+            stage: Stage::Monitoring,
+        }]
+    }
+
     fn render(&self, model: &Model, _: &Renderer) -> Result<Vec<Artifact>, TargetError> {
         if model.host.is_none() || !model.monitoring.grafana {
             return Ok(Vec::new());
@@ -103,7 +113,7 @@ impl Target for Grafana {
         };
         let file = |path: String, text| {
             Artifact::file(self.name(), format!("host{path}"), text)
-                .on_change(Effect::Restart("grafana-server.service".into()))
+                .on_change(Effect::Restart(SERVICE.into()))
         };
         let provisioning_path = format!("/etc/grafana/provisioning/dashboards/{name}.yaml");
         let mut out = vec![

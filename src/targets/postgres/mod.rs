@@ -8,7 +8,7 @@ pub mod tune;
 
 pub use sql::{PASSWORD_ENV, bootstrap, bootstrap_path, sql_dir, tenant_sql_path};
 
-use super::target::Target;
+use super::target::{Service, Stage, Target};
 use crate::artifact::{Artifact, Effect};
 use crate::config::values::ByteSize;
 use crate::config::{DiskKind, Host, PgSetting};
@@ -26,9 +26,23 @@ pub struct Postgres;
 /// Memory PostgreSQL is sized for, whatever Redis leaves: 256 MiB.
 const MEMORY_FLOOR: ByteSize = ByteSize::from_bytes(256 * 1024 * 1024);
 
+/// The Debian cluster's config directory.
+const CLUSTER_DIR: &str = "/etc/postgresql/15/main/";
+
+/// The pg_ident.conf map under which root on the host connects as `postgres` over the
+/// socket: the admin connection `scf apply` uses on a live host.
+pub const ADMIN_MAP: &str = "scf_admin";
+
+/// What pg_hba.conf.j2 and pg_ident.conf.j2 see.
+#[derive(Serialize)]
+struct AccessContext {
+    name: String,
+    map: &'static str,
+}
+
 /// Where the settings file is installed on a host.
 pub fn conf_path(model: &Model) -> String {
-    format!("/etc/postgresql/15/main/conf.d/{}.conf", model.name())
+    format!("{CLUSTER_DIR}conf.d/{}.conf", model.name())
 }
 
 /// What postgresql.conf.j2 sees.
@@ -58,11 +72,26 @@ impl Target for Postgres {
         "postgres"
     }
 
+    fn services(&self) -> &'static [Service] {
+        &[Service {
+            unit: SERVICE,
+            stage: Stage::Data,
+        }]
+    }
+
     fn templates(&self) -> &'static [(&'static str, &'static str)] {
         &[
             (
                 "postgres/postgresql.conf.j2",
                 include_str!("../../../templates/postgres/postgresql.conf.j2"),
+            ),
+            (
+                "postgres/pg_hba.conf.j2",
+                include_str!("../../../templates/postgres/pg_hba.conf.j2"),
+            ),
+            (
+                "postgres/pg_ident.conf.j2",
+                include_str!("../../../templates/postgres/pg_ident.conf.j2"),
             ),
             (
                 "postgres/macros.sql.j2",
@@ -85,10 +114,29 @@ impl Target for Postgres {
         };
         let conf = renderer.render("postgres/postgresql.conf.j2", &conf_context(model, host))?;
         // Memory settings need a restart; apply restarts rather than guess which changed.
+        let access = AccessContext {
+            name: model.name().to_string(),
+            map: ADMIN_MAP,
+        };
         let mut out = vec![
             Artifact::file(self.name(), format!("host{}", conf_path(model)), conf)
                 .on_change(Effect::Restart(SERVICE.into())),
         ];
+        for (file, template) in [
+            ("pg_hba.conf", "postgres/pg_hba.conf.j2"),
+            ("pg_ident.conf", "postgres/pg_ident.conf.j2"),
+        ] {
+            out.push(
+                Artifact::file(
+                    self.name(),
+                    format!("host{CLUSTER_DIR}{file}"),
+                    renderer.render(template, &access)?,
+                )
+                .with_mode(0o640)
+                .owned_by("postgres:postgres")
+                .on_change(Effect::Reload(SERVICE.into())),
+            );
+        }
         out.extend(sql::render(self.name(), model, renderer)?);
         Ok(out)
     }

@@ -10,7 +10,7 @@ pub mod rule_tests;
 pub mod rules;
 pub mod schema;
 
-use super::target::Target;
+use super::target::{Service, Stage, Target};
 use crate::artifact::{Artifact, Effect};
 use crate::config::values::Duration;
 use crate::model::{Model, Placement, metrics_listen};
@@ -39,6 +39,23 @@ pub fn rules_test_file_name(model: &Model) -> String {
 impl Target for Prometheus {
     fn name(&self) -> &'static str {
         "prometheus"
+    }
+
+    fn services(&self) -> &'static [Service] {
+        const fn monitoring(unit: &'static str) -> Service {
+            Service {
+                unit,
+                stage: Stage::Monitoring,
+            }
+        }
+        const UNITS: [Service; 5] = [
+            monitoring("prometheus.service"),
+            monitoring("prometheus-node-exporter.service"),
+            monitoring("prometheus-postgres-exporter.service"),
+            monitoring("prometheus-redis-exporter.service"),
+            monitoring("prometheus-alertmanager.service"),
+        ];
+        &UNITS
     }
 
     fn render(&self, model: &Model, _: &Renderer) -> Result<Vec<Artifact>, TargetError> {
