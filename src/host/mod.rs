@@ -1,7 +1,8 @@
-//! The host target of plan and apply: files under a root (default `/`), systemd units,
-//! and the services they imply. `--root DIR` runs the whole thing inside a directory.
+//! The host target of plan and apply: the Debian packages the services need, files under
+//! a root (default `/`), systemd units, and the services they imply. `--root DIR` runs the
+//! whole thing inside a directory.
 //!
-//! An apply takes the lock, stages and validates the new files with the real tools,
+//! An apply takes the lock, installs the missing packages, stages and validates the new files with the real tools,
 //! records what it is about to replace, swaps each file atomically, records the new
 //! generation, runs the implied commands, probes `/ready`, and on failure returns to the
 //! previous generation.
@@ -12,6 +13,7 @@ pub mod database;
 mod error;
 pub mod fsio;
 pub mod lock;
+pub mod packages;
 pub mod plan;
 pub mod services;
 pub mod state;
@@ -71,20 +73,28 @@ pub fn plan(
         key: key.as_deref(),
     };
     let (mut changes, mut effects) = plan::file_changes(&opts.root, artifacts, &state, &secrets)?;
+    let packages = packages::plan(&opts.root, &crate::targets::packages(&compiled.model))?;
+    changes.extend(packages.changes);
+    effects.extend(packages.effects);
     if let Some(target) = &opts.database {
         changes.extend(database::plan(&compiled.model, target)?);
-        changes.sort_by(|a, b| a.address.cmp(&b.address));
     }
     if opts.install_binary {
         let (change, unit_effects) =
             binary::change(&opts.root, &format!("{}.service", compiled.model.name()))?;
         effects.insert(change.address.clone(), unit_effects);
         changes.push(change);
-        changes.sort_by(|a, b| a.address.cmp(&b.address));
     }
-    let steps = plan::commands(&changes, &effects)
+    changes.sort_by(|a, b| a.address.cmp(&b.address));
+    // Packages go in before anything else, so their programs check the staged files.
+    let install = (!packages.install.is_empty()).then_some(Step::Install(packages.install));
+    let steps = install
         .into_iter()
-        .map(Step::Run)
+        .chain(
+            plan::commands(&changes, &effects)
+                .into_iter()
+                .map(Step::Run),
+        )
         .collect();
     let plan = Plan {
         format_version: FORMAT_VERSION,
@@ -95,6 +105,7 @@ pub fn plan(
             .map_err(|e| HostError::io("hash the inputs", std::io::Error::other(e)))?,
         changes,
         steps,
+        notes: packages.notes,
     };
     Ok((plan, effects))
 }

@@ -174,6 +174,10 @@ fn describe(desired: Option<&Desired>) -> String {
         }
         Some(Desired::Link { to }) => format!("a link to {to}"),
         Some(Desired::Binary { sha256 }) => format!("the scf binary {}", short(sha256)),
+        Some(Desired::Package { version }) => format!(
+            "the package, version {}",
+            version.as_deref().unwrap_or("unknown")
+        ),
         Some(Desired::Json { value }) => format!(
             "an object {}",
             short(&sha256_tag(value.to_string().as_bytes()))

@@ -21,7 +21,7 @@ mod systemd;
 mod target;
 
 pub use error::TargetError;
-pub use target::{AddressedDir, CheckCommand, PreSwapCheck, Staged, Target};
+pub use target::{AddressedDir, CheckCommand, Origin, Package, PreSwapCheck, Staged, Target};
 
 use crate::artifact::Artifact;
 use crate::model::Model;
@@ -124,6 +124,28 @@ pub fn pre_swap_checks(staged: &Staged, files: &[String]) -> Vec<CheckCommand> {
         }
     }
     out
+}
+
+/// The packages every target needs on the host, sorted by name, each once (the units of
+/// a package two targets declare are merged).
+pub fn packages(model: &Model) -> Vec<Package> {
+    let mut by_name: std::collections::BTreeMap<&str, Package> = Default::default();
+    for package in REGISTRY.iter().flat_map(|t| t.packages(model)) {
+        match by_name.get_mut(package.name) {
+            Some(known) => known.units.extend(package.units),
+            None => {
+                by_name.insert(package.name, package);
+            }
+        }
+    }
+    by_name
+        .into_values()
+        .map(|mut p| {
+            p.units.sort_unstable();
+            p.units.dedup();
+            p
+        })
+        .collect()
 }
 
 #[cfg(test)]

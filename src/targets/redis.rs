@@ -1,9 +1,9 @@
 //! Redis on a host: `/etc/redis/redis.conf` with the memory limit and eviction policy, save
 //! points, the password (a secret marker that `scf apply` fills in), loopback binding,
 //! protected mode, and dangerous commands disabled. Rendered only when scf manages Redis on
-//! a host.
+//! a host, which then needs Debian's `redis-server`.
 
-use super::target::Target;
+use super::target::{Package, Target};
 use crate::artifact::{Artifact, Effect};
 use crate::model::Model;
 use crate::render::Renderer;
@@ -13,6 +13,9 @@ use std::net::Ipv4Addr;
 
 /// The Redis target.
 pub struct Redis;
+
+/// The distribution's Redis unit, restarted when redis.conf changes.
+const SERVICE: &str = "redis-server.service";
 
 /// Where redis.conf is installed on a host.
 pub const CONF_PATH: &str = "/etc/redis/redis.conf";
@@ -63,6 +66,13 @@ impl Target for Redis {
         )]
     }
 
+    fn packages(&self, model: &Model) -> Vec<Package> {
+        if model.host.is_none() || !model.redis.managed {
+            return Vec::new();
+        }
+        vec![Package::archive("redis-server", &[SERVICE])]
+    }
+
     fn render(&self, model: &Model, renderer: &Renderer) -> Result<Vec<Artifact>, TargetError> {
         if model.host.is_none() || !model.redis.managed {
             return Ok(Vec::new());
@@ -93,7 +103,7 @@ impl Target for Redis {
             Artifact::file(self.name(), format!("host{CONF_PATH}"), text)
                 .with_mode(0o640)
                 .owned_by("root:redis")
-                .on_change(Effect::Restart("redis-server.service".into())),
+                .on_change(Effect::Restart(SERVICE.into())),
         ])
     }
 }

@@ -10,7 +10,7 @@ pub mod rule_tests;
 pub mod rules;
 pub mod schema;
 
-use super::target::Target;
+use super::target::{Package, Target};
 use crate::artifact::{Artifact, Effect};
 use crate::config::values::Duration;
 use crate::model::{Model, Placement, metrics_listen};
@@ -39,6 +39,37 @@ pub fn rules_test_file_name(model: &Model) -> String {
 impl Target for Prometheus {
     fn name(&self) -> &'static str {
         "prometheus"
+    }
+
+    fn packages(&self, model: &Model) -> Vec<Package> {
+        if model.host.is_none() || !model.monitoring.prometheus {
+            return Vec::new();
+        }
+        // Each brings a unit of its own name, started once the config scf writes is in place.
+        let mut names = vec![
+            ("prometheus", "prometheus.service"),
+            (
+                "prometheus-node-exporter",
+                "prometheus-node-exporter.service",
+            ),
+            ("prometheus-alertmanager", "prometheus-alertmanager.service"),
+        ];
+        if model.database.managed {
+            names.push((
+                "prometheus-postgres-exporter",
+                "prometheus-postgres-exporter.service",
+            ));
+        }
+        if model.redis.managed {
+            names.push((
+                "prometheus-redis-exporter",
+                "prometheus-redis-exporter.service",
+            ));
+        }
+        names
+            .into_iter()
+            .map(|(name, unit)| Package::archive(name, &[unit]))
+            .collect()
     }
 
     fn render(&self, model: &Model, _: &Renderer) -> Result<Vec<Artifact>, TargetError> {
