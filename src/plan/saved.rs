@@ -318,6 +318,42 @@ mod tests {
     }
 
     #[test]
+    fn a_package_plan_round_trips_and_another_version_is_named() {
+        let mut with_package = plan();
+        with_package.changes.push(Change {
+            address: "package:nginx".into(),
+            action: Action::Create,
+            diff: None,
+            sensitive: false,
+            observed: "absent".into(),
+            blocked: None,
+            desired: Some(Desired::Package {
+                version: Some("1.22.1-9".into()),
+            }),
+        });
+        with_package
+            .steps
+            .insert(0, Step::Install(vec!["nginx".into()]));
+        with_package.notes = vec!["a note".into()];
+        let json = with_package.to_json().expect("json");
+        let back = Plan::from_json(&json).expect("read back");
+        assert_eq!(back, with_package);
+        assert!(check(&back, &with_package).is_ok());
+
+        let mut newer = with_package.clone();
+        newer.changes[1].desired = Some(Desired::Package {
+            version: Some("1.22.1-10".into()),
+        });
+        let differs = check(&with_package, &newer).expect_err("refused").differs;
+        assert_eq!(
+            differs,
+            [
+                "package:nginx: what it becomes differs: saved the package, version 1.22.1-9, recomputed the package, version 1.22.1-10"
+            ]
+        );
+    }
+
+    #[test]
     fn staleness_is_named_before_differences() {
         let mut saved = plan();
         saved.inputs.config = "sha256:other".into();

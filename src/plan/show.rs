@@ -288,6 +288,37 @@ mod tests {
     }
 
     #[test]
+    fn a_package_shows_its_version_and_a_note_is_shown_in_both_views() {
+        let package = |name: &str, version: Option<&str>| Change {
+            desired: Some(Desired::Package {
+                version: version.map(String::from),
+            }),
+            ..change(&format!("package:{name}"), Action::Create, 0)
+        };
+        let mut p = plan(vec![
+            package("nginx", Some("1.22.1-9+deb12u1")),
+            package("ufw", None),
+        ]);
+        p.notes = vec!["package grafana is not installed.".into()];
+        let text = human(&p, "the host", false);
+        assert!(
+            text.contains("  + package:nginx (1.22.1-9+deb12u1)\n")
+                && text.contains("  + package:ufw (from the distribution's archive)\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Note: package grafana is not installed."),
+            "{text}"
+        );
+        let md = markdown(&p, "the host");
+        assert!(
+            md.contains("**create `package:nginx`** (1.22.1-9+deb12u1)")
+                && md.contains("> **Note:** package grafana is not installed."),
+            "{md}"
+        );
+    }
+
+    #[test]
     fn markdown_stays_under_the_limit_and_fences_hold() {
         let changes = (0..40)
             .map(|i| change(&format!("file:/etc/f{i}"), Action::Update, 2000))
