@@ -34,7 +34,7 @@ pub enum HostError {
     },
     /// Installing the plan's packages failed; no file was written.
     #[error(
-        "installing the packages failed, so no file was written: {0}\nhelp: fix what apt-get says above, then run `scf apply` again"
+        "installing the packages failed, so no file was written: {0}\nhelp: fix the cause apt-get names, then run `scf apply` again"
     )]
     Install(services::CommandFailed),
     /// A staged file failed validation; nothing was changed.

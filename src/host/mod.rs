@@ -2,10 +2,10 @@
 //! a root (default `/`), systemd units, and the services they imply. `--root DIR` runs the
 //! whole thing inside a directory.
 //!
-//! An apply takes the lock, installs the missing packages, stages and validates the new files with the real tools,
-//! records what it is about to replace, swaps each file atomically, records the new
-//! generation, runs the implied commands, probes `/ready`, and on failure returns to the
-//! previous generation.
+//! An apply takes the lock, installs the missing packages, stages and validates the new
+//! files with the real tools, records what it is about to replace, swaps each file
+//! atomically, records the new generation, runs the implied commands, probes `/ready`, and
+//! on failure returns to the previous generation.
 
 pub mod apply;
 pub mod binary;
