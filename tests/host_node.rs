@@ -51,8 +51,6 @@ fn explore() {
     .unwrap();
     node.copy_in(&dir.path().join("key"), "/etc/ssl/scf/privkey.pem", 0o600)
         .unwrap();
-    let setup = node.exec(&["sh", "-c", "printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d && apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql-15 redis-server nginx ufw prometheus prometheus-node-exporter prometheus-postgres-exporter prometheus-redis-exporter prometheus-alertmanager 2>&1 | tail -3; rm /usr/sbin/policy-rc.d"]).unwrap();
-    eprintln!("setup: {}{}", setup.stdout, setup.stderr);
     let out = node.exec(&["sh", "-c", &std::env::var("EXPLORE").unwrap_or_else(|_| "cd /root && SCF_DB_PASSWORD=dbpw SCF_DB_ADMIN_PASSWORD=x SCF_REDIS_PASSWORD=redispw SCF_SECRET_KEY=0123456789abcdef0123456789abcdef SCF_FIELD_KEY=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY= /opt/scf-under-test/scf apply --auto-approve 2>&1".into())]).unwrap();
     eprintln!("{}\n{}\nexit {}", out.stdout, out.stderr, out.status);
     let after = node.exec(&["sh", "-c", "systemctl is-active postgresql redis-server nginx ai-supply-chain prometheus prometheus-node-exporter prometheus-postgres-exporter prometheus-redis-exporter prometheus-alertmanager; journalctl -u ai-supply-chain --no-pager | tail -25; journalctl -u prometheus-postgres-exporter -u prometheus-redis-exporter --no-pager | tail -10"]).unwrap();

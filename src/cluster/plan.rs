@@ -105,6 +105,7 @@ pub async fn plan(
             .map_err(|e| ClusterError::malformed(format!("the plan's inputs: {e}")))?,
         changes,
         steps,
+        notes: Vec::new(),
     })
 }
 

@@ -32,6 +32,11 @@ pub enum HostError {
         /// This project.
         ours: String,
     },
+    /// Installing the plan's packages failed; no file was written.
+    #[error(
+        "installing the packages failed, so no file was written: {0}\nhelp: fix the cause apt-get names, then run `scf apply` again"
+    )]
+    Install(services::CommandFailed),
     /// A staged file failed validation; nothing was changed.
     #[error("the new files failed validation, nothing was changed:\n{0}")]
     Invalid(services::CommandFailed),

@@ -1,10 +1,11 @@
-//! The host target of plan and apply: files under a root (default `/`), systemd units,
-//! and the services they imply. `--root DIR` runs the whole thing inside a directory.
+//! The host target of plan and apply: the Debian packages the services need, files under
+//! a root (default `/`), systemd units, and the services they imply. `--root DIR` runs the
+//! whole thing inside a directory.
 //!
-//! An apply takes the lock, stages and validates the new files with the real tools,
-//! records what it is about to replace, swaps each file atomically, records the new
-//! generation, runs the implied commands, probes `/ready`, and on failure returns to the
-//! previous generation.
+//! An apply takes the lock, installs the missing packages, stages and validates the new
+//! files with the real tools, records what it is about to replace, swaps each file
+//! atomically, records the new generation, runs the implied commands, probes `/ready`, and
+//! on failure returns to the previous generation.
 
 pub mod apply;
 pub mod binary;
@@ -12,13 +13,14 @@ pub mod database;
 mod error;
 pub mod fsio;
 pub mod lock;
+pub mod packages;
 pub mod plan;
 pub mod services;
 pub mod state;
 
 use crate::artifact::Artifact;
 use crate::compile::Compiled;
-use crate::plan::{FORMAT_VERSION, Inputs, Plan};
+use crate::plan::{FORMAT_VERSION, Inputs, Plan, Step};
 use std::path::{Path, PathBuf};
 
 pub use error::HostError;
@@ -71,17 +73,19 @@ pub fn plan(
         key: key.as_deref(),
     };
     let (mut changes, mut effects) = plan::file_changes(&opts.root, artifacts, &state, &secrets)?;
+    let packages = packages::plan(&opts.root, &crate::targets::packages(&compiled.model))?;
+    changes.extend(packages.changes);
+    effects.extend(packages.effects);
     if let Some(target) = &opts.database {
         changes.extend(database::plan(&compiled.model, target)?);
-        changes.sort_by(|a, b| a.address.cmp(&b.address));
     }
     if opts.install_binary {
         let (change, unit_effects) =
             binary::change(&opts.root, &format!("{}.service", compiled.model.name()))?;
         effects.insert(change.address.clone(), unit_effects);
         changes.push(change);
-        changes.sort_by(|a, b| a.address.cmp(&b.address));
     }
+    changes.sort_by(|a, b| a.address.cmp(&b.address));
     let effective = || {
         changes
             .iter()
@@ -89,7 +93,12 @@ pub fn plan(
     };
     let database = effective().any(|c| database::is_database_address(&c.address));
     let probe = effective().next().is_some();
-    let steps = plan::steps(&changes, &effects, database, probe);
+    // Packages go in before anything else, so their programs check the staged files.
+    let install = (!packages.install.is_empty()).then_some(Step::Install(packages.install));
+    let steps = install
+        .into_iter()
+        .chain(plan::steps(&changes, &effects, database, probe))
+        .collect();
     let plan = Plan {
         format_version: FORMAT_VERSION,
         generator: format!("scf {}", env!("CARGO_PKG_VERSION")),
@@ -99,6 +108,7 @@ pub fn plan(
             .map_err(|e| HostError::io("hash the inputs", std::io::Error::other(e)))?,
         changes,
         steps,
+        notes: packages.notes,
     };
     Ok((plan, effects))
 }

@@ -1,7 +1,8 @@
-//! The one narrow interface through which scf touches services on a host: systemctl,
-//! nginx and systemd-analyze. Real hosts run the commands; `--service-manager PATH` sends
-//! every command to a shim (for tests, and machines without systemd as PID 1); an apply
-//! under `--root` without a shim records the commands and runs none.
+//! The one narrow interface through which scf touches services on a host: apt-get,
+//! systemctl, nginx and systemd-analyze. Real hosts run the commands; `--service-manager
+//! PATH` sends every command to a shim (for tests, and machines without systemd as PID 1);
+//! an apply under `--root` without a shim records the commands and runs none. No command
+//! may stop to ask: each runs with `DEBIAN_FRONTEND=noninteractive`.
 
 use crate::plan::Command;
 use std::path::PathBuf;
@@ -56,6 +57,7 @@ impl ServiceManager {
                 c
             }
         };
+        cmd.env("DEBIAN_FRONTEND", "noninteractive");
         match cmd.output() {
             Ok(out) => {
                 let text = format!(

@@ -39,6 +39,9 @@ pub struct Plan {
     pub changes: Vec<Change>,
     /// What the changes imply beyond writing resources (commands, rollouts), in order.
     pub steps: Vec<Step>,
+    /// What a reviewer should know that is no change, e.g. a package scf does not install.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// Hashes of what a plan was computed from.
@@ -156,6 +159,13 @@ pub enum Desired {
         /// `sha256:` of the binary, checked again when it is copied.
         sha256: String,
     },
+    /// A Debian package, installed by apply and never removed.
+    Package {
+        /// The version: installed, or the archive's candidate; `None` when the package
+        /// lists were not read (a root other than `/`) or name no candidate.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        version: Option<String>,
+    },
     /// An object or statement described as JSON (Kubernetes objects, SQL steps).
     Json {
         /// The value.
@@ -200,6 +210,7 @@ impl Plan {
             inputs,
             changes,
             steps,
+            notes: Vec::new(),
         }
     }
 }
@@ -226,6 +237,11 @@ impl Plan {
     /// The host commands among the steps, in order.
     pub fn commands(&self) -> impl Iterator<Item = &Command> {
         self.steps.iter().filter_map(Step::command)
+    }
+
+    /// The packages the plan installs before any file, if any.
+    pub fn packages(&self) -> Option<&[String]> {
+        self.steps.iter().find_map(Step::packages)
     }
 
     /// Whether applying would change anything.

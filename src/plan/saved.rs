@@ -174,6 +174,10 @@ fn describe(desired: Option<&Desired>) -> String {
         }
         Some(Desired::Link { to }) => format!("a link to {to}"),
         Some(Desired::Binary { sha256 }) => format!("the scf binary {}", short(sha256)),
+        Some(Desired::Package { version }) => format!(
+            "the package, version {}",
+            version.as_deref().unwrap_or("unknown")
+        ),
         Some(Desired::Json { value }) => format!(
             "an object {}",
             short(&sha256_tag(value.to_string().as_bytes()))
@@ -310,6 +314,42 @@ mod tests {
         assert_eq!(
             refused.differs,
             ["file:/etc/demo.env: missing from the saved plan"]
+        );
+    }
+
+    #[test]
+    fn a_package_plan_round_trips_and_another_version_is_named() {
+        let mut with_package = plan();
+        with_package.changes.push(Change {
+            address: "package:nginx".into(),
+            action: Action::Create,
+            diff: None,
+            sensitive: false,
+            observed: "absent".into(),
+            blocked: None,
+            desired: Some(Desired::Package {
+                version: Some("1.22.1-9".into()),
+            }),
+        });
+        with_package
+            .steps
+            .insert(0, Step::Install(vec!["nginx".into()]));
+        with_package.notes = vec!["a note".into()];
+        let json = with_package.to_json().expect("json");
+        let back = Plan::from_json(&json).expect("read back");
+        assert_eq!(back, with_package);
+        assert!(check(&back, &with_package).is_ok());
+
+        let mut newer = with_package.clone();
+        newer.changes[1].desired = Some(Desired::Package {
+            version: Some("1.22.1-10".into()),
+        });
+        let differs = check(&with_package, &newer).expect_err("refused").differs;
+        assert_eq!(
+            differs,
+            [
+                "package:nginx: what it becomes differs: saved the package, version 1.22.1-9, recomputed the package, version 1.22.1-10"
+            ]
         );
     }
 

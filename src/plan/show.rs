@@ -2,7 +2,7 @@
 //! pull-request comments (one collapsible section per kind of resource, always under
 //! GitHub's comment limit). JSON output is the plan itself ([`super::Plan::to_json`]).
 
-use super::{Action, Change, Plan};
+use super::{Action, Change, Desired, Plan};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -53,7 +53,7 @@ pub fn human(plan: &Plan, where_: &str, color: bool) -> String {
         let _ = writeln!(out, "scf will make these changes on {where_}:\n");
     }
     for c in changes {
-        let head = format!("{} {}", c.action.symbol(), c.address);
+        let head = format!("{} {}{}", c.action.symbol(), c.address, version(c));
         let _ = write!(out, "  {}", paint.action(c.action, &head));
         if c.sensitive {
             out.push_str("  (sensitive)");
@@ -69,6 +69,9 @@ pub fn human(plan: &Plan, where_: &str, color: bool) -> String {
         for line in c.diff.iter().flat_map(|d| d.lines()) {
             let _ = writeln!(out, "      {}", paint.diff_line(line));
         }
+    }
+    for note in &plan.notes {
+        let _ = writeln!(out, "\n{} {note}", paint.wrap("1", "Note:"));
     }
     if !plan.steps.is_empty() && plan.has_changes() {
         let _ = writeln!(out, "\nThen, in order:");
@@ -89,6 +92,20 @@ pub fn human(plan: &Plan, where_: &str, color: bool) -> String {
         );
     }
     out
+}
+
+/// ` (VERSION)` after a package's address: the version apply installs, as far as the
+/// package lists say; nothing for other changes.
+fn version(c: &Change) -> String {
+    match &c.desired {
+        Some(Desired::Package { version }) => format!(
+            " ({})",
+            version
+                .as_deref()
+                .unwrap_or("from the distribution's archive")
+        ),
+        _ => String::new(),
+    }
 }
 
 /// The flags that would unblock the blocked changes, as their reasons name them.
@@ -160,6 +177,9 @@ fn markdown_with(plan: &Plan, where_: &str, max_lines: usize) -> String {
         );
     }
     out.push_str("\n\n");
+    for note in &plan.notes {
+        let _ = writeln!(out, "> **Note:** {note}\n");
+    }
     let mut by_kind: BTreeMap<&str, Vec<&Change>> = BTreeMap::new();
     for c in plan.changes.iter().filter(|c| c.action != Action::NoOp) {
         by_kind.entry(kind(&c.address)).or_default().push(c);
@@ -177,7 +197,13 @@ fn markdown_with(plan: &Plan, where_: &str, max_lines: usize) -> String {
                 (None, true) => " — sensitive".to_string(),
                 (None, false) => String::new(),
             };
-            let _ = writeln!(out, "**{} `{}`**{flags}\n", c.action, c.address);
+            let _ = writeln!(
+                out,
+                "**{} `{}`**{}{flags}\n",
+                c.action,
+                c.address,
+                version(c)
+            );
             if let Some(diff) = &c.diff {
                 let lines: Vec<&str> = diff.lines().collect();
                 let shown = lines.len().min(max_lines);
@@ -259,6 +285,37 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("1 change blocked"), "{text}");
+    }
+
+    #[test]
+    fn a_package_shows_its_version_and_a_note_is_shown_in_both_views() {
+        let package = |name: &str, version: Option<&str>| Change {
+            desired: Some(Desired::Package {
+                version: version.map(String::from),
+            }),
+            ..change(&format!("package:{name}"), Action::Create, 0)
+        };
+        let mut p = plan(vec![
+            package("nginx", Some("1.22.1-9+deb12u1")),
+            package("ufw", None),
+        ]);
+        p.notes = vec!["package grafana is not installed.".into()];
+        let text = human(&p, "the host", false);
+        assert!(
+            text.contains("  + package:nginx (1.22.1-9+deb12u1)\n")
+                && text.contains("  + package:ufw (from the distribution's archive)\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Note: package grafana is not installed."),
+            "{text}"
+        );
+        let md = markdown(&p, "the host");
+        assert!(
+            md.contains("**create `package:nginx`** (1.22.1-9+deb12u1)")
+                && md.contains("> **Note:** package grafana is not installed."),
+            "{md}"
+        );
     }
 
     #[test]

@@ -66,10 +66,13 @@ impl fmt::Display for Command {
     }
 }
 
-/// One step an apply takes after writing its resources, in order.
+/// One step an apply takes besides writing its resources, in order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Step {
+    /// Host: install these Debian packages with apt-get, before any file is written, with
+    /// every daemon held until its config is in place.
+    Install(Vec<String>),
     /// Host: run this command.
     Run(Command),
     /// Cluster: run the Job `namespace/name` and wait for it to complete.
@@ -99,12 +102,25 @@ impl Step {
             _ => None,
         }
     }
+
+    /// The packages of a host install step.
+    pub fn packages(&self) -> Option<&[String]> {
+        match self {
+            Step::Install(names) => Some(names),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Step::Run(c) => c.fmt(f),
+            Step::Install(names) => write!(
+                f,
+                "install packages: {} (apt-get, daemons held until their config is in place)",
+                names.join(" ")
+            ),
             Step::RunJob(name) => write!(f, "run the Job {name} and wait for it to complete"),
             Step::Rollout { kind, name } => write!(f, "wait for the rollout of {kind} {name}"),
             Step::Database => f.write_str(
@@ -137,6 +153,19 @@ mod tests {
             Step::Run(c.clone())
         );
         assert_eq!(c.to_string(), "systemctl restart 'a b.service' 'x;y'");
+    }
+
+    #[test]
+    fn an_install_step_round_trips_and_names_its_packages() {
+        let step = Step::Install(vec!["nginx".into(), "ufw".into()]);
+        let json = serde_json::to_string(&step).expect("json");
+        assert_eq!(json, r#"{"install":["nginx","ufw"]}"#);
+        assert_eq!(serde_json::from_str::<Step>(&json).expect("back"), step);
+        assert_eq!(
+            step.to_string(),
+            "install packages: nginx ufw (apt-get, daemons held until their config is in place)"
+        );
+        assert_eq!(step.command(), None);
     }
 
     #[test]

@@ -2,8 +2,10 @@
 //! compressed, checksummed, optionally copied to S3, old sets deleted) and `restore.sh`,
 //! under `/usr/local/lib/NAME/`. The systemd target schedules them; both read the database
 //! connection from the runtime's environment, so the password never reaches a command line.
+//! Of what the scripts call, a minimal Debian lacks the PostgreSQL client programs
+//! (`postgresql-client-15`) and, with `[backup] s3`, the `aws` command (`awscli`).
 
-use super::target::Target;
+use super::target::{Package, Target};
 use crate::artifact::Artifact;
 use crate::config::{Backup, Host, Isolation};
 use crate::model::Model;
@@ -101,6 +103,18 @@ impl Target for Backups {
                 include_str!("../../templates/backup/restore.sh.j2"),
             ),
         ]
+    }
+
+    fn packages(&self, model: &Model) -> Vec<Package> {
+        let (Some(_), Some(backup)) = (&model.host, &model.backup) else {
+            return Vec::new();
+        };
+        // psql, pg_dump, pg_dumpall, pg_restore; the rest is bash, coreutils and findutils.
+        let mut out = vec![Package::archive("postgresql-client-15", &[])];
+        if backup.s3.is_some() {
+            out.push(Package::archive("awscli", &[]));
+        }
+        out
     }
 
     fn render(&self, model: &Model, renderer: &Renderer) -> Result<Vec<Artifact>, TargetError> {

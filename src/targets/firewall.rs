@@ -1,9 +1,10 @@
 //! The host firewall: `/usr/local/lib/NAME/firewall.sh`, a ufw script from `[firewall]`
 //! (the guide's rules: deny incoming, allow outgoing, SSH if wanted, HTTP and HTTPS, and
 //! PostgreSQL and Redis only from `internal_cidr`). It is idempotent and removes the rules
-//! its earlier versions added, so `scf apply` can run it on every change.
+//! its earlier versions added, so `scf apply` can run it on every change. Needs Debian's
+//! `ufw`; the script enables it, so no unit is started for it.
 
-use super::target::Target;
+use super::target::{Package, Target};
 use crate::artifact::{Artifact, Effect};
 use crate::config::Firewall;
 use crate::model::Model;
@@ -86,6 +87,13 @@ impl Target for Ufw {
             "firewall/firewall.sh.j2",
             include_str!("../../templates/firewall/firewall.sh.j2"),
         )]
+    }
+
+    fn packages(&self, model: &Model) -> Vec<Package> {
+        match (&model.host, &model.firewall) {
+            (Some(_), Some(_)) => vec![Package::archive("ufw", &[])],
+            _ => Vec::new(),
+        }
     }
 
     fn render(&self, model: &Model, renderer: &Renderer) -> Result<Vec<Artifact>, TargetError> {

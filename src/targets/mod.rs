@@ -21,7 +21,9 @@ mod systemd;
 mod target;
 
 pub use error::TargetError;
-pub use target::{AddressedDir, CheckCommand, PreSwapCheck, Service, Stage, Staged, Target};
+pub use target::{
+    AddressedDir, CheckCommand, Origin, Package, PreSwapCheck, Service, Stage, Staged, Target,
+};
 
 use crate::artifact::Artifact;
 use crate::model::Model;
@@ -136,6 +138,28 @@ pub fn pre_swap_checks(staged: &Staged, files: &[String]) -> Vec<CheckCommand> {
     out
 }
 
+/// The packages every target needs on the host, sorted by name, each once (the units of
+/// a package two targets declare are merged).
+pub fn packages(model: &Model) -> Vec<Package> {
+    let mut by_name: std::collections::BTreeMap<&str, Package> = Default::default();
+    for package in REGISTRY.iter().flat_map(|t| t.packages(model)) {
+        match by_name.get_mut(package.name) {
+            Some(known) => known.units.extend(package.units),
+            None => {
+                by_name.insert(package.name, package);
+            }
+        }
+    }
+    by_name
+        .into_values()
+        .map(|mut p| {
+            p.units.sort_unstable();
+            p.units.dedup();
+            p
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,5 +181,80 @@ mod tests {
             assert_eq!(host_path(address).as_deref(), Some(path));
         }
         assert_eq!(host_path("pg:database/x"), None);
+    }
+
+    /// The example, with `extra` TOML layered over it.
+    fn model(extra: &str) -> Model {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let example =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/framework.toml");
+        let file = dir.path().join("framework.toml");
+        let text = format!(
+            "[project]\nname = \"ai-supply-chain\"\nextends = \"{}\"\n{extra}",
+            example.display()
+        );
+        std::fs::write(&file, text).expect("write framework.toml");
+        match crate::compile::load(&file) {
+            Ok(compiled) => compiled.model,
+            Err(invalid) => panic!("invalid test model: {:?}", invalid.diags),
+        }
+    }
+
+    fn archive(model: &Model) -> Vec<&'static str> {
+        packages(model)
+            .iter()
+            .filter(|p| p.origin == Origin::Archive)
+            .map(|p| p.name)
+            .collect()
+    }
+
+    #[test]
+    fn a_host_needs_the_packages_of_what_runs_on_it_each_once() {
+        let example = model("");
+        assert_eq!(
+            archive(&example),
+            [
+                "nginx",
+                "postgresql-15",
+                "postgresql-client-15",
+                "prometheus",
+                "prometheus-alertmanager",
+                "prometheus-node-exporter",
+                "prometheus-postgres-exporter",
+                "prometheus-redis-exporter",
+                "redis-server",
+                "systemd",
+                "ufw",
+            ]
+        );
+        let all = packages(&example);
+        let units = |name: &str| all.iter().find(|p| p.name == name).map(|p| p.units.clone());
+        assert_eq!(
+            units("prometheus-node-exporter"),
+            Some(vec!["prometheus-node-exporter.service"])
+        );
+        assert_eq!(
+            units("ufw"),
+            Some(vec![]),
+            "the firewall script enables ufw"
+        );
+        assert!(
+            all.iter()
+                .any(|p| p.name == "grafana" && matches!(p.origin, Origin::Elsewhere(_))),
+            "Grafana is declared, from elsewhere"
+        );
+
+        let external = model(
+            "[database]\nmanaged = false\nhost = \"10.0.0.5\"\n[backup]\ns3 = \"s3://bucket/prefix\"\n",
+        );
+        let names = archive(&external);
+        assert!(
+            names.contains(&"awscli") && names.contains(&"postgresql-client-15"),
+            "the backups still dump, and copy to S3: {names:?}"
+        );
+        assert!(
+            !names.contains(&"postgresql-15") && !names.contains(&"prometheus-postgres-exporter"),
+            "an external database runs elsewhere: {names:?}"
+        );
     }
 }

@@ -1,10 +1,10 @@
 //! The nginx site of a host deployment: `/etc/nginx/sites-available/NAME`, enabled by a link
 //! from `sites-enabled`. It redirects HTTP to HTTPS, terminates TLS, proxies to the runtime
 //! (WebSocket upgrades included) behind a per-IP rate limit, and serves `/static/` and
-//! `/uploads/` from the directories the systemd target sets up.
+//! `/uploads/` from the directories the systemd target sets up. Needs Debian's `nginx`.
 
 use super::error::TargetError;
-use super::target::{CheckCommand, PreSwapCheck, Service, Stage, Staged, Target};
+use super::target::{CheckCommand, Package, PreSwapCheck, Service, Stage, Staged, Target};
 use crate::artifact::{Artifact, Effect};
 use crate::model::Model;
 use crate::model::layout;
@@ -117,6 +117,13 @@ impl Target for Nginx {
             "nginx/site.conf.j2",
             include_str!("../../templates/nginx/site.conf.j2"),
         )]
+    }
+
+    fn packages(&self, model: &Model) -> Vec<Package> {
+        match model.host {
+            Some(_) => vec![Package::archive("nginx", &[NGINX_UNIT])],
+            None => Vec::new(),
+        }
     }
 
     fn render(&self, model: &Model, renderer: &Renderer) -> Result<Vec<Artifact>, TargetError> {

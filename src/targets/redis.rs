@@ -1,9 +1,9 @@
 //! Redis on a host: `/etc/redis/redis.conf` with the memory limit and eviction policy, save
 //! points, the password (a secret marker that `scf apply` fills in), loopback binding,
 //! protected mode, and dangerous commands disabled. Rendered only when scf manages Redis on
-//! a host.
+//! a host, which then needs Debian's `redis-server`.
 
-use super::target::{Service, Stage, Target};
+use super::target::{Package, Service, Stage, Target};
 use crate::artifact::{Artifact, Effect};
 use crate::model::Model;
 use crate::render::Renderer;
@@ -11,11 +11,11 @@ use crate::targets::error::TargetError;
 use serde::Serialize;
 use std::net::Ipv4Addr;
 
-/// The distribution's Redis unit.
-const SERVICE: &str = "redis-server.service";
-
 /// The Redis target.
 pub struct Redis;
+
+/// The distribution's Redis unit, restarted when redis.conf changes.
+const SERVICE: &str = "redis-server.service";
 
 /// Where redis.conf is installed on a host.
 pub const CONF_PATH: &str = "/etc/redis/redis.conf";
@@ -71,6 +71,13 @@ impl Target for Redis {
             "redis/redis.conf.j2",
             include_str!("../../templates/redis/redis.conf.j2"),
         )]
+    }
+
+    fn packages(&self, model: &Model) -> Vec<Package> {
+        if model.host.is_none() || !model.redis.managed {
+            return Vec::new();
+        }
+        vec![Package::archive("redis-server", &[SERVICE])]
     }
 
     fn render(&self, model: &Model, renderer: &Renderer) -> Result<Vec<Artifact>, TargetError> {

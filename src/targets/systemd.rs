@@ -1,13 +1,14 @@
 //! systemd on a host: the runtime's `NAME.service`, sandboxed down to what the framework
 //! server needs (`systemd-analyze security` exposure at most 2.0); the backup services and
 //! timers (`NAME-backup`, `NAME-backup-full`) that run the backup target's script; and a
-//! tmpfiles.d entry creating the directories the units and nginx share.
+//! tmpfiles.d entry creating the directories the units and nginx share. The units and
+//! apply call `systemd-tmpfiles`, `systemd-sysusers` and `systemd-analyze`: package `systemd`.
 //!
 //! Each unit sees only its own context. The network allow-list every unit shares is
 //! computed once by [`network`], so the units and their comments cannot disagree.
 
 use super::error::TargetError;
-use super::target::{AddressedDir, CheckCommand, PreSwapCheck, Staged, Target};
+use super::target::{AddressedDir, CheckCommand, Package, PreSwapCheck, Staged, Target};
 use crate::artifact::{Artifact, Effect};
 use crate::config::values::{Cidr, DomainName};
 use crate::config::{Backup, Host};
@@ -340,6 +341,13 @@ impl Target for Systemd {
             out.extend(self.backups(model, host, backup, renderer)?);
         }
         Ok(out)
+    }
+
+    fn packages(&self, model: &Model) -> Vec<Package> {
+        match model.host {
+            Some(_) => vec![Package::archive("systemd", &[])],
+            None => Vec::new(),
+        }
     }
 
     fn addressed_dirs(&self) -> &'static [AddressedDir] {

@@ -3,7 +3,8 @@
 //! knowing the target: the directories whose files have plan addresses of their own
 //! (`systemd:NAME.service` rather than `file:/etc/systemd/system/NAME.service`), and the
 //! checks a staged file passes before it replaces the live one (`nginx -t`,
-//! `systemd-analyze verify`). Both are data; `host::apply` runs the commands.
+//! `systemd-analyze verify`), and the Debian packages its files need on the host. All are
+//! data; `host` plans and installs the packages and `host::apply` runs the commands.
 
 use super::error::TargetError;
 use crate::artifact::Artifact;
@@ -28,6 +29,12 @@ pub trait Target: Sync {
     /// The checks its staged host files pass before they replace the live ones.
     fn pre_swap_checks(&self) -> &'static [PreSwapCheck] {
         &[]
+    }
+    /// The packages what it runs on this host needs (the daemons its files configure, the
+    /// programs its scripts and units call that a minimal Debian lacks); empty when the
+    /// model does not call for the target on a host.
+    fn packages(&self, _model: &Model) -> Vec<Package> {
+        Vec::new()
     }
     /// The distribution's services it configures, each with the stage of an apply in which
     /// it is (re)started; every other unit belongs to [`Stage::App`].
@@ -59,6 +66,39 @@ pub struct Service {
     pub unit: &'static str,
     /// When an apply (re)starts it.
     pub stage: Stage,
+}
+
+/// A Debian package a target's host files need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Package {
+    /// Its name, e.g. `prometheus-node-exporter`.
+    pub name: &'static str,
+    /// The units it brings that scf starts once their config is in place (apply installs
+    /// with every daemon held, so none starts on its packaged default config).
+    pub units: Vec<&'static str>,
+    /// Where it comes from.
+    pub origin: Origin,
+}
+
+/// Where a package comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// Debian's archive: apply installs it with apt-get.
+    Archive,
+    /// Not in Debian's archive, so scf does not install it; the plan says this instead,
+    /// with where it comes from.
+    Elsewhere(&'static str),
+}
+
+impl Package {
+    /// A package from Debian's archive, with the units scf starts once it is installed.
+    pub fn archive(name: &'static str, units: &[&'static str]) -> Self {
+        Self {
+            name,
+            units: units.to_vec(),
+            origin: Origin::Archive,
+        }
+    }
 }
 
 /// A directory whose files a plan addresses by name: `{scheme}:{file name}`.

@@ -1,8 +1,10 @@
-//! Executing a host plan that is fresh and approved, under the lock: stage the new files,
+//! Executing a host plan that is fresh and approved, under the lock: install the missing
+//! packages (a failure stops before any file is written), stage the new files,
 //! validate them with the real tools, record what they replace, swap each in atomically,
 //! record the generation, run the implied commands, bring the database in line and probe
 //! `/ready`. A failure after the first swap returns the host to the generation before.
 
+use super::install::install;
 use super::request::{Report, Step};
 use super::restore::restore;
 use super::write::{Content, content_of, kind_of, put, record, run_commands};
@@ -81,6 +83,14 @@ pub(super) fn execute(
     let before = store
         .load()
         .map_err(|e| HostError::io("read the state", e))?;
+    let mut report = Report {
+        generation: before.generation + 1,
+        ..Report::default()
+    };
+    if let Some(names) = plan.packages() {
+        log(Step::Phase("packages"));
+        install(&opts.root, names, &opts.services, &mut report, log)?;
+    }
     log(Step::Phase("stage"));
     let stage = store.path("staging");
     let mut files = stage_files(&stage, plan)?;
@@ -102,10 +112,7 @@ pub(super) fn execute(
             generation: before.generation + 1,
             ..before.clone()
         },
-        report: Report {
-            generation: before.generation + 1,
-            ..Report::default()
-        },
+        report,
     };
     // Writes first, removals last: an interrupted apply leaves every file old or new.
     files.sort_by_key(|f| matches!(f.content, Content::Absent));
@@ -290,7 +297,11 @@ fn run_steps(
                     })?;
                 }
             }
-            PlanStep::RunJob(_) | PlanStep::Rollout { .. } | PlanStep::Prune(_) => {}
+            // Packages went in before the files; the rest are a cluster's.
+            PlanStep::Install(_)
+            | PlanStep::RunJob(_)
+            | PlanStep::Rollout { .. }
+            | PlanStep::Prune(_) => {}
         }
     }
     Ok(())

@@ -5,11 +5,14 @@
 //!
 //! - `request`: what the caller asks and what it is told back (leaf);
 //! - `sequence`: the steps around an execution: lock, plan, staleness, resuming;
-//! - `execute`: stage, validate, record, swap, reload, probe, roll back on failure;
+//! - `execute`: install packages, stage, validate, record, swap, reload, probe, roll
+//!   back on failure;
+//! - `install`: the packages phase, apt-get with every daemon held (leaf);
 //! - `restore`: put a recorded generation back in place (rollback and failed applies);
 //! - `write`: one file's new content, and the implied commands (leaf).
 
 mod execute;
+mod install;
 mod request;
 mod restore;
 mod sequence;

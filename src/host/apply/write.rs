@@ -52,7 +52,7 @@ pub(super) fn content_of(change: &Change) -> Result<Content, HostError> {
             }
             Content::File(bytes, 0o755, None)
         }
-        (_, Some(Desired::Json { .. }) | None) => {
+        (_, Some(Desired::Json { .. } | Desired::Package { .. }) | None) => {
             return Err(HostError::io(
                 format!("apply {}", change.address),
                 std::io::Error::other("not a file change; this is a bug in scf"),

@@ -1,13 +1,15 @@
 //! Grafana on a host: the dashboard JSON (`/var/lib/grafana/dashboards/NAME.json`), the
 //! provisioning file that loads it, and, when scf also configures Prometheus, a data
 //! source for the local Prometheus. Rendered when `monitoring.grafana` is on for a host.
+//! Grafana itself is not in Debian's archive: scf does not install it, and the host plan
+//! says where it comes from.
 
 pub mod dashboard;
 pub mod model;
 
 use super::prometheus::metrics::PROMETHEUS_PORT;
 use super::prometheus::schema::to_yaml;
-use super::target::{Service, Stage, Target};
+use super::target::{Origin, Package, Service, Stage, Target};
 use crate::artifact::{Artifact, Effect};
 use crate::model::Model;
 use crate::render::Renderer;
@@ -17,7 +19,7 @@ use serde::Serialize;
 /// The Grafana target.
 pub struct Grafana;
 
-/// Grafana's own unit (from Grafana's package).
+/// Grafana's unit, restarted when a provisioning file changes.
 const SERVICE: &str = "grafana-server.service";
 
 /// Where provisioned dashboards are read from.
@@ -81,6 +83,21 @@ impl Target for Grafana {
         &[Service {
             unit: SERVICE,
             stage: Stage::Monitoring,
+        }]
+    }
+
+    fn packages(&self, model: &Model) -> Vec<Package> {
+        if model.host.is_none() || !model.monitoring.grafana {
+            return Vec::new();
+        }
+        vec![Package {
+            name: "grafana",
+            units: Vec::new(),
+            origin: Origin::Elsewhere(
+                "Grafana is not in Debian's archive; install it from Grafana's own apt repository \
+                 (https://apt.grafana.com, checking its signing key) before applying, since the \
+                 files scf writes for it restart grafana-server.service",
+            ),
         }]
     }
 

@@ -1,14 +1,16 @@
 //! PostgreSQL on a host: `postgresql.conf` settings sized by pgtune from `[host]` (a conf.d
 //! file read after Debian's main config), and the bootstrap SQL that `scf apply` runs as a
 //! superuser: role, database, extensions and grants, then one file per tenant that has a
-//! database or schema of its own. Rendered only when scf manages the database on a host.
+//! database or schema of its own. Rendered only when scf manages the database on a host,
+//! which then needs Debian's `postgresql-15` (its contrib extensions, `uuid-ossp` and
+//! `pgcrypto` among them, are in that package since PostgreSQL 10).
 
 mod sql;
 pub mod tune;
 
 pub use sql::{PASSWORD_ENV, bootstrap, bootstrap_path, sql_dir, tenant_sql_path};
 
-use super::target::{Service, Stage, Target};
+use super::target::{Package, Service, Stage, Target};
 use crate::artifact::{Artifact, Effect};
 use crate::config::values::ByteSize;
 use crate::config::{DiskKind, Host, PgSetting};
@@ -19,6 +21,9 @@ use serde::Serialize;
 
 /// The distribution's PostgreSQL unit.
 pub const SERVICE: &str = "postgresql.service";
+
+/// The server package, of the major version the settings file is written for.
+const PACKAGE: &str = "postgresql-15";
 
 /// The PostgreSQL target.
 pub struct Postgres;
@@ -106,6 +111,13 @@ impl Target for Postgres {
                 include_str!("../../../templates/postgres/tenant.sql.j2"),
             ),
         ]
+    }
+
+    fn packages(&self, model: &Model) -> Vec<Package> {
+        if model.host.is_none() || !model.database.managed {
+            return Vec::new();
+        }
+        vec![Package::archive(PACKAGE, &[SERVICE])]
     }
 
     fn render(&self, model: &Model, renderer: &Renderer) -> Result<Vec<Artifact>, TargetError> {

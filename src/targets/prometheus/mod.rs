@@ -10,7 +10,7 @@ pub mod rule_tests;
 pub mod rules;
 pub mod schema;
 
-use super::target::{Service, Stage, Target};
+use super::target::{Package, Service, Stage, Target};
 use crate::artifact::{Artifact, Effect};
 use crate::config::values::Duration;
 use crate::model::{Model, Placement, metrics_listen};
@@ -56,6 +56,37 @@ impl Target for Prometheus {
             monitoring("prometheus-alertmanager.service"),
         ];
         &UNITS
+    }
+
+    fn packages(&self, model: &Model) -> Vec<Package> {
+        if model.host.is_none() || !model.monitoring.prometheus {
+            return Vec::new();
+        }
+        // Each brings a unit of its own name, started once the config scf writes is in place.
+        let mut names = vec![
+            ("prometheus", "prometheus.service"),
+            (
+                "prometheus-node-exporter",
+                "prometheus-node-exporter.service",
+            ),
+            ("prometheus-alertmanager", "prometheus-alertmanager.service"),
+        ];
+        if model.database.managed {
+            names.push((
+                "prometheus-postgres-exporter",
+                "prometheus-postgres-exporter.service",
+            ));
+        }
+        if model.redis.managed {
+            names.push((
+                "prometheus-redis-exporter",
+                "prometheus-redis-exporter.service",
+            ));
+        }
+        names
+            .into_iter()
+            .map(|(name, unit)| Package::archive(name, &[unit]))
+            .collect()
     }
 
     fn render(&self, model: &Model, _: &Renderer) -> Result<Vec<Artifact>, TargetError> {
