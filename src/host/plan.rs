@@ -351,14 +351,19 @@ fn staged_commands(changes: &[Change], effects: &Effects) -> Vec<(Option<Stage>,
         list.sort();
         list.dedup();
     }
-    // A unit whose file is new is started by `enable --now` with everything in place.
-    let created: Vec<&str> = changes
+    // A unit that is new (its file, or the package that brings it) is started by
+    // `enable --now` with everything in place: no restart or reload on top.
+    let fresh: Vec<&String> = changes
         .iter()
         .filter(|c| c.action == Action::Create)
-        .filter_map(|c| c.address.strip_prefix("systemd:"))
+        .flat_map(|c| effects.get(&c.address).into_iter().flatten())
+        .filter_map(|e| match e {
+            Effect::EnableNow(u) => Some(u),
+            _ => None,
+        })
         .collect();
-    restart.retain(|u| !created.contains(&u.as_str()));
-    reload.retain(|u| !restart.contains(u));
+    restart.retain(|u| !fresh.contains(&u));
+    reload.retain(|u| !restart.contains(u) && !fresh.contains(&u));
     restart.retain(|u| !stop.contains(u));
     let mut out: Vec<(Option<Stage>, Command)> = stop
         .iter()
