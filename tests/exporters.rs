@@ -293,3 +293,31 @@ fn redis_exporter_logs_in_with_the_redis_password() {
     let exporter = start("prometheus-redis-exporter", &env, "127.0.0.1:9121");
     wait_for(&exporter, "redis_up 1");
 }
+
+#[test]
+fn a_server_scf_does_not_run_gets_neither_an_exporter_nor_a_scrape_job() {
+    let example = built::scenario("example").read("/etc/prometheus/prometheus.yml");
+    for job in ["job_name: postgres", "job_name: redis"] {
+        assert!(example.contains(job), "{example}");
+    }
+    for (key, file, job, no_bootstrap) in [
+        ("database.managed", POSTGRES_ENV, "job_name: postgres", true),
+        ("redis.managed", REDIS_ENV, "job_name: redis", false),
+    ] {
+        let mut table = built::example();
+        built::set(&mut table, key, false.into());
+        let Outcome::Built(b) = built::outcome(key, &table) else {
+            panic!("{key} = false is valid");
+        };
+        assert!(!b.has(file), "{key} = false: no {file}");
+        let prometheus = b.read("/etc/prometheus/prometheus.yml");
+        assert!(!prometheus.contains(job), "{key} = false: {prometheus}");
+        assert!(prometheus.contains("job_name: node"), "{prometheus}");
+        if no_bootstrap {
+            assert!(
+                !b.has(BOOTSTRAP),
+                "{key} = false: no bootstrap, so no monitoring role"
+            );
+        }
+    }
+}
