@@ -1,10 +1,11 @@
 //! The database part of a host plan and apply: the runtime's role, the owner role and
-//! postgres-exporter's monitoring role, the database, its extensions, the runtime's migrations and the declared tenants, observed
-//! through an admin connection (`--database-url`) and brought into line by the same means
-//! a human would: the generated bootstrap SQL through `psql`, then the runtime's own
-//! `db migrate` (as the owner role, through the admin connection, which grants the
-//! runtime's role least privilege) and `tenant create`. Nothing here drops data unless
-//! `--allow-data-loss` is given.
+//! postgres-exporter's monitoring role, the database, its extensions, the runtime's
+//! migrations and the declared tenants, observed through an admin connection
+//! (`--database-url`) and brought into line by the same means a human would: the
+//! generated bootstrap SQL through `psql`, then the runtime's own `db migrate` (as the
+//! owner role, through the admin connection, which grants the runtime's role least
+//! privilege) and `tenant create`. Nothing here drops data unless `--allow-data-loss` is
+//! given.
 
 use super::error::HostError;
 use super::fsio::under;

@@ -123,7 +123,8 @@ pub fn artifacts(
     exporters(model)
         .into_iter()
         .map(|e| {
-            let mut vars = e.vars.clone();
+            let (path, unit) = (e.env_path(), e.unit());
+            let mut vars = e.vars;
             vars.push(EnvVar {
                 name: "ARGS",
                 value: EnvValue::Plain(format!("--web.listen-address=127.0.0.1:{}", e.port)),
@@ -133,12 +134,10 @@ pub fn artifacts(
                 vars: Var::lines(vars),
             };
             let text = renderer.render(TEMPLATE.0, &context)?;
-            Ok(
-                Artifact::file(target, format!("host{}", e.env_path()), text)
-                    .with_mode(0o640)
-                    .owned_by("root:prometheus")
-                    .on_change(Effect::Restart(e.unit())),
-            )
+            Ok(Artifact::file(target, format!("host{path}"), text)
+                .with_mode(0o640)
+                .owned_by("root:prometheus")
+                .on_change(Effect::Restart(unit)))
         })
         .collect()
 }
