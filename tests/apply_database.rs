@@ -9,7 +9,7 @@ mod support;
 use scf_testkit::services::{postgres, psql};
 use std::process::{Command, Output};
 use support::database::{
-    DB_PASSWORD, Deployment, FIELD_KEY, REDIS_PASSWORD, SECRETS, assert_refused,
+    DB_PASSWORD, Deployment, FIELD_KEY, MONITOR_PASSWORD, REDIS_PASSWORD, SECRETS, assert_refused,
 };
 use support::host::text;
 
@@ -98,6 +98,7 @@ fn the_database_is_bootstrapped_migrated_and_provisioned_once() {
     assert_eq!(plan.status.code(), Some(2), "{shown}");
     for address in [
         format!("+ pg:role/{}", d.role),
+        format!("+ pg:role/{}_monitor", d.role),
         format!("+ pg:database/{}", d.database),
         format!("+ pg:extension/{}/pgcrypto", d.database),
         "+ pg:migration/0001".into(),
@@ -109,18 +110,20 @@ fn the_database_is_bootstrapped_migrated_and_provisioned_once() {
     let applied = d.apply(&[]);
     let shown = text(&applied);
     assert!(applied.status.success(), "{shown}");
-    for secret in [DB_PASSWORD, REDIS_PASSWORD, FIELD_KEY] {
+    for secret in [DB_PASSWORD, REDIS_PASSWORD, FIELD_KEY, MONITOR_PASSWORD] {
         assert!(!shown.contains(secret), "a secret was printed:\n{shown}");
     }
     assert_eq!(d.on_server("SELECT id FROM tenants"), "customer_a");
     assert!(tenant_database_exists(&d), "the tenant got its database");
-    assert_eq!(
-        d.on_server(&format!(
-            "SELECT rolpassword LIKE 'SCRAM-SHA-256%' FROM pg_authid WHERE rolname = '{}'",
-            d.role
-        )),
-        "t"
-    );
+    for role in [d.role.clone(), format!("{}_monitor", d.role)] {
+        assert_eq!(
+            d.on_server(&format!(
+                "SELECT rolpassword LIKE 'SCRAM-SHA-256%' FROM pg_authid WHERE rolname = '{role}'"
+            )),
+            "t",
+            "{role} got its password"
+        );
+    }
     let credentials = d
         .dir
         .path()

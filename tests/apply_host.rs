@@ -285,10 +285,12 @@ fn the_secret_canary_never_leaks() {
     }
     for (path, bytes) in support::tree(host.dir.path()) {
         let holds = String::from_utf8_lossy(&bytes).contains(&canary);
-        // Only the files that must hold secrets at run time: the runtime's env file and
-        // redis.conf (requirepass), and their kept generations.
+        // Only the files that must hold secrets at run time: the runtime's env file,
+        // redis.conf (requirepass) and the exporters' env files, and their kept generations.
         let secret_file = path.ends_with("etc/ai-supply-chain/ai-supply-chain.env")
-            || path.ends_with("etc/redis/redis.conf");
+            || path.ends_with("etc/redis/redis.conf")
+            || path.ends_with("etc/default/prometheus-postgres-exporter")
+            || path.ends_with("etc/default/prometheus-redis-exporter");
         assert!(!holds || secret_file, "{path} holds the secret");
     }
     let env = std::fs::read_to_string(host.root.join("etc/ai-supply-chain/ai-supply-chain.env"))
@@ -389,10 +391,14 @@ fn files_a_service_reads_get_its_group_and_drift_is_planned() {
     std::fs::create_dir_all(host.root.join("etc")).expect("etc");
     std::fs::write(
         host.root.join("etc/passwd"),
-        "root:x:0:0::/root:/bin/sh\nredis:x:4242:4243::/var/lib/redis:/usr/sbin/nologin\n",
+        "root:x:0:0::/root:/bin/sh\nredis:x:4242:4243::/var/lib/redis:/usr/sbin/nologin\nprometheus:x:4244:4245::/var/lib/prometheus:/usr/sbin/nologin\n",
     )
     .expect("passwd");
-    std::fs::write(host.root.join("etc/group"), "root:x:0:\nredis:x:4243:\n").expect("group");
+    std::fs::write(
+        host.root.join("etc/group"),
+        "root:x:0:\nredis:x:4243:\nprometheus:x:4245:\n",
+    )
+    .expect("group");
     let applied = host.apply(&[]);
     assert!(applied.status.success(), "{}", text(&applied));
     let conf = host.root.join("etc/redis/redis.conf");
@@ -401,6 +407,13 @@ fn files_a_service_reads_get_its_group_and_drift_is_planned() {
         (meta.uid(), meta.gid(), meta.mode() & 0o777),
         (0, 4243, 0o640),
         "root:redis 0640"
+    );
+    let exporter = host.root.join("etc/default/prometheus-postgres-exporter");
+    let meta = std::fs::metadata(&exporter).expect("postgres-exporter's env file");
+    assert_eq!(
+        (meta.uid(), meta.gid(), meta.mode() & 0o777),
+        (0, 4245, 0o640),
+        "root:prometheus 0640"
     );
     std::os::unix::fs::chown(&conf, Some(0), Some(0)).expect("chown");
     let drift = host.plan(&[]);

@@ -19,7 +19,8 @@ const CONFIG: &str = "/root/framework.toml";
 /// The secrets of the deployment, as the operator's environment holds them.
 const SECRETS: &str = "SCF_DB_PASSWORD=node-db-pw SCF_DB_ADMIN_PASSWORD=unused-on-a-host \
      SCF_REDIS_PASSWORD=node-redis-pw SCF_SECRET_KEY=node-secret-key-0123456789abcdef0123 \
-     SCF_FIELD_KEY=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+     SCF_FIELD_KEY=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY= \
+     SCF_DB_MONITOR_PASSWORD=node-monitor-pw";
 
 /// Every service a bare host runs after the first apply.
 const SERVICES: [&str; 9] = [

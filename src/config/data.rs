@@ -24,6 +24,13 @@ pub struct Database {
     /// bootstraps the roles and migrates through it; the runtime's pods never see it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub admin_password: Option<SecretRef>,
+    /// The password of the monitoring role `<user>_monitor` that postgres-exporter logs in
+    /// as (`pg_monitor` and `CONNECT`, nothing else), as a reference (`env:NAME` or
+    /// `file:/PATH`). Needed when `monitoring.prometheus` is on for a host whose PostgreSQL
+    /// scf manages. Debian 12's postgres-exporter (0.11) cannot log in with a password
+    /// holding whitespace: generate one without, e.g. `openssl rand -hex 32`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitor_password: Option<SecretRef>,
     /// Extensions created in the database.
     #[serde(default)]
     pub extensions: Vec<PgExtension>,
@@ -52,12 +59,30 @@ pub struct Database {
 impl Database {
     /// What names the role that owns the database and runs the migrations.
     pub const OWNER_SUFFIX: &str = "_owner";
+    /// What names the role postgres-exporter logs in as.
+    pub const MONITOR_SUFFIX: &str = "_monitor";
 
     /// The role that owns the database and its control-plane tables and runs the
     /// migrations: `<user>_owner`. It cannot log in; the runtime's own role gets least
     /// privilege.
     pub fn owner_role(&self) -> String {
         format!("{}{}", self.user, Self::OWNER_SUFFIX)
+    }
+
+    /// The role postgres-exporter logs in as: `<user>_monitor`, with `pg_monitor` and
+    /// `CONNECT` only.
+    pub fn monitor_role(&self) -> String {
+        format!("{}{}", self.user, Self::MONITOR_SUFFIX)
+    }
+
+    /// The roles scf derives from `user`, each with what it is: the owner role, and the
+    /// monitoring role when `monitored` (postgres-exporter is configured).
+    pub fn derived_roles(&self, monitored: bool) -> Vec<(&'static str, String)> {
+        let mut roles = vec![("owner role", self.owner_role())];
+        if monitored {
+            roles.push(("monitoring role", self.monitor_role()));
+        }
+        roles
     }
 }
 

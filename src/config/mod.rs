@@ -70,6 +70,19 @@ pub struct Config {
     pub container: Option<Container>,
 }
 
+impl Config {
+    /// Whether scf configures postgres-exporter: Prometheus on a host whose PostgreSQL scf
+    /// manages. The monitoring role ([`Database::monitor_role`]) exists exactly then.
+    pub fn monitors_postgres(&self) -> bool {
+        self.host.is_some() && self.monitoring.prometheus && self.database.managed
+    }
+
+    /// Whether scf configures redis-exporter: Prometheus on a host whose Redis scf manages.
+    pub fn monitors_redis(&self) -> bool {
+        self.host.is_some() && self.monitoring.prometheus && self.redis.managed
+    }
+}
+
 /// The JSON Schema of the merged document, with `required` lists: what the checker uses.
 pub fn checker_schema() -> serde_json::Value {
     schemars::schema_for!(Config).to_value()

@@ -1,16 +1,19 @@
-//! The database part of a host plan and apply: the runtime's role and the owner role, the
-//! database, its extensions, the runtime's migrations and the declared tenants, observed
-//! through an admin connection (`--database-url`) and brought into line by the same means
-//! a human would: the generated bootstrap SQL through `psql`, then the runtime's own
-//! `db migrate` (as the owner role, through the admin connection, which grants the
-//! runtime's role least privilege) and `tenant create`. Nothing here drops data unless
-//! `--allow-data-loss` is given.
+//! The database part of a host plan and apply: the runtime's role, the owner role and
+//! postgres-exporter's monitoring role, the database, its extensions, the runtime's
+//! migrations and the declared tenants, observed through an admin connection
+//! (`--database-url`) and brought into line by the same means a human would: the
+//! generated bootstrap SQL through `psql`, then the runtime's own `db migrate` (as the
+//! owner role, through the admin connection, which grants the runtime's role least
+//! privilege) and `tenant create`. Nothing here drops data unless `--allow-data-loss` is
+//! given.
 
 use super::error::HostError;
 use super::fsio::under;
 use crate::model::{Model, TenantStore, tenant_store};
 use crate::plan::{Action, Change};
-use crate::targets::postgres::{PASSWORD_ENV, bootstrap_path, tenant_sql_path};
+use crate::targets::postgres::{
+    MONITOR_PASSWORD_ENV, PASSWORD_ENV, bootstrap_path, tenant_sql_path,
+};
 use scf_runtime::db::migrate::POSTGRES_MIGRATOR;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{ConnectOptions, Connection};
@@ -44,8 +47,7 @@ pub struct Target {
 /// What the server holds now.
 #[derive(Debug, Default)]
 struct Seen {
-    role: bool,
-    owner: bool,
+    roles: BTreeSet<String>,
     database: bool,
     extensions: BTreeSet<String>,
     migrations: BTreeSet<i64>,
@@ -88,14 +90,31 @@ async fn found(conn: &mut PgConnection, sql: &'static str, name: &str) -> Result
     Ok(row.is_some())
 }
 
+/// The roles the deployment needs: the runtime's, then those derived from it.
+fn roles(model: &Model) -> Vec<String> {
+    let db = &model.database;
+    std::iter::once(db.user.to_string())
+        .chain(
+            db.derived_roles(model.monitors_postgres())
+                .into_iter()
+                .map(|(_, role)| role),
+        )
+        .collect()
+}
+
 async fn observe(model: &Model, admin: &PgConnectOptions) -> Result<Seen, HostError> {
     let mut conn = connect(admin).await?;
     let db = &model.database;
     let q = |e| err("query PostgreSQL", e);
     const ROLE: &str = "SELECT 1 FROM pg_roles WHERE rolname = $1";
+    let mut present = BTreeSet::new();
+    for role in roles(model) {
+        if found(&mut conn, ROLE, &role).await? {
+            present.insert(role);
+        }
+    }
     let mut seen = Seen {
-        role: found(&mut conn, ROLE, db.user.as_str()).await?,
-        owner: found(&mut conn, ROLE, &db.owner_role()).await?,
+        roles: present,
         database: found(
             &mut conn,
             "SELECT 1 FROM pg_database WHERE datname = $1",
@@ -173,15 +192,18 @@ pub fn plan(model: &Model, target: &Target) -> Result<Vec<Change>, HostError> {
         runtime()?.block_on(observe(model, &admin))?
     };
     let db = &model.database;
-    let mut changes = vec![
-        change(format!("pg:role/{}", db.user), seen.role, true),
-        change(
-            format!("pg:role/{}", model.database.owner_role()),
-            seen.owner,
-            true,
-        ),
-        change(format!("pg:database/{}", db.name), seen.database, true),
-    ];
+    let mut changes: Vec<Change> = roles(model)
+        .into_iter()
+        .map(|role| {
+            let present = seen.roles.contains(&role);
+            change(format!("pg:role/{role}"), present, true)
+        })
+        .collect();
+    changes.push(change(
+        format!("pg:database/{}", db.name),
+        seen.database,
+        true,
+    ));
     for ext in &db.extensions {
         changes.push(change(
             format!("pg:extension/{}/{ext}", db.name),
@@ -227,12 +249,13 @@ pub fn plan(model: &Model, target: &Target) -> Result<Vec<Change>, HostError> {
     Ok(changes)
 }
 
-/// Runs a psql file as the superuser, with the role's password in the environment.
-fn psql(admin_url: &str, file: &Path, password: &str) -> Result<(), HostError> {
+/// Runs a psql file as the superuser, with the roles' passwords in the environment
+/// (`(variable, password)` pairs).
+fn psql(admin_url: &str, file: &Path, passwords: &[(&str, String)]) -> Result<(), HostError> {
     let out = std::process::Command::new("psql")
         .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", admin_url, "-f"])
         .arg(file)
-        .env(PASSWORD_ENV, password)
+        .envs(passwords.iter().map(|(var, password)| (var, password)))
         .output()
         .map_err(|e| HostError::io("run psql (install the PostgreSQL client)", e))?;
     if out.status.success() {
@@ -245,8 +268,8 @@ fn psql(admin_url: &str, file: &Path, password: &str) -> Result<(), HostError> {
     ))
 }
 
-/// Brings the database in line with `changes`: bootstrap SQL (role, database,
-/// extensions, password), tenant stores, migrations, tenants. `env` is the runtime's
+/// Brings the database in line with `changes`: bootstrap SQL (roles, database,
+/// extensions, passwords), tenant stores, migrations, tenants. `env` is the runtime's
 /// environment with secrets resolved.
 pub fn apply(
     model: &Model,
@@ -267,11 +290,18 @@ pub fn apply(
                 )),
             )
         })?;
+    let mut passwords = vec![(PASSWORD_ENV, password)];
+    if let Some(r) = &model.database.monitor_password
+        && model.monitors_postgres()
+    {
+        let monitor = crate::secret::resolve(r)?;
+        passwords.push((MONITOR_PASSWORD_ENV, monitor.expose().to_string()));
+    }
     let mut done = Vec::new();
     psql(
         &target.admin_url,
         &under(root, &bootstrap_path(model)),
-        &password,
+        &passwords,
     )?;
     done.push("bootstrap.sql".to_string());
     let creating: Vec<&str> = changes
@@ -282,7 +312,7 @@ pub fn apply(
     for id in &creating {
         let file = under(root, &tenant_sql_path(model, id));
         if file.exists() {
-            psql(&target.admin_url, &file, &password)?;
+            psql(&target.admin_url, &file, &passwords)?;
         }
     }
     // The migrations run as the owner role, which then grants the runtime's role least

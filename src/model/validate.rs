@@ -18,6 +18,7 @@ pub fn check(c: &Config, doc: &Node) -> Diagnostics {
     tenants(c, &mut out);
     kubernetes(c, &mut out);
     database(c, &mut out);
+    monitor_password(c, &mut out);
     sizing(c, &mut out);
     redis_eviction(c, &mut out);
     host_sandbox(c, &mut out);
@@ -363,7 +364,8 @@ const PG_FILE_ONLY: &[&str] = &[
 const PG_NAME_MAX: usize = 63;
 
 /// The role and database must not be PostgreSQL's own: the bootstrap SQL would strip the
-/// superuser of its rights, or take over a template.
+/// superuser of its rights, or take over a template. The roles derived from the role's
+/// name must fit PostgreSQL's names too, or the bootstrap would truncate them.
 fn pg_names(c: &Config, f: &mut Findings) {
     let user = c.database.user.as_str();
     if user == "postgres" || user.starts_with("pg_") {
@@ -374,15 +376,17 @@ fn pg_names(c: &Config, f: &mut Findings) {
             "use a role of the framework's own, such as `framework`",
         );
     }
-    let owner = c.database.owner_role();
-    if owner.len() > PG_NAME_MAX {
+    let derived = c.database.derived_roles(c.monitors_postgres());
+    if let Some((what, role)) = derived.iter().max_by_key(|(_, role)| role.len())
+        && role.len() > PG_NAME_MAX
+    {
         f.error(
             "scf::pg-owner-name",
             "database.user",
-            format!("the owner role `{owner}` derived from `{user}` is longer than PostgreSQL's {PG_NAME_MAX} characters"),
+            format!("the {what} `{role}` derived from `{user}` is longer than PostgreSQL's {PG_NAME_MAX} characters"),
             format!(
                 "use a role name of at most {} characters",
-                PG_NAME_MAX - crate::config::Database::OWNER_SUFFIX.len()
+                PG_NAME_MAX - (role.len() - user.len())
             ),
         );
     }
@@ -393,6 +397,21 @@ fn pg_names(c: &Config, f: &mut Findings) {
             "database.name",
             format!("`{name}` is one of PostgreSQL's own databases"),
             "use a database of the framework's own, such as `ai_supply_chain`",
+        );
+    }
+}
+
+/// postgres-exporter logs in as the monitoring role, which needs a password to do so.
+fn monitor_password(c: &Config, f: &mut Findings) {
+    if c.monitors_postgres() && c.database.monitor_password.is_none() {
+        f.error(
+            "scf::pg-monitor-password",
+            "database",
+            format!(
+                "Prometheus on this host scrapes postgres-exporter, whose role `{}` needs a password",
+                c.database.monitor_role()
+            ),
+            "set database.monitor_password, e.g. \"env:SCF_DB_MONITOR_PASSWORD\" (the `single-tenant` profile does), or set monitoring.prometheus = false",
         );
     }
 }

@@ -11,13 +11,16 @@ pub const REDIS_PASSWORD: &str = "redis-pw-never-shown";
 pub const SECRET_KEY: &str = "a-jwt-signing-key-of-enough-length-0123456789";
 /// 32 bytes, base64: the runtime's field-encryption key.
 pub const FIELD_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+/// The monitoring role's password (postgres-exporter's).
+pub const MONITOR_PASSWORD: &str = "monitor-pw-never-shown";
 
 /// The secrets a starter framework.toml references, by environment variable, all set.
-pub const SECRETS: [(&str, &str); 4] = [
+pub const SECRETS: [(&str, &str); 5] = [
     ("SCF_DB_PASSWORD", DB_PASSWORD),
     ("SCF_REDIS_PASSWORD", REDIS_PASSWORD),
     ("SCF_SECRET_KEY", SECRET_KEY),
     ("SCF_FIELD_KEY", FIELD_KEY),
+    ("SCF_DB_MONITOR_PASSWORD", MONITOR_PASSWORD),
 ];
 
 pub struct Deployment {
@@ -82,7 +85,11 @@ impl Drop for Deployment {
                 &format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", db.trim()),
             );
         }
-        for role in [self.role.clone(), format!("{}_owner", self.role)] {
+        for role in [
+            self.role.clone(),
+            format!("{}_owner", self.role),
+            format!("{}_monitor", self.role),
+        ] {
             let _ = psql(&admin, &format!("DROP ROLE IF EXISTS \"{role}\""));
         }
     }

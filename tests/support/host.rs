@@ -47,6 +47,7 @@ impl Host {
             ("SCF_REDIS_PASSWORD", format!("{canary}-redis")),
             ("SCF_SECRET_KEY", format!("{canary}-key")),
             ("SCF_FIELD_KEY", format!("{canary}-field")),
+            ("SCF_DB_MONITOR_PASSWORD", format!("{canary}-monitor")),
         ]);
         Host {
             dir,

@@ -8,7 +8,9 @@
 mod sql;
 pub mod tune;
 
-pub use sql::{PASSWORD_ENV, bootstrap, bootstrap_path, sql_dir, tenant_sql_path};
+pub use sql::{
+    MONITOR_PASSWORD_ENV, PASSWORD_ENV, bootstrap, bootstrap_path, sql_dir, tenant_sql_path,
+};
 
 use super::target::{Package, Service, Stage, Target};
 use crate::artifact::{Artifact, Effect};

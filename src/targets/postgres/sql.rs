@@ -1,4 +1,4 @@
-//! The bootstrap SQL of a host's PostgreSQL: `bootstrap.sql` (role, database, extensions,
+//! The bootstrap SQL of a host's PostgreSQL: `bootstrap.sql` (roles, database, extensions,
 //! grants) and `tenants/<id>.sql` for each declared tenant whose isolation mode gives it a
 //! database or a schema of its own. Names come from [`crate::model::tenant_store`], the
 //! same the runtime and apply use.
@@ -12,6 +12,10 @@ use serde::Serialize;
 /// The environment variable `scf apply` sets, for psql only, to the resolved
 /// `database.password`; bootstrap.sql reads it with `\getenv` and sets the role's password.
 pub const PASSWORD_ENV: &str = "SCF_BOOTSTRAP_DB_PASSWORD";
+
+/// The environment variable `scf apply` sets, for psql only, to the resolved
+/// `database.monitor_password`; bootstrap.sql sets the monitoring role's password from it.
+pub const MONITOR_PASSWORD_ENV: &str = "SCF_BOOTSTRAP_MONITOR_PASSWORD";
 
 /// The directory of the SQL files on a host.
 pub fn sql_dir(model: &Model) -> String {
@@ -38,6 +42,10 @@ struct Bootstrap {
     user: String,
     /// The owning role ([`crate::config::Database::owner_role`]).
     owner: String,
+    /// postgres-exporter's role, when scf configures the exporter
+    /// ([`crate::config::Database::monitor_role`]).
+    monitor: Option<String>,
+    monitor_password_env: &'static str,
     extensions: Vec<String>,
     /// The runtime creates a database per new tenant (database isolation).
     createdb: bool,
@@ -68,6 +76,8 @@ pub fn bootstrap(model: &Model, path: &str, renderer: &Renderer) -> Result<Strin
         database: db.name.to_string(),
         user: db.user.to_string(),
         owner: model.database.owner_role(),
+        monitor: model.monitors_postgres().then(|| db.monitor_role()),
+        monitor_password_env: MONITOR_PASSWORD_ENV,
         extensions: db.extensions.iter().map(ToString::to_string).collect(),
         createdb: model.tenancy.isolation == crate::config::Isolation::Database,
     };

@@ -1,10 +1,11 @@
 //! Prometheus on a host: `prometheus.yml` scraping the framework (on its metrics
 //! listener, not the API's), postgres-exporter,
 //! redis-exporter, node-exporter and Prometheus itself (the guide's jobs, on loopback), the
-//! alert rules for the guide's scaling triggers, and their `promtool test rules` file.
-//! Everything is a serde struct serialized with serde-saphyr. Rendered when
-//! `monitoring.prometheus` is on for a host.
+//! alert rules for the guide's scaling triggers, and their `promtool test rules` file,
+//! all serde structs serialized with serde-saphyr; and the exporters' environment files
+//! ([`exporters`]). Rendered when `monitoring.prometheus` is on for a host.
 
+pub mod exporters;
 pub mod metrics;
 pub mod rule_tests;
 pub mod rules;
@@ -89,7 +90,11 @@ impl Target for Prometheus {
             .collect()
     }
 
-    fn render(&self, model: &Model, _: &Renderer) -> Result<Vec<Artifact>, TargetError> {
+    fn templates(&self) -> &'static [(&'static str, &'static str)] {
+        &[exporters::TEMPLATE]
+    }
+
+    fn render(&self, model: &Model, renderer: &Renderer) -> Result<Vec<Artifact>, TargetError> {
         if model.host.is_none() || !model.monitoring.prometheus {
             return Ok(Vec::new());
         }
@@ -119,11 +124,13 @@ impl Target for Prometheus {
             Artifact::file(self.name(), format!("host{path}"), text)
                 .on_change(Effect::Reload("prometheus.service".into()))
         };
-        Ok(vec![
+        let mut out = vec![
             file(CONFIG_PATH.into(), config),
             file(format!("/etc/prometheus/rules/{rules_name}"), rules),
             file(format!("/etc/prometheus/rules/{test_name}"), tests),
-        ])
+        ];
+        out.extend(exporters::artifacts(self.name(), model, renderer)?);
+        Ok(out)
     }
 }
 
@@ -147,13 +154,9 @@ fn config(model: &Model) -> Config {
             targets: vec![format!("127.0.0.1:{port}")],
         }],
     };
-    if model.database.managed {
-        jobs.push(local("postgres", metrics::POSTGRES_EXPORTER_PORT));
+    for exporter in exporters::exporters(model) {
+        jobs.push(local(exporter.job, exporter.port));
     }
-    if model.redis.managed {
-        jobs.push(local("redis", metrics::REDIS_EXPORTER_PORT));
-    }
-    jobs.push(local("node", metrics::NODE_EXPORTER_PORT));
     jobs.push(local("prometheus", metrics::PROMETHEUS_PORT));
     Config {
         global: Global {
