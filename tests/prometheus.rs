@@ -1,7 +1,8 @@
 //! The Prometheus target judged by promtool: for every scenario that monitors a host,
 //! `promtool check config`, `check rules` and `test rules` pass with no warning, and
-//! yamllint finds nothing. Each alert's tests can fail: an alert that never fires, or always
-//! does, makes `promtool test rules` fail. Hostile values are rejected or inert.
+//! yamllint finds nothing; alerts go to the local Alertmanager, each with its runbook.
+//! Each alert's tests can fail: an alert that never fires, or always does, makes
+//! `promtool test rules` fail. Hostile values are rejected or inert.
 
 mod built;
 mod support;
@@ -53,6 +54,11 @@ fn every_monitored_scenario_passes_promtool() {
                 b.name
             );
         }
+        assert!(
+            config.contains("alerting:\n  alertmanagers:\n  - static_configs:\n    - targets:\n      - 127.0.0.1:9093\n"),
+            "{}: alerts go to the local Alertmanager\n{config}",
+            b.name
+        );
         let rules = b.read(RULES);
         for a in alerts() {
             assert!(
@@ -60,6 +66,11 @@ fn every_monitored_scenario_passes_promtool() {
                 "{}",
                 a.name
             );
+            let runbook = format!(
+                "runbook_url: https://github.com/scf-dev/scf/blob/main/docs/runbooks.md#{}\n",
+                a.name.to_lowercase()
+            );
+            assert!(rules.contains(&runbook), "{}: {runbook}", a.name);
         }
     }
 }
