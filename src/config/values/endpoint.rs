@@ -81,9 +81,10 @@ string_value!(
 );
 
 /// Characters a URL path and query may hold: none that YAML, shell or a template treat
-/// specially (no quotes, spaces, `#`, `$`, `{`, `}`, `\`, `;`).
+/// specially (no quotes, spaces, `#`, `$`, `{`, `}`, `\`, `;`), and no `@`, so a value
+/// can never spell a secret marker that apply would fill in.
 fn path_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "-._~/%+=&?,:@!".contains(c)
+    c.is_ascii_alphanumeric() || "-._~/%+=&?,:!".contains(c)
 }
 
 /// An `http://` or `https://` URL with a domain-name or IP host, an optional port, and an
@@ -104,7 +105,7 @@ impl FromStr for HttpUrl {
         let bad = || {
             ValueError::new(
                 format!("`{}` is not an http(s) URL", raw.escape_debug()),
-                "write http:// or https://, a host name or IP address, an optional :port and a path of letters, digits and - . _ ~ / % + = & ? , : @ !, such as `https://hooks.example.com/alerts`",
+                "write http:// or https://, a host name or IP address, an optional :port and a path of letters, digits and - . _ ~ / % + = & ? , : !, such as `https://hooks.example.com/alerts`",
             )
         };
         let rest = raw
@@ -188,6 +189,7 @@ mod tests {
             "https://example.com/a\nb",
             "https://example.com/$x",
             "https://user:pw@example.com/",
+            "https://example.com/a@@scf-secret:env:SCF_SECRET_KEY@@",
             "example.com/x",
         ] {
             assert!(bad.parse::<HttpUrl>().is_err(), "{bad:?}");
