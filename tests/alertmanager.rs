@@ -1,6 +1,7 @@
 //! The Alertmanager target judged by `amtool check-config`: every scenario that monitors a
 //! host, and the example with receivers of every kind whose secrets are `file:` references
-//! filled in as `scf apply` fills them (with dummy values), loads with no warning, and
+//! filled in as `scf apply` fills them (with dummy values, the password full of YAML
+//! syntax), loads with no warning, and
 //! yamllint finds nothing. The built file holds only markers. Every value that reaches
 //! `alertmanager.yml` is refused by `scf validate` when hostile, or arrives inert.
 
@@ -58,6 +59,10 @@ fn every_monitored_scenario_passes_amtool() {
     }
 }
 
+/// A dummy SMTP password with the syntax of YAML, templates and shell in it: it must stay
+/// inert once apply fills it in.
+const SMTP_PASSWORD: &str = r#"it's a "dummy": #password {{ x }} \n $HOME - [a, b] @@"#;
+
 /// Dummy secrets in files, referenced as `file:` from framework.toml.
 struct Secrets {
     dir: tempfile::TempDir,
@@ -66,7 +71,7 @@ struct Secrets {
 impl Secrets {
     fn new() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        std::fs::write(dir.path().join("smtp"), "dummy-smtp-password\n").expect("write");
+        std::fs::write(dir.path().join("smtp"), format!("{SMTP_PASSWORD}\n")).expect("write");
         std::fs::write(
             dir.path().join("slack"),
             "https://hooks.slack.com/services/T000/B000/dummy\n",
@@ -105,6 +110,12 @@ fn receivers_of_every_kind_pass_amtool_with_secrets_as_markers() {
     };
     let report = judge(&b);
     assert!(report.contains("3 receivers"), "{report}");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let filled = std::fs::read_to_string(filled(&b, dir.path())).expect("filled");
+    assert!(
+        filled.contains(&format!("auth_password: |-\n      {SMTP_PASSWORD}\n")),
+        "the password is one literal line\n{filled}"
+    );
     let config = b.read(CONFIG);
     for marker in ["smtp", "slack"] {
         let marker = format!("@@scf-secret:{}@@", secrets.reference(marker));

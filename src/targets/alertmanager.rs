@@ -3,8 +3,10 @@
 //! `prometheus-alertmanager` reads it, built from `[monitoring.alerting]` as serde structs,
 //! and `/etc/default/prometheus-alertmanager`, which keeps its listeners on loopback.
 //! Routes go by the alerts' `severity` label. Secret references (an SMTP password, a Slack
-//! URL) are markers that `scf apply` fills in, so the file is then sensitive; it is mode
-//! 0640, readable by the `prometheus` user the service runs as. It declares no pre-swap
+//! URL) are markers that `scf apply` fills in, each alone on the line of a literal block
+//! scalar (`|-`), where any one-line value is inert (apply refuses a secret with a line
+//! break); the file is then sensitive. It is mode 0640, readable by the `prometheus` user
+//! the service runs as. It declares no pre-swap
 //! `amtool check-config`: the staged file holds the filled-in secrets, and amtool echoes a
 //! URL it cannot parse, so a malformed Slack URL would reach the apply log. The tests run
 //! amtool on every build instead, with dummy secrets.
@@ -12,12 +14,14 @@
 use super::prometheus::schema::to_yaml;
 use super::target::Target;
 use crate::artifact::{Artifact, Effect};
+use crate::config::values::SecretRef;
 use crate::config::{Alerting, EmailReceiver, SlackReceiver, WebhookReceiver};
 use crate::model::Model;
 use crate::render::Renderer;
 use crate::secret::marker;
 use crate::targets::error::TargetError;
 use serde::Serialize;
+use serde_saphyr::LitString;
 
 /// The Alertmanager target.
 pub struct Alertmanager;
@@ -79,7 +83,7 @@ struct Email {
     #[serde(skip_serializing_if = "Option::is_none")]
     auth_username: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    auth_password: Option<String>,
+    auth_password: Option<LitString>,
     require_tls: bool,
     send_resolved: bool,
 }
@@ -92,7 +96,7 @@ struct Webhook {
 
 #[derive(Debug, Serialize)]
 struct Slack {
-    api_url: String,
+    api_url: LitString,
     channel: String,
     send_resolved: bool,
 }
@@ -172,13 +176,18 @@ fn config(a: &Alerting) -> Config {
     }
 }
 
+/// A secret's marker, alone on the line of a literal block scalar.
+fn secret(r: &SecretRef) -> LitString {
+    LitString(marker(r))
+}
+
 fn email(e: &EmailReceiver) -> Email {
     Email {
         to: e.to.to_string(),
         from: e.from.to_string(),
         smarthost: e.smarthost.to_string(),
         auth_username: e.auth_username.as_ref().map(ToString::to_string),
-        auth_password: e.auth_password.as_ref().map(marker),
+        auth_password: e.auth_password.as_ref().map(secret),
         require_tls: e.require_tls,
         send_resolved: true,
     }
@@ -193,7 +202,7 @@ fn webhook(w: &WebhookReceiver) -> Webhook {
 
 fn slack(s: &SlackReceiver) -> Slack {
     Slack {
-        api_url: marker(&s.api_url),
+        api_url: secret(&s.api_url),
         channel: s.channel.to_string(),
         send_resolved: true,
     }
