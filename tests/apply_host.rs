@@ -389,12 +389,27 @@ fn files_a_service_reads_get_its_group_and_drift_is_planned() {
     std::fs::create_dir_all(host.root.join("etc")).expect("etc");
     std::fs::write(
         host.root.join("etc/passwd"),
-        "root:x:0:0::/root:/bin/sh\nredis:x:4242:4243::/var/lib/redis:/usr/sbin/nologin\n",
+        "root:x:0:0::/root:/bin/sh\nredis:x:4242:4243::/var/lib/redis:/usr/sbin/nologin\nprometheus:x:4244:4245::/var/lib/prometheus:/usr/sbin/nologin\n",
     )
     .expect("passwd");
-    std::fs::write(host.root.join("etc/group"), "root:x:0:\nredis:x:4243:\n").expect("group");
+    std::fs::write(
+        host.root.join("etc/group"),
+        "root:x:0:\nredis:x:4243:\nprometheus:x:4245:\n",
+    )
+    .expect("group");
     let applied = host.apply(&[]);
     assert!(applied.status.success(), "{}", text(&applied));
+    let alertmanager = std::fs::metadata(host.root.join("etc/prometheus/alertmanager.yml"))
+        .expect("alertmanager.yml");
+    assert_eq!(
+        (
+            alertmanager.uid(),
+            alertmanager.gid(),
+            alertmanager.mode() & 0o777
+        ),
+        (0, 4245, 0o640),
+        "root:prometheus 0640"
+    );
     let conf = host.root.join("etc/redis/redis.conf");
     let meta = std::fs::metadata(&conf).expect("redis.conf");
     assert_eq!(
