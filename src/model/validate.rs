@@ -7,6 +7,8 @@ use crate::diag::{Diagnostic, Diagnostics};
 use crate::source::doc::Node;
 use std::collections::BTreeMap;
 
+mod alerting;
+
 /// Runs every whole-configuration check.
 pub fn check(c: &Config, doc: &Node) -> Diagnostics {
     let mut out = Findings {
@@ -22,7 +24,7 @@ pub fn check(c: &Config, doc: &Node) -> Diagnostics {
     redis_eviction(c, &mut out);
     host_sandbox(c, &mut out);
     container(c, &mut out);
-    alerting(c, &mut out);
+    alerting::check(c, &mut out);
     out.diags
 }
 
@@ -527,73 +529,6 @@ fn container(c: &Config, f: &mut Findings) {
                     "give {path} a version tag, such as `{}:1.2.3`, and optionally `@sha256:…`",
                     image.repository
                 ),
-            );
-        }
-    }
-}
-
-/// Alert routes name receivers that exist, every severity reaches someone, every receiver
-/// notifies somewhere, and an SMTP login comes with its password.
-fn alerting(c: &Config, f: &mut Findings) {
-    let a = &c.monitoring.alerting;
-    let at = "monitoring.alerting";
-    for (severity, receivers) in a.routes.by_severity() {
-        if receivers.is_empty() {
-            f.error(
-                "scf::alert-route-empty",
-                &format!("{at}.routes.{severity}"),
-                format!("alerts of severity `{severity}` are routed to no receiver, so nobody would hear of them"),
-                format!("list at least one receiver, such as `{severity} = [\"admin\"]`"),
-            );
-        }
-        for (i, name) in receivers.iter().enumerate() {
-            if a.receivers.contains_key(name) {
-                continue;
-            }
-            let known = a
-                .receivers
-                .keys()
-                .map(|r| format!("`{r}`"))
-                .collect::<Vec<_>>();
-            let help = match crate::diag::did_you_mean(
-                name.as_str(),
-                a.receivers.keys().map(|r| r.as_str()),
-            ) {
-                Some(near) => format!(
-                    "did you mean `{near}`? The receivers are {}",
-                    known.join(", ")
-                ),
-                None => format!(
-                    "define [{at}.receivers.{name}] with email, webhook or slack, or use one of {}",
-                    known.join(", ")
-                ),
-            };
-            f.error(
-                "scf::unknown-receiver",
-                &format!("{at}.routes.{severity}.{i}"),
-                format!("route `{severity}` names receiver `{name}`, which is not defined"),
-                help,
-            );
-        }
-    }
-    for (name, r) in &a.receivers {
-        let path = format!("{at}.receivers.{name}");
-        if r.email.is_none() && r.webhook.is_none() && r.slack.is_none() {
-            f.error(
-                "scf::empty-receiver",
-                &path,
-                format!("receiver `{name}` has no email, webhook or slack, so it would drop every alert"),
-                format!("add one, such as `[{path}.webhook]` with url = \"https://hooks.example.com/alerts\""),
-            );
-        }
-        if let Some(e) = &r.email
-            && e.auth_username.is_some() != e.auth_password.is_some()
-        {
-            f.error(
-                "scf::smtp-auth",
-                &format!("{path}.email"),
-                "an SMTP login needs both auth_username and auth_password",
-                "set both (auth_password as `env:NAME` or `file:/PATH`), or neither for an unauthenticated smarthost",
             );
         }
     }
