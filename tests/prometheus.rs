@@ -75,6 +75,15 @@ fn every_monitored_scenario_passes_promtool() {
     }
 }
 
+/// Every alert's `runbook_url` anchor is a section of `docs/runbooks.md`.
+#[test]
+fn every_alert_has_a_runbook_section() {
+    let doc = std::fs::read_to_string(support::root().join("docs/runbooks.md")).expect("runbooks");
+    for a in alerts() {
+        assert!(doc.contains(&format!("\n## {}\n", a.name)), "{}", a.name);
+    }
+}
+
 /// Copies the rule and test files into a scratch dir, the rule file edited.
 fn with_rules(b: &Build, dir: &Path, rules: &str) -> PathBuf {
     std::fs::write(dir.join("ai-supply-chain.rules.yml"), rules).expect("write rules");
