@@ -181,9 +181,6 @@ fn hostile_values_are_rejected_or_inert() {
         }),
         ("group_wait", |v| format!("30s{v}")),
         ("repeat_interval", |v| format!("4h{v}")),
-        ("runbook_base_url", |v| {
-            format!("https://example.com/runbooks{v}.md")
-        }),
     ];
     for value in built::HOSTILE {
         let mut cases: Vec<(String, toml::Table)> = fields

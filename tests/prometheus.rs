@@ -122,12 +122,16 @@ fn hostile_values_are_rejected_or_inert() {
         "project.name",
         "server.listen",
         "monitoring.scrape_interval",
+        "monitoring.alerting.runbook_base_url",
     ];
     for field in fields {
         for value in built::HOSTILE {
             let hostile = match field {
                 "server.listen" => format!("127.0.0.1:5000{value}"),
                 "monitoring.scrape_interval" => format!("15s{value}"),
+                "monitoring.alerting.runbook_base_url" => {
+                    format!("https://example.com/runbooks{value}.md")
+                }
                 _ => (*value).to_string(),
             };
             let mut table = built::example();
