@@ -401,6 +401,17 @@ fn files_a_service_reads_get_its_group_and_drift_is_planned() {
     .expect("group");
     let applied = host.apply(&[]);
     assert!(applied.status.success(), "{}", text(&applied));
+    let alertmanager = std::fs::metadata(host.root.join("etc/prometheus/alertmanager.yml"))
+        .expect("alertmanager.yml");
+    assert_eq!(
+        (
+            alertmanager.uid(),
+            alertmanager.gid(),
+            alertmanager.mode() & 0o777
+        ),
+        (0, 4245, 0o640),
+        "root:prometheus 0640"
+    );
     let conf = host.root.join("etc/redis/redis.conf");
     let meta = std::fs::metadata(&conf).expect("redis.conf");
     assert_eq!(

@@ -1,7 +1,8 @@
 //! The Prometheus target judged by promtool: for every scenario that monitors a host,
 //! `promtool check config`, `check rules` and `test rules` pass with no warning, and
-//! yamllint finds nothing. Each alert's tests can fail: an alert that never fires, or always
-//! does, makes `promtool test rules` fail. Hostile values are rejected or inert.
+//! yamllint finds nothing; alerts go to the local Alertmanager, each with its runbook.
+//! Each alert's tests can fail: an alert that never fires, or always does, makes
+//! `promtool test rules` fail. Hostile values are rejected or inert.
 
 mod built;
 mod support;
@@ -53,6 +54,11 @@ fn every_monitored_scenario_passes_promtool() {
                 b.name
             );
         }
+        assert!(
+            config.contains("alerting:\n  alertmanagers:\n  - static_configs:\n    - targets:\n      - 127.0.0.1:9093\n"),
+            "{}: alerts go to the local Alertmanager\n{config}",
+            b.name
+        );
         let rules = b.read(RULES);
         for a in alerts() {
             assert!(
@@ -60,7 +66,21 @@ fn every_monitored_scenario_passes_promtool() {
                 "{}",
                 a.name
             );
+            let runbook = format!(
+                "runbook_url: https://github.com/scf-dev/scf/blob/main/docs/runbooks.md#{}\n",
+                a.name.to_lowercase()
+            );
+            assert!(rules.contains(&runbook), "{}: {runbook}", a.name);
         }
+    }
+}
+
+/// Every alert's `runbook_url` anchor is a section of `docs/runbooks.md`.
+#[test]
+fn every_alert_has_a_runbook_section() {
+    let doc = std::fs::read_to_string(support::root().join("docs/runbooks.md")).expect("runbooks");
+    for a in alerts() {
+        assert!(doc.contains(&format!("\n## {}\n", a.name)), "{}", a.name);
     }
 }
 
@@ -102,12 +122,16 @@ fn hostile_values_are_rejected_or_inert() {
         "project.name",
         "server.listen",
         "monitoring.scrape_interval",
+        "monitoring.alerting.runbook_base_url",
     ];
     for field in fields {
         for value in built::HOSTILE {
             let hostile = match field {
                 "server.listen" => format!("127.0.0.1:5000{value}"),
                 "monitoring.scrape_interval" => format!("15s{value}"),
+                "monitoring.alerting.runbook_base_url" => {
+                    format!("https://example.com/runbooks{value}.md")
+                }
                 _ => (*value).to_string(),
             };
             let mut table = built::example();

@@ -1,10 +1,12 @@
 //! Sections about operations: security, monitoring, firewall and Kubernetes.
 
 use super::values::{
-    ByteSize, Cidr, Duration, ImageRef, Name, Quantity, Rate, SecretRef, StringValue,
+    ByteSize, Channel, Cidr, Duration, Email, HostPort, HttpUrl, ImageRef, Login, Name, Quantity,
+    Rate, SecretRef, StringValue,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// `[security]`
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -48,6 +50,114 @@ pub struct Monitoring {
     pub grafana: bool,
     /// How often Prometheus scrapes, e.g. `15s`.
     pub scrape_interval: Duration,
+    /// Who the alerts notify, through Alertmanager beside Prometheus on a host.
+    pub alerting: Alerting,
+}
+
+/// `[monitoring.alerting]`: Alertmanager's receivers and how alerts reach them by
+/// severity. The `base` profile (which every built-in profile extends) mails every alert
+/// to `root@localhost` through the host's own MTA on `localhost:25`, so no alert is
+/// dropped before you route them elsewhere: define `[monitoring.alerting.receivers.NAME]`
+/// and point `routes` at it. Profile tables merge, so the profile's `admin` receiver stays
+/// defined; it receives nothing once no route names it.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Alerting {
+    /// The receivers, by name (a lower-case label such as `oncall`).
+    #[schemars(extend("propertyNames" = { "type": "string", "format": "dns-label" }))]
+    pub receivers: BTreeMap<Name, Receiver>,
+    /// Which receivers each severity of alert goes to.
+    pub routes: AlertRoutes,
+    /// How long a new group of alerts waits for more before its first notification
+    /// (`30s` in the base profile).
+    pub group_wait: Duration,
+    /// How long before a group that has notified tells of alerts new to it (`5m`).
+    pub group_interval: Duration,
+    /// How long before a still-firing group notifies again (`4h`).
+    pub repeat_interval: Duration,
+    /// The runbooks document; each alert's `runbook_url` is this plus `#` and the alert's
+    /// name in lower case. The base profile points at `docs/runbooks.md` of scf's repository.
+    pub runbook_base_url: HttpUrl,
+}
+
+/// `[monitoring.alerting.routes]`: receivers by the `severity` label of the generated
+/// alerts. Every receiver listed gets every alert of that severity.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AlertRoutes {
+    /// Receivers of `severity="critical"` alerts (a scrape target down). The first one
+    /// also gets any alert of another severity.
+    pub critical: Vec<Name>,
+    /// Receivers of `severity="warning"` alerts (the scaling triggers).
+    pub warning: Vec<Name>,
+}
+
+impl AlertRoutes {
+    /// `(severity, receivers)` pairs, in the order Alertmanager evaluates them.
+    pub fn by_severity(&self) -> [(&'static str, &[Name]); 2] {
+        [("critical", &self.critical), ("warning", &self.warning)]
+    }
+}
+
+/// `[monitoring.alerting.receivers.NAME]`: where one receiver's notifications go; at least
+/// one of `email`, `webhook` and `slack`, and each one set gets every notification.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Receiver {
+    /// Mail through an SMTP smarthost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<EmailReceiver>,
+    /// An HTTP POST of Alertmanager's webhook JSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<WebhookReceiver>,
+    /// A Slack-style incoming webhook (Slack, Mattermost, Rocket.Chat).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slack: Option<SlackReceiver>,
+}
+
+/// `receivers.NAME.email`
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmailReceiver {
+    /// The recipient, e.g. `oncall@example.com`.
+    pub to: Email,
+    /// The sender, e.g. `alertmanager@example.com`.
+    pub from: Email,
+    /// The SMTP server as host:port, e.g. `smtp.example.com:587`.
+    pub smarthost: HostPort,
+    /// SMTP login; set together with `auth_password`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_username: Option<Login>,
+    /// SMTP password, as a reference (`env:NAME` or `file:/PATH`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_password: Option<SecretRef>,
+    /// Refuse to send unless the server offers STARTTLS. On by default; turn it off only
+    /// for an MTA on loopback.
+    #[serde(default = "yes")]
+    pub require_tls: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `receivers.NAME.webhook`
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookReceiver {
+    /// Where alerts are POSTed, e.g. `https://hooks.example.com/alerts`.
+    pub url: HttpUrl,
+}
+
+/// `receivers.NAME.slack`
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SlackReceiver {
+    /// The incoming-webhook URL, as a reference (`env:NAME` or `file:/PATH`): whoever holds
+    /// it can post to the channel.
+    pub api_url: SecretRef,
+    /// The channel or user posted to, e.g. `#ops`.
+    pub channel: Channel,
 }
 
 /// `[firewall]`

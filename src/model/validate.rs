@@ -7,6 +7,8 @@ use crate::diag::{Diagnostic, Diagnostics};
 use crate::source::doc::Node;
 use std::collections::BTreeMap;
 
+mod alerting;
+
 /// Runs every whole-configuration check.
 pub fn check(c: &Config, doc: &Node) -> Diagnostics {
     let mut out = Findings {
@@ -23,6 +25,7 @@ pub fn check(c: &Config, doc: &Node) -> Diagnostics {
     redis_eviction(c, &mut out);
     host_sandbox(c, &mut out);
     container(c, &mut out);
+    alerting::check(c, &mut out);
     out.diags
 }
 

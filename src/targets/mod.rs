@@ -6,6 +6,7 @@
 //! Adding a target: write the module, list its templates in [`Target::templates`], add
 //! one line to [`REGISTRY`], and add its snapshot case (see CONTRIBUTING.md).
 
+mod alertmanager;
 mod backup;
 pub mod container;
 pub(crate) mod env;
@@ -37,6 +38,7 @@ pub static REGISTRY: &[&dyn Target] = &[
     &postgres::Postgres,
     &redis::Redis,
     &prometheus::Prometheus,
+    &alertmanager::Alertmanager,
     &grafana::Grafana,
     &backup::Backups,
     &firewall::Ufw,

@@ -6,6 +6,7 @@
 //! with its location and a fix before serde ever sees it.
 
 mod cron;
+mod endpoint;
 mod image;
 mod names;
 mod net;
@@ -16,8 +17,11 @@ mod units;
 mod value;
 
 pub use cron::Cron;
+pub use endpoint::{HostPort, HttpUrl};
 pub use image::ImageRef;
-pub use names::{Email, Identifier, Industry, Name, PgExtension, PlanName, UnixName};
+pub use names::{
+    Channel, Email, Identifier, Industry, Login, Name, PgExtension, PlanName, UnixName,
+};
 pub use net::{Cidr, DomainName, ListenAddr};
 pub use path::{AbsPath, S3Url};
 pub use quantity::Quantity;
@@ -51,6 +55,10 @@ pub fn check_format(format: &str, raw: &str) -> Option<Result<(), ValueError>> {
         UnixName,
         Industry,
         Email,
+        Login,
+        Channel,
+        HostPort,
+        HttpUrl,
         PgExtension,
         PlanName,
         AbsPath,

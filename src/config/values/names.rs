@@ -134,8 +134,35 @@ name_type!(
             return Err(ValueError::new(format!("`{}` is not an e-mail address", shown(raw)), help));
         };
         let local_ok = charset(local, 64, |c| c.is_ascii_alphanumeric() || "._%+-".contains(c));
-        let domain_ok = domain.contains('.') && domain.parse::<super::net::DomainName>().is_ok();
+        // `localhost` is the one dotless domain: mail to a host's own MTA (root@localhost).
+        let domain_ok = (domain.contains('.') || domain == "localhost")
+            && domain.parse::<super::net::DomainName>().is_ok();
         (local_ok && domain_ok).then_some(()).ok_or_else(|| ValueError::new(format!("`{}` is not an e-mail address", shown(raw)), help))
+    }
+);
+
+name_type!(
+    /// A login name, such as an SMTP user: an e-mail address or a plain account name.
+    Login, "login", "A login name, e.g. `alerts@example.com` or `apikey`.",
+    |raw| {
+        let ok = charset(raw, 128, |c| c.is_ascii_alphanumeric() || "._%+-@".contains(c));
+        ok.then_some(()).ok_or_else(|| ValueError::new(
+            format!("`{}` is not a valid login name", shown(raw)),
+            "use up to 128 letters, digits and . _ % + - @, such as `alerts@example.com`",
+        ))
+    }
+);
+
+name_type!(
+    /// A chat channel (`#ops`) or user (`@oncall`) that notifications are posted to.
+    Channel, "channel", "A channel or user to post to, e.g. `#ops` or `@oncall`.",
+    |raw| {
+        let name = raw.strip_prefix(['#', '@']).unwrap_or("");
+        let ok = charset(name, 80, |c| lower_alnum(c) || "-_.".contains(c));
+        ok.then_some(()).ok_or_else(|| ValueError::new(
+            format!("`{}` is not a channel", shown(raw)),
+            "write `#` and a channel name, or `@` and a user name, in lower-case letters, digits, `-`, `_` and `.`, such as `#ops`",
+        ))
     }
 );
 
@@ -166,8 +193,26 @@ mod tests {
     #[test]
     fn emails_are_plain() {
         assert!("admin@customer.com".parse::<Email>().is_ok());
+        assert!("root@localhost".parse::<Email>().is_ok());
         for bad in ["admin", "a@b", "a'b@c.com", "a@b.com\n", "a b@c.com"] {
             assert!(bad.parse::<Email>().is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn logins_and_channels_are_plain() {
+        for good in ["apikey", "alerts@example.com", "a.b+c"] {
+            assert!(good.parse::<Login>().is_ok(), "{good}");
+        }
+        for good in ["#ops", "@oncall", "#team-a.b_c"] {
+            assert!(good.parse::<Channel>().is_ok(), "{good}");
+        }
+        for bad in [
+            "", "a b", "a'b", "a\"b", "a\nb", "a:b", "{{ x }}", "a#b", "é",
+        ] {
+            assert!(bad.parse::<Login>().is_err(), "{bad:?}");
+            assert!(format!("#{bad}").parse::<Channel>().is_err(), "{bad:?}");
+        }
+        assert!("ops".parse::<Channel>().is_err(), "needs # or @");
     }
 }

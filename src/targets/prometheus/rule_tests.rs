@@ -2,9 +2,9 @@
 //! that it is quiet just before its `for` has elapsed and firing after, with its labels
 //! and expanded annotations, and a test that it stays quiet on calm data.
 
-use super::rules::{alerts, rule_labels};
+use super::rules::{alerts, annotations, rule_labels};
 use super::schema::{AlertTest, ExpectedAlert, InputSeries, TestFile, TestGroup};
-use std::collections::BTreeMap;
+use crate::config::values::HttpUrl;
 
 /// `{{ $labels.NAME }}` replaced by the label's value, as Prometheus expands it.
 fn expand(text: &str, labels: &[(&str, &str)]) -> String {
@@ -15,7 +15,7 @@ fn expand(text: &str, labels: &[(&str, &str)]) -> String {
 
 /// The `promtool test rules` file: for each alert, a firing test (quiet just before `for`
 /// has elapsed, firing after) and a calm one.
-pub fn test_file(rule_file: &str) -> TestFile {
+pub fn test_file(rule_file: &str, runbooks: &HttpUrl) -> TestFile {
     let mut tests = Vec::new();
     for a in alerts() {
         let at = |minutes: u32| format!("{minutes}m");
@@ -28,10 +28,12 @@ pub fn test_file(rule_file: &str) -> TestFile {
         exp_labels.extend(a.labels.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let expected = ExpectedAlert {
             exp_labels,
-            exp_annotations: BTreeMap::from([
-                ("summary".into(), expand(&a.summary, &a.labels)),
-                ("description".into(), expand(&a.description, &a.labels)),
-            ]),
+            exp_annotations: annotations(
+                &a,
+                &expand(&a.summary, &a.labels),
+                &expand(&a.description, &a.labels),
+                runbooks,
+            ),
         };
         let series = |list: &[(String, String)]| {
             list.iter()
@@ -70,7 +72,8 @@ mod tests {
 
     #[test]
     fn every_alert_has_a_firing_and_a_quiet_test() {
-        let file = test_file("x.rules.yml");
+        let runbooks = "https://example.com/runbooks.md".parse().expect("url");
+        let file = test_file("x.rules.yml", &runbooks);
         assert_eq!(file.tests.len(), 2 * alerts().len());
         for a in alerts() {
             assert!(

@@ -5,6 +5,7 @@
 
 use super::metrics as m;
 use super::schema::{AlertRule, RuleFile, RuleGroup};
+use crate::config::values::HttpUrl;
 use std::collections::BTreeMap;
 
 /// The runtime's address in the test series.
@@ -307,19 +308,16 @@ fn target_down() -> Alert {
     .series(format!("up{{{},job=\"framework\"}}", app("")), "0", "1")
 }
 
-/// The rule file.
-pub fn rule_file(group: &str) -> RuleFile {
+/// The rule file; each alert's runbook is its section of the document at `runbooks`.
+pub fn rule_file(group: &str, runbooks: &HttpUrl) -> RuleFile {
     let rules = alerts()
         .into_iter()
         .map(|a| AlertRule {
             alert: a.name.into(),
+            annotations: annotations(&a, &a.summary, &a.description, runbooks),
             expr: a.expr,
             for_: format!("{}m", a.minutes),
             labels: rule_labels(a.scaling),
-            annotations: BTreeMap::from([
-                ("summary".into(), a.summary),
-                ("description".into(), a.description),
-            ]),
         })
         .collect();
     RuleFile {
@@ -330,9 +328,34 @@ pub fn rule_file(group: &str) -> RuleFile {
     }
 }
 
-pub(super) fn rule_labels(scaling: &str) -> BTreeMap<String, String> {
+/// An alert's annotations: its summary and description as given (expanded in tests), and
+/// the URL of its section in the runbooks document (`docs/runbooks.md`: `## NAME`).
+pub(super) fn annotations(
+    a: &Alert,
+    summary: &str,
+    description: &str,
+    runbooks: &HttpUrl,
+) -> BTreeMap<String, String> {
     BTreeMap::from([
-        ("severity".into(), "warning".into()),
+        ("summary".into(), summary.into()),
+        ("description".into(), description.into()),
+        (
+            "runbook_url".into(),
+            format!("{runbooks}#{}", a.name.to_ascii_lowercase()),
+        ),
+    ])
+}
+
+/// An alert's labels: `severity` (a scrape target down is `critical`, a scaling trigger a
+/// `warning`), by which Alertmanager routes it, and its kind of `scaling`.
+pub(super) fn rule_labels(scaling: &str) -> BTreeMap<String, String> {
+    let severity = if scaling == "availability" {
+        "critical"
+    } else {
+        "warning"
+    };
+    BTreeMap::from([
+        ("severity".into(), severity.into()),
         ("scaling".into(), scaling.into()),
     ])
 }
@@ -340,6 +363,24 @@ pub(super) fn rule_labels(scaling: &str) -> BTreeMap<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each alert's `runbook_url` is its section of the runbooks document, and the base
+    /// profile's document is in the repository `Cargo.toml` names.
+    #[test]
+    fn runbook_urls_point_at_each_alerts_section() {
+        let base = include_str!("../../../profiles/base.toml");
+        let url = format!(
+            "runbook_base_url = \"{}/blob/main/docs/runbooks.md\"",
+            env!("CARGO_PKG_REPOSITORY")
+        );
+        assert!(base.contains(&url), "{url}");
+        let runbooks: HttpUrl = "https://example.com/r.md".parse().expect("url");
+        let file = rule_file("g", &runbooks);
+        assert_eq!(
+            file.groups[0].rules[0].annotations["runbook_url"],
+            "https://example.com/r.md#hostcpuhigh"
+        );
+    }
 
     /// Every metric an expression names is in [`m::METRICS`], the list the runtime follows.
     #[test]

@@ -11,10 +11,26 @@ use std::collections::BTreeMap;
 pub struct Config {
     /// Defaults for every job.
     pub global: Global,
+    /// Where firing alerts are sent.
+    pub alerting: Alerting,
     /// Rule files, relative to this file's directory.
     pub rule_files: Vec<String>,
     /// What is scraped.
     pub scrape_configs: Vec<ScrapeConfig>,
+}
+
+/// `alerting:`.
+#[derive(Debug, Serialize)]
+pub struct Alerting {
+    /// The Alertmanagers alerts are sent to.
+    pub alertmanagers: Vec<AlertmanagerConfig>,
+}
+
+/// One set of Alertmanagers.
+#[derive(Debug, Serialize)]
+pub struct AlertmanagerConfig {
+    /// Their `host:port`s.
+    pub static_configs: Vec<StaticConfig>,
 }
 
 /// `global:`.
