@@ -37,6 +37,16 @@ pub enum Effect {
     CreateDirs(String),
 }
 
+impl Effect {
+    /// The unit it acts on, if any.
+    pub fn unit(&self) -> Option<&str> {
+        match self {
+            Effect::EnableNow(u) | Effect::Reload(u) | Effect::Restart(u) => Some(u),
+            Effect::DaemonReload | Effect::Run(_) | Effect::CreateDirs(_) => None,
+        }
+    }
+}
+
 /// One generated file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Artifact {

@@ -148,10 +148,11 @@ fn a_failed_validation_leaves_the_old_files() {
     let before = host.files();
     // A new port changes the env file, the nginx site and the unit: all are staged.
     host.edit("[server]\n", "[server]\nlisten = \"127.0.0.1:5001\"\n");
-    for tool in ["nginx", "systemd-analyze"] {
+    // systemd-analyze runs inside `unshare`, which sees the staged programs in place.
+    for (program, tool) in [("nginx", "nginx"), ("unshare", "systemd-analyze")] {
         let failed = host
             .apply_command()
-            .env("SHIM_FAIL", tool)
+            .env("SHIM_FAIL", program)
             .output()
             .expect("scf runs");
         assert_eq!(failed.status.code(), Some(1), "{}", text(&failed));
@@ -391,12 +392,12 @@ fn files_a_service_reads_get_its_group_and_drift_is_planned() {
     std::fs::create_dir_all(host.root.join("etc")).expect("etc");
     std::fs::write(
         host.root.join("etc/passwd"),
-        "root:x:0:0::/root:/bin/sh\nredis:x:4242:4243::/var/lib/redis:/usr/sbin/nologin\nprometheus:x:4244:4245::/var/lib/prometheus:/usr/sbin/nologin\n",
+        "root:x:0:0::/root:/bin/sh\nredis:x:4242:4243::/var/lib/redis:/usr/sbin/nologin\nprometheus:x:4244:4245::/var/lib/prometheus:/usr/sbin/nologin\npostgres:x:4246:4247::/var/lib/postgresql:/bin/bash\n",
     )
     .expect("passwd");
     std::fs::write(
         host.root.join("etc/group"),
-        "root:x:0:\nredis:x:4243:\nprometheus:x:4245:\n",
+        "root:x:0:\nredis:x:4243:\nprometheus:x:4245:\npostgres:x:4247:\n",
     )
     .expect("group");
     let applied = host.apply(&[]);

@@ -76,6 +76,12 @@ pub fn plan(
     let packages = packages::plan(&opts.root, &crate::targets::packages(&compiled.model))?;
     changes.extend(packages.changes);
     effects.extend(packages.effects);
+    for list in effects.values_mut() {
+        list.retain(|e| {
+            !e.unit()
+                .is_some_and(|u| packages.absent_units.iter().any(|a| a == u))
+        });
+    }
     if let Some(target) = &opts.database {
         changes.extend(database::plan(&compiled.model, target)?);
     }

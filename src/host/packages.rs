@@ -47,6 +47,9 @@ pub struct Planned {
     pub install: Vec<String>,
     /// What the plan says about packages scf does not install.
     pub notes: Vec<String>,
+    /// The units of packages scf does not install and the host lacks: nothing can start
+    /// or restart them, so the plan runs no command on them.
+    pub absent_units: Vec<String>,
 }
 
 /// Plans `wanted` against the packages installed under `root`.
@@ -76,6 +79,8 @@ pub fn plan(root: &Path, wanted: &[Package]) -> Result<Planned, HostError> {
                     "package {} is not installed, and scf does not install it: {source}.",
                     package.name
                 ));
+                out.absent_units
+                    .extend(package.units.iter().map(|u| u.to_string()));
             }
             continue;
         }

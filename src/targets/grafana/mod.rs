@@ -92,11 +92,11 @@ impl Target for Grafana {
         }
         vec![Package {
             name: "grafana",
-            units: Vec::new(),
+            units: vec![SERVICE],
             origin: Origin::Elsewhere(
                 "Grafana is not in Debian's archive; install it from Grafana's own apt repository \
-                 (https://apt.grafana.com, checking its signing key) before applying, since the \
-                 files scf writes for it restart grafana-server.service",
+                 (https://apt.grafana.com, checking its signing key). Until then scf writes its \
+                 provisioning files and leaves grafana-server.service alone",
             ),
         }]
     }
