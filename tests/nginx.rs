@@ -210,13 +210,13 @@ fn live_nginx_redirects_proxies_upgrades_hides_probes_and_serves_files_inertly()
         assert!(body.contains("X-Content-Type-Options: nosniff"), "{body}");
         assert!(body.contains("Strict-Transport-Security:"), "{body}");
     }
-    for internal in [
-        "/ready",
-        "/metrics",
-        "/metrics?x=1",
-        "//metrics",
-        "/%6detrics",
-    ] {
+    // /ready is for this host (scf apply probes it through nginx) and the internal network.
+    let ready = get(https, "/ready", "GET");
+    assert!(
+        ready.starts_with("HTTP/1.1 200") && ready.contains("GET /ready HTTP/1.1\r\nHost:"),
+        "/ready from this host reaches the runtime: {ready}"
+    );
+    for internal in ["/metrics", "/metrics?x=1", "//metrics", "/%6detrics"] {
         let refused = get(https, internal, "GET");
         assert!(
             refused.starts_with("HTTP/1.1 404") && !refused.contains(" HTTP/1.1\r\nHost:"),

@@ -7,7 +7,7 @@
 
 use super::target::{Package, Target};
 use crate::artifact::Artifact;
-use crate::config::{Backup, Host, Isolation};
+use crate::config::{Backup, Isolation};
 use crate::model::Model;
 use crate::model::layout::{self, BACKUP_SCRIPT};
 use crate::render::Renderer;
@@ -38,8 +38,6 @@ struct BackupScript {
 struct RestoreScript {
     name: String,
     dir: String,
-    env_file: String,
-    user: String,
     script: String,
 }
 
@@ -68,18 +66,10 @@ impl Backups {
         Ok(self.script(model, BACKUP_SCRIPT, text))
     }
 
-    fn restore(
-        &self,
-        model: &Model,
-        host: &Host,
-        b: &Backup,
-        r: &Renderer,
-    ) -> Result<Artifact, TargetError> {
+    fn restore(&self, model: &Model, b: &Backup, r: &Renderer) -> Result<Artifact, TargetError> {
         let ctx = RestoreScript {
             name: model.name().to_string(),
             dir: b.dir.to_string(),
-            env_file: layout::env_file(model),
-            user: host.user.to_string(),
             script: layout::script(model, RESTORE_SCRIPT),
         };
         let text = r.render("backup/restore.sh.j2", &ctx)?;
@@ -118,12 +108,12 @@ impl Target for Backups {
     }
 
     fn render(&self, model: &Model, renderer: &Renderer) -> Result<Vec<Artifact>, TargetError> {
-        let (Some(host), Some(backup)) = (&model.host, &model.backup) else {
+        let (Some(_), Some(backup)) = (&model.host, &model.backup) else {
             return Ok(Vec::new());
         };
         Ok(vec![
             self.backup(model, backup, renderer)?,
-            self.restore(model, host, backup, renderer)?,
+            self.restore(model, backup, renderer)?,
         ])
     }
 }
