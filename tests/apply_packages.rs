@@ -6,6 +6,8 @@
 
 mod support;
 
+use scf::model::Model;
+use scf::targets::{Origin, packages};
 use support::host::{Host, text};
 
 /// Every package the single-tenant starter needs on its host.
@@ -240,5 +242,79 @@ fn without_a_service_manager_a_root_gets_no_packages_installed() {
         host.plan(&[]).status.code(),
         Some(2),
         "the packages are still missing, and planned again"
+    );
+}
+
+/// The example, with `extra` TOML layered over it.
+fn model(extra: &str) -> Model {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/framework.toml");
+    let file = dir.path().join("framework.toml");
+    let text = format!(
+        "[project]\nname = \"ai-supply-chain\"\nextends = \"{}\"\n{extra}",
+        example.display()
+    );
+    std::fs::write(&file, text).expect("write framework.toml");
+    match scf::compile::load(&file) {
+        Ok(compiled) => compiled.model,
+        Err(invalid) => panic!("invalid test model: {:?}", invalid.diags),
+    }
+}
+
+fn archive(model: &Model) -> Vec<&'static str> {
+    packages(model)
+        .iter()
+        .filter(|p| p.origin == Origin::Archive)
+        .map(|p| p.name)
+        .collect()
+}
+
+#[test]
+fn a_host_needs_the_packages_of_what_runs_on_it_each_once() {
+    let example = model("");
+    assert_eq!(
+        archive(&example),
+        [
+            "nginx",
+            "postgresql-15",
+            "postgresql-client-15",
+            "prometheus",
+            "prometheus-alertmanager",
+            "prometheus-node-exporter",
+            "prometheus-postgres-exporter",
+            "prometheus-redis-exporter",
+            "redis-server",
+            "systemd",
+            "ufw",
+        ]
+    );
+    let all = packages(&example);
+    let units = |name: &str| all.iter().find(|p| p.name == name).map(|p| p.units.clone());
+    assert_eq!(
+        units("prometheus-node-exporter"),
+        Some(vec!["prometheus-node-exporter.service"])
+    );
+    assert_eq!(
+        units("ufw"),
+        Some(vec![]),
+        "the firewall script enables ufw"
+    );
+    assert!(
+        all.iter()
+            .any(|p| p.name == "grafana" && matches!(p.origin, Origin::Elsewhere(_))),
+        "Grafana is declared, from elsewhere"
+    );
+
+    let external = model(
+        "[database]\nmanaged = false\nhost = \"10.0.0.5\"\n[backup]\ns3 = \"s3://bucket/prefix\"\n",
+    );
+    let names = archive(&external);
+    assert!(
+        names.contains(&"awscli") && names.contains(&"postgresql-client-15"),
+        "the backups still dump, and copy to S3: {names:?}"
+    );
+    assert!(
+        !names.contains(&"postgresql-15") && !names.contains(&"prometheus-postgres-exporter"),
+        "an external database runs elsewhere: {names:?}"
     );
 }

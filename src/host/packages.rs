@@ -16,7 +16,7 @@
 //! [`install_commands`], the units they bring held until their config is in place, then
 //! started by the plan's commands (`Effect::EnableNow` on the package's change).
 
-use super::HostError;
+use super::error::HostError;
 use super::plan::Effects;
 use crate::artifact::Effect;
 use crate::plan::{Action, Change, Command, Desired};

@@ -8,6 +8,9 @@ use crate::source::doc::Node;
 use std::collections::BTreeMap;
 
 mod alerting;
+mod findings;
+
+use findings::Findings;
 
 /// Runs every whole-configuration check.
 pub fn check(c: &Config, doc: &Node) -> Diagnostics {
@@ -27,25 +30,6 @@ pub fn check(c: &Config, doc: &Node) -> Diagnostics {
     container(c, &mut out);
     alerting::check(c, &mut out);
     out.diags
-}
-
-/// Collects findings located by document path.
-struct Findings<'a> {
-    doc: &'a Node,
-    diags: Diagnostics,
-}
-
-impl Findings<'_> {
-    fn error(
-        &mut self,
-        code: &'static str,
-        path: &str,
-        message: impl Into<String>,
-        help: impl Into<String>,
-    ) {
-        self.diags
-            .push(Diagnostic::error(code, message, Some(self.doc.locate(path))).help(help));
-    }
 }
 
 fn targets(c: &Config, f: &mut Findings) {

@@ -1,7 +1,7 @@
 //! The whole-file rules of `[monitoring.alerting]`: what Alertmanager would refuse, or
 //! accept and then stay silent with, reported at the key at fault in framework.toml.
 
-use super::Findings;
+use super::findings::Findings;
 use crate::config::Config;
 use crate::config::values::Duration;
 
