@@ -143,6 +143,26 @@ impl Bare {
             .expect("a local HTTP request")
     }
 
+    /// One HTTPS request through nginx from inside the node (its `openssl s_client`, which
+    /// PostgreSQL's packages bring): the whole answer, head and body.
+    fn https(&self, method: &str, path: &str, bearer: Option<&str>, body: &str) -> String {
+        let auth = bearer.map_or_else(String::new, |t| format!("Authorization: Bearer {t}\r\n"));
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {DOMAIN}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        self.node
+            .write("/root/request", request.as_bytes(), 0o600)
+            .expect("write the request");
+        self.node
+            .run(&[
+                "sh",
+                "-c",
+                &format!("openssl s_client -quiet -connect 127.0.0.1:443 -servername {DOMAIN} < /root/request 2>/dev/null"),
+            ])
+            .expect("an HTTPS request in the node")
+    }
+
     /// The journal of a unit, for a failure message.
     fn journal(&self, unit: &str) -> String {
         self.node
@@ -282,6 +302,38 @@ fn one_apply_bootstraps_a_bare_host_and_later_changes_keep_it_serving() {
     };
     assert_eq!(psql("SELECT id FROM tenants").trim(), "customer_123");
     assert_eq!(host.get("/v1/tenant").expect("the API through nginx"), 401);
+
+    // Its first admin signs in through nginx (with the credentials apply kept for the
+    // operator), which reads the account from the tenant's database.
+    let credentials = host
+        .node
+        .run(&["cat", "/var/lib/scf/tenants/customer_123.credentials"])
+        .expect("the first credentials");
+    let password = credentials
+        .split("(shown once): ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no password in {credentials}"));
+    let login = format!(
+        r#"{{"tenant_id":"customer_123","email":"admin@customer.com","password":"{password}"}}"#
+    );
+    let answer = host.https("POST", "/v1/auth/login", None, &login);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let token = answer
+        .split("\"access_token\":\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no token in {answer}"));
+    // security.mfa_required: the token allows enrolling TOTP, which the tenant's database
+    // keeps, and nothing else yet.
+    assert!(answer.contains("\"scope\":\"mfa_enrolment\""), "{answer}");
+    let me = host.https("GET", "/v1/me", Some(token), "");
+    assert!(me.contains("mfa_enrolment_required"), "{me}");
+    let enrol = host.https("POST", "/v1/auth/mfa/enroll", Some(token), "");
+    assert!(
+        enrol.starts_with("HTTP/1.1 200") && enrol.contains("otpauth://"),
+        "{enrol}"
+    );
 
     // The backup timer's service, started by hand, writes a set; restore.sh brings a
     // dropped tenant database back from it.
