@@ -5,6 +5,7 @@ use crate::config::values::Quantity;
 use crate::config::{Config, Environment, MaxmemoryPolicy, PgSetting, TargetKind};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::source::doc::Node;
+use scf_runtime::settings::METRICS_PORT;
 use std::collections::BTreeMap;
 
 mod alerting;
@@ -27,6 +28,7 @@ pub fn check(c: &Config, doc: &Node) -> Diagnostics {
     sizing(c, &mut out);
     redis_eviction(c, &mut out);
     host_sandbox(c, &mut out);
+    listeners(c, &mut out);
     container(c, &mut out);
     alerting::check(c, &mut out);
     out.diags
@@ -455,6 +457,20 @@ fn redis_eviction(c: &Config, f: &mut Findings) {
         format!("maxmemory_policy `{policy}` lets Redis evict the job queue, which shares this Redis and has no TTL"),
         format!("use `{}`: it evicts only keys with a TTL (the rate-limit counters), never queued jobs; or `noeviction`", MaxmemoryPolicy::VolatileLru),
     );
+}
+
+/// The runtime's two listeners, the API's (`server.listen`) and the metrics one, cannot
+/// share a port: the runtime would fail to start, which only a probe would tell.
+fn listeners(c: &Config, f: &mut Findings) {
+    let port = c.server.listen.0.port();
+    if port == METRICS_PORT {
+        f.error(
+            "scf::listen-port",
+            "server.listen",
+            format!("port {port} is the runtime's metrics listener (METRICS_LISTEN), which Prometheus scrapes"),
+            "listen on another port, such as `127.0.0.1:5000`",
+        );
+    }
 }
 
 /// What the host's systemd sandbox cannot express: `ProtectHome=` hides home directories,
