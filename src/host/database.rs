@@ -170,16 +170,8 @@ fn change(address: String, present: bool, wanted: bool) -> Change {
         (true, false) => Action::Delete,
         _ => Action::NoOp,
     };
-    let observed = if present { "present" } else { "absent" }.to_string();
-    Change {
-        address,
-        action,
-        diff: None,
-        sensitive: false,
-        observed,
-        blocked: None,
-        desired: None,
-    }
+    let observed = if present { "present" } else { "absent" };
+    Change::new(address, action, observed.to_string())
 }
 
 /// The database changes: role, database, extensions, migrations, tenants.

@@ -133,6 +133,22 @@ pub struct Change {
     pub desired: Option<Desired>,
 }
 
+impl Change {
+    /// A change of `address` seen as `observed`, with no diff, secret, block or content;
+    /// the fields that apply are set on the result.
+    pub fn new(address: String, action: Action, observed: String) -> Self {
+        Self {
+            address,
+            action,
+            diff: None,
+            sensitive: false,
+            observed,
+            blocked: None,
+            desired: None,
+        }
+    }
+}
+
 /// The wanted state of a resource, carried in the plan so apply writes exactly it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
