@@ -74,6 +74,12 @@ pub enum ResolveError {
     /// The value would break the line-based file it is written into.
     #[error("the secret behind `{0}` contains a newline or NUL, which the env file cannot hold")]
     Unprintable(String),
+    /// The value cannot be written literally into a host file: the runtime's env file
+    /// (read by systemd, raw), the exporters' (quoted), YAML block scalars.
+    #[error(
+        "the secret behind `{0}` holds a quote, a backslash or whitespace, which the host's env and config files cannot carry as they are; use letters, digits and punctuation such as `openssl rand -hex 32` or `openssl rand -base64 32` give"
+    )]
+    Unquotable(String),
     /// An artifact names a marker that is not closed.
     #[error("an artifact holds an unterminated secret marker; this is a bug in scf")]
     Unterminated,
@@ -113,7 +119,8 @@ pub fn references(text: &str) -> Vec<SecretRef> {
     out
 }
 
-/// Replaces every marker in `text` using `lookup`.
+/// Replaces every marker in `text` using `lookup`: the values written into host files,
+/// which must hold no quote, backslash or whitespace (no file syntax can then misread one).
 pub fn fill(
     text: &str,
     mut lookup: impl FnMut(&SecretRef) -> Result<Secret, ResolveError>,
@@ -127,7 +134,14 @@ pub fn fill(
         let r: SecretRef = after[..end]
             .parse()
             .map_err(|_| ResolveError::Unterminated)?;
-        out.push_str(lookup(&r)?.expose());
+        let value = lookup(&r)?;
+        if value
+            .expose()
+            .contains(|c: char| matches!(c, '\'' | '"' | '\\') || c.is_whitespace())
+        {
+            return Err(ResolveError::Unquotable(r.to_string()));
+        }
+        out.push_str(value.expose());
         rest = &after[end + CLOSE.len()..];
     }
     out.push_str(rest);
@@ -137,6 +151,32 @@ pub fn fill(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_value_no_host_file_can_carry_literally_is_refused_by_name() {
+        let r: SecretRef = "env:SCF_TEST_SECRET_QUOTED".parse().unwrap();
+        let text = format!("B={}\n", marker(&r));
+        for bad in [
+            "it's",
+            "say \"x\"",
+            "back\\slash",
+            " leading",
+            "in side",
+            "tab\t",
+        ] {
+            let err = fill(&text, |_| Ok(Secret(bad.into()))).unwrap_err();
+            assert!(
+                matches!(&err, ResolveError::Unquotable(name) if name == "env:SCF_TEST_SECRET_QUOTED"),
+                "{bad:?}: {err}"
+            );
+            assert!(!err.to_string().contains(bad), "the value is never shown");
+        }
+        let good = "Ab0+/=-_.~!#$%&()*,:;<>?@[]^`{|}";
+        assert_eq!(
+            fill(&text, |_| Ok(Secret(good.into()))).unwrap(),
+            format!("B={good}\n")
+        );
+    }
 
     #[test]
     fn markers_round_trip_and_fill() {

@@ -60,8 +60,9 @@ fn every_monitored_scenario_passes_amtool() {
 }
 
 /// A dummy SMTP password with the syntax of YAML, templates and shell in it: it must stay
-/// inert once apply fills it in.
-const SMTP_PASSWORD: &str = r#"it's a "dummy": #password {{ x }} \n $HOME - [a, b] @@"#;
+/// inert once apply fills it in. (Quotes, backslashes and whitespace no host file could
+/// carry as they are: apply refuses those, see `scf::secret::fill`.)
+const SMTP_PASSWORD: &str = r#"dummy:#password{{x}}$HOME-[a,b]@@&*!|>%"#;
 
 /// Dummy secrets in files, referenced as `file:` from framework.toml.
 struct Secrets {
