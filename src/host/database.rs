@@ -241,13 +241,32 @@ pub fn plan(model: &Model, target: &Target) -> Result<Vec<Change>, HostError> {
     Ok(changes)
 }
 
+/// `url` without its password, and the password: psql gets the one on its command line,
+/// which every user of the host can read (`ps`), and the other in its environment.
+fn without_password(url: &str) -> Result<(String, Option<String>), HostError> {
+    let mut parsed = url::Url::parse(url).map_err(|e| err("read --database-url", e))?;
+    let password = parsed.password().map(|p| {
+        percent_encoding::percent_decode_str(p)
+            .decode_utf8_lossy()
+            .into_owned()
+    });
+    if password.is_some() {
+        parsed
+            .set_password(None)
+            .map_err(|()| err("read --database-url", "a URL without a host"))?;
+    }
+    Ok((parsed.to_string(), password))
+}
+
 /// Runs a psql file as the superuser, with the roles' passwords in the environment
 /// (`(variable, password)` pairs).
 fn psql(admin_url: &str, file: &Path, passwords: &[(&str, String)]) -> Result<(), HostError> {
+    let (url, admin_password) = without_password(admin_url)?;
     let out = std::process::Command::new("psql")
-        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", admin_url, "-f"])
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", &url, "-f"])
         .arg(file)
         .envs(passwords.iter().map(|(var, password)| (var, password)))
+        .envs(admin_password.map(|p| ("PGPASSWORD", p)))
         .output()
         .map_err(|e| HostError::io("run psql (install the PostgreSQL client)", e))?;
     if out.status.success() {
@@ -429,4 +448,20 @@ async fn drop_tenant(model: &Model, target: &Target, id: &str) -> Result<(), Hos
         .await
         .map_err(q)?;
     app.close().await.map_err(q)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn psql_gets_the_url_without_its_password() {
+        let (url, password) =
+            without_password("postgresql://postgres:p%40ss%3Aw0rd@127.0.0.1:5432/postgres")
+                .expect("url");
+        assert_eq!(url, "postgresql://postgres@127.0.0.1:5432/postgres");
+        assert_eq!(password.as_deref(), Some("p@ss:w0rd"));
+        let (url, password) = without_password(LOCAL_ADMIN_URL).expect("url");
+        assert_eq!((url.as_str(), password), (LOCAL_ADMIN_URL, None));
+    }
 }
