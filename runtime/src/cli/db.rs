@@ -81,10 +81,11 @@ fn migration_location(env: Lookup<'_>) -> Result<Option<Location>, CliError> {
         .or_else(|| env(vars::DATABASE_MIGRATION_PASSWORD).filter(|pw| !pw.is_empty()))
         .map(Secret::new);
     let _ = parsed.set_password(None);
-    Ok(Some(Location::from_target(&DatabaseTarget::Postgres {
+    let location = Location::from_target(&DatabaseTarget::Postgres {
         url: parsed.to_string(),
         password,
-    })?))
+    })?;
+    Ok(Some(location.for_migrations()))
 }
 
 async fn init(settings: &Settings, out: &mut (dyn Write + Send)) -> Result<(), CliError> {

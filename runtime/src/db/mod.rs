@@ -66,6 +66,16 @@ pub struct Location {
     url: String,
     label: String,
     backend: Backend,
+    named_by: NamedBy,
+}
+
+/// Which settings name a location: what a failed connection tells the operator to check.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum NamedBy {
+    /// `DATABASE_URL` and `DATABASE_PASSWORD` (or `DATA_DIR`).
+    Runtime,
+    /// `DATABASE_MIGRATION_URL` and `DATABASE_MIGRATION_PASSWORD`.
+    Migration,
 }
 
 impl Location {
@@ -85,6 +95,7 @@ impl Location {
                     url: parsed.to_string(),
                     label,
                     backend: Backend::Postgres,
+                    named_by: NamedBy::Runtime,
                 })
             }
             DatabaseTarget::Sqlite { path } => Ok(Self::sqlite(path)),
@@ -97,6 +108,7 @@ impl Location {
             url: format!("sqlite://{}?mode=rwc", path.display()),
             label: format!("SQLite at {}", path.display()),
             backend: Backend::Sqlite,
+            named_by: NamedBy::Runtime,
         }
     }
 
@@ -108,7 +120,16 @@ impl Location {
             url: parsed.to_string(),
             label: format!("PostgreSQL at {}", redact_urls(parsed.as_str())),
             backend: self.backend,
+            named_by: self.named_by,
         })
+    }
+
+    /// The same location, named by `DATABASE_MIGRATION_URL`: a failed connection says so.
+    pub fn for_migrations(self) -> Self {
+        Self {
+            named_by: NamedBy::Migration,
+            ..self
+        }
     }
 
     /// The database's name (PostgreSQL) or file stem (SQLite).
@@ -137,11 +158,14 @@ impl Location {
     }
 
     fn hint(&self) -> &'static str {
-        match self.backend {
-            Backend::Postgres => {
+        match (self.backend, self.named_by) {
+            (Backend::Postgres, NamedBy::Runtime) => {
                 "Is PostgreSQL running and does the database exist (`scf db init`)? Check DATABASE_URL and DATABASE_PASSWORD"
             }
-            Backend::Sqlite => "Check that DATA_DIR is writable",
+            (Backend::Postgres, NamedBy::Migration) => {
+                "Is PostgreSQL running and does the database exist (`scf db init`)? Check DATABASE_MIGRATION_URL and DATABASE_MIGRATION_PASSWORD"
+            }
+            (Backend::Sqlite, _) => "Check that DATA_DIR is writable",
         }
     }
 
@@ -285,4 +309,32 @@ pub fn now() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_failed_connection_names_the_settings_that_chose_the_server() {
+        let target = DatabaseTarget::Postgres {
+            url: "postgresql://owner@127.0.0.1:1/app".into(),
+            password: None,
+        };
+        let runtime = Location::from_target(&target).expect("location");
+        let migration = runtime.clone().for_migrations();
+        let shown = |r: Result<sqlx::AnyConnection, DbError>| match r {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("nothing listens on port 1"),
+        };
+        assert!(shown(runtime.connect_one().await).contains("Check DATABASE_URL"));
+        let failed = shown(
+            migration
+                .with_database("other")
+                .expect("db")
+                .connect_one()
+                .await,
+        );
+        assert!(failed.contains("Check DATABASE_MIGRATION_URL"), "{failed}");
+    }
 }
