@@ -194,6 +194,12 @@ fn one_apply_bootstraps_a_bare_host_and_later_changes_keep_it_serving() {
     let first_apply = started.elapsed();
     let log = applied(&first);
     eprintln!("first apply on a bare node: {first_apply:.1?}");
+    let steps = log
+        .split("Then, in order:")
+        .nth(1)
+        .and_then(|rest| rest.split("==> ").next())
+        .unwrap_or_else(|| panic!("no steps in:\n{log}"));
+    eprintln!("its steps:{steps}");
     for step in [
         "==> packages",
         "==> database",

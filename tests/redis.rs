@@ -22,11 +22,12 @@ const HOST_WARNINGS: &[&str] = &[
     "Transparent Huge Pages",
 ];
 
-/// A fresh password with a space and quotes, which the config must hold quoted.
+/// A fresh password with a comment sign and shell syntax, which the config must hold
+/// quoted. (Quotes, backslashes and whitespace apply refuses: see `scf::secret::fill`.)
 fn random_password() -> String {
     let a = RandomState::new().hash_one(std::process::id());
     let b = RandomState::new().hash_one(a);
-    format!("it's a {a:016x}{b:016x}")
+    format!("#{a:016x};${b:016x}&x")
 }
 
 /// The build's redis.conf with the marker filled in from a `file:` reference holding
