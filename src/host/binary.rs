@@ -37,13 +37,8 @@ pub fn change(root: &Path, unit: &str) -> Result<(Change, Vec<Effect>), HostErro
     if std::fs::canonicalize(&target).ok().as_ref() == Some(&exe) {
         let sha256 = observed.clone();
         let change = Change {
-            address,
-            action: Action::NoOp,
-            diff: None,
-            sensitive: false,
-            observed,
-            blocked: None,
             desired: Some(Desired::Binary { sha256 }),
+            ..Change::new(address, Action::NoOp, observed)
         };
         return Ok((change, effects));
     }
@@ -62,13 +57,9 @@ pub fn change(root: &Path, unit: &str) -> Result<(Change, Vec<Effect>), HostErro
     });
     Ok((
         Change {
-            address,
-            action,
             diff,
-            sensitive: false,
-            observed,
-            blocked: None,
             desired: Some(Desired::Binary { sha256 }),
+            ..Change::new(address, action, observed)
         },
         effects,
     ))

@@ -210,13 +210,9 @@ pub fn removal(host_path: &str, record: &super::state::FileRecord, seen: &Seen) 
         _ => unified(host_path, &seen_text(seen), ""),
     };
     Change {
-        address: address(host_path),
-        action: Action::Delete,
         diff,
         sensitive: record.sensitive,
-        observed: observed(seen, None),
-        blocked: None,
-        desired: None,
+        ..Change::new(address(host_path), Action::Delete, observed(seen, None))
     }
 }
 
@@ -399,15 +395,7 @@ mod tests {
 
     #[test]
     fn commands_are_ordered_and_deduplicated() {
-        let change = |address: &str, action| Change {
-            address: address.into(),
-            action,
-            diff: None,
-            sensitive: false,
-            observed: String::new(),
-            blocked: None,
-            desired: None,
-        };
+        let change = |address: &str, action| Change::new(address.into(), action, String::new());
         let changes = vec![
             change("file:/etc/a.env", Action::Update),
             change("systemd:a.service", Action::Update),
@@ -444,15 +432,7 @@ mod tests {
 
     #[test]
     fn steps_follow_the_order_a_bare_host_survives() {
-        let change = |address: &str| Change {
-            address: address.into(),
-            action: Action::Update,
-            diff: None,
-            sensitive: false,
-            observed: String::new(),
-            blocked: None,
-            desired: None,
-        };
+        let change = |address: &str| Change::new(address.into(), Action::Update, String::new());
         let changes: Vec<Change> = ["file:/a", "file:/b", "file:/c", "file:/d", "file:/e"]
             .into_iter()
             .map(change)

@@ -45,18 +45,14 @@ pub(super) fn restore(
             address.clone(),
             both.flat_map(|r| r.effects.iter().cloned()).collect(),
         );
+        let action = if matches!(content, Content::Absent) {
+            Action::Delete
+        } else {
+            Action::Update
+        };
         changes.push(Change {
-            action: if matches!(content, Content::Absent) {
-                Action::Delete
-            } else {
-                Action::Update
-            },
-            address,
-            diff: None,
             sensitive: record.sensitive,
-            observed: String::new(),
-            blocked: None,
-            desired: None,
+            ..Change::new(address, action, String::new())
         });
         puts.push((path, content));
     }
