@@ -274,14 +274,24 @@ pub fn retires(command: &Command) -> bool {
             .starts_with(&["disable".into(), "--now".into()])
 }
 
+/// A plan's steps split into those that run before any file is swapped (the units the
+/// apply removes, disabled while their files exist: see [`retires`]) and the rest, each in
+/// plan order. The retirements are found wherever they stand: the packages step comes first.
+pub fn around_the_swap(steps: &[Step]) -> (Vec<&Step>, Vec<&Step>) {
+    steps.iter().partition(|s| s.command().is_some_and(retires))
+}
+
 /// The steps of an apply after its files are in place: the commands of `changes` in the
 /// order a bare host survives, with the database brought in line (when `database`) once
 /// the data services run with their new config, and `/ready` probed (when `probe`) once
 /// the runtime and the proxy are up, before the monitoring stack.
-pub fn steps(changes: &[Change], effects: &Effects, database: bool, probe: bool) -> Vec<Step> {
+pub fn steps(
+    changes: &[Change],
+    effects: &Effects,
+    mut database: bool,
+    mut probe: bool,
+) -> Vec<Step> {
     let mut out = Vec::new();
-    let mut database = database;
-    let mut probe = probe;
     for (stage, command) in staged_commands(changes, effects) {
         if database && stage.is_some_and(|s| s > Stage::Data) {
             out.push(Step::Database);
@@ -485,6 +495,35 @@ mod tests {
             [
                 "systemctl restart app.service",
                 "wait until the runtime answers /ready"
+            ]
+        );
+    }
+
+    #[test]
+    fn retirements_run_before_the_swap_wherever_they_stand() {
+        let changes = vec![
+            Change::new("systemd:old.timer".into(), Action::Delete, String::new()),
+            Change::new("file:/etc/a.env".into(), Action::Update, String::new()),
+        ];
+        let effects = BTreeMap::from([
+            ("systemd:old.timer".to_string(), vec![Effect::DaemonReload]),
+            (
+                "file:/etc/a.env".to_string(),
+                vec![Effect::Restart("a.service".into())],
+            ),
+        ]);
+        let mut planned = vec![Step::Install(vec!["nginx".into()])];
+        planned.extend(steps(&changes, &effects, false, true));
+        let (before, after) = around_the_swap(&planned);
+        let shown = |list: Vec<&Step>| list.iter().map(ToString::to_string).collect::<Vec<_>>();
+        assert_eq!(shown(before), ["systemctl disable --now old.timer"]);
+        assert_eq!(
+            shown(after),
+            [
+                planned[0].to_string().as_str(),
+                "systemctl daemon-reload",
+                "systemctl restart a.service",
+                "wait until the runtime answers /ready",
             ]
         );
     }

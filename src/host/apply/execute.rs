@@ -8,7 +8,7 @@ use super::install::install;
 use super::request::{Report, Step};
 use super::restore::restore;
 use super::write::{Content, content_of, kind_of, put, record, run_commands};
-use crate::host::plan::{Effects, Seen, retires, see};
+use crate::host::plan::{Effects, Seen, around_the_swap, see};
 use crate::host::services::{CommandFailed, ServiceManager};
 use crate::host::state::{State, Store};
 use crate::host::{HostError, database, fsio};
@@ -117,12 +117,7 @@ pub(super) fn execute(
     // Writes first, removals last: an interrupted apply leaves every file old or new.
     files.sort_by_key(|f| matches!(f.content, Content::Absent));
     // Units the plan removes are disabled while their files still exist.
-    let retiring = plan
-        .steps
-        .iter()
-        .take_while(|s| s.command().is_some_and(retires))
-        .count();
-    let (retire, rest) = plan.steps.split_at(retiring);
+    let (retire, rest) = around_the_swap(&plan.steps);
     let finished = run_steps(retire, opts, plan, &mut next.report, log)
         .and_then(|()| swap(&store, &opts.root, plan, &files, effects, &mut next, log))
         .and_then(|()| {
@@ -274,7 +269,7 @@ fn ensure_fingerprint_key(store: &Store) -> std::io::Result<()> {
 /// Runs plan steps in order: the implied commands, with the database brought in line and
 /// `/ready` probed where the plan puts them.
 fn run_steps(
-    steps: &[PlanStep],
+    steps: Vec<&PlanStep>,
     opts: &Options<'_>,
     plan: &Plan,
     report: &mut Report,
