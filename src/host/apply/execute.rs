@@ -7,7 +7,7 @@
 use super::install::install;
 use super::request::{Report, Step};
 use super::restore::restore;
-use super::write::{Content, content_of, kind_of, put, record, run_commands};
+use super::write::{Content, content_of, kind_of, put, record, run_commands, service_failed};
 use crate::host::plan::{Effects, Seen, around_the_swap, see};
 use crate::host::services::{CommandFailed, ServiceManager};
 use crate::host::state::{State, Store};
@@ -277,7 +277,9 @@ fn run_steps(
 ) -> Result<(), HostError> {
     for step in steps {
         match step {
-            PlanStep::Run(command) => run_commands([command], &opts.services, report, log)?,
+            PlanStep::Run(command) => {
+                run_commands([command], &opts.services, report, log, service_failed)?;
+            }
             PlanStep::Database => {
                 if let Some(db) = &opts.database {
                     bring_database_in_line(plan, db, &opts.root, report, log)?;

@@ -6,6 +6,7 @@
 //! there already is left as it is.
 
 use super::request::{Report, Step};
+use super::write::run_commands;
 use crate::host::fsio::{self, under};
 use crate::host::packages::{POLICY_RC_D, address, install_commands};
 use crate::host::{HostError, ServiceManager};
@@ -30,23 +31,10 @@ pub(super) fn install(
         ServiceManager::Skip => None,
         _ => Some(Held::hold(&under(root, POLICY_RC_D))?),
     };
-    let mut installed = true;
-    for command in &commands {
-        let ran = services.run(command).map_err(HostError::Install)?;
-        let shown = command.to_string();
-        log(Step::Command(shown.clone(), ran));
-        installed &= ran;
-        if ran {
-            &mut report.ran
-        } else {
-            &mut report.skipped
-        }
-        .push(shown);
-    }
+    run_commands(&commands, services, report, log, HostError::Install)?;
+    // Held only where the commands run: there, the packages are now installed.
     if let Some(held) = held {
         held.release()?;
-    }
-    if installed {
         report.changed.extend(names.iter().map(|n| address(n)));
     }
     Ok(())
@@ -77,9 +65,7 @@ impl Held {
             .map_err(io)?;
         Ok(held)
     }
-}
 
-impl Held {
     /// Removes the `policy-rc.d` scf wrote, saying so when it cannot: it would hold every
     /// daemon a later package upgrade restarts.
     fn release(mut self) -> Result<(), HostError> {

@@ -3,7 +3,7 @@
 //! wrote them go back to their originals (generation 0), or away.
 
 use super::request::{Report, Step};
-use super::write::{Content, put, run_commands};
+use super::write::{Content, put, run_commands, service_failed};
 use crate::host::HostError;
 use crate::host::fsio::under;
 use crate::host::plan::{Effects, Seen, address, commands, retires, see};
@@ -59,7 +59,7 @@ pub(super) fn restore(
     let mut report = Report::default();
     let (retire, rest): (Vec<Command>, Vec<Command>) =
         commands(&changes, &effects).into_iter().partition(retires);
-    run_commands(&retire, services, &mut report, log)?;
+    run_commands(&retire, services, &mut report, log, service_failed)?;
     for ((path, content), change) in puts.iter().zip(&changes) {
         put(root, path, content).map_err(|e| HostError::io(format!("restore {path}"), e))?;
         log(Step::File(format!("restore {}", change.address)));
@@ -73,7 +73,7 @@ pub(super) fn restore(
         .map_err(|e| HostError::io("write the state", e))?;
     report.generation = restored.generation;
     report.changed = changes.iter().map(|c| c.address.clone()).collect();
-    run_commands(&rest, services, &mut report, log)?;
+    run_commands(&rest, services, &mut report, log, service_failed)?;
     Ok(report)
 }
 

@@ -5,7 +5,7 @@ use super::request::{Report, Step};
 use crate::host::HostError;
 use crate::host::fsio::{self, under};
 use crate::host::plan::{BINARY_KIND, Effects};
-use crate::host::services::ServiceManager;
+use crate::host::services::{CommandFailed, ServiceManager};
 use crate::host::state::{FileRecord, parse_mode};
 use crate::plan::{Action, Change, Command, Desired, sha256_tag};
 use crate::secret;
@@ -108,18 +108,17 @@ pub(super) fn record(
     }
 }
 
-/// Runs each command through `services`, noting in `report` what ran and what was skipped.
+/// Runs `commands` in order through `services`, logging each and noting in `report`
+/// whether it ran or was skipped; the first that fails stops the rest, as `failed` says.
 pub(super) fn run_commands<'a>(
     commands: impl IntoIterator<Item = &'a Command>,
     services: &ServiceManager,
     report: &mut Report,
     log: &mut dyn FnMut(Step),
+    failed: fn(CommandFailed) -> HostError,
 ) -> Result<(), HostError> {
     for command in commands {
-        let ran = services.run(command).map_err(|e| HostError::Io {
-            action: "run a service command".into(),
-            source: std::io::Error::other(e.to_string()),
-        })?;
+        let ran = services.run(command).map_err(failed)?;
         let shown = command.to_string();
         log(Step::Command(shown.clone(), ran));
         if ran {
@@ -130,4 +129,12 @@ pub(super) fn run_commands<'a>(
         .push(shown);
     }
     Ok(())
+}
+
+/// A service command that failed after the swap.
+pub(super) fn service_failed(e: CommandFailed) -> HostError {
+    HostError::Io {
+        action: "run a service command".into(),
+        source: std::io::Error::other(e.to_string()),
+    }
 }
