@@ -92,11 +92,7 @@ pub fn plan(
         changes.push(change);
     }
     changes.sort_by(|a, b| a.address.cmp(&b.address));
-    let effective = || {
-        changes
-            .iter()
-            .filter(|c| c.action != crate::plan::Action::NoOp && c.blocked.is_none())
-    };
+    let effective = || changes.iter().filter(|c| c.takes_effect());
     let database = effective().any(|c| database::is_database_address(&c.address));
     let probe = effective().next().is_some();
     // Packages go in before anything else, so their programs check the staged files.

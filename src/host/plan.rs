@@ -321,10 +321,7 @@ fn staged_commands(changes: &[Change], effects: &Effects) -> Vec<(Option<Stage>,
     let mut restart = Vec::new();
     let mut run = Vec::new();
     let mut dirs = Vec::new();
-    for c in changes
-        .iter()
-        .filter(|c| c.action != Action::NoOp && c.blocked.is_none())
-    {
+    for c in changes.iter().filter(|c| c.takes_effect()) {
         if c.action == Action::Delete
             && let Some(unit) = c.address.strip_prefix("systemd:")
         {

@@ -147,6 +147,11 @@ impl Change {
             desired: None,
         }
     }
+
+    /// Whether applying makes this change: it changes something and is not blocked.
+    pub fn takes_effect(&self) -> bool {
+        self.action != Action::NoOp && self.blocked.is_none()
+    }
 }
 
 /// The wanted state of a resource, carried in the plan so apply writes exactly it.
@@ -268,9 +273,7 @@ impl Plan {
 
     /// The changes that will be made (not no-ops, not blocked).
     pub fn effective(&self) -> impl Iterator<Item = &Change> {
-        self.changes
-            .iter()
-            .filter(|c| c.action != Action::NoOp && c.blocked.is_none())
+        self.changes.iter().filter(|c| c.takes_effect())
     }
 
     /// The plan as pretty JSON, as saved by `-o` and printed by `--format json`.
