@@ -274,7 +274,11 @@ fn a_host_needs_the_packages_of_what_runs_on_it_each_once() {
     let example = model("");
     assert_eq!(archive(&example), NEEDED);
     let all = packages(&example);
-    let units = |name: &str| all.iter().find(|p| p.name == name).map(|p| p.units.clone());
+    let units = |name: &str| {
+        all.iter()
+            .find(|p| p.name == name)
+            .map(|p| p.units.iter().map(String::as_str).collect::<Vec<_>>())
+    };
     assert_eq!(
         units("prometheus-node-exporter"),
         Some(vec!["prometheus-node-exporter.service"])

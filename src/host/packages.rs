@@ -79,8 +79,7 @@ pub fn plan(root: &Path, wanted: &[Package]) -> Result<Planned, HostError> {
                     "package {} is not installed, and scf does not install it: {source}.",
                     package.name
                 ));
-                out.absent_units
-                    .extend(package.units.iter().map(|u| u.to_string()));
+                out.absent_units.extend(package.units.iter().cloned());
             }
             continue;
         }
@@ -93,10 +92,7 @@ pub fn plan(root: &Path, wanted: &[Package]) -> Result<Planned, HostError> {
                 (Action::Create, "absent".to_string(), candidate)
             }
         };
-        let starts = package
-            .units
-            .iter()
-            .map(|u| Effect::EnableNow(u.to_string()));
+        let starts = package.units.iter().map(|u| Effect::EnableNow(u.clone()));
         out.effects.insert(address.clone(), starts.collect());
         out.changes.push(Change {
             desired: Some(Desired::Package { version }),

@@ -75,7 +75,7 @@ pub struct Package {
     pub name: &'static str,
     /// The units it brings that scf starts once their config is in place (apply installs
     /// with every daemon held, so none starts on its packaged default config).
-    pub units: Vec<&'static str>,
+    pub units: Vec<String>,
     /// Where it comes from.
     pub origin: Origin,
 }
@@ -92,10 +92,10 @@ pub enum Origin {
 
 impl Package {
     /// A package from Debian's archive, with the units scf starts once it is installed.
-    pub fn archive(name: &'static str, units: &[&'static str]) -> Self {
+    pub fn archive(name: &'static str, units: &[&str]) -> Self {
         Self {
             name,
-            units: units.to_vec(),
+            units: units.iter().map(|u| u.to_string()).collect(),
             origin: Origin::Archive,
         }
     }

@@ -92,7 +92,7 @@ impl Target for Grafana {
         }
         vec![Package {
             name: "grafana",
-            units: vec![SERVICE],
+            units: vec![SERVICE.into()],
             origin: Origin::Elsewhere(
                 "Grafana is not in Debian's archive; install it from Grafana's own apt repository \
                  (https://apt.grafana.com, checking its signing key). Until then scf writes its \

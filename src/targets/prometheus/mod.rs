@@ -64,30 +64,13 @@ impl Target for Prometheus {
         if model.host.is_none() || !model.monitoring.prometheus {
             return Vec::new();
         }
-        // Each brings a unit of its own name, started once the config scf writes is in place.
-        let mut names = vec![
-            ("prometheus", "prometheus.service"),
-            (
-                "prometheus-node-exporter",
-                "prometheus-node-exporter.service",
-            ),
-            ("prometheus-alertmanager", "prometheus-alertmanager.service"),
-        ];
-        if model.database.managed {
-            names.push((
-                "prometheus-postgres-exporter",
-                "prometheus-postgres-exporter.service",
-            ));
-        }
-        if model.redis.managed {
-            names.push((
-                "prometheus-redis-exporter",
-                "prometheus-redis-exporter.service",
-            ));
-        }
-        names
+        // Prometheus, Alertmanager and the exporters this host runs, each bringing a unit of
+        // its own name, started once the config scf writes is in place.
+        let exporters = exporters::exporters(model);
+        ["prometheus", "prometheus-alertmanager"]
             .into_iter()
-            .map(|(name, unit)| Package::archive(name, &[unit]))
+            .chain(exporters.iter().map(|e| e.package))
+            .map(|name| Package::archive(name, &[&format!("{name}.service")]))
             .collect()
     }
 
