@@ -90,14 +90,14 @@ impl Target for Ufw {
     }
 
     fn packages(&self, model: &Model) -> Vec<Package> {
-        match (&model.host, &model.firewall) {
-            (Some(_), Some(_)) => vec![Package::archive("ufw", &[])],
-            _ => Vec::new(),
+        match model.hosted() && model.firewall.is_some() {
+            true => vec![Package::archive("ufw", &[])],
+            false => Vec::new(),
         }
     }
 
     fn render(&self, model: &Model, renderer: &Renderer) -> Result<Vec<Artifact>, TargetError> {
-        let (Some(_), Some(firewall)) = (&model.host, &model.firewall) else {
+        let Some(firewall) = model.firewall.as_ref().filter(|_| model.hosted()) else {
             return Ok(Vec::new());
         };
         let ctx = Script {

@@ -6,8 +6,8 @@
 use super::error::TargetError;
 use super::target::{CheckCommand, Package, PreSwapCheck, Service, Stage, Staged, Target};
 use crate::artifact::{Artifact, Effect};
-use crate::model::Model;
 use crate::model::layout;
+use crate::model::{Model, Role};
 use crate::render::Renderer;
 use serde::Serialize;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -65,7 +65,7 @@ fn upstream(listen: SocketAddr) -> String {
 
 impl Nginx {
     fn site(model: &Model) -> Option<Site> {
-        let host = model.host.as_ref()?;
+        let host = model.host.as_ref().filter(|_| model.serves(Role::Proxy))?;
         let ident = model.name().as_str().replace('-', "_");
         let per_ip = model.security.rate_limits.per_ip;
         let timeout = model.server.request_timeout.as_secs();
@@ -120,9 +120,9 @@ impl Target for Nginx {
     }
 
     fn packages(&self, model: &Model) -> Vec<Package> {
-        match model.host {
-            Some(_) => vec![Package::archive("nginx", &[NGINX_UNIT])],
-            None => Vec::new(),
+        match model.serves(Role::Proxy) {
+            true => vec![Package::archive("nginx", &[NGINX_UNIT])],
+            false => Vec::new(),
         }
     }
 

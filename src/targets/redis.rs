@@ -5,7 +5,7 @@
 
 use super::target::{Package, Service, Stage, Target};
 use crate::artifact::{Artifact, Effect};
-use crate::model::Model;
+use crate::model::{Model, Role};
 use crate::render::Renderer;
 use crate::targets::error::TargetError;
 use serde::Serialize;
@@ -74,14 +74,14 @@ impl Target for Redis {
     }
 
     fn packages(&self, model: &Model) -> Vec<Package> {
-        if model.host.is_none() || !model.redis.managed {
+        if !runs(model) {
             return Vec::new();
         }
         vec![Package::archive("redis-server", &[SERVICE])]
     }
 
     fn render(&self, model: &Model, renderer: &Renderer) -> Result<Vec<Artifact>, TargetError> {
-        if model.host.is_none() || !model.redis.managed {
+        if !runs(model) {
             return Ok(Vec::new());
         }
         let r = &model.redis;
@@ -113,6 +113,11 @@ impl Target for Redis {
                 .on_change(Effect::Restart(SERVICE.into())),
         ])
     }
+}
+
+/// Whether this host runs Redis: it holds the cache role, and scf manages the server.
+fn runs(model: &Model) -> bool {
+    model.serves(Role::Cache) && model.redis.managed
 }
 
 /// Loopback, plus `redis.host` when it is an IPv4 address of this host that is not

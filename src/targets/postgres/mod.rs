@@ -16,7 +16,7 @@ use super::target::{Package, Service, Stage, Target};
 use crate::artifact::{Artifact, Effect};
 use crate::config::values::ByteSize;
 use crate::config::{DiskKind, Host, PgSetting};
-use crate::model::Model;
+use crate::model::{Model, Role};
 use crate::render::Renderer;
 use crate::targets::error::TargetError;
 use serde::Serialize;
@@ -116,14 +116,14 @@ impl Target for Postgres {
     }
 
     fn packages(&self, model: &Model) -> Vec<Package> {
-        if model.host.is_none() || !model.database.managed {
+        if !runs(model) {
             return Vec::new();
         }
         vec![Package::archive(PACKAGE, &[SERVICE])]
     }
 
     fn render(&self, model: &Model, renderer: &Renderer) -> Result<Vec<Artifact>, TargetError> {
-        let Some(host) = model.host.as_ref().filter(|_| model.database.managed) else {
+        let Some(host) = model.host.as_ref().filter(|_| runs(model)) else {
             return Ok(Vec::new());
         };
         let conf = renderer.render("postgres/postgresql.conf.j2", &conf_context(model, host))?;
@@ -154,6 +154,11 @@ impl Target for Postgres {
         out.extend(sql::render(self.name(), model, renderer)?);
         Ok(out)
     }
+}
+
+/// Whether this host runs PostgreSQL: it holds the database role, and scf manages the server.
+fn runs(model: &Model) -> bool {
+    model.serves(Role::Database) && model.database.managed
 }
 
 /// The memory PostgreSQL is sized for, and how it was derived.

@@ -58,6 +58,9 @@ struct Context {
 /// The exporters of a host with Prometheus, in scrape order: postgres-exporter and
 /// redis-exporter for the servers scf manages there, node-exporter always.
 pub fn exporters(model: &Model) -> Vec<Exporter> {
+    if !(model.hosted() && model.monitoring.prometheus) {
+        return Vec::new();
+    }
     let plain = |name, value: String| EnvVar {
         name,
         value: EnvValue::Plain(value),
