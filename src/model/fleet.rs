@@ -90,6 +90,29 @@ impl Model {
     pub fn peers(&self) -> Peers {
         Peers::of(&self.config.hosts)
     }
+
+    /// The internal addresses of the other hosts that hold `role`: the clients (or servers)
+    /// this host's files must let through. Empty on a local host and for a fleet as a whole.
+    pub fn remote(&self, role: Role) -> Vec<Ipv4Addr> {
+        let Some(me) = self.this_host() else {
+            return Vec::new();
+        };
+        self.config
+            .hosts
+            .iter()
+            .filter(|h| h.name != me.name && h.holds(role))
+            .filter_map(HostEntry::internal_ip)
+            .collect()
+    }
+
+    /// The address this host serves the hosts holding `client` on: its internal address
+    /// when one of them is another host, else loopback (on a local host, always).
+    pub fn serving_address(&self, client: Role) -> IpAddr {
+        match self.this_host().and_then(HostEntry::internal_ip) {
+            Some(ip) if !self.remote(client).is_empty() => IpAddr::V4(ip),
+            _ => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        }
+    }
 }
 
 /// The internal addresses of the fleet's hosts, by the role they hold.

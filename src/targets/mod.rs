@@ -14,7 +14,7 @@ mod error;
 mod firewall;
 pub mod grafana;
 pub mod kubernetes;
-mod nginx;
+pub mod nginx;
 pub mod postgres;
 pub mod prometheus;
 pub mod redis;

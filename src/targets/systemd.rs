@@ -38,7 +38,8 @@ struct Network {
 }
 
 /// The addresses a unit needs: loopback, the database host when it is an address, and
-/// `firewall.internal_cidr`; for the runtime also the Redis host and its listen address.
+/// `firewall.internal_cidr`; for the runtime also the Redis host, its listen address, and
+/// the fleet's proxy and monitoring hosts that connect to it.
 fn network(model: &Model, runtime: bool) -> Network {
     let local = match runtime {
         true => "localhost: nginx in front, local PostgreSQL and Redis",
@@ -63,6 +64,23 @@ fn network(model: &Model, runtime: bool) -> Network {
     }
     for (key, host, what) in peers {
         peer(&mut net, key, host, what, internal);
+    }
+    if runtime {
+        let clients = [
+            (Role::Proxy, "a proxy host of [[hosts]] (nginx)"),
+            (
+                Role::Monitoring,
+                "the monitoring host of [[hosts]] (Prometheus)",
+            ),
+        ];
+        for (role, what) in clients {
+            for ip in model.remote(role) {
+                if !net.allow.contains(&ip.to_string()) {
+                    net.allow.push(ip.to_string());
+                }
+                net.notes.push(format!("{ip}: {what}"));
+            }
+        }
     }
     if let Some(cidr) = internal {
         net.allow.push(cidr.to_string());

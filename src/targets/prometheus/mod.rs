@@ -128,30 +128,53 @@ fn runs_server(model: &Model) -> bool {
     model.serves(Role::Monitoring) && model.monitoring.prometheus
 }
 
-/// `prometheus.yml`.
+/// The hosts Prometheus scrapes, each as it renders itself: this one, or every host of
+/// the fleet.
+fn scraped(model: &Model) -> Vec<Model> {
+    match model.fleet() {
+        None => vec![model.clone()],
+        Some(hosts) => hosts
+            .iter()
+            .filter_map(|h| model.on_host(h.name.as_str()))
+            .collect(),
+    }
+}
+
+/// `prometheus.yml`: the framework on every app host, each host's exporters (at the
+/// address each listens on for this host), and Prometheus itself.
 fn config(model: &Model) -> Config {
     let global = model.monitoring.scrape_interval;
     let framework_interval = FRAMEWORK_INTERVAL.min(global);
+    let hosts = scraped(model);
     let mut jobs = vec![ScrapeConfig {
         job_name: "framework".into(),
         scrape_interval: (framework_interval != global).then(|| framework_interval.to_string()),
         metrics_path: metrics::METRICS_PATH.into(),
         static_configs: vec![StaticConfig {
-            targets: vec![metrics_listen(Placement::Host).to_string()],
+            targets: hosts
+                .iter()
+                .filter(|h| h.serves(Role::App))
+                .map(|h| metrics_listen(h, Placement::Host).to_string())
+                .collect(),
         }],
     }];
-    let local = |job: &str, port: u16| ScrapeConfig {
+    let job = |job: &str, targets: Vec<String>| ScrapeConfig {
         job_name: job.into(),
         scrape_interval: None,
         metrics_path: "/metrics".into(),
-        static_configs: vec![StaticConfig {
-            targets: vec![format!("127.0.0.1:{port}")],
-        }],
+        static_configs: vec![StaticConfig { targets }],
     };
-    for exporter in exporters::exporters(model) {
-        jobs.push(local(exporter.job, exporter.port));
+    for host in &hosts {
+        for exporter in exporters::exporters(host) {
+            let target = exporter.listen(host).to_string();
+            match jobs.iter_mut().find(|j| j.job_name == exporter.job) {
+                Some(known) => known.static_configs[0].targets.push(target),
+                None => jobs.push(job(exporter.job, vec![target])),
+            }
+        }
     }
-    jobs.push(local("prometheus", metrics::PROMETHEUS_PORT));
+    let own = format!("127.0.0.1:{}", metrics::PROMETHEUS_PORT);
+    jobs.push(job("prometheus", vec![own]));
     Config {
         global: Global {
             scrape_interval: global.to_string(),
