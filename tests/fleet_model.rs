@@ -48,6 +48,11 @@ fn a_host_sees_the_servers_it_does_not_run_as_remote_ones_at_their_hosts() {
 
     let edge = fleet.on_host("edge").expect("edge");
     assert!(!edge.has_account() && edge.serves(Role::Proxy));
+    let again = edge.on_host("data").expect("data, from edge's projection");
+    assert!(
+        again.database.managed && again.redis.managed,
+        "a projection starts from the fleet, not from another host's view"
+    );
     assert_eq!(
         fleet.peers(),
         Peers {

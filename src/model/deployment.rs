@@ -1,6 +1,7 @@
 //! The [`Model`]: a configuration that passed every whole-file check, with what validation
 //! resolved for the targets (each tenant's plan limits and industry).
 
+use super::fleet::Projection;
 use super::validate;
 use crate::config::values::{Email, Identifier, Industry, Name, PlanName};
 use crate::config::{Config, Plan};
@@ -18,9 +19,9 @@ pub struct Model {
     /// `[[tenants]]`, with plans resolved, sorted by id. (The raw entries stay in
     /// `config.tenants`.)
     pub tenants: Vec<TenantSpec>,
-    /// The `[[hosts]]` entry this model is projected on ([`Model::on_host`]); `None` for
+    /// The host of the fleet this model is projected on ([`Model::on_host`]); `None` for
     /// the deployment as a whole.
-    pub host_name: Option<Name>,
+    pub projection: Option<Projection>,
 }
 
 impl Deref for Model {
@@ -91,7 +92,7 @@ impl Model {
         Some(Self {
             config,
             tenants,
-            host_name: None,
+            projection: None,
         })
     }
 
