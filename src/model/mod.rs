@@ -19,5 +19,5 @@ pub use env::{
     COMPOSE_POSTGRES_SERVICE, COMPOSE_REDIS_SERVICE, EnvValue, EnvVar, K8S_POSTGRES_SERVICE,
     K8S_REDIS_SERVICE, Placement, STOP_TIMEOUT_SECONDS, metrics_listen, runtime_env,
 };
-pub use fleet::Peers;
+pub use fleet::{Peers, Projection};
 pub use tenancy::{PG_IDENTIFIER_MAX, TenantStore, store_name_len, tenant_store};
