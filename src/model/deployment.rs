@@ -1,13 +1,13 @@
 //! The [`Model`]: a configuration that passed every whole-file check, with what validation
 //! resolved for the targets (each tenant's plan limits and industry).
 
-use super::fleet::Projection;
 use super::validate;
 use crate::config::values::{Email, Identifier, Industry, Name, PlanName};
 use crate::config::{Config, Plan};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::source::Loaded;
 use std::ops::Deref;
+use std::sync::Arc;
 
 /// A deployment, validated as a whole: the [`Config`] that passed every check (its
 /// sections are read through `Deref`, so a new section is declared once, in `config`),
@@ -29,6 +29,15 @@ impl Deref for Model {
     fn deref(&self) -> &Config {
         &self.config
     }
+}
+
+/// Which host of which fleet a model is projected on.
+#[derive(Debug, Clone)]
+pub struct Projection {
+    /// The host's name in `[[hosts]]`.
+    pub host: Name,
+    /// The fleet as a whole, which every projection starts from.
+    pub fleet: Arc<Model>,
 }
 
 /// A tenant with its plan's limits and its industry resolved.

@@ -7,8 +7,8 @@
 //! [`Model::peers`]; none of them knows host names. A model without `[[hosts]]` is one
 //! local host holding every role.
 
-use super::deployment::Model;
-use crate::config::values::{DomainName, ListenAddr, Name};
+use super::deployment::{Model, Projection};
+use crate::config::values::{DomainName, ListenAddr};
 use crate::config::{HostEntry, Role};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -132,15 +132,6 @@ impl Model {
             _ => IpAddr::V4(Ipv4Addr::LOCALHOST),
         }
     }
-}
-
-/// Which host of which fleet a model is projected on.
-#[derive(Debug, Clone)]
-pub struct Projection {
-    /// The host's name in `[[hosts]]`.
-    pub host: Name,
-    /// The fleet as a whole, which every projection starts from.
-    pub fleet: Arc<Model>,
 }
 
 /// The internal addresses of the fleet's hosts, by the role they hold.
