@@ -187,8 +187,14 @@ async fn admit(parts: &Parts, state: &AppState, principal: &Principal) -> Result
         .tenant_requests
         .with_label_values(&[principal.tenant.as_str()])
         .inc();
-    limit(state, LimitScope::User, &principal.actor).await?;
-    limit(state, LimitScope::Tenant, principal.tenant.as_str()).await
+    limit(
+        state,
+        &[
+            (LimitScope::User, &principal.actor),
+            (LimitScope::Tenant, principal.tenant.as_str()),
+        ],
+    )
+    .await
 }
 
 impl<R: RequiredRole> FromRequestParts<AppState> for Authed<R> {
@@ -259,7 +265,7 @@ impl FromRequestParts<AppState> for Platform {
         if let Some(slot) = parts.extensions.get::<AuditSlot>() {
             slot.set_actor(&actor, None);
         }
-        limit(state, LimitScope::User, &actor).await?;
+        limit(state, &[(LimitScope::User, &actor)]).await?;
         Ok(Self { key_id: row.id })
     }
 }

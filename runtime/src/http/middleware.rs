@@ -62,10 +62,10 @@ fn route_of(req: &Request) -> String {
         .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned())
 }
 
-/// Takes one request from `key`'s budget under `scope`; a refusal is counted in
+/// Takes one request from each key's budget under its scope; a refusal is counted in
 /// `framework_rate_limit_rejections_total{scope}` and becomes a 429 with `Retry-After`.
-pub async fn limit(state: &AppState, scope: Scope, key: &str) -> Result<(), ApiError> {
-    state.limiter.check(scope, key).await.map_err(|limited| {
+pub async fn limit(state: &AppState, keys: &[(Scope, &str)]) -> Result<(), ApiError> {
+    state.limiter.check(keys).await.map_err(|limited| {
         state
             .metrics
             .rate_limit_rejections
@@ -80,7 +80,7 @@ pub async fn ip_limit(State(state): State<AppState>, req: Request, next: Next) -
     if !UNLIMITED.contains(&req.uri().path()) {
         let (parts, body) = req.into_parts();
         if let Some(ip) = client_ip(&parts, &state.settings.security.trusted_proxies)
-            && let Err(refused) = limit(&state, Scope::Ip, &ip.to_string()).await
+            && let Err(refused) = limit(&state, &[(Scope::Ip, &ip.to_string())]).await
         {
             return refused.into_response();
         }
