@@ -77,7 +77,12 @@ impl Services {
     /// Connects to everything the settings name, failing fast with what is missing.
     pub async fn connect(settings: &Settings) -> Result<Self, StartError> {
         let cipher = Arc::new(FieldCipher::new(&settings.security.field_keys)?);
-        let db = Db::connect(&settings.database, settings.database_max_connections).await?;
+        let db = Db::connect(
+            &settings.database,
+            settings.database_pool_size,
+            settings.database_max_connections,
+        )
+        .await?;
         db.ping().await.map_err(|source| DbError::Connect {
             what: db.location.label().to_owned(),
             source,
