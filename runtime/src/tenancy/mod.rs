@@ -4,9 +4,11 @@
 
 pub mod accounts;
 pub mod api_keys;
+pub mod cache;
 mod error;
 pub mod implementations;
 pub mod limits;
+pub mod lookups;
 pub mod registry;
 pub mod sign_in;
 pub mod store;
@@ -24,6 +26,7 @@ use crate::domain::plan::{LimitExceeded, Plan, Plans};
 use crate::domain::role::Role;
 use crate::domain::tenant::TenantId;
 pub use error::TenantError;
+use lookups::Lookups;
 use registry::{ADMIN_EMAIL_CONTEXT, TenantRow};
 use store::{Stores, TenantDb};
 
@@ -119,6 +122,8 @@ pub struct Tenancy {
     pub max_tenants: u32,
     /// Default industry.
     pub default_industry: String,
+    /// Cached reads of tenants, API keys and users.
+    pub lookups: Lookups,
 }
 
 fn valid_industry(s: &str) -> bool {
@@ -265,6 +270,7 @@ impl Tenancy {
         registry::update(&self.db, &row.id, &row.plan, &row.status)
             .await
             .map_err(TenantError::db)?;
+        self.stores.cache().changed(id.as_str()).await;
         Ok(TenantInfo::from(&row))
     }
 
