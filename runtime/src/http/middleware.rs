@@ -56,10 +56,14 @@ impl AuditSlot {
     }
 }
 
+/// The route label of a request no route matched.
+const UNMATCHED: &str = "unmatched";
+
 fn route_of(req: &Request) -> String {
     req.extensions()
         .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned())
+        .map_or(UNMATCHED, MatchedPath::as_str)
+        .to_owned()
 }
 
 /// Takes one request from each key's budget under its scope; a refusal is counted in
@@ -92,13 +96,14 @@ pub async fn ip_limit(State(state): State<AppState>, req: Request, next: Next) -
 /// Observes `framework_request_duration_seconds{method,route,status}`.
 pub async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let start = Instant::now();
-    let method = req.method().to_string();
-    let route = route_of(&req);
+    let method = req.method().clone();
+    let route = req.extensions().get::<MatchedPath>().cloned();
     let response = next.run(req).await;
+    let route = route.as_ref().map_or(UNMATCHED, MatchedPath::as_str);
     state
         .metrics
         .request_duration
-        .with_label_values(&[method.as_str(), route.as_str(), response.status().as_str()])
+        .with_label_values(&[method.as_str(), route, response.status().as_str()])
         .observe(start.elapsed().as_secs_f64());
     response
 }
