@@ -234,7 +234,8 @@ impl Tenancy {
         Ok(self.stores.scope(id).await?)
     }
 
-    /// Changes plan and/or status; a plan smaller than current use is refused.
+    /// Changes plan and/or status; a plan smaller than current use is refused. A change
+    /// to what the tenant already has writes nothing (and leaves every replica's cache).
     pub async fn update(
         &self,
         id: &TenantId,
@@ -242,6 +243,7 @@ impl Tenancy {
         status: Option<String>,
     ) -> Result<TenantInfo, TenantError> {
         let mut row = self.get(id).await?;
+        let before = (row.plan.clone(), row.status.clone());
         if let Some(status) = status {
             if status != "active" && status != "suspended" {
                 return Err(TenantError::BadStatus(status));
@@ -267,10 +269,12 @@ impl Tenancy {
             }
             row.plan = plan_name;
         }
-        registry::update(&self.db, &row.id, &row.plan, &row.status)
-            .await
-            .map_err(TenantError::db)?;
-        self.stores.cache().changed(id.as_str()).await;
+        if (&row.plan, &row.status) != (&before.0, &before.1) {
+            registry::update(&self.db, &row.id, &row.plan, &row.status)
+                .await
+                .map_err(TenantError::db)?;
+            self.stores.cache().changed(id.as_str()).await;
+        }
         Ok(TenantInfo::from(&row))
     }
 
