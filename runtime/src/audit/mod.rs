@@ -109,6 +109,26 @@ impl AuditRecord {
 const COLUMNS: &str =
     "seq, at, request_id, actor, tenant_id, action, target, status, prev_hash, hash";
 
+/// Entries one `INSERT` writes at most (10 parameters each; SQLite takes 32,766).
+const ROWS_PER_INSERT: usize = 500;
+
+/// `INSERT INTO audit_log` of `rows` rows, numbered placeholders in [`COLUMNS`]' order.
+fn insert_sql(rows: usize) -> String {
+    let columns = COLUMNS.split(", ").count();
+    let values: Vec<String> = (0..rows)
+        .map(|row| {
+            let params: Vec<String> = (1..=columns)
+                .map(|column| format!("${}", row * columns + column))
+                .collect();
+            format!("({})", params.join(", "))
+        })
+        .collect();
+    format!(
+        "INSERT INTO audit_log ({COLUMNS}) VALUES {}",
+        values.join(", ")
+    )
+}
+
 /// An entry could not be appended (nor any other of its group).
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("cannot append to the audit log: {0}")]
@@ -214,7 +234,8 @@ impl Log {
         }
     }
 
-    /// Writes `entries`, in order, at the head of the chain: one transaction, one anchor.
+    /// Writes `entries`, in order, at the head of the chain: one transaction, an insert
+    /// per [`ROWS_PER_INSERT`] entries, one anchor.
     async fn write(&self, entries: &[AuditEntry]) -> Result<(), sqlx::Error> {
         let mut tx = self.begin().await?;
         let last: Option<(i64, String)> =
@@ -228,6 +249,7 @@ impl Log {
                 .map_or((0, GENESIS.to_owned()), |c| (c.seq, c.hash)),
         };
         let at = now();
+        let mut records = Vec::with_capacity(entries.len());
         for entry in entries {
             let mut record = AuditRecord {
                 seq: seq + 1,
@@ -242,22 +264,25 @@ impl Log {
                 hash: String::new(),
             };
             record.hash = record.seal_with(&self.seal);
-            sqlx::query(AssertSqlSafe(format!(
-                "INSERT INTO audit_log ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-            )))
-            .bind(record.seq)
-            .bind(record.at)
-            .bind(&record.request_id)
-            .bind(&record.actor)
-            .bind(&record.tenant_id)
-            .bind(&record.action)
-            .bind(&record.target)
-            .bind(record.status)
-            .bind(&record.prev_hash)
-            .bind(&record.hash)
-            .execute(&mut *tx)
-            .await?;
-            (seq, hash) = (record.seq, record.hash);
+            (seq, hash) = (record.seq, record.hash.clone());
+            records.push(record);
+        }
+        for rows in records.chunks(ROWS_PER_INSERT) {
+            let mut insert = sqlx::query(AssertSqlSafe(insert_sql(rows.len())));
+            for r in rows {
+                insert = insert
+                    .bind(r.seq)
+                    .bind(r.at)
+                    .bind(&r.request_id)
+                    .bind(&r.actor)
+                    .bind(&r.tenant_id)
+                    .bind(&r.action)
+                    .bind(&r.target)
+                    .bind(r.status)
+                    .bind(&r.prev_hash)
+                    .bind(&r.hash);
+            }
+            insert.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         self.anchor(seq, &hash);
@@ -364,4 +389,22 @@ async fn checkpoint(conn: &mut sqlx::AnyConnection) -> Result<Option<Checkpoint>
     sqlx::query_as("SELECT seq, hash, seal FROM audit_checkpoint WHERE id = 1")
         .fetch_optional(&mut *conn)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::insert_sql;
+
+    #[test]
+    fn a_group_insert_numbers_each_row_s_placeholders_in_turn() {
+        let sql = insert_sql(2);
+        assert!(
+            sql.starts_with("INSERT INTO audit_log (seq, at, request_id, actor, tenant_id, action, target, status, prev_hash, hash) VALUES ($1, $2, $3,"),
+            "{sql}"
+        );
+        assert!(
+            sql.ends_with("$10), ($11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"),
+            "{sql}"
+        );
+    }
 }
