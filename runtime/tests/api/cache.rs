@@ -28,7 +28,7 @@ async fn industry(app: &TestApp, token: &str) -> String {
 
 #[tokio::test]
 async fn tenants_are_served_from_the_cache_for_cache_ttl() {
-    let app = spawn_app(Options::new(Backend::Sqlite).env("CACHE_TTL", "1")).await;
+    let app = spawn_app(Options::new(Backend::Sqlite).env("CACHE_TTL", "2")).await;
     let t = app.tenant("acme", "small").await;
     assert_eq!(industry(&app, &t.token).await, "FURNITURE");
     set_industry_directly(&app.state.db.pool, "TOYS").await;
@@ -37,7 +37,7 @@ async fn tenants_are_served_from_the_cache_for_cache_ttl() {
         "FURNITURE",
         "a change behind the runtime's back is not seen before CACHE_TTL"
     );
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
     assert_eq!(industry(&app, &t.token).await, "TOYS", "past CACHE_TTL");
 }
 
