@@ -40,8 +40,9 @@ struct Generations {
     seen: Mutex<HashMap<String, i64>>,
     /// When they were last read.
     read_at: Mutex<Option<Instant>>,
-    /// Tenants whose generation could not be advanced yet.
-    unsent: Mutex<HashSet<String>>,
+    /// Changes not told to Redis yet, by tenant (kept until Redis took them, so a sync
+    /// that fails or is cut short loses none).
+    unsent: Mutex<HashMap<String, u64>>,
 }
 
 /// Epochs per tenant, and their generations in Redis when there is one.
@@ -63,7 +64,7 @@ impl Cache {
                 key: format!("{namespace}:cache:generations"),
                 seen: Mutex::new(HashMap::new()),
                 read_at: Mutex::new(None),
-                unsent: Mutex::new(HashSet::new()),
+                unsent: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -113,7 +114,7 @@ impl Cache {
                 tenant,
                 "cache: cannot tell other replicas of a change yet; retrying with each sync"
             );
-            lock(&g.unsent).insert(tenant.to_owned());
+            *lock(&g.unsent).entry(tenant.to_owned()).or_default() += 1;
         }
     }
 
@@ -123,21 +124,27 @@ impl Cache {
         let Some(g) = &self.generations else {
             return Ok(());
         };
-        let unsent: Vec<String> = lock(&g.unsent).drain().collect();
+        let unsent: Vec<(String, u64)> = lock(&g.unsent)
+            .iter()
+            .map(|(tenant, n)| (tenant.clone(), *n))
+            .collect();
         let mut pipe = redis::pipe();
-        for tenant in &unsent {
-            pipe.cmd("HINCRBY").arg(&g.key).arg(tenant).arg(1).ignore();
+        for (tenant, n) in &unsent {
+            pipe.cmd("HINCRBY").arg(&g.key).arg(tenant).arg(*n).ignore();
         }
         pipe.cmd("HGETALL").arg(&g.key);
         let mut conn = g.conn.clone();
-        let read: redis::RedisResult<(HashMap<String, i64>,)> = pipe.query_async(&mut conn).await;
-        let (generations,) = match read {
-            Ok(read) => read,
-            Err(e) => {
-                lock(&g.unsent).extend(unsent);
-                return Err(e);
+        let (generations,): (HashMap<String, i64>,) = pipe.query_async(&mut conn).await?;
+        let mut still_unsent = lock(&g.unsent);
+        for (tenant, sent) in unsent {
+            if let Some(n) = still_unsent.get_mut(&tenant) {
+                *n -= sent.min(*n);
+                if *n == 0 {
+                    still_unsent.remove(&tenant);
+                }
             }
-        };
+        }
+        drop(still_unsent);
         let mut seen = lock(&g.seen);
         if lock(&g.read_at).is_some() {
             // A tenant missing now (Redis lost its data) moved too.
