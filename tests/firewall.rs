@@ -127,3 +127,47 @@ fn reruns_change_nothing_and_dropped_rules_are_deleted() {
     );
     assert!(runs[2].ends_with("ufw --force enable\n"), "{}", runs[2]);
 }
+
+#[test]
+fn ssh_from_opens_ssh_to_those_networks_only_without_the_rate_limit() {
+    let work = tempfile::tempdir().expect("temp dir");
+    let script = variant(work.path(), |t| {
+        t.replace(
+            "ssh = true",
+            "ssh = true\nssh_from = [\"10.231.0.1/32\", \"192.168.7.0/24\"]",
+        )
+    });
+    let text = std::fs::read_to_string(&script).expect("script");
+    for cidr in ["10.231.0.1/32", "192.168.7.0/24"] {
+        assert!(
+            text.contains(&format!("allow proto tcp from {cidr} to any port 22")),
+            "{text}"
+        );
+    }
+    assert!(!text.contains("limit 22/tcp"), "{text}");
+}
+
+#[test]
+fn ssh_from_with_ssh_closed_is_refused_at_its_key() {
+    let work = tempfile::tempdir().expect("temp dir");
+    let example =
+        std::fs::read_to_string(support::root().join("examples/framework.toml")).expect("example");
+    let file = work.path().join("framework.toml");
+    std::fs::write(
+        &file,
+        example.replace("ssh = true", "ssh = false\nssh_from = [\"10.231.0.1/32\"]"),
+    )
+    .expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_scf"))
+        .arg("validate")
+        .arg("--config")
+        .arg(&file)
+        .output()
+        .expect("scf validate");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("scf::ssh-from") && stderr.contains("set firewall.ssh = true"),
+        "{stderr}"
+    );
+}

@@ -245,7 +245,7 @@ fn ufw_opens_each_port_to_exactly_the_hosts_that_use_it() {
     assert_eq!(
         rules("data"),
         [
-            "limit 22/tcp",
+            "allow proto tcp from 10.0.0.0/24 to any port 22",
             "allow proto tcp from 10.0.1.11 to any port 5432",
             "allow proto tcp from 10.0.1.12 to any port 5432",
             "allow proto tcp from 10.0.1.11 to any port 6379",
@@ -258,7 +258,7 @@ fn ufw_opens_each_port_to_exactly_the_hosts_that_use_it() {
     assert_eq!(
         rules("app-2"),
         [
-            "limit 22/tcp",
+            "allow proto tcp from 10.0.0.0/24 to any port 22",
             "allow proto tcp from 10.0.1.10 to any port 5000",
             "allow proto tcp from 10.0.1.10 to any port 9464",
             "allow proto tcp from 10.0.1.10 to any port 9100",
@@ -266,6 +266,39 @@ fn ufw_opens_each_port_to_exactly_the_hosts_that_use_it() {
     );
     assert_eq!(
         rules("edge"),
-        ["limit 22/tcp", "allow 80/tcp", "allow 443/tcp"]
+        [
+            "allow proto tcp from 10.0.0.0/24 to any port 22",
+            "allow 80/tcp",
+            "allow 443/tcp"
+        ]
     );
+}
+
+#[test]
+fn every_unit_a_host_restarts_or_reloads_is_one_that_host_has() {
+    let fleet = fleet();
+    for entry in fleet.fleet().expect("a fleet") {
+        let name = entry.name.as_str();
+        let host = fleet.on_host(name).expect("a host of the fleet");
+        let artifacts = host_artifacts(&fleet, name).expect("renders");
+        let mut units: Vec<String> = scf::targets::packages(&host)
+            .into_iter()
+            .flat_map(|p| p.units)
+            .collect();
+        units.extend(artifacts.iter().filter_map(|a| {
+            a.host_path()?
+                .strip_prefix("/etc/systemd/system/")
+                .filter(|unit| !unit.contains('/'))
+                .map(String::from)
+        }));
+        for a in &artifacts {
+            for unit in a.effects.iter().filter_map(|e| e.unit()) {
+                assert!(
+                    units.iter().any(|u| u == unit),
+                    "{name}: {} acts on {unit}, which {name} does not have (it has {units:?})",
+                    a.path
+                );
+            }
+        }
+    }
 }

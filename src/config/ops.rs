@@ -164,8 +164,13 @@ pub struct SlackReceiver {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Firewall {
-    /// Allow SSH (22/tcp) from anywhere.
+    /// Allow SSH (22/tcp): from anywhere, rate-limited (ufw `limit`: an address opening 6
+    /// connections in 30 s is refused), or only from `ssh_from`.
     pub ssh: bool,
+    /// The networks SSH is allowed from, without the rate limit (the deploy runner, a
+    /// bastion); SSH from anywhere else is refused. Empty: from anywhere, rate-limited.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ssh_from: Vec<Cidr>,
     /// Network allowed to reach PostgreSQL and Redis.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub internal_cidr: Option<Cidr>,

@@ -505,6 +505,17 @@ fn host_sandbox(c: &Config, f: &mut Findings) {
             );
         }
     }
+    if let Some(fw) = &c.firewall
+        && !fw.ssh
+        && !fw.ssh_from.is_empty()
+    {
+        f.error(
+            "scf::ssh-from",
+            "firewall.ssh_from",
+            "firewall.ssh_from names networks SSH is allowed from, but firewall.ssh = false closes SSH",
+            "set firewall.ssh = true, or remove firewall.ssh_from",
+        );
+    }
     let internal = c
         .firewall
         .as_ref()

@@ -71,14 +71,16 @@ impl Target for EnvFile {
                 vars,
             },
         )?;
-        Ok(vec![
-            Artifact::file(
-                self.name(),
-                format!("host{}", crate::model::layout::env_file(model)),
-                text,
-            )
-            .with_mode(0o600)
-            .on_change(Effect::Restart(format!("{}.service", model.name()))),
-        ])
+        let file = Artifact::file(
+            self.name(),
+            format!("host{}", crate::model::layout::env_file(model)),
+            text,
+        )
+        .with_mode(0o600);
+        Ok(vec![if model.serves(crate::model::Role::App) {
+            file.on_change(Effect::Restart(format!("{}.service", model.name())))
+        } else {
+            file
+        }])
     }
 }

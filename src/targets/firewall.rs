@@ -49,11 +49,19 @@ fn rule(args: String, why: impl Into<String>) -> Rule {
 /// HTTPS on the proxy.
 fn rules(model: &Model, firewall: &Firewall) -> Vec<Rule> {
     let mut out = Vec::new();
-    if firewall.ssh {
+    if firewall.ssh && firewall.ssh_from.is_empty() {
         out.push(rule(
             "limit 22/tcp".into(),
             "firewall.ssh: SSH, from anywhere; `limit` refuses an address opening 6 connections in 30s",
         ));
+    }
+    if firewall.ssh {
+        out.extend(firewall.ssh_from.iter().map(|cidr| {
+            rule(
+                format!("allow proto tcp from {cidr} to any port 22"),
+                "firewall.ssh_from: SSH, from this network only, not rate-limited",
+            )
+        }));
     }
     if model.serves(Role::Proxy) {
         out.push(rule("allow 80/tcp".into(), "HTTP (nginx)"));
