@@ -414,16 +414,18 @@ impl Drop for Held {
     fn drop(&mut self) {
         let (child, relay) = (self.child.take(), self.relay.take());
         // `wait` closes stdin; give the process a moment to end and its last words to show.
-        let _ = self
-            .runtime
-            .block_on(tokio::time::timeout(Duration::from_secs(5), async {
-                if let Some(child) = child {
-                    let _ = child.wait().await;
-                }
-                if let Some(relay) = relay {
-                    let _ = relay.await;
-                }
-            }));
+        let ended = async {
+            if let Some(child) = child {
+                let _ = child.wait().await;
+            }
+            if let Some(relay) = relay {
+                let _ = relay.await;
+            }
+        };
+        // The timer needs the runtime's context, so it is made inside it.
+        self.runtime.block_on(async {
+            let _ = tokio::time::timeout(Duration::from_secs(5), ended).await;
+        });
     }
 }
 
