@@ -7,10 +7,21 @@
 //! - `protocol`: the request and reply of one agent call (leaf);
 //! - `ssh`: connections through the system OpenSSH client, strict host keys (leaf);
 //! - `upload`: copying this scf to a host, by hash;
+//! - `remote`: a host as the orchestration sees it, and the real one over ssh;
+//! - `plan`: the fleet plan, its saved form and per-host drift; `show`: its views;
+//! - `rollout`: the order of a rolling apply, and the apply itself;
+//! - `agent`: what `scf agent` does on a host; `upstream`: its drain and undrain of a
+//!   proxy.
 
+pub mod agent;
+pub mod plan;
 pub mod protocol;
+pub mod remote;
+pub mod rollout;
+pub mod show;
 pub mod ssh;
 pub mod upload;
+pub mod upstream;
 
 /// Runs `f` on every item at once, a thread each, and returns the results in order.
 pub fn in_parallel<T: Sync, R: Send>(

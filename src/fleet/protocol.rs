@@ -44,10 +44,10 @@ pub enum Action {
         /// How long the runtime may take to become ready, in milliseconds.
         probe_timeout_ms: u64,
     },
-    /// Take the app host at `address` out of this proxy's upstream.
+    /// Take an app host out of this proxy's upstream.
     Drain {
-        /// The app host's internal address.
-        address: String,
+        /// The app host's name.
+        app: String,
     },
     /// Put this proxy's upstream back as generated.
     Undrain,
@@ -191,7 +191,7 @@ mod tests {
             config: "[project]\n".into(),
             host: "app-1".into(),
             action: Action::Drain {
-                address: "10.0.0.2".into(),
+                app: "app-1".into(),
             },
             env: EnvValues(BTreeMap::from([("K".into(), "v".into())])),
         };
