@@ -1,6 +1,6 @@
 //! `scf plan` and `scf apply` with `[[hosts]]`, where no host answers: they go to the fleet
 //! over ssh, name every host they cannot reach within the connect timeout, refuse a
-//! `--host` that is not in the inventory and a saved plan that is not a fleet's, all
+//! `--host` that is not in the inventory, `--root` and a saved plan that is not a fleet's, all
 //! before touching anything; and `scf agent` answers a malformed request with a failure in
 //! its reply. The fleet on real hosts is `tests/fleet_nodes.rs`.
 
@@ -71,7 +71,7 @@ fn every_unreachable_host_is_named_within_the_connect_timeout() {
 }
 
 #[test]
-fn a_host_not_in_the_inventory_and_a_host_plan_are_refused_before_connecting() {
+fn an_unknown_host_a_root_and_a_host_plan_are_refused_before_connecting() {
     let (dir, file) = fleet();
     let out = support::scf(dir.path(), &["plan", "--config", &file, "--host", "app-9"]);
     let shown = text(&out);
@@ -80,6 +80,13 @@ fn a_host_not_in_the_inventory_and_a_host_plan_are_refused_before_connecting() {
         shown.contains(
             "--host app-9: framework.toml's [[hosts]] has no such host; the hosts are app-1, edge"
         ),
+        "{shown}"
+    );
+    let out = support::scf(dir.path(), &["plan", "--config", &file, "--root", "/tmp"]);
+    let shown = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{shown}");
+    assert!(
+        shown.contains("--root /tmp plans one host, but framework.toml has [[hosts]]"),
         "{shown}"
     );
     let plan = dir.path().join("host-plan.json");
