@@ -203,6 +203,7 @@ pub fn connect(
                 Some(kind) => FleetError::HostKey {
                     host: to.name.clone(),
                     address: to.address.clone(),
+                    port: to.port,
                     kind,
                     fingerprint: runtime
                         .block_on(offered_fingerprint(options, workspace, to))
