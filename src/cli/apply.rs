@@ -235,6 +235,7 @@ fn apply_fleet(compiled: &crate::compile::Compiled, args: &ApplyArgs) -> ExitCod
             auto_approve: args.auto_approve,
             probe_timeout: Duration::from_millis(args.probe_timeout.as_millis()),
             lock_timeout: args.machine.lock_timeout(),
+            allow_data_loss: args.host.allow_data_loss,
         },
     )
 }

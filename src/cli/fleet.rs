@@ -95,7 +95,11 @@ fn destination(entry: &HostEntry) -> Destination {
 impl Fleet {
     /// Connects to every host at once (the lock and the proxies are needed even when
     /// `--host` selects others), and makes sure each has this scf.
-    fn connect(compiled: &Compiled, args: &FleetArgs) -> Result<Self, Vec<String>> {
+    fn connect(
+        compiled: &Compiled,
+        args: &FleetArgs,
+        allow_data_loss: bool,
+    ) -> Result<Self, Vec<String>> {
         let inventory = compiled.model.fleet().unwrap_or_default();
         let selected = args.selected(inventory).map_err(|e| vec![e])?;
         let options = args.ssh();
@@ -111,6 +115,7 @@ impl Fleet {
             config: config_text(&compiled.model)
                 .map_err(|e| vec![format!("cannot write the config for the hosts: {e}")])?,
             env: EnvValues::of(&compiled.model, |name| std::env::var(name).ok()),
+            allow_data_loss,
         });
         let handle = runtime.handle();
         let members = all_or_errors(in_parallel(inventory, |entry| {
@@ -144,8 +149,12 @@ impl Fleet {
 }
 
 /// `scf plan` on the fleet: every selected host's plan.
-pub fn plan(compiled: &Compiled, args: &FleetArgs) -> Result<FleetPlan, Vec<String>> {
-    Fleet::connect(compiled, args)?.plan(false)
+pub fn plan(
+    compiled: &Compiled,
+    args: &FleetArgs,
+    allow_data_loss: bool,
+) -> Result<FleetPlan, Vec<String>> {
+    Fleet::connect(compiled, args, allow_data_loss)?.plan(false)
 }
 
 /// What `scf apply` on the fleet is asked besides the connection.
@@ -160,6 +169,8 @@ pub struct ApplyRequest<'a> {
     pub probe_timeout: Duration,
     /// How long to wait for another fleet apply.
     pub lock_timeout: Duration,
+    /// Let a removed tenant's data be dropped.
+    pub allow_data_loss: bool,
 }
 
 /// `scf apply` on the fleet: plan (or check the saved plan), ask, then roll out.
@@ -176,7 +187,7 @@ pub fn apply(compiled: &Compiled, args: &FleetArgs, request: &ApplyRequest<'_>) 
         Ok(saved) => saved,
         Err(e) => return fail(format!("cannot read the fleet plan: {e}")),
     };
-    let fleet = match Fleet::connect(compiled, args) {
+    let fleet = match Fleet::connect(compiled, args, request.allow_data_loss) {
         Ok(fleet) => fleet,
         Err(errors) => return fail_all(errors),
     };

@@ -200,7 +200,7 @@ pub fn run(config: &Path, args: &PlanArgs) -> ExitCode {
     };
     let planned = match target {
         TargetArg::Host if compiled.model.fleet().is_some() => {
-            match super::fleet::plan(&compiled, &args.fleet) {
+            match super::fleet::plan(&compiled, &args.fleet, args.host.allow_data_loss) {
                 Ok(fleet) => Planned::Fleet(fleet),
                 Err(errors) => return fail_all(errors),
             }

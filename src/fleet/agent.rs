@@ -86,6 +86,7 @@ fn lock(holder: &str, timeout_ms: u64, log: &mut dyn FnMut(&str)) -> Result<Serv
 struct OnHost {
     compiled: Compiled,
     artifacts: Vec<Artifact>,
+    allow_data_loss: bool,
 }
 
 impl OnHost {
@@ -115,6 +116,7 @@ impl OnHost {
                 sources: whole.sources,
             },
             artifacts,
+            allow_data_loss: request.allow_data_loss,
         })
     }
 
@@ -128,7 +130,7 @@ impl OnHost {
         (model.serves(Role::Database) && model.database.managed).then(|| database::Target {
             admin_url: database::LOCAL_ADMIN_URL.to_string(),
             local: true,
-            allow_data_loss: false,
+            allow_data_loss: self.allow_data_loss,
         })
     }
 
@@ -299,6 +301,7 @@ mod tests {
                     resolve_secrets: false,
                 },
                 env: Default::default(),
+                allow_data_loss: false,
             },
             &mut |_| {},
         );

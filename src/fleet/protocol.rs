@@ -23,6 +23,9 @@ pub struct Request {
     pub action: Action,
     /// The values of the config's `env:` references that the controller has.
     pub env: EnvValues,
+    /// Let a removed tenant's data be dropped (`--allow-data-loss`).
+    #[serde(default)]
+    pub allow_data_loss: bool,
 }
 
 /// What the agent is asked to do.
@@ -194,6 +197,7 @@ mod tests {
                 app: "app-1".into(),
             },
             env: EnvValues(BTreeMap::from([("K".into(), "v".into())])),
+            allow_data_loss: true,
         };
         let text = request.to_json().unwrap();
         assert!(!text.contains('\n'));

@@ -38,6 +38,8 @@ pub struct Payload {
     pub config: String,
     /// The values of its `env:` references.
     pub env: EnvValues,
+    /// `--allow-data-loss`.
+    pub allow_data_loss: bool,
 }
 
 /// `scf agent` on a host, reached over ssh.
@@ -75,6 +77,7 @@ impl Agent {
             host: self.name().to_string(),
             action,
             env: self.payload.env.clone(),
+            allow_data_loss: self.payload.allow_data_loss,
         }
         .to_json()
         .map_err(|e| FleetError::Local(format!("cannot write the agent request: {e}")))?;
