@@ -1,6 +1,7 @@
 //! Getting this scf onto a host: it is copied to `/var/lib/scf/bin/scf-<sha256 prefix>`
 //! only when no file of that name is there (the name is its content's hash, so a present
-//! file is this very binary), through a temporary name and a checksum, then renamed.
+//! file is this very binary), through a temporary name and a checksum, then renamed; the
+//! copies of other versions go then.
 //! Commands run as the ssh user, through `sudo -n` unless that user is root.
 
 use super::FleetError;
@@ -52,15 +53,18 @@ pub fn as_root(user: &str) -> &'static [&'static str] {
     }
 }
 
-/// The script that installs the binary from stdin into `dir`, checking its hash. Every
-/// value in it is a constant or hex digits, so it needs no quoting.
+/// The script that installs the binary from stdin into `dir`, checking its hash, and then
+/// removes the copies of other versions (a running one keeps its file until it exits; an
+/// upload under way is left alone). Every value in it is a constant or hex digits, so it
+/// needs no quoting.
 fn install_script(binary: &Binary, dir: &str) -> String {
     let path = binary.path_in(dir);
     format!(
         "set -e; umask 022; mkdir -p {dir}; tmp={path}.partial.$$; \
          trap 'rm -f \"$tmp\"' EXIT; cat > \"$tmp\"; \
          echo '{sha}  '\"$tmp\" | sha256sum -c --status - || {{ echo 'the copy of scf arrived corrupted' >&2; exit 1; }}; \
-         chmod 0755 \"$tmp\"; mv \"$tmp\" {path}; trap - EXIT",
+         chmod 0755 \"$tmp\"; mv \"$tmp\" {path}; trap - EXIT; \
+         for old in {dir}/scf-*; do case \"$old\" in {path}|*.partial.*) ;; *) rm -f \"$old\";; esac; done",
         sha = binary.sha256
     )
 }
@@ -103,6 +107,7 @@ pub fn ensure(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     #[test]
     fn the_remote_name_follows_the_content() {
@@ -115,7 +120,7 @@ mod tests {
     }
 
     #[test]
-    fn the_install_script_checks_the_hash_and_renames_into_place() {
+    fn the_install_script_checks_the_hash_renames_into_place_and_drops_other_versions() {
         let dir = tempfile::tempdir().unwrap();
         let dir = dir.path().join("bin");
         let dir = dir.to_str().unwrap();
@@ -138,7 +143,16 @@ mod tests {
             0,
             "no partial copy is left"
         );
+        let older = format!("{dir}/scf-0123456789abcdef");
+        let uploading = format!("{dir}/scf-fedcba9876543210.partial.42");
+        std::fs::write(&older, b"an older scf").unwrap();
+        std::fs::write(&uploading, b"another upload").unwrap();
         assert!(install(&binary.bytes).status.success());
+        assert!(!Path::new(&older).exists(), "an older copy is removed");
+        assert!(
+            Path::new(&uploading).exists(),
+            "an upload under way is left alone"
+        );
         let path = binary.path_in(dir);
         assert_eq!(std::fs::read(&path).unwrap(), binary.bytes);
         use std::os::unix::fs::PermissionsExt;
