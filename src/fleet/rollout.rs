@@ -1,7 +1,8 @@
 //! The rolling apply. Under one fleet lock (held by an agent on the database host for the
 //! whole apply), hosts are applied in waves: each database and cache host alone, then the
-//! app hosts `--parallel N` at a time, each wave taken out of every proxy's upstream first
-//! (when some other app host keeps serving) and put back after; then the proxy-only and
+//! app hosts `--parallel N` at a time, each wave taken out of the upstream of every proxy
+//! outside it first (when some other app host keeps serving; a proxy being applied keeps
+//! the site its plan observed) and put back after; then the proxy-only and
 //! monitoring hosts. A host whose apply fails has rolled itself back; its wave is put
 //! back in the upstream, the rollout stops there, and the error names it, so the hosts
 //! after it keep the version they serve.
@@ -150,7 +151,13 @@ pub fn apply<R: Remote>(
                 .collect(),
             false => Vec::new(),
         };
-        for proxy in &proxies {
+        // A proxy applied in this wave is left as its plan observed it: its apply would
+        // refuse a site rewritten since (its other app hosts still take its requests).
+        let draining: Vec<&&Member<R>> = proxies
+            .iter()
+            .filter(|p| !due.iter().any(|m| m.entry.name == p.entry.name))
+            .collect();
+        for proxy in &draining {
             for app in &drained {
                 log(&format!(
                     "taking {app} out of {}'s upstream",
@@ -163,7 +170,7 @@ pub fn apply<R: Remote>(
         }
         let results = in_parallel(&due, |m| apply_one(m, rollout, log));
         if !drained.is_empty() {
-            for proxy in &proxies {
+            for proxy in &draining {
                 log(&format!("putting {}'s upstream back", proxy.entry.name));
                 proxy.remote.call(Action::Undrain)?;
             }
@@ -256,9 +263,9 @@ mod tests {
         assert_eq!(lock_host(&refs), 2);
     }
 
-    fn run(failing: &str, parallel: usize) -> (Result<Vec<Applied>, FleetError>, Vec<String>) {
-        let (members, journal) = fake::members(inventory(), failing);
-        let changed = |name: &str| HostPlan {
+    /// A plan that creates one file on host `name`.
+    fn changed(name: &str) -> HostPlan {
+        HostPlan {
             name: name.into(),
             address: String::new(),
             roles: Vec::new(),
@@ -274,10 +281,22 @@ mod tests {
                 )],
                 vec![],
             ),
-        };
+        }
+    }
+
+    /// Rolls a change to every host of `hosts` out; the outcome and the calls made.
+    fn run(
+        hosts: Vec<HostEntry>,
+        failing: &str,
+        parallel: usize,
+    ) -> (Result<Vec<Applied>, FleetError>, Vec<String>) {
+        let (members, journal) = fake::members(hosts, failing);
         let plan = FleetPlan::new(
             "demo".into(),
-            vec![changed("app-1"), changed("app-2"), changed("edge")],
+            members
+                .iter()
+                .map(|m| changed(m.entry.name.as_str()))
+                .collect(),
         );
         let rollout = Rollout {
             plan: &plan,
@@ -293,7 +312,7 @@ mod tests {
 
     #[test]
     fn each_app_host_is_drained_on_every_proxy_applied_and_put_back_in_turn() {
-        let (result, calls) = run("", 1);
+        let (result, calls) = run(inventory(), "", 1);
         assert_eq!(result.unwrap().len(), 3);
         assert_eq!(
             calls,
@@ -313,7 +332,7 @@ mod tests {
 
     #[test]
     fn a_failed_host_is_put_back_and_the_rollout_stops_there() {
-        let (result, calls) = run("app-1", 1);
+        let (result, calls) = run(inventory(), "app-1", 1);
         let err = result.unwrap_err().to_string();
         assert!(
             err.starts_with("host app-1: the runtime did not become ready"),
@@ -333,8 +352,33 @@ mod tests {
     }
 
     #[test]
+    fn a_proxy_is_not_drained_in_the_wave_that_applies_it() {
+        let hosts = vec![
+            entry("web-1", "10.0.0.2", "\"app\", \"proxy\""),
+            entry("web-2", "10.0.0.3", "\"app\", \"proxy\""),
+            entry("data", "10.0.0.4", "\"database\", \"cache\""),
+        ];
+        let (result, calls) = run(hosts, "", 1);
+        assert!(result.is_ok());
+        assert_eq!(
+            calls,
+            [
+                "data lock",
+                "data apply",
+                "web-2 drain web-1",
+                "web-1 apply",
+                "web-2 undrain",
+                "web-1 drain web-2",
+                "web-2 apply",
+                "web-1 undrain",
+                "unlock"
+            ]
+        );
+    }
+
+    #[test]
     fn all_app_hosts_at_once_are_not_drained() {
-        let (result, calls) = run("", 2);
+        let (result, calls) = run(inventory(), "", 2);
         assert!(result.is_ok());
         assert!(!calls.iter().any(|c| c.contains("drain")), "{calls:?}");
     }
