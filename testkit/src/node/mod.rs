@@ -4,7 +4,8 @@
 //! dbus, iproute2 and openssh-server; `scripts/install-tools` builds it once into
 //! `$SCF_TOOLS_DIR/node/rootfs`), booted as a container with systemd as its PID 1, in a
 //! network namespace of its own (never the machine's: ufw inside a node must not cut the
-//! machine off). Nodes sit on the bridge `scfnodes0`: the machine is `10.231.0.1`, each node
+//! machine off) and in cgroups of its own (its systemd must not manage another node's
+//! services). Nodes sit on the bridge `scfnodes0`: the machine is `10.231.0.1`, each node
 //! gets the next free `10.231.0.N` and reaches only the machine and the other nodes. Its apt
 //! goes through this test process's apt-cacher-ng on `10.231.0.1`, whose cache persists in the
 //! tools dir, so a package is downloaded once across runs.
@@ -32,6 +33,7 @@
 //! reaps what a killed run left behind (leases in `/run/scf-nodes`).
 
 mod boot;
+mod cgroup;
 mod net;
 mod proxy;
 
@@ -217,7 +219,8 @@ impl Node {
         let root = boot::mount_overlay(&node_dir.join("rootfs"), &self.workdir)?;
         boot::prepare(&root, &self.name, &proxy)?;
         let log = self.workdir.join("console.log");
-        let mut nspawn = boot::spawn_nspawn(&root, &self.name, &netns, binds, &log)?;
+        let cgroups = cgroup::plan(&self.lease.netns(), &self.workdir)?;
+        let mut nspawn = boot::spawn_nspawn(&root, &self.name, &netns, &cgroups, binds, &log)?;
         boot::record(&self.lease, &nspawn, None, &self.workdir)?;
         let init = boot::find_init(&mut nspawn, &log);
         self.nspawn = Some(nspawn);
