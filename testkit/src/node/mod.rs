@@ -25,7 +25,10 @@
 //! ```
 //! Commands run as root inside every namespace of the node (`nsenter -t INIT -a`) with a
 //! clean environment (`PATH`, `HOME=/root`, `LANG=C.UTF-8`); pass variables with `env`.
-//! sshd runs in every node, with host keys of its own.
+//! sshd runs in every node, with host keys of its own. For tests that reach nodes over SSH
+//! as a deploy does, [`Fleet`] boots several nodes at once with a test [`Identity`]
+//! authorized on each and a known_hosts file of their real host keys ([`Node::rekey`]
+//! replaces one node's keys).
 //!
 //! Needs root and `systemd-nspawn`; without either, [`unavailable`] says why and tests skip.
 //! A node is torn down on drop (poweroff, then the overlay, the namespace and the veth
@@ -34,8 +37,10 @@
 
 mod boot;
 mod cgroup;
+mod fleet;
 mod net;
 mod proxy;
+mod ssh;
 
 use std::fs;
 use std::net::Ipv4Addr;
@@ -47,6 +52,9 @@ use crate::process::{Watchdog, running_as_root};
 use crate::services::ServiceError;
 use crate::tools::tools_dir;
 use net::{Lease, NetLock};
+
+pub use fleet::Fleet;
+pub use ssh::{Identity, write_known_hosts};
 
 /// The environment commands inside a node run with.
 const NODE_ENV: &[&str] = &[
