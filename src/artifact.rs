@@ -110,7 +110,9 @@ impl Artifact {
     }
     /// Where a host artifact is installed (`/etc/...`), or `None` for other targets.
     pub fn host_path(&self) -> Option<&str> {
-        self.path.strip_prefix(HOST_PREFIX.trim_end_matches('/'))
+        self.path
+            .strip_prefix(HOST_PREFIX.trim_end_matches('/'))
+            .filter(|rest| rest.starts_with('/'))
     }
     /// The bytes written to disk at build time (links are recorded by their target).
     pub fn bytes(&self) -> &[u8] {

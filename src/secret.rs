@@ -4,6 +4,7 @@
 
 use crate::config::values::SecretRef;
 use hmac::{KeyInit, Mac};
+use std::collections::BTreeMap;
 use std::fmt;
 
 const OPEN: &str = scf_runtime::vars::SECRET_MARKER;
@@ -85,12 +86,24 @@ pub enum ResolveError {
     Unterminated,
 }
 
+/// Values of `env:` references handed to this process by another: `scf agent` gets its
+/// controller's, since the variables live where `scf apply` runs. Consulted before the
+/// process's own environment.
+static SUPPLIED: std::sync::OnceLock<BTreeMap<String, String>> = std::sync::OnceLock::new();
+
+/// Supplies values for `env:` references, consulted before the environment; `false` if some were
+/// supplied already, which leaves those in place.
+pub fn supply(values: BTreeMap<String, String>) -> bool {
+    SUPPLIED.set(values).is_ok()
+}
+
 /// Reads a secret's value now. Only apply and run call this.
 pub fn resolve(r: &SecretRef) -> Result<Secret, ResolveError> {
     let value = match r {
-        SecretRef::Env(name) => {
-            std::env::var(name).map_err(|_| ResolveError::EnvUnset(name.clone()))?
-        }
+        SecretRef::Env(name) => match SUPPLIED.get().and_then(|s| s.get(name)) {
+            Some(value) => value.clone(),
+            None => std::env::var(name).map_err(|_| ResolveError::EnvUnset(name.clone()))?,
+        },
         SecretRef::File(path) => std::fs::read_to_string(path.as_str())
             .map(|s| s.trim_end_matches(['\n', '\r']).to_string())
             .map_err(|source| ResolveError::File {

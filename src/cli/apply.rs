@@ -2,6 +2,7 @@
 //! under its Lease (see [`super::cluster`]).
 
 use super::cluster::{KubeApplyArgs, KubeArgs};
+use super::fleet::{self, FleetArgs};
 use super::plan::{HostArgs, TargetArg, place, prepare};
 use super::progress::Progress;
 use super::report::{color_stderr, confirm, fail};
@@ -46,6 +47,11 @@ pub struct ApplyArgs {
     kube_apply: KubeApplyArgs,
     #[command(flatten)]
     machine: MachineArgs,
+    #[command(flatten)]
+    fleet: FleetArgs,
+    /// With [[hosts]]: how many app hosts to apply at once.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    parallel: u16,
     /// Apply without asking.
     #[arg(long)]
     auto_approve: bool,
@@ -167,6 +173,9 @@ pub fn run(config: &Path, args: &ApplyArgs) -> ExitCode {
     let Some((compiled, artifacts, target)) = prepare(config, &args.host) else {
         return ExitCode::FAILURE;
     };
+    if target == TargetArg::Host && compiled.model.fleet().is_some() {
+        return apply_fleet(&compiled, args);
+    }
     let saved = match args.plan.as_deref().map(read_plan).transpose() {
         Ok(saved) => saved,
         Err(e) => return fail(e),
@@ -204,6 +213,30 @@ pub fn run(config: &Path, args: &ApplyArgs) -> ExitCode {
         Ok(Outcome::Applied(report)) => done(&report),
         Err(e) => fail(e),
     }
+}
+
+/// `scf apply` with [[hosts]]: a rolling apply over ssh.
+fn apply_fleet(compiled: &crate::compile::Compiled, args: &ApplyArgs) -> ExitCode {
+    let saved = match args
+        .plan
+        .as_deref()
+        .map(std::fs::read_to_string)
+        .transpose()
+    {
+        Ok(saved) => saved,
+        Err(e) => return fail(format!("cannot read the plan: {e}")),
+    };
+    fleet::apply(
+        compiled,
+        &args.fleet,
+        &fleet::ApplyRequest {
+            saved: saved.as_deref(),
+            parallel: usize::from(args.parallel),
+            auto_approve: args.auto_approve,
+            probe_timeout: Duration::from_millis(args.probe_timeout.as_millis()),
+            lock_timeout: args.machine.lock_timeout(),
+        },
+    )
 }
 
 /// Returns the host to an earlier generation.

@@ -1,4 +1,5 @@
-//! `scf build --out DIR` and `scf build --check DIR`.
+//! `scf build --out DIR` and `scf build --check DIR`; a fleet's hosts each under
+//! `DIR/hosts/NAME/` ([`compile::build_artifacts`]).
 
 use super::report::{fail, load_or_report};
 use crate::build::{self, Drift};
@@ -23,7 +24,7 @@ pub fn run(config: &Path, args: &BuildArgs) -> ExitCode {
     let Some(compiled) = load_or_report(config) else {
         return ExitCode::FAILURE;
     };
-    let artifacts = match compile::artifacts(&compiled.model) {
+    let artifacts = match compile::build_artifacts(&compiled.model) {
         Ok(a) => a,
         Err(e) => return fail(e),
     };

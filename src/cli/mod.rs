@@ -4,6 +4,7 @@
 mod apply;
 mod build;
 mod cluster;
+mod fleet;
 mod forecast;
 pub mod init;
 pub mod meta;
@@ -66,6 +67,9 @@ pub enum Command {
     Completions(meta::CompletionsArgs),
     /// Print the man page (roff).
     Man,
+    /// Run one request of a fleet's `scf plan`/`scf apply` on this host (JSON on stdin).
+    #[command(hide = true)]
+    Agent,
 }
 
 /// Runs the CLI and maps the outcome to the process exit code.
@@ -95,5 +99,6 @@ pub fn main() -> ExitCode {
         Command::Runtime(cmd) => runtime::run(&cli.config, cmd),
         Command::Completions(args) => meta::completions(&args, Cli::command()),
         Command::Man => meta::man(Cli::command()),
+        Command::Agent => fleet::agent(),
     }
 }

@@ -3,12 +3,15 @@
 //! when there are changes.
 
 use super::cluster::KubeArgs;
-use super::report::{fail, load_or_report, styled};
+use super::fleet::FleetArgs;
+use super::report::{fail, fail_all, load_or_report, styled};
 use crate::artifact::Artifact;
 use crate::compile::{self, Compiled};
 use crate::config::TargetKind;
+use crate::fleet::plan::FleetPlan;
+use crate::fleet::show as fleet_show;
 use crate::host;
-use crate::plan::show;
+use crate::plan::{Plan, show};
 use clap::ValueEnum;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -93,6 +96,8 @@ pub struct PlanArgs {
     host: HostArgs,
     #[command(flatten)]
     kube: KubeArgs,
+    #[command(flatten)]
+    fleet: FleetArgs,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     format: Format,
@@ -148,26 +153,65 @@ pub fn prepare(config: &Path, host: &HostArgs) -> Option<(Compiled, Vec<Artifact
     }
 }
 
+/// A plan to print: one host's or cluster's, with where it applies, or a fleet's.
+enum Planned {
+    One(Plan, String),
+    Fleet(FleetPlan),
+}
+
+impl Planned {
+    fn to_json(&self) -> Result<String, serde_json::Error> {
+        match self {
+            Planned::One(plan, _) => plan.to_json(),
+            Planned::Fleet(fleet) => fleet.to_json(),
+        }
+    }
+
+    fn show(&self, format: Format, json: &str) -> String {
+        let color = styled(&std::io::stdout());
+        match (self, format) {
+            (_, Format::Json) => json.to_string(),
+            (Planned::One(plan, where_), Format::Human) => show::human(plan, where_, color),
+            (Planned::One(plan, where_), Format::Markdown) => show::markdown(plan, where_),
+            (Planned::Fleet(fleet), Format::Human) => fleet_show::human(fleet, color),
+            (Planned::Fleet(fleet), Format::Markdown) => fleet_show::markdown(fleet),
+        }
+    }
+
+    fn has_changes(&self) -> bool {
+        match self {
+            Planned::One(plan, _) => plan.has_changes(),
+            Planned::Fleet(fleet) => fleet.has_changes(),
+        }
+    }
+}
+
 /// Plans and prints.
 pub fn run(config: &Path, args: &PlanArgs) -> ExitCode {
     let Some((compiled, artifacts, target)) = prepare(config, &args.host) else {
         return ExitCode::FAILURE;
     };
     let planned = match target {
-        TargetArg::Host => host::plan(
+        TargetArg::Host if compiled.model.fleet().is_some() => {
+            match super::fleet::plan(&compiled, &args.fleet) {
+                Ok(fleet) => Planned::Fleet(fleet),
+                Err(errors) => return fail_all(errors),
+            }
+        }
+        TargetArg::Host => match host::plan(
             &compiled,
             &artifacts,
             &args.host.options(&compiled.model, false),
-        )
-        .map(|(plan, _)| (plan, place(&args.host.root)))
-        .map_err(|e| e.to_string()),
-        TargetArg::Kubernetes => super::cluster::plan(&compiled, &artifacts, &args.kube),
+        ) {
+            Ok((plan, _)) => Planned::One(plan, place(&args.host.root)),
+            Err(e) => return fail(e),
+        },
+        TargetArg::Kubernetes => match super::cluster::plan(&compiled, &artifacts, &args.kube) {
+            Ok((plan, where_)) => Planned::One(plan, where_),
+            Err(e) => return fail(e),
+        },
     };
-    let (plan, where_) = match planned {
-        Ok(p) => p,
-        Err(e) => return fail(e),
-    };
-    let json = match plan.to_json() {
+    let json = match planned.to_json() {
         Ok(json) => json,
         Err(e) => return fail(format!("cannot write the plan as JSON: {e}")),
     };
@@ -176,12 +220,7 @@ pub fn run(config: &Path, args: &PlanArgs) -> ExitCode {
     {
         return fail(format!("cannot save the plan to {}: {e}", out.display()));
     }
-    let color = styled(&std::io::stdout());
-    match args.format {
-        Format::Human => print!("{}", show::human(&plan, &where_, color)),
-        Format::Json => print!("{json}"),
-        Format::Markdown => print!("{}", show::markdown(&plan, &where_)),
-    }
+    print!("{}", planned.show(args.format, &json));
     if let Some(out) = &args.out {
         eprintln!(
             "Saved the plan to {}; apply exactly it with `scf apply {}`.",
@@ -189,7 +228,7 @@ pub fn run(config: &Path, args: &PlanArgs) -> ExitCode {
             out.display()
         );
     }
-    if args.detailed_exitcode && plan.has_changes() {
+    if args.detailed_exitcode && planned.has_changes() {
         ExitCode::from(2)
     } else {
         ExitCode::SUCCESS

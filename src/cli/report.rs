@@ -46,6 +46,14 @@ pub fn fail(message: impl std::fmt::Display) -> ExitCode {
     ExitCode::FAILURE
 }
 
+/// Prints one error line each and returns exit code 1.
+pub fn fail_all(messages: Vec<String>) -> ExitCode {
+    for message in messages {
+        eprintln!("error: {message}");
+    }
+    ExitCode::FAILURE
+}
+
 /// Asks for `yes` on a terminal; `--auto-approve` skips the question.
 pub fn confirm(auto_approve: bool) -> Result<bool, String> {
     if auto_approve {

@@ -8,6 +8,7 @@
 
 mod container;
 mod data;
+mod fleet;
 mod keywords;
 mod ops;
 mod service;
@@ -15,6 +16,7 @@ pub mod values;
 
 pub use container::*;
 pub use data::*;
+pub use fleet::*;
 pub use ops::*;
 pub use service::*;
 
@@ -68,6 +70,10 @@ pub struct Config {
     /// The runtime image's Dockerfile and the development stack (compose.yaml).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container: Option<Container>,
+    /// The fleet: the machines the host target deploys to over ssh, and their roles.
+    /// Without any, everything runs on the one host `scf apply` runs on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<HostEntry>,
 }
 
 impl Config {

@@ -2,7 +2,7 @@
 
 use super::values::{
     ByteSize, Channel, Cidr, Duration, Email, HostPort, HttpUrl, ImageRef, Login, Name, Quantity,
-    Rate, SecretRef, StringValue,
+    Rate, SecretRef, known,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -208,13 +208,6 @@ fn ingress_namespace() -> Name {
 
 fn monitoring_namespace() -> Name {
     known("monitoring")
-}
-
-/// A built-in default, valid by construction; the config tests parse every one.
-fn known<T: StringValue>(raw: &str) -> T {
-    raw.parse().unwrap_or_else(|e| {
-        panic!("built-in default `{raw}` is invalid: {e}; this is a bug in scf")
-    })
 }
 
 /// `[kubernetes.postgres]`, `[kubernetes.redis]`: a datastore run as a StatefulSet. Every

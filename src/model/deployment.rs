@@ -18,6 +18,9 @@ pub struct Model {
     /// `[[tenants]]`, with plans resolved, sorted by id. (The raw entries stay in
     /// `config.tenants`.)
     pub tenants: Vec<TenantSpec>,
+    /// The `[[hosts]]` entry this model is projected on ([`Model::on_host`]); `None` for
+    /// the deployment as a whole.
+    pub host_name: Option<Name>,
 }
 
 impl Deref for Model {
@@ -85,7 +88,11 @@ impl Model {
             });
         }
         tenants.sort_by(|a, b| a.id.cmp(&b.id));
-        Some(Self { config, tenants })
+        Some(Self {
+            config,
+            tenants,
+            host_name: None,
+        })
     }
 
     /// The deployment's name.

@@ -4,6 +4,7 @@
 
 use super::deployment::Model;
 use crate::config::Connector;
+use crate::config::Role;
 use crate::config::values::SecretRef;
 use scf_contract::{EnvUnit, PlanLimits, plans};
 use scf_runtime::settings::{METRICS_PORT, shutdown};
@@ -143,7 +144,10 @@ pub fn runtime_env(m: &Model, placement: Placement) -> Vec<EnvVar> {
             vars::PROMETHEUS_ENABLED,
             m.monitoring.prometheus.to_string(),
         ),
-        plain(vars::METRICS_LISTEN, metrics_listen(placement).to_string()),
+        plain(
+            vars::METRICS_LISTEN,
+            metrics_listen(m, placement).to_string(),
+        ),
         plain(vars::DATA_DIR, super::layout::state_dir(m)),
         plain(
             vars::DATABASE_EXTENSIONS,
@@ -153,7 +157,7 @@ pub fn runtime_env(m: &Model, placement: Placement) -> Vec<EnvVar> {
                 .collect::<Vec<_>>()
                 .join(","),
         ),
-        plain(vars::TRUSTED_PROXIES, trusted_proxies(placement).into()),
+        plain(vars::TRUSTED_PROXIES, trusted_proxies(m, placement)),
         plain(
             vars::SHUTDOWN_GRACE_SECONDS,
             SHUTDOWN_GRACE_SECONDS.to_string(),
@@ -161,15 +165,16 @@ pub fn runtime_env(m: &Model, placement: Placement) -> Vec<EnvVar> {
     ]
 }
 
-/// Where the runtime serves `/metrics`, apart from the API: loopback on a host (Prometheus
-/// runs beside it), all interfaces in a pod or the compose network (Prometheus reaches it
-/// there, and the network policy lets only Prometheus in).
-pub fn metrics_listen(placement: Placement) -> SocketAddr {
+/// Where the runtime serves `/metrics`, apart from the API: on a host, loopback when
+/// Prometheus runs beside it and the internal address when the fleet's monitoring host is
+/// another; all interfaces in a pod or the compose network (Prometheus reaches it there,
+/// and the network policy lets only Prometheus in).
+pub fn metrics_listen(m: &Model, placement: Placement) -> SocketAddr {
     let ip = match placement {
-        Placement::Host => Ipv4Addr::LOCALHOST,
-        Placement::Kubernetes | Placement::Compose => Ipv4Addr::UNSPECIFIED,
+        Placement::Host => m.serving_address(Role::Monitoring),
+        Placement::Kubernetes | Placement::Compose => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
     };
-    SocketAddr::new(IpAddr::V4(ip), METRICS_PORT)
+    SocketAddr::new(ip, METRICS_PORT)
 }
 
 /// Listen address and database/Redis hosts inside a container network: all interfaces,
@@ -189,13 +194,18 @@ fn in_network(m: &Model, postgres: &str, redis: &str) -> (String, String, String
     )
 }
 
-/// Proxies whose `X-Forwarded-For` the runtime believes: nginx on the same host. In a
-/// cluster or compose network the proxy's address is not known in advance, so none is
-/// trusted and the per-IP limit sees the proxy (the per-user and per-tenant ones still hold).
-fn trusted_proxies(placement: Placement) -> &'static str {
+/// Proxies whose `X-Forwarded-For` the runtime believes: nginx on the same host, and the
+/// fleet's proxy hosts. In a cluster or compose network the proxy's address is not known in
+/// advance, so none is trusted and the per-IP limit sees the proxy (the per-user and
+/// per-tenant ones still hold).
+fn trusted_proxies(m: &Model, placement: Placement) -> String {
     match placement {
-        Placement::Host => "127.0.0.1,::1",
-        _ => "",
+        Placement::Host => ["127.0.0.1".to_string(), "::1".to_string()]
+            .into_iter()
+            .chain(m.remote(Role::Proxy).iter().map(ToString::to_string))
+            .collect::<Vec<_>>()
+            .join(","),
+        _ => String::new(),
     }
 }
 

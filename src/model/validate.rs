@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 mod alerting;
 mod findings;
+mod fleet;
 
 use findings::Findings;
 
@@ -31,6 +32,7 @@ pub fn check(c: &Config, doc: &Node) -> Diagnostics {
     listeners(c, &mut out);
     container(c, &mut out);
     alerting::check(c, &mut out);
+    fleet::check(c, &mut out);
     out.diags
 }
 

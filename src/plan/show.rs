@@ -144,16 +144,21 @@ fn fence(text: &str) -> String {
 /// Markdown for a pull-request comment: a summary, then one `<details>` section per kind.
 /// Long diffs are cut, with a note, so the whole stays under [`MARKDOWN_LIMIT`].
 pub fn markdown(plan: &Plan, where_: &str) -> String {
+    markdown_within(plan, where_, MARKDOWN_LIMIT)
+}
+
+/// [`markdown`] within `limit` bytes, for a comment that shows several plans.
+pub fn markdown_within(plan: &Plan, where_: &str, limit: usize) -> String {
     for max_lines in [usize::MAX, 400, 150, 60, 20, 5, 0] {
         let text = markdown_with(plan, where_, max_lines);
-        if text.len() <= MARKDOWN_LIMIT {
+        if text.len() <= limit {
             return text;
         }
     }
     // Too many changes to list them all: addresses only, cut at the limit.
     let mut text = markdown_with(plan, where_, 0);
     let note = "\n\n_…plan cut to fit a comment; run `scf plan` for the rest._\n";
-    let mut cut = MARKDOWN_LIMIT - note.len();
+    let mut cut = limit.saturating_sub(note.len());
     while !text.is_char_boundary(cut) {
         cut -= 1;
     }

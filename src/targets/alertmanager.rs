@@ -16,7 +16,7 @@ use super::target::Target;
 use crate::artifact::{Artifact, Effect};
 use crate::config::values::SecretRef;
 use crate::config::{Alerting, EmailReceiver, SlackReceiver, WebhookReceiver};
-use crate::model::Model;
+use crate::model::{Model, Role};
 use crate::render::Renderer;
 use crate::secret::marker;
 use crate::targets::error::TargetError;
@@ -107,7 +107,7 @@ impl Target for Alertmanager {
     }
 
     fn render(&self, model: &Model, _: &Renderer) -> Result<Vec<Artifact>, TargetError> {
-        if model.host.is_none() || !model.monitoring.prometheus {
+        if !(model.serves(Role::Monitoring) && model.monitoring.prometheus) {
             return Ok(Vec::new());
         }
         let header = format!(

@@ -96,7 +96,7 @@ impl Target for Backups {
     }
 
     fn packages(&self, model: &Model) -> Vec<Package> {
-        let (Some(_), Some(backup)) = (&model.host, &model.backup) else {
+        let Some(backup) = model.backup.as_ref().filter(|_| model.runs_backups()) else {
             return Vec::new();
         };
         // psql, pg_dump, pg_dumpall, pg_restore; the rest is bash, coreutils and findutils.
@@ -108,7 +108,7 @@ impl Target for Backups {
     }
 
     fn render(&self, model: &Model, renderer: &Renderer) -> Result<Vec<Artifact>, TargetError> {
-        let (Some(_), Some(backup)) = (&model.host, &model.backup) else {
+        let Some(backup) = model.backup.as_ref().filter(|_| model.runs_backups()) else {
             return Ok(Vec::new());
         };
         Ok(vec![

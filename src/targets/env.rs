@@ -60,7 +60,7 @@ impl Target for EnvFile {
     }
 
     fn render(&self, model: &Model, renderer: &Renderer) -> Result<Vec<Artifact>, TargetError> {
-        if model.host.is_none() {
+        if !model.has_account() {
             return Ok(Vec::new());
         }
         let vars = Var::lines(runtime_env(model, Placement::Host));

@@ -14,7 +14,7 @@ mod error;
 mod firewall;
 pub mod grafana;
 pub mod kubernetes;
-mod nginx;
+pub mod nginx;
 pub mod postgres;
 pub mod prometheus;
 pub mod redis;
@@ -52,6 +52,14 @@ pub enum BuildError {
     /// A target failed.
     #[error(transparent)]
     Target(#[from] TargetError),
+    /// A host that is not in `[[hosts]]`.
+    #[error("there is no host `{name}` in [[hosts]]: {known}")]
+    UnknownHost {
+        /// The name asked for.
+        name: String,
+        /// Which hosts there are.
+        known: String,
+    },
     /// Two targets claim one path.
     #[error(
         "targets `{first}` and `{second}` both write `{path}`; this is a bug in scf, please report it"

@@ -2,12 +2,17 @@
 //! from `sites-enabled`. It redirects HTTP to HTTPS, terminates TLS, proxies to the runtime
 //! (WebSocket upgrades included) behind a per-IP rate limit, and serves `/static/` and
 //! `/uploads/` from the directories the systemd target sets up. Needs Debian's `nginx`.
+//!
+//! In a fleet, the site's upstream lists every app host, with health-based failover; the
+//! rollout takes one host out by rewriting the live site with [`drain`] (and puts it back
+//! by writing the generated site again).
 
 use super::error::TargetError;
 use super::target::{CheckCommand, Package, PreSwapCheck, Service, Stage, Staged, Target};
 use crate::artifact::{Artifact, Effect};
-use crate::model::Model;
+use crate::config::HostEntry;
 use crate::model::layout;
+use crate::model::{Model, Role};
 use crate::render::Renderer;
 use serde::Serialize;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -35,7 +40,10 @@ struct Site {
     burst: u64,
     tls: Option<TlsFiles>,
     tls_cache: String,
+    /// What `proxy_pass` names: the runtime's address, or the fleet's upstream block.
     upstream: String,
+    /// The upstream block's `server` directives, one per app host; empty on a local host.
+    servers: Vec<String>,
     /// `firewall.internal_cidr`, allowed to ask `/ready` besides this host (a parsed CIDR).
     internal_cidr: Option<String>,
     connect_timeout: u64,
@@ -54,21 +62,62 @@ struct TlsFiles {
 
 /// Where nginx reaches the runtime: `server.listen`, with a wildcard address replaced by
 /// loopback of the same family.
-fn upstream(listen: SocketAddr) -> String {
+fn upstream(listen: SocketAddr) -> SocketAddr {
     let ip = match listen.ip() {
         IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
         IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
         ip => ip,
     };
-    SocketAddr::new(ip, listen.port()).to_string()
+    SocketAddr::new(ip, listen.port())
+}
+
+/// Where the site is installed on a host.
+pub fn site_path(model: &Model) -> String {
+    format!("{SITES}{}", model.name())
+}
+
+/// The address the proxies reach app host `app` of the fleet on.
+pub fn upstream_server(model: &Model, app: &HostEntry) -> SocketAddr {
+    upstream(model.peers().app_listen(app, model.server.listen))
+}
+
+/// The upstream `server` directive of an app host: one failed request takes it out for 5s.
+fn server_directive(addr: SocketAddr) -> String {
+    format!("server {addr} max_fails=1 fail_timeout=5s")
+}
+
+/// The site `text` with the app host at `addr` marked `down` in its upstream, so nginx
+/// sends it nothing while the rollout updates it; `None` when the upstream has no such
+/// server. Writing the generated site again puts the host back.
+pub fn drain(text: &str, addr: SocketAddr) -> Option<String> {
+    let wanted = format!("{};", server_directive(addr));
+    let mut found = false;
+    let lines: Vec<String> = text
+        .lines()
+        .map(|line| match line.trim() == wanted {
+            true => {
+                found = true;
+                line.replacen(&wanted, &format!("{} down;", server_directive(addr)), 1)
+            }
+            false => line.to_string(),
+        })
+        .collect();
+    found.then(|| lines.join("\n") + "\n")
 }
 
 impl Nginx {
     fn site(model: &Model) -> Option<Site> {
-        let host = model.host.as_ref()?;
+        let host = model.host.as_ref().filter(|_| model.serves(Role::Proxy))?;
         let ident = model.name().as_str().replace('-', "_");
         let per_ip = model.security.rate_limits.per_ip;
         let timeout = model.server.request_timeout.as_secs();
+        let servers: Vec<String> = model
+            .fleet()
+            .unwrap_or_default()
+            .iter()
+            .filter(|h| h.holds(Role::App))
+            .map(|h| server_directive(upstream_server(model, h)))
+            .collect();
         let tls = model.tls.as_ref().and_then(|t| {
             Some(TlsFiles {
                 certificate: t.certificate.as_ref()?.to_string(),
@@ -85,7 +134,11 @@ impl Nginx {
             burst: per_ip.per_minute_ceil(),
             tls,
             tls_cache: format!("{ident}_tls"),
-            upstream: upstream(model.server.listen.0),
+            upstream: match servers.is_empty() {
+                true => upstream(model.server.listen.0).to_string(),
+                false => format!("{ident}_app"),
+            },
+            servers,
             internal_cidr: model
                 .firewall
                 .as_ref()
@@ -120,9 +173,9 @@ impl Target for Nginx {
     }
 
     fn packages(&self, model: &Model) -> Vec<Package> {
-        match model.host {
-            Some(_) => vec![Package::archive("nginx", &[NGINX_UNIT])],
-            None => Vec::new(),
+        match model.serves(Role::Proxy) {
+            true => vec![Package::archive("nginx", &[NGINX_UNIT])],
+            false => Vec::new(),
         }
     }
 
@@ -133,7 +186,7 @@ impl Target for Nginx {
         let name = model.name();
         let text = renderer.render("nginx/site.conf.j2", &site)?;
         Ok(vec![
-            Artifact::file(self.name(), format!("host{SITES}{name}"), text)
+            Artifact::file(self.name(), format!("host{}", site_path(model)), text)
                 .with_mode(0o644)
                 .on_change(Effect::Reload(NGINX_UNIT.into())),
             Artifact::link(
@@ -186,10 +239,28 @@ mod tests {
 
     #[test]
     fn a_wildcard_listen_is_reached_on_loopback() {
-        let at = |s: &str| upstream(s.parse().expect("addr"));
+        let at = |s: &str| upstream(s.parse().expect("addr")).to_string();
         assert_eq!(at("127.0.0.1:5000"), "127.0.0.1:5000");
         assert_eq!(at("0.0.0.0:5000"), "127.0.0.1:5000");
         assert_eq!(at("[::]:5000"), "[::1]:5000");
         assert_eq!(at("10.0.0.5:8080"), "10.0.0.5:8080");
+    }
+
+    #[test]
+    fn drain_marks_exactly_that_app_host_down() {
+        let a: SocketAddr = "10.0.0.2:5000".parse().expect("addr");
+        let b: SocketAddr = "10.0.0.3:5000".parse().expect("addr");
+        let site = format!(
+            "upstream x_app {{\n    {};\n    {};\n}}\n",
+            server_directive(a),
+            server_directive(b)
+        );
+        let drained = drain(&site, b).expect("b is in the upstream");
+        assert_eq!(
+            drained,
+            "upstream x_app {\n    server 10.0.0.2:5000 max_fails=1 fail_timeout=5s;\n    server 10.0.0.3:5000 max_fails=1 fail_timeout=5s down;\n}\n"
+        );
+        assert_eq!(drain(&drained, b), None, "already down");
+        assert_eq!(drain(&site, "10.0.0.4:5000".parse().expect("addr")), None);
     }
 }

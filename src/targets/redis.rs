@@ -5,7 +5,7 @@
 
 use super::target::{Package, Service, Stage, Target};
 use crate::artifact::{Artifact, Effect};
-use crate::model::Model;
+use crate::model::{Model, Role};
 use crate::render::Renderer;
 use crate::targets::error::TargetError;
 use serde::Serialize;
@@ -40,6 +40,8 @@ struct Context {
     password_ref: String,
     password: String,
     bind: Vec<String>,
+    /// The internal address bound for the fleet's app hosts on other hosts, if any.
+    internal: Option<String>,
     port: u16,
     maxmemory: String,
     maxmemory_policy: &'static str,
@@ -74,14 +76,14 @@ impl Target for Redis {
     }
 
     fn packages(&self, model: &Model) -> Vec<Package> {
-        if model.host.is_none() || !model.redis.managed {
+        if !runs(model) {
             return Vec::new();
         }
         vec![Package::archive("redis-server", &[SERVICE])]
     }
 
     fn render(&self, model: &Model, renderer: &Renderer) -> Result<Vec<Artifact>, TargetError> {
-        if model.host.is_none() || !model.redis.managed {
+        if !runs(model) {
             return Ok(Vec::new());
         }
         let r = &model.redis;
@@ -90,7 +92,8 @@ impl Target for Redis {
             path: CONF_PATH,
             password_ref: r.password.to_string(),
             password: crate::secret::marker(&r.password),
-            bind: bind(r.host.as_str()),
+            bind: listen(model),
+            internal: internal(model),
             port: r.port,
             maxmemory: r.maxmemory.to_redis(),
             maxmemory_policy: r.maxmemory_policy.as_str(),
@@ -113,6 +116,29 @@ impl Target for Redis {
                 .on_change(Effect::Restart(SERVICE.into())),
         ])
     }
+}
+
+/// Whether this host runs Redis: it holds the cache role, and scf manages the server.
+fn runs(model: &Model) -> bool {
+    model.serves(Role::Cache) && model.redis.managed
+}
+
+/// The internal address this host serves the fleet's app hosts on, when they are others.
+fn internal(model: &Model) -> Option<String> {
+    let ip = model.serving_address(Role::App);
+    (!ip.is_loopback()).then(|| ip.to_string())
+}
+
+/// [`bind`], plus [`internal`] unless Redis binds every interface or that address already.
+fn listen(model: &Model) -> Vec<String> {
+    let mut out = bind(model.redis.host.as_str());
+    if let Some(ip) = internal(model)
+        && out[0] != "*"
+        && !out.contains(&ip)
+    {
+        out.insert(1, ip);
+    }
+    out
 }
 
 /// Loopback, plus `redis.host` when it is an IPv4 address of this host that is not

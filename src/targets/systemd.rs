@@ -12,8 +12,8 @@ use super::target::{AddressedDir, CheckCommand, Package, PreSwapCheck, Staged, T
 use crate::artifact::{Artifact, Effect};
 use crate::config::values::{Cidr, DomainName};
 use crate::config::{Backup, Host};
-use crate::model::Model;
 use crate::model::layout::{self, BACKUP_SCRIPT, NGINX_GROUP};
+use crate::model::{Model, Role};
 use crate::render::Renderer;
 use serde::Serialize;
 use std::net::IpAddr;
@@ -38,7 +38,8 @@ struct Network {
 }
 
 /// The addresses a unit needs: loopback, the database host when it is an address, and
-/// `firewall.internal_cidr`; for the runtime also the Redis host and its listen address.
+/// `firewall.internal_cidr`; for the runtime also the Redis host, its listen address, and
+/// the fleet's proxy and monitoring hosts that connect to it.
 fn network(model: &Model, runtime: bool) -> Network {
     let local = match runtime {
         true => "localhost: nginx in front, local PostgreSQL and Redis",
@@ -63,6 +64,23 @@ fn network(model: &Model, runtime: bool) -> Network {
     }
     for (key, host, what) in peers {
         peer(&mut net, key, host, what, internal);
+    }
+    if runtime {
+        let clients = [
+            (Role::Proxy, "a proxy host of [[hosts]] (nginx)"),
+            (
+                Role::Monitoring,
+                "the monitoring host of [[hosts]] (Prometheus)",
+            ),
+        ];
+        for (role, what) in clients {
+            for ip in model.remote(role) {
+                if !net.allow.contains(&ip.to_string()) {
+                    net.allow.push(ip.to_string());
+                }
+                net.notes.push(format!("{ip}: {what}"));
+            }
+        }
     }
     if let Some(cidr) = internal {
         net.allow.push(cidr.to_string());
@@ -286,11 +304,14 @@ impl Systemd {
         };
         let text = r.render("systemd/tmpfiles.conf.j2", &ctx)?;
         // The directories exist before the units start (their sandboxes mount them), and
-        // the units run `systemd-tmpfiles --create` again before they start: restart.
-        Ok(self
+        // the runtime runs `systemd-tmpfiles --create` again before it starts: restart it.
+        let file = self
             .unit(tmpfiles_path(model), text)
-            .on_change(Effect::CreateDirs(tmpfiles_path(model)))
-            .on_change(Effect::Restart(format!("{}.service", model.name()))))
+            .on_change(Effect::CreateDirs(tmpfiles_path(model)));
+        Ok(match model.serves(Role::App) {
+            true => file.on_change(Effect::Restart(format!("{}.service", model.name()))),
+            false => file,
+        })
     }
 }
 
@@ -329,24 +350,26 @@ impl Target for Systemd {
     }
 
     fn render(&self, model: &Model, renderer: &Renderer) -> Result<Vec<Artifact>, TargetError> {
-        let Some(host) = &model.host else {
+        let Some(host) = model.host.as_ref().filter(|_| model.has_account()) else {
             return Ok(Vec::new());
         };
         let mut out = vec![
-            self.runtime(model, host, renderer)?,
             self.tmpfiles(model, host, renderer)?,
             self.sysusers(model, host, renderer)?,
         ];
-        if let Some(backup) = &model.backup {
+        if model.serves(Role::App) {
+            out.push(self.runtime(model, host, renderer)?);
+        }
+        if let Some(backup) = model.backup.as_ref().filter(|_| model.runs_backups()) {
             out.extend(self.backups(model, host, backup, renderer)?);
         }
         Ok(out)
     }
 
     fn packages(&self, model: &Model) -> Vec<Package> {
-        match model.host {
-            Some(_) => vec![Package::archive("systemd", &[])],
-            None => Vec::new(),
+        match model.hosted() {
+            true => vec![Package::archive("systemd", &[])],
+            false => Vec::new(),
         }
     }
 

@@ -22,12 +22,13 @@ pub use image::ImageRef;
 pub use names::{
     Channel, Email, Identifier, Industry, Login, Name, PgExtension, PlanName, UnixName,
 };
-pub use net::{Cidr, DomainName, ListenAddr};
+pub use net::{Cidr, DomainName, Ipv4Address, ListenAddr, SshHost};
 pub use path::{AbsPath, S3Url};
 pub use quantity::Quantity;
 pub use scf_contract::{Duration, Rate};
 pub use secret::SecretRef;
 pub use units::{ByteSize, SavePoint};
+pub(crate) use value::known;
 pub use value::{StringValue, ValueError};
 
 /// Checks `raw` against the value type whose schema `format` is `format`.
@@ -49,6 +50,8 @@ pub fn check_format(format: &str, raw: &str) -> Option<Result<(), ValueError>> {
         Cron,
         Cidr,
         DomainName,
+        Ipv4Address,
+        SshHost,
         ListenAddr,
         Name,
         Identifier,

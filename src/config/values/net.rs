@@ -1,8 +1,9 @@
-//! Network values: CIDR blocks, listen addresses and domain names.
+//! Network values: CIDR blocks, IP and listen addresses, domain names, and the hosts ssh
+//! connects to.
 
 use super::value::{ValueError, string_value};
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::str::FromStr;
 
 /// An IP network such as `10.0.0.0/8`, with no host bits set.
@@ -78,6 +79,10 @@ impl DomainName {
     pub(crate) fn from_static(name: &'static str) -> Self {
         Self(name.to_string())
     }
+    /// An IPv4 address, which the grammar always admits (digits and dots).
+    pub(crate) fn from_ipv4(ip: Ipv4Addr) -> Self {
+        Self(ip.to_string())
+    }
 }
 
 impl FromStr for DomainName {
@@ -140,6 +145,91 @@ string_value!(
     "A DNS host name, e.g. `api.example.com`."
 );
 
+/// An IPv4 address such as `10.0.0.2`: what the other hosts of a fleet reach a host on.
+/// (IPv4 only: Redis' bind list, the runtime's URLs and ufw rules are written for it.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Ipv4Address(pub Ipv4Addr);
+
+impl FromStr for Ipv4Address {
+    type Err = ValueError;
+    fn from_str(raw: &str) -> Result<Self, ValueError> {
+        raw.parse().map(Self).map_err(|_| {
+            ValueError::new(
+                format!("`{}` is not an IPv4 address", raw.escape_debug()),
+                "write an IPv4 address, such as `10.0.0.2`",
+            )
+        })
+    }
+}
+
+impl fmt::Display for Ipv4Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+string_value!(
+    Ipv4Address,
+    "ipv4-address",
+    "An IPv4 address, e.g. `10.0.0.2`."
+);
+
+/// What ssh connects to: an IP address, or a lower-case DNS name or `~/.ssh/config` alias
+/// (the [`DomainName`] grammar, so it can never be read as an ssh option).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SshHost {
+    /// An address.
+    Ip(IpAddr),
+    /// A DNS name or ssh alias.
+    Name(DomainName),
+}
+
+impl SshHost {
+    /// The address, when it is one.
+    pub fn ip(&self) -> Option<IpAddr> {
+        match self {
+            SshHost::Ip(ip) => Some(*ip),
+            SshHost::Name(_) => None,
+        }
+    }
+}
+
+impl FromStr for SshHost {
+    type Err = ValueError;
+    fn from_str(raw: &str) -> Result<Self, ValueError> {
+        if let Ok(ip) = raw.parse() {
+            return Ok(Self::Ip(ip));
+        }
+        raw.parse().map(Self::Name).map_err(|e: ValueError| {
+            ValueError::new(
+                format!(
+                    "`{}` is neither an IP address nor a host name",
+                    raw.escape_debug()
+                ),
+                format!(
+                    "write an IP address such as `10.0.0.2`, or a host name or ssh alias: {}",
+                    e.help
+                ),
+            )
+        })
+    }
+}
+
+impl fmt::Display for SshHost {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SshHost::Ip(ip) => ip.fmt(f),
+            SshHost::Name(name) => name.fmt(f),
+        }
+    }
+}
+
+string_value!(
+    SshHost,
+    "ssh-host",
+    "What ssh connects to: an IP address, a DNS name or an ssh alias, e.g. `10.0.0.2`."
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,6 +261,23 @@ mod tests {
             "",
         ] {
             assert!(bad.parse::<DomainName>().is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn ssh_hosts_are_addresses_or_names_never_options() {
+        assert_eq!(
+            "10.0.0.2".parse::<SshHost>().unwrap().ip(),
+            Some("10.0.0.2".parse().unwrap())
+        );
+        assert!("fd00::2".parse::<SshHost>().unwrap().ip().is_some());
+        assert_eq!("app-1".parse::<SshHost>().unwrap().ip(), None);
+        for bad in ["-oProxyCommand=x", "a b", "", "App"] {
+            assert!(bad.parse::<SshHost>().is_err(), "{bad:?}");
+        }
+        assert!("10.0.0.2".parse::<Ipv4Address>().is_ok());
+        for bad in ["db.internal", "fd00::2"] {
+            assert!(bad.parse::<Ipv4Address>().is_err(), "{bad:?}");
         }
     }
 

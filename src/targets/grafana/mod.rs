@@ -11,7 +11,7 @@ use super::prometheus::metrics::PROMETHEUS_PORT;
 use super::prometheus::schema::to_yaml;
 use super::target::{Origin, Package, Service, Stage, Target};
 use crate::artifact::{Artifact, Effect};
-use crate::model::Model;
+use crate::model::{Model, Role};
 use crate::render::Renderer;
 use crate::targets::error::TargetError;
 use serde::Serialize;
@@ -87,7 +87,7 @@ impl Target for Grafana {
     }
 
     fn packages(&self, model: &Model) -> Vec<Package> {
-        if model.host.is_none() || !model.monitoring.grafana {
+        if !(model.serves(Role::Monitoring) && model.monitoring.grafana) {
             return Vec::new();
         }
         vec![Package {
@@ -102,7 +102,7 @@ impl Target for Grafana {
     }
 
     fn render(&self, model: &Model, _: &Renderer) -> Result<Vec<Artifact>, TargetError> {
-        if model.host.is_none() || !model.monitoring.grafana {
+        if !(model.serves(Role::Monitoring) && model.monitoring.grafana) {
             return Ok(Vec::new());
         }
         let name = model.name().to_string();

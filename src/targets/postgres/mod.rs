@@ -16,7 +16,7 @@ use super::target::{Package, Service, Stage, Target};
 use crate::artifact::{Artifact, Effect};
 use crate::config::values::ByteSize;
 use crate::config::{DiskKind, Host, PgSetting};
-use crate::model::Model;
+use crate::model::{Model, Role};
 use crate::render::Renderer;
 use crate::targets::error::TargetError;
 use serde::Serialize;
@@ -45,6 +45,10 @@ pub const ADMIN_MAP: &str = "scf_admin";
 struct AccessContext {
     name: String,
     map: &'static str,
+    /// The runtime's role, which the app hosts log in as.
+    user: String,
+    /// The fleet's app hosts on other hosts, by internal address.
+    app_hosts: Vec<String>,
 }
 
 /// Where the settings file is installed on a host.
@@ -116,14 +120,14 @@ impl Target for Postgres {
     }
 
     fn packages(&self, model: &Model) -> Vec<Package> {
-        if model.host.is_none() || !model.database.managed {
+        if !runs(model) {
             return Vec::new();
         }
         vec![Package::archive(PACKAGE, &[SERVICE])]
     }
 
     fn render(&self, model: &Model, renderer: &Renderer) -> Result<Vec<Artifact>, TargetError> {
-        let Some(host) = model.host.as_ref().filter(|_| model.database.managed) else {
+        let Some(host) = model.host.as_ref().filter(|_| runs(model)) else {
             return Ok(Vec::new());
         };
         let conf = renderer.render("postgres/postgresql.conf.j2", &conf_context(model, host))?;
@@ -131,6 +135,12 @@ impl Target for Postgres {
         let access = AccessContext {
             name: model.name().to_string(),
             map: ADMIN_MAP,
+            user: model.database.user.to_string(),
+            app_hosts: model
+                .remote(Role::App)
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
         };
         let mut out = vec![
             Artifact::file(self.name(), format!("host{}", conf_path(model)), conf)
@@ -154,6 +164,11 @@ impl Target for Postgres {
         out.extend(sql::render(self.name(), model, renderer)?);
         Ok(out)
     }
+}
+
+/// Whether this host runs PostgreSQL: it holds the database role, and scf manages the server.
+fn runs(model: &Model) -> bool {
+    model.serves(Role::Database) && model.database.managed
 }
 
 /// The memory PostgreSQL is sized for, and how it was derived.
@@ -185,12 +200,7 @@ fn conf_context(model: &Model, host: &Host) -> ConfContext {
         max_tenants: model.tenancy.max_tenants,
     };
     let mut settings = vec![
-        Setting {
-            name: "listen_addresses".into(),
-            value: listen_addresses(model),
-            quoted: true,
-            note: "loopback, plus database.host when it is not".into(),
-        },
+        listen_addresses(model),
         Setting {
             name: "port".into(),
             value: model.database.port.to_string(),
@@ -219,16 +229,29 @@ fn conf_context(model: &Model, host: &Host) -> ConfContext {
     }
 }
 
-fn listen_addresses(model: &Model) -> String {
+/// Loopback, plus `database.host` when it is not, plus the internal address when the
+/// fleet's app hosts are other hosts.
+fn listen_addresses(model: &Model) -> Setting {
     let host = model.database.host.as_str();
     let loopback = ["localhost", "127.0.0.1"].contains(&host)
         || host
             .parse::<std::net::Ipv4Addr>()
             .is_ok_and(|ip| ip.is_loopback());
-    if loopback {
-        "localhost".into()
-    } else {
-        format!("localhost,{host}")
+    let mut value = vec!["localhost".to_string()];
+    if !loopback {
+        value.push(host.to_string());
+    }
+    let mut note = "loopback, plus database.host when it is not".to_string();
+    let internal = model.serving_address(Role::App);
+    if !internal.is_loopback() && !value.contains(&internal.to_string()) {
+        value.push(internal.to_string());
+        note.push_str(", and the internal address the app hosts reach");
+    }
+    Setting {
+        name: "listen_addresses".into(),
+        value: value.join(","),
+        quoted: true,
+        note,
     }
 }
 

@@ -2,17 +2,19 @@
 //! Debian package's environment file (`/etc/default/prometheus-*-exporter`, which its unit
 //! reads with `EnvironmentFile=`). postgres-exporter logs in as the monitoring role
 //! ([`crate::config::Database::monitor_role`]), redis-exporter with Redis's password, and
-//! every exporter listens on loopback only. The files are mode 0640, root:prometheus (the
-//! units run as `prometheus`); secrets are markers that `scf apply` fills. The same list
-//! gives `prometheus.yml` its exporter jobs, so what is scraped is what is configured.
+//! every exporter listens on loopback, or on the internal address when the fleet's
+//! monitoring host is another. The files are mode 0640, root:prometheus (the units run as
+//! `prometheus`); secrets are markers that `scf apply` fills. The same list gives
+//! `prometheus.yml` its exporter jobs, so what is scraped is what is configured.
 
 use super::metrics::{NODE_EXPORTER_PORT, POSTGRES_EXPORTER_PORT, REDIS_EXPORTER_PORT};
 use crate::artifact::{Artifact, Effect};
-use crate::model::{EnvValue, EnvVar, Model};
+use crate::model::{EnvValue, EnvVar, Model, Role};
 use crate::render::Renderer;
 use crate::targets::env::Var;
 use crate::targets::error::TargetError;
 use serde::Serialize;
+use std::net::SocketAddr;
 
 /// The environment-file template.
 pub const TEMPLATE: (&str, &str) = (
@@ -30,7 +32,7 @@ pub struct Exporter {
     pub job: &'static str,
     /// The Debian package, which names its unit and its environment file.
     pub package: &'static str,
-    /// The loopback port it listens on.
+    /// The port it listens on.
     pub port: u16,
     /// What it needs besides its listen address.
     vars: Vec<EnvVar>,
@@ -40,6 +42,11 @@ impl Exporter {
     /// Where its environment file is installed.
     pub fn env_path(&self) -> String {
         format!("/etc/default/{}", self.package)
+    }
+
+    /// Where it listens: on the address this host serves the monitoring host on.
+    pub fn listen(&self, model: &Model) -> SocketAddr {
+        SocketAddr::new(model.serving_address(Role::Monitoring), self.port)
     }
 
     /// Its systemd unit, as the package installs it.
@@ -58,6 +65,9 @@ struct Context {
 /// The exporters of a host with Prometheus, in scrape order: postgres-exporter and
 /// redis-exporter for the servers scf manages there, node-exporter always.
 pub fn exporters(model: &Model) -> Vec<Exporter> {
+    if !(model.hosted() && model.monitoring.prometheus) {
+        return Vec::new();
+    }
     let plain = |name, value: String| EnvVar {
         name,
         value: EnvValue::Plain(value),
@@ -123,11 +133,11 @@ pub fn artifacts(
     exporters(model)
         .into_iter()
         .map(|e| {
-            let (path, unit) = (e.env_path(), e.unit());
+            let (path, unit, listen) = (e.env_path(), e.unit(), e.listen(model));
             let mut vars = e.vars;
             vars.push(EnvVar {
                 name: "ARGS",
-                value: EnvValue::Plain(format!("--web.listen-address=127.0.0.1:{}", e.port)),
+                value: EnvValue::Plain(format!("--web.listen-address={listen}")),
             });
             let context = Context {
                 package: e.package,
