@@ -238,6 +238,25 @@ fn assert_no_failures(figures: &Figures, during: &str) {
     );
 }
 
+/// Asserts that `steps` appear in `log` in this order.
+fn assert_in_order(log: &str, steps: &[&str]) {
+    let mut rest = log;
+    for step in steps {
+        let at = rest
+            .find(step)
+            .unwrap_or_else(|| panic!("{step:?}, after the steps before it, in:\n{log}"));
+        rest = &rest[at + step.len()..];
+    }
+}
+
+/// The rollout's own lines (`fleet: …`), as a CI log shows them.
+fn rollout(log: &str) -> String {
+    log.lines()
+        .filter(|line| line.starts_with("fleet: "))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 fn env_file(node: &Node) -> String {
     node.run(&["cat", ENV_FILE])
         .expect("the runtime's env file")
@@ -327,8 +346,23 @@ fn a_fleet_is_bootstrapped_rolled_and_guarded_over_ssh() {
     let rolled = started.elapsed();
     let figures = load.stop();
     assert_eq!(code, Some(0), "the rolling apply failed:\n{log}");
-    eprintln!("rolling apply of server.workers: {rolled:.1?}");
+    eprintln!(
+        "rolling apply of server.workers in {rolled:.1?}:\n{}",
+        rollout(&log)
+    );
     assert_no_failures(&figures, "the rolling change of server.workers");
+    let restart = "ran: systemctl restart ai-supply-chain.service";
+    assert_in_order(
+        &log,
+        &[
+            "fleet: taking app-1 out of main's upstream",
+            &format!("[app-1]     {restart}"),
+            "fleet: putting main's upstream back",
+            "fleet: taking app-2 out of main's upstream",
+            &format!("[app-2]     {restart}"),
+            "fleet: putting main's upstream back",
+        ],
+    );
     for app in apps {
         assert!(env_file(app).contains("WORKERS=2"), "{}", app.name());
     }
@@ -374,8 +408,18 @@ fn a_fleet_is_bootstrapped_rolled_and_guarded_over_ssh() {
     let (code, log) = fleet.apply(&["--probe-timeout", "15s"], &[("SCF_SECRET_KEY", "short")]);
     let figures = load.stop();
     assert_eq!(code, Some(1), "an apply with a failing runtime:\n{log}");
-    assert!(log.contains("app-1"), "the failed host is named:\n{log}");
+    eprintln!("the failed rollout:\n{}", rollout(&log));
     assert_no_failures(&figures, "the failed rollout");
+    assert_in_order(
+        &log,
+        &[
+            "fleet: taking app-1 out of main's upstream",
+            "fleet: applying app-1",
+            "fleet: putting main's upstream back",
+            "error: host app-1",
+        ],
+    );
+    assert!(!log.contains("fleet: applying app-2"), "{log}");
     assert_eq!(
         apps.map(env_file),
         before,
