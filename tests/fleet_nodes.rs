@@ -2,10 +2,12 @@
 //! machine as a CI job runs them: three nodes booted under systemd-nspawn, each in a network
 //! namespace of its own with sshd, a deploy key and a known_hosts file made by the test
 //! (`--identity`, `--known-hosts`). Two hosts are `app`; the third holds the database, the
-//! cache, the proxy and the monitoring. One apply bootstraps all three from bare; a rolling
-//! change keeps a request loop through the proxy at 200 without one failure; a runtime that
-//! fails its probe stops the rollout on the first app host, which rolls itself back; the
-//! database refuses every host that is not an app host; a changed host key is refused.
+//! cache, the proxy and the monitoring. A changed host key is refused with its fingerprint,
+//! and a host that does not answer fails the plan in time; one apply bootstraps all three
+//! from bare; a second plan is a no-op; a rolling change keeps a request loop through the
+//! proxy at 200 without one failure; the database refuses every host that is not an app
+//! host (ufw and pg_hba); a runtime that fails its probe stops the rollout on the first app
+//! host, which rolls itself back; a saved plan is refused once a host drifted.
 //!
 //! Skipped, saying why, where nodes cannot run (not root, no systemd-nspawn); CI runs it.
 
@@ -111,7 +113,7 @@ impl Deployment {
             .expect("key");
     }
 
-    /// Writes the example framework.toml, edited by `edit`, with the fleet's inventory.
+    /// Writes the example framework.toml with the fleet's inventory, edited by `edit`.
     fn configure(&self, edit: impl Fn(String) -> String) {
         let example = std::fs::read_to_string(
             Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/framework.toml"),
@@ -127,7 +129,7 @@ impl Deployment {
         );
         std::fs::write(
             self.dir.path().join("framework.toml"),
-            edit(example) + &inventory,
+            edit(example + &inventory),
         )
         .expect("framework.toml");
     }
@@ -269,6 +271,32 @@ fn a_fleet_is_bootstrapped_rolled_and_guarded_over_ssh() {
     };
     let main = fleet.main();
     let apps = fleet.apps();
+
+    // Before the firewall is up (its `limit 22/tcp` refuses a sixth connection from one
+    // address within 30 s, and this test makes many): a changed host key is refused with the
+    // fingerprint the host now shows, and a host that does not answer fails the plan with its
+    // name within the connect timeout; the other hosts are still planned.
+    let app2 = apps[1];
+    app2.rekey().expect("a new host key on app-2");
+    let fingerprint = app2.host_key_fingerprint().expect("its fingerprint");
+    fleet.configure(|t| {
+        t + "\n[[hosts]]\nname = \"app-3\"\naddress = \"10.231.0.250\"\nroles = [\"app\"]\n"
+    });
+    let started = Instant::now();
+    let (code, refused) = fleet.scf(&["plan", "--connect-timeout", "3s"], &[]);
+    let waited = started.elapsed();
+    assert_eq!(code, Some(1), "{refused}");
+    let said = |needle: &str| refused.lines().any(|line| line.contains(needle));
+    assert!(
+        said("app-2") && said(&fingerprint),
+        "app-2 and {fingerprint} in:\n{refused}"
+    );
+    assert!(said("app-3"), "the unreachable app-3 in:\n{refused}");
+    assert!(waited < Duration::from_secs(15), "{waited:?}: {refused}");
+    // The operator checks the new key out of band and trusts it; app-3 is dropped.
+    node::write_known_hosts(fleet.fleet.known_hosts(), fleet.fleet.nodes())
+        .expect("known_hosts with app-2's new key");
+    fleet.configure(|t| t);
 
     // Bare hosts: a plan of the whole fleet, grouped by host, with changes on each.
     let (code, plan) = fleet.plan();
@@ -426,16 +454,21 @@ fn a_fleet_is_bootstrapped_rolled_and_guarded_over_ssh() {
         "app-1 rolled back, app-2 untouched"
     );
 
-    // A changed host key is refused, with the fingerprint the host now shows.
-    let app2 = apps[1];
-    app2.rekey().expect("a new host key on app-2");
-    let fingerprint = app2.host_key_fingerprint().expect("its fingerprint");
-    let (code, refused) = fleet.plan();
-    assert_eq!(code, Some(1), "{refused}");
+    // A saved plan is refused when a host drifted since, naming the host and its address.
+    fleet.configure(|t| t.replace("workers = 4", "workers = 3"));
+    let saved = fleet.dir.path().join("workers.plan.json");
+    let saved = saved.to_str().expect("a UTF-8 temp path");
+    let (code, plan) = fleet.scf(&["plan", "-o", saved], &[]);
+    assert_eq!(code, Some(0), "{plan}");
+    app2.sh("echo '# by hand' >> /etc/default/prometheus-node-exporter")
+        .expect("a change by hand on app-2");
+    let (code, stale) = fleet.apply(&[saved], &[]);
+    assert_eq!(code, Some(1), "{stale}");
     assert!(
-        refused.contains("app-2") && refused.contains(&fingerprint),
-        "app-2 and {fingerprint} in:\n{refused}"
+        stale.contains(&format!("host app-2 ({})", app2.address())) && !stale.contains("app-1 ("),
+        "only app-2 drifted:\n{stale}"
     );
+    assert!(env_file(apps[0]).contains("WORKERS=2"), "nothing applied");
 
     fleet.fleet.teardown().expect("teardown");
 }
