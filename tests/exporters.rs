@@ -175,19 +175,39 @@ fn bootstrap(b: &Build, admin_url: &str) {
 }
 
 #[test]
-fn every_host_with_prometheus_configures_its_exporters_on_loopback() {
+fn every_host_with_prometheus_configures_its_exporters_on_loopback_or_for_the_monitoring_host() {
     let with = built::having(
         NODE_ENV,
-        &["example", "profile-single-tenant", "profile-multi-tenant"],
-        "every host scenario with monitoring.prometheus on",
+        &[
+            "example",
+            "profile-single-tenant",
+            "profile-multi-tenant",
+            "fleet-app-1",
+            "fleet-app-2",
+            "fleet-data",
+            "fleet-edge",
+        ],
+        "every host scenario with monitoring.prometheus on, and every host of the fleet",
     );
     for b in &with {
-        for path in [POSTGRES_ENV, REDIS_ENV, NODE_ENV] {
+        // Each fleet host but the monitoring host's own (edge) listens on its internal
+        // address; only the database and cache host runs their exporters.
+        let (ip, paths): (&str, &[&str]) = match b.name.as_str() {
+            "fleet-app-1" => ("10.0.1.11", &[NODE_ENV]),
+            "fleet-app-2" => ("10.0.1.12", &[NODE_ENV]),
+            "fleet-edge" => ("127.0.0.1", &[NODE_ENV]),
+            "fleet-data" => ("10.0.1.20", &[POSTGRES_ENV, REDIS_ENV, NODE_ENV]),
+            _ => ("127.0.0.1", &[POSTGRES_ENV, REDIS_ENV, NODE_ENV]),
+        };
+        for path in [POSTGRES_ENV, REDIS_ENV] {
+            assert_eq!(b.has(path), paths.contains(&path), "{}: {path}", b.name);
+        }
+        for &path in paths {
             let text = b.read(path);
             let args: Vec<&str> = text.lines().filter(|l| l.starts_with("ARGS=")).collect();
             assert_eq!(args.len(), 1, "{}: {path}: one ARGS line", b.name);
             assert!(
-                args[0].starts_with("ARGS=--web.listen-address=127.0.0.1:"),
+                args[0].starts_with(&format!("ARGS=--web.listen-address={ip}:")),
                 "{}: {path}: {}",
                 b.name,
                 args[0]

@@ -19,8 +19,12 @@ fn build(dir: &Path, file: &Path) -> PathBuf {
 fn every_script_passes_bash_n_and_shellcheck() {
     let shellcheck =
         scf_testkit::tools::find("shellcheck").expect("shellcheck: run scripts/install-tools");
-    for (name, dir, file) in support::scenarios() {
-        let script = build(dir.path(), &file);
+    let scenarios = support::scenarios();
+    let hosts = scenarios.iter().flat_map(|(scenario, dir, file)| {
+        support::hosts(scenario, &support::build(dir.path(), file))
+    });
+    for (name, root) in hosts {
+        let script = root.join(SCRIPT);
         if name == "profile-kubernetes" {
             assert!(!script.exists(), "no firewall without [host]");
             continue;

@@ -48,6 +48,11 @@ fn a_host_sees_the_servers_it_does_not_run_as_remote_ones_at_their_hosts() {
 
     let edge = fleet.on_host("edge").expect("edge");
     assert!(!edge.has_account() && edge.serves(Role::Proxy));
+    let again = edge.on_host("data").expect("data, from edge's projection");
+    assert!(
+        again.database.managed && again.redis.managed,
+        "a projection starts from the fleet, not from another host's view"
+    );
     assert_eq!(
         fleet.peers(),
         Peers {
@@ -180,4 +185,87 @@ fn a_fleet_build_writes_each_host_under_its_name() {
     assert!(built.iter().any(|a| a.path == unit));
     assert!(built.iter().all(|a| a.host_path().is_none()));
     assert!(built.windows(2).all(|w| w[0].path < w[1].path), "sorted");
+}
+
+/// The text of host `name`'s file installed at `path`.
+fn text(model: &Model, name: &str, path: &str) -> String {
+    let artifacts = host_artifacts(model, name).expect("renders");
+    let a = artifacts
+        .iter()
+        .find(|a| a.host_path() == Some(path))
+        .unwrap_or_else(|| panic!("{name} has no {path}"));
+    String::from_utf8(a.bytes().to_vec()).expect("text")
+}
+
+#[test]
+fn what_crosses_hosts_names_the_peers_by_internal_address() {
+    let m = fleet();
+    let env = text(&m, "app-1", "/etc/ai-supply-chain/ai-supply-chain.env");
+    for line in [
+        "LISTEN_ADDR=10.0.1.11:5000",
+        "DATABASE_URL=postgresql://framework@10.0.1.20:5432/ai_supply_chain",
+        "REDIS_URL=redis://10.0.1.20:6379/0",
+        "METRICS_LISTEN=10.0.1.11:9464",
+        "TRUSTED_PROXIES=127.0.0.1,::1,10.0.1.10",
+    ] {
+        assert!(env.lines().any(|l| l == line), "{line}\n{env}");
+    }
+    let unit = text(&m, "app-1", "/etc/systemd/system/ai-supply-chain.service");
+    assert!(
+        unit.contains("\nIPAddressAllow=localhost 10.0.1.11 10.0.1.20 10.0.1.10 10.0.0.0/8\n"),
+        "{unit}"
+    );
+    let redis = text(&m, "data", "/etc/redis/redis.conf");
+    assert!(
+        redis.contains("\nbind 127.0.0.1 10.0.1.20 -::1\n"),
+        "{redis}"
+    );
+    let pg = text(
+        &m,
+        "data",
+        "/etc/postgresql/15/main/conf.d/ai-supply-chain.conf",
+    );
+    assert!(
+        pg.contains("\nlisten_addresses = 'localhost,10.0.1.20'\n"),
+        "{pg}"
+    );
+}
+
+#[test]
+fn ufw_opens_each_port_to_exactly_the_hosts_that_use_it() {
+    let m = fleet();
+    let rules = |host: &str| -> Vec<String> {
+        text(&m, host, "/usr/local/lib/ai-supply-chain/firewall.sh")
+            .lines()
+            .map(str::trim)
+            .filter(|l| l.starts_with("'allow") || l.starts_with("'limit"))
+            .map(|l| l.trim_matches('\'').to_string())
+            .collect()
+    };
+    assert_eq!(
+        rules("data"),
+        [
+            "limit 22/tcp",
+            "allow proto tcp from 10.0.1.11 to any port 5432",
+            "allow proto tcp from 10.0.1.12 to any port 5432",
+            "allow proto tcp from 10.0.1.11 to any port 6379",
+            "allow proto tcp from 10.0.1.12 to any port 6379",
+            "allow proto tcp from 10.0.1.10 to any port 9187",
+            "allow proto tcp from 10.0.1.10 to any port 9121",
+            "allow proto tcp from 10.0.1.10 to any port 9100",
+        ]
+    );
+    assert_eq!(
+        rules("app-2"),
+        [
+            "limit 22/tcp",
+            "allow proto tcp from 10.0.1.10 to any port 5000",
+            "allow proto tcp from 10.0.1.10 to any port 9464",
+            "allow proto tcp from 10.0.1.10 to any port 9100",
+        ]
+    );
+    assert_eq!(
+        rules("edge"),
+        ["limit 22/tcp", "allow 80/tcp", "allow 443/tcp"]
+    );
 }

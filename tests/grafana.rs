@@ -49,7 +49,12 @@ fn judge(b: &Build) {
 fn every_monitored_scenario_has_a_dashboard_promtool_parses() {
     let monitored = built::having(
         DASHBOARD,
-        &["example", "profile-single-tenant", "profile-multi-tenant"],
+        &[
+            "example",
+            "profile-single-tenant",
+            "profile-multi-tenant",
+            "fleet-edge",
+        ],
         "dev turns monitoring off; Kubernetes has no host",
     );
     for b in &monitored {

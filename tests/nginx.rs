@@ -9,16 +9,10 @@ use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-/// Builds `file` into `dir/out` and returns the site, if the scenario has one.
-fn build_site(dir: &Path, file: &Path) -> Option<PathBuf> {
-    let out = support::scf(dir, &["build", "--config", file.to_str()?, "--out", "out"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let site = dir.join("out/host/etc/nginx/sites-available/ai-supply-chain");
-    let link = dir.join("out/host/etc/nginx/sites-enabled/ai-supply-chain");
+/// The site of a host tree (a build's `out`, or a fleet host's), if it has one.
+fn site_of(root: &Path) -> Option<PathBuf> {
+    let site = root.join("host/etc/nginx/sites-available/ai-supply-chain");
+    let link = root.join("host/etc/nginx/sites-enabled/ai-supply-chain");
     if !site.exists() {
         assert!(!link.exists(), "a link to no site");
         return None;
@@ -30,19 +24,57 @@ fn build_site(dir: &Path, file: &Path) -> Option<PathBuf> {
     Some(site)
 }
 
+/// Builds `file` into `dir/out` and returns the site, if the scenario has one.
+fn build_site(dir: &Path, file: &Path) -> Option<PathBuf> {
+    site_of(&support::build(dir, file))
+}
+
 #[test]
 fn every_site_passes_nginx_t_and_gixy() {
-    let mut sites = 0;
-    for (name, dir, file) in support::scenarios() {
-        let Some(site) = build_site(dir.path(), &file) else {
-            assert_eq!(name, "profile-kubernetes", "{name} has no nginx site");
-            continue;
-        };
-        nginx::check(&site, &[]).unwrap_or_else(|e| panic!("{name}: nginx -t: {e}"));
-        nginx::gixy(&site, &[]).unwrap_or_else(|e| panic!("{name}: gixy: {e}"));
-        sites += 1;
+    let mut sites = Vec::new();
+    for (scenario, dir, file) in support::scenarios() {
+        let out = support::build(dir.path(), &file);
+        for (name, root) in support::hosts(&scenario, &out) {
+            let Some(site) = site_of(&root) else {
+                continue;
+            };
+            nginx::check(&site, &[]).unwrap_or_else(|e| panic!("{name}: nginx -t: {e}"));
+            nginx::gixy(&site, &[]).unwrap_or_else(|e| panic!("{name}: gixy: {e}"));
+            sites.push(name);
+        }
     }
-    assert_eq!(sites, 4, "the example and three host profiles");
+    assert_eq!(
+        sites,
+        [
+            "example",
+            "profile-dev",
+            "profile-single-tenant",
+            "profile-multi-tenant",
+            "fleet-edge"
+        ],
+        "the example, the three host profiles, and the fleet's proxy host"
+    );
+}
+
+#[test]
+fn the_fleet_upstream_lists_every_app_host_and_a_drained_one_still_passes_nginx_t() {
+    let (_, dir, file) = support::scenarios().pop().expect("the fleet scenario");
+    let out = support::build(dir.path(), &file);
+    let site = site_of(&out.join("hosts/edge")).expect("the proxy host's site");
+    let text = std::fs::read_to_string(&site).expect("site");
+    for app in ["10.0.1.11:5000", "10.0.1.12:5000"] {
+        assert!(
+            text.contains(&format!("    server {app} max_fails=1 fail_timeout=5s;\n")),
+            "{app} in the upstream:\n{text}"
+        );
+    }
+    assert!(text.contains("proxy_next_upstream error timeout http_502 http_503;"));
+    let drained = scf::targets::nginx::drain(&text, "10.0.1.12:5000".parse().expect("addr"))
+        .expect("app-2 is in the upstream");
+    assert!(drained.contains("server 10.0.1.12:5000 max_fails=1 fail_timeout=5s down;"));
+    let drained_site = dir.path().join("drained");
+    std::fs::write(&drained_site, drained).expect("write");
+    nginx::check(&drained_site, &[]).unwrap_or_else(|e| panic!("drained: nginx -t: {e}"));
 }
 
 /// A backend that answers a WebSocket upgrade with 101 and a greeting over the upgraded

@@ -78,6 +78,37 @@ fn bootstrap_with_password(b: &Build, cluster: &PgCluster, password: &str) -> St
     )
 }
 
+/// Every generated pg_hba.conf parses without an error in PostgreSQL's own view of it
+/// (`pg_hba_file_rules` reads the file on disk), and the fleet's database host admits its
+/// two app hosts, by address and with a password, and no other remote client.
+#[test]
+fn every_pg_hba_conf_parses_and_the_fleet_admits_exactly_its_app_hosts() {
+    const HBA: &str = "/etc/postgresql/15/main/pg_hba.conf";
+    let pg = PgCluster::start(None).expect("postgres");
+    let live = pg.psql("SHOW hba_file").expect("hba_file");
+    let live = std::path::Path::new(live.trim());
+    for b in built::scenarios().iter().filter(|b| b.has(HBA)) {
+        std::fs::write(live, b.read(HBA)).expect("write pg_hba.conf");
+        let errors = pg
+            .psql("SELECT line_number || ': ' || error FROM pg_hba_file_rules WHERE error IS NOT NULL")
+            .expect("pg_hba_file_rules");
+        assert!(errors.trim().is_empty(), "{}: {errors}", b.name);
+        let remote = pg
+            .psql(
+                "SELECT string_agg(address || '/' || netmask || ' ' || array_to_string(user_name, ',') || ' ' || auth_method, '; ' ORDER BY line_number) \
+                 FROM pg_hba_file_rules WHERE type = 'host' AND address NOT IN ('127.0.0.1', '::1')",
+            )
+            .expect("remote rules");
+        let expected = match b.name.as_str() {
+            "fleet-data" => {
+                "10.0.1.11/255.255.255.255 framework scram-sha-256; 10.0.1.12/255.255.255.255 framework scram-sha-256"
+            }
+            _ => "",
+        };
+        assert_eq!(remote.trim(), expected, "{}", b.name);
+    }
+}
+
 #[test]
 fn every_scenario_starts_postgres_and_bootstraps_idempotently() {
     let with_postgres = built::having(
@@ -87,6 +118,7 @@ fn every_scenario_starts_postgres_and_bootstraps_idempotently() {
             "profile-dev",
             "profile-single-tenant",
             "profile-multi-tenant",
+            "fleet-data",
         ],
         "every host scenario, and not Kubernetes, manages PostgreSQL",
     );

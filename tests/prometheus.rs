@@ -29,7 +29,12 @@ fn judge(b: &Build) {
 fn every_monitored_scenario_passes_promtool() {
     let monitored = built::having(
         CONFIG,
-        &["example", "profile-single-tenant", "profile-multi-tenant"],
+        &[
+            "example",
+            "profile-single-tenant",
+            "profile-multi-tenant",
+            "fleet-edge",
+        ],
         "dev turns monitoring off; Kubernetes has no host",
     );
     for b in &monitored {
@@ -42,12 +47,28 @@ fn every_monitored_scenario_passes_promtool() {
                 b.name
             );
         }
-        for target in [
-            "127.0.0.1:9464",
-            "127.0.0.1:9187",
-            "127.0.0.1:9121",
-            "127.0.0.1:9100",
-        ] {
+        // The fleet's Prometheus scrapes each host at its internal address, its own host
+        // on loopback: the runtime on both app hosts, the data services' exporters on
+        // their host, and every host's node-exporter.
+        let targets: &[&str] = match b.name.as_str() {
+            "fleet-edge" => &[
+                "10.0.1.11:9464",
+                "10.0.1.12:9464",
+                "10.0.1.20:9187",
+                "10.0.1.20:9121",
+                "10.0.1.11:9100",
+                "10.0.1.12:9100",
+                "127.0.0.1:9100",
+                "10.0.1.20:9100",
+            ],
+            _ => &[
+                "127.0.0.1:9464",
+                "127.0.0.1:9187",
+                "127.0.0.1:9121",
+                "127.0.0.1:9100",
+            ],
+        };
+        for target in targets {
             assert!(
                 config.contains(&format!("- {target}\n")),
                 "{}: {target}",

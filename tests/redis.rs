@@ -98,6 +98,7 @@ fn every_scenario_starts_redis_with_the_password_and_no_dangerous_commands() {
             "profile-dev",
             "profile-single-tenant",
             "profile-multi-tenant",
+            "fleet-data",
         ],
         "every host scenario, and not Kubernetes, runs Redis",
     );

@@ -24,27 +24,36 @@ fn units(out: &Path) -> Vec<PathBuf> {
 #[test]
 fn every_unit_verifies_and_every_service_scores_at_most_2() {
     let mut scored = Vec::new();
-    for (name, dir, file) in support::scenarios() {
-        let units = units(&support::build(dir.path(), &file));
-        if name == "profile-kubernetes" {
-            assert!(units.is_empty(), "no units without [host]");
-            continue;
-        }
+    let (backups, runtime) = (
+        [
+            "ai-supply-chain-backup-full.service",
+            "ai-supply-chain-backup-full.timer",
+            "ai-supply-chain-backup.service",
+            "ai-supply-chain-backup.timer",
+        ],
+        "ai-supply-chain.service",
+    );
+    let scenarios = support::scenarios();
+    let hosts = scenarios.iter().flat_map(|(scenario, dir, file)| {
+        support::hosts(scenario, &support::build(dir.path(), file))
+    });
+    for (name, root) in hosts {
+        let units = units(&root);
+        // The backups go with the database, the runtime with the app role.
+        let expected: Vec<&str> = match name.as_str() {
+            "profile-kubernetes" | "fleet-edge" => Vec::new(),
+            "fleet-app-1" | "fleet-app-2" => vec![runtime],
+            "fleet-data" => backups.to_vec(),
+            _ => backups.iter().copied().chain([runtime]).collect(),
+        };
         let names: Vec<String> = units
             .iter()
             .filter_map(|u| Some(u.file_name()?.to_str()?.to_string()))
             .collect();
-        assert_eq!(
-            names,
-            [
-                "ai-supply-chain-backup-full.service",
-                "ai-supply-chain-backup-full.timer",
-                "ai-supply-chain-backup.service",
-                "ai-supply-chain-backup.timer",
-                "ai-supply-chain.service",
-            ],
-            "{name}"
-        );
+        assert_eq!(names, expected, "{name}");
+        if units.is_empty() {
+            continue;
+        }
         let refs: Vec<&Path> = units.iter().map(PathBuf::as_path).collect();
         systemd::verify(&refs).unwrap_or_else(|e| panic!("{name}: {e}"));
         for unit in units

@@ -136,6 +136,13 @@ pub fn prepare(config: &Path, host: &HostArgs) -> Option<(Compiled, Vec<Artifact
             fail("framework.toml has no [host] section, so there is nothing to plan on a host");
             return None;
         }
+        TargetArg::Host if compiled.model.fleet().is_some() && host.root != Path::new("/") => {
+            fail(format!(
+                "--root {} plans one host, but framework.toml has [[hosts]]: plan and apply go to each host over ssh; drop --root (`scf build` writes each host's files under hosts/NAME/)",
+                host.root.display()
+            ));
+            return None;
+        }
         TargetArg::Kubernetes if compiled.model.kubernetes.is_none() => {
             fail(
                 "framework.toml has no [kubernetes] section, so there is nothing to plan on a cluster; add one (profiles/kubernetes.toml has the defaults)",

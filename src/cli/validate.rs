@@ -18,11 +18,13 @@ pub fn run(path: &Path) -> ExitCode {
     };
     let m = &compiled.model;
     let mut targets = Vec::new();
-    if m.host.is_some() {
-        targets.push("host");
+    match m.fleet() {
+        Some(hosts) => targets.push(format!("a fleet of {} hosts", hosts.len())),
+        None if m.host.is_some() => targets.push("host".into()),
+        None => {}
     }
     if m.kubernetes.is_some() {
-        targets.push("kubernetes");
+        targets.push("kubernetes".into());
     }
     println!(
         "{} is valid: project `{}`, {} tenant{}, builds for {}",

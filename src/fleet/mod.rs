@@ -70,12 +70,14 @@ pub enum KeyProblem {
 #[derive(Debug, thiserror::Error)]
 pub enum FleetError {
     /// ssh refused the host's key.
-    #[error("{}", host_key_message(.host, .address, *.kind, .fingerprint, .known_hosts.as_deref()))]
+    #[error("{}", host_key_message(.host, .address, *.port, *.kind, .fingerprint, .known_hosts.as_deref()))]
     HostKey {
         /// The host's name.
         host: String,
         /// What ssh connected to.
         address: String,
+        /// sshd's port.
+        port: u16,
         /// Unknown or changed.
         kind: KeyProblem,
         /// The key the host offered, `TYPE SHA256:…`.
@@ -119,18 +121,27 @@ pub enum FleetError {
 fn host_key_message(
     host: &str,
     address: &str,
+    port: u16,
     kind: KeyProblem,
     fingerprint: &str,
     known_hosts: Option<&str>,
 ) -> String {
     let file = known_hosts.map_or_else(|| "your known_hosts files".to_string(), |f| f.to_string());
     let target = known_hosts.unwrap_or("~/.ssh/known_hosts");
+    // known_hosts names a host on another port than 22 as `[address]:port`.
+    let (scan, entry) = match port {
+        22 => (format!("ssh-keyscan {address}"), address.to_string()),
+        _ => (
+            format!("ssh-keyscan -p {port} {address}"),
+            format!("'[{address}]:{port}'"),
+        ),
+    };
     match kind {
         KeyProblem::Unknown => format!(
-            "host {host} ({address}) offered the host key {fingerprint}, which {file} does not list, so scf did not connect; check that fingerprint on the host itself (`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub`), then add the key: `ssh-keyscan {address} >> {target}`"
+            "host {host} ({address}) offered the host key {fingerprint}, which {file} does not list, so scf did not connect; check that fingerprint on the host itself (`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub`), then add the key: `{scan} >> {target}`"
         ),
         KeyProblem::Changed => format!(
-            "the host key of {host} ({address}) has changed: it now offers {fingerprint}, which does not match {file}, so scf did not connect; if the host was reinstalled, check that fingerprint on the host itself and replace the old entry (`ssh-keygen -R {address} -f {target}`, then `ssh-keyscan {address} >> {target}`); otherwise the connection may be intercepted"
+            "the host key of {host} ({address}) has changed: it now offers {fingerprint}, which does not match {file}, so scf did not connect; if the host was reinstalled, check that fingerprint on the host itself and replace the old entry (`ssh-keygen -R {entry} -f {target}`, then `{scan} >> {target}`); otherwise the connection may be intercepted"
         ),
     }
 }
@@ -163,6 +174,7 @@ mod tests {
             let text = FleetError::HostKey {
                 host: "app-1".into(),
                 address: "10.0.0.2".into(),
+                port: 22,
                 kind,
                 fingerprint: "ssh-ed25519 SHA256:abc".into(),
                 known_hosts: Some("/ci/known_hosts".into()),
@@ -178,5 +190,22 @@ mod tests {
                 assert!(text.contains(part), "{part} in {text}");
             }
         }
+        let text = FleetError::HostKey {
+            host: "app-1".into(),
+            address: "10.0.0.2".into(),
+            port: 2222,
+            kind: KeyProblem::Changed,
+            fingerprint: "ssh-ed25519 SHA256:abc".into(),
+            known_hosts: None,
+        }
+        .to_string();
+        assert!(
+            text.contains("ssh-keygen -R '[10.0.0.2]:2222' -f ~/.ssh/known_hosts"),
+            "{text}"
+        );
+        assert!(
+            text.contains("ssh-keyscan -p 2222 10.0.0.2 >> ~/.ssh/known_hosts"),
+            "{text}"
+        );
     }
 }

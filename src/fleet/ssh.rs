@@ -6,14 +6,19 @@
 //! with debug logging (the refusal itself does not carry it).
 
 use super::FleetError;
-use openssh::{KnownHosts, Session, SessionBuilder, Stdio};
+use openssh::{ControlPersist, KnownHosts, Session, SessionBuilder, Stdio};
 use std::ffi::OsString;
 use std::io::Write as _;
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::runtime::Handle;
+
+/// How long, in seconds, a master connection outlives its last session. scf closes each
+/// master when it ends; this bounds a master left behind by an scf that was killed.
+const MASTER_IDLE: NonZeroUsize = NonZeroUsize::new(900).expect("900 is not zero");
 
 /// How to reach every host: the `--known-hosts`, `--ssh-config`, `--identity` and
 /// `--connect-timeout` flags.
@@ -134,6 +139,7 @@ fn builder(options: &SshOptions, workspace: &Workspace, to: &Destination) -> Ses
         .port(to.port)
         .connect_timeout(options.connect_timeout.max(Duration::from_secs(1)))
         .server_alive_interval(Duration::from_secs(15))
+        .control_persist(ControlPersist::IdleFor(MASTER_IDLE))
         .control_directory(workspace.dir.path());
     if let Some(file) = &options.known_hosts {
         b.user_known_hosts_file(file);
@@ -203,6 +209,7 @@ pub fn connect(
                 Some(kind) => FleetError::HostKey {
                     host: to.name.clone(),
                     address: to.address.clone(),
+                    port: to.port,
                     kind,
                     fingerprint: runtime
                         .block_on(offered_fingerprint(options, workspace, to))

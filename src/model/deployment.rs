@@ -7,6 +7,7 @@ use crate::config::{Config, Plan};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::source::Loaded;
 use std::ops::Deref;
+use std::sync::Arc;
 
 /// A deployment, validated as a whole: the [`Config`] that passed every check (its
 /// sections are read through `Deref`, so a new section is declared once, in `config`),
@@ -18,9 +19,9 @@ pub struct Model {
     /// `[[tenants]]`, with plans resolved, sorted by id. (The raw entries stay in
     /// `config.tenants`.)
     pub tenants: Vec<TenantSpec>,
-    /// The `[[hosts]]` entry this model is projected on ([`Model::on_host`]); `None` for
+    /// The host of the fleet this model is projected on ([`Model::on_host`]); `None` for
     /// the deployment as a whole.
-    pub host_name: Option<Name>,
+    pub projection: Option<Projection>,
 }
 
 impl Deref for Model {
@@ -28,6 +29,15 @@ impl Deref for Model {
     fn deref(&self) -> &Config {
         &self.config
     }
+}
+
+/// Which host of which fleet a model is projected on.
+#[derive(Debug, Clone)]
+pub struct Projection {
+    /// The host's name in `[[hosts]]`.
+    pub host: Name,
+    /// The fleet as a whole, which every projection starts from.
+    pub fleet: Arc<Model>,
 }
 
 /// A tenant with its plan's limits and its industry resolved.
@@ -91,7 +101,7 @@ impl Model {
         Some(Self {
             config,
             tenants,
-            host_name: None,
+            projection: None,
         })
     }
 

@@ -7,10 +7,11 @@
 //! [`Model::peers`]; none of them knows host names. A model without `[[hosts]]` is one
 //! local host holding every role.
 
-use super::deployment::Model;
+use super::deployment::{Model, Projection};
 use crate::config::values::{DomainName, ListenAddr};
 use crate::config::{HostEntry, Role};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 
 impl Model {
     /// The `[[hosts]]` inventory; `None` for a deployment on the local host.
@@ -20,7 +21,7 @@ impl Model {
 
     /// The inventory entry this model was projected on by [`Model::on_host`].
     pub fn this_host(&self) -> Option<&HostEntry> {
-        let name = self.host_name.as_ref()?;
+        let name = &self.projection.as_ref()?.host;
         self.config.hosts.iter().find(|h| &h.name == name)
     }
 
@@ -61,13 +62,25 @@ impl Model {
     }
 
     /// The model as host `name` of the fleet renders it, or `None` if there is no such host.
+    /// Projecting a projected model starts again from the fleet as a whole.
     pub fn on_host(&self, name: &str) -> Option<Model> {
-        let entry = self.config.hosts.iter().find(|h| h.name.as_str() == name)?;
-        let peers = Peers::of(&self.config.hosts);
+        let fleet = match &self.projection {
+            Some(p) => p.fleet.clone(),
+            None => Arc::new(self.clone()),
+        };
+        let entry = fleet
+            .config
+            .hosts
+            .iter()
+            .find(|h| h.name.as_str() == name)?;
+        let peers = Peers::of(&fleet.config.hosts);
         // A server scf manages on another host is, to this one, an external server there.
         let remote = |managed: bool, role: Role| managed && !entry.holds(role);
-        let mut m = self.clone();
-        m.host_name = Some(entry.name.clone());
+        let mut m = (*fleet).clone();
+        m.projection = Some(Projection {
+            host: entry.name.clone(),
+            fleet: fleet.clone(),
+        });
         let c = &mut m.config;
         if let Some(ip) = peers
             .database
@@ -81,9 +94,15 @@ impl Model {
             c.redis.host = DomainName::from_ipv4(ip);
         }
         if entry.holds(Role::App) {
-            c.server.listen = ListenAddr(peers.app_listen(entry, self.server.listen));
+            c.server.listen = ListenAddr(peers.app_listen(entry, fleet.server.listen));
         }
         Some(m)
+    }
+
+    /// Where app host `entry` of the fleet listens: see [`Peers::app_listen`].
+    pub fn app_listen(&self, entry: &HostEntry) -> SocketAddr {
+        let fleet = self.projection.as_ref().map_or(self, |p| &p.fleet);
+        fleet.peers().app_listen(entry, fleet.server.listen)
     }
 
     /// The fleet's peers by role, as seen from any host; empty for a local deployment.

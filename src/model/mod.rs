@@ -14,7 +14,7 @@ mod tenancy;
 mod validate;
 
 pub use crate::config::Role;
-pub use deployment::{Built, Model, TenantSpec};
+pub use deployment::{Built, Model, Projection, TenantSpec};
 pub use env::{
     COMPOSE_POSTGRES_SERVICE, COMPOSE_REDIS_SERVICE, EnvValue, EnvVar, K8S_POSTGRES_SERVICE,
     K8S_REDIS_SERVICE, Placement, STOP_TIMEOUT_SECONDS, metrics_listen, runtime_env,

@@ -78,7 +78,7 @@ pub fn site_path(model: &Model) -> String {
 
 /// The address the proxies reach app host `app` of the fleet on.
 pub fn upstream_server(model: &Model, app: &HostEntry) -> SocketAddr {
-    upstream(model.peers().app_listen(app, model.server.listen))
+    upstream(model.app_listen(app))
 }
 
 /// The upstream `server` directive of an app host: one failed request takes it out for 5s.

@@ -1,18 +1,20 @@
 //! Builds for the validator tests of the data and monitoring targets (PostgreSQL, Redis,
-//! Prometheus, Grafana): every scenario of [`crate::support::scenarios`], and variants of
-//! the example with one value changed, for the hostile-value tables.
+//! Prometheus, Grafana): every scenario of [`crate::support::scenarios`] (each host of the
+//! fleet as a build of its own), and variants of the example with one value changed, for
+//! the hostile-value tables.
 
 #![allow(dead_code)]
 
 use crate::support;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 /// One `scf build` output.
 pub struct Build {
     /// `example`, `profile-dev`, … or the variant's description.
     pub name: String,
     out: PathBuf,
-    _dir: tempfile::TempDir,
+    _dir: Rc<tempfile::TempDir>,
 }
 
 impl Build {
@@ -41,20 +43,31 @@ impl Build {
     }
 }
 
-fn build(name: String, dir: tempfile::TempDir, file: &Path) -> Build {
+/// The builds of `file`: one, or one per host of a fleet (see [`support::hosts`]).
+fn builds(name: String, dir: tempfile::TempDir, file: &Path) -> Vec<Build> {
     let out = support::build(dir.path(), file);
-    Build {
-        name,
-        out,
-        _dir: dir,
-    }
+    let dir = Rc::new(dir);
+    support::hosts(&name, &out)
+        .into_iter()
+        .map(|(name, out)| Build {
+            name,
+            out,
+            _dir: dir.clone(),
+        })
+        .collect()
 }
 
-/// The example and every profile starter, built.
+fn build(name: String, dir: tempfile::TempDir, file: &Path) -> Build {
+    let mut builds = builds(name, dir, file);
+    assert_eq!(builds.len(), 1, "one host");
+    builds.remove(0)
+}
+
+/// The example, every profile starter and each host of the fleet example, built.
 pub fn scenarios() -> Vec<Build> {
     support::scenarios()
         .into_iter()
-        .map(|(name, dir, file)| build(name, dir, &file))
+        .flat_map(|(name, dir, file)| builds(name, dir, &file))
         .collect()
 }
 

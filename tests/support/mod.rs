@@ -40,17 +40,39 @@ pub fn starter(profile: &str) -> (tempfile::TempDir, PathBuf) {
     (dir, file)
 }
 
-/// Every scenario snapshotted: the example, then a starter file per profile.
+/// Every scenario snapshotted: the example, a starter file per profile, then the fleet
+/// example (`fleet`, whose hosts' files are each under `out/hosts/NAME/`: see [`hosts`]).
 pub fn scenarios() -> Vec<(String, tempfile::TempDir, PathBuf)> {
-    let example_dir = tempfile::tempdir().expect("temp dir");
-    let example = example_dir.path().join("framework.toml");
-    std::fs::copy(root().join("examples/framework.toml"), &example).expect("copy example");
-    let mut all = vec![("example".to_string(), example_dir, example)];
+    let example = |name: &str, file: &str| {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let copy = dir.path().join("framework.toml");
+        std::fs::copy(root().join("examples").join(file), &copy).expect("copy example");
+        (name.to_string(), dir, copy)
+    };
+    let mut all = vec![example("example", "framework.toml")];
     for profile in scf::cli::init::STARTERS {
         let (dir, file) = starter(profile);
         all.push((format!("profile-{profile}"), dir, file));
     }
+    all.push(example("fleet", "fleet.toml"));
     all
+}
+
+/// The host trees of a build in `out` of scenario `name`, each the directory holding a
+/// `host/` tree: `out` itself, or for a fleet each `out/hosts/NAME`, named `SCENARIO-NAME`.
+pub fn hosts(name: &str, out: &Path) -> Vec<(String, PathBuf)> {
+    let Ok(entries) = std::fs::read_dir(out.join("hosts")) else {
+        return vec![(name.to_string(), out.to_path_buf())];
+    };
+    let mut hosts: Vec<(String, PathBuf)> = entries
+        .map(|e| {
+            let path = e.expect("entry").path();
+            let host = path.file_name().expect("a name").to_string_lossy();
+            (format!("{name}-{host}"), path.clone())
+        })
+        .collect();
+    hosts.sort();
+    hosts
 }
 
 /// Runs `scf build` of `file` into `dir/out`, asserting it succeeds; returns `dir/out`.

@@ -1,6 +1,7 @@
 //! Prometheus on a host: `prometheus.yml` scraping the framework (on its metrics
 //! listener, not the API's), postgres-exporter,
-//! redis-exporter, node-exporter and Prometheus itself (the guide's jobs, on loopback), the
+//! redis-exporter, node-exporter and Prometheus itself (the guide's jobs, on loopback; in a
+//! fleet, on the monitoring host, scraping every host at its internal address), the
 //! alert rules for the guide's scaling triggers, each with a `runbook_url`, and their
 //! `promtool test rules` file, all serde structs serialized with serde-saphyr; alerts go to
 //! the Alertmanager beside it (`alertmanager`); and the exporters' environment files
