@@ -453,6 +453,7 @@ fn a_fleet_is_bootstrapped_rolled_and_guarded_over_ssh() {
         before,
         "app-1 rolled back, app-2 untouched"
     );
+    assert_active(apps[0], &["ai-supply-chain"]);
 
     // A saved plan is refused when a host drifted since, naming the host and its address.
     fleet.configure(|t| t.replace("workers = 4", "workers = 3"));
