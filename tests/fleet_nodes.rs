@@ -298,11 +298,19 @@ fn a_fleet_is_bootstrapped_rolled_and_guarded_over_ssh() {
         .expect("known_hosts with app-2's new key");
     fleet.configure(|t| t);
 
-    // Bare hosts: a plan of the whole fleet, grouped by host, with changes on each.
+    // Bare hosts: a plan of the whole fleet, with one summary line giving each host's counts.
     let (code, plan) = fleet.plan();
     assert_eq!(code, Some(2), "{plan}");
+    let summary: Vec<&str> = plan
+        .lines()
+        .filter(|line| line.starts_with("Fleet plan: "))
+        .collect();
+    assert_eq!(summary.len(), 1, "one summary line in:\n{plan}");
     for name in ["app-1", "app-2", "main"] {
-        assert!(plan.contains(name), "{name} in the plan:\n{plan}");
+        assert!(
+            summary[0].contains(&format!("{name} +")),
+            "{name}'s counts in {summary:?}"
+        );
     }
 
     // Nothing serves yet: both app hosts are bootstrapped at once.
