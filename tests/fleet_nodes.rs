@@ -275,7 +275,7 @@ fn a_fleet_is_bootstrapped_rolled_and_guarded_over_ssh() {
     // Before the firewall is up (its `limit 22/tcp` refuses a sixth connection from one
     // address within 30 s, and this test makes many): a changed host key is refused with the
     // fingerprint the host now shows, and a host that does not answer fails the plan with its
-    // name within the connect timeout; the other hosts are still planned.
+    // name within the connect timeout.
     let app2 = apps[1];
     app2.rekey().expect("a new host key on app-2");
     let fingerprint = app2.host_key_fingerprint().expect("its fingerprint");
