@@ -59,7 +59,7 @@ fn handle(request: Request, log: &mut dyn FnMut(&str)) -> Result<Served, String>
         }
         Action::Undrain => {
             let on_host = load()?;
-            super::upstream::undrain(on_host.model(), &on_host.artifacts, log)?;
+            super::upstream::undrain(on_host.model(), log)?;
             Reply::Done
         }
     };

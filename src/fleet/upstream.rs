@@ -1,20 +1,26 @@
 //! Taking an app host out of a proxy's upstream and putting it back, on the proxy host,
-//! around that app host's apply: the live nginx site is rewritten with the host's server
-//! marked `down` ([`nginx::drain`]), checked with `nginx -t` and nginx reloaded; putting
-//! it back writes the generated site again. A proxy without a live site yet (it is being
-//! bootstrapped) serves nothing, so there is nothing to do.
+//! around that app host's apply: the live nginx site is kept aside, rewritten with the
+//! host's server marked `down` ([`nginx::drain`]), checked with `nginx -t`, and nginx
+//! reloaded; putting it back restores the text kept aside, exactly, so a proxy the rollout
+//! has not applied yet still holds the files its own plan observed. A proxy without a live
+//! site yet (it is being bootstrapped) serves nothing, so there is nothing to do.
 
-use crate::artifact::{Artifact, Contents};
 use crate::host::services::systemctl;
+use crate::host::state::STATE_DIR;
 use crate::host::{ServiceManager, fsio};
 use crate::model::Model;
 use crate::targets::nginx;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// Where the site as it was before the first drain of a wave is kept.
+fn kept() -> PathBuf {
+    Path::new(STATE_DIR).join("undrained-site")
+}
 
 /// Marks app host `app` down in this proxy's live site and reloads nginx.
 pub fn drain(model: &Model, app: &str, log: &mut dyn FnMut(&str)) -> Result<(), String> {
     let path = nginx::site_path(model);
-    let Some(live) = live(&path)? else {
+    let Some(live) = read(Path::new(&path))? else {
         log("no nginx site here yet; nothing to drain");
         return Ok(());
     };
@@ -30,58 +36,76 @@ pub fn drain(model: &Model, app: &str, log: &mut dyn FnMut(&str)) -> Result<(), 
             "{path} has no upstream server {server} for {app}; apply this proxy host first, so its site lists every app host"
         )
     })?;
+    // A site with a server already down is mid-wave (or left so by a killed rollout): the
+    // text kept then is the one to return to.
+    if !(has_down_server(&live) && read(&kept())?.is_some()) {
+        write(&kept(), &live)?;
+    }
     replace(&path, &live, &drained, log)
 }
 
-/// Puts this proxy's site back as generated, if it differs, and reloads nginx.
-pub fn undrain(
-    model: &Model,
-    artifacts: &[Artifact],
-    log: &mut dyn FnMut(&str),
-) -> Result<(), String> {
+/// Puts this proxy's site back as it was before the wave's drains, and reloads nginx.
+pub fn undrain(model: &Model, log: &mut dyn FnMut(&str)) -> Result<(), String> {
     let path = nginx::site_path(model);
-    let Some(live) = live(&path)? else {
+    let Some(original) = read(&kept())? else {
         return Ok(());
     };
-    let generated = artifacts
-        .iter()
-        .find(|a| a.host_path() == Some(path.as_str()))
-        .and_then(|a| match &a.contents {
-            Contents::File(text) => Some(text.as_str()),
-            Contents::Link(_) => None,
-        })
-        .ok_or_else(|| format!("this host has no generated {path}; this is a bug in scf"))?;
-    if live == generated {
-        return Ok(());
+    if let Some(live) = read(Path::new(&path))?
+        && live != original
+    {
+        replace(&path, &live, &original, log)?;
     }
-    replace(&path, &live, generated, log)
+    std::fs::remove_file(kept()).map_err(|e| format!("cannot remove {}: {e}", kept().display()))
 }
 
-/// The live site, if there is one.
-fn live(path: &str) -> Result<Option<String>, String> {
+/// Whether an upstream server of `site` is marked `down`.
+fn has_down_server(site: &str) -> bool {
+    site.lines().any(|l| {
+        let l = l.trim();
+        l.starts_with("server ") && l.ends_with(" down;")
+    })
+}
+
+fn read(path: &Path) -> Result<Option<String>, String> {
     match std::fs::read_to_string(path) {
         Ok(text) => Ok(Some(text)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(format!("cannot read {path}: {e}")),
+        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
     }
+}
+
+fn write(path: &Path, text: &str) -> Result<(), String> {
+    fsio::write_file(path, text.as_bytes(), 0o644)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 /// Writes `new` over `old` at `path`, checks nginx's whole configuration (putting `old`
 /// back if it fails) and reloads nginx.
 fn replace(path: &str, old: &str, new: &str, log: &mut dyn FnMut(&str)) -> Result<(), String> {
-    let write = |text: &str| {
-        fsio::write_file(Path::new(path), text.as_bytes(), 0o644)
-            .map_err(|e| format!("cannot write {path}: {e}"))
-    };
-    write(new)?;
+    let path = Path::new(path);
+    write(path, new)?;
     let services = ServiceManager::Real;
     if let Err(e) = services.check(&["nginx".into(), "-t".into(), "-q".into()]) {
-        write(old)?;
-        return Err(format!("{e}; {path} is as it was"));
+        write(path, old)?;
+        return Err(format!("{e}; {} is as it was", path.display()));
     }
     services
         .run(&systemctl(&["reload", "nginx.service"]))
         .map_err(|e| e.to_string())?;
-    log(&format!("reloaded nginx with {path} rewritten"));
+    log(&format!("reloaded nginx with {} rewritten", path.display()));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_down_server_is_told_from_an_up_one() {
+        let up = "upstream a_app {\n    server 10.0.0.2:8000 max_fails=1 fail_timeout=5s;\n}\n";
+        let down = up.replace("5s;", "5s down;");
+        assert!(!has_down_server(up));
+        assert!(has_down_server(&down));
+        assert!(!has_down_server("# server x down;\n"));
+    }
 }

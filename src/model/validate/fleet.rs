@@ -1,7 +1,7 @@
 //! The whole-file rules of `[[hosts]]`: every host named and addressed once, reachable by
 //! the others on an address of its own, holding at least one role; every role the
 //! deployment needs held by a host, and the roles that run a single server (the database
-//! primary, the cache, monitoring) by exactly one.
+//! primary, the cache, monitoring) by exactly one; and port 22 left open to reach them.
 
 use super::findings::Findings;
 use crate::config::{Config, HostEntry, Role};
@@ -19,6 +19,14 @@ pub(super) fn check(c: &Config, f: &mut Findings) {
             "hosts",
             "[[hosts]] needs a [host] section: it sets the user, directories and sizing of every host",
             "add [host] with user, install_dir, cpus and memory, or extend the `single-tenant` profile",
+        );
+    }
+    if c.firewall.as_ref().is_some_and(|fw| !fw.ssh) {
+        f.error(
+            "scf::fleet-ssh-closed",
+            "firewall.ssh",
+            "[[hosts]] are deployed over ssh, and `firewall.ssh = false` has ufw close port 22 on every host at the first apply, cutting scf off from them",
+            "set firewall.ssh = true (ufw then rate-limits 22/tcp)",
         );
     }
     unique(c, f);
