@@ -7,7 +7,8 @@
 //! from bare; a second plan is a no-op; a rolling change keeps a request loop through the
 //! proxy at 200 without one failure; the database refuses every host that is not an app
 //! host (ufw and pg_hba); a runtime that fails its probe stops the rollout on the first app
-//! host, which rolls itself back; a saved plan is refused once a host drifted.
+//! host, which rolls itself back, while a second apply is refused by the fleet lock; a saved
+//! plan is refused once a host drifted.
 //!
 //! Skipped, saying why, where nodes cannot run (not root, no systemd-nspawn); CI runs it.
 
@@ -189,6 +190,20 @@ impl Deployment {
         RequestLoop::start(bounds, move || {
             status(&endpoint, "/ready", Duration::from_secs(5))
         })
+    }
+
+    /// Waits until an apply holds the fleet lock on the database host (its record is
+    /// cleared when released).
+    fn wait_for_fleet_lock(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !self
+            .main()
+            .run(&["cat", "/var/lib/scf/fleet.lock"])
+            .is_ok_and(|record| record.contains("scf apply of the fleet by"))
+        {
+            assert!(Instant::now() < deadline, "no apply took the fleet lock");
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     /// The journal of a unit on a node, for a failure message.
@@ -439,10 +454,31 @@ fn a_fleet_is_bootstrapped_rolled_and_guarded_over_ssh() {
     // checks) stops the rollout on the first app host, which rolls back; app-2 is untouched
     // and the loop sees only 200s. (The database host, first in the order, takes the new
     // key in its env file: nothing there runs the runtime.)
+    // Meanwhile a second apply is refused by the fleet lock on the database host, which
+    // names the first one's holder, and touches nothing.
     let before = apps.map(env_file);
     let load = fleet.request_loop();
-    let (code, log) = fleet.apply(&["--probe-timeout", "15s"], &[("SCF_SECRET_KEY", "short")]);
+    let ((code, log), (second_code, second)) = std::thread::scope(|scope| {
+        let first = scope
+            .spawn(|| fleet.apply(&["--probe-timeout", "15s"], &[("SCF_SECRET_KEY", "short")]));
+        fleet.wait_for_fleet_lock();
+        let second = fleet.apply(&[], &[]);
+        (first.join().expect("the first apply's thread"), second)
+    });
     let figures = load.stop();
+    assert_eq!(second_code, Some(1), "a second apply:\n{second}");
+    let machine = std::fs::read_to_string("/proc/sys/kernel/hostname").expect("host name");
+    let holder = format!(
+        "scf apply of the fleet by {}",
+        std::env::var("USER").unwrap_or_else(|_| "unknown user".into())
+    );
+    assert!(
+        second.contains("holds the lock")
+            && second.contains(&holder)
+            && second.contains(&format!("on {}", machine.trim())),
+        "{holder} on {machine} named in:\n{second}"
+    );
+    assert!(!second.contains("fleet: taking"), "{second}");
     assert_eq!(code, Some(1), "an apply with a failing runtime:\n{log}");
     eprintln!("the failed rollout:\n{}", rollout(&log));
     assert_no_failures(&figures, "the failed rollout");
@@ -464,6 +500,9 @@ fn a_fleet_is_bootstrapped_rolled_and_guarded_over_ssh() {
     assert_active(apps[0], &["ai-supply-chain"]);
 
     // A saved plan is refused when a host drifted since, naming the host and its address.
+    // First the hosts' ufw `limit 22/tcp` must forget this machine: it refuses a sixth SSH
+    // connection from one address within 30 s, and every scf command opens one per host.
+    std::thread::sleep(Duration::from_secs(30));
     fleet.configure(|t| t.replace("workers = 4", "workers = 3"));
     let saved = fleet.dir.path().join("workers.plan.json");
     let saved = saved.to_str().expect("a UTF-8 temp path");
