@@ -66,6 +66,10 @@ impl Application {
         let grace = self.state.settings.shutdown_grace;
         let header_timeout = self.state.settings.connections.header_timeout;
         let retention = tokio::spawn(retention_loop(self.state.clone()));
+        let cache_sync = tokio::spawn({
+            let cache = self.state.tenancy.stores.cache().clone();
+            async move { cache.run_sync().await }
+        });
         let agents = Agents::start(&self.state, agent_count(&self.state.settings));
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let stopped = move || {
@@ -105,6 +109,7 @@ impl Application {
             metrics.abort();
         }
         retention.abort();
+        cache_sync.abort();
     }
 
     /// Serves until SIGTERM or Ctrl-C.

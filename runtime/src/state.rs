@@ -20,6 +20,8 @@ use crate::metrics::Metrics;
 use crate::queue::Queue;
 use crate::ratelimit::RateLimiter;
 use crate::settings::{RedisTarget, Settings};
+use crate::tenancy::cache::Cache;
+use crate::tenancy::lookups::Lookups;
 use crate::tenancy::store::Stores;
 use crate::tenancy::{Tenancy, registry};
 
@@ -77,7 +79,12 @@ impl Services {
     /// Connects to everything the settings name, failing fast with what is missing.
     pub async fn connect(settings: &Settings) -> Result<Self, StartError> {
         let cipher = Arc::new(FieldCipher::new(&settings.security.field_keys)?);
-        let db = Db::connect(&settings.database, settings.database_max_connections).await?;
+        let db = Db::connect(
+            &settings.database,
+            settings.database_pool_size,
+            settings.database_max_connections,
+        )
+        .await?;
         db.ping().await.map_err(|source| DbError::Connect {
             what: db.location.label().to_owned(),
             source,
@@ -87,8 +94,19 @@ impl Services {
             Some(target) => Some(connect_redis(target).await?),
             None => None,
         };
-        let stores = Stores::new(db.clone(), settings.isolation, settings.data_dir.clone());
+        let cache = Arc::new(Cache::new(
+            settings.cache_ttl,
+            redis.clone(),
+            &namespace(&db),
+        ));
+        let stores = Stores::new(
+            db.clone(),
+            settings.isolation,
+            settings.data_dir.clone(),
+            cache.clone(),
+        );
         let tenancy = Tenancy {
+            lookups: Lookups::new(cache),
             db: db.clone(),
             stores,
             cipher: cipher.clone(),
@@ -106,7 +124,7 @@ impl Services {
 
     /// The Redis key prefix of this deployment (deployments may share a Redis).
     pub fn namespace(&self) -> String {
-        format!("scf:{}", self.db.location.database_name())
+        namespace(&self.db)
     }
 
     /// The job queue: on Redis when configured, else in-process.
@@ -150,6 +168,11 @@ impl Services {
         }
         Ok(tenants.len())
     }
+}
+
+/// The Redis key prefix of the deployment on `db`.
+fn namespace(db: &Db) -> String {
+    format!("scf:{}", db.location.database_name())
 }
 
 async fn connect_redis(target: &RedisTarget) -> Result<ConnectionManager, StartError> {

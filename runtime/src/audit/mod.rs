@@ -5,7 +5,12 @@
 //! chain cannot be sealed again without the key; each new head is also appended to a file
 //! outside the database ([`anchor`]), so deleting the newest entries, or all of them, is
 //! found too. [`verify`] checks all of it. Appends are serialised (a process-wide lock,
-//! plus a transaction-scoped advisory lock on PostgreSQL so replicas agree on the order).
+//! plus a transaction-scoped advisory lock on PostgreSQL so replicas agree on the order),
+//! and committed in groups: the entries that arrive while one group is being written are
+//! written next, together, in one transaction with one anchor, so the log takes one
+//! commit per group rather than per request. Each caller returns once its own entry is
+//! stored, and a group is written by a task of its own, so a caller that goes away
+//! (a client that disconnects) loses no entry, its own or others'.
 //! Retention deletes the oldest entries and records, sealed, where the chain now starts.
 
 pub mod anchor;
@@ -13,10 +18,11 @@ pub mod seal;
 pub mod verify;
 
 use std::path::PathBuf;
+use std::sync::{Arc, PoisonError};
 
 use serde::Serialize;
 use sqlx::{AssertSqlSafe, FromRow};
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, oneshot};
 use utoipa::ToSchema;
 
 use crate::db::{Backend, Db, now};
@@ -103,24 +109,115 @@ impl AuditRecord {
 const COLUMNS: &str =
     "seq, at, request_id, actor, tenant_id, action, target, status, prev_hash, hash";
 
+/// Entries one `INSERT` writes at most (10 parameters each; SQLite takes 32,766).
+const ROWS_PER_INSERT: usize = 500;
+
+/// `INSERT INTO audit_log` of `rows` rows, numbered placeholders in [`COLUMNS`]' order.
+fn insert_sql(rows: usize) -> String {
+    let columns = COLUMNS.split(", ").count();
+    let values: Vec<String> = (0..rows)
+        .map(|row| {
+            let params: Vec<String> = (1..=columns)
+                .map(|column| format!("${}", row * columns + column))
+                .collect();
+            format!("({})", params.join(", "))
+        })
+        .collect();
+    format!(
+        "INSERT INTO audit_log ({COLUMNS}) VALUES {}",
+        values.join(", ")
+    )
+}
+
+/// An entry could not be appended (nor any other of its group).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("cannot append to the audit log: {0}")]
+pub struct AppendError(Arc<sqlx::Error>);
+
+/// An entry waiting for its group to be written, and where its outcome goes.
+type Waiting = (AuditEntry, oneshot::Sender<Result<(), AppendError>>);
+
 /// The audit log of one deployment.
-pub struct AuditLog {
+pub struct AuditLog(Arc<Log>);
+
+struct Log {
     db: Db,
     seal: Seal,
     anchors: PathBuf,
-    lock: Mutex<()>,
+    /// Held while writing (a group of entries, or retention).
+    lock: Arc<Mutex<()>>,
+    /// Entries waiting for the next group.
+    waiting: std::sync::Mutex<Vec<Waiting>>,
 }
 
 impl AuditLog {
     /// The log in `db`, sealed with the key derived from the settings' secret key and
     /// anchored in their data directory.
     pub fn new(db: Db, settings: &Settings) -> Result<Self, SealError> {
-        Ok(Self {
+        Ok(Self(Arc::new(Log {
             db,
             seal: Seal::new(&settings.security.jwt_keys)?,
             anchors: anchor::path(&settings.data_dir),
-            lock: Mutex::new(()),
-        })
+            lock: Arc::new(Mutex::new(())),
+            waiting: std::sync::Mutex::new(Vec::new()),
+        })))
+    }
+
+    /// Appends an entry to the chain: it joins the entries waiting, and a task of its own
+    /// writes them all as one group once the log is free (or finds that an earlier task
+    /// took them). Returns once the entry is stored.
+    pub async fn append(&self, entry: &AuditEntry) -> Result<(), AppendError> {
+        let (done, outcome) = oneshot::channel();
+        self.0.waiting().push((entry.clone(), done));
+        let log = self.0.clone();
+        tokio::spawn(async move {
+            let _writing = log.lock.clone().lock_owned().await;
+            let group = std::mem::take(&mut *log.waiting());
+            if group.is_empty() {
+                return;
+            }
+            let (entries, outcomes): (Vec<_>, Vec<_>) = group.into_iter().unzip();
+            let written = log
+                .write(&entries)
+                .await
+                .map_err(|e| AppendError(Arc::new(e)));
+            for outcome in outcomes {
+                let _ = outcome.send(written.clone());
+            }
+        });
+        outcome
+            .await
+            .unwrap_or_else(|_| Err(AppendError(Arc::new(sqlx::Error::WorkerCrashed))))
+    }
+
+    /// A tenant's most recent entries, newest first.
+    pub async fn for_tenant(
+        &self,
+        tenant: &str,
+        limit: i64,
+    ) -> Result<Vec<AuditRecord>, sqlx::Error> {
+        self.0.for_tenant(tenant, limit).await
+    }
+
+    /// Deletes entries older than `retention`. Returns how many were deleted.
+    pub async fn purge(&self, retention: std::time::Duration) -> Result<u64, sqlx::Error> {
+        self.0
+            .purge_before(
+                now().saturating_sub(i64::try_from(retention.as_secs()).unwrap_or(i64::MAX)),
+            )
+            .await
+    }
+
+    /// Deletes entries written before `cutoff` (unix seconds) and moves the checkpoint
+    /// past them. Returns how many were deleted.
+    pub async fn purge_before(&self, cutoff: i64) -> Result<u64, sqlx::Error> {
+        self.0.purge_before(cutoff).await
+    }
+}
+
+impl Log {
+    fn waiting(&self) -> std::sync::MutexGuard<'_, Vec<Waiting>> {
+        self.waiting.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
@@ -137,50 +234,58 @@ impl AuditLog {
         }
     }
 
-    /// Appends an entry to the chain.
-    pub async fn append(&self, entry: &AuditEntry) -> Result<(), sqlx::Error> {
-        let _guard = self.lock.lock().await;
+    /// Writes `entries`, in order, at the head of the chain: one transaction, an insert
+    /// per [`ROWS_PER_INSERT`] entries, one anchor.
+    async fn write(&self, entries: &[AuditEntry]) -> Result<(), sqlx::Error> {
         let mut tx = self.begin().await?;
         let last: Option<(i64, String)> =
             sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
                 .fetch_optional(&mut *tx)
                 .await?;
-        let (prev_seq, prev_hash) = match last {
+        let (mut seq, mut hash) = match last {
             Some(last) => last,
             None => checkpoint(&mut tx)
                 .await?
                 .map_or((0, GENESIS.to_owned()), |c| (c.seq, c.hash)),
         };
-        let mut record = AuditRecord {
-            seq: prev_seq + 1,
-            at: now(),
-            request_id: entry.request_id.clone(),
-            actor: entry.actor.clone(),
-            tenant_id: entry.tenant_id.clone(),
-            action: entry.action.clone(),
-            target: entry.target.clone(),
-            status: i64::from(entry.status),
-            prev_hash,
-            hash: String::new(),
-        };
-        record.hash = record.seal_with(&self.seal);
-        sqlx::query(AssertSqlSafe(format!(
-            "INSERT INTO audit_log ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-        )))
-        .bind(record.seq)
-        .bind(record.at)
-        .bind(&record.request_id)
-        .bind(&record.actor)
-        .bind(&record.tenant_id)
-        .bind(&record.action)
-        .bind(&record.target)
-        .bind(record.status)
-        .bind(&record.prev_hash)
-        .bind(&record.hash)
-        .execute(&mut *tx)
-        .await?;
+        let at = now();
+        let mut records = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let mut record = AuditRecord {
+                seq: seq + 1,
+                at,
+                request_id: entry.request_id.clone(),
+                actor: entry.actor.clone(),
+                tenant_id: entry.tenant_id.clone(),
+                action: entry.action.clone(),
+                target: entry.target.clone(),
+                status: i64::from(entry.status),
+                prev_hash: hash,
+                hash: String::new(),
+            };
+            record.hash = record.seal_with(&self.seal);
+            (seq, hash) = (record.seq, record.hash.clone());
+            records.push(record);
+        }
+        for rows in records.chunks(ROWS_PER_INSERT) {
+            let mut insert = sqlx::query(AssertSqlSafe(insert_sql(rows.len())));
+            for r in rows {
+                insert = insert
+                    .bind(r.seq)
+                    .bind(r.at)
+                    .bind(&r.request_id)
+                    .bind(&r.actor)
+                    .bind(&r.tenant_id)
+                    .bind(&r.action)
+                    .bind(&r.target)
+                    .bind(r.status)
+                    .bind(&r.prev_hash)
+                    .bind(&r.hash);
+            }
+            insert.execute(&mut *tx).await?;
+        }
         tx.commit().await?;
-        self.anchor(record.seq, &record.hash);
+        self.anchor(seq, &hash);
         Ok(())
     }
 
@@ -195,12 +300,7 @@ impl AuditLog {
         }
     }
 
-    /// A tenant's most recent entries, newest first.
-    pub async fn for_tenant(
-        &self,
-        tenant: &str,
-        limit: i64,
-    ) -> Result<Vec<AuditRecord>, sqlx::Error> {
+    async fn for_tenant(&self, tenant: &str, limit: i64) -> Result<Vec<AuditRecord>, sqlx::Error> {
         sqlx::query_as(AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM audit_log WHERE tenant_id = $1 ORDER BY seq DESC LIMIT $2"
         )))
@@ -210,17 +310,7 @@ impl AuditLog {
         .await
     }
 
-    /// Deletes entries older than `retention`. Returns how many were deleted.
-    pub async fn purge(&self, retention: std::time::Duration) -> Result<u64, sqlx::Error> {
-        self.purge_before(
-            now().saturating_sub(i64::try_from(retention.as_secs()).unwrap_or(i64::MAX)),
-        )
-        .await
-    }
-
-    /// Deletes entries written before `cutoff` (unix seconds) and moves the checkpoint
-    /// past them. Returns how many were deleted.
-    pub async fn purge_before(&self, cutoff: i64) -> Result<u64, sqlx::Error> {
+    async fn purge_before(&self, cutoff: i64) -> Result<u64, sqlx::Error> {
         let _guard = self.lock.lock().await;
         let mut tx = self.begin().await?;
         let last_old: Option<(i64, String)> = sqlx::query_as(
@@ -299,4 +389,22 @@ async fn checkpoint(conn: &mut sqlx::AnyConnection) -> Result<Option<Checkpoint>
     sqlx::query_as("SELECT seq, hash, seal FROM audit_checkpoint WHERE id = 1")
         .fetch_optional(&mut *conn)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::insert_sql;
+
+    #[test]
+    fn a_group_insert_numbers_each_row_s_placeholders_in_turn() {
+        let sql = insert_sql(2);
+        assert!(
+            sql.starts_with("INSERT INTO audit_log (seq, at, request_id, actor, tenant_id, action, target, status, prev_hash, hash) VALUES ($1, $2, $3,"),
+            "{sql}"
+        );
+        assert!(
+            sql.ends_with("$10), ($11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"),
+            "{sql}"
+        );
+    }
 }

@@ -42,6 +42,12 @@ impl From<sqlx::Error> for CliError {
     }
 }
 
+impl From<crate::audit::AppendError> for CliError {
+    fn from(e: crate::audit::AppendError) -> Self {
+        Self::Failed(e.to_string())
+    }
+}
+
 impl From<crate::tenancy::TenantError> for CliError {
     fn from(e: crate::tenancy::TenantError) -> Self {
         Self::Failed(e.to_string())

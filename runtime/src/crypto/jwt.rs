@@ -4,6 +4,14 @@
 //! `alg: HS256` only: `none`, RS256 and anything else are refused before a signature is
 //! looked at. `exp` and `nbf` are checked with [`LEEWAY`] seconds of clock skew between
 //! replicas, and a token issued (`iat`) further than that in the future is refused.
+//!
+//! A token that verified is remembered by its exact text (up to [`REMEMBERED`] of them),
+//! so a client's next requests with it skip decoding and the signature; its times are
+//! checked on every use all the same. The keys do not change while the process runs, so
+//! what verified once still does.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
 
 use jsonwebtoken::errors::{Error, ErrorKind};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -14,6 +22,9 @@ use crate::secret::Secret;
 
 /// Seconds of clock skew tolerated on `exp`, `nbf` and `iat`.
 pub const LEEWAY: u64 = 30;
+
+/// Most tokens remembered as verified; one more starts the memory afresh.
+const REMEMBERED: usize = 10_000;
 
 /// What a token allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,6 +113,8 @@ struct Key {
 pub struct JwtKeys {
     keys: Vec<Key>,
     validation: Validation,
+    /// Tokens that verified, by their text.
+    verified: Mutex<HashMap<String, Claims>>,
 }
 
 impl JwtKeys {
@@ -125,7 +138,11 @@ impl JwtKeys {
         validation.leeway = LEEWAY;
         validation.validate_nbf = true;
         validation.set_required_spec_claims(&["exp", "sub"]);
-        Ok(Self { keys, validation })
+        Ok(Self {
+            keys,
+            validation,
+            verified: Mutex::new(HashMap::new()),
+        })
     }
 
     /// Signs `claims` with the current key.
@@ -139,6 +156,23 @@ impl JwtKeys {
 
     /// Verifies `token` against the clock and returns its claims.
     pub fn verify(&self, token: &str) -> Result<Claims, JwtError> {
+        let now = jsonwebtoken::get_current_timestamp();
+        let mut verified = self.verified.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(claims) = verified.get(token).filter(|c| in_time(c, now)) {
+            return Ok(claims.clone());
+        }
+        drop(verified);
+        let claims = self.verify_signed(token)?;
+        verified = self.verified.lock().unwrap_or_else(PoisonError::into_inner);
+        if verified.len() >= REMEMBERED {
+            verified.clear();
+        }
+        verified.insert(token.to_owned(), claims.clone());
+        Ok(claims)
+    }
+
+    /// Verifies `token`'s header, signature and times.
+    fn verify_signed(&self, token: &str) -> Result<Claims, JwtError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| JwtError::Malformed)?;
         if header.alg != Algorithm::HS256 {
             return Err(JwtError::WrongAlgorithm(format!("{:?}", header.alg)));
@@ -156,6 +190,16 @@ impl JwtKeys {
         }
         Ok(claims)
     }
+}
+
+/// Whether claims that verified are still valid at `now` (unix seconds): the checks
+/// verification makes of `exp`, `nbf` and `iat`.
+fn in_time(claims: &Claims, now: u64) -> bool {
+    let now = i64::try_from(now).unwrap_or(i64::MAX);
+    let leeway = i64::try_from(LEEWAY).unwrap_or(0);
+    claims.exp >= now - leeway
+        && claims.nbf.is_none_or(|nbf| nbf <= now + leeway)
+        && claims.iat <= now + leeway
 }
 
 #[cfg(test)]
@@ -248,6 +292,27 @@ mod tests {
             keys.verify(&signed(&keys, &no_nbf)).is_ok(),
             "tokens from before nbf"
         );
+    }
+
+    #[test]
+    fn remembered_tokens_are_checked_against_the_clock_on_every_use() {
+        let keys = ring(&[KEY]);
+        let c = claims(3600);
+        let token = signed(&keys, &c);
+        assert_eq!(keys.verify(&token), Ok(c.clone()));
+        assert_eq!(keys.verify(&token), Ok(c.clone()), "remembered");
+        let tampered = format!("{token}x");
+        assert!(keys.verify(&tampered).is_err(), "only the exact text");
+        let skew = i64::try_from(LEEWAY).expect("leeway");
+        let at = |t: i64| u64::try_from(t).expect("after 1970");
+        assert!(in_time(&c, at(now())));
+        assert!(!in_time(&c, at(c.exp + skew + 1)), "expired since");
+        let early = Claims {
+            nbf: Some(now() + 60),
+            ..c.clone()
+        };
+        assert!(!in_time(&early, at(now())));
+        assert!(in_time(&early, at(now() + 60)));
     }
 
     #[test]

@@ -169,16 +169,19 @@ impl Location {
         }
     }
 
-    /// Opens a pool of at most `max` connections, failing within a few seconds.
-    pub async fn connect(&self, max: u32) -> Result<AnyPool, DbError> {
+    /// Opens a pool of at most `max` connections that keeps `warm` of them open (so a
+    /// burst after a quiet spell does not wait for connections), failing within a few
+    /// seconds.
+    pub async fn connect(&self, warm: u32, max: u32) -> Result<AnyPool, DbError> {
         sqlx::any::install_default_drivers();
         if self.backend == Backend::Sqlite {
             ensure_parent_dir(&self.url)?;
         }
         let sqlite = self.backend == Backend::Sqlite;
+        let max = if sqlite { max.min(8) } else { max };
         AnyPoolOptions::new()
-            .max_connections(if sqlite { max.min(8) } else { max })
-            .min_connections(0)
+            .max_connections(max)
+            .min_connections(warm.min(max))
             .acquire_timeout(Duration::from_secs(5))
             .idle_timeout(Duration::from_secs(300))
             .after_connect(move |conn, _| {
@@ -270,10 +273,11 @@ pub struct Db {
 }
 
 impl Db {
-    /// Connects to the database the settings name.
-    pub async fn connect(target: &DatabaseTarget, max_connections: u32) -> Result<Self, DbError> {
+    /// Connects to the database the settings name, keeping `warm` connections of at most
+    /// `max` open.
+    pub async fn connect(target: &DatabaseTarget, warm: u32, max: u32) -> Result<Self, DbError> {
         let location = Location::from_target(target)?;
-        let pool = location.connect(max_connections).await?;
+        let pool = location.connect(warm, max).await?;
         Ok(Self { pool, location })
     }
 

@@ -22,7 +22,7 @@ use crate::domain::role::Role;
 use crate::domain::tenant::TenantId;
 use crate::ratelimit::Scope as LimitScope;
 use crate::state::AppState;
-use crate::tenancy::registry::{self, TenantRow};
+use crate::tenancy::registry::TenantRow;
 use crate::tenancy::store::TenantDb;
 use crate::tenancy::users::UserRow;
 
@@ -118,8 +118,10 @@ async fn resolve_tenant(parts: &Parts, state: &AppState) -> Result<(Principal, S
             ));
         };
         let (record, store) = active_store(state, &tenant).await?;
-        let row = store
-            .api_key_by_prefix(&key.prefix)
+        let row = state
+            .tenancy
+            .lookups
+            .api_key(&store, &key.prefix)
             .await?
             .filter(|r| key.matches(&r.secret_hash));
         let row = row.ok_or_else(|| ApiError::unauthenticated("unknown API key"))?;
@@ -142,9 +144,10 @@ async fn resolve_tenant(parts: &Parts, state: &AppState) -> Result<(Principal, S
     let tenant = TenantId::parse(&claims.tid)
         .map_err(|_| ApiError::unauthenticated("token names an invalid tenant"))?;
     let (record, store) = active_store(state, &tenant).await?;
-    let user = store.user(&claims.sub).await?.filter(|u| u.is_active());
-    let user =
-        user.ok_or_else(|| ApiError::unauthenticated("user no longer exists or is deactivated"))?;
+    let user = state.tenancy.lookups.user(&store, &claims.sub).await?;
+    let user = user
+        .filter(|u| u.active)
+        .ok_or_else(|| ApiError::unauthenticated("user no longer exists or is deactivated"))?;
     if claims.generation != user.token_generation {
         return Err(ApiError::unauthenticated(
             "token revoked (signed out or password changed); sign in again",
@@ -154,9 +157,9 @@ async fn resolve_tenant(parts: &Parts, state: &AppState) -> Result<(Principal, S
         tenant,
         record,
         store,
-        role: user.role(),
-        user_id: Some(user.id.clone()),
-        actor: format!("user:{}", user.id),
+        role: user.role,
+        actor: format!("user:{}", claims.sub),
+        user_id: Some(claims.sub),
     };
     Ok((principal, claims.scope))
 }
@@ -165,7 +168,10 @@ async fn active_store(
     state: &AppState,
     tenant: &TenantId,
 ) -> Result<(TenantRow, TenantDb), ApiError> {
-    let row = registry::get(&state.db, tenant.as_str())
+    let row = state
+        .tenancy
+        .lookups
+        .tenant(&state.db, tenant)
         .await?
         .ok_or_else(|| ApiError::unauthenticated("unknown tenant"))?;
     if row.status != "active" {
@@ -187,8 +193,14 @@ async fn admit(parts: &Parts, state: &AppState, principal: &Principal) -> Result
         .tenant_requests
         .with_label_values(&[principal.tenant.as_str()])
         .inc();
-    limit(state, LimitScope::User, &principal.actor).await?;
-    limit(state, LimitScope::Tenant, principal.tenant.as_str()).await
+    limit(
+        state,
+        &[
+            (LimitScope::User, &principal.actor),
+            (LimitScope::Tenant, principal.tenant.as_str()),
+        ],
+    )
+    .await
 }
 
 impl<R: RequiredRole> FromRequestParts<AppState> for Authed<R> {
@@ -259,7 +271,7 @@ impl FromRequestParts<AppState> for Platform {
         if let Some(slot) = parts.extensions.get::<AuditSlot>() {
             slot.set_actor(&actor, None);
         }
-        limit(state, LimitScope::User, &actor).await?;
+        limit(state, &[(LimitScope::User, &actor)]).await?;
         Ok(Self { key_id: row.id })
     }
 }

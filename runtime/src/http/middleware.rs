@@ -56,16 +56,20 @@ impl AuditSlot {
     }
 }
 
+/// The route label of a request no route matched.
+const UNMATCHED: &str = "unmatched";
+
 fn route_of(req: &Request) -> String {
     req.extensions()
         .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned())
+        .map_or(UNMATCHED, MatchedPath::as_str)
+        .to_owned()
 }
 
-/// Takes one request from `key`'s budget under `scope`; a refusal is counted in
+/// Takes one request from each key's budget under its scope; a refusal is counted in
 /// `framework_rate_limit_rejections_total{scope}` and becomes a 429 with `Retry-After`.
-pub async fn limit(state: &AppState, scope: Scope, key: &str) -> Result<(), ApiError> {
-    state.limiter.check(scope, key).await.map_err(|limited| {
+pub async fn limit(state: &AppState, keys: &[(Scope, &str)]) -> Result<(), ApiError> {
+    state.limiter.check(keys).await.map_err(|limited| {
         state
             .metrics
             .rate_limit_rejections
@@ -80,7 +84,7 @@ pub async fn ip_limit(State(state): State<AppState>, req: Request, next: Next) -
     if !UNLIMITED.contains(&req.uri().path()) {
         let (parts, body) = req.into_parts();
         if let Some(ip) = client_ip(&parts, &state.settings.security.trusted_proxies)
-            && let Err(refused) = limit(&state, Scope::Ip, &ip.to_string()).await
+            && let Err(refused) = limit(&state, &[(Scope::Ip, &ip.to_string())]).await
         {
             return refused.into_response();
         }
@@ -92,13 +96,14 @@ pub async fn ip_limit(State(state): State<AppState>, req: Request, next: Next) -
 /// Observes `framework_request_duration_seconds{method,route,status}`.
 pub async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let start = Instant::now();
-    let method = req.method().to_string();
-    let route = route_of(&req);
+    let method = req.method().clone();
+    let route = req.extensions().get::<MatchedPath>().cloned();
     let response = next.run(req).await;
+    let route = route.as_ref().map_or(UNMATCHED, MatchedPath::as_str);
     state
         .metrics
         .request_duration
-        .with_label_values(&[method.as_str(), route.as_str(), response.status().as_str()])
+        .with_label_values(&[method.as_str(), route, response.status().as_str()])
         .observe(start.elapsed().as_secs_f64());
     response
 }

@@ -14,6 +14,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::HeaderName;
 use axum::routing::get;
 use axum::{Extension, Json, Router};
+use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
@@ -76,23 +77,21 @@ pub fn metrics_router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The application's router with all layers.
+/// The application's router with all layers. Those that need the matched route
+/// (request metrics, audit) are on the routes; the others wrap the router as one
+/// service, which a request clones once, where a layer on the routes is a boxed service
+/// each request clones (and allocates) again.
 pub fn router(state: AppState) -> Router {
     let (routes, mut doc) = api().split_for_parts();
     openapi::finish(&mut doc);
     let doc = std::sync::Arc::new(doc);
     let request_id = HeaderName::from_static(REQUEST_ID);
-    routes
+    let routes = routes
         .route(
             "/openapi.json",
             get(move || std::future::ready(Json(doc.as_ref().clone()))),
         )
         .fallback(|| async { error::ApiError::not_found("route") })
-        .layer(Extension(progress::Progress::new(
-            state.settings.connections,
-            state.metrics.websockets_open.clone(),
-            state.metrics.progress_pollers.clone(),
-        )))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::audit,
@@ -101,23 +100,31 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             middleware::observe,
         ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            middleware::ip_limit,
-        ))
-        .layer(DefaultBodyLimit::max(state.settings.max_upload_bytes))
-        .layer(axum::middleware::from_fn(middleware::normalize_errors))
+        .with_state(state.clone());
+    let service = ServiceBuilder::new()
+        .layer(axum::middleware::from_fn(middleware::request_id))
+        .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+        .layer(PropagateRequestIdLayer::new(request_id))
+        .layer(SetSensitiveRequestHeadersLayer::new([
+            axum::http::header::AUTHORIZATION,
+        ]))
+        .layer(TraceLayer::new_for_http())
+        .layer(CatchPanicLayer::new())
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             state.settings.request_timeout,
         ))
-        .layer(CatchPanicLayer::new())
-        .layer(TraceLayer::new_for_http())
-        .layer(SetSensitiveRequestHeadersLayer::new([
-            axum::http::header::AUTHORIZATION,
-        ]))
-        .layer(PropagateRequestIdLayer::new(request_id.clone()))
-        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
-        .layer(axum::middleware::from_fn(middleware::request_id))
-        .with_state(state)
+        .layer(axum::middleware::from_fn(middleware::normalize_errors))
+        .layer(DefaultBodyLimit::max(state.settings.max_upload_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::ip_limit,
+        ))
+        .layer(Extension(progress::Progress::new(
+            state.settings.connections,
+            state.metrics.websockets_open.clone(),
+            state.metrics.progress_pollers.clone(),
+        )))
+        .service(routes);
+    Router::new().fallback_service(service)
 }

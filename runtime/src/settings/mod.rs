@@ -115,6 +115,8 @@ pub struct Settings {
     pub log_level: String,
     /// Control-plane database.
     pub database: DatabaseTarget,
+    /// `DATABASE_POOL_SIZE`: the connections the pool keeps open.
+    pub database_pool_size: u32,
     /// Pool size plus overflow: the most connections the pool opens.
     pub database_max_connections: u32,
     /// Extensions the database must have.
@@ -189,6 +191,7 @@ impl Settings {
                 .unwrap_or_else(|| "info".to_owned())
                 .to_ascii_lowercase(),
             database,
+            database_pool_size: pool,
             database_max_connections: (pool + overflow).max(1),
             database_extensions: extensions(lookup),
             redis: redis_target(mode, lookup)?,

@@ -87,6 +87,7 @@ fn production_reads_the_guide_values() {
     assert!(s.security.mfa_required, "production defaults to MFA");
     assert_eq!(s.rate_limits.per_ip.count, 10);
     assert_eq!(s.isolation, Isolation::Schema);
+    assert_eq!(s.database_pool_size, 20);
     assert_eq!(s.database_max_connections, 50);
     assert_eq!(s.database_extensions, ["uuid-ossp", "pgcrypto"]);
     assert!(

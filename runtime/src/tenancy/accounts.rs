@@ -59,6 +59,7 @@ pub async fn create_user(
         Err(e) => return Err(TenantError::db(e)),
     }
     tx.commit().await.map_err(TenantError::db)?;
+    store.changed().await;
     Ok(id)
 }
 
@@ -119,7 +120,9 @@ pub async fn change_user(
         }
     };
     done.map_err(TenantError::db)?;
-    tx.commit().await.map_err(TenantError::db)
+    tx.commit().await.map_err(TenantError::db)?;
+    store.changed().await;
+    Ok(())
 }
 
 /// A random initial password, shown once.

@@ -121,6 +121,10 @@ impl TenantDb {
             .bind(now())
             .execute(&self.pool)
             .await?;
-        Ok(done.rows_affected() == 1)
+        let revoked = done.rows_affected() == 1;
+        if revoked {
+            self.changed().await;
+        }
+        Ok(revoked)
     }
 }

@@ -4,9 +4,11 @@
 
 pub mod accounts;
 pub mod api_keys;
+pub mod cache;
 mod error;
 pub mod implementations;
 pub mod limits;
+pub mod lookups;
 pub mod registry;
 pub mod sign_in;
 pub mod store;
@@ -24,6 +26,7 @@ use crate::domain::plan::{LimitExceeded, Plan, Plans};
 use crate::domain::role::Role;
 use crate::domain::tenant::TenantId;
 pub use error::TenantError;
+use lookups::Lookups;
 use registry::{ADMIN_EMAIL_CONTEXT, TenantRow};
 use store::{Stores, TenantDb};
 
@@ -119,6 +122,8 @@ pub struct Tenancy {
     pub max_tenants: u32,
     /// Default industry.
     pub default_industry: String,
+    /// Cached reads of tenants, API keys and users.
+    pub lookups: Lookups,
 }
 
 fn valid_industry(s: &str) -> bool {
@@ -229,7 +234,8 @@ impl Tenancy {
         Ok(self.stores.scope(id).await?)
     }
 
-    /// Changes plan and/or status; a plan smaller than current use is refused.
+    /// Changes plan and/or status; a plan smaller than current use is refused. A change
+    /// to what the tenant already has writes nothing (and leaves every replica's cache).
     pub async fn update(
         &self,
         id: &TenantId,
@@ -237,6 +243,7 @@ impl Tenancy {
         status: Option<String>,
     ) -> Result<TenantInfo, TenantError> {
         let mut row = self.get(id).await?;
+        let before = (row.plan.clone(), row.status.clone());
         if let Some(status) = status {
             if status != "active" && status != "suspended" {
                 return Err(TenantError::BadStatus(status));
@@ -262,9 +269,12 @@ impl Tenancy {
             }
             row.plan = plan_name;
         }
-        registry::update(&self.db, &row.id, &row.plan, &row.status)
-            .await
-            .map_err(TenantError::db)?;
+        if (&row.plan, &row.status) != (&before.0, &before.1) {
+            registry::update(&self.db, &row.id, &row.plan, &row.status)
+                .await
+                .map_err(TenantError::db)?;
+            self.stores.cache().changed(id.as_str()).await;
+        }
         Ok(TenantInfo::from(&row))
     }
 

@@ -78,11 +78,13 @@ impl TenantDb {
             "UPDATE {} SET token_generation = token_generation + 1 WHERE tenant_id = $1 AND id = $2 RETURNING token_generation",
             self.table("users")
         );
-        sqlx::query_scalar(AssertSqlSafe(sql))
+        let generation = sqlx::query_scalar(AssertSqlSafe(sql))
             .bind(self.tid())
             .bind(id)
             .fetch_optional(&self.pool)
-            .await
+            .await?;
+        self.changed().await;
+        Ok(generation)
     }
 
     /// Replaces user `id`'s password hash, clears its failed sign-ins and revokes its
@@ -92,12 +94,14 @@ impl TenantDb {
             "UPDATE {} SET password_hash = $3, failed_logins = 0, locked_until = NULL, token_generation = token_generation + 1 WHERE tenant_id = $1 AND id = $2 RETURNING token_generation",
             self.table("users")
         );
-        sqlx::query_scalar(AssertSqlSafe(sql))
+        let generation = sqlx::query_scalar(AssertSqlSafe(sql))
             .bind(self.tid())
             .bind(id)
             .bind(hash)
             .fetch_optional(&self.pool)
-            .await
+            .await?;
+        self.changed().await;
+        Ok(generation)
     }
 }
 

@@ -11,13 +11,14 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyPool, AssertSqlSafe, Executor, FromRow};
 use tokio::sync::Mutex;
 
+use super::cache::Cache;
 use crate::db::ident::{self, quote};
 use crate::db::migrate::{self, MigrationState, TENANT_MIGRATOR, Timeouts};
 use crate::db::{Backend, Db, DbError, Location};
 use crate::domain::tenant::{Isolation, TenantId};
 
 /// A tenant's slice of storage: a pool, an optional schema, and the tenant id every
-/// query filters on.
+/// query filters on; and the cache its writes tell of changes.
 #[derive(Clone)]
 pub struct TenantDb {
     /// The pool the tenant's tables are reached through.
@@ -25,6 +26,7 @@ pub struct TenantDb {
     schema: Option<String>,
     /// The tenant.
     pub tenant: TenantId,
+    cache: Arc<Cache>,
 }
 
 impl TenantDb {
@@ -39,6 +41,12 @@ impl TenantDb {
     /// The tenant id, as bound into every query.
     pub(super) fn tid(&self) -> &str {
         self.tenant.as_str()
+    }
+
+    /// Tells the cache that something it may hold of this tenant (a user's standing, an
+    /// API key, the active users) changed; called once the change is committed.
+    pub(super) async fn changed(&self) {
+        self.cache.changed(self.tid()).await;
     }
 
     /// The tenant's row of `R`'s table whose `column` (a constant name) equals `value`.
@@ -90,21 +98,30 @@ pub struct Stores {
     shared: Mutex<Option<AnyPool>>,
     /// Database isolation: one small pool per tenant, opened on first use.
     pools: Mutex<HashMap<TenantId, AnyPool>>,
+    /// What the tenants' stores tell of changes.
+    cache: Arc<Cache>,
 }
 
 /// Most connections a per-tenant pool opens.
 const TENANT_POOL_SIZE: u32 = 4;
 
 impl Stores {
-    /// Stores for the control-plane `db` and the configured isolation.
-    pub fn new(db: Db, isolation: Isolation, data_dir: PathBuf) -> Arc<Self> {
+    /// Stores for the control-plane `db` and the configured isolation, telling `cache` of
+    /// changes.
+    pub fn new(db: Db, isolation: Isolation, data_dir: PathBuf, cache: Arc<Cache>) -> Arc<Self> {
         Arc::new(Self {
             db,
             isolation,
             data_dir,
             shared: Mutex::new(None),
             pools: Mutex::new(HashMap::new()),
+            cache,
         })
+    }
+
+    /// The cache the stores tell of changes.
+    pub fn cache(&self) -> &Arc<Cache> {
+        &self.cache
     }
 
     /// The isolation mode.
@@ -126,6 +143,7 @@ impl Stores {
             pool,
             schema,
             tenant: tenant.clone(),
+            cache: self.cache.clone(),
         })
     }
 
@@ -135,7 +153,7 @@ impl Stores {
             return Ok(pool.clone());
         }
         let pool = Location::sqlite(&self.data_dir.join("tenant-rows.db"))
-            .connect(TENANT_POOL_SIZE)
+            .connect(0, TENANT_POOL_SIZE)
             .await?;
         *shared = Some(pool.clone());
         Ok(pool)
@@ -148,7 +166,7 @@ impl Stores {
         }
         let pool = self
             .tenant_location(tenant)?
-            .connect(TENANT_POOL_SIZE)
+            .connect(0, TENANT_POOL_SIZE)
             .await?;
         pools.insert(tenant.clone(), pool.clone());
         Ok(pool)

@@ -54,6 +54,28 @@ impl UserRow {
     }
 }
 
+/// What authenticating a user's token reads of the user (cached by
+/// [`super::lookups`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Standing {
+    /// The role.
+    pub role: Role,
+    /// Whether the user may sign in.
+    pub active: bool,
+    /// The current token generation.
+    pub token_generation: i64,
+}
+
+impl From<&UserRow> for Standing {
+    fn from(user: &UserRow) -> Self {
+        Self {
+            role: user.role(),
+            active: user.is_active(),
+            token_generation: user.token_generation,
+        }
+    }
+}
+
 /// A user to insert.
 pub struct NewUser<'a> {
     /// Random UUID.

@@ -4,6 +4,7 @@
 mod admins;
 mod audit;
 mod auth;
+mod cache;
 mod cli;
 mod credentials;
 mod edge;

@@ -47,7 +47,7 @@ pub async fn get(
 ) -> Result<Json<TenantView>, ApiError> {
     let row = p.record.clone();
     let limits = *state.tenancy.plan(&row.plan)?;
-    let users = p.store.count_active_users().await?;
+    let users = state.tenancy.lookups.active_users(&p.store).await?;
     Ok(Json(TenantView {
         tenant_id: row.id,
         plan: row.plan,

@@ -1,0 +1,79 @@
+//! The reads behind authenticating a request and answering `GET /v1/tenant`, through the
+//! [`cache`](super::cache): tenant records, API keys by prefix, users' standing and
+//! active-user counts. What is not found is not cached (so nothing needs to be forgotten
+//! when it is created); what changes is forgotten by the writes that change it
+//! ([`TenantDb::changed`]).
+
+use std::sync::Arc;
+
+use super::api_keys::ApiKeyRow;
+use super::cache::{Cache, Cached};
+use super::registry::{self, TenantRow};
+use super::store::TenantDb;
+use super::users::Standing;
+use crate::db::Db;
+use crate::domain::tenant::TenantId;
+
+/// The cached reads.
+pub struct Lookups {
+    cache: Arc<Cache>,
+    tenants: Cached<TenantRow>,
+    api_keys: Cached<ApiKeyRow>,
+    users: Cached<Standing>,
+    active_users: Cached<u64>,
+}
+
+impl Lookups {
+    /// Lookups through `cache`.
+    pub fn new(cache: Arc<Cache>) -> Self {
+        Self {
+            cache,
+            tenants: Cached::default(),
+            api_keys: Cached::default(),
+            users: Cached::default(),
+            active_users: Cached::default(),
+        }
+    }
+
+    /// A tenant's record.
+    pub async fn tenant(&self, db: &Db, id: &TenantId) -> Result<Option<TenantRow>, sqlx::Error> {
+        self.cache
+            .get_or_load(&self.tenants, id.as_str(), "", || {
+                registry::get(db, id.as_str())
+            })
+            .await
+    }
+
+    /// A tenant's API key by its lookup prefix.
+    pub async fn api_key(
+        &self,
+        store: &TenantDb,
+        prefix: &str,
+    ) -> Result<Option<ApiKeyRow>, sqlx::Error> {
+        self.cache
+            .get_or_load(&self.api_keys, store.tid(), prefix, || {
+                store.api_key_by_prefix(prefix)
+            })
+            .await
+    }
+
+    /// A user's standing.
+    pub async fn user(&self, store: &TenantDb, id: &str) -> Result<Option<Standing>, sqlx::Error> {
+        self.cache
+            .get_or_load(&self.users, store.tid(), id, || async {
+                Ok(store.user(id).await?.as_ref().map(Standing::from))
+            })
+            .await
+    }
+
+    /// The tenant's active users.
+    pub async fn active_users(&self, store: &TenantDb) -> Result<u64, sqlx::Error> {
+        let count = self
+            .cache
+            .get_or_load(&self.active_users, store.tid(), "", || async {
+                store.count_active_users().await.map(Some)
+            })
+            .await?;
+        Ok(count.unwrap_or_default())
+    }
+}
