@@ -1,6 +1,6 @@
 //! Booting one node: an overlay over the cached rootfs, the node's own files (host name, apt
-//! through the proxy, fresh SSH host keys), `systemd-nspawn -b` in the node's namespace, then
-//! the container's init found and waited for until systemd says the system is up.
+//! through the proxy, fresh SSH host keys), `systemd-nspawn -b` in the node's namespace and
+//! cgroups, then the container's init found and waited for until systemd says the system is up.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -9,7 +9,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::net::{Lease, run};
-use super::{NodeError, Output};
+use super::{NodeError, Output, cgroup};
 
 /// How long a boot may take before it is a failure (about 2 s is usual).
 const BOOT_TIMEOUT: Duration = Duration::from_secs(90);
@@ -85,11 +85,13 @@ fn host_apt_trust() -> String {
         .collect()
 }
 
-/// Starts `systemd-nspawn -b` on `root` inside the lease's namespace, console to `log`.
+/// Starts `systemd-nspawn -b` on `root` inside the lease's namespace and the node's own
+/// `cgroups`, console to `log`.
 pub(crate) fn spawn_nspawn(
     root: &Path,
     name: &str,
     netns: &str,
+    cgroups: &[PathBuf],
     binds: &[(PathBuf, String)],
     log: &Path,
 ) -> Result<Child, NodeError> {
@@ -98,13 +100,25 @@ pub(crate) fn spawn_nspawn(
     let err = out
         .try_clone()
         .map_err(|source| NodeError::io("duplicate the boot log", source))?;
-    let mut cmd = Command::new("systemd-nspawn");
-    cmd.arg("-D")
-        .arg(root)
-        .args(["-b", "--register=no", "--keep-unit", "--console=read-only"])
-        .arg(format!("--machine={name}"))
-        .arg(format!("--network-namespace-path=/run/netns/{netns}"))
-        .arg("--capability=CAP_NET_ADMIN");
+    let cgroups = cgroups
+        .iter()
+        .map(|dir| dir.to_string_lossy())
+        .collect::<Vec<_>>()
+        .join(":");
+    let mut cmd = Command::new("sh");
+    cmd.args([
+        "-c",
+        cgroup::ENTER,
+        "scf-node-cgroup",
+        &cgroups,
+        "systemd-nspawn",
+    ])
+    .arg("-D")
+    .arg(root)
+    .args(["-b", "--register=no", "--keep-unit", "--console=read-only"])
+    .arg(format!("--machine={name}"))
+    .arg(format!("--network-namespace-path=/run/netns/{netns}"))
+    .arg("--capability=CAP_NET_ADMIN");
     for (source, target) in binds {
         cmd.arg(format!("--bind-ro={}:{target}", source.display()));
     }

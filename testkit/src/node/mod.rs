@@ -4,7 +4,8 @@
 //! dbus, iproute2 and openssh-server; `scripts/install-tools` builds it once into
 //! `$SCF_TOOLS_DIR/node/rootfs`), booted as a container with systemd as its PID 1, in a
 //! network namespace of its own (never the machine's: ufw inside a node must not cut the
-//! machine off). Nodes sit on the bridge `scfnodes0`: the machine is `10.231.0.1`, each node
+//! machine off) and in cgroups of its own (its systemd must not manage another node's
+//! services). Nodes sit on the bridge `scfnodes0`: the machine is `10.231.0.1`, each node
 //! gets the next free `10.231.0.N` and reaches only the machine and the other nodes. Its apt
 //! goes through this test process's apt-cacher-ng on `10.231.0.1`, whose cache persists in the
 //! tools dir, so a package is downloaded once across runs.
@@ -24,7 +25,10 @@
 //! ```
 //! Commands run as root inside every namespace of the node (`nsenter -t INIT -a`) with a
 //! clean environment (`PATH`, `HOME=/root`, `LANG=C.UTF-8`); pass variables with `env`.
-//! sshd runs in every node, with host keys of its own.
+//! sshd runs in every node, with host keys of its own. For tests that reach nodes over SSH
+//! as a deploy does, [`Fleet`] boots several nodes at once with a test [`Identity`]
+//! authorized on each and a known_hosts file of their real host keys ([`Node::rekey`]
+//! replaces one node's keys).
 //!
 //! Needs root and `systemd-nspawn`; without either, [`unavailable`] says why and tests skip.
 //! A node is torn down on drop (poweroff, then the overlay, the namespace and the veth
@@ -32,8 +36,11 @@
 //! reaps what a killed run left behind (leases in `/run/scf-nodes`).
 
 mod boot;
+mod cgroup;
+mod fleet;
 mod net;
 mod proxy;
+mod ssh;
 
 use std::fs;
 use std::net::Ipv4Addr;
@@ -45,6 +52,9 @@ use crate::process::{Watchdog, running_as_root};
 use crate::services::ServiceError;
 use crate::tools::tools_dir;
 use net::{Lease, NetLock};
+
+pub use fleet::Fleet;
+pub use ssh::{Identity, write_known_hosts};
 
 /// The environment commands inside a node run with.
 const NODE_ENV: &[&str] = &[
@@ -217,7 +227,8 @@ impl Node {
         let root = boot::mount_overlay(&node_dir.join("rootfs"), &self.workdir)?;
         boot::prepare(&root, &self.name, &proxy)?;
         let log = self.workdir.join("console.log");
-        let mut nspawn = boot::spawn_nspawn(&root, &self.name, &netns, binds, &log)?;
+        let cgroups = cgroup::plan(&self.lease.netns(), &self.workdir)?;
+        let mut nspawn = boot::spawn_nspawn(&root, &self.name, &netns, &cgroups, binds, &log)?;
         boot::record(&self.lease, &nspawn, None, &self.workdir)?;
         let init = boot::find_init(&mut nspawn, &log);
         self.nspawn = Some(nspawn);

@@ -154,7 +154,12 @@ impl Lease {
             pid(nspawn),
             pid(init)
         );
-        fs::write(&self.path, line).map_err(|source| NodeError::io("write a node lease", source))
+        // Written aside and renamed over: another boot reaping leftovers reads leases without
+        // waiting for this one, and a half-written lease would look like a dead owner's.
+        let next = self.path.with_extension("lease.next");
+        fs::write(&next, line)
+            .and_then(|()| fs::rename(&next, &self.path))
+            .map_err(|source| NodeError::io("write a node lease", source))
     }
 
     /// Creates the node's namespace and veth pair: `host0` inside with the node's address,

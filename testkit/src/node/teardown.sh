@@ -5,8 +5,12 @@ lease="$1"
 [ -f "$lease" ] || exit 0
 read -r _owner nspawn init netns workdir <"$lease" || exit 0
 
-# A pid is ours only while it still runs the program we started (pids are reused).
-is() { [ "$1" != "-" ] && [ "$(cat "/proc/$1/comm" 2>/dev/null)" = "$2" ]; }
+# A pid is ours only while it still runs the program we started (pids are reused). An
+# exited nspawn stays a zombie until the test process reaps it, after this script: dead.
+is() {
+    [ "$1" != "-" ] && [ "$(cat "/proc/$1/comm" 2>/dev/null)" = "$2" ] &&
+        ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
+}
 gone() { ! is "$nspawn" systemd-nspawn && ! is "$init" systemd; }
 
 # SIGTERM asks nspawn for an orderly poweroff of the container; then force it.
@@ -19,6 +23,12 @@ i=0; while ! gone && [ "$i" -lt 50 ]; do sleep 0.1; i=$((i+1)); done
 
 [ "$netns" != "-" ] && ip netns del "$netns" 2>/dev/null
 if [ "$workdir" != "-" ] && [ -d "$workdir" ]; then
+    # The node's own cgroups, and the ones its systemd made inside them, deepest first.
+    if [ -f "$workdir/cgroups" ]; then
+        while read -r dir; do
+            [ -d "$dir" ] && find "$dir" -depth -type d -exec rmdir {} + 2>/dev/null
+        done <"$workdir/cgroups"
+    fi
     if mountpoint -q "$workdir/root"; then umount "$workdir/root" || umount -l "$workdir/root"; fi
     # Never delete through a live overlay: its lower dir is the shared cached rootfs.
     mountpoint -q "$workdir/root" || rm -rf "$workdir"
