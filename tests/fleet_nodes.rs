@@ -128,6 +128,14 @@ impl Deployment {
              roles = [\"database\", \"cache\", \"proxy\", \"monitoring\"]\n",
             self.main().address()
         );
+        // SSH from this machine only, as from a deploy runner: not rate-limited.
+        let example = example.replace(
+            "internal_cidr = \"10.0.0.0/8\"\n",
+            &format!(
+                "internal_cidr = \"10.0.0.0/8\"\nssh_from = [\"{}/32\"]\n",
+                node::MACHINE
+            ),
+        );
         std::fs::write(
             self.dir.path().join("framework.toml"),
             edit(example + &inventory),
@@ -287,9 +295,7 @@ fn a_fleet_is_bootstrapped_rolled_and_guarded_over_ssh() {
     let main = fleet.main();
     let apps = fleet.apps();
 
-    // Before the firewall is up (its `limit 22/tcp` refuses a sixth connection from one
-    // address within 30 s, and this test makes many): a changed host key is refused with the
-    // fingerprint the host now shows, and a host that does not answer fails the plan with its
+    // A changed host key is refused with the fingerprint the host now shows, and a host that does not answer fails the plan with its
     // name within the connect timeout.
     let app2 = apps[1];
     app2.rekey().expect("a new host key on app-2");
@@ -500,9 +506,6 @@ fn a_fleet_is_bootstrapped_rolled_and_guarded_over_ssh() {
     assert_active(apps[0], &["ai-supply-chain"]);
 
     // A saved plan is refused when a host drifted since, naming the host and its address.
-    // First the hosts' ufw `limit 22/tcp` must forget this machine: it refuses a sixth SSH
-    // connection from one address within 30 s, and every scf command opens one per host.
-    std::thread::sleep(Duration::from_secs(30));
     fleet.configure(|t| t.replace("workers = 4", "workers = 3"));
     let saved = fleet.dir.path().join("workers.plan.json");
     let saved = saved.to_str().expect("a UTF-8 temp path");

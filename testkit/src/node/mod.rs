@@ -56,6 +56,10 @@ use net::{Lease, NetLock};
 pub use fleet::Fleet;
 pub use ssh::{Identity, write_known_hosts};
 
+/// The machine's address on the nodes' bridge: where a test's own connections to a node
+/// come from (ssh, HTTPS), as the node's firewall sees them.
+pub const MACHINE: Ipv4Addr = net::GATEWAY;
+
 /// The environment commands inside a node run with.
 const NODE_ENV: &[&str] = &[
     "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
