@@ -92,26 +92,16 @@ impl Deployment {
 
     /// A self-signed certificate for the domain, on the proxy host.
     fn certify(&self) {
-        let key = self.dir.path().join("key.pem");
-        let made = Command::new("openssl")
-            .args([
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-            ])
-            .args(["-subj", &format!("/CN={DOMAIN}")])
-            .args(["-addext", &format!("subjectAltName=DNS:{DOMAIN}")])
-            .arg("-keyout")
-            .arg(&key)
-            .arg("-out")
-            .arg(self.certificate())
-            .output()
-            .expect("openssl runs");
-        assert!(made.status.success(), "{made:?}");
-        self.main()
-            .copy_in(&self.certificate(), "/etc/ssl/scf/fullchain.pem", 0o644)
-            .expect("certificate");
-        self.main()
-            .copy_in(&key, "/etc/ssl/scf/privkey.pem", 0o600)
-            .expect("key");
+        let made = self
+            .main()
+            .install_self_signed(
+                DOMAIN,
+                self.dir.path(),
+                "/etc/ssl/scf/fullchain.pem",
+                "/etc/ssl/scf/privkey.pem",
+            )
+            .expect("a certificate for nginx");
+        assert_eq!(made, self.certificate());
     }
 
     /// Writes the example framework.toml with the fleet's inventory, edited by `edit`.

@@ -54,24 +54,14 @@ impl Bare {
             .boot()
             .expect("boot a bare node");
         let dir = tempfile::tempdir().expect("temp dir");
-        let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-        let made = std::process::Command::new("openssl")
-            .args([
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-            ])
-            .args(["-subj", &format!("/CN={DOMAIN}")])
-            .args(["-addext", &format!("subjectAltName=DNS:{DOMAIN}")])
-            .arg("-keyout")
-            .arg(&key)
-            .arg("-out")
-            .arg(&cert)
-            .output()
-            .expect("openssl runs");
-        assert!(made.status.success(), "{made:?}");
-        node.copy_in(&cert, "/etc/ssl/scf/fullchain.pem", 0o644)
-            .expect("certificate");
-        node.copy_in(&key, "/etc/ssl/scf/privkey.pem", 0o600)
-            .expect("key");
+        let cert = node
+            .install_self_signed(
+                DOMAIN,
+                dir.path(),
+                "/etc/ssl/scf/fullchain.pem",
+                "/etc/ssl/scf/privkey.pem",
+            )
+            .expect("a certificate for nginx");
         let bare = Self {
             node,
             certificate: cert,

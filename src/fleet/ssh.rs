@@ -312,23 +312,9 @@ impl Connection {
     ) -> Result<(bool, Vec<u8>), FleetError> {
         let remote = |e: openssh::Error| self.remote_error(&ssh_error_text(&e));
         self.runtime.block_on(async {
-            let mut child = Arc::clone(&self.session)
-                .arc_command(program[0])
-                .args(&program[1..])
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .await
-                .map_err(remote)?;
-            let stderr = child.stderr().take();
-            let relay = relay(stderr, self.destination.name.clone(), progress.clone());
-            if let Some(mut stdin) = child.stdin().take() {
-                stdin
-                    .write_all(input)
-                    .await
-                    .map_err(|e| self.remote_error(&format!("cannot send the request: {e}")))?;
-            }
+            let (mut child, relay) = self.spawn(program, input, progress).await?;
+            // The request is all there is: closing stdin tells the agent so.
+            drop(child.stdin().take());
             let mut stdout = Vec::new();
             if let Some(mut out) = child.stdout().take() {
                 out.read_to_end(&mut stdout)
@@ -349,26 +335,9 @@ impl Connection {
         input: &[u8],
         progress: &Progress,
     ) -> Result<(String, Held), FleetError> {
-        let remote = |e: openssh::Error| self.remote_error(&ssh_error_text(&e));
         let runtime = self.runtime.clone();
         runtime.block_on(async {
-            let mut child = Arc::clone(&self.session)
-                .arc_command(program[0])
-                .args(&program[1..])
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .await
-                .map_err(remote)?;
-            let stderr = child.stderr().take();
-            let relay = relay(stderr, self.destination.name.clone(), progress.clone());
-            if let Some(stdin) = child.stdin().as_mut() {
-                stdin
-                    .write_all(input)
-                    .await
-                    .map_err(|e| self.remote_error(&format!("cannot send the request: {e}")))?;
-            }
+            let (mut child, relay) = self.spawn(program, input, progress).await?;
             let mut line = String::new();
             if let Some(out) = child.stdout().take() {
                 BufReader::new(out)
@@ -385,6 +354,35 @@ impl Connection {
                 },
             ))
         })
+    }
+
+    /// Starts `program args…` with its stderr relayed to `progress`, and sends it `input`
+    /// (its stdin stays open).
+    async fn spawn(
+        &self,
+        program: &[&str],
+        input: &[u8],
+        progress: &Progress,
+    ) -> Result<(openssh::Child<Arc<Session>>, tokio::task::JoinHandle<()>), FleetError> {
+        let remote = |e: openssh::Error| self.remote_error(&ssh_error_text(&e));
+        let mut child = Arc::clone(&self.session)
+            .arc_command(program[0])
+            .args(&program[1..])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .await
+            .map_err(remote)?;
+        let stderr = child.stderr().take();
+        let relay = relay(stderr, self.destination.name.clone(), progress.clone());
+        if let Some(stdin) = child.stdin().as_mut() {
+            stdin
+                .write_all(input)
+                .await
+                .map_err(|e| self.remote_error(&format!("cannot send the request: {e}")))?;
+        }
+        Ok((child, relay))
     }
 
     fn remote_error(&self, why: &str) -> FleetError {

@@ -325,15 +325,13 @@ async fn api_keys_expire_after_the_rotation_period() {
 async fn jwt_keys_rotate_without_logging_anyone_out() {
     let first = spawn_app(Options::new(Backend::Postgres)).await;
     let t = first.tenant("acme", "small").await;
-    let rotated = spawn_app(
-        Options {
-            database_url: first.database_url.clone(),
-            ..Options::new(Backend::Postgres)
-        }
-        .env("SECRET_KEY", "the-new-signing-key-the-new-signing-key")
-        .env("SECRET_KEY_PREVIOUS", SECRET_KEY),
-    )
-    .await;
+    let rotated = first
+        .replica(
+            Options::new(Backend::Postgres)
+                .env("SECRET_KEY", "the-new-signing-key-the-new-signing-key")
+                .env("SECRET_KEY_PREVIOUS", SECRET_KEY),
+        )
+        .await;
     assert_eq!(
         rotated
             .call(Method::GET, "/v1/me", Some(&t.token), None)
@@ -353,14 +351,12 @@ async fn jwt_keys_rotate_without_logging_anyone_out() {
         StatusCode::UNAUTHORIZED,
         "a server without the new key refuses its tokens"
     );
-    let dropped = spawn_app(
-        Options {
-            database_url: first.database_url.clone(),
-            ..Options::new(Backend::Postgres)
-        }
-        .env("SECRET_KEY", "the-new-signing-key-the-new-signing-key"),
-    )
-    .await;
+    let dropped = first
+        .replica(
+            Options::new(Backend::Postgres)
+                .env("SECRET_KEY", "the-new-signing-key-the-new-signing-key"),
+        )
+        .await;
     assert_eq!(
         dropped
             .call(Method::GET, "/v1/me", Some(&t.token), None)

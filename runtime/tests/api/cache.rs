@@ -65,11 +65,7 @@ async fn refused_after(app: &TestApp, credential: &str) -> Duration {
 async fn revoking_on_one_instance_stops_a_credential_on_another_within_the_bound() {
     let opts = Options::new(Backend::Postgres).redis();
     let first = spawn_app(opts.clone()).await;
-    let second = spawn_app(Options {
-        database_url: first.database_url.clone(),
-        ..opts
-    })
-    .await;
+    let second = first.replica(opts).await;
     let t = first.tenant("acme", "small").await;
     let (key_id, key) = first.api_key(&t.token, "k", "viewer").await;
     let user_id = first.user(&t.token, "viewer@acme.example", "viewer").await;

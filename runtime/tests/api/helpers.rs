@@ -213,6 +213,16 @@ pub struct Tenant {
 }
 
 impl TestApp {
+    /// Another instance of the same deployment: a server started with `opts` on this one's
+    /// database.
+    pub async fn replica(&self, opts: Options) -> TestApp {
+        spawn_app(Options {
+            database_url: self.database_url.clone(),
+            ..opts
+        })
+        .await
+    }
+
     /// Sends a request with an optional bearer credential and JSON body.
     pub async fn request(
         &self,

@@ -15,15 +15,15 @@ async fn per_ip_limit_is_shared_across_instances_through_redis() {
         .env("RATE_LIMIT_PER_IP", "6/hour"),
     )
     .await;
-    let second = spawn_app(
-        Options {
-            redis: true,
-            database_url: first.database_url.clone(),
-            ..Options::new(Backend::Postgres)
-        }
-        .env("RATE_LIMIT_PER_IP", "6/hour"),
-    )
-    .await;
+    let second = first
+        .replica(
+            Options {
+                redis: true,
+                ..Options::new(Backend::Postgres)
+            }
+            .env("RATE_LIMIT_PER_IP", "6/hour"),
+        )
+        .await;
     for i in 0..6 {
         let app = if i % 2 == 0 { &first } else { &second };
         assert_eq!(
@@ -102,11 +102,7 @@ async fn per_tenant_limit_is_shared_across_instances_through_redis() {
     }
     .env("RATE_LIMIT_PER_TENANT", "4/hour");
     let first = spawn_app(opts.clone()).await;
-    let second = spawn_app(Options {
-        database_url: first.database_url.clone(),
-        ..opts
-    })
-    .await;
+    let second = first.replica(opts).await;
     let t = first.tenant("acme", "small").await;
     let (_, key) = first.api_key(&t.token, "k", "viewer").await;
     // Provisioning made no tenant-authenticated calls; creating the key made one.

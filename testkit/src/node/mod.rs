@@ -41,6 +41,7 @@ mod fleet;
 mod net;
 mod proxy;
 mod ssh;
+mod tls;
 
 use std::fs;
 use std::net::Ipv4Addr;
