@@ -451,7 +451,7 @@ fn a_fleet_is_bootstrapped_rolled_and_guarded_over_ssh() {
     // and the loop sees only 200s. (The database host, first in the order, takes the new
     // key in its env file: nothing there runs the runtime.)
     // Meanwhile a second apply is refused by the fleet lock on the database host, which
-    // names the first one's holder, and touches nothing.
+    // names the first one's holder, before it plans, asks or touches anything.
     let before = apps.map(env_file);
     let load = fleet.request_loop();
     let ((code, log), (second_code, second)) = std::thread::scope(|scope| {
@@ -474,7 +474,10 @@ fn a_fleet_is_bootstrapped_rolled_and_guarded_over_ssh() {
             && second.contains(&format!("on {}", machine.trim())),
         "{holder} on {machine} named in:\n{second}"
     );
-    assert!(!second.contains("fleet: taking"), "{second}");
+    assert!(
+        !second.contains("fleet: taking") && !second.contains("Fleet plan: "),
+        "refused before it planned or drained anything:\n{second}"
+    );
     assert_eq!(code, Some(1), "an apply with a failing runtime:\n{log}");
     eprintln!("the failed rollout:\n{}", rollout(&log));
     assert_no_failures(&figures, "the failed rollout");

@@ -191,6 +191,11 @@ pub fn apply(compiled: &Compiled, args: &FleetArgs, request: &ApplyRequest<'_>) 
         Ok(fleet) => fleet,
         Err(errors) => return fail_all(errors),
     };
+    let log = |line: &str| eprintln!("fleet: {line}");
+    let lock = match rollout::lock(&fleet.members, holder(), request.lock_timeout, &log) {
+        Ok(lock) => lock,
+        Err(e) => return fail(e),
+    };
     let plan = match &saved {
         Some(saved) => {
             let now = match fleet.plan(false) {
@@ -228,10 +233,8 @@ pub fn apply(compiled: &Compiled, args: &FleetArgs, request: &ApplyRequest<'_>) 
         resolved: saved.is_none(),
         parallel: request.parallel,
         probe_timeout: request.probe_timeout,
-        holder: holder(),
-        lock_timeout: request.lock_timeout,
     };
-    match rollout::apply(&fleet.members, &rollout, &|line| eprintln!("fleet: {line}")) {
+    match rollout::apply(&fleet.members, &lock, &rollout, &log) {
         Ok(applied) => {
             let changed: usize = applied.iter().map(|a| a.changed).sum();
             println!(

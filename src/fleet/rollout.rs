@@ -1,5 +1,5 @@
-//! The rolling apply. Under one fleet lock (held by an agent on the database host for the
-//! whole apply), hosts are applied in waves: each database and cache host alone, then the
+//! The rolling apply. Under one fleet lock (held by an agent on the database host from
+//! before the fleet is planned to the end of the apply), hosts are applied in waves: each database and cache host alone, then the
 //! app hosts `--parallel N` at a time, each wave taken out of the upstream of every proxy
 //! outside it first (when some other app host keeps serving; a proxy being applied keeps
 //! the site its plan observed) and put back after; then the proxy-only and
@@ -90,10 +90,6 @@ pub struct Rollout<'a> {
     pub parallel: usize,
     /// How long each runtime may take to become ready.
     pub probe_timeout: Duration,
-    /// Who applies, for the fleet lock's record.
-    pub holder: String,
-    /// How long to wait for another fleet apply's lock.
-    pub lock_timeout: Duration,
 }
 
 /// A host the rollout applied.
@@ -107,22 +103,40 @@ pub struct Applied {
     pub changed: usize,
 }
 
-/// Carries out a rolling apply over `members`, telling `log` each step.
+/// The fleet lock, held by an agent on the database host (else the first host) until this
+/// is dropped: taken before the fleet is planned, so a second apply is refused before it
+/// plans or asks, and held to the end of the rollout.
+pub struct FleetLock<H>(H);
+
+/// Takes the fleet lock for `holder` (who applies, recorded and named to anyone refused),
+/// waiting up to `timeout` for another holder.
+pub fn lock<R: Remote>(
+    members: &[Member<R>],
+    holder: String,
+    timeout: Duration,
+    log: &(dyn Fn(&str) + Sync),
+) -> Result<FleetLock<R::Held>, FleetError> {
+    let entries: Vec<&HostEntry> = members.iter().map(|m| &m.entry).collect();
+    let locker = members.get(lock_host(&entries)).ok_or_else(|| {
+        FleetError::Local("a fleet without hosts has no lock; this is a bug in scf".into())
+    })?;
+    let held = locker.remote.hold(Action::Lock {
+        holder,
+        timeout_ms: millis(timeout),
+    })?;
+    log(&format!("holding the fleet lock on {}", locker.entry.name));
+    Ok(FleetLock(held))
+}
+
+/// Carries out a rolling apply over `members` under the fleet lock, telling `log` each
+/// step.
 pub fn apply<R: Remote>(
     members: &[Member<R>],
+    _lock: &FleetLock<R::Held>,
     rollout: &Rollout<'_>,
     log: &(dyn Fn(&str) + Sync),
 ) -> Result<Vec<Applied>, FleetError> {
-    if members.is_empty() {
-        return Ok(Vec::new());
-    }
     let entries: Vec<&HostEntry> = members.iter().map(|m| &m.entry).collect();
-    let locker = &members[lock_host(&entries)];
-    let _lock = locker.remote.hold(Action::Lock {
-        holder: rollout.holder.clone(),
-        timeout_ms: millis(rollout.lock_timeout),
-    })?;
-    log(&format!("holding the fleet lock on {}", locker.entry.name));
     let proxies: Vec<&Member<R>> = members
         .iter()
         .filter(|m| m.entry.holds(Role::Proxy))
@@ -303,10 +317,9 @@ mod tests {
             resolved: true,
             parallel,
             probe_timeout: Duration::from_secs(60),
-            holder: "ci".into(),
-            lock_timeout: Duration::ZERO,
         };
-        let result = apply(&members, &rollout, &|_| {});
+        let result = lock(&members, "ci".into(), Duration::ZERO, &|_| {})
+            .and_then(|held| apply(&members, &held, &rollout, &|_| {}));
         (result, journal.calls())
     }
 
