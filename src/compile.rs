@@ -67,7 +67,19 @@ pub fn artifacts(model: &Model) -> Result<Vec<Artifact>, BuildError> {
 /// Exactly the files host `name` of the fleet gets, sorted by path (each under `host/`, as
 /// on a local host), rendered from [`Model::on_host`].
 pub fn host_artifacts(model: &Model, name: &str) -> Result<Vec<Artifact>, BuildError> {
-    let on_host = model.on_host(name).ok_or_else(|| {
+    projected_artifacts(&on_host(model, name)?)
+}
+
+/// The files of a model already projected on its host by [`on_host`].
+pub fn projected_artifacts(on_host: &Model) -> Result<Vec<Artifact>, BuildError> {
+    let mut artifacts = targets::render_all(on_host)?;
+    artifacts.retain(|a| a.host_path().is_some());
+    Ok(artifacts)
+}
+
+/// [`Model::on_host`], or an error naming the hosts there are.
+pub fn on_host(model: &Model, name: &str) -> Result<Model, BuildError> {
+    model.on_host(name).ok_or_else(|| {
         let known: Vec<String> = model
             .fleet()
             .unwrap_or_default()
@@ -81,10 +93,7 @@ pub fn host_artifacts(model: &Model, name: &str) -> Result<Vec<Artifact>, BuildE
                 false => format!("the hosts are {}", known.join(", ")),
             },
         }
-    })?;
-    let mut artifacts = targets::render_all(&on_host)?;
-    artifacts.retain(|a| a.host_path().is_some());
-    Ok(artifacts)
+    })
 }
 
 /// Build-output prefix of the files of fleet hosts: `hosts/NAME/` holds host NAME's files

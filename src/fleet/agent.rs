@@ -98,14 +98,8 @@ impl OnHost {
                     invalid.diags.render(&invalid.sources, false)
                 )
             })?;
-        let model = whole.model.on_host(&request.host).ok_or_else(|| {
-            format!(
-                "framework.toml has no host `{}` in [[hosts]]; this is a bug in scf",
-                request.host
-            )
-        })?;
-        let artifacts =
-            compile::host_artifacts(&whole.model, &request.host).map_err(|e| e.to_string())?;
+        let model = compile::on_host(&whole.model, &request.host).map_err(|e| e.to_string())?;
+        let artifacts = compile::projected_artifacts(&model).map_err(|e| e.to_string())?;
         if !crate::secret::supply(request.env.0.clone()) {
             return Err("secret values were supplied twice; this is a bug in scf".into());
         }

@@ -38,7 +38,7 @@ pub fn drain(model: &Model, app: &str, log: &mut dyn FnMut(&str)) -> Result<(), 
     })?;
     // A site with a server already down is mid-wave (or left so by a killed rollout): the
     // text kept then is the one to return to.
-    if !(has_down_server(&live) && read(&kept())?.is_some()) {
+    if !(nginx::is_drained(&live) && read(&kept())?.is_some()) {
         write(&kept(), &live)?;
     }
     replace(&path, &live, &drained, log)
@@ -58,20 +58,12 @@ pub fn undrain(model: &Model, log: &mut dyn FnMut(&str)) -> Result<(), String> {
     std::fs::remove_file(kept()).map_err(|e| format!("cannot remove {}: {e}", kept().display()))
 }
 
-/// Whether an upstream server of `site` is marked `down`.
-fn has_down_server(site: &str) -> bool {
-    site.lines().any(|l| {
-        let l = l.trim();
-        l.starts_with("server ") && l.ends_with(" down;")
-    })
-}
-
 fn read(path: &Path) -> Result<Option<String>, String> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => Ok(Some(text)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
-    }
+    let bytes =
+        fsio::read_if_present(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    bytes
+        .map(|b| String::from_utf8(b).map_err(|_| format!("{} is not UTF-8", path.display())))
+        .transpose()
 }
 
 fn write(path: &Path, text: &str) -> Result<(), String> {
@@ -94,18 +86,4 @@ fn replace(path: &str, old: &str, new: &str, log: &mut dyn FnMut(&str)) -> Resul
         .map_err(|e| e.to_string())?;
     log(&format!("reloaded nginx with {} rewritten", path.display()));
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_down_server_is_told_from_an_up_one() {
-        let up = "upstream a_app {\n    server 10.0.0.2:8000 max_fails=1 fail_timeout=5s;\n}\n";
-        let down = up.replace("5s;", "5s down;");
-        assert!(!has_down_server(up));
-        assert!(has_down_server(&down));
-        assert!(!has_down_server("# server x down;\n"));
-    }
 }

@@ -62,6 +62,15 @@ pub fn create_dirs(dir: &Path) -> io::Result<()> {
     dir.parent().map_or(Ok(()), sync_dir)
 }
 
+/// The bytes of the file at `path`, or `None` when there is none.
+pub fn read_if_present(path: &Path) -> io::Result<Option<Vec<u8>>> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// Atomically replaces `path` with `bytes` and permission bits `mode`, owned by root.
 pub fn write_file(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     write_file_owned(path, bytes, mode, None)

@@ -42,11 +42,7 @@ pub struct Options {
 /// The per-host fingerprint key; `None` before the first apply made it.
 pub fn fingerprint_key(root: &Path) -> Result<Option<Vec<u8>>, HostError> {
     let path = state::Store::new(root).path("fingerprint.key");
-    match std::fs::read(&path) {
-        Ok(key) => Ok(Some(key)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(HostError::io(format!("read {}", path.display()), e)),
-    }
+    fsio::read_if_present(&path).map_err(|e| HostError::io(format!("read {}", path.display()), e))
 }
 
 /// Plans the host: what would change under `opts.root`.

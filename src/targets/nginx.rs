@@ -5,7 +5,7 @@
 //!
 //! In a fleet, the site's upstream lists every app host, with health-based failover; the
 //! rollout takes one host out by rewriting the live site with [`drain`] (and puts it back
-//! by writing the generated site again).
+//! by restoring the site as it was before).
 
 use super::error::TargetError;
 use super::target::{CheckCommand, Package, PreSwapCheck, Service, Stage, Staged, Target};
@@ -88,7 +88,7 @@ fn server_directive(addr: SocketAddr) -> String {
 
 /// The site `text` with the app host at `addr` marked `down` in its upstream, so nginx
 /// sends it nothing while the rollout updates it; `None` when the upstream has no such
-/// server. Writing the generated site again puts the host back.
+/// server. Restoring the text as it was puts the host back.
 pub fn drain(text: &str, addr: SocketAddr) -> Option<String> {
     let wanted = format!("{};", server_directive(addr));
     let mut found = false;
@@ -103,6 +103,14 @@ pub fn drain(text: &str, addr: SocketAddr) -> Option<String> {
         })
         .collect();
     found.then(|| lines.join("\n") + "\n")
+}
+
+/// Whether an upstream server of the site `text` is marked `down` by [`drain`].
+pub fn is_drained(text: &str) -> bool {
+    text.lines().any(|l| {
+        let l = l.trim();
+        l.starts_with("server ") && l.ends_with(" down;")
+    })
 }
 
 impl Nginx {
@@ -262,5 +270,8 @@ mod tests {
         );
         assert_eq!(drain(&drained, b), None, "already down");
         assert_eq!(drain(&site, "10.0.0.4:5000".parse().expect("addr")), None);
+        assert!(!is_drained(&site));
+        assert!(is_drained(&drained));
+        assert!(!is_drained("# server x down;\n"));
     }
 }
