@@ -46,3 +46,19 @@ pub fn static_dir(host: &Host) -> String {
 pub fn state_dir(model: &Model) -> String {
     format!("/var/lib/{}", model.name())
 }
+
+/// node-exporter's textfile-collector directory, which its `ARGS` name: each `*.prom` file
+/// here is exported with the host's own metrics.
+pub const TEXTFILE_DIR: &str = "/var/lib/prometheus/node-exporter";
+
+/// `TEXTFILE_DIR/NAME-backup.prom`: the outcome of the last backup of each kind, which
+/// `backup.sh` writes and `scf doctor` and the alert rules read.
+pub fn backup_metrics(model: &Model) -> String {
+    format!("{TEXTFILE_DIR}/{}-backup.prom", model.name())
+}
+
+/// `TEXTFILE_DIR/NAME-restore-drill.prom`: the outcome of the last restore drill, which
+/// `scf backup verify` writes and `scf doctor` and the alert rules read.
+pub fn restore_drill_metrics(model: &Model) -> String {
+    format!("{TEXTFILE_DIR}/{}-restore-drill.prom", model.name())
+}
