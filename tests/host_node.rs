@@ -331,6 +331,27 @@ fn one_apply_bootstraps_a_bare_host_and_later_changes_keep_it_serving() {
         "{enrol}"
     );
 
+    // `scf profile` as the guide runs it on the host: settings from the installed env file,
+    // the sandboxed server's profiler sampling, pg_stat_statements preloaded and read.
+    let profile = host.scf("profile --duration 2 --flamegraph /root/cpu.svg");
+    assert!(profile.success(), "{}", profile.stdout);
+    for part in [
+        "slowest statements",
+        "redis: ",
+        "cpu profile: flame graph written to /root/cpu.svg",
+    ] {
+        assert!(
+            profile.stdout.contains(part),
+            "{part:?} in:\n{}",
+            profile.stdout
+        );
+    }
+    assert!(
+        !profile.stdout.contains("unavailable"),
+        "{}",
+        profile.stdout
+    );
+
     // The backup timer's service, started by hand, writes a set; restore.sh brings a
     // dropped tenant database back from it.
     host.node

@@ -146,8 +146,18 @@ fn every_scenario_starts_postgres_and_bootstraps_idempotently() {
                 "ai_supply_chain",
                 "SELECT string_agg(extname, ',' ORDER BY extname) FROM pg_extension WHERE extname <> 'plpgsql'"
             ),
-            "pgcrypto,uuid-ossp",
+            "pg_stat_statements,pgcrypto,uuid-ossp",
             "{}",
+            b.name
+        );
+        assert_eq!(
+            query(
+                &cluster,
+                "ai_supply_chain",
+                "SELECT count(*) >= 0 FROM pg_stat_statements"
+            ),
+            "t",
+            "{}: pg_stat_statements is preloaded, so `scf profile` can read it",
             b.name
         );
         assert_eq!(

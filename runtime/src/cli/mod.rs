@@ -1,7 +1,7 @@
 //! The runtime's commands, for the `scf` binary to flatten into its own:
 //! `scf run`, `scf db init|migrate|seed|verify`, `scf tenant create|verify|list`,
-//! `scf audit verify`, `scf queue status|retry-dead`, `scf agents status|restart` and
-//! `scf optimize`. [`execute`] builds the tokio runtime; [`run_command`] is the
+//! `scf audit verify`, `scf queue status|retry-dead`, `scf agents status|restart`,
+//! `scf profile` and `scf optimize`. [`execute`] builds the tokio runtime; [`run_command`] is the
 //! async core, writing to any output, so tests drive it in-process. The deployment
 //! commands read their settings as [`environment`] says (`--env-file`, `--dev`).
 
@@ -11,6 +11,7 @@ mod common;
 pub mod db;
 pub mod environment;
 pub mod optimize;
+pub mod profile;
 pub mod queue;
 pub mod run;
 pub mod tenant;
@@ -28,6 +29,7 @@ pub use common::CliError;
 pub use db::DbCommand;
 pub use environment::SettingsArgs;
 pub use optimize::OptimizeArgs;
+pub use profile::ProfileArgs;
 pub use queue::QueueCommand;
 pub use run::RunArgs;
 pub use tenant::TenantCommand;
@@ -82,6 +84,16 @@ pub enum Command {
         #[command(subcommand)]
         command: AgentsCommand,
     },
+    /// Watch the running server: per-route latency, slow queries, Redis latency, queue
+    /// depth, agent job times and a CPU flame graph.
+    Profile {
+        /// Where the settings come from.
+        #[command(flatten)]
+        settings: SettingsArgs,
+        /// What to measure, and how long.
+        #[command(flatten)]
+        args: ProfileArgs,
+    },
     /// Forecast a demand file and compute inventory policies, without the server.
     Optimize(OptimizeArgs),
 }
@@ -95,7 +107,8 @@ impl Command {
             | Self::Tenant { settings, .. }
             | Self::Audit { settings, .. }
             | Self::Queue { settings, .. }
-            | Self::Agents { settings, .. } => Some(settings),
+            | Self::Agents { settings, .. }
+            | Self::Profile { settings, .. } => Some(settings),
             Self::Run(_) | Self::Optimize(_) => None,
         }
     }
@@ -157,6 +170,9 @@ pub async fn run_command(
         }
         Command::Agents { settings, command } => {
             agents::execute(command, &settings.environment(env)?.lookup(), out).await
+        }
+        Command::Profile { settings, args } => {
+            profile::execute(args, &settings.environment(env)?.lookup(), out).await
         }
     }
 }

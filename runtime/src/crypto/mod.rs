@@ -1,10 +1,12 @@
 //! The runtime's cryptography, each piece behind a small API: field encryption
 //! (AES-256-GCM with key ids), password hashing (argon2id), JWTs (HS256 with key ids,
-//! through `jsonwebtoken`), TOTP, API-key material, and the SHA-256 helpers they share.
+//! through `jsonwebtoken`), operator tokens, TOTP, API-key material, and the SHA-256
+//! helpers they share.
 
 pub mod api_key;
 pub mod fields;
 pub mod jwt;
+pub mod operator;
 pub mod password;
 pub mod totp;
 

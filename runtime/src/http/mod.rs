@@ -7,6 +7,7 @@ pub mod error;
 pub mod extract;
 pub mod middleware;
 pub mod openapi;
+pub mod profiling;
 pub mod progress;
 pub mod routes;
 
@@ -66,12 +67,13 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
     doc
 }
 
-/// The metrics listener's router: `/metrics` and nothing else. It lists every tenant, so
-/// it is never on the API's listener, and its address (`METRICS_LISTEN`) is loopback or
-/// reachable only by Prometheus.
+/// The metrics listener's router: `/metrics`, and the CPU profiler for operators on the
+/// host. It lists every tenant, so it is never on the API's listener, and its address
+/// (`METRICS_LISTEN`) is loopback or reachable only by Prometheus.
 pub fn metrics_router(state: AppState) -> Router {
     Router::new()
         .route("/metrics", get(health::metrics))
+        .route(profiling::PATH, get(profiling::profile))
         .fallback(|| async { error::ApiError::not_found("route") })
         .layer(CatchPanicLayer::new())
         .with_state(state)

@@ -17,6 +17,7 @@ mod limits;
 mod listings;
 mod migrations;
 mod openapi;
+mod profile;
 mod rate_limits;
 mod schemathesis;
 mod services;

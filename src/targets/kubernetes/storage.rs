@@ -115,20 +115,26 @@ pub(super) fn postgres(c: Ctx) -> Option<(StatefulSet, Service)> {
 }
 
 /// Server settings the image's defaults get wrong here: enough connections for every
-/// runtime pool at the autoscaler's maximum, and shared buffers at a quarter of the
-/// container's memory.
+/// runtime pool at the autoscaler's maximum, shared buffers at a quarter of the
+/// container's memory, and the libraries the extensions need preloaded.
 fn postgres_settings(c: Ctx) -> Vec<String> {
     let db = &c.m.database;
     let pools = u64::from(c.k.autoscaling.max.max(c.k.replicas))
         * u64::from(db.pool_size + db.max_overflow);
     let buffers_mb =
         (c.k.postgres_spec().resources.limits.memory.value() / 4.0 / 1_048_576.0) as u64;
-    vec![
-        "-c".into(),
+    let mut settings = vec![
         format!("max_connections={}", pools + PG_SPARE_CONNECTIONS),
-        "-c".into(),
         format!("shared_buffers={}MB", buffers_mb.max(16)),
-    ]
+    ];
+    settings.extend(
+        crate::targets::postgres::preload_libraries(c.m)
+            .map(|libs| format!("shared_preload_libraries={libs}")),
+    );
+    settings
+        .into_iter()
+        .flat_map(|s| ["-c".to_owned(), s])
+        .collect()
 }
 
 /// The Redis StatefulSet and its Service, when Redis is managed. A shell reads the

@@ -214,6 +214,12 @@ fn conf_context(model: &Model, host: &Host) -> ConfContext {
         quoted: false,
         note: t.why,
     }));
+    settings.extend(preload_libraries(model).map(|value| Setting {
+        name: "shared_preload_libraries".into(),
+        value,
+        quoted: true,
+        note: "extensions in database.extensions that work only when loaded at server start (a change restarts PostgreSQL)".into(),
+    }));
     apply_overrides(&mut settings, model);
     ConfContext {
         name: model.name().to_string(),
@@ -227,6 +233,21 @@ fn conf_context(model: &Model, host: &Host) -> ConfContext {
         memory_formula,
         settings,
     }
+}
+
+/// Extensions whose library the server must load at start (`shared_preload_libraries`):
+/// created without it, they exist but fail when used.
+const PRELOADED: &[&str] = &["pg_stat_statements"];
+
+/// The libraries `[database] extensions` needs preloaded, comma-separated, or `None`:
+/// the host's settings file and the Kubernetes StatefulSet's `-c` flags both set them.
+pub fn preload_libraries(model: &Model) -> Option<String> {
+    let libraries: Vec<&str> = PRELOADED
+        .iter()
+        .copied()
+        .filter(|lib| model.database.extensions.iter().any(|e| e.as_str() == *lib))
+        .collect();
+    (!libraries.is_empty()).then(|| libraries.join(","))
 }
 
 /// Loopback, plus `database.host` when it is not, plus the internal address when the

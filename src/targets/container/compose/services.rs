@@ -187,7 +187,18 @@ fn postgres(model: &Model, container: &Container) -> Service {
         "-d",
         db.name.as_str(),
     ];
+    // The image's entrypoint starts `postgres` with these arguments.
+    let command = crate::targets::postgres::preload_libraries(model)
+        .map(|libs| {
+            vec![
+                "postgres".to_owned(),
+                "-c".to_owned(),
+                format!("shared_preload_libraries={libs}"),
+            ]
+        })
+        .unwrap_or_default();
     Service {
+        command,
         env_file: vec![POSTGRES_ENV.to_string()],
         environment: BTreeMap::from([
             ("POSTGRES_USER", db.user.to_string()),
