@@ -1,24 +1,27 @@
 //! The alert rules: one per scaling trigger of the guide's "Scaling Guidelines", plus a
 //! scrape-target-down alert, each with the input series that make it fire and that keep
-//! it quiet. The rule file and its `promtool test rules` file are both built from here, so
+//! it quiet; with `[backup]`, a second group of backup alerts ([`super::backup_alerts`]). The rule file and its `promtool test rules` file are both built from here, so
 //! every alert is tested by construction (see `rule_tests`).
 
+use super::backup_alerts;
 use super::metrics as m;
 use super::schema::{AlertRule, RuleFile, RuleGroup};
+use crate::config::Backup;
 use crate::config::values::HttpUrl;
 use std::collections::BTreeMap;
 
 /// The runtime's address in the test series.
 const APP: &str = "127.0.0.1:5000";
 /// node-exporter's address in the test series.
-const NODE: &str = "127.0.0.1:9100";
+pub(super) const NODE: &str = "127.0.0.1:9100";
 
 /// One alert and the data that proves it.
 #[derive(Debug, Clone)]
 pub struct Alert {
     /// The alert's name.
     pub name: &'static str,
-    /// `vertical` or `horizontal`: the kind of scaling it calls for (or `availability`).
+    /// `vertical` or `horizontal`: the kind of scaling it calls for (or `availability`, or
+    /// `backup`).
     pub scaling: &'static str,
     /// The PromQL condition.
     pub expr: String,
@@ -37,7 +40,7 @@ pub struct Alert {
 }
 
 /// Samples per test series: enough for `for` plus the 5m rate windows.
-fn len(minutes: u32) -> u32 {
+pub(super) fn len(minutes: u32) -> u32 {
     minutes + 15
 }
 
@@ -308,24 +311,34 @@ fn target_down() -> Alert {
     .series(format!("up{{{},job=\"framework\"}}", app("")), "0", "1")
 }
 
-/// The rule file; each alert's runbook is its section of the document at `runbooks`.
-pub fn rule_file(group: &str, runbooks: &HttpUrl) -> RuleFile {
-    let rules = alerts()
-        .into_iter()
-        .map(|a| AlertRule {
-            alert: a.name.into(),
-            annotations: annotations(&a, &a.summary, &a.description, runbooks),
-            expr: a.expr,
-            for_: format!("{}m", a.minutes),
-            labels: rule_labels(a.scaling),
-        })
-        .collect();
-    RuleFile {
-        groups: vec![RuleGroup {
-            name: group.into(),
-            rules,
-        }],
+/// Every alert: the scaling group's, then the backups' when `backup` is set.
+pub fn every_alert(backup: Option<&Backup>) -> Vec<Alert> {
+    let mut all = alerts();
+    all.extend(backup.map(backup_alerts::alerts).unwrap_or_default());
+    all
+}
+
+/// The rule file of the deployment `name`: the group `NAME-scaling`, and `NAME-backups`
+/// when `backup` is set; each alert's runbook is its section of the document at `runbooks`.
+pub fn rule_file(name: &str, runbooks: &HttpUrl, backup: Option<&Backup>) -> RuleFile {
+    let group = |suffix: &str, alerts: Vec<Alert>| RuleGroup {
+        name: format!("{name}-{suffix}"),
+        rules: alerts
+            .into_iter()
+            .map(|a| AlertRule {
+                alert: a.name.into(),
+                annotations: annotations(&a, &a.summary, &a.description, runbooks),
+                expr: a.expr,
+                for_: format!("{}m", a.minutes),
+                labels: rule_labels(a.scaling),
+            })
+            .collect(),
+    };
+    let mut groups = vec![group("scaling", alerts())];
+    if let Some(backup) = backup {
+        groups.push(group("backups", backup_alerts::alerts(backup)));
     }
+    RuleFile { groups }
 }
 
 /// An alert's annotations: its summary and description as given (expanded in tests), and
@@ -346,8 +359,8 @@ pub(super) fn annotations(
     ])
 }
 
-/// An alert's labels: `severity` (a scrape target down is `critical`, a scaling trigger a
-/// `warning`), by which Alertmanager routes it, and its kind of `scaling`.
+/// An alert's labels: `severity` (a scrape target down is `critical`, a scaling trigger or
+/// a backup alert a `warning`), by which Alertmanager routes it, and its kind of `scaling`.
 pub(super) fn rule_labels(scaling: &str) -> BTreeMap<String, String> {
     let severity = if scaling == "availability" {
         "critical"
@@ -375,7 +388,7 @@ mod tests {
         );
         assert!(base.contains(&url), "{url}");
         let runbooks: HttpUrl = "https://example.com/r.md".parse().expect("url");
-        let file = rule_file("g", &runbooks);
+        let file = rule_file("g", &runbooks, None);
         assert_eq!(
             file.groups[0].rules[0].annotations["runbook_url"],
             "https://example.com/r.md#hostcpuhigh"
