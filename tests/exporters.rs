@@ -219,7 +219,9 @@ fn every_host_with_prometheus_configures_its_exporters_on_loopback_or_for_the_mo
             );
             // node-exporter also exports the backup and restore-drill metrics files.
             assert_eq!(
-                args[0].ends_with(" --collector.textfile.directory=/var/lib/prometheus/node-exporter'"),
+                args[0].ends_with(
+                    " --collector.textfile.directory=/var/lib/prometheus/node-exporter'"
+                ),
                 path == NODE_ENV,
                 "{}: {path}: {}",
                 b.name,

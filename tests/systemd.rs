@@ -181,8 +181,6 @@ fn tmpfiles_creates_the_shared_directories() {
         "root:x:0:\nframework:x:990:\nwww-data:x:33:\n",
     )
     .expect("group");
-    // node-exporter's package made its textfile directory; tmpfiles hands it to the group.
-    std::fs::create_dir_all(root.path().join("var/lib/prometheus/node-exporter")).expect("dir");
     let ran = Command::new("systemd-tmpfiles")
         .arg("--create")
         .arg(format!("--root={}", root.path().display()))
@@ -199,7 +197,6 @@ fn tmpfiles_creates_the_shared_directories() {
         ("opt/ai-supply-chain/static", 0o755, 0, 0),
         ("opt/ai-supply-chain/uploads", 0o2750, 990, 33),
         ("backup/ai-supply-chain", 0o750, 990, 990),
-        ("var/lib/prometheus/node-exporter", 0o1775, 0, 990),
     ];
     for (path, mode, uid, gid) in expect {
         let meta = std::fs::metadata(root.path().join(path)).expect(path);

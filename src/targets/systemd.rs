@@ -152,7 +152,6 @@ struct VerifyUnit {
     user: String,
     env_file: String,
     exec_start: String,
-    tmpfiles: String,
     /// node-exporter's textfile directory, when the drill writes its metrics there.
     metrics: Option<&'static str>,
     net: Network,
@@ -198,8 +197,6 @@ struct Tmpfiles {
     static_dir: String,
     uploads: String,
     backup_dir: Option<String>,
-    /// node-exporter's textfile directory, when the backups write metrics there.
-    textfile_dir: Option<&'static str>,
 }
 
 /// The ports the runtime listens on: the API's, and the metrics listener's when Prometheus
@@ -341,7 +338,6 @@ impl Systemd {
             user: host.user.to_string(),
             env_file: layout::env_file(model),
             exec_start,
-            tmpfiles: tmpfiles_path(model),
             metrics: textfile_dir(model),
             net: network(model, false),
         };
@@ -388,7 +384,6 @@ impl Systemd {
             static_dir: layout::static_dir(host),
             uploads: layout::uploads_dir(host),
             backup_dir: model.backup.as_ref().map(|b| b.dir.to_string()),
-            textfile_dir: textfile_dir(model),
         };
         let text = r.render("systemd/tmpfiles.conf.j2", &ctx)?;
         // The directories exist before the units start (their sandboxes mount them), and

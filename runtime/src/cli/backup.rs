@@ -171,8 +171,9 @@ async fn restore_and_check(
         )?;
     }
     settings.database = on_database(&settings.database, &scratch)?;
-    // The checks read only the database.
+    // The checks read only the database, one connection at a time.
     settings.redis = None;
+    settings.database_pool_size = 1;
     let services = Services::connect(&settings).await?;
     let checked = db::check(&settings, &services, out).await;
     services.db.pool.close().await;

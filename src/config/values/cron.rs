@@ -139,7 +139,7 @@ impl Cron {
     fn admits(&self, i: usize, v: u8) -> bool {
         self.fields[i].iter().any(|item| {
             let (lo, hi) = item.range.unwrap_or((FIELDS[i].min, FIELDS[i].max));
-            (lo..=hi).contains(&v) && (v - lo) % item.step.unwrap_or(1) == 0
+            (lo..=hi).contains(&v) && (v - lo).is_multiple_of(item.step.unwrap_or(1))
         })
     }
 
