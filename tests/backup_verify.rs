@@ -180,6 +180,7 @@ fn a_good_set_passes_and_a_damaged_one_fails_and_scratch_databases_never_stay() 
     std::fs::write(&dump, bytes).expect("flip a bit");
     let out = drill(&d, &flipped, &metrics);
     let said = text(&out);
+    eprintln!("a flipped bit:\n{said}");
     assert_eq!(out.status.code(), Some(1), "{said}");
     for needle in [
         "restore drill failed after",
@@ -203,6 +204,7 @@ fn a_good_set_passes_and_a_damaged_one_fails_and_scratch_databases_never_stay() 
     assert!(sums.success());
     let out = drill(&d, &garbled, &metrics);
     let said = text(&out);
+    eprintln!("no dump:\n{said}");
     assert_eq!(out.status.code(), Some(1), "{said}");
     for needle in [
         format!("restored {}.dump into scfdrill_", d.database),

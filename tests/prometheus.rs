@@ -9,7 +9,8 @@ mod support;
 
 use built::{Build, Outcome};
 use scf::config::Backup;
-use scf::targets::prometheus::rules::{Alert, every_alert};
+use scf::targets::prometheus::alert::Alert;
+use scf::targets::prometheus::rules::every_alert;
 use scf_testkit::validators::{prometheus, yaml};
 use std::path::{Path, PathBuf};
 

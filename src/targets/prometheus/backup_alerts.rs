@@ -3,7 +3,7 @@
 //! a failed restore drill, and no drill passed for over a week. Each comes with the series
 //! that fire it and keep it quiet, as every alert of [`super::rules`] does.
 
-use super::rules::{Alert, NODE, len};
+use super::alert::{Alert, NODE, len};
 use crate::config::Backup;
 use crate::config::values::Cron;
 use scf_runtime::backup::metrics as m;

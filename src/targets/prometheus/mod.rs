@@ -7,6 +7,7 @@
 //! the Alertmanager beside it (`alertmanager`); and the exporters' environment files
 //! ([`exporters`]). Rendered when `monitoring.prometheus` is on for a host.
 
+pub mod alert;
 pub mod backup_alerts;
 pub mod exporters;
 pub mod metrics;

@@ -1,8 +1,10 @@
 //! The alert rules: one per scaling trigger of the guide's "Scaling Guidelines", plus a
 //! scrape-target-down alert, each with the input series that make it fire and that keep
-//! it quiet; with `[backup]`, a second group of backup alerts ([`super::backup_alerts`]). The rule file and its `promtool test rules` file are both built from here, so
-//! every alert is tested by construction (see `rule_tests`).
+//! it quiet; with `[backup]`, a second group of backup alerts ([`super::backup_alerts`]).
+//! The rule file and its `promtool test rules` file are both built from here, so every
+//! alert is tested by construction (see `rule_tests`).
 
+use super::alert::{Alert, NODE, len};
 use super::backup_alerts;
 use super::metrics as m;
 use super::schema::{AlertRule, RuleFile, RuleGroup};
@@ -12,37 +14,6 @@ use std::collections::BTreeMap;
 
 /// The runtime's address in the test series.
 const APP: &str = "127.0.0.1:5000";
-/// node-exporter's address in the test series.
-pub(super) const NODE: &str = "127.0.0.1:9100";
-
-/// One alert and the data that proves it.
-#[derive(Debug, Clone)]
-pub struct Alert {
-    /// The alert's name.
-    pub name: &'static str,
-    /// `vertical` or `horizontal`: the kind of scaling it calls for (or `availability`, or
-    /// `backup`).
-    pub scaling: &'static str,
-    /// The PromQL condition.
-    pub expr: String,
-    /// Minutes the condition must hold.
-    pub minutes: u32,
-    /// One line for the notification; may use `{{ $labels.NAME }}`.
-    pub summary: String,
-    /// What to do about it.
-    pub description: String,
-    /// Series under which the alert must fire after `minutes`.
-    pub firing: Vec<(String, String)>,
-    /// The same series, with values that must not fire it.
-    pub calm: Vec<(String, String)>,
-    /// The labels the alert carries in the test, besides the rule's own.
-    pub labels: Vec<(&'static str, &'static str)>,
-}
-
-/// Samples per test series: enough for `for` plus the 5m rate windows.
-pub(super) fn len(minutes: u32) -> u32 {
-    minutes + 15
-}
 
 fn app(extra: &str) -> String {
     format!("instance=\"{APP}\"{extra}")
