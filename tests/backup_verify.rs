@@ -4,8 +4,9 @@
 //! flipped in a dump fails on its checksum before anything is restored; a file that matches
 //! its checksum but is no dump fails in pg_restore, after the main database was restored.
 //! Each failure drops what it made and records a failed drill that keeps the time of the
-//! last pass; a scratch database a killed drill left is dropped by the next one. One test,
-//! its steps in order: one drill runs per server at a time.
+//! last pass; so does a drill stopped by SIGTERM mid-restore; a scratch database a killed
+//! drill left is dropped by the next one. One test, its steps in order: one drill runs per
+//! server at a time.
 
 mod support;
 
@@ -19,9 +20,9 @@ const SCRIPT: &str = "out/host/usr/local/lib/ai-supply-chain/backup.sh";
 
 /// `scf --config deploy.toml ARGS` with the deployment's secrets and nothing else of the
 /// machine's environment.
-fn scf(d: &Deployment, args: &[&str]) -> Output {
-    let data = d.dir.path().join("data");
-    Command::new(env!("CARGO_BIN_EXE_scf"))
+fn command(d: &Deployment, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_scf"));
+    command
         .arg("--config")
         .arg(&d.config)
         .args(args)
@@ -29,10 +30,13 @@ fn scf(d: &Deployment, args: &[&str]) -> Output {
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("NO_COLOR", "1")
-        .env("DATA_DIR", data)
-        .envs(SECRETS)
-        .output()
-        .expect("scf runs")
+        .env("DATA_DIR", d.dir.path().join("data"))
+        .envs(SECRETS);
+    command
+}
+
+fn scf(d: &Deployment, args: &[&str]) -> Output {
+    command(d, args).output().expect("scf runs")
 }
 
 fn ok(d: &Deployment, args: &[&str]) -> String {
@@ -54,7 +58,7 @@ fn scratch_databases() -> String {
 }
 
 /// `scf backup verify` of `set`, its metrics to `metrics`.
-fn drill(d: &Deployment, set: &Path, metrics: &Path) -> Output {
+fn drill_command(d: &Deployment, set: &Path, metrics: &Path) -> Command {
     let admin = postgres().admin_url();
     let args = [
         "backup",
@@ -65,7 +69,54 @@ fn drill(d: &Deployment, set: &Path, metrics: &Path) -> Output {
         metrics.to_str().expect("utf-8"),
         set.to_str().expect("utf-8"),
     ];
-    scf(d, &args)
+    command(d, &args)
+}
+
+fn drill(d: &Deployment, set: &Path, metrics: &Path) -> Output {
+    drill_command(d, set, metrics).output().expect("scf runs")
+}
+
+/// Stops a drill with SIGTERM once its first pg_restore has started (a `pg_restore` first
+/// on PATH says so, then waits), and returns what it said.
+fn interrupted(d: &Deployment, set: &Path, metrics: &Path) -> Output {
+    let shims = d.dir.path().join("shims");
+    std::fs::create_dir_all(&shims).expect("shims");
+    let started = shims.join("started");
+    let real = scf_testkit::tools::find("pg_restore").expect("pg_restore");
+    let shim = format!(
+        "#!/bin/sh\ntouch '{}'\nsleep 60\nexec '{}' \"$@\"\n",
+        started.display(),
+        real.display()
+    );
+    let path = shims.join("pg_restore");
+    std::fs::write(&path, shim).expect("shim");
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    let search = format!(
+        "{}:{}",
+        shims.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let child = drill_command(d, set, metrics)
+        .env("PATH", search)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("scf runs");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !started.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "pg_restore never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(term.success());
+    child.wait_with_output().expect("scf ends")
 }
 
 /// The value of `name` in the metrics file.
@@ -222,5 +273,20 @@ fn a_good_set_passes_and_a_damaged_one_fails_and_scratch_databases_never_stay() 
         metric(&metrics, "scf_restore_drill_last_success_timestamp_seconds"),
         passed_at,
         "a failed drill keeps the time of the last pass"
+    );
+
+    // SIGTERM (systemctl stop) while a dump is restored: the scratch database is dropped.
+    let out = interrupted(&d, &set, &metrics);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("restore drill failed after")
+            && said.contains("interrupted (SIGTERM or Ctrl-C)"),
+        "{said}"
+    );
+    assert_eq!(scratch_databases(), "", "dropped after SIGTERM");
+    assert_eq!(
+        metric(&metrics, "scf_restore_drill_success").as_deref(),
+        Some("0")
     );
 }
