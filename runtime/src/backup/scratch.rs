@@ -188,3 +188,27 @@ async fn drop_database(conn: &mut AnyConnection, name: &str) -> Result<(), sqlx:
     .await
     .map(drop)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_admin_url_with_a_password_is_refused_before_connecting() {
+        let refused = Server::lock("postgresql://postgres:hunter2@db.invalid/postgres").await;
+        let Err(ScratchError::AdminUrl(why)) = refused else {
+            panic!("accepted a password on the command line");
+        };
+        assert!(
+            why.contains("PGPASSWORD") && !why.contains("hunter2"),
+            "{why}"
+        );
+    }
+
+    #[test]
+    fn scratch_names_are_unique_and_prefixed() {
+        let (a, b) = (Server::scratch_name(), Server::scratch_name());
+        assert_ne!(a, b);
+        assert!(a.starts_with(PREFIX) && a.len() == PREFIX.len() + 12, "{a}");
+    }
+}
