@@ -206,8 +206,23 @@ fn every_host_with_prometheus_configures_its_exporters_on_loopback_or_for_the_mo
             let text = b.read(path);
             let args: Vec<&str> = text.lines().filter(|l| l.starts_with("ARGS=")).collect();
             assert_eq!(args.len(), 1, "{}: {path}: one ARGS line", b.name);
+            let listen = args[0]
+                .trim_start_matches("ARGS=")
+                .trim_matches('\'')
+                .split(' ')
+                .next();
             assert!(
-                args[0].starts_with(&format!("ARGS=--web.listen-address={ip}:")),
+                listen.is_some_and(|l| l.starts_with(&format!("--web.listen-address={ip}:"))),
+                "{}: {path}: {}",
+                b.name,
+                args[0]
+            );
+            // node-exporter also exports the backup and restore-drill metrics files.
+            assert_eq!(
+                args[0].ends_with(
+                    " --collector.textfile.directory=/var/lib/prometheus/node-exporter'"
+                ),
+                path == NODE_ENV,
                 "{}: {path}: {}",
                 b.name,
                 args[0]

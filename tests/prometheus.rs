@@ -8,13 +8,24 @@ mod built;
 mod support;
 
 use built::{Build, Outcome};
-use scf::targets::prometheus::rules::alerts;
+use scf::config::Backup;
+use scf::targets::prometheus::alert::Alert;
+use scf::targets::prometheus::rules::every_alert;
 use scf_testkit::validators::{prometheus, yaml};
 use std::path::{Path, PathBuf};
 
 const CONFIG: &str = "/etc/prometheus/prometheus.yml";
 const RULES: &str = "/etc/prometheus/rules/ai-supply-chain.rules.yml";
 const TESTS: &str = "/etc/prometheus/rules/ai-supply-chain.rules.test.yml";
+
+/// Every alert of the example: its `[backup]` adds the backup group.
+fn alerts() -> Vec<Alert> {
+    let example =
+        std::fs::read_to_string(support::root().join("examples/framework.toml")).expect("example");
+    let doc: toml::Table = toml::from_str(&example).expect("example parses");
+    let backup: Backup = doc["backup"].clone().try_into().expect("[backup]");
+    every_alert(Some(&backup))
+}
 
 /// promtool and yamllint on one build.
 fn judge(b: &Build) {

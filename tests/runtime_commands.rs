@@ -38,6 +38,7 @@ fn without_settings_every_command_refuses_and_creates_nothing() {
         &["audit", "verify"],
         &["queue", "status"],
         &["agents", "status"],
+        &["backup", "verify", "/backup/ai-supply-chain/latest"],
     ] {
         let out = scf(dir.path(), args, &[]);
         let said = text(&out);

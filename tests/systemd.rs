@@ -28,6 +28,8 @@ fn every_unit_verifies_and_every_service_scores_at_most_2() {
         [
             "ai-supply-chain-backup-full.service",
             "ai-supply-chain-backup-full.timer",
+            "ai-supply-chain-backup-verify.service",
+            "ai-supply-chain-backup-verify.timer",
             "ai-supply-chain-backup.service",
             "ai-supply-chain-backup.timer",
         ],
@@ -132,16 +134,18 @@ fn an_s3_copy_opens_only_the_backup_units() {
         .filter(|u| u.extension().is_some_and(|e| e == "service"))
     {
         let text = std::fs::read_to_string(unit).expect("unit");
-        let is_backup = unit.to_string_lossy().contains("-backup");
+        // The restore drill copies nothing off-site: it keeps its allow-list.
+        let name = unit.to_string_lossy();
+        let copies = name.contains("-backup") && !name.contains("-backup-verify");
         assert_eq!(
             !text.contains("IPAddressDeny=any"),
-            is_backup,
+            copies,
             "{}",
             unit.display()
         );
         assert_eq!(
             text.contains("EnvironmentFile=-/etc/ai-supply-chain/backup.env"),
-            is_backup
+            copies
         );
         let score = systemd::security(unit).expect("score");
         assert!(score <= MAX_EXPOSURE, "{}: {score}", unit.display());
@@ -192,7 +196,7 @@ fn tmpfiles_creates_the_shared_directories() {
     let expect = [
         ("opt/ai-supply-chain/static", 0o755, 0, 0),
         ("opt/ai-supply-chain/uploads", 0o2750, 990, 33),
-        ("backup/ai-supply-chain", 0o700, 990, 990),
+        ("backup/ai-supply-chain", 0o750, 990, 990),
     ];
     for (path, mode, uid, gid) in expect {
         let meta = std::fs::metadata(root.path().join(path)).expect(path);

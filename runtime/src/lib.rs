@@ -7,12 +7,13 @@
 //! they are made of; [`audit`], [`ratelimit`], [`metrics`] and [`crypto`] are the
 //! cross-cutting pieces; [`implementations`] are the tenants' optimization runs, which
 //! [`agents`] process from the [`queue`] with [`optimize`], the run's pure computation
-//! (demand in, forecasts and inventory policies out); [`cli`] is what
-//! `scf run | db | tenant | audit | queue | agents | optimize` call.
+//! (demand in, forecasts and inventory policies out); [`backup`] proves backups restore;
+//! [`cli`] is what `scf run | db | tenant | audit | queue | agents | backup | optimize` call.
 
 pub mod agents;
 pub mod app;
 pub mod audit;
+pub mod backup;
 pub mod cli;
 pub mod crypto;
 pub mod db;

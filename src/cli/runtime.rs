@@ -1,4 +1,4 @@
-//! The runtime's deployment commands (`scf db|tenant|audit|queue|agents`) on the
+//! The runtime's deployment commands (`scf db|tenant|audit|queue|agents|backup`) on the
 //! deployment's settings. The runtime reads the environment, and `--env-file FILE`; when
 //! neither `--dev`, `--env-file` nor `DATABASE_URL` says where the deployment is, scf
 //! finds it, in this order:

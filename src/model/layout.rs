@@ -51,6 +51,12 @@ pub fn state_dir(model: &Model) -> String {
 /// here is exported with the host's own metrics.
 pub const TEXTFILE_DIR: &str = "/var/lib/prometheus/node-exporter";
 
+/// Whether this host runs node-exporter (every host does, with `monitoring.prometheus`), so
+/// the metrics files in [`TEXTFILE_DIR`] are exported.
+pub fn exports_textfiles(model: &Model) -> bool {
+    model.hosted() && model.monitoring.prometheus
+}
+
 /// `TEXTFILE_DIR/NAME-backup.prom`: the outcome of the last backup of each kind, which
 /// `backup.sh` writes and `scf doctor` and the alert rules read.
 pub fn backup_metrics(model: &Model) -> String {

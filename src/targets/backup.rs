@@ -1,5 +1,6 @@
 //! Database backups on a host: `backup.sh` (pg_dump of every database of the deployment,
-//! compressed, checksummed, optionally copied to S3, old sets deleted) and `restore.sh`,
+//! compressed, checksummed, optionally copied to S3, old sets deleted, then the set's time
+//! and size in node-exporter's textfile directory) and `restore.sh`,
 //! under `/usr/local/lib/NAME/`. The systemd target schedules them; both read the database
 //! connection from the runtime's environment, so the password never reaches a command line.
 //! Of what the scripts call, a minimal Debian lacks the PostgreSQL client programs
@@ -12,6 +13,7 @@ use crate::model::Model;
 use crate::model::layout::{self, BACKUP_SCRIPT};
 use crate::render::Renderer;
 use crate::targets::error::TargetError;
+use scf_runtime::backup::metrics;
 use serde::Serialize;
 
 /// The backup target.
@@ -31,6 +33,10 @@ struct BackupScript {
     retention_days: u64,
     s3: Option<String>,
     full: bool,
+    /// The metrics file, when node-exporter runs here.
+    metrics: Option<String>,
+    last_success: &'static str,
+    size: &'static str,
 }
 
 /// What `restore.sh` sees.
@@ -61,6 +67,9 @@ impl Backups {
             retention_days: b.retention.as_days_ceil(),
             s3: b.s3.as_ref().map(ToString::to_string),
             full: b.full_schedule.is_some(),
+            metrics: layout::exports_textfiles(model).then(|| layout::backup_metrics(model)),
+            last_success: metrics::BACKUP_LAST_SUCCESS,
+            size: metrics::BACKUP_SIZE,
         };
         let text = r.render("backup/backup.sh.j2", &ctx)?;
         Ok(self.script(model, BACKUP_SCRIPT, text))

@@ -1,7 +1,8 @@
 //! systemd on a host: the runtime's `NAME.service`, sandboxed down to what the framework
 //! server needs (`systemd-analyze security` exposure at most 2.0); the backup services and
-//! timers (`NAME-backup`, `NAME-backup-full`) that run the backup target's script; and a
-//! tmpfiles.d entry creating the directories the units and nginx share. The units and
+//! timers (`NAME-backup`, `NAME-backup-full`) that run the backup target's script, and the
+//! weekly restore drill (`NAME-backup-verify`, `scf backup verify`); and a tmpfiles.d entry
+//! creating the directories the units and nginx share. The units and
 //! apply call `systemd-tmpfiles`, `systemd-sysusers` and `systemd-analyze`: package `systemd`.
 //!
 //! Each unit sees only its own context. The network allow-list every unit shares is
@@ -139,8 +140,32 @@ struct BackupUnit {
     tmpfiles: String,
     dir: String,
     s3: Option<String>,
+    /// node-exporter's textfile directory, when the backup writes its metrics there.
+    metrics: Option<&'static str>,
     net: Network,
 }
+
+/// `NAME-backup-verify.service`.
+#[derive(Serialize)]
+struct VerifyUnit {
+    name: String,
+    user: String,
+    env_file: String,
+    exec_start: String,
+    /// node-exporter's textfile directory, when the drill writes its metrics there.
+    metrics: Option<&'static str>,
+    net: Network,
+}
+
+/// `NAME-backup-verify.timer`.
+#[derive(Serialize)]
+struct VerifyTimer {
+    name: String,
+    on_calendar: &'static str,
+}
+
+/// When the restore drill runs: weekly, on Monday morning, after the night's backups.
+const DRILL_ON_CALENDAR: &str = "Mon *-*-* 04:00:00";
 
 /// `NAME-backup[-full].timer`.
 #[derive(Serialize)]
@@ -193,6 +218,12 @@ fn after(model: &Model) -> Vec<&'static str> {
         units.push("redis-server.service");
     }
     units
+}
+
+/// node-exporter's textfile directory, where this host's backups and restore drills write
+/// their metrics, if they do.
+fn textfile_dir(model: &Model) -> Option<&'static str> {
+    (model.runs_backups() && layout::exports_textfiles(model)).then_some(layout::TEXTFILE_DIR)
 }
 
 impl Systemd {
@@ -251,6 +282,7 @@ impl Systemd {
                 tmpfiles: tmpfiles_path(model),
                 dir: backup.dir.to_string(),
                 s3: backup.s3.as_ref().map(ToString::to_string),
+                metrics: textfile_dir(model),
                 net: network(model, false),
             };
             let timer = BackupTimer {
@@ -276,7 +308,58 @@ impl Systemd {
                 .on_change(Effect::Restart(format!("{unit}.timer"))),
             );
         }
+        // The drill restores as postgres over the local socket: on the server scf manages.
+        if model.database.managed {
+            out.extend(self.verify(model, host, backup, r)?);
+        }
         Ok(out)
+    }
+
+    /// `NAME-backup-verify.service` and its weekly timer: the restore drill of the newest set.
+    fn verify(
+        &self,
+        model: &Model,
+        host: &Host,
+        backup: &Backup,
+        r: &Renderer,
+    ) -> Result<[Artifact; 2], TargetError> {
+        let unit = format!("{}-backup-verify", model.name());
+        let latest = backup.dir.join("latest");
+        let exec_start = match textfile_dir(model) {
+            Some(_) => format!(
+                "{} backup verify --metrics {} {latest}",
+                layout::BINARY,
+                layout::restore_drill_metrics(model)
+            ),
+            None => format!("{} backup verify {latest}", layout::BINARY),
+        };
+        let service = VerifyUnit {
+            name: model.name().to_string(),
+            user: host.user.to_string(),
+            env_file: layout::env_file(model),
+            exec_start,
+            metrics: textfile_dir(model),
+            net: network(model, false),
+        };
+        let timer = VerifyTimer {
+            name: model.name().to_string(),
+            on_calendar: DRILL_ON_CALENDAR,
+        };
+        let service = self
+            .unit(
+                format!("{UNIT_DIR}{unit}.service"),
+                r.render("systemd/backup-verify.service.j2", &service)?,
+            )
+            .on_change(Effect::DaemonReload);
+        let timer = self
+            .unit(
+                format!("{UNIT_DIR}{unit}.timer"),
+                r.render("systemd/backup-verify.timer.j2", &timer)?,
+            )
+            .on_change(Effect::DaemonReload)
+            .on_change(Effect::EnableNow(format!("{unit}.timer")))
+            .on_change(Effect::Restart(format!("{unit}.timer")));
+        Ok([service, timer])
     }
 
     /// `/etc/sysusers.d/NAME.conf`: the account the units run as, created on a bare host.
@@ -337,6 +420,14 @@ impl Target for Systemd {
             (
                 "systemd/backup.timer.j2",
                 include_str!("../../templates/systemd/backup.timer.j2"),
+            ),
+            (
+                "systemd/backup-verify.service.j2",
+                include_str!("../../templates/systemd/backup-verify.service.j2"),
+            ),
+            (
+                "systemd/backup-verify.timer.j2",
+                include_str!("../../templates/systemd/backup-verify.timer.j2"),
             ),
             (
                 "systemd/tmpfiles.conf.j2",

@@ -195,6 +195,16 @@ const TABLES: [&str; 4] = ["tenants", "platform_keys", "audit_log", "audit_check
 
 async fn verify(env: Lookup<'_>, out: &mut (dyn Write + Send)) -> Result<(), CliError> {
     let (settings, services) = services(env).await?;
+    check(&settings, &services, out).await
+}
+
+/// The checks of `scf db verify` on connected `services`, one line each; fails naming each
+/// check that failed. `scf backup verify` runs them on a restored backup.
+pub(super) async fn check(
+    settings: &Settings,
+    services: &Services,
+    out: &mut (dyn Write + Send),
+) -> Result<(), CliError> {
     let mut failures = Vec::new();
     let mut report = |out: &mut (dyn Write + Send),
                       name: String,

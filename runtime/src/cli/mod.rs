@@ -1,12 +1,14 @@
 //! The runtime's commands, for the `scf` binary to flatten into its own:
 //! `scf run`, `scf db init|migrate|seed|verify`, `scf tenant create|verify|list`,
 //! `scf audit verify`, `scf queue status|retry-dead`, `scf agents status|restart`,
-//! `scf profile` and `scf optimize`. [`execute`] builds the tokio runtime; [`run_command`] is the
-//! async core, writing to any output, so tests drive it in-process. The deployment
-//! commands read their settings as [`environment`] says (`--env-file`, `--dev`).
+//! `scf backup verify`, `scf profile` and `scf optimize`. [`execute`] builds the tokio
+//! runtime; [`run_command`] is the async core, writing to any output, so tests drive it
+//! in-process. The deployment commands read their settings as [`environment`] says
+//! (`--env-file`, `--dev`).
 
 pub mod agents;
 pub mod audit;
+pub mod backup;
 mod common;
 pub mod db;
 pub mod environment;
@@ -25,6 +27,7 @@ use crate::settings::parse::Lookup;
 
 pub use agents::AgentsCommand;
 pub use audit::AuditCommand;
+pub use backup::BackupCommand;
 pub use common::CliError;
 pub use db::DbCommand;
 pub use environment::SettingsArgs;
@@ -94,13 +97,22 @@ pub enum Command {
         #[command(flatten)]
         args: ProfileArgs,
     },
+    /// Prove a backup restores: restore it into scratch databases and check them.
+    Backup {
+        /// Where the settings come from.
+        #[command(flatten)]
+        settings: SettingsArgs,
+        /// What to do.
+        #[command(subcommand)]
+        command: BackupCommand,
+    },
     /// Forecast a demand file and compute inventory policies, without the server.
     Optimize(OptimizeArgs),
 }
 
 impl Command {
-    /// Where a deployment command (db, tenant, audit, queue, agents) reads its settings
-    /// from; `None` for `run` and `optimize`, which have their own flags.
+    /// Where a deployment command (db, tenant, audit, queue, agents, backup, profile) reads
+    /// its settings from; `None` for `run` and `optimize`, which have their own flags.
     pub fn settings_mut(&mut self) -> Option<&mut SettingsArgs> {
         match self {
             Self::Db { settings, .. }
@@ -108,7 +120,8 @@ impl Command {
             | Self::Audit { settings, .. }
             | Self::Queue { settings, .. }
             | Self::Agents { settings, .. }
-            | Self::Profile { settings, .. } => Some(settings),
+            | Self::Profile { settings, .. }
+            | Self::Backup { settings, .. } => Some(settings),
             Self::Run(_) | Self::Optimize(_) => None,
         }
     }
@@ -173,6 +186,9 @@ pub async fn run_command(
         }
         Command::Profile { settings, args } => {
             profile::execute(args, &settings.environment(env)?.lookup(), out).await
+        }
+        Command::Backup { settings, command } => {
+            backup::execute(command, &settings.environment(env)?.lookup(), out).await
         }
     }
 }

@@ -16,9 +16,12 @@ pub fn tenant_schema(tenant: &TenantId) -> String {
 /// The shared schema holding every tenant's rows under row isolation (PostgreSQL).
 pub const ROW_SCHEMA: &str = "tenant_rows";
 
+/// What joins the main database's name and a tenant's in the tenant's database name.
+pub const TENANT_DATABASE_INFIX: &str = "_t_";
+
 /// The database of a tenant under database isolation: `<main>_t_<tenant>`.
 pub fn tenant_database(main: &str, tenant: &TenantId) -> String {
-    format!("{main}_t_{}", tenant.ident_suffix())
+    format!("{main}{TENANT_DATABASE_INFIX}{}", tenant.ident_suffix())
 }
 
 /// PostgreSQL's identifier limit; longer names are silently truncated, so refuse them.

@@ -1,5 +1,6 @@
 //! Cron schedules (`0 2 * * *`), validated field by field and translated to systemd
-//! `OnCalendar=` expressions for the backup timers.
+//! `OnCalendar=` expressions for the backup timers; their longest gap between two runs sets
+//! when a backup is overdue.
 
 use super::value::{ValueError, string_value};
 use std::fmt;
@@ -129,6 +130,74 @@ impl Cron {
     }
 }
 
+/// Days simulated for [`Cron::longest_gap`]: eight years from 1970-01-01 (a Thursday), so
+/// every weekday falls on every date, across two leap days.
+const SIMULATED_DAYS: u32 = 8 * 366;
+
+impl Cron {
+    /// Whether field `i` admits `v`.
+    fn admits(&self, i: usize, v: u8) -> bool {
+        self.fields[i].iter().any(|item| {
+            let (lo, hi) = item.range.unwrap_or((FIELDS[i].min, FIELDS[i].max));
+            (lo..=hi).contains(&v) && (v - lo).is_multiple_of(item.step.unwrap_or(1))
+        })
+    }
+
+    /// Whether the schedule runs on a day (month 1-12, day of month 1-31, weekday 0-6 from
+    /// Sunday). Parsing refused schedules restricting both days, so both must match.
+    fn runs_on(&self, month: u8, day: u8, weekday: u8) -> bool {
+        let weekday = self.admits(4, weekday) || (weekday == 0 && self.admits(4, 7));
+        self.admits(3, month) && self.admits(2, day) && weekday
+    }
+
+    /// The longest time between two consecutive runs, in seconds (a day for `0 2 * * *`, a
+    /// week for `0 1 * * 0`); `None` when it runs less than twice in eight years.
+    pub fn longest_gap(&self) -> Option<u64> {
+        let minutes: Vec<u32> = (0..24u8)
+            .filter(|h| self.admits(1, *h))
+            .flat_map(|h| {
+                (0..60u8)
+                    .filter(|m| self.admits(0, *m))
+                    .map(move |m| u32::from(h) * 60 + u32::from(m))
+            })
+            .collect();
+        let mut last: Option<u32> = None;
+        let mut longest = None;
+        for day in 0..SIMULATED_DAYS {
+            let (month, date) = civil(day);
+            let weekday = u8::try_from((day + 4) % 7).unwrap_or_default();
+            if !self.runs_on(month, date, weekday) {
+                continue;
+            }
+            for minute in &minutes {
+                let at = day * 1440 + minute;
+                if let Some(prev) = last {
+                    longest = longest.max(Some(at - prev));
+                }
+                last = Some(at);
+            }
+        }
+        longest.map(|m| u64::from(m) * 60)
+    }
+}
+
+/// The month (1-12) and day of month of `days` after 1970-01-01 (Howard Hinnant's
+/// `civil_from_days`).
+fn civil(days: u32) -> (u8, u8) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    (
+        u8::try_from(month).unwrap_or_default(),
+        u8::try_from(day).unwrap_or_default(),
+    )
+}
+
 fn parse_value(raw: &str, spec: &FieldSpec) -> Option<u8> {
     if let Ok(v) = raw.parse::<u8>() {
         return (spec.min..=spec.max).contains(&v).then_some(v);
@@ -252,6 +321,29 @@ mod tests {
         assert_eq!(cal("0 0 * * 7"), "Sun *-*-* 00:00:00");
         assert_eq!(cal("@weekly"), "Sun *-*-* 00:00:00");
         assert_eq!(cal("0 3 * jan *"), "*-01-* 03:00:00");
+    }
+
+    #[test]
+    fn the_longest_gap_between_runs() {
+        let gap = |raw: &str| raw.parse::<Cron>().unwrap().longest_gap();
+        let (hour, day) = (3600, 86_400);
+        assert_eq!(gap("0 2 * * *"), Some(day));
+        assert_eq!(gap("0 1 * * 0"), Some(7 * day));
+        assert_eq!(gap("0 0 * * 7"), Some(7 * day));
+        assert_eq!(gap("*/15 * * * *"), Some(15 * 60));
+        assert_eq!(gap("0 9 * * mon-fri"), Some(3 * day), "Friday to Monday");
+        assert_eq!(
+            gap("30 4 1,15 * *"),
+            Some(17 * day),
+            "the 15th to the 1st of a 31-day month"
+        );
+        assert_eq!(gap("0 0,6 * * *"), Some(18 * hour));
+        assert_eq!(
+            gap("0 0 29 2 *"),
+            Some(4 * 365 * day + day),
+            "leap days only"
+        );
+        assert_eq!(gap("0 0 30 2 *"), None, "never");
     }
 
     #[test]

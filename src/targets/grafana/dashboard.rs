@@ -1,6 +1,7 @@
 //! The Grafana dashboard: the guide's three panels (active implementations, success rate,
 //! p95 response time), then queue depth, error rate, database pool, request rates (per
-//! instance and per tenant), prediction accuracy and host CPU and memory. Thresholds come
+//! instance and per tenant), prediction accuracy, host CPU and memory, and the size of the
+//! backup sets (`backup.sh`'s metric; no data without `[backup]`). Thresholds come
 //! from the same constants as the alert rules; the JSON model is in `model`.
 
 use super::model::{
@@ -8,6 +9,7 @@ use super::model::{
     Templating, Thresholds, TimeRange, Variable,
 };
 use crate::targets::prometheus::metrics as m;
+use scf_runtime::backup::metrics as backup_metrics;
 
 /// The dashboard variable holding the Prometheus data source.
 const DATASOURCE_VAR: &str = "datasource";
@@ -200,6 +202,17 @@ fn specs() -> Vec<Spec> {
             &[(
                 "100 * (1 - node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes)",
                 "{{instance}}",
+            )],
+        ),
+        spec(
+            "timeseries",
+            "Backup Size",
+            "Size of the last backup set of each kind, per host (from backup.sh, through node-exporter).",
+            "bytes",
+            Alarm::None,
+            &[(
+                &format!("max by (instance, kind) ({})", backup_metrics::BACKUP_SIZE),
+                "{{kind}} ({{instance}})",
             )],
         ),
     ]

@@ -3,13 +3,14 @@
 //! reads with `EnvironmentFile=`). postgres-exporter logs in as the monitoring role
 //! ([`crate::config::Database::monitor_role`]), redis-exporter with Redis's password, and
 //! every exporter listens on loopback, or on the internal address when the fleet's
-//! monitoring host is another. The files are mode 0640, root:prometheus (the units run as
+//! monitoring host is another; node-exporter also exports the `*.prom` files of
+//! [`layout::TEXTFILE_DIR`] (the backup and restore-drill metrics). The files are mode 0640, root:prometheus (the units run as
 //! `prometheus`); secrets are markers that `scf apply` fills. The same list gives
 //! `prometheus.yml` its exporter jobs, so what is scraped is what is configured.
 
 use super::metrics::{NODE_EXPORTER_PORT, POSTGRES_EXPORTER_PORT, REDIS_EXPORTER_PORT};
 use crate::artifact::{Artifact, Effect};
-use crate::model::{EnvValue, EnvVar, Model, Role};
+use crate::model::{EnvValue, EnvVar, Model, Role, layout};
 use crate::render::Renderer;
 use crate::targets::env::Var;
 use crate::targets::error::TargetError;
@@ -36,6 +37,8 @@ pub struct Exporter {
     pub port: u16,
     /// What it needs besides its listen address.
     vars: Vec<EnvVar>,
+    /// Its flags besides the listen address.
+    flags: Vec<String>,
 }
 
 impl Exporter {
@@ -65,7 +68,7 @@ struct Context {
 /// The exporters of a host with Prometheus, in scrape order: postgres-exporter and
 /// redis-exporter for the servers scf manages there, node-exporter always.
 pub fn exporters(model: &Model) -> Vec<Exporter> {
-    if !(model.hosted() && model.monitoring.prometheus) {
+    if !layout::exports_textfiles(model) {
         return Vec::new();
     }
     let plain = |name, value: String| EnvVar {
@@ -96,6 +99,7 @@ pub fn exporters(model: &Model) -> Vec<Exporter> {
                     value: EnvValue::Secret(password.clone()),
                 },
             ],
+            flags: Vec::new(),
         });
     }
     if model.monitors_redis() {
@@ -113,6 +117,7 @@ pub fn exporters(model: &Model) -> Vec<Exporter> {
                     value: EnvValue::Secret(model.redis.password.clone()),
                 },
             ],
+            flags: Vec::new(),
         });
     }
     out.push(Exporter {
@@ -120,6 +125,10 @@ pub fn exporters(model: &Model) -> Vec<Exporter> {
         package: "prometheus-node-exporter",
         port: NODE_EXPORTER_PORT,
         vars: Vec::new(),
+        flags: vec![format!(
+            "--collector.textfile.directory={}",
+            layout::TEXTFILE_DIR
+        )],
     });
     out
 }
@@ -135,9 +144,11 @@ pub fn artifacts(
         .map(|e| {
             let (path, unit, listen) = (e.env_path(), e.unit(), e.listen(model));
             let mut vars = e.vars;
+            let mut args = vec![format!("--web.listen-address={listen}")];
+            args.extend(e.flags);
             vars.push(EnvVar {
                 name: "ARGS",
-                value: EnvValue::Plain(format!("--web.listen-address={listen}")),
+                value: EnvValue::Plain(args.join(" ")),
             });
             let context = Context {
                 package: e.package,

@@ -2,11 +2,13 @@
 //! listener, not the API's), postgres-exporter,
 //! redis-exporter, node-exporter and Prometheus itself (the guide's jobs, on loopback; in a
 //! fleet, on the monitoring host, scraping every host at its internal address), the
-//! alert rules for the guide's scaling triggers, each with a `runbook_url`, and their
+//! alert rules for the guide's scaling triggers and the backups, each with a `runbook_url`, and their
 //! `promtool test rules` file, all serde structs serialized with serde-saphyr; alerts go to
 //! the Alertmanager beside it (`alertmanager`); and the exporters' environment files
 //! ([`exporters`]). Rendered when `monitoring.prometheus` is on for a host.
 
+pub mod alert;
+pub mod backup_alerts;
 pub mod exporters;
 pub mod metrics;
 pub mod rule_tests;
@@ -103,12 +105,12 @@ impl Target for Prometheus {
                 "Alerts for the scaling triggers of {}. {generated}\nTested by {test_name}: promtool test rules {test_name}",
                 model.name()
             ),
-            &rules::rule_file(&format!("{}-scaling", model.name()), runbooks),
+            &rules::rule_file(model.name().as_str(), runbooks, model.backup.as_ref()),
         )?;
         let tests = to_yaml(
             &test_name,
             &format!("Unit tests of {rules_name}: promtool test rules {test_name}\n{generated}"),
-            &rule_tests::test_file(&rules_name, runbooks),
+            &rule_tests::test_file(&rules_name, runbooks, model.backup.as_ref()),
         )?;
         let file = |path: String, text| {
             Artifact::file(self.name(), format!("host{path}"), text)

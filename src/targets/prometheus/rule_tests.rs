@@ -1,9 +1,10 @@
-//! The `promtool test rules` file of the alert rules: for every alert of [`alerts`], a test
+//! The `promtool test rules` file of the alert rules: for every alert of [`every_alert`], a test
 //! that it is quiet just before its `for` has elapsed and firing after, with its labels
 //! and expanded annotations, and a test that it stays quiet on calm data.
 
-use super::rules::{alerts, annotations, rule_labels};
+use super::rules::{annotations, every_alert, rule_labels};
 use super::schema::{AlertTest, ExpectedAlert, InputSeries, TestFile, TestGroup};
+use crate::config::Backup;
 use crate::config::values::HttpUrl;
 
 /// `{{ $labels.NAME }}` replaced by the label's value, as Prometheus expands it.
@@ -15,9 +16,9 @@ fn expand(text: &str, labels: &[(&str, &str)]) -> String {
 
 /// The `promtool test rules` file: for each alert, a firing test (quiet just before `for`
 /// has elapsed, firing after) and a calm one.
-pub fn test_file(rule_file: &str, runbooks: &HttpUrl) -> TestFile {
+pub fn test_file(rule_file: &str, runbooks: &HttpUrl, backup: Option<&Backup>) -> TestFile {
     let mut tests = Vec::new();
-    for a in alerts() {
+    for a in every_alert(backup) {
         let at = |minutes: u32| format!("{minutes}m");
         let check = |minutes, exp_alerts| AlertTest {
             eval_time: at(minutes),
@@ -73,9 +74,19 @@ mod tests {
     #[test]
     fn every_alert_has_a_firing_and_a_quiet_test() {
         let runbooks = "https://example.com/runbooks.md".parse().expect("url");
-        let file = test_file("x.rules.yml", &runbooks);
-        assert_eq!(file.tests.len(), 2 * alerts().len());
-        for a in alerts() {
+        let backup: Backup = toml::from_str(
+            "schedule = \"0 2 * * *\"\nfull_schedule = \"0 1 * * 0\"\ndir = \"/b\"\nretention = \"30d\"",
+        )
+        .expect("backup");
+        let file = test_file("x.rules.yml", &runbooks, Some(&backup));
+        let all = every_alert(Some(&backup));
+        assert_eq!(
+            all.len(),
+            every_alert(None).len() + 4,
+            "two kinds, two drill alerts"
+        );
+        assert_eq!(file.tests.len(), 2 * all.len());
+        for a in all {
             assert!(
                 file.tests
                     .iter()

@@ -1,45 +1,19 @@
 //! The alert rules: one per scaling trigger of the guide's "Scaling Guidelines", plus a
 //! scrape-target-down alert, each with the input series that make it fire and that keep
-//! it quiet. The rule file and its `promtool test rules` file are both built from here, so
-//! every alert is tested by construction (see `rule_tests`).
+//! it quiet; with `[backup]`, a second group of backup alerts ([`super::backup_alerts`]).
+//! The rule file and its `promtool test rules` file are both built from here, so every
+//! alert is tested by construction (see `rule_tests`).
 
+use super::alert::{Alert, NODE, len};
+use super::backup_alerts;
 use super::metrics as m;
 use super::schema::{AlertRule, RuleFile, RuleGroup};
+use crate::config::Backup;
 use crate::config::values::HttpUrl;
 use std::collections::BTreeMap;
 
 /// The runtime's address in the test series.
 const APP: &str = "127.0.0.1:5000";
-/// node-exporter's address in the test series.
-const NODE: &str = "127.0.0.1:9100";
-
-/// One alert and the data that proves it.
-#[derive(Debug, Clone)]
-pub struct Alert {
-    /// The alert's name.
-    pub name: &'static str,
-    /// `vertical` or `horizontal`: the kind of scaling it calls for (or `availability`).
-    pub scaling: &'static str,
-    /// The PromQL condition.
-    pub expr: String,
-    /// Minutes the condition must hold.
-    pub minutes: u32,
-    /// One line for the notification; may use `{{ $labels.NAME }}`.
-    pub summary: String,
-    /// What to do about it.
-    pub description: String,
-    /// Series under which the alert must fire after `minutes`.
-    pub firing: Vec<(String, String)>,
-    /// The same series, with values that must not fire it.
-    pub calm: Vec<(String, String)>,
-    /// The labels the alert carries in the test, besides the rule's own.
-    pub labels: Vec<(&'static str, &'static str)>,
-}
-
-/// Samples per test series: enough for `for` plus the 5m rate windows.
-fn len(minutes: u32) -> u32 {
-    minutes + 15
-}
 
 fn app(extra: &str) -> String {
     format!("instance=\"{APP}\"{extra}")
@@ -308,24 +282,34 @@ fn target_down() -> Alert {
     .series(format!("up{{{},job=\"framework\"}}", app("")), "0", "1")
 }
 
-/// The rule file; each alert's runbook is its section of the document at `runbooks`.
-pub fn rule_file(group: &str, runbooks: &HttpUrl) -> RuleFile {
-    let rules = alerts()
-        .into_iter()
-        .map(|a| AlertRule {
-            alert: a.name.into(),
-            annotations: annotations(&a, &a.summary, &a.description, runbooks),
-            expr: a.expr,
-            for_: format!("{}m", a.minutes),
-            labels: rule_labels(a.scaling),
-        })
-        .collect();
-    RuleFile {
-        groups: vec![RuleGroup {
-            name: group.into(),
-            rules,
-        }],
+/// Every alert: the scaling group's, then the backups' when `backup` is set.
+pub fn every_alert(backup: Option<&Backup>) -> Vec<Alert> {
+    let mut all = alerts();
+    all.extend(backup.map(backup_alerts::alerts).unwrap_or_default());
+    all
+}
+
+/// The rule file of the deployment `name`: the group `NAME-scaling`, and `NAME-backups`
+/// when `backup` is set; each alert's runbook is its section of the document at `runbooks`.
+pub fn rule_file(name: &str, runbooks: &HttpUrl, backup: Option<&Backup>) -> RuleFile {
+    let group = |suffix: &str, alerts: Vec<Alert>| RuleGroup {
+        name: format!("{name}-{suffix}"),
+        rules: alerts
+            .into_iter()
+            .map(|a| AlertRule {
+                alert: a.name.into(),
+                annotations: annotations(&a, &a.summary, &a.description, runbooks),
+                expr: a.expr,
+                for_: format!("{}m", a.minutes),
+                labels: rule_labels(a.scaling),
+            })
+            .collect(),
+    };
+    let mut groups = vec![group("scaling", alerts())];
+    if let Some(backup) = backup {
+        groups.push(group("backups", backup_alerts::alerts(backup)));
     }
+    RuleFile { groups }
 }
 
 /// An alert's annotations: its summary and description as given (expanded in tests), and
@@ -346,8 +330,8 @@ pub(super) fn annotations(
     ])
 }
 
-/// An alert's labels: `severity` (a scrape target down is `critical`, a scaling trigger a
-/// `warning`), by which Alertmanager routes it, and its kind of `scaling`.
+/// An alert's labels: `severity` (a scrape target down is `critical`, a scaling trigger or
+/// a backup alert a `warning`), by which Alertmanager routes it, and its kind of `scaling`.
 pub(super) fn rule_labels(scaling: &str) -> BTreeMap<String, String> {
     let severity = if scaling == "availability" {
         "critical"
@@ -375,7 +359,7 @@ mod tests {
         );
         assert!(base.contains(&url), "{url}");
         let runbooks: HttpUrl = "https://example.com/r.md".parse().expect("url");
-        let file = rule_file("g", &runbooks);
+        let file = rule_file("g", &runbooks, None);
         assert_eq!(
             file.groups[0].rules[0].annotations["runbook_url"],
             "https://example.com/r.md#hostcpuhigh"
