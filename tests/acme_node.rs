@@ -202,6 +202,11 @@ fn apply_issues_from_acme_and_the_timer_renews_two_thirds_into_the_lifetime() {
     assert!(apply.success(), "scf apply failed:\n{}", apply.stdout);
     eprintln!("first apply with ACME: {:.1?}", started.elapsed());
     let log = &apply.stdout;
+    let acme_lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("acme") || l.contains("placeholder") || l.contains("nginx"))
+        .collect();
+    eprintln!("its ACME lines:\n{}", acme_lines.join("\n"));
     for line in [
         "note: wrote a self-signed placeholder for api.example.com",
         "systemctl restart scf-acme.service",
@@ -253,6 +258,7 @@ fn apply_issues_from_acme_and_the_timer_renews_two_thirds_into_the_lifetime() {
         "apply took too long to test the threshold"
     );
     let log = run_renewal(&node);
+    eprintln!("scf-acme.service before the threshold:\n{log}");
     assert!(log.contains("not due until"), "{log}");
     assert_eq!(installed(&node), first);
     assert_eq!(reloads(&node), before, "nginx reloaded for no change");
@@ -261,6 +267,7 @@ fn apply_issues_from_acme_and_the_timer_renews_two_thirds_into_the_lifetime() {
     let wait = first.renewal_at() - unix_now() + 1;
     std::thread::sleep(Duration::from_secs(wait.max(0).unsigned_abs()));
     let log = run_renewal(&node);
+    eprintln!("scf-acme.service after it:\n{log}");
     assert!(
         log.contains("due: two thirds of its lifetime have passed"),
         "{log}"
