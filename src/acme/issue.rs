@@ -3,7 +3,7 @@
 //! authorization where nginx serves `/.well-known/acme-challenge/`, finalize with a new
 //! key, and fetch the chain. The challenge files are removed whatever the outcome.
 
-use super::{AcmeError, Settings};
+use super::settings::{AcmeError, Settings};
 use crate::host::fsio;
 use instant_acme::{
     Account, AccountCredentials, AuthorizationStatus, ChallengeType, Identifier, NewAccount,
@@ -164,4 +164,17 @@ async fn account(settings: &Settings) -> Result<Account, AcmeError> {
     fsio::write_file(path, &json, 0o600)
         .map_err(|e| AcmeError::io(format!("save {}", path.display()), e))?;
     Ok(account)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Without `ca_certificate` the client trusts the system store (rustls' platform
+    /// verifier on ring): it must build in this process, as `scf acme renew` does.
+    #[test]
+    fn the_system_trust_store_client_builds() {
+        assert!(Account::builder().is_ok());
+        assert!(Account::builder_with_root("/nonexistent/ca.pem").is_err());
+    }
 }
