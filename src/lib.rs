@@ -4,6 +4,7 @@
 //! The pipeline flows one way: [`config`] (raw serde types) → profile merge → validated
 //! [`model::Model`] → `targets` render artifacts → `plan` → `apply`.
 
+pub mod acme;
 pub mod artifact;
 pub mod build;
 pub mod cli;

@@ -32,6 +32,25 @@ fn every_scenario_builds_identically_twice_and_is_snapshotted() {
     }
 }
 
+/// With `[tls] acme`: what the example's build gains (the ACME target's files) and the
+/// nginx site it changes, snapshotted as `acme`.
+#[test]
+fn the_acme_example_is_snapshotted() {
+    let (dir, file) = support::acme_example();
+    let tree = support::tree(&support::build(dir.path(), &file));
+    let joined: String = tree
+        .iter()
+        .filter(|(path, _)| {
+            path.contains("acme") || path.starts_with("host/etc/nginx/sites-available/")
+        })
+        .map(|(path, bytes)| format!("==== {path} ====\n{}", String::from_utf8_lossy(bytes)))
+        .collect();
+    assert_eq!(joined.matches("==== ").count(), 4, "{joined}");
+    insta::with_settings!({ snapshot_path => "../snapshots/artifacts", prepend_module_to_snapshot => false, omit_expression => true }, {
+        insta::assert_snapshot!("acme", joined);
+    });
+}
+
 #[test]
 fn check_passes_when_fresh_and_fails_with_a_diff_and_the_fix_when_stale() {
     let (dir, file) = support::starter("single-tenant");

@@ -56,6 +56,31 @@ fn every_site_passes_nginx_t_and_gixy() {
     );
 }
 
+/// With `[tls] acme`, port 80 serves the HTTP-01 challenge files and redirects the rest,
+/// and the site still passes `nginx -t` and gixy.
+#[test]
+fn the_acme_challenge_is_served_before_the_redirect() {
+    let (dir, file) = support::acme_example();
+    let site = build_site(dir.path(), &file).expect("the site");
+    nginx::check(&site, &[]).unwrap_or_else(|e| panic!("nginx -t: {e}"));
+    nginx::gixy(&site, &[]).unwrap_or_else(|e| panic!("gixy: {e}"));
+    let text = std::fs::read_to_string(&site).expect("site");
+    let http = text
+        .split("listen [::]:80;")
+        .nth(1)
+        .and_then(|rest| rest.split("\n}\n").next())
+        .expect("the port 80 server");
+    let challenge = http
+        .find("location ^~ /.well-known/acme-challenge/ {\n        alias /var/lib/ai-supply-chain-acme/challenges/;")
+        .expect("the challenge location");
+    let redirect = http.find("return 301").expect("the redirect");
+    assert!(challenge < redirect, "{http}");
+    assert!(
+        http.contains("    location / {\n        return 301 https://api.example.com$request_uri;")
+    );
+    assert!(text.contains("ssl_certificate /etc/ssl/ai-supply-chain/fullchain.pem;"));
+}
+
 #[test]
 fn the_fleet_upstream_lists_every_app_host_and_a_drained_one_still_passes_nginx_t() {
     let (_, dir, file) = support::scenarios().pop().expect("the fleet scenario");

@@ -204,3 +204,19 @@ fn tmpfiles_creates_the_shared_directories() {
         assert_eq!((meta.uid(), meta.gid()), (uid, gid), "{path}");
     }
 }
+
+/// With `[tls] acme`, the renewal unit and its timer verify, and the unit, which runs as
+/// root and reaches the ACME server at any address, still scores at most 2.0.
+#[test]
+fn the_acme_renewal_unit_verifies_and_scores_at_most_2() {
+    let (dir, file) = support::acme_example();
+    let system = support::build(dir.path(), &file).join("host/etc/systemd/system");
+    let (service, timer) = (
+        system.join("scf-acme.service"),
+        system.join("scf-acme.timer"),
+    );
+    systemd::verify(&[&service, &timer]).expect("verify");
+    let score = systemd::security(&service).expect("score");
+    eprintln!("exposure of scf-acme.service: {score}");
+    assert!(score <= MAX_EXPOSURE, "{score}");
+}

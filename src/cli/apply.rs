@@ -120,15 +120,7 @@ impl Operator for Console {
     }
 
     fn note(&mut self, note: &Note) {
-        match note {
-            Note::Reclaimed(dead) => {
-                eprintln!("note: reclaimed the lock left by {dead}, which is no longer running");
-            }
-            Note::Resumed(lagging) => eprintln!(
-                "note: an earlier apply was interrupted after writing {}; recording a generation and running their commands",
-                lagging.join(", ")
-            ),
-        }
+        eprintln!("{note}");
     }
 
     fn begin(&mut self, steps: usize) {

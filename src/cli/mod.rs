@@ -1,6 +1,7 @@
 //! Command-line surface of `scf`: argument parsing, dispatch, and the mapping of outcomes
 //! to exit codes (0 success, 1 error; `plan --detailed-exitcode` adds 2 for changes).
 
+mod acme;
 mod apply;
 mod build;
 mod cluster;
@@ -67,6 +68,9 @@ pub enum Command {
     Completions(meta::CompletionsArgs),
     /// Print the man page (roff).
     Man,
+    /// The host's ACME client, as its renewal unit runs it.
+    #[command(subcommand)]
+    Acme(acme::AcmeCommand),
     /// Run one request of a fleet's `scf plan`/`scf apply` on this host (JSON on stdin).
     #[command(hide = true)]
     Agent,
@@ -100,5 +104,6 @@ pub fn main() -> ExitCode {
         Command::Completions(args) => meta::completions(&args, Cli::command()),
         Command::Man => meta::man(Cli::command()),
         Command::Agent => fleet::agent(),
+        Command::Acme(cmd) => acme::run(&cmd),
     }
 }

@@ -2,7 +2,7 @@
 
 use super::keywords::keywords;
 use super::values::{
-    AbsPath, ByteSize, DomainName, Duration, Industry, ListenAddr, Name, UnixName,
+    AbsPath, ByteSize, DomainName, Duration, Email, HttpUrl, Industry, ListenAddr, Name, UnixName,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -125,9 +125,27 @@ pub struct Tls {
     /// Private key (PEM) on the host.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<AbsPath>,
+    /// Obtain and renew the host's certificate from an ACME server (instead of `certificate` and `key`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acme: Option<Acme>,
     /// cert-manager ClusterIssuer that issues the Ingress certificate on Kubernetes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster_issuer: Option<Name>,
+}
+
+/// `[tls] acme`: the ACME account the host's certificate for `server.domain` is issued to,
+/// by HTTP-01 through the nginx site.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Acme {
+    /// Contact address of the ACME account (expiry and revocation notices).
+    pub email: Email,
+    /// The ACME server's directory URL (https), e.g. `https://acme-v02.api.letsencrypt.org/directory`.
+    pub directory: HttpUrl,
+    /// A PEM CA certificate on the host to trust for the directory's own TLS (a private or
+    /// test ACME server); unset: the host's system trust store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_certificate: Option<AbsPath>,
 }
 
 /// `[framework]`

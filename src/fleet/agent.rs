@@ -213,16 +213,7 @@ impl Operator for Agreed<'_> {
     }
 
     fn note(&mut self, note: &Note) {
-        let line = match note {
-            Note::Reclaimed(dead) => {
-                format!("note: reclaimed the lock left by {dead}, which is no longer running")
-            }
-            Note::Resumed(lagging) => format!(
-                "note: an earlier apply was interrupted after writing {}; recording a generation and running their commands",
-                lagging.join(", ")
-            ),
-        };
-        (self.log)(&line);
+        (self.log)(&note.to_string());
     }
 
     fn begin(&mut self, _steps: usize) {}

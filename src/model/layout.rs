@@ -68,3 +68,27 @@ pub fn backup_metrics(model: &Model) -> String {
 pub fn restore_drill_metrics(model: &Model) -> String {
     format!("{TEXTFILE_DIR}/{}-restore-drill.prom", model.name())
 }
+
+/// `/etc/ssl/NAME`: where scf installs the certificate an ACME server issued for the host
+/// (`fullchain.pem`, `privkey.pem`), which nginx is given like any other.
+pub fn issued_tls_dir(model: &Model) -> String {
+    format!("/etc/ssl/{}", model.name())
+}
+
+/// `NAME-acme`: the ACME client's state directory under `/var/lib` (systemd's
+/// `StateDirectory=`): its account key and the HTTP-01 challenge files nginx serves.
+pub fn acme_state(model: &Model) -> String {
+    format!("{}-acme", model.name())
+}
+
+/// `TEXTFILE_DIR/NAME-tls.prom`: the expiry of the served certificate, which the ACME client
+/// writes at each run and the alert rules read.
+pub fn tls_metrics(model: &Model) -> String {
+    format!("{TEXTFILE_DIR}/{}-tls.prom", model.name())
+}
+
+/// `/var/lib/NAME-acme/challenges`: the HTTP-01 challenge files, which the ACME client
+/// writes and nginx serves at `/.well-known/acme-challenge/` on port 80.
+pub fn acme_challenges(model: &Model) -> String {
+    format!("/var/lib/{}/challenges", acme_state(model))
+}

@@ -11,6 +11,7 @@ mod env;
 mod fleet;
 pub mod layout;
 mod tenancy;
+mod tls;
 mod validate;
 
 pub use crate::config::Role;
@@ -21,3 +22,4 @@ pub use env::{
 };
 pub use fleet::Peers;
 pub use tenancy::{PG_IDENTIFIER_MAX, TenantStore, store_name_len, tenant_store};
+pub use tls::TlsFiles;

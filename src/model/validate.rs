@@ -2,7 +2,7 @@
 //! points at the value at fault, in framework.toml or in the profile that set it.
 
 use crate::config::values::Quantity;
-use crate::config::{Config, Environment, MaxmemoryPolicy, PgSetting, TargetKind};
+use crate::config::{Config, MaxmemoryPolicy, PgSetting, TargetKind};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::source::doc::Node;
 use scf_runtime::settings::METRICS_PORT;
@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 mod alerting;
 mod findings;
 mod fleet;
+mod tls;
 
 use findings::Findings;
 
@@ -21,7 +22,7 @@ pub fn check(c: &Config, doc: &Node) -> Diagnostics {
         diags: Diagnostics::default(),
     };
     targets(c, &mut out);
-    tls(c, &mut out);
+    tls::check(c, &mut out);
     tenants(c, &mut out);
     kubernetes(c, &mut out);
     database(c, &mut out);
@@ -51,30 +52,6 @@ fn targets(c: &Config, f: &mut Findings) {
             "add [kubernetes] with namespace, image, replicas, ingress_class, autoscaling and resources, or extend the `kubernetes` profile",
         ),
         _ => {}
-    }
-}
-
-fn tls(c: &Config, f: &mut Findings) {
-    if c.project.environment != Environment::Production {
-        return;
-    }
-    let tls = c.tls.as_ref();
-    let files = tls.is_some_and(|t| t.certificate.is_some() && t.key.is_some());
-    if c.host.is_some() && !files {
-        f.error(
-            "scf::tls-required",
-            "tls",
-            "production needs TLS: [tls] certificate and key are not both set",
-            "add [tls] with certificate = \"/etc/ssl/NAME/fullchain.pem\" and key = \"/etc/ssl/NAME/privkey.pem\", or set project.environment = \"development\"",
-        );
-    }
-    if c.kubernetes.is_some() && tls.and_then(|t| t.cluster_issuer.as_ref()).is_none() {
-        f.error(
-            "scf::tls-required",
-            "tls",
-            "production on Kubernetes needs TLS: tls.cluster_issuer is not set",
-            "set tls.cluster_issuer to your cert-manager ClusterIssuer, such as \"letsencrypt-prod\"",
-        );
     }
 }
 

@@ -65,11 +65,7 @@ fn rules(model: &Model, firewall: &Firewall) -> Vec<Rule> {
     }
     if model.serves(Role::Proxy) {
         out.push(rule("allow 80/tcp".into(), "HTTP (nginx)"));
-        let tls = model
-            .tls
-            .as_ref()
-            .is_some_and(|t| t.certificate.is_some() && t.key.is_some());
-        if tls {
+        if model.tls_files().is_some() {
             out.push(rule("allow 443/tcp".into(), "HTTPS (nginx)"));
         }
     }

@@ -6,6 +6,7 @@
 //! Adding a target: write the module, list its templates in [`Target::templates`], add
 //! one line to [`REGISTRY`], and add its snapshot case (see CONTRIBUTING.md).
 
+mod acme;
 mod alertmanager;
 mod backup;
 pub mod container;
@@ -23,7 +24,7 @@ mod target;
 
 pub use error::TargetError;
 pub use target::{
-    AddressedDir, CheckCommand, Origin, Package, PreSwapCheck, Service, Stage, Staged, Target,
+    AddressedDir, CheckCommand, Origin, Package, PreSwapCheck, Seed, Service, Stage, Staged, Target,
 };
 
 use crate::artifact::Artifact;
@@ -35,6 +36,7 @@ pub static REGISTRY: &[&dyn Target] = &[
     &env::EnvFile,
     &systemd::Systemd,
     &nginx::Nginx,
+    &acme::Acme,
     &postgres::Postgres,
     &redis::Redis,
     &prometheus::Prometheus,
@@ -146,6 +148,11 @@ pub fn pre_swap_checks(staged: &Staged, files: &[String]) -> Vec<CheckCommand> {
         }
     }
     out
+}
+
+/// Every target's seeds for the host, in registry order.
+pub fn seeds(model: &Model) -> Vec<Seed> {
+    REGISTRY.iter().flat_map(|t| t.seeds(model)).collect()
 }
 
 /// The packages every target needs on the host, sorted by name, each once (the units of

@@ -12,7 +12,7 @@ use super::target::{CheckCommand, Package, PreSwapCheck, Service, Stage, Staged,
 use crate::artifact::{Artifact, Effect};
 use crate::config::HostEntry;
 use crate::model::layout;
-use crate::model::{Model, Role};
+use crate::model::{Model, Role, TlsFiles};
 use crate::render::Renderer;
 use serde::Serialize;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -40,6 +40,8 @@ struct Site {
     burst: u64,
     tls: Option<TlsFiles>,
     tls_cache: String,
+    /// With `[tls] acme`: the directory the HTTP-01 challenge files are served from.
+    acme_challenges: Option<String>,
     /// What `proxy_pass` names: the runtime's address, or the fleet's upstream block.
     upstream: String,
     /// The upstream block's `server` directives, one per app host; empty on a local host.
@@ -51,13 +53,6 @@ struct Site {
     max_upload_mb: u32,
     static_dir: String,
     uploads_dir: String,
-}
-
-/// The certificate chain and key, both required for the HTTPS server.
-#[derive(Serialize)]
-struct TlsFiles {
-    certificate: String,
-    key: String,
 }
 
 /// Where nginx reaches the runtime: `server.listen`, with a wildcard address replaced by
@@ -126,12 +121,6 @@ impl Nginx {
             .filter(|h| h.holds(Role::App))
             .map(|h| server_directive(upstream_server(model, h)))
             .collect();
-        let tls = model.tls.as_ref().and_then(|t| {
-            Some(TlsFiles {
-                certificate: t.certificate.as_ref()?.to_string(),
-                key: t.key.as_ref()?.to_string(),
-            })
-        });
         Some(Site {
             name: model.name().to_string(),
             domain: model.server.domain.to_string(),
@@ -140,8 +129,13 @@ impl Nginx {
             rate: format!("{}r/m", per_ip.per_minute_ceil()),
             rate_source: per_ip.to_string(),
             burst: per_ip.per_minute_ceil(),
-            tls,
+            tls: model.tls_files(),
             tls_cache: format!("{ident}_tls"),
+            acme_challenges: model
+                .tls
+                .as_ref()
+                .and_then(|t| t.acme.as_ref())
+                .map(|_| layout::acme_challenges(model)),
             upstream: match servers.is_empty() {
                 true => upstream(model.server.listen.0).to_string(),
                 false => format!("{ident}_app"),

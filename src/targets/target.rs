@@ -3,8 +3,9 @@
 //! knowing the target: the directories whose files have plan addresses of their own
 //! (`systemd:NAME.service` rather than `file:/etc/systemd/system/NAME.service`), and the
 //! checks a staged file passes before it replaces the live one (`nginx -t`,
-//! `systemd-analyze verify`), and the Debian packages its files need on the host. All are
-//! data; `host` plans and installs the packages and `host::apply` runs the commands.
+//! `systemd-analyze verify`), the Debian packages its files need on the host, and the files
+//! those checks need that another owner replaces later (seeds). All are data; `host` plans
+//! and installs the packages and `host::apply` runs the commands and writes the seeds.
 
 use super::error::TargetError;
 use crate::artifact::Artifact;
@@ -41,6 +42,25 @@ pub trait Target: Sync {
     fn services(&self) -> &'static [Service] {
         &[]
     }
+    /// Files its host files need before they are checked, which scf then leaves to another
+    /// owner (a placeholder certificate that the ACME client replaces); empty when the model
+    /// does not call for any.
+    fn seeds(&self, _model: &Model) -> Vec<Seed> {
+        Vec::new()
+    }
+}
+
+/// Files apply writes, when any of them is absent, before it checks the staged files, and
+/// never plans, records or prunes: their owner replaces them (a placeholder certificate,
+/// until the ACME client installs the issued one).
+#[derive(Debug, Clone)]
+pub struct Seed {
+    /// Why they are there, for the operator.
+    pub what: String,
+    /// The host paths, each with its permission bits.
+    pub files: Vec<(String, u32)>,
+    /// Makes their contents, in the order of `files`.
+    pub make: fn(&Model) -> Result<Vec<Vec<u8>>, String>,
 }
 
 /// When an apply (re)starts a service: the order a bare host survives. The data services

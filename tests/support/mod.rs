@@ -58,6 +58,26 @@ pub fn scenarios() -> Vec<(String, tempfile::TempDir, PathBuf)> {
     all
 }
 
+/// The example with its certificate from Let's Encrypt (`[tls] acme`), in a temp dir:
+/// (dir, file).
+pub fn acme_example() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let text = std::fs::read_to_string(root().join("examples/framework.toml")).expect("example");
+    let acme = "acme = { email = \"ops@example.com\", directory = \"https://acme-v02.api.letsencrypt.org/directory\" }";
+    let file = dir.path().join("framework.toml");
+    std::fs::write(&file, with_acme(&text, acme)).expect("write the ACME example");
+    (dir, file)
+}
+
+/// The example framework.toml `text` with `[tls] acme = ...` (the line `acme`) in place of
+/// its certificate and key files.
+pub fn with_acme(text: &str, acme: &str) -> String {
+    let files =
+        "certificate = \"/etc/ssl/scf/fullchain.pem\"\nkey = \"/etc/ssl/scf/privkey.pem\"\n";
+    assert!(text.contains(files), "the example's [tls] changed");
+    text.replace(files, &format!("{acme}\n"))
+}
+
 /// The host trees of a build in `out` of scenario `name`, each the directory holding a
 /// `host/` tree: `out` itself, or for a fleet each `out/hosts/NAME`, named `SCENARIO-NAME`.
 pub fn hosts(name: &str, out: &Path) -> Vec<(String, PathBuf)> {

@@ -9,12 +9,14 @@
 //!   back on failure;
 //! - `install`: the packages phase, apt-get with every daemon held (leaf);
 //! - `restore`: put a recorded generation back in place (rollback and failed applies);
+//! - `seed`: the files a check needs that another owner replaces later (leaf);
 //! - `write`: one file's new content, and the implied commands (leaf).
 
 mod execute;
 mod install;
 mod request;
 mod restore;
+mod seed;
 mod sequence;
 mod write;
 

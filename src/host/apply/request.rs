@@ -76,6 +76,25 @@ pub enum Note {
     /// An earlier apply wrote these addresses without recording them; this one records a
     /// generation and runs their commands.
     Resumed(Vec<String>),
+    /// Files the checks need were absent, and were written for their owner to replace.
+    Seeded(Vec<String>),
+}
+
+impl std::fmt::Display for Note {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Note::Reclaimed(dead) => write!(
+                f,
+                "note: reclaimed the lock left by {dead}, which is no longer running"
+            ),
+            Note::Resumed(lagging) => write!(
+                f,
+                "note: an earlier apply was interrupted after writing {}; recording a generation and running their commands",
+                lagging.join(", ")
+            ),
+            Note::Seeded(seeds) => write!(f, "note: wrote {}", seeds.join("; ")),
+        }
+    }
 }
 
 /// A step of an apply, for progress output.

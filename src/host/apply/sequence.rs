@@ -63,6 +63,14 @@ pub fn apply(
         probe: probe(&compiled.model, request),
         database: database_step(&compiled.model, request)?,
     };
+    let seeded = super::seed::write(
+        &compiled.model,
+        &crate::targets::seeds(&compiled.model),
+        root,
+    )?;
+    if !seeded.is_empty() {
+        operator.note(&Note::Seeded(seeded));
+    }
     operator.begin(plan.effective().count() + plan.steps.len());
     let report = execute(&plan, &effects, &opts, &mut |s| operator.step(s))?;
     Ok(Outcome::Applied(report))
@@ -183,18 +191,18 @@ fn probe(model: &Model, request: &Request) -> Option<Probe> {
     let endpoint = match &request.probe {
         ProbeAt::Never => None,
         ProbeAt::Address(address) => Some(crate::probe::Endpoint::http(address)),
-        ProbeAt::Listen if request.services == ServiceManager::Real => Some(
-            match model.tls.as_ref().and_then(|t| t.certificate.as_ref()) {
-                Some(certificate) if model.host.is_some() => crate::probe::Endpoint {
+        ProbeAt::Listen if request.services == ServiceManager::Real => {
+            Some(match model.tls_files() {
+                Some(files) if model.host.is_some() => crate::probe::Endpoint {
                     address: "127.0.0.1:443".into(),
                     tls: Some(crate::probe::Tls {
                         domain: model.server.domain.to_string(),
-                        trust: crate::host::fsio::under(&request.root, certificate.as_str()),
+                        trust: crate::host::fsio::under(&request.root, &files.certificate),
                     }),
                 },
                 _ => crate::probe::Endpoint::http(&model.server.listen.to_string()),
-            },
-        ),
+            })
+        }
         ProbeAt::Listen => None,
     }?;
     Some(Probe {

@@ -44,6 +44,8 @@ pub const QUEUE_DEPTH: u32 = 100;
 pub const REQUESTS_PER_MINUTE: u32 = 1000;
 /// Horizontal: success-prediction accuracy below this, percent.
 pub const PREDICTION_ACCURACY_PERCENT: u32 = 90;
+/// Operations: the host's certificate expires within this many days.
+pub const TLS_EXPIRY_DAYS: u32 = 14;
 
 /// Where the runtime's metrics are served.
 pub const METRICS_PATH: &str = "/metrics";

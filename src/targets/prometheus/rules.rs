@@ -31,6 +31,7 @@ pub fn alerts() -> Vec<Alert> {
         request_rate(),
         prediction_accuracy(),
         target_down(),
+        tls_expiry(),
     ]
 }
 
@@ -280,6 +281,26 @@ fn target_down() -> Alert {
         vec![("instance", APP), ("job", "framework")],
     )
     .series(format!("up{{{},job=\"framework\"}}", app("")), "0", "1")
+}
+
+/// The host's certificate expires within two weeks: scf's ACME client renews at two thirds
+/// of its lifetime (a month before a 90-day certificate expires), so renewal has failed.
+fn tls_expiry() -> Alert {
+    let days = m::TLS_EXPIRY_DAYS;
+    five_minutes(
+        "TlsCertificateExpiring",
+        "operations",
+        format!("scf_tls_certificate_expiry_timestamp_seconds - time() < {days} * 86400"),
+        format!("The certificate of {{{{ $labels.domain }}}} expires within {days} days"),
+        "Renewal has failed: read `journalctl -u scf-acme.service`, then `systemctl start scf-acme.service`.",
+        vec![("domain", "api.example.com"), ("instance", NODE)],
+    )
+    // Unix seconds 1000000 is under 14 days past the test's clock; 100000000, years.
+    .series(
+        format!("scf_tls_certificate_expiry_timestamp_seconds{{instance=\"{NODE}\",domain=\"api.example.com\"}}"),
+        "1000000",
+        "100000000",
+    )
 }
 
 /// Every alert: the scaling group's, then the backups' when `backup` is set.
