@@ -171,7 +171,8 @@ async fn replicas_appending_at_once_keep_one_chain() {
     let second = first.replica(Options::new(Backend::Postgres)).await;
     first.tenant("acme", "small").await;
     let before = first.state.audit.verify().await.expect("verify").entries;
-    let requests = (0..40).map(|n| patch_status(if n % 2 == 0 { &first } else { &second }, n));
+    let requests =
+        (0..40usize).map(|n| patch_status(if n.is_multiple_of(2) { &first } else { &second }, n));
     let statuses = futures_util::future::join_all(requests).await;
     assert!(statuses.iter().all(StatusCode::is_success), "{statuses:?}");
     let report = first.state.audit.verify().await.expect("verify");
@@ -183,7 +184,11 @@ async fn replicas_appending_at_once_keep_one_chain() {
 
 /// Sets the tenant `acme` active (even `n`) or suspended, with `app`'s platform key.
 async fn patch_status(app: &TestApp, n: usize) -> StatusCode {
-    let status = if n % 2 == 0 { "active" } else { "suspended" };
+    let status = if n.is_multiple_of(2) {
+        "active"
+    } else {
+        "suspended"
+    };
     app.call(
         Method::PATCH,
         "/v1/admin/tenants/acme",
