@@ -17,6 +17,7 @@
 //! since `seq` is the primary key, and the head itself is still in the log or is the
 //! retention checkpoint). A group that lost that race to another replica is sealed again
 //! on the new head and retried.
+//!
 //! Retention deletes the oldest entries and records, sealed, where the chain now starts.
 
 pub mod anchor;
