@@ -1,6 +1,8 @@
 //! Platform operator keys: the credentials of the admin API (tenant provisioning over
 //! HTTP). `scf db seed --production` creates the first one and shows it once; only the
-//! prefix and the SHA-256 of the secret are stored, the name encrypted.
+//! prefix and the SHA-256 of the secret are stored, the name encrypted. Requests read
+//! them through the cache (`tenancy::lookups`), so a revocation goes through
+//! `DELETE /v1/admin/platform-keys/{id}`, which tells every replica.
 
 use sqlx::FromRow;
 
@@ -39,6 +41,18 @@ pub async fn find_key(db: &Db, prefix: &str) -> Result<Option<PlatformKeyRow>, s
     .bind(prefix)
     .fetch_optional(&db.pool)
     .await
+}
+
+/// Revokes a key now; false when no such unrevoked key.
+pub async fn revoke_key(db: &Db, id: &str) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE platform_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+    )
+    .bind(id)
+    .bind(now())
+    .execute(&db.pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// How many usable platform keys exist.

@@ -4,13 +4,20 @@
 //! hash, so editing, inserting or deleting an entry breaks the chain, and a rewritten
 //! chain cannot be sealed again without the key; each new head is also appended to a file
 //! outside the database ([`anchor`]), so deleting the newest entries, or all of them, is
-//! found too. [`verify`] checks all of it. Appends are serialised (a process-wide lock,
-//! plus a transaction-scoped advisory lock on PostgreSQL so replicas agree on the order),
-//! and committed in groups: the entries that arrive while one group is being written are
-//! written next, together, in one transaction with one anchor, so the log takes one
-//! commit per group rather than per request. Each caller returns once its own entry is
+//! found too. [`verify`] checks all of it. Appends are committed in groups: the entries
+//! that arrive while one group is being written are written next, together, by one
+//! `INSERT` with one anchor, so the log takes one statement and one commit per group
+//! rather than a transaction per request. Each caller returns once its own entry is
 //! stored, and a group is written by a task of its own, so a caller that goes away
 //! (a client that disconnects) loses no entry, its own or others'.
+//!
+//! A process appends in turn (one group at a time) and remembers the chain's head it
+//! last wrote; replicas agree on the order through the log itself: a group is inserted
+//! only if the head it was sealed on is still the head (the entry after it is not taken,
+//! since `seq` is the primary key, and the head itself is still in the log or is the
+//! retention checkpoint). A group that lost that race to another replica is sealed again
+//! on the new head and retried.
+//!
 //! Retention deletes the oldest entries and records, sealed, where the chain now starts.
 
 pub mod anchor;
@@ -33,8 +40,12 @@ use seal::{Seal, SealError};
 /// The hash before the first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// Advisory-lock key serialising appends across replicas ("scfaudit").
+/// Advisory-lock key serialising retention across replicas ("scfaudit").
 const LOCK_KEY: i64 = 0x7363_6661_7564_6974;
+
+/// How often a group is sealed again on a newer head (another replica appended first)
+/// before its writer gives up.
+const ATTEMPTS: usize = 50;
 
 /// An entry to record.
 #[derive(Debug, Clone)]
@@ -79,20 +90,20 @@ pub struct AuditRecord {
 }
 
 impl AuditRecord {
-    /// The text its hash seals: every field and the previous hash.
+    /// The text its hash seals: every field and the previous hash, as a JSON array.
     fn canonical(&self) -> String {
-        serde_json::json!([
+        let fields = (
             self.seq,
             self.at,
-            self.request_id,
-            self.actor,
-            self.tenant_id,
-            self.action,
-            self.target,
+            &self.request_id,
+            &self.actor,
+            &self.tenant_id,
+            &self.action,
+            &self.target,
             self.status,
-            self.prev_hash
-        ])
-        .to_string()
+            &self.prev_hash,
+        );
+        serde_json::to_string(&fields).unwrap_or_default()
     }
 
     /// Its fields sealed with `seal`'s current key: the hash it gets when appended.
@@ -112,21 +123,33 @@ const COLUMNS: &str =
 /// Entries one `INSERT` writes at most (10 parameters each; SQLite takes 32,766).
 const ROWS_PER_INSERT: usize = 500;
 
-/// `INSERT INTO audit_log` of `rows` rows, numbered placeholders in [`COLUMNS`]' order.
+/// `INSERT INTO audit_log` of `rows` rows (numbered placeholders in [`COLUMNS`]' order),
+/// made only while the head they were sealed on (the two placeholders after theirs: its
+/// seq and hash) is the chain's: in the log, as the retention checkpoint, or the genesis
+/// of an empty log. A row after the head already taken is a primary-key violation.
 fn insert_sql(rows: usize) -> String {
+    use std::fmt::Write;
     let columns = COLUMNS.split(", ").count();
-    let values: Vec<String> = (0..rows)
-        .map(|row| {
-            let params: Vec<String> = (1..=columns)
-                .map(|column| format!("${}", row * columns + column))
-                .collect();
-            format!("({})", params.join(", "))
-        })
-        .collect();
-    format!(
-        "INSERT INTO audit_log ({COLUMNS}) VALUES {}",
-        values.join(", ")
-    )
+    let mut sql = format!("INSERT INTO audit_log ({COLUMNS}) SELECT * FROM (VALUES ");
+    for row in 0..rows {
+        sql.push_str(if row == 0 { "(" } else { ", (" });
+        for column in 1..=columns {
+            if column > 1 {
+                sql.push_str(", ");
+            }
+            let _ = write!(sql, "${}", row * columns + column);
+        }
+        sql.push(')');
+    }
+    let (seq, hash) = (rows * columns + 1, rows * columns + 2);
+    let _ = write!(
+        sql,
+        ") AS entries \
+         WHERE EXISTS (SELECT 1 FROM audit_log WHERE seq = ${seq} AND hash = ${hash}) \
+         OR EXISTS (SELECT 1 FROM audit_checkpoint WHERE seq = ${seq} AND hash = ${hash}) \
+         OR (${seq} = 0 AND NOT EXISTS (SELECT 1 FROM audit_checkpoint))"
+    );
+    sql
 }
 
 /// An entry could not be appended (nor any other of its group).
@@ -140,12 +163,21 @@ type Waiting = (AuditEntry, oneshot::Sender<Result<(), AppendError>>);
 /// The audit log of one deployment.
 pub struct AuditLog(Arc<Log>);
 
+/// The newest entry of the chain (or the checkpoint, or the genesis): what the next
+/// entry links to.
+#[derive(Debug, Clone)]
+struct Head {
+    seq: i64,
+    hash: String,
+}
+
 struct Log {
     db: Db,
     seal: Seal,
     anchors: PathBuf,
-    /// Held while writing (a group of entries, or retention).
-    lock: Arc<Mutex<()>>,
+    /// Held while writing (a group of entries, or retention), with the head this
+    /// process last wrote (`None`: read it from the database first).
+    head: Arc<Mutex<Option<Head>>>,
     /// Entries waiting for the next group.
     waiting: std::sync::Mutex<Vec<Waiting>>,
 }
@@ -158,7 +190,7 @@ impl AuditLog {
             db,
             seal: Seal::new(&settings.security.jwt_keys)?,
             anchors: anchor::path(&settings.data_dir),
-            lock: Arc::new(Mutex::new(())),
+            head: Arc::new(Mutex::new(None)),
             waiting: std::sync::Mutex::new(Vec::new()),
         })))
     }
@@ -171,18 +203,19 @@ impl AuditLog {
         self.0.waiting().push((entry.clone(), done));
         let log = self.0.clone();
         tokio::spawn(async move {
-            let _writing = log.lock.clone().lock_owned().await;
-            let group = std::mem::take(&mut *log.waiting());
-            if group.is_empty() {
-                return;
-            }
-            let (entries, outcomes): (Vec<_>, Vec<_>) = group.into_iter().unzip();
-            let written = log
-                .write(&entries)
-                .await
-                .map_err(|e| AppendError(Arc::new(e)));
-            for outcome in outcomes {
-                let _ = outcome.send(written.clone());
+            let mut head = log.head.clone().lock_owned().await;
+            let mut group = std::mem::take(&mut *log.waiting());
+            while !group.is_empty() {
+                let rest = group.split_off(group.len().min(ROWS_PER_INSERT));
+                let (entries, outcomes): (Vec<_>, Vec<_>) = group.into_iter().unzip();
+                let written = log
+                    .write(&entries, &mut head)
+                    .await
+                    .map_err(|e| AppendError(Arc::new(e)));
+                for outcome in outcomes {
+                    let _ = outcome.send(written.clone());
+                }
+                group = rest;
             }
         });
         outcome
@@ -220,6 +253,7 @@ impl Log {
         self.waiting.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// A transaction that one retention at a time holds, across replicas.
     async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
         match self.db.backend() {
             Backend::Sqlite => self.db.pool.begin_with("BEGIN IMMEDIATE").await,
@@ -234,59 +268,107 @@ impl Log {
         }
     }
 
-    /// Writes `entries`, in order, at the head of the chain: one transaction, an insert
-    /// per [`ROWS_PER_INSERT`] entries, one anchor.
-    async fn write(&self, entries: &[AuditEntry]) -> Result<(), sqlx::Error> {
-        let mut tx = self.begin().await?;
+    /// Writes `entries` (at most [`ROWS_PER_INSERT`]), in order, at the head of the chain:
+    /// one `INSERT`, one anchor. `head` is the head as this process last knew it; a
+    /// group sealed on a head that is no longer the chain's is sealed on the new one and
+    /// inserted again.
+    async fn write(
+        &self,
+        entries: &[AuditEntry],
+        head: &mut Option<Head>,
+    ) -> Result<(), sqlx::Error> {
+        for _ in 0..ATTEMPTS {
+            let from = match head.take() {
+                Some(known) => known,
+                None => self.read_head().await?,
+            };
+            let records = self.sealed(entries, &from);
+            match self.insert(&records, &from).await {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) if crate::db::is_unique_violation(&e) => continue,
+                Err(e) => return Err(e),
+            }
+            if let Some(last) = records.last() {
+                self.anchor(last.seq, &last.hash);
+                *head = Some(Head {
+                    seq: last.seq,
+                    hash: last.hash.clone(),
+                });
+            }
+            return Ok(());
+        }
+        Err(sqlx::Error::Protocol(format!(
+            "other replicas appended first {ATTEMPTS} times in a row"
+        )))
+    }
+
+    /// `entries` as records following `head`, each sealed.
+    fn sealed(&self, entries: &[AuditEntry], head: &Head) -> Vec<AuditRecord> {
+        let at = now();
+        let (mut seq, mut hash) = (head.seq, head.hash.clone());
+        entries
+            .iter()
+            .map(|entry| {
+                let mut record = AuditRecord {
+                    seq: seq + 1,
+                    at,
+                    request_id: entry.request_id.clone(),
+                    actor: entry.actor.clone(),
+                    tenant_id: entry.tenant_id.clone(),
+                    action: entry.action.clone(),
+                    target: entry.target.clone(),
+                    status: i64::from(entry.status),
+                    prev_hash: std::mem::take(&mut hash),
+                    hash: String::new(),
+                };
+                record.hash = record.seal_with(&self.seal);
+                (seq, hash) = (record.seq, record.hash.clone());
+                record
+            })
+            .collect()
+    }
+
+    /// Inserts `records` if `head`, which they follow, is still the chain's head; false
+    /// when it is not (another replica appended, or retention moved past it).
+    async fn insert(&self, records: &[AuditRecord], head: &Head) -> Result<bool, sqlx::Error> {
+        let mut insert = sqlx::query(AssertSqlSafe(insert_sql(records.len())));
+        for r in records {
+            insert = insert
+                .bind(r.seq)
+                .bind(r.at)
+                .bind(&r.request_id)
+                .bind(&r.actor)
+                .bind(&r.tenant_id)
+                .bind(&r.action)
+                .bind(&r.target)
+                .bind(r.status)
+                .bind(&r.prev_hash)
+                .bind(&r.hash);
+        }
+        let done = insert
+            .bind(head.seq)
+            .bind(&head.hash)
+            .execute(&self.db.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// The chain's head in the database: its newest entry, else the retention
+    /// checkpoint, else the genesis.
+    async fn read_head(&self) -> Result<Head, sqlx::Error> {
+        let mut conn = self.db.pool.acquire().await?;
         let last: Option<(i64, String)> =
             sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
-                .fetch_optional(&mut *tx)
+                .fetch_optional(&mut *conn)
                 .await?;
-        let (mut seq, mut hash) = match last {
+        let (seq, hash) = match last {
             Some(last) => last,
-            None => checkpoint(&mut tx)
+            None => checkpoint(&mut conn)
                 .await?
                 .map_or((0, GENESIS.to_owned()), |c| (c.seq, c.hash)),
         };
-        let at = now();
-        let mut records = Vec::with_capacity(entries.len());
-        for entry in entries {
-            let mut record = AuditRecord {
-                seq: seq + 1,
-                at,
-                request_id: entry.request_id.clone(),
-                actor: entry.actor.clone(),
-                tenant_id: entry.tenant_id.clone(),
-                action: entry.action.clone(),
-                target: entry.target.clone(),
-                status: i64::from(entry.status),
-                prev_hash: hash,
-                hash: String::new(),
-            };
-            record.hash = record.seal_with(&self.seal);
-            (seq, hash) = (record.seq, record.hash.clone());
-            records.push(record);
-        }
-        for rows in records.chunks(ROWS_PER_INSERT) {
-            let mut insert = sqlx::query(AssertSqlSafe(insert_sql(rows.len())));
-            for r in rows {
-                insert = insert
-                    .bind(r.seq)
-                    .bind(r.at)
-                    .bind(&r.request_id)
-                    .bind(&r.actor)
-                    .bind(&r.tenant_id)
-                    .bind(&r.action)
-                    .bind(&r.target)
-                    .bind(r.status)
-                    .bind(&r.prev_hash)
-                    .bind(&r.hash);
-            }
-            insert.execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        self.anchor(seq, &hash);
-        Ok(())
+        Ok(Head { seq, hash })
     }
 
     /// Appends the new head to the anchor file and the log stream. The entry is already
@@ -311,7 +393,7 @@ impl Log {
     }
 
     async fn purge_before(&self, cutoff: i64) -> Result<u64, sqlx::Error> {
-        let _guard = self.lock.lock().await;
+        let _writing = self.head.lock().await;
         let mut tx = self.begin().await?;
         let last_old: Option<(i64, String)> = sqlx::query_as(
             "SELECT seq, hash FROM audit_log WHERE at < $1 ORDER BY seq DESC LIMIT 1",
@@ -393,18 +475,44 @@ async fn checkpoint(conn: &mut sqlx::AnyConnection) -> Result<Option<Checkpoint>
 
 #[cfg(test)]
 mod tests {
-    use super::insert_sql;
+    use super::{AuditRecord, insert_sql};
 
     #[test]
-    fn a_group_insert_numbers_each_row_s_placeholders_in_turn() {
+    fn a_group_insert_numbers_each_row_s_placeholders_in_turn_then_the_head() {
         let sql = insert_sql(2);
         assert!(
-            sql.starts_with("INSERT INTO audit_log (seq, at, request_id, actor, tenant_id, action, target, status, prev_hash, hash) VALUES ($1, $2, $3,"),
+            sql.starts_with("INSERT INTO audit_log (seq, at, request_id, actor, tenant_id, action, target, status, prev_hash, hash) SELECT * FROM (VALUES ($1, $2, $3,"),
             "{sql}"
         );
         assert!(
-            sql.ends_with("$10), ($11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"),
+            sql.contains("$10), ($11, $12, $13, $14, $15, $16, $17, $18, $19, $20)) AS entries"),
             "{sql}"
+        );
+        assert!(
+            sql.contains("WHERE seq = $21 AND hash = $22") && sql.contains("($21 = 0 AND"),
+            "{sql}"
+        );
+    }
+
+    /// The sealed text is what every existing hash was computed over: a change to it
+    /// makes every stored entry fail `scf audit verify`.
+    #[test]
+    fn the_sealed_text_of_an_entry_is_unchanged() {
+        let record = AuditRecord {
+            seq: 7,
+            at: 1_700_000_000,
+            request_id: "r\"1".into(),
+            actor: "platform-key:k".into(),
+            tenant_id: None,
+            action: "PATCH /v1/admin/tenants/{tenant_id}".into(),
+            target: "/v1/admin/tenants/acme".into(),
+            status: 200,
+            prev_hash: "ab".into(),
+            hash: String::new(),
+        };
+        assert_eq!(
+            record.canonical(),
+            r#"[7,1700000000,"r\"1","platform-key:k",null,"PATCH /v1/admin/tenants/{tenant_id}","/v1/admin/tenants/acme",200,"ab"]"#
         );
     }
 }

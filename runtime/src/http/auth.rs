@@ -260,7 +260,10 @@ impl FromRequestParts<AppState> for Platform {
                 ));
             }
         };
-        let row = crate::platform::find_key(&state.db, &key.prefix)
+        let row = state
+            .tenancy
+            .lookups
+            .platform_key(&state.db, &key.prefix)
             .await?
             .filter(|r| key.matches(&r.secret_hash));
         let row = row.ok_or_else(|| ApiError::unauthenticated("unknown platform key"))?;

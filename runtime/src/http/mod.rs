@@ -58,6 +58,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::list, admin::create))
         .routes(routes!(admin::get, admin::update))
         .routes(routes!(admin::verify))
+        .routes(routes!(admin::revoke_platform_key))
 }
 
 /// The OpenAPI document, as served.

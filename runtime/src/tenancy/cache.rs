@@ -1,5 +1,6 @@
-//! The in-process cache under [`super::lookups`]: entries per tenant that live
-//! `CACHE_TTL` at most and only while nothing of their tenant changed. Each tenant has an
+//! The in-process cache under [`super::lookups`]: entries per tenant (the platform keys
+//! are one more scope, under a name no tenant can have) that live `CACHE_TTL` at most and
+//! only while nothing of their tenant changed. Each tenant has an
 //! epoch; an entry holds the epoch it was read under and is served only while that is
 //! still the tenant's epoch. A change ([`Cache::changed`], after the write committed)
 //! advances the epoch here and the tenant's generation in Redis (a hash, one field per

@@ -1,8 +1,8 @@
 //! The reads behind authenticating a request and answering `GET /v1/tenant`, through the
 //! [`cache`](super::cache): tenant records, API keys by prefix, users' standing and
-//! active-user counts. What is not found is not cached (so nothing needs to be forgotten
-//! when it is created); what changes is forgotten by the writes that change it
-//! ([`TenantDb::changed`]).
+//! active-user counts, and platform keys by prefix. What is not found is not cached (so
+//! nothing needs to be forgotten when it is created); what changes is forgotten by the
+//! writes that change it ([`TenantDb::changed`], [`Lookups::revoke_platform_key`]).
 
 use std::sync::Arc;
 
@@ -13,6 +13,11 @@ use super::store::TenantDb;
 use super::users::Standing;
 use crate::db::Db;
 use crate::domain::tenant::TenantId;
+use crate::platform::{self, PlatformKeyRow};
+
+/// The cache's scope of platform keys: a name no tenant can have (tenant ids are
+/// lowercase letters, digits, `_` and `-`), so its generation is its own.
+const PLATFORM_SCOPE: &str = "@platform";
 
 /// The cached reads.
 pub struct Lookups {
@@ -21,6 +26,7 @@ pub struct Lookups {
     api_keys: Cached<ApiKeyRow>,
     users: Cached<Standing>,
     active_users: Cached<u64>,
+    platform_keys: Cached<PlatformKeyRow>,
 }
 
 impl Lookups {
@@ -32,6 +38,7 @@ impl Lookups {
             api_keys: Cached::default(),
             users: Cached::default(),
             active_users: Cached::default(),
+            platform_keys: Cached::default(),
         }
     }
 
@@ -75,5 +82,28 @@ impl Lookups {
             })
             .await?;
         Ok(count.unwrap_or_default())
+    }
+
+    /// A platform key by its lookup prefix.
+    pub async fn platform_key(
+        &self,
+        db: &Db,
+        prefix: &str,
+    ) -> Result<Option<PlatformKeyRow>, sqlx::Error> {
+        self.cache
+            .get_or_load(&self.platform_keys, PLATFORM_SCOPE, prefix, || {
+                platform::find_key(db, prefix)
+            })
+            .await
+    }
+
+    /// Revokes a platform key; it stops working here now and on every replica within
+    /// the cache's bound. False when no such unrevoked key.
+    pub async fn revoke_platform_key(&self, db: &Db, id: &str) -> Result<bool, sqlx::Error> {
+        let revoked = platform::revoke_key(db, id).await?;
+        if revoked {
+            self.cache.changed(PLATFORM_SCOPE).await;
+        }
+        Ok(revoked)
     }
 }

@@ -234,47 +234,54 @@ impl Tenancy {
         Ok(self.stores.scope(id).await?)
     }
 
-    /// Changes plan and/or status; a plan smaller than current use is refused. A change
-    /// to what the tenant already has writes nothing (and leaves every replica's cache).
+    /// Changes plan and/or status; a plan smaller than current use is refused (use as
+    /// the cache knows it: the same bound as the plan that adding a user is checked
+    /// against). A change to what the tenant already has writes nothing (and leaves every
+    /// replica's cache).
     pub async fn update(
         &self,
         id: &TenantId,
         plan: Option<String>,
         status: Option<String>,
     ) -> Result<TenantInfo, TenantError> {
-        let mut row = self.get(id).await?;
-        let before = (row.plan.clone(), row.status.clone());
-        if let Some(status) = status {
-            if status != "active" && status != "suspended" {
-                return Err(TenantError::BadStatus(status));
-            }
-            row.status = status;
+        if let Some(status) = &status
+            && status != "active"
+            && status != "suspended"
+        {
+            return Err(TenantError::BadStatus(status.clone()));
         }
-        if let Some(plan_name) = plan {
-            let plan = *self.plan(&plan_name)?;
+        if let Some(plan_name) = &plan {
+            let plan = *self.plan(plan_name)?;
+            let known = self.lookups.tenant(&self.db, id).await;
+            if known.map_err(TenantError::db)?.is_none() {
+                return Err(TenantError::NotFound);
+            }
+            let store = self.store(id).await?;
             let users = self
-                .store(id)
-                .await?
-                .count_active_users()
+                .lookups
+                .active_users(&store)
                 .await
                 .map_err(TenantError::db)?;
             if users > u64::from(plan.max_users) {
                 return Err(LimitExceeded {
-                    plan: plan_name,
+                    plan: plan_name.clone(),
                     what: "users",
                     limit: plan.max_users.into(),
                     current: users,
                 }
                 .into());
             }
-            row.plan = plan_name;
         }
-        if (&row.plan, &row.status) != (&before.0, &before.1) {
-            registry::update(&self.db, &row.id, &row.plan, &row.status)
-                .await
-                .map_err(TenantError::db)?;
-            self.stores.cache().changed(id.as_str()).await;
-        }
+        let changed = registry::update(&self.db, id.as_str(), plan.as_deref(), status.as_deref())
+            .await
+            .map_err(TenantError::db)?;
+        let row = match changed {
+            Some(row) => {
+                self.stores.cache().changed(id.as_str()).await;
+                row
+            }
+            None => self.get(id).await?,
+        };
         Ok(TenantInfo::from(&row))
     }
 

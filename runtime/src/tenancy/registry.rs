@@ -102,13 +102,24 @@ pub async fn count(conn: &mut AnyConnection) -> Result<u64, sqlx::Error> {
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
-/// Sets plan and status.
-pub async fn update(db: &Db, id: &str, plan: &str, status: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE tenants SET plan = $2, status = $3 WHERE id = $1")
-        .bind(id)
-        .bind(plan)
-        .bind(status)
-        .execute(&db.pool)
-        .await
-        .map(|_| ())
+/// Sets the plan and the status that are given (`None`: left as they are), in one
+/// statement, so concurrent changes of the other field are not lost. Returns the record
+/// as changed, or `None` when there is no such tenant or it has them already (nothing is
+/// written then).
+pub async fn update(
+    db: &Db,
+    id: &str,
+    plan: Option<&str>,
+    status: Option<&str>,
+) -> Result<Option<TenantRow>, sqlx::Error> {
+    sqlx::query_as(AssertSqlSafe(format!(
+        "UPDATE tenants SET plan = COALESCE($2, plan), status = COALESCE($3, status) \
+         WHERE id = $1 AND (plan <> COALESCE($2, plan) OR status <> COALESCE($3, status)) \
+         RETURNING {COLUMNS}"
+    )))
+    .bind(id)
+    .bind(plan)
+    .bind(status)
+    .fetch_optional(&db.pool)
+    .await
 }

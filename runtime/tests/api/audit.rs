@@ -163,6 +163,42 @@ async fn retention_purges_old_entries_and_keeps_the_chain_verifiable() {
     assert!(ok, "{out}");
 }
 
+/// Two replicas appending at once agree on one chain: each group sealed on a head that
+/// another replica had already extended is sealed again on the new head.
+#[tokio::test]
+async fn replicas_appending_at_once_keep_one_chain() {
+    let first = spawn_app(Options::new(Backend::Postgres)).await;
+    let second = first.replica(Options::new(Backend::Postgres)).await;
+    first.tenant("acme", "small").await;
+    let before = first.state.audit.verify().await.expect("verify").entries;
+    let requests =
+        (0..40usize).map(|n| patch_status(if n.is_multiple_of(2) { &first } else { &second }, n));
+    let statuses = futures_util::future::join_all(requests).await;
+    assert!(statuses.iter().all(StatusCode::is_success), "{statuses:?}");
+    let report = first.state.audit.verify().await.expect("verify");
+    assert!(report.ok(), "{report:?}");
+    assert_eq!(report.entries, before + 40, "every request's entry, once");
+    let (ok, out) = cli_verify(&second).await;
+    assert!(ok, "{out}");
+}
+
+/// Sets the tenant `acme` active (even `n`) or suspended, with `app`'s platform key.
+async fn patch_status(app: &TestApp, n: usize) -> StatusCode {
+    let status = if n.is_multiple_of(2) {
+        "active"
+    } else {
+        "suspended"
+    };
+    app.call(
+        Method::PATCH,
+        "/v1/admin/tenants/acme",
+        Some(&app.platform_key),
+        Some(json!({ "status": status })),
+    )
+    .await
+    .0
+}
+
 /// An app on `backend` with 5 audit entries (a tenant, its admin's login, 3 users) that
 /// verify.
 async fn five_entries(backend: Backend) -> TestApp {

@@ -1,7 +1,7 @@
 //! The in-process cache of credentials and tenants: `CACHE_TTL` bounds what it serves,
-//! and a key revoked or a user deactivated on one instance stops working on another
-//! within the stated bound (`STALE_AFTER`), both instances on one PostgreSQL and one
-//! Redis.
+//! and a key (a tenant's or a platform key) revoked or a user deactivated on one
+//! instance stops working on another within the stated bound (`STALE_AFTER`), both
+//! instances on one PostgreSQL and one Redis.
 
 use std::time::{Duration, Instant};
 
@@ -41,13 +41,12 @@ async fn tenants_are_served_from_the_cache_for_cache_ttl() {
     assert_eq!(industry(&app, &t.token).await, "TOYS", "past CACHE_TTL");
 }
 
-/// How long until `credential` is refused on `app`; fails past ten times the bound.
-async fn refused_after(app: &TestApp, credential: &str) -> Duration {
+/// How long until `credential` is refused on `app`'s `path`; fails past ten times the
+/// bound.
+async fn refused_after(app: &TestApp, path: &str, credential: &str) -> Duration {
     let start = Instant::now();
     loop {
-        let (status, body) = app
-            .call(Method::GET, "/v1/tenant", Some(credential), None)
-            .await;
+        let (status, body) = app.call(Method::GET, path, Some(credential), None).await;
         if status == StatusCode::UNAUTHORIZED {
             return start.elapsed();
         }
@@ -89,7 +88,7 @@ async fn revoking_on_one_instance_stops_a_credential_on_another_within_the_bound
         )
         .await;
     assert!(status.is_success(), "{status} {body}");
-    let took = refused_after(&second, &key).await;
+    let took = refused_after(&second, "/v1/tenant", &key).await;
     assert!(took < STALE_AFTER, "the revoked key worked for {took:?}");
     assert_eq!(
         industry(&second, &user_token).await,
@@ -106,9 +105,36 @@ async fn revoking_on_one_instance_stops_a_credential_on_another_within_the_bound
         )
         .await;
     assert!(status.is_success(), "{status} {body}");
-    let took = refused_after(&second, &user_token).await;
+    let took = refused_after(&second, "/v1/tenant", &user_token).await;
     assert!(
         took < STALE_AFTER,
         "the deactivated user worked for {took:?}"
+    );
+
+    let (platform_id, platform_key) = scf_runtime::platform::create_key(
+        &first.state.db,
+        &first.state.cipher,
+        "to revoke",
+        Duration::from_secs(600),
+    )
+    .await
+    .expect("platform key");
+    let (status, body) = second
+        .call(Method::GET, "/v1/admin/tenants", Some(&platform_key), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "cached on the second: {body}");
+    let (status, body) = first
+        .call(
+            Method::DELETE,
+            &format!("/v1/admin/platform-keys/{platform_id}"),
+            Some(&first.platform_key),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let took = refused_after(&second, "/v1/admin/tenants", &platform_key).await;
+    assert!(
+        took < STALE_AFTER,
+        "the revoked platform key worked for {took:?}"
     );
 }

@@ -1,6 +1,6 @@
 //! Every non-public route, taken from the OpenAPI document so none is missed, refuses a
 //! missing credential, an expired JWT, a tampered JWT, JWTs with the wrong algorithm,
-//! and a revoked API key.
+//! a revoked API key and a platform key revoked through the API while cached.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
@@ -77,11 +77,22 @@ async fn refuses_bad_credentials(backend: Backend) {
     )
     .await
     .expect("key");
-    sqlx::query("UPDATE platform_keys SET revoked_at = 1 WHERE id = $1")
-        .bind(&platform_id)
-        .execute(&app.state.db.pool)
-        .await
-        .expect("revoke");
+    // Used once, so it is in the cache when it is revoked: the revocation must reach it.
+    let (status, body) = app
+        .call(
+            Method::GET,
+            "/v1/admin/tenants",
+            Some(&revoked_platform_key),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let revoke = format!("/v1/admin/platform-keys/{platform_id}");
+    let admin = Some(app.platform_key.as_str());
+    let (status, body) = app.call(Method::DELETE, &revoke, admin, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (status, body) = app.call(Method::DELETE, &revoke, admin, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "revoked already: {body}");
 
     let keys = JwtKeys::new(&[Secret::new(SECRET_KEY)]).expect("keys");
     let expired = keys

@@ -213,3 +213,53 @@ async fn tenants_are_listed_verified_suspended_and_replanned() {
         (Some(1), Some(0))
     );
 }
+
+/// A PATCH changes the fields it names and leaves the other; one that names what the
+/// tenant has already answers with the tenant unchanged; an unknown tenant is 404.
+#[tokio::test]
+async fn a_patch_changes_only_what_it_names() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let app = spawn_app(Options::new(backend).env("TENANT_PLANS", TINY_PLANS)).await;
+        app.tenant("acme", "tiny").await;
+        let admin = Some(app.platform_key.as_str());
+        let patch = |body| app.call(Method::PATCH, "/v1/admin/tenants/acme", admin, Some(body));
+        let shown = |(status, body): (StatusCode, serde_json::Value)| {
+            let field = |name: &str| body[name].as_str().unwrap_or_default().to_owned();
+            (status, field("plan"), field("status"))
+        };
+        let ok = |plan: &str, status: &str| (StatusCode::OK, plan.to_owned(), status.to_owned());
+        assert_eq!(
+            shown(patch(json!({"plan": "small"})).await),
+            ok("small", "active"),
+            "{backend:?}"
+        );
+        assert_eq!(
+            shown(patch(json!({"status": "suspended"})).await),
+            ok("small", "suspended"),
+            "{backend:?}"
+        );
+        assert_eq!(
+            shown(patch(json!({"plan": "small", "status": "suspended"})).await),
+            ok("small", "suspended"),
+            "{backend:?}: nothing to change"
+        );
+        let (status, _) = app
+            .call(
+                Method::PATCH,
+                "/v1/admin/tenants/nobody",
+                admin,
+                Some(json!({"plan": "small"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{backend:?}");
+        let (status, _) = app
+            .call(
+                Method::PATCH,
+                "/v1/admin/tenants/nobody",
+                admin,
+                Some(json!({"status": "active"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{backend:?}");
+    }
+}

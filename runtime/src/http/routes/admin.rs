@@ -1,5 +1,6 @@
 //! The admin API for platform operators (platform key): the same operations as
-//! `scf tenant create | verify | list`, plus plan and status changes.
+//! `scf tenant create | verify | list`, plus plan and status changes, and revoking a
+//! platform key.
 
 use axum::Json;
 use axum::extract::State;
@@ -162,4 +163,24 @@ pub async fn update(
             .update(&tenant_id(&raw)?, req.plan, req.status)
             .await?,
     ))
+}
+
+/// Revokes a platform key (this one included) at once, on every replica within the
+/// cache's bound. Requires a platform key.
+#[utoipa::path(delete, path = "/v1/admin/platform-keys/{key_id}", tag = "admin", params(("key_id" = String, Path, description = "Platform key id")), responses((status = 204)), security(("bearer" = [])))]
+pub async fn revoke_platform_key(
+    State(state): State<AppState>,
+    _: Platform,
+    ApiPath(id): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    if state
+        .tenancy
+        .lookups
+        .revoke_platform_key(&state.db, &id)
+        .await?
+    {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("platform key"))
+    }
 }
