@@ -53,14 +53,7 @@ fn pebble_tls() -> (String, String, String) {
 /// Boots a node with pebble serving `https://localhost:14000/dir` and the example
 /// deployment configured to get its certificate there.
 fn boot() -> Option<Node> {
-    if let Some(why) = node::unavailable() {
-        eprintln!("skipped: {why}");
-        return None;
-    }
-    let node = Node::builder("web")
-        .bind_ro(env!("CARGO_BIN_EXE_scf"), SCF)
-        .boot()
-        .expect("boot a bare node");
+    let node = node::boot_with("web", env!("CARGO_BIN_EXE_scf"), SCF)?;
     node.run(&["apt-get", "update", "-q"])
         .expect("apt-get update");
     node.run(&[

@@ -45,14 +45,7 @@ struct Bare {
 
 impl Bare {
     fn boot() -> Option<Self> {
-        if let Some(why) = node::unavailable() {
-            eprintln!("skipped: {why}");
-            return None;
-        }
-        let node = Node::builder("web")
-            .bind_ro(env!("CARGO_BIN_EXE_scf"), SCF)
-            .boot()
-            .expect("boot a bare node");
+        let node = node::boot_with("web", env!("CARGO_BIN_EXE_scf"), SCF)?;
         let dir = tempfile::tempdir().expect("temp dir");
         let cert = node
             .install_self_signed(

@@ -145,6 +145,22 @@ pub fn unavailable() -> Option<String> {
     })
 }
 
+/// A bare node named `name` with `binary` bound read-only at `at` (the scf under test),
+/// booted; or `None`, having printed why, where nodes cannot run. The start of every
+/// single-node test.
+pub fn boot_with(name: &str, binary: &str, at: &str) -> Option<Node> {
+    if let Some(why) = unavailable() {
+        eprintln!("skipped: {why}");
+        return None;
+    }
+    Some(
+        Node::builder(name)
+            .bind_ro(binary, at)
+            .boot()
+            .expect("boot a bare node"),
+    )
+}
+
 fn node_dir() -> Result<PathBuf, NodeError> {
     let dir = tools_dir()
         .ok_or_else(|| NodeError::Setup("neither SCF_TOOLS_DIR nor HOME is set".into()))?
