@@ -6,7 +6,7 @@
 //! Adding a target: write the module, list its templates in [`Target::templates`], add
 //! one line to [`REGISTRY`], and add its snapshot case (see CONTRIBUTING.md).
 
-mod alertmanager;
+pub mod alertmanager;
 mod backup;
 pub mod container;
 pub(crate) mod env;
@@ -18,7 +18,7 @@ pub mod nginx;
 pub mod postgres;
 pub mod prometheus;
 pub mod redis;
-mod systemd;
+pub mod systemd;
 mod target;
 
 pub use error::TargetError;

@@ -1,7 +1,7 @@
 //! The runtime's commands, for the `scf` binary to flatten into its own:
 //! `scf run`, `scf db init|migrate|seed|verify`, `scf tenant create|verify|list`,
 //! `scf audit verify`, `scf queue status|retry-dead`, `scf agents status|restart` and
-//! `scf optimize`. [`execute`] builds the tokio runtime; [`run_command`] is the
+//! `scf optimize`, and the database's side of `scf doctor` ([`doctor`]). [`execute`] builds the tokio runtime; [`run_command`] is the
 //! async core, writing to any output, so tests drive it in-process. The deployment
 //! commands read their settings as [`environment`] says (`--env-file`, `--dev`).
 
@@ -9,6 +9,7 @@ pub mod agents;
 pub mod audit;
 mod common;
 pub mod db;
+pub mod doctor;
 pub mod environment;
 pub mod optimize;
 pub mod queue;

@@ -129,6 +129,57 @@ impl Cron {
     }
 }
 
+impl Cron {
+    /// Whether field `i` holds `v` (day of week: 0 and 7 are both Sunday).
+    fn holds(&self, i: usize, v: u8) -> bool {
+        let hit = |v: u8| {
+            self.fields[i].iter().any(|item| {
+                let (from, to) = item.range.unwrap_or((FIELDS[i].min, FIELDS[i].max));
+                (from..=to).contains(&v) && (v - from) % item.step.unwrap_or(1) == 0
+            })
+        };
+        hit(v) || (i == 4 && v == 0 && hit(7))
+    }
+
+    /// The longest time between two runs of the schedule (over eight years, two leap
+    /// days among them), as its systemd timer runs it: day of month, month and day of
+    /// week must all match. `None` for a schedule that runs less than twice in that time
+    /// (`0 0 30 2 *` never does). A job on this schedule whose last success is older than
+    /// this has missed a run.
+    pub fn longest_gap(&self) -> Option<std::time::Duration> {
+        let minutes_of_day: Vec<u64> = (0..24u8)
+            .filter(|h| self.holds(1, *h))
+            .flat_map(|h| {
+                (0..60u8)
+                    .filter(|m| self.holds(0, *m))
+                    .map(move |m| u64::from(h) * 60 + u64::from(m))
+            })
+            .collect();
+        let mut runs = Vec::new();
+        // 2001-01-01 was a Monday; 2001 to 2008 holds two leap years.
+        let (mut day, mut weekday) = (0u64, 1u8);
+        for year in 2001..2009u32 {
+            for month in 1..=12u8 {
+                let days = match month {
+                    2 if year % 4 == 0 => 29,
+                    2 => 28,
+                    4 | 6 | 9 | 11 => 30,
+                    _ => 31,
+                };
+                for dom in 1..=days {
+                    if self.holds(2, dom) && self.holds(3, month) && self.holds(4, weekday) {
+                        runs.extend(minutes_of_day.iter().map(|m| day * 1440 + m));
+                    }
+                    day += 1;
+                    weekday = (weekday + 1) % 7;
+                }
+            }
+        }
+        let longest = runs.windows(2).map(|w| w[1] - w[0]).max()?;
+        Some(std::time::Duration::from_secs(longest * 60))
+    }
+}
+
 fn parse_value(raw: &str, spec: &FieldSpec) -> Option<u8> {
     if let Ok(v) = raw.parse::<u8>() {
         return (spec.min..=spec.max).contains(&v).then_some(v);
@@ -252,6 +303,34 @@ mod tests {
         assert_eq!(cal("0 0 * * 7"), "Sun *-*-* 00:00:00");
         assert_eq!(cal("@weekly"), "Sun *-*-* 00:00:00");
         assert_eq!(cal("0 3 * jan *"), "*-01-* 03:00:00");
+    }
+
+    #[test]
+    fn the_longest_gap_is_the_longest_wait_between_two_runs() {
+        let gap = |raw: &str| {
+            raw.parse::<Cron>()
+                .unwrap()
+                .longest_gap()
+                .map(|d| d.as_secs() / 60)
+        };
+        assert_eq!(gap("0 2 * * *"), Some(24 * 60));
+        assert_eq!(gap("0 1 * * 0"), Some(7 * 24 * 60));
+        assert_eq!(gap("0 1 * * 7"), Some(7 * 24 * 60));
+        assert_eq!(gap("*/15 * * * *"), Some(15));
+        assert_eq!(
+            gap("0 9 * * mon-fri"),
+            Some(3 * 24 * 60),
+            "Friday to Monday"
+        );
+        assert_eq!(
+            gap("30 4 1,15 * *"),
+            Some(17 * 24 * 60),
+            "the 15th to the 1st"
+        );
+        assert_eq!(gap("0 0 1 * *"), Some(31 * 24 * 60));
+        assert_eq!(gap("0 0,12 * * *"), Some(12 * 60));
+        assert_eq!(gap("0 0 29 2 *"), Some(1461 * 24 * 60), "leap days");
+        assert_eq!(gap("0 0 30 2 *"), None);
     }
 
     #[test]
