@@ -111,7 +111,7 @@ fn usage(dir: &str) -> Result<Usage, String> {
         existing = existing.parent().unwrap_or(std::path::Path::new("/"));
     }
     let path = existing.to_string_lossy();
-    let out = observe::command(&["df", "-P", "-B1", "--output=target,avail,size", &path])?;
+    let out = observe::command(&["df", "-B1", "--output=target,avail,size", &path])?;
     parse_df(&out).ok_or_else(|| format!("cannot read `df` for {path}: {out}"))
 }
 

@@ -37,18 +37,21 @@ fn judge(reference: &SecretRef, users: &[&str], resolved: Result<(), ResolveErro
     let needed = format!("needed by {}", users.join(", "));
     match resolved {
         Ok(()) => Check::pass(name, format!("resolves; {needed}")),
-        Err(e) => {
-            let fix = match (&e, reference) {
-                (ResolveError::EnvUnset(var), _) => {
-                    format!("export {var} in the environment of `scf apply` (and of `scf doctor`)")
-                }
-                (ResolveError::File { path, .. }, _) => format!(
-                    "create {path} holding the value on one line, readable by root (mode 0600)"
-                ),
-                _ => format!("replace the value behind `{reference}`"),
-            };
-            Check::fail(name, format!("{e}; {needed}"), fix)
-        }
+        Err(ResolveError::EnvUnset(var)) => Check::fail(
+            name,
+            format!("{var} is not set; {needed}"),
+            format!("export {var} in the environment of `scf apply` (and of `scf doctor`)"),
+        ),
+        Err(ResolveError::File { path, source }) => Check::fail(
+            name,
+            format!("cannot read {path}: {source}; {needed}"),
+            format!("create {path} holding the value on one line, readable by root (mode 0600)"),
+        ),
+        Err(e) => Check::fail(
+            name,
+            format!("{e}; {needed}"),
+            format!("replace the value behind `{reference}`"),
+        ),
     }
 }
 
@@ -74,10 +77,9 @@ mod tests {
             Err(ResolveError::EnvUnset("SCF_DOCTOR_UNSET".into())),
         );
         assert_eq!(unset.status, Status::Fail);
-        assert!(
-            unset
-                .evidence
-                .ends_with("needed by /etc/acme/acme.env, /etc/default/prometheus-redis-exporter")
+        assert_eq!(
+            unset.evidence,
+            "SCF_DOCTOR_UNSET is not set; needed by /etc/acme/acme.env, /etc/default/prometheus-redis-exporter"
         );
         assert_eq!(
             unset.fix.as_deref(),
