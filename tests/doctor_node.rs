@@ -1,7 +1,7 @@
 //! `scf doctor` on a real host: the example applied to a bare Debian 12 node (as in
 //! `host_node.rs`), then doctor run inside it. Healthy, every check passes but the
-//! expected warnings (the test's self-signed certificate, Grafana not being in Debian's
-//! archive, no backup and no restore drill yet). Then the host is broken one way at a
+//! expected warnings (the example's unpinned Kubernetes images, the test's self-signed
+//! certificate, Grafana not being in Debian's archive, no backup and no restore drill yet). Then the host is broken one way at a
 //! time, and the matching check fails with its fix line: a unit stopped, a Prometheus
 //! target down, an expired certificate, an old backup, a pending migration. One node, one
 //! apply; `--nocapture` prints the healthy report and a broken one.
@@ -26,11 +26,12 @@ const SECRETS: &str = "SCF_DB_PASSWORD=node-db-pw SCF_DB_ADMIN_PASSWORD=unused-o
      SCF_DB_MONITOR_PASSWORD=node-monitor-pw";
 
 /// The checks a healthy, freshly applied test host warns on, and why.
-const EXPECTED_WARNINGS: [&str; 6] = [
+const EXPECTED_WARNINGS: [&str; 7] = [
+    "framework.toml", // the example's Kubernetes images are not pinned by digest
     "certificate chain /etc/ssl/scf/fullchain.pem", // the test's certificate is self-signed
-    "package grafana",                              // not in Debian's archive
-    "unit grafana-server.service",                  // so not installed
-    "daily backup",                                 // the timer has not fired yet
+    "package grafana", // not in Debian's archive
+    "unit grafana-server.service", // so not installed
+    "daily backup",   // the timer has not fired yet
     "full backup",
     "restore drill", // no drill has run yet
 ];
@@ -173,11 +174,14 @@ fn doctor_passes_a_healthy_host_and_fails_each_break_with_its_fix() {
         "127.0.0.1:443",
         "journalctl -u ai-supply-chain.service",
     );
+    let shown = host.scf("doctor --phase post --detailed-exitcode");
     eprintln!(
-        "scf doctor with the runtime stopped:\n{}",
-        host.scf("doctor --phase post").stdout
+        "scf doctor --phase post --detailed-exitcode with the runtime stopped:\n{}exit status {}",
+        shown.stdout, shown.status
     );
+    assert_eq!(shown.status, 2, "{}", shown.stderr);
     host.sh("systemctl start ai-supply-chain.service");
+    assert_eq!(host.until("prometheus targets", "pass")["status"], "pass");
 
     // A Prometheus target down.
     host.sh("systemctl stop prometheus-redis-exporter.service");
@@ -187,6 +191,7 @@ fn doctor_passes_a_healthy_host_and_fails_each_break_with_its_fix() {
         "systemctl status",
     );
     host.sh("systemctl start prometheus-redis-exporter.service");
+    assert_eq!(host.until("prometheus targets", "pass")["status"], "pass");
 
     // An expired certificate (doctor reads the file nginx is given).
     host.node

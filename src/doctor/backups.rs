@@ -4,8 +4,9 @@
 //! [`crate::model::layout::restore_drill_metrics`]). A missing file means it never ran:
 //! a warning on a new host, not a failure. (The timers themselves are units.)
 
+use super::observe;
+use super::report::Check;
 use super::textfile::{self, Sample};
-use super::{Check, observe};
 use crate::config::values::Cron;
 use crate::model::{Model, layout};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -175,7 +176,7 @@ fn whole_minutes(d: Duration) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::doctor::Status;
+    use crate::doctor::report::Status;
 
     const NOW: u64 = 1_796_400_000; // 2026-12-04T16:00:00Z
 

@@ -3,7 +3,8 @@
 //! left, and the key its pair. Read with x509-parser; the key pair checked by rustls, as
 //! a TLS server would load them.
 
-use super::{Check, observe};
+use super::observe;
+use super::report::Check;
 use crate::model::{Model, Role};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -324,7 +325,7 @@ fn unix(t: SystemTime) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::doctor::Status;
+    use crate::doctor::report::Status;
 
     const LEAF: &str = include_str!("../../tests/fixtures/doctor/leaf.pem");
     const LEAF_KEY: &str = include_str!("../../tests/fixtures/doctor/leaf.key");

@@ -2,7 +2,8 @@
 //! and Alertmanager answers and is the one Prometheus sends alerts to, by their HTTP APIs
 //! on this host's loopback.
 
-use super::{Check, observe};
+use super::observe;
+use super::report::Check;
 use crate::model::{Model, Role};
 use crate::targets::alertmanager::LISTEN as ALERTMANAGER;
 use crate::targets::prometheus::metrics::PROMETHEUS_PORT;
@@ -199,7 +200,7 @@ fn judge_alertmanager(healthy: Result<u16, String>, known: Result<Value, String>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::doctor::Status;
+    use crate::doctor::report::Status;
 
     fn data(text: &str) -> Result<Value, String> {
         json(200, text)

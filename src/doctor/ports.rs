@@ -3,7 +3,7 @@
 //! read from `/proc` (the listening sockets of `/proc/net/tcp{,6}` and the processes
 //! whose descriptors hold them), as `ss -ltnp` does.
 
-use super::Check;
+use super::report::Check;
 use crate::model::{Model, Role};
 use crate::targets::alertmanager::LISTEN;
 use crate::targets::prometheus::exporters::exporters;
@@ -224,7 +224,7 @@ fn listening_sockets(table: &str) -> Vec<(u64, u16)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::doctor::Status;
+    use crate::doctor::report::Status;
 
     fn holder(pid: u32, program: &str) -> Holder {
         Holder {

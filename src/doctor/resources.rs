@@ -2,7 +2,8 @@
 //! for (`/proc/meminfo`), and room on the filesystems the deployment writes to (`df`):
 //! its install and state directories, PostgreSQL's data and the backups.
 
-use super::{Check, observe};
+use super::observe;
+use super::report::Check;
 use crate::model::{Model, Role, layout};
 use std::collections::BTreeMap;
 
@@ -12,9 +13,10 @@ const GIB: f64 = (1u64 << 30) as f64;
 const MEMORY_SLACK: f64 = 0.9;
 /// Free space below either of these fails: a backup or a migration can fill the rest.
 const FAIL_FREE_BYTES: u64 = 1 << 30;
-const FAIL_FREE_PERCENT: f64 = 5.0;
-/// Free space below this warns.
-const WARN_FREE_PERCENT: f64 = 15.0;
+const FAIL_FREE_PERCENT: f64 = 2.0;
+/// Free space below either of these warns.
+const WARN_FREE_BYTES: u64 = 5 << 30;
+const WARN_FREE_PERCENT: f64 = 5.0;
 
 /// The memory and disk checks, for a host deployment.
 pub fn checks(model: &Model) -> Vec<Check> {
@@ -144,7 +146,7 @@ fn disk(usage: &Usage, dirs: &[String]) -> Check {
     );
     if usage.available < FAIL_FREE_BYTES || percent < FAIL_FREE_PERCENT {
         Check::fail(name, evidence, fix)
-    } else if percent < WARN_FREE_PERCENT {
+    } else if usage.available < WARN_FREE_BYTES || percent < WARN_FREE_PERCENT {
         Check::warn(name, evidence, fix)
     } else {
         Check::pass(name, evidence)
@@ -154,7 +156,7 @@ fn disk(usage: &Usage, dirs: &[String]) -> Check {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::doctor::Status;
+    use crate::doctor::report::Status;
 
     const GB: u64 = 1 << 30;
 
@@ -206,8 +208,9 @@ mod tests {
             )
             .status
         };
-        assert_eq!(at(10 * GB, 100 * GB), Status::Warn);
-        assert_eq!(at(4 * GB, 100 * GB), Status::Fail);
+        assert_eq!(at(4 * GB, 100 * GB), Status::Warn, "under 5%");
+        assert_eq!(at(4 * GB, 40 * GB), Status::Warn, "under 5 GiB");
+        assert_eq!(at(3 * GB, 200 * GB), Status::Fail, "under 2%");
         assert_eq!(
             at(GB / 2, 2 * GB),
             Status::Fail,

@@ -2,7 +2,7 @@
 //! rules `scf apply` fills them in with (set, readable, and writable into a host file as
 //! it is). A value is never shown: only the reference and the files that need it.
 
-use super::Check;
+use super::report::Check;
 use crate::artifact::Artifact;
 use crate::config::values::SecretRef;
 use crate::secret::{self, ResolveError};
@@ -58,7 +58,7 @@ fn judge(reference: &SecretRef, users: &[&str], resolved: Result<(), ResolveErro
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::doctor::Status;
+    use crate::doctor::report::Status;
 
     #[test]
     fn an_unresolvable_reference_fails_naming_the_files_and_the_fix() {

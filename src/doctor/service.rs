@@ -3,7 +3,7 @@
 //! `scf db verify` and `scf tenant verify` want it: the same runtime code, run with the
 //! env file the service runs with. Every tenant framework.toml declares is there.
 
-use super::Check;
+use super::report::Check;
 use crate::model::{Model, Role, layout};
 use scf_runtime::cli::db::MIGRATIONS;
 use scf_runtime::cli::doctor::{Verified, verify};
@@ -150,7 +150,7 @@ fn judge_tenant(v: &Verification) -> Check {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::doctor::Status;
+    use crate::doctor::report::Status;
     use scf_runtime::tenancy::{Check as Item, TenantInfo};
 
     fn item(name: &str, ok: bool, detail: &str) -> Item {

@@ -2,7 +2,7 @@
 //! terminal, and a summary line) and as JSON for CI (the [`Report`] itself, with its
 //! `format_version`).
 
-use super::{Phase, Report, Status};
+use super::report::{Phase, Report, Status};
 use std::fmt::Write as _;
 
 /// The terminal view. `place` says where the checks ran (`this host`).
@@ -53,7 +53,7 @@ pub fn json(report: &Report) -> Result<String, serde_json::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::doctor::{Check, Section};
+    use crate::doctor::report::{Check, Section};
 
     fn report() -> Report {
         Report::new(

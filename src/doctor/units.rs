@@ -3,7 +3,8 @@
 //! (the `systemd-analyze security` exposure the systemd target is held to), and journald
 //! keeps the logs across reboots.
 
-use super::{Check, observe};
+use super::observe;
+use super::report::Check;
 use crate::artifact::Artifact;
 use crate::model::Model;
 use crate::targets::Origin;
@@ -225,7 +226,7 @@ fn judge_journald(storage: String, dir: bool) -> Check {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::doctor::Status;
+    use crate::doctor::report::Status;
 
     fn props(text: &str) -> BTreeMap<String, String> {
         parse_show(text).remove(0)
