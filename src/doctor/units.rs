@@ -195,7 +195,7 @@ fn storage(config: &str) -> String {
     config
         .lines()
         .filter_map(|l| l.trim().strip_prefix("Storage="))
-        .last()
+        .next_back()
         .unwrap_or("auto")
         .trim()
         .to_string()

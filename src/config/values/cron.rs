@@ -135,7 +135,7 @@ impl Cron {
         let hit = |v: u8| {
             self.fields[i].iter().any(|item| {
                 let (from, to) = item.range.unwrap_or((FIELDS[i].min, FIELDS[i].max));
-                (from..=to).contains(&v) && (v - from) % item.step.unwrap_or(1) == 0
+                (from..=to).contains(&v) && (v - from).is_multiple_of(item.step.unwrap_or(1))
             })
         };
         hit(v) || (i == 4 && v == 0 && hit(7))
