@@ -1,10 +1,13 @@
 //! `scf doctor`: the deployment guide's pre- and post-deployment checklists on this host
 //! ([`crate::doctor`]), as text or JSON; with `--detailed-exitcode`, exit 2 when a check
-//! fails. A fleet's host is checked on that host with `--host NAME`.
+//! fails. With `[[hosts]]`, every host (or each `--host`) runs them on itself through its
+//! agent over ssh, as `scf plan` reaches them.
 
-use super::report::{color_stderr, fail, styled};
+use super::fleet::FleetArgs;
+use super::report::{color_stderr, fail, fail_all, styled};
 use crate::compile;
 use crate::doctor::{self, Phase};
+use crate::fleet::checkup::HostReport;
 use clap::ValueEnum;
 use std::path::Path;
 use std::process::ExitCode;
@@ -48,62 +51,102 @@ pub struct DoctorArgs {
     /// Exit 0 when no check failed (warnings included), 2 when one did, 1 on error.
     #[arg(long)]
     detailed_exitcode: bool,
-    /// For a fleet (`[[hosts]]`): the host this is, checked as that host's share.
-    #[arg(long, value_name = "NAME")]
-    host: Option<String>,
+    #[command(flatten)]
+    fleet: FleetArgs,
 }
 
-/// Runs the checks on this host and prints the report.
+/// What doctor checked: this host, or each host of a fleet.
+enum Checked {
+    One(doctor::Report),
+    Fleet(Vec<HostReport>),
+}
+
+impl Checked {
+    fn failed(&self) -> bool {
+        match self {
+            Checked::One(report) => report.failed(),
+            Checked::Fleet(hosts) => hosts.iter().any(|h| h.report.failed()),
+        }
+    }
+
+    fn text(&self, color: bool) -> String {
+        match self {
+            Checked::One(report) => doctor::show::text(report, "this host", color),
+            Checked::Fleet(hosts) => hosts
+                .iter()
+                .map(|h| {
+                    let place = format!("host {} ({})", h.name, h.address);
+                    doctor::show::text(&h.report, &place, color)
+                })
+                .collect::<Vec<_>>()
+                .join("\n"),
+        }
+    }
+
+    /// One host's report as it is; a fleet's as `{"format_version", "hosts": [{"name",
+    /// "address", "report"}]}`.
+    fn json(&self) -> Result<String, serde_json::Error> {
+        match self {
+            Checked::One(report) => doctor::show::json(report),
+            Checked::Fleet(hosts) => serde_json::to_string_pretty(&serde_json::json!({
+                "format_version": doctor::FORMAT_VERSION,
+                "hosts": hosts,
+            }))
+            .map(|s| s + "\n"),
+        }
+    }
+}
+
+/// Runs the checks on this host, or on each host of a fleet through its agent, and
+/// prints the reports.
 pub fn run(config: &Path, args: &DoctorArgs) -> ExitCode {
     let phases: &[Phase] = match args.phase {
         PhaseArg::Pre => &[Phase::Pre],
         PhaseArg::Post => &[Phase::Post],
         PhaseArg::All => &[Phase::Pre, Phase::Post],
     };
-    let report = match compile::load(config) {
+    let checked = match compile::load(config) {
         Err(invalid) => {
             eprint!("{}", invalid.diags.render(&invalid.sources, color_stderr()));
-            doctor::invalid_config(&config.display().to_string(), invalid.diags.error_count())
+            let path = config.display().to_string();
+            Checked::One(doctor::invalid_config(&path, invalid.diags.error_count()))
         }
-        Ok(mut compiled) => {
+        Ok(compiled) => {
+            eprint!(
+                "{}",
+                compiled.warnings.render(&compiled.sources, color_stderr())
+            );
             if compiled.model.host.is_none() {
                 return fail(
                     "framework.toml has no [host] section: scf doctor checks a host deployment (a Kubernetes deployment is not checked yet)",
                 );
             }
-            match (&args.host, compiled.model.fleet().is_some()) {
-                (Some(name), true) => match compile::on_host(&compiled.model, name) {
-                    Ok(model) => compiled.model = model,
+            if compiled.model.fleet().is_some() {
+                match super::fleet::doctor(&compiled, &args.fleet, phases) {
+                    Ok(hosts) => Checked::Fleet(hosts),
+                    Err(errors) => return fail_all(errors),
+                }
+            } else {
+                match compile::artifacts(&compiled.model) {
+                    Ok(artifacts) => Checked::One(doctor::run(
+                        &compiled,
+                        &artifacts,
+                        phases,
+                        SystemTime::now(),
+                    )),
                     Err(e) => return fail(e),
-                },
-                (None, true) => {
-                    return fail(
-                        "framework.toml has [[hosts]]: run `scf doctor --host NAME` on each host, as that host",
-                    );
                 }
-                (Some(_), false) => {
-                    return fail("--host names a host of [[hosts]], and framework.toml has none");
-                }
-                (None, false) => {}
             }
-            let artifacts = match compile::projected_artifacts(&compiled.model) {
-                Ok(artifacts) => artifacts,
-                Err(e) => return fail(e),
-            };
-            doctor::run(&compiled, &artifacts, phases, SystemTime::now())
         }
     };
     match args.format {
-        Format::Text => print!(
-            "{}",
-            doctor::show::text(&report, "this host", styled(&std::io::stdout()))
-        ),
-        Format::Json => match doctor::show::json(&report) {
+        Format::Text => print!("{}", checked.text(styled(&std::io::stdout()))),
+        Format::Json => match checked.json() {
             Ok(json) => print!("{json}"),
             Err(e) => return fail(format!("cannot write the report as JSON: {e}")),
         },
     }
-    if args.detailed_exitcode && report.failed() {
+    if args.detailed_exitcode && checked.failed() {
         ExitCode::from(2)
     } else {
         ExitCode::SUCCESS

@@ -1,6 +1,7 @@
 //! `scf doctor`: the deployment guide's pre- and post-deployment checklists as checks
 //! against this host. A check passes, warns or fails, with the evidence it saw and, unless
-//! it passed, the line that fixes it. Doctor reads; it never changes the host.
+//! it passed, the line that fixes it. Doctor reads; it never changes the host. On a fleet,
+//! each host's agent runs it on itself ([`crate::fleet::checkup`]).
 //!
 //! Each module judges one part of the host with pure functions over evidence (unit-tested
 //! with broken states fed in) and gathers that evidence itself: files, read-only commands

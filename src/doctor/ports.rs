@@ -4,7 +4,7 @@
 //! whose descriptors hold them), as `ss -ltnp` does.
 
 use super::report::Check;
-use crate::model::{Model, Role};
+use crate::model::{Model, Placement, Role, metrics_listen};
 use crate::targets::alertmanager::LISTEN;
 use crate::targets::prometheus::exporters::exporters;
 use crate::targets::prometheus::metrics::PROMETHEUS_PORT;
@@ -75,6 +75,10 @@ fn wanted(model: &Model) -> Vec<Port> {
             "scf",
             "the framework server (server.listen)",
         ));
+        if model.monitoring.prometheus {
+            let metrics = metrics_listen(model, Placement::Host).port();
+            ports.push(Port::new(metrics, "scf", "the framework's /metrics"));
+        }
     }
     for package in crate::targets::packages(model) {
         for unit in &package.units {

@@ -1,13 +1,13 @@
 //! What a doctor run reports: each [`Check`] with its [`Status`], evidence and fix, the
 //! checks of each [`Phase`], and the [`Report`] that `--format json` prints.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The version of the JSON report's shape.
 pub const FORMAT_VERSION: u32 = 1;
 
 /// How a check came out, from best to worst.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     /// As it should be.
@@ -19,7 +19,7 @@ pub enum Status {
 }
 
 /// When in a deployment's life a check belongs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Phase {
     /// Before `scf apply`: can this host take the deployment?
@@ -29,7 +29,7 @@ pub enum Phase {
 }
 
 /// One check's outcome.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Check {
     /// What was checked, e.g. `unit nginx.service`.
     pub name: String,
@@ -38,7 +38,7 @@ pub struct Check {
     /// What doctor saw.
     pub evidence: String,
     /// What fixes it; `None` when it passed.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fix: Option<String>,
 }
 
@@ -82,7 +82,7 @@ impl Check {
 }
 
 /// The checks of one phase.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Section {
     /// The phase.
     pub phase: Phase,
@@ -91,7 +91,7 @@ pub struct Section {
 }
 
 /// How many checks came out each way.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
     /// Passed.
     pub pass: usize,
@@ -102,7 +102,7 @@ pub struct Summary {
 }
 
 /// A doctor run: what `--format json` prints.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Report {
     /// [`FORMAT_VERSION`].
     pub format_version: u32,

@@ -1,5 +1,6 @@
 //! Post-deployment: the framework answers `/health` and `/ready` where clients reach it
-//! (through nginx over TLS, [`crate::host::front_door`]), and its database is as
+//! (through nginx over TLS, [`crate::host::front_door`]; on an app host of a fleet, at its
+//! own address), and its database is as
 //! `scf db verify` and `scf tenant verify` want it: the same runtime code, run with the
 //! env file the service runs with. Every tenant framework.toml declares is there.
 
@@ -15,7 +16,11 @@ pub fn checks(model: &Model) -> Vec<Check> {
     if model.host.is_none() || !(model.serves(Role::App) || model.serves(Role::Proxy)) {
         return Vec::new();
     }
-    let endpoint = crate::host::front_door(model, Path::new("/"));
+    // Through nginx where this host runs it; an app host of a fleet answers itself.
+    let endpoint = match model.serves(Role::Proxy) {
+        true => crate::host::front_door(model, Path::new("/")),
+        false => crate::probe::Endpoint::http(&model.server.listen.to_string()),
+    };
     let unit = format!("{}.service", model.name());
     let mut checks: Vec<Check> = ["/health", "/ready"]
         .iter()
