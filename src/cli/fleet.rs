@@ -305,7 +305,7 @@ pub fn agent() -> ExitCode {
         Err(e) => {
             return reply(&Reply::Failed {
                 error: format!(
-                    "scf agent reads one request as JSON on stdin ({e}); it is run by `scf plan` and `scf apply` with [[hosts]], not by hand"
+                    "scf agent reads one request as JSON on stdin ({e}); it is run by `scf plan`, `scf apply` and `scf doctor` with [[hosts]], not by hand"
                 ),
             });
         }

@@ -97,7 +97,19 @@ fn judge_targets(data: Result<Value, String>) -> Check {
             "Prometheus started less than a scrape interval ago: run `scf doctor` again in a minute",
         )
     } else {
-        Check::pass(name, format!("{} up: {}", up.len(), up.join(", ")))
+        // A job scraped on several hosts of a fleet is named once, with its count.
+        let mut jobs: std::collections::BTreeMap<&str, usize> = Default::default();
+        for job in &up {
+            *jobs.entry(job.as_str()).or_default() += 1;
+        }
+        let jobs: Vec<String> = jobs
+            .into_iter()
+            .map(|(job, n)| match n {
+                1 => job.to_string(),
+                n => format!("{job} ({n})"),
+            })
+            .collect();
+        Check::pass(name, format!("{} up: {}", up.len(), jobs.join(", ")))
     }
 }
 
@@ -211,12 +223,13 @@ mod tests {
         let up = data(
             r#"{"status":"success","data":{"activeTargets":[
             {"labels":{"job":"framework"},"scrapeUrl":"http://127.0.0.1:5000/metrics","health":"up","lastError":""},
-            {"labels":{"job":"node"},"scrapeUrl":"http://127.0.0.1:9100/metrics","health":"up","lastError":""}]}}"#,
+            {"labels":{"job":"node"},"scrapeUrl":"http://127.0.0.1:9100/metrics","health":"up","lastError":""},
+            {"labels":{"job":"node"},"scrapeUrl":"http://10.0.0.2:9100/metrics","health":"up","lastError":""}]}}"#,
         );
         let ok = judge_targets(up);
         assert_eq!(
             (ok.status, ok.evidence.as_str()),
-            (Status::Pass, "2 up: framework, node")
+            (Status::Pass, "3 up: framework, node (2)")
         );
         let down = judge_targets(data(
             r#"{"status":"success","data":{"activeTargets":[
