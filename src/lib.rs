@@ -12,6 +12,7 @@ pub mod cluster;
 pub mod compile;
 pub mod config;
 pub mod diag;
+pub mod doctor;
 pub mod fleet;
 pub mod host;
 pub mod model;

@@ -1,7 +1,8 @@
 //! A minimal HTTP(S) probe over a TCP socket: the apply step's `/ready` check (through the
 //! host's nginx over TLS, trusting only the certificate it serves) and the container's
-//! `scf healthcheck` (the distroless image has no shell or curl). No HTTP client library:
-//! one GET, one status line.
+//! `scf healthcheck` (the distroless image has no shell or curl), and `scf doctor`'s questions
+//! to Prometheus's HTTP API on loopback. No HTTP client library: one HTTP/1.0 GET, its status
+//! line, and for [`get`] the body up to the closed connection.
 
 use rustls::pki_types::{CertificateDer, ServerName, pem::PemObject};
 use std::io::{Read, Write};
@@ -49,6 +50,33 @@ impl std::fmt::Display for Endpoint {
 
 /// The status code of `GET PATH` at `endpoint`, within `timeout` per step.
 pub fn status(endpoint: &Endpoint, path: &str, timeout: Duration) -> std::io::Result<u16> {
+    request(endpoint, path, timeout, Reading::Status).map(|(code, _)| code)
+}
+
+/// The status code and body of `GET PATH` at `endpoint`, within `timeout` per step: for a
+/// small JSON answer (Prometheus's HTTP API), read to the end of the connection.
+pub fn get(endpoint: &Endpoint, path: &str, timeout: Duration) -> std::io::Result<(u16, String)> {
+    request(endpoint, path, timeout, Reading::Whole)
+}
+
+/// How much of an answer a request reads.
+#[derive(Clone, Copy)]
+enum Reading {
+    /// The status line only.
+    Status,
+    /// All of it, up to [`MAX_BODY`].
+    Whole,
+}
+
+/// The most a probe reads of an answer.
+const MAX_BODY: u64 = 4 << 20;
+
+fn request(
+    endpoint: &Endpoint,
+    path: &str,
+    timeout: Duration,
+    reading: Reading,
+) -> std::io::Result<(u16, String)> {
     let addr = endpoint
         .address
         .to_socket_addrs()?
@@ -58,7 +86,7 @@ pub fn status(endpoint: &Endpoint, path: &str, timeout: Duration) -> std::io::Re
     stream.set_read_timeout(Some(timeout))?;
     stream.set_write_timeout(Some(timeout))?;
     match &endpoint.tls {
-        None => exchange(stream, &endpoint.address, path),
+        None => exchange(stream, &endpoint.address, path, reading),
         Some(tls) => {
             let connection = rustls::ClientConnection::new(
                 client_config(&tls.trust)?,
@@ -69,23 +97,41 @@ pub fn status(endpoint: &Endpoint, path: &str, timeout: Duration) -> std::io::Re
                 rustls::StreamOwned::new(connection, stream),
                 &tls.domain,
                 path,
+                reading,
             )
         }
     }
 }
 
-/// One `GET PATH` with `Host: host`, and the status of the answer.
-fn exchange(mut stream: impl Read + Write, host: &str, path: &str) -> std::io::Result<u16> {
+/// One `GET PATH` with `Host: host`: the status of the answer, and its body if asked.
+fn exchange(
+    mut stream: impl Read + Write,
+    host: &str,
+    path: &str,
+    reading: Reading,
+) -> std::io::Result<(u16, String)> {
     let request = format!("GET {path} HTTP/1.0\r\nHost: {host}\r\nConnection: close\r\n\r\n");
     stream.write_all(request.as_bytes())?;
     let mut head = [0u8; 12];
     stream.read_exact(&mut head)?;
     let ok = head.starts_with(b"HTTP/1.");
-    std::str::from_utf8(&head[9..12])
+    let code = std::str::from_utf8(&head[9..12])
         .ok()
         .and_then(|s| s.parse().ok())
         .filter(|_| ok)
-        .ok_or_else(|| std::io::Error::other("not an HTTP answer"))
+        .ok_or_else(|| std::io::Error::other("not an HTTP answer"))?;
+    let body = match reading {
+        Reading::Status => String::new(),
+        Reading::Whole => {
+            let mut rest = Vec::new();
+            (&mut stream).take(MAX_BODY).read_to_end(&mut rest)?;
+            let text = String::from_utf8_lossy(&rest);
+            text.split_once("\r\n\r\n")
+                .map(|(_, body)| body.to_string())
+                .unwrap_or_default()
+        }
+    };
+    Ok((code, body))
 }
 
 fn server_name(domain: &str) -> std::io::Result<ServerName<'static>> {
@@ -206,6 +252,7 @@ mod tests {
             for answer in [
                 "HTTP/1.1 200 OK\r\n\r\n",
                 "HTTP/1.1 503 Unavailable\r\n\r\n",
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{\"status\":\"success\"}",
             ] {
                 let (mut s, _) = listener.accept().unwrap();
                 let mut request = Vec::new();
@@ -226,6 +273,15 @@ mod tests {
         assert_eq!(
             status(&Endpoint::http(&address), "/ready", Duration::from_secs(2)).unwrap(),
             503
+        );
+        assert_eq!(
+            get(
+                &Endpoint::http(&address),
+                "/api/v1/rules",
+                Duration::from_secs(2)
+            )
+            .unwrap(),
+            (200, r#"{"status":"success"}"#.to_string())
         );
         server.join().unwrap();
         assert!(

@@ -381,6 +381,18 @@ fn a_fleet_is_bootstrapped_rolled_and_guarded_over_ssh() {
     }
     assert!(!targets.contains("\"health\":\"down\""), "{targets}");
 
+    // `scf doctor` through each host's agent: a report per host, each checked as itself.
+    let (code, doctor) = fleet.scf(&["doctor", "--phase", "post", "--detailed-exitcode"], &[]);
+    eprintln!("scf doctor --phase post on the fleet:\n{doctor}");
+    assert_eq!(code, Some(0), "{doctor}");
+    for name in ["app-1", "app-2", "main"] {
+        let header = format!("scf doctor: ai-supply-chain on host {name} (");
+        assert!(doctor.contains(&header), "{header} in:\n{doctor}");
+    }
+    let runtimes = doctor.matches("pass  unit ai-supply-chain.service: active (running)");
+    assert_eq!(runtimes.count(), 2, "{doctor}");
+    assert_eq!(doctor.matches("pass  GET /ready").count(), 3, "{doctor}");
+
     // A second plan is a no-op on every host.
     let (code, again) = fleet.plan();
     assert_eq!(code, Some(0), "{again}");

@@ -4,12 +4,10 @@
 
 mod support;
 
+use scf::targets::systemd::MAX_EXPOSURE;
 use scf_testkit::validators::systemd;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-/// The most `systemd-analyze security` exposure any generated service may have.
-const MAX_EXPOSURE: f64 = 2.0;
 
 fn units(out: &Path) -> Vec<PathBuf> {
     let dir = out.join("host/etc/systemd/system");

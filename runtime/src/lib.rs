@@ -18,6 +18,7 @@ pub mod cli;
 pub mod crypto;
 pub mod db;
 pub mod domain;
+pub mod exposition;
 pub mod files;
 pub mod http;
 pub mod implementations;

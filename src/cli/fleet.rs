@@ -1,13 +1,16 @@
 //! `scf plan` and `scf apply` on a fleet (framework.toml with `[[hosts]]` and the host
 //! target): connect to every host over ssh, copy this scf there, plan all hosts at once
-//! and print one plan; apply host by host in a rolling order under the fleet lock. Also
+//! and print one plan; apply host by host in a rolling order under the fleet lock; and
+//! `scf doctor` on every host at once. Also
 //! the hidden `scf agent`, which is what runs on each host. Every agent's progress is
 //! printed on stderr with its host's name.
 
 use super::report::{confirm, fail, fail_all};
 use crate::compile::Compiled;
 use crate::config::HostEntry;
+use crate::doctor::Phase;
 use crate::fleet::agent::{self, Served};
+use crate::fleet::checkup::{self, HostReport};
 use crate::fleet::plan::{FleetPlan, gather};
 use crate::fleet::protocol::{EnvValues, Reply, Request, config_text};
 use crate::fleet::remote::{Agent, Member, Payload};
@@ -22,7 +25,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How plan and apply reach the hosts of `[[hosts]]`.
+/// How plan, apply and doctor reach the hosts of `[[hosts]]`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct FleetArgs {
     /// The only known_hosts file ssh trusts for the fleet (host keys are always checked).
@@ -37,7 +40,7 @@ pub struct FleetArgs {
     /// How long connecting to a host may take.
     #[arg(long, value_name = "DURATION", default_value = "10s")]
     pub connect_timeout: crate::config::values::Duration,
-    /// Plan and apply only this host of `[[hosts]]` (repeat for more).
+    /// Plan, apply or doctor only this host of `[[hosts]]` (repeat for more).
     #[arg(long = "host", value_name = "NAME")]
     pub hosts: Vec<String>,
 }
@@ -136,16 +139,30 @@ impl Fleet {
         })
     }
 
-    /// Plans every selected host at once.
-    fn plan(&self, resolve_secrets: bool) -> Result<FleetPlan, Vec<String>> {
-        let due: Vec<&Member<Agent>> = self
-            .members
+    /// The selected hosts.
+    fn due(&self) -> Vec<&Member<Agent>> {
+        self.members
             .iter()
             .filter(|m| self.selected.iter().any(|s| s == m.entry.name.as_str()))
-            .collect();
-        gather(&self.project, &due, resolve_secrets)
+            .collect()
+    }
+
+    /// Plans every selected host at once.
+    fn plan(&self, resolve_secrets: bool) -> Result<FleetPlan, Vec<String>> {
+        gather(&self.project, &self.due(), resolve_secrets)
             .map_err(|errors| errors.iter().map(ToString::to_string).collect())
     }
+}
+
+/// `scf doctor` on the fleet: every selected host's report, each host checked by its agent.
+pub fn doctor(
+    compiled: &Compiled,
+    args: &FleetArgs,
+    phases: &[Phase],
+) -> Result<Vec<HostReport>, Vec<String>> {
+    let fleet = Fleet::connect(compiled, args, false)?;
+    checkup::gather(&fleet.due(), phases)
+        .map_err(|errors| errors.iter().map(ToString::to_string).collect())
 }
 
 /// `scf plan` on the fleet: every selected host's plan.
@@ -288,7 +305,7 @@ pub fn agent() -> ExitCode {
         Err(e) => {
             return reply(&Reply::Failed {
                 error: format!(
-                    "scf agent reads one request as JSON on stdin ({e}); it is run by `scf plan` and `scf apply` with [[hosts]], not by hand"
+                    "scf agent reads one request as JSON on stdin ({e}); it is run by `scf plan`, `scf apply` and `scf doctor` with [[hosts]], not by hand"
                 ),
             });
         }

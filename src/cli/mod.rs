@@ -1,10 +1,12 @@
 //! Command-line surface of `scf`: argument parsing, dispatch, and the mapping of outcomes
-//! to exit codes (0 success, 1 error; `plan --detailed-exitcode` adds 2 for changes).
+//! to exit codes (0 success, 1 error; `plan --detailed-exitcode` adds 2 for changes, `doctor
+//! --detailed-exitcode` 2 for a failed check).
 
 mod acme;
 mod apply;
 mod build;
 mod cluster;
+mod doctor;
 mod fleet;
 mod forecast;
 pub mod init;
@@ -52,6 +54,8 @@ pub enum Command {
     Apply(apply::ApplyArgs),
     /// Return the host to an earlier generation.
     Rollback(apply::RollbackArgs),
+    /// Run the deployment guide's pre- and post-deployment checklists on this host.
+    Doctor(doctor::DoctorArgs),
     /// Forecast demand from a CSV history (`unique_id,ds,y`), without the server.
     Forecast(forecast::ForecastArgs),
     /// Exit 0 when URL answers 2xx (the container's health check; the image has no curl).
@@ -97,6 +101,7 @@ pub fn main() -> ExitCode {
         Command::Plan(args) => plan::run(&cli.config, &args),
         Command::Apply(args) => apply::run(&cli.config, &args),
         Command::Rollback(args) => apply::rollback(&args),
+        Command::Doctor(args) => doctor::run(&cli.config, &args),
         Command::Forecast(args) => forecast::run(&args),
         Command::Healthcheck { url } => meta::healthcheck(&url),
         Command::Schema => meta::schema(),

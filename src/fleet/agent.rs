@@ -1,7 +1,7 @@
 //! `scf agent`, on a host of the fleet: reads one [`Request`], projects the config onto
 //! its host ([`Model::on_host`]) and runs the host target's own plan or apply on `/`
-//! with that host's artifacts, or drains or restores its proxy's upstream, or holds the
-//! fleet lock. It probes the runtime's own address on an app host, and nothing elsewhere.
+//! with that host's artifacts, or `scf doctor`'s checks, or drains or restores its
+//! proxy's upstream, or holds the fleet lock. It probes the runtime's own address on an app host, and nothing elsewhere.
 
 use super::protocol::{Action, Reply, Request};
 use crate::artifact::Artifact;
@@ -52,6 +52,17 @@ fn handle(request: Request, log: &mut dyn FnMut(&str)) -> Result<Served, String>
             Duration::from_millis(*probe_timeout_ms),
             log,
         )?,
+        Action::Doctor { phases } => {
+            let on_host = load()?;
+            Reply::Doctored {
+                report: Box::new(crate::doctor::run(
+                    &on_host.compiled,
+                    &on_host.artifacts,
+                    phases,
+                    std::time::SystemTime::now(),
+                )),
+            }
+        }
         Action::Drain { app } => {
             let on_host = load()?;
             super::upstream::drain(on_host.model(), app, log)?;

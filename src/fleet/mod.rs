@@ -11,9 +11,11 @@
 //! - `plan`: the fleet plan, its saved form and per-host drift; `show`: its views;
 //! - `rollout`: the order of a rolling apply, and the apply itself;
 //! - `agent`: what `scf agent` does on a host; `upstream`: its drain and undrain of a
-//!   proxy.
+//!   proxy;
+//! - `checkup`: `scf doctor` on every host, through its agent.
 
 pub mod agent;
+pub mod checkup;
 pub mod plan;
 pub mod protocol;
 pub mod remote;

@@ -7,6 +7,7 @@
 
 use crate::config::Config;
 use crate::config::values::SecretRef;
+use crate::doctor::{Phase, Report};
 use crate::plan::Plan;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -54,6 +55,11 @@ pub enum Action {
     },
     /// Put this proxy's upstream back as generated.
     Undrain,
+    /// Run `scf doctor`'s checks of `phases` on the host.
+    Doctor {
+        /// The checklists to run, in order.
+        phases: Vec<Phase>,
+    },
     /// Hold the fleet lock until stdin closes (the controller's session ends).
     Lock {
         /// Who asks, for the lock record: the controller's user and host.
@@ -78,6 +84,11 @@ pub enum Reply {
         generation: Option<u64>,
         /// How many addresses were written or removed.
         changed: usize,
+    },
+    /// The host's doctor report.
+    Doctored {
+        /// The report.
+        report: Box<Report>,
     },
     /// The drain, undrain or lock is done (the lock is held until stdin closes).
     Done,

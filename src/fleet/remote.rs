@@ -216,6 +216,7 @@ pub(crate) mod fake {
                 Action::Drain { app } => format!("drain {app}"),
                 Action::Undrain => "undrain".into(),
                 Action::Lock { .. } => "lock".into(),
+                Action::Doctor { .. } => "doctor".into(),
             };
             self.journal.push(format!("{} {what}", self.name));
             let failed = || FleetError::Agent {
@@ -223,7 +224,11 @@ pub(crate) mod fake {
                 error: "the runtime did not become ready; rolled back".into(),
             };
             match action {
-                Action::Plan { .. } | Action::Apply { .. } if self.fails => Err(failed()),
+                Action::Plan { .. } | Action::Apply { .. } | Action::Doctor { .. }
+                    if self.fails =>
+                {
+                    Err(failed())
+                }
                 Action::Plan { .. } => Ok(Reply::Planned {
                     plan: Box::new(Plan::demo(
                         Inputs {
@@ -237,6 +242,9 @@ pub(crate) mod fake {
                 Action::Apply { .. } => Ok(Reply::Applied {
                     generation: Some(2),
                     changed: 1,
+                }),
+                Action::Doctor { .. } => Ok(Reply::Doctored {
+                    report: Box::new(crate::doctor::Report::new("demo", Vec::new())),
                 }),
                 _ => Ok(Reply::Done),
             }

@@ -39,6 +39,22 @@ pub struct Options {
     pub database: Option<database::Target>,
 }
 
+/// Where a live host under `root` answers for the deployment: through nginx over TLS for
+/// `server.domain` when the host serves it, trusting only the certificate nginx is given
+/// (so a self-signed one probes too); else the runtime itself, at `server.listen`.
+pub fn front_door(model: &crate::model::Model, root: &Path) -> crate::probe::Endpoint {
+    match model.tls_files() {
+        Some(files) if model.host.is_some() => crate::probe::Endpoint {
+            address: "127.0.0.1:443".into(),
+            tls: Some(crate::probe::Tls {
+                domain: model.server.domain.to_string(),
+                trust: fsio::under(root, &files.certificate),
+            }),
+        },
+        _ => crate::probe::Endpoint::http(&model.server.listen.to_string()),
+    }
+}
+
 /// The per-host fingerprint key; `None` before the first apply made it.
 pub fn fingerprint_key(root: &Path) -> Result<Option<Vec<u8>>, HostError> {
     let path = state::Store::new(root).path("fingerprint.key");

@@ -135,7 +135,7 @@ pub fn parse_status(text: &str) -> BTreeMap<String, String> {
 
 /// The archive's candidate version of each of `names` that has one, from `apt-cache
 /// policy`; empty when apt-cache cannot tell.
-fn candidates(names: &[&str]) -> BTreeMap<String, String> {
+pub fn candidates(names: &[&str]) -> BTreeMap<String, String> {
     let output = std::process::Command::new("apt-cache")
         .arg("policy")
         .args(names)

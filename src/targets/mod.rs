@@ -7,7 +7,7 @@
 //! one line to [`REGISTRY`], and add its snapshot case (see CONTRIBUTING.md).
 
 mod acme;
-mod alertmanager;
+pub mod alertmanager;
 mod backup;
 pub mod container;
 pub(crate) mod env;
@@ -19,7 +19,7 @@ pub mod nginx;
 pub mod postgres;
 pub mod prometheus;
 pub mod redis;
-mod systemd;
+pub mod systemd;
 mod target;
 
 pub use error::TargetError;

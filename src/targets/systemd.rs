@@ -1,8 +1,8 @@
 //! systemd on a host: the runtime's `NAME.service`, sandboxed down to what the framework
-//! server needs (`systemd-analyze security` exposure at most 2.0); the backup services and
-//! timers (`NAME-backup`, `NAME-backup-full`) that run the backup target's script, and the
-//! weekly restore drill (`NAME-backup-verify`, `scf backup verify`); and a tmpfiles.d entry
-//! creating the directories the units and nginx share. The units and
+//! server needs (`systemd-analyze security` exposure at most [`MAX_EXPOSURE`]); the backup
+//! services and timers (`NAME-backup`, `NAME-backup-full`) that run the backup target's
+//! script, and the weekly restore drill (`NAME-backup-verify`, `scf backup verify`); and a
+//! tmpfiles.d entry creating the directories the units and nginx share. The units and
 //! apply call `systemd-tmpfiles`, `systemd-sysusers` and `systemd-analyze`: package `systemd`.
 //!
 //! Each unit sees only its own context. The network allow-list every unit shares is
@@ -21,6 +21,10 @@ use std::net::IpAddr;
 
 /// The systemd target.
 pub struct Systemd;
+
+/// The most `systemd-analyze security` exposure a generated service may have: its test
+/// holds every profile's units to it, and `scf doctor` the running ones.
+pub const MAX_EXPOSURE: f64 = 2.0;
 
 /// Where units are installed; a plan addresses each as `systemd:NAME`.
 const UNIT_DIR: &str = "/etc/systemd/system/";

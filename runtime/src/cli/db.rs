@@ -17,7 +17,7 @@ use crate::secret::Secret;
 use crate::settings::parse::Lookup;
 use crate::settings::{DatabaseTarget, Mode, Settings};
 use crate::state::Services;
-use crate::tenancy::{NewTenant, TenantError};
+use crate::tenancy::{Check, NewTenant, TenantError};
 use crate::vars;
 
 /// `scf db` subcommands.
@@ -193,6 +193,9 @@ async fn seed_demo(
 
 const TABLES: [&str; 4] = ["tenants", "platform_keys", "audit_log", "audit_checkpoint"];
 
+/// The name of the control plane's migrations check.
+pub const MIGRATIONS: &str = "migrations";
+
 async fn verify(env: Lookup<'_>, out: &mut (dyn Write + Send)) -> Result<(), CliError> {
     let (settings, services) = services(env).await?;
     check(&settings, &services, out).await
@@ -205,23 +208,41 @@ pub(super) async fn check(
     services: &Services,
     out: &mut (dyn Write + Send),
 ) -> Result<(), CliError> {
-    let mut failures = Vec::new();
-    let mut report = |out: &mut (dyn Write + Send),
-                      name: String,
-                      ok: bool,
-                      detail: String|
-     -> Result<(), CliError> {
-        if !ok {
-            failures.push(name.clone());
-        }
-        line(out, format!("{} {name}: {detail}", mark(ok)))
+    let checks = checks(settings, services).await?;
+    for c in &checks {
+        line(out, format!("{} {}: {}", mark(c.ok), c.name, c.detail))?;
+    }
+    let failures: Vec<&str> = checks
+        .iter()
+        .filter(|c| !c.ok)
+        .map(|c| c.name.as_str())
+        .collect();
+    if failures.is_empty() {
+        line(out, "database verified")
+    } else {
+        Err(CliError::Failed(format!(
+            "database verification failed: {}",
+            failures.join(", ")
+        )))
+    }
+}
+
+/// The checks of `scf db verify`: the database reachable, its extensions, its migrations,
+/// its tables and, when its migrations are current, every tenant's store. The migrations'
+/// check is named [`MIGRATIONS`].
+pub(super) async fn checks(
+    settings: &Settings,
+    services: &Services,
+) -> Result<Vec<Check>, CliError> {
+    let mut checks = Vec::new();
+    let mut report = |name: String, ok: bool, detail: String| {
+        checks.push(Check { name, ok, detail });
     };
     report(
-        out,
         "database".into(),
         true,
         format!("{} reachable", services.db.location.label()),
-    )?;
+    );
     if services.db.backend() == Backend::Postgres {
         for ext in &settings.database_extensions {
             let present: Option<(String,)> =
@@ -230,7 +251,6 @@ pub(super) async fn check(
                     .fetch_optional(&services.db.pool)
                     .await?;
             report(
-                out,
                 format!("extension {ext}"),
                 present.is_some(),
                 if present.is_some() {
@@ -238,7 +258,7 @@ pub(super) async fn check(
                 } else {
                     "missing (run scf db init)".into()
                 },
-            )?;
+            );
         }
     }
     let mut conn = services.db.pool.acquire().await?;
@@ -249,11 +269,10 @@ pub(super) async fn check(
     )
     .await?;
     report(
-        out,
-        "migrations".into(),
+        MIGRATIONS.into(),
         state == MigrationState::Current,
         state.describe(),
-    )?;
+    );
     for table in TABLES {
         let ok = sqlx::query(AssertSqlSafe(format!(
             "SELECT COUNT(*) FROM {}",
@@ -263,7 +282,6 @@ pub(super) async fn check(
         .await
         .is_ok();
         report(
-            out,
             format!("table {table}"),
             ok,
             if ok {
@@ -271,7 +289,7 @@ pub(super) async fn check(
             } else {
                 "missing".into()
             },
-        )?;
+        );
     }
     drop(conn);
     if state == MigrationState::Current {
@@ -283,15 +301,8 @@ pub(super) async fn check(
             let detail = store
                 .map(|s| s.describe())
                 .unwrap_or_else(|e| e.to_string());
-            report(out, format!("tenant {id} store"), ok, detail)?;
+            report(format!("tenant {id} store"), ok, detail);
         }
     }
-    if failures.is_empty() {
-        line(out, "database verified")
-    } else {
-        Err(CliError::Failed(format!(
-            "database verification failed: {}",
-            failures.join(", ")
-        )))
-    }
+    Ok(checks)
 }

@@ -1,16 +1,17 @@
 //! The runtime's commands, for the `scf` binary to flatten into its own:
 //! `scf run`, `scf db init|migrate|seed|verify`, `scf tenant create|verify|list`,
 //! `scf audit verify`, `scf queue status|retry-dead`, `scf agents status|restart`,
-//! `scf backup verify`, `scf profile` and `scf optimize`. [`execute`] builds the tokio
-//! runtime; [`run_command`] is the async core, writing to any output, so tests drive it
-//! in-process. The deployment commands read their settings as [`environment`] says
-//! (`--env-file`, `--dev`).
+//! `scf backup verify`, `scf profile` and `scf optimize`, and the database's side of
+//! `scf doctor` ([`doctor`]). [`execute`] builds the tokio runtime; [`run_command`] is the
+//! async core, writing to any output, so tests drive it in-process. The deployment
+//! commands read their settings as [`environment`] says (`--env-file`, `--dev`).
 
 pub mod agents;
 pub mod audit;
 pub mod backup;
 mod common;
 pub mod db;
+pub mod doctor;
 pub mod environment;
 pub mod optimize;
 pub mod profile;

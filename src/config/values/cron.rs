@@ -130,72 +130,65 @@ impl Cron {
     }
 }
 
-/// Days simulated for [`Cron::longest_gap`]: eight years from 1970-01-01 (a Thursday), so
-/// every weekday falls on every date, across two leap days.
-const SIMULATED_DAYS: u32 = 8 * 366;
-
 impl Cron {
-    /// Whether field `i` admits `v`.
-    fn admits(&self, i: usize, v: u8) -> bool {
-        self.fields[i].iter().any(|item| {
-            let (lo, hi) = item.range.unwrap_or((FIELDS[i].min, FIELDS[i].max));
-            (lo..=hi).contains(&v) && (v - lo).is_multiple_of(item.step.unwrap_or(1))
-        })
+    /// Whether field `i` holds `v` (day of week: 0 and 7 are both Sunday).
+    fn holds(&self, i: usize, v: u8) -> bool {
+        let hit = |v: u8| {
+            self.fields[i].iter().any(|item| {
+                let (from, to) = item.range.unwrap_or((FIELDS[i].min, FIELDS[i].max));
+                (from..=to).contains(&v) && (v - from).is_multiple_of(item.step.unwrap_or(1))
+            })
+        };
+        hit(v) || (i == 4 && v == 0 && hit(7))
     }
 
-    /// Whether the schedule runs on a day (month 1-12, day of month 1-31, weekday 0-6 from
-    /// Sunday). Parsing refused schedules restricting both days, so both must match.
-    fn runs_on(&self, month: u8, day: u8, weekday: u8) -> bool {
-        let weekday = self.admits(4, weekday) || (weekday == 0 && self.admits(4, 7));
-        self.admits(3, month) && self.admits(2, day) && weekday
-    }
-
-    /// The longest time between two consecutive runs, in seconds (a day for `0 2 * * *`, a
-    /// week for `0 1 * * 0`); `None` when it runs less than twice in eight years.
-    pub fn longest_gap(&self) -> Option<u64> {
-        let minutes: Vec<u32> = (0..24u8)
-            .filter(|h| self.admits(1, *h))
+    /// The longest time between two runs of the schedule (over eight years, two leap
+    /// days among them), as its systemd timer runs it: day of month, month and day of
+    /// week must all match. `None` for a schedule that runs less than twice in that time
+    /// (`0 0 30 2 *` never does). A job on this schedule whose last success is older than
+    /// this has missed a run.
+    pub fn longest_gap(&self) -> Option<std::time::Duration> {
+        let minutes_of_day: Vec<u64> = (0..24u8)
+            .filter(|h| self.holds(1, *h))
             .flat_map(|h| {
                 (0..60u8)
-                    .filter(|m| self.admits(0, *m))
-                    .map(move |m| u32::from(h) * 60 + u32::from(m))
+                    .filter(|m| self.holds(0, *m))
+                    .map(move |m| u64::from(h) * 60 + u64::from(m))
             })
             .collect();
-        let mut last: Option<u32> = None;
-        let mut longest = None;
-        for day in 0..SIMULATED_DAYS {
-            let (month, date) = civil(day);
-            let weekday = u8::try_from((day + 4) % 7).unwrap_or_default();
-            if !self.runs_on(month, date, weekday) {
-                continue;
-            }
-            for minute in &minutes {
-                let at = day * 1440 + minute;
-                if let Some(prev) = last {
-                    longest = longest.max(Some(at - prev));
+        let mut runs = Vec::new();
+        // 2001-01-01 was a Monday; 2001 to 2008 holds two leap years.
+        let (mut day, mut weekday) = (0u64, 1u8);
+        for year in 2001..2009u32 {
+            for month in 1..=12u8 {
+                let days = match month {
+                    2 if year % 4 == 0 => 29,
+                    2 => 28,
+                    4 | 6 | 9 | 11 => 30,
+                    _ => 31,
+                };
+                for dom in 1..=days {
+                    if self.holds(2, dom) && self.holds(3, month) && self.holds(4, weekday) {
+                        runs.extend(minutes_of_day.iter().map(|m| day * 1440 + m));
+                    }
+                    day += 1;
+                    weekday = (weekday + 1) % 7;
                 }
-                last = Some(at);
             }
         }
-        longest.map(|m| u64::from(m) * 60)
+        let longest = runs.windows(2).map(|w| w[1] - w[0]).max()?;
+        Some(std::time::Duration::from_secs(longest * 60))
     }
-}
 
-/// The month (1-12) and day of month of `days` after 1970-01-01 (Howard Hinnant's
-/// `civil_from_days`).
-fn civil(days: u32) -> (u8, u8) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    (
-        u8::try_from(month).unwrap_or_default(),
-        u8::try_from(day).unwrap_or_default(),
-    )
+    /// When a job on this schedule is overdue: the longest gap between its runs and a
+    /// quarter of it more (at least an hour) for the job itself to run, in whole hours
+    /// (30 hours for `0 2 * * *`). The backup alerts and `scf doctor` both judge by it.
+    pub fn overdue_after(&self) -> Option<std::time::Duration> {
+        let gap = self.longest_gap()?.as_secs().div_ceil(3600);
+        Some(std::time::Duration::from_secs(
+            (gap + (gap / 4).max(1)) * 3600,
+        ))
+    }
 }
 
 fn parse_value(raw: &str, spec: &FieldSpec) -> Option<u8> {
@@ -325,7 +318,12 @@ mod tests {
 
     #[test]
     fn the_longest_gap_between_runs() {
-        let gap = |raw: &str| raw.parse::<Cron>().unwrap().longest_gap();
+        let gap = |raw: &str| {
+            raw.parse::<Cron>()
+                .unwrap()
+                .longest_gap()
+                .map(|d| d.as_secs())
+        };
         let (hour, day) = (3600, 86_400);
         assert_eq!(gap("0 2 * * *"), Some(day));
         assert_eq!(gap("0 1 * * 0"), Some(7 * day));
@@ -344,6 +342,15 @@ mod tests {
             "leap days only"
         );
         assert_eq!(gap("0 0 30 2 *"), None, "never");
+        let overdue = |raw: &str| raw.parse::<Cron>().unwrap().overdue_after();
+        assert_eq!(
+            overdue("0 2 * * *"),
+            Some(std::time::Duration::from_secs(30 * 3600))
+        );
+        assert_eq!(
+            overdue("*/15 * * * *"),
+            Some(std::time::Duration::from_secs(2 * 3600))
+        );
     }
 
     #[test]

@@ -185,23 +185,13 @@ fn resumed_steps(plan: &Plan, lagging: &[String], effects: &Effects) -> Vec<Plan
 }
 
 /// Where the plan's `/ready` step asks, unless the request says not to: on a live host,
-/// through nginx over TLS for `server.domain` when the host serves it, trusting only the
-/// certificate nginx is given (so a self-signed one probes too); else the runtime itself.
+/// its [`crate::host::front_door`].
 fn probe(model: &Model, request: &Request) -> Option<Probe> {
     let endpoint = match &request.probe {
         ProbeAt::Never => None,
         ProbeAt::Address(address) => Some(crate::probe::Endpoint::http(address)),
         ProbeAt::Listen if request.services == ServiceManager::Real => {
-            Some(match model.tls_files() {
-                Some(files) if model.host.is_some() => crate::probe::Endpoint {
-                    address: "127.0.0.1:443".into(),
-                    tls: Some(crate::probe::Tls {
-                        domain: model.server.domain.to_string(),
-                        trust: crate::host::fsio::under(&request.root, &files.certificate),
-                    }),
-                },
-                _ => crate::probe::Endpoint::http(&model.server.listen.to_string()),
-            })
+            Some(crate::host::front_door(model, &request.root))
         }
         ProbeAt::Listen => None,
     }?;

@@ -44,8 +44,7 @@ fn timestamps(alert: &mut Alert, series: String, hours: u64) {
 /// A set of `kind` older than the longest gap between its runs, and a quarter of it more
 /// (at least an hour) for the backup itself to run.
 fn overdue(kind: &'static str, name: &'static str, cron: &Cron) -> Option<Alert> {
-    let gap = cron.longest_gap()?.div_ceil(3600);
-    let hours = gap + (gap / 4).max(1);
+    let hours = cron.overdue_after()?.as_secs() / 3600;
     let mut alert = Alert {
         name,
         scaling: "backup",

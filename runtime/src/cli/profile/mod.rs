@@ -8,7 +8,6 @@
 //! do, reaches the metrics listener (`METRICS_LISTEN`, loopback) and asks the profiler
 //! with an operator token made from `SECRET_KEY` ([`crate::crypto::operator`]).
 
-mod exposition;
 mod report;
 mod statements;
 
@@ -25,6 +24,7 @@ use redis::aio::ConnectionManager;
 
 use super::common::{CliError, services};
 use crate::crypto::operator::OperatorKeys;
+use crate::exposition;
 use crate::http::profiling;
 use crate::settings::parse::Lookup;
 use report::{FlameGraph, Latency, Report, Section};

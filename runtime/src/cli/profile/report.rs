@@ -6,8 +6,8 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use super::exposition::{Histogram, Sample, histograms};
 use super::statements::Statement;
+use crate::exposition::{Histogram, Sample, histograms};
 
 /// The request histogram.
 const REQUESTS: &str = "framework_request_duration_seconds";
@@ -299,8 +299,8 @@ impl Report {
 
 #[cfg(test)]
 mod tests {
-    use super::super::exposition::parse;
     use super::*;
+    use crate::exposition::parse;
 
     fn page(count_ok: u32, count_err: u32) -> Vec<Sample> {
         parse(&format!(

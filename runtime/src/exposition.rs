@@ -1,7 +1,8 @@
-//! The Prometheus text format read back: the samples of a `/metrics` page, and what
-//! `scf profile` derives from two pages taken a window apart, per-series histogram deltas
-//! and their quantiles, interpolated within buckets as Prometheus's `histogram_quantile`
-//! does.
+//! The Prometheus text format read back: the samples of a `/metrics` page or of a
+//! node-exporter textfile (what `scf doctor` reads of the backups and drills), one sample's
+//! value, and what `scf profile` derives from two pages taken a window apart: per-series
+//! histogram deltas and their quantiles, interpolated within buckets as Prometheus's
+//! `histogram_quantile` does.
 
 use std::collections::BTreeMap;
 
@@ -18,7 +19,7 @@ pub struct Sample {
 
 /// A line that is not a sample.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("line {line} of the metrics page is not a sample: {text}")]
+#[error("line {line} is not a sample: {text}")]
 pub struct ParseError {
     line: usize,
     text: String,
@@ -30,7 +31,7 @@ pub fn parse(page: &str) -> Result<Vec<Sample>, ParseError> {
         .enumerate()
         .filter(|(_, l)| !(l.trim().is_empty() || l.starts_with('#')))
         .map(|(n, l)| {
-            sample(l).ok_or_else(|| ParseError {
+            sample(l.trim()).ok_or_else(|| ParseError {
                 line: n + 1,
                 text: l.to_owned(),
             })
@@ -38,8 +39,21 @@ pub fn parse(page: &str) -> Result<Vec<Sample>, ParseError> {
         .collect()
 }
 
+/// The value of the sample `name` whose labels include `labels`.
+pub fn value(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    samples
+        .iter()
+        .find(|s| {
+            s.name == name
+                && labels
+                    .iter()
+                    .all(|(k, v)| s.labels.get(*k).is_some_and(|have| have == v))
+        })
+        .map(|s| s.value)
+}
+
 fn sample(line: &str) -> Option<Sample> {
-    let name_end = line.find(['{', ' '])?;
+    let name_end = line.find(['{', ' ']).filter(|end| *end > 0)?;
     let name = line[..name_end].to_owned();
     let (labels, rest) = match line[name_end..].strip_prefix('{') {
         Some(after) => labels(after)?,
@@ -240,6 +254,20 @@ framework_tenant_requests_total{tenant="a \"quoted\\ name"} 7 1700000000000
                 text: "not a sample".into()
             })
         );
+    }
+
+    #[test]
+    fn a_value_is_found_by_name_and_labels() {
+        let samples = parse(
+            "# TYPE scf_backup_size_bytes gauge\n\
+             scf_backup_size_bytes{kind=\"daily\"} 123456\n\
+             scf_restore_drill_success 1\n",
+        )
+        .expect("parses");
+        let size = |kind| value(&samples, "scf_backup_size_bytes", &[("kind", kind)]);
+        assert_eq!((size("daily"), size("full")), (Some(123456.0), None));
+        assert_eq!(value(&samples, "scf_restore_drill_success", &[]), Some(1.0));
+        assert!(parse("scf_x{kind=\"daily} 1\n").is_err());
     }
 
     #[test]
