@@ -8,7 +8,7 @@ use crate::artifact::Artifact;
 use crate::cluster::apply::{self as cluster_apply, ApplyOptions};
 use crate::cluster::plan::{self as cluster_plan, namespace};
 use crate::cluster::rollout::Wait;
-use crate::cluster::{Cluster, ClusterError, ConnectOptions, lease, sequence};
+use crate::cluster::{Cluster, ClusterError, ConnectOptions, sequence};
 use crate::compile::Compiled;
 use crate::plan::{Plan, show};
 use std::future::Future;
@@ -105,19 +105,7 @@ pub struct Request<'a> {
 pub fn apply(request: Request) -> ExitCode {
     let result = block_on(async {
         let cluster = connect(request.kube).await?;
-        let ns = namespace(request.compiled)?;
-        let mut lock = lease::acquire_if_namespace(&cluster, ns, &lease::identity()).await?;
-        if let Some(holder) = lock.as_mut().and_then(|l| l.reclaimed.take()) {
-            eprintln!(
-                "note: took over the expired Lease {ns}/{} left by {holder}",
-                lease::NAME
-            );
-        }
-        let result = locked(&cluster, &request, &mut lock).await;
-        if let Some(lock) = lock {
-            lock.release().await;
-        }
-        result
+        run(&cluster, &request).await
     });
     match result {
         Ok(Some(message)) => {
@@ -129,12 +117,8 @@ pub fn apply(request: Request) -> ExitCode {
     }
 }
 
-/// The apply under the lease: plan, check or confirm, execute. `None`: nothing to do.
-async fn locked(
-    cluster: &Cluster,
-    request: &Request<'_>,
-    lock: &mut Option<lease::Lock>,
-) -> Result<Option<String>, ClusterError> {
+/// The apply: lease, plan, check or confirm, execute. `None`: nothing to do.
+async fn run(cluster: &Cluster, request: &Request<'_>) -> Result<Option<String>, ClusterError> {
     let ns = namespace(request.compiled)?;
     let sequence = sequence::Request {
         compiled: request.compiled,
@@ -161,10 +145,7 @@ async fn locked(
         }
     };
     let mut progress = Rollouts::new();
-    let result = sequence::apply(cluster, sequence, lock, &mut approve, &mut |s| {
-        progress.step(s)
-    })
-    .await;
+    let result = sequence::apply(cluster, sequence, &mut approve, &mut |s| progress.step(s)).await;
     progress.finish();
     let Some(report) = result? else {
         return Ok(None);

@@ -233,11 +233,7 @@ impl Run<'_> {
             *self.lock = Some(lock);
         }
         if let Some(holder) = self.lock.as_mut().and_then(|l| l.reclaimed.take()) {
-            log(Step::Note(format!(
-                "took over the expired Lease {}/{} left by {holder}",
-                self.namespace,
-                lease::NAME
-            )));
+            log(Step::Note(lease::took_over(self.namespace, &holder)));
         }
         let mut inventory = inventory::read(self.cluster, self.namespace).await?;
         for c in &self.plan.changes {

@@ -36,6 +36,11 @@ pub fn identity() -> String {
     format!("{user}@{host} pid {}", std::process::id())
 }
 
+/// The note of an apply that took over an expired lease.
+pub fn took_over(namespace: &str, holder: &str) -> String {
+    format!("took over the expired Lease {namespace}/{NAME} left by {holder}")
+}
+
 fn shown(t: Option<&MicroTime>) -> String {
     t.map_or_else(|| "(unknown)".into(), |t| format!("{:.0}", t.0))
 }

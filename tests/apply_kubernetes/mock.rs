@@ -8,7 +8,7 @@ use http::{Request, Response};
 use kube::client::Body;
 use scf::cluster::apply::{ApplyOptions, Report, Step};
 use scf::cluster::rollout::Wait;
-use scf::cluster::{Cluster, ClusterError, lease, plan, sequence};
+use scf::cluster::{Cluster, ClusterError, plan, sequence};
 use scf::plan::{Action, Plan, show};
 use serde_json::Value;
 use std::path::PathBuf;
@@ -123,7 +123,8 @@ impl Mock {
         self.run(Some(saved), false, false).await
     }
 
-    /// The sequence `scf apply` runs, under the lease; an empty report when nothing changed.
+    /// The function `scf apply` calls, approving the plan; an empty report when nothing
+    /// changed.
     async fn run(
         &self,
         saved: Option<&Plan>,
@@ -132,11 +133,6 @@ impl Mock {
     ) -> (Result<Report, ClusterError>, Vec<Step>) {
         let (compiled, artifacts) = self.compiled();
         let mut steps = Vec::new();
-        let mut lock = match lease::acquire_if_namespace(&self.cluster, NS, "test@mock pid 1").await
-        {
-            Ok(lock) => lock,
-            Err(e) => return (Err(e), steps),
-        };
         let request = sequence::Request {
             compiled: &compiled,
             artifacts: &artifacts,
@@ -150,18 +146,11 @@ impl Mock {
                 force_conflicts,
             },
         };
-        let result = sequence::apply(
-            &self.cluster,
-            request,
-            &mut lock,
-            &mut |_| Ok(()),
-            &mut |s| steps.push(s),
-        )
+        let result = sequence::apply(&self.cluster, request, &mut |_| Ok(()), &mut |s| {
+            steps.push(s)
+        })
         .await
         .map(Option::unwrap_or_default);
-        if let Some(lock) = lock {
-            lock.release().await;
-        }
         (result, steps)
     }
 

@@ -42,8 +42,16 @@ pub(crate) async fn lease_held(mock: &Mock) {
         .objects
         .get_mut(LEASE_PATH)
         .expect("lease")["spec"]["renewTime"] = json!(old);
-    let (result, _) = mock.apply(false, false).await;
+    let (result, steps) = mock.apply(false, false).await;
     result.expect("an expired lease is taken over");
+    assert_eq!(
+        steps.first(),
+        Some(&Step::Note(
+            "took over the expired Lease ai-supply-chain/scf-apply left by alice@laptop pid 4242"
+                .into()
+        )),
+        "{steps:?}"
+    );
 }
 
 pub(crate) async fn conflict(mock: &Mock) {
