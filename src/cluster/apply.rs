@@ -16,6 +16,7 @@ use crate::secret;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PropagationPolicy};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -212,11 +213,12 @@ impl Run<'_> {
             if kind == Some(Kind::Job) && change.action == Action::Update {
                 self.remove_job(&target).await?;
             }
+            let written = Timestamp::now();
             self.apply_one(&target).await?;
             log(Step::Done(change.action, change.address.clone()));
             self.report.applied.push(change.address.clone());
             if let Some(kind) = kind {
-                self.wait(&target, kind, log).await?;
+                self.wait(&target, kind, written, log).await?;
             }
         }
         self.lock_and_record(log).await
@@ -345,6 +347,7 @@ impl Run<'_> {
         &mut self,
         target: &Target<'_>,
         kind: Kind,
+        written: Timestamp,
         log: &mut dyn FnMut(Step),
     ) -> Result<(), ClusterError> {
         let address = target.change.address.clone();
@@ -355,6 +358,7 @@ impl Run<'_> {
             namespace,
             &target.entry.name,
             self.opts.wait,
+            written,
             &mut |status| log(Step::Waiting(address.clone(), status.to_string())),
         )
         .await?;

@@ -14,6 +14,7 @@ mod secrets;
 mod server;
 #[path = "../support/mod.rs"]
 mod support;
+mod waits;
 
 use mock::Mock;
 
@@ -30,6 +31,10 @@ enum Scenario {
     SecretDiffIsMasked,
     SavedPlanIsRefusedWhenStale,
     SavedPlanIsBoundToWhatApplyDoes,
+    CrashLoopFailsTheWaitAtOnce,
+    ImagePullBackOffFailsTheWaitAtOnce,
+    ErrImagePullFailsTheWaitAtOnce,
+    FailedMigrationIsReportedWithItsLog,
 }
 
 impl Scenario {
@@ -46,6 +51,16 @@ impl Scenario {
             Scenario::SecretDiffIsMasked => secrets::secret_masked(&mock).await,
             Scenario::SavedPlanIsRefusedWhenStale => refusals::stale_plan(&mock).await,
             Scenario::SavedPlanIsBoundToWhatApplyDoes => saved::saved_plan_is_bound(&mock).await,
+            Scenario::CrashLoopFailsTheWaitAtOnce => {
+                waits::stuck_pod(&mock, "CrashLoopBackOff").await
+            }
+            Scenario::ImagePullBackOffFailsTheWaitAtOnce => {
+                waits::stuck_pod(&mock, "ImagePullBackOff").await
+            }
+            Scenario::ErrImagePullFailsTheWaitAtOnce => {
+                waits::stuck_pod(&mock, "ErrImagePull").await
+            }
+            Scenario::FailedMigrationIsReportedWithItsLog => waits::failed_migration(&mock).await,
         }
     }
 }
@@ -73,4 +88,8 @@ scenario_tests! {
     secret_diff_is_masked => SecretDiffIsMasked,
     saved_plan_is_refused_when_stale => SavedPlanIsRefusedWhenStale,
     saved_plan_is_bound_to_what_apply_does => SavedPlanIsBoundToWhatApplyDoes,
+    crash_loop_fails_the_wait_at_once => CrashLoopFailsTheWaitAtOnce,
+    image_pull_back_off_fails_the_wait_at_once => ImagePullBackOffFailsTheWaitAtOnce,
+    err_image_pull_fails_the_wait_at_once => ErrImagePullFailsTheWaitAtOnce,
+    failed_migration_is_reported_with_its_log => FailedMigrationIsReportedWithItsLog,
 }
