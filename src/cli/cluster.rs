@@ -8,7 +8,7 @@ use crate::artifact::Artifact;
 use crate::cluster::apply::{self as cluster_apply, ApplyOptions};
 use crate::cluster::plan::{self as cluster_plan, namespace};
 use crate::cluster::rollout::Wait;
-use crate::cluster::{Cluster, ClusterError, ConnectOptions, sequence};
+use crate::cluster::{Cluster, ClusterError, ConnectOptions, lease, sequence};
 use crate::compile::Compiled;
 use crate::plan::{Plan, show};
 use std::future::Future;
@@ -131,6 +131,7 @@ async fn run(cluster: &Cluster, request: &Request<'_>) -> Result<Option<String>,
             },
             atomic: request.apply.atomic,
             force_conflicts: request.kube.force_conflicts,
+            lease: lease::DURATION,
         },
     };
     let mut approve = |fresh: &Plan| {

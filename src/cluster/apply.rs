@@ -31,6 +31,9 @@ pub struct ApplyOptions {
     pub atomic: bool,
     /// Take the fields other field managers own.
     pub force_conflicts: bool,
+    /// How long the apply's Lease lasts unrenewed ([`lease::DURATION`]); it is renewed
+    /// every third of that.
+    pub lease: Duration,
 }
 
 /// A step of an apply, for progress output.
@@ -200,6 +203,7 @@ impl Run<'_> {
             if target.entry.namespace.is_some() {
                 self.lock_and_record(log).await?;
             }
+            self.held(&format!("apply {}", change.address))?;
             let kind = Kind::of(&target.entry.kind);
             if self.opts.atomic && matches!(kind, Some(Kind::Deployment | Kind::StatefulSet)) {
                 let before = target
@@ -231,13 +235,16 @@ impl Run<'_> {
             return Ok(());
         }
         if self.lock.is_none() {
-            let lock = lease::acquire(self.cluster, self.namespace, &lease::identity()).await?;
+            let identity = lease::identity();
+            let lock =
+                lease::acquire(self.cluster, self.namespace, &identity, self.opts.lease).await?;
             *self.lock = Some(lock);
         }
         if let Some(holder) = self.lock.as_mut().and_then(|l| l.reclaimed.take()) {
             log(Step::Note(lease::took_over(self.namespace, &holder)));
         }
         let mut inventory = inventory::read(self.cluster, self.namespace).await?;
+        self.held("write the inventory")?;
         for c in &self.plan.changes {
             if c.desired.is_some() {
                 inventory.entries.insert(entry_of(&c.address)?);
@@ -252,6 +259,11 @@ impl Run<'_> {
         .await?;
         self.inventory = Some(inventory);
         Ok(())
+    }
+
+    /// Fails once the Lease could not be renewed: `next` is the write about to be made.
+    fn held(&self, next: &str) -> Result<(), ClusterError> {
+        self.lock.as_ref().map_or(Ok(()), |lock| lock.check(next))
     }
 
     async fn apply_one(&self, target: &Target<'_>) -> Result<(), ClusterError> {
@@ -405,6 +417,7 @@ impl Run<'_> {
             .find(|c| c.address == address)
             .ok_or_else(|| ClusterError::malformed(format!("{address} is not in the plan")))?;
         let target = Target::of(self.cluster, change)?;
+        self.held(&format!("roll back {address}"))?;
         let Some(before) = before else {
             return match target
                 .api
@@ -450,6 +463,7 @@ impl Run<'_> {
         deletes.sort_by(|a, b| (a.0, &a.1.address).cmp(&(b.0, &b.1.address)));
         for (_, change) in deletes {
             let target = Target::of(self.cluster, change)?;
+            self.held(&format!("prune {}", change.address))?;
             match target
                 .api
                 .delete(&target.entry.name, &DeleteParams::background())
@@ -474,6 +488,7 @@ impl Run<'_> {
         let Some(mut inventory) = self.inventory.take() else {
             return Ok(());
         };
+        self.held("write the inventory")?;
         inventory.entries = self
             .plan
             .changes

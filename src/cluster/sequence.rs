@@ -36,7 +36,8 @@ pub async fn apply(
     log: &mut dyn FnMut(Step),
 ) -> Result<Option<Report>, ClusterError> {
     let ns = namespace(request.compiled)?;
-    let mut lock = lease::acquire_if_namespace(cluster, ns, &lease::identity()).await?;
+    let mut lock =
+        lease::acquire_if_namespace(cluster, ns, &lease::identity(), request.options.lease).await?;
     if let Some(holder) = lock.as_mut().and_then(|l| l.reclaimed.take()) {
         log(Step::Note(lease::took_over(ns, &holder)));
     }

@@ -8,7 +8,7 @@ use http::{Request, Response};
 use kube::client::Body;
 use scf::cluster::apply::{ApplyOptions, Report, Step};
 use scf::cluster::rollout::Wait;
-use scf::cluster::{Cluster, ClusterError, plan, sequence};
+use scf::cluster::{Cluster, ClusterError, lease, plan, sequence};
 use scf::plan::{Action, Plan, show};
 use serde_json::Value;
 use std::path::PathBuf;
@@ -112,7 +112,16 @@ impl Mock {
         atomic: bool,
         force_conflicts: bool,
     ) -> (Result<Report, ClusterError>, Vec<Step>) {
-        self.run(None, atomic, force_conflicts).await
+        self.run(None, atomic, force_conflicts, lease::DURATION)
+            .await
+    }
+
+    /// [`Mock::apply`] with a Lease of `duration`, renewed every third of it.
+    pub(crate) async fn apply_leasing(
+        &self,
+        duration: Duration,
+    ) -> (Result<Report, ClusterError>, Vec<Step>) {
+        self.run(None, false, false, duration).await
     }
 
     /// What `scf apply plan.json` does: lease, plan without secrets, check, apply, release.
@@ -120,7 +129,7 @@ impl Mock {
         &self,
         saved: &Plan,
     ) -> (Result<Report, ClusterError>, Vec<Step>) {
-        self.run(Some(saved), false, false).await
+        self.run(Some(saved), false, false, lease::DURATION).await
     }
 
     /// The function `scf apply` calls, approving the plan; an empty report when nothing
@@ -130,6 +139,7 @@ impl Mock {
         saved: Option<&Plan>,
         atomic: bool,
         force_conflicts: bool,
+        lease: Duration,
     ) -> (Result<Report, ClusterError>, Vec<Step>) {
         let (compiled, artifacts) = self.compiled();
         let mut steps = Vec::new();
@@ -144,6 +154,7 @@ impl Mock {
                 },
                 atomic,
                 force_conflicts,
+                lease,
             },
         };
         let result = sequence::apply(&self.cluster, request, &mut |_| Ok(()), &mut |s| {

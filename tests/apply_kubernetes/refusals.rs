@@ -1,5 +1,6 @@
-//! When an apply must stop: another's Lease, a field another manager owns, a rollout that
-//! fails (rolled back under `--atomic`), and a saved plan the cluster has moved past.
+//! When an apply must stop: another's Lease, its own Lease lost, a field another manager
+//! owns, a rollout that fails (rolled back under `--atomic`), and a saved plan the cluster
+//! has moved past.
 
 use crate::mock::{
     DEPLOYMENT, DEPLOYMENT_PATH, IMAGE, LEASE_PATH, Mock, NEW_IMAGE, NS, applied, applied_once,
@@ -8,6 +9,7 @@ use crate::mock::{
 use scf::cluster::apply::Step;
 use scf::plan::Plan;
 use serde_json::json;
+use std::time::Duration;
 
 pub(crate) async fn lease_held(mock: &Mock) {
     applied_once(mock).await;
@@ -165,5 +167,47 @@ pub(crate) async fn stale_plan(mock: &Mock) {
     assert!(
         applied(&mock.seen_since(mark)).is_empty(),
         "nothing applied"
+    );
+}
+
+pub(crate) async fn lease_lost(mock: &Mock) {
+    applied_once(mock).await;
+    {
+        let mut server = mock.server.lock().expect("server");
+        server.lease_renewals_fail = true;
+        // The migration runs for 50 polls (0.5 s); the Lease is renewed every 0.1 s.
+        server.job_polls = 50;
+    }
+    mock.edit(IMAGE, NEW_IMAGE);
+    let mark = mock.mark();
+    let (result, _) = mock.apply_leasing(Duration::from_millis(300)).await;
+    let err = result.expect_err("the apply stops").to_string();
+    println!("{err}");
+    for needle in [
+        "the apply lost its Lease ai-supply-chain/scf-apply (the API server refused to renew it: etcdserver: request timed out (InternalError, HTTP 500))",
+        &format!("stopped before it would apply {DEPLOYMENT}"),
+        "see where the cluster stands with `scf plan`",
+    ] {
+        assert!(err.contains(needle), "missing {needle:?} in:\n{err}");
+    }
+    let seen = mock.seen_since(mark);
+    let renewal = seen
+        .iter()
+        .position(|s| s.method == "PUT" && s.path == LEASE_PATH)
+        .expect("a renewal");
+    let after: Vec<_> = seen[renewal + 1..]
+        .iter()
+        .filter(|s| s.writes() && s.path != LEASE_PATH)
+        .collect();
+    assert!(
+        after.is_empty(),
+        "written after the lease was lost: {after:?}"
+    );
+    assert_eq!(
+        mock.object(DEPLOYMENT_PATH)
+            .expect("deployment")
+            .pointer("/spec/template/spec/containers/0/image"),
+        Some(&json!(IMAGE)),
+        "the Deployment was not written"
     );
 }

@@ -62,6 +62,10 @@ pub struct Server {
     pub stuck: Option<(String, String)>,
     /// The migration Job fails: its pod exits 1 and the Job reaches its backoff limit.
     pub failing_job: bool,
+    /// The migration Job is still running for this many more reads.
+    pub job_polls: u32,
+    /// Every renewal of the apply's Lease fails.
+    pub lease_renewals_fail: bool,
     pub logs: BTreeMap<String, String>,
 }
 
@@ -108,6 +112,12 @@ impl Server {
         });
         match (method, classify(path)) {
             ("GET", Target::Object(key)) => match self.objects.get(&key) {
+                Some(o) if self.job_polls > 0 && key.ends_with("/jobs/framework-migrate") => {
+                    self.job_polls -= 1;
+                    let mut running = o.clone();
+                    running["status"] = json!({"active": 1});
+                    ok(StatusCode::OK, &running)
+                }
                 Some(o) => ok(StatusCode::OK, o),
                 None => status(
                     StatusCode::NOT_FOUND,
@@ -144,6 +154,15 @@ impl Server {
                 object["metadata"]["resourceVersion"] = json!(self.next_version());
                 self.objects.insert(key, object.clone());
                 ok(StatusCode::CREATED, &object)
+            }
+            ("PUT", Target::Object(key))
+                if self.lease_renewals_fail && key.ends_with("/leases/scf-apply") =>
+            {
+                status(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "InternalError",
+                    "etcdserver: request timed out",
+                )
             }
             ("PUT", Target::Object(key)) => {
                 let mut object = body.expect("a body to replace");
