@@ -34,7 +34,8 @@ pub struct KubeArgs {
 #[derive(Debug, Clone, clap::Args)]
 pub struct KubeApplyArgs {
     /// Kubernetes: when a workload fails, roll the changed workloads back to their
-    /// previous pod template (and delete the ones this apply created).
+    /// previous pod template, the changed ConfigMaps and Secrets to their previous data
+    /// (and delete what this apply created).
     #[arg(long)]
     pub atomic: bool,
     /// Kubernetes: how long each workload may take to become ready, e.g. `10m`.

@@ -3,8 +3,9 @@
 //! references, storage, the migration Job (replaced when it changed, and waited for),
 //! the Deployment and what routes to it. Each changed workload is waited for. On failure,
 //! `--atomic` puts the changed workloads back on their previous pod template (what
-//! `kubectl rollout undo` does) and deletes the ones this apply created. Prunes come last,
-//! then the inventory records what is there.
+//! `kubectl rollout undo` does), the changed ConfigMaps and Secrets on their previous
+//! data, and deletes what this apply created. Prunes come last, then the inventory records
+//! what is there.
 
 use super::inventory::{self, Entry};
 use super::lease::{self, Lock};
@@ -135,6 +136,10 @@ fn delete_rank(kind: &str) -> usize {
     ORDER.iter().position(|k| *k == kind).unwrap_or(ORDER.len())
 }
 
+/// The kinds `--atomic` puts back: workloads on their previous pod template, and what
+/// they read on its previous data.
+const RESTORED: &[&str] = &["Deployment", "StatefulSet", "ConfigMap", "Secret"];
+
 /// The state an apply carries along.
 struct Run<'a> {
     cluster: &'a Cluster,
@@ -205,7 +210,7 @@ impl Run<'_> {
             }
             self.held(&format!("apply {}", change.address))?;
             let kind = Kind::of(&target.entry.kind);
-            if self.opts.atomic && matches!(kind, Some(Kind::Deployment | Kind::StatefulSet)) {
+            if self.opts.atomic && RESTORED.contains(&target.entry.kind.as_str()) {
                 let before = target
                     .api
                     .get_opt(&target.entry.name)
@@ -297,6 +302,15 @@ impl Run<'_> {
                 ByteString(secret::resolve(&r)?.expose().as_bytes().to_vec()),
             );
         }
+        self.write_values(target, data).await
+    }
+
+    /// Writes a Secret's values under their own field manager.
+    async fn write_values(
+        &self,
+        target: &Target<'_>,
+        data: BTreeMap<String, ByteString>,
+    ) -> Result<(), ClusterError> {
         let values = Secret {
             metadata: ObjectMeta {
                 name: Some(target.entry.name.clone()),
@@ -394,7 +408,12 @@ impl Run<'_> {
             let line = match self.restore(&address, before.as_ref()).await {
                 Ok(()) if before.is_some() => {
                     log(Step::RolledBack(address.clone()));
-                    format!("rolled back {address} to its previous pod template")
+                    let what = if address.contains("/ConfigMap/") || address.contains("/Secret/") {
+                        "data"
+                    } else {
+                        "pod template"
+                    };
+                    format!("rolled back {address} to its previous {what}")
                 }
                 Ok(()) => {
                     log(Step::RolledBack(address.clone()));
@@ -408,7 +427,8 @@ impl Run<'_> {
         ClusterError::Rollout(text)
     }
 
-    /// Re-applies a workload with its previous pod template, or deletes it if new.
+    /// Re-applies a workload with its previous pod template, a ConfigMap or a Secret with
+    /// its previous data, or deletes the object if new.
     async fn restore(&self, address: &str, before: Option<&Value>) -> Result<(), ClusterError> {
         let change = self
             .plan
@@ -430,7 +450,16 @@ impl Run<'_> {
             };
         };
         let mut body = target.value.cloned().unwrap_or_default();
-        if let (Some(template), Some(spec)) = (
+        if target.entry.kind == "ConfigMap"
+            && let Some(fields) = body.as_object_mut()
+        {
+            for field in ["data", "binaryData"] {
+                match before.get(field) {
+                    Some(data) => fields.insert(field.into(), data.clone()),
+                    None => fields.remove(field),
+                };
+            }
+        } else if let (Some(template), Some(spec)) = (
             before.pointer("/spec/template"),
             body.get_mut("spec").and_then(Value::as_object_mut),
         ) {
@@ -445,6 +474,12 @@ impl Run<'_> {
             )
             .await
             .map_err(|e| self.cluster.fail(format!("roll back {address}"), e))?;
+        if target.entry.kind == "Secret" {
+            let before: Secret = serde_json::from_value(before.clone())
+                .map_err(|e| ClusterError::malformed(format!("the live {address}: {e}")))?;
+            self.write_values(&target, before.data.unwrap_or_default())
+                .await?;
+        }
         Ok(())
     }
 

@@ -3,8 +3,8 @@
 //! has moved past.
 
 use crate::mock::{
-    DEPLOYMENT, DEPLOYMENT_PATH, IMAGE, LEASE_PATH, Mock, NEW_IMAGE, NS, applied, applied_once,
-    shown,
+    DEPLOYMENT, DEPLOYMENT_PATH, IMAGE, LEASE_PATH, Mock, NEW_IMAGE, NS, SECRET_PATH, applied,
+    applied_once, shown,
 };
 use scf::cluster::apply::Step;
 use scf::plan::Plan;
@@ -106,8 +106,13 @@ pub(crate) async fn conflict(mock: &Mock) {
 
 pub(crate) async fn failed_rollout(mock: &Mock) {
     applied_once(mock).await;
+    let config = "/api/v1/namespaces/ai-supply-chain/configmaps/framework-config";
+    let data = |path: &str| mock.object(path).expect("applied")["data"].clone();
+    let (config_before, secret_before) = (data(config), data(SECRET_PATH));
     mock.server.lock().expect("server").failing_image = Some(NEW_IMAGE.into());
     mock.edit(IMAGE, NEW_IMAGE);
+    mock.edit("[server]\n", "[server]\nlog_level = \"debug\"\n");
+    mock.set_secret("SCF_SECRET_KEY", "rotated-key-5d1e");
     let (result, steps) = mock.apply(true, false).await;
     let err = result.expect_err("the rollout fails").to_string();
     println!("{err}");
@@ -118,7 +123,9 @@ pub(crate) async fn failed_rollout(mock: &Mock) {
         "Warning BackOff: Back-off restarting failed container framework",
         "failing pod framework-6c9f-x7k2p, container framework: waiting: CrashLoopBackOff",
         "| error: DATABASE_URL: connection refused (postgres:5432)",
-        "--atomic: rolled back k8s:apps/v1/Deployment/ai-supply-chain/framework",
+        "rolled back k8s:apps/v1/Deployment/ai-supply-chain/framework to its previous pod template",
+        "rolled back k8s:v1/ConfigMap/ai-supply-chain/framework-config to its previous data",
+        "rolled back k8s:v1/Secret/ai-supply-chain/framework-secret to its previous data",
     ] {
         assert!(err.contains(needle), "missing {needle:?} in:\n{err}");
     }
@@ -128,6 +135,13 @@ pub(crate) async fn failed_rollout(mock: &Mock) {
         deployment.pointer("/spec/template/spec/containers/0/image"),
         Some(&json!(IMAGE)),
         "back on the previous template"
+    );
+    assert_ne!(config_before, json!(null));
+    assert_eq!(data(config), config_before, "the ConfigMap's previous data");
+    assert_eq!(
+        data(SECRET_PATH),
+        secret_before,
+        "the Secret's previous values"
     );
     let logs = mock
         .seen_since(0)
