@@ -4,8 +4,8 @@
 //! the Deployment and what routes to it. Each changed workload is waited for. On failure,
 //! `--atomic` puts the changed workloads back on their previous pod template (what
 //! `kubectl rollout undo` does), the changed ConfigMaps and Secrets on their previous
-//! data, and deletes what this apply created. Prunes come last, then the inventory records
-//! what is there.
+//! data, and deletes what this apply created; a failed first apply removes everything it
+//! created. Prunes come last, then the inventory records what is there.
 
 use super::inventory::{self, Entry};
 use super::lease::{self, Lock};
@@ -148,6 +148,8 @@ struct Run<'a> {
     opts: ApplyOptions,
     lock: &'a mut Option<Lock>,
     inventory: Option<inventory::Inventory>,
+    /// No apply recorded anything in the namespace before this one.
+    first: bool,
     /// Workloads changed so far, with their live object before (`None`: created).
     touched: Vec<(String, Option<Value>)>,
     report: Report,
@@ -185,12 +187,14 @@ pub async fn execute(
         opts,
         lock,
         inventory: None,
+        first: false,
         touched: Vec::new(),
         report: Report::default(),
     };
     let result = run.apply_all(&applies, log).await;
     if let Err(cause) = result {
-        return Err(run.undo(cause, log).await);
+        let cause = run.undo(cause, log).await;
+        return Err(run.remove_first(cause, log).await);
     }
     run.prune(log).await?;
     run.record().await?;
@@ -250,6 +254,7 @@ impl Run<'_> {
         }
         let mut inventory = inventory::read(self.cluster, self.namespace).await?;
         self.held("write the inventory")?;
+        self.first = inventory.entries.is_empty();
         for c in &self.plan.changes {
             if c.desired.is_some() {
                 inventory.entries.insert(entry_of(&c.address)?);
@@ -439,15 +444,7 @@ impl Run<'_> {
         let target = Target::of(self.cluster, change)?;
         self.held(&format!("roll back {address}"))?;
         let Some(before) = before else {
-            return match target
-                .api
-                .delete(&target.entry.name, &DeleteParams::background())
-                .await
-            {
-                Ok(_) => Ok(()),
-                Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
-                Err(e) => Err(self.cluster.fail(format!("delete {address}"), e)),
-            };
+            return self.delete(&target, "delete").await;
         };
         let mut body = target.value.cloned().unwrap_or_default();
         if target.entry.kind == "ConfigMap"
@@ -483,6 +480,88 @@ impl Run<'_> {
         Ok(())
     }
 
+    /// Deletes an object (gone already is fine); `verb` names the deletion in errors.
+    async fn delete(&self, target: &Target<'_>, verb: &str) -> Result<(), ClusterError> {
+        let address = &target.change.address;
+        match target
+            .api
+            .delete(&target.entry.name, &DeleteParams::background())
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+            Err(e) => Err(self.cluster.fail(format!("{verb} {address}"), e)),
+        }
+    }
+
+    /// After a failed first apply: deletes what it created, so that nothing half-made
+    /// stays. The Namespace alone when this apply created it (the rest goes with it), else
+    /// each created object, last first, and the inventory.
+    async fn remove_first(
+        &mut self,
+        cause: ClusterError,
+        log: &mut dyn FnMut(Step),
+    ) -> ClusterError {
+        if !self.first {
+            return cause;
+        }
+        let created: Vec<&Change> = self
+            .report
+            .applied
+            .iter()
+            .filter_map(|a| {
+                self.plan
+                    .changes
+                    .iter()
+                    .find(|c| &c.address == a && c.action == Action::Create)
+            })
+            .collect();
+        let namespace = created
+            .iter()
+            .find(|c| entry_of(&c.address).is_ok_and(|e| e.kind == "Namespace"));
+        let doomed: Vec<&Change> = match namespace {
+            Some(ns) => vec![*ns],
+            None => created.iter().rev().copied().collect(),
+        };
+        let mut lines = Vec::new();
+        for change in doomed {
+            let address = change.address.clone();
+            let deleted = match (
+                self.held(&format!("delete {address}")),
+                Target::of(self.cluster, change),
+            ) {
+                (Ok(()), Ok(target)) => self.delete(&target, "delete").await,
+                (Err(e), _) | (_, Err(e)) => Err(e),
+            };
+            lines.push(match deleted {
+                Ok(()) => {
+                    log(Step::Done(Action::Delete, address.clone()));
+                    format!("deleted {address}")
+                }
+                Err(e) => format!("could not delete {address}: {e}"),
+            });
+        }
+        if namespace.is_none() {
+            let secrets: Api<Secret> = self.cluster.typed(self.namespace);
+            if let Err(e) = secrets
+                .delete(inventory::NAME, &DeleteParams::default())
+                .await
+            {
+                lines.push(format!(
+                    "could not delete the inventory {}: {e}",
+                    inventory::NAME
+                ));
+            }
+        }
+        if lines.is_empty() {
+            return cause;
+        }
+        ClusterError::Rollout(format!(
+            "{cause}\nthis first apply failed, so it removed what it created: {}",
+            lines.join("; ")
+        ))
+    }
+
     /// Deletes what the plan prunes, workloads before what they read.
     async fn prune(&mut self, log: &mut dyn FnMut(Step)) -> Result<(), ClusterError> {
         let mut deletes: Vec<(usize, &Change)> = self
@@ -499,15 +578,7 @@ impl Run<'_> {
         for (_, change) in deletes {
             let target = Target::of(self.cluster, change)?;
             self.held(&format!("prune {}", change.address))?;
-            match target
-                .api
-                .delete(&target.entry.name, &DeleteParams::background())
-                .await
-            {
-                Ok(_) => {}
-                Err(kube::Error::Api(s)) if s.code == 404 => {}
-                Err(e) => return Err(self.cluster.fail(format!("prune {}", change.address), e)),
-            }
+            self.delete(&target, "prune").await?;
             log(Step::Done(Action::Delete, change.address.clone()));
             self.report.pruned.push(change.address.clone());
             if let Some(inventory) = self.inventory.as_mut() {

@@ -1,9 +1,12 @@
 //! Waits that fail at once rather than at their deadline: a Deployment whose new pod is
 //! stuck (crash-looping, or unable to pull its image) while no condition says so yet, and
-//! a migration Job that failed. Each failure names the pod and quotes what it logged.
+//! a migration Job that failed. Each failure names the pod and quotes what it logged; a
+//! failed first apply removes what it created.
 
 use crate::mock::{DEPLOYMENT, IMAGE, JOB, Mock, NEW_IMAGE, applied_once};
 use scf::cluster::apply::Step;
+
+const NAMESPACE: &str = "k8s:v1/Namespace/ai-supply-chain";
 
 pub(crate) async fn stuck_pod(mock: &Mock, reason: &str) {
     applied_once(mock).await;
@@ -48,6 +51,7 @@ pub(crate) async fn failed_migration(mock: &Mock) {
         "failing pod framework-migrate-q8w4z, container migrate: terminated: Error (exit code 1)",
         "last log lines of framework-migrate-q8w4z/migrate:",
         "| error: migration 0007_orders: column \"sku\" already exists",
+        "this first apply failed, so it removed what it created: deleted k8s:v1/Namespace/ai-supply-chain",
     ] {
         assert!(err.contains(needle), "missing {needle:?} in:\n{err}");
     }
@@ -58,4 +62,22 @@ pub(crate) async fn failed_migration(mock: &Mock) {
                 .any(|s| matches!(s, Step::Done(_, a) if a == DEPLOYMENT)),
         "the Deployment waits for its migrations: {steps:?}"
     );
+    assert!(
+        steps.contains(&Step::Done(scf::plan::Action::Delete, NAMESPACE.into()))
+            && mock.object("/api/v1/namespaces/ai-supply-chain").is_none(),
+        "the namespace it created is gone: {steps:?}"
+    );
+    // Once the cluster has a recorded apply, a failed one leaves it in place.
+    let mock = Mock::new();
+    applied_once(&mock).await;
+    mock.server.lock().expect("server").failing_job = true;
+    mock.edit(IMAGE, NEW_IMAGE);
+    let err = mock
+        .apply(false, false)
+        .await
+        .0
+        .expect_err("fails")
+        .to_string();
+    assert!(!err.contains("removed what it created"), "{err}");
+    assert!(mock.object("/api/v1/namespaces/ai-supply-chain").is_some());
 }
