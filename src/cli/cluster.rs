@@ -34,7 +34,8 @@ pub struct KubeArgs {
 #[derive(Debug, Clone, clap::Args)]
 pub struct KubeApplyArgs {
     /// Kubernetes: when a workload fails, roll the changed workloads back to their
-    /// previous pod template (and delete the ones this apply created).
+    /// previous pod template, the changed ConfigMaps and Secrets to their previous data
+    /// (and delete what this apply created).
     #[arg(long)]
     pub atomic: bool,
     /// Kubernetes: how long each workload may take to become ready, e.g. `10m`.
@@ -105,19 +106,7 @@ pub struct Request<'a> {
 pub fn apply(request: Request) -> ExitCode {
     let result = block_on(async {
         let cluster = connect(request.kube).await?;
-        let ns = namespace(request.compiled)?;
-        let mut lock = lease::acquire_if_namespace(&cluster, ns, &lease::identity()).await?;
-        if let Some(holder) = lock.as_mut().and_then(|l| l.reclaimed.take()) {
-            eprintln!(
-                "note: took over the expired Lease {ns}/{} left by {holder}",
-                lease::NAME
-            );
-        }
-        let result = locked(&cluster, &request, &mut lock).await;
-        if let Some(lock) = lock {
-            lock.release().await;
-        }
-        result
+        run(&cluster, &request).await
     });
     match result {
         Ok(Some(message)) => {
@@ -129,12 +118,8 @@ pub fn apply(request: Request) -> ExitCode {
     }
 }
 
-/// The apply under the lease: plan, check or confirm, execute. `None`: nothing to do.
-async fn locked(
-    cluster: &Cluster,
-    request: &Request<'_>,
-    lock: &mut Option<lease::Lock>,
-) -> Result<Option<String>, ClusterError> {
+/// The apply: lease, plan, check or confirm, execute. `None`: nothing to do.
+async fn run(cluster: &Cluster, request: &Request<'_>) -> Result<Option<String>, ClusterError> {
     let ns = namespace(request.compiled)?;
     let sequence = sequence::Request {
         compiled: request.compiled,
@@ -147,6 +132,7 @@ async fn locked(
             },
             atomic: request.apply.atomic,
             force_conflicts: request.kube.force_conflicts,
+            lease: lease::DURATION,
         },
     };
     let mut approve = |fresh: &Plan| {
@@ -161,10 +147,7 @@ async fn locked(
         }
     };
     let mut progress = Rollouts::new();
-    let result = sequence::apply(cluster, sequence, lock, &mut approve, &mut |s| {
-        progress.step(s)
-    })
-    .await;
+    let result = sequence::apply(cluster, sequence, &mut approve, &mut |s| progress.step(s)).await;
     progress.finish();
     let Some(report) = result? else {
         return Ok(None);

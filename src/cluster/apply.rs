@@ -3,8 +3,9 @@
 //! references, storage, the migration Job (replaced when it changed, and waited for),
 //! the Deployment and what routes to it. Each changed workload is waited for. On failure,
 //! `--atomic` puts the changed workloads back on their previous pod template (what
-//! `kubectl rollout undo` does) and deletes the ones this apply created. Prunes come last,
-//! then the inventory records what is there.
+//! `kubectl rollout undo` does), the changed ConfigMaps and Secrets on their previous
+//! data, and deletes what this apply created; a failed first apply removes everything it
+//! created. Prunes come last, then the inventory records what is there.
 
 use super::inventory::{self, Entry};
 use super::lease::{self, Lock};
@@ -16,6 +17,7 @@ use crate::secret;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PropagationPolicy};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -30,6 +32,9 @@ pub struct ApplyOptions {
     pub atomic: bool,
     /// Take the fields other field managers own.
     pub force_conflicts: bool,
+    /// How long the apply's Lease lasts unrenewed ([`lease::DURATION`]); it is renewed
+    /// every third of that.
+    pub lease: Duration,
 }
 
 /// A step of an apply, for progress output.
@@ -131,6 +136,10 @@ fn delete_rank(kind: &str) -> usize {
     ORDER.iter().position(|k| *k == kind).unwrap_or(ORDER.len())
 }
 
+/// The kinds `--atomic` puts back: workloads on their previous pod template, and what
+/// they read on its previous data.
+const RESTORED: &[&str] = &["Deployment", "StatefulSet", "ConfigMap", "Secret"];
+
 /// The state an apply carries along.
 struct Run<'a> {
     cluster: &'a Cluster,
@@ -139,6 +148,8 @@ struct Run<'a> {
     opts: ApplyOptions,
     lock: &'a mut Option<Lock>,
     inventory: Option<inventory::Inventory>,
+    /// No apply recorded anything in the namespace before this one.
+    first: bool,
     /// Workloads changed so far, with their live object before (`None`: created).
     touched: Vec<(String, Option<Value>)>,
     report: Report,
@@ -176,12 +187,14 @@ pub async fn execute(
         opts,
         lock,
         inventory: None,
+        first: false,
         touched: Vec::new(),
         report: Report::default(),
     };
     let result = run.apply_all(&applies, log).await;
     if let Err(cause) = result {
-        return Err(run.undo(cause, log).await);
+        let cause = run.undo(cause, log).await;
+        return Err(run.remove_first(cause, log).await);
     }
     run.prune(log).await?;
     run.record().await?;
@@ -199,8 +212,9 @@ impl Run<'_> {
             if target.entry.namespace.is_some() {
                 self.lock_and_record(log).await?;
             }
+            self.held(&format!("apply {}", change.address))?;
             let kind = Kind::of(&target.entry.kind);
-            if self.opts.atomic && matches!(kind, Some(Kind::Deployment | Kind::StatefulSet)) {
+            if self.opts.atomic && RESTORED.contains(&target.entry.kind.as_str()) {
                 let before = target
                     .api
                     .get_opt(&target.entry.name)
@@ -212,11 +226,12 @@ impl Run<'_> {
             if kind == Some(Kind::Job) && change.action == Action::Update {
                 self.remove_job(&target).await?;
             }
+            let written = Timestamp::now();
             self.apply_one(&target).await?;
             log(Step::Done(change.action, change.address.clone()));
             self.report.applied.push(change.address.clone());
             if let Some(kind) = kind {
-                self.wait(&target, kind, log).await?;
+                self.wait(&target, kind, written, log).await?;
             }
         }
         self.lock_and_record(log).await
@@ -229,17 +244,17 @@ impl Run<'_> {
             return Ok(());
         }
         if self.lock.is_none() {
-            let lock = lease::acquire(self.cluster, self.namespace, &lease::identity()).await?;
+            let identity = lease::identity();
+            let lock =
+                lease::acquire(self.cluster, self.namespace, &identity, self.opts.lease).await?;
             *self.lock = Some(lock);
         }
         if let Some(holder) = self.lock.as_mut().and_then(|l| l.reclaimed.take()) {
-            log(Step::Note(format!(
-                "took over the expired Lease {}/{} left by {holder}",
-                self.namespace,
-                lease::NAME
-            )));
+            log(Step::Note(lease::took_over(self.namespace, &holder)));
         }
         let mut inventory = inventory::read(self.cluster, self.namespace).await?;
+        self.held("write the inventory")?;
+        self.first = inventory.entries.is_empty();
         for c in &self.plan.changes {
             if c.desired.is_some() {
                 inventory.entries.insert(entry_of(&c.address)?);
@@ -254,6 +269,11 @@ impl Run<'_> {
         .await?;
         self.inventory = Some(inventory);
         Ok(())
+    }
+
+    /// Fails once the Lease could not be renewed: `next` is the write about to be made.
+    fn held(&self, next: &str) -> Result<(), ClusterError> {
+        self.lock.as_ref().map_or(Ok(()), |lock| lock.check(next))
     }
 
     async fn apply_one(&self, target: &Target<'_>) -> Result<(), ClusterError> {
@@ -287,6 +307,15 @@ impl Run<'_> {
                 ByteString(secret::resolve(&r)?.expose().as_bytes().to_vec()),
             );
         }
+        self.write_values(target, data).await
+    }
+
+    /// Writes a Secret's values under their own field manager.
+    async fn write_values(
+        &self,
+        target: &Target<'_>,
+        data: BTreeMap<String, ByteString>,
+    ) -> Result<(), ClusterError> {
         let values = Secret {
             metadata: ObjectMeta {
                 name: Some(target.entry.name.clone()),
@@ -349,6 +378,7 @@ impl Run<'_> {
         &mut self,
         target: &Target<'_>,
         kind: Kind,
+        written: Timestamp,
         log: &mut dyn FnMut(Step),
     ) -> Result<(), ClusterError> {
         let address = target.change.address.clone();
@@ -359,6 +389,7 @@ impl Run<'_> {
             namespace,
             &target.entry.name,
             self.opts.wait,
+            written,
             &mut |status| log(Step::Waiting(address.clone(), status.to_string())),
         )
         .await?;
@@ -382,7 +413,12 @@ impl Run<'_> {
             let line = match self.restore(&address, before.as_ref()).await {
                 Ok(()) if before.is_some() => {
                     log(Step::RolledBack(address.clone()));
-                    format!("rolled back {address} to its previous pod template")
+                    let what = if address.contains("/ConfigMap/") || address.contains("/Secret/") {
+                        "data"
+                    } else {
+                        "pod template"
+                    };
+                    format!("rolled back {address} to its previous {what}")
                 }
                 Ok(()) => {
                     log(Step::RolledBack(address.clone()));
@@ -396,7 +432,8 @@ impl Run<'_> {
         ClusterError::Rollout(text)
     }
 
-    /// Re-applies a workload with its previous pod template, or deletes it if new.
+    /// Re-applies a workload with its previous pod template, a ConfigMap or a Secret with
+    /// its previous data, or deletes the object if new.
     async fn restore(&self, address: &str, before: Option<&Value>) -> Result<(), ClusterError> {
         let change = self
             .plan
@@ -405,19 +442,21 @@ impl Run<'_> {
             .find(|c| c.address == address)
             .ok_or_else(|| ClusterError::malformed(format!("{address} is not in the plan")))?;
         let target = Target::of(self.cluster, change)?;
+        self.held(&format!("roll back {address}"))?;
         let Some(before) = before else {
-            return match target
-                .api
-                .delete(&target.entry.name, &DeleteParams::background())
-                .await
-            {
-                Ok(_) => Ok(()),
-                Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
-                Err(e) => Err(self.cluster.fail(format!("delete {address}"), e)),
-            };
+            return self.delete(&target, "delete").await;
         };
         let mut body = target.value.cloned().unwrap_or_default();
-        if let (Some(template), Some(spec)) = (
+        if target.entry.kind == "ConfigMap"
+            && let Some(fields) = body.as_object_mut()
+        {
+            for field in ["data", "binaryData"] {
+                match before.get(field) {
+                    Some(data) => fields.insert(field.into(), data.clone()),
+                    None => fields.remove(field),
+                };
+            }
+        } else if let (Some(template), Some(spec)) = (
             before.pointer("/spec/template"),
             body.get_mut("spec").and_then(Value::as_object_mut),
         ) {
@@ -432,7 +471,95 @@ impl Run<'_> {
             )
             .await
             .map_err(|e| self.cluster.fail(format!("roll back {address}"), e))?;
+        if target.entry.kind == "Secret" {
+            let before: Secret = serde_json::from_value(before.clone())
+                .map_err(|e| ClusterError::malformed(format!("the live {address}: {e}")))?;
+            self.write_values(&target, before.data.unwrap_or_default())
+                .await?;
+        }
         Ok(())
+    }
+
+    /// Deletes an object (gone already is fine); `verb` names the deletion in errors.
+    async fn delete(&self, target: &Target<'_>, verb: &str) -> Result<(), ClusterError> {
+        let address = &target.change.address;
+        match target
+            .api
+            .delete(&target.entry.name, &DeleteParams::background())
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+            Err(e) => Err(self.cluster.fail(format!("{verb} {address}"), e)),
+        }
+    }
+
+    /// After a failed first apply: deletes what it created, so that nothing half-made
+    /// stays. The Namespace alone when this apply created it (the rest goes with it), else
+    /// each created object, last first, and the inventory.
+    async fn remove_first(
+        &mut self,
+        cause: ClusterError,
+        log: &mut dyn FnMut(Step),
+    ) -> ClusterError {
+        if !self.first {
+            return cause;
+        }
+        let created: Vec<&Change> = self
+            .report
+            .applied
+            .iter()
+            .filter_map(|a| {
+                self.plan
+                    .changes
+                    .iter()
+                    .find(|c| &c.address == a && c.action == Action::Create)
+            })
+            .collect();
+        let namespace = created
+            .iter()
+            .find(|c| entry_of(&c.address).is_ok_and(|e| e.kind == "Namespace"));
+        let doomed: Vec<&Change> = match namespace {
+            Some(ns) => vec![*ns],
+            None => created.iter().rev().copied().collect(),
+        };
+        let mut lines = Vec::new();
+        for change in doomed {
+            let address = change.address.clone();
+            let deleted = match (
+                self.held(&format!("delete {address}")),
+                Target::of(self.cluster, change),
+            ) {
+                (Ok(()), Ok(target)) => self.delete(&target, "delete").await,
+                (Err(e), _) | (_, Err(e)) => Err(e),
+            };
+            lines.push(match deleted {
+                Ok(()) => {
+                    log(Step::Done(Action::Delete, address.clone()));
+                    format!("deleted {address}")
+                }
+                Err(e) => format!("could not delete {address}: {e}"),
+            });
+        }
+        if namespace.is_none() {
+            let secrets: Api<Secret> = self.cluster.typed(self.namespace);
+            if let Err(e) = secrets
+                .delete(inventory::NAME, &DeleteParams::default())
+                .await
+            {
+                lines.push(format!(
+                    "could not delete the inventory {}: {e}",
+                    inventory::NAME
+                ));
+            }
+        }
+        if lines.is_empty() {
+            return cause;
+        }
+        ClusterError::Rollout(format!(
+            "{cause}\nthis first apply failed, so it removed what it created: {}",
+            lines.join("; ")
+        ))
     }
 
     /// Deletes what the plan prunes, workloads before what they read.
@@ -450,15 +577,8 @@ impl Run<'_> {
         deletes.sort_by(|a, b| (a.0, &a.1.address).cmp(&(b.0, &b.1.address)));
         for (_, change) in deletes {
             let target = Target::of(self.cluster, change)?;
-            match target
-                .api
-                .delete(&target.entry.name, &DeleteParams::background())
-                .await
-            {
-                Ok(_) => {}
-                Err(kube::Error::Api(s)) if s.code == 404 => {}
-                Err(e) => return Err(self.cluster.fail(format!("prune {}", change.address), e)),
-            }
+            self.held(&format!("prune {}", change.address))?;
+            self.delete(&target, "prune").await?;
             log(Step::Done(Action::Delete, change.address.clone()));
             self.report.pruned.push(change.address.clone());
             if let Some(inventory) = self.inventory.as_mut() {
@@ -474,6 +594,7 @@ impl Run<'_> {
         let Some(mut inventory) = self.inventory.take() else {
             return Ok(());
         };
+        self.held("write the inventory")?;
         inventory.entries = self
             .plan
             .changes

@@ -53,6 +53,18 @@ pub enum ClusterError {
     /// Another apply holds the lock.
     #[error(transparent)]
     Lease(Box<Held>),
+    /// The apply's Lease could not be renewed, so another apply may hold it now.
+    #[error(
+        "the apply lost its Lease {lease} ({cause}) and stopped before it would {next}; another apply may be running now. What this apply wrote so far stays: see where the cluster stands with `scf plan`, then apply again"
+    )]
+    LeaseLost {
+        /// `NAMESPACE/NAME`.
+        lease: String,
+        /// Why the renewal failed.
+        cause: String,
+        /// The write it did not make.
+        next: String,
+    },
     /// A secret reference could not be resolved.
     #[error(transparent)]
     Secret(#[from] crate::secret::ResolveError),

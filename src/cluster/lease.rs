@@ -1,8 +1,9 @@
 //! The apply lock on a cluster: a `coordination.k8s.io/v1` Lease `scf-apply` in the
 //! namespace, naming its holder. The holder renews it while it works; a lease nobody
-//! renewed for [`DURATION`] is expired, and the next apply takes it over and says so. So
+//! renewed for its duration ([`DURATION`] on a real apply) is expired, and the next apply takes it over and says so. So
 //! a crashed apply never leaves a lock that needs a manual fix (Helm's `pending-upgrade`),
-//! and a live one is refused with who holds it, since when, and how to break it.
+//! and a live one is refused with who holds it, since when, and how to break it. A renewal
+//! that fails loses the lease: the apply asks [`Lock::check`] before each write and stops.
 
 use super::connect::Cluster;
 use super::error::{ClusterError, Held};
@@ -10,11 +11,12 @@ use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
 use kube::api::{Api, DeleteParams, PostParams};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// The Lease's name.
 pub const NAME: &str = "scf-apply";
-/// How long a lease lasts without renewal.
+/// How long a real apply's lease lasts without renewal.
 pub const DURATION: Duration = Duration::from_secs(60);
 
 /// A held lease; renewed in the background until [`Lock::release`].
@@ -23,6 +25,8 @@ pub struct Lock {
     api: Api<Lease>,
     identity: String,
     renewal: tokio::task::JoinHandle<()>,
+    /// Why the renewal failed, once it has.
+    lost: Arc<OnceLock<String>>,
     /// The holder of an expired lease this apply took over, to report.
     pub reclaimed: Option<String>,
 }
@@ -34,6 +38,11 @@ pub fn identity() -> String {
         .map(|h| h.trim().to_string())
         .unwrap_or_else(|_| "unknown".into());
     format!("{user}@{host} pid {}", std::process::id())
+}
+
+/// The note of an apply that took over an expired lease.
+pub fn took_over(namespace: &str, holder: &str) -> String {
+    format!("took over the expired Lease {namespace}/{NAME} left by {holder}")
 }
 
 fn shown(t: Option<&MicroTime>) -> String {
@@ -67,11 +76,13 @@ fn held(namespace: &str, lease: &Lease) -> Held {
     }
 }
 
-/// Takes the lease in `namespace` (which must exist) as `identity`.
+/// Takes the lease in `namespace` (which must exist) as `identity`, for `duration`, and
+/// renews it every third of that.
 pub async fn acquire(
     cluster: &Cluster,
     namespace: &str,
     identity: &str,
+    duration: Duration,
 ) -> Result<Lock, ClusterError> {
     let api: Api<Lease> = cluster.typed(namespace);
     let fail = |e| cluster.fail(format!("take the Lease {namespace}/{NAME}"), e);
@@ -86,7 +97,7 @@ pub async fn acquire(
             holder_identity: Some(identity.into()),
             acquire_time: Some(now.clone()),
             renew_time: Some(now),
-            lease_duration_seconds: Some(seconds(DURATION)),
+            lease_duration_seconds: Some(seconds(duration)),
             lease_transitions: Some(0),
             ..LeaseSpec::default()
         }),
@@ -117,34 +128,83 @@ pub async fn acquire(
         }
         Err(e) => return Err(fail(e)),
     }
-    let renewal = tokio::spawn(renew(api.clone(), identity.to_string()));
+    let lost = Arc::new(OnceLock::new());
+    let renewal = tokio::spawn(renew(
+        cluster.clone(),
+        api.clone(),
+        identity.to_string(),
+        duration / 3,
+        lost.clone(),
+    ));
     Ok(Lock {
         api,
         identity: identity.into(),
         renewal,
+        lost,
         reclaimed: reclaimed.filter(|h| !h.is_empty()),
     })
 }
 
-/// Renews the lease every third of its duration while it is still ours.
-async fn renew(api: Api<Lease>, identity: String) {
+/// Renews the lease every `period`; stops at the first renewal that fails, saying why in
+/// `lost`.
+async fn renew(
+    cluster: Cluster,
+    api: Api<Lease>,
+    identity: String,
+    period: Duration,
+    lost: Arc<OnceLock<String>>,
+) {
     loop {
-        tokio::time::sleep(DURATION / 3).await;
-        let Ok(mut lease) = api.get(NAME).await else {
-            continue;
-        };
-        let Some(spec) = lease.spec.as_mut() else {
-            return;
-        };
-        if spec.holder_identity.as_deref() != Some(identity.as_str()) {
+        tokio::time::sleep(period).await;
+        if let Err(cause) = renew_once(&api, &identity).await {
+            let cause = match cause {
+                Renewal::Failed(action, e) => cluster.fail(action, e).to_string(),
+                Renewal::Taken(holder) => format!("{holder} holds it now"),
+            };
+            let _ = lost.set(cause);
             return;
         }
-        spec.renew_time = Some(MicroTime(Timestamp::now()));
-        let _ = api.replace(NAME, &PostParams::default(), &lease).await;
     }
 }
 
+/// Why a renewal failed.
+enum Renewal {
+    /// A request failed: what it was for, and how.
+    Failed(&'static str, kube::Error),
+    /// Another holder has it.
+    Taken(String),
+}
+
+async fn renew_once(api: &Api<Lease>, identity: &str) -> Result<(), Renewal> {
+    let mut lease = api
+        .get(NAME)
+        .await
+        .map_err(|e| Renewal::Failed("read it", e))?;
+    let spec = lease.spec.get_or_insert_default();
+    if spec.holder_identity.as_deref() != Some(identity) {
+        let holder = spec.holder_identity.as_deref().unwrap_or("nobody");
+        return Err(Renewal::Taken(holder.to_string()));
+    }
+    spec.renew_time = Some(MicroTime(Timestamp::now()));
+    api.replace(NAME, &PostParams::default(), &lease)
+        .await
+        .map_err(|e| Renewal::Failed("renew it", e))?;
+    Ok(())
+}
+
 impl Lock {
+    /// Fails once a renewal failed: `next` is the write the apply was about to make.
+    pub fn check(&self, next: &str) -> Result<(), ClusterError> {
+        match self.lost.get() {
+            None => Ok(()),
+            Some(cause) => Err(ClusterError::LeaseLost {
+                lease: format!("{}/{NAME}", self.api.namespace().unwrap_or_default()),
+                cause: cause.clone(),
+                next: next.into(),
+            }),
+        }
+    }
+
     /// Stops renewing and deletes the lease, if it is still ours.
     pub async fn release(self) {
         self.renewal.abort();
@@ -169,6 +229,7 @@ pub async fn acquire_if_namespace(
     cluster: &Cluster,
     namespace: &str,
     identity: &str,
+    duration: Duration,
 ) -> Result<Option<Lock>, ClusterError> {
     let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(cluster.client.clone());
     let exists = namespaces
@@ -179,5 +240,7 @@ pub async fn acquire_if_namespace(
     if !exists {
         return Ok(None);
     }
-    acquire(cluster, namespace, identity).await.map(Some)
+    acquire(cluster, namespace, identity, duration)
+        .await
+        .map(Some)
 }

@@ -1,14 +1,18 @@
 //! Waiting for workloads, and saying why one failed. A Deployment is ready as
 //! `kubectl rollout status` judges it, a StatefulSet when every replica runs the new
-//! revision and is ready, a Job when it completes. A failure or a timeout names the
-//! object, its failing condition (or what it was still waiting for), its last events, and
-//! the failing pod: its container's state, its events and its last log lines.
+//! revision and is ready, a Job when it completes. A wait fails at once, without waiting
+//! for a deadline, when a pod created since it began is stuck ([`STUCK`]: crash-looping or
+//! unable to pull its image). A failure or a timeout names the object, its failing
+//! condition (or what it was still waiting for), its last events, and the failing pod: its
+//! container's state, its events and its last log lines.
 
 use super::{Cluster, ClusterError};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Event, Pod};
+use k8s_openapi::jiff::Timestamp;
 use kube::api::{ListParams, LogParams};
+use std::cmp::Reverse;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
@@ -16,6 +20,15 @@ use std::time::{Duration, Instant};
 /// How many events and log lines a failure report shows.
 const EVENTS: usize = 5;
 const LOG_LINES: i64 = 20;
+/// The waiting reasons of a container that will not start by itself: the wait fails on
+/// them rather than at its deadline.
+pub const STUCK: &[&str] = &[
+    "CrashLoopBackOff",
+    "ImagePullBackOff",
+    "ErrImagePull",
+    "InvalidImageName",
+    "CreateContainerConfigError",
+];
 
 /// Where a workload stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -183,13 +196,16 @@ pub struct Wait {
     pub poll: Duration,
 }
 
-/// Waits until the workload is ready; `progress` hears what it waits for.
+/// Waits until the workload is ready; `progress` hears what it waits for. `since` is when
+/// the workload was written: older pods belong to an earlier rollout and never fail this
+/// one.
 pub async fn wait(
     cluster: &Cluster,
     kind: Kind,
     namespace: &str,
     name: &str,
     how: Wait,
+    since: Timestamp,
     progress: &mut dyn FnMut(&str),
 ) -> Result<(), ClusterError> {
     let start = Instant::now();
@@ -204,11 +220,15 @@ pub async fn wait(
                 "did not become ready within {}: {what}",
                 humantime::format_duration(how.timeout)
             ),
-            Status::Waiting(what) => {
-                progress(&what);
-                tokio::time::sleep(how.poll).await;
-                continue;
-            }
+            Status::Waiting(what) => match stuck(&pods(cluster, namespace, &selector).await, since)
+            {
+                Some(pod) => format!("{pod}, which will not start by itself ({what})"),
+                None => {
+                    progress(&what);
+                    tokio::time::sleep(how.poll).await;
+                    continue;
+                }
+            },
         };
         let report = diagnose(cluster, kind, namespace, name, &selector, &reason).await;
         return Err(ClusterError::Rollout(report));
@@ -226,17 +246,9 @@ pub async fn diagnose(
 ) -> String {
     let mut out = format!("{kind} {namespace}/{name} failed: {reason}\n");
     events(cluster, namespace, name, &mut out).await;
-    let pods = if selector.is_empty() {
-        Vec::new()
-    } else {
-        let labels: Vec<String> = selector.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        cluster
-            .typed::<Pod>(namespace)
-            .list(&ListParams::default().labels(&labels.join(",")))
-            .await
-            .map(|l| l.items)
-            .unwrap_or_default()
-    };
+    let mut pods = pods(cluster, namespace, selector).await;
+    // The newest pod first: an older one may be left from an earlier rollout.
+    pods.sort_by_key(|p| Reverse(p.metadata.creation_timestamp.as_ref().map(|t| t.0)));
     match pods.iter().find_map(failing) {
         Some((pod, container, state, restarted)) => {
             let _ = writeln!(out, "  failing pod {pod}, container {container}: {state}");
@@ -247,6 +259,41 @@ pub async fn diagnose(
         None => out.push_str("  its pods show no failing container\n"),
     }
     out.trim_end().to_string()
+}
+
+/// The pods a workload's selector picks; none when it cannot be read.
+async fn pods(cluster: &Cluster, namespace: &str, selector: &BTreeMap<String, String>) -> Vec<Pod> {
+    if selector.is_empty() {
+        return Vec::new();
+    }
+    let labels: Vec<String> = selector.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    cluster
+        .typed::<Pod>(namespace)
+        .list(&ListParams::default().labels(&labels.join(",")))
+        .await
+        .map(|l| l.items)
+        .unwrap_or_default()
+}
+
+/// The first pod created at or after `since` (to the second, as the server records it)
+/// with a container waiting for a [`STUCK`] reason:
+/// `pod NAME, container NAME: waiting: REASON: MESSAGE`.
+pub fn stuck(pods: &[Pod], since: Timestamp) -> Option<String> {
+    let since = since.as_second();
+    pods.iter()
+        .filter(|p| {
+            p.metadata
+                .creation_timestamp
+                .as_ref()
+                .is_some_and(|t| t.0.as_second() >= since)
+        })
+        .filter_map(failing)
+        .find(|(_, _, state, _)| {
+            STUCK
+                .iter()
+                .any(|r| state.starts_with(&format!("waiting: {r}:")))
+        })
+        .map(|(pod, container, state, _)| format!("pod {pod}, container {container}: {state}"))
 }
 
 /// A pod's first failing container: (pod, container, state, restarted).

@@ -1,9 +1,10 @@
-//! The sequence `scf apply` runs on a cluster once it holds the Lease: plan afresh, check a
-//! saved plan against the fresh one (or show the fresh one and ask), then carry out the
-//! fresh plan, never objects or steps read from a file. The CLI and the tests call it alike.
+//! The sequence `scf apply` runs on a cluster: take the namespace's Lease, plan afresh,
+//! check a saved plan against the fresh one (or show the fresh one and ask), carry out the
+//! fresh plan (never objects or steps read from a file), and release the Lease. The CLI
+//! and the tests call [`apply`] alike.
 
 use super::apply::{ApplyOptions, Report, Step, execute};
-use super::lease::Lock;
+use super::lease::{self, Lock};
 use super::plan::{self, namespace};
 use super::{Cluster, ClusterError};
 use crate::artifact::Artifact;
@@ -24,9 +25,31 @@ pub struct Request<'a> {
     pub options: ApplyOptions,
 }
 
-/// Plans, checks or asks, and applies; `None` when there was nothing to do. `approve` is
-/// shown a fresh plan (never a saved one) and refuses it with an error.
+/// Under the namespace's Lease (taken here, or by the apply once it has created the
+/// namespace; released whatever happens): plans, checks or asks, and applies. `None` when
+/// there was nothing to do. `approve` is shown a fresh plan (never a saved one) and
+/// refuses it with an error.
 pub async fn apply(
+    cluster: &Cluster,
+    request: Request<'_>,
+    approve: &mut dyn FnMut(&Plan) -> Result<(), ClusterError>,
+    log: &mut dyn FnMut(Step),
+) -> Result<Option<Report>, ClusterError> {
+    let ns = namespace(request.compiled)?;
+    let mut lock =
+        lease::acquire_if_namespace(cluster, ns, &lease::identity(), request.options.lease).await?;
+    if let Some(holder) = lock.as_mut().and_then(|l| l.reclaimed.take()) {
+        log(Step::Note(lease::took_over(ns, &holder)));
+    }
+    let result = locked(cluster, request, &mut lock, approve, log).await;
+    if let Some(lock) = lock {
+        lock.release().await;
+    }
+    result
+}
+
+/// [`apply`] once the Lease is held, or the namespace does not exist yet.
+async fn locked(
     cluster: &Cluster,
     request: Request<'_>,
     lock: &mut Option<Lock>,

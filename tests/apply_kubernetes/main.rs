@@ -14,6 +14,7 @@ mod secrets;
 mod server;
 #[path = "../support/mod.rs"]
 mod support;
+mod waits;
 
 use mock::Mock;
 
@@ -25,11 +26,16 @@ enum Scenario {
     ImageChangeUpdatesOnlyTheDeployment,
     RemovedObjectIsPruned,
     LeaseHeldByAnotherIsRefused,
+    LostLeaseStopsTheApply,
     FieldManagerConflictIsReported,
     FailedRolloutIsReportedAndRolledBack,
     SecretDiffIsMasked,
     SavedPlanIsRefusedWhenStale,
     SavedPlanIsBoundToWhatApplyDoes,
+    CrashLoopFailsTheWaitAtOnce,
+    ImagePullBackOffFailsTheWaitAtOnce,
+    ErrImagePullFailsTheWaitAtOnce,
+    FailedMigrationIsReportedWithItsLog,
 }
 
 impl Scenario {
@@ -41,11 +47,22 @@ impl Scenario {
             Scenario::ImageChangeUpdatesOnlyTheDeployment => converge::image_change(&mock).await,
             Scenario::RemovedObjectIsPruned => converge::prune(&mock).await,
             Scenario::LeaseHeldByAnotherIsRefused => refusals::lease_held(&mock).await,
+            Scenario::LostLeaseStopsTheApply => refusals::lease_lost(&mock).await,
             Scenario::FieldManagerConflictIsReported => refusals::conflict(&mock).await,
             Scenario::FailedRolloutIsReportedAndRolledBack => refusals::failed_rollout(&mock).await,
             Scenario::SecretDiffIsMasked => secrets::secret_masked(&mock).await,
             Scenario::SavedPlanIsRefusedWhenStale => refusals::stale_plan(&mock).await,
             Scenario::SavedPlanIsBoundToWhatApplyDoes => saved::saved_plan_is_bound(&mock).await,
+            Scenario::CrashLoopFailsTheWaitAtOnce => {
+                waits::stuck_pod(&mock, "CrashLoopBackOff").await
+            }
+            Scenario::ImagePullBackOffFailsTheWaitAtOnce => {
+                waits::stuck_pod(&mock, "ImagePullBackOff").await
+            }
+            Scenario::ErrImagePullFailsTheWaitAtOnce => {
+                waits::stuck_pod(&mock, "ErrImagePull").await
+            }
+            Scenario::FailedMigrationIsReportedWithItsLog => waits::failed_migration(&mock).await,
         }
     }
 }
@@ -68,9 +85,14 @@ scenario_tests! {
     image_change_updates_only_the_deployment => ImageChangeUpdatesOnlyTheDeployment,
     removed_object_is_pruned => RemovedObjectIsPruned,
     lease_held_by_another_is_refused => LeaseHeldByAnotherIsRefused,
+    lost_lease_stops_the_apply => LostLeaseStopsTheApply,
     field_manager_conflict_is_reported => FieldManagerConflictIsReported,
     failed_rollout_is_reported_and_rolled_back => FailedRolloutIsReportedAndRolledBack,
     secret_diff_is_masked => SecretDiffIsMasked,
     saved_plan_is_refused_when_stale => SavedPlanIsRefusedWhenStale,
     saved_plan_is_bound_to_what_apply_does => SavedPlanIsBoundToWhatApplyDoes,
+    crash_loop_fails_the_wait_at_once => CrashLoopFailsTheWaitAtOnce,
+    image_pull_back_off_fails_the_wait_at_once => ImagePullBackOffFailsTheWaitAtOnce,
+    err_image_pull_fails_the_wait_at_once => ErrImagePullFailsTheWaitAtOnce,
+    failed_migration_is_reported_with_its_log => FailedMigrationIsReportedWithItsLog,
 }

@@ -112,7 +112,16 @@ impl Mock {
         atomic: bool,
         force_conflicts: bool,
     ) -> (Result<Report, ClusterError>, Vec<Step>) {
-        self.run(None, atomic, force_conflicts).await
+        self.run(None, atomic, force_conflicts, lease::DURATION)
+            .await
+    }
+
+    /// [`Mock::apply`] with a Lease of `duration`, renewed every third of it.
+    pub(crate) async fn apply_leasing(
+        &self,
+        duration: Duration,
+    ) -> (Result<Report, ClusterError>, Vec<Step>) {
+        self.run(None, false, false, duration).await
     }
 
     /// What `scf apply plan.json` does: lease, plan without secrets, check, apply, release.
@@ -120,23 +129,20 @@ impl Mock {
         &self,
         saved: &Plan,
     ) -> (Result<Report, ClusterError>, Vec<Step>) {
-        self.run(Some(saved), false, false).await
+        self.run(Some(saved), false, false, lease::DURATION).await
     }
 
-    /// The sequence `scf apply` runs, under the lease; an empty report when nothing changed.
+    /// The function `scf apply` calls, approving the plan; an empty report when nothing
+    /// changed.
     async fn run(
         &self,
         saved: Option<&Plan>,
         atomic: bool,
         force_conflicts: bool,
+        lease: Duration,
     ) -> (Result<Report, ClusterError>, Vec<Step>) {
         let (compiled, artifacts) = self.compiled();
         let mut steps = Vec::new();
-        let mut lock = match lease::acquire_if_namespace(&self.cluster, NS, "test@mock pid 1").await
-        {
-            Ok(lock) => lock,
-            Err(e) => return (Err(e), steps),
-        };
         let request = sequence::Request {
             compiled: &compiled,
             artifacts: &artifacts,
@@ -148,20 +154,14 @@ impl Mock {
                 },
                 atomic,
                 force_conflicts,
+                lease,
             },
         };
-        let result = sequence::apply(
-            &self.cluster,
-            request,
-            &mut lock,
-            &mut |_| Ok(()),
-            &mut |s| steps.push(s),
-        )
+        let result = sequence::apply(&self.cluster, request, &mut |_| Ok(()), &mut |s| {
+            steps.push(s)
+        })
         .await
         .map(Option::unwrap_or_default);
-        if let Some(lock) = lock {
-            lock.release().await;
-        }
         (result, steps)
     }
 

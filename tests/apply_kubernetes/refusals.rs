@@ -1,13 +1,15 @@
-//! When an apply must stop: another's Lease, a field another manager owns, a rollout that
-//! fails (rolled back under `--atomic`), and a saved plan the cluster has moved past.
+//! When an apply must stop: another's Lease, its own Lease lost, a field another manager
+//! owns, a rollout that fails (rolled back under `--atomic`), and a saved plan the cluster
+//! has moved past.
 
 use crate::mock::{
-    DEPLOYMENT, DEPLOYMENT_PATH, IMAGE, LEASE_PATH, Mock, NEW_IMAGE, NS, applied, applied_once,
-    shown,
+    DEPLOYMENT, DEPLOYMENT_PATH, IMAGE, LEASE_PATH, Mock, NEW_IMAGE, NS, SECRET_PATH, applied,
+    applied_once, shown,
 };
 use scf::cluster::apply::Step;
 use scf::plan::Plan;
 use serde_json::json;
+use std::time::Duration;
 
 pub(crate) async fn lease_held(mock: &Mock) {
     applied_once(mock).await;
@@ -42,8 +44,16 @@ pub(crate) async fn lease_held(mock: &Mock) {
         .objects
         .get_mut(LEASE_PATH)
         .expect("lease")["spec"]["renewTime"] = json!(old);
-    let (result, _) = mock.apply(false, false).await;
+    let (result, steps) = mock.apply(false, false).await;
     result.expect("an expired lease is taken over");
+    assert_eq!(
+        steps.first(),
+        Some(&Step::Note(
+            "took over the expired Lease ai-supply-chain/scf-apply left by alice@laptop pid 4242"
+                .into()
+        )),
+        "{steps:?}"
+    );
 }
 
 pub(crate) async fn conflict(mock: &Mock) {
@@ -96,8 +106,13 @@ pub(crate) async fn conflict(mock: &Mock) {
 
 pub(crate) async fn failed_rollout(mock: &Mock) {
     applied_once(mock).await;
+    let config = "/api/v1/namespaces/ai-supply-chain/configmaps/framework-config";
+    let data = |path: &str| mock.object(path).expect("applied")["data"].clone();
+    let (config_before, secret_before) = (data(config), data(SECRET_PATH));
     mock.server.lock().expect("server").failing_image = Some(NEW_IMAGE.into());
     mock.edit(IMAGE, NEW_IMAGE);
+    mock.edit("[server]\n", "[server]\nlog_level = \"debug\"\n");
+    mock.set_secret("SCF_SECRET_KEY", "rotated-key-5d1e");
     let (result, steps) = mock.apply(true, false).await;
     let err = result.expect_err("the rollout fails").to_string();
     println!("{err}");
@@ -108,7 +123,9 @@ pub(crate) async fn failed_rollout(mock: &Mock) {
         "Warning BackOff: Back-off restarting failed container framework",
         "failing pod framework-6c9f-x7k2p, container framework: waiting: CrashLoopBackOff",
         "| error: DATABASE_URL: connection refused (postgres:5432)",
-        "--atomic: rolled back k8s:apps/v1/Deployment/ai-supply-chain/framework",
+        "rolled back k8s:apps/v1/Deployment/ai-supply-chain/framework to its previous pod template",
+        "rolled back k8s:v1/ConfigMap/ai-supply-chain/framework-config to its previous data",
+        "rolled back k8s:v1/Secret/ai-supply-chain/framework-secret to its previous data",
     ] {
         assert!(err.contains(needle), "missing {needle:?} in:\n{err}");
     }
@@ -118,6 +135,13 @@ pub(crate) async fn failed_rollout(mock: &Mock) {
         deployment.pointer("/spec/template/spec/containers/0/image"),
         Some(&json!(IMAGE)),
         "back on the previous template"
+    );
+    assert_ne!(config_before, json!(null));
+    assert_eq!(data(config), config_before, "the ConfigMap's previous data");
+    assert_eq!(
+        data(SECRET_PATH),
+        secret_before,
+        "the Secret's previous values"
     );
     let logs = mock
         .seen_since(0)
@@ -157,5 +181,47 @@ pub(crate) async fn stale_plan(mock: &Mock) {
     assert!(
         applied(&mock.seen_since(mark)).is_empty(),
         "nothing applied"
+    );
+}
+
+pub(crate) async fn lease_lost(mock: &Mock) {
+    applied_once(mock).await;
+    {
+        let mut server = mock.server.lock().expect("server");
+        server.lease_renewals_fail = true;
+        // The migration runs for 50 polls (0.5 s); the Lease is renewed every 0.1 s.
+        server.job_polls = 50;
+    }
+    mock.edit(IMAGE, NEW_IMAGE);
+    let mark = mock.mark();
+    let (result, _) = mock.apply_leasing(Duration::from_millis(300)).await;
+    let err = result.expect_err("the apply stops").to_string();
+    println!("{err}");
+    for needle in [
+        "the apply lost its Lease ai-supply-chain/scf-apply (the API server refused to renew it: etcdserver: request timed out (InternalError, HTTP 500))",
+        &format!("stopped before it would apply {DEPLOYMENT}"),
+        "see where the cluster stands with `scf plan`",
+    ] {
+        assert!(err.contains(needle), "missing {needle:?} in:\n{err}");
+    }
+    let seen = mock.seen_since(mark);
+    let renewal = seen
+        .iter()
+        .position(|s| s.method == "PUT" && s.path == LEASE_PATH)
+        .expect("a renewal");
+    let after: Vec<_> = seen[renewal + 1..]
+        .iter()
+        .filter(|s| s.writes() && s.path != LEASE_PATH)
+        .collect();
+    assert!(
+        after.is_empty(),
+        "written after the lease was lost: {after:?}"
+    );
+    assert_eq!(
+        mock.object(DEPLOYMENT_PATH)
+            .expect("deployment")
+            .pointer("/spec/template/spec/containers/0/image"),
+        Some(&json!(IMAGE)),
+        "the Deployment was not written"
     );
 }

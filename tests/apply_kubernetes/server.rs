@@ -57,6 +57,15 @@ pub struct Server {
     pub conflicts: BTreeMap<String, (String, String)>,
     /// Deployments applied with this image never become available.
     pub failing_image: Option<String>,
+    /// Deployments applied with this image (first) wait while a pod just created is
+    /// stuck with the waiting reason (second), and no condition says so.
+    pub stuck: Option<(String, String)>,
+    /// The migration Job fails: its pod exits 1 and the Job reaches its backoff limit.
+    pub failing_job: bool,
+    /// The migration Job is still running for this many more reads.
+    pub job_polls: u32,
+    /// Every renewal of the apply's Lease fails.
+    pub lease_renewals_fail: bool,
     pub logs: BTreeMap<String, String>,
 }
 
@@ -103,6 +112,12 @@ impl Server {
         });
         match (method, classify(path)) {
             ("GET", Target::Object(key)) => match self.objects.get(&key) {
+                Some(o) if self.job_polls > 0 && key.ends_with("/jobs/framework-migrate") => {
+                    self.job_polls -= 1;
+                    let mut running = o.clone();
+                    running["status"] = json!({"active": 1});
+                    ok(StatusCode::OK, &running)
+                }
                 Some(o) => ok(StatusCode::OK, o),
                 None => status(
                     StatusCode::NOT_FOUND,
@@ -139,6 +154,15 @@ impl Server {
                 object["metadata"]["resourceVersion"] = json!(self.next_version());
                 self.objects.insert(key, object.clone());
                 ok(StatusCode::CREATED, &object)
+            }
+            ("PUT", Target::Object(key))
+                if self.lease_renewals_fail && key.ends_with("/leases/scf-apply") =>
+            {
+                status(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "InternalError",
+                    "etcdserver: request timed out",
+                )
             }
             ("PUT", Target::Object(key)) => {
                 let mut object = body.expect("a body to replace");
@@ -320,13 +344,25 @@ impl Server {
                 let image = object
                     .pointer("/spec/template/spec/containers/0/image")
                     .cloned();
+                let stuck = self.stuck.clone().filter(|(i, _)| image == Some(json!(i)));
                 if image.is_some() && image == self.failing_image.clone().map(Value::String) {
                     object["status"] = json!({"observedGeneration": generation, "replicas": replicas + 1,
                         "updatedReplicas": 1, "availableReplicas": replicas, "conditions": [
                         {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"},
                         {"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded",
                          "message": format!("ReplicaSet \"{name}-6c9f\" has timed out progressing.")}]});
-                    self.failing_pod(name, object);
+                    self.failing_pod(name, object, "x7k2p", "CrashLoopBackOff", None);
+                } else if let Some((_, reason)) = stuck {
+                    object["status"] = json!({"observedGeneration": generation, "replicas": replicas + 1,
+                        "updatedReplicas": 1, "availableReplicas": replicas, "conditions": [
+                        {"type": "Progressing", "status": "True", "reason": "ReplicaSetUpdated"}]});
+                    // An earlier rollout's pod, stuck too: older than the wait, it is ignored.
+                    let old = "2020-01-01T00:00:00Z".to_string();
+                    self.failing_pod(name, object, "old00", &reason, Some(old));
+                    // The server's timestamps have whole seconds.
+                    let now = k8s_openapi::jiff::Timestamp::now().as_second();
+                    let now = k8s_openapi::jiff::Timestamp::from_second(now).expect("now");
+                    self.failing_pod(name, object, "x7k2p", &reason, Some(now.to_string()));
                 } else {
                     object["status"] = json!({"observedGeneration": generation, "replicas": replicas,
                         "updatedReplicas": replicas, "readyReplicas": replicas, "availableReplicas": replicas});
@@ -336,6 +372,24 @@ impl Server {
                 object["status"] = json!({"observedGeneration": generation, "replicas": replicas, "readyReplicas": replicas,
                     "updatedReplicas": replicas, "currentRevision": "r1", "updateRevision": "r1"});
             }
+            "Job" if self.failing_job => {
+                let selector =
+                    json!({"batch.kubernetes.io/controller-uid": object["metadata"]["uid"]});
+                object["spec"]["selector"] = json!({"matchLabels": selector});
+                object["status"] = json!({"failed": 1, "conditions": [{"type": "Failed", "status": "True",
+                    "reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit"}]});
+                let pod = format!("{name}-q8w4z");
+                self.objects.insert(format!("/api/v1/namespaces/{NS}/pods/{pod}"), json!({"apiVersion": "v1",
+                    "kind": "Pod", "metadata": {"name": pod, "namespace": NS, "labels": selector},
+                    "status": {"phase": "Failed", "containerStatuses": [{"name": "migrate", "ready": false,
+                        "restartCount": 0, "image": NEW_IMAGE, "imageID": "",
+                        "state": {"terminated": {"reason": "Error", "exitCode": 1}}}]}}));
+                self.logs.insert(
+                    pod,
+                    "scf: migrating\nerror: migration 0007_orders: column \"sku\" already exists\n"
+                        .into(),
+                );
+            }
             "Job" => {
                 object["status"] =
                     json!({"succeeded": 1, "conditions": [{"type": "Complete", "status": "True"}]});
@@ -344,19 +398,40 @@ impl Server {
         }
     }
 
-    /// A crash-looping pod of the Deployment, with its events and logs.
-    fn failing_pod(&mut self, deployment: &str, object: &Value) {
-        let pod = format!("{deployment}-6c9f-x7k2p");
+    /// A pod of the Deployment whose container waits for `reason`, created at `created`
+    /// (when given), with its events and logs.
+    fn failing_pod(
+        &mut self,
+        deployment: &str,
+        object: &Value,
+        suffix: &str,
+        reason: &str,
+        created: Option<String>,
+    ) {
+        let pod = format!("{deployment}-6c9f-{suffix}");
         let labels = object
             .pointer("/spec/template/metadata/labels")
             .cloned()
             .unwrap_or(json!({}));
         let base = format!("/api/v1/namespaces/{NS}");
+        let mut metadata = json!({"name": pod, "namespace": NS, "labels": labels});
+        if let Some(created) = created {
+            metadata["creationTimestamp"] = json!(created);
+        }
+        let crashed = reason == "CrashLoopBackOff";
+        let (restarts, message) = if crashed {
+            (
+                4,
+                format!("back-off 1m20s restarting failed container=framework pod={pod}"),
+            )
+        } else {
+            (0, format!("Back-off pulling image \"{NEW_IMAGE}\""))
+        };
         self.objects.insert(format!("{base}/pods/{pod}"), json!({"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": pod, "namespace": NS, "labels": labels},
-            "status": {"phase": "Running", "containerStatuses": [{"name": "framework", "ready": false, "restartCount": 4,
-                "image": NEW_IMAGE, "imageID": "", "state": {"waiting": {"reason": "CrashLoopBackOff",
-                "message": format!("back-off 1m20s restarting failed container=framework pod={pod}")}}}]}}));
+            "metadata": metadata,
+            "status": {"phase": "Running", "containerStatuses": [{"name": "framework", "ready": false, "restartCount": restarts,
+                "image": NEW_IMAGE, "imageID": "", "state": {"waiting": {"reason": reason,
+                "message": message}}}]}}));
         for (i, (name, reason, message)) in [
             (
                 deployment.to_string(),
@@ -386,11 +461,13 @@ impl Server {
                 "lastTimestamp": format!("2026-01-01T00:00:0{i}Z")}),
             );
         }
-        self.logs.insert(
-            pod,
-            "scf: starting the server\nerror: DATABASE_URL: connection refused (postgres:5432)\n"
-                .into(),
-        );
+        if crashed {
+            self.logs.insert(
+                pod,
+                "scf: starting the server\nerror: DATABASE_URL: connection refused (postgres:5432)\n"
+                    .into(),
+            );
+        }
     }
 }
 
