@@ -34,6 +34,11 @@ pub struct Database {
     /// Extensions created in the database.
     #[serde(default)]
     pub extensions: Vec<PgExtension>,
+    /// Statistics of every statement the server runs (`pg_stat_statements`, preloaded and
+    /// created by scf's bootstrap as the superuser), which `scf profile` reads for the
+    /// slowest queries. Turning it on or off restarts PostgreSQL once.
+    #[serde(default)]
+    pub track_statements: bool,
     /// Connections kept in the pool.
     #[schemars(range(min = 1, max = 1000))]
     pub pool_size: u32,

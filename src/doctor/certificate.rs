@@ -325,9 +325,9 @@ mod tests {
     use super::*;
     use crate::doctor::report::Status;
 
-    const LEAF: &str = include_str!("../../tests/fixtures/doctor/leaf.pem");
-    const LEAF_KEY: &str = include_str!("../../tests/fixtures/doctor/leaf.key");
-    const CA: &str = include_str!("../../tests/fixtures/doctor/ca.pem");
+    const LEAF: &str = include_str!("testdata/leaf.pem");
+    const LEAF_KEY: &str = include_str!("testdata/leaf.key");
+    const CA: &str = include_str!("testdata/ca.pem");
     /// The leaf's notAfter, 2036-12-01T21:30:18Z.
     const LEAF_UNTIL: u64 = 2_111_779_818;
 

@@ -139,9 +139,9 @@ impl OnHost {
         })
     }
 
-    /// Whether this host gets `/usr/local/bin/scf`: the runtime's unit runs it.
+    /// Whether this host gets `/usr/local/bin/scf`: a unit of its runs it.
     fn runs_scf(&self) -> bool {
-        self.model().serves(Role::App)
+        self.model().runs_scf()
     }
 
     fn plan(&self, resolve_secrets: bool) -> Result<Plan, String> {

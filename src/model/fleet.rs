@@ -55,6 +55,26 @@ impl Model {
         self.backup.is_some() && self.serves(Role::Database)
     }
 
+    /// Whether this host runs the weekly restore drill: it runs the backups of a server scf
+    /// manages (the drill restores as `postgres` over the local socket).
+    pub fn runs_restore_drill(&self) -> bool {
+        self.runs_backups() && self.database.managed
+    }
+
+    /// Whether this host obtains and renews the ACME certificate: `[tls] acme` and it
+    /// terminates TLS.
+    pub fn renews_certificate(&self) -> bool {
+        self.tls.as_ref().is_some_and(|t| t.acme.is_some())
+            && self.host.is_some()
+            && self.serves(Role::Proxy)
+    }
+
+    /// Whether this host's units run scf itself ([`super::layout::BINARY`]), which the
+    /// host then gets installed: the runtime, the restore drill, the ACME renewal.
+    pub fn runs_scf(&self) -> bool {
+        self.serves(Role::App) || self.runs_restore_drill() || self.renews_certificate()
+    }
+
     /// Whether this host has the framework's account, env file and directories: it runs the
     /// runtime or the backup jobs, which load that env file.
     pub fn has_account(&self) -> bool {

@@ -13,7 +13,7 @@ use crate::acme::{Settings, placeholder};
 use crate::artifact::{Artifact, Effect};
 use crate::config::Acme as AcmeConfig;
 use crate::model::layout::{self, TEXTFILE_DIR};
-use crate::model::{Model, Role};
+use crate::model::Model;
 use crate::render::Renderer;
 use serde::Serialize;
 
@@ -50,7 +50,7 @@ fn acme(model: &Model) -> Option<&AcmeConfig> {
         .tls
         .as_ref()
         .and_then(|t| t.acme.as_ref())
-        .filter(|_| model.host.is_some() && model.serves(Role::Proxy))
+        .filter(|_| model.renews_certificate())
 }
 
 fn settings(model: &Model, acme: &AcmeConfig) -> Option<Settings> {

@@ -312,8 +312,7 @@ impl Systemd {
                 .on_change(Effect::Restart(format!("{unit}.timer"))),
             );
         }
-        // The drill restores as postgres over the local socket: on the server scf manages.
-        if model.database.managed {
+        if model.runs_restore_drill() {
             out.extend(self.verify(model, host, backup, r)?);
         }
         Ok(out)

@@ -218,7 +218,7 @@ fn conf_context(model: &Model, host: &Host) -> ConfContext {
         name: "shared_preload_libraries".into(),
         value,
         quoted: true,
-        note: "extensions in database.extensions that work only when loaded at server start (a change restarts PostgreSQL)".into(),
+        note: "database.track_statements: pg_stat_statements, loaded at server start (a change restarts PostgreSQL)".into(),
     }));
     apply_overrides(&mut settings, model);
     ConfContext {
@@ -235,19 +235,13 @@ fn conf_context(model: &Model, host: &Host) -> ConfContext {
     }
 }
 
-/// Extensions whose library the server must load at start (`shared_preload_libraries`):
-/// created without it, they exist but fail when used.
-const PRELOADED: &[&str] = &["pg_stat_statements"];
-
-/// The libraries `[database] extensions` needs preloaded, comma-separated, or `None`:
-/// the host's settings file and the Kubernetes StatefulSet's `-c` flags both set them.
+/// The libraries the server must load at start (`shared_preload_libraries`), or `None`:
+/// the host's settings file and the Kubernetes and compose servers' `-c` flags all set them.
 pub fn preload_libraries(model: &Model) -> Option<String> {
-    let libraries: Vec<&str> = PRELOADED
-        .iter()
-        .copied()
-        .filter(|lib| model.database.extensions.iter().any(|e| e.as_str() == *lib))
-        .collect();
-    (!libraries.is_empty()).then(|| libraries.join(","))
+    model
+        .database
+        .track_statements
+        .then(|| sql::STATEMENTS_EXTENSION.to_owned())
 }
 
 /// Loopback, plus `database.host` when it is not, plus the internal address when the

@@ -65,6 +65,10 @@ struct Tenant {
     extensions: Vec<String>,
 }
 
+/// The extension (and the library the server loads at start for it) that
+/// `database.track_statements` adds.
+pub const STATEMENTS_EXTENSION: &str = "pg_stat_statements";
+
 /// bootstrap.sql as installed at `path`: the one source of the roles and the database, on
 /// a host (`scf apply` runs it) and on Kubernetes (the migration Job runs it).
 pub fn bootstrap(model: &Model, path: &str, renderer: &Renderer) -> Result<String, RenderError> {
@@ -78,7 +82,14 @@ pub fn bootstrap(model: &Model, path: &str, renderer: &Renderer) -> Result<Strin
         owner: model.database.owner_role(),
         monitor: model.monitors_postgres().then(|| db.monitor_role()),
         monitor_password_env: MONITOR_PASSWORD_ENV,
-        extensions: db.extensions.iter().map(ToString::to_string).collect(),
+        // pg_stat_statements is not a trusted extension: only the superuser's bootstrap
+        // may create it, never `scf db init` as the runtime's role.
+        extensions: db
+            .extensions
+            .iter()
+            .map(ToString::to_string)
+            .chain(db.track_statements.then(|| STATEMENTS_EXTENSION.to_owned()))
+            .collect(),
         createdb: model.tenancy.isolation == crate::config::Isolation::Database,
     };
     renderer.render("postgres/bootstrap.sql.j2", &context)

@@ -2,8 +2,7 @@
 //! deployment database's entries, and the statements that spent the most time between
 //! them. Nothing is reset, so other readers of the view keep their numbers. The extension
 //! must be preloaded (`shared_preload_libraries`) and created in the database, which scf
-//! does when `[database] extensions` lists `pg_stat_statements`, as the production
-//! profiles do.
+//! does with `[database] track_statements = true`, as the profiles set it.
 
 use std::collections::BTreeMap;
 
@@ -58,8 +57,8 @@ pub async fn snapshot(db: &Db) -> Result<Snapshot, String> {
         .fetch_all(&db.pool)
         .await
         .map_err(|e| match e.as_database_error().and_then(|d| d.code()).as_deref() {
-            Some(UNDEFINED_TABLE) => "the pg_stat_statements extension is not created in the database: add \"pg_stat_statements\" to [database] extensions and run scf apply".to_owned(),
-            Some(NOT_PRELOADED) => "pg_stat_statements is not preloaded: scf apply sets shared_preload_libraries when [database] extensions lists it (PostgreSQL restarts)".to_owned(),
+            Some(UNDEFINED_TABLE) => "the pg_stat_statements extension is not created in the database: set [database] track_statements = true and run scf apply (its bootstrap creates it as the superuser)".to_owned(),
+            Some(NOT_PRELOADED) => "pg_stat_statements is not preloaded: set [database] track_statements = true and run scf apply (it sets shared_preload_libraries; PostgreSQL restarts)".to_owned(),
             _ => format!("cannot read pg_stat_statements: {e}"),
         })?;
     Ok(rows
