@@ -12,8 +12,8 @@ use super::target::{Package, Seed, Service, Stage, Target};
 use crate::acme::{Settings, placeholder};
 use crate::artifact::{Artifact, Effect};
 use crate::config::Acme as AcmeConfig;
-use crate::model::layout::{self, TEXTFILE_DIR};
 use crate::model::Model;
+use crate::model::layout::{self, TEXTFILE_DIR};
 use crate::render::Renderer;
 use serde::Serialize;
 
