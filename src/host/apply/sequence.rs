@@ -1,7 +1,8 @@
 //! The sequence around an execution, as `scf apply` and `scf rollback` run it: take the
 //! lock, sweep the temp files a killed apply left, plan afresh, refuse a saved plan that
 //! is stale or says anything the fresh one does not (else carry out the fresh one), or show
-//! a fresh one and ask, resume an apply interrupted after its writes, execute.
+//! a fresh one and ask, resume an apply interrupted after its writes, write the targets'
+//! seeds (files the checks need, such as a placeholder certificate), execute.
 
 use super::execute::{self, DatabaseStep, Probe, execute};
 use super::request::{
