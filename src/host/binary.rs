@@ -17,11 +17,16 @@ pub fn running() -> std::io::Result<Vec<u8>> {
     std::fs::read(std::env::current_exe()?)
 }
 
-/// The change that installs the running scf under `root`, with the unit it restarts.
-pub fn change(root: &Path, unit: &str) -> Result<(Change, Vec<Effect>), HostError> {
+/// The change that installs the running scf under `root`, with the unit it restarts: the
+/// runtime's, on a host that runs it (a fleet's database host runs only the restore drill,
+/// which starts the new binary on its next run).
+pub fn change(root: &Path, unit: Option<&str>) -> Result<(Change, Vec<Effect>), HostError> {
     let target = under(root, INSTALL_PATH);
     let address = format!("file:{INSTALL_PATH}");
-    let effects = vec![Effect::Restart(unit.to_string())];
+    let effects: Vec<Effect> = unit
+        .map(|u| Effect::Restart(u.to_string()))
+        .into_iter()
+        .collect();
     // The common case after bootstrap: this scf *is* the installed one; nothing to hash.
     let exe = std::env::current_exe()
         .and_then(std::fs::canonicalize)

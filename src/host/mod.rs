@@ -98,8 +98,11 @@ pub fn plan(
         changes.extend(database::plan(&compiled.model, target)?);
     }
     if opts.install_binary {
-        let (change, unit_effects) =
-            binary::change(&opts.root, &format!("{}.service", compiled.model.name()))?;
+        let runtime = compiled
+            .model
+            .serves(crate::model::Role::App)
+            .then(|| format!("{}.service", compiled.model.name()));
+        let (change, unit_effects) = binary::change(&opts.root, runtime.as_deref())?;
         effects.insert(change.address.clone(), unit_effects);
         changes.push(change);
     }
