@@ -89,7 +89,8 @@ pub const SECRET_KEY_PREVIOUS: &str = "SECRET_KEY_PREVIOUS";
 pub const FIELD_ENCRYPTION_KEY_PREVIOUS: &str = "FIELD_ENCRYPTION_KEY_PREVIOUS";
 /// PostgreSQL extensions `scf db init` creates and `scf db verify` requires, comma-separated.
 pub const DATABASE_EXTENSIONS: &str = "DATABASE_EXTENSIONS";
-/// Reverse proxies (IP addresses, comma-separated) whose `X-Forwarded-For` names the client.
+/// Reverse proxies (IP addresses and CIDR networks, comma-separated) whose
+/// `X-Forwarded-For` and `X-Real-IP` name the client.
 pub const TRUSTED_PROXIES: &str = "TRUSTED_PROXIES";
 /// Seconds in-flight requests and the agents' jobs get to finish after SIGTERM (default
 /// 25); the generated stop timeouts add `settings::shutdown::STOP_MARGIN` to it.

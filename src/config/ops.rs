@@ -199,6 +199,13 @@ pub struct Kubernetes {
     /// Namespace of Prometheus, allowed to scrape `/metrics` when `monitoring.prometheus` is on.
     #[serde(default = "monitoring_namespace")]
     pub monitoring_namespace: Name,
+    /// Networks of the ingress controller's pods, whose `X-Forwarded-For` names the client,
+    /// so the per-IP rate limit keys on the client and not on the controller. The private
+    /// ranges by default: the NetworkPolicy admits only `ingress_namespace` to the API port,
+    /// so a peer there is the controller. Narrow it to the pod network where the cluster's
+    /// network plugin does not enforce NetworkPolicies; `[]` keys the limit on the peer.
+    #[serde(default = "private_networks")]
+    pub trusted_proxies: Vec<Cidr>,
     /// The PostgreSQL StatefulSet, when `database.managed` is true.
     #[serde(default)]
     pub postgres: Datastore,
@@ -213,6 +220,13 @@ fn ingress_namespace() -> Name {
 
 fn monitoring_namespace() -> Name {
     known("monitoring")
+}
+
+fn private_networks() -> Vec<Cidr> {
+    ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"]
+        .into_iter()
+        .map(known)
+        .collect()
 }
 
 /// `[kubernetes.postgres]`, `[kubernetes.redis]`: a datastore run as a StatefulSet. Every

@@ -194,19 +194,26 @@ fn in_network(m: &Model, postgres: &str, redis: &str) -> (String, String, String
     )
 }
 
-/// Proxies whose `X-Forwarded-For` the runtime believes: nginx on the same host, and the
-/// fleet's proxy hosts. In a cluster or compose network the proxy's address is not known in
-/// advance, so none is trusted and the per-IP limit sees the proxy (the per-user and
-/// per-tenant ones still hold).
+/// Proxies whose `X-Forwarded-For` the runtime believes: nginx on the same host and the
+/// fleet's proxy hosts; in a cluster, `[kubernetes] trusted_proxies` (the ingress
+/// controller's pods). In the compose network the proxy's address is not known in advance,
+/// so none is trusted and the per-IP limit sees the proxy (the per-user and per-tenant
+/// ones still hold).
 fn trusted_proxies(m: &Model, placement: Placement) -> String {
-    match placement {
+    let list: Vec<String> = match placement {
         Placement::Host => ["127.0.0.1".to_string(), "::1".to_string()]
             .into_iter()
             .chain(m.remote(Role::Proxy).iter().map(ToString::to_string))
-            .collect::<Vec<_>>()
-            .join(","),
-        _ => String::new(),
-    }
+            .collect(),
+        Placement::Kubernetes => m
+            .kubernetes
+            .iter()
+            .flat_map(|k| &k.trusted_proxies)
+            .map(ToString::to_string)
+            .collect(),
+        Placement::Compose => Vec::new(),
+    };
+    list.join(",")
 }
 
 fn connectors(list: &[Connector]) -> String {

@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 
 use super::error::ApiError;
+use super::proxies::TrustedProxies;
 use crate::state::AppState;
 
 /// A JSON body; malformed JSON is 400, a body of the wrong shape is 422.
@@ -70,22 +71,12 @@ impl FromRequestParts<AppState> for ClientIp {
     }
 }
 
-/// Finds the client IP of a request.
-pub fn client_ip(parts: &Parts, trusted_proxies: &[IpAddr]) -> Option<IpAddr> {
+/// The client IP of a request: the peer, or whom a trusted proxy forwards for (see
+/// [`TrustedProxies::client`]); `None` without a peer address.
+pub fn client_ip(parts: &Parts, trusted_proxies: &TrustedProxies) -> Option<IpAddr> {
     let peer = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip())?;
-    if !trusted_proxies.contains(&peer) {
-        return Some(peer);
-    }
-    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
-    header("x-real-ip")
-        .and_then(|v| v.trim().parse().ok())
-        .or_else(|| {
-            header("x-forwarded-for")
-                .and_then(|v| v.rsplit(',').next())
-                .and_then(|v| v.trim().parse().ok())
-        })
-        .or(Some(peer))
+    Some(trusted_proxies.client(peer, &parts.headers))
 }

@@ -9,6 +9,7 @@ pub mod middleware;
 pub mod openapi;
 pub mod profiling;
 pub mod progress;
+pub mod proxies;
 pub mod routes;
 
 use axum::extract::DefaultBodyLimit;

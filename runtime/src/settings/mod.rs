@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use crate::domain::plan::Plans;
 use crate::domain::tenant::Isolation;
+use crate::http::proxies::TrustedProxies;
 use crate::secret::{Secret, redact_urls};
 use crate::vars;
 pub use connections::Connections;
@@ -98,8 +99,8 @@ pub struct Security {
     pub api_key_lifetime: Duration,
     /// How long audit entries are kept.
     pub audit_retention: Duration,
-    /// Proxies whose `X-Forwarded-For` is believed.
-    pub trusted_proxies: Vec<IpAddr>,
+    /// Proxies whose forwarding headers are believed.
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// Everything the server is configured with.
@@ -416,18 +417,14 @@ fn security(
             .into_iter()
             .map(Secret::new),
     );
-    let trusted_proxies = parse::list(lookup, vars::TRUSTED_PROXIES)
-        .iter()
-        .map(|p| {
-            p.parse().map_err(|_| {
-                SettingsError::invalid(
-                    vars::TRUSTED_PROXIES,
-                    p,
-                    "expected IP addresses, comma-separated",
-                )
-            })
-        })
-        .collect::<Result<_, _>>()?;
+    let proxies = get(lookup, vars::TRUSTED_PROXIES).unwrap_or_default();
+    let trusted_proxies = proxies.parse().map_err(|why: String| {
+        SettingsError::invalid(
+            vars::TRUSTED_PROXIES,
+            &proxies,
+            &format!("{why}; expected addresses and CIDR networks, comma-separated"),
+        )
+    })?;
     Ok(Security {
         jwt_keys,
         field_keys,

@@ -1,5 +1,5 @@
-//! Rate limits: 429 with Retry-After, and budgets shared by two server instances through
-//! one Redis.
+//! Rate limits: 429 with Retry-After, budgets shared by two server instances through one
+//! Redis, and the per-IP budget keyed on the client behind a trusted proxy.
 
 use reqwest::{Method, StatusCode};
 
@@ -146,4 +146,62 @@ async fn dev_limits_work_in_process() {
         .await;
     assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(resp.headers().contains_key("retry-after"));
+}
+
+/// The status of `GET /openapi.json` sent from loopback with `X-Forwarded-For: forwarded`.
+async fn forwarded_for(app: &crate::helpers::TestApp, forwarded: &str) -> StatusCode {
+    reqwest::Client::new()
+        .get(format!("{}/openapi.json", app.address))
+        .header("x-forwarded-for", forwarded)
+        .send()
+        .await
+        .expect("request sent")
+        .status()
+}
+
+#[tokio::test]
+async fn clients_behind_a_trusted_proxy_get_their_own_per_ip_budgets() {
+    // The test client on loopback plays the ingress controller: loopback is trusted.
+    let app = spawn_app(
+        Options::new(Backend::Sqlite)
+            .env("RATE_LIMIT_PER_IP", "2/hour")
+            .env("TRUSTED_PROXIES", "10.0.0.0/8,127.0.0.0/8"),
+    )
+    .await;
+    for _ in 0..2 {
+        assert_eq!(forwarded_for(&app, "203.0.113.1").await, StatusCode::OK);
+    }
+    assert_eq!(
+        forwarded_for(&app, "203.0.113.1").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        forwarded_for(&app, "203.0.113.2").await,
+        StatusCode::OK,
+        "a second client behind the same proxy has its own budget"
+    );
+    assert_eq!(
+        forwarded_for(&app, "203.0.113.2, 203.0.113.1").await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the right-most hop is the client the proxy saw; the left one is a client's claim"
+    );
+}
+
+#[tokio::test]
+async fn a_forwarded_header_from_outside_the_trusted_networks_is_ignored() {
+    // Only the ingress network is trusted; the loopback client is not a proxy.
+    let app = spawn_app(
+        Options::new(Backend::Sqlite)
+            .env("RATE_LIMIT_PER_IP", "2/hour")
+            .env("TRUSTED_PROXIES", "10.0.0.0/8"),
+    )
+    .await;
+    for spoofed in ["203.0.113.1", "203.0.113.2"] {
+        assert_eq!(forwarded_for(&app, spoofed).await, StatusCode::OK);
+    }
+    assert_eq!(
+        forwarded_for(&app, "203.0.113.3").await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "every spoofed address shares the peer's one budget"
+    );
 }
