@@ -82,13 +82,17 @@ mod tests {
 
     #[test]
     fn addresses_and_networks_parse_and_junk_is_named() {
-        let t: TrustedProxies = "127.0.0.1, 10.0.0.0/8,::1, fd00::/8".parse().expect("parses");
+        let t: TrustedProxies = "127.0.0.1, 10.0.0.0/8,::1, fd00::/8"
+            .parse()
+            .expect("parses");
         assert!(t.contains(ip("10.42.7.9")));
         assert!(t.contains(ip("::ffff:127.0.0.1")));
         assert!(t.contains(ip("fd12::1")));
         assert!(!t.contains(ip("127.0.0.2")));
         assert!("".parse::<TrustedProxies>().expect("empty").0.is_empty());
-        let err = "10.0.0.0/8,ingress".parse::<TrustedProxies>().expect_err("refused");
+        let err = "10.0.0.0/8,ingress"
+            .parse::<TrustedProxies>()
+            .expect_err("refused");
         assert!(err.contains("`ingress`"), "{err}");
     }
 
@@ -102,14 +106,21 @@ mod tests {
         let h = headers(&[("x-real-ip", "198.51.100.4")]);
         assert_eq!(t.client(peer, &h), ip("198.51.100.4"));
         let h = headers(&[("x-forwarded-for", "garbage, 10.2.0.1")]);
-        assert_eq!(t.client(peer, &h), peer, "an unparsable hop is not believed");
+        assert_eq!(
+            t.client(peer, &h),
+            peer,
+            "an unparsable hop is not believed"
+        );
         assert_eq!(t.client(peer, &HeaderMap::new()), peer);
     }
 
     #[test]
     fn an_untrusted_peer_cannot_choose_its_address() {
         let t: TrustedProxies = "10.0.0.0/8".parse().expect("parses");
-        let h = headers(&[("x-forwarded-for", "203.0.113.7"), ("x-real-ip", "203.0.113.8")]);
+        let h = headers(&[
+            ("x-forwarded-for", "203.0.113.7"),
+            ("x-real-ip", "203.0.113.8"),
+        ]);
         assert_eq!(t.client(ip("192.0.2.1"), &h), ip("192.0.2.1"));
     }
 }

@@ -9,7 +9,7 @@ mod error;
 pub mod parse;
 pub mod shutdown;
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
