@@ -16,15 +16,22 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-/// Which cluster, for plan and apply.
+/// Which cluster.
 #[derive(Debug, Clone, clap::Args)]
-pub struct KubeArgs {
+pub struct ClusterArgs {
     /// Kubernetes: the kubeconfig context (default: the current context).
     #[arg(long, value_name = "NAME")]
     pub context: Option<String>,
     /// Kubernetes: the kubeconfig (default: $KUBECONFIG, then ~/.kube/config).
     #[arg(long, value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
+}
+
+/// Which cluster, and how to write to it, for plan and apply.
+#[derive(Debug, Clone, clap::Args)]
+pub struct KubeArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
     /// Kubernetes: take over fields another field manager set (server-side apply force).
     #[arg(long)]
     pub force_conflicts: bool,
@@ -52,10 +59,10 @@ fn block_on<T>(work: impl Future<Output = Result<T, ClusterError>>) -> Result<T,
     runtime.block_on(work).map_err(|e| e.to_string())
 }
 
-async fn connect(kube: &KubeArgs) -> Result<Cluster, ClusterError> {
+async fn connect(args: &ClusterArgs) -> Result<Cluster, ClusterError> {
     Cluster::connect(&ConnectOptions {
-        kubeconfig: kube.kubeconfig.clone(),
-        context: kube.context.clone(),
+        kubeconfig: args.kubeconfig.clone(),
+        context: args.context.clone(),
     })
     .await
 }
@@ -75,13 +82,26 @@ pub fn plan(
     kube: &KubeArgs,
 ) -> Result<(Plan, String), String> {
     block_on(async {
-        let cluster = connect(kube).await?;
+        let cluster = connect(&kube.cluster).await?;
         let opts = cluster_plan::Options {
             resolve_secrets: false,
             force_conflicts: kube.force_conflicts,
         };
         let plan = cluster_plan::plan(&cluster, compiled, artifacts, opts).await?;
         Ok((plan, place(&cluster, namespace(compiled)?)))
+    })
+}
+
+/// Reads the deployment's state from the cluster for `scf doctor`; the evidence and where
+/// it was read, in words.
+pub fn doctor_evidence(
+    compiled: &Compiled,
+    args: &ClusterArgs,
+) -> Result<(crate::doctor::cluster::Evidence, String), String> {
+    block_on(async {
+        let cluster = connect(args).await?;
+        let evidence = crate::doctor::cluster::gather(&cluster, &compiled.model).await?;
+        Ok((evidence, place(&cluster, namespace(compiled)?)))
     })
 }
 
@@ -105,7 +125,7 @@ pub struct Request<'a> {
 /// the namespace's Lease.
 pub fn apply(request: Request) -> ExitCode {
     let result = block_on(async {
-        let cluster = connect(request.kube).await?;
+        let cluster = connect(&request.kube.cluster).await?;
         run(&cluster, &request).await
     });
     match result {

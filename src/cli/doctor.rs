@@ -1,11 +1,15 @@
 //! `scf doctor`: the deployment guide's pre- and post-deployment checklists on this host
 //! ([`crate::doctor`]), as text or JSON; with `--detailed-exitcode`, exit 2 when a check
 //! fails. With `[[hosts]]`, every host (or each `--host`) runs them on itself through its
-//! agent over ssh, as `scf plan` reaches them.
+//! agent over ssh, as `scf plan` reaches them. With `--target kubernetes` (or
+//! `target.kind = "kubernetes"`), they run against the cluster through its API server.
 
+use super::cluster::ClusterArgs;
 use super::fleet::FleetArgs;
+use super::plan::TargetArg;
 use super::report::{color_stderr, fail, fail_all, styled};
 use crate::compile;
+use crate::config::TargetKind;
 use crate::doctor::{self, Phase};
 use crate::fleet::checkup::HostReport;
 use clap::ValueEnum;
@@ -51,20 +55,26 @@ pub struct DoctorArgs {
     /// Exit 0 when no check failed (warnings included), 2 when one did, 1 on error.
     #[arg(long)]
     detailed_exitcode: bool,
+    /// The target (default: framework.toml's target.kind).
+    #[arg(long, value_enum)]
+    target: Option<TargetArg>,
+    #[command(flatten)]
+    cluster: ClusterArgs,
     #[command(flatten)]
     fleet: FleetArgs,
 }
 
-/// What doctor checked: this host, or each host of a fleet.
+/// What doctor checked: this host, each host of a fleet, or a cluster (and where).
 enum Checked {
     One(doctor::Report),
     Fleet(Vec<HostReport>),
+    Cluster(doctor::Report, String),
 }
 
 impl Checked {
     fn failed(&self) -> bool {
         match self {
-            Checked::One(report) => report.failed(),
+            Checked::One(report) | Checked::Cluster(report, _) => report.failed(),
             Checked::Fleet(hosts) => hosts.iter().any(|h| h.report.failed()),
         }
     }
@@ -72,6 +82,7 @@ impl Checked {
     fn text(&self, color: bool) -> String {
         match self {
             Checked::One(report) => doctor::show::text(report, "this host", color),
+            Checked::Cluster(report, place) => doctor::show::text(report, place, color),
             Checked::Fleet(hosts) => hosts
                 .iter()
                 .map(|h| {
@@ -87,7 +98,7 @@ impl Checked {
     /// "address", "report"}]}`.
     fn json(&self) -> Result<String, serde_json::Error> {
         match self {
-            Checked::One(report) => doctor::show::json(report),
+            Checked::One(report) | Checked::Cluster(report, _) => doctor::show::json(report),
             Checked::Fleet(hosts) => serde_json::to_string_pretty(&serde_json::json!({
                 "format_version": doctor::FORMAT_VERSION,
                 "hosts": hosts,
@@ -116,12 +127,28 @@ pub fn run(config: &Path, args: &DoctorArgs) -> ExitCode {
                 "{}",
                 compiled.warnings.render(&compiled.sources, color_stderr())
             );
-            if compiled.model.host.is_none() {
+            let kind = args.target.unwrap_or(match compiled.model.target.kind {
+                TargetKind::Kubernetes => TargetArg::Kubernetes,
+                TargetKind::Host => TargetArg::Host,
+            });
+            if kind == TargetArg::Kubernetes {
+                if compiled.model.kubernetes.is_none() {
+                    return fail(
+                        "framework.toml has no [kubernetes] section, so there is no cluster deployment to check; add one (profiles/kubernetes.toml has the defaults)",
+                    );
+                }
+                match super::cluster::doctor_evidence(&compiled, &args.cluster) {
+                    Ok((evidence, place)) => Checked::Cluster(
+                        doctor::run_on_cluster(&compiled, phases, &evidence, SystemTime::now()),
+                        place,
+                    ),
+                    Err(e) => return fail(e),
+                }
+            } else if compiled.model.host.is_none() {
                 return fail(
-                    "framework.toml has no [host] section: scf doctor checks a host deployment (a Kubernetes deployment is not checked yet)",
+                    "framework.toml has no [host] section: add one, or check the cluster with --target kubernetes",
                 );
-            }
-            if compiled.model.fleet().is_some() {
+            } else if compiled.model.fleet().is_some() {
                 match super::fleet::doctor(&compiled, &args.fleet, phases) {
                     Ok(hosts) => Checked::Fleet(hosts),
                     Err(errors) => return fail_all(errors),

@@ -83,17 +83,30 @@ fn judge_backup(
         .and_then(|s| textfile::value(s, m::BACKUP_SIZE, &[("kind", kind)]))
         .map(|b| format!(", {:.1} MiB", b / f64::from(1 << 20)))
         .unwrap_or_default();
-    let at = at(last);
-    let age = now.duration_since(at).unwrap_or_default();
+    recent(&name, schedule, at(last), &size, &take, now)
+}
+
+/// Whether a job on `schedule` whose last success was `last` is overdue at `now`, as the
+/// backup alert judges ([`Cron::overdue_after`]); `detail` follows the evidence, `take`
+/// is the fix.
+pub(super) fn recent(
+    name: &str,
+    schedule: &Cron,
+    last: SystemTime,
+    detail: &str,
+    take: &str,
+    now: SystemTime,
+) -> Check {
+    let age = now.duration_since(last).unwrap_or_default();
     let Some(limit) = schedule.overdue_after() else {
-        return Check::pass(name, format!("last succeeded {}{size}", when(at)));
+        return Check::pass(name, format!("last succeeded {}{detail}", when(last)));
     };
     if age > limit {
         Check::fail(
             name,
             format!(
                 "last succeeded {}, {} ago; on `{schedule}` one is overdue after {} (as the backup alert judges)",
-                when(at),
+                when(last),
                 humantime::format_duration(whole_minutes(age)),
                 humantime::format_duration(limit)
             ),
@@ -103,8 +116,8 @@ fn judge_backup(
         Check::pass(
             name,
             format!(
-                "last succeeded {}, {} ago{size}",
-                when(at),
+                "last succeeded {}, {} ago{detail}",
+                when(last),
                 humantime::format_duration(whole_minutes(age))
             ),
         )
@@ -157,11 +170,11 @@ fn at(unix_seconds: f64) -> SystemTime {
 }
 
 /// `at 2026-12-04T02:00:00Z`.
-fn when(t: SystemTime) -> String {
+pub(super) fn when(t: SystemTime) -> String {
     format!("at {}", humantime::format_rfc3339_seconds(t))
 }
 
-fn whole_minutes(d: Duration) -> Duration {
+pub(super) fn whole_minutes(d: Duration) -> Duration {
     Duration::from_secs(d.as_secs() / 60 * 60)
 }
 

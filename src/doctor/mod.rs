@@ -11,10 +11,13 @@
 //! Before a deployment ([`Phase::Pre`]): framework.toml, its secrets, the certificate, the
 //! ports, memory and disk, the packages. After it ([`Phase::Post`]): the units and their
 //! sandboxes, `/health` and `/ready` through nginx, the database and every tenant,
-//! Prometheus and Alertmanager, the backups and the restore drill, journald.
+//! Prometheus and Alertmanager, the backups and the restore drill, journald. On
+//! Kubernetes ([`run_on_cluster`]), framework.toml and its secrets before, and after, what
+//! [`cluster`] reads through the API server.
 
 mod backups;
 mod certificate;
+pub mod cluster;
 mod monitoring;
 mod observe;
 mod packages;
@@ -78,21 +81,56 @@ pub fn run(
 
 fn pre(compiled: &Compiled, artifacts: &[Artifact], now: SystemTime) -> Vec<Check> {
     let model = &compiled.model;
-    let warnings = compiled.warnings.iter().count();
-    let mut checks = vec![match warnings {
-        0 => Check::pass(CONFIG_CHECK, "valid, no warnings"),
-        n => Check::warn(
-            CONFIG_CHECK,
-            format!("valid, with {n} warning{}", if n == 1 { "" } else { "s" }),
-            "`scf validate` shows each warning and its help line",
-        ),
-    }];
+    let mut checks = vec![config(compiled)];
     checks.extend(secrets::checks(artifacts));
     checks.extend(certificate::checks(model, now));
     checks.extend(ports::checks(model));
     checks.extend(resources::checks(model));
     checks.extend(packages::checks(model));
     checks
+}
+
+/// framework.toml is valid; its warnings make a warning.
+fn config(compiled: &Compiled) -> Check {
+    match compiled.warnings.iter().count() {
+        0 => Check::pass(CONFIG_CHECK, "valid, no warnings"),
+        n => Check::warn(
+            CONFIG_CHECK,
+            format!("valid, with {n} warning{}", if n == 1 { "" } else { "s" }),
+            "`scf validate` shows each warning and its help line",
+        ),
+    }
+}
+
+/// Runs the checks of `phases` for the Kubernetes deployment `compiled` describes: before,
+/// framework.toml and its secrets; after, what `evidence` (read by [`cluster::gather`])
+/// shows at `now`.
+pub fn run_on_cluster(
+    compiled: &Compiled,
+    phases: &[Phase],
+    evidence: &cluster::Evidence,
+    now: SystemTime,
+) -> Report {
+    let namespace = compiled
+        .model
+        .kubernetes
+        .as_ref()
+        .map_or("", |k| k.namespace.as_str());
+    let sections = phases
+        .iter()
+        .map(|&phase| Section {
+            phase,
+            checks: match phase {
+                Phase::Pre => {
+                    let mut checks = vec![config(compiled)];
+                    checks.extend(secrets::cluster_checks(&compiled.model));
+                    checks
+                }
+                Phase::Post => cluster::checks(evidence, namespace, now),
+            },
+        })
+        .collect();
+    Report::new(compiled.model.name().as_str(), sections)
 }
 
 fn post(compiled: &Compiled, artifacts: &[Artifact], now: SystemTime) -> Vec<Check> {

@@ -1,11 +1,14 @@
-//! Pre-deployment: every secret reference the host's files carry resolves here, by the
-//! rules `scf apply` fills them in with (set, readable, and writable into a host file as
-//! it is). A value is never shown: only the reference and the files that need it.
+//! Pre-deployment: every secret reference the host's files (or the cluster's Secret) carry
+//! resolves here, by the rules `scf apply` fills them in with (set, readable, and writable
+//! into a host file as it is). A value is never shown: only the reference and the files
+//! (or Secret keys) that need it.
 
 use super::report::Check;
 use crate::artifact::Artifact;
 use crate::config::values::SecretRef;
+use crate::model::Model;
 use crate::secret::{self, ResolveError};
+use crate::targets::kubernetes;
 use std::collections::BTreeMap;
 
 /// One check per secret reference of `artifacts`, in the order of the references.
@@ -23,6 +26,20 @@ pub fn checks(artifacts: &[Artifact]) -> Vec<Check> {
             }
         }
     }
+    resolve_all(&used)
+}
+
+/// One check per secret reference of the cluster's Secret, naming the keys that hold it.
+pub fn cluster_checks(model: &Model) -> Vec<Check> {
+    let mut used: BTreeMap<SecretRef, Vec<&str>> = BTreeMap::new();
+    for (key, reference) in kubernetes::secret_refs(model) {
+        used.entry(reference).or_default().push(key);
+    }
+    resolve_all(&used)
+}
+
+/// Resolves each reference as `scf apply` does, and judges it.
+fn resolve_all(used: &BTreeMap<SecretRef, Vec<&str>>) -> Vec<Check> {
     used.iter()
         .map(|(reference, users)| {
             let filled = secret::fill(&secret::marker(reference), secret::resolve).map(drop);

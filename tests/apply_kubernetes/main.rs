@@ -7,6 +7,7 @@
 
 mod cli;
 mod converge;
+mod doctor;
 mod mock;
 mod refusals;
 mod saved;
@@ -36,6 +37,7 @@ enum Scenario {
     ImagePullBackOffFailsTheWaitAtOnce,
     ErrImagePullFailsTheWaitAtOnce,
     FailedMigrationIsReportedWithItsLog,
+    DoctorPassesAHealthyDeploymentAndFailsEachBreak,
 }
 
 impl Scenario {
@@ -63,6 +65,9 @@ impl Scenario {
                 waits::stuck_pod(&mock, "ErrImagePull").await
             }
             Scenario::FailedMigrationIsReportedWithItsLog => waits::failed_migration(&mock).await,
+            Scenario::DoctorPassesAHealthyDeploymentAndFailsEachBreak => {
+                doctor::healthy_then_broken(&mock).await
+            }
         }
     }
 }
@@ -95,4 +100,5 @@ scenario_tests! {
     image_pull_back_off_fails_the_wait_at_once => ImagePullBackOffFailsTheWaitAtOnce,
     err_image_pull_fails_the_wait_at_once => ErrImagePullFailsTheWaitAtOnce,
     failed_migration_is_reported_with_its_log => FailedMigrationIsReportedWithItsLog,
+    doctor_passes_a_healthy_deployment_and_fails_each_break => DoctorPassesAHealthyDeploymentAndFailsEachBreak,
 }

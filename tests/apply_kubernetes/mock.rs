@@ -9,6 +9,7 @@ use kube::client::Body;
 use scf::cluster::apply::{ApplyOptions, Report, Step};
 use scf::cluster::rollout::Wait;
 use scf::cluster::{Cluster, ClusterError, lease, plan, sequence};
+use scf::doctor::Phase;
 use scf::plan::{Action, Plan, show};
 use serde_json::Value;
 use std::path::PathBuf;
@@ -163,6 +164,15 @@ impl Mock {
         .await
         .map(Option::unwrap_or_default);
         (result, steps)
+    }
+
+    /// What `scf doctor --target kubernetes` reports, both phases, at `now`.
+    pub(crate) async fn doctor(&self, now: std::time::SystemTime) -> scf::doctor::Report {
+        let (compiled, _) = self.compiled();
+        let evidence = scf::doctor::cluster::gather(&self.cluster, &compiled.model)
+            .await
+            .expect("doctor reads the cluster");
+        scf::doctor::run_on_cluster(&compiled, &[Phase::Pre, Phase::Post], &evidence, now)
     }
 
     pub(crate) fn mark(&self) -> usize {

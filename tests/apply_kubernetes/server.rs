@@ -34,6 +34,8 @@ enum Target {
     Object(String),
     Collection(String),
     Log(String),
+    /// The API server's proxy to a Service: what follows `/proxy`.
+    Proxy(String),
 }
 
 fn classify(path: &str) -> Target {
@@ -41,6 +43,9 @@ fn classify(path: &str) -> Target {
     let skip = if segs.first() == Some(&"api") { 2 } else { 3 };
     match &segs[skip.min(segs.len())..] {
         ["namespaces", _, "pods", pod, "log"] => Target::Log(pod.to_string()),
+        ["namespaces", _, "services", _, "proxy", rest @ ..] => {
+            Target::Proxy(format!("/{}", rest.join("/")))
+        }
         ["namespaces"] | ["namespaces", _, _] | [_] => Target::Collection(path.into()),
         _ => Target::Object(path.into()),
     }
@@ -67,6 +72,8 @@ pub struct Server {
     /// Every renewal of the apply's Lease fails.
     pub lease_renewals_fail: bool,
     pub logs: BTreeMap<String, String>,
+    /// Paths the framework Service answers 503 through the proxy (the rest: 200 `ok`).
+    pub unready: Vec<String>,
 }
 
 fn status(code: StatusCode, reason: &str, message: &str) -> Response<Body> {
@@ -126,6 +133,12 @@ impl Server {
                 ),
             },
             ("GET", Target::Collection(prefix)) => self.list(&prefix, &query),
+            ("GET", Target::Proxy(path)) if self.unready.contains(&path) => status(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ServiceUnavailable",
+                "no endpoints available for service \"framework:80\"",
+            ),
+            ("GET", Target::Proxy(_)) => Response::new(Body::from(b"ok\n".to_vec())),
             ("GET", Target::Log(pod)) => {
                 assert_eq!(query.get("tailLines").map(String::as_str), Some("20"));
                 Response::new(Body::from(

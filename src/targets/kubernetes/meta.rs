@@ -18,7 +18,7 @@ const NAME_LABEL: &str = "app.kubernetes.io/name";
 const COMPONENT_LABEL: &str = "app.kubernetes.io/component";
 
 /// The framework's Deployment, Service, Ingress, HPA and PDB.
-pub(super) const FRAMEWORK: &str = "framework";
+pub const FRAMEWORK: &str = "framework";
 /// The migration Job.
 pub(super) const MIGRATE_JOB: &str = "framework-migrate";
 /// The ConfigMap of the runtime's plain environment.
@@ -33,7 +33,7 @@ pub(super) const METRICS_PORT_NAME: &str = "metrics";
 /// The runtime's metrics listener port (`METRICS_LISTEN`).
 pub(super) const METRICS_PORT: i32 = scf_runtime::settings::METRICS_PORT as i32;
 /// Port of the framework Service, as in the guide.
-pub(super) const SERVICE_PORT: i32 = 80;
+pub const SERVICE_PORT: i32 = 80;
 
 /// The runtime's listen port, from `server.listen`.
 pub(super) fn port(c: Ctx) -> i32 {

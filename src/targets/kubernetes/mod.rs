@@ -28,7 +28,7 @@ mod storage;
 mod tests;
 
 pub use config::{SECRET_REFS_ANNOTATION, secret_refs};
-pub use meta::{INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL};
+pub use meta::{FRAMEWORK, INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, SERVICE_PORT};
 pub use object::{Object, ObjectError, api_resource, api_resources, to_yaml};
 pub use pod::{LIVENESS, READINESS, Timing};
 pub use runtime::{LIVENESS_PATH, READINESS_PATH, STOP_TIMEOUT_SECONDS};
