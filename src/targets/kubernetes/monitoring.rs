@@ -310,18 +310,18 @@ fn pod_monitor(c: Ctx) -> PodMonitor {
     let endpoints = scraped(c)
         .into_iter()
         .map(|s| PodMetricsEndpoint {
-            port: s.port,
-            path: s.path,
+            port: s.port.into(),
+            path: s.path.into(),
             interval: c.m.monitoring.scrape_interval.to_string(),
             relabelings: vec![Relabeling {
-                action: "replace",
-                target_label: "job",
-                replacement: s.job,
+                action: "replace".into(),
+                target_label: "job".into(),
+                replacement: s.job.into(),
             }],
         })
         .collect();
-    PodMonitor::new(
-        c.metadata(POD_MONITOR, App::Shared),
+    let mut monitor = PodMonitor::new(
+        POD_MONITOR,
         PodMonitorSpec {
             // Every pod of the deployment: the runtime's and the datastores'.
             selector: LabelSelector {
@@ -336,7 +336,9 @@ fn pod_monitor(c: Ctx) -> PodMonitor {
             },
             pod_metrics_endpoints: endpoints,
         },
-    )
+    );
+    monitor.metadata = c.metadata(POD_MONITOR, App::Shared);
+    monitor
 }
 
 /// The PrometheusRule: the Kubernetes rule groups, as the host's rule file would hold them.
@@ -346,10 +348,12 @@ fn prometheus_rule(c: Ctx) -> PrometheusRule {
         &c.m.monitoring.alerting.runbook_base_url,
         rules::kubernetes_groups(c.ns()),
     );
-    PrometheusRule::new(
-        c.metadata(PROMETHEUS_RULE, App::Shared),
+    let mut rule = PrometheusRule::new(
+        PROMETHEUS_RULE,
         PrometheusRuleSpec {
             groups: file.groups,
         },
-    )
+    );
+    rule.metadata = c.metadata(PROMETHEUS_RULE, App::Shared);
+    rule
 }

@@ -1,71 +1,28 @@
-//! The Prometheus Operator's custom resources scf emits, as typed serde structs at
-//! `monitoring.coreos.com/v1` that [`super::Object`] takes like the built-in kinds: a
-//! [`PodMonitor`] and a [`PrometheusRule`] (built in `monitoring`), validated against the
-//! operator's CRDs in the tests. Only the fields scf sets are modelled.
+//! The Prometheus Operator's custom resources scf emits, `monitoring.coreos.com/v1`, derived
+//! with [`kube::CustomResource`] so [`super::Object`] takes them like the built-in kinds: a
+//! [`PodMonitor`] and a [`PrometheusRule`] (built in `monitoring`), checked against the
+//! operator's pinned CRDs in the tests. Only the fields scf sets are modelled.
 
 use crate::targets::prometheus::schema::RuleGroup;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
-use serde::Serialize;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use kube::CustomResource;
+use serde::{Deserialize, Serialize};
 
 /// Name of the PodMonitor, for checks that look for it (`scf doctor`).
 pub const POD_MONITOR: &str = "framework";
 /// Name of the PrometheusRule, for checks that look for it (`scf doctor`).
 pub const PROMETHEUS_RULE: &str = "framework-alerts";
 
-/// Defines a namespaced custom resource of `monitoring.coreos.com/v1` with its spec type,
-/// as `k8s_openapi` defines the built-in kinds, so [`super::Object`] takes it like them.
-macro_rules! custom_resource {
-    ($kind:ident, $spec:ty, $plural:literal) => {
-        #[doc = concat!("A `", stringify!($kind), "` of the Prometheus Operator.")]
-        #[derive(Debug, Clone, PartialEq, Serialize)]
-        #[serde(rename_all = "camelCase")]
-        pub struct $kind {
-            api_version: &'static str,
-            kind: &'static str,
-            metadata: ObjectMeta,
-            spec: $spec,
-        }
-
-        impl $kind {
-            /// The resource of `metadata` and `spec`.
-            pub(super) fn new(metadata: ObjectMeta, spec: $spec) -> Self {
-                $kind {
-                    api_version: <$kind as k8s_openapi::Resource>::API_VERSION,
-                    kind: <$kind as k8s_openapi::Resource>::KIND,
-                    metadata,
-                    spec,
-                }
-            }
-        }
-
-        impl k8s_openapi::Resource for $kind {
-            const API_VERSION: &'static str = "monitoring.coreos.com/v1";
-            const GROUP: &'static str = "monitoring.coreos.com";
-            const KIND: &'static str = stringify!($kind);
-            const VERSION: &'static str = "v1";
-            const URL_PATH_SEGMENT: &'static str = $plural;
-            type Scope = k8s_openapi::NamespaceResourceScope;
-        }
-
-        impl k8s_openapi::Metadata for $kind {
-            type Ty = ObjectMeta;
-
-            fn metadata(&self) -> &ObjectMeta {
-                &self.metadata
-            }
-
-            fn metadata_mut(&mut self) -> &mut ObjectMeta {
-                &mut self.metadata
-            }
-        }
-    };
-}
-
-custom_resource!(PodMonitor, PodMonitorSpec, "podmonitors");
-custom_resource!(PrometheusRule, PrometheusRuleSpec, "prometheusrules");
-
-/// `PodMonitor.spec`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// `PodMonitor.spec`: which pods Prometheus scrapes, and on what.
+#[derive(CustomResource, Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[kube(
+    group = "monitoring.coreos.com",
+    version = "v1",
+    kind = "PodMonitor",
+    namespaced,
+    schema = "disabled",
+    derive = "PartialEq"
+)]
 #[serde(rename_all = "camelCase")]
 pub struct PodMonitorSpec {
     /// The pods, in every namespace of `namespace_selector`.
@@ -77,7 +34,7 @@ pub struct PodMonitorSpec {
 }
 
 /// The namespaces a PodMonitor looks in.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NamespaceSelector {
     /// The namespaces' names.
@@ -85,13 +42,13 @@ pub struct NamespaceSelector {
 }
 
 /// One scraped port of the selected pods.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PodMetricsEndpoint {
     /// The container port's name.
-    pub port: &'static str,
+    pub port: String,
     /// The metrics path.
-    pub path: &'static str,
+    pub path: String,
     /// The scrape interval, e.g. `15s`.
     pub interval: String,
     /// Relabellings of the target.
@@ -99,20 +56,28 @@ pub struct PodMetricsEndpoint {
 }
 
 /// A relabelling of the scraped target.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Relabeling {
     /// What it does, e.g. `replace`.
-    pub action: &'static str,
+    pub action: String,
     /// The label it sets.
-    pub target_label: &'static str,
+    pub target_label: String,
     /// The value it sets.
-    pub replacement: &'static str,
+    pub replacement: String,
 }
 
-/// `PrometheusRule.spec`: rule groups, as in a rule file.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// `PrometheusRule.spec`: rule groups, each as in a rule file.
+#[derive(CustomResource, Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[kube(
+    group = "monitoring.coreos.com",
+    version = "v1",
+    kind = "PrometheusRule",
+    namespaced,
+    schema = "disabled",
+    derive = "PartialEq"
+)]
 pub struct PrometheusRuleSpec {
-    /// The groups, each as in a rule file.
+    /// The groups.
     pub groups: Vec<RuleGroup>,
 }
