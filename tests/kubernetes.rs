@@ -277,6 +277,21 @@ const HOSTILE: &[(&str, &str, Fate)] = &[
     ("kubernetes.ingress_namespace", "yes", Fate::Inert),
     ("kubernetes.monitoring_namespace", "off", Fate::Inert),
     ("kubernetes.postgres.storage_class", "true", Fate::Inert),
+    (
+        "kubernetes.postgres.exporter_image",
+        "registry.example.com/exporter:yes",
+        Fate::Inert,
+    ),
+    (
+        "kubernetes.redis.exporter_image",
+        "exporter:1 ; rm -rf /",
+        Fate::Refused,
+    ),
+    (
+        "kubernetes.redis.exporter_image",
+        "exporter:latest",
+        Fate::Refused,
+    ),
     ("kubernetes.postgres.storage", "0123", Fate::Inert),
     ("kubernetes.resources.limits.cpu", "010", Fate::Inert),
     (
