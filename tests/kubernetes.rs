@@ -6,8 +6,9 @@
 
 mod support;
 
+use scf::targets::prometheus::{rule_tests, rules, schema};
 use scf_testkit::validators::checkov::{self, Framework};
-use scf_testkit::validators::{kubernetes, yaml};
+use scf_testkit::validators::{kubernetes, prometheus, yaml};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -110,9 +111,14 @@ fn every_scenario_passes_kubernetes_validate_checkov_kustomize_and_yamllint() {
         for (file, check) in skips(&k8s) {
             let allowed = match check.as_str() {
                 // The runtime reads credentials from its environment only.
-                "CKV_K8S_35" => {
-                    file == "deployment-framework.yaml" || file == "job-framework-migrate.yaml"
-                }
+                "CKV_K8S_35" => [
+                    "deployment-framework.yaml",
+                    "job-framework-migrate.yaml",
+                    // The exporter sidecars' datastore passwords.
+                    "statefulset-postgres.yaml",
+                    "statefulset-redis.yaml",
+                ]
+                .contains(&file.as_str()),
                 // Unpinned images: scf validate warns about each.
                 "CKV_K8S_43" => true,
                 _ => false,
@@ -211,6 +217,7 @@ fn no_secret_value_reaches_the_manifests() {
         .current_dir(dir.path())
         .env("SCF_DB_PASSWORD", sentinel)
         .env("SCF_DB_ADMIN_PASSWORD", sentinel)
+        .env("SCF_DB_MONITOR_PASSWORD", sentinel)
         .env("SCF_REDIS_PASSWORD", sentinel)
         .env("SCF_SECRET_KEY", sentinel)
         .env("SCF_FIELD_KEY", sentinel)
@@ -270,6 +277,21 @@ const HOSTILE: &[(&str, &str, Fate)] = &[
     ("kubernetes.ingress_namespace", "yes", Fate::Inert),
     ("kubernetes.monitoring_namespace", "off", Fate::Inert),
     ("kubernetes.postgres.storage_class", "true", Fate::Inert),
+    (
+        "kubernetes.postgres.exporter_image",
+        "registry.example.com/exporter:yes",
+        Fate::Inert,
+    ),
+    (
+        "kubernetes.redis.exporter_image",
+        "exporter:1 ; rm -rf /",
+        Fate::Refused,
+    ),
+    (
+        "kubernetes.redis.exporter_image",
+        "exporter:latest",
+        Fate::Refused,
+    ),
     ("kubernetes.postgres.storage", "0123", Fate::Inert),
     ("kubernetes.resources.limits.cpu", "010", Fate::Inert),
     (
@@ -376,4 +398,103 @@ fn string_count(dir: &Path, value: &str) -> usize {
         strings(&doc, &mut found);
     }
     found.iter().filter(|s| s.contains(value)).count()
+}
+
+/// The starter of the `kubernetes` profile with `[monitoring] operator = true`.
+fn operator_starter() -> (tempfile::TempDir, PathBuf) {
+    let (dir, file) = support::starter("kubernetes");
+    let mut config: toml::Table = std::fs::read_to_string(&file)
+        .expect("read")
+        .parse()
+        .expect("starter is TOML");
+    config
+        .entry("monitoring")
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+        .as_table_mut()
+        .expect("[monitoring] is a table")
+        .insert("operator".into(), toml::Value::Boolean(true));
+    std::fs::write(&file, toml::to_string(&config).expect("TOML")).expect("write");
+    (dir, file)
+}
+
+/// `groups` as a rule file, and the host's unit tests of the Kubernetes alerts beside it,
+/// through promtool: a broken or missing rule fails its test.
+fn promtool_rule_groups(groups: &serde_json::Value, namespace: &str, name: &str) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let rules_file = format!("{name}.rules.yml");
+    let rule_path = dir.path().join(&rules_file);
+    let doc = serde_json::json!({ "groups": groups });
+    std::fs::write(&rule_path, serde_json::to_string(&doc).expect("JSON")).expect("write");
+    // The runbooks document the build used: the first rule's runbook URL, less its anchor.
+    let runbooks = groups[0]["rules"][0]["annotations"]["runbook_url"]
+        .as_str()
+        .and_then(|u| u.split_once('#'))
+        .map(|(doc, _)| doc)
+        .expect("a runbook_url")
+        .parse()
+        .expect("url");
+    let alerts = rules::kubernetes_groups(namespace)
+        .into_iter()
+        .flat_map(|(_, alerts)| alerts)
+        .collect();
+    let tests = rule_tests::test_file(&rules_file, &runbooks, alerts);
+    let test_path = dir.path().join(format!("{name}.rules.test.yml"));
+    let text = schema::to_yaml("tests", "Kubernetes rules", &tests).expect("YAML");
+    std::fs::write(&test_path, text).expect("write");
+    prometheus::check_rules(&[&rule_path]).unwrap_or_else(|f| panic!("{f}"));
+    prometheus::test_rules(&[&test_path]).unwrap_or_else(|f| panic!("{f}"));
+}
+
+/// An object's namespace and project (its instance label).
+fn placed(object: &serde_json::Value) -> (&str, &str) {
+    let meta = &object["metadata"];
+    (
+        meta["namespace"].as_str().expect("namespace"),
+        meta["labels"]["app.kubernetes.io/instance"]
+            .as_str()
+            .expect("instance label"),
+    )
+}
+
+fn read_json(path: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path).expect("read");
+    serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn the_operator_scenario_passes_the_crd_schemas_and_its_rules_pass_promtool() {
+    let (dir, file) = operator_starter();
+    let k8s = build(dir.path(), &file).expect("kubernetes output");
+    let files = yaml_files(&k8s);
+    for f in [
+        "podmonitor-framework.yaml",
+        "prometheusrule-framework-alerts.yaml",
+    ] {
+        assert!(files.contains(f), "{f} in {files:?}");
+    }
+    assert!(
+        !files.contains("configmap-prometheus-rules.yaml"),
+        "{files:?}"
+    );
+    // The PodMonitor and the PrometheusRule against the operator's pinned CRDs.
+    kubernetes::validate(K8S_VERSION, &[&k8s]).unwrap_or_else(|f| panic!("{f}"));
+    kubernetes::kustomize(&k8s, K8S_VERSION).unwrap_or_else(|f| panic!("{f}"));
+    yaml::lint(&[&k8s]).unwrap_or_else(|f| panic!("{f}"));
+
+    let rule = read_json(&k8s.join("prometheusrule-framework-alerts.yaml"));
+    let (namespace, name) = placed(&rule);
+    promtool_rule_groups(&rule["spec"]["groups"], namespace, name);
+}
+
+#[test]
+fn without_the_operator_the_rules_configmap_passes_promtool() {
+    let (dir, file) = support::starter("kubernetes");
+    let k8s = build(dir.path(), &file).expect("kubernetes output");
+    let map = read_json(&k8s.join("configmap-prometheus-rules.yaml"));
+    let (namespace, name) = placed(&map);
+    let text = map["data"][format!("{name}.rules.yml")]
+        .as_str()
+        .expect("the rule file");
+    let rules: serde_json::Value = serde_saphyr::from_str(text).expect("rule file YAML");
+    promtool_rule_groups(&rules["groups"], namespace, name);
 }

@@ -374,15 +374,22 @@ async fn prunes(
         .iter()
         .filter(|r| r.kind != "Namespace")
     {
-        let list = cx
+        let list = match cx
             .cluster
             .api(resource, Some(namespace))
             .list(&ListParams::default().labels(&selector))
             .await
-            .map_err(|e| {
-                cx.cluster
-                    .fail(format!("list the {}s of {namespace}", resource.kind), e)
-            })?;
+        {
+            Ok(list) => list,
+            // A custom kind (the Prometheus Operator's) the cluster does not serve: nothing
+            // of it was applied.
+            Err(kube::Error::Api(s)) if s.code == 404 => continue,
+            Err(e) => {
+                return Err(cx
+                    .cluster
+                    .fail(format!("list the {}s of {namespace}", resource.kind), e));
+            }
+        };
         for item in list.items {
             let name = item.metadata.name.clone().unwrap_or_default();
             let entry = Entry {

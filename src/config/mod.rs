@@ -77,15 +77,21 @@ pub struct Config {
 }
 
 impl Config {
-    /// Whether scf configures postgres-exporter: Prometheus on a host whose PostgreSQL scf
-    /// manages. The monitoring role ([`Database::monitor_role`]) exists exactly then.
+    /// Whether scf configures postgres-exporter: Prometheus on a host or on Kubernetes (a
+    /// sidecar of the StatefulSet), with a PostgreSQL scf manages. The monitoring role
+    /// ([`Database::monitor_role`]) exists exactly then.
     pub fn monitors_postgres(&self) -> bool {
-        self.host.is_some() && self.monitoring.prometheus && self.database.managed
+        (self.host.is_some() || self.kubernetes.is_some())
+            && self.monitoring.prometheus
+            && self.database.managed
     }
 
-    /// Whether scf configures redis-exporter: Prometheus on a host whose Redis scf manages.
+    /// Whether scf configures redis-exporter: Prometheus on a host or on Kubernetes (a
+    /// sidecar of the StatefulSet), with a Redis scf manages.
     pub fn monitors_redis(&self) -> bool {
-        self.host.is_some() && self.monitoring.prometheus && self.redis.managed
+        (self.host.is_some() || self.kubernetes.is_some())
+            && self.monitoring.prometheus
+            && self.redis.managed
     }
 }
 

@@ -50,6 +50,10 @@ pub struct Monitoring {
     pub grafana: bool,
     /// How often Prometheus scrapes, e.g. `15s`.
     pub scrape_interval: Duration,
+    /// On Kubernetes, the cluster runs the Prometheus Operator: scf emits a `PodMonitor` and
+    /// a `PrometheusRule` instead of the scrape and rule ConfigMaps. Off by default.
+    #[serde(default)]
+    pub operator: bool,
     /// Who the alerts notify, through Alertmanager beside Prometheus on a host.
     pub alerting: Alerting,
 }
@@ -237,6 +241,11 @@ pub struct Datastore {
     /// The server image, ideally pinned by digest; `postgres:15` and `redis:7-alpine` by default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<ImageRef>,
+    /// The exporter sidecar's image, run when `monitoring.prometheus` is on;
+    /// `quay.io/prometheuscommunity/postgres-exporter:v0.17.1` and
+    /// `oliver006/redis_exporter:v1.74.0` by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exporter_image: Option<ImageRef>,
     /// Size of its persistent volume; `50Gi` (PostgreSQL) and `10Gi` (Redis) by default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage: Option<Quantity>,
@@ -255,6 +264,8 @@ pub struct Datastore {
 pub struct DatastoreSpec {
     /// The server image.
     pub image: ImageRef,
+    /// The exporter sidecar's image.
+    pub exporter_image: ImageRef,
     /// Size of its persistent volume.
     pub storage: Quantity,
     /// StorageClass of the volume, if not the cluster default.
@@ -267,7 +278,10 @@ impl Kubernetes {
     /// The PostgreSQL StatefulSet: the guide's PostgreSQL 15 unless overridden.
     pub fn postgres_spec(&self) -> DatastoreSpec {
         self.postgres.over(
-            "postgres:15",
+            (
+                "postgres:15",
+                "quay.io/prometheuscommunity/postgres-exporter:v0.17.1",
+            ),
             "50Gi",
             resources(("500m", "1Gi"), ("2", "4Gi")),
         )
@@ -280,8 +294,17 @@ impl Kubernetes {
         let mib = maxmemory.mib().max(256);
         let memory = |mib: u64| ByteSize::from_bytes(mib << 20).to_kubernetes();
         let defaults = resources(("250m", &memory(mib)), ("1", &memory(mib.div_ceil(4) * 5)));
-        self.redis.over("redis:7-alpine", "10Gi", defaults)
+        self.redis.over(
+            ("redis:7-alpine", "oliver006/redis_exporter:v1.74.0"),
+            "10Gi",
+            defaults,
+        )
     }
+}
+
+/// An exporter sidecar's resources: 50m CPU and 32Mi requested, limited to 200m and 128Mi.
+pub fn exporter_resources() -> Resources {
+    resources(("50m", "32Mi"), ("200m", "128Mi"))
 }
 
 /// Resources from `(cpu, memory)` requests and limits.
@@ -297,10 +320,14 @@ fn resources(requests: (&str, &str), limits: (&str, &str)) -> Resources {
 }
 
 impl Datastore {
-    /// These settings over the given defaults.
-    fn over(&self, image: &str, storage: &str, resources: Resources) -> DatastoreSpec {
+    /// These settings over the given defaults (the server's image, then its exporter's).
+    fn over(&self, images: (&str, &str), storage: &str, resources: Resources) -> DatastoreSpec {
         DatastoreSpec {
-            image: self.image.clone().unwrap_or_else(|| known(image)),
+            image: self.image.clone().unwrap_or_else(|| known(images.0)),
+            exporter_image: self
+                .exporter_image
+                .clone()
+                .unwrap_or_else(|| known(images.1)),
             storage: self.storage.clone().unwrap_or_else(|| known(storage)),
             storage_class: self.storage_class.clone(),
             resources: self.resources.clone().unwrap_or(resources),
@@ -375,6 +402,10 @@ resources = {{ requests = {{ cpu = "500m", memory = "1Gi" }}, limits = {{ cpu = 
         assert_eq!(k.postgres_spec().storage.as_str(), "50Gi");
         let redis = k.redis_spec("4gb".parse().expect("size"));
         assert_eq!(redis.image.to_string(), "redis:7-alpine");
+        assert_eq!(
+            redis.exporter_image.to_string(),
+            "oliver006/redis_exporter:v1.74.0"
+        );
         assert_eq!(redis.resources.requests.memory.as_str(), "4Gi");
         assert_eq!(redis.resources.limits.memory.as_str(), "5Gi");
         let small = k.redis_spec("100mb".parse().expect("size"));

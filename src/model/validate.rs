@@ -193,6 +193,18 @@ fn kubernetes_images(c: &Config, k: &crate::config::Kubernetes, f: &mut Findings
             k.redis_spec(c.redis.maxmemory).image,
         ));
     }
+    if c.monitors_postgres() {
+        images.push((
+            "kubernetes.postgres.exporter_image",
+            k.postgres_spec().exporter_image,
+        ));
+    }
+    if c.monitors_redis() {
+        images.push((
+            "kubernetes.redis.exporter_image",
+            k.redis_spec(c.redis.maxmemory).exporter_image,
+        ));
+    }
     for (path, image) in images {
         if image.digest.is_none() && image.tag.as_deref().is_none_or(|t| t == "latest") {
             f.error(
@@ -376,10 +388,10 @@ fn monitor_password(c: &Config, f: &mut Findings) {
             "scf::pg-monitor-password",
             "database",
             format!(
-                "Prometheus on this host scrapes postgres-exporter, whose role `{}` needs a password",
+                "Prometheus scrapes postgres-exporter (on the host, or beside the PostgreSQL StatefulSet), whose role `{}` needs a password",
                 c.database.monitor_role()
             ),
-            "set database.monitor_password, e.g. \"env:SCF_DB_MONITOR_PASSWORD\" (the `single-tenant` profile does), or set monitoring.prometheus = false",
+            "set database.monitor_password, e.g. \"env:SCF_DB_MONITOR_PASSWORD\" (the `single-tenant` and `kubernetes` profiles do), or set monitoring.prometheus = false",
         );
     }
 }

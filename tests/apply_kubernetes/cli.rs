@@ -86,6 +86,7 @@ fn end_to_end_on_a_real_cluster() {
             .envs([
                 ("SCF_DB_PASSWORD", "e2e-db"),
                 ("SCF_DB_ADMIN_PASSWORD", "e2e-db-admin"),
+                ("SCF_DB_MONITOR_PASSWORD", "e2e-db-monitor"),
                 ("SCF_REDIS_PASSWORD", "e2e-redis"),
                 ("SCF_SECRET_KEY", "e2e-key"),
                 ("SCF_FIELD_KEY", "e2e-field"),

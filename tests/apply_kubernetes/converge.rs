@@ -74,7 +74,7 @@ pub(crate) async fn first_apply(mock: &Mock) {
     let secret = mock.object(SECRET_PATH).expect("the Secret");
     assert_eq!(
         secret["data"].as_object().map(|d| d.len()),
-        Some(5),
+        Some(6),
         "{secret}"
     );
     assert!(
@@ -178,13 +178,14 @@ pub(crate) async fn prune(mock: &Mock) {
     );
     let plan = mock.plan(false, false).await.expect("plan");
     println!("{}", shown(&plan));
+    let rules = "k8s:v1/ConfigMap/ai-supply-chain/prometheus-rules";
     let scrape = "k8s:v1/ConfigMap/ai-supply-chain/prometheus-scrape";
-    assert_eq!(addresses(&plan, Action::Delete), vec![scrape]);
+    assert_eq!(addresses(&plan, Action::Delete), vec![rules, scrape]);
     assert!(shown(&plan).contains(&format!("- {scrape}")));
     let mark = mock.mark();
     let (result, _) = mock.apply(false, false).await;
     let report = result.expect("apply");
-    assert_eq!(report.pruned, vec![scrape.to_string()]);
+    assert_eq!(report.pruned, vec![rules.to_string(), scrape.to_string()]);
     let seen = mock.seen_since(mark);
     let last_delete = seen
         .iter()

@@ -48,6 +48,7 @@ impl Mock {
         for var in [
             "SCF_DB_PASSWORD",
             "SCF_DB_ADMIN_PASSWORD",
+            "SCF_DB_MONITOR_PASSWORD",
             "SCF_REDIS_PASSWORD",
             "SCF_SECRET_KEY",
             "SCF_FIELD_KEY",

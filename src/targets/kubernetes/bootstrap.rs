@@ -14,7 +14,7 @@ use super::pod::{FRAMEWORK_UID, hardened_container, plain_env, read_only_mount, 
 use crate::config::values::SecretRef;
 use crate::model::{K8S_POSTGRES_SERVICE, Model};
 use crate::render::Renderer;
-use crate::targets::postgres::{self, PASSWORD_ENV, Postgres};
+use crate::targets::postgres::{self, MONITOR_PASSWORD_ENV, PASSWORD_ENV, Postgres};
 use crate::targets::target::Target;
 use k8s_openapi::api::core::v1::{
     ConfigMap, ConfigMapVolumeSource, Container, EnvVar, KeyToPath, Volume,
@@ -26,6 +26,8 @@ use std::collections::BTreeMap;
 pub(super) const ADMIN_USER: &str = "postgres";
 /// The Secret key of the superuser's password.
 pub(super) const ADMIN_PASSWORD_KEY: &str = "POSTGRES_ADMIN_PASSWORD";
+/// The Secret key of the monitoring role's password, for bootstrap.sql and postgres-exporter.
+pub(super) const MONITOR_PASSWORD_KEY: &str = "POSTGRES_MONITOR_PASSWORD";
 /// The ConfigMap holding bootstrap.sql.
 pub(super) const CONFIG_MAP: &str = "postgres-bootstrap";
 /// Where a pod mounts the passwords it needs, as files named after their Secret keys.
@@ -39,6 +41,14 @@ const SQL_FILE: &str = "bootstrap.sql";
 pub(super) fn admin_password(m: &Model) -> Option<&SecretRef> {
     let db = &m.database;
     db.managed.then_some(db.admin_password.as_ref()).flatten()
+}
+
+/// The monitoring role's password reference, when a postgres-exporter sidecar logs in as it.
+pub(super) fn monitor_password(m: &Model) -> Option<&SecretRef> {
+    let db = &m.database;
+    m.monitors_postgres()
+        .then_some(db.monitor_password.as_ref())
+        .flatten()
 }
 
 /// The ConfigMap with bootstrap.sql, rendered from the host's template.
@@ -62,8 +72,11 @@ pub(super) fn config_map(c: Ctx) -> Result<ConfigMap, ObjectError> {
 pub(super) fn init_container(c: Ctx) -> Container {
     let db = &c.m.database;
     let file = |key: &str| format!("\"$(cat {SECRETS_DIR}/{key})\"");
+    let monitor = monitor_password(c.m)
+        .map(|_| format!("{MONITOR_PASSWORD_ENV}={} ", file(MONITOR_PASSWORD_KEY)))
+        .unwrap_or_default();
     let script = format!(
-        "PGPASSWORD={} {PASSWORD_ENV}={} exec psql -X -q -v ON_ERROR_STOP=1 -h {K8S_POSTGRES_SERVICE} -p {} -U {ADMIN_USER} -d postgres -f {SQL_DIR}/{SQL_FILE}",
+        "PGPASSWORD={} {PASSWORD_ENV}={} {monitor}exec psql -X -q -v ON_ERROR_STOP=1 -h {K8S_POSTGRES_SERVICE} -p {} -U {ADMIN_USER} -d postgres -f {SQL_DIR}/{SQL_FILE}",
         file(ADMIN_PASSWORD_KEY),
         file(vars::DATABASE_PASSWORD),
         db.port,
@@ -83,7 +96,9 @@ pub(super) fn init_container(c: Ctx) -> Container {
 }
 
 /// The Job's volumes for [`init_container`].
-pub(super) fn volumes() -> Vec<Volume> {
+pub(super) fn volumes(m: &Model) -> Vec<Volume> {
+    let mut keys = vec![vars::DATABASE_PASSWORD, ADMIN_PASSWORD_KEY];
+    keys.extend(monitor_password(m).map(|_| MONITOR_PASSWORD_KEY));
     vec![
         Volume {
             name: "bootstrap-sql".into(),
@@ -99,11 +114,7 @@ pub(super) fn volumes() -> Vec<Volume> {
             }),
             ..Volume::default()
         },
-        super::pod::secret_volume(
-            "passwords",
-            SECRET,
-            &[vars::DATABASE_PASSWORD, ADMIN_PASSWORD_KEY],
-        ),
+        super::pod::secret_volume("passwords", SECRET, &keys),
     ]
 }
 

@@ -10,7 +10,9 @@
 //! `CreateContainerConfigError` instead of starting with empty credentials. Without scf,
 //! fill it from an overlay with a `secretGenerator` (`behavior: merge`).
 
-use super::bootstrap::{ADMIN_PASSWORD_KEY, admin_password};
+use super::bootstrap::{
+    ADMIN_PASSWORD_KEY, MONITOR_PASSWORD_KEY, admin_password, monitor_password,
+};
 use super::meta::{App, CONFIG_MAP, Ctx, SECRET};
 use crate::config::values::SecretRef;
 use crate::model::{EnvValue, EnvVar, Model, Placement, runtime_env};
@@ -71,12 +73,14 @@ pub fn secret_refs(m: &Model) -> BTreeMap<&'static str, SecretRef> {
 }
 
 /// The runtime's secret variables and, with a managed database, the PostgreSQL
-/// superuser's password, which only the StatefulSet and the migration Job mount.
+/// superuser's password, which only the StatefulSet and the migration Job mount, and the
+/// monitoring role's, which only the Job and postgres-exporter read.
 fn keys(m: &Model, env: &PodEnv) -> BTreeMap<&'static str, SecretRef> {
     env.secrets
         .iter()
         .cloned()
         .chain(admin_password(m).map(|r| (ADMIN_PASSWORD_KEY, r.clone())))
+        .chain(monitor_password(m).map(|r| (MONITOR_PASSWORD_KEY, r.clone())))
         .collect()
 }
 

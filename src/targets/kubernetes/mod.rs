@@ -4,7 +4,8 @@
 //!
 //! [`objects`] is the single source: the target renders it to YAML, and plan and apply
 //! send the same list to the cluster (see [`Object::to_dynamic`]). Its order is the apply
-//! order: Namespace; configuration (ConfigMaps, Secret, the database bootstrap); storage (StatefulSets and their
+//! order: Namespace; configuration (ConfigMaps, Secret, the database bootstrap); monitoring
+//! (see `monitoring`); storage (StatefulSets and their
 //! Services); the migration Job; the Deployment and its Service; Ingress, autoscaler,
 //! disruption budget; NetworkPolicies.
 //!
@@ -15,11 +16,13 @@
 
 mod bootstrap;
 mod config;
+mod exporter;
 mod kustomize;
 mod meta;
 mod monitoring;
 mod network;
 mod object;
+mod operator;
 mod pod;
 mod runtime;
 mod scaling;
@@ -29,7 +32,9 @@ mod tests;
 
 pub use config::{SECRET_REFS_ANNOTATION, secret_refs};
 pub use meta::{FRAMEWORK, INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, SERVICE_PORT};
+pub use monitoring::{DASHBOARD_CONFIG_MAP, RULES_CONFIG_MAP};
 pub use object::{Object, ObjectError, api_resource, api_resources, to_yaml};
+pub use operator::{POD_MONITOR, PROMETHEUS_RULE, PodMonitor, PrometheusRule};
 pub use pod::{LIVENESS, READINESS, Timing};
 pub use runtime::{LIVENESS_PATH, READINESS_PATH, STOP_TIMEOUT_SECONDS};
 
@@ -62,11 +67,7 @@ pub fn objects(model: &Model) -> Result<Vec<Object>, ObjectError> {
     if bootstrap::admin_password(model).is_some() {
         out.push(bootstrap::config_map(c)?.into());
     }
-    let scrape = monitoring::config_map(c).map_err(|source| ObjectError::Yaml {
-        address: format!("k8s:v1/ConfigMap/{}/prometheus-scrape", c.ns()),
-        source,
-    })?;
-    out.extend(scrape.map(Object::from));
+    out.extend(monitoring::objects(c)?);
     for (set, service) in [storage::postgres(c), storage::redis(c)]
         .into_iter()
         .flatten()

@@ -2,8 +2,10 @@
 //! NetworkPolicies. Everything in the namespace is denied by default, both ways; then the
 //! framework may be reached only from the ingress controller's namespace (and from
 //! Prometheus's, to the metrics port), may reach DNS, PostgreSQL and Redis, and PostgreSQL and
-//! Redis may be reached only from the framework's pods (runtime and migration Job).
+//! Redis may be reached only from the framework's pods (runtime and migration Job), and
+//! their exporter sidecars only from Prometheus's namespace.
 
+use super::exporter;
 use super::meta::{App, Ctx, FRAMEWORK, METRICS_PORT, SERVICE_PORT, port};
 
 use crate::config::values::DomainName;
@@ -100,12 +102,20 @@ pub(super) fn policies(c: Ctx) -> Vec<NetworkPolicy> {
         (c.m.database.managed, App::Postgres, c.m.database.port),
         (c.m.redis.managed, App::Redis, c.m.redis.port),
     ];
+    let exporters = exporter::exporters(c);
     for (managed, app, port) in datastores {
         if managed {
-            let from = vec![NetworkPolicyIngressRule {
+            let mut from = vec![NetworkPolicyIngressRule {
                 from: Some(vec![pods(c, App::Shared)]),
                 ports: Some(vec![tcp(port.into())]),
             }];
+            // Prometheus reaches the exporter sidecar, and only it.
+            from.extend(exporters.iter().filter(|e| e.app == app).map(|e| {
+                NetworkPolicyIngressRule {
+                    from: Some(vec![namespace(c.k.monitoring_namespace.as_str())]),
+                    ports: Some(vec![tcp(e.port.into())]),
+                }
+            }));
             out.push(policy(c, app.name(), c.selector(app), from, None));
         }
     }

@@ -7,6 +7,7 @@
 //! [`kube::CustomResource`] (`#[kube(schema = "disabled")]`: their CRDs are the operators',
 //! pinned under `testkit/crds/` and checked in the test suite). Add one to [`objects!`]'s list.
 
+use super::operator::{PodMonitor, PrometheusRule};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::batch::v1::Job;
@@ -124,6 +125,8 @@ objects!(
     HorizontalPodAutoscaler,
     PodDisruptionBudget,
     NetworkPolicy,
+    PodMonitor,
+    PrometheusRule,
 );
 
 impl Object {

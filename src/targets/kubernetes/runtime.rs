@@ -180,7 +180,7 @@ pub(super) fn migrate_job(c: Ctx, env: &PodEnv) -> Result<Job, ObjectError> {
         if let Some(vars) = migrate.env.as_mut() {
             vars.extend(bootstrap::migration_env(c)?);
         }
-        volumes.extend(bootstrap::volumes());
+        volumes.extend(bootstrap::volumes(c.m));
         // One skip covers every unpinned image of the Job.
         if skips.iter().all(|s| s.check != UNPINNED) {
             skips.extend(unpinned_skip(&c.k.postgres_spec().image));

@@ -5,13 +5,15 @@
 //!
 //! Passwords come from the runtime's Secret, so one reference in framework.toml configures
 //! both ends: Redis's is `REDIS_PASSWORD`; PostgreSQL's superuser's is the admin key, and
-//! the migration Job gives the runtime's role its own (see `bootstrap`). Claims are retained when the
+//! the migration Job gives the runtime's role its own (see `bootstrap`). With Prometheus on,
+//! each pod also runs its exporter (see `exporter`). Claims are retained when the
 //! StatefulSet is deleted or scaled: scf never deletes data on its own.
 
 use super::bootstrap::{ADMIN_PASSWORD_KEY, ADMIN_USER, SECRETS_DIR};
+use super::exporter;
 use super::meta::{App, Ctx, SECRET};
 use super::pod::{
-    LIVENESS, POSTGRES_UID, READINESS, REDIS_UID, Timing, exec_probe, hardened_container,
+    LIVENESS, POSTGRES_UID, READINESS, REDIS_UID, Skip, Timing, exec_probe, hardened_container,
     hardened_pod, memory_volume, mount, plain_env, read_only_mount, resources, scratch_volume,
     secret_volume, skip_annotations, tcp_probe,
 };
@@ -35,8 +37,14 @@ use std::collections::BTreeMap;
 const PG_MOUNT: &str = "/var/lib/postgresql/data";
 /// Where Redis's volume is mounted and its snapshots written.
 const REDIS_MOUNT: &str = "/data";
-/// Connections beyond the runtime's pools: the migration Job and an operator's psql.
+/// Connections beyond the runtime's pools: the migration Job, postgres-exporter and an
+/// operator's psql.
 const PG_SPARE_CONNECTIONS: u64 = 10;
+/// Why a datastore's pod with an exporter sidecar takes a secret from the environment.
+const EXPORTER_SECRETS_AS_ENV: Skip = Skip {
+    check: "CKV_K8S_35",
+    reason: "the exporter sidecar reads its datastore password from the environment only",
+};
 
 /// What differs between the two datastores.
 struct Store<'a> {
@@ -213,9 +221,18 @@ fn build(c: Ctx, s: Store) -> (StatefulSet, Service) {
     container.readiness_probe = Some((s.probe)(READINESS));
     container.resources = Some(resources(&s.spec.resources));
     container.volume_mounts = Some(s.mounts);
+    let sidecar = exporter::sidecar(c, s.app);
 
     let mut metadata = c.metadata(s.name, s.app);
-    let skips: Vec<_> = unpinned_skip(&s.spec.image).into_iter().collect();
+    // One skip covers every unpinned image of the pod; the exporter reads its password
+    // from its environment only.
+    let unpinned = std::iter::once(&s.spec.image)
+        .chain(sidecar.as_ref().map(|_| &s.spec.exporter_image))
+        .find_map(unpinned_skip);
+    let skips: Vec<_> = unpinned
+        .into_iter()
+        .chain(sidecar.as_ref().map(|_| EXPORTER_SECRETS_AS_ENV))
+        .collect();
     metadata.annotations = (!skips.is_empty()).then(|| skip_annotations(&skips));
     let set = StatefulSet {
         metadata,
@@ -234,7 +251,11 @@ fn build(c: Ctx, s: Store) -> (StatefulSet, Service) {
                     labels: Some(c.labels(s.app)),
                     ..ObjectMeta::default()
                 }),
-                spec: Some(hardened_pod(s.uid, vec![container], s.volumes)),
+                spec: Some(hardened_pod(
+                    s.uid,
+                    std::iter::once(container).chain(sidecar).collect(),
+                    s.volumes,
+                )),
             },
             volume_claim_templates: Some(vec![claim(c, s.app, &s.spec)]),
             ..StatefulSetSpec::default()

@@ -47,6 +47,8 @@ fn objects_come_in_apply_order_each_in_its_own_file() {
             "Secret/framework-secret",
             "ConfigMap/postgres-bootstrap",
             "ConfigMap/prometheus-scrape",
+            "ConfigMap/prometheus-rules",
+            "ConfigMap/grafana-dashboard",
             "StatefulSet/postgres",
             "Service/postgres",
             "StatefulSet/redis",
@@ -68,7 +70,7 @@ fn objects_come_in_apply_order_each_in_its_own_file() {
     files.dedup();
     assert_eq!(files.len(), objects.len(), "one file per object");
     assert_eq!(
-        objects[10].address(),
+        objects[12].address(),
         "k8s:apps/v1/Deployment/ai-supply-chain/framework"
     );
     assert_eq!(objects[0].address(), "k8s:v1/Namespace/ai-supply-chain");
@@ -161,7 +163,7 @@ fn only_an_unpinned_image_skips_the_digest_check() {
 
     let digest = "a".repeat(64);
     let pinned = built(&format!(
-        "[kubernetes]\nimage = \"registry.example.com/ai-supply-chain:1.0.0@sha256:{digest}\"\npostgres = {{ image = \"postgres:15@sha256:{digest}\" }}\nredis = {{ image = \"redis:7-alpine@sha256:{digest}\" }}\n"
+        "[kubernetes]\nimage = \"registry.example.com/ai-supply-chain:1.0.0@sha256:{digest}\"\npostgres = {{ image = \"postgres:15@sha256:{digest}\", exporter_image = \"quay.io/prometheuscommunity/postgres-exporter:v0.17.1@sha256:{digest}\" }}\nredis = {{ image = \"redis:7-alpine@sha256:{digest}\", exporter_image = \"oliver006/redis_exporter:v1.74.0@sha256:{digest}\" }}\n"
     ));
     for o in &pinned {
         assert!(
@@ -173,10 +175,149 @@ fn only_an_unpinned_image_skips_the_digest_check() {
         );
     }
     let postgres = find(&pinned, "StatefulSet", "postgres").expect("postgres");
+    let skips: Vec<String> = annotations(postgres).into_values().collect();
+    assert_eq!(skips.len(), 1, "{skips:?}");
     assert!(
-        annotations(postgres).is_empty(),
-        "PostgreSQL reads its password from a file"
+        skips[0].starts_with("CKV_K8S_35=the exporter sidecar"),
+        "PostgreSQL reads its password from a file, only its exporter from the environment"
     );
+    let unmonitored = built(&format!(
+        "[monitoring]\nprometheus = false\n[kubernetes]\npostgres = {{ image = \"postgres:15@sha256:{digest}\" }}\n"
+    ));
+    let postgres = find(&unmonitored, "StatefulSet", "postgres").expect("postgres");
+    assert!(annotations(postgres).is_empty(), "no sidecar, no skip");
+}
+
+/// The exporter sidecars: one per managed datastore, hardened, each password from the
+/// Secret key that holds the reference framework.toml names, and reachable from
+/// Prometheus's namespace on its port only.
+#[test]
+fn each_datastore_runs_its_exporter_with_its_password_from_the_secret() {
+    let m = model("");
+    let objects = objects(&m).expect("objects");
+    let refs = secret_refs(&m);
+    for (set, exporter, var, key, port) in [
+        (
+            "postgres",
+            "postgres-exporter",
+            "DATA_SOURCE_PASS",
+            bootstrap::MONITOR_PASSWORD_KEY,
+            9187,
+        ),
+        (
+            "redis",
+            "redis-exporter",
+            "REDIS_PASSWORD",
+            scf_runtime::vars::REDIS_PASSWORD,
+            9121,
+        ),
+    ] {
+        let Some(Object::StatefulSet(s)) = find(&objects, "StatefulSet", set) else {
+            panic!("no {set}");
+        };
+        let pod = s
+            .spec
+            .as_ref()
+            .and_then(|s| s.template.spec.clone())
+            .expect("pod");
+        let c = pod
+            .containers
+            .iter()
+            .find(|c| c.name == exporter)
+            .unwrap_or_else(|| panic!("no {exporter} in {set}"));
+        let sc = c.security_context.as_ref().expect("securityContext");
+        assert_eq!(sc.read_only_root_filesystem, Some(true), "{exporter}");
+        assert_eq!(sc.allow_privilege_escalation, Some(false), "{exporter}");
+        let env = c.env.clone().unwrap_or_default();
+        let password = env.iter().find(|e| e.name == var).expect(var);
+        assert!(password.value.is_none(), "{exporter}: no value inline");
+        let from = password
+            .value_from
+            .as_ref()
+            .and_then(|f| f.secret_key_ref.as_ref())
+            .expect("a Secret ref");
+        assert_eq!((from.name.as_str(), from.key.as_str()), (meta::SECRET, key));
+        assert!(refs.contains_key(key), "{key} is filled by scf apply");
+        let policy = find(&objects, "NetworkPolicy", set).expect("policy");
+        let text = policy.to_yaml().expect("yaml");
+        assert!(
+            text.contains(&format!("port: {port}\n")) && text.contains("name: monitoring\n"),
+            "{text}"
+        );
+    }
+    assert_eq!(
+        refs[bootstrap::MONITOR_PASSWORD_KEY].to_string(),
+        "env:SCF_DB_MONITOR_PASSWORD"
+    );
+    let job = find(&objects, "Job", "framework-migrate").expect("job");
+    let text = job.to_yaml().expect("yaml");
+    assert!(
+        text.contains(crate::targets::postgres::MONITOR_PASSWORD_ENV),
+        "the bootstrap sets the monitoring role's password: {text}"
+    );
+}
+
+/// With the operator: a PodMonitor and a PrometheusRule replace the scrape jobs, the rules'
+/// ConfigMap and the pod annotations; the adapter rule stays for the autoscaler.
+#[test]
+fn the_operator_gets_a_pod_monitor_and_a_prometheus_rule_instead_of_config_maps() {
+    let objects = built("[monitoring]\noperator = true\n");
+    assert!(find(&objects, "PodMonitor", POD_MONITOR).is_some());
+    let rule = find(&objects, "PrometheusRule", PROMETHEUS_RULE).expect("PrometheusRule");
+    assert!(find(&objects, "ConfigMap", RULES_CONFIG_MAP).is_none());
+    let Some(Object::ConfigMap(scrape)) = find(&objects, "ConfigMap", "prometheus-scrape") else {
+        panic!("no adapter rule");
+    };
+    let keys: Vec<&String> = scrape.data.iter().flatten().map(|(k, _)| k).collect();
+    assert_eq!(keys, ["adapter-rules.yaml"]);
+    let deployment = find(&objects, "Deployment", "framework").expect("deployment");
+    assert!(
+        !deployment
+            .to_yaml()
+            .expect("yaml")
+            .contains("prometheus.io/scrape"),
+        "no annotations for a Prometheus that does not read them"
+    );
+    let text = rule.to_yaml().expect("yaml");
+    assert!(
+        text.starts_with("apiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\n"),
+        "{text}"
+    );
+    let monitor = find(&objects, "PodMonitor", POD_MONITOR).expect("monitor");
+    let text = monitor.to_yaml().expect("yaml");
+    for port in ["metrics", "pg-exporter", "redis-exporter"] {
+        assert!(text.contains(&format!("port: {port}\n")), "{text}");
+    }
+    for job in ["framework", "postgres", "redis"] {
+        assert!(text.contains(&format!("replacement: {job}\n")), "{text}");
+    }
+    assert_eq!(
+        monitor
+            .to_dynamic()
+            .expect("dynamic")
+            .types
+            .expect("types")
+            .kind,
+        "PodMonitor"
+    );
+}
+
+#[test]
+fn the_dashboard_config_map_is_labelled_for_the_grafana_sidecar() {
+    let objects = built("");
+    let Some(Object::ConfigMap(board)) = find(&objects, "ConfigMap", DASHBOARD_CONFIG_MAP) else {
+        panic!("no dashboard");
+    };
+    let labels = board.metadata.labels.clone().unwrap_or_default();
+    assert_eq!(
+        labels.get("grafana_dashboard").map(String::as_str),
+        Some("1")
+    );
+    let json = &board.data.as_ref().expect("data")["ai-supply-chain.json"];
+    let parsed: serde_json::Value = serde_json::from_str(json).expect("JSON");
+    assert!(parsed["panels"].as_array().is_some_and(|p| !p.is_empty()));
+    let without = built("[monitoring]\ngrafana = false\n");
+    assert!(find(&without, "ConfigMap", DASHBOARD_CONFIG_MAP).is_none());
 }
 
 #[test]

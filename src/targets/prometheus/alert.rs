@@ -25,7 +25,7 @@ pub struct Alert {
     /// The same series, with values that must not fire it.
     pub calm: Vec<(String, String)>,
     /// The labels the alert carries in the test, besides the rule's own.
-    pub labels: Vec<(&'static str, &'static str)>,
+    pub labels: Vec<(&'static str, String)>,
 }
 
 /// Samples per test series: enough for `for` plus the 5m rate windows.

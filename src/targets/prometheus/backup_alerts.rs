@@ -63,7 +63,11 @@ fn overdue(kind: &'static str, name: &'static str, cron: &Cron) -> Option<Alert>
         ),
         firing: Vec::new(),
         calm: Vec::new(),
-        labels: vec![("instance", NODE), ("job", "node"), ("kind", kind)],
+        labels: vec![
+            ("instance", NODE.into()),
+            ("job", "node".into()),
+            ("kind", kind.into()),
+        ],
     };
     let series = format!(
         "{}{{{}}}",
@@ -86,7 +90,7 @@ fn drill_failed() -> Alert {
         description: "The newest backup set did not restore or did not pass the database checks: see journalctl -u NAME-backup-verify.service, which names the damaged file or the failed check; rerun with systemctl start NAME-backup-verify.service.".into(),
         firing: vec![(series.clone(), format!("0x{n}"))],
         calm: vec![(series, format!("1x{n}"))],
-        labels: vec![("instance", NODE), ("job", "node")],
+        labels: vec![("instance", NODE.into()), ("job", "node".into())],
     }
 }
 
@@ -107,7 +111,7 @@ fn drill_overdue() -> Alert {
         description: "The weekly restore drill has not passed: check that NAME-backup-verify.timer is active (systemctl list-timers) and the drill's journal.".into(),
         firing: Vec::new(),
         calm: Vec::new(),
-        labels: vec![("instance", NODE), ("job", "node")],
+        labels: vec![("instance", NODE.into()), ("job", "node".into())],
     };
     let series = format!("{}{{{}}}", m::LAST_SUCCESS, node(""));
     timestamps(&mut alert, series, DRILL_MAX_AGE_HOURS);

@@ -10,6 +10,7 @@
 
 use super::metrics::{NODE_EXPORTER_PORT, POSTGRES_EXPORTER_PORT, REDIS_EXPORTER_PORT};
 use crate::artifact::{Artifact, Effect};
+use crate::config::values::SecretRef;
 use crate::model::{EnvValue, EnvVar, Model, Role, layout};
 use crate::render::Renderer;
 use crate::targets::env::Var;
@@ -65,40 +66,65 @@ struct Context {
     vars: Vec<Var>,
 }
 
+/// postgres-exporter's environment: it logs in as the monitoring role on loopback, to the
+/// maintenance database. The same on a host and in the StatefulSet's sidecar.
+pub fn postgres_vars(model: &Model, password: &SecretRef) -> Vec<EnvVar> {
+    let db = &model.database;
+    // The exporter builds its connection URL from these three, escaping the user and
+    // password itself: a password may hold any character a URL reserves.
+    vec![
+        plain(
+            "DATA_SOURCE_URI",
+            format!("127.0.0.1:{}/{MAINTENANCE_DB}?sslmode=disable", db.port),
+        ),
+        plain("DATA_SOURCE_USER", db.monitor_role()),
+        EnvVar {
+            name: "DATA_SOURCE_PASS",
+            value: EnvValue::Secret(password.clone()),
+        },
+    ]
+}
+
+/// redis-exporter's environment: Redis on loopback, with its password. The same on a host
+/// and in the StatefulSet's sidecar.
+pub fn redis_vars(model: &Model) -> Vec<EnvVar> {
+    vec![
+        plain(
+            "REDIS_ADDR",
+            format!("redis://127.0.0.1:{}", model.redis.port),
+        ),
+        EnvVar {
+            name: "REDIS_PASSWORD",
+            value: EnvValue::Secret(model.redis.password.clone()),
+        },
+    ]
+}
+
+fn plain(name: &'static str, value: String) -> EnvVar {
+    EnvVar {
+        name,
+        value: EnvValue::Plain(value),
+    }
+}
+
 /// The exporters of a host with Prometheus, in scrape order: postgres-exporter and
 /// redis-exporter for the servers scf manages there, node-exporter always.
 pub fn exporters(model: &Model) -> Vec<Exporter> {
     if !layout::exports_textfiles(model) {
         return Vec::new();
     }
-    let plain = |name, value: String| EnvVar {
-        name,
-        value: EnvValue::Plain(value),
-    };
     let mut out = Vec::new();
-    let db = &model.database;
-    if let Some(password) = db
+    if let Some(password) = model
+        .database
         .monitor_password
         .as_ref()
         .filter(|_| model.monitors_postgres())
     {
-        // The exporter builds its connection URL from these three, escaping the user and
-        // password itself: a password may hold any character a URL reserves.
         out.push(Exporter {
             job: "postgres",
             package: "prometheus-postgres-exporter",
             port: POSTGRES_EXPORTER_PORT,
-            vars: vec![
-                plain(
-                    "DATA_SOURCE_URI",
-                    format!("127.0.0.1:{}/{MAINTENANCE_DB}?sslmode=disable", db.port),
-                ),
-                plain("DATA_SOURCE_USER", db.monitor_role()),
-                EnvVar {
-                    name: "DATA_SOURCE_PASS",
-                    value: EnvValue::Secret(password.clone()),
-                },
-            ],
+            vars: postgres_vars(model, password),
             flags: Vec::new(),
         });
     }
@@ -107,16 +133,7 @@ pub fn exporters(model: &Model) -> Vec<Exporter> {
             job: "redis",
             package: "prometheus-redis-exporter",
             port: REDIS_EXPORTER_PORT,
-            vars: vec![
-                plain(
-                    "REDIS_ADDR",
-                    format!("redis://127.0.0.1:{}", model.redis.port),
-                ),
-                EnvVar {
-                    name: "REDIS_PASSWORD",
-                    value: EnvValue::Secret(model.redis.password.clone()),
-                },
-            ],
+            vars: redis_vars(model),
             flags: Vec::new(),
         });
     }

@@ -105,12 +105,20 @@ impl Target for Prometheus {
                 "Alerts for the scaling triggers of {}. {generated}\nTested by {test_name}: promtool test rules {test_name}",
                 model.name()
             ),
-            &rules::rule_file(model.name().as_str(), runbooks, model.backup.as_ref()),
+            &rules::rule_file(
+                model.name().as_str(),
+                runbooks,
+                rules::host_groups(model.backup.as_ref()),
+            ),
         )?;
         let tests = to_yaml(
             &test_name,
             &format!("Unit tests of {rules_name}: promtool test rules {test_name}\n{generated}"),
-            &rule_tests::test_file(&rules_name, runbooks, model.backup.as_ref()),
+            &rule_tests::test_file(
+                &rules_name,
+                runbooks,
+                rules::every_alert(model.backup.as_ref()),
+            ),
         )?;
         let file = |path: String, text| {
             Artifact::file(self.name(), format!("host{path}"), text)

@@ -1,24 +1,25 @@
-//! The `promtool test rules` file of the alert rules: for every alert of [`every_alert`], a test
+//! The `promtool test rules` file of a rule file: for each of its alerts (the host's, from
+//! [`super::rules::host_groups`], or the Kubernetes ones), a test
 //! that it is quiet just before its `for` has elapsed and firing after, with its labels
 //! and expanded annotations, and a test that it stays quiet on calm data.
 
-use super::rules::{annotations, every_alert, rule_labels};
+use super::alert::Alert;
+use super::rules::{annotations, rule_labels};
 use super::schema::{AlertTest, ExpectedAlert, InputSeries, TestFile, TestGroup};
-use crate::config::Backup;
 use crate::config::values::HttpUrl;
 
 /// `{{ $labels.NAME }}` replaced by the label's value, as Prometheus expands it.
-fn expand(text: &str, labels: &[(&str, &str)]) -> String {
+fn expand(text: &str, labels: &[(&str, String)]) -> String {
     labels.iter().fold(text.to_string(), |t, (k, v)| {
         t.replace(&format!("{{{{ $labels.{k} }}}}"), v)
     })
 }
 
-/// The `promtool test rules` file: for each alert, a firing test (quiet just before `for`
-/// has elapsed, firing after) and a calm one.
-pub fn test_file(rule_file: &str, runbooks: &HttpUrl, backup: Option<&Backup>) -> TestFile {
+/// The `promtool test rules` file of `rule_file`, which holds `alerts`: for each, a firing
+/// test (quiet just before `for` has elapsed, firing after) and a calm one.
+pub fn test_file(rule_file: &str, runbooks: &HttpUrl, alerts: Vec<Alert>) -> TestFile {
     let mut tests = Vec::new();
-    for a in every_alert(backup) {
+    for a in alerts {
         let at = |minutes: u32| format!("{minutes}m");
         let check = |minutes, exp_alerts| AlertTest {
             eval_time: at(minutes),
@@ -26,7 +27,7 @@ pub fn test_file(rule_file: &str, runbooks: &HttpUrl, backup: Option<&Backup>) -
             exp_alerts,
         };
         let mut exp_labels = rule_labels(a.scaling);
-        exp_labels.extend(a.labels.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        exp_labels.extend(a.labels.iter().map(|(k, v)| (k.to_string(), v.clone())));
         let expected = ExpectedAlert {
             exp_labels,
             exp_annotations: annotations(
@@ -70,6 +71,8 @@ pub fn test_file(rule_file: &str, runbooks: &HttpUrl, backup: Option<&Backup>) -
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Backup;
+    use crate::targets::prometheus::rules::every_alert;
 
     #[test]
     fn every_alert_has_a_firing_and_a_quiet_test() {
@@ -78,7 +81,7 @@ mod tests {
             "schedule = \"0 2 * * *\"\nfull_schedule = \"0 1 * * 0\"\ndir = \"/b\"\nretention = \"30d\"",
         )
         .expect("backup");
-        let file = test_file("x.rules.yml", &runbooks, Some(&backup));
+        let file = test_file("x.rules.yml", &runbooks, every_alert(Some(&backup)));
         let all = every_alert(Some(&backup));
         assert_eq!(
             all.len(),

@@ -3,7 +3,7 @@
 //! fields scf sets are modelled; each serializes to Prometheus's own key names.
 
 use crate::targets::error::TargetError;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// `prometheus.yml`.
@@ -70,8 +70,8 @@ pub struct RuleFile {
     pub groups: Vec<RuleGroup>,
 }
 
-/// A group of rules evaluated together.
-#[derive(Debug, Serialize)]
+/// A group of rules evaluated together; also the `groups` of a `PrometheusRule`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RuleGroup {
     /// The group's name.
     pub name: String,
@@ -80,7 +80,7 @@ pub struct RuleGroup {
 }
 
 /// An alerting rule.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AlertRule {
     /// The alert's name.
     pub alert: String,
