@@ -409,6 +409,7 @@ fn the_cronjobs_backup_sh_writes_a_set_the_drill_accepts() {
         .output()
         .expect("backup.sh");
     let said = text(&out);
+    eprintln!("the CronJob's backup.sh:\n{said}");
     assert!(out.status.success(), "backup.sh: {said}");
     assert!(
         !said.contains(ADMIN_PASSWORD),
@@ -441,6 +442,7 @@ fn the_cronjobs_backup_sh_writes_a_set_the_drill_accepts() {
     let metrics = d.dir.path().join("drill.prom");
     let out = drill(&d, &set, &metrics);
     let said = text(&out);
+    eprintln!("the drill:\n{said}");
     assert!(out.status.success(), "{said}");
     assert!(said.contains("restore drill passed in"), "{said}");
     assert!(said.contains("(2 database(s),"), "{said}");
