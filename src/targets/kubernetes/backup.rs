@@ -10,8 +10,9 @@
 //! superuser (DATABASE_URL plain, DATABASE_PASSWORD from the admin key), as a host's restores
 //! do as `postgres`: only a superuser reads every table and restores every owner. With an
 //! external database, the scripts get the runtime's DATABASE_URL (ConfigMap) and
-//! DATABASE_PASSWORD (Secret), as on a host, and there is no drill. With `[backup] s3`, the `aws` CLI gets AWS_ACCESS_KEY_ID and
-//! AWS_SECRET_ACCESS_KEY from the Secret when `[kubernetes.backup]` names them.
+//! DATABASE_PASSWORD (Secret), as on a host, and there is no drill. With `[backup] s3`, the
+//! `aws` CLI gets AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY from the Secret when
+//! `[kubernetes.backup]` names them.
 //!
 //! **Schedules.** Runs never overlap (`concurrencyPolicy: Forbid`), a run missed by more
 //! than [`STARTING_DEADLINE_SECONDS`] is skipped rather than started late, and the last
@@ -50,17 +51,17 @@ pub(super) const SCRIPTS: &str = "backup-scripts";
 /// The claim the backup sets are written to.
 pub(super) const CLAIM: &str = "backups";
 /// The daily backup's CronJob.
-pub const DAILY: &str = "backup";
+pub(super) const DAILY: &str = "backup";
 /// The weekly full backup's CronJob.
-pub const FULL: &str = "backup-full";
+pub(super) const FULL: &str = "backup-full";
 /// The restore drill's CronJob.
-pub const DRILL: &str = "backup-verify";
+pub(super) const DRILL: &str = "backup-verify";
 /// When the drill runs: Monday 04:00, after the night's backups, as the host's timer.
-pub const DRILL_SCHEDULE: &str = "0 4 * * 1";
+pub(super) const DRILL_SCHEDULE: &str = "0 4 * * 1";
 /// The restore Job, applied by hand.
 const RESTORE_JOB: &str = "backup-restore";
 /// The restore Job's file beside the manifests, which kustomization.yaml does not list.
-pub const RESTORE_EXAMPLE: &str = "restore-job.yaml.example";
+pub(super) const RESTORE_EXAMPLE: &str = "restore-job.yaml.example";
 /// Where the pods mount the scripts.
 const SCRIPTS_DIR: &str = "/etc/scf/backup";
 /// A run that could not start within an hour of its time is skipped.

@@ -7,7 +7,7 @@
 //! order: Namespace; configuration (ConfigMaps, Secret, the database bootstrap); storage (StatefulSets and their
 //! Services); the migration Job; the Deployment and its Service; Ingress, autoscaler,
 //! disruption budget; backups (scripts, volume, CronJobs); NetworkPolicies. The restore Job
-//! is rendered beside them, not listed ([`backup::RESTORE_EXAMPLE`]).
+//! is rendered beside them, not listed (`restore-job.yaml.example`).
 //!
 //! Every object carries the `app.kubernetes.io/*` labels; [`INSTANCE_LABEL`] (the project
 //! name) with [`MANAGED_BY_LABEL`] = [`MANAGED_BY`] is what apply prunes by. Secrets are
@@ -29,7 +29,6 @@ mod storage;
 #[cfg(test)]
 mod tests;
 
-pub use backup::{DAILY, DRILL, DRILL_SCHEDULE, FULL, RESTORE_EXAMPLE};
 pub use config::{SECRET_REFS_ANNOTATION, secret_refs};
 pub use meta::{INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL};
 pub use object::{Object, ObjectError, api_resource, api_resources, to_yaml};
@@ -41,6 +40,7 @@ use crate::artifact::Artifact;
 use crate::model::Model;
 use crate::render::Renderer;
 use crate::targets::error::TargetError;
+use backup::RESTORE_EXAMPLE;
 use config::PodEnv;
 use meta::Ctx;
 
