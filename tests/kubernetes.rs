@@ -231,6 +231,23 @@ fn backups_to_s3_pass_with_their_credentials_as_references() {
     let (dir, file) = support::starter("kubernetes");
     let text = std::fs::read_to_string(&file).expect("read");
     let backups = "\n[backup]\nschedule = \"0 2 * * *\"\nfull_schedule = \"0 1 * * 0\"\ndir = \"/backup/app\"\nretention = \"14d\"\ns3 = \"s3://bucket/prefix\"\n\n[kubernetes.backup]\nimage = \"registry.example.com/pg-aws:15\"\nstorage = \"20Gi\"\nstorage_class = \"standard\"\ns3_access_key_id = \"env:SCF_S3_KEY_ID\"\ns3_secret_access_key = \"env:SCF_S3_SECRET\"\n";
+    // Without an image that has aws, a warning; one key without the other, an error.
+    let config = file.to_str().expect("utf-8");
+    let without_image = backups.replace("image = \"registry.example.com/pg-aws:15\"\n", "");
+    std::fs::write(&file, format!("{text}{without_image}")).expect("write");
+    let warned = support::scf(dir.path(), &["validate", "--config", config]);
+    let said = String::from_utf8_lossy(&warned.stderr);
+    assert!(
+        warned.status.success() && said.contains("scf::k8s-backup-no-aws"),
+        "{said}"
+    );
+    let one_key = backups.replace("s3_secret_access_key = \"env:SCF_S3_SECRET\"\n", "");
+    std::fs::write(&file, format!("{text}{one_key}")).expect("write");
+    let refused = support::scf(dir.path(), &["validate", "--config", config]);
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{said}");
+    assert!(said.contains("scf::k8s-backup-s3-credentials"), "{said}");
+
     std::fs::write(&file, format!("{text}{backups}")).expect("write");
     let k8s = build(dir.path(), &file).expect("kubernetes output");
     let files = yaml_files(&k8s);
@@ -377,6 +394,18 @@ const HOSTILE: &[(&str, &str, Fate)] = &[
     ("framework.default_industry", "NO", Fate::Inert),
     ("framework.default_industry", "Y", Fate::Inert),
     ("framework.default_industry", "A'B", Fate::Refused),
+    (
+        "kubernetes.backup.image",
+        "app:1.0 ; rm -rf /",
+        Fate::Refused,
+    ),
+    ("kubernetes.backup.storage", "2Gi\"}", Fate::Refused),
+    ("kubernetes.backup.storage_class", "a b", Fate::Refused),
+    (
+        "kubernetes.backup.s3_access_key_id",
+        "AKIAIOSFODNN7EXAMPLE",
+        Fate::Refused,
+    ),
 ];
 
 /// Sets `path` (dotted) in `table` to `value`, creating tables on the way.
