@@ -2,7 +2,7 @@
 //! and a tenant database, the generated `backup.sh` dumps them with the connection read from
 //! the generated env file as systemd would pass it, the databases are dropped, and the
 //! generated `restore.sh` brings back the same rows. Also `bash -n` and shellcheck on the
-//! scripts of every scenario.
+//! scripts of every scenario, the host's and the Kubernetes ConfigMap's.
 
 mod support;
 
@@ -19,12 +19,66 @@ fn shellcheck() -> PathBuf {
     scf_testkit::tools::find("shellcheck").expect("shellcheck: run scripts/install-tools")
 }
 
+/// `bash -n` and shellcheck on `path`, silent both.
+fn check_script(label: &str, path: &Path) {
+    let bash = Command::new("bash")
+        .arg("-n")
+        .arg(path)
+        .output()
+        .expect("bash");
+    support::silent(&format!("{label}: bash -n"), &bash);
+    let check = Command::new(shellcheck())
+        .arg(path)
+        .output()
+        .expect("shellcheck");
+    support::silent(&format!("{label}: shellcheck"), &check);
+}
+
+/// The scripts of the Kubernetes backup ConfigMap under `out`, written out beside it.
+fn configmap_scripts(out: &Path) -> Vec<PathBuf> {
+    let file = out.join("kubernetes/configmap-backup-scripts.yaml");
+    let Ok(text) = std::fs::read_to_string(&file) else {
+        return Vec::new();
+    };
+    let map: k8s_openapi::api::core::v1::ConfigMap =
+        serde_saphyr::from_str(&text).expect("the ConfigMap parses");
+    let dir = out.join("configmap-scripts");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    map.data
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(name, script)| {
+            let path = dir.join(name);
+            std::fs::write(&path, script).expect("write the script");
+            path
+        })
+        .collect()
+}
+
 #[test]
 fn every_script_passes_bash_n_and_shellcheck() {
     let scenarios = support::scenarios();
-    let hosts = scenarios.iter().flat_map(|(scenario, dir, file)| {
-        support::hosts(scenario, &support::build(dir.path(), file))
-    });
+    let mut pods = 0;
+    let outs: Vec<(String, PathBuf)> = scenarios
+        .iter()
+        .map(|(scenario, dir, file)| (scenario.clone(), support::build(dir.path(), file)))
+        .collect();
+    for (scenario, out) in &outs {
+        for path in configmap_scripts(out) {
+            check_script(
+                &format!("{scenario}: the ConfigMap's {}", path.display()),
+                &path,
+            );
+            pods += 1;
+        }
+    }
+    assert_eq!(
+        pods, 2,
+        "the example's backup.sh and restore.sh for Kubernetes"
+    );
+    let hosts = outs
+        .iter()
+        .flat_map(|(scenario, out)| support::hosts(scenario, out));
     for (name, root) in hosts {
         let scripts = root.join(SCRIPTS);
         // The backups go with the database role: no host scripts on a fleet's other hosts.
@@ -40,18 +94,7 @@ fn every_script_passes_bash_n_and_shellcheck() {
             continue;
         }
         for script in ["backup.sh", "restore.sh"] {
-            let path = scripts.join(script);
-            let bash = Command::new("bash")
-                .arg("-n")
-                .arg(&path)
-                .output()
-                .expect("bash");
-            support::silent(&format!("{name}: bash -n {script}"), &bash);
-            let check = Command::new(shellcheck())
-                .arg(&path)
-                .output()
-                .expect("shellcheck");
-            support::silent(&format!("{name}: shellcheck {script}"), &check);
+            check_script(&format!("{name}: {script}"), &scripts.join(script));
         }
     }
 }

@@ -6,11 +6,15 @@
 //! Each failure drops what it made and records a failed drill that keeps the time of the
 //! last pass; so does a drill stopped by SIGTERM mid-restore; a scratch database a killed
 //! drill left is dropped by the next one. One test, its steps in order: one drill runs per
-//! server at a time.
+//! server at a time. Then the Kubernetes CronJob's: the ConfigMap's backup.sh, run with the
+//! CronJob's command and environment, writes a set the drill passes.
 
 mod support;
 
+use k8s_openapi::api::batch::v1::CronJob;
+use k8s_openapi::api::core::v1::{ConfigMap, Container, Secret};
 use scf_testkit::services::{postgres, psql};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use support::database::{Deployment, SECRETS};
@@ -139,27 +143,7 @@ fn copy_set(set: &Path, to: &Path) -> PathBuf {
 /// A deployment under database isolation with one tenant, migrated, and a daily set of
 /// it written by its backup.sh under `backups`; returns the set (`backups/latest`).
 fn backed_up(d: &Deployment, backups: &Path) -> PathBuf {
-    psql(
-        &postgres().admin_url(),
-        &format!("CREATE ROLE \"{}\" LOGIN CREATEDB", d.role),
-    )
-    .expect("create the role");
-    ok(d, &["db", "init"]);
-    ok(d, &["db", "migrate"]);
-    ok(
-        d,
-        &[
-            "tenant",
-            "create",
-            "--tenant-id",
-            "acme",
-            "--plan",
-            "small",
-            "--admin-email",
-            "admin@acme.example",
-        ],
-    );
-    ok(d, &["build", "--out", "out"]);
+    migrated(d);
     let pg = postgres();
     // As a superuser: the runtime's role may not read every table it serves from.
     let url = format!(
@@ -180,8 +164,44 @@ fn backed_up(d: &Deployment, backups: &Path) -> PathBuf {
     backups.join("latest")
 }
 
+/// The deployment's role, its database migrated with one tenant database, and its files
+/// built under `out/`.
+fn migrated(d: &Deployment) {
+    psql(
+        &postgres().admin_url(),
+        &format!("CREATE ROLE \"{}\" LOGIN CREATEDB", d.role),
+    )
+    .expect("create the role");
+    ok(d, &["build", "--out", "out"]);
+    ok(d, &["db", "init"]);
+    ok(d, &["db", "migrate"]);
+    ok(
+        d,
+        &[
+            "tenant",
+            "create",
+            "--tenant-id",
+            "acme",
+            "--plan",
+            "small",
+            "--admin-email",
+            "admin@acme.example",
+        ],
+    );
+}
+
+/// Held by each test for its drills: one drill runs per server at a time.
+static ONE_DRILL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_drill() -> std::sync::MutexGuard<'static, ()> {
+    ONE_DRILL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 #[test]
 fn a_good_set_passes_and_a_damaged_one_fails_and_scratch_databases_never_stay() {
+    let _one = one_drill();
     let backups = tempfile::tempdir().expect("backup dir");
     let extra = format!(
         "\n[backup]\ndir = \"{}\"\n",
@@ -289,4 +309,141 @@ fn a_good_set_passes_and_a_damaged_one_fails_and_scratch_databases_never_stay() 
         metric(&metrics, "scf_restore_drill_success").as_deref(),
         Some("0")
     );
+}
+
+/// The superuser password the Kubernetes scenario's Secret is filled with (the test server
+/// trusts local connections, so any will do; it must only reach the scripts' environment).
+const ADMIN_PASSWORD: &str = "admin-pw-never-shown";
+
+/// A built Kubernetes object.
+fn manifest<T: serde::de::DeserializeOwned>(d: &Deployment, file: &str) -> T {
+    let path = d.dir.path().join("out/kubernetes").join(file);
+    serde_saphyr::from_str(&std::fs::read_to_string(&path).expect("manifest"))
+        .unwrap_or_else(|e| panic!("{file}: {e}"))
+}
+
+/// The environment the kubelet gives `container`: plain values, the framework ConfigMap's,
+/// and the Secret's as `scf apply` fills them from their references; the PostgreSQL
+/// Service's name resolves to the test server, as cluster DNS would.
+fn pod_env(d: &Deployment, container: &Container) -> Vec<(String, String)> {
+    let config: ConfigMap = manifest(d, "configmap-framework-config.yaml");
+    let secret: Secret = manifest(d, "secret-framework-secret.yaml");
+    let annotations = secret.metadata.annotations.unwrap_or_default();
+    let refs: BTreeMap<String, String> =
+        serde_json::from_str(&annotations["scf.dev/secret-refs"]).expect("refs");
+    let secrets: BTreeMap<&str, &str> = SECRETS
+        .into_iter()
+        .chain([("SCF_DB_ADMIN_PASSWORD", ADMIN_PASSWORD)])
+        .collect();
+    let pg = postgres();
+    let service = format!("@{}:", pg.host());
+    let mut out = Vec::new();
+    for var in container.env.clone().unwrap_or_default() {
+        let from = var.value_from.unwrap_or_default();
+        let value = if let Some(v) = var.value {
+            v
+        } else if let Some(key) = from.config_map_key_ref {
+            config.data.as_ref().expect("data")[&key.key].clone()
+        } else if let Some(key) = from.secret_key_ref {
+            let reference = &refs[&key.key];
+            let name = reference.strip_prefix("env:").expect("an env: reference");
+            secrets[name].to_string()
+        } else {
+            panic!("{}: a source the test does not know", var.name)
+        };
+        out.push((var.name, value.replace("@postgres:", &service)));
+    }
+    out
+}
+
+fn first_container(job: &CronJob) -> &Container {
+    let pod = job
+        .spec
+        .as_ref()
+        .and_then(|s| s.job_template.spec.as_ref())
+        .and_then(|j| j.template.spec.as_ref())
+        .expect("a pod");
+    &pod.containers[0]
+}
+
+#[test]
+fn the_cronjobs_backup_sh_writes_a_set_the_drill_accepts() {
+    let _one = one_drill();
+    let backups = tempfile::tempdir().expect("backup dir");
+    let extra = format!(
+        "\n[backup]\ndir = \"{}\"\n\n[kubernetes]\nnamespace = \"scf-backup\"\nimage = \"registry.example.com/app:1.0.0\"\nreplicas = 1\ningress_class = \"nginx\"\nautoscaling = {{ min = 1, max = 2, cpu = 70, memory = 80, active_implementations = 30 }}\nresources = {{ requests = {{ cpu = \"100m\", memory = \"256Mi\" }}, limits = {{ cpu = \"1\", memory = \"1Gi\" }} }}\n",
+        backups.path().to_str().expect("utf-8")
+    );
+    let d = Deployment::new("bkk8s", &extra);
+    // What Kubernetes requires besides: the superuser's password, and TLS from cert-manager.
+    let config = std::fs::read_to_string(&d.config)
+        .expect("config")
+        .replacen(
+            "[database]\n",
+            "[database]\nadmin_password = \"env:SCF_DB_ADMIN_PASSWORD\"\n",
+            1,
+        )
+        .replacen(
+            "[tls]\n",
+            "[tls]\ncluster_issuer = \"letsencrypt-prod\"\n",
+            1,
+        );
+    std::fs::write(&d.config, config).expect("config");
+    migrated(&d);
+
+    // The ConfigMap's backup.sh, run with the daily CronJob's command and environment only.
+    let scripts: ConfigMap = manifest(&d, "configmap-backup-scripts.yaml");
+    let script = d.dir.path().join("backup.sh");
+    std::fs::write(&script, &scripts.data.expect("data")["backup.sh"]).expect("script");
+    let daily: CronJob = manifest(&d, "cronjob-backup.yaml");
+    let container = first_container(&daily);
+    let command = container.command.clone().expect("command");
+    assert_eq!(command[0], "bash");
+    let env = pod_env(&d, container);
+    let out = Command::new("bash")
+        .arg(&script)
+        .args(&command[2..])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .expect("backup.sh");
+    let said = text(&out);
+    eprintln!("the CronJob's backup.sh:\n{said}");
+    assert!(out.status.success(), "backup.sh: {said}");
+    assert!(
+        !said.contains(ADMIN_PASSWORD),
+        "the password was printed: {said}"
+    );
+
+    // A checksummed set with the main and the tenant database.
+    let set = backups.path().join("latest");
+    let sums = std::fs::read_to_string(set.join("SHA256SUMS")).expect("SHA256SUMS");
+    for dump in [
+        format!("{}.dump", d.database),
+        format!("{}_t_acme.dump", d.database),
+    ] {
+        assert!(sums.contains(&dump), "{dump} not in {sums}");
+    }
+    let check = Command::new("sha256sum")
+        .args(["--check", "--strict", "SHA256SUMS"])
+        .current_dir(&set)
+        .output()
+        .expect("sha256sum");
+    assert!(check.status.success(), "{}", text(&check));
+
+    // The drill CronJob verifies that set; scf backup verify accepts it.
+    let drill_job: CronJob = manifest(&d, "cronjob-backup-verify.yaml");
+    let verify = first_container(&drill_job)
+        .command
+        .clone()
+        .expect("command");
+    assert_eq!(verify.last().map(PathBuf::from), Some(set.clone()));
+    let metrics = d.dir.path().join("drill.prom");
+    let out = drill(&d, &set, &metrics);
+    let said = text(&out);
+    eprintln!("the drill:\n{said}");
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("restore drill passed in"), "{said}");
+    assert!(said.contains("(2 database(s),"), "{said}");
 }

@@ -21,6 +21,28 @@ fn build(dir: &Path, file: &Path) -> Option<PathBuf> {
     k8s.is_dir().then_some(k8s)
 }
 
+/// The restore Job's example as `restore-job.yaml`, alone in a temp dir beside `k8s`, validated;
+/// `None` without backups. kustomization.yaml must not list it.
+fn restore_example(k8s: &Path) -> Option<PathBuf> {
+    let example = k8s.join("restore-job.yaml.example");
+    if !example.is_file() {
+        return None;
+    }
+    let listed = std::fs::read_to_string(k8s.join("kustomization.yaml")).expect("read");
+    assert!(
+        !listed.contains("restore-job"),
+        "the restore Job is applied by hand only"
+    );
+    let dir = k8s.with_file_name("restore-job");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::copy(&example, dir.join(RESTORE)).expect("copy");
+    kubernetes::validate(K8S_VERSION, &[&dir]).unwrap_or_else(|f| panic!("{f}"));
+    Some(dir)
+}
+
+/// The restore Job's file name once copied for the validators.
+const RESTORE: &str = "restore-job.yaml";
+
 fn yaml_files(dir: &Path) -> BTreeSet<String> {
     std::fs::read_dir(dir)
         .expect("read dir")
@@ -110,15 +132,17 @@ fn every_scenario_passes_kubernetes_validate_checkov_kustomize_and_yamllint() {
 
         for (file, check) in skips(&k8s) {
             let allowed = match check.as_str() {
-                // The runtime reads credentials from its environment only.
+                // The runtime and the backup scripts read credentials from their environment only.
                 "CKV_K8S_35" => [
                     "deployment-framework.yaml",
                     "job-framework-migrate.yaml",
+                    "restore-job.yaml",
                     // The exporter sidecars' datastore passwords.
                     "statefulset-postgres.yaml",
                     "statefulset-redis.yaml",
                 ]
-                .contains(&file.as_str()),
+                .contains(&file.as_str())
+                    || file.starts_with("cronjob-backup"),
                 // Unpinned images: scf validate warns about each.
                 "CKV_K8S_43" => true,
                 _ => false,
@@ -130,6 +154,11 @@ fn every_scenario_passes_kubernetes_validate_checkov_kustomize_and_yamllint() {
         std::fs::create_dir(&copy).expect("mkdir");
         for f in &files {
             std::fs::copy(k8s.join(f), copy.join(f)).expect("copy");
+        }
+        // The restore Job, scanned like the rest though nothing applies it.
+        if let Some(restore) = restore_example(&k8s) {
+            expected_skips += u32::try_from(skips(&restore).len()).expect("a few skips");
+            std::fs::copy(restore.join(RESTORE), copy.join(RESTORE)).expect("copy");
         }
         built.push(name);
     }
@@ -199,6 +228,70 @@ fn external_datastores_and_pinned_images_pass_too_with_no_digest_skip() {
     assert!(
         config.contains("postgresql://framework@db.internal.example.com:5432/"),
         "{config}"
+    );
+}
+
+#[test]
+fn backups_to_s3_pass_with_their_credentials_as_references() {
+    let (dir, file) = support::starter("kubernetes");
+    let text = std::fs::read_to_string(&file).expect("read");
+    let backups = "\n[backup]\nschedule = \"0 2 * * *\"\nfull_schedule = \"0 1 * * 0\"\ndir = \"/backup/app\"\nretention = \"14d\"\ns3 = \"s3://bucket/prefix\"\n\n[kubernetes.backup]\nimage = \"registry.example.com/pg-aws:15\"\nstorage = \"20Gi\"\nstorage_class = \"standard\"\ns3_access_key_id = \"env:SCF_S3_KEY_ID\"\ns3_secret_access_key = \"env:SCF_S3_SECRET\"\n";
+    // Without an image that has aws, a warning; one key without the other, an error.
+    let config = file.to_str().expect("utf-8");
+    let without_image = backups.replace("image = \"registry.example.com/pg-aws:15\"\n", "");
+    std::fs::write(&file, format!("{text}{without_image}")).expect("write");
+    let warned = support::scf(dir.path(), &["validate", "--config", config]);
+    let said = String::from_utf8_lossy(&warned.stderr);
+    assert!(
+        warned.status.success() && said.contains("scf::k8s-backup-no-aws"),
+        "{said}"
+    );
+    let one_key = backups.replace("s3_secret_access_key = \"env:SCF_S3_SECRET\"\n", "");
+    std::fs::write(&file, format!("{text}{one_key}")).expect("write");
+    let refused = support::scf(dir.path(), &["validate", "--config", config]);
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{said}");
+    assert!(said.contains("scf::k8s-backup-s3-credentials"), "{said}");
+
+    std::fs::write(&file, format!("{text}{backups}")).expect("write");
+    let k8s = build(dir.path(), &file).expect("kubernetes output");
+    let files = yaml_files(&k8s);
+    for f in [
+        "configmap-backup-scripts.yaml",
+        "persistentvolumeclaim-backups.yaml",
+        "cronjob-backup.yaml",
+        "cronjob-backup-full.yaml",
+        "cronjob-backup-verify.yaml",
+        "networkpolicy-backup-s3.yaml",
+    ] {
+        assert!(files.contains(f), "{f} not in {files:?}");
+    }
+    kubernetes::validate(K8S_VERSION, &[&k8s]).unwrap_or_else(|f| panic!("{f}"));
+    kubernetes::kustomize(&k8s, K8S_VERSION).unwrap_or_else(|f| panic!("{f}"));
+    yaml::lint(&[&k8s]).unwrap_or_else(|f| panic!("{f}"));
+    // The restore Job, scanned with the policies that cover its pod.
+    let restore = restore_example(&k8s).expect("the restore Job");
+    std::fs::copy(restore.join(RESTORE), k8s.join(RESTORE)).expect("copy");
+    let report = checkov::scan(&k8s, &[Framework::Kubernetes], &[])
+        .expect("checkov runs")
+        .require_clean()
+        .unwrap_or_else(|f| panic!("{f}"));
+    let annotated = u32::try_from(skips(&k8s).len()).expect("a few skips");
+    assert_eq!(
+        report.skipped, annotated,
+        "every skip annotation is honoured"
+    );
+    let secret = std::fs::read_to_string(k8s.join("secret-framework-secret.yaml")).expect("read");
+    for reference in ["env:SCF_S3_KEY_ID", "env:SCF_S3_SECRET"] {
+        assert!(secret.contains(reference), "{secret}");
+    }
+    let daily = std::fs::read_to_string(k8s.join("cronjob-backup.yaml")).expect("read");
+    assert!(daily.contains("name: AWS_SECRET_ACCESS_KEY\n"), "{daily}");
+    assert!(daily.contains("registry.example.com/pg-aws:15"), "{daily}");
+    let scripts = std::fs::read_to_string(k8s.join("configmap-backup-scripts.yaml")).expect("read");
+    assert!(
+        scripts.contains("s3://bucket/prefix"),
+        "the script copies to S3"
     );
 }
 
@@ -322,6 +415,18 @@ const HOSTILE: &[(&str, &str, Fate)] = &[
     ("framework.default_industry", "NO", Fate::Inert),
     ("framework.default_industry", "Y", Fate::Inert),
     ("framework.default_industry", "A'B", Fate::Refused),
+    (
+        "kubernetes.backup.image",
+        "app:1.0 ; rm -rf /",
+        Fate::Refused,
+    ),
+    ("kubernetes.backup.storage", "2Gi\"}", Fate::Refused),
+    ("kubernetes.backup.storage_class", "a b", Fate::Refused),
+    (
+        "kubernetes.backup.s3_access_key_id",
+        "AKIAIOSFODNN7EXAMPLE",
+        Fate::Refused,
+    ),
 ];
 
 /// Sets `path` (dotted) in `table` to `value`, creating tables on the way.

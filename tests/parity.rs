@@ -380,6 +380,25 @@ fn alert_exprs(groups: &serde_json::Value) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// The host's backup timers (`NAME-backup*.timer`), each with its `OnCalendar=`.
+fn host_backup_timers(out: &Path) -> BTreeMap<String, String> {
+    let units = out.join("host/etc/systemd/system");
+    let prefix = format!("{NAME}-backup");
+    std::fs::read_dir(&units)
+        .expect("read the units")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|f| f.starts_with(&prefix) && f.ends_with(".timer"))
+        .map(|f| {
+            let calendar = read(&units.join(&f))
+                .lines()
+                .find_map(|l| l.strip_prefix("OnCalendar="))
+                .unwrap_or_else(|| panic!("{f} has no OnCalendar="))
+                .to_string();
+            (f, calendar)
+        })
+        .collect()
+}
+
 fn yaml_json(text: &str) -> serde_json::Value {
     serde_saphyr::from_str(text).expect("YAML")
 }
@@ -483,4 +502,67 @@ fn the_prometheus_rule_holds_the_same_groups_as_the_rules_configmap() {
         !out.join("kubernetes/configmap-prometheus-rules.yaml")
             .exists()
     );
+}
+
+#[test]
+fn every_backup_schedule_the_host_gets_kubernetes_gets_too() {
+    use k8s_openapi::api::batch::v1::CronJob;
+    let built = build_example();
+    let timers = host_backup_timers(&built.out);
+    assert_eq!(timers.len(), 3, "daily, full and the drill: {timers:?}");
+    for (timer, calendar) in &timers {
+        // NAME-backup-full.timer → the CronJob backup-full.
+        let job = timer
+            .strip_prefix(&format!("{NAME}-"))
+            .and_then(|t| t.strip_suffix(".timer"))
+            .expect("NAME-…timer");
+        let file = built.out.join(format!("kubernetes/cronjob-{job}.yaml"));
+        assert!(
+            file.is_file(),
+            "gap: the host runs {timer}, Kubernetes has no CronJob {job}"
+        );
+        let cron: CronJob = object(&built.out, &format!("cronjob-{job}.yaml"));
+        let schedule: scf::config::values::Cron = cron
+            .spec
+            .as_ref()
+            .expect("spec")
+            .schedule
+            .parse()
+            .expect("a cron schedule scf reads");
+        assert_eq!(
+            &schedule.to_on_calendar(),
+            calendar,
+            "the CronJob {job} runs when {timer} does"
+        );
+        // The same script, with the same kind, as the host's service runs.
+        let service = read(
+            &built
+                .out
+                .join(format!("host/etc/systemd/system/{NAME}-{job}.service")),
+        );
+        let exec = service
+            .lines()
+            .find_map(|l| l.strip_prefix("ExecStart="))
+            .expect("ExecStart=");
+        let pod = cron
+            .spec
+            .and_then(|s| s.job_template.spec)
+            .and_then(|j| j.template.spec)
+            .expect("pod");
+        let command = pod.containers[0].command.clone().unwrap_or_default();
+        let tail = |words: &[String]| words[words.len().saturating_sub(1)..].to_vec();
+        let host_words: Vec<String> = exec.split_whitespace().map(String::from).collect();
+        assert_eq!(
+            tail(&command),
+            tail(&host_words),
+            "{job}: {command:?} vs {exec}"
+        );
+        let program = |w: &str| w.rsplit('/').next().unwrap_or(w).to_string();
+        assert!(
+            command
+                .iter()
+                .any(|w| program(w) == program(&host_words[0])),
+            "{job} runs {command:?}, the host {exec}"
+        );
+    }
 }

@@ -355,6 +355,11 @@ pub fn conflict_or(cluster: &Cluster, address: &str, doing: &str, e: kube::Error
     }
 }
 
+/// Kinds a prune never deletes: the Namespace (listed by name, not label), and volume claims,
+/// which hold data (the backup sets'; the StatefulSets' claims carry scf's labels too), as
+/// the StatefulSets retain theirs: scf never deletes data on its own.
+const NEVER_PRUNED: [&str; 2] = ["Namespace", "PersistentVolumeClaim"];
+
 /// Deletes: what the inventory lists, or scf's labels mark, that is no longer desired.
 async fn prunes(
     cx: &Cx<'_>,
@@ -365,14 +370,14 @@ async fn prunes(
     let wanted: BTreeSet<String> = objects.iter().map(Object::address).collect();
     let mut found: BTreeMap<String, (Entry, Option<Value>)> = BTreeMap::new();
     for entry in &cx.inventory.entries {
-        if !wanted.contains(&entry.address()) {
+        if !wanted.contains(&entry.address()) && !NEVER_PRUNED.contains(&entry.kind.as_str()) {
             found.insert(entry.address(), (entry.clone(), None));
         }
     }
     let selector = format!("{INSTANCE_LABEL}={project},{MANAGED_BY_LABEL}={MANAGED_BY}");
     for resource in k8s::api_resources()
         .iter()
-        .filter(|r| r.kind != "Namespace")
+        .filter(|r| !NEVER_PRUNED.contains(&r.kind.as_str()))
     {
         let list = match cx
             .cluster

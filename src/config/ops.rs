@@ -216,6 +216,52 @@ pub struct Kubernetes {
     /// The Redis StatefulSet, when `redis.managed` is true.
     #[serde(default)]
     pub redis: Datastore,
+    /// The backup CronJobs, their volume and the restore drill, when `[backup]` is set.
+    #[serde(default)]
+    pub backup: KubernetesBackup,
+}
+
+/// `[kubernetes.backup]`: where the backup CronJobs write and what they run in. Every key
+/// has a built-in default.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KubernetesBackup {
+    /// Size of the volume the backup sets are written to; `100Gi` by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<Quantity>,
+    /// StorageClass of that volume; the cluster default when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_class: Option<Name>,
+    /// The image `backup.sh` and `restore.sh` run in: bash, coreutils, findutils and the
+    /// PostgreSQL client (pg_dump as new as the server), plus the `aws` CLI when `[backup] s3`
+    /// is set. `kubernetes.postgres.image` by default, which has no `aws`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<ImageRef>,
+    /// The image the restore drill (`scf backup verify`) runs in: the `scf` binary and
+    /// `pg_restore`. `kubernetes.image` by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drill_image: Option<ImageRef>,
+    /// The access key id for `[backup] s3`, as a reference (`env:NAME` or `file:/PATH`).
+    /// Without the two keys, the `aws` CLI finds credentials its own way (e.g. a workload
+    /// identity).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3_access_key_id: Option<SecretRef>,
+    /// The secret access key for `[backup] s3`, as a reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3_secret_access_key: Option<SecretRef>,
+}
+
+/// `[kubernetes.backup]` with the built-in defaults filled in.
+#[derive(Debug, Clone)]
+pub struct BackupSpec {
+    /// Size of the backup volume.
+    pub storage: Quantity,
+    /// StorageClass of the volume, if not the cluster default.
+    pub storage_class: Option<Name>,
+    /// The image of the backup and restore scripts.
+    pub image: ImageRef,
+    /// The image of the restore drill.
+    pub drill_image: ImageRef,
 }
 
 fn ingress_namespace() -> Name {
@@ -299,6 +345,21 @@ impl Kubernetes {
             "10Gi",
             defaults,
         )
+    }
+
+    /// The backup jobs' settings: 100Gi, the PostgreSQL image and the framework image
+    /// unless overridden.
+    pub fn backup_spec(&self) -> BackupSpec {
+        let b = &self.backup;
+        BackupSpec {
+            storage: b.storage.clone().unwrap_or_else(|| known("100Gi")),
+            storage_class: b.storage_class.clone(),
+            image: b
+                .image
+                .clone()
+                .unwrap_or_else(|| self.postgres_spec().image),
+            drill_image: b.drill_image.clone().unwrap_or_else(|| self.image.clone()),
+        }
     }
 }
 

@@ -171,6 +171,7 @@ fn kubernetes(c: &Config, f: &mut Findings) {
     }
     kubernetes_images(c, k, f);
     kubernetes_placement(c, k, f);
+    kubernetes_backup(c, k, f);
     if c.database.managed && c.database.admin_password.is_none() {
         f.error(
             "scf::k8s-admin-password",
@@ -205,6 +206,18 @@ fn kubernetes_images(c: &Config, k: &crate::config::Kubernetes, f: &mut Findings
             k.redis_spec(c.redis.maxmemory).exporter_image,
         ));
     }
+    let b = &k.backup;
+    for (path, image) in [
+        ("kubernetes.backup.image", &b.image),
+        ("kubernetes.backup.drill_image", &b.drill_image),
+    ] {
+        images.extend(
+            image
+                .clone()
+                .filter(|_| c.backup.is_some())
+                .map(|i| (path, i)),
+        );
+    }
     for (path, image) in images {
         if image.digest.is_none() && image.tag.as_deref().is_none_or(|t| t == "latest") {
             f.error(
@@ -223,6 +236,30 @@ fn kubernetes_images(c: &Config, k: &crate::config::Kubernetes, f: &mut Findings
                     .help(format!("set {path} with its digest, such as `{image}@sha256:…` (see `docker buildx imagetools inspect {image}`)")),
             );
         }
+    }
+}
+
+/// The backups' S3 copy on Kubernetes: an image with the aws CLI, and both keys or neither.
+fn kubernetes_backup(c: &Config, k: &crate::config::Kubernetes, f: &mut Findings) {
+    let b = &k.backup;
+    if c.backup.as_ref().is_none_or(|b| b.s3.is_none()) {
+        return;
+    }
+    if b.image.is_none() {
+        let path = "kubernetes.backup";
+        let message = "[backup] s3 is set, but the backup CronJobs run kubernetes.postgres.image, which has no aws CLI: each set would be written to the volume, then the copy would fail";
+        f.diags.push(
+            Diagnostic::warning("scf::k8s-backup-no-aws", message, Some(f.doc.locate(path)))
+                .help("set kubernetes.backup.image to an image with pg_dump and aws, such as one built FROM postgres:15 that installs awscli"),
+        );
+    }
+    if b.s3_access_key_id.is_some() != b.s3_secret_access_key.is_some() {
+        f.error(
+            "scf::k8s-backup-s3-credentials",
+            "kubernetes.backup",
+            "kubernetes.backup names one S3 key without the other",
+            "set both s3_access_key_id and s3_secret_access_key, or neither (the aws CLI then finds credentials its own way)",
+        );
     }
 }
 

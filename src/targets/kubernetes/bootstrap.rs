@@ -118,16 +118,20 @@ pub(super) fn volumes(m: &Model) -> Vec<Volume> {
     ]
 }
 
+/// The superuser's connection to the managed PostgreSQL, without its password.
+pub(super) fn admin_url(c: Ctx) -> String {
+    format!(
+        "postgresql://{ADMIN_USER}@{K8S_POSTGRES_SERVICE}:{}/postgres",
+        c.m.database.port
+    )
+}
+
 /// The migrate container's extra environment: migrate as the owner role, through the
 /// superuser's credentials.
 pub(super) fn migration_env(c: Ctx) -> Result<Vec<EnvVar>, ObjectError> {
     let db = &c.m.database;
-    let admin = format!(
-        "postgresql://{ADMIN_USER}@{K8S_POSTGRES_SERVICE}:{}/postgres",
-        db.port
-    );
     let url = scf_runtime::db::privileges::migration_url(
-        &admin,
+        &admin_url(c),
         db.name.as_str(),
         &c.m.database.owner_role(),
     )

@@ -72,16 +72,38 @@ pub fn secret_refs(m: &Model) -> BTreeMap<&'static str, SecretRef> {
     keys(m, &PodEnv::of(m))
 }
 
-/// The runtime's secret variables and, with a managed database, the PostgreSQL
-/// superuser's password, which only the StatefulSet and the migration Job mount, and the
-/// monitoring role's, which only the Job and postgres-exporter read.
+/// The runtime's secret variables; with a managed database, the PostgreSQL superuser's
+/// password, which only the StatefulSet, the migration Job and the backup jobs mount, and
+/// the monitoring role's, which only the Job and postgres-exporter read; and the backups'
+/// S3 credentials.
 fn keys(m: &Model, env: &PodEnv) -> BTreeMap<&'static str, SecretRef> {
     env.secrets
         .iter()
         .cloned()
         .chain(admin_password(m).map(|r| (ADMIN_PASSWORD_KEY, r.clone())))
         .chain(monitor_password(m).map(|r| (MONITOR_PASSWORD_KEY, r.clone())))
+        .chain(s3_credentials(m))
         .collect()
+}
+
+/// The `aws` CLI's access key id, a key of the runtime's Secret with `[backup] s3`.
+pub(super) const S3_ACCESS_KEY_ID: &str = "AWS_ACCESS_KEY_ID";
+/// The `aws` CLI's secret access key, a key of the runtime's Secret with `[backup] s3`.
+pub(super) const S3_SECRET_ACCESS_KEY: &str = "AWS_SECRET_ACCESS_KEY";
+
+/// The `[kubernetes.backup]` S3 credentials the Secret holds for the backup jobs: each key
+/// and its reference, when `[backup] s3` is set.
+pub(super) fn s3_credentials(m: &Model) -> Vec<(&'static str, SecretRef)> {
+    let (Some(k), Some(_)) = (&m.kubernetes, m.backup.as_ref().and_then(|b| b.s3.as_ref())) else {
+        return Vec::new();
+    };
+    [
+        (S3_ACCESS_KEY_ID, &k.backup.s3_access_key_id),
+        (S3_SECRET_ACCESS_KEY, &k.backup.s3_secret_access_key),
+    ]
+    .into_iter()
+    .filter_map(|(key, r)| Some((key, r.clone()?)))
+    .collect()
 }
 
 /// The Namespace, enforcing Pod Security `restricted`.

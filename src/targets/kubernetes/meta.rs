@@ -44,12 +44,14 @@ pub(super) fn port(c: Ctx) -> i32 {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum App {
     /// Namespace-wide objects: the Namespace, configuration, policies. As a selector: every
-    /// framework pod, the server's and the migration Job's.
+    /// framework pod, the server's, the migration Job's and the backup jobs'.
     Shared,
     /// The framework server.
     Server,
     /// The migration Job.
     Migration,
+    /// The backup CronJobs, the restore drill and the restore Job.
+    Backup,
     /// The managed PostgreSQL.
     Postgres,
     /// The managed Redis.
@@ -60,7 +62,7 @@ impl App {
     /// `app.kubernetes.io/name`.
     pub fn name(self) -> &'static str {
         match self {
-            App::Shared | App::Server | App::Migration => FRAMEWORK,
+            App::Shared | App::Server | App::Migration | App::Backup => FRAMEWORK,
             App::Postgres => K8S_POSTGRES_SERVICE,
             App::Redis => K8S_REDIS_SERVICE,
         }
@@ -72,6 +74,7 @@ impl App {
             App::Shared => None,
             App::Server => Some("server"),
             App::Migration => Some("migration"),
+            App::Backup => Some("backup"),
             App::Postgres => Some("database"),
             App::Redis => Some("cache"),
         }

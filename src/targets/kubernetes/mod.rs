@@ -7,13 +7,15 @@
 //! order: Namespace; configuration (ConfigMaps, Secret, the database bootstrap); monitoring
 //! (see `monitoring`); storage (StatefulSets and their
 //! Services); the migration Job; the Deployment and its Service; Ingress, autoscaler,
-//! disruption budget; NetworkPolicies.
+//! disruption budget; backups (scripts, volume, CronJobs); NetworkPolicies. The restore Job
+//! is rendered beside them, not listed (`restore-job.yaml.example`).
 //!
 //! Every object carries the `app.kubernetes.io/*` labels; [`INSTANCE_LABEL`] (the project
 //! name) with [`MANAGED_BY_LABEL`] = [`MANAGED_BY`] is what apply prunes by. Secrets are
 //! never in the output: see [`SECRET_REFS_ANNOTATION`]. The target renders whenever
 //! `[kubernetes]` is present, whatever `target.kind` says.
 
+mod backup;
 mod bootstrap;
 mod config;
 mod exporter;
@@ -43,6 +45,7 @@ use crate::artifact::Artifact;
 use crate::model::Model;
 use crate::render::Renderer;
 use crate::targets::error::TargetError;
+use backup::RESTORE_EXAMPLE;
 use config::PodEnv;
 use meta::Ctx;
 
@@ -81,6 +84,7 @@ pub fn objects(model: &Model) -> Result<Vec<Object>, ObjectError> {
     out.push(network::ingress(c).into());
     out.push(scaling::autoscaler(c).into());
     out.push(scaling::disruption_budget(c).into());
+    out.extend(backup::objects(c, &env)?);
     out.extend(network::policies(c).into_iter().map(Object::from));
     Ok(out)
 }
@@ -94,6 +98,23 @@ impl Target for Manifests {
         self.artifacts(model)
             .map_err(|e| TargetError::Document(Box::new(e)))
     }
+}
+
+/// The restore Job with how to run it, beside the manifests but not in kustomization.yaml.
+fn restore_example(model: &Model) -> Result<Option<Artifact>, ObjectError> {
+    let Some(k) = &model.kubernetes else {
+        return Ok(None);
+    };
+    let c = Ctx { m: model, k };
+    let Some(job) = backup::restore_job(c) else {
+        return Ok(None);
+    };
+    let yaml = Object::from(job).to_yaml()?;
+    Ok(Some(Artifact::file(
+        "kubernetes",
+        format!("{DIR}/{RESTORE_EXAMPLE}"),
+        format!("{}{yaml}", backup::restore_help(c)),
+    )))
 }
 
 impl Manifests {
@@ -125,6 +146,7 @@ impl Manifests {
             format!("{DIR}/kustomization.yaml"),
             kustomization,
         ));
+        out.extend(restore_example(model)?);
         Ok(out)
     }
 }

@@ -2,8 +2,9 @@
 //! NetworkPolicies. Everything in the namespace is denied by default, both ways; then the
 //! framework may be reached only from the ingress controller's namespace (and from
 //! Prometheus's, to the metrics port), may reach DNS, PostgreSQL and Redis, and PostgreSQL and
-//! Redis may be reached only from the framework's pods (runtime and migration Job), and
-//! their exporter sidecars only from Prometheus's namespace.
+//! Redis may be reached only from the framework's pods (runtime, migration Job, backups),
+//! and their exporter sidecars only from Prometheus's namespace; with `[backup] s3`, the
+//! backup pods may also reach HTTPS anywhere (a policy cannot name a bucket's host).
 
 use super::exporter;
 use super::meta::{App, Ctx, FRAMEWORK, METRICS_PORT, SERVICE_PORT, port};
@@ -102,6 +103,20 @@ pub(super) fn policies(c: Ctx) -> Vec<NetworkPolicy> {
         (c.m.database.managed, App::Postgres, c.m.database.port),
         (c.m.redis.managed, App::Redis, c.m.redis.port),
     ];
+    if c.m.backup.as_ref().is_some_and(|b| b.s3.is_some()) {
+        let https = NetworkPolicyEgressRule {
+            to: Some(any_address()),
+            ports: Some(vec![tcp(443)]),
+        };
+        let selector = c.selector(App::Backup);
+        out.push(policy(
+            c,
+            "backup-s3",
+            selector,
+            Vec::new(),
+            Some(vec![https]),
+        ));
+    }
     let exporters = exporter::exporters(c);
     for (managed, app, port) in datastores {
         if managed {
@@ -162,18 +177,11 @@ fn datastore_egress(
     let to = if managed {
         vec![pods(c, app)]
     } else {
-        let cidrs = match host.as_str().parse::<std::net::IpAddr>() {
-            Ok(std::net::IpAddr::V4(ip)) => vec![format!("{ip}/32")],
-            Ok(std::net::IpAddr::V6(ip)) => vec![format!("{ip}/128")],
-            Err(_) => vec!["0.0.0.0/0".into(), "::/0".into()],
-        };
-        cidrs
-            .into_iter()
-            .map(|cidr| NetworkPolicyPeer {
-                ip_block: Some(IPBlock { cidr, except: None }),
-                ..NetworkPolicyPeer::default()
-            })
-            .collect()
+        match host.as_str().parse::<std::net::IpAddr>() {
+            Ok(std::net::IpAddr::V4(ip)) => vec![ip_block(format!("{ip}/32"))],
+            Ok(std::net::IpAddr::V6(ip)) => vec![ip_block(format!("{ip}/128"))],
+            Err(_) => any_address(),
+        }
     };
     NetworkPolicyEgressRule {
         to: Some(to),
@@ -208,6 +216,21 @@ fn policy(
 fn pods(c: Ctx, app: App) -> NetworkPolicyPeer {
     NetworkPolicyPeer {
         pod_selector: Some(c.selector(app)),
+        ..NetworkPolicyPeer::default()
+    }
+}
+
+/// Any address, IPv4 and IPv6.
+fn any_address() -> Vec<NetworkPolicyPeer> {
+    ["0.0.0.0/0", "::/0"]
+        .into_iter()
+        .map(|cidr| ip_block(cidr.into()))
+        .collect()
+}
+
+fn ip_block(cidr: String) -> NetworkPolicyPeer {
+    NetworkPolicyPeer {
+        ip_block: Some(IPBlock { cidr, except: None }),
         ..NetworkPolicyPeer::default()
     }
 }

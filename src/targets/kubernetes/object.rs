@@ -10,8 +10,8 @@
 use super::operator::{PodMonitor, PrometheusRule};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret, Service};
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, PersistentVolumeClaim, Secret, Service};
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -64,6 +64,8 @@ macro_rules! objects {
         #[derive(Debug, Clone, PartialEq, Serialize)]
         #[serde(untagged)]
         #[allow(missing_docs)]
+        // A build makes a few dozen objects, moved a few times: size does not matter here.
+        #[allow(clippy::large_enum_variant)]
         pub enum Object {
             $($kind($kind),)*
         }
@@ -120,6 +122,8 @@ objects!(
     StatefulSet,
     Service,
     Job,
+    CronJob,
+    PersistentVolumeClaim,
     Deployment,
     Ingress,
     HorizontalPodAutoscaler,

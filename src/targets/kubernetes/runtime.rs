@@ -68,7 +68,7 @@ fn runtime_skips(c: Ctx) -> Vec<Skip> {
 }
 
 /// The framework container running `command`, with the runtime's whole environment.
-fn framework_container(c: Ctx, env: &PodEnv, name: &str, command: &[&str]) -> Container {
+pub(super) fn framework_container(c: Ctx, env: &PodEnv, name: &str, command: &[&str]) -> Container {
     let mut container = hardened_container(name, c.k.image.to_string(), FRAMEWORK_UID);
     container.command = Some(command.iter().map(|a| a.to_string()).collect());
     container.env_from = Some(vec![EnvFromSource {
@@ -97,7 +97,7 @@ fn data_dir(env: &PodEnv) -> String {
         .unwrap_or_else(|| "/var/lib/scf".into())
 }
 
-fn framework_volumes() -> Vec<k8s_openapi::api::core::v1::Volume> {
+pub(super) fn framework_volumes() -> Vec<k8s_openapi::api::core::v1::Volume> {
     vec![
         scratch_volume("tmp", "256Mi"),
         scratch_volume("data", "1Gi"),

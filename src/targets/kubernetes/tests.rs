@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The example, with `extra` TOML layered over it.
-fn model(extra: &str) -> Model {
+pub(super) fn model(extra: &str) -> Model {
     let dir = tempfile::tempdir().expect("temp dir");
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/framework.toml");
     let file = dir.path().join("framework.toml");
@@ -59,6 +59,11 @@ fn objects_come_in_apply_order_each_in_its_own_file() {
             "Ingress/framework",
             "HorizontalPodAutoscaler/framework",
             "PodDisruptionBudget/framework",
+            "ConfigMap/backup-scripts",
+            "PersistentVolumeClaim/backups",
+            "CronJob/backup",
+            "CronJob/backup-full",
+            "CronJob/backup-verify",
             "NetworkPolicy/default-deny",
             "NetworkPolicy/framework",
             "NetworkPolicy/postgres",
