@@ -133,16 +133,18 @@ fn every_scenario_passes_kubernetes_validate_checkov_kustomize_and_yamllint() {
         for (file, check) in skips(&k8s) {
             let allowed = match check.as_str() {
                 // The runtime and the backup scripts read credentials from their environment only.
-                "CKV_K8S_35" => [
-                    "deployment-framework.yaml",
-                    "job-framework-migrate.yaml",
-                    "restore-job.yaml",
-                    // The exporter sidecars' datastore passwords.
-                    "statefulset-postgres.yaml",
-                    "statefulset-redis.yaml",
-                ]
-                .contains(&file.as_str())
-                    || file.starts_with("cronjob-backup"),
+                "CKV_K8S_35" => {
+                    [
+                        "deployment-framework.yaml",
+                        "job-framework-migrate.yaml",
+                        "restore-job.yaml",
+                        // The exporter sidecars' datastore passwords.
+                        "statefulset-postgres.yaml",
+                        "statefulset-redis.yaml",
+                    ]
+                    .contains(&file.as_str())
+                        || file.starts_with("cronjob-backup")
+                }
                 // Unpinned images: scf validate warns about each.
                 "CKV_K8S_43" => true,
                 _ => false,

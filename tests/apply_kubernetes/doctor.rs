@@ -3,7 +3,7 @@
 //! object, a stuck pod, an overdue CronJob, `/ready` refused) fails its check with the fix.
 
 use crate::mock::{DEPLOYMENT_PATH, Mock, NS, applied_once};
-use scf::doctor::{Report, Status, show};
+use scf::doctor::{Phase, Report, Status, show};
 use serde_json::{Value, json};
 use std::time::{Duration, SystemTime};
 
@@ -53,16 +53,31 @@ fn edit(mock: &Mock, path: &str, change: impl FnOnce(&mut Value)) {
 }
 
 pub(crate) async fn healthy_then_broken(mock: &Mock) {
+    mock.append(
+        "[backup]\nschedule = \"0 2 * * *\"\nfull_schedule = \"0 1 * * 0\"\n\
+         dir = \"/backup/ai-supply-chain\"\nretention = \"30d\"\n",
+    );
     applied_once(mock).await;
     let now = SystemTime::now();
     let cron_jobs = cron_jobs_succeeded(mock, now, Duration::from_secs(3600));
     let report = mock.doctor(now).await;
     let text = show::text(&report, PLACE, false);
     println!("{text}");
-    let checks: Vec<_> = report.sections.iter().flat_map(|s| &s.checks).collect();
+    // The starter's unpinned images warn before deployment; after it, every check passes.
+    assert!(!report.failed(), "{text}");
+    let after = report
+        .sections
+        .iter()
+        .find(|s| s.phase == Phase::Post)
+        .expect("post");
     assert!(
-        checks.iter().all(|c| c.status == Status::Pass),
+        after.checks.iter().all(|c| c.status == Status::Pass),
         "a healthy deployment passes every check:\n{text}"
+    );
+    assert_eq!(
+        cron_jobs.len(),
+        3,
+        "daily, full and the drill: {cron_jobs:?}"
     );
     for name in [
         "framework.toml",
@@ -150,12 +165,12 @@ pub(crate) async fn healthy_then_broken(mock: &Mock) {
     );
     mock.server.lock().expect("server").objects.remove(&pod);
 
-    // An overdue CronJob: the last success three days ago.
+    // Overdue CronJobs: the last success ten days ago, past even the weekly bound.
     assert!(
         !cron_jobs.is_empty(),
         "the kubernetes profile schedules backups"
     );
-    cron_jobs_succeeded(mock, now, Duration::from_secs(3 * 86400));
+    cron_jobs_succeeded(mock, now, Duration::from_secs(10 * 86400));
     let report = mock.doctor(now).await;
     for name in &cron_jobs {
         let c = check(&report, &format!("CronJob {name}"));

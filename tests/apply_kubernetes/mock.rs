@@ -80,6 +80,12 @@ impl Mock {
         std::fs::write(&self.config, text.replacen(from, to, 1)).expect("write");
     }
 
+    /// Appends `toml` (whole tables) to framework.toml.
+    pub(crate) fn append(&self, toml: &str) {
+        let text = std::fs::read_to_string(&self.config).expect("read");
+        std::fs::write(&self.config, format!("{text}\n{toml}")).expect("write");
+    }
+
     pub(crate) fn set_secret(&self, var: &str, value: &str) {
         std::fs::write(self.dir.path().join("secrets").join(var), value).expect("secret");
     }
