@@ -4,9 +4,11 @@
 //!
 //! [`objects`] is the single source: the target renders it to YAML, and plan and apply
 //! send the same list to the cluster (see [`Object::to_dynamic`]). Its order is the apply
-//! order: Namespace; configuration (ConfigMaps, Secret, the database bootstrap); storage (StatefulSets and their
-//! Services); the migration Job; the Deployment and its Service; Ingress, autoscaler,
-//! disruption budget; NetworkPolicies.
+//! order: Namespace; configuration (ConfigMaps, Secret, the database bootstrap); storage
+//! (StatefulSets and their Services, the uploads claim); the migration Job; the API's
+//! Deployment, each agent kind's worker Deployment, and the API's Service; Ingress;
+//! autoscalers (KEDA's for the workers when it is on) and disruption budgets;
+//! NetworkPolicies.
 //!
 //! Every object carries the `app.kubernetes.io/*` labels; [`INSTANCE_LABEL`] (the project
 //! name) with [`MANAGED_BY_LABEL`] = [`MANAGED_BY`] is what apply prunes by. Secrets are
@@ -15,6 +17,7 @@
 
 mod bootstrap;
 mod config;
+mod keda;
 mod kustomize;
 mod meta;
 mod monitoring;
@@ -26,6 +29,7 @@ mod scaling;
 mod storage;
 #[cfg(test)]
 mod tests;
+mod workers;
 
 pub use config::{SECRET_REFS_ANNOTATION, secret_refs};
 pub use meta::{INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL};
@@ -74,12 +78,17 @@ pub fn objects(model: &Model) -> Result<Vec<Object>, ObjectError> {
         out.push(set.into());
         out.push(service.into());
     }
+    out.push(storage::uploads_claim(c).into());
     out.push(runtime::migrate_job(c, &env)?.into());
     out.push(runtime::deployment(c, &env).into());
+    for kind in meta::AGENT_KINDS {
+        out.push(workers::deployment(c, &env, kind).into());
+    }
     out.push(runtime::framework_service(c).into());
     out.push(network::ingress(c).into());
     out.push(scaling::autoscaler(c).into());
-    out.push(scaling::disruption_budget(c).into());
+    out.push(scaling::disruption_budget(c, meta::FRAMEWORK, meta::App::Server).into());
+    out.extend(workers::capacity(c));
     out.extend(network::policies(c).into_iter().map(Object::from));
     Ok(out)
 }

@@ -7,10 +7,11 @@
 //! [`kube::CustomResource`] (`#[kube(schema = "disabled")]`: their CRDs are the operators',
 //! pinned under `testkit/crds/` and checked in the test suite). Add one to [`objects!`]'s list.
 
+use super::keda::{ScaledObject, TriggerAuthentication};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, PersistentVolumeClaim, Secret, Service};
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -56,9 +57,13 @@ fn gvk_of<K: Resource<DynamicType = ()>>() -> GroupVersionKind {
     GroupVersionKind::gvk(&K::group(&()), &K::version(&()), &K::kind(&()))
 }
 
-/// Defines [`Object`] over the kinds scf emits, with their GVK and metadata.
+/// Defines [`Object`] over the kinds scf emits, with their GVK and metadata: the built-in
+/// kinds, then after `;` the custom ones (whose CRDs a cluster may lack).
 macro_rules! objects {
-    ($($kind:ident),* $(,)?) => {
+    ($($builtin:ident),* ; $($custom:ident),* $(,)?) => {
+        objects!(@all [$($builtin),*] [$($builtin,)* $($custom),*]);
+    };
+    (@all [$($builtin:ident),*] [$($kind:ident),*]) => {
         /// One Kubernetes object, typed.
         #[derive(Debug, Clone, PartialEq, Serialize)]
         #[serde(untagged)]
@@ -105,9 +110,11 @@ macro_rules! objects {
             None
         }
 
-        /// The API resources of every kind scf emits, to find what it applied before.
+        /// The API resources of every built-in kind scf emits, to find what it applied
+        /// before by its labels. Custom kinds are left out: listing a kind whose CRD is not
+        /// installed fails, and the inventory lists those scf applied.
         pub fn api_resources() -> Vec<ApiResource> {
-            vec![$(ApiResource::erase::<$kind>(&()),)*]
+            vec![$(ApiResource::erase::<$builtin>(&()),)*]
         }
     };
 }
@@ -124,6 +131,9 @@ objects!(
     HorizontalPodAutoscaler,
     PodDisruptionBudget,
     NetworkPolicy,
+    PersistentVolumeClaim;
+    ScaledObject,
+    TriggerAuthentication,
 );
 
 impl Object {
