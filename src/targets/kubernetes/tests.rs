@@ -559,3 +559,24 @@ fn uploads_are_one_read_write_many_claim_every_serving_pod_mounts() {
         "the cluster default"
     );
 }
+
+#[test]
+fn agents_bounds_and_resources_are_checked_like_the_apis() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/framework.toml");
+    let file = dir.path().join("framework.toml");
+    let text = format!(
+        "[project]\nname = \"ai-supply-chain\"\nextends = \"{}\"\n[kubernetes.agents]\nmin = 5\nmax = 2\nresources = {{ requests = {{ cpu = \"4\", memory = \"1Gi\" }}, limits = {{ cpu = \"2\", memory = \"2Gi\" }} }}\n",
+        example.display()
+    );
+    std::fs::write(&file, text).expect("write framework.toml");
+    let Err(invalid) = crate::compile::load(&file) else {
+        panic!("accepted agents min above max");
+    };
+    let text = format!("{:?}", invalid.diags);
+    assert!(text.contains("agents min (5) is above max (2)"), "{text}");
+    assert!(
+        text.contains("lower kubernetes.agents.resources.requests.cpu"),
+        "{text}"
+    );
+}
