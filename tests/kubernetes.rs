@@ -131,6 +131,7 @@ fn every_scenario_passes_kubernetes_validate_checkov_kustomize_and_yamllint() {
         );
 
         for (file, check) in skips(&k8s) {
+            let workers = file.starts_with("deployment-framework-agent-");
             let allowed = match check.as_str() {
                 // The runtime and the backup scripts read credentials from their environment only.
                 "CKV_K8S_35" => {
@@ -144,7 +145,10 @@ fn every_scenario_passes_kubernetes_validate_checkov_kustomize_and_yamllint() {
                     ]
                     .contains(&file.as_str())
                         || file.starts_with("cronjob-backup")
+                        || workers
                 }
+                // The agents' workers serve nothing to probe.
+                "CKV_K8S_8" | "CKV_K8S_9" => workers,
                 // Unpinned images: scf validate warns about each.
                 "CKV_K8S_43" => true,
                 _ => false,
@@ -218,19 +222,58 @@ fn external_datastores_and_pinned_images_pass_too_with_no_digest_skip() {
             .into_iter()
             .map(|(_, c)| c)
             .collect::<BTreeSet<_>>(),
-        BTreeSet::from(["CKV_K8S_35".to_string()])
+        BTreeSet::from(["CKV_K8S_35", "CKV_K8S_8", "CKV_K8S_9"].map(String::from))
     );
     let report = checkov::scan(&k8s, &[Framework::Kubernetes], &[])
         .expect("checkov runs")
         .require_clean()
         .unwrap_or_else(|f| panic!("{f}"));
-    assert_eq!(report.skipped, 2, "the runtime's env secrets only");
+    assert_eq!(
+        report.skipped, 8,
+        "the runtime's env secrets (API, Job, 2 workers), and the workers' 2 probes each"
+    );
     let config =
         std::fs::read_to_string(k8s.join("configmap-framework-config.yaml")).expect("read");
     assert!(
         config.contains("postgresql://framework@db.internal.example.com:5432/"),
         "{config}"
     );
+}
+
+/// KEDA on: a ScaledObject per agent kind and the TriggerAuthentication, checked against
+/// KEDA's pinned CRDs, and no CPU autoscaler for the workers; checkov still clean.
+#[test]
+fn keda_scaled_workers_pass_the_crds_kubernetes_validate_checkov_and_kustomize() {
+    let (dir, file) = support::starter("kubernetes");
+    let text = std::fs::read_to_string(&file).expect("read");
+    let text = format!(
+        "{text}\n[kubernetes.autoscaling.keda]\njobs_per_replica = 4\n\n[kubernetes.uploads]\nstorage_class = \"nfs-client\"\n"
+    );
+    std::fs::write(&file, text).expect("write");
+    let k8s = build(dir.path(), &file).expect("kubernetes output");
+    let files = yaml_files(&k8s);
+    for kind in ["forecasting", "inventory"] {
+        assert!(
+            files.contains(&format!("scaledobject-framework-agent-{kind}.yaml")),
+            "{files:?}"
+        );
+        assert!(!files.contains(&format!(
+            "horizontalpodautoscaler-framework-agent-{kind}.yaml"
+        )));
+        assert!(files.contains(&format!("poddisruptionbudget-framework-agent-{kind}.yaml")));
+    }
+    assert!(
+        files.contains("triggerauthentication-framework-redis.yaml"),
+        "{files:?}"
+    );
+    kubernetes::validate(K8S_VERSION, &[&k8s]).unwrap_or_else(|f| panic!("{f}"));
+    let rendered = kubernetes::kustomize(&k8s, K8S_VERSION).unwrap_or_else(|f| panic!("{f}"));
+    assert!(rendered.contains("kind: ScaledObject"), "{rendered}");
+    yaml::lint(&[&k8s]).unwrap_or_else(|f| panic!("{f}"));
+    checkov::scan(&k8s, &[Framework::Kubernetes], &[])
+        .expect("checkov runs")
+        .require_clean()
+        .unwrap_or_else(|f| panic!("{f}"));
 }
 
 #[test]
@@ -388,6 +431,13 @@ const HOSTILE: &[(&str, &str, Fate)] = &[
         Fate::Refused,
     ),
     ("kubernetes.postgres.storage", "0123", Fate::Inert),
+    ("kubernetes.uploads.storage_class", "yes", Fate::Inert),
+    ("kubernetes.uploads.storage", "0123", Fate::Inert),
+    (
+        "kubernetes.uploads.storage_class",
+        "nfs\nkind: Secret",
+        Fate::Refused,
+    ),
     ("kubernetes.resources.limits.cpu", "010", Fate::Inert),
     (
         "kubernetes.resources.limits.memory",

@@ -262,7 +262,14 @@ fn compare_with_systemd_unit(unit: &str, deployment: &Deployment, out: &Path) {
     assert_eq!(one("EnvironmentFile"), format!("/etc/{NAME}/{NAME}.env"));
     assert!(out.join(format!("host/etc/{NAME}/{NAME}.env")).exists());
     let exec: Vec<&str> = one("ExecStart").split_whitespace().collect();
-    let command = c.command.clone().unwrap_or_default();
+    // On Kubernetes the agents run in their own Deployments, not beside the API.
+    let command: Vec<String> = c
+        .command
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|a| a != "--no-agents")
+        .collect();
     assert_eq!(exec[1..], command[1..], "the same subcommand and flags");
 
     let pod_ports: Vec<String> = c

@@ -129,10 +129,14 @@ pub fn agent_count(settings: &Settings) -> usize {
     settings.agents.unwrap_or(DEFAULT_AGENTS)
 }
 
-/// Runs only the agents (`scf run --agents-only`) until `shutdown`, then lets jobs in hand
-/// finish within the grace period.
-pub async fn run_agents_until(state: AppState, shutdown: impl Future<Output = ()> + Send) {
-    let agents = Agents::start(&state, agent_count(&state.settings).max(1));
+/// Runs only the agents of `kinds` (`scf run --agents-only`) until `shutdown`, then lets
+/// jobs in hand finish within the grace period.
+pub async fn run_agents_until(
+    state: AppState,
+    kinds: &[&str],
+    shutdown: impl Future<Output = ()> + Send,
+) {
+    let agents = Agents::start_kinds(&state, agent_count(&state.settings).max(1), kinds);
     shutdown.await;
     agents.stop(state.settings.shutdown_grace).await;
 }

@@ -172,7 +172,12 @@ impl Services {
 
 /// The Redis key prefix of the deployment on `db`.
 fn namespace(db: &Db) -> String {
-    format!("scf:{}", db.location.database_name())
+    redis_namespace(&db.location.database_name())
+}
+
+/// The Redis key prefix of the deployment whose database is named `database`.
+pub fn redis_namespace(database: &str) -> String {
+    format!("scf:{database}")
 }
 
 async fn connect_redis(target: &RedisTarget) -> Result<ConnectionManager, StartError> {

@@ -13,12 +13,14 @@ mod keywords;
 mod ops;
 mod service;
 pub mod values;
+mod workloads;
 
 pub use container::*;
 pub use data::*;
 pub use fleet::*;
 pub use ops::*;
 pub use service::*;
+pub use workloads::*;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

@@ -4,6 +4,7 @@ use super::values::{
     ByteSize, Channel, Cidr, Duration, Email, HostPort, HttpUrl, ImageRef, Login, Name, Quantity,
     Rate, SecretRef, known,
 };
+use super::workloads::{Agents, Keda, ResourceSet, Resources, Uploads};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -219,6 +220,12 @@ pub struct Kubernetes {
     /// The backup CronJobs, their volume and the restore drill, when `[backup]` is set.
     #[serde(default)]
     pub backup: KubernetesBackup,
+    /// The agents' worker Deployments, one per agent kind.
+    #[serde(default)]
+    pub agents: Agents,
+    /// The volume of uploads shared by the API and the workers.
+    #[serde(default)]
+    pub uploads: Uploads,
 }
 
 /// `[kubernetes.backup]`: where the backup CronJobs write and what they run in. Every key
@@ -415,26 +422,9 @@ pub struct Autoscaling {
     /// Target active implementations per pod.
     #[schemars(range(min = 1))]
     pub active_implementations: u32,
-}
-
-/// `[kubernetes.resources]`
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Resources {
-    /// Guaranteed resources.
-    pub requests: ResourceSet,
-    /// Hard limits.
-    pub limits: ResourceSet,
-}
-
-/// CPU and memory quantities.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ResourceSet {
-    /// CPU, e.g. `500m`.
-    pub cpu: Quantity,
-    /// Memory, e.g. `1Gi`.
-    pub memory: Quantity,
+    /// Scale the agents' workers on their queue with KEDA instead of on CPU.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keda: Option<Keda>,
 }
 
 #[cfg(test)]

@@ -151,22 +151,32 @@ fn kubernetes(c: &Config, f: &mut Findings) {
                 .help("set kubernetes.replicas within the autoscaling bounds"),
         );
     }
-    let pairs: [(&str, &Quantity, &Quantity); 2] = [
-        ("cpu", &k.resources.requests.cpu, &k.resources.limits.cpu),
-        (
-            "memory",
-            &k.resources.requests.memory,
-            &k.resources.limits.memory,
-        ),
-    ];
-    for (what, request, limit) in pairs {
-        if request.value() > limit.value() {
-            f.error(
-                "scf::requests-above-limits",
-                &format!("kubernetes.resources.requests.{what}"),
-                format!("the {what} request ({request}) is above its limit ({limit})"),
-                format!("lower kubernetes.resources.requests.{what} or raise the limit"),
-            );
+    let agents = k.agents.spec();
+    if agents.min > agents.max {
+        f.error(
+            "scf::autoscaling-bounds",
+            "kubernetes.agents.min",
+            format!("agents min ({}) is above max ({})", agents.min, agents.max),
+            "set kubernetes.agents.min to at most kubernetes.agents.max (10 by default)",
+        );
+    }
+    for (at, r) in [
+        ("kubernetes.resources", &k.resources),
+        ("kubernetes.agents.resources", &agents.resources),
+    ] {
+        let pairs: [(&str, &Quantity, &Quantity); 2] = [
+            ("cpu", &r.requests.cpu, &r.limits.cpu),
+            ("memory", &r.requests.memory, &r.limits.memory),
+        ];
+        for (what, request, limit) in pairs {
+            if request.value() > limit.value() {
+                f.error(
+                    "scf::requests-above-limits",
+                    &format!("{at}.requests.{what}"),
+                    format!("the {what} request ({request}) is above its limit ({limit})"),
+                    format!("lower {at}.requests.{what} or raise the limit"),
+                );
+            }
         }
     }
     kubernetes_images(c, k, f);

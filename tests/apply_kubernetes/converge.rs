@@ -123,10 +123,12 @@ pub(crate) async fn image_change(mock: &Mock) {
     mock.edit(IMAGE, NEW_IMAGE);
     let plan = mock.plan(false, false).await.expect("plan");
     println!("{}", shown(&plan));
+    let workers = ["forecasting", "inventory"]
+        .map(|kind| format!("k8s:apps/v1/Deployment/ai-supply-chain/framework-agent-{kind}"));
     assert_eq!(
         addresses(&plan, Action::Update),
-        vec![DEPLOYMENT, JOB],
-        "the Job reruns the new image's migrations"
+        vec![DEPLOYMENT, workers[0].as_str(), workers[1].as_str(), JOB],
+        "the API and each agent kind's workers roll; the Job reruns the new image's migrations"
     );
     assert!(
         addresses(&plan, Action::Create).is_empty() && addresses(&plan, Action::Delete).is_empty()
@@ -160,7 +162,9 @@ pub(crate) async fn image_change(mock: &Mock) {
         writes,
         vec![
             "/apis/batch/v1/namespaces/ai-supply-chain/jobs/framework-migrate".to_string(),
-            DEPLOYMENT_PATH.into()
+            DEPLOYMENT_PATH.into(),
+            format!("{DEPLOYMENT_PATH}-agent-forecasting"),
+            format!("{DEPLOYMENT_PATH}-agent-inventory"),
         ]
     );
     assert!(

@@ -99,7 +99,7 @@ fn kubernetes_agrees(b: &Built, compose: &Value) {
         .collect();
     let deployment = docs
         .iter()
-        .find(|d| d["kind"] == "Deployment")
+        .find(|d| d["kind"] == "Deployment" && d["metadata"]["name"] == "framework")
         .unwrap_or_else(|| panic!("{}: no Deployment", b.name));
     let pod = &deployment["spec"]["template"]["spec"];
     let container = &pod["containers"][0];

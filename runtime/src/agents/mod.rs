@@ -1,6 +1,6 @@
 //! The optimization agents that run inside `scf run` (`--agents N`, or `--agents-only`
-//! for worker-only deployments): N forecasting agents ([`forecasting`]) and N inventory
-//! agents ([`inventory`]), each a [`worker`] loop on its stream with a [`heartbeat`].
+//! for worker-only deployments, with `--agent KIND` for one kind each): N forecasting
+//! agents ([`forecasting`]) and N inventory agents ([`inventory`]), each a [`worker`] loop on its stream with a [`heartbeat`].
 //! [`Agents::start`] supervises them: an agent asked to restart (`scf agents restart`)
 //! finishes its job and is started afresh; [`Agents::stop`] lets jobs in hand finish
 //! within a grace period (what is still in hand then is reclaimed by other agents). Where
@@ -19,6 +19,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::implementations::reconcile;
+use crate::queue::STREAMS;
 use crate::state::AppState;
 use worker::{Exit, Handler};
 
@@ -34,15 +35,27 @@ pub struct Agents {
 impl Agents {
     /// Starts `n` agents of each kind.
     pub fn start(state: &AppState, n: usize) -> Self {
+        Self::start_kinds(state, n, &STREAMS)
+    }
+
+    /// Starts `n` agents of each kind in `kinds` (stream names, [`STREAMS`]): a worker
+    /// deployment per kind runs `scf run --agents-only --agent KIND`.
+    pub fn start_kinds(state: &AppState, n: usize, kinds: &[&str]) -> Self {
         let (stop, rx) = watch::channel(false);
         let mut tasks = JoinSet::new();
         let forecasting = Arc::new(forecasting::Forecasting(state.clone()));
         let inventory = Arc::new(inventory::Inventory(state.clone()));
+        let run_forecasting = kinds.contains(&forecasting.stream());
+        let run_inventory = kinds.contains(&inventory.stream());
         for i in 0..n {
-            tasks.spawn(supervise(state.clone(), forecasting.clone(), i, rx.clone()));
-            tasks.spawn(supervise(state.clone(), inventory.clone(), i, rx.clone()));
+            if run_forecasting {
+                tasks.spawn(supervise(state.clone(), forecasting.clone(), i, rx.clone()));
+            }
+            if run_inventory {
+                tasks.spawn(supervise(state.clone(), inventory.clone(), i, rx.clone()));
+            }
         }
-        if n > 0 {
+        if n > 0 && !tasks.is_empty() {
             tasks.spawn(reconcile::run(state.clone(), rx));
         }
         Self { stop, tasks }

@@ -1,6 +1,8 @@
-//! `scf run --dev | --production [--listen ADDR] [--agents N] [--agents-only]`: starts the
-//! server and its agents, prints where it listens, and serves until SIGTERM. With
-//! `--agents-only` it runs the agents alone (worker deployments), which needs Redis.
+//! `scf run --dev | --production [--listen ADDR] [--agents N | --no-agents] [--agents-only
+//! [--agent KIND]...]`: starts the server and its agents, prints where it listens, and
+//! serves until SIGTERM. With `--agents-only` it runs the agents alone (worker
+//! deployments, one kind each with `--agent`), which needs Redis; with `--no-agents` the
+//! server alone (the API deployment beside them).
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -9,6 +11,7 @@ use clap::Args;
 
 use super::common::CliError;
 use crate::app::{Application, agent_count, run_agents_until, shutdown_signal};
+use crate::queue::STREAMS;
 use crate::settings::parse::Lookup;
 use crate::settings::{DatabaseTarget, Mode, Settings};
 use crate::state::{AppState, Services};
@@ -28,9 +31,16 @@ pub struct RunArgs {
     /// Optimization agents of each kind (forecasting, inventory); default 1, 0 for none.
     #[arg(long, value_name = "N")]
     pub agents: Option<usize>,
+    /// Run no agents, only the HTTP API (beside separate worker deployments); same as `--agents 0`.
+    #[arg(long, conflicts_with_all = ["agents", "agents_only"])]
+    pub no_agents: bool,
     /// Run only the agents, without the HTTP API (separate worker deployments; needs Redis).
     #[arg(long)]
     pub agents_only: bool,
+    /// With --agents-only, run the agents of this kind only; repeatable (default: every kind).
+    #[arg(long = "agent", value_name = "KIND", requires = "agents_only",
+          value_parser = clap::builder::PossibleValuesParser::new(STREAMS))]
+    pub kinds: Vec<String>,
     /// Async worker threads (overrides WORKERS).
     #[arg(long, value_name = "N")]
     pub workers: Option<usize>,
@@ -57,7 +67,7 @@ pub async fn run(
     if let Some(listen) = args.listen {
         settings.listen = listen;
     }
-    settings.agents = args.agents;
+    settings.agents = if args.no_agents { Some(0) } else { args.agents };
     crate::telemetry::init_stderr(&settings.log_level);
     let storage = match &settings.database {
         DatabaseTarget::Sqlite { path } => format!("SQLite at {}", path.display()),
@@ -69,7 +79,11 @@ pub async fn run(
         "in-process"
     };
     if args.agents_only {
-        return agents_only(settings, out).await;
+        let kinds: Vec<&str> = STREAMS
+            .into_iter()
+            .filter(|k| args.kinds.is_empty() || args.kinds.iter().any(|a| a == k))
+            .collect();
+        return agents_only(settings, &kinds, out).await;
     }
     let agents = agent_count(&settings);
     let app = Application::build(settings).await?;
@@ -88,19 +102,30 @@ pub async fn run(
         "storage: {storage}; rate limits: {limiter}; health: http://{}/health",
         app.local_addr()
     )?;
-    writeln!(
-        out,
-        "agents: {agents} forecasting, {agents} inventory; queue: {}",
-        app.state().queue.kind()
-    )?;
+    let queue = app.state().queue.kind();
+    if agents == 0 {
+        writeln!(
+            out,
+            "agents: none, run by `scf run --agents-only`; queue: {queue}"
+        )?;
+    } else {
+        writeln!(
+            out,
+            "agents: {agents} forecasting, {agents} inventory; queue: {queue}"
+        )?;
+    }
     out.flush()?;
     app.run_until_stopped().await;
     writeln!(out, "stopped")?;
     Ok(())
 }
 
-/// `scf run --agents-only`: the agents on the shared Redis queue, no HTTP API.
-async fn agents_only(settings: Settings, out: &mut (dyn Write + Send)) -> Result<(), CliError> {
+/// `scf run --agents-only`: the agents of `kinds` on the shared Redis queue, no HTTP API.
+async fn agents_only(
+    settings: Settings,
+    kinds: &[&str],
+    out: &mut (dyn Write + Send),
+) -> Result<(), CliError> {
     if settings.redis.is_none() {
         return Err(CliError::Failed(
             "--agents-only needs Redis (REDIS_URL): the in-process queue of --dev is only shared with the server of the same process; run `scf run --dev --agents N` instead".to_owned(),
@@ -109,13 +134,66 @@ async fn agents_only(settings: Settings, out: &mut (dyn Write + Send)) -> Result
     let services = Services::connect(&settings).await?;
     let n = agent_count(&settings).max(1);
     let state = AppState::new(settings, services)?;
+    let running: Vec<String> = kinds.iter().map(|k| format!("{n} {k}")).collect();
     writeln!(
         out,
-        "scf agents: {n} forecasting, {n} inventory on the {} queue; stop with SIGTERM",
+        "scf agents: {} on the {} queue; stop with SIGTERM",
+        running.join(", "),
         state.queue.kind()
     )?;
     out.flush()?;
-    run_agents_until(state, shutdown_signal()).await;
+    run_agents_until(state, kinds, shutdown_signal()).await;
     writeln!(out, "stopped")?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::RunArgs;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        run: RunArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<RunArgs, String> {
+        Cli::try_parse_from(std::iter::once("run").chain(args.iter().copied()))
+            .map(|c| c.run)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn agent_kinds_are_the_queues_streams_and_need_agents_only() {
+        let run = parse(&[
+            "--agents-only",
+            "--agent",
+            "inventory",
+            "--agent",
+            "forecasting",
+        ])
+        .expect("both kinds");
+        assert_eq!(run.kinds, ["inventory", "forecasting"]);
+        let err = parse(&["--agents-only", "--agent", "billing"]).expect_err("unknown kind");
+        assert!(
+            err.contains("[possible values: forecasting, inventory]"),
+            "{err}"
+        );
+        let err = parse(&["--agent", "inventory"]).expect_err("needs --agents-only");
+        assert!(err.contains("--agents-only"), "{err}");
+    }
+
+    #[test]
+    fn no_agents_excludes_agent_settings() {
+        assert!(parse(&["--no-agents"]).expect("alone").no_agents);
+        for other in [["--agents", "2"].as_slice(), &["--agents-only"]] {
+            let args: Vec<&str> = std::iter::once("--no-agents")
+                .chain(other.iter().copied())
+                .collect();
+            let err = parse(&args).expect_err("conflict");
+            assert!(err.contains("cannot be used with"), "{err}");
+        }
+    }
 }

@@ -124,15 +124,15 @@ impl RedisQueue {
     }
 
     fn key(&self, stream: &str) -> String {
-        format!("{}:q:{stream}", self.ns)
+        stream_key(&self.ns, stream)
     }
 
     fn delayed(&self, stream: &str) -> String {
-        format!("{}:q:{stream}:delayed", self.ns)
+        format!("{}:delayed", self.key(stream))
     }
 
     fn dead(&self, stream: &str) -> String {
-        format!("{}:q:{stream}:dead", self.ns)
+        format!("{}:dead", self.key(stream))
     }
 
     fn agents_key(&self) -> String {
@@ -546,6 +546,12 @@ impl RedisQueue {
         let _: () = conn.zrem(self.slots_key(), key).await?;
         Ok(())
     }
+}
+
+/// The Redis key of `stream` under the deployment's `namespace` (its consumer group is
+/// named `stream`): what an autoscaler watching the queue reads.
+pub fn stream_key(namespace: &str, stream: &str) -> String {
+    format!("{namespace}:q:{stream}")
 }
 
 /// Whether Redis answered that a stream has no such consumer group (alone, or for a

@@ -350,6 +350,45 @@ fn run_dev_needs_nothing_prints_its_address_and_drains_on_sigterm() {
     assert_eq!(rest.last().map(String::as_str), Some("stopped"), "{rest:?}");
 }
 
+/// The API deployment beside worker deployments: `--no-agents` serves without agents.
+#[test]
+fn run_no_agents_serves_without_agents() {
+    use std::io::BufRead;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut child = Process::new(runtime_binary())
+        .args(["run", "--dev", "--listen", "127.0.0.1:0", "--no-agents"])
+        .current_dir(dir.path())
+        .env_clear()
+        .env("METRICS_LISTEN", "127.0.0.1:0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starts");
+    let mut out = std::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let lines: Vec<String> = out.by_ref().take(3).map(|l| l.expect("utf8")).collect();
+    // Serving: its SIGTERM handler is in place.
+    let address = lines[0].rsplit(' ').next().expect("address");
+    let health = Process::new("curl")
+        .args(["-sf", &format!("{address}/health")])
+        .status()
+        .expect("curl");
+    assert!(health.success(), "{lines:?}");
+    let kill = Process::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(kill.success());
+    assert!(child.wait().expect("exits").success());
+    assert_eq!(
+        lines.get(2).map(String::as_str),
+        Some("agents: none, run by `scf run --agents-only`; queue: in-process"),
+        "{lines:?}"
+    );
+    let rest: Vec<String> = out.map_while(Result::ok).collect();
+    assert_eq!(rest.last().map(String::as_str), Some("stopped"), "{rest:?}");
+}
+
 #[test]
 fn run_production_fails_fast_naming_what_is_missing() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -274,7 +274,7 @@ fn drill_pod(c: Ctx, env: &PodEnv, b: &Backup, spec: &BackupSpec) -> PodSpec {
     if let Some(mounts) = container.volume_mounts.as_mut() {
         mounts.push(read_only_mount(CLAIM, b.dir.as_str()));
     }
-    pod(container, framework_volumes())
+    pod(container, framework_volumes(false))
 }
 
 /// The labels of what the CronJobs create: the selector's, without scf's managed-by label,

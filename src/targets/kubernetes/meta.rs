@@ -17,8 +17,16 @@ pub const MANAGED_BY: &str = "scf";
 const NAME_LABEL: &str = "app.kubernetes.io/name";
 const COMPONENT_LABEL: &str = "app.kubernetes.io/component";
 
-/// The framework's Deployment, Service, Ingress, HPA and PDB.
+/// The framework's Deployment, Service, Ingress, HPA and PDB; the prefix of the workers'.
 pub const FRAMEWORK: &str = "framework";
+/// `app.kubernetes.io/name` of the agents' workers, apart from [`FRAMEWORK`] so that
+/// what selects the API's pods never selects theirs.
+pub(super) const AGENT: &str = "framework-agent";
+/// Every agent kind: the runtime's queue streams, one per kind, so a new kind gets its
+/// workers without a change here.
+pub(super) const AGENT_KINDS: [&str; 2] = scf_runtime::queue::STREAMS;
+/// The claim of the uploads volume, the runtime's shared DATA_DIR.
+pub(super) const UPLOADS: &str = "framework-uploads";
 /// The migration Job.
 pub(super) const MIGRATE_JOB: &str = "framework-migrate";
 /// The ConfigMap of the runtime's plain environment.
@@ -34,6 +42,11 @@ pub(super) const METRICS_PORT_NAME: &str = "metrics";
 pub(super) const METRICS_PORT: i32 = scf_runtime::settings::METRICS_PORT as i32;
 /// Port of the framework Service, as in the guide.
 pub const SERVICE_PORT: i32 = 80;
+
+/// The Deployment, autoscaler and disruption budget name of `kind`'s workers.
+pub(super) fn agent_name(kind: &str) -> String {
+    format!("{FRAMEWORK}-agent-{kind}")
+}
 
 /// The runtime's listen port, from `server.listen`.
 pub(super) fn port(c: Ctx) -> i32 {
@@ -52,6 +65,10 @@ pub(super) enum App {
     Migration,
     /// The backup CronJobs, the restore drill and the restore Job.
     Backup,
+    /// The workers of one agent kind (a stream of `scf_runtime::queue::STREAMS`).
+    Agent(&'static str),
+    /// Objects about every worker. As a selector: every worker pod.
+    Agents,
     /// The managed PostgreSQL.
     Postgres,
     /// The managed Redis.
@@ -63,6 +80,7 @@ impl App {
     pub fn name(self) -> &'static str {
         match self {
             App::Shared | App::Server | App::Migration | App::Backup => FRAMEWORK,
+            App::Agent(_) | App::Agents => AGENT,
             App::Postgres => K8S_POSTGRES_SERVICE,
             App::Redis => K8S_REDIS_SERVICE,
         }
@@ -71,10 +89,11 @@ impl App {
     /// `app.kubernetes.io/component`, absent on shared objects.
     fn component(self) -> Option<&'static str> {
         match self {
-            App::Shared => None,
+            App::Shared | App::Agents => None,
             App::Server => Some("server"),
             App::Migration => Some("migration"),
             App::Backup => Some("backup"),
+            App::Agent(kind) => Some(kind),
             App::Postgres => Some("database"),
             App::Redis => Some("cache"),
         }

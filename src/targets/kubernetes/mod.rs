@@ -5,10 +5,11 @@
 //! [`objects`] is the single source: the target renders it to YAML, and plan and apply
 //! send the same list to the cluster (see [`Object::to_dynamic`]). Its order is the apply
 //! order: Namespace; configuration (ConfigMaps, Secret, the database bootstrap); monitoring
-//! (see `monitoring`); storage (StatefulSets and their
-//! Services); the migration Job; the Deployment and its Service; Ingress, autoscaler,
-//! disruption budget; backups (scripts, volume, CronJobs); NetworkPolicies. The restore Job
-//! is rendered beside them, not listed (`restore-job.yaml.example`).
+//! (see `monitoring`); storage (StatefulSets and their Services, the uploads claim); the
+//! migration Job; the API's Deployment, each agent kind's worker Deployment, and the API's
+//! Service; Ingress; autoscalers (KEDA's for the workers when it is on) and disruption
+//! budgets; backups (scripts, volume, CronJobs); NetworkPolicies. The restore Job is
+//! rendered beside them, not listed (`restore-job.yaml.example`).
 //!
 //! Every object carries the `app.kubernetes.io/*` labels; [`INSTANCE_LABEL`] (the project
 //! name) with [`MANAGED_BY_LABEL`] = [`MANAGED_BY`] is what apply prunes by. Secrets are
@@ -19,6 +20,7 @@ mod backup;
 mod bootstrap;
 mod config;
 mod exporter;
+mod keda;
 mod kustomize;
 mod meta;
 mod monitoring;
@@ -31,6 +33,7 @@ mod scaling;
 mod storage;
 #[cfg(test)]
 mod tests;
+mod workers;
 
 pub use config::{SECRET_REFS_ANNOTATION, secret_refs};
 pub use meta::{FRAMEWORK, INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, SERVICE_PORT};
@@ -78,12 +81,17 @@ pub fn objects(model: &Model) -> Result<Vec<Object>, ObjectError> {
         out.push(set.into());
         out.push(service.into());
     }
+    out.push(storage::uploads_claim(c).into());
     out.push(runtime::migrate_job(c, &env)?.into());
     out.push(runtime::deployment(c, &env).into());
+    for kind in meta::AGENT_KINDS {
+        out.push(workers::deployment(c, &env, kind).into());
+    }
     out.push(runtime::framework_service(c).into());
     out.push(network::ingress(c).into());
     out.push(scaling::autoscaler(c).into());
-    out.push(scaling::disruption_budget(c).into());
+    out.push(scaling::disruption_budget(c, meta::FRAMEWORK, meta::App::Server).into());
+    out.extend(workers::capacity(c));
     out.extend(backup::objects(c, &env)?);
     out.extend(network::policies(c).into_iter().map(Object::from));
     Ok(out)

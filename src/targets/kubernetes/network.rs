@@ -1,13 +1,15 @@
 //! Traffic: the guide's Ingress (TLS from cert-manager, its nginx annotations) and the
 //! NetworkPolicies. Everything in the namespace is denied by default, both ways; then the
 //! framework may be reached only from the ingress controller's namespace (and from
-//! Prometheus's, to the metrics port), may reach DNS, PostgreSQL and Redis, and PostgreSQL and
-//! Redis may be reached only from the framework's pods (runtime, migration Job, backups),
-//! and their exporter sidecars only from Prometheus's namespace; with `[backup] s3`, the
-//! backup pods may also reach HTTPS anywhere (a policy cannot name a bucket's host).
+//! Prometheus's, to the metrics port), may reach DNS, PostgreSQL and Redis; the agents'
+//! workers may be reached by nothing and reach the same; PostgreSQL and Redis may be
+//! reached only from the framework's pods (runtime, migration Job, workers, backups),
+//! Redis also from KEDA's operator when it scales the workers, and their exporter
+//! sidecars only from Prometheus's namespace; with `[backup] s3`, the backup pods may
+//! also reach HTTPS anywhere (a policy cannot name a bucket's host).
 
 use super::exporter;
-use super::meta::{App, Ctx, FRAMEWORK, METRICS_PORT, SERVICE_PORT, port};
+use super::meta::{AGENT, App, Ctx, FRAMEWORK, METRICS_PORT, SERVICE_PORT, port};
 
 use crate::config::values::DomainName;
 use k8s_openapi::api::networking::v1::{
@@ -98,6 +100,7 @@ pub(super) fn policies(c: Ctx) -> Vec<NetworkPolicy> {
             Some(Vec::new()),
         ),
         framework_policy(c),
+        workers_policy(c),
     ];
     let datastores = [
         (c.m.database.managed, App::Postgres, c.m.database.port),
@@ -120,8 +123,13 @@ pub(super) fn policies(c: Ctx) -> Vec<NetworkPolicy> {
     let exporters = exporter::exporters(c);
     for (managed, app, port) in datastores {
         if managed {
+            let mut peers = vec![pods(c, App::Shared), pods(c, App::Agents)];
+            if let (App::Redis, Some(keda)) = (app, &c.k.autoscaling.keda) {
+                // KEDA's operator reads the queue's length.
+                peers.push(namespace(keda.namespace.as_str()));
+            }
             let mut from = vec![NetworkPolicyIngressRule {
-                from: Some(vec![pods(c, App::Shared)]),
+                from: Some(peers),
                 ports: Some(vec![tcp(port.into())]),
             }];
             // Prometheus reaches the exporter sidecar, and only it.
@@ -135,6 +143,17 @@ pub(super) fn policies(c: Ctx) -> Vec<NetworkPolicy> {
         }
     }
     out
+}
+
+/// The agents' workers: nothing may reach them; out to DNS and the datastores.
+fn workers_policy(c: Ctx) -> NetworkPolicy {
+    policy(
+        c,
+        AGENT,
+        c.selector(App::Agents),
+        Vec::new(),
+        Some(egress(c)),
+    )
 }
 
 /// The framework's pods: in from the ingress controller to the API, and from Prometheus to
@@ -151,18 +170,28 @@ fn framework_policy(c: Ctx) -> NetworkPolicy {
             ports: Some(vec![tcp(METRICS_PORT)]),
         });
     }
+    // Selects the runtime and the migration Job alike.
+    policy(
+        c,
+        FRAMEWORK,
+        c.selector(App::Shared),
+        ingress,
+        Some(egress(c)),
+    )
+}
+
+/// What the runtime's pods reach: DNS and the datastores.
+fn egress(c: Ctx) -> Vec<NetworkPolicyEgressRule> {
     let db = &c.m.database;
     let redis = &c.m.redis;
-    let egress = vec![
+    vec![
         NetworkPolicyEgressRule {
             to: Some(vec![namespace("kube-system")]),
             ports: Some(vec![port_of(53, "UDP"), port_of(53, "TCP")]),
         },
         datastore_egress(c, db.managed, App::Postgres, &db.host, db.port),
         datastore_egress(c, redis.managed, App::Redis, &redis.host, redis.port),
-    ];
-    // Selects the runtime and the migration Job alike.
-    policy(c, FRAMEWORK, c.selector(App::Shared), ingress, Some(egress))
+    ]
 }
 
 /// Out to a datastore: its pods when scf runs it, else its host (any address when the

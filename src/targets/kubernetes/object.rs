@@ -7,6 +7,7 @@
 //! [`kube::CustomResource`] (`#[kube(schema = "disabled")]`: their CRDs are the operators',
 //! pinned under `testkit/crds/` and checked in the test suite). Add one to [`objects!`]'s list.
 
+use super::keda::{ScaledObject, TriggerAuthentication};
 use super::operator::{PodMonitor, PrometheusRule};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
@@ -57,9 +58,13 @@ fn gvk_of<K: Resource<DynamicType = ()>>() -> GroupVersionKind {
     GroupVersionKind::gvk(&K::group(&()), &K::version(&()), &K::kind(&()))
 }
 
-/// Defines [`Object`] over the kinds scf emits, with their GVK and metadata.
+/// Defines [`Object`] over the kinds scf emits, with their GVK and metadata: the built-in
+/// kinds, then after `;` the custom ones (whose CRDs a cluster may lack).
 macro_rules! objects {
-    ($($kind:ident),* $(,)?) => {
+    ($($builtin:ident),* ; $($custom:ident),* $(,)?) => {
+        objects!(@all [$($builtin),*] [$($builtin,)* $($custom),*]);
+    };
+    (@all [$($builtin:ident),*] [$($kind:ident),*]) => {
         /// One Kubernetes object, typed.
         #[derive(Debug, Clone, PartialEq, Serialize)]
         #[serde(untagged)]
@@ -108,9 +113,11 @@ macro_rules! objects {
             None
         }
 
-        /// The API resources of every kind scf emits, to find what it applied before.
+        /// The API resources of every built-in kind scf emits, to find what it applied
+        /// before by its labels. Custom kinds are left out: listing a kind whose CRD is not
+        /// installed fails, and the inventory lists those scf applied.
         pub fn api_resources() -> Vec<ApiResource> {
-            vec![$(ApiResource::erase::<$kind>(&()),)*]
+            vec![$(ApiResource::erase::<$builtin>(&()),)*]
         }
     };
 }
@@ -128,9 +135,11 @@ objects!(
     Ingress,
     HorizontalPodAutoscaler,
     PodDisruptionBudget,
-    NetworkPolicy,
+    NetworkPolicy;
     PodMonitor,
     PrometheusRule,
+    ScaledObject,
+    TriggerAuthentication,
 );
 
 impl Object {

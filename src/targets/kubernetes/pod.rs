@@ -7,8 +7,9 @@
 use crate::config::Resources;
 use k8s_openapi::api::core::v1::{
     Capabilities, Container, EmptyDirVolumeSource, EnvVar, EnvVarSource, ExecAction, HTTPGetAction,
-    KeyToPath, PodSecurityContext, PodSpec, Probe, ResourceRequirements, SeccompProfile,
-    SecretKeySelector, SecretVolumeSource, SecurityContext, TCPSocketAction, Volume, VolumeMount,
+    KeyToPath, PersistentVolumeClaimVolumeSource, PodSecurityContext, PodSpec, Probe,
+    ResourceRequirements, SeccompProfile, SecretKeySelector, SecretVolumeSource, SecurityContext,
+    TCPSocketAction, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -109,6 +110,18 @@ pub(super) fn hardened_container(name: &str, image: String, uid: i64) -> Contain
 /// An emptyDir scratch volume on the node's disk, capped at `size_limit`.
 pub(super) fn scratch_volume(name: &str, size_limit: &str) -> Volume {
     empty_dir(name, None, size_limit)
+}
+
+/// A volume `name` on the claim `claim`.
+pub(super) fn claim_volume(name: &str, claim: &str) -> Volume {
+    Volume {
+        name: name.into(),
+        persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
+            claim_name: claim.into(),
+            read_only: None,
+        }),
+        ..Volume::default()
+    }
 }
 
 /// A memory-backed emptyDir, capped at `size_limit` (counted against the memory limit).

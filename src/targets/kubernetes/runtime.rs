@@ -1,6 +1,7 @@
 //! The framework runtime: its Deployment (the guide's replicas, resources and probes, plus
 //! Pod Security `restricted`, topology spread and a rolling update that never drops below
-//! the ready count), its Service, and the migration Job.
+//! the ready count), its Service, and the migration Job. The API runs no agents: each
+//! agent kind has its own Deployment of the same image (`workers`).
 //!
 //! **Migrations before the roll.** The Job bootstraps the database (roles, database and
 //! extensions, idempotent; see `bootstrap`) then runs `scf db migrate`. The Deployment's readiness probe is `/ready`, which
@@ -13,13 +14,13 @@ use super::bootstrap;
 use super::config::PodEnv;
 use super::meta::{
     App, CONFIG_MAP, Ctx, FRAMEWORK, HTTP_PORT, METRICS_PORT, METRICS_PORT_NAME, MIGRATE_JOB,
-    SECRET, SERVICE_PORT, port,
+    SECRET, SERVICE_PORT, UPLOADS, port,
 };
 use super::monitoring;
 use super::object::ObjectError;
 use super::pod::{
-    FRAMEWORK_UID, LIVENESS, READINESS, Skip, hardened_container, hardened_pod, http_probe, mount,
-    resources, scratch_volume, secret_env, skip_annotations,
+    FRAMEWORK_UID, LIVENESS, READINESS, Skip, claim_volume, hardened_container, hardened_pod,
+    http_probe, mount, resources, scratch_volume, secret_env, skip_annotations,
 };
 use k8s_openapi::api::apps::v1::{
     Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment,
@@ -27,7 +28,7 @@ use k8s_openapi::api::apps::v1::{
 use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{
     ConfigMapEnvSource, Container, ContainerPort, EnvFromSource, PodTemplateSpec, Service,
-    ServicePort, ServiceSpec, TopologySpreadConstraint,
+    ServicePort, ServiceSpec, TopologySpreadConstraint, Volume,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -39,6 +40,10 @@ pub const LIVENESS_PATH: &str = "/health";
 pub const READINESS_PATH: &str = "/ready";
 /// Seconds a stopping pod has to finish its requests, as the systemd unit's `TimeoutStopSec`.
 pub const STOP_TIMEOUT_SECONDS: i64 = crate::model::STOP_TIMEOUT_SECONDS as i64;
+/// The volume of `/tmp`.
+const TMP: &str = "tmp";
+/// The volume of the runtime's DATA_DIR.
+const DATA: &str = "data";
 /// Seconds a finished migration Job is kept for its logs.
 const JOB_TTL_SECONDS: i32 = 600;
 
@@ -85,11 +90,11 @@ pub(super) fn framework_container(c: Ctx, env: &PodEnv, name: &str, command: &[&
             .collect(),
     );
     container.resources = Some(resources(&c.k.resources));
-    container.volume_mounts = Some(vec![mount("tmp", "/tmp"), mount("data", &data_dir(env))]);
+    container.volume_mounts = Some(vec![mount(TMP, "/tmp"), mount(DATA, &data_dir(env))]);
     container
 }
 
-/// The runtime's DATA_DIR, an emptyDir: durable state lives in PostgreSQL.
+/// The runtime's DATA_DIR.
 fn data_dir(env: &PodEnv) -> String {
     env.plain
         .get(scf_runtime::vars::DATA_DIR)
@@ -97,16 +102,41 @@ fn data_dir(env: &PodEnv) -> String {
         .unwrap_or_else(|| "/var/lib/scf".into())
 }
 
-pub(super) fn framework_volumes() -> Vec<k8s_openapi::api::core::v1::Volume> {
-    vec![
-        scratch_volume("tmp", "256Mi"),
-        scratch_volume("data", "1Gi"),
-    ]
+/// The volumes of a pod running [`framework_container`]: with `shared`, its DATA_DIR is
+/// the uploads volume the API and workers share; else (the migration Job) an emptyDir.
+pub(super) fn framework_volumes(shared: bool) -> Vec<Volume> {
+    let data = if shared {
+        claim_volume(DATA, UPLOADS)
+    } else {
+        scratch_volume(DATA, "1Gi")
+    };
+    vec![scratch_volume(TMP, "256Mi"), data]
 }
 
-/// The guide's framework Deployment, hardened.
+/// A pod of the runtime that serves: the API's or an agent kind's workers.
+pub(super) struct Workload {
+    /// The Deployment's name.
+    pub name: String,
+    /// Whose pods these are.
+    pub app: App,
+    /// Replicas before an autoscaler takes over.
+    pub replicas: u32,
+    /// The framework container.
+    pub container: Container,
+    /// Pod annotations beyond the config digest.
+    pub annotations: BTreeMap<String, String>,
+    /// checkov skips beyond the runtime's own.
+    pub skips: Vec<Skip>,
+}
+
+/// The guide's framework Deployment, hardened; it runs no agents (see `workers`).
 pub(super) fn deployment(c: Ctx, env: &PodEnv) -> Deployment {
-    let mut container = framework_container(c, env, FRAMEWORK, &["scf", "run", "--production"]);
+    let mut container = framework_container(
+        c,
+        env,
+        FRAMEWORK,
+        &["scf", "run", "--production", "--no-agents"],
+    );
     let container_port = |name: &str, number| ContainerPort {
         name: Some(name.into()),
         container_port: number,
@@ -119,20 +149,39 @@ pub(super) fn deployment(c: Ctx, env: &PodEnv) -> Deployment {
     ]);
     container.liveness_probe = Some(http_probe(LIVENESS_PATH, HTTP_PORT, LIVENESS));
     container.readiness_probe = Some(http_probe(READINESS_PATH, HTTP_PORT, READINESS));
+    workload_deployment(
+        c,
+        env,
+        Workload {
+            name: FRAMEWORK.into(),
+            app: App::Server,
+            replicas: c.k.replicas,
+            container,
+            annotations: monitoring::pod_annotations(c),
+            skips: Vec::new(),
+        },
+    )
+}
 
-    let mut pod = hardened_pod(FRAMEWORK_UID, vec![container], framework_volumes());
-    pod.topology_spread_constraints = Some(spread(c));
+/// A Deployment of the framework image: topology spread, the runtime's stop timeout, and a
+/// rolling update that never drops below the ready count; the config digest on the pod
+/// template, so that a changed ConfigMap rolls it.
+pub(super) fn workload_deployment(c: Ctx, env: &PodEnv, w: Workload) -> Deployment {
+    let mut pod = hardened_pod(FRAMEWORK_UID, vec![w.container], framework_volumes(true));
+    pod.topology_spread_constraints = Some(spread(c, w.app));
     pod.termination_grace_period_seconds = Some(STOP_TIMEOUT_SECONDS);
     let mut annotations = BTreeMap::from([("scf.dev/config-digest".to_string(), env.digest())]);
-    annotations.extend(monitoring::pod_annotations(c));
+    annotations.extend(w.annotations);
 
-    let mut metadata = c.metadata(FRAMEWORK, App::Server);
-    metadata.annotations = Some(skip_annotations(&runtime_skips(c)));
+    let mut skips = runtime_skips(c);
+    skips.extend(w.skips);
+    let mut metadata = c.metadata(&w.name, w.app);
+    metadata.annotations = Some(skip_annotations(&skips));
     Deployment {
         metadata,
         spec: Some(DeploymentSpec {
-            replicas: Some(i32::try_from(c.k.replicas).unwrap_or(i32::MAX)),
-            selector: c.selector(App::Server),
+            replicas: Some(i32::try_from(w.replicas).unwrap_or(i32::MAX)),
+            selector: c.selector(w.app),
             strategy: Some(DeploymentStrategy {
                 type_: Some("RollingUpdate".into()),
                 rolling_update: Some(RollingUpdateDeployment {
@@ -142,7 +191,7 @@ pub(super) fn deployment(c: Ctx, env: &PodEnv) -> Deployment {
             }),
             template: PodTemplateSpec {
                 metadata: Some(ObjectMeta {
-                    labels: Some(c.labels(App::Server)),
+                    labels: Some(c.labels(w.app)),
                     annotations: Some(annotations),
                     ..ObjectMeta::default()
                 }),
@@ -154,15 +203,16 @@ pub(super) fn deployment(c: Ctx, env: &PodEnv) -> Deployment {
     }
 }
 
-/// Spread replicas across nodes and zones, preferring balance over refusing to schedule.
-fn spread(c: Ctx) -> Vec<TopologySpreadConstraint> {
+/// Spread `app`'s replicas across nodes and zones, preferring balance over refusing to
+/// schedule.
+fn spread(c: Ctx, app: App) -> Vec<TopologySpreadConstraint> {
     ["kubernetes.io/hostname", "topology.kubernetes.io/zone"]
         .into_iter()
         .map(|key| TopologySpreadConstraint {
             topology_key: key.into(),
             max_skew: 1,
             when_unsatisfiable: "ScheduleAnyway".into(),
-            label_selector: Some(c.selector(App::Server)),
+            label_selector: Some(c.selector(app)),
             match_label_keys: Some(vec!["pod-template-hash".into()]),
             ..TopologySpreadConstraint::default()
         })
@@ -174,7 +224,7 @@ fn spread(c: Ctx) -> Vec<TopologySpreadConstraint> {
 /// init` then `scf db migrate` as the runtime's role.
 pub(super) fn migrate_job(c: Ctx, env: &PodEnv) -> Result<Job, ObjectError> {
     let mut migrate = framework_container(c, env, "migrate", &["scf", "db", "migrate"]);
-    let mut volumes = framework_volumes();
+    let mut volumes = framework_volumes(false);
     let mut skips = runtime_skips(c);
     let init = if bootstrap::admin_password(c.m).is_some() {
         if let Some(vars) = migrate.env.as_mut() {

@@ -1,8 +1,9 @@
-//! Capacity: the HorizontalPodAutoscaler (autoscaling/v2: the guide's CPU and memory
-//! targets plus active implementations per pod) and the PodDisruptionBudget that keeps
-//! voluntary evictions to one pod at a time.
+//! Capacity: the HorizontalPodAutoscalers (autoscaling/v2: the API's on the guide's CPU
+//! and memory targets plus active implementations per pod; each agent kind's workers' on
+//! CPU, when KEDA does not scale them) and the PodDisruptionBudgets that keep voluntary
+//! evictions to one pod of each Deployment at a time.
 
-use super::meta::{App, Ctx, FRAMEWORK};
+use super::meta::{App, Ctx, FRAMEWORK, agent_name};
 use super::monitoring::HPA_METRIC;
 use k8s_openapi::api::autoscaling::v2::{
     CrossVersionObjectReference, HorizontalPodAutoscaler, HorizontalPodAutoscalerSpec,
@@ -16,18 +17,6 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 /// adapter rule in the scrape ConfigMap), so it is left out when Prometheus is off.
 pub(super) fn autoscaler(c: Ctx) -> HorizontalPodAutoscaler {
     let a = &c.k.autoscaling;
-    let utilization = |name: &str, percent: u32| MetricSpec {
-        type_: "Resource".into(),
-        resource: Some(ResourceMetricSource {
-            name: name.into(),
-            target: MetricTarget {
-                type_: "Utilization".into(),
-                average_utilization: Some(clamp(percent)),
-                ..MetricTarget::default()
-            },
-        }),
-        ..MetricSpec::default()
-    };
     let mut metrics = vec![utilization("cpu", a.cpu), utilization("memory", a.memory)];
     if c.m.monitoring.prometheus {
         metrics.push(MetricSpec {
@@ -46,16 +35,56 @@ pub(super) fn autoscaler(c: Ctx) -> HorizontalPodAutoscaler {
             ..MetricSpec::default()
         });
     }
+    hpa(c, FRAMEWORK, App::Server, (a.min, a.max), metrics)
+}
+
+/// The CPU autoscaler of `kind`'s workers, when KEDA is off.
+pub(super) fn worker_autoscaler(c: Ctx, kind: &'static str) -> HorizontalPodAutoscaler {
+    let spec = c.k.agents.spec();
+    let metrics = vec![utilization("cpu", spec.cpu)];
+    hpa(
+        c,
+        &agent_name(kind),
+        App::Agent(kind),
+        (spec.min, spec.max),
+        metrics,
+    )
+}
+
+/// A target average utilisation of a resource, percent.
+fn utilization(name: &str, percent: u32) -> MetricSpec {
+    MetricSpec {
+        type_: "Resource".into(),
+        resource: Some(ResourceMetricSource {
+            name: name.into(),
+            target: MetricTarget {
+                type_: "Utilization".into(),
+                average_utilization: Some(clamp(percent)),
+                ..MetricTarget::default()
+            },
+        }),
+        ..MetricSpec::default()
+    }
+}
+
+/// The autoscaler `name` of the Deployment of the same name, between `bounds`.
+fn hpa(
+    c: Ctx,
+    name: &str,
+    app: App,
+    (min, max): (u32, u32),
+    metrics: Vec<MetricSpec>,
+) -> HorizontalPodAutoscaler {
     HorizontalPodAutoscaler {
-        metadata: c.metadata(FRAMEWORK, App::Server),
+        metadata: c.metadata(name, app),
         spec: Some(HorizontalPodAutoscalerSpec {
             scale_target_ref: CrossVersionObjectReference {
                 api_version: Some("apps/v1".into()),
                 kind: "Deployment".into(),
-                name: FRAMEWORK.into(),
+                name: name.into(),
             },
-            min_replicas: Some(clamp(a.min)),
-            max_replicas: clamp(a.max),
+            min_replicas: Some(clamp(min)),
+            max_replicas: clamp(max),
             metrics: Some(metrics),
             behavior: None,
         }),
@@ -63,14 +92,14 @@ pub(super) fn autoscaler(c: Ctx) -> HorizontalPodAutoscaler {
     }
 }
 
-/// At most one framework pod down for voluntary disruptions; pods that are not ready
-/// anyway may always be evicted, so a broken rollout never blocks a node drain.
-pub(super) fn disruption_budget(c: Ctx) -> PodDisruptionBudget {
+/// At most one pod of `app` (named `name`) down for voluntary disruptions; pods that are
+/// not ready anyway may always be evicted, so a broken rollout never blocks a node drain.
+pub(super) fn disruption_budget(c: Ctx, name: &str, app: App) -> PodDisruptionBudget {
     PodDisruptionBudget {
-        metadata: c.metadata(FRAMEWORK, App::Server),
+        metadata: c.metadata(name, app),
         spec: Some(PodDisruptionBudgetSpec {
             max_unavailable: Some(IntOrString::Int(1)),
-            selector: Some(c.selector(App::Server)),
+            selector: Some(c.selector(app)),
             unhealthy_pod_eviction_policy: Some("AlwaysAllow".into()),
             min_available: None,
         }),

@@ -1,7 +1,12 @@
-//! The managed datastores: PostgreSQL and Redis as single-replica StatefulSets with a
-//! volume claim each, hardened like the runtime, behind headless Services whose names the
-//! runtime's environment already uses. Neither is built when its section says
-//! `managed = false`; the runtime then points at the external host.
+//! The managed datastores, PostgreSQL and Redis, as single-replica StatefulSets with a
+//! volume claim each, and the uploads volume. The datastores are hardened like the
+//! runtime, behind headless Services whose names the runtime's environment already uses.
+//! Neither is built when its section says `managed = false`; the runtime then points at
+//! the external host.
+//!
+//! **Uploads.** The runtime's `DATA_DIR` is one `ReadWriteMany` claim
+//! (`[kubernetes.uploads]`) that the API and worker pods all mount, so a file one pod
+//! wrote is there for the others; its StorageClass must offer that access mode.
 //!
 //! Passwords come from the runtime's Secret, so one reference in framework.toml configures
 //! both ends: Redis's is `REDIS_PASSWORD`; PostgreSQL's superuser's is the admin key, and
@@ -11,7 +16,7 @@
 
 use super::bootstrap::{ADMIN_PASSWORD_KEY, ADMIN_USER, SECRETS_DIR};
 use super::exporter;
-use super::meta::{App, Ctx, SECRET};
+use super::meta::{AGENT_KINDS, App, Ctx, SECRET, UPLOADS};
 use super::pod::{
     LIVENESS, POSTGRES_UID, READINESS, REDIS_UID, Skip, Timing, exec_probe, hardened_container,
     hardened_pod, memory_volume, mount, plain_env, read_only_mount, resources, scratch_volume,
@@ -123,12 +128,13 @@ pub(super) fn postgres(c: Ctx) -> Option<(StatefulSet, Service)> {
 }
 
 /// Server settings the image's defaults get wrong here: enough connections for every
-/// runtime pool at the autoscaler's maximum, shared buffers at a quarter of the
+/// runtime pool at the autoscalers' maxima (the API's and each agent kind's workers), shared buffers at a quarter of the
 /// container's memory, and the libraries the extensions need preloaded.
 fn postgres_settings(c: Ctx) -> Vec<String> {
     let db = &c.m.database;
-    let pools = u64::from(c.k.autoscaling.max.max(c.k.replicas))
-        * u64::from(db.pool_size + db.max_overflow);
+    let pods = u64::from(c.k.autoscaling.max.max(c.k.replicas))
+        + u64::from(c.k.agents.spec().max) * AGENT_KINDS.len() as u64;
+    let pools = pods * u64::from(db.pool_size + db.max_overflow);
     let buffers_mb =
         (c.k.postgres_spec().resources.limits.memory.value() / 4.0 / 1_048_576.0) as u64;
     let mut settings = vec![
@@ -268,19 +274,46 @@ fn build(c: Ctx, s: Store) -> (StatefulSet, Service) {
 
 /// The `data` volume claim of a datastore.
 fn claim(c: Ctx, app: App, spec: &DatastoreSpec) -> PersistentVolumeClaim {
+    let metadata = ObjectMeta {
+        name: Some("data".into()),
+        labels: Some(c.labels(app)),
+        ..ObjectMeta::default()
+    };
+    volume_claim(
+        metadata,
+        "ReadWriteOnce",
+        &spec.storage,
+        spec.storage_class.as_ref(),
+    )
+}
+
+/// The claim of the uploads volume, `ReadWriteMany` so that every API and worker pod
+/// mounts it at once, on whichever node it runs.
+pub(super) fn uploads_claim(c: Ctx) -> PersistentVolumeClaim {
+    let u = &c.k.uploads;
+    volume_claim(
+        c.metadata(UPLOADS, App::Shared),
+        "ReadWriteMany",
+        &u.size(),
+        u.storage_class.as_ref(),
+    )
+}
+
+fn volume_claim(
+    metadata: ObjectMeta,
+    access: &str,
+    size: &crate::config::values::Quantity,
+    class: Option<&crate::config::values::Name>,
+) -> PersistentVolumeClaim {
     PersistentVolumeClaim {
-        metadata: ObjectMeta {
-            name: Some("data".into()),
-            labels: Some(c.labels(app)),
-            ..ObjectMeta::default()
-        },
+        metadata,
         spec: Some(PersistentVolumeClaimSpec {
-            access_modes: Some(vec!["ReadWriteOnce".into()]),
-            storage_class_name: spec.storage_class.as_ref().map(ToString::to_string),
+            access_modes: Some(vec![access.into()]),
+            storage_class_name: class.map(ToString::to_string),
             resources: Some(VolumeResourceRequirements {
                 requests: Some(BTreeMap::from([(
                     "storage".to_string(),
-                    Quantity(spec.storage.to_string()),
+                    Quantity(size.to_string()),
                 )])),
                 limits: None,
             }),
