@@ -110,9 +110,12 @@ fn every_scenario_passes_kubernetes_validate_checkov_kustomize_and_yamllint() {
         for (file, check) in skips(&k8s) {
             let allowed = match check.as_str() {
                 // The runtime reads credentials from its environment only.
-                "CKV_K8S_35" => {
-                    file == "deployment-framework.yaml" || file == "job-framework-migrate.yaml"
-                }
+                "CKV_K8S_35" => [
+                    "deployment-framework.yaml",
+                    "job-framework-migrate.yaml",
+                    "job-framework-tenants.yaml",
+                ]
+                .contains(&file.as_str()),
                 // Unpinned images: scf validate warns about each.
                 "CKV_K8S_43" => true,
                 _ => false,

@@ -14,6 +14,7 @@ mod secrets;
 mod server;
 #[path = "../support/mod.rs"]
 mod support;
+mod tenants;
 mod waits;
 
 use mock::Mock;
@@ -36,6 +37,7 @@ enum Scenario {
     ImagePullBackOffFailsTheWaitAtOnce,
     ErrImagePullFailsTheWaitAtOnce,
     FailedMigrationIsReportedWithItsLog,
+    TenantAddedThenRemoved,
 }
 
 impl Scenario {
@@ -63,6 +65,7 @@ impl Scenario {
                 waits::stuck_pod(&mock, "ErrImagePull").await
             }
             Scenario::FailedMigrationIsReportedWithItsLog => waits::failed_migration(&mock).await,
+            Scenario::TenantAddedThenRemoved => tenants::added_then_removed(&mock).await,
         }
     }
 }
@@ -95,4 +98,5 @@ scenario_tests! {
     image_pull_back_off_fails_the_wait_at_once => ImagePullBackOffFailsTheWaitAtOnce,
     err_image_pull_fails_the_wait_at_once => ErrImagePullFailsTheWaitAtOnce,
     failed_migration_is_reported_with_its_log => FailedMigrationIsReportedWithItsLog,
+    tenant_added_then_removed => TenantAddedThenRemoved,
 }

@@ -11,6 +11,7 @@ use scf::cluster::rollout::Wait;
 use scf::cluster::{Cluster, ClusterError, lease, plan, sequence};
 use scf::plan::{Action, Plan, show};
 use serde_json::Value;
+use std::cell::Cell;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -34,6 +35,8 @@ pub(crate) struct Mock {
     cluster: Cluster,
     dir: tempfile::TempDir,
     config: PathBuf,
+    /// `--allow-data-loss`.
+    allow_data_loss: Cell<bool>,
 }
 
 pub(crate) const CANARY: &str = "canary-7f3a9e";
@@ -69,7 +72,20 @@ impl Mock {
             cluster,
             dir,
             config,
+            allow_data_loss: Cell::new(false),
         }
+    }
+
+    /// Appends `text` to framework.toml.
+    pub(crate) fn append(&self, text: &str) {
+        let mut all = std::fs::read_to_string(&self.config).expect("read");
+        all.push_str(text);
+        std::fs::write(&self.config, all).expect("write");
+    }
+
+    /// Plans and applies with `--allow-data-loss` from now on, or not.
+    pub(crate) fn allow_data_loss(&self, on: bool) {
+        self.allow_data_loss.set(on);
     }
 
     pub(crate) fn edit(&self, from: &str, to: &str) {
@@ -101,6 +117,7 @@ impl Mock {
             plan::Options {
                 resolve_secrets,
                 force_conflicts,
+                allow_data_loss: self.allow_data_loss.get(),
             },
         )
         .await
@@ -155,6 +172,7 @@ impl Mock {
                 atomic,
                 force_conflicts,
                 lease,
+                allow_data_loss: self.allow_data_loss.get(),
             },
         };
         let result = sequence::apply(&self.cluster, request, &mut |_| Ok(()), &mut |s| {

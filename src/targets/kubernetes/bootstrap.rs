@@ -12,7 +12,7 @@ use super::meta::{App, Ctx, MIGRATE_JOB, SECRET};
 use super::object::ObjectError;
 use super::pod::{FRAMEWORK_UID, hardened_container, plain_env, read_only_mount, secret_env};
 use crate::config::values::SecretRef;
-use crate::model::{K8S_POSTGRES_SERVICE, Model};
+use crate::model::{Model, k8s_postgres_host};
 use crate::render::Renderer;
 use crate::targets::postgres::{self, PASSWORD_ENV, Postgres};
 use crate::targets::target::Target;
@@ -63,9 +63,10 @@ pub(super) fn init_container(c: Ctx) -> Container {
     let db = &c.m.database;
     let file = |key: &str| format!("\"$(cat {SECRETS_DIR}/{key})\"");
     let script = format!(
-        "PGPASSWORD={} {PASSWORD_ENV}={} exec psql -X -q -v ON_ERROR_STOP=1 -h {K8S_POSTGRES_SERVICE} -p {} -U {ADMIN_USER} -d postgres -f {SQL_DIR}/{SQL_FILE}",
+        "PGPASSWORD={} {PASSWORD_ENV}={} exec psql -X -q -v ON_ERROR_STOP=1 -h {} -p {} -U {ADMIN_USER} -d postgres -f {SQL_DIR}/{SQL_FILE}",
         file(ADMIN_PASSWORD_KEY),
         file(vars::DATABASE_PASSWORD),
+        k8s_postgres_host(c.m),
         db.port,
     );
     let mut container = hardened_container(
@@ -112,7 +113,8 @@ pub(super) fn volumes() -> Vec<Volume> {
 pub(super) fn migration_env(c: Ctx) -> Result<Vec<EnvVar>, ObjectError> {
     let db = &c.m.database;
     let admin = format!(
-        "postgresql://{ADMIN_USER}@{K8S_POSTGRES_SERVICE}:{}/postgres",
+        "postgresql://{ADMIN_USER}@{}:{}/postgres",
+        k8s_postgres_host(c.m),
         db.port
     );
     let url = scf_runtime::db::privileges::migration_url(

@@ -21,6 +21,8 @@ const COMPONENT_LABEL: &str = "app.kubernetes.io/component";
 pub(super) const FRAMEWORK: &str = "framework";
 /// The migration Job.
 pub(super) const MIGRATE_JOB: &str = "framework-migrate";
+/// The tenants Job.
+pub(super) const TENANTS_JOB: &str = "framework-tenants";
 /// The ConfigMap of the runtime's plain environment.
 pub(super) const CONFIG_MAP: &str = "framework-config";
 /// The Secret of the runtime's secret environment.
@@ -50,6 +52,8 @@ pub(super) enum App {
     Server,
     /// The migration Job.
     Migration,
+    /// The tenants Job.
+    Tenants,
     /// The managed PostgreSQL.
     Postgres,
     /// The managed Redis.
@@ -60,7 +64,7 @@ impl App {
     /// `app.kubernetes.io/name`.
     pub fn name(self) -> &'static str {
         match self {
-            App::Shared | App::Server | App::Migration => FRAMEWORK,
+            App::Shared | App::Server | App::Migration | App::Tenants => FRAMEWORK,
             App::Postgres => K8S_POSTGRES_SERVICE,
             App::Redis => K8S_REDIS_SERVICE,
         }
@@ -72,6 +76,7 @@ impl App {
             App::Shared => None,
             App::Server => Some("server"),
             App::Migration => Some("migration"),
+            App::Tenants => Some("tenants"),
             App::Postgres => Some("database"),
             App::Redis => Some("cache"),
         }

@@ -5,7 +5,7 @@
 //! [`objects`] is the single source: the target renders it to YAML, and plan and apply
 //! send the same list to the cluster (see [`Object::to_dynamic`]). Its order is the apply
 //! order: Namespace; configuration (ConfigMaps, Secret, the database bootstrap); storage (StatefulSets and their
-//! Services); the migration Job; the Deployment and its Service; Ingress, autoscaler,
+//! Services, or CloudNativePG's `Cluster`); the migration Job; the tenants Job; the Deployment and its Service; Ingress, autoscaler,
 //! disruption budget; NetworkPolicies.
 //!
 //! Every object carries the `app.kubernetes.io/*` labels; [`INSTANCE_LABEL`] (the project
@@ -14,6 +14,8 @@
 //! `[kubernetes]` is present, whatever `target.kind` says.
 
 mod bootstrap;
+mod cnpg;
+mod cnpg_kinds;
 mod config;
 mod kustomize;
 mod meta;
@@ -24,6 +26,7 @@ mod pod;
 mod runtime;
 mod scaling;
 mod storage;
+mod tenants;
 #[cfg(test)]
 mod tests;
 
@@ -74,7 +77,9 @@ pub fn objects(model: &Model) -> Result<Vec<Object>, ObjectError> {
         out.push(set.into());
         out.push(service.into());
     }
+    out.extend(cnpg::objects(c));
     out.push(runtime::migrate_job(c, &env)?.into());
+    out.extend(tenants::job_of(c, &env).map(Object::from));
     out.push(runtime::deployment(c, &env).into());
     out.push(runtime::framework_service(c).into());
     out.push(network::ingress(c).into());

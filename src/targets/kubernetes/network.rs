@@ -2,8 +2,10 @@
 //! NetworkPolicies. Everything in the namespace is denied by default, both ways; then the
 //! framework may be reached only from the ingress controller's namespace (and from
 //! Prometheus's, to the metrics port), may reach DNS, PostgreSQL and Redis, and PostgreSQL and
-//! Redis may be reached only from the framework's pods (runtime and migration Job).
+//! Redis may be reached only from the framework's pods (runtime and migration Job), and
+//! CloudNativePG's instances also from each other and from their operator.
 
+use super::cnpg;
 use super::meta::{App, Ctx, FRAMEWORK, METRICS_PORT, SERVICE_PORT, port};
 
 use crate::config::values::DomainName;
@@ -101,7 +103,9 @@ pub(super) fn policies(c: Ctx) -> Vec<NetworkPolicy> {
         (c.m.redis.managed, App::Redis, c.m.redis.port),
     ];
     for (managed, app, port) in datastores {
-        if managed {
+        if app == App::Postgres && c.m.database.on_cloudnative_pg() {
+            out.push(cnpg_policy(c, port.into()));
+        } else if managed {
             let from = vec![NetworkPolicyIngressRule {
                 from: Some(vec![pods(c, App::Shared)]),
                 ports: Some(vec![tcp(port.into())]),
@@ -110,6 +114,52 @@ pub(super) fn policies(c: Ctx) -> Vec<NetworkPolicy> {
         }
     }
     out
+}
+
+/// CloudNativePG's instances: in from the framework's pods, from each other (streaming
+/// replication) and from the operator (PostgreSQL and the status port); out to DNS, to
+/// each other, and over HTTPS to the API server and the backups' object store, whose
+/// addresses a policy cannot know.
+fn cnpg_policy(c: Ctx, pg: i32) -> NetworkPolicy {
+    let operator = namespace(cnpg::OPERATOR_NAMESPACE);
+    let ingress = vec![
+        NetworkPolicyIngressRule {
+            from: Some(vec![pods(c, App::Shared), pods(c, App::Postgres)]),
+            ports: Some(vec![tcp(pg)]),
+        },
+        NetworkPolicyIngressRule {
+            from: Some(vec![operator]),
+            ports: Some(vec![tcp(pg), tcp(cnpg::STATUS_PORT)]),
+        },
+    ];
+    let anywhere = ["0.0.0.0/0", "::/0"].map(|cidr| NetworkPolicyPeer {
+        ip_block: Some(IPBlock {
+            cidr: cidr.into(),
+            except: None,
+        }),
+        ..NetworkPolicyPeer::default()
+    });
+    let egress = vec![
+        dns_egress(),
+        NetworkPolicyEgressRule {
+            to: Some(vec![pods(c, App::Postgres)]),
+            ports: Some(vec![tcp(pg)]),
+        },
+        NetworkPolicyEgressRule {
+            to: Some(anywhere.to_vec()),
+            ports: Some(vec![tcp(443), tcp(6443)]),
+        },
+    ];
+    let app = App::Postgres;
+    policy(c, app.name(), c.selector(app), ingress, Some(egress))
+}
+
+/// Out to the cluster's DNS.
+fn dns_egress() -> NetworkPolicyEgressRule {
+    NetworkPolicyEgressRule {
+        to: Some(vec![namespace("kube-system")]),
+        ports: Some(vec![port_of(53, "UDP"), port_of(53, "TCP")]),
+    }
 }
 
 /// The framework's pods: in from the ingress controller to the API, and from Prometheus to
@@ -129,10 +179,7 @@ fn framework_policy(c: Ctx) -> NetworkPolicy {
     let db = &c.m.database;
     let redis = &c.m.redis;
     let egress = vec![
-        NetworkPolicyEgressRule {
-            to: Some(vec![namespace("kube-system")]),
-            ports: Some(vec![port_of(53, "UDP"), port_of(53, "TCP")]),
-        },
+        dns_egress(),
         datastore_egress(c, db.managed, App::Postgres, &db.host, db.port),
         datastore_egress(c, redis.managed, App::Redis, &redis.host, redis.port),
     ];

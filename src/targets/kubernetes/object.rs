@@ -2,6 +2,7 @@
 //! YAML file; plan and apply take the same list and send each as a [`DynamicObject`] with
 //! server-side apply, addressed by its GVK, namespace and name.
 
+use super::cnpg_kinds::{Cluster, ScheduledBackup};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::batch::v1::Job;
@@ -121,6 +122,8 @@ objects!(
     HorizontalPodAutoscaler,
     PodDisruptionBudget,
     NetworkPolicy,
+    Cluster,
+    ScheduledBackup,
 );
 
 impl Object {
