@@ -1,6 +1,11 @@
 //! [`Object`]: one typed Kubernetes object scf manages. The target renders each to its own
 //! YAML file; plan and apply take the same list and send each as a [`DynamicObject`] with
 //! server-side apply, addressed by its GVK, namespace and name.
+//!
+//! A kind is any [`kube::Resource`] with a static type: the built-in kinds of `k8s-openapi`,
+//! and the custom resources of the operators scf generates for, each a struct derived with
+//! [`kube::CustomResource`] (`#[kube(schema = "disabled")]`: their CRDs are the operators',
+//! pinned under `testkit/crds/` and checked in the test suite). Add one to [`objects!`]'s list.
 
 use super::cnpg_kinds::{Cluster, ScheduledBackup};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
@@ -10,7 +15,7 @@ use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret, Service};
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use k8s_openapi::{Metadata, Resource};
+use kube::Resource;
 use kube::core::{ApiResource, DynamicObject, GroupVersionKind};
 use serde::Serialize;
 
@@ -47,6 +52,11 @@ pub enum ObjectError {
     },
 }
 
+/// The group, version and kind of a statically typed resource.
+fn gvk_of<K: Resource<DynamicType = ()>>() -> GroupVersionKind {
+    GroupVersionKind::gvk(&K::group(&()), &K::version(&()), &K::kind(&()))
+}
+
 /// Defines [`Object`] over the kinds scf emits, with their GVK and metadata.
 macro_rules! objects {
     ($($kind:ident),* $(,)?) => {
@@ -68,18 +78,14 @@ macro_rules! objects {
             /// Its group, version and kind.
             pub fn gvk(&self) -> GroupVersionKind {
                 match self {
-                    $(Object::$kind(_) => GroupVersionKind::gvk(
-                        <$kind as Resource>::GROUP,
-                        <$kind as Resource>::VERSION,
-                        <$kind as Resource>::KIND,
-                    ),)*
+                    $(Object::$kind(_) => gvk_of::<$kind>(),)*
                 }
             }
 
             /// Its metadata.
             pub fn metadata(&self) -> &ObjectMeta {
                 match self {
-                    $(Object::$kind(o) => o.metadata(),)*
+                    $(Object::$kind(o) => o.meta(),)*
                 }
             }
 
@@ -94,10 +100,7 @@ macro_rules! objects {
         /// The API resource (plural, version) of a kind scf emits; `None` for any other,
         /// so plan and apply need no discovery round trip.
         pub fn api_resource(gvk: &GroupVersionKind) -> Option<ApiResource> {
-            $(if gvk.group == <$kind as Resource>::GROUP
-                && gvk.version == <$kind as Resource>::VERSION
-                && gvk.kind == <$kind as Resource>::KIND
-            {
+            $(if *gvk == gvk_of::<$kind>() {
                 return Some(ApiResource::erase::<$kind>(&()));
             })*
             None

@@ -1,11 +1,12 @@
 //! Harnesses around the real validators (nginx, gixy, promtool, amtool, systemd-analyze,
-//! kubernetes-validate, checkov, kubectl kustomize, PostgreSQL, redis-server, yamllint,
+//! kubernetes-validate, the pinned CRDs' schemas, checkov, kubectl kustomize, PostgreSQL, redis-server, yamllint,
 //! hadolint). Each runs the tool on generated files and treats any warning as a failure:
 //! several of them exit 0 while warning, so the harness judges their output, not just the
 //! exit code. A failure carries the tool's full output.
 
 pub mod alertmanager;
 pub mod checkov;
+pub mod crd;
 pub mod hadolint;
 pub mod kubernetes;
 pub mod nginx;
