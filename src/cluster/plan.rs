@@ -436,13 +436,21 @@ async fn prunes(
         };
         let Some(live) = live else { continue };
         let shown = cx.show(live.clone());
+        // A datastore's StatefulSet goes when another runs the data (CloudNativePG, a
+        // managed service), which starts empty: its claim is retained, its data not moved.
+        let blocked = (entry.kind == "StatefulSet" && !cx.opts.allow_data_loss).then(|| {
+            format!(
+                "deleting StatefulSet {} leaves its data on its retained volume, and what replaces it starts empty; move the data first (scf backup, then restore into the new server), then pass --allow-data-loss",
+                entry.name
+            )
+        });
         out.push(Change {
             diff: view::diff(&address, Some(&shown), None),
             sensitive: entry.kind == "Secret",
             observed: observed(Some(&live)),
             action: Action::Delete,
             address,
-            blocked: None,
+            blocked,
             desired: None,
         });
     }

@@ -6,6 +6,7 @@
 //! real cluster runs when `SCF_TEST_KUBECONFIG` is set (see CONTRIBUTING.md).
 
 mod cli;
+mod cnpg;
 mod converge;
 mod mock;
 mod refusals;
@@ -38,6 +39,7 @@ enum Scenario {
     ErrImagePullFailsTheWaitAtOnce,
     FailedMigrationIsReportedWithItsLog,
     TenantAddedThenRemoved,
+    MovingToCloudnativePg,
 }
 
 impl Scenario {
@@ -66,6 +68,7 @@ impl Scenario {
             }
             Scenario::FailedMigrationIsReportedWithItsLog => waits::failed_migration(&mock).await,
             Scenario::TenantAddedThenRemoved => tenants::added_then_removed(&mock).await,
+            Scenario::MovingToCloudnativePg => cnpg::moving_to_cloudnative_pg(&mock).await,
         }
     }
 }
@@ -99,4 +102,5 @@ scenario_tests! {
     err_image_pull_fails_the_wait_at_once => ErrImagePullFailsTheWaitAtOnce,
     failed_migration_is_reported_with_its_log => FailedMigrationIsReportedWithItsLog,
     tenant_added_then_removed => TenantAddedThenRemoved,
+    moving_to_cloudnative_pg => MovingToCloudnativePg,
 }

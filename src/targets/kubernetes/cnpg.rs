@@ -90,8 +90,8 @@ fn cluster(c: Ctx) -> Cluster {
             .image
             .as_ref()
             .map_or_else(|| DEFAULT_IMAGE.to_string(), ImageRef::to_string);
-    Cluster::new(
-        c.metadata(K8S_POSTGRES_SERVICE, App::Postgres),
+    let mut cluster = Cluster::new(
+        K8S_POSTGRES_SERVICE,
         ClusterSpec {
             instances: INSTANCES,
             image_name: image,
@@ -133,21 +133,25 @@ fn cluster(c: Ctx) -> Cluster {
                 })
             }),
         },
-    )
+    );
+    cluster.metadata = c.metadata(K8S_POSTGRES_SERVICE, App::Postgres);
+    cluster
 }
 
 /// The daily base backup on `[backup] schedule`, when backups go to S3.
 fn scheduled_backup(c: Ctx) -> Option<ScheduledBackup> {
     let backup = c.m.backup.as_ref().filter(|b| b.s3.is_some())?;
-    Some(ScheduledBackup::new(
-        c.metadata(K8S_POSTGRES_SERVICE, App::Postgres),
+    let mut scheduled = ScheduledBackup::new(
+        K8S_POSTGRES_SERVICE,
         ScheduledBackupSpec {
             schedule: format!("0 {}", backup.schedule),
             cluster: local(K8S_POSTGRES_SERVICE),
-            backup_owner_reference: "self",
-            method: "barmanObjectStore",
+            backup_owner_reference: "self".into(),
+            method: "barmanObjectStore".into(),
         },
-    ))
+    );
+    scheduled.metadata = c.metadata(K8S_POSTGRES_SERVICE, App::Postgres);
+    Some(scheduled)
 }
 
 /// CloudNativePG's retention policy: whole days, at least one.

@@ -1,74 +1,25 @@
 //! The CloudNativePG kinds scf emits (`postgresql.cnpg.io/v1` `Cluster` and
-//! `ScheduledBackup`), typed: serde structs with the `k8s_openapi` traits `Object` needs,
-//! kept apart from the builders in `cnpg` so that `object` depends on nothing else here.
+//! `ScheduledBackup`), derived with [`kube::CustomResource`] as `object` wants them, kept
+//! apart from the builders in `cnpg` so that `object` depends on nothing else here.
 //! Only the fields scf sets are modelled; the pinned CRD schema checks them in the tests.
 
 use k8s_openapi::api::core::v1::ResourceRequirements;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use serde::Serialize;
+use kube::CustomResource;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-const API_VERSION: &str = "postgresql.cnpg.io/v1";
-
-/// Implements what `Object` needs of a CloudNativePG kind.
-macro_rules! cnpg_kind {
-    ($kind:ident, $spec:ident, $plural:literal) => {
-        impl k8s_openapi::Resource for $kind {
-            const API_VERSION: &'static str = API_VERSION;
-            const GROUP: &'static str = "postgresql.cnpg.io";
-            const KIND: &'static str = stringify!($kind);
-            const VERSION: &'static str = "v1";
-            const URL_PATH_SEGMENT: &'static str = $plural;
-            type Scope = k8s_openapi::NamespaceResourceScope;
-        }
-
-        impl k8s_openapi::Metadata for $kind {
-            type Ty = ObjectMeta;
-            fn metadata(&self) -> &ObjectMeta {
-                &self.metadata
-            }
-            fn metadata_mut(&mut self) -> &mut ObjectMeta {
-                &mut self.metadata
-            }
-        }
-
-        impl $kind {
-            /// The object named by `metadata`, with its apiVersion and kind.
-            pub(super) fn new(metadata: ObjectMeta, spec: $spec) -> Self {
-                Self {
-                    api_version: API_VERSION,
-                    kind: stringify!($kind),
-                    metadata,
-                    spec,
-                }
-            }
-        }
-    };
-}
-
-/// `postgresql.cnpg.io/v1` `Cluster`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// `postgresql.cnpg.io/v1` `Cluster`: the spec of its [`Cluster`].
+#[derive(CustomResource, Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[kube(
+    group = "postgresql.cnpg.io",
+    version = "v1",
+    kind = "Cluster",
+    namespaced,
+    schema = "disabled",
+    derive = "PartialEq"
+)]
 #[serde(rename_all = "camelCase")]
-pub struct Cluster {
-    api_version: &'static str,
-    kind: &'static str,
-    metadata: ObjectMeta,
-    spec: ClusterSpec,
-}
-
-/// `postgresql.cnpg.io/v1` `ScheduledBackup`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ScheduledBackup {
-    api_version: &'static str,
-    kind: &'static str,
-    metadata: ObjectMeta,
-    spec: ScheduledBackupSpec,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(super) struct ClusterSpec {
+pub struct ClusterSpec {
     pub(super) instances: u32,
     pub(super) image_name: String,
     /// Pods and everything the operator creates get these labels.
@@ -83,38 +34,38 @@ pub(super) struct ClusterSpec {
     pub(super) backup: Option<BackupConfig>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(super) struct Inherited {
     pub(super) labels: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(super) struct LocalRef {
     pub(super) name: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(super) struct Bootstrap {
     pub(super) initdb: InitDb,
 }
 
 /// The database and its owner, created once; the migration Job's bootstrap then hands
 /// the database to the owner role and sets the roles' passwords, as on a StatefulSet.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(super) struct InitDb {
     pub(super) database: String,
     pub(super) owner: String,
     pub(super) secret: LocalRef,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(super) struct PgConfig {
     pub(super) parameters: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(super) shared_preload_libraries: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct Storage {
     pub(super) size: String,
@@ -122,36 +73,42 @@ pub(super) struct Storage {
     pub(super) storage_class: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct BackupConfig {
     pub(super) retention_policy: String,
     pub(super) barman_object_store: ObjectStore,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct ObjectStore {
     pub(super) destination_path: String,
     pub(super) s3_credentials: S3Credentials,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct S3Credentials {
     #[serde(rename = "inheritFromIAMRole")]
     pub(super) inherit_from_iam_role: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// `postgresql.cnpg.io/v1` `ScheduledBackup`: the spec of its [`ScheduledBackup`].
+#[derive(CustomResource, Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[kube(
+    group = "postgresql.cnpg.io",
+    version = "v1",
+    kind = "ScheduledBackup",
+    namespaced,
+    schema = "disabled",
+    derive = "PartialEq"
+)]
 #[serde(rename_all = "camelCase")]
-pub(super) struct ScheduledBackupSpec {
+pub struct ScheduledBackupSpec {
     /// Six fields, seconds first.
     pub(super) schedule: String,
     pub(super) cluster: LocalRef,
-    pub(super) backup_owner_reference: &'static str,
-    pub(super) method: &'static str,
+    pub(super) backup_owner_reference: String,
+    pub(super) method: String,
 }
-
-cnpg_kind!(Cluster, ClusterSpec, "clusters");
-cnpg_kind!(ScheduledBackup, ScheduledBackupSpec, "scheduledbackups");
