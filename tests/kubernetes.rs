@@ -138,6 +138,7 @@ fn every_scenario_passes_kubernetes_validate_checkov_kustomize_and_yamllint() {
                     [
                         "deployment-framework.yaml",
                         "job-framework-migrate.yaml",
+                        "job-framework-tenants.yaml",
                         "restore-job.yaml",
                         // The exporter sidecars' datastore passwords.
                         "statefulset-postgres.yaml",
@@ -654,4 +655,66 @@ fn without_the_operator_the_rules_configmap_passes_promtool() {
         .expect("the rule file");
     let rules: serde_json::Value = serde_saphyr::from_str(text).expect("rule file YAML");
     promtool_rule_groups(&rules["groups"], namespace, name);
+}
+
+/// The production data services: CloudNativePG with backups to S3 (its `Cluster` and
+/// `ScheduledBackup` checked against the pinned CRDs), and managed services by URL.
+#[test]
+fn cloudnative_pg_and_managed_services_pass_too() {
+    let s3 = "[backup]\nschedule = \"0 2 * * *\"\ndir = \"/var/backups/scf\"\nretention = \"30d\"\ns3 = \"s3://backups/ai-supply-chain\"\n";
+    let cases = [
+        (
+            "cloudnative-pg",
+            "[database]\noperator = \"cloudnative-pg\"\n",
+            s3,
+        ),
+        (
+            "external_url",
+            "[database]\nexternal_url = \"postgres://framework@db.internal.example.com:5432/ai_supply_chain\"\n",
+            "[redis]\nexternal_url = \"redis://10.1.2.3:6379\"\n",
+        ),
+    ];
+    for (name, database, extra) in cases {
+        let (dir, file) = support::starter("kubernetes");
+        let text = std::fs::read_to_string(&file).expect("read");
+        let text = text.replacen("[database]\n", database, 1);
+        let text = match extra.strip_prefix("[redis]\n") {
+            Some(redis) => text.replacen("[redis]\n", &format!("[redis]\n{redis}"), 1),
+            None => format!("{text}\n{extra}"),
+        };
+        std::fs::write(&file, text).expect("write");
+        let k8s = build(dir.path(), &file).expect("kubernetes output");
+        let files = yaml_files(&k8s);
+        kubernetes::validate(K8S_VERSION, &[&k8s]).unwrap_or_else(|f| panic!("{name}: {f}"));
+        kubernetes::kustomize(&k8s, K8S_VERSION).unwrap_or_else(|f| panic!("{name}: {f}"));
+        yaml::lint(&[&k8s]).unwrap_or_else(|f| panic!("{name}: {f}"));
+        let report = checkov::scan(&k8s, &[Framework::Kubernetes], &[])
+            .expect("checkov runs")
+            .require_clean()
+            .unwrap_or_else(|f| panic!("{name}: {f}"));
+        assert_eq!(report.failed, 0, "{name}");
+        let config =
+            std::fs::read_to_string(k8s.join("configmap-framework-config.yaml")).expect("read");
+        assert!(
+            !files.contains("statefulset-postgres.yaml"),
+            "{name}: {files:?}"
+        );
+        if name == "cloudnative-pg" {
+            for f in ["cluster-postgres.yaml", "scheduledbackup-postgres.yaml"] {
+                assert!(files.contains(f), "{files:?}");
+            }
+            assert!(config.contains("@postgres-rw:5432/"), "{config}");
+        } else {
+            assert!(
+                !files.iter().any(|f| f.starts_with("statefulset-")),
+                "{files:?}"
+            );
+            assert!(
+                config.contains(
+                    "postgresql://framework@db.internal.example.com:5432/ai_supply_chain"
+                ) && config.contains("redis://10.1.2.3:6379/0"),
+                "{config}"
+            );
+        }
+    }
 }

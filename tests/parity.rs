@@ -573,3 +573,38 @@ fn every_backup_schedule_the_host_gets_kubernetes_gets_too() {
         );
     }
 }
+
+/// Every tenant the host provisions (its store's SQL file, which `scf apply` runs before
+/// `scf tenant create`), the Kubernetes tenants Job provisions too, with the same command.
+#[test]
+fn every_tenant_the_host_gets_kubernetes_gets() {
+    let built = build_example();
+    let dir = built
+        .out
+        .join(format!("host/usr/local/share/{NAME}/sql/tenants"));
+    let host: std::collections::BTreeSet<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| {
+            let name = e.expect("entry").file_name().to_string_lossy().into_owned();
+            name.strip_suffix(".sql").unwrap_or(&name).to_string()
+        })
+        .collect();
+    assert!(!host.is_empty(), "the example declares a tenant");
+    let job: k8s_openapi::api::batch::v1::Job = object(&built.out, "job-framework-tenants.yaml");
+    let pod = job
+        .spec
+        .and_then(|s| s.template.spec)
+        .expect("the Job's pod");
+    let kubernetes: std::collections::BTreeSet<String> = pod
+        .init_containers
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|c| {
+            let command = c.command.unwrap_or_default();
+            assert_eq!(command[..4], ["scf", "tenant", "create", "--if-absent"]);
+            let at = command.iter().position(|a| a == "--tenant-id")?;
+            command.get(at + 1).cloned()
+        })
+        .collect();
+    assert_eq!(kubernetes, host);
+}

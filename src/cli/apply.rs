@@ -180,6 +180,7 @@ pub fn run(config: &Path, args: &ApplyArgs) -> ExitCode {
             auto_approve: args.auto_approve,
             kube: &args.kube,
             apply: &args.kube_apply,
+            allow_data_loss: args.host.allow_data_loss,
         });
     }
     let options = args.host.options(&compiled.model, true);

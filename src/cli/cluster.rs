@@ -80,12 +80,14 @@ pub fn plan(
     compiled: &Compiled,
     artifacts: &[Artifact],
     kube: &KubeArgs,
+    allow_data_loss: bool,
 ) -> Result<(Plan, String), String> {
     block_on(async {
         let cluster = connect(&kube.cluster).await?;
         let opts = cluster_plan::Options {
             resolve_secrets: false,
             force_conflicts: kube.force_conflicts,
+            allow_data_loss,
         };
         let plan = cluster_plan::plan(&cluster, compiled, artifacts, opts).await?;
         Ok((plan, place(&cluster, namespace(compiled)?)))
@@ -119,6 +121,8 @@ pub struct Request<'a> {
     pub kube: &'a KubeArgs,
     /// How to wait.
     pub apply: &'a KubeApplyArgs,
+    /// Let a removed tenant go.
+    pub allow_data_loss: bool,
 }
 
 /// Applies a saved plan exactly, or plans (resolving secrets), asks, and applies, under
@@ -153,6 +157,7 @@ async fn run(cluster: &Cluster, request: &Request<'_>) -> Result<Option<String>,
             atomic: request.apply.atomic,
             force_conflicts: request.kube.force_conflicts,
             lease: lease::DURATION,
+            allow_data_loss: request.allow_data_loss,
         },
     };
     let mut approve = |fresh: &Plan| {

@@ -213,10 +213,13 @@ pub fn run(config: &Path, args: &PlanArgs) -> ExitCode {
             Ok((plan, _)) => Planned::One(plan, place(&args.host.root)),
             Err(e) => return fail(e),
         },
-        TargetArg::Kubernetes => match super::cluster::plan(&compiled, &artifacts, &args.kube) {
-            Ok((plan, where_)) => Planned::One(plan, where_),
-            Err(e) => return fail(e),
-        },
+        TargetArg::Kubernetes => {
+            match super::cluster::plan(&compiled, &artifacts, &args.kube, args.host.allow_data_loss)
+            {
+                Ok((plan, where_)) => Planned::One(plan, where_),
+                Err(e) => return fail(e),
+            }
+        }
     };
     let json = match planned.to_json() {
         Ok(json) => json,

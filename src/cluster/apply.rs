@@ -35,6 +35,8 @@ pub struct ApplyOptions {
     /// How long the apply's Lease lasts unrenewed ([`lease::DURATION`]); it is renewed
     /// every third of that.
     pub lease: Duration,
+    /// Let a removed tenant go (`--allow-data-loss`).
+    pub allow_data_loss: bool,
 }
 
 /// A step of an apply, for progress output.
@@ -119,6 +121,12 @@ pub fn entry_of(address: &str) -> Result<Entry, ClusterError> {
     })
 }
 
+/// Whether a change is of a Kubernetes object (not a tenant, which the tenants Job and
+/// the inventory carry).
+fn is_object(c: &Change) -> bool {
+    !c.address.starts_with(crate::plan::tenants::PREFIX)
+}
+
 /// Deletes come last, workloads before what they read.
 fn delete_rank(kind: &str) -> usize {
     const ORDER: &[&str] = &[
@@ -177,7 +185,7 @@ pub async fn execute(
     let rank = |a: &str| order.iter().position(|o| o == a).unwrap_or(order.len());
     let mut applies: Vec<&Change> = plan
         .effective()
-        .filter(|c| c.action != Action::Delete)
+        .filter(|c| c.action != Action::Delete && is_object(c))
         .collect();
     applies.sort_by_key(|c| rank(&c.address));
     let mut run = Run {
@@ -567,7 +575,7 @@ impl Run<'_> {
         let mut deletes: Vec<(usize, &Change)> = self
             .plan
             .effective()
-            .filter(|c| c.action == Action::Delete)
+            .filter(|c| c.action == Action::Delete && is_object(c))
             .map(|c| Ok((delete_rank(&entry_of(&c.address)?.kind), c)))
             .collect::<Result<_, ClusterError>>()?;
         if deletes.is_empty() {
@@ -589,11 +597,20 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Records exactly the desired objects, and what the Jobs ran.
+    /// Records exactly the desired objects, what the Jobs ran, and the tenants: the
+    /// tenants Job, waited for, provisioned every tenant the plan keeps.
     async fn record(&mut self) -> Result<(), ClusterError> {
         let Some(mut inventory) = self.inventory.take() else {
             return Ok(());
         };
+        inventory.tenants = self
+            .plan
+            .changes
+            .iter()
+            .filter(|c| c.action != Action::Delete)
+            .filter_map(|c| c.address.strip_prefix(crate::plan::tenants::PREFIX))
+            .map(str::to_string)
+            .collect();
         self.held("write the inventory")?;
         inventory.entries = self
             .plan

@@ -2,7 +2,9 @@
 //! every object scf applied there, so a later plan can prune what is no longer wanted
 //! without guessing. It also keeps what the migration Job last ran successfully (a Job is
 //! deleted after it finishes, and must not look new to every plan after that) and the key
-//! of the Secret's fingerprints. It is a Secret because of that key.
+//! of the Secret's fingerprints, and the tenants the tenants Job provisioned (the cluster
+//! plan's `tenant:` lines compare `[[tenants]]` with them). It is a Secret because of
+//! that key.
 //!
 //! An apply first records the union of the old and new lists, so an interrupted apply
 //! still knows everything it created, and records the new list after pruning.
@@ -21,6 +23,7 @@ use std::collections::{BTreeMap, BTreeSet};
 pub const NAME: &str = "scf-inventory";
 const OBJECTS: &str = "objects.json";
 const JOBS: &str = "jobs.json";
+const TENANTS: &str = "tenants.json";
 const KEY: &str = "fingerprint.key";
 
 /// One object scf applied.
@@ -71,6 +74,8 @@ pub struct Inventory {
     pub ran: BTreeMap<String, String>,
     /// The key of the Secret's fingerprints.
     pub key: Option<Vec<u8>>,
+    /// The ids of the tenants provisioned.
+    pub tenants: BTreeSet<String>,
 }
 
 fn bytes<'a>(secret: &'a Secret, key: &str) -> Option<&'a [u8]> {
@@ -100,10 +105,15 @@ pub async fn read(cluster: &Cluster, namespace: &str) -> Result<Inventory, Clust
         Some(b) => serde_json::from_slice(b).map_err(|e| corrupt(JOBS, e))?,
         None => BTreeMap::new(),
     };
+    let tenants = match bytes(&secret, TENANTS) {
+        Some(b) => serde_json::from_slice(b).map_err(|e| corrupt(TENANTS, e))?,
+        None => BTreeSet::new(),
+    };
     Ok(Inventory {
         entries,
         ran,
         key: bytes(&secret, KEY).map(<[u8]>::to_vec),
+        tenants,
     })
 }
 
@@ -129,6 +139,10 @@ pub async fn write(
             json(serde_json::to_vec(&inventory.entries))?,
         ),
         (JOBS.to_string(), json(serde_json::to_vec(&inventory.ran))?),
+        (
+            TENANTS.to_string(),
+            json(serde_json::to_vec(&inventory.tenants))?,
+        ),
         (
             KEY.to_string(),
             ByteString(inventory.key.clone().unwrap_or_default()),

@@ -1,7 +1,8 @@
 //! The cluster plan: each desired object sent to the API server as a server-side apply
 //! dry run and compared with the live object ([`super::view`]); the migration Job judged by
-//! what it last ran; and what scf applied before and no longer wants, found in the
-//! inventory and by scf's labels, as deletes.
+//! what it last ran; what scf applied before and no longer wants, found in the
+//! inventory and by scf's labels, as deletes; and the tenants, `[[tenants]]` against
+//! those the inventory records as provisioned (see [`crate::plan::tenants`]).
 
 use super::inventory::{self, Entry, Inventory};
 use super::view::{self, mask_secret, normalise};
@@ -29,6 +30,8 @@ pub struct Options {
     pub resolve_secrets: bool,
     /// Plan as if taking the fields other managers own (`--force-conflicts`).
     pub force_conflicts: bool,
+    /// Let a removed tenant go (`--allow-data-loss`); otherwise its removal is blocked.
+    pub allow_data_loss: bool,
 }
 
 /// What the comparison of one object needs.
@@ -94,6 +97,11 @@ pub async fn plan(
     if namespace_exists {
         changes.extend(prunes(&cx, &objects, namespace, &project).await?);
     }
+    changes.extend(crate::plan::tenants::changes(
+        &compiled.model.tenants,
+        &inventory.tenants,
+        opts.allow_data_loss,
+    ));
     let steps = steps(&objects, &changes);
     changes.sort_by(|a, b| a.address.cmp(&b.address));
     Ok(Plan {
@@ -208,11 +216,15 @@ impl Cx<'_> {
         mask_secret(normalise(object), &|v| self.fingerprint(v))
     }
 
-    /// The Secret as it will be: its values are the references' (fingerprinted when
-    /// resolved), set by [`super::SECRET_FIELD_MANAGER`] at apply.
+    /// The Secret as it will be: its values are the manifest's own (a user name) and the
+    /// references' (fingerprinted when resolved), set by [`super::SECRET_FIELD_MANAGER`]
+    /// at apply.
     fn show_secret(&self, object: Value, desired: &Value) -> Result<Value, ClusterError> {
         let mut shown = self.show(object);
-        let mut data = Map::new();
+        let mut data: Map<String, Value> = view::secret_values(desired)
+            .into_iter()
+            .map(|(key, value)| (key, Value::String(mask::shown(self.fingerprint(&value)))))
+            .collect();
         for (key, r) in secret_refs(desired)? {
             let fp = if self.opts.resolve_secrets {
                 self.fingerprint(secret::resolve(&r)?.expose().as_bytes())
@@ -386,9 +398,10 @@ async fn prunes(
             .await
         {
             Ok(list) => list,
-            // A custom kind (the Prometheus Operator's) the cluster does not serve: nothing
-            // of it was applied.
-            Err(kube::Error::Api(s)) if s.code == 404 => continue,
+            // A custom resource whose operator is not installed: there is none of it.
+            Err(kube::Error::Api(s)) if s.code == 404 && is_custom(&resource.group) => {
+                continue;
+            }
             Err(e) => {
                 return Err(cx
                     .cluster
@@ -428,17 +441,31 @@ async fn prunes(
         };
         let Some(live) = live else { continue };
         let shown = cx.show(live.clone());
+        // A datastore's StatefulSet goes when another runs the data (CloudNativePG, a
+        // managed service), which starts empty: its claim is retained, its data not moved.
+        let blocked = (entry.kind == "StatefulSet" && !cx.opts.allow_data_loss).then(|| {
+            format!(
+                "deleting StatefulSet {} leaves its data on its retained volume, and what replaces it starts empty; move the data first (scf backup, then restore into the new server), then pass --allow-data-loss",
+                entry.name
+            )
+        });
         out.push(Change {
             diff: view::diff(&address, Some(&shown), None),
             sensitive: entry.kind == "Secret",
             observed: observed(Some(&live)),
             action: Action::Delete,
             address,
-            blocked: None,
+            blocked,
             desired: None,
         });
     }
     Ok(out)
+}
+
+/// Whether an API group is a custom resource's: a domain outside `k8s.io` (the built-in
+/// groups are bare words such as `apps`, or `*.k8s.io`).
+fn is_custom(group: &str) -> bool {
+    group.contains('.') && !group.ends_with(".k8s.io")
 }
 
 /// The steps an apply of these changes takes beyond applying objects, in order.
@@ -491,6 +518,13 @@ mod tests {
         ]}});
         assert!(owned_by_others(&theirs, &["f:spec", "f:replicas"]));
         assert!(!owned_by_others(&ours, &["f:spec", "f:replicas"]));
+    }
+
+    #[test]
+    fn only_custom_groups_may_be_missing() {
+        assert!(is_custom("postgresql.cnpg.io"));
+        assert!(!is_custom("apps") && !is_custom(""));
+        assert!(!is_custom("networking.k8s.io"));
     }
 
     #[test]

@@ -60,6 +60,7 @@ async fn locked(
         // A saved plan was made without secrets: the fresh one must be comparable.
         resolve_secrets: request.saved.is_none(),
         force_conflicts: request.options.force_conflicts,
+        allow_data_loss: request.options.allow_data_loss,
     };
     let fresh = plan::plan(cluster, request.compiled, request.artifacts, opts).await?;
     match request.saved {

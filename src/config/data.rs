@@ -3,7 +3,7 @@
 use super::keywords::keywords;
 use super::values::{
     AbsPath, ByteSize, Cron, DomainName, Duration, Email, Identifier, Industry, PgExtension,
-    PlanName, S3Url, SavePoint, SecretRef,
+    PlanName, PostgresUrl, RedisUrl, S3Url, SavePoint, SecretRef,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -56,12 +56,48 @@ pub struct Database {
     /// on Kubernetes). `false` means an external database at `host:port`.
     #[serde(default = "yes")]
     pub managed: bool,
+    /// A managed database service (RDS, Cloud SQL, ...), without its password:
+    /// `postgres://USER@HOST:PORT/DATABASE`. Sets `managed = false` and `host`, and `port`,
+    /// `user` and `name` when the URL names them; scf then runs no server and only passes
+    /// the connection settings and the `password` reference on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_url: Option<PostgresUrl>,
+    /// Kubernetes: who runs the managed database. Unset, a one-replica StatefulSet (for
+    /// development); `cloudnative-pg`, a CloudNativePG `Cluster` of three instances (the
+    /// operator must be installed), with scheduled backups to `[backup] s3` when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<DatabaseOperator>,
     /// postgresql.conf settings that win over the computed ones, e.g. `{ work_mem = "8MB" }`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub settings: BTreeMap<String, PgSetting>,
 }
 
+keywords! {
+    /// Who runs the managed database on Kubernetes.
+    pub enum DatabaseOperator {
+        /// CloudNativePG (`postgresql.cnpg.io/v1` `Cluster`).
+        CloudnativePg = "cloudnative-pg",
+    }
+}
+
 impl Database {
+    /// Applies `external_url` onto the keys it spells: the server is then external.
+    pub fn resolve_external_url(&mut self) {
+        let Some(url) = self.external_url.clone() else {
+            return;
+        };
+        self.managed = false;
+        self.host = url.host;
+        self.port = url.port.unwrap_or(self.port);
+        self.user = url.user.unwrap_or_else(|| self.user.clone());
+        self.name = url.database.unwrap_or_else(|| self.name.clone());
+    }
+
+    /// Whether CloudNativePG runs the database (managed, on Kubernetes).
+    pub fn on_cloudnative_pg(&self) -> bool {
+        self.managed && self.operator == Some(DatabaseOperator::CloudnativePg)
+    }
+
     /// What names the role that owns the database and runs the migrations.
     pub const OWNER_SUFFIX: &str = "_owner";
     /// What names the role postgres-exporter logs in as.
@@ -143,6 +179,24 @@ pub struct Redis {
     /// Whether scf runs and configures the server. `false` means an external Redis.
     #[serde(default = "yes")]
     pub managed: bool,
+    /// A managed Redis service (ElastiCache, Memorystore, ...), without its password:
+    /// `redis://HOST:PORT`. Sets `managed = false`, `host`, and `port` when the URL names
+    /// one; scf then runs no server and only passes the connection settings and the
+    /// `password` reference on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_url: Option<RedisUrl>,
+}
+
+impl Redis {
+    /// Applies `external_url` onto the keys it spells: the server is then external.
+    pub fn resolve_external_url(&mut self) {
+        let Some(url) = self.external_url.clone() else {
+            return;
+        };
+        self.managed = false;
+        self.host = url.host;
+        self.port = url.port.unwrap_or(self.port);
+    }
 }
 
 keywords! {

@@ -164,16 +164,6 @@ pub fn is_database_address(address: &str) -> bool {
     address.starts_with("pg:") || address.starts_with("tenant:")
 }
 
-fn change(address: String, present: bool, wanted: bool) -> Change {
-    let action = match (present, wanted) {
-        (false, true) => Action::Create,
-        (true, false) => Action::Delete,
-        _ => Action::NoOp,
-    };
-    let observed = if present { "present" } else { "absent" };
-    Change::new(address, action, observed.to_string())
-}
-
 /// The database changes: role, database, extensions, migrations, tenants.
 pub fn plan(model: &Model, target: &Target) -> Result<Vec<Change>, HostError> {
     let admin =
@@ -188,23 +178,23 @@ pub fn plan(model: &Model, target: &Target) -> Result<Vec<Change>, HostError> {
         .into_iter()
         .map(|role| {
             let present = seen.roles.contains(&role);
-            change(format!("pg:role/{role}"), present, true)
+            Change::presence(format!("pg:role/{role}"), present, true)
         })
         .collect();
-    changes.push(change(
+    changes.push(Change::presence(
         format!("pg:database/{}", db.name),
         seen.database,
         true,
     ));
     for ext in &db.extensions {
-        changes.push(change(
+        changes.push(Change::presence(
             format!("pg:extension/{}/{ext}", db.name),
             seen.extensions.contains(ext.as_str()),
             true,
         ));
     }
     for m in POSTGRES_MIGRATOR.iter() {
-        let mut c = change(
+        let mut c = Change::presence(
             format!("pg:migration/{:04}", m.version),
             seen.migrations.contains(&m.version),
             true,
@@ -213,31 +203,11 @@ pub fn plan(model: &Model, target: &Target) -> Result<Vec<Change>, HostError> {
             (c.action == Action::Create).then(|| format!("+ {} ({})\n", m.description, m.version));
         changes.push(c);
     }
-    let wanted: BTreeMap<&str, _> = model.tenants.iter().map(|t| (t.id.as_str(), t)).collect();
-    for id in wanted
-        .keys()
-        .copied()
-        .chain(seen.tenants.iter().map(String::as_str))
-        .collect::<BTreeSet<_>>()
-    {
-        let mut c = change(
-            format!("tenant:{id}"),
-            seen.tenants.contains(id),
-            wanted.contains_key(id),
-        );
-        if let Some(t) = wanted.get(id).filter(|_| c.action == Action::Create) {
-            c.diff = Some(format!(
-                "+ plan {}, industry {}, admin {}\n",
-                t.plan, t.industry, t.admin_email
-            ));
-        }
-        if c.action == Action::Delete && !target.allow_data_loss {
-            c.blocked = Some(format!(
-                "removing tenant `{id}` drops its data; pass --allow-data-loss to do it"
-            ));
-        }
-        changes.push(c);
-    }
+    changes.extend(crate::plan::tenants::changes(
+        &model.tenants,
+        &seen.tenants,
+        target.allow_data_loss,
+    ));
     Ok(changes)
 }
 
@@ -363,6 +333,7 @@ pub fn apply(
             plan: t.plan.to_string(),
             industry: Some(t.industry.to_string()),
             admin_email: t.admin_email.to_string(),
+            if_absent: false,
         };
         let create = scf_runtime::cli::Command::Tenant {
             settings: Default::default(),

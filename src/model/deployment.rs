@@ -60,12 +60,17 @@ pub type Built = (Option<Model>, Diagnostics);
 
 impl Model {
     /// Validates a loaded configuration as a whole.
+    /// Each `external_url` is first applied onto the keys it spells (see
+    /// [`crate::config::Database::resolve_external_url`]).
     pub fn build(loaded: &Loaded) -> Built {
-        let mut diags = validate::check(&loaded.config, &loaded.doc);
+        let mut config = loaded.config.clone();
+        config.database.resolve_external_url();
+        config.redis.resolve_external_url();
+        let mut diags = validate::check(&config, &loaded.doc);
         if diags.has_errors() {
             return (None, diags);
         }
-        let model = Self::from_config(loaded.config.clone(), &mut diags);
+        let model = Self::from_config(config, &mut diags);
         (model, diags)
     }
 

@@ -32,6 +32,16 @@ pub const STOP_TIMEOUT_SECONDS: u64 = shutdown::stop_timeout(shutdown::DEFAULT_G
 
 /// In-cluster Service of the managed PostgreSQL.
 pub const K8S_POSTGRES_SERVICE: &str = "postgres";
+/// The in-cluster host of the managed PostgreSQL: the StatefulSet's Service, or under
+/// CloudNativePG the read-write Service of the `Cluster` named [`K8S_POSTGRES_SERVICE`],
+/// which always points at the primary.
+pub fn k8s_postgres_host(m: &Model) -> String {
+    if m.database.on_cloudnative_pg() {
+        format!("{K8S_POSTGRES_SERVICE}-rw")
+    } else {
+        K8S_POSTGRES_SERVICE.to_string()
+    }
+}
 /// In-cluster Service of the managed Redis.
 pub const K8S_REDIS_SERVICE: &str = "redis";
 /// Compose service of the managed PostgreSQL, also its host name in the stack's network.
@@ -65,7 +75,7 @@ pub fn runtime_env(m: &Model, placement: Placement) -> Vec<EnvVar> {
             m.database.host.to_string(),
             m.redis.host.to_string(),
         ),
-        Placement::Kubernetes => in_network(m, K8S_POSTGRES_SERVICE, K8S_REDIS_SERVICE),
+        Placement::Kubernetes => in_network(m, &k8s_postgres_host(m), K8S_REDIS_SERVICE),
         Placement::Compose => in_network(m, COMPOSE_POSTGRES_SERVICE, COMPOSE_REDIS_SERVICE),
     };
     let plain = |name: &'static str, value: String| EnvVar {

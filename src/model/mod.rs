@@ -18,7 +18,8 @@ pub use crate::config::Role;
 pub use deployment::{Built, Model, Projection, TenantSpec};
 pub use env::{
     COMPOSE_POSTGRES_SERVICE, COMPOSE_REDIS_SERVICE, EnvValue, EnvVar, K8S_POSTGRES_SERVICE,
-    K8S_REDIS_SERVICE, Placement, STOP_TIMEOUT_SECONDS, metrics_listen, runtime_env,
+    K8S_REDIS_SERVICE, Placement, STOP_TIMEOUT_SECONDS, k8s_postgres_host, metrics_listen,
+    runtime_env,
 };
 pub use fleet::Peers;
 pub use tenancy::{PG_IDENTIFIER_MAX, TenantStore, store_name_len, tenant_store};

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 mod alerting;
 mod findings;
 mod fleet;
+mod operator;
 mod tls;
 
 use findings::Findings;
@@ -26,6 +27,7 @@ pub fn check(c: &Config, doc: &Node) -> Diagnostics {
     tenants(c, &mut out);
     kubernetes(c, &mut out);
     database(c, &mut out);
+    operator::check(c, &mut out);
     monitor_password(c, &mut out);
     sizing(c, &mut out);
     redis_eviction(c, &mut out);

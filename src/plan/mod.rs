@@ -8,6 +8,7 @@ pub mod mask;
 pub mod saved;
 pub mod show;
 pub mod step;
+pub mod tenants;
 
 pub use step::{Command, Step};
 
@@ -146,6 +147,18 @@ impl Change {
             blocked: None,
             desired: None,
         }
+    }
+
+    /// The change of something that is there or not (a role, a tenant): created when
+    /// wanted and absent, deleted when present and unwanted, else left.
+    pub fn presence(address: String, present: bool, wanted: bool) -> Self {
+        let action = match (present, wanted) {
+            (false, true) => Action::Create,
+            (true, false) => Action::Delete,
+            _ => Action::NoOp,
+        };
+        let observed = if present { "present" } else { "absent" };
+        Self::new(address, action, observed.to_string())
     }
 
     /// Whether applying makes this change: it changes something and is not blocked.

@@ -204,5 +204,6 @@ pub(crate) async fn prune(mock: &Mock) {
         mock.object("/api/v1/namespaces/ai-supply-chain/configmaps/prometheus-scrape")
             .is_none()
     );
-    assert!(!mock.plan(false, false).await.expect("plan").has_changes());
+    let again = mock.plan(false, false).await.expect("plan");
+    assert!(!again.has_changes(), "{}", shown(&again));
 }

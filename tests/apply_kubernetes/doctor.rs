@@ -54,7 +54,7 @@ fn edit(mock: &Mock, path: &str, change: impl FnOnce(&mut Value)) {
 
 pub(crate) async fn healthy_then_broken(mock: &Mock) {
     mock.append(
-        "[backup]\nschedule = \"0 2 * * *\"\nfull_schedule = \"0 1 * * 0\"\n\
+        "\n[backup]\nschedule = \"0 2 * * *\"\nfull_schedule = \"0 1 * * 0\"\n\
          dir = \"/backup/ai-supply-chain\"\nretention = \"30d\"\n",
     );
     applied_once(mock).await;

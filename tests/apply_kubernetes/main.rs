@@ -6,6 +6,7 @@
 //! real cluster runs when `SCF_TEST_KUBECONFIG` is set (see CONTRIBUTING.md).
 
 mod cli;
+mod cnpg;
 mod converge;
 mod doctor;
 mod mock;
@@ -15,6 +16,7 @@ mod secrets;
 mod server;
 #[path = "../support/mod.rs"]
 mod support;
+mod tenants;
 mod waits;
 
 use mock::Mock;
@@ -38,6 +40,8 @@ enum Scenario {
     ErrImagePullFailsTheWaitAtOnce,
     FailedMigrationIsReportedWithItsLog,
     DoctorPassesAHealthyDeploymentAndFailsEachBreak,
+    TenantAddedThenRemoved,
+    MovingToCloudnativePg,
 }
 
 impl Scenario {
@@ -68,6 +72,8 @@ impl Scenario {
             Scenario::DoctorPassesAHealthyDeploymentAndFailsEachBreak => {
                 doctor::healthy_then_broken(&mock).await
             }
+            Scenario::TenantAddedThenRemoved => tenants::added_then_removed(&mock).await,
+            Scenario::MovingToCloudnativePg => cnpg::moving_to_cloudnative_pg(&mock).await,
         }
     }
 }
@@ -101,4 +107,6 @@ scenario_tests! {
     err_image_pull_fails_the_wait_at_once => ErrImagePullFailsTheWaitAtOnce,
     failed_migration_is_reported_with_its_log => FailedMigrationIsReportedWithItsLog,
     doctor_passes_a_healthy_deployment_and_fails_each_break => DoctorPassesAHealthyDeploymentAndFailsEachBreak,
+    tenant_added_then_removed => TenantAddedThenRemoved,
+    moving_to_cloudnative_pg => MovingToCloudnativePg,
 }

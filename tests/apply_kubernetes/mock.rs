@@ -12,6 +12,7 @@ use scf::cluster::{Cluster, ClusterError, lease, plan, sequence};
 use scf::doctor::Phase;
 use scf::plan::{Action, Plan, show};
 use serde_json::Value;
+use std::cell::Cell;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -35,6 +36,8 @@ pub(crate) struct Mock {
     cluster: Cluster,
     dir: tempfile::TempDir,
     config: PathBuf,
+    /// `--allow-data-loss`.
+    allow_data_loss: Cell<bool>,
 }
 
 pub(crate) const CANARY: &str = "canary-7f3a9e";
@@ -71,19 +74,26 @@ impl Mock {
             cluster,
             dir,
             config,
+            allow_data_loss: Cell::new(false),
         }
+    }
+
+    /// Appends `text` to framework.toml.
+    pub(crate) fn append(&self, text: &str) {
+        let mut all = std::fs::read_to_string(&self.config).expect("read");
+        all.push_str(text);
+        std::fs::write(&self.config, all).expect("write");
+    }
+
+    /// Plans and applies with `--allow-data-loss` from now on, or not.
+    pub(crate) fn allow_data_loss(&self, on: bool) {
+        self.allow_data_loss.set(on);
     }
 
     pub(crate) fn edit(&self, from: &str, to: &str) {
         let text = std::fs::read_to_string(&self.config).expect("read");
         assert!(text.contains(from), "framework.toml has {from:?}");
         std::fs::write(&self.config, text.replacen(from, to, 1)).expect("write");
-    }
-
-    /// Appends `toml` (whole tables) to framework.toml.
-    pub(crate) fn append(&self, toml: &str) {
-        let text = std::fs::read_to_string(&self.config).expect("read");
-        std::fs::write(&self.config, format!("{text}\n{toml}")).expect("write");
     }
 
     pub(crate) fn set_secret(&self, var: &str, value: &str) {
@@ -109,6 +119,7 @@ impl Mock {
             plan::Options {
                 resolve_secrets,
                 force_conflicts,
+                allow_data_loss: self.allow_data_loss.get(),
             },
         )
         .await
@@ -163,6 +174,7 @@ impl Mock {
                 atomic,
                 force_conflicts,
                 lease,
+                allow_data_loss: self.allow_data_loss.get(),
             },
         };
         let result = sequence::apply(&self.cluster, request, &mut |_| Ok(()), &mut |s| {

@@ -74,6 +74,8 @@ pub struct Server {
     pub logs: BTreeMap<String, String>,
     /// Paths the framework Service answers 503 through the proxy (the rest: 200 `ok`).
     pub unready: Vec<String>,
+    /// The data keys each (object path, field manager) applied last.
+    pub data_owners: BTreeMap<(String, String), std::collections::BTreeSet<String>>,
 }
 
 fn status(code: StatusCode, reason: &str, message: &str) -> Response<Body> {
@@ -264,12 +266,25 @@ impl Server {
         );
         let kind = body["kind"].as_str().unwrap_or_default().to_string();
         if kind == "Secret" && name != "scf-inventory" {
-            let has_data = body.get("data").is_some() || body.get("stringData").is_some();
-            assert_eq!(
-                has_data,
-                manager == Some("scf-secrets"),
-                "Secret values only through scf-secrets: {body}"
-            );
+            // A manifest may carry plain keys (a user name), never a referenced value.
+            let refs: BTreeMap<String, String> = body
+                .pointer("/metadata/annotations/scf.dev~1secret-refs")
+                .and_then(Value::as_str)
+                .map(|r| serde_json::from_str(r).expect("refs JSON"))
+                .unwrap_or_default();
+            let keys: Vec<&String> = ["data", "stringData"]
+                .iter()
+                .filter_map(|f| body.get(*f).and_then(Value::as_object))
+                .flat_map(|m| m.keys())
+                .collect();
+            if manager == Some("scf-secrets") {
+                assert!(!keys.is_empty(), "scf-secrets writes values: {body}");
+            } else {
+                assert!(
+                    keys.iter().all(|k| !refs.contains_key(*k)),
+                    "Secret values only through scf-secrets: {body}"
+                );
+            }
         }
         if manager == Some("scf")
             && !force
@@ -284,14 +299,37 @@ impl Server {
             );
         }
         let old = self.objects.get(key).cloned();
+        // The data keys this manager applied before and no longer does: server-side apply
+        // removes the fields a manager stops applying.
+        let applied: std::collections::BTreeSet<String> = body
+            .get("data")
+            .and_then(Value::as_object)
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
+        let owner = (key.to_string(), manager.unwrap_or_default().to_string());
+        let dropped: Vec<String> = self
+            .data_owners
+            .get(&owner)
+            .map(|before| before.difference(&applied).cloned().collect())
+            .unwrap_or_default();
+        if !dry {
+            self.data_owners.insert(owner, applied);
+        }
         let mut new = match &old {
             None => body.clone(),
             Some(old) => {
                 let mut merged = old.clone();
+                if let Some(data) = merged.get_mut("data").and_then(Value::as_object_mut) {
+                    for k in &dropped {
+                        data.remove(k);
+                    }
+                }
                 for (k, v) in body.as_object().expect("an object") {
-                    if k == "metadata" {
-                        for (mk, mv) in v.as_object().expect("metadata") {
-                            merged["metadata"][mk] = mv.clone();
+                    // Maps merged by key, as server-side apply merges managers' fields
+                    // (a Secret's user name from scf, its password from scf-secrets).
+                    if k == "metadata" || (k == "data" && merged[k].is_object()) {
+                        for (mk, mv) in v.as_object().expect("a map") {
+                            merged[k][mk] = mv.clone();
                         }
                     } else {
                         merged[k] = v.clone();

@@ -10,7 +10,7 @@ use crate::audit::AuditLog;
 use crate::domain::email::Email;
 use crate::domain::tenant::TenantId;
 use crate::settings::parse::Lookup;
-use crate::tenancy::NewTenant;
+use crate::tenancy::{NewTenant, TenantError};
 
 /// `scf tenant` subcommands.
 #[derive(Debug, Subcommand)]
@@ -29,6 +29,10 @@ pub enum TenantCommand {
         /// The first admin's email.
         #[arg(long)]
         admin_email: String,
+        /// When the tenant exists, leave it as it is and verify it instead: what a
+        /// provisioning run that repeats on every deploy (the Kubernetes tenants Job) needs.
+        #[arg(long)]
+        if_absent: bool,
     },
     /// Check a tenant's store, migrations, admin and usage; exit non-zero on a problem.
     Verify {
@@ -48,6 +52,23 @@ fn parse_id(raw: &str) -> Result<TenantId, CliError> {
     TenantId::parse(raw).map_err(|e| CliError::Failed(format!("--tenant-id: {e}")))
 }
 
+/// Checks a tenant, one line per check; an error when one fails.
+async fn verify(
+    tenancy: &crate::tenancy::Tenancy,
+    id: &TenantId,
+    out: &mut (dyn Write + Send),
+) -> Result<(), CliError> {
+    let report = tenancy.verify(id).await?;
+    for c in &report.checks {
+        line(out, format!("{} {}: {}", mark(c.ok), c.name, c.detail))?;
+    }
+    if report.ok {
+        line(out, format!("tenant {id} verified"))
+    } else {
+        Err(CliError::Failed(format!("tenant {id} failed verification")))
+    }
+}
+
 /// Runs a `tenant` subcommand.
 pub async fn execute(
     cmd: TenantCommand,
@@ -62,8 +83,16 @@ pub async fn execute(
             plan,
             industry,
             admin_email,
+            if_absent,
         } => {
             let id = parse_id(&tenant_id)?;
+            if if_absent {
+                match tenancy.get(&id).await {
+                    Ok(_) => return verify(tenancy, &id, out).await,
+                    Err(TenantError::NotFound) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
             let admin_email = Email::parse(&admin_email)
                 .map_err(|e| CliError::Failed(format!("--admin-email: {e}")))?;
             let done = tenancy
@@ -97,19 +126,7 @@ pub async fn execute(
                 ),
             )
         }
-        TenantCommand::Verify { tenant_id } => {
-            let report = tenancy.verify(&parse_id(&tenant_id)?).await?;
-            for c in &report.checks {
-                line(out, format!("{} {}: {}", mark(c.ok), c.name, c.detail))?;
-            }
-            if report.ok {
-                line(out, format!("tenant {tenant_id} verified"))
-            } else {
-                Err(CliError::Failed(format!(
-                    "tenant {tenant_id} failed verification"
-                )))
-            }
-        }
+        TenantCommand::Verify { tenant_id } => verify(tenancy, &parse_id(&tenant_id)?, out).await,
         TenantCommand::List { active_only } => {
             let tenants = tenancy.list(active_only).await?;
             line(

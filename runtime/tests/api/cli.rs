@@ -102,6 +102,14 @@ async fn the_guides_db_and_tenant_commands_work_on_both_engines() {
             !ok && out.contains("tenant customer_123 already exists"),
             "{ctx}: {out}"
         );
+        // What the Kubernetes tenants Job runs on every apply: the existing tenant is
+        // verified, not created again, and no new password is printed.
+        let if_absent = [&create[..], &["--if-absent"]].concat();
+        let (ok, out) = scf(&env, &dev(postgres, &if_absent)).await;
+        assert!(
+            ok && out.contains("tenant customer_123 verified") && !out.contains("password"),
+            "{ctx}: {out}"
+        );
         let (ok, out) = scf(
             &env,
             &dev(

@@ -6,6 +6,7 @@
 //! with its location and a fix before serde ever sees it.
 
 mod cron;
+mod dsn;
 mod endpoint;
 mod image;
 mod names;
@@ -17,6 +18,7 @@ mod units;
 mod value;
 
 pub use cron::Cron;
+pub use dsn::{PostgresUrl, RedisUrl};
 pub use endpoint::{HostPort, HttpUrl};
 pub use image::ImageRef;
 pub use names::{
@@ -62,6 +64,8 @@ pub fn check_format(format: &str, raw: &str) -> Option<Result<(), ValueError>> {
         Channel,
         HostPort,
         HttpUrl,
+        PostgresUrl,
+        RedisUrl,
         PgExtension,
         PlanName,
         AbsPath,

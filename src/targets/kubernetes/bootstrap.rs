@@ -12,7 +12,7 @@ use super::meta::{App, Ctx, MIGRATE_JOB, SECRET};
 use super::object::ObjectError;
 use super::pod::{FRAMEWORK_UID, hardened_container, plain_env, read_only_mount, secret_env};
 use crate::config::values::SecretRef;
-use crate::model::{K8S_POSTGRES_SERVICE, Model};
+use crate::model::{Model, k8s_postgres_host};
 use crate::render::Renderer;
 use crate::targets::postgres::{self, MONITOR_PASSWORD_ENV, PASSWORD_ENV, Postgres};
 use crate::targets::target::Target;
@@ -76,9 +76,10 @@ pub(super) fn init_container(c: Ctx) -> Container {
         .map(|_| format!("{MONITOR_PASSWORD_ENV}={} ", file(MONITOR_PASSWORD_KEY)))
         .unwrap_or_default();
     let script = format!(
-        "PGPASSWORD={} {PASSWORD_ENV}={} {monitor}exec psql -X -q -v ON_ERROR_STOP=1 -h {K8S_POSTGRES_SERVICE} -p {} -U {ADMIN_USER} -d postgres -f {SQL_DIR}/{SQL_FILE}",
+        "PGPASSWORD={} {PASSWORD_ENV}={} {monitor}exec psql -X -q -v ON_ERROR_STOP=1 -h {} -p {} -U {ADMIN_USER} -d postgres -f {SQL_DIR}/{SQL_FILE}",
         file(ADMIN_PASSWORD_KEY),
         file(vars::DATABASE_PASSWORD),
+        k8s_postgres_host(c.m),
         db.port,
     );
     let mut container = hardened_container(
@@ -121,7 +122,8 @@ pub(super) fn volumes(m: &Model) -> Vec<Volume> {
 /// The superuser's connection to the managed PostgreSQL, without its password.
 pub(super) fn admin_url(c: Ctx) -> String {
     format!(
-        "postgresql://{ADMIN_USER}@{K8S_POSTGRES_SERVICE}:{}/postgres",
+        "postgresql://{ADMIN_USER}@{}:{}/postgres",
+        k8s_postgres_host(c.m),
         c.m.database.port
     )
 }

@@ -140,11 +140,22 @@ pub(super) fn config_map(c: Ctx, env: &PodEnv) -> ConfigMap {
 
 /// The runtime's Secret: keys and references only, never a value (see the module docs).
 pub(super) fn secret(c: Ctx, env: &PodEnv) -> Secret {
-    let refs: BTreeMap<&str, String> = keys(c.m, env)
+    let refs = keys(c.m, env)
         .into_iter()
         .map(|(name, r)| (name, r.to_string()))
         .collect();
-    let mut metadata = c.metadata(SECRET, App::Shared);
+    reference_secret(c, SECRET, App::Shared, refs)
+}
+
+/// A Secret named `name` that holds no value: each key's reference is in its
+/// [`SECRET_REFS_ANNOTATION`], for `scf apply` to fill.
+pub(super) fn reference_secret(
+    c: Ctx,
+    name: &str,
+    app: App,
+    refs: BTreeMap<&str, String>,
+) -> Secret {
+    let mut metadata = c.metadata(name, app);
     metadata.annotations = Some(BTreeMap::from([(
         SECRET_REFS_ANNOTATION.to_string(),
         serde_json::to_string(&refs).unwrap_or_default(),

@@ -29,6 +29,8 @@ pub(super) const AGENT_KINDS: [&str; 2] = scf_runtime::queue::STREAMS;
 pub(super) const UPLOADS: &str = "framework-uploads";
 /// The migration Job.
 pub(super) const MIGRATE_JOB: &str = "framework-migrate";
+/// The tenants Job.
+pub(super) const TENANTS_JOB: &str = "framework-tenants";
 /// The ConfigMap of the runtime's plain environment.
 pub(super) const CONFIG_MAP: &str = "framework-config";
 /// The Secret of the runtime's secret environment.
@@ -69,6 +71,8 @@ pub(super) enum App {
     Agent(&'static str),
     /// Objects about every worker. As a selector: every worker pod.
     Agents,
+    /// The tenants Job.
+    Tenants,
     /// The managed PostgreSQL.
     Postgres,
     /// The managed Redis.
@@ -79,7 +83,7 @@ impl App {
     /// `app.kubernetes.io/name`.
     pub fn name(self) -> &'static str {
         match self {
-            App::Shared | App::Server | App::Migration | App::Backup => FRAMEWORK,
+            App::Shared | App::Server | App::Migration | App::Backup | App::Tenants => FRAMEWORK,
             App::Agent(_) | App::Agents => AGENT,
             App::Postgres => K8S_POSTGRES_SERVICE,
             App::Redis => K8S_REDIS_SERVICE,
@@ -94,6 +98,7 @@ impl App {
             App::Migration => Some("migration"),
             App::Backup => Some("backup"),
             App::Agent(kind) => Some(kind),
+            App::Tenants => Some("tenants"),
             App::Postgres => Some("database"),
             App::Redis => Some("cache"),
         }

@@ -5,11 +5,12 @@
 //! [`objects`] is the single source: the target renders it to YAML, and plan and apply
 //! send the same list to the cluster (see [`Object::to_dynamic`]). Its order is the apply
 //! order: Namespace; configuration (ConfigMaps, Secret, the database bootstrap); monitoring
-//! (see `monitoring`); storage (StatefulSets and their Services, the uploads claim); the
-//! migration Job; the API's Deployment, each agent kind's worker Deployment, and the API's
-//! Service; Ingress; autoscalers (KEDA's for the workers when it is on) and disruption
-//! budgets; backups (scripts, volume, CronJobs); NetworkPolicies. The restore Job is
-//! rendered beside them, not listed (`restore-job.yaml.example`).
+//! (see `monitoring`); storage (StatefulSets and their Services, or CloudNativePG's
+//! `Cluster`; the uploads claim); the migration Job; the tenants Job; the API's
+//! Deployment, each agent kind's worker Deployment, and the API's Service; Ingress;
+//! autoscalers (KEDA's for the workers when it is on) and disruption budgets; backups
+//! (scripts, volume, CronJobs); NetworkPolicies. The restore Job is rendered beside them,
+//! not listed (`restore-job.yaml.example`).
 //!
 //! Every object carries the `app.kubernetes.io/*` labels; [`INSTANCE_LABEL`] (the project
 //! name) with [`MANAGED_BY_LABEL`] = [`MANAGED_BY`] is what apply prunes by. Secrets are
@@ -18,6 +19,8 @@
 
 mod backup;
 mod bootstrap;
+mod cnpg;
+mod cnpg_kinds;
 mod config;
 mod exporter;
 mod keda;
@@ -31,6 +34,7 @@ mod pod;
 mod runtime;
 mod scaling;
 mod storage;
+mod tenants;
 #[cfg(test)]
 mod tests;
 mod workers;
@@ -81,8 +85,10 @@ pub fn objects(model: &Model) -> Result<Vec<Object>, ObjectError> {
         out.push(set.into());
         out.push(service.into());
     }
+    out.extend(cnpg::objects(c));
     out.push(storage::uploads_claim(c).into());
     out.push(runtime::migrate_job(c, &env)?.into());
+    out.extend(tenants::job_of(c, &env).map(Object::from));
     out.push(runtime::deployment(c, &env).into());
     for kind in meta::AGENT_KINDS {
         out.push(workers::deployment(c, &env, kind).into());

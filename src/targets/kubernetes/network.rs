@@ -3,11 +3,13 @@
 //! framework may be reached only from the ingress controller's namespace (and from
 //! Prometheus's, to the metrics port), may reach DNS, PostgreSQL and Redis; the agents'
 //! workers may be reached by nothing and reach the same; PostgreSQL and Redis may be
-//! reached only from the framework's pods (runtime, migration Job, workers, backups),
-//! Redis also from KEDA's operator when it scales the workers, and their exporter
-//! sidecars only from Prometheus's namespace; with `[backup] s3`, the backup pods may
-//! also reach HTTPS anywhere (a policy cannot name a bucket's host).
+//! reached only from the framework's pods (runtime, migration and tenants Jobs, workers,
+//! backups), Redis also from KEDA's operator when it scales the workers, CloudNativePG's
+//! instances also from each other and from their operator, and the exporter sidecars
+//! only from Prometheus's namespace; with `[backup] s3`, the backup pods may also reach
+//! HTTPS anywhere (a policy cannot name a bucket's host).
 
+use super::cnpg;
 use super::exporter;
 use super::meta::{AGENT, App, Ctx, FRAMEWORK, METRICS_PORT, SERVICE_PORT, port};
 
@@ -122,7 +124,9 @@ pub(super) fn policies(c: Ctx) -> Vec<NetworkPolicy> {
     }
     let exporters = exporter::exporters(c);
     for (managed, app, port) in datastores {
-        if managed {
+        if app == App::Postgres && c.m.database.on_cloudnative_pg() {
+            out.push(cnpg_policy(c, port.into()));
+        } else if managed {
             let mut peers = vec![pods(c, App::Shared), pods(c, App::Agents)];
             if let (App::Redis, Some(keda)) = (app, &c.k.autoscaling.keda) {
                 // KEDA's operator reads the queue's length.
@@ -156,6 +160,56 @@ fn workers_policy(c: Ctx) -> NetworkPolicy {
     )
 }
 
+/// CloudNativePG's instances: in from the framework's pods, from each other (streaming
+/// replication) and from the operator (PostgreSQL and the status port); out to DNS, to
+/// each other, and over HTTPS to the API server and the backups' object store, whose
+/// addresses a policy cannot know.
+fn cnpg_policy(c: Ctx, pg: i32) -> NetworkPolicy {
+    let operator = namespace(cnpg::OPERATOR_NAMESPACE);
+    let ingress = vec![
+        NetworkPolicyIngressRule {
+            from: Some(vec![
+                pods(c, App::Shared),
+                pods(c, App::Agents),
+                pods(c, App::Postgres),
+            ]),
+            ports: Some(vec![tcp(pg)]),
+        },
+        NetworkPolicyIngressRule {
+            from: Some(vec![operator]),
+            ports: Some(vec![tcp(pg), tcp(cnpg::STATUS_PORT)]),
+        },
+    ];
+    let anywhere = ["0.0.0.0/0", "::/0"].map(|cidr| NetworkPolicyPeer {
+        ip_block: Some(IPBlock {
+            cidr: cidr.into(),
+            except: None,
+        }),
+        ..NetworkPolicyPeer::default()
+    });
+    let egress = vec![
+        dns_egress(),
+        NetworkPolicyEgressRule {
+            to: Some(vec![pods(c, App::Postgres)]),
+            ports: Some(vec![tcp(pg)]),
+        },
+        NetworkPolicyEgressRule {
+            to: Some(anywhere.to_vec()),
+            ports: Some(vec![tcp(443), tcp(6443)]),
+        },
+    ];
+    let app = App::Postgres;
+    policy(c, app.name(), c.selector(app), ingress, Some(egress))
+}
+
+/// Out to the cluster's DNS.
+fn dns_egress() -> NetworkPolicyEgressRule {
+    NetworkPolicyEgressRule {
+        to: Some(vec![namespace("kube-system")]),
+        ports: Some(vec![port_of(53, "UDP"), port_of(53, "TCP")]),
+    }
+}
+
 /// The framework's pods: in from the ingress controller to the API, and from Prometheus to
 /// the metrics port only; out to DNS and the datastores.
 fn framework_policy(c: Ctx) -> NetworkPolicy {
@@ -185,10 +239,7 @@ fn egress(c: Ctx) -> Vec<NetworkPolicyEgressRule> {
     let db = &c.m.database;
     let redis = &c.m.redis;
     vec![
-        NetworkPolicyEgressRule {
-            to: Some(vec![namespace("kube-system")]),
-            ports: Some(vec![port_of(53, "UDP"), port_of(53, "TCP")]),
-        },
+        dns_egress(),
         datastore_egress(c, db.managed, App::Postgres, &db.host, db.port),
         datastore_egress(c, redis.managed, App::Redis, &redis.host, redis.port),
     ]

@@ -7,6 +7,7 @@
 //! [`kube::CustomResource`] (`#[kube(schema = "disabled")]`: their CRDs are the operators',
 //! pinned under `testkit/crds/` and checked in the test suite). Add one to [`objects!`]'s list.
 
+use super::cnpg_kinds::{Cluster, ScheduledBackup};
 use super::keda::{ScaledObject, TriggerAuthentication};
 use super::operator::{PodMonitor, PrometheusRule};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
@@ -136,6 +137,8 @@ objects!(
     HorizontalPodAutoscaler,
     PodDisruptionBudget,
     NetworkPolicy;
+    Cluster,
+    ScheduledBackup,
     PodMonitor,
     PrometheusRule,
     ScaledObject,

@@ -27,7 +27,7 @@ use k8s_openapi::api::apps::v1::{
 };
 use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{
-    ConfigMapEnvSource, Container, ContainerPort, EnvFromSource, PodTemplateSpec, Service,
+    ConfigMapEnvSource, Container, ContainerPort, EnvFromSource, PodSpec, PodTemplateSpec, Service,
     ServicePort, ServiceSpec, TopologySpreadConstraint, Volume,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -44,7 +44,7 @@ pub const STOP_TIMEOUT_SECONDS: i64 = crate::model::STOP_TIMEOUT_SECONDS as i64;
 const TMP: &str = "tmp";
 /// The volume of the runtime's DATA_DIR.
 const DATA: &str = "data";
-/// Seconds a finished migration Job is kept for its logs.
+/// Seconds a finished Job (migration, tenants) is kept for its logs.
 const JOB_TTL_SECONDS: i32 = 600;
 
 /// Why the runtime's pods take secrets from environment variables.
@@ -66,16 +66,21 @@ pub(super) fn unpinned_skip(image: &crate::config::values::ImageRef) -> Option<S
 }
 
 /// The checkov skips of the runtime's workloads, with the reason for each.
-fn runtime_skips(c: Ctx) -> Vec<Skip> {
+pub(super) fn runtime_skips(c: Ctx) -> Vec<Skip> {
     std::iter::once(SECRETS_AS_ENV)
         .chain(unpinned_skip(&c.k.image))
         .collect()
 }
 
 /// The framework container running `command`, with the runtime's whole environment.
-pub(super) fn framework_container(c: Ctx, env: &PodEnv, name: &str, command: &[&str]) -> Container {
+pub(super) fn framework_container(
+    c: Ctx,
+    env: &PodEnv,
+    name: &str,
+    command: &[impl AsRef<str>],
+) -> Container {
     let mut container = hardened_container(name, c.k.image.to_string(), FRAMEWORK_UID);
-    container.command = Some(command.iter().map(|a| a.to_string()).collect());
+    container.command = Some(command.iter().map(|a| a.as_ref().to_string()).collect());
     container.env_from = Some(vec![EnvFromSource {
         config_map_ref: Some(ConfigMapEnvSource {
             name: CONFIG_MAP.into(),
@@ -241,11 +246,17 @@ pub(super) fn migrate_job(c: Ctx, env: &PodEnv) -> Result<Job, ObjectError> {
     };
     let mut pod = hardened_pod(FRAMEWORK_UID, vec![migrate], volumes);
     pod.init_containers = Some(vec![init]);
-    pod.restart_policy = Some("Never".into());
+    Ok(job(c, MIGRATE_JOB, App::Migration, pod, &skips))
+}
 
-    let mut metadata = c.metadata(MIGRATE_JOB, App::Migration);
-    metadata.annotations = Some(skip_annotations(&skips));
-    Ok(Job {
+/// A Job of the framework's image named `name`, running `pod` once: never restarted in
+/// place, retried by the Job, and deleted ten minutes after it finishes, so the next apply
+/// runs it again.
+pub(super) fn job(c: Ctx, name: &str, app: App, mut pod: PodSpec, skips: &[Skip]) -> Job {
+    pod.restart_policy = Some("Never".into());
+    let mut metadata = c.metadata(name, app);
+    metadata.annotations = Some(skip_annotations(skips));
+    Job {
         metadata,
         spec: Some(JobSpec {
             // Retries cover PostgreSQL still starting on a first apply.
@@ -253,7 +264,7 @@ pub(super) fn migrate_job(c: Ctx, env: &PodEnv) -> Result<Job, ObjectError> {
             ttl_seconds_after_finished: Some(JOB_TTL_SECONDS),
             template: PodTemplateSpec {
                 metadata: Some(ObjectMeta {
-                    labels: Some(c.labels(App::Migration)),
+                    labels: Some(c.labels(app)),
                     ..ObjectMeta::default()
                 }),
                 spec: Some(pod),
@@ -261,7 +272,7 @@ pub(super) fn migrate_job(c: Ctx, env: &PodEnv) -> Result<Job, ObjectError> {
             ..JobSpec::default()
         }),
         ..Job::default()
-    })
+    }
 }
 
 /// A Service named `name` for `app`'s pods, from `port` to the named container port.

@@ -1,8 +1,9 @@
-//! The managed datastores, PostgreSQL and Redis, as single-replica StatefulSets with a
-//! volume claim each, and the uploads volume. The datastores are hardened like the
-//! runtime, behind headless Services whose names the runtime's environment already uses.
-//! Neither is built when its section says `managed = false`; the runtime then points at
-//! the external host.
+//! The managed datastores: PostgreSQL and Redis as single-replica StatefulSets with a
+//! volume claim each, hardened like the runtime, behind headless Services whose names the
+//! runtime's environment already uses: the development setup. Neither is built when its
+//! section says `managed = false` (or sets `external_url`); the runtime then points at the
+//! external host. In production, `[database] operator = "cloudnative-pg"` replaces the
+//! PostgreSQL StatefulSet with a replicated `Cluster` (see `cnpg`).
 //!
 //! **Uploads.** The runtime's `DATA_DIR` is one `ReadWriteMany` claim
 //! (`[kubernetes.uploads]`) that the API and worker pods all mount, so a file one pod
@@ -66,12 +67,13 @@ struct Store<'a> {
     volumes: Vec<Volume>,
 }
 
-/// The PostgreSQL StatefulSet and its Service, when the database is managed. The image
+/// The PostgreSQL StatefulSet and its Service, when the database is managed and no
+/// operator runs it (CloudNativePG's `Cluster` replaces both, see `cnpg`). The image
 /// reads the superuser's password from the file `POSTGRES_PASSWORD_FILE` names, and
 /// creates no other role or database: the migration Job's bootstrap does.
 pub(super) fn postgres(c: Ctx) -> Option<(StatefulSet, Service)> {
     let db = &c.m.database;
-    if !db.managed {
+    if !db.managed || db.on_cloudnative_pg() {
         return None;
     }
     let port = db.port.to_string();
@@ -128,25 +130,35 @@ pub(super) fn postgres(c: Ctx) -> Option<(StatefulSet, Service)> {
 }
 
 /// Server settings the image's defaults get wrong here: enough connections for every
-/// runtime pool at the autoscalers' maxima (the API's and each agent kind's workers), shared buffers at a quarter of the
-/// container's memory, and the libraries the extensions need preloaded.
-fn postgres_settings(c: Ctx) -> Vec<String> {
+/// runtime pool at the autoscalers' maxima (the API's and each agent kind's workers), and
+/// shared buffers at a quarter of the container's memory. CloudNativePG's `Cluster` takes
+/// the same (see `cnpg`).
+pub(super) fn server_settings(c: Ctx) -> Vec<(&'static str, String)> {
     let db = &c.m.database;
     let pods = u64::from(c.k.autoscaling.max.max(c.k.replicas))
         + u64::from(c.k.agents.spec().max) * AGENT_KINDS.len() as u64;
     let pools = pods * u64::from(db.pool_size + db.max_overflow);
     let buffers_mb =
         (c.k.postgres_spec().resources.limits.memory.value() / 4.0 / 1_048_576.0) as u64;
-    let mut settings = vec![
-        format!("max_connections={}", pools + PG_SPARE_CONNECTIONS),
-        format!("shared_buffers={}MB", buffers_mb.max(16)),
-    ];
-    settings.extend(
-        crate::targets::postgres::preload_libraries(c.m)
-            .map(|libs| format!("shared_preload_libraries={libs}")),
-    );
-    settings
+    vec![
+        (
+            "max_connections",
+            (pools + PG_SPARE_CONNECTIONS).to_string(),
+        ),
+        ("shared_buffers", format!("{}MB", buffers_mb.max(16))),
+    ]
+}
+
+/// [`server_settings`] as the server's `-c` arguments, with the libraries the extensions
+/// need preloaded.
+fn postgres_settings(c: Ctx) -> Vec<String> {
+    server_settings(c)
         .into_iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .chain(
+            crate::targets::postgres::preload_libraries(c.m)
+                .map(|libs| format!("shared_preload_libraries={libs}")),
+        )
         .flat_map(|s| ["-c".to_owned(), s])
         .collect()
 }

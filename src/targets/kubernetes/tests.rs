@@ -1,7 +1,11 @@
 //! The object list without any tool: order, labels, secrets, datastores, skips and YAML
-//! quoting. The real validators run in `tests/kubernetes.rs`.
+//! quoting; [`model`], [`built`] and [`find`] serve the modules' own tests too. The real
+//! validators run in `tests/kubernetes.rs`.
 
 use super::*;
+
+mod cnpg;
+mod tenants;
 use k8s_openapi::api::core::v1::ConfigMap;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -22,11 +26,11 @@ pub(super) fn model(extra: &str) -> Model {
     }
 }
 
-fn built(extra: &str) -> Vec<Object> {
+pub(super) fn built(extra: &str) -> Vec<Object> {
     objects(&model(extra)).expect("objects build")
 }
 
-fn find<'a>(objects: &'a [Object], kind: &str, name: &str) -> Option<&'a Object> {
+pub(super) fn find<'a>(objects: &'a [Object], kind: &str, name: &str) -> Option<&'a Object> {
     objects
         .iter()
         .find(|o| o.gvk().kind == kind && o.name() == name)
@@ -55,6 +59,7 @@ fn objects_come_in_apply_order_each_in_its_own_file() {
             "Service/redis",
             "PersistentVolumeClaim/framework-uploads",
             "Job/framework-migrate",
+            "Job/framework-tenants",
             "Deployment/framework",
             "Deployment/framework-agent-forecasting",
             "Deployment/framework-agent-inventory",
@@ -83,7 +88,7 @@ fn objects_come_in_apply_order_each_in_its_own_file() {
     files.dedup();
     assert_eq!(files.len(), objects.len(), "one file per object");
     assert_eq!(
-        objects[13].address(),
+        objects[14].address(),
         "k8s:apps/v1/Deployment/ai-supply-chain/framework"
     );
     assert_eq!(objects[0].address(), "k8s:v1/Namespace/ai-supply-chain");
@@ -138,9 +143,14 @@ fn the_secret_holds_references_and_no_data() {
 
 #[test]
 fn external_datastores_get_no_stateful_sets_and_an_egress_rule_to_their_host() {
-    let objects = built(
+    let by_keys = built(
         "[database]\nmanaged = false\nhost = \"db.example.com\"\n[redis]\nmanaged = false\nhost = \"10.0.0.5\"\n",
     );
+    // external_url spells the same keys.
+    let objects = built(
+        "[database]\nexternal_url = \"postgres://db.example.com\"\n[redis]\nexternal_url = \"redis://10.0.0.5:6379\"\n",
+    );
+    assert_eq!(objects, by_keys);
     for kind in ["StatefulSet", "Service"] {
         for name in ["postgres", "redis"] {
             assert!(find(&objects, kind, name).is_none(), "{kind}/{name}");
