@@ -244,8 +244,9 @@ pub struct KubernetesBackup {
     /// is set. `kubernetes.postgres.image` by default, which has no `aws`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<ImageRef>,
-    /// The image the restore drill (`scf backup verify`) runs in: the `scf` binary and
-    /// `pg_restore`. `kubernetes.image` by default.
+    /// An image with both the `scf` binary and `pg_restore` for the restore drill (`scf
+    /// backup verify`). By default the drill runs a copy of the framework image's `scf` in
+    /// `kubernetes.postgres.image`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drill_image: Option<ImageRef>,
     /// The access key id for `[backup] s3`, as a reference (`env:NAME` or `file:/PATH`).
@@ -267,8 +268,9 @@ pub struct BackupSpec {
     pub storage_class: Option<Name>,
     /// The image of the backup and restore scripts.
     pub image: ImageRef,
-    /// The image of the restore drill.
-    pub drill_image: ImageRef,
+    /// The image of the restore drill, when set; `None`: the drill runs a copy of the
+    /// framework image's scf in `kubernetes.postgres.image`, which has pg_restore.
+    pub drill_image: Option<ImageRef>,
 }
 
 fn ingress_namespace() -> Name {
@@ -365,7 +367,7 @@ impl Kubernetes {
                 .image
                 .clone()
                 .unwrap_or_else(|| self.postgres_spec().image),
-            drill_image: b.drill_image.clone().unwrap_or_else(|| self.image.clone()),
+            drill_image: b.drill_image.clone(),
         }
     }
 }

@@ -131,17 +131,28 @@ fn tenants(c: &Config, f: &mut Findings) {
     }
 }
 
+/// An autoscaler's `min` is at most its `max` (`max_is` names the max in the fix).
+fn bounds(f: &mut Findings, table: &str, what: &str, (min, max): (u32, u32), max_is: &str) {
+    if min > max {
+        f.error(
+            "scf::autoscaling-bounds",
+            &format!("{table}.min"),
+            format!("{what} min ({min}) is above max ({max})"),
+            format!("set {table}.min to at most {max_is}"),
+        );
+    }
+}
+
 fn kubernetes(c: &Config, f: &mut Findings) {
     let Some(k) = &c.kubernetes else { return };
     let a = &k.autoscaling;
-    if a.min > a.max {
-        f.error(
-            "scf::autoscaling-bounds",
-            "kubernetes.autoscaling.min",
-            format!("autoscaling min ({}) is above max ({})", a.min, a.max),
-            "set kubernetes.autoscaling.min to at most max",
-        );
-    }
+    bounds(
+        f,
+        "kubernetes.autoscaling",
+        "autoscaling",
+        (a.min, a.max),
+        "max",
+    );
     if a.min <= a.max && (k.replicas < a.min || k.replicas > a.max) {
         let at = Some(f.doc.locate("kubernetes.replicas"));
         let message = format!(
@@ -154,14 +165,13 @@ fn kubernetes(c: &Config, f: &mut Findings) {
         );
     }
     let agents = k.agents.spec();
-    if agents.min > agents.max {
-        f.error(
-            "scf::autoscaling-bounds",
-            "kubernetes.agents.min",
-            format!("agents min ({}) is above max ({})", agents.min, agents.max),
-            "set kubernetes.agents.min to at most kubernetes.agents.max (10 by default)",
-        );
-    }
+    bounds(
+        f,
+        "kubernetes.agents",
+        "agents",
+        (agents.min, agents.max),
+        "kubernetes.agents.max (10 by default)",
+    );
     for (at, r) in [
         ("kubernetes.resources", &k.resources),
         ("kubernetes.agents.resources", &agents.resources),

@@ -29,6 +29,12 @@ pub enum BackupCommand {
     /// Restore a backup set into scratch databases, run `scf db verify`'s checks on them,
     /// and drop them; exit non-zero on any failure.
     Verify(VerifyArgs),
+    /// Copy this scf binary to DEST (mode 0755), for a container whose image has
+    /// pg_restore but no scf (the Kubernetes restore drill's).
+    CopyBinary {
+        /// Where the copy goes.
+        dest: PathBuf,
+    },
 }
 
 /// `scf backup verify`'s arguments.
@@ -54,7 +60,30 @@ pub async fn execute(
 ) -> Result<(), CliError> {
     match cmd {
         BackupCommand::Verify(args) => verify(&args, env, out).await,
+        BackupCommand::CopyBinary { dest } => copy_binary(&dest, out),
     }
+}
+
+/// Copies the running binary to `dest`, executable by all.
+pub(super) fn copy_binary(
+    dest: &std::path::Path,
+    out: &mut (dyn Write + Send),
+) -> Result<(), CliError> {
+    use std::os::unix::fs::PermissionsExt;
+    let failed = |what: &str, e: std::io::Error| CliError::Failed(format!("{what}: {e}"));
+    let exe = std::env::current_exe().map_err(|e| failed("cannot find this binary", e))?;
+    std::fs::copy(&exe, dest).map_err(|e| {
+        failed(
+            &format!("cannot copy {} to {}", exe.display(), dest.display()),
+            e,
+        )
+    })?;
+    std::fs::set_permissions(dest, std::fs::Permissions::from_mode(0o755))
+        .map_err(|e| failed(&format!("cannot make {} executable", dest.display()), e))?;
+    line(
+        out,
+        format!("copied {} to {}", exe.display(), dest.display()),
+    )
 }
 
 async fn verify(

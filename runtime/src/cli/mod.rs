@@ -188,6 +188,11 @@ pub async fn run_command(
         Command::Profile { settings, args } => {
             profile::execute(args, &settings.environment(env)?.lookup(), out).await
         }
+        // Copying the binary needs no deployment.
+        Command::Backup {
+            command: BackupCommand::CopyBinary { dest },
+            ..
+        } => backup::copy_binary(&dest, out),
         Command::Backup { settings, command } => {
             backup::execute(command, &settings.environment(env)?.lookup(), out).await
         }

@@ -448,3 +448,30 @@ fn run_production_fails_fast_naming_what_is_missing() {
         "passwords never printed: {err}"
     );
 }
+
+/// The Kubernetes restore drill's first container: the binary copies itself, and the copy
+/// runs.
+#[test]
+fn backup_copy_binary_writes_a_runnable_copy() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dest = dir.path().join("scf");
+    let out = Process::new(runtime_binary())
+        .args(["backup", "copy-binary"])
+        .arg(&dest)
+        .env_clear()
+        .output()
+        .expect("runs");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains(&format!("to {}", dest.display())), "{said}");
+    let copy = Process::new(&dest)
+        .arg("--help")
+        .output()
+        .expect("the copy runs");
+    assert!(copy.status.success());
+    assert!(String::from_utf8_lossy(&copy.stdout).contains("backup"));
+}

@@ -31,6 +31,7 @@ use super::pod::{
     resources, scratch_volume, secret_env, skip_annotations,
 };
 use super::runtime::{framework_container, framework_volumes, unpinned_skip};
+use crate::config::values::ImageRef;
 use crate::config::{Backup, BackupSpec};
 use crate::render::Renderer;
 use crate::targets::backup::{Backups, Runner, backup_script, restore_script};
@@ -56,6 +57,9 @@ pub(super) const DAILY: &str = "backup";
 pub(super) const FULL: &str = "backup-full";
 /// The restore drill's CronJob.
 pub(super) const DRILL: &str = "backup-verify";
+/// Where the drill's first container copies scf, and its volume.
+const COPY_DIR: &str = "/opt/scf";
+const COPY_VOLUME: &str = "scf-binary";
 /// When the drill runs: Monday 04:00, after the night's backups, as the host's timer.
 pub(super) const DRILL_SCHEDULE: &str = "0 4 * * 1";
 /// The restore Job, applied by hand.
@@ -107,26 +111,21 @@ pub(super) fn objects(c: Ctx, env: &PodEnv) -> Result<Vec<Object>, ObjectError> 
         let script = format!("{SCRIPTS_DIR}/backup.sh");
         let container = script_container(c, b, &spec, "backup", &["bash", &script, kind]);
         let pod = pod(container, script_volumes());
-        out.push(cron_job(c, name, cron.to_string(), pod, &skips(&spec.image)).into());
+        out.push(cron_job(c, name, cron.to_string(), pod, &skips(&[&spec.image])).into());
     }
     if admin_password(c.m).is_some() {
-        let pod = drill_pod(c, env, b, &spec);
-        let job = cron_job(
-            c,
-            DRILL,
-            DRILL_SCHEDULE.into(),
-            pod,
-            &skips(&spec.drill_image),
-        );
+        let (pod, images) = drill_pod(c, env, b, &spec);
+        let images: Vec<&ImageRef> = images.iter().collect();
+        let job = cron_job(c, DRILL, DRILL_SCHEDULE.into(), pod, &skips(&images));
         out.push(job.into());
     }
     Ok(out)
 }
 
-/// The checkov skips of a pod running `image`.
-fn skips(image: &crate::config::values::ImageRef) -> Vec<Skip> {
+/// The checkov skips of a pod running `images`.
+fn skips(images: &[&crate::config::values::ImageRef]) -> Vec<Skip> {
     std::iter::once(SECRETS_AS_ENV)
-        .chain(unpinned_skip(image))
+        .chain(images.iter().find_map(|i| unpinned_skip(i)))
         .collect()
 }
 
@@ -260,21 +259,65 @@ fn pod(container: Container, mut volumes: Vec<Volume>) -> PodSpec {
 }
 
 /// The drill's pod: `scf backup verify` of the newest set, with the runtime's environment
-/// for the checks and the superuser's connection for the scratch databases.
-fn drill_pod(c: Ctx, env: &PodEnv, b: &Backup, spec: &BackupSpec) -> PodSpec {
+/// for the checks and the superuser's connection for the scratch databases; and the images
+/// it runs. The framework image has scf and no pg_restore (distroless), the PostgreSQL
+/// image the reverse: unless `drill_image` has both, a first container copies scf from the
+/// framework image into a scratch volume, and the drill runs that copy in the PostgreSQL
+/// image.
+fn drill_pod(c: Ctx, env: &PodEnv, b: &Backup, spec: &BackupSpec) -> (PodSpec, Vec<ImageRef>) {
     let latest = b.dir.join("latest").to_string();
     let admin = admin_url(c);
-    let command = ["scf", "backup", "verify", "--admin-url", &admin, &latest];
-    let mut container = framework_container(c, env, "verify", &command);
-    container.image = Some(spec.drill_image.to_string());
+    let verify = |scf: &str| {
+        [
+            scf.to_owned(),
+            "backup".into(),
+            "verify".into(),
+            "--admin-url".into(),
+            admin.clone(),
+            latest.clone(),
+        ]
+    };
+    let (mut container, copy, images) = match &spec.drill_image {
+        Some(image) => {
+            let mut container = framework_container(c, env, "verify", &verify("scf"));
+            container.image = Some(image.to_string());
+            (container, None, vec![image.clone()])
+        }
+        None => {
+            let copied = format!("{COPY_DIR}/scf");
+            let mut copy = framework_container(
+                c,
+                env,
+                "copy-scf",
+                &["scf", "backup", "copy-binary", &copied],
+            );
+            push_mount(&mut copy, mount(COPY_VOLUME, COPY_DIR));
+            // Copying reads no setting and no secret.
+            copy.env = None;
+            copy.env_from = None;
+            let mut container = framework_container(c, env, "verify", &verify(&copied));
+            let postgres = c.k.postgres_spec().image;
+            container.image = Some(postgres.to_string());
+            push_mount(&mut container, read_only_mount(COPY_VOLUME, COPY_DIR));
+            (container, Some(copy), vec![c.k.image.clone(), postgres])
+        }
+    };
     // pg_restore and scf's own connection read the superuser's password from here.
     if let Some(vars) = container.env.as_mut() {
         vars.push(secret_env("PGPASSWORD", SECRET, ADMIN_PASSWORD_KEY));
     }
-    if let Some(mounts) = container.volume_mounts.as_mut() {
-        mounts.push(read_only_mount(CLAIM, b.dir.as_str()));
+    push_mount(&mut container, read_only_mount(CLAIM, b.dir.as_str()));
+    let mut volumes = framework_volumes(false);
+    if copy.is_some() {
+        volumes.push(scratch_volume(COPY_VOLUME, "512Mi"));
     }
-    pod(container, framework_volumes(false))
+    let mut pod = pod(container, volumes);
+    pod.init_containers = copy.map(|c| vec![c]);
+    (pod, images)
+}
+
+fn push_mount(container: &mut Container, m: k8s_openapi::api::core::v1::VolumeMount) {
+    container.volume_mounts.get_or_insert_with(Vec::new).push(m);
 }
 
 /// The labels of what the CronJobs create: the selector's, without scf's managed-by label,
@@ -331,7 +374,7 @@ pub(super) fn restore_job(c: Ctx) -> Option<Job> {
     let script = format!("{SCRIPTS_DIR}/restore.sh");
     let container = script_container(c, b, &spec, "restore", &["bash", &script]);
     let mut metadata = c.metadata(RESTORE_JOB, App::Backup);
-    metadata.annotations = Some(skip_annotations(&skips(&spec.image)));
+    metadata.annotations = Some(skip_annotations(&skips(&[&spec.image])));
     Some(Job {
         metadata,
         // A failed restore is read, not retried.

@@ -57,8 +57,27 @@ fn the_backups_run_on_the_hosts_schedules_never_overlapping() {
         container(&jobs[FULL]).command.as_deref(),
         Some(&["bash", "/etc/scf/backup/backup.sh", "full"].map(String::from)[..])
     );
-    let verify = container(&jobs[DRILL]).command.clone().unwrap_or_default();
-    assert_eq!(verify[..3], ["scf", "backup", "verify"]);
+    // The drill runs, in the PostgreSQL image, the scf its first container copied out of
+    // the framework image.
+    let drill = container(&jobs[DRILL]);
+    let verify = drill.command.clone().unwrap_or_default();
+    assert_eq!(verify[..3], ["/opt/scf/scf", "backup", "verify"]);
+    assert_eq!(drill.image.as_deref(), Some("postgres:15"));
+    let pod = jobs[DRILL]
+        .job_template
+        .spec
+        .as_ref()
+        .and_then(|j| j.template.spec.as_ref())
+        .expect("pod");
+    let copy = &pod.init_containers.as_ref().expect("the copy")[0];
+    assert_eq!(
+        copy.command.as_deref(),
+        Some(&["scf", "backup", "copy-binary", "/opt/scf/scf"].map(String::from)[..])
+    );
+    assert_eq!(
+        copy.image.as_deref(),
+        Some("registry.example.com/ai-supply-chain:1.0.0")
+    );
     assert_eq!(
         verify.last().map(String::as_str),
         Some("/backup/ai-supply-chain/latest")
