@@ -8,7 +8,7 @@ use crate::artifact::Artifact;
 use crate::cluster::apply::{self as cluster_apply, ApplyOptions};
 use crate::cluster::plan::{self as cluster_plan, namespace};
 use crate::cluster::rollout::Wait;
-use crate::cluster::{Cluster, ClusterError, ConnectOptions, lease, sequence};
+use crate::cluster::{Cancel, Cluster, ClusterError, ConnectOptions, lease, sequence};
 use crate::compile::Compiled;
 use crate::plan::{Plan, show};
 use std::future::Future;
@@ -142,9 +142,28 @@ pub fn apply(request: Request) -> ExitCode {
     }
 }
 
+/// From now on, the first Ctrl-C stops the apply at its next step (it then cleans up as a
+/// failed apply does) and a second one quits at once. Before the plan is approved, Ctrl-C
+/// keeps its default: quit.
+fn on_interrupt(cancel: &Cancel) {
+    let cancel = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!(
+                "interrupted: the apply stops at its next step and cleans up as a failed apply does (Ctrl-C again quits at once)"
+            );
+            cancel.cancel();
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
+            }
+        }
+    });
+}
+
 /// The apply: lease, plan, check or confirm, execute. `None`: nothing to do.
 async fn run(cluster: &Cluster, request: &Request<'_>) -> Result<Option<String>, ClusterError> {
     let ns = namespace(request.compiled)?;
+    let cancel = Cancel::default();
     let sequence = sequence::Request {
         compiled: request.compiled,
         artifacts: request.artifacts,
@@ -159,14 +178,21 @@ async fn run(cluster: &Cluster, request: &Request<'_>) -> Result<Option<String>,
             lease: lease::DURATION,
             allow_data_loss: request.allow_data_loss,
         },
+        cancel: &cancel,
     };
+    if sequence.saved.is_some() {
+        on_interrupt(&cancel);
+    }
     let mut approve = |fresh: &Plan| {
         print!(
             "{}",
             show::human(fresh, &place(cluster, ns), color_stderr())
         );
         match fresh.has_changes().then(|| confirm(request.auto_approve)) {
-            None | Some(Ok(true)) => Ok(()),
+            None | Some(Ok(true)) => {
+                on_interrupt(&cancel);
+                Ok(())
+            }
             Some(Ok(false)) => Err(ClusterError::Refused("apply cancelled".into())),
             Some(Err(e)) => Err(ClusterError::Refused(e)),
         }

@@ -11,7 +11,7 @@ use super::inventory::{self, Entry};
 use super::lease::{self, Lock};
 use super::plan::{FORCE_HINT, conflict_or, digest_of, secret_refs};
 use super::rollout::{self, Kind, Wait};
-use super::{Cluster, ClusterError, FIELD_MANAGER, SECRET_FIELD_MANAGER};
+use super::{Cancel, Cluster, ClusterError, FIELD_MANAGER, SECRET_FIELD_MANAGER};
 use crate::plan::{Action, Change, Desired, Plan};
 use crate::secret;
 use k8s_openapi::ByteString;
@@ -158,6 +158,8 @@ struct Run<'a> {
     inventory: Option<inventory::Inventory>,
     /// No apply recorded anything in the namespace before this one.
     first: bool,
+    /// Set on Ctrl-C.
+    cancel: &'a Cancel,
     /// Workloads changed so far, with their live object before (`None`: created).
     touched: Vec<(String, Option<Value>)>,
     report: Report,
@@ -172,6 +174,7 @@ pub async fn execute(
     order: &[String],
     namespace: &str,
     opts: ApplyOptions,
+    cancel: &Cancel,
     lock: &mut Option<Lock>,
     log: &mut dyn FnMut(Step),
 ) -> Result<Report, ClusterError> {
@@ -196,6 +199,7 @@ pub async fn execute(
         lock,
         inventory: None,
         first: false,
+        cancel,
         touched: Vec::new(),
         report: Report::default(),
     };
@@ -220,7 +224,7 @@ impl Run<'_> {
             if target.entry.namespace.is_some() {
                 self.lock_and_record(log).await?;
             }
-            self.held(&format!("apply {}", change.address))?;
+            self.go_on(&format!("apply {}", change.address))?;
             let kind = Kind::of(&target.entry.kind);
             if self.opts.atomic && RESTORED.contains(&target.entry.kind.as_str()) {
                 let before = target
@@ -282,6 +286,15 @@ impl Run<'_> {
     /// Fails once the Lease could not be renewed: `next` is the write about to be made.
     fn held(&self, next: &str) -> Result<(), ClusterError> {
         self.lock.as_ref().map_or(Ok(()), |lock| lock.check(next))
+    }
+
+    /// [`Run::held`], and not interrupted: the check before each write of the apply proper
+    /// (clean-up writes check only the Lease).
+    fn go_on(&self, next: &str) -> Result<(), ClusterError> {
+        if self.cancel.is_cancelled() {
+            return Err(ClusterError::Interrupted(next.to_string()));
+        }
+        self.held(next)
     }
 
     async fn apply_one(&self, target: &Target<'_>) -> Result<(), ClusterError> {
@@ -391,16 +404,24 @@ impl Run<'_> {
     ) -> Result<(), ClusterError> {
         let address = target.change.address.clone();
         let namespace = target.entry.namespace.as_deref().unwrap_or(self.namespace);
-        rollout::wait(
+        let mut progress = |status: &str| {
+            log(Step::Waiting(address.clone(), status.to_string()));
+        };
+        let waited = rollout::wait(
             self.cluster,
             kind,
             namespace,
             &target.entry.name,
             self.opts.wait,
             written,
-            &mut |status| log(Step::Waiting(address.clone(), status.to_string())),
-        )
-        .await?;
+            &mut progress,
+        );
+        tokio::select! {
+            done = waited => done?,
+            () = self.cancel.cancelled() => {
+                return Err(ClusterError::Interrupted(format!("wait for {address}")));
+            }
+        }
         log(Step::Ready(address.clone()));
         if kind == Kind::Job
             && let (Some(inventory), Some(digest)) =

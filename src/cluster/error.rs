@@ -65,6 +65,9 @@ pub enum ClusterError {
         /// The write it did not make.
         next: String,
     },
+    /// The apply was interrupted (Ctrl-C) and stopped before it would do this.
+    #[error("interrupted: the apply stopped before it would {0}")]
+    Interrupted(String),
     /// A secret reference could not be resolved.
     #[error(transparent)]
     Secret(#[from] crate::secret::ResolveError),

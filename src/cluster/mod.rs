@@ -15,6 +15,7 @@
 //! a mock API server.
 
 pub mod apply;
+pub mod cancel;
 pub mod connect;
 mod error;
 pub mod inventory;
@@ -24,6 +25,7 @@ pub mod rollout;
 pub mod sequence;
 pub mod view;
 
+pub use cancel::Cancel;
 pub use connect::{Cluster, ConnectOptions};
 pub use error::{ClusterError, Held};
 

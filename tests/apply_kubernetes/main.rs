@@ -40,6 +40,7 @@ enum Scenario {
     ErrImagePullFailsTheWaitAtOnce,
     FailedMigrationIsReportedWithItsLog,
     DoctorPassesAHealthyDeploymentAndFailsEachBreak,
+    InterruptedApplyCleansUp,
     TenantAddedThenRemoved,
     MovingToCloudnativePg,
 }
@@ -69,6 +70,7 @@ impl Scenario {
                 waits::stuck_pod(&mock, "ErrImagePull").await
             }
             Scenario::FailedMigrationIsReportedWithItsLog => waits::failed_migration(&mock).await,
+            Scenario::InterruptedApplyCleansUp => waits::interrupted(&mock).await,
             Scenario::DoctorPassesAHealthyDeploymentAndFailsEachBreak => {
                 doctor::healthy_then_broken(&mock).await
             }
@@ -107,6 +109,7 @@ scenario_tests! {
     err_image_pull_fails_the_wait_at_once => ErrImagePullFailsTheWaitAtOnce,
     failed_migration_is_reported_with_its_log => FailedMigrationIsReportedWithItsLog,
     doctor_passes_a_healthy_deployment_and_fails_each_break => DoctorPassesAHealthyDeploymentAndFailsEachBreak,
+    interrupted_apply_cleans_up => InterruptedApplyCleansUp,
     tenant_added_then_removed => TenantAddedThenRemoved,
     moving_to_cloudnative_pg => MovingToCloudnativePg,
 }

@@ -8,11 +8,11 @@ use http::{Request, Response};
 use kube::client::Body;
 use scf::cluster::apply::{ApplyOptions, Report, Step};
 use scf::cluster::rollout::Wait;
-use scf::cluster::{Cluster, ClusterError, lease, plan, sequence};
+use scf::cluster::{Cancel, Cluster, ClusterError, lease, plan, sequence};
 use scf::doctor::Phase;
 use scf::plan::{Action, Plan, show};
 use serde_json::Value;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -38,6 +38,7 @@ pub(crate) struct Mock {
     config: PathBuf,
     /// `--allow-data-loss`.
     allow_data_loss: Cell<bool>,
+    interrupt_after: RefCell<Option<String>>,
 }
 
 pub(crate) const CANARY: &str = "canary-7f3a9e";
@@ -75,6 +76,7 @@ impl Mock {
             dir,
             config,
             allow_data_loss: Cell::new(false),
+            interrupt_after: RefCell::new(None),
         }
     }
 
@@ -83,6 +85,11 @@ impl Mock {
         let mut all = std::fs::read_to_string(&self.config).expect("read");
         all.push_str(text);
         std::fs::write(&self.config, all).expect("write");
+    }
+
+    /// Interrupts (Ctrl-C) every apply from now on right after it writes `address`.
+    pub(crate) fn interrupt_after(&self, address: &str) {
+        *self.interrupt_after.borrow_mut() = Some(address.to_string());
     }
 
     /// Plans and applies with `--allow-data-loss` from now on, or not.
@@ -162,6 +169,8 @@ impl Mock {
     ) -> (Result<Report, ClusterError>, Vec<Step>) {
         let (compiled, artifacts) = self.compiled();
         let mut steps = Vec::new();
+        let cancel = Cancel::default();
+        let interrupt_after = self.interrupt_after.borrow().clone();
         let request = sequence::Request {
             compiled: &compiled,
             artifacts: &artifacts,
@@ -176,8 +185,13 @@ impl Mock {
                 lease,
                 allow_data_loss: self.allow_data_loss.get(),
             },
+            cancel: &cancel,
         };
         let result = sequence::apply(&self.cluster, request, &mut |_| Ok(()), &mut |s| {
+            // Ctrl-C, as the CLI's handler sets it, right after the step named.
+            if matches!(&s, Step::Done(_, a) if Some(a) == interrupt_after.as_ref()) {
+                cancel.cancel();
+            }
             steps.push(s)
         })
         .await

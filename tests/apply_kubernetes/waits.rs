@@ -1,7 +1,7 @@
 //! Waits that fail at once rather than at their deadline: a Deployment whose new pod is
 //! stuck (crash-looping, or unable to pull its image) while no condition says so yet, and
 //! a migration Job that failed. Each failure names the pod and quotes what it logged; a
-//! failed first apply removes what it created.
+//! failed first apply removes what it created, and so does an interrupted one (Ctrl-C).
 
 use crate::mock::{DEPLOYMENT, IMAGE, JOB, Mock, NEW_IMAGE, applied_once};
 use scf::cluster::apply::Step;
@@ -78,6 +78,54 @@ pub(crate) async fn failed_migration(mock: &Mock) {
         .0
         .expect_err("fails")
         .to_string();
+    assert!(!err.contains("removed what it created"), "{err}");
+    assert!(mock.object("/api/v1/namespaces/ai-supply-chain").is_some());
+}
+
+pub(crate) async fn interrupted(mock: &Mock) {
+    // Interrupted between two writes of a first apply: it removes what it created.
+    let config = "k8s:v1/ConfigMap/ai-supply-chain/framework-config";
+    mock.interrupt_after(config);
+    let (result, steps) = mock.apply(false, false).await;
+    let err = result.expect_err("interrupted").to_string();
+    println!("{err}");
+    assert!(
+        err.contains("interrupted: the apply stopped before it would apply k8s:v1/Secret/ai-supply-chain/framework-secret"),
+        "{err}"
+    );
+    assert!(
+        err.contains("this first apply failed, so it removed what it created: deleted k8s:v1/Namespace/ai-supply-chain"),
+        "{err}"
+    );
+    assert!(
+        !steps
+            .iter()
+            .any(|s| matches!(s, Step::Done(_, a) if a == JOB))
+    );
+    assert!(mock.object("/api/v1/namespaces/ai-supply-chain").is_none());
+
+    // Interrupted while it waits for the migration Job of a later apply: the wait ends at
+    // once, nothing after it is written, and what the cluster had stays.
+    let mock = Mock::new();
+    applied_once(&mock).await;
+    mock.server.lock().expect("server").job_polls = 10_000;
+    mock.edit(IMAGE, NEW_IMAGE);
+    mock.interrupt_after(JOB);
+    let (result, steps) = mock.apply(true, false).await;
+    let err = result.expect_err("interrupted").to_string();
+    println!("{err}");
+    assert!(
+        err.contains(&format!(
+            "interrupted: the apply stopped before it would wait for {JOB}"
+        )),
+        "{err}"
+    );
+    assert!(
+        !steps
+            .iter()
+            .any(|s| matches!(s, Step::Done(_, a) if a == DEPLOYMENT)),
+        "{steps:?}"
+    );
     assert!(!err.contains("removed what it created"), "{err}");
     assert!(mock.object("/api/v1/namespaces/ai-supply-chain").is_some());
 }
