@@ -177,8 +177,8 @@ async fn run(cluster: &Cluster, request: &Request<'_>) -> Result<Option<String>,
             force_conflicts: request.kube.force_conflicts,
             lease: lease::DURATION,
             allow_data_loss: request.allow_data_loss,
+            cancel: cancel.clone(),
         },
-        cancel: &cancel,
     };
     if sequence.saved.is_some() {
         on_interrupt(&cancel);

@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 /// How an apply behaves.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ApplyOptions {
     /// How long each workload may take, and how often to look.
     pub wait: Wait,
@@ -37,6 +37,8 @@ pub struct ApplyOptions {
     pub lease: Duration,
     /// Let a removed tenant go (`--allow-data-loss`).
     pub allow_data_loss: bool,
+    /// Stops the apply at its next step (Ctrl-C), which then cleans up as a failed one.
+    pub cancel: Cancel,
 }
 
 /// A step of an apply, for progress output.
@@ -158,8 +160,6 @@ struct Run<'a> {
     inventory: Option<inventory::Inventory>,
     /// No apply recorded anything in the namespace before this one.
     first: bool,
-    /// Set on Ctrl-C.
-    cancel: &'a Cancel,
     /// Workloads changed so far, with their live object before (`None`: created).
     touched: Vec<(String, Option<Value>)>,
     report: Report,
@@ -174,7 +174,6 @@ pub async fn execute(
     order: &[String],
     namespace: &str,
     opts: ApplyOptions,
-    cancel: &Cancel,
     lock: &mut Option<Lock>,
     log: &mut dyn FnMut(Step),
 ) -> Result<Report, ClusterError> {
@@ -199,7 +198,6 @@ pub async fn execute(
         lock,
         inventory: None,
         first: false,
-        cancel,
         touched: Vec::new(),
         report: Report::default(),
     };
@@ -291,7 +289,7 @@ impl Run<'_> {
     /// [`Run::held`], and not interrupted: the check before each write of the apply proper
     /// (clean-up writes check only the Lease).
     fn go_on(&self, next: &str) -> Result<(), ClusterError> {
-        if self.cancel.is_cancelled() {
+        if self.opts.cancel.is_cancelled() {
             return Err(ClusterError::Interrupted(next.to_string()));
         }
         self.held(next)
@@ -418,7 +416,7 @@ impl Run<'_> {
         );
         tokio::select! {
             done = waited => done?,
-            () = self.cancel.cancelled() => {
+            () = self.opts.cancel.cancelled() => {
                 return Err(ClusterError::Interrupted(format!("wait for {address}")));
             }
         }

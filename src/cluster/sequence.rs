@@ -6,14 +6,14 @@
 use super::apply::{ApplyOptions, Report, Step, execute};
 use super::lease::{self, Lock};
 use super::plan::{self, namespace};
-use super::{Cancel, Cluster, ClusterError};
+use super::{Cluster, ClusterError};
 use crate::artifact::Artifact;
 use crate::compile::Compiled;
 use crate::plan::{Plan, saved};
 use crate::targets::kubernetes::{Object, objects};
 
 /// What `scf apply` asks of a cluster.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Request<'a> {
     /// The deployment.
     pub compiled: &'a Compiled,
@@ -23,8 +23,6 @@ pub struct Request<'a> {
     pub saved: Option<&'a Plan>,
     /// How the apply waits and fails.
     pub options: ApplyOptions,
-    /// Stops the apply at its next step (Ctrl-C), which then cleans up as a failed one.
-    pub cancel: &'a Cancel,
 }
 
 /// Under the namespace's Lease (taken here, or by the apply once it has created the
@@ -77,16 +75,7 @@ async fn locked(
         .map(Object::address)
         .collect();
     let ns = namespace(request.compiled)?;
-    execute(
-        cluster,
-        &fresh,
-        &order,
-        ns,
-        request.options,
-        request.cancel,
-        lock,
-        log,
-    )
-    .await
-    .map(Some)
+    execute(cluster, &fresh, &order, ns, request.options, lock, log)
+        .await
+        .map(Some)
 }

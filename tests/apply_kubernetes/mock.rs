@@ -184,8 +184,8 @@ impl Mock {
                 force_conflicts,
                 lease,
                 allow_data_loss: self.allow_data_loss.get(),
+                cancel: cancel.clone(),
             },
-            cancel: &cancel,
         };
         let result = sequence::apply(&self.cluster, request, &mut |_| Ok(()), &mut |s| {
             // Ctrl-C, as the CLI's handler sets it, right after the step named.
