@@ -15,6 +15,7 @@ use super::{Cancel, Cluster, ClusterError, FIELD_MANAGER, SECRET_FIELD_MANAGER};
 use crate::plan::{Action, Change, Desired, Plan};
 use crate::secret;
 use k8s_openapi::ByteString;
+use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::jiff::Timestamp;
@@ -146,9 +147,18 @@ fn delete_rank(kind: &str) -> usize {
     ORDER.iter().position(|k| *k == kind).unwrap_or(ORDER.len())
 }
 
-/// The kinds `--atomic` puts back: workloads on their previous pod template, and what
-/// they read on its previous data.
-const RESTORED: &[&str] = &["Deployment", "StatefulSet", "ConfigMap", "Secret"];
+/// The kinds `--atomic` puts back: workloads on their previous pod template, what they
+/// read on its previous data, and a replaced Job as it was (see [`Run::restore_job`]).
+const RESTORED: &[&str] = &["Deployment", "StatefulSet", "ConfigMap", "Secret", "Job"];
+
+/// The labels the Job controller puts on a Job's pod template, tied to the Job's uid: a
+/// Job re-created from its previous self must not carry them.
+const JOB_CONTROLLER_LABELS: &[&str] = &[
+    "controller-uid",
+    "batch.kubernetes.io/controller-uid",
+    "job-name",
+    "batch.kubernetes.io/job-name",
+];
 
 /// The state an apply carries along.
 struct Run<'a> {
@@ -437,6 +447,14 @@ impl Run<'_> {
         }
         let mut lines = Vec::new();
         for (address, before) in std::mem::take(&mut self.touched).into_iter().rev() {
+            if address.contains("/Job/") {
+                let line = self.restore_job(&address, before.as_ref()).await;
+                if line.as_ref().is_ok_and(|l| !l.starts_with("kept ")) {
+                    log(Step::RolledBack(address.clone()));
+                }
+                lines.push(line.unwrap_or_else(|e| format!("could not roll back {address}: {e}")));
+                continue;
+            }
             let line = match self.restore(&address, before.as_ref()).await {
                 Ok(()) if before.is_some() => {
                     log(Step::RolledBack(address.clone()));
@@ -505,6 +523,56 @@ impl Run<'_> {
                 .await?;
         }
         Ok(())
+    }
+
+    /// Puts back a Job this apply replaced (or deletes one it created), unless the new one
+    /// completed: its migrations then ran, and the previous image would refuse a schema
+    /// newer than it knows, so the new Job stays. The previous Job is re-created as it was,
+    /// less what the server and the Job controller own; apply does not wait for it (`scf
+    /// doctor` reports how it ends).
+    async fn restore_job(
+        &self,
+        address: &str,
+        before: Option<&Value>,
+    ) -> Result<String, ClusterError> {
+        let change = self
+            .plan
+            .changes
+            .iter()
+            .find(|c| c.address == address)
+            .ok_or_else(|| ClusterError::malformed(format!("{address} is not in the plan")))?;
+        let target = Target::of(self.cluster, change)?;
+        self.held(&format!("roll back {address}"))?;
+        let Some(before) = before else {
+            self.delete(&target, "delete").await?;
+            return Ok(format!("deleted {address}, which this apply created"));
+        };
+        let live = target
+            .api
+            .get_opt(&target.entry.name)
+            .await
+            .map_err(|e| self.cluster.fail(format!("read {address}"), e))?;
+        let completed = live
+            .and_then(|l| serde_json::from_value::<Job>(serde_json::to_value(l).ok()?).ok())
+            .is_some_and(|j| rollout::job(&j) == rollout::Status::Ready);
+        if completed {
+            return Ok(format!(
+                "kept {address}: it completed, so the database has the new schema, which the previous image would not migrate back"
+            ));
+        }
+        self.remove_job(&target).await?;
+        target
+            .api
+            .patch(
+                &target.entry.name,
+                &PatchParams::apply(FIELD_MANAGER).force(),
+                &Patch::Apply(&previous_job(before)),
+            )
+            .await
+            .map_err(|e| self.cluster.fail(format!("roll back {address}"), e))?;
+        Ok(format!(
+            "re-created the previous {address}, which this apply replaced"
+        ))
     }
 
     /// Deletes an object (gone already is fine); `verb` names the deletion in errors.
@@ -651,9 +719,67 @@ impl Run<'_> {
 /// The poll interval of a real apply.
 pub const POLL: Duration = Duration::from_secs(2);
 
+/// A live Job as it can be applied again: what the server and the Job controller set
+/// (uid, status, the generated selector and its labels) taken out.
+fn previous_job(live: &Value) -> Value {
+    let mut job = live.clone();
+    if let Some(object) = job.as_object_mut() {
+        object.remove("status");
+    }
+    if let Some(meta) = job.get_mut("metadata").and_then(Value::as_object_mut) {
+        for field in [
+            "uid",
+            "resourceVersion",
+            "creationTimestamp",
+            "generation",
+            "managedFields",
+            "selfLink",
+        ] {
+            meta.remove(field);
+        }
+    }
+    if let Some(spec) = job.get_mut("spec").and_then(Value::as_object_mut) {
+        spec.remove("selector");
+        spec.remove("manualSelector");
+    }
+    if let Some(labels) = job
+        .pointer_mut("/spec/template/metadata/labels")
+        .and_then(Value::as_object_mut)
+    {
+        for label in JOB_CONTROLLER_LABELS {
+            labels.remove(*label);
+        }
+    }
+    job
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_previous_job_loses_what_the_server_and_its_controller_set() {
+        let live = serde_json::json!({
+            "apiVersion": "batch/v1", "kind": "Job",
+            "metadata": {"name": "framework-migrate", "uid": "u1", "resourceVersion": "7",
+                "annotations": {"scf.dev/spec-digest": "abc"}},
+            "spec": {"selector": {"matchLabels": {"batch.kubernetes.io/controller-uid": "u1"}},
+                "template": {"metadata": {"labels": {"app.kubernetes.io/name": "framework",
+                    "controller-uid": "u1", "batch.kubernetes.io/job-name": "framework-migrate"}},
+                    "spec": {"containers": [{"name": "migrate", "image": "old"}]}}},
+            "status": {"succeeded": 1}
+        });
+        let job = previous_job(&live);
+        assert_eq!(
+            job,
+            serde_json::json!({
+                "apiVersion": "batch/v1", "kind": "Job",
+                "metadata": {"name": "framework-migrate", "annotations": {"scf.dev/spec-digest": "abc"}},
+                "spec": {"template": {"metadata": {"labels": {"app.kubernetes.io/name": "framework"}},
+                    "spec": {"containers": [{"name": "migrate", "image": "old"}]}}}
+            })
+        );
+    }
 
     #[test]
     fn addresses_parse_back_to_entries() {

@@ -41,6 +41,7 @@ enum Scenario {
     FailedMigrationIsReportedWithItsLog,
     DoctorPassesAHealthyDeploymentAndFailsEachBreak,
     InterruptedApplyCleansUp,
+    AtomicRestoresAReplacedJob,
     TenantAddedThenRemoved,
     MovingToCloudnativePg,
 }
@@ -71,6 +72,9 @@ impl Scenario {
             }
             Scenario::FailedMigrationIsReportedWithItsLog => waits::failed_migration(&mock).await,
             Scenario::InterruptedApplyCleansUp => waits::interrupted(&mock).await,
+            Scenario::AtomicRestoresAReplacedJob => {
+                waits::atomic_restores_a_replaced_job(&mock).await
+            }
             Scenario::DoctorPassesAHealthyDeploymentAndFailsEachBreak => {
                 doctor::healthy_then_broken(&mock).await
             }
@@ -110,6 +114,7 @@ scenario_tests! {
     failed_migration_is_reported_with_its_log => FailedMigrationIsReportedWithItsLog,
     doctor_passes_a_healthy_deployment_and_fails_each_break => DoctorPassesAHealthyDeploymentAndFailsEachBreak,
     interrupted_apply_cleans_up => InterruptedApplyCleansUp,
+    atomic_restores_a_replaced_job => AtomicRestoresAReplacedJob,
     tenant_added_then_removed => TenantAddedThenRemoved,
     moving_to_cloudnative_pg => MovingToCloudnativePg,
 }

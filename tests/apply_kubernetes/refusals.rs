@@ -126,6 +126,7 @@ pub(crate) async fn failed_rollout(mock: &Mock) {
         "rolled back k8s:apps/v1/Deployment/ai-supply-chain/framework to its previous pod template",
         "rolled back k8s:v1/ConfigMap/ai-supply-chain/framework-config to its previous data",
         "rolled back k8s:v1/Secret/ai-supply-chain/framework-secret to its previous data",
+        "kept k8s:batch/v1/Job/ai-supply-chain/framework-migrate: it completed, so the database has the new schema",
     ] {
         assert!(err.contains(needle), "missing {needle:?} in:\n{err}");
     }

@@ -129,3 +129,31 @@ pub(crate) async fn interrupted(mock: &Mock) {
     assert!(!err.contains("removed what it created"), "{err}");
     assert!(mock.object("/api/v1/namespaces/ai-supply-chain").is_some());
 }
+
+/// `--atomic` after a replaced migration Job failed: the previous Job comes back as it was.
+pub(crate) async fn atomic_restores_a_replaced_job(mock: &Mock) {
+    applied_once(mock).await;
+    let path = "/apis/batch/v1/namespaces/ai-supply-chain/jobs/framework-migrate";
+    let image = |mock: &Mock| {
+        mock.object(path).expect("the Job")["spec"]["template"]["spec"]["containers"][0]["image"]
+            .clone()
+    };
+    assert_eq!(image(mock), IMAGE);
+    mock.server.lock().expect("server").failing_job = true;
+    mock.edit(IMAGE, NEW_IMAGE);
+    let (result, steps) = mock.apply(true, false).await;
+    let err = result.expect_err("the migration fails").to_string();
+    println!("{err}");
+    assert!(
+        err.contains(&format!(
+            "--atomic: re-created the previous {JOB}, which this apply replaced"
+        )),
+        "{err}"
+    );
+    assert!(steps.contains(&Step::RolledBack(JOB.into())), "{steps:?}");
+    assert_eq!(
+        image(mock),
+        IMAGE,
+        "the previous Job, on the previous image"
+    );
+}
