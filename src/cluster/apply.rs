@@ -477,9 +477,8 @@ impl Run<'_> {
         ClusterError::Rollout(text)
     }
 
-    /// Re-applies a workload with its previous pod template, a ConfigMap or a Secret with
-    /// its previous data, or deletes the object if new.
-    async fn restore(&self, address: &str, before: Option<&Value>) -> Result<(), ClusterError> {
+    /// The planned object at `address`, once the Lease still allows rolling it back.
+    fn rollback_target(&self, address: &str) -> Result<Target<'_>, ClusterError> {
         let change = self
             .plan
             .changes
@@ -488,6 +487,13 @@ impl Run<'_> {
             .ok_or_else(|| ClusterError::malformed(format!("{address} is not in the plan")))?;
         let target = Target::of(self.cluster, change)?;
         self.held(&format!("roll back {address}"))?;
+        Ok(target)
+    }
+
+    /// Re-applies a workload with its previous pod template, a ConfigMap or a Secret with
+    /// its previous data, or deletes the object if new.
+    async fn restore(&self, address: &str, before: Option<&Value>) -> Result<(), ClusterError> {
+        let target = self.rollback_target(address)?;
         let Some(before) = before else {
             return self.delete(&target, "delete").await;
         };
@@ -535,14 +541,7 @@ impl Run<'_> {
         address: &str,
         before: Option<&Value>,
     ) -> Result<String, ClusterError> {
-        let change = self
-            .plan
-            .changes
-            .iter()
-            .find(|c| c.address == address)
-            .ok_or_else(|| ClusterError::malformed(format!("{address} is not in the plan")))?;
-        let target = Target::of(self.cluster, change)?;
-        self.held(&format!("roll back {address}"))?;
+        let target = self.rollback_target(address)?;
         let Some(before) = before else {
             self.delete(&target, "delete").await?;
             return Ok(format!("deleted {address}, which this apply created"));
