@@ -391,23 +391,15 @@ async fn prunes(
         .iter()
         .filter(|r| !NEVER_PRUNED.contains(&r.kind.as_str()))
     {
-        let list = match cx
+        let list = cx
             .cluster
             .api(resource, Some(namespace))
             .list(&ListParams::default().labels(&selector))
             .await
-        {
-            Ok(list) => list,
-            // A custom resource whose operator is not installed: there is none of it.
-            Err(kube::Error::Api(s)) if s.code == 404 && is_custom(&resource.group) => {
-                continue;
-            }
-            Err(e) => {
-                return Err(cx
-                    .cluster
-                    .fail(format!("list the {}s of {namespace}", resource.kind), e));
-            }
-        };
+            .map_err(|e| {
+                cx.cluster
+                    .fail(format!("list the {}s of {namespace}", resource.kind), e)
+            })?;
         for item in list.items {
             let name = item.metadata.name.clone().unwrap_or_default();
             let entry = Entry {
@@ -462,12 +454,6 @@ async fn prunes(
     Ok(out)
 }
 
-/// Whether an API group is a custom resource's: a domain outside `k8s.io` (the built-in
-/// groups are bare words such as `apps`, or `*.k8s.io`).
-fn is_custom(group: &str) -> bool {
-    group.contains('.') && !group.ends_with(".k8s.io")
-}
-
 /// The steps an apply of these changes takes beyond applying objects, in order.
 fn steps(objects: &[Object], changes: &[Change]) -> Vec<Step> {
     let changed: BTreeSet<&str> = changes
@@ -518,13 +504,6 @@ mod tests {
         ]}});
         assert!(owned_by_others(&theirs, &["f:spec", "f:replicas"]));
         assert!(!owned_by_others(&ours, &["f:spec", "f:replicas"]));
-    }
-
-    #[test]
-    fn only_custom_groups_may_be_missing() {
-        assert!(is_custom("postgresql.cnpg.io"));
-        assert!(!is_custom("apps") && !is_custom(""));
-        assert!(!is_custom("networking.k8s.io"));
     }
 
     #[test]
