@@ -27,10 +27,11 @@ use super::config::{PodEnv, s3_credentials};
 use super::meta::{App, CONFIG_MAP, Ctx, FRAMEWORK, SECRET};
 use super::object::{Object, ObjectError};
 use super::pod::{
-    FRAMEWORK_UID, Skip, hardened_container, hardened_pod, mount, plain_env, read_only_mount,
-    resources, scratch_volume, secret_env, skip_annotations,
+    FRAMEWORK_UID, Skip, claim_volume, hardened_container, hardened_pod, mount, plain_env,
+    read_only_mount, resources, scratch_volume, secret_env, skip_annotations,
 };
 use super::runtime::{framework_container, framework_volumes, unpinned_skip};
+use super::storage::volume_claim;
 use crate::config::values::ImageRef;
 use crate::config::{Backup, BackupSpec};
 use crate::render::Renderer;
@@ -39,10 +40,8 @@ use crate::targets::target::Target;
 use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, Job, JobSpec, JobTemplateSpec};
 use k8s_openapi::api::core::v1::{
     ConfigMap, ConfigMapKeySelector, ConfigMapVolumeSource, Container, EnvVar, EnvVarSource,
-    PersistentVolumeClaim, PersistentVolumeClaimSpec, PersistentVolumeClaimVolumeSource, PodSpec,
-    PodTemplateSpec, Volume, VolumeResourceRequirements,
+    PersistentVolumeClaim, PodSpec, PodTemplateSpec, Volume,
 };
-use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use scf_runtime::vars;
 use std::collections::BTreeMap;
@@ -151,22 +150,12 @@ fn scripts(c: Ctx, b: &Backup) -> Result<ConfigMap, ObjectError> {
 
 /// The claim of the backup sets. Like the datastores' claims, nothing scf does deletes it.
 fn claim(c: Ctx, spec: &BackupSpec) -> PersistentVolumeClaim {
-    PersistentVolumeClaim {
-        metadata: c.metadata(CLAIM, App::Backup),
-        spec: Some(PersistentVolumeClaimSpec {
-            access_modes: Some(vec!["ReadWriteOnce".into()]),
-            storage_class_name: spec.storage_class.as_ref().map(ToString::to_string),
-            resources: Some(VolumeResourceRequirements {
-                requests: Some(BTreeMap::from([(
-                    "storage".to_string(),
-                    Quantity(spec.storage.to_string()),
-                )])),
-                limits: None,
-            }),
-            ..PersistentVolumeClaimSpec::default()
-        }),
-        ..PersistentVolumeClaim::default()
-    }
+    volume_claim(
+        c.metadata(CLAIM, App::Backup),
+        "ReadWriteOnce",
+        &spec.storage,
+        spec.storage_class.as_ref(),
+    )
 }
 
 /// A container `name` of the backup image running `command` (a script of the ConfigMap), with
@@ -245,14 +234,7 @@ fn script_volumes() -> Vec<Volume> {
 /// A pod of the framework's user running `container`, with the backup claim beside
 /// `volumes`; never restarted in place (the Job retries in a new pod).
 fn pod(container: Container, mut volumes: Vec<Volume>) -> PodSpec {
-    volumes.push(Volume {
-        name: CLAIM.into(),
-        persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
-            claim_name: CLAIM.into(),
-            read_only: None,
-        }),
-        ..Volume::default()
-    });
+    volumes.push(claim_volume(CLAIM, CLAIM));
     let mut pod = hardened_pod(FRAMEWORK_UID, vec![container], volumes);
     pod.restart_policy = Some("Never".into());
     pod

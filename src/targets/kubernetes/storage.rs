@@ -311,7 +311,8 @@ pub(super) fn uploads_claim(c: Ctx) -> PersistentVolumeClaim {
     )
 }
 
-fn volume_claim(
+/// A claim of `size` with one access mode, on `class` or the cluster's default.
+pub(super) fn volume_claim(
     metadata: ObjectMeta,
     access: &str,
     size: &crate::config::values::Quantity,
