@@ -57,12 +57,11 @@ impl Runner {
     }
 }
 
-/// What `backup.sh` sees.
+/// What `backup.sh` sees: what `restore.sh` sees, and more.
 #[derive(Serialize)]
 struct BackupScript<'a> {
-    name: String,
-    dir: String,
-    runner: &'a Runner,
+    #[serde(flatten)]
+    common: RestoreScript<'a>,
     database: String,
     tenant_databases: bool,
     retention_days: u64,
@@ -82,6 +81,16 @@ struct RestoreScript<'a> {
     runner: &'a Runner,
 }
 
+impl<'a> RestoreScript<'a> {
+    fn of(model: &Model, b: &Backup, runner: &'a Runner) -> Self {
+        Self {
+            name: model.name().to_string(),
+            dir: b.dir.to_string(),
+            runner,
+        }
+    }
+}
+
 /// `backup.sh` for `runner`; the metrics file only where node-exporter exports it.
 pub(crate) fn backup_script(
     model: &Model,
@@ -91,9 +100,7 @@ pub(crate) fn backup_script(
     r: &Renderer,
 ) -> Result<String, RenderError> {
     let ctx = BackupScript {
-        name: model.name().to_string(),
-        dir: b.dir.to_string(),
-        runner,
+        common: RestoreScript::of(model, b, runner),
         database: model.database.name.to_string(),
         tenant_databases: model.tenancy.isolation == Isolation::Database,
         retention_days: b.retention.as_days_ceil(),
@@ -113,12 +120,7 @@ pub(crate) fn restore_script(
     runner: &Runner,
     r: &Renderer,
 ) -> Result<String, RenderError> {
-    let ctx = RestoreScript {
-        name: model.name().to_string(),
-        dir: b.dir.to_string(),
-        runner,
-    };
-    r.render("backup/restore.sh.j2", &ctx)
+    r.render("backup/restore.sh.j2", &RestoreScript::of(model, b, runner))
 }
 
 impl Backups {
