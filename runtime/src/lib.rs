@@ -4,11 +4,12 @@
 //! Layout: [`settings`] reads the environment contract in [`vars`]; [`state`] connects the
 //! services every part shares; [`app`] runs the server over them; [`http`] is the API;
 //! [`tenancy`] holds tenants and their isolated stores; [`domain`] the validated values
-//! they are made of; [`audit`], [`ratelimit`], [`metrics`] and [`crypto`] are the
-//! cross-cutting pieces; [`implementations`] are the tenants' optimization runs, which
-//! [`agents`] process from the [`queue`] with [`optimize`], the run's pure computation
-//! (demand in, forecasts and inventory policies out); [`backup`] proves backups restore;
-//! [`cli`] is what `scf run | db | tenant | audit | queue | agents | backup | optimize` call.
+//! they are made of; [`audit`], [`ratelimit`], [`metrics`], [`crypto`] and [`group`]
+//! (group commit of concurrent writes) are the cross-cutting pieces; [`implementations`]
+//! are the tenants' optimization runs, which [`agents`] process from the [`queue`] with
+//! [`optimize`], the run's pure computation (demand in, forecasts and inventory policies
+//! out); [`backup`] proves backups restore; [`cli`] is what
+//! `scf run | db | tenant | audit | queue | agents | backup | optimize` call.
 
 pub mod agents;
 pub mod app;
@@ -20,6 +21,7 @@ pub mod db;
 pub mod domain;
 pub mod exposition;
 pub mod files;
+pub mod group;
 pub mod http;
 pub mod implementations;
 pub mod metrics;

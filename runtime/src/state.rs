@@ -16,11 +16,13 @@ use crate::crypto::jwt::{JwtError, JwtKeys};
 use crate::db::migrate::{self, Timeouts};
 use crate::db::{Db, DbError, Location, privileges};
 use crate::domain::tenant::TenantId;
+use crate::group::Group;
 use crate::metrics::Metrics;
 use crate::queue::Queue;
 use crate::ratelimit::RateLimiter;
 use crate::settings::{RedisTarget, Settings};
 use crate::tenancy::cache::Cache;
+use crate::tenancy::changes::Changes;
 use crate::tenancy::lookups::Lookups;
 use crate::tenancy::store::Stores;
 use crate::tenancy::{Tenancy, registry};
@@ -107,6 +109,7 @@ impl Services {
         );
         let tenancy = Tenancy {
             lookups: Lookups::new(cache),
+            changes: Group::new(Changes::new(db.clone(), stores.clone()), ()),
             db: db.clone(),
             stores,
             cipher: cipher.clone(),

@@ -4,12 +4,10 @@
 //! hash, so editing, inserting or deleting an entry breaks the chain, and a rewritten
 //! chain cannot be sealed again without the key; each new head is also appended to a file
 //! outside the database ([`anchor`]), so deleting the newest entries, or all of them, is
-//! found too. [`verify`] checks all of it. Appends are committed in groups: the entries
-//! that arrive while one group is being written are written next, together, by one
-//! `INSERT` with one anchor, so the log takes one statement and one commit per group
-//! rather than a transaction per request. Each caller returns once its own entry is
-//! stored, and a group is written by a task of its own, so a caller that goes away
-//! (a client that disconnects) loses no entry, its own or others'.
+//! found too. [`verify`] checks all of it. Appends are committed in groups
+//! ([`crate::group`]): the entries that arrive while one group is being written are
+//! written next, together, by one `INSERT` with one anchor, so the log takes one
+//! statement and one commit per group rather than a transaction per request.
 //!
 //! A process appends in turn (one group at a time) and remembers the chain's head it
 //! last wrote; replicas agree on the order through the log itself: a group is inserted
@@ -25,14 +23,14 @@ pub mod seal;
 pub mod verify;
 
 use std::path::PathBuf;
-use std::sync::{Arc, PoisonError};
+use std::sync::Arc;
 
 use serde::Serialize;
 use sqlx::{AssertSqlSafe, FromRow};
-use tokio::sync::{Mutex, oneshot};
 use utoipa::ToSchema;
 
 use crate::db::{Backend, Db, now};
+use crate::group::{Group, Writer};
 use crate::settings::Settings;
 use anchor::Anchor;
 use seal::{Seal, SealError};
@@ -157,11 +155,8 @@ fn insert_sql(rows: usize) -> String {
 #[error("cannot append to the audit log: {0}")]
 pub struct AppendError(Arc<sqlx::Error>);
 
-/// An entry waiting for its group to be written, and where its outcome goes.
-type Waiting = (AuditEntry, oneshot::Sender<Result<(), AppendError>>);
-
 /// The audit log of one deployment.
-pub struct AuditLog(Arc<Log>);
+pub struct AuditLog(Group<Log>);
 
 /// The newest entry of the chain (or the checkpoint, or the genesis): what the next
 /// entry links to.
@@ -175,52 +170,32 @@ struct Log {
     db: Db,
     seal: Seal,
     anchors: PathBuf,
-    /// Held while writing (a group of entries, or retention), with the head this
-    /// process last wrote (`None`: read it from the database first).
-    head: Arc<Mutex<Option<Head>>>,
-    /// Entries waiting for the next group.
-    waiting: std::sync::Mutex<Vec<Waiting>>,
 }
 
 impl AuditLog {
     /// The log in `db`, sealed with the key derived from the settings' secret key and
     /// anchored in their data directory.
     pub fn new(db: Db, settings: &Settings) -> Result<Self, SealError> {
-        Ok(Self(Arc::new(Log {
+        let log = Log {
             db,
             seal: Seal::new(&settings.security.jwt_keys)?,
             anchors: anchor::path(&settings.data_dir),
-            head: Arc::new(Mutex::new(None)),
-            waiting: std::sync::Mutex::new(Vec::new()),
-        })))
+        };
+        // The head is read from the database before the first group.
+        Ok(Self(Group::new(log, None)))
     }
 
-    /// Appends an entry to the chain: it joins the entries waiting, and a task of its own
-    /// writes them all as one group once the log is free (or finds that an earlier task
-    /// took them). Returns once the entry is stored.
+    /// Appends an entry to the chain, in a group with the entries that arrive while the
+    /// previous group is written. Returns once the entry is stored.
     pub async fn append(&self, entry: &AuditEntry) -> Result<(), AppendError> {
-        let (done, outcome) = oneshot::channel();
-        self.0.waiting().push((entry.clone(), done));
-        let log = self.0.clone();
-        tokio::spawn(async move {
-            let mut head = log.head.clone().lock_owned().await;
-            let mut group = std::mem::take(&mut *log.waiting());
-            while !group.is_empty() {
-                let rest = group.split_off(group.len().min(ROWS_PER_INSERT));
-                let (entries, outcomes): (Vec<_>, Vec<_>) = group.into_iter().unzip();
-                let written = log
-                    .write(&entries, &mut head)
-                    .await
-                    .map_err(|e| AppendError(Arc::new(e)));
-                for outcome in outcomes {
-                    let _ = outcome.send(written.clone());
-                }
-                group = rest;
-            }
-        });
-        outcome
+        self.0
+            .submit(entry.clone())
             .await
-            .unwrap_or_else(|_| Err(AppendError(Arc::new(sqlx::Error::WorkerCrashed))))
+            .unwrap_or_else(|| Err(AppendError(Arc::new(sqlx::Error::WorkerCrashed))))
+    }
+
+    fn log(&self) -> &Log {
+        self.0.writer()
     }
 
     /// A tenant's most recent entries, newest first.
@@ -229,30 +204,50 @@ impl AuditLog {
         tenant: &str,
         limit: i64,
     ) -> Result<Vec<AuditRecord>, sqlx::Error> {
-        self.0.for_tenant(tenant, limit).await
+        self.log().for_tenant(tenant, limit).await
     }
 
     /// Deletes entries older than `retention`. Returns how many were deleted.
     pub async fn purge(&self, retention: std::time::Duration) -> Result<u64, sqlx::Error> {
-        self.0
-            .purge_before(
-                now().saturating_sub(i64::try_from(retention.as_secs()).unwrap_or(i64::MAX)),
-            )
-            .await
+        self.purge_before(
+            now().saturating_sub(i64::try_from(retention.as_secs()).unwrap_or(i64::MAX)),
+        )
+        .await
     }
 
     /// Deletes entries written before `cutoff` (unix seconds) and moves the checkpoint
     /// past them. Returns how many were deleted.
     pub async fn purge_before(&self, cutoff: i64) -> Result<u64, sqlx::Error> {
-        self.0.purge_before(cutoff).await
+        let _writing = self.0.exclusive().await;
+        self.log().purge_before(cutoff).await
+    }
+}
+
+impl Writer for Log {
+    type State = Option<Head>;
+    type Item = AuditEntry;
+    type Outcome = Result<(), AppendError>;
+
+    /// Writes the group [`ROWS_PER_INSERT`] entries at a time; each entry's outcome is
+    /// that of its `INSERT`.
+    async fn write(
+        &self,
+        head: &mut Option<Head>,
+        entries: Vec<AuditEntry>,
+    ) -> Vec<Result<(), AppendError>> {
+        let mut outcomes = Vec::with_capacity(entries.len());
+        for part in entries.chunks(ROWS_PER_INSERT) {
+            let written = self
+                .write_part(part, head)
+                .await
+                .map_err(|e| AppendError(Arc::new(e)));
+            outcomes.extend(std::iter::repeat_n(written, part.len()));
+        }
+        outcomes
     }
 }
 
 impl Log {
-    fn waiting(&self) -> std::sync::MutexGuard<'_, Vec<Waiting>> {
-        self.waiting.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
     /// A transaction that one retention at a time holds, across replicas.
     async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
         match self.db.backend() {
@@ -272,7 +267,7 @@ impl Log {
     /// one `INSERT`, one anchor. `head` is the head as this process last knew it; a
     /// group sealed on a head that is no longer the chain's is sealed on the new one and
     /// inserted again.
-    async fn write(
+    async fn write_part(
         &self,
         entries: &[AuditEntry],
         head: &mut Option<Head>,
@@ -393,7 +388,6 @@ impl Log {
     }
 
     async fn purge_before(&self, cutoff: i64) -> Result<u64, sqlx::Error> {
-        let _writing = self.head.lock().await;
         let mut tx = self.begin().await?;
         let last_old: Option<(i64, String)> = sqlx::query_as(
             "SELECT seq, hash FROM audit_log WHERE at < $1 ORDER BY seq DESC LIMIT 1",

@@ -32,7 +32,7 @@ impl AuditReport {
 impl AuditLog {
     /// Verifies the whole chain against its key and its newest anchor.
     pub async fn verify(&self) -> Result<AuditReport, sqlx::Error> {
-        let mut conn = self.0.db.pool.acquire().await?;
+        let mut conn = self.log().db.pool.acquire().await?;
         let mut report = AuditReport {
             entries: 0,
             problems: Vec::new(),
@@ -40,10 +40,11 @@ impl AuditLog {
         let start = checkpoint(&mut conn).await?;
         let (mut expected_seq, mut prev_hash) = match &start {
             Some(c) => {
-                let sealed = c
-                    .seal
-                    .as_deref()
-                    .is_some_and(|s| self.0.seal.verifies(&checkpoint_text(c.seq, &c.hash), s));
+                let sealed = c.seal.as_deref().is_some_and(|s| {
+                    self.log()
+                        .seal
+                        .verifies(&checkpoint_text(c.seq, &c.hash), s)
+                });
                 if !sealed {
                     report.problems.push(format!(
                         "the retention checkpoint (the chain starts after entry {}) is not sealed with this deployment's key: entries before it were deleted",
@@ -56,13 +57,13 @@ impl AuditLog {
         };
         let first_seq = expected_seq;
         let mut anchored: Option<String> = None;
-        let (anchor, forged) = match anchor::newest(&self.0.anchors, &self.0.seal) {
+        let (anchor, forged) = match anchor::newest(&self.log().anchors, &self.log().seal) {
             Ok(found) => found,
             Err(e) => (
                 None,
                 vec![format!(
                     "cannot read the anchor file {}: {e}",
-                    self.0.anchors.display()
+                    self.log().anchors.display()
                 )],
             ),
         };
@@ -118,7 +119,7 @@ impl AuditLog {
         if record.prev_hash != prev_hash {
             problems.push(format!("entry {seq}: link to the previous entry is broken (an entry before it was changed or removed)"));
         }
-        if !record.hash_verifies(&self.0.seal) {
+        if !record.hash_verifies(&self.log().seal) {
             problems.push(format!(
                 "entry {seq}: contents do not match its hash (the entry was modified, or the chain rewritten without the key)"
             ));

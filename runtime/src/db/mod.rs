@@ -8,6 +8,7 @@ pub mod migrate;
 pub mod privileges;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -41,6 +42,10 @@ pub enum DbError {
     /// A query failed.
     #[error("database error: {0}")]
     Query(#[from] sqlx::Error),
+    /// A query failed that wrote several requests' changes at once (group commit): each
+    /// of them fails with it.
+    #[error(transparent)]
+    Shared(Arc<DbError>),
     /// A migration failed.
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),

@@ -2,7 +2,8 @@
 //! [`cache`](super::cache): tenant records, API keys by prefix, users' standing and
 //! active-user counts, and platform keys by prefix. What is not found is not cached (so
 //! nothing needs to be forgotten when it is created); what changes is forgotten by the
-//! writes that change it ([`TenantDb::changed`], [`Lookups::revoke_platform_key`]).
+//! writes that change it ([`TenantDb::changed`], [`Lookups::revoke_platform_key`], and a
+//! plan or status change, [`super::changes`], which drops the record only).
 
 use std::sync::Arc;
 
@@ -18,6 +19,13 @@ use crate::platform::{self, PlatformKeyRow};
 /// The cache's scope of platform keys: a name no tenant can have (tenant ids are
 /// lowercase letters, digits, `_` and `-`), so its generation is its own.
 const PLATFORM_SCOPE: &str = "@platform";
+
+/// The cache's scope of a tenant's record, apart from the tenant's other entries (`@` is
+/// in no tenant id): a plan or status change drops the record only, and a change of the
+/// tenant's users or keys leaves it.
+pub fn record_scope(tenant: &str) -> String {
+    format!("{tenant}@record")
+}
 
 /// The cached reads.
 pub struct Lookups {
@@ -45,7 +53,7 @@ impl Lookups {
     /// A tenant's record.
     pub async fn tenant(&self, db: &Db, id: &TenantId) -> Result<Option<TenantRow>, sqlx::Error> {
         self.cache
-            .get_or_load(&self.tenants, id.as_str(), "", || {
+            .get_or_load(&self.tenants, &record_scope(id.as_str()), "", || {
                 registry::get(db, id.as_str())
             })
             .await

@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod api_keys;
 pub mod cache;
+pub mod changes;
 mod error;
 pub mod implementations;
 pub mod limits;
@@ -22,9 +23,11 @@ use utoipa::ToSchema;
 use crate::crypto::fields::FieldCipher;
 use crate::db::Db;
 use crate::domain::email::Email;
-use crate::domain::plan::{LimitExceeded, Plan, Plans};
+use crate::domain::plan::{Plan, Plans};
 use crate::domain::role::Role;
 use crate::domain::tenant::TenantId;
+use crate::group::Group;
+use changes::{Change, Changes};
 pub use error::TenantError;
 use lookups::Lookups;
 use registry::{ADMIN_EMAIL_CONTEXT, TenantRow};
@@ -124,6 +127,8 @@ pub struct Tenancy {
     pub default_industry: String,
     /// Cached reads of tenants, API keys and users.
     pub lookups: Lookups,
+    /// Plan and status changes, applied in groups.
+    pub changes: Group<Changes>,
 }
 
 fn valid_industry(s: &str) -> bool {
@@ -234,10 +239,9 @@ impl Tenancy {
         Ok(self.stores.scope(id).await?)
     }
 
-    /// Changes plan and/or status; a plan smaller than current use is refused (use as
-    /// the cache knows it: the same bound as the plan that adding a user is checked
-    /// against). A change to what the tenant already has writes nothing (and leaves every
-    /// replica's cache).
+    /// Changes plan and/or status; a plan smaller than current use is refused. Applied
+    /// in a group with the changes that arrive meanwhile ([`changes`]); a change to what
+    /// the tenant already has writes nothing (and leaves every replica's cache).
     pub async fn update(
         &self,
         id: &TenantId,
@@ -250,38 +254,20 @@ impl Tenancy {
         {
             return Err(TenantError::BadStatus(status.clone()));
         }
-        if let Some(plan_name) = &plan {
-            let plan = *self.plan(plan_name)?;
-            let known = self.lookups.tenant(&self.db, id).await;
-            if known.map_err(TenantError::db)?.is_none() {
-                return Err(TenantError::NotFound);
-            }
-            let store = self.store(id).await?;
-            let users = self
-                .lookups
-                .active_users(&store)
-                .await
-                .map_err(TenantError::db)?;
-            if users > u64::from(plan.max_users) {
-                return Err(LimitExceeded {
-                    plan: plan_name.clone(),
-                    what: "users",
-                    limit: plan.max_users.into(),
-                    current: users,
-                }
-                .into());
-            }
-        }
-        let changed = registry::update(&self.db, id.as_str(), plan.as_deref(), status.as_deref())
-            .await
-            .map_err(TenantError::db)?;
-        let row = match changed {
-            Some(row) => {
-                self.stores.cache().changed(id.as_str()).await;
-                row
-            }
-            None => self.get(id).await?,
+        let plan = match plan {
+            Some(name) => Some((*self.plan(&name)?, name)),
+            None => None,
         };
+        let change = Change {
+            id: id.clone(),
+            plan: plan.map(|(limits, name)| (name, limits)),
+            status,
+        };
+        let row = self.changes.submit(change).await.unwrap_or_else(|| {
+            Err(TenantError::Internal(
+                "the task applying tenant changes stopped".into(),
+            ))
+        })?;
         Ok(TenantInfo::from(&row))
     }
 

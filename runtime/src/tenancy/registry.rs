@@ -53,7 +53,9 @@ pub struct TenantRow {
 /// Field-encryption context of tenant admin emails.
 pub const ADMIN_EMAIL_CONTEXT: &str = "tenants.admin_email";
 
-const COLUMNS: &str = "id, plan, industry, admin_email_enc, isolation, status, created_at";
+/// The columns of a [`TenantRow`], in its order.
+pub(super) const COLUMNS: &str =
+    "id, plan, industry, admin_email_enc, isolation, status, created_at";
 
 /// Records a tenant on `conn`; a duplicate id is a unique violation.
 pub async fn insert(conn: &mut AnyConnection, row: &TenantRow) -> Result<(), sqlx::Error> {
@@ -100,26 +102,4 @@ pub async fn count(conn: &mut AnyConnection) -> Result<u64, sqlx::Error> {
         .fetch_one(conn)
         .await?;
     Ok(u64::try_from(n).unwrap_or(0))
-}
-
-/// Sets the plan and the status that are given (`None`: left as they are), in one
-/// statement, so concurrent changes of the other field are not lost. Returns the record
-/// as changed, or `None` when there is no such tenant or it has them already (nothing is
-/// written then).
-pub async fn update(
-    db: &Db,
-    id: &str,
-    plan: Option<&str>,
-    status: Option<&str>,
-) -> Result<Option<TenantRow>, sqlx::Error> {
-    sqlx::query_as(AssertSqlSafe(format!(
-        "UPDATE tenants SET plan = COALESCE($2, plan), status = COALESCE($3, status) \
-         WHERE id = $1 AND (plan <> COALESCE($2, plan) OR status <> COALESCE($3, status)) \
-         RETURNING {COLUMNS}"
-    )))
-    .bind(id)
-    .bind(plan)
-    .bind(status)
-    .fetch_optional(&db.pool)
-    .await
 }

@@ -92,8 +92,8 @@ async fn revoking_on_one_instance_stops_a_credential_on_another_within_the_bound
     assert!(took < STALE_AFTER, "the revoked key worked for {took:?}");
     assert_eq!(
         industry(&second, &user_token).await,
-        "TOYS",
-        "the tenant's entries were all dropped"
+        "FURNITURE",
+        "a revoked key leaves the tenant's record cached"
     );
 
     let (status, body) = first
@@ -136,5 +136,33 @@ async fn revoking_on_one_instance_stops_a_credential_on_another_within_the_bound
     assert!(
         took < STALE_AFTER,
         "the revoked platform key worked for {took:?}"
+    );
+
+    // A status change drops the tenant's record everywhere within the bound.
+    let (status, body) = first
+        .call(
+            Method::PATCH,
+            "/v1/admin/tenants/acme",
+            Some(&first.platform_key),
+            Some(serde_json::json!({"status": "suspended"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let start = Instant::now();
+    loop {
+        let (status, body) = second
+            .call(Method::GET, "/v1/tenant", Some(&t.token), None)
+            .await;
+        if status == StatusCode::FORBIDDEN {
+            assert_eq!(body["error"]["code"], "tenant_suspended", "{body}");
+            break;
+        }
+        assert_eq!(status, StatusCode::OK, "{body}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let took = start.elapsed();
+    assert!(
+        took < STALE_AFTER,
+        "the suspended tenant was served for {took:?}"
     );
 }

@@ -1,6 +1,7 @@
 //! Plans and tenant lifecycle over the admin API: limits answered with 409/422,
 //! suspension, verification.
 
+use futures_util::future::join_all;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -261,5 +262,80 @@ async fn a_patch_changes_only_what_it_names() {
             )
             .await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{backend:?}");
+    }
+}
+
+/// Concurrent PATCHes, applied in groups (one transaction per group, whatever the
+/// tenants): each is answered as if the changes had been made one after another, a plan
+/// below current use is refused alone, and no change is lost, whichever field it names
+/// and whichever tenant it is of.
+#[tokio::test]
+async fn concurrent_patches_are_each_applied_and_answered_in_turn() {
+    const PLANS: &str = r#"{"tiny":{"max_users":2,"max_implementations":1,"storage_bytes":1073741824},"small":{"max_users":25,"max_implementations":3,"storage_bytes":10737418240},"large":{"max_users":50,"max_implementations":9,"storage_bytes":10737418240}}"#;
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let app = spawn_app(Options::new(backend).env("TENANT_PLANS", PLANS)).await;
+        let acme = app.tenant("acme", "small").await;
+        app.tenant("beta", "small").await;
+        for n in 0..2 {
+            app.user(&acme.token, &format!("user{n}@acme.example"), "viewer")
+                .await;
+        }
+        let (app, admin) = (&app, Some(app.platform_key.as_str()));
+        let mut bodies: Vec<(&str, serde_json::Value)> = (0..24)
+            .map(|n| {
+                let plan = ["small", "large", "tiny"][n % 3];
+                ("acme", json!({ "plan": plan }))
+            })
+            .collect();
+        bodies.insert(11, ("acme", json!({"status": "suspended"})));
+        bodies.insert(5, ("beta", json!({"plan": "tiny"})));
+        let answers = join_all(bodies.iter().map(|(tenant, body)| {
+            let path = format!("/v1/admin/tenants/{tenant}");
+            async move {
+                app.call(Method::PATCH, &path, admin, Some(body.clone()))
+                    .await
+            }
+        }))
+        .await;
+        for ((tenant, asked), (status, body)) in bodies.iter().zip(&answers) {
+            match (asked["plan"].as_str(), asked["status"].as_str()) {
+                (Some("tiny"), _) if *tenant == "acme" => assert_eq!(
+                    (*status, body["error"]["code"].as_str()),
+                    (StatusCode::CONFLICT, Some("plan_limit")),
+                    "{backend:?}: acme has 3 users: {body}"
+                ),
+                (Some(plan), _) => assert_eq!(
+                    (*status, body["plan"].as_str()),
+                    (StatusCode::OK, Some(plan)),
+                    "{backend:?}: {tenant} {asked}"
+                ),
+                (None, status_asked) => assert_eq!(
+                    (*status, body["status"].as_str()),
+                    (StatusCode::OK, status_asked),
+                    "{backend:?}: {asked}"
+                ),
+            }
+        }
+        let (_, acme) = app
+            .call(Method::GET, "/v1/admin/tenants/acme", admin, None)
+            .await;
+        let (_, beta) = app
+            .call(Method::GET, "/v1/admin/tenants/beta", admin, None)
+            .await;
+        let shown = |t: &serde_json::Value| {
+            let field = |name: &str| t[name].as_str().map(str::to_owned);
+            (field("plan"), field("status"))
+        };
+        let acme = shown(&acme);
+        assert!(
+            matches!(acme.0.as_deref(), Some("small" | "large"))
+                && acme.1.as_deref() == Some("suspended"),
+            "{backend:?}: acme is {acme:?}: the suspension must not be lost to a plan change"
+        );
+        assert_eq!(
+            shown(&beta),
+            (Some("tiny".to_owned()), Some("active".to_owned())),
+            "{backend:?}"
+        );
     }
 }
