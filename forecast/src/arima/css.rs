@@ -1,15 +1,13 @@
 //! Conditional-sum-of-squares (CSS) estimation of one seasonal ARMA model on the
-//! differenced series, by Levenberg-Marquardt.
+//! differenced series, by Levenberg-Marquardt ([`super::lm`]).
 //!
 //! CSS conditions on the first `p + m·P` values and sets earlier innovations to zero, as
-//! R's `arima(method = "CSS")`. The residuals are a smooth least-squares objective, so a
-//! Gauss-Newton method converges in a handful of Jacobians where Nelder-Mead would need
-//! hundreds of evaluations: this is what keeps the stepwise search within a few
-//! milliseconds per series. Steps that would leave the stationary or invertible region
-//! are refused, so the optimum found is admissible.
+//! R's `arima(method = "CSS")`. It is cheap (one pass over the series per evaluation),
+//! so the stepwise search fits every candidate this way.
 
 use super::Order;
-use crate::decompose;
+use super::lm::{self, Problem};
+use std::cell::RefCell;
 
 /// Non-zero terms of a lag polynomial, as `(lag, coefficient)`.
 pub(super) type Lags = Vec<(usize, f64)>;
@@ -136,97 +134,31 @@ pub(super) fn fit(w: &[f64], order: &Order) -> Option<Css> {
     let sd = (w.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / w.len() as f64).sqrt();
     let scale = if sd > 0.0 { sd } else { 1.0 };
     let z: Vec<f64> = w.iter().map(|v| v / scale).collect();
-    let mut x = vec![0.0; k];
+    let mut x0 = vec![0.0; k];
     if order.constant {
-        x[k - 1] = mean / scale;
+        x0[k - 1] = mean / scale;
     }
-    let used = w.len() - start;
-    let mut e = vec![0.0; w.len()];
-    let objective = |x: &[f64], e: &mut [f64]| {
+    let scratch = RefCell::new(vec![0.0; w.len()]);
+    let residuals = |x: &[f64], out: &mut [f64]| {
         let (ar, ma) = expand(order, x);
         let mu = if order.constant { x[k - 1] } else { 0.0 };
-        innovations(&z, &ar, &ma, mu, start, e)
+        let mut e = scratch.borrow_mut();
+        let ssr = innovations(&z, &ar, &ma, mu, start, &mut e);
+        out.copy_from_slice(&e[start..]);
+        Some(ssr)
     };
-    let mut ssr = objective(&x, &mut e);
-    let mut lambda = 1e-3;
-    let mut trial = vec![0.0; w.len()];
-    for _ in 0..MAX_ITERATIONS {
-        let columns = jacobian(&x, &e, start, &mut trial, &objective);
-        let mut accepted = None;
-        while accepted.is_none() && lambda < 1e10 {
-            let candidate = damped_step(&columns, &e[start..], lambda)
-                .map(|step| {
-                    x.iter()
-                        .zip(&step)
-                        .map(|(a, b)| a + b)
-                        .collect::<Vec<f64>>()
-                })
-                .filter(|c| admissible(order, c, 1.0));
-            match candidate.map(|c| (objective(&c, &mut trial), c)) {
-                Some((s, c)) if s < ssr => accepted = Some((s, c)),
-                _ => lambda *= 10.0,
-            }
-        }
-        let Some((s, c)) = accepted else { break };
-        let converged = (ssr - s) <= 1e-9 * ssr;
-        lambda = (lambda / 10.0).max(1e-9);
-        x = c;
-        ssr = s;
-        std::mem::swap(&mut e, &mut trial);
-        if converged {
-            break;
-        }
-    }
+    let admissible = |x: &[f64]| admissible(order, x, 1.0);
+    let problem = Problem {
+        len: w.len() - start,
+        residuals: &residuals,
+        admissible: &admissible,
+    };
+    let (mut x, ssr) = lm::minimize(&problem, x0)?;
     if order.constant {
         x[k - 1] *= scale;
     }
     Some(Css {
         x,
-        sigma2: ssr / used as f64 * scale * scale,
+        sigma2: ssr / (w.len() - start) as f64 * scale * scale,
     })
-}
-
-/// Levenberg-Marquardt iterations per fit; most fits converge in under ten.
-const MAX_ITERATIONS: usize = 50;
-
-/// Forward-difference Jacobian of the innovations after `start`, one column per parameter.
-fn jacobian(
-    x: &[f64],
-    e: &[f64],
-    start: usize,
-    trial: &mut [f64],
-    objective: &dyn Fn(&[f64], &mut [f64]) -> f64,
-) -> Vec<Vec<f64>> {
-    let mut shifted = x.to_vec();
-    (0..x.len())
-        .map(|j| {
-            let h = 1e-6 * x[j].abs().max(1e-2);
-            shifted[j] = x[j] + h;
-            objective(&shifted, trial);
-            shifted[j] = x[j];
-            trial[start..]
-                .iter()
-                .zip(&e[start..])
-                .map(|(a, b)| (a - b) / h)
-                .collect()
-        })
-        .collect()
-}
-
-/// The Marquardt step `(JᵀJ + λ diag(JᵀJ)) δ = -Jᵀe`, solved as the least-squares
-/// problem with `√(λ diag)` rows appended.
-fn damped_step(columns: &[Vec<f64>], e: &[f64], lambda: f64) -> Option<Vec<f64>> {
-    let k = columns.len();
-    let augmented: Vec<Vec<f64>> = columns
-        .iter()
-        .enumerate()
-        .map(|(j, col)| {
-            let norm2: f64 = col.iter().map(|v| v * v).sum();
-            let mut extra = vec![0.0; k];
-            extra[j] = (lambda * if norm2 > 0.0 { norm2 } else { 1.0 }).sqrt();
-            col.iter().copied().chain(extra).collect()
-        })
-        .collect();
-    let target: Vec<f64> = e.iter().map(|v| -v).chain(vec![0.0; k]).collect();
-    decompose::least_squares(&augmented, &target)
 }

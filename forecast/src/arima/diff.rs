@@ -4,9 +4,12 @@
 
 use crate::decompose::{self, Kind};
 
-/// Seasonal strength above which a seasonal difference is taken (Wang, Smith & Hyndman
-/// 2006; the threshold of R's and statsforecast's `nsdiffs`).
-const SEASONAL_STRENGTH: f64 = 0.64;
+/// Seasonal strength above which a seasonal difference is taken. R's and statsforecast's
+/// `nsdiffs` use 0.64 on an STL decomposition (seasonal window 11), whose evolving
+/// seasonal component absorbs more variance than the fixed classical one. 0.58 on the
+/// classical decomposition reproduces statsforecast's decision on all but 37 of the 1428
+/// M3 monthly series (64 at 0.64).
+const SEASONAL_STRENGTH: f64 = 0.58;
 
 /// KPSS 5% critical value for the level-stationary null (Kwiatkowski et al. 1992).
 const KPSS_CRITICAL_5PCT: f64 = 0.463;
@@ -32,9 +35,9 @@ fn variance(v: &[f64]) -> f64 {
 }
 
 /// Seasonal strength `1 - Var(remainder) / Var(seasonal + remainder)` of a classical
-/// additive decomposition, in [0, 1]. statsforecast decomposes with STL (seasonal window
-/// 11); the classical decomposition (a fixed seasonal pattern) is a tenth of the work and
-/// decides the same way on clearly seasonal or clearly flat series.
+/// additive decomposition, in [0, 1] (Wang, Smith & Hyndman 2006). The classical
+/// decomposition is a fraction of the work of STL and, with [`SEASONAL_STRENGTH`]
+/// adjusted, decides as statsforecast does on nearly every series.
 fn seasonal_strength(y: &[f64], m: usize) -> f64 {
     let seasonal = decompose::seasonal_indices(y, m, Kind::Additive);
     let trend = decompose::centred_moving_average(y, m);

@@ -11,6 +11,7 @@
 
 mod css;
 mod diff;
+mod lm;
 mod search;
 
 use search::Limits;
