@@ -122,6 +122,10 @@ pub(super) struct Css {
     pub sigma2: f64,
 }
 
+/// Relative sum-of-squares improvement at which a CSS fit stops: far below the AICc
+/// differences the search acts on.
+pub(super) const CSS_TOL: f64 = 1e-6;
+
 /// Fits `order` to `w` by CSS; `None` when there are too few values.
 pub(super) fn fit(w: &[f64], order: &Order) -> Option<Css> {
     let start = order.p + order.m * order.sp;
@@ -152,6 +156,8 @@ pub(super) fn fit(w: &[f64], order: &Order) -> Option<Css> {
         len: w.len() - start,
         residuals: &residuals,
         admissible: &admissible,
+        max_iter: 50,
+        rel_tol: CSS_TOL,
     };
     let (mut x, ssr) = lm::minimize(&problem, x0)?;
     if order.constant {

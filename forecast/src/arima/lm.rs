@@ -8,11 +8,8 @@
 
 use crate::decompose;
 
-/// Iterations at most; fits typically converge in under ten.
-const MAX_ITERATIONS: usize = 50;
-
-/// Stop when an accepted step lowers the sum of squares by less than this fraction.
-const REL_TOL: f64 = 1e-7;
+/// Writes the residuals at a parameter vector and returns their sum of squares.
+pub(super) type Residuals<'a> = &'a dyn Fn(&[f64], &mut [f64]) -> Option<f64>;
 
 /// A least-squares problem: `residuals(x, out)` writes `len` residuals into `out` and
 /// returns their sum of squares (or `None` where undefined).
@@ -20,9 +17,13 @@ pub(super) struct Problem<'a> {
     /// Number of residuals.
     pub len: usize,
     /// The residual function.
-    pub residuals: &'a dyn Fn(&[f64], &mut [f64]) -> Option<f64>,
+    pub residuals: Residuals<'a>,
     /// Whether a parameter vector may be accepted.
     pub admissible: &'a dyn Fn(&[f64]) -> bool,
+    /// Iterations (Jacobians) at most.
+    pub max_iter: usize,
+    /// Stop when an accepted step lowers the sum of squares by less than this fraction.
+    pub rel_tol: f64,
 }
 
 /// Minimises from `x0` (which must be admissible with defined residuals); returns the
@@ -33,7 +34,7 @@ pub(super) fn minimize(problem: &Problem, x0: Vec<f64>) -> Option<(Vec<f64>, f64
     let mut trial = vec![0.0; problem.len];
     let mut ssr = (problem.residuals)(&x, &mut r)?;
     let mut lambda = 1e-3;
-    for _ in 0..MAX_ITERATIONS {
+    for _ in 0..problem.max_iter {
         let columns = jacobian(problem, &x, &r, &mut trial);
         let mut accepted = None;
         while accepted.is_none() && lambda < 1e10 {
@@ -51,7 +52,7 @@ pub(super) fn minimize(problem: &Problem, x0: Vec<f64>) -> Option<(Vec<f64>, f64
             }
         }
         let Some((s, c)) = accepted else { break };
-        let converged = ssr - s <= REL_TOL * ssr;
+        let converged = ssr - s <= problem.rel_tol * ssr;
         lambda = (lambda / 10.0).max(1e-9);
         x = c;
         ssr = s;
@@ -117,6 +118,8 @@ mod tests {
             len: 20,
             residuals: &residuals,
             admissible: &free,
+            max_iter: 50,
+            rel_tol: 1e-10,
         };
         let (x, ssr) = minimize(&problem, vec![1.0, 0.05]).expect("fits");
         assert!(

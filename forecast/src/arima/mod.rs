@@ -4,13 +4,15 @@
 //! stepwise search over the ARMA orders by AICc, with a constant (a mean, or a drift
 //! when one difference is taken) when `d + D ≤ 1`.
 //!
-//! Every model is estimated by conditional sum of squares (CSS, [`css`]); statsforecast
-//! uses CSS in its search on long series (`approximation`) and the exact likelihood
-//! otherwise. Forecast errors are linear in future innovations, with the ψ weights of
-//! [`ArimaFit::psi_weights`].
+//! The search estimates every candidate by conditional sum of squares (CSS, [`css`]),
+//! which statsforecast does only on long series (`approximation`); the chosen model is
+//! then refitted by exact maximum likelihood ([`kalman`]), as statsforecast does after an
+//! approximate search. Forecast errors are linear in future innovations, with the ψ
+//! weights of [`ArimaFit::psi_weights`].
 
 mod css;
 mod diff;
+mod kalman;
 mod lm;
 mod search;
 
@@ -71,15 +73,18 @@ pub struct ArimaFit {
     pub coef: Vec<f64>,
     /// Innovation variance (sum of squares over `n - d - mD - k + 1`, as statsforecast).
     pub sigma2: f64,
-    /// Corrected Akaike information criterion of the CSS likelihood.
+    /// Corrected Akaike information criterion of the exact likelihood.
     pub aicc: f64,
-    /// One-step in-sample forecasts (`NaN` for the values the model conditions on).
+    /// One-step in-sample forecasts (`NaN` for the first `d + m·D` values).
     pub fitted: Vec<f64>,
     /// The history (needed to undo the differences).
     y: Vec<f64>,
-    /// Innovations of the differenced series.
-    innovations: Vec<f64>,
+    /// Kalman-filter state predicted for the step after the history.
+    next: Vec<f64>,
 }
+
+/// Models (in CSS AICc order) tried for the maximum-likelihood refit.
+const ML_ATTEMPTS: usize = 3;
 
 /// Orders the search may reach: statsforecast's defaults (5, 5, 2, 2), capped by a third
 /// of the series (in seasons for the seasonal ones) and by `m - 1` for seasonal data.
@@ -122,43 +127,54 @@ pub fn auto(y: &[f64], m: usize) -> Option<ArimaFit> {
             ..base
         };
         let coef = if order.constant { vec![w[0]] } else { vec![] };
-        return Some(ArimaFit::new(y, &w, order, coef, f64::NEG_INFINITY));
+        return ArimaFit::new(y, &w, order, coef);
     }
-    let best = search::stepwise(&w, base, limits(y.len(), m))?;
-    Some(ArimaFit::new(y, &w, best.order, best.css.x, best.aicc))
+    let ranked = search::stepwise(&w, base, limits(y.len(), m));
+    // Refit by exact maximum likelihood, best CSS model first, as statsforecast does
+    // after an approximate search; keep the CSS estimates if no refit is admissible.
+    let refit = ranked.iter().take(ML_ATTEMPTS).find_map(|c| {
+        let x = kalman::fit(&w, &c.order, &c.css.x)?;
+        css::admissible(&c.order, &x, search::ROOT_MARGIN)
+            .then(|| ArimaFit::new(y, &w, c.order, x))?
+    });
+    refit.or_else(|| {
+        let best = ranked.into_iter().next()?;
+        ArimaFit::new(y, &w, best.order, best.css.x)
+    })
 }
 
 impl ArimaFit {
-    fn new(y: &[f64], w: &[f64], order: Order, coef: Vec<f64>, aicc: f64) -> Self {
-        let (ar, ma) = css::expand(&order, &coef);
-        let mu = if order.constant {
-            coef[coef.len() - 1]
-        } else {
-            0.0
-        };
-        let start = order.p + order.m * order.sp;
-        let mut innovations = vec![0.0; w.len()];
-        let ssr = css::innovations(w, &ar, &ma, mu, start, &mut innovations);
-        let dof = (w.len() as f64 - coef.len() as f64).max(1.0);
+    /// Filters the history under the final coefficients; `None` if the filter fails.
+    fn new(y: &[f64], w: &[f64], order: Order, coef: Vec<f64>) -> Option<Self> {
+        let filtered = kalman::run(w, &order, &coef)?;
+        let (n, k) = (w.len() as f64, coef.len() as f64);
+        let npar = k + 1.0;
+        let aicc = filtered.neg2_loglik()
+            + 2.0 * npar
+            + if n - npar - 1.0 > 0.0 {
+                2.0 * npar * (npar + 1.0) / (n - npar - 1.0)
+            } else {
+                f64::INFINITY
+            };
         let offset = y.len() - w.len();
         let fitted = (0..y.len())
             .map(|t| {
-                if t < offset + start {
+                if t < offset {
                     f64::NAN
                 } else {
-                    y[t] - innovations[t - offset]
+                    y[t] - filtered.innovations[t - offset]
                 }
             })
             .collect();
-        Self {
+        Some(Self {
             order,
-            sigma2: ssr / dof,
+            sigma2: filtered.sum_sq / (n - k).max(1.0),
             aicc,
             fitted,
             coef,
             y: y.to_vec(),
-            innovations,
-        }
+            next: filtered.next,
+        })
     }
 
     fn mean_term(&self) -> f64 {
@@ -178,29 +194,11 @@ impl ArimaFit {
             let next = diff::difference(&stages[stages.len() - 1].0, lag, 1);
             stages.push((next, lag));
         }
-        let Some((w, _)) = stages.last() else {
-            return vec![];
-        };
-        let (ar, ma) = css::expand(o, &self.coef);
         let mu = self.mean_term();
-        let n = w.len();
-        let mut ext = w.clone();
-        let mut e = self.innovations.clone();
-        for t in n..n + h {
-            let mut v = mu;
-            for &(k, c) in &ar {
-                v += c * (ext[t - k] - mu);
-            }
-            for &(k, c) in ma
-                .iter()
-                .filter(|(k, _)| t.checked_sub(*k).is_some_and(|i| i < n))
-            {
-                v += c * e[t - k];
-            }
-            ext.push(v);
-            e.push(0.0);
-        }
-        let mut future = ext[n..].to_vec();
+        let mut future: Vec<f64> = kalman::forecast(o, &self.coef, &self.next, h)
+            .into_iter()
+            .map(|v| v + mu)
+            .collect();
         for i in (1..stages.len()).rev() {
             let lag = stages[i].1;
             let mut prev = stages[i - 1].0.clone();

@@ -19,7 +19,7 @@ pub(super) struct Limits {
 const MAX_MODELS: usize = 94;
 
 /// Smallest root modulus an accepted model may have (R's `auto.arima`).
-const ROOT_MARGIN: f64 = 1.01;
+pub(super) const ROOT_MARGIN: f64 = 1.01;
 
 /// A model tried by the search.
 pub(super) struct Candidate {
@@ -97,8 +97,9 @@ fn neighbour(
 }
 
 /// Runs the search on the differenced series `w`; `base` carries `d`, `D`, `m` and
-/// whether a constant is allowed. Returns the model with the smallest AICc.
-pub(super) fn stepwise(w: &[f64], base: Order, lim: Limits) -> Option<Candidate> {
+/// whether a constant is allowed. Returns the admissible models tried, smallest AICc
+/// first.
+pub(super) fn stepwise(w: &[f64], base: Order, lim: Limits) -> Vec<Candidate> {
     let allow_constant = base.constant;
     let small = w.len() < 10;
     let with = |p: usize, q: usize, sp: usize, sq: usize, constant: bool| Order {
@@ -138,42 +139,62 @@ pub(super) fn stepwise(w: &[f64], base: Order, lim: Limits) -> Option<Candidate>
     if allow_constant {
         starts.push(with(0, 0, 0, 0, false));
     }
-    let mut tried: Vec<Order> = Vec::new();
-    let mut best: Option<Candidate> = None;
-    let consider = |order: Order, tried: &mut Vec<Order>, best: &mut Option<Candidate>| {
-        tried.push(order);
-        let Some(c) = evaluate(w, order) else {
-            return false;
-        };
-        let better = best.as_ref().is_none_or(|b| c.aicc < b.aicc);
-        if better {
-            *best = Some(c);
-        }
-        better
+    let mut search = Search {
+        w,
+        tried: Vec::new(),
+        fitted: Vec::new(),
+        best: f64::INFINITY,
     };
+    let mut current = start;
     for order in starts {
-        if !tried.contains(&order) {
-            consider(order, &mut tried, &mut best);
+        if !search.tried.contains(&order) && search.improves(order) {
+            current = order;
         }
     }
-    let mut current = best.as_ref().map_or(start, |b| b.order);
-    'search: while tried.len() < MAX_MODELS {
+    'search: while search.tried.len() < MAX_MODELS {
         for mv in MOVES {
             let Some(next) = neighbour(&current, mv, &lim, allow_constant) else {
                 continue;
             };
-            if tried.contains(&next) {
+            if search.tried.contains(&next) {
                 continue;
             }
-            if consider(next, &mut tried, &mut best) {
+            if search.improves(next) {
                 current = next;
                 continue 'search;
             }
-            if tried.len() >= MAX_MODELS {
+            if search.tried.len() >= MAX_MODELS {
                 break 'search;
             }
         }
         break;
     }
-    best.filter(|b| b.aicc.is_finite())
+    let mut ranked = search.fitted;
+    ranked.retain(|c| c.aicc.is_finite());
+    ranked.sort_by(|a, b| a.aicc.total_cmp(&b.aicc));
+    ranked
+}
+
+/// The models tried so far.
+struct Search<'a> {
+    w: &'a [f64],
+    tried: Vec<Order>,
+    fitted: Vec<Candidate>,
+    best: f64,
+}
+
+impl Search<'_> {
+    /// Fits `order`; whether it beats every model so far.
+    fn improves(&mut self, order: Order) -> bool {
+        self.tried.push(order);
+        let Some(c) = evaluate(self.w, order) else {
+            return false;
+        };
+        let better = c.aicc < self.best;
+        if better {
+            self.best = c.aicc;
+        }
+        self.fitted.push(c);
+        better
+    }
 }
