@@ -16,6 +16,7 @@ mod kalman;
 mod lm;
 mod search;
 
+use kalman::Effort;
 use search::Limits;
 use std::fmt;
 
@@ -50,7 +51,7 @@ impl Order {
 impl fmt::Display for Order {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "ARIMA({},{},{})", self.p, self.d, self.q)?;
-        if self.m > 1 {
+        if self.sp + self.sd + self.sq > 0 {
             write!(f, "({},{},{})[{}]", self.sp, self.sd, self.sq, self.m)?;
         }
         match (self.constant, self.d + self.sd) {
@@ -132,15 +133,38 @@ pub fn auto(y: &[f64], m: usize) -> Option<ArimaFit> {
     let ranked = search::stepwise(&w, base, limits(y.len(), m));
     // Refit by exact maximum likelihood, best CSS model first, as statsforecast does
     // after an approximate search; keep the CSS estimates if no refit is admissible.
-    let refit = ranked.iter().take(ML_ATTEMPTS).find_map(|c| {
-        let x = kalman::fit(&w, &c.order, &c.css.x)?;
-        css::admissible(&c.order, &x, search::ROOT_MARGIN)
-            .then(|| ArimaFit::new(y, &w, c.order, x))?
-    });
+    let refit = ranked
+        .iter()
+        .take(ML_ATTEMPTS)
+        .find_map(|c| maximum_likelihood(y, &w, c.order, &c.css.x, Effort::QUICK));
     refit.or_else(|| {
         let best = ranked.into_iter().next()?;
         ArimaFit::new(y, &w, best.order, best.css.x)
     })
+}
+
+/// Fits one model of the given orders: CSS estimates, refined by exact maximum
+/// likelihood (R's `method = "CSS-ML"`). `None` when the series is too short or no
+/// admissible estimate is found.
+pub fn fit(y: &[f64], order: Order) -> Option<ArimaFit> {
+    let w = diff::difference(&diff::difference(y, order.m, order.sd), 1, order.d);
+    let start = css::fit(&w, &order)?;
+    maximum_likelihood(y, &w, order, &start.x, Effort::FULL).or_else(|| {
+        css::admissible(&order, &start.x, search::ROOT_MARGIN)
+            .then(|| ArimaFit::new(y, &w, order, start.x))?
+    })
+}
+
+/// The exact-likelihood refit from CSS estimates `x0`, if it ends admissible.
+fn maximum_likelihood(
+    y: &[f64],
+    w: &[f64],
+    order: Order,
+    x0: &[f64],
+    effort: Effort,
+) -> Option<ArimaFit> {
+    let x = kalman::fit(w, &order, x0, effort)?;
+    css::admissible(&order, &x, search::ROOT_MARGIN).then(|| ArimaFit::new(y, w, order, x))?
 }
 
 impl ArimaFit {
