@@ -298,10 +298,11 @@ pub(super) struct Effort {
 }
 
 impl Effort {
-    /// Inside the automatic search: the CSS start is close, and a few iterations take
-    /// most of the gain (M3 monthly MASE within 0.001 of a full optimisation).
+    /// After the automatic search: the CSS start is close, and two Gauss-Newton steps
+    /// take the gain (M3 monthly MASE 0.8893 with none, 0.8744 with two, 0.8767 with
+    /// five, at half the CPU).
     pub const QUICK: Self = Self {
-        iterations: 5,
+        iterations: 2,
         rel_tol: 1e-5,
     };
     /// A single model asked for by its orders: converge.
