@@ -193,9 +193,10 @@ impl Filtered {
 /// `v_t / √F_t` into `scaled` when given. `None` when the model is not stationary.
 fn filter(arma: &Arma, x: &[f64], mut scaled: Option<&mut [f64]>) -> Option<Filtered> {
     let r = arma.dim();
+    // Upper triangle of the predicted state covariance P(t | t-1).
     let mut p = arma.initial_covariance()?;
+    let mut first_row = vec![0.0; r];
     let mut a = vec![0.0; r];
-    let mut m = vec![0.0; r * r];
     let mut out = Filtered {
         innovations: Vec::with_capacity(x.len()),
         sum_sq: 0.0,
@@ -221,20 +222,28 @@ fn filter(arma: &Arma, x: &[f64], mut scaled: Option<&mut [f64]>) -> Option<Filt
                 *ai += th * v;
             }
         } else {
-            let k: Vec<f64> = (0..r).map(|i| p[i * r] / f).collect();
-            let first_row = p[..r].to_vec();
+            first_row.copy_from_slice(&p[..r]);
+            for (ai, pi) in a.iter_mut().zip(&first_row) {
+                *ai += pi / f * v;
+            }
+            // The first state component is observed exactly, so the filtered covariance
+            // U has a zero first row and column, and T U Tᵀ reduces to a shift:
+            // P(t+1 | t)[i][j] = U[i+1][j+1] + θ_i θ_j.
+            let mut largest: f64 = 0.0;
             for i in 0..r {
-                a[i] += k[i] * v;
-                for j in 0..r {
-                    p[i * r + j] -= k[i] * first_row[j];
+                for j in i..r {
+                    let u = if j + 1 < r {
+                        p[(i + 1) * r + j + 1] - first_row[i + 1] * first_row[j + 1] / f
+                    } else {
+                        0.0
+                    };
+                    largest = largest.max(u.abs());
+                    p[i * r + j] = u + arma.theta[i] * arma.theta[j];
                 }
             }
-            steady = p.iter().all(|v| v.abs() < STEADY);
+            steady = largest < STEADY;
         }
         predict_state(arma, &mut a);
-        if !steady {
-            predict_covariance(arma, &mut p, &mut m);
-        }
     }
     out.next = a;
     Some(out)
@@ -246,23 +255,6 @@ fn predict_state(arma: &Arma, a: &mut [f64]) {
     let first = a[0];
     for i in 0..r {
         a[i] = arma.phi[i] * first + if i + 1 < r { a[i + 1] } else { 0.0 };
-    }
-}
-
-/// `P ← T P Tᵀ + θ θᵀ`, using `m` as scratch.
-fn predict_covariance(arma: &Arma, p: &mut [f64], m: &mut [f64]) {
-    let r = arma.dim();
-    for i in 0..r {
-        for j in 0..r {
-            let below = if i + 1 < r { p[(i + 1) * r + j] } else { 0.0 };
-            m[i * r + j] = arma.phi[i] * p[j] + below;
-        }
-    }
-    for i in 0..r {
-        for j in 0..r {
-            let right = if j + 1 < r { m[i * r + j + 1] } else { 0.0 };
-            p[i * r + j] = m[i * r] * arma.phi[j] + right + arma.theta[i] * arma.theta[j];
-        }
     }
 }
 
@@ -357,6 +349,23 @@ pub(super) fn fit(w: &[f64], order: &Order, x0: &[f64], effort: Effort) -> Optio
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `P ← T P Tᵀ + θ θᵀ`, using `m` as scratch.
+    fn predict_covariance(arma: &Arma, p: &mut [f64], m: &mut [f64]) {
+        let r = arma.dim();
+        for i in 0..r {
+            for j in 0..r {
+                let below = if i + 1 < r { p[(i + 1) * r + j] } else { 0.0 };
+                m[i * r + j] = arma.phi[i] * p[j] + below;
+            }
+        }
+        for i in 0..r {
+            for j in 0..r {
+                let right = if j + 1 < r { m[i * r + j + 1] } else { 0.0 };
+                p[i * r + j] = m[i * r] * arma.phi[j] + right + arma.theta[i] * arma.theta[j];
+            }
+        }
+    }
 
     #[test]
     fn ar1_stationary_variance_and_likelihood_match_the_closed_form() {
