@@ -124,7 +124,7 @@ pub(super) struct Css {
 
 /// Relative sum-of-squares improvement at which a CSS fit stops: far below the AICc
 /// differences the search acts on (1e-6 costs a third more CPU for the same M3 MASE).
-pub(super) const CSS_TOL: f64 = 1e-4;
+const CSS_TOL: f64 = 1e-4;
 
 /// Fits `order` to `w` by CSS; `None` when there are too few values.
 pub(super) fn fit(w: &[f64], order: &Order) -> Option<Css> {

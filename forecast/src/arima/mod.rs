@@ -4,9 +4,9 @@
 //! stepwise search over the ARMA orders by AICc, with a constant (a mean, or a drift
 //! when one difference is taken) when `d + D ≤ 1`.
 //!
-//! The search estimates every candidate by conditional sum of squares (CSS, [`css`]),
+//! The search estimates every candidate by conditional sum of squares (CSS, module `css`),
 //! which statsforecast does only on long series (`approximation`); the chosen model is
-//! then refitted by exact maximum likelihood ([`kalman`]), as statsforecast does after an
+//! then refitted by exact maximum likelihood (module `kalman`), as statsforecast does after an
 //! approximate search. Forecast errors are linear in future innovations, with the ψ
 //! weights of [`ArimaFit::psi_weights`].
 
@@ -69,10 +69,12 @@ pub struct ArimaFit {
     pub order: Order,
     /// Coefficients `[φ_1..φ_p, θ_1..θ_q, Φ_1..Φ_P, Θ_1..Θ_Q, (μ)]`, with
     /// `w_t - μ = Σ φ_i (w_(t-i) - μ) + e_t + Σ θ_j e_(t-j)` (seasonal factors multiplied
-    /// in) for the differenced series `w`; `μ` is the mean of `w` (the drift per
-    /// differenced step).
+    /// in) for the differenced series `w`. `μ` is the mean of `w`: the series mean with no
+    /// difference, the drift per period after one ordinary difference, `m` times it after
+    /// one seasonal difference.
     pub coef: Vec<f64>,
-    /// Innovation variance (sum of squares over `n - d - mD - k + 1`, as statsforecast).
+    /// Innovation variance: the standardised squared one-step errors summed over
+    /// `n - d - m·D - k` (`k` coefficients), as statsforecast.
     pub sigma2: f64,
     /// Corrected Akaike information criterion of the exact likelihood.
     pub aicc: f64,

@@ -9,9 +9,13 @@ use std::f64::consts::PI;
 /// Largest orders the search may reach.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Limits {
+    /// Autoregressive order.
     pub p: usize,
+    /// Moving-average order.
     pub q: usize,
+    /// Seasonal autoregressive order.
     pub sp: usize,
+    /// Seasonal moving-average order.
     pub sq: usize,
 }
 
@@ -23,8 +27,11 @@ pub(super) const ROOT_MARGIN: f64 = 1.01;
 
 /// A model tried by the search.
 pub(super) struct Candidate {
+    /// Its orders.
     pub order: Order,
+    /// Its CSS estimates.
     pub css: Css,
+    /// AICc of the CSS likelihood (infinite when a root is inside [`ROOT_MARGIN`]).
     pub aicc: f64,
 }
 
