@@ -20,7 +20,7 @@ use kalman::Effort;
 use search::Limits;
 use std::fmt;
 
-/// The orders of a seasonal ARIMA(p,d,q)(P,D,Q)[m] model, and whether it has a constant.
+/// The orders of a seasonal `ARIMA(p,d,q)(P,D,Q)[m]` model, and whether it has a constant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Order {
     /// Autoregressive order.
