@@ -40,8 +40,9 @@
 //! - [`Method::Theta`]: AutoTheta (STM, OTM, DSTM, DOTM, chosen by in-sample MSE).
 //! - [`Method::Arima`]: AutoARIMA, seasonal ARIMA by the Hyndman-Khandakar stepwise
 //!   search (statsforecast's and R's `auto.arima` defaults: seasonal-strength test for
-//!   `D`, KPSS for `d`, AICc), every candidate estimated by conditional sum of squares
-//!   with Levenberg-Marquardt ([`arima`]).
+//!   `D`, KPSS for `d`, AICc). Candidates are estimated by conditional sum of squares,
+//!   the chosen one refitted by exact maximum likelihood (Kalman filter), both with
+//!   Levenberg-Marquardt ([`arima`]); intervals from the ψ weights.
 //! - [`Method::Ensemble`]: the mean (or median, [`Combine`]) of ETS, AutoTheta's choice
 //!   and DOTM (the dynamic optimised Theta, best single variant on M3). Its ETS uses a
 //!   screened search ([`ets::Screening`]): every model gets a short optimisation and only
