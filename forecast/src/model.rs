@@ -1,6 +1,7 @@
 //! Model choice and dispatch: what a caller asks for ([`Spec`], [`Method`]) and how each
 //! method's fit becomes a [`Forecast`].
 
+use crate::arima::{self, ArimaFit};
 use crate::ets::{self, Candidates, EtsFit, Screening};
 use crate::intermittent::{self, Pattern};
 use crate::predictive::{Combine, Forecast, Predictive};
@@ -17,6 +18,8 @@ pub enum Method {
     Ets,
     /// Theta variant chosen by in-sample MSE (AutoTheta).
     Theta,
+    /// ARIMA chosen by a stepwise AICc search (AutoARIMA).
+    Arima,
     /// Combination of ETS, AutoTheta and DOTM.
     Ensemble,
     /// Croston, α = 0.1.
@@ -36,10 +39,11 @@ pub enum Method {
 }
 
 /// Every method with its command-line name.
-pub const METHODS: [(&str, Method); 11] = [
+pub const METHODS: [(&str, Method); 12] = [
     ("auto", Method::Auto),
     ("ets", Method::Ets),
     ("theta", Method::Theta),
+    ("arima", Method::Arima),
     ("ensemble", Method::Ensemble),
     ("croston", Method::Croston),
     ("croston_optimized", Method::CrostonOptimized),
@@ -63,7 +67,7 @@ impl fmt::Display for Method {
 /// A method name that is not one of [`METHODS`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown model `{0}`; expected one of auto, ets, theta, ensemble, croston, croston_optimized, sba, tsb, adida, imapa, intermittent"
+    "unknown model `{0}`; expected one of auto, ets, theta, arima, ensemble, croston, croston_optimized, sba, tsb, adida, imapa, intermittent"
 )]
 pub struct UnknownMethod(pub String);
 
@@ -152,6 +156,7 @@ pub fn forecast(series: &[f64], spec: &Spec) -> Result<Forecast, ForecastError> 
     let forecast = match method {
         Method::Ets => ets_forecast(series, m, h, Candidates::default()),
         Method::Theta => theta_forecast(series, m, h),
+        Method::Arima => arima_forecast(series, m, h),
         Method::Ensemble => {
             let mut members = vec![ets_forecast(series, m, h, FAST_ETS)];
             members.extend(theta_members(series, m, h));
@@ -198,6 +203,25 @@ fn from_ets(y: &[f64], fit: EtsFit, h: usize) -> Forecast {
 
 fn ets_forecast(y: &[f64], m: usize, h: usize, candidates: Candidates) -> Option<Forecast> {
     ets::auto(y, m, candidates).map(|fit| from_ets(y, fit, h))
+}
+
+fn arima_forecast(y: &[f64], m: usize, h: usize) -> Option<Forecast> {
+    arima::auto(y, m).map(|fit| from_arima(y, fit, h))
+}
+
+fn from_arima(y: &[f64], fit: ArimaFit, h: usize) -> Forecast {
+    Forecast {
+        model: fit.order.to_string(),
+        mean: fit.forecast(h),
+        residuals: residuals(y, &fit.fitted),
+        predictive: Predictive::Linear {
+            sigma2: fit.sigma2,
+            weights: fit.psi_weights(h),
+            scale: vec![1.0; h],
+        },
+        fitted: fit.fitted,
+        nonnegative: nonnegative(y),
+    }
 }
 
 const THETA_VARIANTS: [Variant; 4] = [Variant::Stm, Variant::Otm, Variant::Dstm, Variant::Dotm];
