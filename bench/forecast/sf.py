@@ -48,10 +48,14 @@ def _forecast(name: str, m: int, train: pd.DataFrame, h: int, n_jobs: int) -> pd
 
 
 def run(name: str, m: int, train: pd.DataFrame, h: int, cache: Path, cpu_sample: int | None):
-    """Forecasts with one model (or reads the cache); returns (forecasts, CPU s per series)."""
+    """Forecasts with one model (or reads the cache).
+
+    Returns the forecasts, the CPU seconds per series and the number of series timed.
+    """
     info = cache.with_suffix(".json")
     if cache.exists() and info.exists():
-        return metrics.as_long(pd.read_csv(cache)), json.loads(info.read_text())["cpu_per_series"]
+        saved = json.loads(info.read_text())
+        return metrics.as_long(pd.read_csv(cache)), saved["cpu_per_series"], saved["timed_series"]
     ids = train["unique_id"].drop_duplicates()
     _forecast(name, m, train[train.unique_id.isin(ids.iloc[:3])], h, 1)
     timed_ids = ids if not cpu_sample else ids.iloc[:cpu_sample]
@@ -67,4 +71,4 @@ def run(name: str, m: int, train: pd.DataFrame, h: int, cache: Path, cpu_sample:
     tmp.rename(cache)
     per_series = cpu / len(timed_ids)
     info.write_text(json.dumps({"cpu_per_series": per_series, "timed_series": len(timed_ids)}))
-    return metrics.as_long(fc), per_series
+    return metrics.as_long(fc), per_series, len(timed_ids)
