@@ -74,9 +74,12 @@ def verdict(scores: dict, rust: str, point: str, references: list[str], target: 
     if rust not in scores:
         return f"verdict: {rust} skipped"
     s = scores[rust]
-    best_label = min((r for r in references if r in scores), key=lambda r: scores[r][point])
-    best = scores[best_label][point]
-    checks = [_check(s[point] <= best, f"{point} {s[point]:.3f} ≤ {best:.3f} ({best_label})")]
+    checks = []
+    ran = [r for r in references if r in scores]
+    if ran:
+        best_label = min(ran, key=lambda r: scores[r][point])
+        best = scores[best_label][point]
+        checks.append(_check(s[point] <= best, f"{point} {s[point]:.3f} ≤ {best:.3f} ({best_label})"))
     if target is not None:
         checks.append(_check(s[point] <= target, f"{point} {s[point]:.3f} ≤ {target}"))
     for lv in LEVELS:

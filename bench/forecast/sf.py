@@ -47,13 +47,18 @@ def _forecast(name: str, m: int, train: pd.DataFrame, h: int, n_jobs: int) -> pd
     return fc[["unique_id", "ds", *cols]].rename(columns=cols)
 
 
+def is_cached(cache: Path) -> bool:
+    """Whether `run` would read this cache entry instead of forecasting."""
+    return cache.exists() and cache.with_suffix(".json").exists()
+
+
 def run(name: str, m: int, train: pd.DataFrame, h: int, cache: Path, cpu_sample: int | None):
     """Forecasts with one model (or reads the cache).
 
     Returns the forecasts, the CPU seconds per series and the number of series timed.
     """
     info = cache.with_suffix(".json")
-    if cache.exists() and info.exists():
+    if is_cached(cache):
         saved = json.loads(info.read_text())
         return metrics.as_long(pd.read_csv(cache)), saved["cpu_per_series"], saved["timed_series"]
     ids = train["unique_id"].drop_duplicates()
