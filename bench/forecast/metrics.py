@@ -8,28 +8,56 @@ import numpy as np
 import pandas as pd
 
 
-def _per_series(train, test, fcst, col, fn):
-    """Applies fn(insample, actual, forecast) to each series and returns the values."""
-    merged = test.merge(fcst[["unique_id", "ds", col]], on=["unique_id", "ds"], how="left")
-    if merged[col].isna().any():
-        missing = merged.loc[merged[col].isna(), "unique_id"].unique()[:5]
-        raise ValueError(f"{col}: no forecast for series {list(missing)}")
+def _per_series(train, test, fcst, cols, fn):
+    """Applies fn(insample, actual, *forecast columns) to each series and returns the values."""
+    cols = [cols] if isinstance(cols, str) else list(cols)
+    merged = test.merge(fcst[["unique_id", "ds", *cols]], on=["unique_id", "ds"], how="left")
+    if merged[cols].isna().any().any():
+        missing = merged.loc[merged[cols].isna().any(axis=1), "unique_id"].unique()[:5]
+        raise ValueError(f"{cols}: no forecast for series {list(missing)}")
     insample = {k: g["y"].to_numpy() for k, g in train.groupby("unique_id", sort=False)}
     out = []
     for uid, g in merged.groupby("unique_id", sort=False):
-        out.append(fn(insample[uid], g["y"].to_numpy(), g[col].to_numpy()))
+        out.append(fn(insample[uid], g["y"].to_numpy(), *(g[c].to_numpy() for c in cols)))
     return np.array(out, dtype=float)
+
+
+def _naive_scale(x, m):
+    """In-sample MAE of the seasonal naive forecast (lag m, or 1 for short series)."""
+    lag = m if len(x) > m else 1
+    return np.mean(np.abs(x[lag:] - x[:-lag]))
 
 
 def mase(train, test, fcst, col, m):
     """Mean absolute scaled error, scaled by the in-sample seasonal naive MAE (lag m)."""
 
     def one(x, y, f):
-        lag = m if len(x) > m else 1
-        scale = np.mean(np.abs(x[lag:] - x[:-lag]))
-        return np.mean(np.abs(y - f)) / scale
+        return np.mean(np.abs(y - f)) / _naive_scale(x, m)
 
     return float(np.mean(_per_series(train, test, fcst, col, one)))
+
+
+def coverage(test, fcst, level):
+    """Share of actual values (in percent) inside the `level` % interval."""
+    merged = test.merge(fcst, on=["unique_id", "ds"], how="left")
+    lo, hi = merged[f"lo-{level}"], merged[f"hi-{level}"]
+    return float(100 * np.mean((merged["y"] >= lo) & (merged["y"] <= hi)))
+
+
+def msis(train, test, fcst, m, level=95):
+    """Mean scaled interval score (M4): interval width plus 2/a times each miss, a = 1 - level/100,
+    averaged over the horizon and scaled by the in-sample seasonal naive MAE (lag m).
+
+    Series with a zero scale (a constant history) are left out, as in the car-parts data.
+    """
+    a = 1 - level / 100
+
+    def one(x, y, lower, upper):
+        score = upper - lower + 2 / a * ((lower - y) * (y < lower) + (y - upper) * (y > upper))
+        scale = _naive_scale(x, m)
+        return np.mean(score) / scale if scale > 0 else np.nan
+
+    return float(np.nanmean(_per_series(train, test, fcst, [f"lo-{level}", f"hi-{level}"], one)))
 
 
 def smape(train, test, fcst, col):
