@@ -58,6 +58,7 @@
 //! long CSV format of `scf forecast`.
 
 pub mod batch;
+mod combine;
 pub mod decompose;
 pub mod ets;
 pub mod intermittent;

@@ -119,7 +119,7 @@ fn lead_time_quantiles_grow_with_lead_time_and_level() {
 }
 
 #[test]
-fn ensemble_combines_screened_ets_autotheta_and_dotm() {
+fn ensemble_weighs_screened_ets_autotheta_and_dotm() {
     use scf_forecast::ets::{self, Candidates, Screening};
     use scf_forecast::theta::{self, Variant};
     let y = seasonal();
@@ -150,10 +150,22 @@ fn ensemble_combines_screened_ets_autotheta_and_dotm() {
             "{}",
             f.model
         );
+        // The weights are printed in the name, two decimals each.
+        let weights: Vec<f64> = f
+            .model
+            .split(", ")
+            .map(|m| m.trim_end_matches(')').rsplit(' ').next().expect("weight"))
+            .map(|w| w.parse().expect("a number"))
+            .collect();
+        assert_eq!(weights.len(), 3, "{}", f.model);
+        assert!(
+            (weights.iter().sum::<f64>() - 1.0).abs() < 0.02,
+            "{weights:?}"
+        );
         for h in 0..6 {
-            let want = combine.apply(members.iter().map(|m| m[h]).collect());
+            let want = combine.apply(&members.iter().map(|m| m[h]).collect::<Vec<_>>(), &weights);
             assert!(
-                (f.mean[h] - want).abs() < 1e-9,
+                (f.mean[h] - want).abs() < 0.01 * want.abs(),
                 "{label} h={h}: {} vs {want}",
                 f.mean[h]
             );

@@ -18,6 +18,25 @@ impl EtsFit {
         self.spec.error == ErrorType::Additive && self.spec.season != SeasonType::Multiplicative
     }
 
+    /// The `h`-step forecasts from each origin `t` of `origins` (ascending, at most
+    /// `y.len()`), made after observing `y[..t]` with the fitted parameters: the in-sample
+    /// track record a combination weighs this model by, for the price of one filter pass.
+    pub fn forecasts_from(&self, y: &[f64], origins: &[usize], h: usize) -> Vec<Vec<f64>> {
+        let gains = Gains::from(&self.params);
+        let mut state = self.initial.clone();
+        let mut t = 0;
+        origins
+            .iter()
+            .map(|&origin| {
+                for &obs in &y[t..origin] {
+                    state.update(self.spec, &gains, obs);
+                }
+                t = origin;
+                state.forecast(self.spec, self.params.phi, h)
+            })
+            .collect()
+    }
+
     /// Weights `c_j` (j = 1..h-1) of the innovation `j` periods back in the `h`-step
     /// error, `c_0 = 1` first: `e_h = Σ_j c_j ε_(h-j)`.
     pub fn error_weights(&self, h: usize) -> Vec<f64> {
