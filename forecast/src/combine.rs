@@ -6,7 +6,7 @@
 //! fitted parameters (a filter pass, no refit, so the check costs next to nothing). A
 //! member's score is the mean absolute error of those forecasts and its weight is
 //! proportional to `1 / score²`. The same forecasts, combined, give per-step errors
-//! against which the combination's own interval spread is checked; see [`widening`].
+//! against which the combination's own interval spread is checked; see [`Widening`].
 //! Series shorter than five points get equal weights and the members' intervals as they
 //! are. On M3 and M1 this measured better than equal weights, `1 / score` weights,
 //! keeping only the best member, and longer validation windows (bench notes in the
@@ -14,6 +14,7 @@
 
 use crate::normal;
 use crate::predictive::{Combine, Forecast, Predictive};
+use std::sync::OnceLock;
 
 /// A model's forecast with its forecasts from the validation origins.
 pub(crate) struct Member {
@@ -121,10 +122,9 @@ pub(crate) fn combine(
     let h = members[0].forecast.horizon();
     let mean: Vec<f64> = (0..h).map(|k| combine_at(&|f| f.mean[k])).collect();
     let fitted: Vec<f64> = (0..y.len()).map(|t| combine_at(&|f| f.fitted[t])).collect();
-    let widen = match validation {
-        Some(v) => widening(y, v, &members, &w, how),
-        None => vec![1.0; h],
-    };
+    let widening = validation.map_or_else(Widening::default, |v| {
+        Widening::new(y, v, &members, &w, how)
+    });
     let names: Vec<String> = members
         .iter()
         .zip(&w)
@@ -146,49 +146,211 @@ pub(crate) fn combine(
             members: members.into_iter().map(|m| m.forecast).collect(),
             weights: w,
             how,
-            widen,
+            widening,
         },
     })
 }
 
-/// Factors by which the combination's interval spread grows, per horizon. At step `j`
-/// of the validation stretch the factor is the root mean square of the combined errors
-/// over the spread the combination's 90 % quantile implies there, at least 1 and at least
-/// the factor of step `j - 1` (errors do not shrink with the horizon; a per-step estimate
-/// from few errors would otherwise zig-zag). Horizons past the stretch keep the last
-/// factor. The errors come from fitted parameters, so they understate out-of-sample
-/// errors: the factor only ever widens.
-fn widening(y: &[f64], v: &Validation, members: &[Member], w: &[f64], how: Combine) -> Vec<f64> {
-    let q = 0.9;
-    let z = normal::quantile(q);
-    let quantiles: Vec<Vec<f64>> = members
-        .iter()
-        .map(|m| m.forecast.raw_quantiles(q))
-        .collect();
-    let at = |pick: &dyn Fn(usize) -> f64| {
-        how.apply(&(0..members.len()).map(pick).collect::<Vec<_>>(), w)
-    };
-    let mut sums = vec![(0.0, 0usize); v.steps];
-    for (k, &o) in v.origins.iter().enumerate() {
-        for (j, sum) in sums.iter_mut().enumerate().take(y.len() - o) {
-            let spread = (at(&|i| quantiles[i][j]) - at(&|i| members[i].forecast.mean[j])) / z;
-            let r = (y[o + j] - at(&|i| members[i].track[k][j])) / spread;
-            if r.is_finite() {
-                sum.0 += r * r;
-                sum.1 += 1;
+/// How much the combination's interval spread grows, per horizon. At step `j` of the
+/// validation stretch the factor is the root mean square of the combined validation errors
+/// over the spread the combination's 90 % quantile implies at that step, at least 1 and at
+/// least the factor of step `j - 1` (errors do not shrink with the horizon; a per-step
+/// estimate from few errors would otherwise zig-zag). Horizons past the stretch keep the
+/// last factor. The errors come from fitted parameters, so they understate out-of-sample
+/// errors: the factor only ever widens. The factors need the members' quantiles, so they
+/// are computed on first use: callers that want only the mean do not pay for them.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Widening {
+    /// The combined validation errors at each step.
+    errors: Vec<Vec<f64>>,
+    factors: OnceLock<Vec<f64>>,
+}
+
+impl Widening {
+    fn new(y: &[f64], v: &Validation, members: &[Member], w: &[f64], how: Combine) -> Self {
+        let mut errors = vec![Vec::new(); v.steps];
+        for (k, &o) in v.origins.iter().enumerate() {
+            for (j, step) in errors.iter_mut().enumerate().take(y.len() - o) {
+                let paths: Vec<f64> = members.iter().map(|m| m.track[k][j]).collect();
+                step.push(y[o + j] - how.apply(&paths, w));
             }
         }
+        Self {
+            errors,
+            factors: OnceLock::new(),
+        }
     }
-    let mut factor = 1.0;
-    let per_step: Vec<f64> = sums
-        .iter()
-        .map(|&(sum, count)| {
-            if count > 0 {
-                factor = f64::max(factor, (sum / count as f64).sqrt());
-            }
-            factor
+
+    /// The factor of each horizon for the combination of `members` with weights `w`.
+    pub fn factors(&self, members: &[Forecast], w: &[f64], how: Combine) -> &[f64] {
+        self.factors.get_or_init(|| {
+            let h = members.first().map_or(0, Forecast::horizon);
+            let q = 0.9;
+            let quantiles: Vec<Vec<f64>> = members.iter().map(|m| m.raw_quantiles(q)).collect();
+            let at = |pick: &dyn Fn(usize) -> f64| {
+                how.apply(&(0..members.len()).map(pick).collect::<Vec<_>>(), w)
+            };
+            let mut factor = 1.0;
+            let mut per_step: Vec<f64> = self
+                .errors
+                .iter()
+                .enumerate()
+                .map(|(j, errors)| {
+                    let spread = (at(&|i| quantiles[i][j]) - at(&|i| members[i].mean[j]))
+                        / normal::quantile(q);
+                    let ratios: Vec<f64> = errors
+                        .iter()
+                        .map(|e| e / spread)
+                        .filter(|r| r.is_finite())
+                        .collect();
+                    if !ratios.is_empty() {
+                        let ms = ratios.iter().map(|r| r * r).sum::<f64>() / ratios.len() as f64;
+                        factor = f64::max(factor, ms.sqrt());
+                    }
+                    factor
+                })
+                .collect();
+            per_step.resize(h, factor);
+            per_step
         })
-        .collect();
-    let h = members[0].forecast.horizon();
-    (0..h).map(|j| per_step[j.min(v.steps - 1)]).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A member with constant-width Gaussian intervals (`sd` at every step) whose
+    /// forecasts from any origin follow `rule(y[..origin], steps)`.
+    fn member(
+        y: &[f64],
+        v: &Validation,
+        sd: f64,
+        rule: impl Fn(&[f64], usize) -> Vec<f64>,
+    ) -> Member {
+        let h = v.steps;
+        let mut weights = vec![0.0; h];
+        weights[0] = 1.0;
+        Member {
+            track: v.origins.iter().map(|&o| rule(&y[..o], h)).collect(),
+            forecast: Forecast {
+                model: "test".into(),
+                mean: rule(y, h),
+                fitted: vec![f64::NAN; y.len()],
+                residuals: vec![f64::NAN; y.len()],
+                predictive: Predictive::Linear {
+                    sigma2: sd * sd,
+                    weights,
+                    scale: vec![1.0; h],
+                },
+                nonnegative: false,
+            },
+        }
+    }
+
+    fn seasonal_naive(y: &[f64], h: usize) -> Vec<f64> {
+        (0..h).map(|j| y[y.len() - 4 + j % 4]).collect()
+    }
+
+    fn drift(y: &[f64], h: usize) -> Vec<f64> {
+        let slope = (y[y.len() - 1] - y[0]) / (y.len() - 1) as f64;
+        (1..=h).map(|j| y[y.len() - 1] + slope * j as f64).collect()
+    }
+
+    fn weights_of(y: &[f64]) -> Vec<f64> {
+        let v = Validation::of(y.len(), 4).expect("long enough");
+        let members = vec![
+            member(y, &v, 1.0, seasonal_naive),
+            member(y, &v, 1.0, drift),
+        ];
+        let f = combine(y, Some(&v), members, Combine::Mean).expect("combines");
+        let Predictive::Combined { weights, .. } = f.predictive else {
+            panic!("a combination");
+        };
+        weights
+    }
+
+    #[test]
+    fn the_member_that_fits_the_validation_stretch_gets_the_weight() {
+        let pattern = [10.0, -6.0, 3.0, -7.0];
+        let seasonal: Vec<f64> = (0..40).map(|t| 100.0 + pattern[t % 4]).collect();
+        let trending: Vec<f64> = (0..40)
+            .map(|t| 100.0 + 3.0 * t as f64 + [0.4, -0.4][t % 2])
+            .collect();
+        let w = weights_of(&seasonal);
+        assert!(w[0] > 0.95, "seasonal series: {w:?}");
+        let w = weights_of(&trending);
+        assert!(w[1] > 0.95, "trending series: {w:?}");
+    }
+
+    #[test]
+    fn weights_are_inverse_squared_scores() {
+        let w = weights(&[1.0, 2.0, f64::INFINITY]);
+        assert!(
+            (w[0] - 0.8).abs() < 1e-12 && (w[1] - 0.2).abs() < 1e-12,
+            "{w:?}"
+        );
+        assert_eq!(w[2], 0.0);
+        assert_eq!(weights(&[f64::INFINITY; 2]), vec![0.5; 2]);
+    }
+
+    #[test]
+    fn short_series_get_equal_weights_and_unchanged_intervals() {
+        assert_eq!(Validation::of(4, 6), None);
+        let y = [1.0, 2.0, 3.0, 4.0];
+        let flat = |x: &[f64], h: usize| vec![x[x.len() - 1]; h];
+        let v = Validation {
+            origins: vec![],
+            steps: 2,
+        };
+        let members = vec![member(&y, &v, 1.0, flat), member(&y, &v, 3.0, drift)];
+        let f = combine(&y, None, members, Combine::Mean).expect("combines");
+        let Predictive::Combined {
+            members,
+            weights,
+            how,
+            widening,
+        } = &f.predictive
+        else {
+            panic!("a combination");
+        };
+        let widen = widening.factors(members, weights, *how);
+        assert_eq!(
+            (weights.as_slice(), widen),
+            ([0.5; 2].as_slice(), [1.0; 2].as_slice())
+        );
+    }
+
+    #[test]
+    fn intervals_widen_to_the_validation_errors() {
+        // Errors of ±4 at every step against a stated sd of 1: the spread grows fourfold;
+        // with a stated sd of 8 it stays.
+        let y: Vec<f64> = (0..30).map(|t| [4.0, -4.0][t % 2]).collect();
+        let v = Validation::of(y.len(), 3).expect("long enough");
+        let zero = |_: &[f64], h: usize| vec![0.0; h];
+        for (sd, want) in [(1.0, 4.0), (8.0, 1.0)] {
+            let members = vec![member(&y, &v, sd, zero), member(&y, &v, sd, zero)];
+            let f = combine(&y, Some(&v), members, Combine::Mean).expect("combines");
+            let Predictive::Combined {
+                members,
+                weights,
+                how,
+                widening,
+            } = &f.predictive
+            else {
+                panic!("a combination");
+            };
+            let widen = widening.factors(members, weights, *how);
+            assert!(
+                widen.iter().all(|w| (w - want).abs() < 1e-9),
+                "sd {sd}: {widen:?}"
+            );
+            let (lo, hi) = f.interval(80.0);
+            let z = normal::quantile(0.9);
+            assert!(
+                (hi[0] - lo[0] - 2.0 * z * sd * want).abs() < 1e-9,
+                "sd {sd}"
+            );
+        }
+    }
 }

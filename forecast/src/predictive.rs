@@ -1,6 +1,7 @@
 //! The result of a forecast — mean path, in-sample fit, and the predictive distribution
 //! behind the intervals and the lead-time quantiles the inventory agent needs.
 
+use crate::combine::Widening;
 use crate::ets::{EtsFit, Simulation};
 use crate::normal;
 use std::sync::OnceLock;
@@ -63,12 +64,13 @@ pub(crate) enum Predictive {
     /// whole horizon are drawn once, on the first quantile asked for.
     Simulated(Box<EtsFit>, OnceLock<Simulation>),
     /// Quantiles combined member by member with the members' weights (Vincentisation),
-    /// their distance from the combined mean then multiplied by `widen` (per horizon).
+    /// their distance from the combined mean then multiplied by the widening factor of
+    /// each horizon.
     Combined {
         members: Vec<Forecast>,
         weights: Vec<f64>,
         how: Combine,
-        widen: Vec<f64>,
+        widening: Widening,
     },
 }
 
@@ -123,8 +125,9 @@ impl Forecast {
                 members,
                 weights,
                 how,
-                widen,
+                widening,
             } => {
+                let widen = widening.factors(members, weights, *how);
                 let per_member: Vec<Vec<f64>> = members.iter().map(|m| m.quantiles(q)).collect();
                 (0..self.horizon())
                     .map(|h| {
@@ -198,8 +201,9 @@ pub fn lead_time_quantile(forecast: &Forecast, lead_time: usize, q: f64) -> f64 
             members,
             weights,
             how,
-            widen,
+            widening,
         } => {
+            let widen = widening.factors(members, weights, *how);
             let values: Vec<f64> = members
                 .iter()
                 .map(|m| lead_time_quantile(m, l, q))
@@ -277,7 +281,7 @@ mod tests {
                 members,
                 weights: vec![0.5, 0.5],
                 how: Combine::Mean,
-                widen: vec![1.0; 3],
+                widening: Widening::default(),
             },
             ..ses_like(0.1, 1.0, 3)
         };

@@ -356,6 +356,28 @@ mod tests {
     }
 
     #[test]
+    fn forecasts_from_an_origin_replay_the_fit() {
+        let pattern = [1.3, 0.8, 0.9, 1.0];
+        let y: Vec<f64> = (0..41)
+            .map(|t| (100.0 + t as f64 + ((t * 7) % 5) as f64) * pattern[t % 4])
+            .collect();
+        for variant in [Variant::Otm, Variant::Dotm] {
+            let fit = auto(&y, 4, &[variant]).expect("fits");
+            assert!(fit.seasonal.is_some());
+            let origins = [10, 29, 41];
+            let paths = fit.forecasts_from(&y, &origins, 5);
+            // The first step from origin t is the in-sample one-step forecast of y[t].
+            for (&o, path) in origins[..2].iter().zip(&paths) {
+                assert!(
+                    (path[0] - fit.fitted[o]).abs() < 1e-9,
+                    "{variant:?} origin {o}"
+                );
+            }
+            assert_eq!(paths[2], fit.forecast(5), "{variant:?}");
+        }
+    }
+
+    #[test]
     fn seasonal_series_is_deseasonalised_and_reseasonalised() {
         let pattern = [1.3, 0.8, 0.9, 1.0];
         let y: Vec<f64> = (0..40).map(|t| 100.0 * pattern[t % 4]).collect();

@@ -132,3 +132,23 @@ pub fn empirical_quantile(mut sample: Vec<f64>, q: f64) -> f64 {
     let hi = (lo + 1).min(sample.len() - 1);
     sample[lo] + frac * (sample[hi] - sample[lo])
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::ets::{Candidates, auto};
+
+    #[test]
+    fn forecasts_from_an_origin_replay_the_fit() {
+        let y: Vec<f64> = (0..48)
+            .map(|t| 50.0 + t as f64 + [6.0, -2.0, 1.0, -5.0][t % 4] + ((t * 7) % 5) as f64)
+            .collect();
+        let fit = auto(&y, 4, Candidates::default()).expect("fits");
+        let origins = [10, 30, 48];
+        let paths = fit.forecasts_from(&y, &origins, 3);
+        // The first step from origin t is the in-sample one-step forecast of y[t].
+        for (&o, path) in origins[..2].iter().zip(&paths) {
+            assert!((path[0] - fit.fitted[o]).abs() < 1e-9, "origin {o}");
+        }
+        assert_eq!(paths[2], fit.forecast(3));
+    }
+}
