@@ -13,7 +13,7 @@ pub enum Kind {
 
 /// The centred moving average of order `m` (a 2×m average when `m` is even); `NaN` where
 /// the window does not fit.
-fn centred_moving_average(y: &[f64], m: usize) -> Vec<f64> {
+pub(crate) fn centred_moving_average(y: &[f64], m: usize) -> Vec<f64> {
     let weights: Vec<f64> = if m.is_multiple_of(2) {
         let mut w = vec![1.0 / m as f64; m + 1];
         w[0] = 0.5 / m as f64;

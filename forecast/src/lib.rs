@@ -38,6 +38,10 @@
 //!   Hyndman's `ets`): every admissible ETS model fitted by maximum likelihood, chosen by
 //!   AICc. Same estimates and M3 accuracy as statsforecast, an eighth of its CPU.
 //! - [`Method::Theta`]: AutoTheta (STM, OTM, DSTM, DOTM, chosen by in-sample MSE).
+//! - [`Method::Arima`]: AutoARIMA, seasonal ARIMA by the Hyndman-Khandakar stepwise
+//!   search (statsforecast's and R's `auto.arima` defaults: seasonal-strength test for
+//!   `D`, KPSS for `d`, AICc), every candidate estimated by conditional sum of squares
+//!   with Levenberg-Marquardt ([`arima`]).
 //! - [`Method::Ensemble`]: the mean (or median, [`Combine`]) of ETS, AutoTheta's choice
 //!   and DOTM (the dynamic optimised Theta, best single variant on M3). Its ETS uses a
 //!   screened search ([`ets::Screening`]): every model gets a short optimisation and only
@@ -54,9 +58,10 @@
 //! Measured against statsforecast in `bench/forecast/` (M3 monthly and car parts).
 //!
 //! # Modules
-//! [`ets`], [`theta`] and [`intermittent`] are the models; [`batch`] reads and writes the
+//! [`ets`], [`theta`], [`arima`] and [`intermittent`] are the models; [`batch`] reads and writes the
 //! long CSV format of `scf forecast`.
 
+pub mod arima;
 pub mod batch;
 mod combine;
 pub mod decompose;

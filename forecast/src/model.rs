@@ -1,6 +1,7 @@
 //! Model choice and dispatch: what a caller asks for ([`Spec`], [`Method`]) and how each
 //! method's fit becomes a [`Forecast`].
 
+use crate::arima::{self, ArimaFit};
 use crate::combine::{self, Member, Validation};
 use crate::ets::{self, Candidates, EtsFit, Screening};
 use crate::intermittent::{self, Pattern};
@@ -19,6 +20,8 @@ pub enum Method {
     Ets,
     /// Theta variant chosen by in-sample MSE (AutoTheta).
     Theta,
+    /// ARIMA chosen by a stepwise AICc search (AutoARIMA).
+    Arima,
     /// Combination of ETS, AutoTheta and DOTM.
     Ensemble,
     /// Croston, α = 0.1.
@@ -38,10 +41,11 @@ pub enum Method {
 }
 
 /// Every method with its command-line name.
-pub const METHODS: [(&str, Method); 11] = [
+pub const METHODS: [(&str, Method); 12] = [
     ("auto", Method::Auto),
     ("ets", Method::Ets),
     ("theta", Method::Theta),
+    ("arima", Method::Arima),
     ("ensemble", Method::Ensemble),
     ("croston", Method::Croston),
     ("croston_optimized", Method::CrostonOptimized),
@@ -65,7 +69,7 @@ impl fmt::Display for Method {
 /// A method name that is not one of [`METHODS`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown model `{0}`; expected one of auto, ets, theta, ensemble, croston, croston_optimized, sba, tsb, adida, imapa, intermittent"
+    "unknown model `{0}`; expected one of auto, ets, theta, arima, ensemble, croston, croston_optimized, sba, tsb, adida, imapa, intermittent"
 )]
 pub struct UnknownMethod(pub String);
 
@@ -154,6 +158,7 @@ pub fn forecast(series: &[f64], spec: &Spec) -> Result<Forecast, ForecastError> 
     let forecast = match method {
         Method::Ets => ets_forecast(series, m, h, Candidates::default()),
         Method::Theta => theta_forecast(series, m, h),
+        Method::Arima => arima_forecast(series, m, h),
         Method::Ensemble => ensemble(series, m, h, spec.combine),
         flat => flat_forecast(series, flat, m, h),
     };
@@ -196,6 +201,25 @@ fn from_ets(y: &[f64], fit: EtsFit, h: usize) -> Forecast {
 
 fn ets_forecast(y: &[f64], m: usize, h: usize, candidates: Candidates) -> Option<Forecast> {
     ets::auto(y, m, candidates).map(|fit| from_ets(y, fit, h))
+}
+
+fn arima_forecast(y: &[f64], m: usize, h: usize) -> Option<Forecast> {
+    arima::auto(y, m).map(|fit| from_arima(y, fit, h))
+}
+
+fn from_arima(y: &[f64], fit: ArimaFit, h: usize) -> Forecast {
+    Forecast {
+        model: fit.order.to_string(),
+        mean: fit.forecast(h),
+        residuals: residuals(y, &fit.fitted),
+        predictive: Predictive::Linear {
+            sigma2: fit.sigma2,
+            weights: fit.psi_weights(h),
+            scale: vec![1.0; h],
+        },
+        fitted: fit.fitted,
+        nonnegative: nonnegative(y),
+    }
 }
 
 const THETA_VARIANTS: [Variant; 4] = [Variant::Stm, Variant::Otm, Variant::Dstm, Variant::Dotm];

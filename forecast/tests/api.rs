@@ -212,7 +212,7 @@ fn method_names_round_trip() {
         assert_eq!(name.parse::<Method>(), Ok(method));
         assert_eq!(method.to_string(), name);
     }
-    assert!("arima".parse::<Method>().is_err());
+    assert!("sarima".parse::<Method>().is_err());
 }
 
 #[test]

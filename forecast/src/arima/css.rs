@@ -1,0 +1,170 @@
+//! Conditional-sum-of-squares (CSS) estimation of one seasonal ARMA model on the
+//! differenced series, by Levenberg-Marquardt ([`super::lm`]).
+//!
+//! CSS conditions on the first `p + m·P` values and sets earlier innovations to zero, as
+//! R's `arima(method = "CSS")`. It is cheap (one pass over the series per evaluation),
+//! so the stepwise search fits every candidate this way.
+
+use super::Order;
+use super::lm::{self, Problem};
+use std::cell::RefCell;
+
+/// Non-zero terms of a lag polynomial, as `(lag, coefficient)`.
+pub(super) type Lags = Vec<(usize, f64)>;
+
+/// The expanded autoregressive and moving-average lag polynomials of a parameter vector
+/// laid out as `[φ_1..φ_p, θ_1..θ_q, Φ_1..Φ_P, Θ_1..Θ_Q, (μ)]`: `w_t - μ = Σ ar_k (w_(t-k) - μ)
+/// + e_t + Σ ma_k e_(t-k)`.
+pub(super) fn expand(order: &Order, x: &[f64]) -> (Lags, Lags) {
+    let (p, q, sp, sq, m) = (order.p, order.q, order.sp, order.sq, order.m);
+    let (phi, rest) = x.split_at(p);
+    let (theta, rest) = rest.split_at(q);
+    let (sphi, rest) = rest.split_at(sp);
+    let stheta = &rest[..sq];
+    let mut ar = vec![0.0; p + m * sp + 1];
+    let mut ma = vec![0.0; q + m * sq + 1];
+    for (i, &f) in phi.iter().enumerate() {
+        ar[i + 1] += f;
+    }
+    for (j, &g) in sphi.iter().enumerate() {
+        ar[(j + 1) * m] += g;
+        for (i, &f) in phi.iter().enumerate() {
+            ar[(j + 1) * m + i + 1] -= f * g;
+        }
+    }
+    for (i, &t) in theta.iter().enumerate() {
+        ma[i + 1] += t;
+    }
+    for (j, &g) in stheta.iter().enumerate() {
+        ma[(j + 1) * m] += g;
+        for (i, &t) in theta.iter().enumerate() {
+            ma[(j + 1) * m + i + 1] += t * g;
+        }
+    }
+    let nonzero = |v: Vec<f64>| -> Lags {
+        v.into_iter()
+            .enumerate()
+            .skip(1)
+            .filter(|(_, c)| *c != 0.0)
+            .collect()
+    };
+    (nonzero(ar), nonzero(ma))
+}
+
+/// Innovations of `w` under the model (zero for the first `start` values); returns their
+/// sum of squares.
+pub(super) fn innovations(
+    w: &[f64],
+    ar: &Lags,
+    ma: &Lags,
+    mu: f64,
+    start: usize,
+    e: &mut [f64],
+) -> f64 {
+    let mut ssr = 0.0;
+    for t in 0..w.len() {
+        if t < start {
+            e[t] = 0.0;
+            continue;
+        }
+        let mut v = w[t] - mu;
+        for &(k, c) in ar {
+            v -= c * (w[t - k] - mu);
+        }
+        for &(k, c) in ma.iter().take_while(|(k, _)| *k <= t) {
+            v -= c * e[t - k];
+        }
+        e[t] = v;
+        ssr += v * v;
+    }
+    ssr
+}
+
+/// Whether `1 - Σ c_i z^(i·lag)` has all roots outside the circle of radius `margin`
+/// (the Schur-Cohn step-down recursion: every partial autocorrelation inside ±1).
+fn stable(c: &[f64], lag: usize, margin: f64) -> bool {
+    let rho = margin.powi(lag as i32);
+    let mut a: Vec<f64> = c
+        .iter()
+        .enumerate()
+        .map(|(i, v)| v * rho.powi(i as i32 + 1))
+        .collect();
+    while let Some(&r) = a.last() {
+        if r.abs() >= 1.0 {
+            return false;
+        }
+        let k = a.len() - 1;
+        let next: Vec<f64> = (0..k)
+            .map(|i| (a[i] + r * a[k - 1 - i]) / (1.0 - r * r))
+            .collect();
+        a = next;
+    }
+    true
+}
+
+/// Whether the AR factors are stationary and the MA factors invertible, with every root
+/// at least `margin` from the origin (R's `auto.arima` rejects models with a root inside
+/// 1.01).
+pub(super) fn admissible(order: &Order, x: &[f64], margin: f64) -> bool {
+    let (p, q, sp, sq, m) = (order.p, order.q, order.sp, order.sq, order.m);
+    let neg = |v: &[f64]| v.iter().map(|c| -c).collect::<Vec<f64>>();
+    stable(&x[..p], 1, margin)
+        && stable(&neg(&x[p..p + q]), 1, margin)
+        && stable(&x[p + q..p + q + sp], m, margin)
+        && stable(&neg(&x[p + q + sp..p + q + sp + sq]), m, margin)
+}
+
+/// A CSS fit on the differenced series.
+pub(super) struct Css {
+    /// Parameters (layout of [`expand`]), with μ in the units of the series.
+    pub x: Vec<f64>,
+    /// Mean squared innovation over the non-conditioned values.
+    pub sigma2: f64,
+}
+
+/// Relative sum-of-squares improvement at which a CSS fit stops: far below the AICc
+/// differences the search acts on.
+pub(super) const CSS_TOL: f64 = 1e-6;
+
+/// Fits `order` to `w` by CSS; `None` when there are too few values.
+pub(super) fn fit(w: &[f64], order: &Order) -> Option<Css> {
+    let start = order.p + order.m * order.sp;
+    let k = order.n_coef();
+    if w.len() <= start + k + 1 {
+        return None;
+    }
+    // Work on a unit-scale copy, so tolerances and the Marquardt damping are scale-free.
+    let mean = w.iter().sum::<f64>() / w.len() as f64;
+    let sd = (w.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / w.len() as f64).sqrt();
+    let scale = if sd > 0.0 { sd } else { 1.0 };
+    let z: Vec<f64> = w.iter().map(|v| v / scale).collect();
+    let mut x0 = vec![0.0; k];
+    if order.constant {
+        x0[k - 1] = mean / scale;
+    }
+    let scratch = RefCell::new(vec![0.0; w.len()]);
+    let residuals = |x: &[f64], out: &mut [f64]| {
+        let (ar, ma) = expand(order, x);
+        let mu = if order.constant { x[k - 1] } else { 0.0 };
+        let mut e = scratch.borrow_mut();
+        let ssr = innovations(&z, &ar, &ma, mu, start, &mut e);
+        out.copy_from_slice(&e[start..]);
+        Some(ssr)
+    };
+    let admissible = |x: &[f64]| admissible(order, x, 1.0);
+    let problem = Problem {
+        len: w.len() - start,
+        residuals: &residuals,
+        admissible: &admissible,
+        max_iter: 50,
+        rel_tol: CSS_TOL,
+    };
+    let (mut x, ssr) = lm::minimize(&problem, x0)?;
+    if order.constant {
+        x[k - 1] *= scale;
+    }
+    Some(Css {
+        x,
+        sigma2: ssr / (w.len() - start) as f64 * scale * scale,
+    })
+}

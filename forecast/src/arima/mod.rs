@@ -1,0 +1,258 @@
+//! Seasonal ARIMA with automatic order selection, as R's `forecast::auto.arima` and
+//! statsforecast's `AutoARIMA` (Hyndman & Khandakar 2008): the seasonal difference from
+//! the seasonal strength, the ordinary differences from repeated KPSS tests, then a
+//! stepwise search over the ARMA orders by AICc, with a constant (a mean, or a drift
+//! when one difference is taken) when `d + D ≤ 1`.
+//!
+//! The search estimates every candidate by conditional sum of squares (CSS, [`css`]),
+//! which statsforecast does only on long series (`approximation`); the chosen model is
+//! then refitted by exact maximum likelihood ([`kalman`]), as statsforecast does after an
+//! approximate search. Forecast errors are linear in future innovations, with the ψ
+//! weights of [`ArimaFit::psi_weights`].
+
+mod css;
+mod diff;
+mod kalman;
+mod lm;
+mod search;
+
+use search::Limits;
+use std::fmt;
+
+/// The orders of a seasonal ARIMA(p,d,q)(P,D,Q)[m] model, and whether it has a constant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Order {
+    /// Autoregressive order.
+    pub p: usize,
+    /// Ordinary differences.
+    pub d: usize,
+    /// Moving-average order.
+    pub q: usize,
+    /// Seasonal autoregressive order.
+    pub sp: usize,
+    /// Seasonal differences.
+    pub sd: usize,
+    /// Seasonal moving-average order.
+    pub sq: usize,
+    /// Season length (1 when non-seasonal).
+    pub m: usize,
+    /// A mean (no difference) or a drift (one difference) is estimated.
+    pub constant: bool,
+}
+
+impl Order {
+    /// Number of estimated coefficients (σ² excluded).
+    pub fn n_coef(&self) -> usize {
+        self.p + self.q + self.sp + self.sq + usize::from(self.constant)
+    }
+}
+
+impl fmt::Display for Order {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ARIMA({},{},{})", self.p, self.d, self.q)?;
+        if self.m > 1 {
+            write!(f, "({},{},{})[{}]", self.sp, self.sd, self.sq, self.m)?;
+        }
+        match (self.constant, self.d + self.sd) {
+            (false, _) => Ok(()),
+            (true, 0) => f.write_str(" with non-zero mean"),
+            (true, _) => f.write_str(" with drift"),
+        }
+    }
+}
+
+/// A fitted ARIMA model.
+#[derive(Debug, Clone)]
+pub struct ArimaFit {
+    /// The chosen orders.
+    pub order: Order,
+    /// Coefficients `[φ_1..φ_p, θ_1..θ_q, Φ_1..Φ_P, Θ_1..Θ_Q, (μ)]`, with
+    /// `w_t - μ = Σ φ_i (w_(t-i) - μ) + e_t + Σ θ_j e_(t-j)` (seasonal factors multiplied
+    /// in) for the differenced series `w`; `μ` is the mean of `w` (the drift per
+    /// differenced step).
+    pub coef: Vec<f64>,
+    /// Innovation variance (sum of squares over `n - d - mD - k + 1`, as statsforecast).
+    pub sigma2: f64,
+    /// Corrected Akaike information criterion of the exact likelihood.
+    pub aicc: f64,
+    /// One-step in-sample forecasts (`NaN` for the first `d + m·D` values).
+    pub fitted: Vec<f64>,
+    /// The history (needed to undo the differences).
+    y: Vec<f64>,
+    /// Kalman-filter state predicted for the step after the history.
+    next: Vec<f64>,
+}
+
+/// Models (in CSS AICc order) tried for the maximum-likelihood refit.
+const ML_ATTEMPTS: usize = 3;
+
+/// Orders the search may reach: statsforecast's defaults (5, 5, 2, 2), capped by a third
+/// of the series (in seasons for the seasonal ones) and by `m - 1` for seasonal data.
+fn limits(n: usize, m: usize) -> Limits {
+    let cap = |max: usize| if m > 1 { max.min(m - 1) } else { max };
+    let seasonal = |max: usize| if m > 1 { max.min(n / 3 / m) } else { 0 };
+    Limits {
+        p: cap(5.min(n / 3)),
+        q: cap(5.min(n / 3)),
+        sp: seasonal(2),
+        sq: seasonal(2),
+    }
+}
+
+/// Selects and fits an ARIMA model for `y` with season length `m`; `None` when the series
+/// is too short for any model.
+pub fn auto(y: &[f64], m: usize) -> Option<ArimaFit> {
+    let m = m.max(1);
+    let sd = if m > 1 { diff::seasonal_diffs(y, m) } else { 0 };
+    let dx = diff::difference(y, m, sd);
+    let d = diff::diffs(&dx, 2);
+    let w = diff::difference(&dx, 1, d);
+    if w.len() < 2 {
+        return None;
+    }
+    let base = Order {
+        p: 0,
+        d,
+        q: 0,
+        sp: 0,
+        sd,
+        sq: 0,
+        m,
+        constant: d + sd <= 1,
+    };
+    if diff::is_constant(&w) {
+        // A polynomial trend or a fixed pattern: nothing to estimate but the constant.
+        let order = Order {
+            constant: base.constant && w[0] != 0.0,
+            ..base
+        };
+        let coef = if order.constant { vec![w[0]] } else { vec![] };
+        return ArimaFit::new(y, &w, order, coef);
+    }
+    let ranked = search::stepwise(&w, base, limits(y.len(), m));
+    // Refit by exact maximum likelihood, best CSS model first, as statsforecast does
+    // after an approximate search; keep the CSS estimates if no refit is admissible.
+    let refit = ranked.iter().take(ML_ATTEMPTS).find_map(|c| {
+        let x = kalman::fit(&w, &c.order, &c.css.x)?;
+        css::admissible(&c.order, &x, search::ROOT_MARGIN)
+            .then(|| ArimaFit::new(y, &w, c.order, x))?
+    });
+    refit.or_else(|| {
+        let best = ranked.into_iter().next()?;
+        ArimaFit::new(y, &w, best.order, best.css.x)
+    })
+}
+
+impl ArimaFit {
+    /// Filters the history under the final coefficients; `None` if the filter fails.
+    fn new(y: &[f64], w: &[f64], order: Order, coef: Vec<f64>) -> Option<Self> {
+        let filtered = kalman::run(w, &order, &coef)?;
+        let (n, k) = (w.len() as f64, coef.len() as f64);
+        let npar = k + 1.0;
+        let aicc = filtered.neg2_loglik()
+            + 2.0 * npar
+            + if n - npar - 1.0 > 0.0 {
+                2.0 * npar * (npar + 1.0) / (n - npar - 1.0)
+            } else {
+                f64::INFINITY
+            };
+        let offset = y.len() - w.len();
+        let fitted = (0..y.len())
+            .map(|t| {
+                if t < offset {
+                    f64::NAN
+                } else {
+                    y[t] - filtered.innovations[t - offset]
+                }
+            })
+            .collect();
+        Some(Self {
+            order,
+            sigma2: filtered.sum_sq / (n - k).max(1.0),
+            aicc,
+            fitted,
+            coef,
+            y: y.to_vec(),
+            next: filtered.next,
+        })
+    }
+
+    fn mean_term(&self) -> f64 {
+        if self.order.constant {
+            self.coef[self.coef.len() - 1]
+        } else {
+            0.0
+        }
+    }
+
+    /// Point forecasts for `h` steps.
+    pub fn forecast(&self, h: usize) -> Vec<f64> {
+        let o = &self.order;
+        // The differencing stages, outermost first: y, then seasonal, then ordinary.
+        let mut stages = vec![(self.y.clone(), 0)];
+        for lag in std::iter::repeat_n(o.m, o.sd).chain(std::iter::repeat_n(1, o.d)) {
+            let next = diff::difference(&stages[stages.len() - 1].0, lag, 1);
+            stages.push((next, lag));
+        }
+        let mu = self.mean_term();
+        let mut future: Vec<f64> = kalman::forecast(o, &self.coef, &self.next, h)
+            .into_iter()
+            .map(|v| v + mu)
+            .collect();
+        for i in (1..stages.len()).rev() {
+            let lag = stages[i].1;
+            let mut prev = stages[i - 1].0.clone();
+            let len = prev.len();
+            for (j, v) in future.iter().enumerate() {
+                let back = prev[len + j - lag];
+                prev.push(v + back);
+            }
+            future = prev[len..].to_vec();
+        }
+        future
+    }
+
+    /// The ψ weights `ψ_0 = 1, ψ_1, …, ψ_(h-1)` of the model written as an infinite moving
+    /// average of innovations (differences included): the `h`-step error is
+    /// `Σ_j ψ_j ε_(h-j)`.
+    pub fn psi_weights(&self, h: usize) -> Vec<f64> {
+        let o = &self.order;
+        let (ar, ma) = css::expand(o, &self.coef);
+        // Full autoregressive polynomial of y: φ(B)Φ(B^m)(1 - B)^d (1 - B^m)^D.
+        let mut poly = vec![1.0];
+        let multiply = |poly: &[f64], lag: usize, c: f64| -> Vec<f64> {
+            let mut out = vec![0.0; poly.len() + lag];
+            for (i, &a) in poly.iter().enumerate() {
+                out[i] += a;
+                out[i + lag] -= c * a;
+            }
+            out
+        };
+        for lag in std::iter::repeat_n(o.m, o.sd).chain(std::iter::repeat_n(1, o.d)) {
+            poly = multiply(&poly, lag, 1.0);
+        }
+        let mut full = vec![0.0; poly.len() + ar.iter().map(|(k, _)| *k).max().unwrap_or(0)];
+        full[..poly.len()].copy_from_slice(&poly);
+        for &(k, c) in &ar {
+            for (i, &a) in poly.iter().enumerate() {
+                full[i + k] -= c * a;
+            }
+        }
+        let mut psi = vec![0.0; h];
+        for j in 0..h {
+            let own = if j == 0 {
+                1.0
+            } else {
+                ma.iter().find(|(k, _)| *k == j).map_or(0.0, |(_, c)| *c)
+            };
+            let carried: f64 = (1..=j.min(full.len() - 1))
+                .map(|k| -full[k] * psi[j - k])
+                .sum();
+            psi[j] = own + carried;
+        }
+        psi
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,200 @@
+//! The Hyndman-Khandakar stepwise search (R's `auto.arima`, statsforecast's
+//! `AutoARIMA`): four starting models, then moves of one or two orders at a time (and the
+//! constant switched on or off) while the AICc improves.
+
+use super::Order;
+use super::css::{self, Css};
+use std::f64::consts::PI;
+
+/// Largest orders the search may reach.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Limits {
+    pub p: usize,
+    pub q: usize,
+    pub sp: usize,
+    pub sq: usize,
+}
+
+/// Models fitted at most (statsforecast's `nmodels`).
+const MAX_MODELS: usize = 94;
+
+/// Smallest root modulus an accepted model may have (R's `auto.arima`).
+pub(super) const ROOT_MARGIN: f64 = 1.01;
+
+/// A model tried by the search.
+pub(super) struct Candidate {
+    pub order: Order,
+    pub css: Css,
+    pub aicc: f64,
+}
+
+/// The AICc of a CSS fit: the Gaussian likelihood of its innovations, with `σ²` counted
+/// as a parameter (as statsforecast's `myarima`).
+fn aicc(n: usize, order: &Order, css: &Css) -> f64 {
+    let (n, k) = (n as f64, (order.n_coef() + 1) as f64);
+    if css.sigma2 <= 0.0 || n - k - 1.0 <= 0.0 {
+        return f64::INFINITY;
+    }
+    let aic = n * ((2.0 * PI * css.sigma2).ln() + 1.0) + 2.0 * k;
+    aic + 2.0 * k * (k + 1.0) / (n - k - 1.0)
+}
+
+fn evaluate(w: &[f64], order: Order) -> Option<Candidate> {
+    let css = css::fit(w, &order)?;
+    let aicc = if css::admissible(&order, &css.x, ROOT_MARGIN) {
+        aicc(w.len(), &order, &css)
+    } else {
+        f64::INFINITY
+    };
+    Some(Candidate { order, css, aicc })
+}
+
+/// Moves from the current model, in statsforecast's order: seasonal orders first, then
+/// non-seasonal ones, then the constant. `(Δp, Δq, ΔP, ΔQ, flip constant)`.
+const MOVES: [(i8, i8, i8, i8, bool); 17] = [
+    (0, 0, -1, 0, false),
+    (0, 0, 0, -1, false),
+    (0, 0, 1, 0, false),
+    (0, 0, 0, 1, false),
+    (0, 0, -1, -1, false),
+    (0, 0, -1, 1, false),
+    (0, 0, 1, -1, false),
+    (0, 0, 1, 1, false),
+    (-1, 0, 0, 0, false),
+    (0, -1, 0, 0, false),
+    (1, 0, 0, 0, false),
+    (0, 1, 0, 0, false),
+    (-1, -1, 0, 0, false),
+    (-1, 1, 0, 0, false),
+    (1, -1, 0, 0, false),
+    (1, 1, 0, 0, false),
+    (0, 0, 0, 0, true),
+];
+
+fn shift(v: usize, by: i8, max: usize) -> Option<usize> {
+    let moved = v.checked_add_signed(by as isize)?;
+    (moved <= max).then_some(moved)
+}
+
+fn neighbour(
+    o: &Order,
+    mv: (i8, i8, i8, i8, bool),
+    lim: &Limits,
+    allow_constant: bool,
+) -> Option<Order> {
+    let (dp, dq, dsp, dsq, flip) = mv;
+    if flip && !allow_constant {
+        return None;
+    }
+    Some(Order {
+        p: shift(o.p, dp, lim.p)?,
+        q: shift(o.q, dq, lim.q)?,
+        sp: shift(o.sp, dsp, lim.sp)?,
+        sq: shift(o.sq, dsq, lim.sq)?,
+        constant: o.constant != flip,
+        ..*o
+    })
+}
+
+/// Runs the search on the differenced series `w`; `base` carries `d`, `D`, `m` and
+/// whether a constant is allowed. Returns the admissible models tried, smallest AICc
+/// first.
+pub(super) fn stepwise(w: &[f64], base: Order, lim: Limits) -> Vec<Candidate> {
+    let allow_constant = base.constant;
+    let small = w.len() < 10;
+    let with = |p: usize, q: usize, sp: usize, sq: usize, constant: bool| Order {
+        p,
+        q,
+        sp,
+        sq,
+        constant,
+        ..base
+    };
+    let start = with(
+        lim.p.min(if small { 1 } else { 2 }),
+        lim.q.min(if small { 1 } else { 2 }),
+        lim.sp.min(usize::from(!small)),
+        lim.sq.min(usize::from(!small)),
+        allow_constant,
+    );
+    let mut starts = vec![start, with(0, 0, 0, 0, allow_constant)];
+    if lim.p > 0 || lim.sp > 0 {
+        starts.push(with(
+            usize::from(lim.p > 0),
+            0,
+            usize::from(lim.sp > 0),
+            0,
+            allow_constant,
+        ));
+    }
+    if lim.q > 0 || lim.sq > 0 {
+        starts.push(with(
+            0,
+            usize::from(lim.q > 0),
+            0,
+            usize::from(lim.sq > 0),
+            allow_constant,
+        ));
+    }
+    if allow_constant {
+        starts.push(with(0, 0, 0, 0, false));
+    }
+    let mut search = Search {
+        w,
+        tried: Vec::new(),
+        fitted: Vec::new(),
+        best: f64::INFINITY,
+    };
+    let mut current = start;
+    for order in starts {
+        if !search.tried.contains(&order) && search.improves(order) {
+            current = order;
+        }
+    }
+    'search: while search.tried.len() < MAX_MODELS {
+        for mv in MOVES {
+            let Some(next) = neighbour(&current, mv, &lim, allow_constant) else {
+                continue;
+            };
+            if search.tried.contains(&next) {
+                continue;
+            }
+            if search.improves(next) {
+                current = next;
+                continue 'search;
+            }
+            if search.tried.len() >= MAX_MODELS {
+                break 'search;
+            }
+        }
+        break;
+    }
+    let mut ranked = search.fitted;
+    ranked.retain(|c| c.aicc.is_finite());
+    ranked.sort_by(|a, b| a.aicc.total_cmp(&b.aicc));
+    ranked
+}
+
+/// The models tried so far.
+struct Search<'a> {
+    w: &'a [f64],
+    tried: Vec<Order>,
+    fitted: Vec<Candidate>,
+    best: f64,
+}
+
+impl Search<'_> {
+    /// Fits `order`; whether it beats every model so far.
+    fn improves(&mut self, order: Order) -> bool {
+        self.tried.push(order);
+        let Some(c) = evaluate(self.w, order) else {
+            return false;
+        };
+        let better = c.aicc < self.best;
+        if better {
+            self.best = c.aicc;
+        }
+        self.fitted.push(c);
+        better
+    }
+}
