@@ -353,4 +353,22 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn arima_origin_forecasts_replay_the_fit() {
+        let y: Vec<f64> = (0..60)
+            .map(|t| 20.0 + 0.5 * t as f64 + [3.0, -1.0, 2.0, -4.0, 0.5][t % 5])
+            .collect();
+        let fit = crate::arima::auto(&y, 1).expect("fits");
+        let origins = [20, 45, 60];
+        let paths = fit.forecasts_from(&origins, 4);
+        // The first step from origin t is the in-sample one-step forecast of y[t].
+        for (&o, path) in origins[..2].iter().zip(&paths) {
+            assert!(
+                (path[0] - fit.fitted[o]).abs() < 1e-6,
+                "origin {o}: {path:?}"
+            );
+        }
+        assert_eq!(paths[2], fit.forecast(4));
+    }
 }

@@ -22,7 +22,8 @@ pub enum Method {
     Theta,
     /// ARIMA chosen by a stepwise AICc search (AutoARIMA).
     Arima,
-    /// Combination of ETS, AutoTheta and DOTM.
+    /// Combination of ETS, AutoTheta, DOTM and AutoARIMA, weighted by their in-sample
+    /// validation errors.
     Ensemble,
     /// Croston, α = 0.1.
     Croston,
@@ -228,8 +229,8 @@ fn theta_forecast(y: &[f64], m: usize, h: usize) -> Option<Forecast> {
     theta::auto(y, m, &THETA_VARIANTS).map(|fit| from_theta(y, &fit, h))
 }
 
-/// The ensemble: each member with its validation track, combined by
-/// [`combine::combine`]. A member is one line here.
+/// The ensemble: ETS, AutoTheta's choice, DOTM and AutoARIMA, each with its validation
+/// track, combined by [`combine::combine`]. A member is one `extend` here.
 fn ensemble(y: &[f64], m: usize, h: usize, how: Combine) -> Option<Forecast> {
     let validation = Validation::of(y.len(), h);
     let v = validation.as_ref();
@@ -239,6 +240,10 @@ fn ensemble(y: &[f64], m: usize, h: usize, how: Combine) -> Option<Forecast> {
         forecast: from_ets(y, fit, h),
     }));
     members.extend(theta_members(y, m, h, v));
+    members.extend(arima::auto(y, m).map(|fit| Member {
+        track: track(v, |o, s| fit.forecasts_from(o, s)),
+        forecast: from_arima(y, fit, h),
+    }));
     combine::combine(y, v, members, how)
 }
 

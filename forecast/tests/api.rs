@@ -119,7 +119,7 @@ fn lead_time_quantiles_grow_with_lead_time_and_level() {
 }
 
 #[test]
-fn ensemble_weighs_screened_ets_autotheta_and_dotm() {
+fn ensemble_weighs_screened_ets_autotheta_dotm_and_arima() {
     use scf_forecast::ets::{self, Candidates, Screening};
     use scf_forecast::theta::{self, Variant};
     let y = seasonal();
@@ -136,6 +136,9 @@ fn ensemble_weighs_screened_ets_autotheta_and_dotm() {
         theta::auto(&y, 12, &all).expect("Theta fits").forecast(6),
         theta::auto(&y, 12, &[Variant::Dotm])
             .expect("DOTM fits")
+            .forecast(6),
+        scf_forecast::arima::auto(&y, 12)
+            .expect("ARIMA fits")
             .forecast(6),
     ];
     for (combine, label) in [(Combine::Mean, "mean"), (Combine::Median, "median")] {
@@ -157,7 +160,7 @@ fn ensemble_weighs_screened_ets_autotheta_and_dotm() {
             .map(|m| m.trim_end_matches(')').rsplit(' ').next().expect("weight"))
             .map(|w| w.parse().expect("a number"))
             .collect();
-        assert_eq!(weights.len(), 3, "{}", f.model);
+        assert_eq!(weights.len(), 4, "{}", f.model);
         assert!(
             (weights.iter().sum::<f64>() - 1.0).abs() < 0.02,
             "{weights:?}"
