@@ -66,7 +66,7 @@
 //!    (a filter pass from the fitted initial state to `t`, no refit, so the check costs
 //!    little).
 //! 2. **Weights.** A member's score is the mean absolute error of those forecasts; its
-//!    weight is proportional to `1 / score²`. The point forecast, the fitted values and
+//!    weight is proportional to `1 / score`. The point forecast, the fitted values and
 //!    each quantile are the weighted mean (or median) of the members'. Series shorter
 //!    than five points get equal weights.
 //! 3. **Interval calibration.** The members' intervals are combined quantile by quantile

@@ -273,8 +273,8 @@ fn every_method_gives_finite_forecasts_on_awkward_series() {
 
 /// Coverage of the `auto` intervals on 60 simulated local-linear-trend series (level and
 /// slope both wander, as in yearly data), 8 steps ahead of 40 observations. The members'
-/// own intervals cover 61.7 % and 78.8 % here; the widening by the validation errors
-/// brings that to 64.4 % and 82.5 %. Like M3 yearly, this stays short of nominal: the
+/// own intervals cover 62.9 % and 77.7 % here; the widening by the validation errors
+/// brings that to 66.0 % and 81.0 %. Like M3 yearly, this stays short of nominal: the
 /// bounds catch a calibration that is dropped or that overshoots.
 #[test]
 fn auto_intervals_cover_simulated_trending_series_near_nominal() {
@@ -305,6 +305,6 @@ fn auto_intervals_cover_simulated_trending_series_near_nominal() {
         total += h;
     }
     let coverage = inside.map(|c| 100.0 * c as f64 / total as f64);
-    assert!((63.5..=86.0).contains(&coverage[0]), "80 %: {coverage:?}");
-    assert!((81.0..=98.0).contains(&coverage[1]), "95 %: {coverage:?}");
+    assert!((64.5..=86.0).contains(&coverage[0]), "80 %: {coverage:?}");
+    assert!((79.5..=98.0).contains(&coverage[1]), "95 %: {coverage:?}");
 }
