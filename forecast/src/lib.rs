@@ -78,8 +78,8 @@
 //!    factor only widens. It is computed on the first interval request.
 //!
 //! Coverage of the 80 % / 95 % intervals then lands within 3 points of nominal on M3
-//! monthly (82.2 / 94.5) but stays short on yearly and quarterly data (M3 yearly
-//! 71.9 / 84.9), where statsforecast's AutoETS is short too (70.5 / 83.6); MSIS is below
+//! monthly (82.8 / 94.9) but stays short on yearly and quarterly data (M3 yearly
+//! 72.7 / 86.1), where statsforecast's AutoETS is short too (70.5 / 83.6); MSIS is below
 //! AutoETS's on every M1/M3 set but M3 other.
 //!
 //! # Modules
