@@ -43,10 +43,11 @@
 //!   `D`, KPSS for `d`, AICc). Candidates are estimated by conditional sum of squares,
 //!   the chosen one refitted by exact maximum likelihood (Kalman filter), both with
 //!   Levenberg-Marquardt ([`arima`]); intervals from the ψ weights.
-//! - [`Method::Ensemble`]: the mean (or median, [`Combine`]) of ETS, AutoTheta's choice
-//!   and DOTM (the dynamic optimised Theta, best single variant on M3). Its ETS uses a
-//!   screened search ([`ets::Screening`]): every model gets a short optimisation and only
-//!   the three best by AICc the full one, for a quarter of the CPU.
+//! - [`Method::Ensemble`]: a weighted mean (or weighted median, [`Combine`]) of ETS,
+//!   AutoTheta's choice, DOTM (the dynamic optimised Theta, best single variant on M3)
+//!   and AutoARIMA. Its ETS uses a screened search ([`ets::Screening`]): every model gets
+//!   a short optimisation and only the three best by AICc the full one, for a quarter of
+//!   the CPU. See "Combination rule" below.
 //! - Intermittent demand: [`Method::Croston`], [`Method::CrostonOptimized`],
 //!   [`Method::Sba`], [`Method::Tsb`], [`Method::Adida`], [`Method::Imapa`], and
 //!   [`Method::Intermittent`], which picks by the Syntetos-Boylan ADI/CV² class: smooth
@@ -56,7 +57,32 @@
 //!   inter-demand interval of 1.32 or more) to [`Method::Intermittent`] and the rest to
 //!   [`Method::Ensemble`].
 //!
-//! Measured against statsforecast in `bench/forecast/` (M3 monthly and car parts).
+//! Measured against statsforecast in `bench/forecast/` (M3 and M1 at every frequency, and
+//! car parts).
+//!
+//! # Combination rule and intervals
+//! The ensemble weighs its members by in-sample evidence only, the same rule for every
+//! series:
+//! 1. **Validation stretch.** The last `v = min(h, n / 5)` observations. From each origin
+//!    `t` in it, each member forecasts the rest of the stretch with its fitted parameters
+//!    (a filter pass from the fitted initial state to `t`, no refit, so the check costs
+//!    little).
+//! 2. **Weights.** A member's score is the mean absolute error of those forecasts; its
+//!    weight is proportional to `1 / score`. The point forecast, the fitted values and
+//!    each quantile are the weighted mean (or median) of the members'. Series shorter
+//!    than five points get equal weights.
+//! 3. **Interval calibration.** The members' intervals are combined quantile by quantile
+//!    with the same weights. The combined validation errors at step `j`, divided by the
+//!    spread the combination's 90 % quantile implies at `j`, have a root mean square
+//!    `r_j`; the distance of every quantile from the mean at horizon `j` is multiplied by
+//!    `max(1, r_1, …, r_j)` (the last validated factor beyond `v`). Because the
+//!    parameters were fitted on the stretch, those errors understate real ones, so the
+//!    factor only widens. It is computed on the first interval request.
+//!
+//! Coverage of the 80 % / 95 % intervals then lands within 3 points of nominal on M3
+//! monthly (82.8 / 94.9) but stays short on yearly and quarterly data (M3 yearly
+//! 72.7 / 86.1), where statsforecast's AutoETS is short too (70.5 / 83.6); MSIS is below
+//! AutoETS's on every M1/M3 set but M3 other.
 //!
 //! # Modules
 //! [`ets`], [`theta`], [`arima`] and [`intermittent`] are the models; [`batch`] reads and writes the
@@ -64,6 +90,7 @@
 
 pub mod arima;
 pub mod batch;
+mod combine;
 pub mod decompose;
 pub mod ets;
 pub mod intermittent;

@@ -2,12 +2,14 @@
 //! method's fit becomes a [`Forecast`].
 
 use crate::arima::{self, ArimaFit};
+use crate::combine::{self, Member, Validation};
 use crate::ets::{self, Candidates, EtsFit, Screening};
 use crate::intermittent::{self, Pattern};
 use crate::predictive::{Combine, Forecast, Predictive};
 use crate::theta::{self, ThetaFit, Variant};
 use std::fmt;
 use std::str::FromStr;
+use std::sync::OnceLock;
 
 /// Which forecasting method to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -20,7 +22,8 @@ pub enum Method {
     Theta,
     /// ARIMA chosen by a stepwise AICc search (AutoARIMA).
     Arima,
-    /// Combination of ETS, AutoTheta and DOTM.
+    /// Combination of ETS, AutoTheta, DOTM and AutoARIMA, weighted by their in-sample
+    /// validation errors.
     Ensemble,
     /// Croston, α = 0.1.
     Croston,
@@ -157,11 +160,7 @@ pub fn forecast(series: &[f64], spec: &Spec) -> Result<Forecast, ForecastError> 
         Method::Ets => ets_forecast(series, m, h, Candidates::default()),
         Method::Theta => theta_forecast(series, m, h),
         Method::Arima => arima_forecast(series, m, h),
-        Method::Ensemble => {
-            let mut members = vec![ets_forecast(series, m, h, FAST_ETS)];
-            members.extend(theta_members(series, m, h));
-            ensemble(series, members, spec.combine)
-        }
+        Method::Ensemble => ensemble(series, m, h, spec.combine),
         flat => flat_forecast(series, flat, m, h),
     };
     Ok(forecast.unwrap_or_else(|| fallback(series, h)))
@@ -189,7 +188,7 @@ fn from_ets(y: &[f64], fit: EtsFit, h: usize) -> Forecast {
             scale: vec![1.0; h],
         }
     } else {
-        Predictive::Simulated(Box::new(fit.clone()))
+        Predictive::Simulated(Box::new(fit.clone()), OnceLock::new())
     };
     Forecast {
         model: fit.spec.to_string(),
@@ -230,10 +229,36 @@ fn theta_forecast(y: &[f64], m: usize, h: usize) -> Option<Forecast> {
     theta::auto(y, m, &THETA_VARIANTS).map(|fit| from_theta(y, &fit, h))
 }
 
+/// The ensemble: ETS, AutoTheta's choice, DOTM and AutoARIMA, each with its validation
+/// track, combined by [`combine::combine`]. A member is one `extend` here.
+fn ensemble(y: &[f64], m: usize, h: usize, how: Combine) -> Option<Forecast> {
+    let validation = Validation::of(y.len(), h);
+    let v = validation.as_ref();
+    let mut members: Vec<Member> = Vec::new();
+    members.extend(ets::auto(y, m, FAST_ETS).map(|fit| Member {
+        track: track(v, |o, s| fit.forecasts_from(y, o, s)),
+        forecast: from_ets(y, fit, h),
+    }));
+    members.extend(theta_members(y, m, h, v));
+    members.extend(arima::auto(y, m).map(|fit| Member {
+        track: track(v, |o, s| fit.forecasts_from(o, s)),
+        forecast: from_arima(y, fit, h),
+    }));
+    combine::combine(y, v, members, how)
+}
+
+/// A member's validation forecasts, empty without validation.
+fn track(
+    v: Option<&Validation>,
+    forecasts_from: impl FnOnce(&[usize], usize) -> Vec<Vec<f64>>,
+) -> Vec<Vec<f64>> {
+    v.map_or_else(Vec::new, |v| forecasts_from(&v.origins, v.steps))
+}
+
 /// AutoTheta's choice and DOTM, the best single Theta variant on M3 (Fiorucci et al.
 /// 2016), from one fit of the four variants. Both join the ensemble: DOTM counts twice
 /// when AutoTheta picks it.
-fn theta_members(y: &[f64], m: usize, h: usize) -> Vec<Option<Forecast>> {
+fn theta_members(y: &[f64], m: usize, h: usize, v: Option<&Validation>) -> Vec<Member> {
     let Some(fits) = theta::fit_each(y, m, &THETA_VARIANTS) else {
         return vec![];
     };
@@ -241,7 +266,11 @@ fn theta_members(y: &[f64], m: usize, h: usize) -> Vec<Option<Forecast>> {
     let dotm = fits.iter().find(|f| f.variant == Variant::Dotm);
     [best, dotm]
         .into_iter()
-        .map(|fit| fit.map(|f| from_theta(y, f, h)))
+        .flatten()
+        .map(|fit| Member {
+            track: track(v, |o, s| fit.forecasts_from(y, o, s)),
+            forecast: from_theta(y, fit, h),
+        })
         .collect()
 }
 
@@ -260,38 +289,6 @@ fn from_theta(y: &[f64], fit: &ThetaFit, h: usize) -> Forecast {
         fitted: fit.fitted.clone(),
         nonnegative: nonnegative(y),
     }
-}
-
-/// Combines member forecasts point by point; missing members are skipped.
-fn ensemble(y: &[f64], members: Vec<Option<Forecast>>, how: Combine) -> Option<Forecast> {
-    let members: Vec<Forecast> = members.into_iter().flatten().collect();
-    if members.len() < 2 {
-        return members.into_iter().next();
-    }
-    let combine_at = |pick: &dyn Fn(&Forecast) -> f64| {
-        let values: Vec<f64> = members.iter().map(pick).filter(|v| v.is_finite()).collect();
-        if values.is_empty() {
-            f64::NAN
-        } else {
-            how.apply(values)
-        }
-    };
-    let h = members[0].horizon();
-    let mean: Vec<f64> = (0..h).map(|k| combine_at(&|f| f.mean[k])).collect();
-    let fitted: Vec<f64> = (0..y.len()).map(|t| combine_at(&|f| f.fitted[t])).collect();
-    let names: Vec<&str> = members.iter().map(|f| f.model.as_str()).collect();
-    let label = match how {
-        Combine::Mean => "mean",
-        Combine::Median => "median",
-    };
-    Some(Forecast {
-        model: format!("Ensemble({label}: {})", names.join(", ")),
-        mean,
-        residuals: residuals(y, &fitted),
-        fitted,
-        nonnegative: nonnegative(y),
-        predictive: Predictive::Combined(members, how),
-    })
 }
 
 /// The flat method an ADI/CV² class calls for: frequent demand is smoothed directly

@@ -1,8 +1,10 @@
 //! The result of a forecast — mean path, in-sample fit, and the predictive distribution
 //! behind the intervals and the lead-time quantiles the inventory agent needs.
 
-use crate::ets::EtsFit;
+use crate::combine::Widening;
+use crate::ets::{EtsFit, Simulation};
 use crate::normal;
+use std::sync::OnceLock;
 
 /// Sample paths drawn for models whose errors do not add up linearly.
 const SIMULATED_PATHS: usize = 4_000;
@@ -17,18 +19,32 @@ pub enum Combine {
 }
 
 impl Combine {
-    /// Combines one value per member.
-    pub fn apply(self, mut values: Vec<f64>) -> f64 {
+    /// Combines one value per member, each with a weight (weights need not sum to 1).
+    /// The weighted median averages the two middle values when the cumulative weight
+    /// reaches exactly half, so equal weights give the ordinary median.
+    pub fn apply(self, values: &[f64], weights: &[f64]) -> f64 {
+        let total: f64 = weights.iter().sum();
         match self {
-            Combine::Mean => values.iter().sum::<f64>() / values.len() as f64,
+            Combine::Mean => values.iter().zip(weights).map(|(v, w)| v * w).sum::<f64>() / total,
             Combine::Median => {
-                values.sort_by(f64::total_cmp);
-                let n = values.len();
-                if n % 2 == 1 {
-                    values[n / 2]
-                } else {
-                    (values[n / 2 - 1] + values[n / 2]) / 2.0
+                let mut pairs: Vec<(f64, f64)> = values
+                    .iter()
+                    .copied()
+                    .zip(weights.iter().copied())
+                    .collect();
+                pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+                let half = total / 2.0;
+                let mut acc = 0.0;
+                for (k, &(v, w)) in pairs.iter().enumerate() {
+                    acc += w;
+                    if (acc - half).abs() <= 1e-12 * total {
+                        return pairs.get(k + 1).map_or(v, |next| (v + next.0) / 2.0);
+                    }
+                    if acc > half {
+                        return v;
+                    }
                 }
+                pairs.last().map_or(f64::NAN, |p| p.0)
             }
         }
     }
@@ -44,10 +60,18 @@ pub(crate) enum Predictive {
         weights: Vec<f64>,
         scale: Vec<f64>,
     },
-    /// Simulated from a fitted ETS model with multiplicative parts.
-    Simulated(Box<EtsFit>),
-    /// Quantiles combined member by member (Vincentisation).
-    Combined(Vec<Forecast>, Combine),
+    /// Simulated from a fitted ETS model with multiplicative parts. The paths over the
+    /// whole horizon are drawn once, on the first quantile asked for.
+    Simulated(Box<EtsFit>, OnceLock<Simulation>),
+    /// Quantiles combined member by member with the members' weights (Vincentisation),
+    /// their distance from the combined mean then multiplied by the widening factor of
+    /// each horizon.
+    Combined {
+        members: Vec<Forecast>,
+        weights: Vec<f64>,
+        how: Combine,
+        widening: Widening,
+    },
 }
 
 /// A point forecast with its uncertainty, as returned by [`crate::forecast`].
@@ -74,7 +98,12 @@ impl Forecast {
 
     /// The `q`-quantile (0 < q < 1) of each horizon.
     pub fn quantiles(&self, q: f64) -> Vec<f64> {
-        let raw = match &self.predictive {
+        self.floor(self.raw_quantiles(q))
+    }
+
+    /// [`Forecast::quantiles`] before the floor at zero.
+    pub(crate) fn raw_quantiles(&self, q: f64) -> Vec<f64> {
+        match &self.predictive {
             Predictive::Linear {
                 sigma2,
                 weights,
@@ -89,17 +118,26 @@ impl Forecast {
                     })
                     .collect()
             }
-            Predictive::Simulated(fit) => {
-                fit.simulate(self.horizon(), SIMULATED_PATHS).quantiles(q)
-            }
-            Predictive::Combined(members, how) => {
+            Predictive::Simulated(fit, paths) => paths
+                .get_or_init(|| fit.simulate(self.horizon(), SIMULATED_PATHS))
+                .quantiles(q),
+            Predictive::Combined {
+                members,
+                weights,
+                how,
+                widening,
+            } => {
+                let widen = widening.factors(members, weights, *how);
                 let per_member: Vec<Vec<f64>> = members.iter().map(|m| m.quantiles(q)).collect();
                 (0..self.horizon())
-                    .map(|h| how.apply(per_member.iter().map(|v| v[h]).collect()))
+                    .map(|h| {
+                        let values: Vec<f64> = per_member.iter().map(|v| v[h]).collect();
+                        let q = how.apply(&values, weights);
+                        self.mean[h] + widen[h] * (q - self.mean[h])
+                    })
                     .collect()
             }
-        };
-        self.floor(raw)
+        }
     }
 
     /// The central prediction interval at `level` percent: (lower, upper) per horizon.
@@ -158,13 +196,22 @@ pub fn lead_time_quantile(forecast: &Forecast, lead_time: usize, q: f64) -> f64 
                 * sigma2;
             forecast.mean[..l].iter().sum::<f64>() + normal::quantile(q) * variance.sqrt()
         }
-        Predictive::Simulated(fit) => fit.simulate(l, SIMULATED_PATHS).sum_quantile(l, q),
-        Predictive::Combined(members, how) => how.apply(
-            members
+        Predictive::Simulated(fit, _) => fit.simulate(l, SIMULATED_PATHS).sum_quantile(l, q),
+        Predictive::Combined {
+            members,
+            weights,
+            how,
+            widening,
+        } => {
+            let widen = widening.factors(members, weights, *how);
+            let values: Vec<f64> = members
                 .iter()
                 .map(|m| lead_time_quantile(m, l, q))
-                .collect(),
-        ),
+                .collect();
+            let total: f64 = forecast.mean[..l].iter().sum();
+            // The lead-time sum spreads like its longest step.
+            total + widen[l - 1] * (how.apply(&values, weights) - total)
+        }
     };
     if forecast.nonnegative {
         value.max(0.0)
@@ -230,10 +277,22 @@ mod tests {
             .map(|m| lead_time_quantile(m, 2, 0.9))
             .collect();
         let f = Forecast {
-            predictive: Predictive::Combined(members, Combine::Mean),
+            predictive: Predictive::Combined {
+                members,
+                weights: vec![0.5, 0.5],
+                how: Combine::Mean,
+                widening: Widening::default(),
+            },
             ..ses_like(0.1, 1.0, 3)
         };
         assert!((lead_time_quantile(&f, 2, 0.9) - (qs[0] + qs[1]) / 2.0).abs() < 1e-12);
-        assert_eq!(Combine::Median.apply(vec![3.0, 1.0, 2.0]), 2.0);
+        let equal = [1.0; 3];
+        assert_eq!(Combine::Median.apply(&[3.0, 1.0, 2.0], &equal), 2.0);
+        assert_eq!(Combine::Median.apply(&[3.0, 1.0], &equal[..2]), 2.0);
+        assert_eq!(
+            Combine::Median.apply(&[3.0, 1.0, 2.0], &[0.6, 0.2, 0.2]),
+            3.0
+        );
+        assert_eq!(Combine::Mean.apply(&[3.0, 1.0], &[3.0, 1.0]), 2.5);
     }
 }

@@ -98,6 +98,18 @@ struct Run {
 }
 
 fn run(y: &[f64], variant: Variant, level0: f64, alpha: f64, theta: f64) -> Run {
+    run_visiting(y, variant, level0, alpha, theta, |_, _| ())
+}
+
+/// [`run`], calling `visit(t, state)` with the state after observing `y[..t]`.
+fn run_visiting(
+    y: &[f64],
+    variant: Variant,
+    level0: f64,
+    alpha: f64,
+    theta: f64,
+    mut visit: impl FnMut(usize, &State),
+) -> Run {
     let n = y.len();
     let mut state = if variant.dynamic() {
         State {
@@ -123,9 +135,11 @@ fn run(y: &[f64], variant: Variant, level0: f64, alpha: f64, theta: f64) -> Run 
     state.level = alpha * y[0] + (1.0 - alpha) * level0;
     let mut errors = Vec::with_capacity(n);
     errors.push(y[0] - mu0);
+    visit(1, &state);
     for (i, &obs) in y.iter().enumerate().skip(1) {
         errors.push(obs - state.predict(i, alpha, theta));
         state.update(i, alpha, obs, variant.dynamic());
+        visit(i + 1, &state);
     }
     Run {
         errors,
@@ -176,12 +190,16 @@ fn deseasonalise(y: &[f64], m: usize) -> Option<(Vec<f64>, Kind, Vec<f64>)> {
     let adjusted = y
         .iter()
         .enumerate()
-        .map(|(t, v)| match kind {
-            Kind::Additive => v - idx[t % m],
-            Kind::Multiplicative => v / idx[t % m],
-        })
+        .map(|(t, &v)| deseason(kind, v, idx[t % m]))
         .collect();
     Some((adjusted, kind, idx))
+}
+
+fn deseason(kind: Kind, v: f64, s: f64) -> f64 {
+    match kind {
+        Kind::Additive => v - s,
+        Kind::Multiplicative => v / s,
+    }
 }
 
 fn reseason(kind: Kind, v: f64, s: f64) -> f64 {
@@ -252,15 +270,64 @@ fn sample_sd(v: &[f64]) -> f64 {
 impl ThetaFit {
     /// Point forecasts for `h` steps, reseasonalised.
     pub fn forecast(&self, h: usize) -> Vec<f64> {
-        let mut state = self.last;
+        self.path(self.last, self.n, h)
+    }
+
+    /// The `h`-step forecasts from each origin `t` of `origins` (ascending, from 1 to
+    /// `y.len()`), made after observing `y[..t]` with the fitted parameters and seasonal
+    /// indices: the in-sample track record a combination weighs this model by.
+    pub fn forecasts_from(&self, y: &[f64], origins: &[usize], h: usize) -> Vec<Vec<f64>> {
+        let series: Vec<f64> = match &self.seasonal {
+            Some((kind, _)) => y
+                .iter()
+                .enumerate()
+                .map(|(t, &v)| deseason(*kind, v, self.index_at(t)))
+                .collect(),
+            None => y.to_vec(),
+        };
+        let mut states = Vec::with_capacity(origins.len());
+        let mut next = origins.iter().peekable();
+        let visit = |t: usize, state: &State| {
+            while next.next_if(|&&o| o == t).is_some() {
+                states.push((t, *state));
+            }
+        };
+        run_visiting(
+            &series,
+            self.variant,
+            self.initial_level,
+            self.alpha,
+            self.theta,
+            visit,
+        );
+        states
+            .into_iter()
+            .map(|(t, state)| self.path(state, t, h))
+            .collect()
+    }
+
+    /// `h` forecasts from `state`, the state after `t` observations, reseasonalised.
+    fn path(&self, mut state: State, t: usize, h: usize) -> Vec<f64> {
         (0..h)
             .map(|j| {
-                let i = self.n + j;
+                let i = t + j;
                 let f = state.predict(i, self.alpha, self.theta);
                 state.update(i, self.alpha, f, self.variant.dynamic());
-                self.reseason(j, f)
+                match &self.seasonal {
+                    Some((kind, _)) => reseason(*kind, f, self.index_at(i)),
+                    None => f,
+                }
             })
             .collect()
+    }
+
+    /// The seasonal index of period `t` (0-based from the first observation).
+    fn index_at(&self, t: usize) -> f64 {
+        match &self.seasonal {
+            // The stored indices start at period n.
+            Some((_, s)) => s[(t % s.len() + s.len() - self.n % s.len()) % s.len()],
+            None => 1.0,
+        }
     }
 
     /// The seasonal factor (1 when additive or non-seasonal) applied to step `j`.
@@ -268,13 +335,6 @@ impl ThetaFit {
         match &self.seasonal {
             Some((Kind::Multiplicative, s)) => s[j % s.len()],
             _ => 1.0,
-        }
-    }
-
-    fn reseason(&self, j: usize, v: f64) -> f64 {
-        match &self.seasonal {
-            Some((kind, s)) => reseason(*kind, v, s[j % s.len()]),
-            None => v,
         }
     }
 }
@@ -293,6 +353,28 @@ mod tests {
             (f[1] - f[0] - 1.0).abs() < 0.2,
             "slope of the theta line is b/2: {f:?}"
         );
+    }
+
+    #[test]
+    fn forecasts_from_an_origin_replay_the_fit() {
+        let pattern = [1.3, 0.8, 0.9, 1.0];
+        let y: Vec<f64> = (0..41)
+            .map(|t| (100.0 + t as f64 + ((t * 7) % 5) as f64) * pattern[t % 4])
+            .collect();
+        for variant in [Variant::Otm, Variant::Dotm] {
+            let fit = auto(&y, 4, &[variant]).expect("fits");
+            assert!(fit.seasonal.is_some());
+            let origins = [10, 29, 41];
+            let paths = fit.forecasts_from(&y, &origins, 5);
+            // The first step from origin t is the in-sample one-step forecast of y[t].
+            for (&o, path) in origins[..2].iter().zip(&paths) {
+                assert!(
+                    (path[0] - fit.fitted[o]).abs() < 1e-9,
+                    "{variant:?} origin {o}"
+                );
+            }
+            assert_eq!(paths[2], fit.forecast(5), "{variant:?}");
+        }
     }
 
     #[test]

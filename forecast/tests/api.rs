@@ -119,7 +119,7 @@ fn lead_time_quantiles_grow_with_lead_time_and_level() {
 }
 
 #[test]
-fn ensemble_combines_screened_ets_autotheta_and_dotm() {
+fn ensemble_weighs_screened_ets_autotheta_dotm_and_arima() {
     use scf_forecast::ets::{self, Candidates, Screening};
     use scf_forecast::theta::{self, Variant};
     let y = seasonal();
@@ -137,6 +137,9 @@ fn ensemble_combines_screened_ets_autotheta_and_dotm() {
         theta::auto(&y, 12, &[Variant::Dotm])
             .expect("DOTM fits")
             .forecast(6),
+        scf_forecast::arima::auto(&y, 12)
+            .expect("ARIMA fits")
+            .forecast(6),
     ];
     for (combine, label) in [(Combine::Mean, "mean"), (Combine::Median, "median")] {
         let spec = Spec {
@@ -150,10 +153,22 @@ fn ensemble_combines_screened_ets_autotheta_and_dotm() {
             "{}",
             f.model
         );
+        // The weights are printed in the name, two decimals each.
+        let weights: Vec<f64> = f
+            .model
+            .split(", ")
+            .map(|m| m.trim_end_matches(')').rsplit(' ').next().expect("weight"))
+            .map(|w| w.parse().expect("a number"))
+            .collect();
+        assert_eq!(weights.len(), 4, "{}", f.model);
+        assert!(
+            (weights.iter().sum::<f64>() - 1.0).abs() < 0.02,
+            "{weights:?}"
+        );
         for h in 0..6 {
-            let want = combine.apply(members.iter().map(|m| m[h]).collect());
+            let want = combine.apply(&members.iter().map(|m| m[h]).collect::<Vec<_>>(), &weights);
             assert!(
-                (f.mean[h] - want).abs() < 1e-9,
+                (f.mean[h] - want).abs() < 0.01 * want.abs(),
                 "{label} h={h}: {} vs {want}",
                 f.mean[h]
             );
@@ -254,4 +269,42 @@ fn every_method_gives_finite_forecasts_on_awkward_series() {
             }
         }
     }
+}
+
+/// Coverage of the `auto` intervals on 60 simulated local-linear-trend series (level and
+/// slope both wander, as in yearly data), 8 steps ahead of 40 observations. The members'
+/// own intervals cover 62.9 % and 77.7 % here; the widening by the validation errors
+/// brings that to 66.0 % and 81.0 %. Like M3 yearly, this stays short of nominal: the
+/// bounds catch a calibration that is dropped or that overshoots.
+#[test]
+fn auto_intervals_cover_simulated_trending_series_near_nominal() {
+    use rand_chacha::ChaCha8Rng;
+    use rand_chacha::rand_core::SeedableRng;
+    use rand_distr::{Distribution, StandardNormal};
+    let mut rng = ChaCha8Rng::seed_from_u64(19);
+    let mut draw = || <StandardNormal as Distribution<f64>>::sample(&StandardNormal, &mut rng);
+    let (n, h) = (40, 8);
+    let mut inside = [0usize; 2];
+    let mut total = 0usize;
+    for _ in 0..60 {
+        let (mut level, mut slope) = (100.0, 1.0);
+        let y: Vec<f64> = (0..n + h)
+            .map(|_| {
+                slope += 0.3 * draw();
+                level += slope + draw();
+                level + 2.0 * draw()
+            })
+            .collect();
+        let f = forecast(&y[..n], &Spec::new(h, 1)).expect("forecasts");
+        for (k, level) in [80.0, 95.0].into_iter().enumerate() {
+            let (lo, hi) = f.interval(level);
+            inside[k] += (0..h)
+                .filter(|&j| lo[j] <= y[n + j] && y[n + j] <= hi[j])
+                .count();
+        }
+        total += h;
+    }
+    let coverage = inside.map(|c| 100.0 * c as f64 / total as f64);
+    assert!((64.5..=86.0).contains(&coverage[0]), "80 %: {coverage:?}");
+    assert!((79.5..=98.0).contains(&coverage[1]), "95 %: {coverage:?}");
 }

@@ -213,15 +213,40 @@ impl ArimaFit {
 
     /// Point forecasts for `h` steps.
     pub fn forecast(&self, h: usize) -> Vec<f64> {
+        self.path(&self.y, &self.next, h)
+    }
+
+    /// The `h`-step forecasts from each origin `t` of `origins`, made after observing
+    /// `y[..t]` with the fitted coefficients (one filter pass per origin): the in-sample
+    /// track record a combination weighs this model by. `NaN`s where the differenced
+    /// history is empty or the filter fails.
+    pub fn forecasts_from(&self, origins: &[usize], h: usize) -> Vec<Vec<f64>> {
+        let o = &self.order;
+        origins
+            .iter()
+            .map(|&t| {
+                let past = &self.y[..t];
+                let w = diff::difference(&diff::difference(past, o.m, o.sd), 1, o.d);
+                (!w.is_empty())
+                    .then(|| kalman::run(&w, o, &self.coef))
+                    .flatten()
+                    .map_or_else(|| vec![f64::NAN; h], |f| self.path(past, &f.next, h))
+            })
+            .collect()
+    }
+
+    /// `h` forecasts after the history `y`, from the filter state `next` of its
+    /// differenced series.
+    fn path(&self, y: &[f64], next: &[f64], h: usize) -> Vec<f64> {
         let o = &self.order;
         // The differencing stages, outermost first: y, then seasonal, then ordinary.
-        let mut stages = vec![(self.y.clone(), 0)];
+        let mut stages = vec![(y.to_vec(), 0)];
         for lag in std::iter::repeat_n(o.m, o.sd).chain(std::iter::repeat_n(1, o.d)) {
             let next = diff::difference(&stages[stages.len() - 1].0, lag, 1);
             stages.push((next, lag));
         }
         let mu = self.mean_term();
-        let mut future: Vec<f64> = kalman::forecast(o, &self.coef, &self.next, h)
+        let mut future: Vec<f64> = kalman::forecast(o, &self.coef, next, h)
             .into_iter()
             .map(|v| v + mu)
             .collect();

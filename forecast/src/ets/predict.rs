@@ -18,6 +18,25 @@ impl EtsFit {
         self.spec.error == ErrorType::Additive && self.spec.season != SeasonType::Multiplicative
     }
 
+    /// The `h`-step forecasts from each origin `t` of `origins` (ascending, at most
+    /// `y.len()`), made after observing `y[..t]` with the fitted parameters: the in-sample
+    /// track record a combination weighs this model by, for the price of one filter pass.
+    pub fn forecasts_from(&self, y: &[f64], origins: &[usize], h: usize) -> Vec<Vec<f64>> {
+        let gains = Gains::from(&self.params);
+        let mut state = self.initial.clone();
+        let mut t = 0;
+        origins
+            .iter()
+            .map(|&origin| {
+                for &obs in &y[t..origin] {
+                    state.update(self.spec, &gains, obs);
+                }
+                t = origin;
+                state.forecast(self.spec, self.params.phi, h)
+            })
+            .collect()
+    }
+
     /// Weights `c_j` (j = 1..h-1) of the innovation `j` periods back in the `h`-step
     /// error, `c_0 = 1` first: `e_h = Σ_j c_j ε_(h-j)`.
     pub fn error_weights(&self, h: usize) -> Vec<f64> {
@@ -112,4 +131,24 @@ pub fn empirical_quantile(mut sample: Vec<f64>, q: f64) -> f64 {
     let (lo, frac) = (pos.floor() as usize, pos - pos.floor());
     let hi = (lo + 1).min(sample.len() - 1);
     sample[lo] + frac * (sample[hi] - sample[lo])
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::ets::{Candidates, auto};
+
+    #[test]
+    fn forecasts_from_an_origin_replay_the_fit() {
+        let y: Vec<f64> = (0..48)
+            .map(|t| 50.0 + t as f64 + [6.0, -2.0, 1.0, -5.0][t % 4] + ((t * 7) % 5) as f64)
+            .collect();
+        let fit = auto(&y, 4, Candidates::default()).expect("fits");
+        let origins = [10, 30, 48];
+        let paths = fit.forecasts_from(&y, &origins, 3);
+        // The first step from origin t is the in-sample one-step forecast of y[t].
+        for (&o, path) in origins[..2].iter().zip(&paths) {
+            assert!((path[0] - fit.fitted[o]).abs() < 1e-9, "origin {o}");
+        }
+        assert_eq!(paths[2], fit.forecast(3));
+    }
 }
