@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use sqlx::{Any, AssertSqlSafe, Transaction};
 
-use super::TenantError;
+use super::error::TenantError;
 use super::lookups::record_scope;
 use super::registry::{COLUMNS, TenantRow};
 use super::store::Stores;
