@@ -4,27 +4,17 @@
 //!
 //! Tolerances. Given statsforecast's orders, our exact likelihood reaches its AICc within
 //! 0.01% and forecasts within 1%: both maximise the same likelihood, from different
-//! optimisers (one exception, a local optimum, is named in the test). The automatic choice may differ: the search ranks candidates by their CSS
-//! likelihood where statsforecast (on series under 150 values) uses the exact one, and
-//! the seasonal-strength test uses a classical decomposition rather than STL. So the
-//! differences must match, and the chosen model's AICc must be within 2 of
-//! statsforecast's or lower (on N1404 ours is 6 lower); forecasts are within 4% when the
-//! AICc is within 2.
+//! optimisers (one exception, a local optimum, is named in the test). The automatic
+//! choice may differ: the search ranks candidates by their CSS likelihood where
+//! statsforecast (on series under 150 values) uses the exact one, and the seasonal-
+//! strength test uses a classical decomposition rather than STL. So the differences must
+//! match, and the chosen model's AICc must be within 2 of statsforecast's or lower (on
+//! N1404 ours is 6 lower); forecasts are within 4% when the AICc is within 2.
 
+mod common;
+
+use common::{fixture, values};
 use scf_forecast::arima::{self, Order};
-use serde_json::Value;
-
-fn fixture() -> Value {
-    serde_json::from_str(include_str!("fixtures/statsforecast.json")).expect("valid fixture JSON")
-}
-
-fn values(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .expect("array")
-        .iter()
-        .map(|x| x.as_f64().expect("number"))
-        .collect()
-}
 
 struct Case {
     name: String,

@@ -10,23 +10,13 @@
 
 use scf_forecast::ets::{self, Candidates, ErrorType, SeasonType, Spec, TrendType};
 use scf_forecast::{Method, intermittent, theta};
-use serde_json::Value;
+mod common;
 
-fn fixture() -> Value {
-    let text = include_str!("fixtures/statsforecast.json");
-    serde_json::from_str(text).expect("valid fixture JSON")
-}
+use common::{fixture, values};
+use serde_json::Value;
 
 fn series(fx: &Value, name: &str) -> Vec<f64> {
     values(&fx["series"][name])
-}
-
-fn values(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .expect("array")
-        .iter()
-        .map(|x| x.as_f64().expect("number"))
-        .collect()
 }
 
 fn spec_of(components: &str) -> Spec {
