@@ -250,17 +250,14 @@ impl Writer for Log {
 impl Log {
     /// A transaction that one retention at a time holds, across replicas.
     async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
-        match self.db.backend() {
-            Backend::Sqlite => self.db.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => {
-                let mut tx = self.db.pool.begin().await?;
-                sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                    .bind(LOCK_KEY)
-                    .execute(&mut *tx)
-                    .await?;
-                Ok(tx)
-            }
+        let mut tx = self.db.begin_write().await?;
+        if self.db.backend() == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(LOCK_KEY)
+                .execute(&mut *tx)
+                .await?;
         }
+        Ok(tx)
     }
 
     /// Writes `entries` (at most [`ROWS_PER_INSERT`]), in order, at the head of the chain:

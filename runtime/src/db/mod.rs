@@ -291,6 +291,17 @@ impl Db {
         self.location.backend
     }
 
+    /// A transaction for a read-then-write: on SQLite it takes the database's write lock
+    /// at once (`BEGIN IMMEDIATE`), so what it reads stays what its writes replace; on
+    /// PostgreSQL a plain one, whose reads lock what they must (`FOR UPDATE`, advisory
+    /// locks).
+    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.backend() {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+
     /// Whether a trivial query succeeds.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
         sqlx::query("SELECT 1")

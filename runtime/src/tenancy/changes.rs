@@ -12,6 +12,7 @@
 //! they were concurrent. A change to what the tenant already has writes nothing, and a
 //! group whose changes cancel out writes nothing either.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
@@ -53,11 +54,7 @@ impl Changes {
         &self,
         changes: &[Change],
     ) -> Result<Vec<Result<TenantRow, TenantError>>, DbError> {
-        let mut tx = match self.db.backend() {
-            // The write lock at once: the reads below see what the writes replace.
-            Backend::Sqlite => self.db.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.db.pool.begin().await?,
-        };
+        let mut tx = self.db.begin_write().await?;
         let ids: BTreeSet<&str> = changes.iter().map(|c| c.id.as_str()).collect();
         let mut records = HashMap::new();
         for id in ids {
@@ -73,12 +70,11 @@ impl Changes {
                 continue;
             };
             if let Some((name, plan)) = &change.plan {
-                let current = match users.get(change.id.as_str()) {
-                    Some(&n) => n,
-                    None => {
+                let current = match users.entry(change.id.as_str()) {
+                    Entry::Occupied(counted) => *counted.get(),
+                    Entry::Vacant(slot) => {
                         let store = self.stores.scope(&change.id).await?;
-                        let n = store.count_active_users().await?;
-                        *users.entry(change.id.as_str()).or_insert(n)
+                        *slot.insert(store.count_active_users().await?)
                     }
                 };
                 if current > u64::from(plan.max_users) {

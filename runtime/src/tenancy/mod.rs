@@ -255,12 +255,15 @@ impl Tenancy {
             return Err(TenantError::BadStatus(status.clone()));
         }
         let plan = match plan {
-            Some(name) => Some((*self.plan(&name)?, name)),
+            Some(name) => {
+                let limits = *self.plan(&name)?;
+                Some((name, limits))
+            }
             None => None,
         };
         let change = Change {
             id: id.clone(),
-            plan: plan.map(|(limits, name)| (name, limits)),
+            plan,
             status,
         };
         let row = self.changes.submit(change).await.unwrap_or_else(|| {
