@@ -75,6 +75,8 @@ pub struct Services {
     pub cipher: Arc<FieldCipher>,
     /// Tenants.
     pub tenancy: Tenancy,
+    /// The audit log.
+    pub audit: Arc<AuditLog>,
 }
 
 impl Services {
@@ -107,9 +109,10 @@ impl Services {
             settings.data_dir.clone(),
             cache.clone(),
         );
+        let audit = Arc::new(AuditLog::new(db.clone(), settings)?);
         let tenancy = Tenancy {
             lookups: Lookups::new(cache),
-            changes: Group::new(Changes::new(db.clone(), stores.clone()), ()),
+            changes: Group::new(Changes::new(db.clone(), stores.clone(), audit.clone()), ()),
             db: db.clone(),
             stores,
             cipher: cipher.clone(),
@@ -122,6 +125,7 @@ impl Services {
             redis,
             cipher,
             tenancy,
+            audit,
         })
     }
 
@@ -225,7 +229,7 @@ pub struct Inner {
     /// Rate limits.
     pub limiter: RateLimiter,
     /// Audit log.
-    pub audit: AuditLog,
+    pub audit: Arc<AuditLog>,
     /// Metrics.
     pub metrics: Metrics,
     /// The agents' job queue.
@@ -255,7 +259,7 @@ impl AppState {
         let queue = services.queue(&settings);
         Ok(Self(Arc::new(Inner {
             jwt: JwtKeys::new(&settings.security.jwt_keys)?,
-            audit: AuditLog::new(services.db.clone(), &settings)?,
+            audit: services.audit,
             metrics: Metrics::new()?,
             limiter,
             queue,

@@ -43,10 +43,10 @@ const LOCK_KEY: i64 = 0x7363_6661_7564_6974;
 
 /// How often a group is sealed again on a newer head (another replica appended first)
 /// before its writer gives up.
-const ATTEMPTS: usize = 50;
+pub const ATTEMPTS: usize = 50;
 
 /// An entry to record.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct AuditEntry {
     /// Request id (`x-request-id`), or `cli-<uuid>`.
     pub request_id: String,
@@ -223,6 +223,50 @@ impl AuditLog {
     }
 }
 
+/// The chain's turn, held by a writer that appends entries inside a transaction of its
+/// own, so that a change and its entry commit together or not at all (tenant plan and
+/// status changes): no group is written meanwhile.
+pub struct Turn<'a> {
+    log: &'a Log,
+    head: tokio::sync::MutexGuard<'a, Option<Head>>,
+}
+
+/// Entries inserted in a transaction that has not committed yet.
+#[must_use = "the transaction's commit makes them the chain's head: Turn::committed"]
+pub struct Pending(Head);
+
+impl AuditLog {
+    /// Waits for the chain's turn, between groups.
+    pub async fn turn(&self) -> Turn<'_> {
+        Turn {
+            log: self.log(),
+            head: self.0.exclusive().await,
+        }
+    }
+}
+
+impl Turn<'_> {
+    /// Inserts `entries` (not empty) at the chain's head, in `tx`'s transaction. `None`
+    /// when another replica appended first: roll `tx` back (on PostgreSQL it is over)
+    /// and try again, up to [`ATTEMPTS`] times.
+    pub async fn insert(
+        &mut self,
+        tx: &mut sqlx::AnyConnection,
+        entries: &[AuditEntry],
+    ) -> Result<Option<Pending>, sqlx::Error> {
+        Ok(self
+            .log
+            .insert(tx, entries, &mut self.head)
+            .await?
+            .map(Pending))
+    }
+
+    /// `tx` committed: its entries are the chain's head.
+    pub fn committed(&mut self, pending: Pending) {
+        self.log.committed(&mut self.head, pending.0);
+    }
+}
+
 impl Writer for Log {
     type State = Option<Head>;
     type Item = AuditEntry;
@@ -269,30 +313,51 @@ impl Log {
         entries: &[AuditEntry],
         head: &mut Option<Head>,
     ) -> Result<(), sqlx::Error> {
+        let mut conn = self.db.pool.acquire().await?;
         for _ in 0..ATTEMPTS {
-            let from = match head.take() {
-                Some(known) => known,
-                None => self.read_head().await?,
-            };
-            let records = self.sealed(entries, &from);
-            match self.insert(&records, &from).await {
-                Ok(true) => {}
-                Ok(false) => continue,
-                Err(e) if crate::db::is_unique_violation(&e) => continue,
-                Err(e) => return Err(e),
+            if let Some(pending) = self.insert(&mut conn, entries, head).await? {
+                self.committed(head, pending);
+                return Ok(());
             }
-            if let Some(last) = records.last() {
-                self.anchor(last.seq, &last.hash);
-                *head = Some(Head {
-                    seq: last.seq,
-                    hash: last.hash.clone(),
-                });
-            }
-            return Ok(());
         }
         Err(sqlx::Error::Protocol(format!(
             "other replicas appended first {ATTEMPTS} times in a row"
         )))
+    }
+
+    /// Inserts `entries` (not empty) on `conn` after the chain's head: `head` as this
+    /// process last knew it, else read through `conn`. Returns the new head, which
+    /// [`Log::committed`] makes `head` once the entries are stored (until then `head` is
+    /// forgotten, so a transaction that does not commit leaves it to be read again).
+    /// `None` when that head is no longer the chain's (another replica appended, or
+    /// retention moved past it); in a transaction the caller then rolls back, since on
+    /// PostgreSQL the failed `INSERT` ended it.
+    async fn insert(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        entries: &[AuditEntry],
+        head: &mut Option<Head>,
+    ) -> Result<Option<Head>, sqlx::Error> {
+        let from = match head.take() {
+            Some(known) => known,
+            None => read_head(conn).await?,
+        };
+        let records = self.sealed(entries, &from);
+        match insert_after(conn, &records, &from).await {
+            Ok(true) => Ok(records.last().map(|last| Head {
+                seq: last.seq,
+                hash: last.hash.clone(),
+            })),
+            Ok(false) => Ok(None),
+            Err(e) if crate::db::is_unique_violation(&e) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The entries up to `new` are stored: `new` is the head, and is anchored.
+    fn committed(&self, head: &mut Option<Head>, new: Head) {
+        self.anchor(new.seq, &new.hash);
+        *head = Some(new);
     }
 
     /// `entries` as records following `head`, each sealed.
@@ -319,48 +384,6 @@ impl Log {
                 record
             })
             .collect()
-    }
-
-    /// Inserts `records` if `head`, which they follow, is still the chain's head; false
-    /// when it is not (another replica appended, or retention moved past it).
-    async fn insert(&self, records: &[AuditRecord], head: &Head) -> Result<bool, sqlx::Error> {
-        let mut insert = sqlx::query(AssertSqlSafe(insert_sql(records.len())));
-        for r in records {
-            insert = insert
-                .bind(r.seq)
-                .bind(r.at)
-                .bind(&r.request_id)
-                .bind(&r.actor)
-                .bind(&r.tenant_id)
-                .bind(&r.action)
-                .bind(&r.target)
-                .bind(r.status)
-                .bind(&r.prev_hash)
-                .bind(&r.hash);
-        }
-        let done = insert
-            .bind(head.seq)
-            .bind(&head.hash)
-            .execute(&self.db.pool)
-            .await?;
-        Ok(done.rows_affected() > 0)
-    }
-
-    /// The chain's head in the database: its newest entry, else the retention
-    /// checkpoint, else the genesis.
-    async fn read_head(&self) -> Result<Head, sqlx::Error> {
-        let mut conn = self.db.pool.acquire().await?;
-        let last: Option<(i64, String)> =
-            sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
-                .fetch_optional(&mut *conn)
-                .await?;
-        let (seq, hash) = match last {
-            Some(last) => last,
-            None => checkpoint(&mut conn)
-                .await?
-                .map_or((0, GENESIS.to_owned()), |c| (c.seq, c.hash)),
-        };
-        Ok(Head { seq, hash })
     }
 
     /// Appends the new head to the anchor file and the log stream. The entry is already
@@ -412,6 +435,59 @@ impl Log {
         };
         tx.commit().await?;
         Ok(deleted)
+    }
+}
+
+/// Inserts `records` if `head`, which they follow, is still the chain's head; false when
+/// it is not (another replica appended, or retention moved past it).
+async fn insert_after(
+    conn: &mut sqlx::AnyConnection,
+    records: &[AuditRecord],
+    head: &Head,
+) -> Result<bool, sqlx::Error> {
+    let mut insert = sqlx::query(AssertSqlSafe(insert_sql(records.len())));
+    for r in records {
+        insert = insert
+            .bind(r.seq)
+            .bind(r.at)
+            .bind(&r.request_id)
+            .bind(&r.actor)
+            .bind(&r.tenant_id)
+            .bind(&r.action)
+            .bind(&r.target)
+            .bind(r.status)
+            .bind(&r.prev_hash)
+            .bind(&r.hash);
+    }
+    let done = insert
+        .bind(head.seq)
+        .bind(&head.hash)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// The chain's head in the database: its newest entry, else the retention checkpoint,
+/// else the genesis.
+async fn read_head(conn: &mut sqlx::AnyConnection) -> Result<Head, sqlx::Error> {
+    let last: Option<(i64, String)> =
+        sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(match last {
+        Some((seq, hash)) => Head { seq, hash },
+        None => checkpoint(conn).await?.map_or_else(genesis, |c| Head {
+            seq: c.seq,
+            hash: c.hash,
+        }),
+    })
+}
+
+/// The head of a log nothing was ever appended to.
+fn genesis() -> Head {
+    Head {
+        seq: 0,
+        hash: GENESIS.to_owned(),
     }
 }
 

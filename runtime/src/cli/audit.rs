@@ -23,10 +23,8 @@ pub async fn execute(
 ) -> Result<(), CliError> {
     match cmd {
         AuditCommand::Verify => {
-            let (settings, services) = services(env).await?;
-            let report = crate::audit::AuditLog::new(services.db, &settings)?
-                .verify()
-                .await?;
+            let (_, services) = services(env).await?;
+            let report = services.audit.verify().await?;
             for problem in &report.problems {
                 line(out, format!("TAMPERED {problem}"))?;
             }

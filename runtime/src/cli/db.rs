@@ -137,7 +137,8 @@ async fn seed(
             settings.security.api_key_lifetime,
         )
         .await?;
-        crate::audit::AuditLog::new(services.db.clone(), &settings)?
+        services
+            .audit
             .append(&cli_entry("db seed", format!("platform-key:{id}"), None))
             .await?;
         line(
@@ -147,7 +148,7 @@ async fn seed(
     }
     match (production, settings.mode) {
         (true, _) => Ok(()),
-        (false, Mode::Development) => seed_demo(&settings, &services, out).await,
+        (false, Mode::Development) => seed_demo(&services, out).await,
         (false, Mode::Production) => line(
             out,
             "demo tenant: not created in production (ENVIRONMENT=production)",
@@ -155,11 +156,7 @@ async fn seed(
     }
 }
 
-async fn seed_demo(
-    settings: &Settings,
-    services: &Services,
-    out: &mut (dyn Write + Send),
-) -> Result<(), CliError> {
+async fn seed_demo(services: &Services, out: &mut (dyn Write + Send)) -> Result<(), CliError> {
     let id = TenantId::parse("demo").map_err(|e| CliError::Failed(e.to_string()))?;
     let email = Email::parse("admin@demo.example").map_err(|e| CliError::Failed(e.to_string()))?;
     let req = NewTenant {
@@ -170,7 +167,8 @@ async fn seed_demo(
     };
     match services.tenancy.create(req).await {
         Ok(done) => {
-            crate::audit::AuditLog::new(services.db.clone(), settings)?
+            services
+                .audit
                 .append(&cli_entry(
                     "db seed",
                     "tenant:demo".to_owned(),

@@ -6,7 +6,6 @@ use std::io::Write;
 use clap::Subcommand;
 
 use super::common::{CliError, cli_entry, line, mark, services};
-use crate::audit::AuditLog;
 use crate::domain::email::Email;
 use crate::domain::tenant::TenantId;
 use crate::settings::parse::Lookup;
@@ -75,7 +74,7 @@ pub async fn execute(
     env: Lookup<'_>,
     out: &mut (dyn Write + Send),
 ) -> Result<(), CliError> {
-    let (settings, services) = services(env).await?;
+    let (_, services) = services(env).await?;
     let tenancy = &services.tenancy;
     match cmd {
         TenantCommand::Create {
@@ -103,7 +102,8 @@ pub async fn execute(
                     admin_email,
                 })
                 .await?;
-            AuditLog::new(services.db.clone(), &settings)?
+            services
+                .audit
                 .append(&cli_entry(
                     "tenant create",
                     format!("tenant:{id}"),

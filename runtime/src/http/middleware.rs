@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{Method, header};
+use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -21,29 +21,60 @@ use crate::state::AppState;
 /// Routes exempt from the per-IP limit: probes must always get through.
 const UNLIMITED: [&str; 2] = ["/health", "/ready"];
 
+/// A request's audit entry as it is being filled in, and whether the handler already
+/// recorded it with its change.
 #[derive(Default)]
 struct AuditFields {
-    actor: Option<String>,
-    tenant: Option<String>,
-    target: Option<String>,
+    entry: AuditEntry,
+    recorded: bool,
 }
 
 /// Where handlers and extractors note the actor, tenant and target of a request that
 /// will be audited.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct AuditSlot(Arc<Mutex<AuditFields>>);
 
 impl AuditSlot {
+    /// The entry of a request, from an anonymous actor until one is noted.
+    fn new(request_id: String, action: String, target: String) -> Self {
+        let entry = AuditEntry {
+            request_id,
+            actor: "anonymous".to_owned(),
+            tenant_id: None,
+            action,
+            target,
+            status: 0,
+        };
+        Self(Arc::new(Mutex::new(AuditFields {
+            entry,
+            recorded: false,
+        })))
+    }
+
     /// Notes who is acting, for which tenant.
     pub fn set_actor(&self, actor: &str, tenant: Option<&str>) {
-        let mut f = self.fields();
-        f.actor = Some(actor.to_owned());
-        f.tenant = tenant.map(str::to_owned);
+        let entry = &mut self.fields().entry;
+        actor.clone_into(&mut entry.actor);
+        entry.tenant_id = tenant.map(str::to_owned);
     }
 
     /// Notes the affected resource, when it is not the request path (e.g. a new id).
     pub fn set_target(&self, target: String) {
-        self.fields().target = Some(target);
+        self.fields().entry.target = target;
+    }
+
+    /// The entry as it stands, answered with `status`: for a handler that records it in
+    /// the transaction of its change, then says so ([`Self::recorded`]).
+    pub fn entry(&self, status: StatusCode) -> AuditEntry {
+        AuditEntry {
+            status: status.as_u16(),
+            ..self.fields().entry.clone()
+        }
+    }
+
+    /// The handler recorded the entry: the request adds none.
+    pub fn recorded(&self) {
+        self.fields().recorded = true;
     }
 
     fn take(&self) -> AuditFields {
@@ -113,26 +144,24 @@ pub async fn audit(State(state): State<AppState>, mut req: Request, next: Next) 
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return next.run(req).await;
     }
-    let slot = AuditSlot::default();
-    req.extensions_mut().insert(slot.clone());
-    let action = format!("{} {}", req.method(), route_of(&req));
-    let path = req.uri().path().to_owned();
     let request_id = req
         .headers()
         .get(REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
+    let action = format!("{} {}", req.method(), route_of(&req));
+    let slot = AuditSlot::new(request_id, action, req.uri().path().to_owned());
+    req.extensions_mut().insert(slot.clone());
     let response = next.run(req).await;
-    let fields = slot.take();
-    let entry = AuditEntry {
-        request_id,
-        actor: fields.actor.unwrap_or_else(|| "anonymous".to_owned()),
-        tenant_id: fields.tenant,
-        action,
-        target: fields.target.unwrap_or(path),
-        status: response.status().as_u16(),
-    };
+    let AuditFields {
+        mut entry,
+        recorded,
+    } = slot.take();
+    if recorded {
+        return response;
+    }
+    entry.status = response.status().as_u16();
     if let Err(e) = state.audit.append(&entry).await {
         state.metrics.audit_write_failures.inc();
         tracing::error!(error = %e, action = %entry.action, "audit entry not written");

@@ -11,6 +11,11 @@
 //! changes made one after another in that order, an order they could have had, since
 //! they were concurrent. A change to what the tenant already has writes nothing, and a
 //! group whose changes cancel out writes nothing either.
+//!
+//! A change may carry its audit entry ([`Change::audit`]): the entries of the changes
+//! that succeed are appended to the audit log in the same transaction
+//! ([`crate::audit::Turn`]), so a change is never stored without its entry nor the
+//! entry without the change, and a group costs one commit (one WAL flush) for both.
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap};
@@ -22,6 +27,7 @@ use super::error::TenantError;
 use super::lookups::record_scope;
 use super::registry::{COLUMNS, TenantRow};
 use super::store::Stores;
+use crate::audit::{ATTEMPTS, AuditEntry, AuditLog};
 use crate::db::{Backend, Db, DbError};
 use crate::domain::plan::{LimitExceeded, Plan};
 use crate::domain::tenant::TenantId;
@@ -35,25 +41,43 @@ pub struct Change {
     pub plan: Option<(String, Plan)>,
     /// The new status (`active` or `suspended`, checked by the caller).
     pub status: Option<String>,
+    /// The change's audit entry, recorded with it when it succeeds.
+    pub audit: Option<AuditEntry>,
 }
 
 /// Applies groups of [`Change`]s to the tenants' records.
 pub struct Changes {
     db: Db,
     stores: Arc<Stores>,
+    audit: Arc<AuditLog>,
 }
 
+/// Each change's outcome.
+type Outcomes = Vec<Result<TenantRow, TenantError>>;
+
 impl Changes {
-    /// Changes of the records in `db`; `stores` count active users and hold the cache.
-    pub fn new(db: Db, stores: Arc<Stores>) -> Self {
-        Self { db, stores }
+    /// Changes of the records in `db`; `stores` count active users and hold the cache;
+    /// the changes' entries go to `audit`.
+    pub fn new(db: Db, stores: Arc<Stores>, audit: Arc<AuditLog>) -> Self {
+        Self { db, stores, audit }
     }
 
     /// Applies `changes` in one transaction; one outcome per change.
-    async fn apply(
-        &self,
-        changes: &[Change],
-    ) -> Result<Vec<Result<TenantRow, TenantError>>, DbError> {
+    async fn apply(&self, changes: &[Change]) -> Result<Outcomes, DbError> {
+        for _ in 0..ATTEMPTS {
+            if let Some(outcomes) = self.try_apply(changes).await? {
+                return Ok(outcomes);
+            }
+        }
+        Err(sqlx::Error::Protocol(format!(
+            "other replicas appended to the audit log first {ATTEMPTS} times in a row"
+        ))
+        .into())
+    }
+
+    /// Applies `changes` in one transaction, with their audit entries; `None` (nothing
+    /// written) when another replica appended to the audit log first.
+    async fn try_apply(&self, changes: &[Change]) -> Result<Option<Outcomes>, DbError> {
         let mut tx = self.db.begin_write().await?;
         let ids: BTreeSet<&str> = changes.iter().map(|c| c.id.as_str()).collect();
         let mut records = HashMap::new();
@@ -106,11 +130,31 @@ impl Changes {
                 changed.push(*name);
             }
         }
+        let entries: Vec<AuditEntry> = changes
+            .iter()
+            .zip(&outcomes)
+            .filter(|(_, outcome)| outcome.is_ok())
+            .filter_map(|(change, _)| change.audit.clone())
+            .collect();
+        let mut appended = None;
+        if !entries.is_empty() {
+            let mut turn = self.audit.turn().await;
+            let Some(pending) = turn.insert(&mut tx, &entries).await? else {
+                // On PostgreSQL the transaction already ended; this only returns its
+                // connection.
+                let _ = tx.rollback().await;
+                return Ok(None);
+            };
+            appended = Some((turn, pending));
+        }
         tx.commit().await?;
+        if let Some((mut turn, pending)) = appended {
+            turn.committed(pending);
+        }
         for name in changed {
             self.stores.cache().changed(&record_scope(name)).await;
         }
-        Ok(outcomes)
+        Ok(Some(outcomes))
     }
 }
 

@@ -20,6 +20,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::audit::AuditEntry;
 use crate::crypto::fields::FieldCipher;
 use crate::db::Db;
 use crate::domain::email::Email;
@@ -241,12 +242,14 @@ impl Tenancy {
 
     /// Changes plan and/or status; a plan smaller than current use is refused. Applied
     /// in a group with the changes that arrive meanwhile ([`changes`]); a change to what
-    /// the tenant already has writes nothing (and leaves every replica's cache).
+    /// the tenant already has writes nothing (and leaves every replica's cache). When it
+    /// succeeds, `audit` is in the audit log, committed with it.
     pub async fn update(
         &self,
         id: &TenantId,
         plan: Option<String>,
         status: Option<String>,
+        audit: Option<AuditEntry>,
     ) -> Result<TenantInfo, TenantError> {
         if let Some(status) = &status
             && status != "active"
@@ -265,6 +268,7 @@ impl Tenancy {
             id: id.clone(),
             plan,
             status,
+            audit,
         };
         let row = self.changes.submit(change).await.unwrap_or_else(|| {
             Err(TenantError::Internal(

@@ -268,9 +268,9 @@ async fn a_patch_changes_only_what_it_names() {
 /// Concurrent PATCHes, applied in groups (one transaction per group, whatever the
 /// tenants): each is answered as if the changes had been made one after another, a plan
 /// below current use is refused alone, and no change is lost, whichever field it names
-/// and whichever tenant it is of.
+/// and whichever tenant it is of; each has one audit entry, with the answer it got.
 #[tokio::test]
-async fn concurrent_patches_are_each_applied_and_answered_in_turn() {
+async fn concurrent_patches_are_each_applied_audited_and_answered_in_turn() {
     const PLANS: &str = r#"{"tiny":{"max_users":2,"max_implementations":1,"storage_bytes":1073741824},"small":{"max_users":25,"max_implementations":3,"storage_bytes":10737418240},"large":{"max_users":50,"max_implementations":9,"storage_bytes":10737418240}}"#;
     for backend in [Backend::Sqlite, Backend::Postgres] {
         let app = spawn_app(Options::new(backend).env("TENANT_PLANS", PLANS)).await;
@@ -337,5 +337,29 @@ async fn concurrent_patches_are_each_applied_and_answered_in_turn() {
             (Some("tiny".to_owned()), Some("active".to_owned())),
             "{backend:?}"
         );
+        // Each PATCH has one entry with the answer it got: the applied ones were
+        // committed with their change, the refused ones appended after the answer.
+        let mut recorded: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT target, status FROM audit_log WHERE action = 'PATCH /v1/admin/tenants/{tenant_id}' \
+             AND actor LIKE 'platform-key:%' ORDER BY target, status",
+        )
+        .fetch_all(&app.state.db.pool)
+        .await
+        .expect("entries");
+        let mut answered: Vec<(String, i64)> = bodies
+            .iter()
+            .zip(&answers)
+            .map(|((tenant, _), (status, _))| {
+                (
+                    format!("/v1/admin/tenants/{tenant}"),
+                    i64::from(status.as_u16()),
+                )
+            })
+            .collect();
+        answered.sort();
+        recorded.sort();
+        assert_eq!(recorded, answered, "{backend:?}");
+        let chain = app.state.audit.verify().await.expect("verify");
+        assert!(chain.ok(), "{backend:?}: {chain:?}");
     }
 }

@@ -154,15 +154,20 @@ pub async fn verify(
 pub async fn update(
     State(state): State<AppState>,
     _: Platform,
+    slot: Option<axum::Extension<AuditSlot>>,
     ApiPath(raw): ApiPath<String>,
     ApiJson(req): ApiJson<UpdateTenant>,
 ) -> Result<Json<TenantInfo>, ApiError> {
-    Ok(Json(
-        state
-            .tenancy
-            .update(&tenant_id(&raw)?, req.plan, req.status)
-            .await?,
-    ))
+    // The change commits with its audit entry; a refused one is audited as any request.
+    let entry = slot.as_ref().map(|slot| slot.entry(StatusCode::OK));
+    let tenant = state
+        .tenancy
+        .update(&tenant_id(&raw)?, req.plan, req.status, entry)
+        .await?;
+    if let Some(axum::Extension(slot)) = slot {
+        slot.recorded();
+    }
+    Ok(Json(tenant))
 }
 
 /// Revokes a platform key (this one included) at once, on every replica within the
