@@ -14,7 +14,8 @@ pub struct Prediction {
     pub model: String,
     /// Mean demand for periods 1..=horizon.
     pub mean: Vec<f64>,
-    /// Standard deviation of the one-step forecast errors (`σ_e`).
+    /// Standard deviation of the one-step forecast errors (`σ_e`), as the forecast's own
+    /// prediction intervals state it ([`upper_tail_sd`]).
     pub error_sd: f64,
 }
 
@@ -66,10 +67,30 @@ impl Forecaster for EngineForecaster {
         };
         let f = scf_forecast::forecast(history, &spec)?;
         Ok(Prediction {
-            error_sd: f.residual_sd(),
+            error_sd: upper_tail_sd(&f),
             mean: f.mean.iter().map(|v| v.max(0.0)).collect(),
             model: f.model,
         })
+    }
+}
+
+/// The quantile whose distance from the mean sets `σ_e`: the upper tail, where safety
+/// stock protects, at the usual service level.
+const SAFETY_QUANTILE: f64 = 0.95;
+
+/// `σ_e` read from the forecast's first-step [`SAFETY_QUANTILE`] quantile: the error
+/// distribution its intervals are calibrated on (validated out of sample and widened
+/// where the members' own spread was too narrow, `scf_forecast::combine`), not the
+/// in-sample residuals, which understate it. Falls back to the residuals' sd when the
+/// quantile says nothing (a flat forecast).
+fn upper_tail_sd(f: &scf_forecast::Forecast) -> f64 {
+    let spread = f.quantiles(SAFETY_QUANTILE).first().copied().unwrap_or(0.0)
+        - f.mean.first().copied().unwrap_or(0.0);
+    let sd = spread / scf_forecast::normal::quantile(SAFETY_QUANTILE);
+    if sd.is_finite() && sd > 0.0 {
+        sd
+    } else {
+        f.residual_sd()
     }
 }
 
