@@ -190,8 +190,14 @@ impl Filtered {
 }
 
 /// Runs the Kalman filter over `x` (the differenced series minus its mean); writes
-/// `v_t / √F_t` into `scaled` when given. `None` when the model is not stationary.
-fn filter(arma: &Arma, x: &[f64], mut scaled: Option<&mut [f64]>) -> Option<Filtered> {
+/// `v_t / √F_t` into `scaled` when given, and hands `each` the predicted state after
+/// each observation, with how many it has seen. `None` when the model is not stationary.
+fn filter(
+    arma: &Arma,
+    x: &[f64],
+    mut scaled: Option<&mut [f64]>,
+    mut each: impl FnMut(usize, &[f64]),
+) -> Option<Filtered> {
     let r = arma.dim();
     // Upper triangle of the predicted state covariance P(t | t-1).
     let mut p = arma.initial_covariance()?;
@@ -244,6 +250,7 @@ fn filter(arma: &Arma, x: &[f64], mut scaled: Option<&mut [f64]>) -> Option<Filt
             steady = largest < STEADY;
         }
         predict_state(arma, &mut a);
+        each(t + 1, &a);
     }
     out.next = a;
     Some(out)
@@ -258,12 +265,19 @@ fn predict_state(arma: &Arma, a: &mut [f64]) {
     }
 }
 
-/// Filters `w` under `order` with coefficients `x`.
-pub(super) fn run(w: &[f64], order: &Order, x: &[f64]) -> Option<Filtered> {
+/// Filters `w` under `order` with coefficients `x`; `each` gets the predicted state
+/// after each observation (what a forecast from that origin starts from), with how many
+/// observations it has seen.
+pub(super) fn run(
+    w: &[f64],
+    order: &Order,
+    x: &[f64],
+    each: impl FnMut(usize, &[f64]),
+) -> Option<Filtered> {
     let (ar, ma) = css::expand(order, x);
     let mu = if order.constant { x[x.len() - 1] } else { 0.0 };
     let centred: Vec<f64> = w.iter().map(|v| v - mu).collect();
-    filter(&Arma::new(&ar, &ma), &centred, None)
+    filter(&Arma::new(&ar, &ma), &centred, None, each)
 }
 
 /// Forecasts `h` steps of the centred series from the filter's final state.
@@ -326,7 +340,7 @@ pub(super) fn fit(w: &[f64], order: &Order, x0: &[f64], effort: Effort) -> Optio
         for (ci, zi) in c.iter_mut().zip(&z) {
             *ci = zi - mu;
         }
-        let f = filter(&Arma::new(&ar, &ma), &c, Some(out))?;
+        let f = filter(&Arma::new(&ar, &ma), &c, Some(out), |_, _| {})?;
         let factor = (f.sum_log / (2.0 * n as f64)).exp();
         out.iter_mut().for_each(|v| *v *= factor);
         Some(f.sum_sq * factor * factor)
@@ -374,7 +388,7 @@ mod tests {
         let p0 = arma.initial_covariance().expect("stationary");
         assert!((p0[0] - 1.0 / 0.75).abs() < 1e-12);
         let x = [1.0, -0.5, 2.0];
-        let f = filter(&arma, &x, None).expect("filters");
+        let f = filter(&arma, &x, None, |_, _| {}).expect("filters");
         let want_sq = 0.75 * 1.0 + (-0.5 - 0.5f64).powi(2) + (2.0 + 0.25f64).powi(2);
         assert!((f.sum_sq - want_sq).abs() < 1e-12, "{}", f.sum_sq);
         assert!((f.sum_log - (1.0f64 / 0.75).ln()).abs() < 1e-12);
@@ -385,7 +399,7 @@ mod tests {
         // MA(1) with θ = 0.5: F_1 = 1.25, v_1 = x_1; F_2 = 1 + θ² - θ²/F_1 = 1.05,
         // v_2 = x_2 - θ x_1 / F_1.
         let arma = Arma::new(&vec![], &vec![(1, 0.5)]);
-        let f = filter(&arma, &[1.0, 2.0], None).expect("filters");
+        let f = filter(&arma, &[1.0, 2.0], None, |_, _| {}).expect("filters");
         let v2 = 2.0 - 0.5 / 1.25;
         assert!((f.innovations[1] - v2).abs() < 1e-12, "{:?}", f.innovations);
         assert!((f.sum_log - (1.25f64.ln() + 1.05f64.ln())).abs() < 1e-12);

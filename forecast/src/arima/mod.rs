@@ -169,10 +169,21 @@ fn maximum_likelihood(
     css::admissible(&order, &x, search::ROOT_MARGIN).then(|| ArimaFit::new(y, w, order, x))?
 }
 
+/// The differencing stages of `y` under `order`, outermost first: `y`, then each seasonal
+/// and each ordinary difference, with its lag.
+fn stages(y: &[f64], order: &Order) -> Vec<(Vec<f64>, usize)> {
+    let mut stages = vec![(y.to_vec(), 0)];
+    for lag in std::iter::repeat_n(order.m, order.sd).chain(std::iter::repeat_n(1, order.d)) {
+        let next = diff::difference(&stages[stages.len() - 1].0, lag, 1);
+        stages.push((next, lag));
+    }
+    stages
+}
+
 impl ArimaFit {
     /// Filters the history under the final coefficients; `None` if the filter fails.
     fn new(y: &[f64], w: &[f64], order: Order, coef: Vec<f64>) -> Option<Self> {
-        let filtered = kalman::run(w, &order, &coef)?;
+        let filtered = kalman::run(w, &order, &coef, |_, _| {})?;
         let (n, k) = (w.len() as f64, coef.len() as f64);
         let npar = k + 1.0;
         let aicc = filtered.neg2_loglik()
@@ -213,52 +224,74 @@ impl ArimaFit {
 
     /// Point forecasts for `h` steps.
     pub fn forecast(&self, h: usize) -> Vec<f64> {
-        self.path(&self.y, &self.next, h)
+        let stages = stages(&self.y, &self.order);
+        let stages: Vec<(&[f64], usize)> = stages.iter().map(|(s, lag)| (&s[..], *lag)).collect();
+        self.path(&stages, &self.next, h)
     }
 
     /// The `h`-step forecasts from each origin `t` of `origins`, made after observing
-    /// `y[..t]` with the fitted coefficients (one filter pass per origin): the in-sample
-    /// track record a combination weighs this model by. `NaN`s where the differenced
-    /// history is empty or the filter fails.
+    /// `y[..t]` with the fitted coefficients: the in-sample track record a combination
+    /// weighs this model by. One filter pass serves every origin, since the state after
+    /// the differenced observations an origin has seen is the one a pass over `y[..t]`
+    /// alone ends in. `NaN`s where the differenced history is empty or the filter fails.
     pub fn forecasts_from(&self, origins: &[usize], h: usize) -> Vec<Vec<f64>> {
         let o = &self.order;
+        let stages = stages(&self.y, o);
+        let w = &stages[stages.len() - 1].0;
+        let lost = self.y.len() - w.len();
+        let mut wanted = vec![false; w.len() + 1];
+        for k in origins.iter().filter_map(|t| t.checked_sub(lost)) {
+            if let Some(slot) = wanted.get_mut(k) {
+                *slot = true;
+            }
+        }
+        let mut states: Vec<Option<Vec<f64>>> = vec![None; w.len() + 1];
+        // A filter that fails part-way has still given the states before the failure.
+        let _ = kalman::run(w, o, &self.coef, |seen, state| {
+            if wanted[seen] {
+                states[seen] = Some(state.to_vec());
+            }
+        });
         origins
             .iter()
             .map(|&t| {
-                let past = &self.y[..t];
-                let w = diff::difference(&diff::difference(past, o.m, o.sd), 1, o.d);
-                (!w.is_empty())
-                    .then(|| kalman::run(&w, o, &self.coef))
-                    .flatten()
-                    .map_or_else(|| vec![f64::NAN; h], |f| self.path(past, &f.next, h))
+                let state = t.checked_sub(lost).and_then(|k| states.get(k)?.as_ref());
+                let Some(next) = state else {
+                    return vec![f64::NAN; h];
+                };
+                let cut = self.y.len() - t;
+                let past: Vec<(&[f64], usize)> = stages
+                    .iter()
+                    .map(|(s, lag)| (&s[..s.len() - cut], *lag))
+                    .collect();
+                self.path(&past, next, h)
             })
             .collect()
     }
 
-    /// `h` forecasts after the history `y`, from the filter state `next` of its
-    /// differenced series.
-    fn path(&self, y: &[f64], next: &[f64], h: usize) -> Vec<f64> {
-        let o = &self.order;
-        // The differencing stages, outermost first: y, then seasonal, then ordinary.
-        let mut stages = vec![(y.to_vec(), 0)];
-        for lag in std::iter::repeat_n(o.m, o.sd).chain(std::iter::repeat_n(1, o.d)) {
-            let next = diff::difference(&stages[stages.len() - 1].0, lag, 1);
-            stages.push((next, lag));
-        }
+    /// `h` forecasts after a history whose differencing stages are `stages` (outermost
+    /// first: the history, then each difference with its lag), from the filter state
+    /// `next` of the last.
+    fn path(&self, stages: &[(&[f64], usize)], next: &[f64], h: usize) -> Vec<f64> {
         let mu = self.mean_term();
-        let mut future: Vec<f64> = kalman::forecast(o, &self.coef, next, h)
+        let mut future: Vec<f64> = kalman::forecast(&self.order, &self.coef, next, h)
             .into_iter()
             .map(|v| v + mu)
             .collect();
         for i in (1..stages.len()).rev() {
-            let lag = stages[i].1;
-            let mut prev = stages[i - 1].0.clone();
-            let len = prev.len();
+            let (lag, prev) = (stages[i].1, stages[i - 1].0);
+            // Each value of the outer stage is the inner one plus the outer value `lag`
+            // steps back: in the history, or among the values just integrated.
+            let mut outer: Vec<f64> = Vec::with_capacity(h);
             for (j, v) in future.iter().enumerate() {
-                let back = prev[len + j - lag];
-                prev.push(v + back);
+                let back = if j >= lag {
+                    outer[j - lag]
+                } else {
+                    prev[prev.len() + j - lag]
+                };
+                outer.push(v + back);
             }
-            future = prev[len..].to_vec();
+            future = outer;
         }
         future
     }

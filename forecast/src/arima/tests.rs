@@ -138,3 +138,46 @@ fn airline_model_forecasts_repeat_the_seasonal_pattern() {
     assert_eq!(psi[0], 1.0);
     assert!(psi.iter().all(|v| v.is_finite()));
 }
+
+/// One filter pass gives every origin the forecasts that filtering its own history
+/// alone gives, through seasonal and ordinary differences.
+#[test]
+fn forecasts_from_origins_match_filtering_each_history_alone() {
+    let e = noise(96, 11);
+    let y: Vec<f64> = (0..96)
+        .map(|t| 50.0 + 0.3 * t as f64 + 8.0 * ((t % 12) as f64 / 2.0).sin() + e[t])
+        .collect();
+    let order = Order {
+        p: 1,
+        d: 1,
+        q: 1,
+        sp: 0,
+        sd: 1,
+        sq: 1,
+        m: 12,
+        constant: false,
+    };
+    let fit = fit(&y, order).expect("fits");
+    let origins = [10, 13, 14, 40, 77, 96];
+    let paths = fit.forecasts_from(&origins, 5);
+    for (&t, path) in origins.iter().zip(&paths) {
+        let alone = stages(&y[..t], &order);
+        let w = &alone[alone.len() - 1].0;
+        let expected = if w.is_empty() {
+            vec![f64::NAN; 5]
+        } else {
+            let next = kalman::run(w, &order, &fit.coef, |_, _| {})
+                .expect("filters")
+                .next;
+            let alone: Vec<(&[f64], usize)> = alone.iter().map(|(s, lag)| (&s[..], *lag)).collect();
+            fit.path(&alone, &next, 5)
+        };
+        for (a, b) in path.iter().zip(&expected) {
+            assert!(
+                (a.is_nan() && b.is_nan()) || (a - b).abs() < 1e-9,
+                "origin {t}: {path:?} against {expected:?}"
+            );
+        }
+    }
+    assert_eq!(paths[5], fit.forecast(5));
+}
