@@ -12,9 +12,7 @@
 //! keeping only the best member or those near it, and longer validation windows (notes
 //! in the `combo` branch's hand-over).
 
-use crate::normal;
-use crate::predictive::{Combine, Forecast, Predictive};
-use std::sync::OnceLock;
+use crate::predictive::{Combine, Forecast, Predictive, Widening};
 
 /// A model's forecast with its forecasts from the validation origins.
 pub(crate) struct Member {
@@ -120,7 +118,7 @@ pub(crate) fn combine(
     let mean: Vec<f64> = (0..h).map(|k| combine_at(&|f| f.mean[k])).collect();
     let fitted: Vec<f64> = (0..y.len()).map(|t| combine_at(&|f| f.fitted[t])).collect();
     let widening = validation.map_or_else(Widening::default, |v| {
-        Widening::new(y, v, &members, &w, how)
+        Widening::new(validation_errors(y, v, &members, &w, how))
     });
     let names: Vec<String> = members
         .iter()
@@ -148,74 +146,29 @@ pub(crate) fn combine(
     })
 }
 
-/// How much the combination's interval spread grows, per horizon. At step `j` of the
-/// validation stretch the factor is the root mean square of the combined validation errors
-/// over the spread the combination's 90 % quantile implies at that step, at least 1 and at
-/// least the factor of step `j - 1` (errors do not shrink with the horizon; a per-step
-/// estimate from few errors would otherwise zig-zag). Horizons past the stretch keep the
-/// last factor. The errors come from fitted parameters, so they understate out-of-sample
-/// errors: the factor only ever widens. The factors need the members' quantiles, so they
-/// are computed on first use: callers that want only the mean do not pay for them.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Widening {
-    /// The combined validation errors at each step.
-    errors: Vec<Vec<f64>>,
-    factors: OnceLock<Vec<f64>>,
-}
-
-impl Widening {
-    fn new(y: &[f64], v: &Validation, members: &[Member], w: &[f64], how: Combine) -> Self {
-        let mut errors = vec![Vec::new(); v.steps];
-        for (k, &o) in v.origins.iter().enumerate() {
-            for (j, step) in errors.iter_mut().enumerate().take(y.len() - o) {
-                let paths: Vec<f64> = members.iter().map(|m| m.track[k][j]).collect();
-                step.push(y[o + j] - how.apply(&paths, w));
-            }
-        }
-        Self {
-            errors,
-            factors: OnceLock::new(),
+/// The combined validation errors at each step: from each origin, the combination's
+/// forecasts with weights `w` against the values of `y` they forecast.
+fn validation_errors(
+    y: &[f64],
+    v: &Validation,
+    members: &[Member],
+    w: &[f64],
+    how: Combine,
+) -> Vec<Vec<f64>> {
+    let mut errors = vec![Vec::new(); v.steps];
+    for (k, &o) in v.origins.iter().enumerate() {
+        for (j, step) in errors.iter_mut().enumerate().take(y.len() - o) {
+            let paths: Vec<f64> = members.iter().map(|m| m.track[k][j]).collect();
+            step.push(y[o + j] - how.apply(&paths, w));
         }
     }
-
-    /// The factor of each horizon for the combination of `members` with weights `w`.
-    pub fn factors(&self, members: &[Forecast], w: &[f64], how: Combine) -> &[f64] {
-        self.factors.get_or_init(|| {
-            let h = members.first().map_or(0, Forecast::horizon);
-            let q = 0.9;
-            let quantiles: Vec<Vec<f64>> = members.iter().map(|m| m.raw_quantiles(q)).collect();
-            let at = |pick: &dyn Fn(usize) -> f64| {
-                how.apply(&(0..members.len()).map(pick).collect::<Vec<_>>(), w)
-            };
-            let mut factor = 1.0;
-            let mut per_step: Vec<f64> = self
-                .errors
-                .iter()
-                .enumerate()
-                .map(|(j, errors)| {
-                    let spread = (at(&|i| quantiles[i][j]) - at(&|i| members[i].mean[j]))
-                        / normal::quantile(q);
-                    let ratios: Vec<f64> = errors
-                        .iter()
-                        .map(|e| e / spread)
-                        .filter(|r| r.is_finite())
-                        .collect();
-                    if !ratios.is_empty() {
-                        let ms = ratios.iter().map(|r| r * r).sum::<f64>() / ratios.len() as f64;
-                        factor = f64::max(factor, ms.sqrt());
-                    }
-                    factor
-                })
-                .collect();
-            per_step.resize(h, factor);
-            per_step
-        })
-    }
+    errors
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::normal;
 
     /// A member with constant-width Gaussian intervals (`sd` at every step) whose
     /// forecasts from any origin follow `rule(y[..origin], steps)`.

@@ -1,7 +1,7 @@
 //! The result of a forecast — mean path, in-sample fit, and the predictive distribution
-//! behind the intervals and the lead-time quantiles the inventory agent needs.
+//! behind the intervals and the lead-time quantiles the inventory agent needs. A
+//! combination's intervals are widened by its validation errors ([`Widening`]).
 
-use crate::combine::Widening;
 use crate::ets::{EtsFit, Simulation};
 use crate::normal;
 use std::sync::OnceLock;
@@ -167,6 +167,65 @@ impl Forecast {
         } else {
             v
         }
+    }
+}
+
+/// How much the combination's interval spread grows, per horizon. At step `j` of the
+/// validation stretch the factor is the root mean square of the combined validation errors
+/// over the spread the combination's 90 % quantile implies at that step, at least 1 and at
+/// least the factor of step `j - 1` (errors do not shrink with the horizon; a per-step
+/// estimate from few errors would otherwise zig-zag). Horizons past the stretch keep the
+/// last factor. The errors come from fitted parameters, so they understate out-of-sample
+/// errors: the factor only ever widens. The factors need the members' quantiles, so they
+/// are computed on first use: callers that want only the mean do not pay for them.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Widening {
+    /// The combined validation errors at each step.
+    errors: Vec<Vec<f64>>,
+    factors: OnceLock<Vec<f64>>,
+}
+
+impl Widening {
+    /// The widening for the combined validation errors `errors[j]` of each step `j`.
+    pub fn new(errors: Vec<Vec<f64>>) -> Self {
+        Self {
+            errors,
+            factors: OnceLock::new(),
+        }
+    }
+
+    /// The factor of each horizon for the combination of `members` with weights `w`.
+    pub fn factors(&self, members: &[Forecast], w: &[f64], how: Combine) -> &[f64] {
+        self.factors.get_or_init(|| {
+            let h = members.first().map_or(0, Forecast::horizon);
+            let q = 0.9;
+            let quantiles: Vec<Vec<f64>> = members.iter().map(|m| m.raw_quantiles(q)).collect();
+            let at = |pick: &dyn Fn(usize) -> f64| {
+                how.apply(&(0..members.len()).map(pick).collect::<Vec<_>>(), w)
+            };
+            let mut factor = 1.0;
+            let mut per_step: Vec<f64> = self
+                .errors
+                .iter()
+                .enumerate()
+                .map(|(j, errors)| {
+                    let spread = (at(&|i| quantiles[i][j]) - at(&|i| members[i].mean[j]))
+                        / normal::quantile(q);
+                    let ratios: Vec<f64> = errors
+                        .iter()
+                        .map(|e| e / spread)
+                        .filter(|r| r.is_finite())
+                        .collect();
+                    if !ratios.is_empty() {
+                        let ms = ratios.iter().map(|r| r * r).sum::<f64>() / ratios.len() as f64;
+                        factor = f64::max(factor, ms.sqrt());
+                    }
+                    factor
+                })
+                .collect();
+            per_step.resize(h, factor);
+            per_step
+        })
     }
 }
 

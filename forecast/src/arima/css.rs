@@ -5,8 +5,8 @@
 //! R's `arima(method = "CSS")`. It is cheap (one pass over the series per evaluation),
 //! so the stepwise search fits every candidate this way.
 
-use super::Order;
 use super::lm::{self, Problem};
+use super::order::Order;
 use std::cell::RefCell;
 
 /// Non-zero terms of a lag polynomial, as `(lag, coefficient)`.

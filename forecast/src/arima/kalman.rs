@@ -8,9 +8,9 @@
 //! after `r` steps for invertible models), so one evaluation costs little more than a
 //! CSS pass.
 
-use super::Order;
 use super::css::{self, Lags};
 use super::lm::{self, Problem};
+use super::order::Order;
 use std::cell::RefCell;
 
 /// State covariances below this count as zero (the filter has reached its steady state).

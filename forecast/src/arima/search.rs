@@ -2,8 +2,8 @@
 //! `AutoARIMA`): four starting models, then moves of one or two orders at a time (and the
 //! constant switched on or off) while the AICc improves.
 
-use super::Order;
 use super::css::{self, Css};
+use super::order::Order;
 use std::f64::consts::PI;
 
 /// Largest orders the search may reach.

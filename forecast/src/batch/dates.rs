@@ -1,7 +1,7 @@
 //! The `ds` column: integer indices or ISO dates, the spacing of a series, and the
 //! stamps of its future periods.
 
-use super::BatchError;
+use super::error::BatchError;
 use chrono::{Datelike, Months, NaiveDate, TimeDelta};
 use std::fmt;
 

@@ -2,7 +2,7 @@
 //! optimiser minimises. Seasonal states live in a ring buffer, so a step costs O(1)
 //! whatever the season length.
 
-use super::{ErrorType, Params, SeasonType, Spec, TrendType};
+use super::spec::{ErrorType, Params, SeasonType, Spec, TrendType};
 
 /// Guard against division by (near) zero in multiplicative components.
 const TOL: f64 = 1e-10;

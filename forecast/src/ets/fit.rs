@@ -2,7 +2,8 @@
 
 use super::core::{self, State};
 use super::init::{self, Bounds};
-use super::{ErrorType, EtsFit, Params, SeasonType, Spec, TrendType};
+use super::model::EtsFit;
+use super::spec::{ErrorType, Params, SeasonType, Spec, TrendType};
 use crate::optim::NelderMead;
 
 /// Which models the automatic search may consider.

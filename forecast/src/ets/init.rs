@@ -1,7 +1,7 @@
 //! Starting values for the ETS optimiser: smoothing weights inside their bounds and
 //! initial states from a classical decomposition, as in Hyndman et al. (2008, §2.6.1).
 
-use super::{SeasonType, Spec, TrendType};
+use super::spec::{SeasonType, Spec, TrendType};
 use crate::decompose::{self, Kind};
 
 /// Box bounds on α, β, γ and φ ("usual" region of Hyndman's `ets`).

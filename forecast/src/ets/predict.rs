@@ -4,7 +4,8 @@
 //! over a lead time. The others are simulated from the fitted model with a fixed seed.
 
 use super::core::Gains;
-use super::{ErrorType, EtsFit, SeasonType, TrendType};
+use super::model::EtsFit;
+use super::spec::{ErrorType, SeasonType, TrendType};
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
@@ -135,7 +136,7 @@ pub fn empirical_quantile(mut sample: Vec<f64>, q: f64) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use crate::ets::{Candidates, auto};
+    use super::super::fit::{Candidates, auto};
 
     #[test]
     fn forecasts_from_an_origin_replay_the_fit() {
