@@ -118,9 +118,7 @@ impl Forecast {
                     })
                     .collect()
             }
-            Predictive::Simulated(fit, paths) => paths
-                .get_or_init(|| fit.simulate(self.horizon(), SIMULATED_PATHS))
-                .quantiles(q),
+            Predictive::Simulated(fit, paths) => self.paths(fit, paths).quantiles(q),
             Predictive::Combined {
                 members,
                 weights,
@@ -138,6 +136,12 @@ impl Forecast {
                     .collect()
             }
         }
+    }
+
+    /// The sample paths of a simulated forecast, drawn over the whole horizon the first
+    /// time they are needed.
+    fn paths<'a>(&self, fit: &EtsFit, paths: &'a OnceLock<Simulation>) -> &'a Simulation {
+        paths.get_or_init(|| fit.simulate(self.horizon(), SIMULATED_PATHS))
     }
 
     /// The central prediction interval at `level` percent: (lower, upper) per horizon.
@@ -255,7 +259,7 @@ pub fn lead_time_quantile(forecast: &Forecast, lead_time: usize, q: f64) -> f64 
                 * sigma2;
             forecast.mean[..l].iter().sum::<f64>() + normal::quantile(q) * variance.sqrt()
         }
-        Predictive::Simulated(fit, _) => fit.simulate(l, SIMULATED_PATHS).sum_quantile(l, q),
+        Predictive::Simulated(fit, paths) => forecast.paths(fit, paths).sum_quantile(l, q),
         Predictive::Combined {
             members,
             weights,

@@ -3,6 +3,8 @@
 //! al. 2008, ch. 6): their error weights give exact variances, for one horizon or summed
 //! over a lead time. The others are simulated from the fitted model with a fixed seed.
 
+use std::sync::OnceLock;
+
 use super::core::Gains;
 use super::model::EtsFit;
 use super::spec::{ErrorType, SeasonType, TrendType};
@@ -80,7 +82,11 @@ impl EtsFit {
                 state.update(self.spec, &gains, y);
             }
         }
-        Simulation { h, values }
+        Simulation {
+            h,
+            values,
+            sorted: OnceLock::new(),
+        }
     }
 }
 
@@ -89,23 +95,32 @@ impl EtsFit {
 pub struct Simulation {
     h: usize,
     values: Vec<f64>,
+    /// Each horizon's values, sorted, once a quantile is asked for: every interval level
+    /// and the combination's widening read the same columns.
+    sorted: OnceLock<Vec<Vec<f64>>>,
 }
 
 impl Simulation {
     /// The empirical `q`-quantile of each horizon.
     pub fn quantiles(&self, q: f64) -> Vec<f64> {
-        (0..self.h)
-            .map(|k| {
-                empirical_quantile(
-                    self.values
-                        .iter()
-                        .skip(k)
-                        .step_by(self.h)
-                        .copied()
-                        .collect(),
-                    q,
-                )
+        self.sorted
+            .get_or_init(|| {
+                (0..self.h)
+                    .map(|k| {
+                        let mut column: Vec<f64> = self
+                            .values
+                            .iter()
+                            .skip(k)
+                            .step_by(self.h)
+                            .copied()
+                            .collect();
+                        column.sort_unstable_by(f64::total_cmp);
+                        column
+                    })
+                    .collect()
             })
+            .iter()
+            .map(|column| sorted_quantile(column, q))
             .collect()
     }
 
@@ -124,10 +139,15 @@ impl Simulation {
 
 /// Linear-interpolation quantile (numpy's default) of a sample.
 pub fn empirical_quantile(mut sample: Vec<f64>, q: f64) -> f64 {
+    sample.sort_unstable_by(f64::total_cmp);
+    sorted_quantile(&sample, q)
+}
+
+/// [`empirical_quantile`] of a sample already sorted.
+fn sorted_quantile(sample: &[f64], q: f64) -> f64 {
     if sample.is_empty() {
         return f64::NAN;
     }
-    sample.sort_by(f64::total_cmp);
     let pos = q.clamp(0.0, 1.0) * (sample.len() - 1) as f64;
     let (lo, frac) = (pos.floor() as usize, pos - pos.floor());
     let hi = (lo + 1).min(sample.len() - 1);
