@@ -110,26 +110,37 @@ pub async fn limit(state: &AppState, keys: &[(Scope, &str)]) -> Result<(), ApiEr
     })
 }
 
-/// Refuses a client IP over its limit (429 with `Retry-After`).
-pub async fn ip_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if !UNLIMITED.contains(&req.uri().path()) {
+/// The per-IP limit and the error shape, as one layer: refuses a client IP over its limit
+/// (429 with `Retry-After`), then gives error responses made outside the handlers (no
+/// route, wrong method, body too large, panic) the API's JSON error shape.
+pub async fn edge(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let response = if UNLIMITED.contains(&req.uri().path()) {
+        next.run(req).await
+    } else {
         let (parts, body) = req.into_parts();
-        if let Some(ip) = client_ip(&parts, &state.settings.security.trusted_proxies)
-            && let Err(refused) = limit(&state, &[(Scope::Ip, &ip.to_string())]).await
-        {
-            return refused.into_response();
+        let refused = match client_ip(&parts, &state.settings.security.trusted_proxies) {
+            Some(ip) => limit(&state, &[(Scope::Ip, &ip.to_string())]).await.err(),
+            None => None,
+        };
+        match refused {
+            Some(refused) => refused.into_response(),
+            None => next.run(Request::from_parts(parts, body)).await,
         }
-        return next.run(Request::from_parts(parts, body)).await;
-    }
-    next.run(req).await
+    };
+    normalize_errors(response)
 }
 
-/// Observes `framework_request_duration_seconds{method,route,status}`.
+/// Around each route: observes `framework_request_duration_seconds{method,route,status}`,
+/// and records every state-changing request in the audit log, whatever its outcome.
 pub async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = req.method().clone();
     let route = req.extensions().get::<MatchedPath>().cloned();
-    let response = next.run(req).await;
+    let response = if matches!(method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        next.run(req).await
+    } else {
+        audit(&state, req, next).await
+    };
     let route = route.as_ref().map_or(UNMATCHED, MatchedPath::as_str);
     state
         .metrics
@@ -139,11 +150,9 @@ pub async fn observe(State(state): State<AppState>, req: Request, next: Next) ->
     response
 }
 
-/// Records every state-changing request in the audit log, whatever its outcome.
-pub async fn audit(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
-        return next.run(req).await;
-    }
+/// Runs a state-changing request and appends its audit entry, unless the handler
+/// recorded it with its change.
+async fn audit(state: &AppState, mut req: Request, next: Next) -> Response {
     let request_id = req
         .headers()
         .get(REQUEST_ID)
@@ -195,10 +204,9 @@ fn valid_request_id(id: &[u8]) -> bool {
     !id.is_empty() && id.len() <= MAX_REQUEST_ID && id.iter().all(u8::is_ascii_graphic)
 }
 
-/// Gives error responses made outside the handlers (no route, wrong method, body too
-/// large, timeout, panic) the API's JSON error shape.
-pub async fn normalize_errors(req: Request, next: Next) -> Response {
-    let response = next.run(req).await;
+/// A client or server error without a JSON body, in the API's error shape (keeping
+/// `Allow` and `Retry-After`).
+fn normalize_errors(response: Response) -> Response {
     let status = response.status();
     let is_json = response
         .headers()

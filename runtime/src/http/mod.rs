@@ -84,7 +84,9 @@ pub fn metrics_router(state: AppState) -> Router {
 /// The application's router with all layers. Those that need the matched route
 /// (request metrics, audit) are on the routes; the others wrap the router as one
 /// service, which a request clones once, where a layer on the routes is a boxed service
-/// each request clones (and allocates) again.
+/// each request clones (and allocates) again. Each `from_fn` layer costs a boxed
+/// service and a boxed future per request, so related ones are one function: metrics
+/// with audit, the per-IP limit with the error shape.
 pub fn router(state: AppState) -> Router {
     let (routes, mut doc) = api().split_for_parts();
     openapi::finish(&mut doc);
@@ -96,10 +98,6 @@ pub fn router(state: AppState) -> Router {
             get(move || std::future::ready(Json(doc.as_ref().clone()))),
         )
         .fallback(|| async { error::ApiError::not_found("route") })
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            middleware::audit,
-        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::observe,
@@ -118,12 +116,11 @@ pub fn router(state: AppState) -> Router {
             axum::http::StatusCode::REQUEST_TIMEOUT,
             state.settings.request_timeout,
         ))
-        .layer(axum::middleware::from_fn(middleware::normalize_errors))
-        .layer(DefaultBodyLimit::max(state.settings.max_upload_bytes))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            middleware::ip_limit,
+            middleware::edge,
         ))
+        .layer(DefaultBodyLimit::max(state.settings.max_upload_bytes))
         .layer(Extension(progress::Progress::new(
             state.settings.connections,
             state.metrics.websockets_open.clone(),

@@ -45,7 +45,7 @@ pub async fn get(
     State(state): State<AppState>,
     Authed(p, ..): Authed<Viewer>,
 ) -> Result<Json<TenantView>, ApiError> {
-    let row = p.record.clone();
+    let row = p.record;
     let limits = *state.tenancy.plan(&row.plan)?;
     let users = state.tenancy.lookups.active_users(&p.store).await?;
     Ok(Json(TenantView {
