@@ -184,9 +184,7 @@ impl ArimaFit {
 
     /// Point forecasts for `h` steps.
     pub fn forecast(&self, h: usize) -> Vec<f64> {
-        let stages = stages(&self.y, &self.order);
-        let stages: Vec<(&[f64], usize)> = stages.iter().map(|(s, lag)| (&s[..], *lag)).collect();
-        self.path(&stages, &self.next, h)
+        self.path(&stages(&self.y, &self.order), 0, &self.next, h)
     }
 
     /// The `h`-step forecasts from each origin `t` of `origins`, made after observing
@@ -219,27 +217,22 @@ impl ArimaFit {
                 let Some(next) = state else {
                     return vec![f64::NAN; h];
                 };
-                let cut = self.y.len() - t;
-                let past: Vec<(&[f64], usize)> = stages
-                    .iter()
-                    .map(|(s, lag)| (&s[..s.len() - cut], *lag))
-                    .collect();
-                self.path(&past, next, h)
+                self.path(&stages, self.y.len() - t, next, h)
             })
             .collect()
     }
 
-    /// `h` forecasts after a history whose differencing stages are `stages` (outermost
-    /// first: the history, then each difference with its lag), from the filter state
-    /// `next` of the last.
-    fn path(&self, stages: &[(&[f64], usize)], next: &[f64], h: usize) -> Vec<f64> {
+    /// `h` forecasts after a history whose differencing stages are `stages` ([`stages`])
+    /// without their last `cut` values, from the filter state `next` of the last stage.
+    fn path(&self, stages: &[(Vec<f64>, usize)], cut: usize, next: &[f64], h: usize) -> Vec<f64> {
         let mu = self.mean_term();
         let mut future: Vec<f64> = kalman::forecast(&self.order, &self.coef, next, h)
             .into_iter()
             .map(|v| v + mu)
             .collect();
         for i in (1..stages.len()).rev() {
-            let (lag, prev) = (stages[i].1, stages[i - 1].0);
+            let (lag, prev) = (stages[i].1, &stages[i - 1].0);
+            let prev = &prev[..prev.len() - cut];
             // Each value of the outer stage is the inner one plus the outer value `lag`
             // steps back: in the history, or among the values just integrated.
             let mut outer: Vec<f64> = Vec::with_capacity(h);

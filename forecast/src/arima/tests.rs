@@ -169,8 +169,7 @@ fn forecasts_from_origins_match_filtering_each_history_alone() {
             let next = kalman::run(w, &order, &fit.coef, |_, _| {})
                 .expect("filters")
                 .next;
-            let alone: Vec<(&[f64], usize)> = alone.iter().map(|(s, lag)| (&s[..], *lag)).collect();
-            fit.path(&alone, &next, 5)
+            fit.path(&alone, 0, &next, 5)
         };
         for (a, b) in path.iter().zip(&expected) {
             assert!(

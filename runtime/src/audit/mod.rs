@@ -45,6 +45,15 @@ const LOCK_KEY: i64 = 0x7363_6661_7564_6974;
 /// before its writer gives up.
 pub const ATTEMPTS: usize = 50;
 
+/// The error of a writer whose entries other replicas outran [`ATTEMPTS`] times in a
+/// row: the audit log's groups and the writers that append in their own transaction
+/// ([`Turn`]) give up alike.
+pub fn outrun() -> sqlx::Error {
+    sqlx::Error::Protocol(format!(
+        "other replicas appended to the audit log first {ATTEMPTS} times in a row"
+    ))
+}
+
 /// An entry to record.
 #[derive(Debug, Clone, Default)]
 pub struct AuditEntry {
@@ -248,7 +257,7 @@ impl AuditLog {
 impl Turn<'_> {
     /// Inserts `entries` (not empty) at the chain's head, in `tx`'s transaction. `None`
     /// when another replica appended first: roll `tx` back (on PostgreSQL it is over)
-    /// and try again, up to [`ATTEMPTS`] times.
+    /// and try again, up to [`ATTEMPTS`] times ([`outrun`] after that).
     pub async fn insert(
         &mut self,
         tx: &mut sqlx::AnyConnection,
@@ -315,14 +324,12 @@ impl Log {
     ) -> Result<(), sqlx::Error> {
         let mut conn = self.db.pool.acquire().await?;
         for _ in 0..ATTEMPTS {
-            if let Some(pending) = self.insert(&mut conn, entries, head).await? {
-                self.committed(head, pending);
+            if let Some(new) = self.insert(&mut conn, entries, head).await? {
+                self.committed(head, new);
                 return Ok(());
             }
         }
-        Err(sqlx::Error::Protocol(format!(
-            "other replicas appended first {ATTEMPTS} times in a row"
-        )))
+        Err(outrun())
     }
 
     /// Inserts `entries` (not empty) on `conn` after the chain's head: `head` as this

@@ -27,7 +27,7 @@ use super::error::TenantError;
 use super::lookups::record_scope;
 use super::registry::{COLUMNS, TenantRow};
 use super::store::Stores;
-use crate::audit::{ATTEMPTS, AuditEntry, AuditLog};
+use crate::audit::{ATTEMPTS, AuditEntry, AuditLog, outrun};
 use crate::db::{Backend, Db, DbError};
 use crate::domain::plan::{LimitExceeded, Plan};
 use crate::domain::tenant::TenantId;
@@ -69,10 +69,7 @@ impl Changes {
                 return Ok(outcomes);
             }
         }
-        Err(sqlx::Error::Protocol(format!(
-            "other replicas appended to the audit log first {ATTEMPTS} times in a row"
-        ))
-        .into())
+        Err(outrun().into())
     }
 
     /// Applies `changes` in one transaction, with their audit entries; `None` (nothing
