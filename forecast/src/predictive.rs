@@ -101,6 +101,39 @@ impl Forecast {
         self.floor(self.raw_quantiles(q))
     }
 
+    /// The `q`-quantile of the first horizon alone (`None` for an empty horizon): the same
+    /// value as `quantiles(q)[0]`, without computing, or simulating, the later horizons.
+    pub fn first_quantile(&self, q: f64) -> Option<f64> {
+        let v = self.raw_first_quantile(q)?;
+        Some(if self.nonnegative { v.max(0.0) } else { v })
+    }
+
+    /// [`Forecast::first_quantile`] before the floor at zero.
+    fn raw_first_quantile(&self, q: f64) -> Option<f64> {
+        let mean = *self.mean.first()?;
+        Some(match &self.predictive {
+            Predictive::Linear {
+                sigma2,
+                weights,
+                scale,
+            } => {
+                mean + normal::quantile(q) * scale[0] * (sigma2 * (weights[0] * weights[0])).sqrt()
+            }
+            Predictive::Simulated(fit, _) => fit.first_quantile(q),
+            Predictive::Combined {
+                members,
+                weights,
+                how,
+                widening,
+            } => {
+                let values: Option<Vec<f64>> =
+                    members.iter().map(|m| m.first_quantile(q)).collect();
+                let widen = widening.first_factor(members, weights, *how);
+                mean + widen * (how.apply(&values?, weights) - mean)
+            }
+        })
+    }
+
     /// [`Forecast::quantiles`] before the floor at zero.
     pub(crate) fn raw_quantiles(&self, q: f64) -> Vec<f64> {
         match &self.predictive {
@@ -118,7 +151,14 @@ impl Forecast {
                     })
                     .collect()
             }
-            Predictive::Simulated(fit, paths) => self.paths(fit, paths).quantiles(q),
+            Predictive::Simulated(fit, paths) => {
+                // The first step is exact; only the later ones need the paths.
+                let mut v = self.paths(fit, paths).quantiles(q);
+                if let Some(first) = v.first_mut() {
+                    *first = fit.first_quantile(q);
+                }
+                v
+            }
             Predictive::Combined {
                 members,
                 weights,
@@ -202,28 +242,26 @@ impl Widening {
     pub fn factors(&self, members: &[Forecast], w: &[f64], how: Combine) -> &[f64] {
         self.factors.get_or_init(|| {
             let h = members.first().map_or(0, Forecast::horizon);
-            let q = 0.9;
-            let quantiles: Vec<Vec<f64>> = members.iter().map(|m| m.raw_quantiles(q)).collect();
-            let at = |pick: &dyn Fn(usize) -> f64| {
-                how.apply(&(0..members.len()).map(pick).collect::<Vec<_>>(), w)
-            };
+            let quantiles: Vec<Vec<f64>> = members
+                .iter()
+                .map(|m| m.raw_quantiles(WIDENING_QUANTILE))
+                .collect();
             let mut factor = 1.0;
             let mut per_step: Vec<f64> = self
                 .errors
                 .iter()
                 .enumerate()
                 .map(|(j, errors)| {
-                    let spread = (at(&|i| quantiles[i][j]) - at(&|i| members[i].mean[j]))
-                        / normal::quantile(q);
-                    let ratios: Vec<f64> = errors
-                        .iter()
-                        .map(|e| e / spread)
-                        .filter(|r| r.is_finite())
-                        .collect();
-                    if !ratios.is_empty() {
-                        let ms = ratios.iter().map(|r| r * r).sum::<f64>() / ratios.len() as f64;
-                        factor = f64::max(factor, ms.sqrt());
-                    }
+                    let column =
+                        |v: &dyn Fn(usize) -> f64| (0..members.len()).map(v).collect::<Vec<_>>();
+                    let ratio = rms_ratio(
+                        errors,
+                        &column(&|i| quantiles[i][j]),
+                        &column(&|i| members[i].mean[j]),
+                        w,
+                        how,
+                    );
+                    factor = ratio.map_or(factor, |r| f64::max(factor, r));
                     factor
                 })
                 .collect();
@@ -231,6 +269,49 @@ impl Widening {
             per_step
         })
     }
+
+    /// The factor of the first horizon, without the members' later quantiles when the
+    /// factors of all horizons have not been computed yet.
+    pub fn first_factor(&self, members: &[Forecast], w: &[f64], how: Combine) -> f64 {
+        if let Some(factors) = self.factors.get() {
+            return factors.first().copied().unwrap_or(1.0);
+        }
+        let Some(errors) = self.errors.first() else {
+            return 1.0;
+        };
+        let firsts: Option<(Vec<f64>, Vec<f64>)> = members
+            .iter()
+            .map(|m| Some((m.raw_first_quantile(WIDENING_QUANTILE)?, *m.mean.first()?)))
+            .collect();
+        firsts
+            .and_then(|(quantiles, means)| rms_ratio(errors, &quantiles, &means, w, how))
+            .map_or(1.0, |r| r.max(1.0))
+    }
+}
+
+/// The quantile whose distance from the combined mean gives the spread that the
+/// validation errors are measured against.
+const WIDENING_QUANTILE: f64 = 0.9;
+
+/// The root mean square of one step's validation `errors` over the spread that the
+/// members' [`WIDENING_QUANTILE`] quantiles and means of that step imply for their
+/// combination; `None` when no ratio is finite.
+fn rms_ratio(
+    errors: &[f64],
+    quantiles: &[f64],
+    means: &[f64],
+    w: &[f64],
+    how: Combine,
+) -> Option<f64> {
+    let spread =
+        (how.apply(quantiles, w) - how.apply(means, w)) / normal::quantile(WIDENING_QUANTILE);
+    let ratios: Vec<f64> = errors
+        .iter()
+        .map(|e| e / spread)
+        .filter(|r| r.is_finite())
+        .collect();
+    (!ratios.is_empty())
+        .then(|| (ratios.iter().map(|r| r * r).sum::<f64>() / ratios.len() as f64).sqrt())
 }
 
 /// The `q`-quantile of total demand over the next `lead_time` periods (capped at the
@@ -357,5 +438,38 @@ mod tests {
             3.0
         );
         assert_eq!(Combine::Mean.apply(&[3.0, 1.0], &[3.0, 1.0]), 2.5);
+    }
+
+    #[test]
+    fn the_first_quantile_is_the_first_horizon_of_the_quantiles() {
+        // A multiplicative seasonal series (simulated ETS), a linear one, and the ensemble.
+        let seasonal: Vec<f64> = (0..48)
+            .map(|t| (40.0 + t as f64) * [1.3, 0.8, 1.1, 0.7][t % 4] + ((t * 7) % 5) as f64)
+            .collect();
+        let linear: Vec<f64> = (0..40).map(|t| 10.0 + ((t * 13) % 7) as f64).collect();
+        for (y, m) in [(&seasonal, 4), (&linear, 1)] {
+            for method in [
+                crate::Method::Ets,
+                crate::Method::Ensemble,
+                crate::Method::Arima,
+            ] {
+                let spec = crate::Spec {
+                    method,
+                    ..crate::Spec::new(6, m)
+                };
+                let f = crate::forecast(y, &spec).expect("forecasts");
+                for q in [0.05, 0.5, 0.95] {
+                    // First alone, before the later horizons (and a combination's
+                    // widening factors) have been computed.
+                    let got = f.first_quantile(q).expect("a horizon");
+                    let want = f.quantiles(q)[0];
+                    assert!(
+                        (got - want).abs() <= 1e-9 * want.abs(),
+                        "{} q={q}: {got} vs {want}",
+                        f.model
+                    );
+                }
+            }
+        }
     }
 }

@@ -8,11 +8,20 @@
 //! The caller returns once its own item is written. Because the writing happens in a
 //! spawned task, a caller that goes away (a client that disconnects) loses nothing, its
 //! own item or others'.
+//!
+//! A group is gathered before it is taken ([`Pace`]): the callers of the previous group,
+//! answered a moment ago, are on their way back with their next items, and a group taken
+//! at once would hold only the one item that beat them to it. Under a steady load of N
+//! concurrent callers, groups would alternate between 1 and N - 1 items, two writes
+//! where one does; the writer waits for as many items as the previous group had, at most
+//! as long as that group took to write. A lone caller never waits.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError};
+use std::time::{Duration, Instant};
 
-use tokio::sync::{Mutex, MutexGuard, oneshot};
+use tokio::sync::{Mutex, MutexGuard, Notify, oneshot};
 
 /// What writes a group.
 pub trait Writer: Send + Sync + 'static {
@@ -41,6 +50,38 @@ struct Shared<W: Writer> {
     /// The writer's turn, with its state.
     turn: Mutex<W::State>,
     waiting: std::sync::Mutex<Waiting<W>>,
+    /// Told of each submission, for a writer gathering its group.
+    arrived: Notify,
+    pace: Pace,
+}
+
+/// The longest a writer waits for a group to gather, however long the previous group
+/// took.
+const MAX_GATHER: Duration = Duration::from_millis(2);
+
+/// The size of the previous group and how long it took to write: how many items the next
+/// group waits for, and for how long at most.
+#[derive(Default)]
+struct Pace {
+    size: AtomicUsize,
+    nanos: AtomicU64,
+}
+
+impl Pace {
+    fn record(&self, size: usize, took: Duration) {
+        self.size.store(size, Ordering::Relaxed);
+        let nanos = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
+        self.nanos.store(nanos, Ordering::Relaxed);
+    }
+
+    /// How many items to wait for, and until when.
+    fn target(&self) -> (usize, Instant) {
+        let took = Duration::from_nanos(self.nanos.load(Ordering::Relaxed));
+        (
+            self.size.load(Ordering::Relaxed),
+            Instant::now() + took.min(MAX_GATHER),
+        )
+    }
 }
 
 /// A writer whose submissions are written in groups.
@@ -53,6 +94,8 @@ impl<W: Writer> Group<W> {
             writer,
             turn: Mutex::new(state),
             waiting: std::sync::Mutex::new(Vec::new()),
+            arrived: Notify::new(),
+            pace: Pace::default(),
         }))
     }
 
@@ -71,30 +114,51 @@ impl<W: Writer> Group<W> {
     /// writing task panicked.
     pub async fn submit(&self, item: W::Item) -> Option<W::Outcome> {
         let (done, outcome) = oneshot::channel();
-        self.0
-            .waiting
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push((item, done));
+        self.0.waiting().push((item, done));
+        self.0.arrived.notify_waiters();
         let shared = self.0.clone();
         tokio::spawn(async move {
             let mut state = shared.turn.lock().await;
-            let group = std::mem::take(
-                &mut *shared
-                    .waiting
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner),
-            );
+            shared.gather().await;
+            let group = std::mem::take(&mut *shared.waiting());
             if group.is_empty() {
                 return;
             }
             let (items, dones): (Vec<_>, Vec<_>) = group.into_iter().unzip();
+            let (size, start) = (items.len(), Instant::now());
             let outcomes = shared.writer.write(&mut state, items).await;
+            shared.pace.record(size, start.elapsed());
             for (done, outcome) in dones.into_iter().zip(outcomes) {
                 let _ = done.send(outcome);
             }
         });
         outcome.await.ok()
+    }
+}
+
+impl<W: Writer> Shared<W> {
+    fn waiting(&self) -> std::sync::MutexGuard<'_, Waiting<W>> {
+        self.waiting.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Waits, holding the turn, until as many items wait as the previous group had, or
+    /// for as long as it took to write. A task that finds nothing waiting (an earlier
+    /// task took its item) does not wait.
+    async fn gather(&self) {
+        let (size, deadline) = self.pace.target();
+        loop {
+            let arrived = self.arrived.notified();
+            let mut arrived = std::pin::pin!(arrived);
+            arrived.as_mut().enable();
+            let waiting = self.waiting().len();
+            if waiting == 0 || waiting >= size {
+                return;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || tokio::time::timeout(left, arrived).await.is_err() {
+                return;
+            }
+        }
     }
 }
 
@@ -177,5 +241,36 @@ mod tests {
             group.writer().groups.lock().unwrap().iter().sum::<usize>(),
             2
         );
+    }
+
+    #[tokio::test]
+    async fn a_group_gathers_the_callers_on_their_way_back() {
+        let group = Arc::new(Group::new(
+            Recorder {
+                groups: std::sync::Mutex::new(Vec::new()),
+                writing: AtomicUsize::new(0),
+            },
+            0,
+        ));
+        let submit_all = |items: std::ops::Range<u32>| {
+            items
+                .map(|i| {
+                    let group = group.clone();
+                    tokio::spawn(async move { group.submit(i).await.expect("written") })
+                })
+                .collect::<Vec<_>>()
+        };
+        for call in submit_all(0..8) {
+            call.await.unwrap();
+        }
+        // One caller comes back first, the seven others a moment later: taken at once,
+        // the group would hold the first alone, and the others would wait for its write.
+        let first = submit_all(8..9);
+        tokio::time::sleep(std::time::Duration::from_micros(100)).await;
+        for call in first.into_iter().chain(submit_all(9..16)) {
+            call.await.unwrap();
+        }
+        let groups = group.writer().groups.lock().unwrap().clone();
+        assert_eq!(groups, [8, 8]);
     }
 }

@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 use super::core::Gains;
 use super::model::EtsFit;
 use super::spec::{ErrorType, SeasonType, TrendType};
+use crate::normal;
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
@@ -62,6 +63,21 @@ impl EtsFit {
         weights
     }
 
+    /// The exact `q`-quantile of the next observation. One step ahead every ETS model is
+    /// `f + ε` or `f (1 + ε)` with `ε ~ N(0, σ²)`, whatever its components: no simulation.
+    pub fn first_quantile(&self, q: f64) -> f64 {
+        let f = self.last.one_step(self.spec, self.params.phi);
+        self.observe(f, self.sigma2.max(0.0).sqrt() * normal::quantile(q))
+    }
+
+    /// The observation that the one-step forecast `f` and the innovation `e` make.
+    fn observe(&self, f: f64, e: f64) -> f64 {
+        match self.spec.error {
+            ErrorType::Additive => f + e,
+            ErrorType::Multiplicative => f * (1.0 + e),
+        }
+    }
+
     /// Simulated sample paths of the next `h` observations.
     pub fn simulate(&self, h: usize, paths: usize) -> Simulation {
         let mut rng = ChaCha8Rng::seed_from_u64(SEED);
@@ -74,10 +90,7 @@ impl EtsFit {
                 let f = state.one_step(self.spec, self.params.phi);
                 let e: f64 = sigma
                     * <StandardNormal as Distribution<f64>>::sample(&StandardNormal, &mut rng);
-                let y = match self.spec.error {
-                    ErrorType::Additive => f + e,
-                    ErrorType::Multiplicative => f * (1.0 + e),
-                };
+                let y = self.observe(f, e);
                 values.push(y);
                 state.update(self.spec, &gains, y);
             }

@@ -84,8 +84,8 @@ const SAFETY_QUANTILE: f64 = 0.95;
 /// in-sample residuals, which understate it. Falls back to the residuals' sd when the
 /// quantile says nothing (a flat forecast).
 fn upper_tail_sd(f: &scf_forecast::Forecast) -> f64 {
-    let spread = f.quantiles(SAFETY_QUANTILE).first().copied().unwrap_or(0.0)
-        - f.mean.first().copied().unwrap_or(0.0);
+    let spread =
+        f.first_quantile(SAFETY_QUANTILE).unwrap_or(0.0) - f.mean.first().copied().unwrap_or(0.0);
     let sd = spread / scf_forecast::normal::quantile(SAFETY_QUANTILE);
     if sd.is_finite() && sd > 0.0 {
         sd
