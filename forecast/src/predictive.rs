@@ -439,37 +439,4 @@ mod tests {
         );
         assert_eq!(Combine::Mean.apply(&[3.0, 1.0], &[3.0, 1.0]), 2.5);
     }
-
-    #[test]
-    fn the_first_quantile_is_the_first_horizon_of_the_quantiles() {
-        // A multiplicative seasonal series (simulated ETS), a linear one, and the ensemble.
-        let seasonal: Vec<f64> = (0..48)
-            .map(|t| (40.0 + t as f64) * [1.3, 0.8, 1.1, 0.7][t % 4] + ((t * 7) % 5) as f64)
-            .collect();
-        let linear: Vec<f64> = (0..40).map(|t| 10.0 + ((t * 13) % 7) as f64).collect();
-        for (y, m) in [(&seasonal, 4), (&linear, 1)] {
-            for method in [
-                crate::Method::Ets,
-                crate::Method::Ensemble,
-                crate::Method::Arima,
-            ] {
-                let spec = crate::Spec {
-                    method,
-                    ..crate::Spec::new(6, m)
-                };
-                let f = crate::forecast(y, &spec).expect("forecasts");
-                for q in [0.05, 0.5, 0.95] {
-                    // First alone, before the later horizons (and a combination's
-                    // widening factors) have been computed.
-                    let got = f.first_quantile(q).expect("a horizon");
-                    let want = f.quantiles(q)[0];
-                    assert!(
-                        (got - want).abs() <= 1e-9 * want.abs(),
-                        "{} q={q}: {got} vs {want}",
-                        f.model
-                    );
-                }
-            }
-        }
-    }
 }

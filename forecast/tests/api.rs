@@ -317,3 +317,32 @@ fn auto_intervals_cover_simulated_trending_series_near_nominal() {
     assert!((64.5..=86.0).contains(&coverage[0]), "80 %: {coverage:?}");
     assert!((79.5..=98.0).contains(&coverage[1]), "95 %: {coverage:?}");
 }
+
+#[test]
+fn the_first_quantile_is_the_first_horizon_of_the_quantiles() {
+    // A multiplicative seasonal series (simulated ETS), a linear one, and the ensemble.
+    let quarterly: Vec<f64> = (0..48)
+        .map(|t| (40.0 + t as f64) * [1.3, 0.8, 1.1, 0.7][t % 4] + ((t * 7) % 5) as f64)
+        .collect();
+    let linear: Vec<f64> = (0..40).map(|t| 10.0 + ((t * 13) % 7) as f64).collect();
+    for (y, m) in [(&quarterly, 4), (&linear, 1)] {
+        for method in [Method::Ets, Method::Ensemble, Method::Arima] {
+            let spec = Spec {
+                method,
+                ..Spec::new(6, m)
+            };
+            let f = forecast(y, &spec).expect("forecasts");
+            for q in [0.05, 0.5, 0.95] {
+                // First alone, before the later horizons (and a combination's
+                // widening factors) have been computed.
+                let got = f.first_quantile(q).expect("a horizon");
+                let want = f.quantiles(q)[0];
+                assert!(
+                    (got - want).abs() <= 1e-9 * want.abs(),
+                    "{} q={q}: {got} vs {want}",
+                    f.model
+                );
+            }
+        }
+    }
+}

@@ -146,17 +146,17 @@ impl<W: Writer> Shared<W> {
     /// task took its item) does not wait.
     async fn gather(&self) {
         let (size, deadline) = self.pace.target();
+        let mut timer = std::pin::pin!(tokio::time::sleep_until(deadline.into()));
         loop {
-            let arrived = self.arrived.notified();
-            let mut arrived = std::pin::pin!(arrived);
+            let mut arrived = std::pin::pin!(self.arrived.notified());
             arrived.as_mut().enable();
             let waiting = self.waiting().len();
             if waiting == 0 || waiting >= size {
                 return;
             }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() || tokio::time::timeout(left, arrived).await.is_err() {
-                return;
+            tokio::select! {
+                () = &mut timer => return,
+                () = arrived => {}
             }
         }
     }

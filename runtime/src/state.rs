@@ -112,7 +112,10 @@ impl Services {
         let audit = Arc::new(AuditLog::new(db.clone(), settings)?);
         let tenancy = Tenancy {
             lookups: Lookups::new(cache),
-            changes: Group::new(Changes::new(db.clone(), stores.clone(), audit.clone()), ()),
+            changes: Group::new(
+                Changes::new(db.clone(), stores.clone(), audit.clone()),
+                false,
+            ),
             db: db.clone(),
             stores,
             cipher: cipher.clone(),

@@ -16,7 +16,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use redis::aio::ConnectionManager;
@@ -97,6 +97,28 @@ impl Cache {
     /// [`SYNC_INTERVAL`] plus a round trip (or [`STALE_AFTER`] if Redis is in trouble).
     pub async fn changed(&self, tenant: &str) {
         self.advance(tenant);
+        self.tell(tenant).await;
+    }
+
+    /// [`Cache::changed`] for `tenants`, whose entries stop being served here before this
+    /// returns, while the other replicas are told from a task of its own, within the same
+    /// bound: for a writer whose next group would otherwise wait for Redis.
+    pub fn changed_meanwhile(self: &Arc<Self>, tenants: Vec<String>) {
+        for tenant in &tenants {
+            self.advance(tenant);
+        }
+        if self.generations.is_some() && !tenants.is_empty() {
+            let cache = self.clone();
+            tokio::spawn(async move {
+                for tenant in tenants {
+                    cache.tell(&tenant).await;
+                }
+            });
+        }
+    }
+
+    /// Advances `tenant`'s generation in Redis, or leaves it to the next sync.
+    async fn tell(&self, tenant: &str) {
         let Some(g) = &self.generations else {
             return;
         };

@@ -5,12 +5,14 @@
 //! a group takes each tenant's row lock once (in id order, the same order on every
 //! replica), applies the changes in the order they came, writes each row at most once,
 //! commits once and then drops each changed record from the cache
-//! ([`record_scope`]), on every replica.
+//! ([`record_scope`]): here before it answers, on the other replicas from a task of its
+//! own, so that the next group does not wait for Redis.
 //!
 //! Each change is answered with the record as it left it: the answers are those of the
 //! changes made one after another in that order, an order they could have had, since
 //! they were concurrent. A change to what the tenant already has writes nothing, and a
-//! group whose changes cancel out writes nothing either.
+//! group whose changes cancel out writes nothing either; while groups write no record,
+//! each is read without locks and only its audit entries are appended (no transaction).
 //!
 //! A change may carry its audit entry ([`Change::audit`]): the entries of the changes
 //! that succeed are appended to the audit log in the same transaction
@@ -21,7 +23,7 @@ use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
-use sqlx::{Any, AssertSqlSafe, Transaction};
+use sqlx::AssertSqlSafe;
 
 use super::error::TenantError;
 use super::lookups::record_scope;
@@ -62,27 +64,96 @@ impl Changes {
         Self { db, stores, audit }
     }
 
-    /// Applies `changes` in one transaction; one outcome per change.
-    async fn apply(&self, changes: &[Change]) -> Result<Outcomes, DbError> {
+    /// Applies `changes`, with their audit entries; one outcome per change. After a
+    /// group that changed no record, `quiet` is set and the next group is first read
+    /// without locks: if it changes nothing either (each change asks for what its tenant
+    /// has), its entries are appended on their own, without the transaction and the row
+    /// locks, which only a write needs (two round trips to the database instead of four).
+    async fn apply(&self, changes: &[Change], quiet: &mut bool) -> Result<Outcomes, DbError> {
         for _ in 0..ATTEMPTS {
-            if let Some(outcomes) = self.try_apply(changes).await? {
+            if *quiet {
+                match self.try_quiet(changes).await? {
+                    Quiet::Applied(outcomes) => return Ok(outcomes),
+                    Quiet::Outrun => continue,
+                    Quiet::Writes => *quiet = false,
+                }
+            }
+            if let Some((outcomes, wrote)) = self.try_apply(changes).await? {
+                *quiet = !wrote;
                 return Ok(outcomes);
             }
         }
         Err(outrun().into())
     }
 
-    /// Applies `changes` in one transaction, with their audit entries; `None` (nothing
-    /// written) when another replica appended to the audit log first.
-    async fn try_apply(&self, changes: &[Change]) -> Result<Option<Outcomes>, DbError> {
-        let mut tx = self.db.begin_write().await?;
-        let ids: BTreeSet<&str> = changes.iter().map(|c| c.id.as_str()).collect();
-        let mut records = HashMap::new();
-        for id in ids {
-            if let Some(row) = locked(&mut tx, self.db.backend(), id).await? {
-                records.insert(id, (row.clone(), row));
-            }
+    /// Reads the records of `changes` without locks and, if the changes leave them as
+    /// they are, appends the changes' entries.
+    async fn try_quiet(&self, changes: &[Change]) -> Result<Quiet, DbError> {
+        let mut conn = self.db.pool.acquire().await?;
+        let mut records = read(&mut conn, self.db.backend(), changes, false).await?;
+        let outcomes = self.evaluate(changes, &mut records).await?;
+        if !changed(&records).is_empty() {
+            return Ok(Quiet::Writes);
         }
+        let entries = entries(changes, &outcomes);
+        if !entries.is_empty() {
+            let mut turn = self.audit.turn().await;
+            let Some(pending) = turn.insert(&mut conn, &entries).await? else {
+                return Ok(Quiet::Outrun);
+            };
+            turn.committed(pending);
+        }
+        Ok(Quiet::Applied(outcomes))
+    }
+
+    /// Applies `changes` in one transaction, with their audit entries, and says whether
+    /// a record was written; `None` (nothing written) when another replica appended to
+    /// the audit log first.
+    async fn try_apply(&self, changes: &[Change]) -> Result<Option<(Outcomes, bool)>, DbError> {
+        let mut tx = self.db.begin_write().await?;
+        let mut records = read(&mut tx, self.db.backend(), changes, true).await?;
+        let outcomes = self.evaluate(changes, &mut records).await?;
+        let changed = changed(&records);
+        for &name in &changed {
+            let (_, after) = &records[name];
+            sqlx::query("UPDATE tenants SET plan = $2, status = $3 WHERE id = $1")
+                .bind(name)
+                .bind(&after.plan)
+                .bind(&after.status)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let entries = entries(changes, &outcomes);
+        let mut appended = None;
+        if !entries.is_empty() {
+            let mut turn = self.audit.turn().await;
+            let Some(pending) = turn.insert(&mut tx, &entries).await? else {
+                // On PostgreSQL the transaction already ended; this only returns its
+                // connection.
+                let _ = tx.rollback().await;
+                return Ok(None);
+            };
+            appended = Some((turn, pending));
+        }
+        tx.commit().await?;
+        if let Some((mut turn, pending)) = appended {
+            turn.committed(pending);
+        }
+        let wrote = !changed.is_empty();
+        // The next group need not wait for Redis.
+        self.stores
+            .cache()
+            .changed_meanwhile(changed.into_iter().map(record_scope).collect());
+        Ok(Some((outcomes, wrote)))
+    }
+
+    /// Applies `changes` in order to `records` (each tenant's record as read, and as the
+    /// changes so far leave it); one outcome per change.
+    async fn evaluate<'a>(
+        &self,
+        changes: &'a [Change],
+        records: &mut Records<'a>,
+    ) -> Result<Outcomes, DbError> {
         let mut users: HashMap<&str, u64> = HashMap::new();
         let mut outcomes = Vec::with_capacity(changes.len());
         for change in changes {
@@ -115,71 +186,79 @@ impl Changes {
             }
             outcomes.push(Ok(row.clone()));
         }
-        let mut changed = Vec::new();
-        for (name, (before, after)) in &records {
-            if before.plan != after.plan || before.status != after.status {
-                sqlx::query("UPDATE tenants SET plan = $2, status = $3 WHERE id = $1")
-                    .bind(name)
-                    .bind(&after.plan)
-                    .bind(&after.status)
-                    .execute(&mut *tx)
-                    .await?;
-                changed.push(*name);
-            }
-        }
-        let entries: Vec<AuditEntry> = changes
-            .iter()
-            .zip(&outcomes)
-            .filter(|(_, outcome)| outcome.is_ok())
-            .filter_map(|(change, _)| change.audit.clone())
-            .collect();
-        let mut appended = None;
-        if !entries.is_empty() {
-            let mut turn = self.audit.turn().await;
-            let Some(pending) = turn.insert(&mut tx, &entries).await? else {
-                // On PostgreSQL the transaction already ended; this only returns its
-                // connection.
-                let _ = tx.rollback().await;
-                return Ok(None);
-            };
-            appended = Some((turn, pending));
-        }
-        tx.commit().await?;
-        if let Some((mut turn, pending)) = appended {
-            turn.committed(pending);
-        }
-        for name in changed {
-            self.stores.cache().changed(&record_scope(name)).await;
-        }
-        Ok(Some(outcomes))
+        Ok(outcomes)
     }
 }
 
-/// A tenant's record, its row locked until `tx` ends (SQLite's write lock already is).
-async fn locked(
-    tx: &mut Transaction<'_, Any>,
+/// How a group read without locks went.
+enum Quiet {
+    /// It changed no record; its entries are appended.
+    Applied(Outcomes),
+    /// It changed no record, but another replica appended to the audit log first.
+    Outrun,
+    /// It changes a record: it needs the transaction.
+    Writes,
+}
+
+/// Each tenant's record as read, and as the changes leave it.
+type Records<'a> = HashMap<&'a str, (TenantRow, TenantRow)>;
+
+/// The records of the tenants of `changes`, read on `conn`; each row locked until the
+/// transaction ends when `lock` is set (SQLite's write lock already is).
+async fn read<'a>(
+    conn: &mut sqlx::AnyConnection,
     backend: Backend,
-    id: &str,
-) -> Result<Option<TenantRow>, sqlx::Error> {
+    changes: &'a [Change],
+    lock: bool,
+) -> Result<Records<'a>, sqlx::Error> {
     let lock = match backend {
-        Backend::Postgres => " FOR UPDATE",
-        Backend::Sqlite => "",
+        Backend::Postgres if lock => " FOR UPDATE",
+        _ => "",
     };
-    sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM tenants WHERE id = $1{lock}"
-    )))
-    .bind(id)
-    .fetch_optional(&mut **tx)
-    .await
+    let sql = format!("SELECT {COLUMNS} FROM tenants WHERE id = $1{lock}");
+    let ids: BTreeSet<&str> = changes.iter().map(|c| c.id.as_str()).collect();
+    let mut records = HashMap::new();
+    for id in ids {
+        let row: Option<TenantRow> = sqlx::query_as(AssertSqlSafe(sql.as_str()))
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        if let Some(row) = row {
+            records.insert(id, (row.clone(), row));
+        }
+    }
+    Ok(records)
+}
+
+/// The tenants whose record the changes left different.
+fn changed<'a>(records: &Records<'a>) -> Vec<&'a str> {
+    let mut changed: Vec<&str> = records
+        .iter()
+        .filter(|(_, (before, after))| before.plan != after.plan || before.status != after.status)
+        .map(|(name, _)| *name)
+        .collect();
+    changed.sort_unstable();
+    changed
+}
+
+/// The audit entries of the changes that succeeded.
+fn entries(changes: &[Change], outcomes: &Outcomes) -> Vec<AuditEntry> {
+    changes
+        .iter()
+        .zip(outcomes)
+        .filter(|(_, outcome)| outcome.is_ok())
+        .filter_map(|(change, _)| change.audit.clone())
+        .collect()
 }
 
 impl Writer for Changes {
-    type State = ();
+    /// Whether the last group changed no record.
+    type State = bool;
     type Item = Change;
     type Outcome = Result<TenantRow, TenantError>;
 
-    async fn write(&self, (): &mut (), changes: Vec<Change>) -> Vec<Self::Outcome> {
-        match self.apply(&changes).await {
+    async fn write(&self, quiet: &mut bool, changes: Vec<Change>) -> Vec<Self::Outcome> {
+        match self.apply(&changes, quiet).await {
             Ok(outcomes) => outcomes,
             Err(e) => {
                 let e = Arc::new(e);

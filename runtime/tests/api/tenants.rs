@@ -262,6 +262,43 @@ async fn a_patch_changes_only_what_it_names() {
             )
             .await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{backend:?}");
+        // The groups since the last change wrote no record, so the next is first read
+        // without locks: a change found then is still made, in a transaction.
+        assert_eq!(
+            shown(patch(json!({"status": "active"})).await),
+            ok("small", "active"),
+            "{backend:?}: a change after groups that changed nothing"
+        );
+        for _ in 0..2 {
+            assert_eq!(
+                shown(patch(json!({"status": "active"})).await),
+                ok("small", "active"),
+                "{backend:?}: nothing to change, then (read without locks) nothing again"
+            );
+        }
+        // Every answered PATCH has its entry, with its answer, on one chain.
+        let recorded: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT target, status FROM audit_log \
+             WHERE action = 'PATCH /v1/admin/tenants/{tenant_id}' ORDER BY seq",
+        )
+        .fetch_all(&app.state.db.pool)
+        .await
+        .expect("entries");
+        let (acme, nobody) = ("/v1/admin/tenants/acme", "/v1/admin/tenants/nobody");
+        let answered = [
+            (acme, 200),
+            (acme, 200),
+            (acme, 200),
+            (nobody, 404),
+            (nobody, 404),
+            (acme, 200),
+            (acme, 200),
+            (acme, 200),
+        ]
+        .map(|(target, status)| (target.to_owned(), status));
+        assert_eq!(recorded, answered, "{backend:?}");
+        let chain = app.state.audit.verify().await.expect("verify");
+        assert!(chain.ok(), "{backend:?}: {chain:?}");
     }
 }
 
