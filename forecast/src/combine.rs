@@ -12,7 +12,7 @@
 //! keeping only the best member or those near it, and longer validation windows (notes
 //! in the `combo` branch's hand-over).
 
-use crate::predictive::{Combine, Forecast, Predictive, Widening};
+use crate::predictive::{Combination, Combine, Forecast, Predictive, Widening};
 
 /// A model's forecast with its forecasts from the validation origins.
 pub(crate) struct Member {
@@ -137,12 +137,12 @@ pub(crate) fn combine(
         residuals: y.iter().zip(&fitted).map(|(v, f)| v - f).collect(),
         fitted,
         nonnegative,
-        predictive: Predictive::Combined {
+        predictive: Predictive::Combined(Combination {
             members: members.into_iter().map(|m| m.forecast).collect(),
             weights: w,
             how,
             widening,
-        },
+        }),
     })
 }
 
@@ -214,10 +214,10 @@ mod tests {
             member(y, &v, 1.0, drift),
         ];
         let f = combine(y, Some(&v), members, Combine::Mean).expect("combines");
-        let Predictive::Combined { weights, .. } = f.predictive else {
+        let Predictive::Combined(c) = f.predictive else {
             panic!("a combination");
         };
-        weights
+        c.weights
     }
 
     #[test]
@@ -255,18 +255,11 @@ mod tests {
         };
         let members = vec![member(&y, &v, 1.0, flat), member(&y, &v, 3.0, drift)];
         let f = combine(&y, None, members, Combine::Mean).expect("combines");
-        let Predictive::Combined {
-            members,
-            weights,
-            how,
-            widening,
-        } = &f.predictive
-        else {
+        let Predictive::Combined(c) = &f.predictive else {
             panic!("a combination");
         };
-        let widen = widening.factors(members, weights, *how);
         assert_eq!(
-            (weights.as_slice(), widen),
+            (c.weights.as_slice(), c.factors()),
             ([0.5; 2].as_slice(), [1.0; 2].as_slice())
         );
     }
@@ -281,16 +274,10 @@ mod tests {
         for (sd, want) in [(1.0, 4.0), (8.0, 1.0)] {
             let members = vec![member(&y, &v, sd, zero), member(&y, &v, sd, zero)];
             let f = combine(&y, Some(&v), members, Combine::Mean).expect("combines");
-            let Predictive::Combined {
-                members,
-                weights,
-                how,
-                widening,
-            } = &f.predictive
-            else {
+            let Predictive::Combined(c) = &f.predictive else {
                 panic!("a combination");
             };
-            let widen = widening.factors(members, weights, *how);
+            let widen = c.factors();
             assert!(
                 widen.iter().all(|w| (w - want).abs() < 1e-9),
                 "sd {sd}: {widen:?}"

@@ -66,12 +66,40 @@ pub(crate) enum Predictive {
     /// Quantiles combined member by member with the members' weights (Vincentisation),
     /// their distance from the combined mean then multiplied by the widening factor of
     /// each horizon.
-    Combined {
-        members: Vec<Forecast>,
-        weights: Vec<f64>,
-        how: Combine,
-        widening: Widening,
-    },
+    Combined(Combination),
+}
+
+/// The members of a combined forecast, their weights, and the widening of its spread.
+#[derive(Debug, Clone)]
+pub(crate) struct Combination {
+    pub members: Vec<Forecast>,
+    pub weights: Vec<f64>,
+    pub how: Combine,
+    pub widening: Widening,
+}
+
+impl Combination {
+    /// One value per member, combined.
+    fn apply(&self, values: &[f64]) -> f64 {
+        self.how.apply(values, &self.weights)
+    }
+
+    /// The widening factor of each horizon.
+    pub fn factors(&self) -> &[f64] {
+        self.widening
+            .factors(&self.members, &self.weights, self.how)
+    }
+
+    /// The widening factor of the first horizon ([`Widening::first_factor`]).
+    fn first_factor(&self) -> f64 {
+        self.widening
+            .first_factor(&self.members, &self.weights, self.how)
+    }
+
+    /// `q`-quantiles of the members, combined around `mean` and widened by `widen`.
+    fn quantile(&self, values: &[f64], mean: f64, widen: f64) -> f64 {
+        mean + widen * (self.apply(values) - mean)
+    }
 }
 
 /// A point forecast with its uncertainty, as returned by [`crate::forecast`].
@@ -120,16 +148,10 @@ impl Forecast {
                 mean + normal::quantile(q) * scale[0] * (sigma2 * (weights[0] * weights[0])).sqrt()
             }
             Predictive::Simulated(fit, _) => fit.first_quantile(q),
-            Predictive::Combined {
-                members,
-                weights,
-                how,
-                widening,
-            } => {
+            Predictive::Combined(c) => {
                 let values: Option<Vec<f64>> =
-                    members.iter().map(|m| m.first_quantile(q)).collect();
-                let widen = widening.first_factor(members, weights, *how);
-                mean + widen * (how.apply(&values?, weights) - mean)
+                    c.members.iter().map(|m| m.first_quantile(q)).collect();
+                c.quantile(&values?, mean, c.first_factor())
             }
         })
     }
@@ -159,19 +181,13 @@ impl Forecast {
                 }
                 v
             }
-            Predictive::Combined {
-                members,
-                weights,
-                how,
-                widening,
-            } => {
-                let widen = widening.factors(members, weights, *how);
-                let per_member: Vec<Vec<f64>> = members.iter().map(|m| m.quantiles(q)).collect();
+            Predictive::Combined(c) => {
+                let widen = c.factors();
+                let per_member: Vec<Vec<f64>> = c.members.iter().map(|m| m.quantiles(q)).collect();
                 (0..self.horizon())
                     .map(|h| {
                         let values: Vec<f64> = per_member.iter().map(|v| v[h]).collect();
-                        let q = how.apply(&values, weights);
-                        self.mean[h] + widen[h] * (q - self.mean[h])
+                        c.quantile(&values, self.mean[h], widen[h])
                     })
                     .collect()
             }
@@ -341,20 +357,15 @@ pub fn lead_time_quantile(forecast: &Forecast, lead_time: usize, q: f64) -> f64 
             forecast.mean[..l].iter().sum::<f64>() + normal::quantile(q) * variance.sqrt()
         }
         Predictive::Simulated(fit, paths) => forecast.paths(fit, paths).sum_quantile(l, q),
-        Predictive::Combined {
-            members,
-            weights,
-            how,
-            widening,
-        } => {
-            let widen = widening.factors(members, weights, *how);
-            let values: Vec<f64> = members
+        Predictive::Combined(c) => {
+            let values: Vec<f64> = c
+                .members
                 .iter()
                 .map(|m| lead_time_quantile(m, l, q))
                 .collect();
             let total: f64 = forecast.mean[..l].iter().sum();
             // The lead-time sum spreads like its longest step.
-            total + widen[l - 1] * (how.apply(&values, weights) - total)
+            c.quantile(&values, total, c.factors()[l - 1])
         }
     };
     if forecast.nonnegative {
@@ -421,12 +432,12 @@ mod tests {
             .map(|m| lead_time_quantile(m, 2, 0.9))
             .collect();
         let f = Forecast {
-            predictive: Predictive::Combined {
+            predictive: Predictive::Combined(Combination {
                 members,
                 weights: vec![0.5, 0.5],
                 how: Combine::Mean,
                 widening: Widening::default(),
-            },
+            }),
             ..ses_like(0.1, 1.0, 3)
         };
         assert!((lead_time_quantile(&f, 2, 0.9) - (qs[0] + qs[1]) / 2.0).abs() < 1e-12);

@@ -192,15 +192,19 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn a_burst_is_written_in_few_groups_and_each_caller_gets_its_own_outcome() {
-        let group = Arc::new(Group::new(
+    fn recording() -> Arc<Group<Recorder>> {
+        Arc::new(Group::new(
             Recorder {
                 groups: std::sync::Mutex::new(Vec::new()),
                 writing: AtomicUsize::new(0),
             },
             0,
-        ));
+        ))
+    }
+
+    #[tokio::test]
+    async fn a_burst_is_written_in_few_groups_and_each_caller_gets_its_own_outcome() {
+        let group = recording();
         let calls: Vec<_> = (0..50)
             .map(|i| {
                 let group = group.clone();
@@ -222,13 +226,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_abandoned_caller_s_item_is_still_written() {
-        let group = Arc::new(Group::new(
-            Recorder {
-                groups: std::sync::Mutex::new(Vec::new()),
-                writing: AtomicUsize::new(0),
-            },
-            0,
-        ));
+        let group = recording();
         let abandoned = tokio::spawn({
             let group = group.clone();
             async move { group.submit(1).await }
@@ -245,13 +243,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_group_gathers_the_callers_on_their_way_back() {
-        let group = Arc::new(Group::new(
-            Recorder {
-                groups: std::sync::Mutex::new(Vec::new()),
-                writing: AtomicUsize::new(0),
-            },
-            0,
-        ));
+        let group = recording();
         let submit_all = |items: std::ops::Range<u32>| {
             items
                 .map(|i| {
