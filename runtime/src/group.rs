@@ -3,8 +3,8 @@
 //! commit, one WAL flush) instead of N in a row. The audit log appends its entries this
 //! way, and tenant plan and status changes are applied this way.
 //!
-//! Each submission joins the waiting items, and a task of its own takes the writer's
-//! turn and writes everything waiting by then (or finds that an earlier task took it).
+//! Each submission joins the waiting items; the first after a group was taken spawns a
+//! task that takes the writer's turn and writes everything waiting by then.
 //! The caller returns once its own item is written. Because the writing happens in a
 //! spawned task, a caller that goes away (a client that disconnects) loses nothing, its
 //! own item or others'.
@@ -42,14 +42,19 @@ pub trait Writer: Send + Sync + 'static {
     ) -> impl Future<Output = Vec<Self::Outcome>> + Send;
 }
 
-/// Items waiting for the next group, and where each one's outcome goes.
-type Waiting<W> = Vec<(<W as Writer>::Item, oneshot::Sender<<W as Writer>::Outcome>)>;
+/// Items waiting for the next group, with where each one's outcome goes.
+struct Queue<W: Writer> {
+    items: Vec<(W::Item, oneshot::Sender<W::Outcome>)>,
+    /// A task that will write them is spawned and has not taken them yet: later items
+    /// join them instead of spawning another.
+    scheduled: bool,
+}
 
 struct Shared<W: Writer> {
     writer: W,
     /// The writer's turn, with its state.
     turn: Mutex<W::State>,
-    waiting: std::sync::Mutex<Waiting<W>>,
+    queue: std::sync::Mutex<Queue<W>>,
     /// Told of each submission, for a writer gathering its group.
     arrived: Notify,
     pace: Pace,
@@ -93,7 +98,10 @@ impl<W: Writer> Group<W> {
         Self(Arc::new(Shared {
             writer,
             turn: Mutex::new(state),
-            waiting: std::sync::Mutex::new(Vec::new()),
+            queue: std::sync::Mutex::new(Queue {
+                items: Vec::new(),
+                scheduled: false,
+            }),
             arrived: Notify::new(),
             pace: Pace::default(),
         }))
@@ -114,44 +122,53 @@ impl<W: Writer> Group<W> {
     /// writing task panicked.
     pub async fn submit(&self, item: W::Item) -> Option<W::Outcome> {
         let (done, outcome) = oneshot::channel();
-        self.0.waiting().push((item, done));
+        let spawn = {
+            let mut queue = self.0.queue();
+            queue.items.push((item, done));
+            !std::mem::replace(&mut queue.scheduled, true)
+        };
         self.0.arrived.notify_waiters();
-        let shared = self.0.clone();
-        tokio::spawn(async move {
-            let mut state = shared.turn.lock().await;
-            shared.gather().await;
-            let group = std::mem::take(&mut *shared.waiting());
-            if group.is_empty() {
-                return;
-            }
-            let (items, dones): (Vec<_>, Vec<_>) = group.into_iter().unzip();
-            let (size, start) = (items.len(), Instant::now());
-            let outcomes = shared.writer.write(&mut state, items).await;
-            shared.pace.record(size, start.elapsed());
-            for (done, outcome) in dones.into_iter().zip(outcomes) {
-                let _ = done.send(outcome);
-            }
-        });
+        if spawn {
+            let shared = self.0.clone();
+            tokio::spawn(async move { shared.write_next().await });
+        }
         outcome.await.ok()
     }
 }
 
 impl<W: Writer> Shared<W> {
-    fn waiting(&self) -> std::sync::MutexGuard<'_, Waiting<W>> {
-        self.waiting.lock().unwrap_or_else(PoisonError::into_inner)
+    fn queue(&self) -> std::sync::MutexGuard<'_, Queue<W>> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Takes the turn, gathers the next group and writes it. Items submitted once the
+    /// group is taken schedule the group after it.
+    async fn write_next(&self) {
+        let mut state = self.turn.lock().await;
+        self.gather().await;
+        let group = {
+            let mut queue = self.queue();
+            queue.scheduled = false;
+            std::mem::take(&mut queue.items)
+        };
+        let (items, dones): (Vec<_>, Vec<_>) = group.into_iter().unzip();
+        let (size, start) = (items.len(), Instant::now());
+        let outcomes = self.writer.write(&mut state, items).await;
+        self.pace.record(size, start.elapsed());
+        for (done, outcome) in dones.into_iter().zip(outcomes) {
+            let _ = done.send(outcome);
+        }
     }
 
     /// Waits, holding the turn, until as many items wait as the previous group had, or
-    /// for as long as it took to write. A task that finds nothing waiting (an earlier
-    /// task took its item) does not wait.
+    /// for as long as it took to write.
     async fn gather(&self) {
         let (size, deadline) = self.pace.target();
         let mut timer = std::pin::pin!(tokio::time::sleep_until(deadline.into()));
         loop {
             let mut arrived = std::pin::pin!(self.arrived.notified());
             arrived.as_mut().enable();
-            let waiting = self.waiting().len();
-            if waiting == 0 || waiting >= size {
+            if self.queue().items.len() >= size {
                 return;
             }
             tokio::select! {
