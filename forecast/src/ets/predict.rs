@@ -1,9 +1,8 @@
 //! Forecast uncertainty of a fitted ETS model. Models with additive errors and no
 //! multiplicative component are linear in the future innovations (class 1 of Hyndman et
 //! al. 2008, ch. 6): their error weights give exact variances, for one horizon or summed
-//! over a lead time. The others are simulated from the fitted model with a fixed seed.
-
-use std::sync::OnceLock;
+//! over a lead time. The others are simulated from the fitted model with a fixed seed
+//! (exact one step ahead, [`EtsFit::first_quantile`]).
 
 use super::core::Gains;
 use super::model::EtsFit;
@@ -83,88 +82,73 @@ impl EtsFit {
         let mut rng = ChaCha8Rng::seed_from_u64(SEED);
         let sigma = self.sigma2.max(0.0).sqrt();
         let gains = Gains::from(&self.params);
-        let mut values = Vec::with_capacity(h * paths);
-        for _ in 0..paths {
+        let mut values = vec![0.0; h * paths];
+        for path in 0..paths {
             let mut state = self.last.clone();
-            for _ in 0..h {
+            for step in 0..h {
                 let f = state.one_step(self.spec, self.params.phi);
                 let e: f64 = sigma
                     * <StandardNormal as Distribution<f64>>::sample(&StandardNormal, &mut rng);
                 let y = self.observe(f, e);
-                values.push(y);
+                values[step * paths + path] = y;
                 state.update(self.spec, &gains, y);
             }
         }
-        Simulation {
-            h,
-            values,
-            sorted: OnceLock::new(),
-        }
+        Simulation { paths, values }
     }
 }
 
-/// Sample paths, stored path after path.
+/// Sample paths, stored horizon after horizon: each horizon's values are contiguous, for
+/// its quantiles, and the paths are in the same order in each, for their sums.
 #[derive(Debug, Clone)]
 pub struct Simulation {
-    h: usize,
+    paths: usize,
     values: Vec<f64>,
-    /// Each horizon's values, sorted, once a quantile is asked for: every interval level
-    /// and the combination's widening read the same columns.
-    sorted: OnceLock<Vec<Vec<f64>>>,
 }
 
 impl Simulation {
+    /// Each horizon's values.
+    fn columns(&self) -> std::slice::Chunks<'_, f64> {
+        self.values.chunks(self.paths.max(1))
+    }
+
     /// The empirical `q`-quantile of each horizon.
     pub fn quantiles(&self, q: f64) -> Vec<f64> {
-        self.sorted
-            .get_or_init(|| {
-                (0..self.h)
-                    .map(|k| {
-                        let mut column: Vec<f64> = self
-                            .values
-                            .iter()
-                            .skip(k)
-                            .step_by(self.h)
-                            .copied()
-                            .collect();
-                        column.sort_unstable_by(f64::total_cmp);
-                        column
-                    })
-                    .collect()
+        let mut scratch = Vec::with_capacity(self.paths);
+        self.columns()
+            .map(|column| {
+                scratch.clear();
+                scratch.extend_from_slice(column);
+                quantile_of(&mut scratch, q)
             })
-            .iter()
-            .map(|column| sorted_quantile(column, q))
             .collect()
     }
 
     /// The empirical `q`-quantile of the sum of the first `lead_time` values.
     pub fn sum_quantile(&self, lead_time: usize, q: f64) -> f64 {
-        let l = lead_time.min(self.h);
-        empirical_quantile(
-            self.values
-                .chunks(self.h)
-                .map(|p| p[..l].iter().sum())
-                .collect(),
-            q,
-        )
+        let mut sums = vec![0.0; self.paths];
+        for column in self.columns().take(lead_time) {
+            for (sum, v) in sums.iter_mut().zip(column) {
+                *sum += v;
+            }
+        }
+        quantile_of(&mut sums, q)
     }
 }
 
-/// Linear-interpolation quantile (numpy's default) of a sample.
-pub fn empirical_quantile(mut sample: Vec<f64>, q: f64) -> f64 {
-    sample.sort_unstable_by(f64::total_cmp);
-    sorted_quantile(&sample, q)
-}
-
-/// [`empirical_quantile`] of a sample already sorted.
-fn sorted_quantile(sample: &[f64], q: f64) -> f64 {
+/// Linear-interpolation quantile (numpy's default) of a sample, which it reorders: the
+/// two order statistics it needs are selected, not sorted for (on M3 monthly, a third
+/// of the time the sort of each horizon took, for the five quantiles a forecast with 80
+/// and 95 % intervals asks).
+fn quantile_of(sample: &mut [f64], q: f64) -> f64 {
     if sample.is_empty() {
         return f64::NAN;
     }
     let pos = q.clamp(0.0, 1.0) * (sample.len() - 1) as f64;
     let (lo, frac) = (pos.floor() as usize, pos - pos.floor());
-    let hi = (lo + 1).min(sample.len() - 1);
-    sample[lo] + frac * (sample[hi] - sample[lo])
+    let (_, &mut low, above) = sample.select_nth_unstable_by(lo, f64::total_cmp);
+    let high = above.iter().copied().min_by(f64::total_cmp).unwrap_or(low);
+    low + frac * (high - low)
 }
 
 #[cfg(test)]
@@ -184,5 +168,18 @@ mod tests {
             assert!((path[0] - fit.fitted[o]).abs() < 1e-9, "origin {o}");
         }
         assert_eq!(paths[2], fit.forecast(3));
+    }
+
+    #[test]
+    fn a_selected_quantile_is_the_sorted_sample_s() {
+        let sample: Vec<f64> = (0..101).map(|i| ((i * 37) % 101) as f64 * 0.5).collect();
+        let mut sorted = sample.clone();
+        sorted.sort_by(f64::total_cmp);
+        for q in [0.0_f64, 0.025, 0.1, 0.5, 0.9, 0.975, 0.999, 1.0] {
+            let pos = q * 100.0;
+            let (lo, frac) = (pos.floor() as usize, pos - pos.floor());
+            let want = sorted[lo] + frac * (sorted[(lo + 1).min(100)] - sorted[lo]);
+            assert_eq!(super::quantile_of(&mut sample.clone(), q), want, "q={q}");
+        }
     }
 }
