@@ -98,8 +98,10 @@ pub fn least_squares(columns: &[Vec<f64>], y: &[f64]) -> Option<Vec<f64>> {
     let p = columns.len();
     let mut a = vec![vec![0.0; p + 1]; p];
     for i in 0..p {
-        for j in 0..p {
-            a[i][j] = columns[i].iter().zip(&columns[j]).map(|(u, v)| u * v).sum();
+        // The Gram matrix is symmetric: each product is formed once.
+        for j in i..p {
+            let dot: f64 = columns[i].iter().zip(&columns[j]).map(|(u, v)| u * v).sum();
+            (a[i][j], a[j][i]) = (dot, dot);
         }
         a[i][p] = columns[i].iter().zip(y).map(|(u, v)| u * v).sum();
     }
