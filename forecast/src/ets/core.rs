@@ -216,35 +216,53 @@ impl LogSum {
 /// `n log Σe² + 2 Σ log|f|` (the second term for multiplicative errors only). Runs the
 /// state through `y` in place.
 pub fn neg2_loglik(spec: Spec, p: &Params, state: &mut State, y: &[f64]) -> f64 {
-    // One copy of the loop per model form, so that the component tests fold away.
+    struct Loglik<'a> {
+        p: &'a Params,
+        state: &'a mut State,
+        y: &'a [f64],
+    }
+    impl PerForm for Loglik<'_> {
+        type Output = f64;
+        fn run<const E: u8, const T: u8, const S: u8>(self) -> f64 {
+            loglik_of::<E, T, S>(self.p, self.state, self.y)
+        }
+    }
+    per_form(spec, Loglik { p, state, y })
+}
+
+/// A loop compiled once per model form: [`per_form`] runs it with the form as constants
+/// ([`spec_of`]), so that the component tests of `one_step` and `update` fold away.
+pub(crate) trait PerForm {
+    type Output;
+    fn run<const E: u8, const T: u8, const S: u8>(self) -> Self::Output;
+}
+
+/// Runs `work` compiled for `spec`'s form.
+pub(crate) fn per_form<W: PerForm>(spec: Spec, work: W) -> W::Output {
     match spec.error {
-        ErrorType::Additive => by_trend::<0>(spec, p, state, y),
-        ErrorType::Multiplicative => by_trend::<1>(spec, p, state, y),
+        ErrorType::Additive => by_trend::<0, W>(spec, work),
+        ErrorType::Multiplicative => by_trend::<1, W>(spec, work),
     }
 }
 
-fn by_trend<const E: u8>(spec: Spec, p: &Params, state: &mut State, y: &[f64]) -> f64 {
+fn by_trend<const E: u8, W: PerForm>(spec: Spec, work: W) -> W::Output {
     match spec.trend {
-        TrendType::None => by_season::<E, 0>(spec, p, state, y),
-        TrendType::Additive => by_season::<E, 1>(spec, p, state, y),
-        TrendType::Damped => by_season::<E, 2>(spec, p, state, y),
+        TrendType::None => by_season::<E, 0, W>(spec, work),
+        TrendType::Additive => by_season::<E, 1, W>(spec, work),
+        TrendType::Damped => by_season::<E, 2, W>(spec, work),
     }
 }
 
-fn by_season<const E: u8, const T: u8>(
-    spec: Spec,
-    p: &Params,
-    state: &mut State,
-    y: &[f64],
-) -> f64 {
+fn by_season<const E: u8, const T: u8, W: PerForm>(spec: Spec, work: W) -> W::Output {
     match spec.season {
-        SeasonType::None => loglik_of::<E, T, 0>(p, state, y),
-        SeasonType::Additive => loglik_of::<E, T, 1>(p, state, y),
-        SeasonType::Multiplicative => loglik_of::<E, T, 2>(p, state, y),
+        SeasonType::None => work.run::<E, T, 0>(),
+        SeasonType::Additive => work.run::<E, T, 1>(),
+        SeasonType::Multiplicative => work.run::<E, T, 2>(),
     }
 }
 
-const fn spec_of(e: u8, t: u8, s: u8) -> Spec {
+/// The form that [`per_form`] runs a loop for, as a constant.
+pub(crate) const fn spec_of(e: u8, t: u8, s: u8) -> Spec {
     Spec {
         error: if e == 0 {
             ErrorType::Additive

@@ -4,7 +4,7 @@
 //! over a lead time. The others are simulated from the fitted model with a fixed seed
 //! (exact one step ahead, [`EtsFit::first_quantile`]).
 
-use super::core::Gains;
+use super::core::{Gains, PerForm, per_form, spec_of};
 use super::model::EtsFit;
 use super::spec::{ErrorType, SeasonType, TrendType};
 use crate::normal;
@@ -66,35 +66,65 @@ impl EtsFit {
     /// `f + ε` or `f (1 + ε)` with `ε ~ N(0, σ²)`, whatever its components: no simulation.
     pub fn first_quantile(&self, q: f64) -> f64 {
         let f = self.last.one_step(self.spec, self.params.phi);
-        self.observe(f, self.sigma2.max(0.0).sqrt() * normal::quantile(q))
-    }
-
-    /// The observation that the one-step forecast `f` and the innovation `e` make.
-    fn observe(&self, f: f64, e: f64) -> f64 {
-        match self.spec.error {
-            ErrorType::Additive => f + e,
-            ErrorType::Multiplicative => f * (1.0 + e),
-        }
+        observe(
+            self.spec.error,
+            f,
+            self.sigma2.max(0.0).sqrt() * normal::quantile(q),
+        )
     }
 
     /// Simulated sample paths of the next `h` observations.
     pub fn simulate(&self, h: usize, paths: usize) -> Simulation {
-        let mut rng = ChaCha8Rng::seed_from_u64(SEED);
-        let sigma = self.sigma2.max(0.0).sqrt();
-        let gains = Gains::from(&self.params);
-        let mut values = vec![0.0; h * paths];
-        for path in 0..paths {
-            let mut state = self.last.clone();
-            for step in 0..h {
-                let f = state.one_step(self.spec, self.params.phi);
-                let e: f64 = sigma
-                    * <StandardNormal as Distribution<f64>>::sample(&StandardNormal, &mut rng);
-                let y = self.observe(f, e);
-                values[step * paths + path] = y;
-                state.update(self.spec, &gains, y);
+        /// The paths' loop, compiled for the fit's form.
+        struct Draw<'a> {
+            fit: &'a EtsFit,
+            h: usize,
+            paths: usize,
+        }
+        impl PerForm for Draw<'_> {
+            type Output = Vec<f64>;
+            fn run<const E: u8, const T: u8, const S: u8>(self) -> Vec<f64> {
+                let spec = const { spec_of(E, T, S) };
+                let Draw { fit, h, paths } = self;
+                let mut rng = ChaCha8Rng::seed_from_u64(SEED);
+                let sigma = fit.sigma2.max(0.0).sqrt();
+                let gains = Gains::from(&fit.params);
+                let mut values = vec![0.0; h * paths];
+                for path in 0..paths {
+                    let mut state = fit.last.clone();
+                    for step in 0..h {
+                        let f = state.one_step(spec, fit.params.phi);
+                        let e: f64 = sigma
+                            * <StandardNormal as Distribution<f64>>::sample(
+                                &StandardNormal,
+                                &mut rng,
+                            );
+                        let y = observe(spec.error, f, e);
+                        values[step * paths + path] = y;
+                        state.update(spec, &gains, y);
+                    }
+                }
+                values
             }
         }
+        let values = per_form(
+            self.spec,
+            Draw {
+                fit: self,
+                h,
+                paths,
+            },
+        );
         Simulation { paths, values }
+    }
+}
+
+/// The observation that the one-step forecast `f` and the innovation `e` make.
+#[inline(always)]
+fn observe(error: ErrorType, f: f64, e: f64) -> f64 {
+    match error {
+        ErrorType::Additive => f + e,
+        ErrorType::Multiplicative => f * (1.0 + e),
     }
 }
 
