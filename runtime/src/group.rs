@@ -14,7 +14,9 @@
 //! at once would hold only the one item that beat them to it. Under a steady load of N
 //! concurrent callers, groups would alternate between 1 and N - 1 items, two writes
 //! where one does; the writer waits for as many items as the previous group had, at most
-//! as long as that group took to write. A lone caller never waits.
+//! as long as that group took to write. A caller whose previous group was of one item
+//! never waits; the first one alone after a larger group waits once, at most that
+//! group's write time, and its group of one sets the next target.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
