@@ -110,12 +110,13 @@ impl Services {
             cache.clone(),
         );
         let audit = Arc::new(AuditLog::new(db.clone(), settings)?);
+        let lookups = Arc::new(Lookups::new(cache));
         let tenancy = Tenancy {
-            lookups: Lookups::new(cache),
             changes: Group::new(
-                Changes::new(db.clone(), stores.clone(), audit.clone()),
-                false,
+                Changes::new(db.clone(), stores.clone(), lookups.clone(), audit.clone()),
+                (),
             ),
+            lookups,
             db: db.clone(),
             stores,
             cipher: cipher.clone(),

@@ -19,6 +19,7 @@
 //! Retention deletes the oldest entries and records, sealed, where the chain now starts.
 
 pub mod anchor;
+mod insert;
 pub mod seal;
 pub mod verify;
 
@@ -33,6 +34,8 @@ use crate::db::{Backend, Db, now};
 use crate::group::{Group, Writer};
 use crate::settings::Settings;
 use anchor::Anchor;
+pub use insert::Expected;
+use insert::insert_after;
 use seal::{Seal, SealError};
 
 /// The hash before the first entry.
@@ -129,35 +132,6 @@ const COLUMNS: &str =
 
 /// Entries one `INSERT` writes at most (10 parameters each; SQLite takes 32,766).
 const ROWS_PER_INSERT: usize = 500;
-
-/// `INSERT INTO audit_log` of `rows` rows (numbered placeholders in [`COLUMNS`]' order),
-/// made only while the head they were sealed on (the two placeholders after theirs: its
-/// seq and hash) is the chain's: in the log, as the retention checkpoint, or the genesis
-/// of an empty log. A row after the head already taken is a primary-key violation.
-fn insert_sql(rows: usize) -> String {
-    use std::fmt::Write;
-    let columns = COLUMNS.split(", ").count();
-    let mut sql = format!("INSERT INTO audit_log ({COLUMNS}) SELECT * FROM (VALUES ");
-    for row in 0..rows {
-        sql.push_str(if row == 0 { "(" } else { ", (" });
-        for column in 1..=columns {
-            if column > 1 {
-                sql.push_str(", ");
-            }
-            let _ = write!(sql, "${}", row * columns + column);
-        }
-        sql.push(')');
-    }
-    let (seq, hash) = (rows * columns + 1, rows * columns + 2);
-    let _ = write!(
-        sql,
-        ") AS entries \
-         WHERE EXISTS (SELECT 1 FROM audit_log WHERE seq = ${seq} AND hash = ${hash}) \
-         OR EXISTS (SELECT 1 FROM audit_checkpoint WHERE seq = ${seq} AND hash = ${hash}) \
-         OR (${seq} = 0 AND NOT EXISTS (SELECT 1 FROM audit_checkpoint))"
-    );
-    sql
-}
 
 /// An entry could not be appended (nor any other of its group).
 #[derive(Debug, Clone, thiserror::Error)]
@@ -263,9 +237,20 @@ impl Turn<'_> {
         tx: &mut sqlx::AnyConnection,
         entries: &[AuditEntry],
     ) -> Result<Option<Pending>, sqlx::Error> {
+        self.insert_expecting(tx, entries, None).await
+    }
+
+    /// [`Turn::insert`], made only while the `expected` rows hold their values: `None`
+    /// also when one does not.
+    pub async fn insert_expecting(
+        &mut self,
+        conn: &mut sqlx::AnyConnection,
+        entries: &[AuditEntry],
+        expected: Option<&Expected<'_>>,
+    ) -> Result<Option<Pending>, sqlx::Error> {
         Ok(self
             .log
-            .insert(tx, entries, &mut self.head)
+            .insert(conn, entries, &mut self.head, expected)
             .await?
             .map(Pending))
     }
@@ -324,7 +309,7 @@ impl Log {
     ) -> Result<(), sqlx::Error> {
         let mut conn = self.db.pool.acquire().await?;
         for _ in 0..ATTEMPTS {
-            if let Some(new) = self.insert(&mut conn, entries, head).await? {
+            if let Some(new) = self.insert(&mut conn, entries, head, None).await? {
                 self.committed(head, new);
                 return Ok(());
             }
@@ -337,20 +322,21 @@ impl Log {
     /// [`Log::committed`] makes `head` once the entries are stored (until then `head` is
     /// forgotten, so a transaction that does not commit leaves it to be read again).
     /// `None` when that head is no longer the chain's (another replica appended, or
-    /// retention moved past it); in a transaction the caller then rolls back, since on
-    /// PostgreSQL the failed `INSERT` ended it.
+    /// retention moved past it) or an `expected` row changed; in a transaction the
+    /// caller then rolls back, since on PostgreSQL a failed `INSERT` ended it.
     async fn insert(
         &self,
         conn: &mut sqlx::AnyConnection,
         entries: &[AuditEntry],
         head: &mut Option<Head>,
+        expected: Option<&Expected<'_>>,
     ) -> Result<Option<Head>, sqlx::Error> {
         let from = match head.take() {
             Some(known) => known,
             None => read_head(conn).await?,
         };
         let records = self.sealed(entries, &from);
-        match insert_after(conn, &records, &from).await {
+        match insert_after(conn, &records, &from, expected).await {
             Ok(true) => Ok(records.last().map(|last| Head {
                 seq: last.seq,
                 hash: last.hash.clone(),
@@ -445,35 +431,6 @@ impl Log {
     }
 }
 
-/// Inserts `records` if `head`, which they follow, is still the chain's head; false when
-/// it is not (another replica appended, or retention moved past it).
-async fn insert_after(
-    conn: &mut sqlx::AnyConnection,
-    records: &[AuditRecord],
-    head: &Head,
-) -> Result<bool, sqlx::Error> {
-    let mut insert = sqlx::query(AssertSqlSafe(insert_sql(records.len())));
-    for r in records {
-        insert = insert
-            .bind(r.seq)
-            .bind(r.at)
-            .bind(&r.request_id)
-            .bind(&r.actor)
-            .bind(&r.tenant_id)
-            .bind(&r.action)
-            .bind(&r.target)
-            .bind(r.status)
-            .bind(&r.prev_hash)
-            .bind(&r.hash);
-    }
-    let done = insert
-        .bind(head.seq)
-        .bind(&head.hash)
-        .execute(&mut *conn)
-        .await?;
-    Ok(done.rows_affected() > 0)
-}
-
 /// The chain's head in the database: its newest entry, else the retention checkpoint,
 /// else the genesis.
 async fn read_head(conn: &mut sqlx::AnyConnection) -> Result<Head, sqlx::Error> {
@@ -549,24 +506,7 @@ async fn checkpoint(conn: &mut sqlx::AnyConnection) -> Result<Option<Checkpoint>
 
 #[cfg(test)]
 mod tests {
-    use super::{AuditRecord, insert_sql};
-
-    #[test]
-    fn a_group_insert_numbers_each_row_s_placeholders_in_turn_then_the_head() {
-        let sql = insert_sql(2);
-        assert!(
-            sql.starts_with("INSERT INTO audit_log (seq, at, request_id, actor, tenant_id, action, target, status, prev_hash, hash) SELECT * FROM (VALUES ($1, $2, $3,"),
-            "{sql}"
-        );
-        assert!(
-            sql.contains("$10), ($11, $12, $13, $14, $15, $16, $17, $18, $19, $20)) AS entries"),
-            "{sql}"
-        );
-        assert!(
-            sql.contains("WHERE seq = $21 AND hash = $22") && sql.contains("($21 = 0 AND"),
-            "{sql}"
-        );
-    }
+    use super::AuditRecord;
 
     /// The sealed text is what every existing hash was computed over: a change to it
     /// makes every stored entry fail `scf audit verify`.

@@ -12,10 +12,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, AssertSqlSafe, ConnectOptions, Executor};
+use sqlx::{AnyPool, AssertSqlSafe, ConnectOptions, Connection, Executor};
 
 use crate::secret::redact_urls;
 use crate::settings::DatabaseTarget;
+
+/// How long a pooled connection may sit idle before it is pinged when next handed out.
+const PING_IDLE_AFTER: Duration = Duration::from_secs(1);
 
 /// Which engine a database runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -189,6 +192,18 @@ impl Location {
             .min_connections(warm.min(max))
             .acquire_timeout(Duration::from_secs(5))
             .idle_timeout(Duration::from_secs(300))
+            // A connection in use is known to work: only one idle for a while is pinged
+            // before it is handed out (a broken one is then replaced), not every one,
+            // which would cost each use of the pool a round trip.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > PING_IDLE_AFTER {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if sqlite {

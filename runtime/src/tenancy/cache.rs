@@ -100,6 +100,12 @@ impl Cache {
         self.tell(tenant).await;
     }
 
+    /// What is cached of `tenant` here may be stale: it stops being served here (the
+    /// replica that changed it tells the others).
+    pub fn forget(&self, tenant: &str) {
+        self.advance(tenant);
+    }
+
     /// [`Cache::changed`] for `tenants`, whose entries stop being served here before this
     /// returns, while the other replicas are told from a task of its own, within the same
     /// bound: for a writer whose next group would otherwise wait for Redis.
@@ -213,6 +219,15 @@ impl Cache {
                 }
                 _ => {}
             }
+        }
+    }
+
+    /// Keeps `value`, which this process just wrote, as `tenant`'s entry of `map` under
+    /// `key`, as if it had been read now: call it after [`Cache::changed`] or
+    /// [`Cache::changed_meanwhile`], whose change it is.
+    pub fn keep<V: Clone>(&self, map: &Cached<V>, tenant: &str, key: &str, value: V) {
+        if self.serving() {
+            map.put(tenant, key, self.epoch(tenant), value);
         }
     }
 

@@ -4,15 +4,18 @@
 //! queue on its row lock, each waiting for the previous one's commit to reach the disk;
 //! a group takes each tenant's row lock once (in id order, the same order on every
 //! replica), applies the changes in the order they came, writes each row at most once,
-//! commits once and then drops each changed record from the cache
-//! ([`record_scope`]): here before it answers, on the other replicas from a task of its
-//! own, so that the next group does not wait for Redis.
+//! commits once and then drops each changed record from the cache of the other replicas
+//! ([`record_scope`], told from a task of its own, so that the next group does not wait
+//! for Redis) and keeps it, as written, in its own.
 //!
 //! Each change is answered with the record as it left it: the answers are those of the
 //! changes made one after another in that order, an order they could have had, since
 //! they were concurrent. A change to what the tenant already has writes nothing, and a
-//! group whose changes cancel out writes nothing either; while groups write no record,
-//! each is read without locks and only its audit entries are appended (no transaction).
+//! group whose changes cancel out writes nothing either. Each group is first evaluated on
+//! the cached records ([`super::lookups`]): if it writes no record, only its audit
+//! entries are appended, by one statement that expects each record to be still as
+//! cached (no transaction, one round trip); a group that would write, or whose
+//! expectation fails, takes the transaction.
 //!
 //! A change may carry its audit entry ([`Change::audit`]): the entries of the changes
 //! that succeed are appended to the audit log in the same transaction
@@ -26,10 +29,10 @@ use std::sync::Arc;
 use sqlx::AssertSqlSafe;
 
 use super::error::TenantError;
-use super::lookups::record_scope;
+use super::lookups::{Lookups, record_scope};
 use super::registry::{COLUMNS, TenantRow};
 use super::store::Stores;
-use crate::audit::{ATTEMPTS, AuditEntry, AuditLog, outrun};
+use crate::audit::{ATTEMPTS, AuditEntry, AuditLog, Expected, outrun};
 use crate::db::{Backend, Db, DbError};
 use crate::domain::plan::{LimitExceeded, Plan};
 use crate::domain::tenant::TenantId;
@@ -51,6 +54,7 @@ pub struct Change {
 pub struct Changes {
     db: Db,
     stores: Arc<Stores>,
+    lookups: Arc<Lookups>,
     audit: Arc<AuditLog>,
 }
 
@@ -58,61 +62,93 @@ pub struct Changes {
 type Outcomes = Vec<Result<TenantRow, TenantError>>;
 
 impl Changes {
-    /// Changes of the records in `db`; `stores` count active users and hold the cache;
-    /// the changes' entries go to `audit`.
-    pub fn new(db: Db, stores: Arc<Stores>, audit: Arc<AuditLog>) -> Self {
-        Self { db, stores, audit }
+    /// Changes of the records in `db`; `stores` count active users and hold the cache,
+    /// which `lookups` read; the changes' entries go to `audit`.
+    pub fn new(db: Db, stores: Arc<Stores>, lookups: Arc<Lookups>, audit: Arc<AuditLog>) -> Self {
+        Self {
+            db,
+            stores,
+            lookups,
+            audit,
+        }
     }
 
-    /// Applies `changes`, with their audit entries; one outcome per change. After a
-    /// group that changed no record, `quiet` is set and the next group is first read
-    /// without locks: if it changes nothing either (each change asks for what its tenant
-    /// has), its entries are appended on their own, without the transaction and the row
-    /// locks, which only a write needs (two round trips to the database instead of four).
-    async fn apply(&self, changes: &[Change], quiet: &mut bool) -> Result<Outcomes, DbError> {
+    /// Applies `changes`, with their audit entries; one outcome per change. The group
+    /// is first evaluated on the cache: if it changes nothing (each change asks for what
+    /// its tenant has, or they cancel out), its entries are appended on their own,
+    /// without the transaction and the row locks, which only a write needs (one round
+    /// trip to the database instead of four or more).
+    async fn apply(&self, changes: &[Change]) -> Result<Outcomes, DbError> {
         for _ in 0..ATTEMPTS {
-            if *quiet {
-                match self.try_quiet(changes).await? {
-                    Quiet::Applied(outcomes) => return Ok(outcomes),
-                    Quiet::Outrun => continue,
-                    Quiet::Writes => *quiet = false,
-                }
+            if let Some(outcomes) = self.try_quiet(changes).await? {
+                return Ok(outcomes);
             }
-            if let Some((outcomes, wrote)) = self.try_apply(changes).await? {
-                *quiet = !wrote;
+            if let Some(outcomes) = self.try_apply(changes).await? {
                 return Ok(outcomes);
             }
         }
         Err(outrun().into())
     }
 
-    /// Reads the records of `changes` without locks and, if the changes leave them as
-    /// they are, appends the changes' entries.
-    async fn try_quiet(&self, changes: &[Change]) -> Result<Quiet, DbError> {
-        let mut conn = self.db.pool.acquire().await?;
-        let mut records = read(&mut conn, self.db.backend(), changes, false).await?;
-        let outcomes = self.evaluate(changes, &mut records).await?;
-        if !changed(&records).is_empty() {
-            return Ok(Quiet::Writes);
-        }
+    /// Evaluates `changes` on the cached records and user counts and, if they leave the
+    /// records as they are, appends the changes' entries, expecting in the same
+    /// statement that each record is still as cached. `None` when the transaction is
+    /// needed: a change writes, a tenant is not cached as existing, or the expectation
+    /// failed (the cache was stale, or another replica appended first).
+    async fn try_quiet(&self, changes: &[Change]) -> Result<Option<Outcomes>, DbError> {
+        let Some(mut records) = self.cached(changes).await? else {
+            return Ok(None);
+        };
+        let outcomes = self.evaluate(changes, &mut records, Count::Cached).await?;
         let entries = entries(changes, &outcomes);
-        if !entries.is_empty() {
-            let mut turn = self.audit.turn().await;
-            let Some(pending) = turn.insert(&mut conn, &entries).await? else {
-                return Ok(Quiet::Outrun);
-            };
-            turn.committed(pending);
+        if entries.is_empty() || !changed(&records).is_empty() {
+            return Ok(None);
         }
-        Ok(Quiet::Applied(outcomes))
+        let expected = Expected {
+            table: "tenants",
+            columns: &["id", "plan", "status"],
+            rows: records
+                .values()
+                .map(|(row, _)| vec![row.id.as_str(), row.plan.as_str(), row.status.as_str()])
+                .collect(),
+        };
+        let mut conn = self.db.pool.acquire().await?;
+        let mut turn = self.audit.turn().await;
+        let inserted = turn
+            .insert_expecting(&mut conn, &entries, Some(&expected))
+            .await?;
+        let Some(pending) = inserted else {
+            let cache = self.stores.cache();
+            records
+                .keys()
+                .for_each(|id| cache.forget(&record_scope(id)));
+            return Ok(None);
+        };
+        turn.committed(pending);
+        Ok(Some(outcomes))
     }
 
-    /// Applies `changes` in one transaction, with their audit entries, and says whether
-    /// a record was written; `None` (nothing written) when another replica appended to
-    /// the audit log first.
-    async fn try_apply(&self, changes: &[Change]) -> Result<Option<(Outcomes, bool)>, DbError> {
+    /// The cached records of the tenants of `changes`; `None` when one does not exist
+    /// (the transaction answers it).
+    async fn cached<'a>(&self, changes: &'a [Change]) -> Result<Option<Records<'a>>, DbError> {
+        let mut records = HashMap::new();
+        for change in changes {
+            if let Entry::Vacant(slot) = records.entry(change.id.as_str()) {
+                let Some(row) = self.lookups.tenant(&self.db, &change.id).await? else {
+                    return Ok(None);
+                };
+                slot.insert((row.clone(), row));
+            }
+        }
+        Ok(Some(records))
+    }
+
+    /// Applies `changes` in one transaction, with their audit entries; `None` (nothing
+    /// written) when another replica appended to the audit log first.
+    async fn try_apply(&self, changes: &[Change]) -> Result<Option<Outcomes>, DbError> {
         let mut tx = self.db.begin_write().await?;
-        let mut records = read(&mut tx, self.db.backend(), changes, true).await?;
-        let outcomes = self.evaluate(changes, &mut records).await?;
+        let mut records = read(&mut tx, self.db.backend(), changes).await?;
+        let outcomes = self.evaluate(changes, &mut records, Count::Exact).await?;
         let changed = changed(&records);
         for &name in &changed {
             let (_, after) = &records[name];
@@ -139,20 +175,23 @@ impl Changes {
         if let Some((mut turn, pending)) = appended {
             turn.committed(pending);
         }
-        let wrote = !changed.is_empty();
-        // The next group need not wait for Redis.
-        self.stores
-            .cache()
-            .changed_meanwhile(changed.into_iter().map(record_scope).collect());
-        Ok(Some((outcomes, wrote)))
+        // The next group need not wait for Redis, nor read what was just written.
+        let scopes = changed.iter().map(|id| record_scope(id)).collect();
+        self.stores.cache().changed_meanwhile(scopes);
+        for id in changed {
+            self.lookups.keep_tenant(&records[id].1);
+        }
+        Ok(Some(outcomes))
     }
 
     /// Applies `changes` in order to `records` (each tenant's record as read, and as the
-    /// changes so far leave it); one outcome per change.
+    /// changes so far leave it), counting active users as `count` says; one outcome per
+    /// change.
     async fn evaluate<'a>(
         &self,
         changes: &'a [Change],
         records: &mut Records<'a>,
+        count: Count,
     ) -> Result<Outcomes, DbError> {
         let mut users: HashMap<&str, u64> = HashMap::new();
         let mut outcomes = Vec::with_capacity(changes.len());
@@ -166,7 +205,10 @@ impl Changes {
                     Entry::Occupied(counted) => *counted.get(),
                     Entry::Vacant(slot) => {
                         let store = self.stores.scope(&change.id).await?;
-                        *slot.insert(store.count_active_users().await?)
+                        *slot.insert(match count {
+                            Count::Exact => store.count_active_users().await?,
+                            Count::Cached => self.lookups.active_users(&store).await?,
+                        })
                     }
                 };
                 if current > u64::from(plan.max_users) {
@@ -190,30 +232,29 @@ impl Changes {
     }
 }
 
-/// How a group read without locks went.
-enum Quiet {
-    /// It changed no record; its entries are appended.
-    Applied(Outcomes),
-    /// It changed no record, but another replica appended to the audit log first.
-    Outrun,
-    /// It changes a record: it needs the transaction.
-    Writes,
+/// How [`Changes::evaluate`] counts a tenant's active users for a plan change.
+#[derive(Clone, Copy)]
+enum Count {
+    /// In the database, for the transaction that writes.
+    Exact,
+    /// Through the cache: for a group that changes no record (a plan change to the plan
+    /// the tenant has), whose answer the cache's bound may leave that far behind.
+    Cached,
 }
 
 /// Each tenant's record as read, and as the changes leave it.
 type Records<'a> = HashMap<&'a str, (TenantRow, TenantRow)>;
 
-/// The records of the tenants of `changes`, read on `conn`; each row locked until the
-/// transaction ends when `lock` is set (SQLite's write lock already is).
+/// The records of the tenants of `changes`, read on `conn`, each row locked until the
+/// transaction ends (SQLite's write lock already is).
 async fn read<'a>(
     conn: &mut sqlx::AnyConnection,
     backend: Backend,
     changes: &'a [Change],
-    lock: bool,
 ) -> Result<Records<'a>, sqlx::Error> {
     let lock = match backend {
-        Backend::Postgres if lock => " FOR UPDATE",
-        _ => "",
+        Backend::Postgres => " FOR UPDATE",
+        Backend::Sqlite => "",
     };
     let sql = format!("SELECT {COLUMNS} FROM tenants WHERE id = $1{lock}");
     let ids: BTreeSet<&str> = changes.iter().map(|c| c.id.as_str()).collect();
@@ -252,13 +293,12 @@ fn entries(changes: &[Change], outcomes: &Outcomes) -> Vec<AuditEntry> {
 }
 
 impl Writer for Changes {
-    /// Whether the last group changed no record.
-    type State = bool;
+    type State = ();
     type Item = Change;
     type Outcome = Result<TenantRow, TenantError>;
 
-    async fn write(&self, quiet: &mut bool, changes: Vec<Change>) -> Vec<Self::Outcome> {
-        match self.apply(&changes, quiet).await {
+    async fn write(&self, (): &mut (), changes: Vec<Change>) -> Vec<Self::Outcome> {
+        match self.apply(&changes).await {
             Ok(outcomes) => outcomes,
             Err(e) => {
                 let e = Arc::new(e);

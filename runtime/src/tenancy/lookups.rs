@@ -3,7 +3,8 @@
 //! active-user counts, and platform keys by prefix. What is not found is not cached (so
 //! nothing needs to be forgotten when it is created); what changes is forgotten by the
 //! writes that change it ([`TenantDb::changed`], [`Lookups::revoke_platform_key`], and a
-//! plan or status change, [`super::changes`], which drops the record only).
+//! plan or status change, [`super::changes`], which drops the record only, and keeps
+//! it as written on the replica that wrote it).
 
 use std::sync::Arc;
 
@@ -57,6 +58,13 @@ impl Lookups {
                 registry::get(db, id.as_str())
             })
             .await
+    }
+
+    /// Keeps `row`, just written (after [`Cache::changed`] of its scope), as if it had
+    /// been read.
+    pub fn keep_tenant(&self, row: &TenantRow) {
+        self.cache
+            .keep(&self.tenants, &record_scope(&row.id), "", row.clone());
     }
 
     /// A tenant's API key by its lookup prefix.

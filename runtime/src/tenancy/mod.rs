@@ -127,7 +127,7 @@ pub struct Tenancy {
     /// Default industry.
     pub default_industry: String,
     /// Cached reads of tenants, API keys and users.
-    pub lookups: Lookups,
+    pub lookups: Arc<Lookups>,
     /// Plan and status changes, applied in groups.
     pub changes: Group<Changes>,
 }

@@ -302,6 +302,65 @@ async fn a_patch_changes_only_what_it_names() {
     }
 }
 
+/// A group that changes nothing by the cached record is appended only while the record
+/// is still as cached: a change made behind the cache's back (here, directly in the
+/// database) sends the next PATCH to the transaction, which sees it and makes the change.
+#[tokio::test]
+async fn a_patch_that_the_stale_cache_calls_a_no_op_is_still_made() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let app = spawn_app(
+            Options::new(backend)
+                .env("TENANT_PLANS", TINY_PLANS)
+                .env("CACHE_TTL", "600"),
+        )
+        .await;
+        app.tenant("acme", "tiny").await;
+        let admin = Some(app.platform_key.as_str());
+        let activate = || {
+            app.call(
+                Method::PATCH,
+                "/v1/admin/tenants/acme",
+                admin,
+                Some(json!({"status": "active"})),
+            )
+        };
+        for _ in 0..2 {
+            let (status, body) = activate().await;
+            assert_eq!(
+                (status, body["status"].as_str()),
+                (StatusCode::OK, Some("active"))
+            );
+        }
+        sqlx::query("UPDATE tenants SET status = 'suspended' WHERE id = 'acme'")
+            .execute(&app.state.db.pool)
+            .await
+            .expect("update");
+        let (status, body) = activate().await;
+        assert_eq!(
+            (status, body["status"].as_str()),
+            (StatusCode::OK, Some("active")),
+            "{backend:?}"
+        );
+        let stored: String = sqlx::query_scalar("SELECT status FROM tenants WHERE id = 'acme'")
+            .fetch_one(&app.state.db.pool)
+            .await
+            .expect("status");
+        assert_eq!(
+            stored, "active",
+            "{backend:?}: the answer is what is stored"
+        );
+        let entries: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'PATCH /v1/admin/tenants/{tenant_id}'",
+        )
+        .fetch_one(&app.state.db.pool)
+        .await
+        .expect("entries");
+        assert_eq!(entries, 3, "{backend:?}: one entry per PATCH");
+        let chain = app.state.audit.verify().await.expect("verify");
+        assert!(chain.ok(), "{backend:?}: {chain:?}");
+    }
+}
+
 /// Concurrent PATCHes, applied in groups (one transaction per group, whatever the
 /// tenants): each is answered as if the changes had been made one after another, a plan
 /// below current use is refused alone, and no change is lost, whichever field it names
