@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 use sqlx::AssertSqlSafe;
 
-use super::{AuditRecord, COLUMNS, Head};
+use super::record::{AuditRecord, COLUMNS, Head};
 
 /// Rows that must still hold the values a writer read for its entries to be inserted:
 /// each of `rows` names the row of `table` whose `columns` hold its values.
