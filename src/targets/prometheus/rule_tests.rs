@@ -3,8 +3,7 @@
 //! that it is quiet just before its `for` has elapsed and firing after, with its labels
 //! and expanded annotations, and a test that it stays quiet on calm data.
 
-use super::alert::Alert;
-use super::rules::{annotations, rule_labels};
+use super::alert::{Alert, annotations, rule_labels};
 use super::schema::{AlertTest, ExpectedAlert, InputSeries, TestFile, TestGroup};
 use crate::config::values::HttpUrl;
 

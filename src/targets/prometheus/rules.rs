@@ -10,13 +10,12 @@
 //! deployment's namespace and group by `namespace, pod`. [`HOST_ONLY`] names the alerts that
 //! have no meaning on Kubernetes, left out by [`kubernetes_groups`].
 
-use super::alert::{Alert, NODE, len};
+use super::alert::{Alert, NODE, annotations, len, rule_labels};
 use super::backup_alerts;
 use super::metrics as m;
 use super::schema::{AlertRule, RuleFile, RuleGroup};
 use crate::config::Backup;
 use crate::config::values::HttpUrl;
-use std::collections::BTreeMap;
 
 /// The runtime's address in the host's test series.
 const APP: &str = "127.0.0.1:5000";
@@ -498,38 +497,6 @@ pub fn rule_file(
         })
         .collect();
     RuleFile { groups }
-}
-
-/// An alert's annotations: its summary and description as given (expanded in tests), and
-/// the URL of its section in the runbooks document (`docs/runbooks.md`: `## NAME`).
-pub(super) fn annotations(
-    a: &Alert,
-    summary: &str,
-    description: &str,
-    runbooks: &HttpUrl,
-) -> BTreeMap<String, String> {
-    BTreeMap::from([
-        ("summary".into(), summary.into()),
-        ("description".into(), description.into()),
-        (
-            "runbook_url".into(),
-            format!("{runbooks}#{}", a.name.to_ascii_lowercase()),
-        ),
-    ])
-}
-
-/// An alert's labels: `severity` (a scrape target down is `critical`, a scaling trigger or
-/// a backup alert a `warning`), by which Alertmanager routes it, and its kind of `scaling`.
-pub(super) fn rule_labels(scaling: &str) -> BTreeMap<String, String> {
-    let severity = if scaling == "availability" {
-        "critical"
-    } else {
-        "warning"
-    };
-    BTreeMap::from([
-        ("severity".into(), severity.into()),
-        ("scaling".into(), scaling.into()),
-    ])
 }
 
 #[cfg(test)]
