@@ -93,15 +93,19 @@ impl Changes {
     /// Evaluates `changes` on the cached records and user counts and, if they leave the
     /// records as they are, appends the changes' entries, expecting in the same
     /// statement that each record is still as cached. `None` when the transaction is
-    /// needed: a change writes, a tenant is not cached as existing, or the expectation
+    /// needed: a change writes, a plan change is refused (by a cached count, which only
+    /// the database may confirm), a tenant is not cached as existing, or the expectation
     /// failed (the cache was stale, or another replica appended first).
     async fn try_quiet(&self, changes: &[Change]) -> Result<Option<Outcomes>, DbError> {
         let Some(mut records) = self.cached(changes).await? else {
             return Ok(None);
         };
         let outcomes = self.evaluate(changes, &mut records, Count::Cached).await?;
+        if outcomes.iter().any(Result::is_err) || !changed(&records).is_empty() {
+            return Ok(None);
+        }
         let entries = entries(changes, &outcomes);
-        if entries.is_empty() || !changed(&records).is_empty() {
+        if entries.is_empty() {
             return Ok(None);
         }
         let expected = Expected {
