@@ -262,8 +262,8 @@ async fn a_patch_changes_only_what_it_names() {
             )
             .await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{backend:?}");
-        // The groups since the last change wrote no record, so the next is first read
-        // without locks: a change found then is still made, in a transaction.
+        // Every group is first evaluated on the cached record: a change found then is
+        // still made, in a transaction, and no-ops after it append only their entries.
         assert_eq!(
             shown(patch(json!({"status": "active"})).await),
             ok("small", "active"),
