@@ -1,7 +1,9 @@
 //! The one statement that appends a group of entries: an `INSERT` made only while the
 //! head the entries were sealed on is still the chain's, and, for a writer that read
 //! rows without locks and decided from them, only while those rows still hold what it
-//! read ([`Expected`]), checked in the same statement.
+//! read ([`Expected`]), checked in the same statement; on PostgreSQL the same statement
+//! may also rewrite one of those rows ([`Rewrite`]), so that a change and its entries
+//! are stored together, or neither.
 
 use std::fmt::Write;
 
@@ -14,10 +16,23 @@ use super::record::{AuditRecord, COLUMNS, Head};
 pub struct Expected<'a> {
     /// The table: a constant of the caller's, never input.
     pub table: &'static str,
-    /// The columns compared (constants too).
+    /// The columns compared (constants too), the first one the row's key.
     pub columns: &'static [&'static str],
     /// Each row's values, in `columns`' order; bound as parameters.
     pub rows: Vec<Vec<&'a str>>,
+    /// The row the entries' statement also rewrites, if any (PostgreSQL only: a
+    /// data-modifying `WITH`).
+    pub rewrite: Option<Rewrite<'a>>,
+}
+
+/// One of the [`Expected`] rows, rewritten by the statement that appends the entries: an
+/// `UPDATE` made only while the row and the chain's head hold what the writer read, and
+/// the entries inserted only if it was made.
+pub struct Rewrite<'a> {
+    /// Which of the expected rows.
+    pub row: usize,
+    /// Its new values of the columns after the key, in order; bound as parameters.
+    pub values: Vec<&'a str>,
 }
 
 /// `INSERT INTO audit_log` of `rows` rows (numbered placeholders in [`COLUMNS`]' order),
@@ -25,39 +40,71 @@ pub struct Expected<'a> {
 /// seq and hash) is the chain's: in the log, as the retention checkpoint, or the genesis
 /// of an empty log; and, with `expected`, while each of its rows holds its values (the
 /// placeholders after the head's). A row after the head already taken is a primary-key
-/// violation.
+/// violation. With a [`Rewrite`] (its new values the last placeholders), the conditions
+/// are one `guard`, the `UPDATE` is made only while it holds, and the entries are
+/// inserted only if the `UPDATE` was made: on PostgreSQL, one statement is one
+/// transaction, so both happen or neither.
 fn insert_sql(rows: usize, expected: Option<&Expected>) -> String {
     let columns = COLUMNS.split(", ").count();
-    let mut sql = format!("INSERT INTO audit_log ({COLUMNS}) SELECT * FROM (VALUES ");
+    let mut values = String::from("(VALUES ");
     for row in 0..rows {
-        sql.push_str(if row == 0 { "(" } else { ", (" });
+        values.push_str(if row == 0 { "(" } else { ", (" });
         for column in 1..=columns {
             if column > 1 {
-                sql.push_str(", ");
+                values.push_str(", ");
             }
-            let _ = write!(sql, "${}", row * columns + column);
+            let _ = write!(values, "${}", row * columns + column);
         }
-        sql.push(')');
+        values.push(')');
     }
+    values.push_str(") AS entries");
     let (seq, hash) = (rows * columns + 1, rows * columns + 2);
-    let _ = write!(
-        sql,
-        ") AS entries \
-         WHERE (EXISTS (SELECT 1 FROM audit_log WHERE seq = ${seq} AND hash = ${hash}) \
+    let mut guard = format!(
+        "(EXISTS (SELECT 1 FROM audit_log WHERE seq = ${seq} AND hash = ${hash}) \
          OR EXISTS (SELECT 1 FROM audit_checkpoint WHERE seq = ${seq} AND hash = ${hash}) \
          OR (${seq} = 0 AND NOT EXISTS (SELECT 1 FROM audit_checkpoint)))"
     );
-    if let Some(expected) = expected {
-        let mut next = hash + 1;
-        for _ in &expected.rows {
-            let _ = write!(sql, " AND EXISTS (SELECT 1 FROM {} WHERE ", expected.table);
-            for (n, column) in expected.columns.iter().enumerate() {
-                let and = if n > 0 { " AND " } else { "" };
-                let _ = write!(sql, "{and}{column} = ${next}");
-                next += 1;
-            }
-            sql.push(')');
-        }
+    let insert = format!("INSERT INTO audit_log ({COLUMNS}) SELECT * FROM {values} WHERE ");
+    let Some(expected) = expected else {
+        return insert + &guard;
+    };
+    let mut next = hash + 1;
+    let mut first_of_row = Vec::with_capacity(expected.rows.len());
+    for _ in &expected.rows {
+        first_of_row.push(next);
+        let _ = write!(
+            guard,
+            " AND EXISTS (SELECT 1 FROM {} WHERE ",
+            expected.table
+        );
+        guard.push_str(&matches(expected.columns, next));
+        guard.push(')');
+        next += expected.columns.len();
+    }
+    let Some(rewrite) = &expected.rewrite else {
+        return insert + &guard;
+    };
+    let mut set = String::new();
+    for (n, column) in expected.columns.iter().enumerate().skip(1) {
+        let comma = if n > 1 { ", " } else { "" };
+        let _ = write!(set, "{comma}{column} = ${next}");
+        next += 1;
+    }
+    format!(
+        "WITH guard AS (SELECT {guard} AS holds), \
+         rewritten AS (UPDATE {table} SET {set} WHERE {matched} AND (SELECT holds FROM guard) RETURNING 1) \
+         {insert}EXISTS (SELECT 1 FROM rewritten)",
+        table = expected.table,
+        matched = matches(expected.columns, first_of_row[rewrite.row]),
+    )
+}
+
+/// `a = $n AND b = $n+1 ...` for `columns` from placeholder `first` on.
+fn matches(columns: &[&str], first: usize) -> String {
+    let mut sql = String::new();
+    for (n, column) in columns.iter().enumerate() {
+        let and = if n > 0 { " AND " } else { "" };
+        let _ = write!(sql, "{and}{column} = ${}", first + n);
     }
     sql
 }
@@ -87,7 +134,10 @@ pub(super) async fn insert_after(
             .bind(&r.hash);
     }
     insert = insert.bind(head.seq).bind(&head.hash);
-    for value in expected.iter().flat_map(|e| e.rows.iter().flatten()) {
+    for value in expected.iter().flat_map(|e| {
+        let rewritten = e.rewrite.iter().flat_map(|r| r.values.iter());
+        e.rows.iter().flatten().chain(rewritten)
+    }) {
         insert = insert.bind(*value);
     }
     let done = insert.execute(&mut *conn).await?;
@@ -96,7 +146,7 @@ pub(super) async fn insert_after(
 
 #[cfg(test)]
 mod tests {
-    use super::{Expected, insert_sql};
+    use super::{Expected, Rewrite, insert_sql};
 
     #[test]
     fn a_group_insert_numbers_each_row_s_placeholders_in_turn_then_the_head() {
@@ -121,6 +171,7 @@ mod tests {
             table: "tenants",
             columns: &["id", "plan"],
             rows: vec![vec!["a", "small"], vec!["b", "large"]],
+            rewrite: None,
         };
         let sql = insert_sql(1, Some(&expected));
         assert!(
@@ -129,6 +180,38 @@ mod tests {
                  AND EXISTS (SELECT 1 FROM tenants WHERE id = $13 AND plan = $14) \
                  AND EXISTS (SELECT 1 FROM tenants WHERE id = $15 AND plan = $16)"
             ),
+            "{sql}"
+        );
+    }
+
+    #[test]
+    fn a_rewrite_updates_its_row_while_the_guard_holds_and_the_entries_need_the_update() {
+        let expected = Expected {
+            table: "tenants",
+            columns: &["id", "plan"],
+            rows: vec![vec!["a", "small"], vec!["b", "large"]],
+            rewrite: Some(Rewrite {
+                row: 1,
+                values: vec!["medium"],
+            }),
+        };
+        let sql = insert_sql(1, Some(&expected));
+        assert!(
+            sql.starts_with(
+                "WITH guard AS (SELECT (EXISTS (SELECT 1 FROM audit_log WHERE seq = $11"
+            ),
+            "{sql}"
+        );
+        assert!(
+            sql.contains(
+                "AND EXISTS (SELECT 1 FROM tenants WHERE id = $15 AND plan = $16) AS holds), \
+                 rewritten AS (UPDATE tenants SET plan = $17 WHERE id = $15 AND plan = $16 \
+                 AND (SELECT holds FROM guard) RETURNING 1) INSERT INTO audit_log"
+            ),
+            "{sql}"
+        );
+        assert!(
+            sql.ends_with(") AS entries WHERE EXISTS (SELECT 1 FROM rewritten)"),
             "{sql}"
         );
     }

@@ -14,13 +14,15 @@
 //! group whose changes cancel out writes nothing either. Each group is first evaluated on
 //! the cached records ([`super::lookups`]): if it writes no record, only its audit
 //! entries are appended, by one statement that expects each record to be still as
-//! cached (no transaction, one round trip); a group that would write, or whose
+//! cached (no transaction, one round trip); on PostgreSQL, a group that writes one
+//! record rewrites it in that same statement ([`crate::audit::Rewrite`]), while it is
+//! still as cached. A group that writes more records (or any, on SQLite), or whose
 //! expectation fails, takes the transaction.
 //!
 //! A change may carry its audit entry ([`Change::audit`]): the entries of the changes
-//! that succeed are appended to the audit log in the same transaction
-//! ([`crate::audit::Turn`]), so a change is never stored without its entry nor the
-//! entry without the change, and a group costs one commit (one WAL flush) for both.
+//! that succeed are appended to the audit log in the same transaction, or the same
+//! statement ([`crate::audit::Turn`]), so a change is never stored without its entry nor
+//! the entry without the change, and a group costs one commit (one WAL flush) for both.
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap};
@@ -32,7 +34,7 @@ use super::error::TenantError;
 use super::lookups::{Lookups, record_scope};
 use super::registry::{COLUMNS, TenantRow};
 use super::store::Stores;
-use crate::audit::{ATTEMPTS, AuditEntry, AuditLog, Expected, outrun};
+use crate::audit::{ATTEMPTS, AuditEntry, AuditLog, Expected, Rewrite, outrun};
 use crate::db::{Backend, Db, DbError};
 use crate::domain::plan::{LimitExceeded, Plan};
 use crate::domain::tenant::TenantId;
@@ -75,12 +77,12 @@ impl Changes {
 
     /// Applies `changes`, with their audit entries; one outcome per change. The group
     /// is first evaluated on the cache: if it changes nothing (each change asks for what
-    /// its tenant has, or they cancel out), its entries are appended on their own,
-    /// without the transaction and the row locks, which only a write needs (one round
-    /// trip to the database instead of four or more).
+    /// its tenant has, or they cancel out), or one record on PostgreSQL, its entries
+    /// (and that record) are written by one statement, without the transaction and the
+    /// row locks (one round trip to the database instead of five or more).
     async fn apply(&self, changes: &[Change]) -> Result<Outcomes, DbError> {
         for _ in 0..ATTEMPTS {
-            if let Some(outcomes) = self.try_quiet(changes).await? {
+            if let Some(outcomes) = self.try_cached(changes).await? {
                 return Ok(outcomes);
             }
             if let Some(outcomes) = self.try_apply(changes).await? {
@@ -90,31 +92,56 @@ impl Changes {
         Err(outrun().into())
     }
 
-    /// Evaluates `changes` on the cached records and user counts and, if they leave the
-    /// records as they are, appends the changes' entries, expecting in the same
-    /// statement that each record is still as cached. `None` when the transaction is
-    /// needed: a change writes, a plan change is refused (by a cached count, which only
-    /// the database may confirm), a tenant is not cached as existing, or the expectation
-    /// failed (the cache was stale, or another replica appended first).
-    async fn try_quiet(&self, changes: &[Change]) -> Result<Option<Outcomes>, DbError> {
+    /// Evaluates `changes` on the cached records and, if they leave the records as they
+    /// are or (on PostgreSQL) change one of them, appends the changes' entries and
+    /// rewrites that record in one statement, which expects each record to be still as
+    /// cached. Plan changes are checked against the cached user counts, unless the group
+    /// writes: then against the database's, as in the transaction. `None` when the
+    /// transaction is needed: the group changes more than one record (or one, on SQLite),
+    /// a plan change is refused by a cached count (which only the database may confirm),
+    /// a tenant is not cached as existing, or the expectation failed (the cache was
+    /// stale, or another replica appended first).
+    async fn try_cached(&self, changes: &[Change]) -> Result<Option<Outcomes>, DbError> {
         let Some(mut records) = self.cached(changes).await? else {
             return Ok(None);
         };
-        let outcomes = self.evaluate(changes, &mut records, Count::Cached).await?;
-        if outcomes.iter().any(Result::is_err) || !changed(&records).is_empty() {
+        let mut count = Count::Cached;
+        let mut outcomes = self.evaluate(changes, &mut records, count).await?;
+        if !changed(&records).is_empty() && changes.iter().any(|c| c.plan.is_some()) {
+            count = Count::Exact;
+            for (before, after) in records.values_mut() {
+                after.clone_from(before);
+            }
+            outcomes = self.evaluate(changes, &mut records, count).await?;
+        }
+        let changed = changed(&records);
+        let rewritable = usize::from(self.db.backend() == Backend::Postgres);
+        let unconfirmed = matches!(count, Count::Cached) && outcomes.iter().any(Result::is_err);
+        if changed.len() > rewritable || unconfirmed {
             return Ok(None);
         }
         let entries = entries(changes, &outcomes);
         if entries.is_empty() {
             return Ok(None);
         }
+        let ids: Vec<&str> = records.keys().copied().collect();
         let expected = Expected {
             table: "tenants",
             columns: &["id", "plan", "status"],
-            rows: records
-                .values()
-                .map(|(row, _)| vec![row.id.as_str(), row.plan.as_str(), row.status.as_str()])
+            rows: ids
+                .iter()
+                .map(|id| {
+                    let (row, _) = &records[id];
+                    vec![row.id.as_str(), row.plan.as_str(), row.status.as_str()]
+                })
                 .collect(),
+            rewrite: changed.first().map(|name| {
+                let (_, after) = &records[name];
+                Rewrite {
+                    row: ids.iter().position(|id| id == name).unwrap_or_default(),
+                    values: vec![after.plan.as_str(), after.status.as_str()],
+                }
+            }),
         };
         let mut conn = self.db.pool.acquire().await?;
         let mut turn = self.audit.turn().await;
@@ -123,12 +150,11 @@ impl Changes {
             .await?;
         let Some(pending) = inserted else {
             let cache = self.stores.cache();
-            records
-                .keys()
-                .for_each(|id| cache.forget(&record_scope(id)));
+            ids.iter().for_each(|id| cache.forget(&record_scope(id)));
             return Ok(None);
         };
         turn.committed(pending);
+        self.wrote(&records, changed);
         Ok(Some(outcomes))
     }
 
@@ -179,13 +205,19 @@ impl Changes {
         if let Some((mut turn, pending)) = appended {
             turn.committed(pending);
         }
-        // The next group need not wait for Redis, nor read what was just written.
+        self.wrote(&records, changed);
+        Ok(Some(outcomes))
+    }
+
+    /// The `changed` records are stored as `records` left them: the other replicas drop
+    /// them and this one keeps them. The next group need not wait for Redis, nor read
+    /// what was just written.
+    fn wrote(&self, records: &Records, changed: Vec<&str>) {
         let scopes = changed.iter().map(|id| record_scope(id)).collect();
         self.stores.cache().changed_meanwhile(scopes);
         for id in changed {
             self.lookups.keep_tenant(&records[id].1);
         }
-        Ok(Some(outcomes))
     }
 
     /// Applies `changes` in order to `records` (each tenant's record as read, and as the

@@ -361,6 +361,67 @@ async fn a_patch_that_the_stale_cache_calls_a_no_op_is_still_made() {
     }
 }
 
+/// A group that changes one record by the cached copy rewrites it only while it is
+/// still as cached: here the plan was changed directly in the database, and the next
+/// PATCH, of the status, keeps that plan instead of writing back the cached one.
+#[tokio::test]
+async fn a_patch_that_the_stale_cache_calls_a_write_keeps_what_changed_behind_it() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let app = spawn_app(
+            Options::new(backend)
+                .env("TENANT_PLANS", TINY_PLANS)
+                .env("CACHE_TTL", "600"),
+        )
+        .await;
+        app.tenant("acme", "tiny").await;
+        let admin = Some(app.platform_key.as_str());
+        let patch = |status: &'static str| {
+            app.call(
+                Method::PATCH,
+                "/v1/admin/tenants/acme",
+                admin,
+                Some(json!({ "status": status })),
+            )
+        };
+        for status in ["suspended", "active"] {
+            let (code, body) = patch(status).await;
+            assert_eq!(
+                (code, body["plan"].as_str()),
+                (StatusCode::OK, Some("tiny"))
+            );
+        }
+        sqlx::query("UPDATE tenants SET plan = 'small' WHERE id = 'acme'")
+            .execute(&app.state.db.pool)
+            .await
+            .expect("update");
+        let (code, body) = patch("suspended").await;
+        assert_eq!(
+            (code, body["plan"].as_str(), body["status"].as_str()),
+            (StatusCode::OK, Some("small"), Some("suspended")),
+            "{backend:?}"
+        );
+        let stored: (String, String) =
+            sqlx::query_as("SELECT plan, status FROM tenants WHERE id = 'acme'")
+                .fetch_one(&app.state.db.pool)
+                .await
+                .expect("record");
+        assert_eq!(
+            stored,
+            ("small".to_owned(), "suspended".to_owned()),
+            "{backend:?}: the answer is what is stored"
+        );
+        let entries: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'PATCH /v1/admin/tenants/{tenant_id}'",
+        )
+        .fetch_one(&app.state.db.pool)
+        .await
+        .expect("entries");
+        assert_eq!(entries, 3, "{backend:?}: one entry per PATCH");
+        let chain = app.state.audit.verify().await.expect("verify");
+        assert!(chain.ok(), "{backend:?}: {chain:?}");
+    }
+}
+
 /// Concurrent PATCHes, applied in groups (one transaction per group, whatever the
 /// tenants): each is answered as if the changes had been made one after another, a plan
 /// below current use is refused alone, and no change is lost, whichever field it names
