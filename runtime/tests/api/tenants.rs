@@ -5,7 +5,7 @@ use futures_util::future::join_all;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{Backend, Options, spawn_app};
+use crate::helpers::{Backend, Options, TestApp, spawn_app};
 
 const TINY_PLANS: &str = r#"{"tiny":{"max_users":2,"max_implementations":1,"storage_bytes":1073741824},"small":{"max_users":25,"max_implementations":3,"storage_bytes":10737418240}}"#;
 
@@ -302,19 +302,39 @@ async fn a_patch_changes_only_what_it_names() {
     }
 }
 
+/// An app whose tenant `acme` (plan `tiny`) stays cached for ten minutes, for the
+/// tests that change it behind the cache.
+async fn cached_acme(backend: Backend) -> TestApp {
+    let app = spawn_app(
+        Options::new(backend)
+            .env("TENANT_PLANS", TINY_PLANS)
+            .env("CACHE_TTL", "600"),
+    )
+    .await;
+    app.tenant("acme", "tiny").await;
+    app
+}
+
+/// `patches` PATCHes of tenants were each audited once, on a chain that verifies.
+async fn assert_each_patch_audited(app: &TestApp, backend: Backend, patches: i64) {
+    let entries: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'PATCH /v1/admin/tenants/{tenant_id}'",
+    )
+    .fetch_one(&app.state.db.pool)
+    .await
+    .expect("entries");
+    assert_eq!(entries, patches, "{backend:?}: one entry per PATCH");
+    let chain = app.state.audit.verify().await.expect("verify");
+    assert!(chain.ok(), "{backend:?}: {chain:?}");
+}
+
 /// A group that changes nothing by the cached record is appended only while the record
 /// is still as cached: a change made behind the cache's back (here, directly in the
 /// database) sends the next PATCH to the transaction, which sees it and makes the change.
 #[tokio::test]
 async fn a_patch_that_the_stale_cache_calls_a_no_op_is_still_made() {
     for backend in [Backend::Sqlite, Backend::Postgres] {
-        let app = spawn_app(
-            Options::new(backend)
-                .env("TENANT_PLANS", TINY_PLANS)
-                .env("CACHE_TTL", "600"),
-        )
-        .await;
-        app.tenant("acme", "tiny").await;
+        let app = cached_acme(backend).await;
         let admin = Some(app.platform_key.as_str());
         let activate = || {
             app.call(
@@ -349,15 +369,7 @@ async fn a_patch_that_the_stale_cache_calls_a_no_op_is_still_made() {
             stored, "active",
             "{backend:?}: the answer is what is stored"
         );
-        let entries: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM audit_log WHERE action = 'PATCH /v1/admin/tenants/{tenant_id}'",
-        )
-        .fetch_one(&app.state.db.pool)
-        .await
-        .expect("entries");
-        assert_eq!(entries, 3, "{backend:?}: one entry per PATCH");
-        let chain = app.state.audit.verify().await.expect("verify");
-        assert!(chain.ok(), "{backend:?}: {chain:?}");
+        assert_each_patch_audited(&app, backend, 3).await;
     }
 }
 
@@ -367,13 +379,7 @@ async fn a_patch_that_the_stale_cache_calls_a_no_op_is_still_made() {
 #[tokio::test]
 async fn a_patch_that_the_stale_cache_calls_a_write_keeps_what_changed_behind_it() {
     for backend in [Backend::Sqlite, Backend::Postgres] {
-        let app = spawn_app(
-            Options::new(backend)
-                .env("TENANT_PLANS", TINY_PLANS)
-                .env("CACHE_TTL", "600"),
-        )
-        .await;
-        app.tenant("acme", "tiny").await;
+        let app = cached_acme(backend).await;
         let admin = Some(app.platform_key.as_str());
         let patch = |status: &'static str| {
             app.call(
@@ -410,15 +416,7 @@ async fn a_patch_that_the_stale_cache_calls_a_write_keeps_what_changed_behind_it
             ("small".to_owned(), "suspended".to_owned()),
             "{backend:?}: the answer is what is stored"
         );
-        let entries: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM audit_log WHERE action = 'PATCH /v1/admin/tenants/{tenant_id}'",
-        )
-        .fetch_one(&app.state.db.pool)
-        .await
-        .expect("entries");
-        assert_eq!(entries, 3, "{backend:?}: one entry per PATCH");
-        let chain = app.state.audit.verify().await.expect("verify");
-        assert!(chain.ok(), "{backend:?}: {chain:?}");
+        assert_each_patch_audited(&app, backend, 3).await;
     }
 }
 
