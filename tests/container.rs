@@ -1,7 +1,7 @@
 //! The container target on the example and every profile: the Dockerfile passes hadolint
 //! and checkov, compose.yaml matches the Compose Specification's schema, the files the
 //! stack mounts pass their own tools (nginx, gixy, promtool, a real Redis), and the image
-//! and stack agree with the host env file and the Kubernetes Deployment (in tests/parity.rs).
+//! and stack agree with the host env file and the Kubernetes Deployment (in tests/parity/main.rs).
 
 mod support;
 

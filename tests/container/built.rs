@@ -1,7 +1,7 @@
 //! The container target's output for every scenario, and readers for what the tests
 //! compare: YAML as JSON (through the tools venv's PyYAML, the parser docker-compose used),
 //! env files as name/value pairs, and the Dockerfile's instructions. Shared by
-//! tests/container.rs and tests/parity.rs, which each use part of it.
+//! tests/container.rs and tests/parity/main.rs, which each use part of it.
 
 #![allow(dead_code)]
 

@@ -1,6 +1,6 @@
 //! The backup objects without any tool: schedules, the scripts' host parts, the
 //! connection as references, the restore Job. The validators and a real run of the
-//! ConfigMap's backup.sh are in `tests/kubernetes.rs` and `tests/backup_verify.rs`.
+//! ConfigMap's backup.sh are in `tests/kubernetes/main.rs` and `tests/backup_verify.rs`.
 
 use super::super::config::{S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY};
 use super::super::tests::model;
