@@ -68,43 +68,36 @@ fn insert_sql(rows: usize, expected: Option<&Expected>) -> String {
     let Some(expected) = expected else {
         return insert + &guard;
     };
-    let mut next = hash + 1;
-    let mut first_of_row = Vec::with_capacity(expected.rows.len());
-    for _ in &expected.rows {
-        first_of_row.push(next);
+    let (columns, first) = (expected.columns, hash + 1);
+    let row_from = |row: usize| first + row * columns.len();
+    for row in 0..expected.rows.len() {
+        let matched = equals(columns, row_from(row), " AND ");
         let _ = write!(
             guard,
-            " AND EXISTS (SELECT 1 FROM {} WHERE ",
+            " AND EXISTS (SELECT 1 FROM {} WHERE {matched})",
             expected.table
         );
-        guard.push_str(&matches(expected.columns, next));
-        guard.push(')');
-        next += expected.columns.len();
     }
     let Some(rewrite) = &expected.rewrite else {
         return insert + &guard;
     };
-    let mut set = String::new();
-    for (n, column) in expected.columns.iter().enumerate().skip(1) {
-        let comma = if n > 1 { ", " } else { "" };
-        let _ = write!(set, "{comma}{column} = ${next}");
-        next += 1;
-    }
     format!(
         "WITH guard AS (SELECT {guard} AS holds), \
          rewritten AS (UPDATE {table} SET {set} WHERE {matched} AND (SELECT holds FROM guard) RETURNING 1) \
          {insert}EXISTS (SELECT 1 FROM rewritten)",
         table = expected.table,
-        matched = matches(expected.columns, first_of_row[rewrite.row]),
+        set = equals(&columns[1..], row_from(expected.rows.len()), ", "),
+        matched = equals(columns, row_from(rewrite.row), " AND "),
     )
 }
 
-/// `a = $n AND b = $n+1 ...` for `columns` from placeholder `first` on.
-fn matches(columns: &[&str], first: usize) -> String {
+/// `a = $n`, `b = $n+1`, ... for `columns` from placeholder `first` on, joined by
+/// `separator`: a condition (` AND `) or a `SET` list (`, `).
+fn equals(columns: &[&str], first: usize, separator: &str) -> String {
     let mut sql = String::new();
     for (n, column) in columns.iter().enumerate() {
-        let and = if n > 0 { " AND " } else { "" };
-        let _ = write!(sql, "{and}{column} = ${}", first + n);
+        let separator = if n > 0 { separator } else { "" };
+        let _ = write!(sql, "{separator}{column} = ${}", first + n);
     }
     sql
 }
