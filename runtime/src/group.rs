@@ -27,9 +27,9 @@ use tokio::sync::{Mutex, MutexGuard, Notify, oneshot};
 
 /// What writes a group.
 pub trait Writer: Send + Sync + 'static {
-    /// What the writer keeps between groups (the audit chain's head), held while a group
-    /// is written.
-    type State: Send + Sync + 'static;
+    /// What the writer keeps between groups (the audit chain's head and its
+    /// connection), held while a group is written.
+    type State: Send + 'static;
     /// One submission.
     type Item: Send + 'static;
     /// What each submitter gets back.

@@ -16,6 +16,11 @@
 //! retention checkpoint). A group that lost that race to another replica is sealed again
 //! on the new head and retried.
 //!
+//! On PostgreSQL the writer keeps one connection between groups ([`Chain`]): its
+//! statements, one per group size, stay prepared and planned there, where the pool would
+//! hand each group any of its connections, each preparing and planning them again, and
+//! test each one with a round trip as it comes back.
+//!
 //! Retention deletes the oldest entries and records, sealed, where the chain now starts.
 
 pub mod anchor;
@@ -26,10 +31,12 @@ pub mod verify;
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Instant;
 
-use sqlx::{AssertSqlSafe, FromRow};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AssertSqlSafe, FromRow};
 
-use crate::db::{Backend, Db, now};
+use crate::db::{Backend, Db, PING_IDLE_AFTER, now};
 use crate::group::{Group, Writer};
 use crate::settings::Settings;
 use anchor::Anchor;
@@ -102,7 +109,7 @@ impl AuditLog {
             anchors: anchor::path(&settings.data_dir),
         };
         // The head is read from the database before the first group.
-        Ok(Self(Group::new(log, None)))
+        Ok(Self(Group::new(log, Chain::default())))
     }
 
     /// Appends an entry to the chain, in a group with the entries that arrive while the
@@ -148,7 +155,20 @@ impl AuditLog {
 /// status changes): no group is written meanwhile.
 pub struct Turn<'a> {
     log: &'a Log,
-    head: tokio::sync::MutexGuard<'a, Option<Head>>,
+    chain: tokio::sync::MutexGuard<'a, Chain>,
+}
+
+/// What the writer keeps between groups.
+#[derive(Default)]
+struct Chain {
+    /// The head as this process last wrote or read it; `None` until it is read.
+    head: Option<Head>,
+    /// The writer's connection on PostgreSQL and when it was last used, kept while it
+    /// works: one that failed, or sat idle longer than the pool would hand one out
+    /// untested ([`PING_IDLE_AFTER`]), is given back to the pool, which tests it, for
+    /// one of the pool's. On SQLite, whose pool may hold a single connection, one is
+    /// taken for each group and given back after it.
+    kept: Option<(PoolConnection<Any>, Instant)>,
 }
 
 /// Entries inserted in a transaction that has not committed yet.
@@ -160,7 +180,7 @@ impl AuditLog {
     pub async fn turn(&self) -> Turn<'_> {
         Turn {
             log: self.log(),
-            head: self.0.exclusive().await,
+            chain: self.0.exclusive().await,
         }
     }
 }
@@ -174,32 +194,40 @@ impl Turn<'_> {
         tx: &mut sqlx::AnyConnection,
         entries: &[AuditEntry],
     ) -> Result<Option<Pending>, sqlx::Error> {
-        self.insert_expecting(tx, entries, None).await
+        let inserted = self.log.insert(tx, entries, &mut self.chain.head, None);
+        Ok(inserted.await?.map(Pending))
     }
 
-    /// [`Turn::insert`], made only while the `expected` rows hold their values: `None`
-    /// also when one does not.
+    /// Inserts `entries` (not empty) at the chain's head with one statement of their
+    /// own, made only while the `expected` rows hold their values (and which may rewrite
+    /// one of them), on the writer's own connection. `false` when another replica
+    /// appended first or an expected row changed. Nothing is pending: the statement
+    /// committed.
     pub async fn insert_expecting(
         &mut self,
-        conn: &mut sqlx::AnyConnection,
         entries: &[AuditEntry],
-        expected: Option<&Expected<'_>>,
-    ) -> Result<Option<Pending>, sqlx::Error> {
-        Ok(self
+        expected: &Expected<'_>,
+    ) -> Result<bool, sqlx::Error> {
+        let inserted = self
             .log
-            .insert(conn, entries, &mut self.head, expected)
-            .await?
-            .map(Pending))
+            .insert_own(&mut self.chain, entries, Some(expected));
+        Ok(match inserted.await? {
+            Some(new) => {
+                self.log.committed(&mut self.chain.head, new);
+                true
+            }
+            None => false,
+        })
     }
 
     /// `tx` committed: its entries are the chain's head.
     pub fn committed(&mut self, pending: Pending) {
-        self.log.committed(&mut self.head, pending.0);
+        self.log.committed(&mut self.chain.head, pending.0);
     }
 }
 
 impl Writer for Log {
-    type State = Option<Head>;
+    type State = Chain;
     type Item = AuditEntry;
     type Outcome = Result<(), AppendError>;
 
@@ -207,13 +235,13 @@ impl Writer for Log {
     /// that of its `INSERT`.
     async fn write(
         &self,
-        head: &mut Option<Head>,
+        chain: &mut Chain,
         entries: Vec<AuditEntry>,
     ) -> Vec<Result<(), AppendError>> {
         let mut outcomes = Vec::with_capacity(entries.len());
         for part in entries.chunks(ROWS_PER_INSERT) {
             let written = self
-                .write_part(part, head)
+                .write_part(part, chain)
                 .await
                 .map_err(|e| AppendError(Arc::new(e)));
             outcomes.extend(std::iter::repeat_n(written, part.len()));
@@ -236,22 +264,46 @@ impl Log {
     }
 
     /// Writes `entries` (at most [`ROWS_PER_INSERT`]), in order, at the head of the chain:
-    /// one `INSERT`, one anchor. `head` is the head as this process last knew it; a
-    /// group sealed on a head that is no longer the chain's is sealed on the new one and
-    /// inserted again.
+    /// one `INSERT`, one anchor. A group sealed on a head that is no longer the chain's
+    /// is sealed on the new one and inserted again.
     async fn write_part(
         &self,
         entries: &[AuditEntry],
-        head: &mut Option<Head>,
+        chain: &mut Chain,
     ) -> Result<(), sqlx::Error> {
-        let mut conn = self.db.pool.acquire().await?;
         for _ in 0..ATTEMPTS {
-            if let Some(new) = self.insert(&mut conn, entries, head, None).await? {
-                self.committed(head, new);
+            if let Some(new) = self.insert_own(chain, entries, None).await? {
+                self.committed(&mut chain.head, new);
                 return Ok(());
             }
         }
         Err(outrun())
+    }
+
+    /// [`Log::insert`] on the writer's own connection ([`Chain::kept`]).
+    async fn insert_own(
+        &self,
+        chain: &mut Chain,
+        entries: &[AuditEntry],
+        expected: Option<&Expected<'_>>,
+    ) -> Result<Option<Head>, sqlx::Error> {
+        if chain
+            .kept
+            .as_ref()
+            .is_some_and(|(_, used)| used.elapsed() > PING_IDLE_AFTER)
+        {
+            chain.kept = None;
+        }
+        let (conn, used) = match &mut chain.kept {
+            Some(kept) => kept,
+            none => none.insert((self.db.pool.acquire().await?, Instant::now())),
+        };
+        let inserted = self.insert(conn, entries, &mut chain.head, expected).await;
+        *used = Instant::now();
+        if inserted.is_err() || self.db.backend() != Backend::Postgres {
+            chain.kept = None;
+        }
+        inserted
     }
 
     /// Inserts `entries` (not empty) on `conn` after the chain's head: `head` as this

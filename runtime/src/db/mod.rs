@@ -17,8 +17,9 @@ use sqlx::{AnyPool, AssertSqlSafe, ConnectOptions, Connection, Executor};
 use crate::secret::redact_urls;
 use crate::settings::DatabaseTarget;
 
-/// How long a pooled connection may sit idle before it is pinged when next handed out.
-const PING_IDLE_AFTER: Duration = Duration::from_secs(1);
+/// How long a pooled connection may sit idle before it is pinged when next handed out
+/// (and a connection kept out of the pool, before it is given back for one that is).
+pub const PING_IDLE_AFTER: Duration = Duration::from_secs(1);
 
 /// Which engine a database runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -143,17 +143,12 @@ impl Changes {
                 }
             }),
         };
-        let mut conn = self.db.pool.acquire().await?;
         let mut turn = self.audit.turn().await;
-        let inserted = turn
-            .insert_expecting(&mut conn, &entries, Some(&expected))
-            .await?;
-        let Some(pending) = inserted else {
+        if !turn.insert_expecting(&entries, &expected).await? {
             let cache = self.stores.cache();
             ids.iter().for_each(|id| cache.forget(&record_scope(id)));
             return Ok(None);
-        };
-        turn.committed(pending);
+        }
         self.wrote(&records, changed);
         Ok(Some(outcomes))
     }

@@ -182,6 +182,24 @@ async fn replicas_appending_at_once_keep_one_chain() {
     assert!(ok, "{out}");
 }
 
+/// On PostgreSQL the audit writer keeps its connection between groups, out of the pool:
+/// one the database dropped while it sat idle is replaced like the pool's, not used for
+/// the next write, and the chain goes on.
+#[tokio::test]
+async fn a_write_after_the_database_dropped_the_writer_s_connection_is_recorded() {
+    let app = spawn_app(Options::new(Backend::Postgres)).await;
+    app.tenant("acme", "small").await;
+    assert_eq!(patch_status(&app, 1).await, StatusCode::OK);
+    let before = app.state.audit.verify().await.expect("verify").entries;
+    app.drop_connections().await;
+    for n in 2..5 {
+        assert_eq!(patch_status(&app, n).await, StatusCode::OK, "PATCH {n}");
+    }
+    let report = app.state.audit.verify().await.expect("verify");
+    assert!(report.ok(), "{report:?}");
+    assert_eq!(report.entries, before + 3, "each PATCH's entry");
+}
+
 /// Sets the tenant `acme` active (even `n`) or suspended, with `app`'s platform key.
 async fn patch_status(app: &TestApp, n: usize) -> StatusCode {
     let status = if n.is_multiple_of(2) {

@@ -220,24 +220,13 @@ async fn metrics_are_served_only_on_the_metrics_listener() {
 /// then found broken and replaced, not handed to a request.
 #[tokio::test]
 async fn connections_the_database_dropped_while_idle_are_replaced() {
-    use sqlx::Connection;
     let app = spawn_app(Options::new(Backend::Postgres)).await;
     let admin = Some(app.platform_key.as_str());
     let (status, body) = app
         .call(Method::GET, "/v1/admin/tenants", admin, None)
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let url = app.database_url.as_deref().expect("on PostgreSQL");
-    let mut own = sqlx::PgConnection::connect(url).await.expect("connect");
-    let dropped: Vec<bool> = sqlx::query_scalar(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-         WHERE datname = current_database() AND pid <> pg_backend_pid()",
-    )
-    .fetch_all(&mut own)
-    .await
-    .expect("terminate");
-    assert!(!dropped.is_empty(), "the app holds connections");
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    app.drop_connections().await;
     for _ in 0..3 {
         let (status, body) = app
             .call(Method::GET, "/v1/admin/tenants", admin, None)

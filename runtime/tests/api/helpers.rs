@@ -223,6 +223,24 @@ impl TestApp {
         .await
     }
 
+    /// Has PostgreSQL end every connection the app holds (what a restart or an idle
+    /// timeout does), then lets them sit idle long enough that the pool would test
+    /// them before handing them out.
+    pub async fn drop_connections(&self) {
+        use sqlx::Connection;
+        let url = self.database_url.as_deref().expect("on PostgreSQL");
+        let mut own = sqlx::PgConnection::connect(url).await.expect("connect");
+        let dropped: Vec<bool> = sqlx::query_scalar(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        .fetch_all(&mut own)
+        .await
+        .expect("terminate");
+        assert!(!dropped.is_empty(), "the app holds connections");
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    }
+
     /// Sends a request with an optional bearer credential and JSON body.
     pub async fn request(
         &self,
