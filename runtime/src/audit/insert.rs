@@ -20,19 +20,27 @@ pub struct Expected<'a> {
     pub columns: &'static [&'static str],
     /// Each row's values, in `columns`' order; bound as parameters.
     pub rows: Vec<Vec<&'a str>>,
-    /// The row the entries' statement also rewrites, if any (PostgreSQL only: a
-    /// data-modifying `WITH`).
+    /// A row the entries' statement also rewrites, expected like `rows`, if any
+    /// (PostgreSQL only: a data-modifying `WITH`).
     pub rewrite: Option<Rewrite<'a>>,
 }
 
-/// One of the [`Expected`] rows, rewritten by the statement that appends the entries: an
-/// `UPDATE` made only while the row and the chain's head hold what the writer read, and
-/// the entries inserted only if it was made.
+/// An expected row rewritten by the statement that appends the entries: an `UPDATE`
+/// made only while the row and the chain's head hold what the writer read, and the
+/// entries inserted only if it was made.
 pub struct Rewrite<'a> {
-    /// Which of the expected rows.
-    pub row: usize,
+    /// The values the row must hold, in [`Expected::columns`]' order; bound as
+    /// parameters.
+    pub row: Vec<&'a str>,
     /// Its new values of the columns after the key, in order; bound as parameters.
     pub values: Vec<&'a str>,
+}
+
+impl Expected<'_> {
+    /// Every expected row's values, the rewritten row's last.
+    fn all_rows(&self) -> impl Iterator<Item = &Vec<&str>> {
+        self.rows.iter().chain(self.rewrite.iter().map(|r| &r.row))
+    }
 }
 
 /// `INSERT INTO audit_log` of `rows` rows (numbered placeholders in [`COLUMNS`]' order),
@@ -41,7 +49,8 @@ pub struct Rewrite<'a> {
 /// of an empty log; and, with `expected`, while each of its rows holds its values (the
 /// placeholders after the head's). A row after the head already taken is a primary-key
 /// violation. With a [`Rewrite`] (its new values the last placeholders), the conditions
-/// are one `guard`, the `UPDATE` is made only while it holds, and the entries are
+/// are one `guard` (the rewritten row's values the placeholders after the other rows'),
+/// the `UPDATE` is made only while it holds, and the entries are
 /// inserted only if the `UPDATE` was made: on PostgreSQL, one statement is one
 /// transaction, so both happen or neither.
 fn insert_sql(rows: usize, expected: Option<&Expected>) -> String {
@@ -70,7 +79,8 @@ fn insert_sql(rows: usize, expected: Option<&Expected>) -> String {
     };
     let (columns, first) = (expected.columns, hash + 1);
     let row_from = |row: usize| first + row * columns.len();
-    for row in 0..expected.rows.len() {
+    let rows = expected.all_rows().count();
+    for row in 0..rows {
         let matched = equals(columns, row_from(row), " AND ");
         let _ = write!(
             guard,
@@ -78,16 +88,16 @@ fn insert_sql(rows: usize, expected: Option<&Expected>) -> String {
             expected.table
         );
     }
-    let Some(rewrite) = &expected.rewrite else {
+    if expected.rewrite.is_none() {
         return insert + &guard;
-    };
+    }
     format!(
         "WITH guard AS (SELECT {guard} AS holds), \
          rewritten AS (UPDATE {table} SET {set} WHERE {matched} AND (SELECT holds FROM guard) RETURNING 1) \
          {insert}EXISTS (SELECT 1 FROM rewritten)",
         table = expected.table,
-        set = equals(&columns[1..], row_from(expected.rows.len()), ", "),
-        matched = equals(columns, row_from(rewrite.row), " AND "),
+        set = equals(&columns[1..], row_from(rows), ", "),
+        matched = equals(columns, row_from(expected.rows.len()), " AND "),
     )
 }
 
@@ -129,7 +139,7 @@ pub(super) async fn insert_after(
     insert = insert.bind(head.seq).bind(&head.hash);
     for value in expected.iter().flat_map(|e| {
         let rewritten = e.rewrite.iter().flat_map(|r| r.values.iter());
-        e.rows.iter().flatten().chain(rewritten)
+        e.all_rows().flatten().chain(rewritten)
     }) {
         insert = insert.bind(*value);
     }
@@ -182,9 +192,9 @@ mod tests {
         let expected = Expected {
             table: "tenants",
             columns: &["id", "plan"],
-            rows: vec![vec!["a", "small"], vec!["b", "large"]],
+            rows: vec![vec!["a", "small"]],
             rewrite: Some(Rewrite {
-                row: 1,
+                row: vec!["b", "large"],
                 values: vec!["medium"],
             }),
         };

@@ -125,20 +125,23 @@ impl Changes {
             return Ok(None);
         }
         let ids: Vec<&str> = records.keys().copied().collect();
+        let as_read = |id: &str| {
+            let (row, _) = &records[id];
+            vec![row.id.as_str(), row.plan.as_str(), row.status.as_str()]
+        };
+        let rewritten = changed.first().copied();
         let expected = Expected {
             table: "tenants",
             columns: &["id", "plan", "status"],
             rows: ids
                 .iter()
-                .map(|id| {
-                    let (row, _) = &records[id];
-                    vec![row.id.as_str(), row.plan.as_str(), row.status.as_str()]
-                })
+                .filter(|&&id| Some(id) != rewritten)
+                .map(|id| as_read(id))
                 .collect(),
-            rewrite: changed.first().map(|name| {
-                let (_, after) = &records[name];
+            rewrite: rewritten.map(|id| {
+                let (_, after) = &records[id];
                 Rewrite {
-                    row: ids.iter().position(|id| id == name).unwrap_or_default(),
+                    row: as_read(id),
                     values: vec![after.plan.as_str(), after.status.as_str()],
                 }
             }),
