@@ -79,8 +79,8 @@ fn insert_sql(rows: usize, expected: Option<&Expected>) -> String {
     };
     let (columns, first) = (expected.columns, hash + 1);
     let row_from = |row: usize| first + row * columns.len();
-    let rows = expected.all_rows().count();
-    for row in 0..rows {
+    let expected_rows = expected.all_rows().count();
+    for row in 0..expected_rows {
         let matched = equals(columns, row_from(row), " AND ");
         let _ = write!(
             guard,
@@ -96,7 +96,7 @@ fn insert_sql(rows: usize, expected: Option<&Expected>) -> String {
          rewritten AS (UPDATE {table} SET {set} WHERE {matched} AND (SELECT holds FROM guard) RETURNING 1) \
          {insert}EXISTS (SELECT 1 FROM rewritten)",
         table = expected.table,
-        set = equals(&columns[1..], row_from(rows), ", "),
+        set = equals(&columns[1..], row_from(expected_rows), ", "),
         matched = equals(columns, row_from(expected.rows.len()), " AND "),
     )
 }

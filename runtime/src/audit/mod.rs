@@ -211,13 +211,7 @@ impl Turn<'_> {
         let inserted = self
             .log
             .insert_own(&mut self.chain, entries, Some(expected));
-        Ok(match inserted.await? {
-            Some(new) => {
-                self.log.committed(&mut self.chain.head, new);
-                true
-            }
-            None => false,
-        })
+        inserted.await
     }
 
     /// `tx` committed: its entries are the chain's head.
@@ -272,21 +266,22 @@ impl Log {
         chain: &mut Chain,
     ) -> Result<(), sqlx::Error> {
         for _ in 0..ATTEMPTS {
-            if let Some(new) = self.insert_own(chain, entries, None).await? {
-                self.committed(&mut chain.head, new);
+            if self.insert_own(chain, entries, None).await? {
                 return Ok(());
             }
         }
         Err(outrun())
     }
 
-    /// [`Log::insert`] on the writer's own connection ([`Chain::kept`]).
+    /// [`Log::insert`] on the writer's own connection ([`Chain::kept`]), as a statement
+    /// of its own: once it returns, its entries are stored, so the new head is
+    /// [`Log::committed`] here. `false` when the head or an `expected` row had changed.
     async fn insert_own(
         &self,
         chain: &mut Chain,
         entries: &[AuditEntry],
         expected: Option<&Expected<'_>>,
-    ) -> Result<Option<Head>, sqlx::Error> {
+    ) -> Result<bool, sqlx::Error> {
         if chain
             .kept
             .as_ref()
@@ -303,7 +298,11 @@ impl Log {
         if inserted.is_err() || self.db.backend() != Backend::Postgres {
             chain.kept = None;
         }
-        inserted
+        let Some(new) = inserted? else {
+            return Ok(false);
+        };
+        self.committed(&mut chain.head, new);
+        Ok(true)
     }
 
     /// Inserts `entries` (not empty) on `conn` after the chain's head: `head` as this

@@ -207,14 +207,7 @@ async fn patch_status(app: &TestApp, n: usize) -> StatusCode {
     } else {
         "suspended"
     };
-    app.call(
-        Method::PATCH,
-        "/v1/admin/tenants/acme",
-        Some(&app.platform_key),
-        Some(json!({ "status": status })),
-    )
-    .await
-    .0
+    app.set_acme_status(status).await.0
 }
 
 /// An app on `backend` with 5 audit entries (a tenant, its admin's login, 3 users) that

@@ -139,14 +139,7 @@ async fn revoking_on_one_instance_stops_a_credential_on_another_within_the_bound
     );
 
     // A status change drops the tenant's record everywhere within the bound.
-    let (status, body) = first
-        .call(
-            Method::PATCH,
-            "/v1/admin/tenants/acme",
-            Some(&first.platform_key),
-            Some(serde_json::json!({"status": "suspended"})),
-        )
-        .await;
+    let (status, body) = first.set_acme_status("suspended").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let start = Instant::now();
     loop {

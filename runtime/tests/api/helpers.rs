@@ -223,6 +223,14 @@ impl TestApp {
         .await
     }
 
+    /// PATCHes the status of tenant `acme` with the platform key.
+    pub async fn set_acme_status(&self, status: &str) -> (StatusCode, Value) {
+        let body = Some(json!({ "status": status }));
+        let admin = Some(self.platform_key.as_str());
+        self.call(Method::PATCH, "/v1/admin/tenants/acme", admin, body)
+            .await
+    }
+
     /// Has PostgreSQL end every connection the app holds (what a restart or an idle
     /// timeout does), then lets them sit idle long enough that the pool would test
     /// them before handing them out.

@@ -178,14 +178,7 @@ async fn tenants_are_listed_verified_suspended_and_replanned() {
         (StatusCode::CONFLICT, Some("plan_limit")),
         "3 users do not fit 2"
     );
-    let (status, body) = app
-        .call(
-            Method::PATCH,
-            "/v1/admin/tenants/acme",
-            admin,
-            Some(json!({"status": "suspended"})),
-        )
-        .await;
+    let (status, body) = app.set_acme_status("suspended").await;
     assert_eq!(
         (status, body["status"].as_str()),
         (StatusCode::OK, Some("suspended"))
@@ -315,14 +308,6 @@ async fn cached_acme(backend: Backend) -> TestApp {
     app
 }
 
-/// PATCHes `acme`'s status with the platform key.
-async fn set_acme_status(app: &TestApp, status: &str) -> (StatusCode, serde_json::Value) {
-    let admin = Some(app.platform_key.as_str());
-    let body = Some(json!({ "status": status }));
-    app.call(Method::PATCH, "/v1/admin/tenants/acme", admin, body)
-        .await
-}
-
 /// `patches` PATCHes of tenants were each audited once, on a chain that verifies.
 async fn assert_each_patch_audited(app: &TestApp, backend: Backend, patches: i64) {
     let entries: i64 = sqlx::query_scalar(
@@ -344,7 +329,7 @@ async fn a_patch_that_the_stale_cache_calls_a_no_op_is_still_made() {
     for backend in [Backend::Sqlite, Backend::Postgres] {
         let app = cached_acme(backend).await;
         for _ in 0..2 {
-            let (status, body) = set_acme_status(&app, "active").await;
+            let (status, body) = app.set_acme_status("active").await;
             assert_eq!(
                 (status, body["status"].as_str()),
                 (StatusCode::OK, Some("active"))
@@ -354,7 +339,7 @@ async fn a_patch_that_the_stale_cache_calls_a_no_op_is_still_made() {
             .execute(&app.state.db.pool)
             .await
             .expect("update");
-        let (status, body) = set_acme_status(&app, "active").await;
+        let (status, body) = app.set_acme_status("active").await;
         assert_eq!(
             (status, body["status"].as_str()),
             (StatusCode::OK, Some("active")),
@@ -380,7 +365,7 @@ async fn a_patch_that_the_stale_cache_calls_a_write_keeps_what_changed_behind_it
     for backend in [Backend::Sqlite, Backend::Postgres] {
         let app = cached_acme(backend).await;
         for status in ["suspended", "active"] {
-            let (code, body) = set_acme_status(&app, status).await;
+            let (code, body) = app.set_acme_status(status).await;
             assert_eq!(
                 (code, body["plan"].as_str()),
                 (StatusCode::OK, Some("tiny"))
@@ -390,7 +375,7 @@ async fn a_patch_that_the_stale_cache_calls_a_write_keeps_what_changed_behind_it
             .execute(&app.state.db.pool)
             .await
             .expect("update");
-        let (code, body) = set_acme_status(&app, "suspended").await;
+        let (code, body) = app.set_acme_status("suspended").await;
         assert_eq!(
             (code, body["plan"].as_str(), body["status"].as_str()),
             (StatusCode::OK, Some("small"), Some("suspended")),
