@@ -292,6 +292,32 @@ mod tests {
     }
 
     #[test]
+    fn past_the_validation_stretch_the_factor_grows_with_the_root_of_the_horizon() {
+        // Errors of ±4 over a stretch of two steps against a stated sd of 1: fourfold
+        // there, then 4 sqrt(k / 2) at horizons 3 to 8, where no error was seen.
+        let y: Vec<f64> = (0..30).map(|t| [4.0, -4.0][t % 2]).collect();
+        let stretch = |steps| Validation {
+            origins: vec![28, 29],
+            steps,
+        };
+        let zero = |_: &[f64], h: usize| vec![0.0; h];
+        let members = vec![
+            member(&y, &stretch(8), 1.0, zero),
+            member(&y, &stretch(8), 1.0, zero),
+        ];
+        let f = combine(&y, Some(&stretch(2)), members, Combine::Mean).expect("combines");
+        let Predictive::Combined(c) = &f.predictive else {
+            panic!("a combination");
+        };
+        let widen = c.factors();
+        assert_eq!(widen.len(), 8);
+        for (k, w) in (1..=8).zip(widen) {
+            let want = 4.0 * (k.max(2) as f64 / 2.0).sqrt();
+            assert!((w - want).abs() < 1e-9, "horizon {k}: {widen:?}");
+        }
+    }
+
+    #[test]
     fn arima_origin_forecasts_replay_the_fit() {
         let y: Vec<f64> = (0..60)
             .map(|t| 20.0 + 0.5 * t as f64 + [3.0, -1.0, 2.0, -4.0, 0.5][t % 5])

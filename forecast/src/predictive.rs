@@ -234,9 +234,11 @@ impl Forecast {
 /// validation stretch the factor is the root mean square of the combined validation errors
 /// over the spread the combination's 90 % quantile implies at that step, at least 1 and at
 /// least the factor of step `j - 1` (errors do not shrink with the horizon; a per-step
-/// estimate from few errors would otherwise zig-zag). Horizons past the stretch keep the
-/// last factor. The errors come from fitted parameters, so they understate out-of-sample
-/// errors: the factor only ever widens. The factors need the members' quantiles, so they
+/// estimate from few errors would otherwise zig-zag). Past the stretch, which short series
+/// keep shorter than the horizon, no error was seen: the factor of horizon `k` is the last
+/// one times `sqrt(k / s)`, `s` the stretch's length, as the error of an estimated drift
+/// outgrows a model's own spread. The errors come from fitted parameters, so they
+/// understate out-of-sample errors: the factor only ever widens. The factors need the members' quantiles, so they
 /// are computed on first use: callers that want only the mean do not pay for them.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Widening {
@@ -281,7 +283,13 @@ impl Widening {
                     factor
                 })
                 .collect();
-            per_step.resize(h, factor);
+            // With no validation there is no error to widen by, at any horizon.
+            let seen = per_step.len();
+            let growth = |k: usize| match seen {
+                0 => 1.0,
+                _ => (k as f64 / seen as f64).sqrt(),
+            };
+            per_step.extend((seen + 1..=h).map(|k| factor * growth(k)));
             per_step
         })
     }
