@@ -238,8 +238,9 @@ impl Forecast {
 /// keep shorter than the horizon, no error was seen: the factor of horizon `k` is the last
 /// one times `sqrt(k / s)`, `s` the stretch's length, as the error of an estimated drift
 /// outgrows a model's own spread. The errors come from fitted parameters, so they
-/// understate out-of-sample errors: the factor only ever widens. The factors need the members' quantiles, so they
-/// are computed on first use: callers that want only the mean do not pay for them.
+/// understate out-of-sample errors: the factor only ever widens. The factors need the
+/// members' quantiles, so they are computed on first use: callers that want only the mean
+/// do not pay for them.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Widening {
     /// The combined validation errors at each step.

@@ -50,9 +50,9 @@ impl Expected<'_> {
 /// placeholders after the head's). A row after the head already taken is a primary-key
 /// violation. With a [`Rewrite`] (its new values the last placeholders), the conditions
 /// are one `guard` (the rewritten row's values the placeholders after the other rows'),
-/// the `UPDATE` is made only while it holds, and the entries are
-/// inserted only if the `UPDATE` was made: on PostgreSQL, one statement is one
-/// transaction, so both happen or neither.
+/// the `UPDATE` is made only while it holds, and the entries are inserted only if the
+/// `UPDATE` was made: on PostgreSQL, one statement is one transaction, so both happen or
+/// neither.
 fn insert_sql(rows: usize, expected: Option<&Expected>) -> String {
     let columns = COLUMNS.split(", ").count();
     let mut values = String::from("(VALUES ");
