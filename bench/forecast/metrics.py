@@ -44,6 +44,23 @@ def coverage(test, fcst, level):
     return float(100 * np.mean((merged["y"] >= lo) & (merged["y"] <= hi)))
 
 
+def upper_bracket(test, fcst, level):
+    """For integer data: the shares (in percent) of actual values below and at or below the
+    integer part k of the `level` % interval's upper bound.
+
+    A calibrated upper bound, the 1 - a/2 quantile with a = 1 - level/100, has
+    P(y <= k - 1) <= 1 - a/2 <= P(y <= k): for a discrete variable the quantile is the
+    value where the distribution function steps past the probability, so no bound can put
+    the share at it exactly. The central interval's coverage says nothing here: its lower
+    bound is 0 wherever zero demand is likelier than a/2, and the zeros then sit inside it,
+    so a calibrated interval covers at least P(y <= k).
+    """
+    merged = test.merge(fcst, on=["unique_id", "ds"], how="left")
+    k = np.floor(merged[f"hi-{level}"])
+    y = merged["y"]
+    return float(100 * np.mean(y <= k - 1)), float(100 * np.mean(y <= k))
+
+
 def msis(train, test, fcst, m, level=95):
     """Mean scaled interval score (M4): interval width plus 2/a times each miss, a = 1 - level/100,
     averaged over the horizon and scaled by the in-sample seasonal naive MAE (lag m).

@@ -39,12 +39,17 @@ def _scores(r: Result, train, test, m: int, intermittent: bool) -> dict[str, flo
         s["sMAPE"] = metrics.smape(train, test, r.fc, "mean")
     for lv in LEVELS:
         s[f"cov {lv}"] = metrics.coverage(test, r.fc, lv) if r.has_intervals else np.nan
+    if intermittent:
+        for lv in LEVELS:
+            s[f"hi {lv}: P(y<k), P(y≤k)"] = metrics.upper_bracket(test, r.fc, lv) if r.has_intervals else np.nan
     s["MSIS"] = metrics.msis(train, test, r.fc, m) if r.has_intervals else np.nan
     s["CPU ms/series"] = 1000 * r.cpu
     return s
 
 
-def _fmt(name: str, v: float) -> str:
+def _fmt(name: str, v) -> str:
+    if isinstance(v, tuple):
+        return f"{v[0]:.1f}, {v[1]:.1f}"
     if np.isnan(v):
         return "–"
     if name.startswith("cov") or name == "sMAPE":
@@ -70,7 +75,8 @@ def _check(ok: bool, text: str) -> str:
 def verdict(scores: dict, rust: str, point: str, references: list[str], target: float | None) -> str:
     """The goals for the Rust model `rust`: its point metric `point` at most the best of
     `references` (and of `target`, a published figure), coverage within 3 points of
-    nominal, MSIS and CPU against statsforecast AutoETS where it ran."""
+    nominal (on integer data also the upper bounds' calibration, `metrics.upper_bracket`),
+    MSIS and CPU against statsforecast AutoETS where it ran."""
     if rust not in scores:
         return f"verdict: {rust} skipped"
     s = scores[rust]
@@ -86,6 +92,11 @@ def verdict(scores: dict, rust: str, point: str, references: list[str], target: 
         if not np.isnan(s[f"cov {lv}"]):
             ok = abs(s[f"cov {lv}"] - lv) <= COVERAGE_SLACK
             checks.append(_check(ok, f"coverage {lv}: {s[f'cov {lv}']:.1f}"))
+        bracket = s.get(f"hi {lv}: P(y<k), P(y≤k)")
+        if isinstance(bracket, tuple):
+            p = 100 - (100 - lv) / 2
+            checks.append(_check(bracket[0] <= p <= bracket[1],
+                                 f"upper bound of {lv} % calibrated: {bracket[0]:.1f} ≤ {p:g} ≤ {bracket[1]:.1f}"))
     ets = scores.get("statsforecast AutoETS")
     if ets is not None and not np.isnan(s["MSIS"]):
         checks.append(_check(s["MSIS"] <= ets["MSIS"], f"MSIS {s['MSIS']:.3f} ≤ {ets['MSIS']:.3f}"))

@@ -65,8 +65,10 @@
 //! series:
 //! 1. **Validation stretch.** The last `v = min(h, n / 5)` observations. From each origin
 //!    `t` in it, each member forecasts the rest of the stretch with its fitted parameters
-//!    (a filter pass from the fitted initial state to `t`, no refit, so the check costs
-//!    little).
+//!    (a filter pass from the fitted initial state to `t`, so the check costs little).
+//!    Where the stretch is shorter than the horizon and the series has no season, the
+//!    fits are few-parameter and cheap, and parameters fitted on the stretch understate
+//!    the errors most: there each member, its form kept, is fitted again on `y[..t]`.
 //! 2. **Weights.** A member's score is the mean absolute error of those forecasts; its
 //!    weight is proportional to `1 / score`. The point forecast, the fitted values and
 //!    each quantile are the weighted mean (or median) of the members'. Series shorter
@@ -77,8 +79,13 @@
 //!    `r_j`; the distance of every quantile from the mean at horizon `j` is multiplied by
 //!    `max(1, r_1, …, r_j)`; beyond the `v` validated steps, by the last factor times
 //!    `sqrt(k / v)` at horizon `k`, as no error was seen there. Because the parameters
-//!    were fitted on the stretch, those errors understate real ones, so the factor only
-//!    widens. It is computed on the first interval request.
+//!    were mostly fitted on the stretch, those errors understate real ones, so the factor
+//!    only widens. It is computed on the first interval request.
+//! 4. **Estimated spread.** Each model's innovation variance is estimated from its
+//!    residuals with `n - p` degrees of freedom (`p` estimated parameters), so its
+//!    quantiles are Student t's rather than normal ones ([`normal::student_t`]; ETS
+//!    paths draw their `σ` per path), which matters on short series: a yearly series of
+//!    20 points fitted with a damped trend keeps 13.
 //!
 //! Coverage of the 80 % / 95 % intervals then lands within 3 points of nominal on M1
 //! monthly (80.8 / 92.1), at 95 % on M3 monthly (83.3 / 95.1) and at 80 % on M3 yearly

@@ -186,6 +186,7 @@ fn from_ets(y: &[f64], fit: EtsFit, h: usize) -> Forecast {
             sigma2: fit.sigma2,
             weights: fit.error_weights(h),
             scale: vec![1.0; h],
+            df: fit.df(),
         }
     } else {
         Predictive::Simulated(Box::new(fit.clone()), OnceLock::new())
@@ -217,6 +218,7 @@ fn from_arima(y: &[f64], fit: ArimaFit, h: usize) -> Forecast {
             sigma2: fit.sigma2,
             weights: fit.psi_weights(h),
             scale: vec![1.0; h],
+            df: fit.df,
         },
         fitted: fit.fitted,
         nonnegative: nonnegative(y),
@@ -232,27 +234,60 @@ fn theta_forecast(y: &[f64], m: usize, h: usize) -> Option<Forecast> {
 /// The ensemble: ETS, AutoTheta's choice, DOTM and AutoARIMA, each with its validation
 /// track, combined by [`combine::combine`]. A member is one `extend` here.
 fn ensemble(y: &[f64], m: usize, h: usize, how: Combine) -> Option<Forecast> {
-    let validation = Validation::of(y.len(), h);
+    let validation = Validation::of(y.len(), h, m);
     let v = validation.as_ref();
     let mut members: Vec<Member> = Vec::new();
     members.extend(ets::auto(y, m, FAST_ETS).map(|fit| Member {
-        track: track(v, |o, s| fit.forecasts_from(y, o, s)),
+        track: track(
+            v,
+            y,
+            |o, s| fit.forecasts_from(y, o, s),
+            |head, s| Some(ets::fit(head, m, fit.spec)?.forecast(s)),
+        ),
         forecast: from_ets(y, fit, h),
     }));
     members.extend(theta_members(y, m, h, v));
     members.extend(arima::auto(y, m).map(|fit| Member {
-        track: track(v, |o, s| fit.forecasts_from(o, s)),
+        track: track(
+            v,
+            y,
+            |o, s| fit.forecasts_from(o, s),
+            |head, s| Some(arima::fit(head, fit.order)?.forecast(s)),
+        ),
         forecast: from_arima(y, fit, h),
     }));
     combine::combine(y, v, members, how)
 }
 
-/// A member's validation forecasts, empty without validation.
+/// A member's validation forecasts, empty without validation. With
+/// [`Validation::refit`], the model (its form fixed) is fitted again on the history each
+/// origin has seen; an origin where that fit fails keeps the forecast of the filter pass
+/// with the parameters fitted on all of `y`.
 fn track(
     v: Option<&Validation>,
-    forecasts_from: impl FnOnce(&[usize], usize) -> Vec<Vec<f64>>,
+    y: &[f64],
+    filtered: impl FnOnce(&[usize], usize) -> Vec<Vec<f64>>,
+    refitted: impl Fn(&[f64], usize) -> Option<Vec<f64>>,
 ) -> Vec<Vec<f64>> {
-    v.map_or_else(Vec::new, |v| forecasts_from(&v.origins, v.steps))
+    let Some(v) = v else {
+        return Vec::new();
+    };
+    if !v.refit {
+        return filtered(&v.origins, v.steps);
+    }
+    let refits: Vec<Option<Vec<f64>>> = v
+        .origins
+        .iter()
+        .map(|&o| refitted(&y[..o], v.steps))
+        .collect();
+    if refits.iter().all(Option::is_some) {
+        return refits.into_iter().flatten().collect();
+    }
+    refits
+        .into_iter()
+        .zip(filtered(&v.origins, v.steps))
+        .map(|(refit, filter)| refit.unwrap_or(filter))
+        .collect()
 }
 
 /// AutoTheta's choice and DOTM, the best single Theta variant on M3 (Fiorucci et al.
@@ -268,7 +303,12 @@ fn theta_members(y: &[f64], m: usize, h: usize, v: Option<&Validation>) -> Vec<M
         .into_iter()
         .flatten()
         .map(|fit| Member {
-            track: track(v, |o, s| fit.forecasts_from(y, o, s)),
+            track: track(
+                v,
+                y,
+                |o, s| fit.forecasts_from(y, o, s),
+                |head, s| Some(theta::fit_each(head, m, &[fit.variant])?[0].forecast(s)),
+            ),
             forecast: from_theta(y, fit, h),
         })
         .collect()
@@ -285,6 +325,7 @@ fn from_theta(y: &[f64], fit: &ThetaFit, h: usize) -> Forecast {
             sigma2: fit.sigma * fit.sigma,
             weights,
             scale: (0..h).map(|j| fit.scale(j)).collect(),
+            df: fit.df(),
         },
         fitted: fit.fitted.clone(),
         nonnegative: nonnegative(y),
@@ -367,10 +408,12 @@ fn flat_forecast(y: &[f64], method: Method, m: usize, h: usize) -> Option<Foreca
         mean: vec![chosen.value(y, m); h],
         fitted,
         residuals: res,
+        // Rolling one-step errors, each out of sample: no parameter was fitted to them.
         predictive: Predictive::Linear {
             sigma2,
             weights,
             scale: vec![1.0; h],
+            df: f64::INFINITY,
         },
         nonnegative: nonnegative(y),
     })
@@ -398,7 +441,36 @@ fn fallback(y: &[f64], h: usize) -> Forecast {
             sigma2,
             weights: vec![1.0; h],
             scale: vec![1.0; h],
+            df: f64::INFINITY,
         },
         nonnegative: nonnegative(y),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refitted_tracks_see_only_the_history_before_each_origin() {
+        let y: Vec<f64> = (0..20).map(f64::from).collect();
+        // 20 points validate 4 steps: short of a horizon of 6, so a non-seasonal series
+        // is refitted; a seasonal or a longer one is not.
+        let v = Validation::of(20, 6, 1).expect("long enough");
+        assert!(v.refit);
+        assert!(!Validation::of(20, 6, 12).expect("long enough").refit);
+        assert!(!Validation::of(40, 6, 1).expect("long enough").refit);
+        // The "fit" forecasts the length of the history it saw, and fails on 17 points:
+        // that origin keeps the filter pass's path.
+        let paths = track(
+            Some(&v),
+            &y,
+            |origins, s| origins.iter().map(|_| vec![-1.0; s]).collect(),
+            |head, s| (head.len() != 17).then(|| vec![head.len() as f64; s]),
+        );
+        assert_eq!(
+            paths,
+            [vec![16.0; 4], vec![-1.0; 4], vec![18.0; 4], vec![19.0; 4]]
+        );
     }
 }

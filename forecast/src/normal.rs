@@ -1,7 +1,9 @@
-//! The standard normal quantile function, for prediction intervals and safety stock.
+//! The quantile functions of the standard normal and Student t distributions, for
+//! prediction intervals and safety stock.
 //!
-//! Acklam's rational approximation (relative error below 1.2e-9). A statistics crate for
-//! this one function would pull a linear-algebra stack into the build.
+//! Acklam's rational approximation for the normal (relative error below 1.2e-9), and the
+//! Cornish-Fisher expansion of t around it. A statistics crate for these two functions
+//! would pull a linear-algebra stack into the build.
 
 /// The `p`-quantile of the standard normal distribution (`±∞` at 0 and 1).
 pub fn quantile(p: f64) -> f64 {
@@ -56,9 +58,50 @@ pub fn quantile(p: f64) -> f64 {
     }
 }
 
+/// The fewest degrees of freedom [`student_t`] uses: from 3 up the expansion is within
+/// 0.2 % of the exact quantile for `p` up to 0.975 and within 1 % at 0.995, and a fit
+/// with fewer left has no spread worth trusting.
+const MIN_DF: f64 = 3.0;
+
+/// The `p`-quantile of Student's t distribution with `df` degrees of freedom (at least
+/// [`MIN_DF`]; infinite gives the normal): Abramowitz and Stegun 26.7.5, four terms.
+pub fn student_t(p: f64, df: f64) -> f64 {
+    let z = quantile(p);
+    if df.is_infinite() || !z.is_finite() {
+        return z;
+    }
+    let v = df.max(MIN_DF);
+    let z2 = z * z;
+    let g1 = (z2 + 1.0) * z / 4.0;
+    let g2 = ((5.0 * z2 + 16.0) * z2 + 3.0) * z / 96.0;
+    let g3 = (((3.0 * z2 + 19.0) * z2 + 17.0) * z2 - 15.0) * z / 384.0;
+    let g4 = ((((79.0 * z2 + 776.0) * z2 + 1482.0) * z2 - 1920.0) * z2 - 945.0) * z / 92160.0;
+    z + (g1 + (g2 + (g3 + g4 / v) / v) / v) / v
+}
+
 #[cfg(test)]
 mod tests {
-    use super::quantile;
+    use super::{quantile, student_t};
+
+    #[test]
+    fn matches_tabulated_t_quantiles() {
+        for (p, df, t) in [
+            (0.975, 3.0, 3.182_446),
+            (0.975, 8.0, 2.306_004),
+            (0.9, 8.0, 1.396_815),
+            (0.975, 30.0, 2.042_272),
+            (0.025, 10.0, -2.228_139),
+            (0.99, 5.0, 3.364_930),
+        ] {
+            let got = student_t(p, df);
+            assert!(
+                (got - t).abs() / t.abs() < 2e-3,
+                "p={p} df={df}: {got} vs {t}"
+            );
+        }
+        assert_eq!(student_t(0.9, f64::INFINITY), quantile(0.9));
+        assert_eq!(student_t(0.975, 1.0), student_t(0.975, 3.0));
+    }
 
     #[test]
     fn matches_tabulated_normal_quantiles() {

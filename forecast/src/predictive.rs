@@ -54,11 +54,13 @@ impl Combine {
 #[derive(Debug, Clone)]
 pub(crate) enum Predictive {
     /// Gaussian errors linear in future innovations: the `h`-step error is
-    /// `scale[h] · Σ_j weights[j] ε_(h-j)` with `ε ~ N(0, sigma2)`.
+    /// `scale[h] · Σ_j weights[j] ε_(h-j)` with `ε ~ N(0, sigma2)`. `sigma2` is estimated
+    /// with `df` degrees of freedom, so the quantiles are Student t's (infinite: normal).
     Linear {
         sigma2: f64,
         weights: Vec<f64>,
         scale: Vec<f64>,
+        df: f64,
     },
     /// Simulated from a fitted ETS model with multiplicative parts. The paths over the
     /// whole horizon are drawn once, on the first quantile asked for.
@@ -144,8 +146,11 @@ impl Forecast {
                 sigma2,
                 weights,
                 scale,
+                df,
             } => {
-                mean + normal::quantile(q) * scale[0] * (sigma2 * (weights[0] * weights[0])).sqrt()
+                mean + normal::student_t(q, *df)
+                    * scale[0]
+                    * (sigma2 * (weights[0] * weights[0])).sqrt()
             }
             Predictive::Simulated(fit, _) => fit.first_quantile(q),
             Predictive::Combined(c) => {
@@ -163,8 +168,9 @@ impl Forecast {
                 sigma2,
                 weights,
                 scale,
+                df,
             } => {
-                let z = normal::quantile(q);
+                let z = normal::student_t(q, *df);
                 let mut acc = 0.0;
                 (0..self.horizon())
                     .map(|h| {
@@ -237,7 +243,8 @@ impl Forecast {
 /// estimate from few errors would otherwise zig-zag). Past the stretch, which short series
 /// keep shorter than the horizon, no error was seen: the factor of horizon `k` is the last
 /// one times `sqrt(k / s)`, `s` the stretch's length, as the error of an estimated drift
-/// outgrows a model's own spread. The errors come from fitted parameters, so they
+/// outgrows a model's own spread. The errors mostly come from parameters fitted on the
+/// stretch too (only short non-seasonal series are refitted at each origin), so they
 /// understate out-of-sample errors: the factor only ever widens. The factors need the
 /// members' quantiles, so they are computed on first use: callers that want only the mean
 /// do not pay for them.
@@ -353,6 +360,7 @@ pub fn lead_time_quantile(forecast: &Forecast, lead_time: usize, q: f64) -> f64 
             sigma2,
             weights,
             scale,
+            df,
         } => {
             // The innovation of step i enters the error of every later step h with weight
             // scale[h] · weights[h - i].
@@ -363,7 +371,7 @@ pub fn lead_time_quantile(forecast: &Forecast, lead_time: usize, q: f64) -> f64 
                 })
                 .sum::<f64>()
                 * sigma2;
-            forecast.mean[..l].iter().sum::<f64>() + normal::quantile(q) * variance.sqrt()
+            forecast.mean[..l].iter().sum::<f64>() + normal::student_t(q, *df) * variance.sqrt()
         }
         Predictive::Simulated(fit, paths) => forecast.paths(fit, paths).sum_quantile(l, q),
         Predictive::Combined(c) => {
@@ -400,9 +408,23 @@ mod tests {
                 sigma2,
                 weights,
                 scale: vec![1.0; h],
+                df: f64::INFINITY,
             },
             nonnegative: false,
         }
+    }
+
+    #[test]
+    fn a_spread_estimated_with_few_degrees_of_freedom_has_t_tails() {
+        let mut f = ses_like(0.3, 4.0, 3);
+        if let Predictive::Linear { df, .. } = &mut f.predictive {
+            *df = 8.0;
+        }
+        // t with 8 degrees of freedom: 2.306 standard deviations at 97.5 %, 1.397 at 90 %.
+        let (hi, lo) = (f.quantiles(0.975)[0], f.quantiles(0.9)[0]);
+        assert!((hi - (10.0 + 2.306 * 2.0)).abs() < 1e-3, "{hi}");
+        assert!((lo - (10.0 + 1.397 * 2.0)).abs() < 1e-3, "{lo}");
+        assert_eq!(f.first_quantile(0.975), Some(hi));
     }
 
     #[test]

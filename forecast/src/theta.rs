@@ -330,6 +330,14 @@ impl ThetaFit {
         }
     }
 
+    /// Degrees of freedom of `sigma`: the errors it is computed from (all but the first
+    /// three), less the level and α, θ when optimised, and the seasonal indices.
+    pub fn df(&self) -> f64 {
+        let fitted = 2 + usize::from(self.variant.optimised());
+        let indices = self.seasonal.as_ref().map_or(0, |(_, s)| s.len() - 1);
+        (self.n as f64 - 3.0 - (fitted + indices) as f64).max(1.0)
+    }
+
     /// The seasonal factor (1 when additive or non-seasonal) applied to step `j`.
     pub fn scale(&self, j: usize) -> f64 {
         match &self.seasonal {

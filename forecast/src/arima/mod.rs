@@ -36,6 +36,8 @@ pub struct ArimaFit {
     /// Innovation variance: the standardised squared one-step errors summed over
     /// `n - d - m·D - k` (`k` coefficients), as statsforecast.
     pub sigma2: f64,
+    /// Degrees of freedom of `sigma2`: `n - d - m·D - k`.
+    pub df: f64,
     /// Corrected Akaike information criterion of the exact likelihood.
     pub aicc: f64,
     /// One-step in-sample forecasts (`NaN` for the first `d + m·D` values).
@@ -166,6 +168,7 @@ impl ArimaFit {
         Some(Self {
             order,
             sigma2: filtered.sum_sq / (n - k).max(1.0),
+            df: (n - k).max(1.0),
             aicc,
             fitted,
             coef,

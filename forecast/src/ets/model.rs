@@ -32,6 +32,12 @@ pub struct EtsFit {
 }
 
 impl EtsFit {
+    /// Degrees of freedom of `sigma2`: the observations less the estimated parameters
+    /// and one.
+    pub fn df(&self) -> f64 {
+        (self.fitted.len() as f64 - self.n_params as f64 - 1.0).max(1.0)
+    }
+
     /// Point forecasts for `h` steps.
     pub fn forecast(&self, h: usize) -> Vec<f64> {
         self.last.forecast(self.spec, self.params.phi, h)

@@ -10,7 +10,7 @@ use super::spec::{ErrorType, SeasonType, TrendType};
 use crate::normal;
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::SeedableRng;
-use rand_distr::{Distribution, StandardNormal};
+use rand_distr::{ChiSquared, Distribution, StandardNormal};
 
 /// Seed of the simulation, fixed so that intervals are reproducible.
 const SEED: u64 = 0x5cff_02ec;
@@ -64,16 +64,19 @@ impl EtsFit {
 
     /// The exact `q`-quantile of the next observation. One step ahead every ETS model is
     /// `f + ε` or `f (1 + ε)` with `ε ~ N(0, σ²)`, whatever its components: no simulation.
+    /// With `σ²` estimated ([`EtsFit::df`]), `ε / σ` is Student t.
     pub fn first_quantile(&self, q: f64) -> f64 {
         let f = self.last.one_step(self.spec, self.params.phi);
         observe(
             self.spec.error,
             f,
-            self.sigma2.max(0.0).sqrt() * normal::quantile(q),
+            self.sigma2.max(0.0).sqrt() * normal::student_t(q, self.df()),
         )
     }
 
-    /// Simulated sample paths of the next `h` observations.
+    /// Simulated sample paths of the next `h` observations. Each path draws its own `σ`
+    /// from the estimate's sampling distribution (`σ² · df / χ²_df`), so each horizon's
+    /// spread has the t tails of [`EtsFit::first_quantile`].
     pub fn simulate(&self, h: usize, paths: usize) -> Simulation {
         /// The paths' loop, compiled for the fit's form.
         struct Draw<'a> {
@@ -87,10 +90,12 @@ impl EtsFit {
                 let spec = const { spec_of(E, T, S) };
                 let Draw { fit, h, paths } = self;
                 let mut rng = ChaCha8Rng::seed_from_u64(SEED);
-                let sigma = fit.sigma2.max(0.0).sqrt();
+                let df = fit.df();
+                let spread = ChiSquared::new(df).expect("df is at least 1");
                 let gains = Gains::from(&fit.params);
                 let mut values = vec![0.0; h * paths];
                 for path in 0..paths {
+                    let sigma = (fit.sigma2.max(0.0) * df / spread.sample(&mut rng)).sqrt();
                     let mut state = fit.last.clone();
                     for step in 0..h {
                         let f = state.one_step(spec, fit.params.phi);
