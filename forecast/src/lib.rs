@@ -87,11 +87,12 @@
 //!    paths draw their `σ` per path), which matters on short series: a yearly series of
 //!    20 points fitted with a damped trend keeps 13.
 //!
-//! Coverage of the 80 % / 95 % intervals then lands within 3 points of nominal on M1
-//! monthly (80.8 / 92.1), at 95 % on M3 monthly (83.3 / 95.1) and at 80 % on M3 yearly
-//! (77.5 / 89.3), but stays short on yearly and quarterly data (M1 yearly 62.6 / 78.9),
-//! where statsforecast's AutoETS is short too (M3 yearly 70.5 / 83.6); MSIS is below
-//! AutoETS's on every M1/M3 set but M3 other.
+//! Coverage of the 80 % / 95 % intervals then lands within 3 points of nominal on M3
+//! yearly (79.9 / 92.0) and M1 monthly (81.0 / 92.4), and at one of the two levels on M3
+//! quarterly (77.3 / 89.7), monthly (83.5 / 95.3) and other (87.2 / 95.8), but stays
+//! short on M1 yearly (67.4 / 84.3) and quarterly (70.1 / 84.2), where statsforecast's
+//! AutoETS covers 53.9 / 68.3 and 61.1 / 75.5; MSIS is below AutoETS's on every M1/M3 set
+//! but M3 other (`bench/forecast/README.md`).
 //!
 //! # Modules
 //! [`ets`], [`theta`], [`arima`] and [`intermittent`] are the models; [`batch`] reads and writes the
