@@ -64,7 +64,7 @@ pub fn quantile(p: f64) -> f64 {
 const MIN_DF: f64 = 3.0;
 
 /// The `p`-quantile of Student's t distribution with `df` degrees of freedom (at least
-/// [`MIN_DF`]; infinite gives the normal): Abramowitz and Stegun 26.7.5, four terms.
+/// 3, `MIN_DF`; infinite gives the normal): Abramowitz and Stegun 26.7.5, four terms.
 pub fn student_t(p: f64, df: f64) -> f64 {
     let z = quantile(p);
     if df.is_infinite() || !z.is_finite() {
