@@ -95,6 +95,12 @@ pub fn is_seasonal(y: &[f64], m: usize) -> bool {
 /// Ordinary least squares of `y` on the given columns (normal equations, solved by
 /// Gaussian elimination with partial pivoting). `None` if the design is singular.
 pub fn least_squares(columns: &[Vec<f64>], y: &[f64]) -> Option<Vec<f64>> {
+    solve(normal_equations(columns, y))
+}
+
+/// The normal equations of `y` on the given columns, as `p` rows of the Gram matrix each
+/// followed by its column's product with `y`.
+pub fn normal_equations(columns: &[Vec<f64>], y: &[f64]) -> Vec<Vec<f64>> {
     let p = columns.len();
     let mut a = vec![vec![0.0; p + 1]; p];
     for i in 0..p {
@@ -105,6 +111,13 @@ pub fn least_squares(columns: &[Vec<f64>], y: &[f64]) -> Option<Vec<f64>> {
         }
         a[i][p] = columns[i].iter().zip(y).map(|(u, v)| u * v).sum();
     }
+    a
+}
+
+/// Solves the `p` equations of `a` (each row its `p` coefficients and the right-hand
+/// side) by Gaussian elimination with partial pivoting; `None` if they are singular.
+pub fn solve(mut a: Vec<Vec<f64>>) -> Option<Vec<f64>> {
+    let p = a.len();
     for col in 0..p {
         let pivot = (col..p).max_by(|&r, &s| a[r][col].abs().total_cmp(&a[s][col].abs()))?;
         if a[pivot][col].abs() < 1e-12 {

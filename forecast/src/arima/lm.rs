@@ -36,9 +36,11 @@ pub(super) fn minimize(problem: &Problem, x0: Vec<f64>) -> Option<(Vec<f64>, f64
     let mut lambda = 1e-3;
     for _ in 0..problem.max_iter {
         let columns = jacobian(problem, &x, &r, &mut trial);
+        let downhill: Vec<f64> = r.iter().map(|v| -v).collect();
+        let normal = decompose::normal_equations(&columns, &downhill);
         let mut accepted = None;
         while accepted.is_none() && lambda < 1e10 {
-            let candidate = damped_step(&columns, &r, lambda)
+            let candidate = damped_step(&normal, lambda)
                 .map(|step| {
                     x.iter()
                         .zip(&step)
@@ -81,22 +83,16 @@ fn jacobian(problem: &Problem, x: &[f64], r: &[f64], trial: &mut [f64]) -> Vec<V
         .collect()
 }
 
-/// The Marquardt step `(JᵀJ + λ diag(JᵀJ)) δ = -Jᵀr`, solved as the least-squares
-/// problem with `√(λ diag)` rows appended.
-fn damped_step(columns: &[Vec<f64>], r: &[f64], lambda: f64) -> Option<Vec<f64>> {
-    let k = columns.len();
-    let augmented: Vec<Vec<f64>> = columns
-        .iter()
-        .enumerate()
-        .map(|(j, col)| {
-            let norm2: f64 = col.iter().map(|v| v * v).sum();
-            let mut extra = vec![0.0; k];
-            extra[j] = (lambda * if norm2 > 0.0 { norm2 } else { 1.0 }).sqrt();
-            col.iter().copied().chain(extra).collect()
-        })
-        .collect();
-    let target: Vec<f64> = r.iter().map(|v| -v).chain(vec![0.0; k]).collect();
-    decompose::least_squares(&augmented, &target)
+/// The Marquardt step `(JᵀJ + λ diag(JᵀJ)) δ = -Jᵀr` from the normal equations
+/// `JᵀJ δ = -Jᵀr`, formed once per Jacobian whatever the number of dampings tried (a
+/// zero column gets `λ` alone).
+fn damped_step(normal: &[Vec<f64>], lambda: f64) -> Option<Vec<f64>> {
+    let mut a = normal.to_vec();
+    for (j, row) in a.iter_mut().enumerate() {
+        let norm2 = row[j];
+        row[j] += lambda * if norm2 > 0.0 { norm2 } else { 1.0 };
+    }
+    decompose::solve(a)
 }
 
 #[cfg(test)]
