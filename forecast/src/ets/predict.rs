@@ -144,7 +144,7 @@ fn observe(error: ErrorType, f: f64, e: f64) -> f64 {
 pub struct Simulation {
     paths: usize,
     values: Vec<f64>,
-    /// Each horizon's values reordered with both [`TAIL`]s sorted, made on the first
+    /// Each horizon's [`TAIL`]s, sorted ([`Simulation::sorted_tails`]), made on the first
     /// quantile asked in a tail.
     tails: OnceLock<Vec<f64>>,
 }
@@ -156,6 +156,33 @@ pub struct Simulation {
 /// instructions for the whole forecast of 100 M3 quarterly series (callgrind).
 const TAIL: f64 = 0.1;
 
+/// The order statistics a horizon's sorted tails hold: indices up to `lower_end` and from
+/// `upper_start` on, of `n`.
+#[derive(Debug, Clone, Copy)]
+struct Tails {
+    lower_end: usize,
+    upper_start: usize,
+    n: usize,
+}
+
+impl Tails {
+    /// Values kept per horizon.
+    fn width(self) -> usize {
+        self.lower_end + 1 + self.n - self.upper_start
+    }
+
+    /// Where order statistic `i` is kept, if it is.
+    fn slot(self, i: usize) -> Option<usize> {
+        if i <= self.lower_end {
+            Some(i)
+        } else if i >= self.upper_start && i < self.n {
+            Some(self.lower_end + 1 + i - self.upper_start)
+        } else {
+            None
+        }
+    }
+}
+
 impl Simulation {
     /// Each horizon's values.
     fn columns(&self) -> std::slice::Chunks<'_, f64> {
@@ -166,14 +193,13 @@ impl Simulation {
     /// two order statistics it needs lie in them, selected otherwise.
     pub fn quantiles(&self, q: f64) -> Vec<f64> {
         let n = self.paths;
-        let (lower_end, upper_start) = self.tail_bounds();
         if let Some((lo, frac)) = position(q, n) {
-            let sorted = |i: usize| i <= lower_end || i >= upper_start;
             let hi = (lo + 1).min(n - 1);
-            if sorted(lo) && sorted(hi) {
-                let tails = self.tails.get_or_init(|| self.sorted_tails());
-                return tails
-                    .chunks(n)
+            let tails = self.tail_layout();
+            if let (Some(lo), Some(hi)) = (tails.slot(lo), tails.slot(hi)) {
+                let sorted = self.tails.get_or_init(|| self.sorted_tails(tails));
+                return sorted
+                    .chunks(tails.width())
                     .map(|c| c[lo] + frac * (c[hi] - c[lo]))
                     .collect();
             }
@@ -188,31 +214,53 @@ impl Simulation {
             .collect()
     }
 
-    /// The last index of the sorted lower tail and the first of the sorted upper one.
-    fn tail_bounds(&self) -> (usize, usize) {
-        let last = self.paths.saturating_sub(1) as f64;
+    /// Which order statistics of each horizon the sorted tails hold.
+    fn tail_layout(&self) -> Tails {
+        let n = self.paths;
+        let last = n.saturating_sub(1) as f64;
         let lower_end = (TAIL * last).floor() as usize + 1;
         let upper_start = ((1.0 - TAIL) * last).floor() as usize;
-        (lower_end, upper_start)
+        if upper_start <= lower_end + 1 {
+            // Too few paths for a middle: the whole column is sorted.
+            return Tails {
+                lower_end: n.saturating_sub(1),
+                upper_start: n,
+                n,
+            };
+        }
+        Tails {
+            lower_end,
+            upper_start,
+            n,
+        }
     }
 
-    /// The values with each horizon's tails selected and sorted: in each column, indices
-    /// up to `lower_end` and from `upper_start` on hold those order statistics.
-    fn sorted_tails(&self) -> Vec<f64> {
-        let (lower_end, upper_start) = self.tail_bounds();
-        let mut values = self.values.clone();
-        for column in values.chunks_mut(self.paths.max(1)) {
-            if upper_start <= lower_end + 1 || lower_end >= column.len() {
-                column.sort_unstable_by(f64::total_cmp);
+    /// Each horizon's sorted tails, one horizon after the other, each [`Tails::width`]
+    /// long: every column is copied into one scratch buffer, its tails selected and
+    /// sorted there and kept.
+    fn sorted_tails(&self, tails: Tails) -> Vec<f64> {
+        let mut kept = Vec::with_capacity(tails.width() * self.values.len() / self.paths.max(1));
+        let mut scratch = Vec::with_capacity(self.paths);
+        for column in self.columns() {
+            scratch.clear();
+            scratch.extend_from_slice(column);
+            if tails.upper_start >= tails.n {
+                scratch.sort_unstable_by(f64::total_cmp);
+                kept.extend_from_slice(&scratch);
                 continue;
             }
-            let (low, _, rest) = column.select_nth_unstable_by(lower_end, f64::total_cmp);
+            let (low, &mut pivot, rest) =
+                scratch.select_nth_unstable_by(tails.lower_end, f64::total_cmp);
             low.sort_unstable_by(f64::total_cmp);
-            let (_, _, high) =
-                rest.select_nth_unstable_by(upper_start - lower_end - 1, f64::total_cmp);
+            kept.extend_from_slice(low);
+            kept.push(pivot);
+            let (_, &mut start, high) = rest
+                .select_nth_unstable_by(tails.upper_start - tails.lower_end - 1, f64::total_cmp);
             high.sort_unstable_by(f64::total_cmp);
+            kept.push(start);
+            kept.extend_from_slice(high);
         }
-        values
+        kept
     }
 
     /// The empirical `q`-quantile of the sum of the first `lead_time` values.
