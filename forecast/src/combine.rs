@@ -5,13 +5,13 @@
 //! From each origin in it, every member forecasts what is left of the stretch with its
 //! fitted parameters (a filter pass, so the check costs next to nothing), or, on short
 //! non-seasonal series, with parameters fitted again on the history the origin has seen
-//! ([`Validation::refit`]). A member's score is the mean absolute error of those forecasts and its weight is
-//! proportional to `1 / score`. The same forecasts, combined, give per-step errors
-//! against which the combination's own interval spread is checked; see [`Widening`].
-//! Series shorter than five points get equal weights and the members' intervals as they
-//! are. On M3 and M1 this measured better than equal weights, `1 / score²` weights,
-//! keeping only the best member or those near it, and longer validation windows (notes
-//! in the `combo` branch's hand-over).
+//! ([`Validation::refit`]). A member's score is the mean absolute error of those
+//! forecasts and its weight is proportional to `1 / score`. The same forecasts,
+//! combined, give per-step errors against which the combination's own interval spread
+//! is checked; see [`Widening`]. Series shorter than five points get equal weights and
+//! the members' intervals as they are. On M3 and M1 this measured better than equal
+//! weights, `1 / score²` weights, keeping only the best member or those near it, and
+//! longer validation windows (notes in the `combo` branch's hand-over).
 
 use crate::predictive::{Combination, Combine, Forecast, Predictive, Widening};
 
