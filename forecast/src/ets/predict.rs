@@ -166,6 +166,26 @@ struct Tails {
 }
 
 impl Tails {
+    /// The tails of `n` values: [`TAIL`] of them at each end, or all of them when too few
+    /// are left between.
+    fn of(n: usize) -> Self {
+        let last = n.saturating_sub(1) as f64;
+        let lower_end = (TAIL * last).floor() as usize + 1;
+        let upper_start = ((1.0 - TAIL) * last).floor() as usize;
+        if upper_start <= lower_end + 1 {
+            return Self {
+                lower_end: n.saturating_sub(1),
+                upper_start: n,
+                n,
+            };
+        }
+        Self {
+            lower_end,
+            upper_start,
+            n,
+        }
+    }
+
     /// Values kept per horizon.
     fn width(self) -> usize {
         self.lower_end + 1 + self.n - self.upper_start
@@ -195,7 +215,7 @@ impl Simulation {
         let n = self.paths;
         if let Some((lo, frac)) = position(q, n) {
             let hi = (lo + 1).min(n - 1);
-            let tails = self.tail_layout();
+            let tails = Tails::of(n);
             if let (Some(lo), Some(hi)) = (tails.slot(lo), tails.slot(hi)) {
                 let sorted = self.tails.get_or_init(|| self.sorted_tails(tails));
                 return sorted
@@ -212,27 +232,6 @@ impl Simulation {
                 quantile_of(&mut scratch, q)
             })
             .collect()
-    }
-
-    /// Which order statistics of each horizon the sorted tails hold.
-    fn tail_layout(&self) -> Tails {
-        let n = self.paths;
-        let last = n.saturating_sub(1) as f64;
-        let lower_end = (TAIL * last).floor() as usize + 1;
-        let upper_start = ((1.0 - TAIL) * last).floor() as usize;
-        if upper_start <= lower_end + 1 {
-            // Too few paths for a middle: the whole column is sorted.
-            return Tails {
-                lower_end: n.saturating_sub(1),
-                upper_start: n,
-                n,
-            };
-        }
-        Tails {
-            lower_end,
-            upper_start,
-            n,
-        }
     }
 
     /// Each horizon's sorted tails, one horizon after the other, each [`Tails::width`]
