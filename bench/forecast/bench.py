@@ -80,7 +80,9 @@ def bench_set(args, d: datasets.DataSet, work: Path) -> str:
     results, notes = [], []
     for name in sf_names:
         cache = work / "sf" / f"{tag}_{name}.csv"
-        if args.cached_only and not sf.is_cached(cache):
+        if name in args.retime.split(","):
+            sf.forget(cache)
+        elif args.cached_only and not sf.is_cached(cache):
             results.append(report.Result(f"statsforecast {name}", None, 0.0))
             continue
         fc, cpu, timed = sf.run(name, d.m, train, d.h, cache, args.cpu_sample)
@@ -115,6 +117,9 @@ def main():
                    help="time statsforecast on the first N series only; forecast the rest with 2 processes")
     p.add_argument("--cached-only", action="store_true",
                    help="show statsforecast models without a cache entry as skipped instead of running them")
+    p.add_argument("--retime", default="",
+                   help="comma-separated statsforecast models to run again now, cache or not (e.g. AutoETS, "
+                        "the CPU reference, so both engines are timed under the same load)")
     p.add_argument("--models", default="auto,ets,theta,arima", help="Rust models on the M sets")
     p.add_argument("--models-car", default="auto,intermittent,adida,imapa,tsb,croston_optimized,sba")
     args = p.parse_args()

@@ -52,6 +52,12 @@ def is_cached(cache: Path) -> bool:
     return cache.exists() and cache.with_suffix(".json").exists()
 
 
+def forget(cache: Path):
+    """Drops a cache entry, so `run` forecasts and times the model again."""
+    cache.unlink(missing_ok=True)
+    cache.with_suffix(".json").unlink(missing_ok=True)
+
+
 def run(name: str, m: int, train: pd.DataFrame, h: int, cache: Path, cpu_sample: int | None):
     """Forecasts with one model (or reads the cache).
 
