@@ -41,10 +41,15 @@ def _scores(r: Result, train, test, m: int, intermittent: bool) -> dict[str, flo
         s[f"cov {lv}"] = metrics.coverage(test, r.fc, lv) if r.has_intervals else np.nan
     if intermittent:
         for lv in LEVELS:
-            s[f"hi {lv}: P(y<k), P(y≤k)"] = metrics.upper_bracket(test, r.fc, lv) if r.has_intervals else np.nan
+            s[_bracket(lv)] = metrics.upper_bracket(test, r.fc, lv) if r.has_intervals else np.nan
     s["MSIS"] = metrics.msis(train, test, r.fc, m) if r.has_intervals else np.nan
     s["CPU ms/series"] = 1000 * r.cpu
     return s
+
+
+def _bracket(level: int) -> str:
+    """The column of `metrics.upper_bracket` for the `level` % interval (integer data)."""
+    return f"hi {level}: P(y<k), P(y≤k)"
 
 
 def _fmt(name: str, v) -> str:
@@ -92,7 +97,7 @@ def verdict(scores: dict, rust: str, point: str, references: list[str], target: 
         if not np.isnan(s[f"cov {lv}"]):
             ok = abs(s[f"cov {lv}"] - lv) <= COVERAGE_SLACK
             checks.append(_check(ok, f"coverage {lv}: {s[f'cov {lv}']:.1f}"))
-        bracket = s.get(f"hi {lv}: P(y<k), P(y≤k)")
+        bracket = s.get(_bracket(lv))
         if isinstance(bracket, tuple):
             p = 100 - (100 - lv) / 2
             checks.append(_check(bracket[0] <= p <= bracket[1],

@@ -155,6 +155,7 @@ impl ArimaFit {
             } else {
                 f64::INFINITY
             };
+        let df = (n - k).max(1.0);
         let offset = y.len() - w.len();
         let fitted = (0..y.len())
             .map(|t| {
@@ -167,8 +168,8 @@ impl ArimaFit {
             .collect();
         Some(Self {
             order,
-            sigma2: filtered.sum_sq / (n - k).max(1.0),
-            df: (n - k).max(1.0),
+            sigma2: filtered.sum_sq / df,
+            df,
             aicc,
             fitted,
             coef,

@@ -2,7 +2,7 @@
 
 use super::core::{self, State};
 use super::init::{self, Bounds};
-use super::model::EtsFit;
+use super::model::{EtsFit, residual_df};
 use super::spec::{ErrorType, Params, SeasonType, Spec, TrendType};
 use crate::optim::NelderMead;
 
@@ -237,10 +237,8 @@ pub(crate) fn evaluate(
         innovations.push(e);
     });
     let neg2_loglik = core::neg2_loglik(spec, &params, &mut initial.clone(), y);
-    let n = y.len() as f64;
-    let k = (n_estimated + 1) as f64;
     let sse: f64 = innovations.iter().map(|e| e * e).sum();
-    let sigma2 = sse / (n - k - 1.0).max(1.0);
+    let sigma2 = sse / residual_df(y.len(), n_estimated + 1);
     EtsFit {
         spec,
         m,

@@ -31,11 +31,17 @@ pub struct EtsFit {
     pub aicc: f64,
 }
 
+/// Degrees of freedom of the innovation variance of `n` observations fitted with
+/// `n_params` parameters (σ² included): `n - n_params - 1`, at least 1, statsforecast's
+/// denominator.
+pub(crate) fn residual_df(n: usize, n_params: usize) -> f64 {
+    (n as f64 - n_params as f64 - 1.0).max(1.0)
+}
+
 impl EtsFit {
-    /// Degrees of freedom of `sigma2`: the observations less the estimated parameters
-    /// and one.
+    /// Degrees of freedom of `sigma2` ([`residual_df`]).
     pub fn df(&self) -> f64 {
-        (self.fitted.len() as f64 - self.n_params as f64 - 1.0).max(1.0)
+        residual_df(self.fitted.len(), self.n_params)
     }
 
     /// Point forecasts for `h` steps.
