@@ -2,7 +2,7 @@
 //! method's fit becomes a [`Forecast`].
 
 use crate::arima::{self, ArimaFit};
-use crate::combine::{self, Member, Validation};
+use crate::combine::{self, Member, Refit, Validation};
 use crate::ets::{self, Candidates, EtsFit, Screening};
 use crate::intermittent::{self, Pattern};
 use crate::predictive::{Combine, Forecast, Predictive};
@@ -241,8 +241,9 @@ fn ensemble(y: &[f64], m: usize, h: usize, how: Combine) -> Option<Forecast> {
         track: track(
             v,
             y,
-            |o, s| fit.forecasts_from(y, o, s),
-            |head, s| Some(ets::fit(head, m, fit.spec)?.forecast(s)),
+            &fit,
+            |head| ets::refit(head, &fit, WARM_ITERATIONS),
+            |f, y, o, s| f.forecasts_from(y, o, s),
         ),
         forecast: from_ets(y, fit, h),
     }));
@@ -251,43 +252,60 @@ fn ensemble(y: &[f64], m: usize, h: usize, how: Combine) -> Option<Forecast> {
         track: track(
             v,
             y,
-            |o, s| fit.forecasts_from(o, s),
-            |head, s| Some(arima::fit(head, fit.order)?.forecast(s)),
+            &fit,
+            |head| arima::refit(head, &fit),
+            |f, y, o, s| f.forecasts_from(y, o, s),
         ),
         forecast: from_arima(y, fit, h),
     }));
     combine::combine(y, v, members, how)
 }
 
-/// A member's validation forecasts, empty without validation. With
-/// [`Validation::refit`], the model (its form fixed) is fitted again on the history each
-/// origin has seen; an origin where that fit fails keeps the forecast of the filter pass
-/// with the parameters fitted on all of `y`.
-fn track(
+/// Nelder-Mead iterations of an ETS or Theta member's refit for its validation forecasts,
+/// started from its estimates on the whole series. M3 quarterly's 80 / 95 % coverage was
+/// 79.6 / 91.2 with fits from the heuristic start (a full search each), 79.4 / 90.9 with
+/// 100 iterations from the estimates and 79.0 / 90.8 with 10.
+const WARM_ITERATIONS: usize = 30;
+
+/// A member's validation forecasts, empty without validation: `paths(fit, y, origins,
+/// steps)` from fits of `full`'s form on the history the origins have seen
+/// ([`Validation::refit`]). An origin where such a fit fails keeps the forecast of `full`,
+/// the fit on all of `y`.
+fn track<F>(
     v: Option<&Validation>,
     y: &[f64],
-    filtered: impl FnOnce(&[usize], usize) -> Vec<Vec<f64>>,
-    refitted: impl Fn(&[f64], usize) -> Option<Vec<f64>>,
+    full: &F,
+    fit: impl Fn(&[f64]) -> Option<F>,
+    paths: impl Fn(&F, &[f64], &[usize], usize) -> Vec<Vec<f64>>,
 ) -> Vec<Vec<f64>> {
     let Some(v) = v else {
         return Vec::new();
     };
-    if !v.refit {
-        return filtered(&v.origins, v.steps);
+    let filtered = || paths(full, y, &v.origins, v.steps);
+    match v.refit {
+        Refit::Once => match fit(&y[..v.origins[0]]) {
+            Some(head) => paths(&head, y, &v.origins, v.steps),
+            None => filtered(),
+        },
+        Refit::Each => {
+            let refits: Vec<Option<Vec<f64>>> = v
+                .origins
+                .iter()
+                .map(|&o| {
+                    let head = &y[..o];
+                    Some(paths(&fit(head)?, head, &[o], v.steps).swap_remove(0))
+                })
+                .collect();
+            if refits.iter().all(Option::is_some) {
+                return refits.into_iter().flatten().collect();
+            }
+            refits
+                .into_iter()
+                .zip(filtered())
+                .map(|(refit, filter)| refit.unwrap_or(filter))
+                .collect()
+        }
     }
-    let refits: Vec<Option<Vec<f64>>> = v
-        .origins
-        .iter()
-        .map(|&o| refitted(&y[..o], v.steps))
-        .collect();
-    if refits.iter().all(Option::is_some) {
-        return refits.into_iter().flatten().collect();
-    }
-    refits
-        .into_iter()
-        .zip(filtered(&v.origins, v.steps))
-        .map(|(refit, filter)| refit.unwrap_or(filter))
-        .collect()
 }
 
 /// AutoTheta's choice and DOTM, the best single Theta variant on M3 (Fiorucci et al.
@@ -306,8 +324,9 @@ fn theta_members(y: &[f64], m: usize, h: usize, v: Option<&Validation>) -> Vec<M
             track: track(
                 v,
                 y,
-                |o, s| fit.forecasts_from(y, o, s),
-                |head, s| Some(theta::fit_each(head, m, &[fit.variant])?[0].forecast(s)),
+                fit,
+                |head| theta::refit(head, m, fit, WARM_ITERATIONS),
+                |f, y, o, s| f.forecasts_from(y, o, s),
             ),
             forecast: from_theta(y, fit, h),
         })
@@ -452,25 +471,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn refitted_tracks_see_only_the_history_before_each_origin() {
-        let y: Vec<f64> = (0..20).map(f64::from).collect();
+    fn validation_forecasts_see_only_the_history_before_their_origins() {
+        let y: Vec<f64> = (0..40).map(f64::from).collect();
+        // A "fit" is the length of the history it saw, and its forecasts repeat it; the
+        // fit on all of `y` is -1.
+        let paths = |f: &f64, _: &[f64], origins: &[usize], s: usize| -> Vec<Vec<f64>> {
+            origins.iter().map(|_| vec![*f; s]).collect()
+        };
+        let fails_on =
+            |bad: usize| move |head: &[f64]| (head.len() != bad).then_some(head.len() as f64);
         // 20 points validate 4 steps: short of a horizon of 6, so a non-seasonal series
-        // is refitted; a seasonal or a longer one is not.
+        // is refitted at each origin; an origin whose fit fails (17) keeps the fit on all.
         let v = Validation::of(20, 6, 1).expect("long enough");
-        assert!(v.refit);
-        assert!(!Validation::of(20, 6, 12).expect("long enough").refit);
-        assert!(!Validation::of(40, 6, 1).expect("long enough").refit);
-        // The "fit" forecasts the length of the history it saw, and fails on 17 points:
-        // that origin keeps the filter pass's path.
-        let paths = track(
-            Some(&v),
-            &y,
-            |origins, s| origins.iter().map(|_| vec![-1.0; s]).collect(),
-            |head, s| (head.len() != 17).then(|| vec![head.len() as f64; s]),
+        assert_eq!(v.refit, Refit::Each);
+        assert_eq!(
+            track(Some(&v), &y[..20], &-1.0, fails_on(17), paths),
+            [vec![16.0; 4], vec![-1.0; 4], vec![18.0; 4], vec![19.0; 4]]
+        );
+        // A seasonal or a longer series is fitted once, before its first origin.
+        assert_eq!(
+            Validation::of(20, 6, 12).expect("long enough").refit,
+            Refit::Once
+        );
+        let v = Validation::of(40, 6, 1).expect("long enough");
+        assert_eq!((v.refit, v.origins[0]), (Refit::Once, 34));
+        assert_eq!(
+            track(Some(&v), &y, &-1.0, fails_on(0), paths),
+            vec![vec![34.0; 6]; 6]
         );
         assert_eq!(
-            paths,
-            [vec![16.0; 4], vec![-1.0; 4], vec![18.0; 4], vec![19.0; 4]]
+            track(Some(&v), &y, &-1.0, fails_on(34), paths),
+            vec![vec![-1.0; 6]; 6]
         );
     }
 }

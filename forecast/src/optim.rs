@@ -62,6 +62,24 @@ fn vertex_sum(simplex: &[Vec<f64>]) -> Vec<f64> {
     sum
 }
 
+/// The best, the worst and the second-worst vertex of values `fs` (at least two): the
+/// first, last and last-but-one in a stable sort by value, found in one pass.
+fn extremes(fs: &[f64]) -> (usize, usize, usize) {
+    let (mut best, mut worst, mut second) = (0, 0, usize::MAX);
+    for (i, f) in fs.iter().enumerate().skip(1) {
+        if f.total_cmp(&fs[best]).is_lt() {
+            best = i;
+        }
+        if f.total_cmp(&fs[worst]).is_ge() {
+            second = worst;
+            worst = i;
+        } else if second == usize::MAX || f.total_cmp(&fs[second]).is_ge() {
+            second = i;
+        }
+    }
+    (best, worst, second)
+}
+
 /// Points on the segment `from + t (to - from)`, projected into the box.
 fn along(from: &[f64], to: &[f64], t: f64, lower: &[f64], upper: &[f64], out: &mut [f64]) {
     for i in 0..out.len() {
@@ -95,13 +113,11 @@ impl NelderMead {
             vertex[i] = moved.max(lower[i]).min(upper[i]);
         }
         let mut fs: Vec<f64> = simplex.iter().map(|x| f(x)).collect();
-        let mut order: Vec<usize> = (0..=n).collect();
         let (mut centroid, mut xr, mut xt) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
         // Running sum of the vertices, so the centroid costs O(n) rather than O(n²).
         let mut sum = vertex_sum(&simplex);
         for _ in 0..self.max_iter {
-            order.sort_by(|&a, &b| fs[a].total_cmp(&fs[b]));
-            let (best, worst, second) = (order[0], order[n], order[n - 1]);
+            let (best, worst, second) = extremes(&fs);
             if std_dev(&fs) < self.tol_std {
                 break;
             }
@@ -204,6 +220,23 @@ mod tests {
             "{:?}",
             m.x
         );
+    }
+
+    #[test]
+    fn the_extremes_are_those_of_a_stable_sort() {
+        let cases: [&[f64]; 5] = [
+            &[3.0, 1.0, 2.0],
+            &[1.0, 1.0],
+            &[2.0, 5.0, 5.0, 1.0, 1.0],
+            &[f64::INFINITY, 0.5, f64::INFINITY, 0.25],
+            &[4.0, 3.0, 2.0, 1.0, 0.0, 7.0, 7.0, -1.0],
+        ];
+        for fs in cases {
+            let mut order: Vec<usize> = (0..fs.len()).collect();
+            order.sort_by(|&a, &b| fs[a].total_cmp(&fs[b]));
+            let n = fs.len() - 1;
+            assert_eq!(extremes(fs), (order[0], order[n], order[n - 1]), "{fs:?}");
+        }
     }
 
     #[test]

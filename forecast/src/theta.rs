@@ -48,9 +48,9 @@ struct State {
 }
 
 impl State {
-    /// The forecast for time `i` (0-based) made at time `i - 1`.
-    fn predict(&self, i: usize, alpha: f64, theta: f64) -> f64 {
-        let decay = (1.0 - alpha).powi(i as i32);
+    /// The forecast for time `i` (0-based) made at time `i - 1`; `decay` is `(1 - α)^i`,
+    /// which callers carry from step to step.
+    fn predict(&self, decay: f64, alpha: f64, theta: f64) -> f64 {
         self.level
             + (1.0 - 1.0 / theta)
                 * (self.a * decay + self.b * (1.0 - decay * (1.0 - alpha)) / alpha)
@@ -97,76 +97,118 @@ struct Run {
     last: State,
 }
 
-fn run(y: &[f64], variant: Variant, level0: f64, alpha: f64, theta: f64) -> Run {
-    run_visiting(y, variant, level0, alpha, theta, |_, _| ())
+/// The trend line `(a, b)` the recursion starts from: the series' least-squares line for
+/// the static variants (the same at every evaluation of an optimisation, so computed
+/// once), the first value and no slope for the dynamic ones.
+fn trend_line(y: &[f64], variant: Variant) -> (f64, f64) {
+    if variant.dynamic() {
+        (y[0], 0.0)
+    } else {
+        decompose::linear_trend(y)
+    }
 }
 
-/// [`run`], calling `visit(t, state)` with the state after observing `y[..t]`.
-fn run_visiting(
+fn run(y: &[f64], variant: Variant, level0: f64, alpha: f64, theta: f64) -> Run {
+    let mut errors = Vec::with_capacity(y.len());
+    let line = trend_line(y, variant);
+    let last = recurse(
+        y,
+        variant,
+        line,
+        (level0, alpha, theta),
+        |e| errors.push(e),
+        |_, _| (),
+    );
+    Run { errors, last }
+}
+
+/// The recursion over `y` from the trend line `line` ([`trend_line`]) with the initial
+/// level, α and θ of `params`: calls `error(e)` with each one-step error and `visit(t,
+/// state)` with the state after observing `y[..t]`, and returns the last state.
+fn recurse(
     y: &[f64],
     variant: Variant,
-    level0: f64,
-    alpha: f64,
-    theta: f64,
+    (a, b): (f64, f64),
+    (level0, alpha, theta): (f64, f64, f64),
+    mut error: impl FnMut(f64),
     mut visit: impl FnMut(usize, &State),
-) -> Run {
-    let n = y.len();
-    let mut state = if variant.dynamic() {
-        State {
-            level: level0,
-            mean: y[0],
-            a: y[0],
-            b: 0.0,
-        }
-    } else {
-        let (a, b) = decompose::linear_trend(y);
-        State {
-            level: level0,
-            mean: y[0],
-            a,
-            b,
-        }
+) -> State {
+    let mut state = State {
+        level: level0,
+        mean: y[0],
+        a,
+        b,
     };
     let mu0 = if variant.dynamic() {
         y[0]
     } else {
-        level0 + (1.0 - 1.0 / theta) * (state.a + state.b)
+        level0 + (1.0 - 1.0 / theta) * (a + b)
     };
     state.level = alpha * y[0] + (1.0 - alpha) * level0;
-    let mut errors = Vec::with_capacity(n);
-    errors.push(y[0] - mu0);
+    error(y[0] - mu0);
     visit(1, &state);
+    let mut decay = 1.0;
     for (i, &obs) in y.iter().enumerate().skip(1) {
-        errors.push(obs - state.predict(i, alpha, theta));
+        decay *= 1.0 - alpha;
+        error(obs - state.predict(decay, alpha, theta));
         state.update(i, alpha, obs, variant.dynamic());
         visit(i + 1, &state);
     }
-    Run {
-        errors,
-        last: state,
+    state
+}
+
+/// Where a variant's optimisation starts (the initial level, α and θ) and how many
+/// Nelder-Mead iterations it gets.
+#[derive(Debug, Clone, Copy)]
+struct Start {
+    level: f64,
+    alpha: f64,
+    theta: f64,
+    iterations: usize,
+}
+
+impl Start {
+    /// The heuristic start of a fit from nothing, with the full budget.
+    fn cold(y: &[f64]) -> Self {
+        Self {
+            level: y[0] / 2.0,
+            alpha: 0.5,
+            theta: 2.0,
+            iterations: NelderMead::default().max_iter,
+        }
     }
 }
 
-fn criterion(errors: &[f64], mean_abs: f64) -> f64 {
-    errors.iter().skip(3).map(|e| e * e).sum::<f64>() / mean_abs.max(1e-10)
-}
-
 /// Fits one variant to a (deseasonalised) series of at least four values.
-fn fit_variant(y: &[f64], variant: Variant) -> (f64, f64, f64, f64) {
+fn fit_variant(y: &[f64], variant: Variant, start: Start) -> (f64, f64, f64, f64) {
     let mean_abs = y.iter().map(|v| v.abs()).sum::<f64>() / y.len() as f64;
-    let mut x0 = vec![y[0] / 2.0, 0.5];
+    let mut x0 = vec![start.level, start.alpha];
     let (mut lower, mut upper) = (vec![-1e10, 0.1], vec![1e10, 0.99]);
     if variant.optimised() {
-        x0.push(2.0);
+        x0.push(start.theta);
         lower.push(1.0);
         upper.push(1e10);
     }
     let theta_of = |x: &[f64]| if variant.optimised() { x[2] } else { 2.0 };
+    let line = trend_line(y, variant);
+    // The criterion: squared errors after three burn-in steps, over the mean |y|.
     let objective = |x: &[f64]| {
-        let v = criterion(&run(y, variant, x[0], x[1], theta_of(x)).errors, mean_abs);
+        let (mut seen, mut sse) = (0, 0.0);
+        let sum = |e: f64| {
+            if seen >= 3 {
+                sse += e * e;
+            }
+            seen += 1;
+        };
+        recurse(y, variant, line, (x[0], x[1], theta_of(x)), sum, |_, _| ());
+        let v = sse / mean_abs.max(1e-10);
         if v.is_nan() { f64::INFINITY } else { v }
     };
-    let best = NelderMead::default().minimize(objective, &x0, &lower, &upper);
+    let nm = NelderMead {
+        max_iter: start.iterations,
+        ..NelderMead::default()
+    };
+    let best = nm.minimize(objective, &x0, &lower, &upper);
     (best.x[0], best.x[1], theta_of(&best.x), best.fx)
 }
 
@@ -220,6 +262,29 @@ pub fn auto(y: &[f64], m: usize, variants: &[Variant]) -> Option<ThetaFit> {
 /// Fits each of the given variants on the same (deseasonalised) series, in order.
 /// `None` for series shorter than four values or no variant.
 pub fn fit_each(y: &[f64], m: usize, variants: &[Variant]) -> Option<Vec<ThetaFit>> {
+    fit_from(y, m, variants, Start::cold)
+}
+
+/// Fits `fit`'s variant again on `y`, a series that begins or ends like the one it was
+/// fitted on, starting from its estimates with `iterations` Nelder-Mead iterations.
+/// `None` as [`fit_each`].
+pub fn refit(y: &[f64], m: usize, fit: &ThetaFit, iterations: usize) -> Option<ThetaFit> {
+    let start = |_: &[f64]| Start {
+        level: fit.initial_level,
+        alpha: fit.alpha,
+        theta: fit.theta,
+        iterations,
+    };
+    fit_from(y, m, &[fit.variant], start)?.pop()
+}
+
+/// [`fit_each`], each variant's optimisation started at `start(series)`.
+fn fit_from(
+    y: &[f64],
+    m: usize,
+    variants: &[Variant],
+    start: impl Fn(&[f64]) -> Start,
+) -> Option<Vec<ThetaFit>> {
     if y.len() < 4 || variants.is_empty() {
         return None;
     }
@@ -231,7 +296,7 @@ pub fn fit_each(y: &[f64], m: usize, variants: &[Variant]) -> Option<Vec<ThetaFi
     let fits = variants
         .iter()
         .map(|&variant| {
-            let (level0, alpha, theta, mse) = fit_variant(series, variant);
+            let (level0, alpha, theta, mse) = fit_variant(series, variant, start(series));
             let run = run(series, variant, level0, alpha, theta);
             let tail = &run.errors[3.min(run.errors.len())..];
             let sigma = sample_sd(if tail.len() >= 2 { tail } else { &run.errors });
@@ -292,14 +357,9 @@ impl ThetaFit {
                 states.push((t, *state));
             }
         };
-        run_visiting(
-            &series,
-            self.variant,
-            self.initial_level,
-            self.alpha,
-            self.theta,
-            visit,
-        );
+        let params = (self.initial_level, self.alpha, self.theta);
+        let line = trend_line(&series, self.variant);
+        recurse(&series, self.variant, line, params, |_| (), visit);
         states
             .into_iter()
             .map(|(t, state)| self.path(state, t, h))
@@ -308,10 +368,12 @@ impl ThetaFit {
 
     /// `h` forecasts from `state`, the state after `t` observations, reseasonalised.
     fn path(&self, mut state: State, t: usize, h: usize) -> Vec<f64> {
+        let mut decay = (1.0 - self.alpha).powi(t as i32);
         (0..h)
             .map(|j| {
                 let i = t + j;
-                let f = state.predict(i, self.alpha, self.theta);
+                let f = state.predict(decay, self.alpha, self.theta);
+                decay *= 1.0 - self.alpha;
                 state.update(i, self.alpha, f, self.variant.dynamic());
                 match &self.seasonal {
                     Some((kind, _)) => reseason(*kind, f, self.index_at(i)),

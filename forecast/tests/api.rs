@@ -78,8 +78,8 @@ fn intervals_widen_with_the_horizon_and_nest_by_level() {
         );
     }
     // Relative width, since a multiplicative model scales the spread with the season. The
-    // first step is exact and the later ones are simulated (4,000 paths, whose 2.5 % and
-    // 97.5 % quantiles are each off by about 1.5 % of the width): with the small gains
+    // first step is exact and the later ones are simulated (2,000 paths, whose 2.5 % and
+    // 97.5 % quantiles are each off by about 2 % of the width): with the small gains
     // fitted here the spread hardly grows, so the simulation's error is allowed for.
     let relative = |h: usize| (hi95[h] - lo95[h]) / f.mean[h];
     assert!(

@@ -128,6 +128,12 @@ const CSS_TOL: f64 = 1e-4;
 
 /// Fits `order` to `w` by CSS; `None` when there are too few values.
 pub(super) fn fit(w: &[f64], order: &Order) -> Option<Css> {
+    fit_from(w, order, None)
+}
+
+/// [`fit`], started at the coefficients `x0` (μ in the units of `w`) when given, at zero
+/// and the mean of `w` otherwise.
+pub(super) fn fit_from(w: &[f64], order: &Order, x0: Option<&[f64]>) -> Option<Css> {
     let start = order.p + order.m * order.sp;
     let k = order.n_coef();
     if w.len() <= start + k + 1 {
@@ -138,9 +144,18 @@ pub(super) fn fit(w: &[f64], order: &Order) -> Option<Css> {
     let sd = (w.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / w.len() as f64).sqrt();
     let scale = if sd > 0.0 { sd } else { 1.0 };
     let z: Vec<f64> = w.iter().map(|v| v / scale).collect();
-    let mut x0 = vec![0.0; k];
+    let mut x0 = x0.map_or_else(
+        || {
+            let mut zero = vec![0.0; k];
+            if order.constant {
+                zero[k - 1] = mean;
+            }
+            zero
+        },
+        <[f64]>::to_vec,
+    );
     if order.constant {
-        x0[k - 1] = mean / scale;
+        x0[k - 1] /= scale;
     }
     let scratch = RefCell::new(vec![0.0; w.len()]);
     let residuals = |x: &[f64], out: &mut [f64]| {

@@ -119,6 +119,20 @@ pub fn fit(y: &[f64], order: Order) -> Option<ArimaFit> {
     })
 }
 
+/// Fits `fit`'s orders again on `y`, a series that begins or ends like the one it was
+/// fitted on, by conditional sum of squares started from its coefficients: no order
+/// search and no exact likelihood, whose Kalman filter costs `O(r²)` per value for a
+/// state of `r` (13 or more for a monthly seasonal model) where CSS costs the number of
+/// coefficients. Its roots need only be outside the unit circle, not beyond the margin
+/// the search demands: such a model still filters and forecasts. `None` when the history
+/// is too short or the filter fails.
+pub fn refit(y: &[f64], fit: &ArimaFit) -> Option<ArimaFit> {
+    let order = fit.order;
+    let w = diff::difference(&diff::difference(y, order.m, order.sd), 1, order.d);
+    let css = css::fit_from(&w, &order, Some(&fit.coef))?;
+    ArimaFit::new(y, &w, order, css.x)
+}
+
 /// The exact-likelihood refit from CSS estimates `x0`, if it ends admissible.
 fn maximum_likelihood(
     y: &[f64],
@@ -193,14 +207,15 @@ impl ArimaFit {
 
     /// The `h`-step forecasts from each origin `t` of `origins`, made after observing
     /// `y[..t]` with the fitted coefficients: the in-sample track record a combination
-    /// weighs this model by. One filter pass serves every origin, since the state after
-    /// the differenced observations an origin has seen is the one a pass over `y[..t]`
-    /// alone ends in. `NaN`s where the differenced history is empty or the filter fails.
-    pub fn forecasts_from(&self, origins: &[usize], h: usize) -> Vec<Vec<f64>> {
+    /// weighs this model by (`y` is the fitted history, or a longer series it begins).
+    /// One filter pass serves every origin, since the state after the differenced
+    /// observations an origin has seen is the one a pass over `y[..t]` alone ends in.
+    /// `NaN`s where the differenced history is empty or the filter fails.
+    pub fn forecasts_from(&self, y: &[f64], origins: &[usize], h: usize) -> Vec<Vec<f64>> {
         let o = &self.order;
-        let stages = stages(&self.y, o);
+        let stages = stages(y, o);
         let w = &stages[stages.len() - 1].0;
-        let lost = self.y.len() - w.len();
+        let lost = y.len() - w.len();
         let mut wanted = vec![false; w.len() + 1];
         for k in origins.iter().filter_map(|t| t.checked_sub(lost)) {
             if let Some(slot) = wanted.get_mut(k) {
@@ -221,7 +236,7 @@ impl ArimaFit {
                 let Some(next) = state else {
                     return vec![f64::NAN; h];
                 };
-                self.path(&stages, self.y.len() - t, next, h)
+                self.path(&stages, y.len() - t, next, h)
             })
             .collect()
     }

@@ -159,7 +159,7 @@ fn forecasts_from_origins_match_filtering_each_history_alone() {
     };
     let fit = fit(&y, order).expect("fits");
     let origins = [10, 13, 14, 40, 77, 96];
-    let paths = fit.forecasts_from(&origins, 5);
+    let paths = fit.forecasts_from(&y, &origins, 5);
     for (&t, path) in origins.iter().zip(&paths) {
         let alone = stages(&y[..t], &order);
         let w = &alone[alone.len() - 1].0;
@@ -179,4 +179,29 @@ fn forecasts_from_origins_match_filtering_each_history_alone() {
         }
     }
     assert_eq!(paths[5], fit.forecast(5));
+}
+
+#[test]
+fn a_refit_keeps_the_orders_and_fits_the_history_it_is_given() {
+    let e = noise(96, 5);
+    let y: Vec<f64> = (0..96)
+        .map(|t| 30.0 + 0.2 * t as f64 + 6.0 * ((t % 12) as f64 / 2.0).cos() + e[t])
+        .collect();
+    let order = Order {
+        p: 1,
+        d: 1,
+        q: 1,
+        sp: 0,
+        sd: 1,
+        sq: 1,
+        m: 12,
+        constant: false,
+    };
+    let full = fit(&y, order).expect("fits");
+    let head = refit(&y[..80], &full).expect("refits");
+    assert_eq!((head.order, head.fitted.len()), (full.order, 80));
+    // Its forecasts from the head's end are its own, not the full fit's.
+    let from_head = head.forecasts_from(&y, &[80], 4);
+    assert_eq!(from_head[0], head.forecast(4));
+    assert_ne!(from_head, full.forecasts_from(&y, &[80], 4));
 }

@@ -65,6 +65,31 @@ impl Layout {
         }
     }
 
+    /// The parameter vector of smoothing weights `p` and initial state `state`, the
+    /// inverse of [`Layout::decode`].
+    fn encode(&self, p: &Params, state: &State) -> Vec<f64> {
+        let spec = self.spec;
+        let mut x = vec![p.alpha];
+        if spec.trend != TrendType::None {
+            x.push(p.beta);
+        }
+        if spec.season != SeasonType::None {
+            x.push(p.gamma);
+        }
+        if spec.trend == TrendType::Damped {
+            x.push(p.phi);
+        }
+        x.push(state.level);
+        if spec.trend != TrendType::None {
+            x.push(state.slope);
+        }
+        if spec.season != SeasonType::None {
+            let newest_first = state.seasonal_newest_first();
+            x.extend_from_slice(&newest_first[..newest_first.len() - 1]);
+        }
+        x
+    }
+
     /// Splits a parameter vector into smoothing weights and the initial state (written
     /// into `state`); `None` when a multiplicative season would need a negative factor.
     fn decode(&self, x: &[f64], state: &mut State) -> Option<Params> {
@@ -111,6 +136,16 @@ impl Layout {
 pub fn fit(y: &[f64], m: usize, spec: Spec) -> Option<EtsFit> {
     let problem = Problem::new(y, m, spec, &mut Bounds::default())?;
     let (x, _) = problem.optimise(y, &problem.x0, FULL_ITERATIONS);
+    problem.finish(y, &x)
+}
+
+/// Fits `fit`'s model again on `y`, a series that begins or ends like the one it was
+/// fitted on, starting from its estimates: `iterations` Nelder-Mead iterations instead of
+/// a search from the heuristic start. `None` as [`fit`].
+pub fn refit(y: &[f64], fit: &EtsFit, iterations: usize) -> Option<EtsFit> {
+    let problem = Problem::new(y, fit.m, fit.spec, &mut Bounds::default())?;
+    let start = problem.layout.encode(&fit.params, &fit.initial);
+    let (x, _) = problem.optimise(y, &start, iterations);
     problem.finish(y, &x)
 }
 
@@ -351,4 +386,46 @@ pub fn auto(y: &[f64], m: usize, candidates: Candidates) -> Option<EtsFit> {
         .filter(|s| s.2 < f64::INFINITY)
         .min_by(|a, b| a.2.total_cmp(&b.2))?;
     problems[i].finish(y, &x)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refit_starts_from_the_estimates_it_is_given() {
+        let y: Vec<f64> = (0..48)
+            .map(|t| 60.0 + 0.8 * t as f64 + [9.0, -3.0, 4.0, -8.0][t % 4] + ((t * 7) % 5) as f64)
+            .collect();
+        for (error, trend, season) in [
+            (ErrorType::Additive, TrendType::None, SeasonType::None),
+            (ErrorType::Additive, TrendType::Damped, SeasonType::Additive),
+            (
+                ErrorType::Multiplicative,
+                TrendType::Additive,
+                SeasonType::Multiplicative,
+            ),
+        ] {
+            let spec = Spec {
+                error,
+                trend,
+                season,
+            };
+            let fitted = fit(&y, 4, spec).expect("fits");
+            // The parameter vector holds the estimates exactly.
+            let layout = Layout::new(spec, fitted.m);
+            let mut state = State::new(0.0, 0.0, &[]);
+            let x = layout.encode(&fitted.params, &fitted.initial);
+            assert_eq!(layout.decode(&x, &mut state), Some(fitted.params), "{spec}");
+            assert_eq!(state, fitted.initial, "{spec}");
+            // Nelder-Mead keeps its best point, so the refit is at least as likely.
+            let again = refit(&y, &fitted, 30).expect("refits");
+            assert!(again.neg2_loglik <= fitted.neg2_loglik + 1e-9, "{spec}");
+            // On a shorter history it fits that history.
+            assert_eq!(
+                refit(&y[..40], &fitted, 30).expect("refits").fitted.len(),
+                40
+            );
+        }
+    }
 }

@@ -39,7 +39,7 @@ pub(crate) fn residual_df(n: usize, n_params: usize) -> f64 {
 }
 
 impl EtsFit {
-    /// Degrees of freedom of `sigma2` ([`residual_df`]).
+    /// Degrees of freedom of `sigma2`: `n - n_params - 1`, at least 1.
     pub fn df(&self) -> f64 {
         residual_df(self.fitted.len(), self.n_params)
     }
