@@ -139,6 +139,18 @@ fn airline_model_forecasts_repeat_the_seasonal_pattern() {
     assert!(psi.iter().all(|v| v.is_finite()));
 }
 
+/// ARIMA(1,1,1)(0,1,1)12.
+const AIRLINE: Order = Order {
+    p: 1,
+    d: 1,
+    q: 1,
+    sp: 0,
+    sd: 1,
+    sq: 1,
+    m: 12,
+    constant: false,
+};
+
 /// One filter pass gives every origin the forecasts that filtering its own history
 /// alone gives, through seasonal and ordinary differences.
 #[test]
@@ -147,16 +159,7 @@ fn forecasts_from_origins_match_filtering_each_history_alone() {
     let y: Vec<f64> = (0..96)
         .map(|t| 50.0 + 0.3 * t as f64 + 8.0 * ((t % 12) as f64 / 2.0).sin() + e[t])
         .collect();
-    let order = Order {
-        p: 1,
-        d: 1,
-        q: 1,
-        sp: 0,
-        sd: 1,
-        sq: 1,
-        m: 12,
-        constant: false,
-    };
+    let order = AIRLINE;
     let fit = fit(&y, order).expect("fits");
     let origins = [10, 13, 14, 40, 77, 96];
     let paths = fit.forecasts_from(&y, &origins, 5);
@@ -187,16 +190,7 @@ fn a_refit_keeps_the_orders_and_fits_the_history_it_is_given() {
     let y: Vec<f64> = (0..96)
         .map(|t| 30.0 + 0.2 * t as f64 + 6.0 * ((t % 12) as f64 / 2.0).cos() + e[t])
         .collect();
-    let order = Order {
-        p: 1,
-        d: 1,
-        q: 1,
-        sp: 0,
-        sd: 1,
-        sq: 1,
-        m: 12,
-        constant: false,
-    };
+    let order = AIRLINE;
     let full = fit(&y, order).expect("fits");
     let head = refit(&y[..80], &full).expect("refits");
     assert_eq!((head.order, head.fitted.len()), (full.order, 80));
