@@ -35,12 +35,27 @@ pub trait Writer: Send + Sync + 'static {
     /// What each submitter gets back.
     type Outcome: Send + 'static;
 
+    /// What the first item of a group tells [`Writer::prefetch`] to look up.
+    type Key: Send + 'static;
+    /// What writing a group may need that can be read while it gathers.
+    type Prefetched: Send + 'static;
+
+    /// The key of the first item of a group, taken when the group starts gathering.
+    fn key(&self, first: &Self::Item) -> Self::Key;
+
+    /// Reads, while the group gathers, what writing it will need (the tenants' user
+    /// counts), so that the group's write does not wait for that round trip after the
+    /// gathering. It runs once the previous group is written.
+    fn prefetch(&self, key: Self::Key) -> impl Future<Output = Self::Prefetched> + Send;
+
     /// Writes `items`, in the order they were submitted, and returns one outcome per
-    /// item, in the same order.
+    /// item, in the same order; `prefetched` is what [`Writer::prefetch`] read for the
+    /// first of them.
     fn write(
         &self,
         state: &mut Self::State,
         items: Vec<Self::Item>,
+        prefetched: Option<Self::Prefetched>,
     ) -> impl Future<Output = Vec<Self::Outcome>> + Send;
 }
 
@@ -147,7 +162,18 @@ impl<W: Writer> Shared<W> {
     /// group is taken schedule the group after it.
     async fn write_next(&self) {
         let mut state = self.turn.lock().await;
-        self.gather().await;
+        let key = self
+            .queue()
+            .items
+            .first()
+            .map(|(item, _)| self.writer.key(item));
+        let prefetch = async {
+            match key {
+                Some(key) => Some(self.writer.prefetch(key).await),
+                None => None,
+            }
+        };
+        let (prefetched, ()) = tokio::join!(prefetch, self.gather());
         let group = {
             let mut queue = self.queue();
             queue.scheduled = false;
@@ -155,7 +181,7 @@ impl<W: Writer> Shared<W> {
         };
         let (items, dones): (Vec<_>, Vec<_>) = group.into_iter().unzip();
         let (size, start) = (items.len(), Instant::now());
-        let outcomes = self.writer.write(&mut state, items).await;
+        let outcomes = self.writer.write(&mut state, items, prefetched).await;
         self.pace.record(size, start.elapsed());
         for (done, outcome) in dones.into_iter().zip(outcomes) {
             let _ = done.send(outcome);
@@ -196,8 +222,24 @@ mod tests {
         type State = u64;
         type Item = u32;
         type Outcome = (u32, u64);
+        type Key = u32;
+        type Prefetched = u32;
 
-        async fn write(&self, written: &mut u64, items: Vec<u32>) -> Vec<(u32, u64)> {
+        fn key(&self, first: &u32) -> u32 {
+            *first
+        }
+
+        async fn prefetch(&self, first: u32) -> u32 {
+            first
+        }
+
+        async fn write(
+            &self,
+            written: &mut u64,
+            items: Vec<u32>,
+            prefetched: Option<u32>,
+        ) -> Vec<(u32, u64)> {
+            assert_eq!(prefetched, items.first().copied(), "the first item's key");
             assert_eq!(
                 self.writing.fetch_add(1, Ordering::SeqCst),
                 0,

@@ -224,6 +224,12 @@ impl Writer for Log {
     type State = Chain;
     type Item = AuditEntry;
     type Outcome = Result<(), AppendError>;
+    type Key = ();
+    type Prefetched = ();
+
+    fn key(&self, _: &AuditEntry) {}
+
+    async fn prefetch(&self, (): ()) {}
 
     /// Writes the group [`ROWS_PER_INSERT`] entries at a time; each entry's outcome is
     /// that of its `INSERT`.
@@ -231,6 +237,7 @@ impl Writer for Log {
         &self,
         chain: &mut Chain,
         entries: Vec<AuditEntry>,
+        _: Option<()>,
     ) -> Vec<Result<(), AppendError>> {
         let mut outcomes = Vec::with_capacity(entries.len());
         for part in entries.chunks(ROWS_PER_INSERT) {

@@ -80,9 +80,9 @@ impl Changes {
     /// its tenant has, or they cancel out), or one record on PostgreSQL, its entries
     /// (and that record) are written by one statement, without the transaction and the
     /// row locks (one round trip to the database instead of five or more).
-    async fn apply(&self, changes: &[Change]) -> Result<Outcomes, DbError> {
+    async fn apply(&self, changes: &[Change], counted: Counted<'_>) -> Result<Outcomes, DbError> {
         for _ in 0..ATTEMPTS {
-            if let Some(outcomes) = self.try_cached(changes).await? {
+            if let Some(outcomes) = self.try_cached(changes, counted).await? {
                 return Ok(outcomes);
             }
             if let Some(outcomes) = self.try_apply(changes).await? {
@@ -96,23 +96,28 @@ impl Changes {
     /// are or (on PostgreSQL) change one of them, appends the changes' entries and
     /// rewrites that record in one statement, which expects each record to be still as
     /// cached. Plan changes are checked against the cached user counts, unless the group
-    /// writes: then against the database's, as in the transaction. `None` when the
+    /// writes: then against the database's, as in the transaction (`counted` holds one
+    /// read while the group gathered, after the previous group was written). `None` when the
     /// transaction is needed: the group changes more than one record (or one, on SQLite),
     /// a plan change is refused by a cached count (which only the database may confirm),
     /// a tenant is not cached as existing, or the expectation failed (the cache was
     /// stale, or another replica appended first).
-    async fn try_cached(&self, changes: &[Change]) -> Result<Option<Outcomes>, DbError> {
+    async fn try_cached(
+        &self,
+        changes: &[Change],
+        counted: Counted<'_>,
+    ) -> Result<Option<Outcomes>, DbError> {
         let Some(mut records) = self.cached(changes).await? else {
             return Ok(None);
         };
         let mut count = Count::Cached;
-        let mut outcomes = self.evaluate(changes, &mut records, count).await?;
+        let mut outcomes = self.evaluate(changes, &mut records, count, None).await?;
         if !changed(&records).is_empty() && changes.iter().any(|c| c.plan.is_some()) {
             count = Count::Exact;
             for (before, after) in records.values_mut() {
                 after.clone_from(before);
             }
-            outcomes = self.evaluate(changes, &mut records, count).await?;
+            outcomes = self.evaluate(changes, &mut records, count, counted).await?;
         }
         let changed = changed(&records);
         let rewritable = usize::from(self.db.backend() == Backend::Postgres);
@@ -176,7 +181,9 @@ impl Changes {
     async fn try_apply(&self, changes: &[Change]) -> Result<Option<Outcomes>, DbError> {
         let mut tx = self.db.begin_write().await?;
         let mut records = read(&mut tx, self.db.backend(), changes).await?;
-        let outcomes = self.evaluate(changes, &mut records, Count::Exact).await?;
+        let outcomes = self
+            .evaluate(changes, &mut records, Count::Exact, None)
+            .await?;
         let changed = changed(&records);
         for &name in &changed {
             let (_, after) = &records[name];
@@ -219,15 +226,16 @@ impl Changes {
     }
 
     /// Applies `changes` in order to `records` (each tenant's record as read, and as the
-    /// changes so far leave it), counting active users as `count` says; one outcome per
-    /// change.
+    /// changes so far leave it), counting active users as `count` says unless `counted`
+    /// already has the tenant's; one outcome per change.
     async fn evaluate<'a>(
         &self,
         changes: &'a [Change],
         records: &mut Records<'a>,
         count: Count,
+        counted: Counted<'a>,
     ) -> Result<Outcomes, DbError> {
-        let mut users: HashMap<&str, u64> = HashMap::new();
+        let mut users: HashMap<&str, u64> = counted.into_iter().collect();
         let mut outcomes = Vec::with_capacity(changes.len());
         for change in changes {
             let Some((_, row)) = records.get_mut(change.id.as_str()) else {
@@ -275,6 +283,10 @@ enum Count {
     /// the tenant has), whose answer the cache's bound may leave that far behind.
     Cached,
 }
+
+/// A tenant's active users, counted in the database before the group was written
+/// ([`Writer::prefetch`]).
+type Counted<'a> = Option<(&'a str, u64)>;
 
 /// Each tenant's record as read, and as the changes leave it.
 type Records<'a> = HashMap<&'a str, (TenantRow, TenantRow)>;
@@ -330,9 +342,33 @@ impl Writer for Changes {
     type State = ();
     type Item = Change;
     type Outcome = Result<TenantRow, TenantError>;
+    type Key = Option<TenantId>;
+    type Prefetched = Option<(TenantId, u64)>;
 
-    async fn write(&self, (): &mut (), changes: Vec<Change>) -> Vec<Self::Outcome> {
-        match self.apply(&changes).await {
+    /// The tenant of the first change, if it changes the plan: a plan change that
+    /// writes is checked against the tenant's active users in the database.
+    fn key(&self, first: &Change) -> Option<TenantId> {
+        first.plan.as_ref().map(|_| first.id.clone())
+    }
+
+    /// Counts the tenant's active users; `None` on an error, which the write meets again
+    /// when it counts.
+    async fn prefetch(&self, tenant: Option<TenantId>) -> Option<(TenantId, u64)> {
+        let tenant = tenant?;
+        let store = self.stores.scope(&tenant).await.ok()?;
+        let users = store.count_active_users().await.ok()?;
+        Some((tenant, users))
+    }
+
+    async fn write(
+        &self,
+        (): &mut (),
+        changes: Vec<Change>,
+        prefetched: Option<Option<(TenantId, u64)>>,
+    ) -> Vec<Self::Outcome> {
+        let counted = prefetched.flatten();
+        let counted = counted.as_ref().map(|(id, users)| (id.as_str(), *users));
+        match self.apply(&changes, counted).await {
             Ok(outcomes) => outcomes,
             Err(e) => {
                 let e = Arc::new(e);
