@@ -16,7 +16,9 @@
 //! where one does; the writer waits for as many items as the previous group had, at most
 //! as long as that group took to write. A caller whose previous group was of one item
 //! never waits; the first one alone after a larger group waits once, at most that
-//! group's write time, and its group of one sets the next target.
+//! group's write time, and its group of one sets the next target. While a group gathers,
+//! the writer reads what writing it will need, as its first item says
+//! ([`Writer::prefetch`]), so that read is not one more round trip after the gathering.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
