@@ -111,7 +111,7 @@ pub fn auto(y: &[f64], m: usize) -> Option<ArimaFit> {
 /// likelihood (R's `method = "CSS-ML"`). `None` when the series is too short or no
 /// admissible estimate is found.
 pub fn fit(y: &[f64], order: Order) -> Option<ArimaFit> {
-    let w = diff::difference(&diff::difference(y, order.m, order.sd), 1, order.d);
+    let w = differenced(y, &order);
     let start = css::fit(&w, &order)?;
     maximum_likelihood(y, &w, order, &start.x, Effort::FULL).or_else(|| {
         css::admissible(&order, &start.x, search::ROOT_MARGIN)
@@ -128,7 +128,7 @@ pub fn fit(y: &[f64], order: Order) -> Option<ArimaFit> {
 /// is too short or the filter fails.
 pub fn refit(y: &[f64], fit: &ArimaFit) -> Option<ArimaFit> {
     let order = fit.order;
-    let w = diff::difference(&diff::difference(y, order.m, order.sd), 1, order.d);
+    let w = differenced(y, &order);
     let css = css::fit_from(&w, &order, Some(&fit.coef))?;
     ArimaFit::new(y, &w, order, css.x)
 }
@@ -143,6 +143,12 @@ fn maximum_likelihood(
 ) -> Option<ArimaFit> {
     let x = kalman::fit(w, &order, x0, effort)?;
     css::admissible(&order, &x, search::ROOT_MARGIN).then(|| ArimaFit::new(y, w, order, x))?
+}
+
+/// `y` after `order`'s seasonal and ordinary differences: the series the ARMA part
+/// models.
+fn differenced(y: &[f64], order: &Order) -> Vec<f64> {
+    diff::difference(&diff::difference(y, order.m, order.sd), 1, order.d)
 }
 
 /// The differencing stages of `y` under `order`, outermost first: `y`, then each seasonal
