@@ -189,7 +189,7 @@ fn from_ets(y: &[f64], fit: EtsFit, h: usize) -> Forecast {
             df: fit.df(),
         }
     } else {
-        Predictive::Simulated(Box::new(fit.clone()), OnceLock::new())
+        Predictive::Nonlinear(Box::new(fit.clone()), OnceLock::new())
     };
     Forecast {
         model: fit.spec.to_string(),

@@ -65,9 +65,11 @@ pub(crate) enum Predictive {
         scale: Vec<f64>,
         df: f64,
     },
-    /// Simulated from a fitted ETS model with multiplicative parts. The paths over the
-    /// whole horizon are drawn once, on the first quantile asked for.
-    Simulated(Box<EtsFit>, OnceLock<Simulation>),
+    /// A fitted ETS model with multiplicative parts: each horizon's quantiles in closed
+    /// form for class 2 (multiplicative errors alone), from simulated paths otherwise, as
+    /// every lead-time sum's. The paths over the whole horizon are drawn once, on the
+    /// first quantile that needs them.
+    Nonlinear(Box<EtsFit>, OnceLock<Simulation>),
     /// Quantiles combined member by member with the members' weights (Vincentisation),
     /// their distance from the combined mean then multiplied by the widening factor of
     /// each horizon.
@@ -155,7 +157,7 @@ impl Forecast {
                     * scale[0]
                     * (sigma2 * (weights[0] * weights[0])).sqrt()
             }
-            Predictive::Simulated(fit, _) => fit.first_quantile(q),
+            Predictive::Nonlinear(fit, _) => fit.first_quantile(q),
             Predictive::Combined(c) => {
                 let values: Option<Vec<f64>> =
                     c.members.iter().map(|m| m.first_quantile(q)).collect();
@@ -182,9 +184,11 @@ impl Forecast {
                     })
                     .collect()
             }
-            Predictive::Simulated(fit, paths) => {
-                // The first step is exact; only the later ones need the paths.
-                let mut v = self.paths(fit, paths).quantiles(q);
+            Predictive::Nonlinear(fit, paths) => {
+                // The first step is exact; only the later ones of class 3 need the paths.
+                let mut v = fit
+                    .closed_form_quantiles(self.horizon(), q)
+                    .unwrap_or_else(|| self.paths(fit, paths).quantiles(q));
                 if let Some(first) = v.first_mut() {
                     *first = fit.first_quantile(q);
                 }
@@ -376,7 +380,7 @@ pub fn lead_time_quantile(forecast: &Forecast, lead_time: usize, q: f64) -> f64 
                 * sigma2;
             forecast.mean[..l].iter().sum::<f64>() + normal::student_t(q, *df) * variance.sqrt()
         }
-        Predictive::Simulated(fit, paths) => forecast.paths(fit, paths).sum_quantile(l, q),
+        Predictive::Nonlinear(fit, paths) => forecast.paths(fit, paths).sum_quantile(l, q),
         Predictive::Combined(c) => {
             let values: Vec<f64> = c
                 .members
