@@ -95,7 +95,7 @@ pub fn is_seasonal(y: &[f64], m: usize) -> bool {
 /// Ordinary least squares of `y` on the given columns (normal equations, solved by
 /// Gaussian elimination with partial pivoting). `None` if the design is singular.
 pub fn least_squares(columns: &[Vec<f64>], y: &[f64]) -> Option<Vec<f64>> {
-    solve(normal_equations(columns, y))
+    solve(&mut normal_equations(columns, y))
 }
 
 /// The normal equations of `y` on the given columns, as `p` rows of the Gram matrix each
@@ -115,8 +115,9 @@ pub fn normal_equations(columns: &[Vec<f64>], y: &[f64]) -> Vec<Vec<f64>> {
 }
 
 /// Solves the `p` equations of `a` (each row its `p` coefficients and the right-hand
-/// side) by Gaussian elimination with partial pivoting; `None` if they are singular.
-pub fn solve(mut a: Vec<Vec<f64>>) -> Option<Vec<f64>> {
+/// side) by Gaussian elimination with partial pivoting, in place; `None` if they are
+/// singular.
+pub fn solve(a: &mut [Vec<f64>]) -> Option<Vec<f64>> {
     let p = a.len();
     for col in 0..p {
         let pivot = (col..p).max_by(|&r, &s| a[r][col].abs().total_cmp(&a[s][col].abs()))?;
@@ -124,7 +125,8 @@ pub fn solve(mut a: Vec<Vec<f64>>) -> Option<Vec<f64>> {
             return None;
         }
         a.swap(col, pivot);
-        let pivot_row = a[col].clone();
+        // Out of the matrix while the other rows are reduced by it.
+        let pivot_row = std::mem::take(&mut a[col]);
         for (_, values) in a.iter_mut().enumerate().filter(|(row, _)| *row != col) {
             let factor = values[col] / pivot_row[col];
             values
@@ -133,6 +135,7 @@ pub fn solve(mut a: Vec<Vec<f64>>) -> Option<Vec<f64>> {
                 .skip(col)
                 .for_each(|(v, p)| *v -= factor * p);
         }
+        a[col] = pivot_row;
     }
     Some((0..p).map(|i| a[i][p] / a[i][i]).collect())
 }

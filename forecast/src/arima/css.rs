@@ -14,41 +14,67 @@ pub(super) type Lags = Vec<(usize, f64)>;
 
 /// The expanded autoregressive and moving-average lag polynomials of a parameter vector
 /// laid out as `[φ_1..φ_p, θ_1..θ_q, Φ_1..Φ_P, Θ_1..Θ_Q, (μ)]`: `w_t - μ = Σ ar_k (w_(t-k) - μ)
-/// + e_t + Σ ma_k e_(t-k)`.
-pub(super) fn expand(order: &Order, x: &[f64]) -> (Lags, Lags) {
-    let (p, q, sp, sq, m) = (order.p, order.q, order.sp, order.sq, order.m);
-    let (phi, rest) = x.split_at(p);
-    let (theta, rest) = rest.split_at(q);
-    let (sphi, rest) = rest.split_at(sp);
-    let stheta = &rest[..sq];
-    let mut ar = vec![0.0; p + m * sp + 1];
-    let mut ma = vec![0.0; q + m * sq + 1];
-    for (i, &f) in phi.iter().enumerate() {
-        ar[i + 1] += f;
+/// + e_t + Σ ma_k e_(t-k)`. The buffers are kept between [`Expansion::set`]s, so the
+/// fits' residual functions expand each trial point without allocating.
+#[derive(Debug, Default)]
+pub(super) struct Expansion {
+    /// The autoregressive lags.
+    pub ar: Lags,
+    /// The moving-average lags.
+    pub ma: Lags,
+    dense: Vec<f64>,
+}
+
+impl Expansion {
+    /// The expansion of `x` under `order`.
+    pub fn of(order: &Order, x: &[f64]) -> Self {
+        let mut expansion = Self::default();
+        expansion.set(order, x);
+        expansion
     }
-    for (j, &g) in sphi.iter().enumerate() {
-        ar[(j + 1) * m] += g;
-        for (i, &f) in phi.iter().enumerate() {
-            ar[(j + 1) * m + i + 1] -= f * g;
+
+    /// Expands `x` under `order` in place.
+    pub fn set(&mut self, order: &Order, x: &[f64]) {
+        let (p, q, sp, sq, m) = (order.p, order.q, order.sp, order.sq, order.m);
+        let (phi, rest) = x.split_at(p);
+        let (theta, rest) = rest.split_at(q);
+        let (sphi, rest) = rest.split_at(sp);
+        let stheta = &rest[..sq];
+        // The seasonal product's cross terms enter the AR side negated, the MA side not.
+        product(&mut self.dense, phi, sphi, m, -1.0);
+        nonzero(&self.dense, &mut self.ar);
+        product(&mut self.dense, theta, stheta, m, 1.0);
+        nonzero(&self.dense, &mut self.ma);
+    }
+}
+
+/// The coefficients of `(1 + Σ a_i B^i)(1 + Σ s_j B^(jm))` - 1, with the cross terms
+/// `a_i s_j` multiplied by `cross`, in `dense` (index = lag).
+fn product(dense: &mut Vec<f64>, a: &[f64], s: &[f64], m: usize, cross: f64) {
+    dense.clear();
+    dense.resize(a.len() + m * s.len() + 1, 0.0);
+    for (i, &f) in a.iter().enumerate() {
+        dense[i + 1] += f;
+    }
+    for (j, &g) in s.iter().enumerate() {
+        dense[(j + 1) * m] += g;
+        for (i, &f) in a.iter().enumerate() {
+            dense[(j + 1) * m + i + 1] += cross * f * g;
         }
     }
-    for (i, &t) in theta.iter().enumerate() {
-        ma[i + 1] += t;
-    }
-    for (j, &g) in stheta.iter().enumerate() {
-        ma[(j + 1) * m] += g;
-        for (i, &t) in theta.iter().enumerate() {
-            ma[(j + 1) * m + i + 1] += t * g;
-        }
-    }
-    let nonzero = |v: Vec<f64>| -> Lags {
-        v.into_iter()
+}
+
+/// The non-zero lags of `dense` (lag 0 excluded) into `lags`.
+fn nonzero(dense: &[f64], lags: &mut Lags) {
+    lags.clear();
+    lags.extend(
+        dense
+            .iter()
+            .copied()
             .enumerate()
             .skip(1)
-            .filter(|(_, c)| *c != 0.0)
-            .collect()
-    };
-    (nonzero(ar), nonzero(ma))
+            .filter(|(_, c)| *c != 0.0),
+    );
 }
 
 /// Innovations of `w` under the model (zero for the first `start` values); returns their
@@ -80,24 +106,28 @@ pub(super) fn innovations(
     ssr
 }
 
-/// Whether `1 - Σ c_i z^(i·lag)` has all roots outside the circle of radius `margin`
-/// (the Schur-Cohn step-down recursion: every partial autocorrelation inside ±1).
-fn stable(c: &[f64], lag: usize, margin: f64) -> bool {
+/// Whether `1 - sign · Σ c_i z^(i·lag)` has all roots outside the circle of radius
+/// `margin` (the Schur-Cohn step-down recursion, in place: every partial
+/// autocorrelation inside ±1).
+fn stable(c: &[f64], sign: f64, lag: usize, margin: f64) -> bool {
     let rho = margin.powi(lag as i32);
     let mut a: Vec<f64> = c
         .iter()
         .enumerate()
-        .map(|(i, v)| v * rho.powi(i as i32 + 1))
+        .map(|(i, v)| sign * v * rho.powi(i as i32 + 1))
         .collect();
     while let Some(&r) = a.last() {
         if r.abs() >= 1.0 {
             return false;
         }
         let k = a.len() - 1;
-        let next: Vec<f64> = (0..k)
-            .map(|i| (a[i] + r * a[k - 1 - i]) / (1.0 - r * r))
-            .collect();
-        a = next;
+        let d = 1.0 - r * r;
+        for i in 0..k.div_ceil(2) {
+            let (lo, hi) = (a[i], a[k - 1 - i]);
+            a[i] = (lo + r * hi) / d;
+            a[k - 1 - i] = (hi + r * lo) / d;
+        }
+        a.truncate(k);
     }
     true
 }
@@ -107,11 +137,10 @@ fn stable(c: &[f64], lag: usize, margin: f64) -> bool {
 /// 1.01).
 pub(super) fn admissible(order: &Order, x: &[f64], margin: f64) -> bool {
     let (p, q, sp, sq, m) = (order.p, order.q, order.sp, order.sq, order.m);
-    let neg = |v: &[f64]| v.iter().map(|c| -c).collect::<Vec<f64>>();
-    stable(&x[..p], 1, margin)
-        && stable(&neg(&x[p..p + q]), 1, margin)
-        && stable(&x[p + q..p + q + sp], m, margin)
-        && stable(&neg(&x[p + q + sp..p + q + sp + sq]), m, margin)
+    stable(&x[..p], 1.0, 1, margin)
+        && stable(&x[p..p + q], -1.0, 1, margin)
+        && stable(&x[p + q..p + q + sp], 1.0, m, margin)
+        && stable(&x[p + q + sp..p + q + sp + sq], -1.0, m, margin)
 }
 
 /// A CSS fit on the differenced series.
@@ -157,12 +186,12 @@ pub(super) fn fit_from(w: &[f64], order: &Order, x0: Option<&[f64]>) -> Option<C
     if order.constant {
         x0[k - 1] /= scale;
     }
-    let scratch = RefCell::new(vec![0.0; w.len()]);
+    let scratch = RefCell::new((vec![0.0; w.len()], Expansion::default()));
     let residuals = |x: &[f64], out: &mut [f64]| {
-        let (ar, ma) = expand(order, x);
         let mu = if order.constant { x[k - 1] } else { 0.0 };
-        let mut e = scratch.borrow_mut();
-        let ssr = innovations(&z, &ar, &ma, mu, start, &mut e);
+        let (e, expansion) = &mut *scratch.borrow_mut();
+        expansion.set(order, x);
+        let ssr = innovations(&z, &expansion.ar, &expansion.ma, mu, start, e);
         out.copy_from_slice(&e[start..]);
         Some(ssr)
     };

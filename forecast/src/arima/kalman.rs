@@ -8,7 +8,7 @@
 //! after `r` steps for invertible models), so one evaluation costs little more than a
 //! CSS pass.
 
-use super::css::{self, Lags};
+use super::css::{self, Expansion, Lags};
 use super::lm::{self, Problem};
 use super::order::Order;
 use std::cell::RefCell;
@@ -274,7 +274,7 @@ pub(super) fn run(
     x: &[f64],
     each: impl FnMut(usize, &[f64]),
 ) -> Option<Filtered> {
-    let (ar, ma) = css::expand(order, x);
+    let Expansion { ar, ma, .. } = Expansion::of(order, x);
     let mu = if order.constant { x[x.len() - 1] } else { 0.0 };
     let centred: Vec<f64> = w.iter().map(|v| v - mu).collect();
     filter(&Arma::new(&ar, &ma), &centred, None, each)
@@ -282,7 +282,7 @@ pub(super) fn run(
 
 /// Forecasts `h` steps of the centred series from the filter's final state.
 pub(super) fn forecast(order: &Order, x: &[f64], next: &[f64], h: usize) -> Vec<f64> {
-    let (ar, ma) = css::expand(order, x);
+    let Expansion { ar, ma, .. } = Expansion::of(order, x);
     let arma = Arma::new(&ar, &ma);
     let mut a = next.to_vec();
     (0..h)
@@ -331,16 +331,21 @@ pub(super) fn fit(w: &[f64], order: &Order, x0: &[f64], effort: Effort) -> Optio
     if order.constant {
         start[k - 1] /= scale;
     }
-    let centred = RefCell::new(vec![0.0; n]);
+    let scratch = RefCell::new((vec![0.0; n], Expansion::default()));
     // Σ (v_t / √F_t)² · (Π F_t)^(1/n) is the concentrated likelihood as a sum of squares.
     let residuals = |x: &[f64], out: &mut [f64]| {
-        let (ar, ma) = css::expand(order, x);
         let mu = if order.constant { x[k - 1] } else { 0.0 };
-        let mut c = centred.borrow_mut();
+        let (c, expansion) = &mut *scratch.borrow_mut();
+        expansion.set(order, x);
         for (ci, zi) in c.iter_mut().zip(&z) {
             *ci = zi - mu;
         }
-        let f = filter(&Arma::new(&ar, &ma), &c, Some(out), |_, _| {})?;
+        let f = filter(
+            &Arma::new(&expansion.ar, &expansion.ma),
+            c,
+            Some(out),
+            |_, _| {},
+        )?;
         let factor = (f.sum_log / (2.0 * n as f64)).exp();
         out.iter_mut().for_each(|v| *v *= factor);
         Some(f.sum_sq * factor * factor)

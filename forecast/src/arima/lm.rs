@@ -34,29 +34,38 @@ pub(super) fn minimize(problem: &Problem, x0: Vec<f64>) -> Option<(Vec<f64>, f64
     let mut trial = vec![0.0; problem.len];
     let mut ssr = (problem.residuals)(&x, &mut r)?;
     let mut lambda = 1e-3;
+    // Buffers reused by every iteration: the Jacobian's columns, `-r`, the damped
+    // equations and the trial point.
+    let mut columns = vec![vec![0.0; problem.len]; x.len()];
+    let mut downhill = vec![0.0; problem.len];
+    let mut damped = Vec::new();
+    let mut candidate = vec![0.0; x.len()];
     for _ in 0..problem.max_iter {
-        let columns = jacobian(problem, &x, &r, &mut trial);
-        let downhill: Vec<f64> = r.iter().map(|v| -v).collect();
+        jacobian(problem, &x, &r, &mut trial, &mut columns);
+        for (d, v) in downhill.iter_mut().zip(&r) {
+            *d = -v;
+        }
         let normal = decompose::normal_equations(&columns, &downhill);
         let mut accepted = None;
         while accepted.is_none() && lambda < 1e10 {
-            let candidate = damped_step(&normal, lambda)
-                .map(|step| {
-                    x.iter()
-                        .zip(&step)
-                        .map(|(a, b)| a + b)
-                        .collect::<Vec<f64>>()
-                })
-                .filter(|c| (problem.admissible)(c));
-            match candidate.and_then(|c| Some(((problem.residuals)(&c, &mut trial)?, c))) {
-                Some((s, c)) if s < ssr => accepted = Some((s, c)),
+            let stepped = damped_step(&normal, lambda, &mut damped).is_some_and(|step| {
+                for ((c, a), b) in candidate.iter_mut().zip(&x).zip(&step) {
+                    *c = a + b;
+                }
+                (problem.admissible)(&candidate)
+            });
+            match stepped
+                .then(|| (problem.residuals)(&candidate, &mut trial))
+                .flatten()
+            {
+                Some(s) if s < ssr => accepted = Some(s),
                 _ => lambda *= 10.0,
             }
         }
-        let Some((s, c)) = accepted else { break };
+        let Some(s) = accepted else { break };
         let converged = ssr - s <= problem.rel_tol * ssr;
         lambda = (lambda / 10.0).max(1e-9);
-        x = c;
+        std::mem::swap(&mut x, &mut candidate);
         ssr = s;
         std::mem::swap(&mut r, &mut trial);
         if converged {
@@ -66,33 +75,38 @@ pub(super) fn minimize(problem: &Problem, x0: Vec<f64>) -> Option<(Vec<f64>, f64
     Some((x, ssr))
 }
 
-/// Forward-difference Jacobian, one column per parameter.
-fn jacobian(problem: &Problem, x: &[f64], r: &[f64], trial: &mut [f64]) -> Vec<Vec<f64>> {
+/// Forward-difference Jacobian into `columns`, one per parameter (zero where the
+/// residuals are undefined).
+fn jacobian(problem: &Problem, x: &[f64], r: &[f64], trial: &mut [f64], columns: &mut [Vec<f64>]) {
     let mut shifted = x.to_vec();
-    (0..x.len())
-        .map(|j| {
-            let h = 1e-6 * x[j].abs().max(1e-2);
-            shifted[j] = x[j] + h;
-            let defined = (problem.residuals)(&shifted, trial).is_some();
-            shifted[j] = x[j];
-            if !defined {
-                return vec![0.0; r.len()];
-            }
-            trial.iter().zip(r).map(|(a, b)| (a - b) / h).collect()
-        })
-        .collect()
+    for (j, column) in columns.iter_mut().enumerate() {
+        let h = 1e-6 * x[j].abs().max(1e-2);
+        shifted[j] = x[j] + h;
+        let defined = (problem.residuals)(&shifted, trial).is_some();
+        shifted[j] = x[j];
+        if !defined {
+            column.fill(0.0);
+            continue;
+        }
+        for ((c, a), b) in column.iter_mut().zip(&*trial).zip(r) {
+            *c = (a - b) / h;
+        }
+    }
 }
 
 /// The Marquardt step `(JᵀJ + λ diag(JᵀJ)) δ = -Jᵀr` from the normal equations
 /// `JᵀJ δ = -Jᵀr`, formed once per Jacobian whatever the number of dampings tried (a
-/// zero column gets `λ` alone).
-fn damped_step(normal: &[Vec<f64>], lambda: f64) -> Option<Vec<f64>> {
-    let mut a = normal.to_vec();
-    for (j, row) in a.iter_mut().enumerate() {
+/// zero column gets `λ` alone); `damped` is the scratch the equations are solved in.
+fn damped_step(normal: &[Vec<f64>], lambda: f64, damped: &mut Vec<Vec<f64>>) -> Option<Vec<f64>> {
+    damped.resize_with(normal.len(), Vec::new);
+    for (row, from) in damped.iter_mut().zip(normal) {
+        row.clone_from(from);
+    }
+    for (j, row) in damped.iter_mut().enumerate() {
         let norm2 = row[j];
         row[j] += lambda * if norm2 > 0.0 { norm2 } else { 1.0 };
     }
-    decompose::solve(a)
+    decompose::solve(damped)
 }
 
 #[cfg(test)]

@@ -279,7 +279,7 @@ impl ArimaFit {
     /// `Σ_j ψ_j ε_(h-j)`.
     pub fn psi_weights(&self, h: usize) -> Vec<f64> {
         let o = &self.order;
-        let (ar, ma) = css::expand(o, &self.coef);
+        let css::Expansion { ar, ma, .. } = css::Expansion::of(o, &self.coef);
         // Full autoregressive polynomial of y: φ(B)Φ(B^m)(1 - B)^d (1 - B^m)^D.
         let mut poly = vec![1.0];
         let multiply = |poly: &[f64], lag: usize, c: f64| -> Vec<f64> {
