@@ -13,9 +13,10 @@ use std::cell::RefCell;
 pub(super) type Lags = Vec<(usize, f64)>;
 
 /// The expanded autoregressive and moving-average lag polynomials of a parameter vector
-/// laid out as `[φ_1..φ_p, θ_1..θ_q, Φ_1..Φ_P, Θ_1..Θ_Q, (μ)]`: `w_t - μ = Σ ar_k (w_(t-k) - μ)
-/// + e_t + Σ ma_k e_(t-k)`. The buffers are kept between [`Expansion::set`]s, so the
-/// fits' residual functions expand each trial point without allocating.
+/// laid out as `[φ_1..φ_p, θ_1..θ_q, Φ_1..Φ_P, Θ_1..Θ_Q, (μ)]`, in
+/// `w_t - μ = Σ ar_k (w_(t-k) - μ) + e_t + Σ ma_k e_(t-k)`. The buffers are kept between
+/// [`Expansion::set`]s, so the fits' residual functions expand each trial point without
+/// allocating.
 #[derive(Debug, Default)]
 pub(super) struct Expansion {
     /// The autoregressive lags.
