@@ -9,7 +9,7 @@
 //! spawned task, a caller that goes away (a client that disconnects) loses nothing, its
 //! own item or others'.
 //!
-//! A group is gathered before it is taken ([`Pace`]): the callers of the previous group,
+//! A group is gathered before it is taken (`Pace`): the callers of the previous group,
 //! answered a moment ago, are on their way back with their next items, and a group taken
 //! at once would hold only the one item that beat them to it. Under a steady load of N
 //! concurrent callers, groups would alternate between 1 and N - 1 items, two writes

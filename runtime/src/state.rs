@@ -149,7 +149,7 @@ impl Services {
     /// Applies control-plane migrations, then brings every tenant store up to date. With
     /// `owner` (`DATABASE_MIGRATION_URL`) the control plane is migrated as that role, and
     /// the runtime's own role is then granted only what serving needs
-    /// ([`privileges`](crate::db::privileges)); tenant stores stay the runtime's own.
+    /// ([`privileges`]); tenant stores stay the runtime's own.
     pub async fn migrate(&self, owner: Option<&Location>) -> Result<usize, StartError> {
         let backend = self.db.backend();
         let migrator = migrate::control_plane(backend);

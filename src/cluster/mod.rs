@@ -1,5 +1,5 @@
 //! The Kubernetes target of plan and apply: the objects of
-//! [`crate::targets::kubernetes::objects`] against a live cluster, in the same [`Plan`]
+//! [`crate::targets::kubernetes::objects`] against a live cluster, in the same [`Plan`](crate::plan::Plan)
 //! format as the host.
 //!
 //! A plan asks the API server what each object would become (server-side apply,

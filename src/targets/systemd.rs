@@ -6,7 +6,7 @@
 //! apply call `systemd-tmpfiles`, `systemd-sysusers` and `systemd-analyze`: package `systemd`.
 //!
 //! Each unit sees only its own context. The network allow-list every unit shares is
-//! computed once by [`network`], so the units and their comments cannot disagree.
+//! computed once by `network`, so the units and their comments cannot disagree.
 
 use super::error::TargetError;
 use super::target::{AddressedDir, CheckCommand, Package, PreSwapCheck, Staged, Target};

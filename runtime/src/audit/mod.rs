@@ -16,7 +16,7 @@
 //! retention checkpoint). A group that lost that race to another replica is sealed again
 //! on the new head and retried.
 //!
-//! On PostgreSQL the writer keeps one connection between groups ([`Chain`]): its
+//! On PostgreSQL the writer keeps one connection between groups (`Chain`): its
 //! statements, one per group size, stay prepared and planned there, where the pool would
 //! hand each group any of its connections, each preparing and planning them again, and
 //! test each one with a round trip as it comes back.

@@ -5,7 +5,7 @@
 //! looked at. `exp` and `nbf` are checked with [`LEEWAY`] seconds of clock skew between
 //! replicas, and a token issued (`iat`) further than that in the future is refused.
 //!
-//! A token that verified is remembered by its exact text (up to [`REMEMBERED`] of them),
+//! A token that verified is remembered by its exact text (up to `REMEMBERED` of them),
 //! so a client's next requests with it skip decoding and the signature; its times are
 //! checked on every use all the same. The keys do not change while the process runs, so
 //! what verified once still does.

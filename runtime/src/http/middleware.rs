@@ -185,7 +185,7 @@ pub const REQUEST_ID: &str = "x-request-id";
 /// The longest client `X-Request-Id` kept.
 const MAX_REQUEST_ID: usize = 128;
 
-/// Drops a client `X-Request-Id` that is empty, longer than [`MAX_REQUEST_ID`] bytes or
+/// Drops a client `X-Request-Id` that is empty, longer than `MAX_REQUEST_ID` bytes or
 /// not visible ASCII, so that one is generated instead: the id is stored in the audit log
 /// and written to logs, and a client must not put 6,000 characters or a line break there.
 pub async fn request_id(mut req: Request, next: Next) -> Response {

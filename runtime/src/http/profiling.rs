@@ -1,5 +1,5 @@
 //! The CPU profiler, on the metrics listener only: `GET /debug/pprof/profile?seconds=N`
-//! samples every thread of the process [`FREQUENCY`] times a second for N seconds (at
+//! samples every thread of the process `FREQUENCY` times a second for N seconds (at
 //! most [`MAX_SECONDS`]) and answers the flame graph, as SVG. It needs an operator token
 //! ([`crate::crypto::operator`], audience [`AUDIENCE`]), which `scf profile` makes from the
 //! deployment's `SECRET_KEY`; nothing samples until one asks, and one profile runs at a

@@ -15,7 +15,7 @@ pub struct Prediction {
     /// Mean demand for periods 1..=horizon.
     pub mean: Vec<f64>,
     /// Standard deviation of the one-step forecast errors (`σ_e`), as the forecast's own
-    /// prediction intervals state it ([`upper_tail_sd`]).
+    /// prediction intervals state it (`upper_tail_sd`).
     pub error_sd: f64,
 }
 

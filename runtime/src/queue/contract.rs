@@ -27,7 +27,7 @@ pub struct QueueConfig {
     /// The first retry's delay; each further retry doubles it.
     pub backoff: Duration,
     /// Messages a stream may hold (waiting, in hand or awaiting retry) before
-    /// [`Queue::enqueue`] refuses.
+    /// [`Queue::enqueue`](super::Queue::enqueue) refuses.
     pub max_depth: u64,
 }
 
@@ -65,7 +65,7 @@ pub struct Message {
     pub last_error: Option<String>,
 }
 
-/// What [`Queue::fetch`] got: the next message, and any messages it dead-lettered on the
+/// What [`Queue::fetch`](super::Queue::fetch) got: the next message, and any messages it dead-lettered on the
 /// way (reclaimed from dead agents once too often), for their owners to record.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Fetched {
@@ -75,7 +75,7 @@ pub struct Fetched {
     pub dead: Vec<DeadLetter>,
 }
 
-/// What [`Queue::fail`] did with a message.
+/// What [`Queue::fail`](super::Queue::fail) did with a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Failed {
     /// It will be delivered again after this delay.

@@ -4,10 +4,10 @@
 //! shares it; in dev an in-process limiter does the same. A refusal carries the wait
 //! that becomes `Retry-After`.
 //!
-//! A replica takes requests from Redis in leases ([`leases`]): a busy key costs one round
+//! A replica takes requests from Redis in leases (`leases`): a busy key costs one round
 //! trip per lease, not per request, and the limits a request checks together (user and
 //! tenant) share one round trip. A lease is what the quota allows in
-//! [`gcra::LEASE_WINDOW`] (100 ms), at least one request, so small quotas are checked in
+//! `gcra::LEASE_WINDOW` (100 ms), at least one request, so small quotas are checked in
 //! Redis request by request, exactly as before. Leases are taken from the shared budget,
 //! so the replicas together never admit more than the quota allows, except that requests
 //! a replica leased before a window and uses inside it count where they were leased: in

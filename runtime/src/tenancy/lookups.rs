@@ -2,7 +2,7 @@
 //! [`cache`](super::cache): tenant records, API keys by prefix, users' standing and
 //! active-user counts, and platform keys by prefix. What is not found is not cached (so
 //! nothing needs to be forgotten when it is created); what changes is forgotten by the
-//! writes that change it ([`TenantDb::changed`], [`Lookups::revoke_platform_key`], and a
+//! writes that change it (`TenantDb::changed`, [`Lookups::revoke_platform_key`], and a
 //! plan or status change, [`super::changes`], which drops the record only, and keeps
 //! it as written on the replica that wrote it).
 
