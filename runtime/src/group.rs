@@ -42,17 +42,26 @@ pub trait Writer: Send + Sync + 'static {
     /// What writing a group may need that can be read while it gathers.
     type Prefetched: Send + 'static;
 
-    /// The key of the first item of a group, taken when the group starts gathering.
-    fn key(&self, first: &Self::Item) -> Self::Key;
+    /// The key of the first item of a group, taken when the group starts gathering;
+    /// `None` (the default) when writing the group needs nothing read ahead.
+    fn key(&self, first: &Self::Item) -> Option<Self::Key> {
+        let _ = first;
+        None
+    }
 
     /// Reads, while the group gathers, what writing it will need (the tenants' user
     /// counts), so that the group's write does not wait for that round trip after the
-    /// gathering. It runs once the previous group is written.
-    fn prefetch(&self, key: Self::Key) -> impl Future<Output = Self::Prefetched> + Send;
+    /// gathering. It runs once the previous group is written; `None` when the read
+    /// failed (the write then reads it itself). The default, for writers whose
+    /// [`Writer::key`] is always `None`, reads nothing.
+    fn prefetch(&self, key: Self::Key) -> impl Future<Output = Option<Self::Prefetched>> + Send {
+        let _ = key;
+        async { None }
+    }
 
     /// Writes `items`, in the order they were submitted, and returns one outcome per
     /// item, in the same order; `prefetched` is what [`Writer::prefetch`] read for the
-    /// first of them.
+    /// first of them, if anything.
     fn write(
         &self,
         state: &mut Self::State,
@@ -168,10 +177,10 @@ impl<W: Writer> Shared<W> {
             .queue()
             .items
             .first()
-            .map(|(item, _)| self.writer.key(item));
+            .and_then(|(item, _)| self.writer.key(item));
         let prefetch = async {
             match key {
-                Some(key) => Some(self.writer.prefetch(key).await),
+                Some(key) => self.writer.prefetch(key).await,
                 None => None,
             }
         };
@@ -227,12 +236,12 @@ mod tests {
         type Key = u32;
         type Prefetched = u32;
 
-        fn key(&self, first: &u32) -> u32 {
-            *first
+        fn key(&self, first: &u32) -> Option<u32> {
+            Some(*first)
         }
 
-        async fn prefetch(&self, first: u32) -> u32 {
-            first
+        async fn prefetch(&self, first: u32) -> Option<u32> {
+            Some(first)
         }
 
         async fn write(

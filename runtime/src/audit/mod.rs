@@ -227,10 +227,6 @@ impl Writer for Log {
     type Key = ();
     type Prefetched = ();
 
-    fn key(&self, _: &AuditEntry) {}
-
-    async fn prefetch(&self, (): ()) {}
-
     /// Writes the group [`ROWS_PER_INSERT`] entries at a time; each entry's outcome is
     /// that of its `INSERT`.
     async fn write(

@@ -342,8 +342,8 @@ impl Writer for Changes {
     type State = ();
     type Item = Change;
     type Outcome = Result<TenantRow, TenantError>;
-    type Key = Option<TenantId>;
-    type Prefetched = Option<(TenantId, u64)>;
+    type Key = TenantId;
+    type Prefetched = (TenantId, u64);
 
     /// The tenant of the first change, if it changes the plan: a plan change that
     /// writes is checked against the tenant's active users in the database.
@@ -353,8 +353,7 @@ impl Writer for Changes {
 
     /// Counts the tenant's active users; `None` on an error, which the write meets again
     /// when it counts.
-    async fn prefetch(&self, tenant: Option<TenantId>) -> Option<(TenantId, u64)> {
-        let tenant = tenant?;
+    async fn prefetch(&self, tenant: TenantId) -> Option<(TenantId, u64)> {
         let store = self.stores.scope(&tenant).await.ok()?;
         let users = store.count_active_users().await.ok()?;
         Some((tenant, users))
@@ -364,10 +363,9 @@ impl Writer for Changes {
         &self,
         (): &mut (),
         changes: Vec<Change>,
-        prefetched: Option<Option<(TenantId, u64)>>,
+        prefetched: Option<(TenantId, u64)>,
     ) -> Vec<Self::Outcome> {
-        let counted = prefetched.flatten();
-        let counted = counted.as_ref().map(|(id, users)| (id.as_str(), *users));
+        let counted = prefetched.as_ref().map(|(id, users)| (id.as_str(), *users));
         match self.apply(&changes, counted).await {
             Ok(outcomes) => outcomes,
             Err(e) => {
