@@ -46,20 +46,29 @@ impl Anchor {
     }
 }
 
-/// Appends `anchor` to the file at `path` (created, mode 0600, when missing).
+/// Appends `anchor` to the file at `path` (created, mode 0600, when missing, and its
+/// directory with it). The directory is created only when the file cannot be opened
+/// without it: a group of entries costs one anchor, so the usual append is one open,
+/// one write and one close.
 pub fn append(path: &Path, anchor: &Anchor) -> std::io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
     let mut line = serde_json::to_string(anchor).map_err(std::io::Error::other)?;
     line.push('\n');
-    std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(0o600)
-        .open(path)?
-        .write_all(line.as_bytes())
+    let open = || {
+        std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .mode(0o600)
+            .open(path)
+    };
+    let mut file = match (open(), path.parent()) {
+        (Err(e), Some(dir)) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(dir)?;
+            open()?
+        }
+        (opened, _) => opened?,
+    };
+    file.write_all(line.as_bytes())
 }
 
 /// The newest anchor sealed with the audit key, and a problem for each line that is not
@@ -88,4 +97,25 @@ pub fn newest(path: &Path, seal: &Seal) -> std::io::Result<(Option<Anchor>, Vec<
         }
     }
     Ok((newest, problems))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::Secret;
+
+    #[test]
+    fn appending_creates_the_missing_directory_once_and_keeps_every_anchor() {
+        let seal = Seal::new(&[Secret::new("key")]).expect("HMAC takes any key");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = path(&dir.path().join("data").join("nested"));
+        for seq in 1..=3 {
+            append(&file, &Anchor::new(&seal, seq, "ab")).expect("appended");
+        }
+        let (newest, problems) = newest(&file, &seal).expect("read");
+        assert_eq!(newest.map(|a| a.seq), Some(3));
+        assert!(problems.is_empty(), "{problems:?}");
+        let text = std::fs::read_to_string(&file).expect("read");
+        assert_eq!(text.lines().count(), 3);
+    }
 }
