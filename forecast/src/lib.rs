@@ -79,7 +79,10 @@
 //!    spread the combination's 90 % quantile implies at `j`, have a root mean square
 //!    `r_j`; the distance of every quantile from the mean at horizon `j` is multiplied by
 //!    `max(1, r_1, …, r_j)`; beyond the `v` validated steps, by the last factor times
-//!    `sqrt(k / v)` at horizon `k`, as no error was seen there. A short stretch still
+//!    `sqrt(k / v)` at horizon `k`, as no error was seen there, or times `k / v` where
+//!    the members were refitted at each origin (a non-seasonal series whose stretch is
+//!    shorter than the horizon: its later horizons rest on a drift estimated from few
+//!    points, whose error grows with the horizon itself). A short stretch still
 //!    understates real errors (letting the factor narrow lost 4 to 12 points of 80 %
 //!    coverage on every set), so the factor only widens. It is computed on the first
 //!    interval request.
@@ -90,9 +93,9 @@
 //!    20 points fitted with a damped trend keeps 13.
 //!
 //! Coverage of the 80 % / 95 % intervals then lands within 3 points of nominal on M3
-//! yearly (79.7 / 92.0) and M1 monthly (82.3 / 93.2), and at one of the two levels on M3
-//! quarterly (79.2 / 90.8), monthly (84.7 / 95.7) and other (87.6 / 95.8), but stays
-//! short on M1 yearly (66.8 / 83.9) and quarterly (73.0 / 85.8), where statsforecast's
+//! yearly (82.7 / 93.4) and M1 monthly (82.3 / 93.2), and at one of the two levels on M3
+//! quarterly (79.2 / 90.9), monthly (84.7 / 95.8) and other (87.6 / 95.9), but stays
+//! short on M1 yearly (73.4 / 86.7) and quarterly (73.0 / 85.8), where statsforecast's
 //! AutoETS covers 53.9 / 68.3 and 61.1 / 75.5; MSIS is below AutoETS's on every M1/M3 set
 //! but M3 other (`bench/forecast/README.md`).
 //!

@@ -249,8 +249,9 @@ impl Forecast {
 /// least the factor of step `j - 1` (errors do not shrink with the horizon; a per-step
 /// estimate from few errors would otherwise zig-zag). Past the stretch, which short series
 /// keep shorter than the horizon, no error was seen: the factor of horizon `k` is the last
-/// one times `sqrt(k / s)`, `s` the stretch's length, as the error of an estimated drift
-/// outgrows a model's own spread. Errors from a stretch this short still understate
+/// one times `(k / s)^g`, `s` the stretch's length, as the error of an estimated drift
+/// outgrows a model's own spread; the exponent `g` ([`Widening::growth`]) is the
+/// validation's ([`crate::combine::Refit::growth`]). Errors from a stretch this short still understate
 /// those of real forecasts, whose parameters never saw the stretch's successors: the
 /// factor only ever widens. The factors need the
 /// members' quantiles, so they are computed on first use: callers that want only the mean
@@ -259,14 +260,18 @@ impl Forecast {
 pub(crate) struct Widening {
     /// The combined validation errors at each step.
     errors: Vec<Vec<f64>>,
+    /// The exponent of the factor's growth past the validated steps.
+    growth: f64,
     factors: OnceLock<Vec<f64>>,
 }
 
 impl Widening {
-    /// The widening for the combined validation errors `errors[j]` of each step `j`.
-    pub fn new(errors: Vec<Vec<f64>>) -> Self {
+    /// The widening for the combined validation errors `errors[j]` of each step `j`,
+    /// growing past them as `(k / s)^growth`.
+    pub fn new(errors: Vec<Vec<f64>>, growth: f64) -> Self {
         Self {
             errors,
+            growth,
             factors: OnceLock::new(),
         }
     }
@@ -302,7 +307,7 @@ impl Widening {
             let seen = per_step.len();
             let growth = |k: usize| match seen {
                 0 => 1.0,
-                _ => (k as f64 / seen as f64).sqrt(),
+                _ => (k as f64 / seen as f64).powf(self.growth),
             };
             per_step.extend((seen + 1..=h).map(|k| factor * growth(k)));
             per_step
