@@ -251,11 +251,10 @@ impl Forecast {
 /// keep shorter than the horizon, no error was seen: the factor of horizon `k` is the last
 /// one times `(k / s)^g`, `s` the stretch's length, as the error of an estimated drift
 /// outgrows a model's own spread; the exponent `g` ([`Widening::growth`]) is the
-/// validation's ([`crate::combine::Refit::growth`]). Errors from a stretch this short still understate
-/// those of real forecasts, whose parameters never saw the stretch's successors: the
-/// factor only ever widens. The factors need the
-/// members' quantiles, so they are computed on first use: callers that want only the mean
-/// do not pay for them.
+/// validation's ([`crate::combine::Refit::growth`]). Errors from a stretch this short
+/// still understate those of real forecasts, whose parameters never saw the stretch's
+/// successors: the factor only ever widens. The factors need the members' quantiles, so
+/// they are computed on first use: callers that want only the mean do not pay for them.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Widening {
     /// The combined validation errors at each step.

@@ -105,7 +105,7 @@ mod tests {
     use crate::secret::Secret;
 
     #[test]
-    fn appending_creates_the_missing_directory_once_and_keeps_every_anchor() {
+    fn appending_creates_the_missing_directory_and_keeps_every_anchor() {
         let seal = Seal::new(&[Secret::new("key")]).expect("HMAC takes any key");
         let dir = tempfile::tempdir().expect("temp dir");
         let file = path(&dir.path().join("data").join("nested"));
