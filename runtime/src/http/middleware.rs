@@ -1,8 +1,8 @@
 //! The request pipeline around every route: per-IP rate limit (and the count of every
 //! limit's rejections, for this and the extractors' per-user and per-tenant limits),
-//! request metrics by route template, the audit entry of each state-changing request,
-//! bounds on the client's request id, and normalisation of framework-made error responses
-//! (404, 405, 413, timeouts) into the API's error shape.
+//! request metrics by route template, the audit entry of each state-changing request, and
+//! normalisation of framework-made error responses (404, 405, 413, timeouts) into the
+//! API's error shape.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::error::{self, ApiError};
 use super::extract::client_ip;
+use super::request_id::REQUEST_ID;
 use crate::audit::AuditEntry;
 use crate::ratelimit::Scope;
 use crate::state::AppState;
@@ -155,7 +156,7 @@ pub async fn observe(State(state): State<AppState>, req: Request, next: Next) ->
 async fn audit(state: &AppState, mut req: Request, next: Next) -> Response {
     let request_id = req
         .headers()
-        .get(REQUEST_ID)
+        .get(&REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
@@ -178,32 +179,6 @@ async fn audit(state: &AppState, mut req: Request, next: Next) -> Response {
     response
 }
 
-/// The request id header: the client's when valid, else generated; echoed in the response
-/// and recorded in the audit log.
-pub const REQUEST_ID: &str = "x-request-id";
-
-/// The longest client `X-Request-Id` kept.
-const MAX_REQUEST_ID: usize = 128;
-
-/// Drops a client `X-Request-Id` that is empty, longer than `MAX_REQUEST_ID` bytes or
-/// not visible ASCII, so that one is generated instead: the id is stored in the audit log
-/// and written to logs, and a client must not put 6,000 characters or a line break there.
-pub async fn request_id(mut req: Request, next: Next) -> Response {
-    let name = REQUEST_ID;
-    if req
-        .headers()
-        .get(name)
-        .is_some_and(|v| !valid_request_id(v.as_bytes()))
-    {
-        req.headers_mut().remove(name);
-    }
-    next.run(req).await
-}
-
-fn valid_request_id(id: &[u8]) -> bool {
-    !id.is_empty() && id.len() <= MAX_REQUEST_ID && id.iter().all(u8::is_ascii_graphic)
-}
-
 /// A client or server error without a JSON body, in the API's error shape (keeping
 /// `Allow` and `Retry-After`).
 fn normalize_errors(response: Response) -> Response {
@@ -222,20 +197,4 @@ fn normalize_errors(response: Response) -> Response {
         return fixed;
     }
     response
-}
-
-#[cfg(test)]
-mod tests {
-    use super::valid_request_id;
-
-    #[test]
-    fn request_ids_are_short_visible_ascii() {
-        assert!(valid_request_id(b"0b6f7c1e-4d7a-4a8e-9c55-3f1f6f1d2b9a"));
-        assert!(valid_request_id(&[b'a'; 128]));
-        assert!(!valid_request_id(&[b'a'; 129]));
-        assert!(!valid_request_id(b""));
-        for bad in [&b"a b"[..], b"a\r\nb", b"a\0b", "é".as_bytes()] {
-            assert!(!valid_request_id(bad), "{bad:?}");
-        }
-    }
 }

@@ -10,16 +10,15 @@ pub mod openapi;
 pub mod profiling;
 pub mod progress;
 pub mod proxies;
+pub mod request_id;
 pub mod routes;
 
 use axum::extract::DefaultBodyLimit;
-use axum::http::HeaderName;
+use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Extension, Json, Router};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa_axum::router::OpenApiRouter;
@@ -30,7 +29,7 @@ use routes::{
     admin, api_keys, auth as auth_routes, events, health, implementations, tenant, users,
 };
 
-pub use middleware::REQUEST_ID;
+pub use request_id::REQUEST_ID;
 
 /// Every route with its OpenAPI entry.
 fn api() -> OpenApiRouter<AppState> {
@@ -86,12 +85,23 @@ pub fn metrics_router(state: AppState) -> Router {
 /// service, which a request clones once, where a layer on the routes is a boxed service
 /// each request clones (and allocates) again. Each `from_fn` layer costs a boxed
 /// service and a boxed future per request, so related ones are one function: metrics
-/// with audit, the per-IP limit with the error shape.
+/// with audit, the per-IP limit with the error shape. tower-http's request spans and
+/// events are logged at `debug`: the layer that makes them is there only when that
+/// level is on for `tower_http` (`RUST_LOG`), since it costs each request about a
+/// microsecond for nothing otherwise; server errors are logged where they arise
+/// ([`error::ApiError`]). Then it wraps the routes alone (the layers around them
+/// answer with another body type).
 pub fn router(state: AppState) -> Router {
+    let trace = tracing::enabled!(target: "tower_http::trace::on_request", tracing::Level::DEBUG)
+        .then(|| {
+            ServiceBuilder::new()
+                .map_response(IntoResponse::into_response)
+                .layer(TraceLayer::new_for_http())
+                .into_inner()
+        });
     let (routes, mut doc) = api().split_for_parts();
     openapi::finish(&mut doc);
     let doc = std::sync::Arc::new(doc);
-    let request_id = HeaderName::from_static(REQUEST_ID);
     let routes = routes
         .route(
             "/openapi.json",
@@ -104,13 +114,7 @@ pub fn router(state: AppState) -> Router {
         ))
         .with_state(state.clone());
     let service = ServiceBuilder::new()
-        .layer(axum::middleware::from_fn(middleware::request_id))
-        .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
-        .layer(PropagateRequestIdLayer::new(request_id))
-        .layer(SetSensitiveRequestHeadersLayer::new([
-            axum::http::header::AUTHORIZATION,
-        ]))
-        .layer(TraceLayer::new_for_http())
+        .layer(request_id::RequestIdLayer)
         .layer(CatchPanicLayer::new())
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
@@ -126,6 +130,7 @@ pub fn router(state: AppState) -> Router {
             state.metrics.websockets_open.clone(),
             state.metrics.progress_pollers.clone(),
         )))
+        .option_layer(trace)
         .service(routes);
     Router::new().fallback_service(service)
 }
