@@ -12,9 +12,8 @@ use std::net::SocketAddr;
 use std::pin::pin;
 use std::time::Duration;
 
-use axum::Router;
+use axum::body::Body;
 use axum::extract::ConnectInfo;
-use axum::extract::Request;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -23,13 +22,15 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tower::ServiceExt;
 
+use crate::http::App;
+
 /// Pause after a failed accept (out of file descriptors, say) before trying again.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// Serves `app` on `listener` until `shutdown` completes, then drains the connections.
 pub async fn serve(
     listener: TcpListener,
-    app: Router,
+    app: impl App,
     header_timeout: Duration,
     shutdown: impl Future<Output = ()>,
 ) {
@@ -67,7 +68,7 @@ pub async fn serve(
 async fn connection(
     stream: TcpStream,
     peer: SocketAddr,
-    app: Router,
+    app: impl App,
     header_timeout: Duration,
     mut stop: watch::Receiver<bool>,
     _open: watch::Receiver<()>,
@@ -75,7 +76,8 @@ async fn connection(
     if let Err(e) = stream.set_nodelay(true) {
         tracing::debug!(%peer, error = %e, "cannot set TCP_NODELAY");
     }
-    let service = app.map_request(move |mut req: Request<Incoming>| {
+    let service = app.map_request(move |req: hyper::Request<Incoming>| {
+        let mut req = req.map(Body::new);
         req.extensions_mut().insert(ConnectInfo(peer));
         req
     });

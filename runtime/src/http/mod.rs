@@ -13,11 +13,13 @@ pub mod proxies;
 pub mod request_id;
 pub mod routes;
 
-use axum::extract::DefaultBodyLimit;
-use axum::response::IntoResponse;
+use std::convert::Infallible;
+
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Json, Router};
-use tower::ServiceBuilder;
+use tower::{Service, ServiceBuilder};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -30,6 +32,27 @@ use routes::{
 };
 
 pub use request_id::REQUEST_ID;
+
+/// What the runtime serves ([`crate::app`]): a router, or the API's layers around one
+/// ([`router`]), which each request reaches without the boxed service, and its clone,
+/// that a router around them would add.
+pub trait App:
+    Service<Request, Response = Response, Error = Infallible, Future: Send>
+    + Clone
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<S> App for S where
+    S: Service<Request, Response = Response, Error = Infallible, Future: Send>
+        + Clone
+        + Send
+        + Sync
+        + 'static
+{
+}
 
 /// Every route with its OpenAPI entry.
 fn api() -> OpenApiRouter<AppState> {
@@ -91,7 +114,7 @@ pub fn metrics_router(state: AppState) -> Router {
 /// microsecond for nothing otherwise; server errors are logged where they arise
 /// ([`error::ApiError`]). Then it wraps the routes alone (the layers around them
 /// answer with another body type).
-pub fn router(state: AppState) -> Router {
+pub fn router(state: AppState) -> impl App {
     let trace = tracing::enabled!(target: "tower_http::trace::on_request", tracing::Level::DEBUG)
         .then(|| {
             ServiceBuilder::new()
@@ -113,7 +136,8 @@ pub fn router(state: AppState) -> Router {
             middleware::observe,
         ))
         .with_state(state.clone());
-    let service = ServiceBuilder::new()
+    ServiceBuilder::new()
+        .map_response(IntoResponse::into_response)
         .layer(request_id::RequestIdLayer)
         .layer(CatchPanicLayer::new())
         .layer(TimeoutLayer::with_status_code(
@@ -131,6 +155,5 @@ pub fn router(state: AppState) -> Router {
             state.metrics.progress_pollers.clone(),
         )))
         .option_layer(trace)
-        .service(routes);
-    Router::new().fallback_service(service)
+        .service(routes)
 }
