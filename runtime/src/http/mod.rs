@@ -112,8 +112,7 @@ pub fn metrics_router(state: AppState) -> Router {
 /// events are logged at `debug`: the layer that makes them is there only when that
 /// level is on for `tower_http` (`RUST_LOG`), since it costs each request about a
 /// microsecond for nothing otherwise; server errors are logged where they arise
-/// ([`error::ApiError`]). Then it wraps the routes alone (the layers around them
-/// answer with another body type).
+/// ([`error::ApiError`]).
 pub fn router(state: AppState) -> impl App {
     let trace = tracing::enabled!(target: "tower_http::trace::on_request", tracing::Level::DEBUG)
         .then(|| {
@@ -137,8 +136,9 @@ pub fn router(state: AppState) -> impl App {
         ))
         .with_state(state.clone());
     ServiceBuilder::new()
-        .map_response(IntoResponse::into_response)
         .layer(request_id::RequestIdLayer)
+        .option_layer(trace)
+        .map_response(IntoResponse::into_response)
         .layer(CatchPanicLayer::new())
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
@@ -154,6 +154,5 @@ pub fn router(state: AppState) -> impl App {
             state.metrics.websockets_open.clone(),
             state.metrics.progress_pollers.clone(),
         )))
-        .option_layer(trace)
         .service(routes)
 }
