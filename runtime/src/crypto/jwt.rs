@@ -113,8 +113,9 @@ struct Key {
 pub struct JwtKeys {
     keys: Vec<Key>,
     validation: Validation,
-    /// Tokens that verified, by their text.
-    verified: Mutex<HashMap<String, Claims>>,
+    /// Tokens that verified, by their text (only tokens signed with these keys are kept,
+    /// so foldhash's per-process seed is flooding resistance enough).
+    verified: Mutex<HashMap<String, Claims, foldhash::fast::RandomState>>,
 }
 
 impl JwtKeys {
@@ -141,7 +142,7 @@ impl JwtKeys {
         Ok(Self {
             keys,
             validation,
-            verified: Mutex::new(HashMap::new()),
+            verified: Mutex::new(HashMap::default()),
         })
     }
 

@@ -7,6 +7,7 @@
 //! and per-tenant rate limits, and names the actor for the audit log.
 
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
@@ -31,8 +32,9 @@ use crate::tenancy::users::UserRow;
 pub struct Principal {
     /// The tenant.
     pub tenant: TenantId,
-    /// The tenant's record (plan, status), as read when authenticating.
-    pub record: TenantRow,
+    /// The tenant's record (plan, status), as read when authenticating (shared with the
+    /// cache).
+    pub record: Arc<TenantRow>,
     /// The tenant's store.
     pub store: TenantDb,
     /// The role.
@@ -167,7 +169,7 @@ async fn resolve_tenant(parts: &Parts, state: &AppState) -> Result<(Principal, S
 async fn active_store(
     state: &AppState,
     tenant: &TenantId,
-) -> Result<(TenantRow, TenantDb), ApiError> {
+) -> Result<(Arc<TenantRow>, TenantDb), ApiError> {
     let row = state
         .tenancy
         .lookups
@@ -275,6 +277,8 @@ impl FromRequestParts<AppState> for Platform {
             slot.set_actor(&actor, None);
         }
         limit(state, &[(LimitScope::User, &actor)]).await?;
-        Ok(Self { key_id: row.id })
+        Ok(Self {
+            key_id: row.id.clone(),
+        })
     }
 }

@@ -49,7 +49,7 @@ struct Generations {
 /// Epochs per tenant, and their generations in Redis when there is one.
 pub struct Cache {
     ttl: Duration,
-    epochs: Mutex<HashMap<String, u64>>,
+    epochs: Mutex<HashMap<String, u64, RandomState>>,
     generations: Option<Generations>,
 }
 
@@ -59,7 +59,7 @@ impl Cache {
     pub fn new(ttl: Duration, redis: Option<ConnectionManager>, namespace: &str) -> Self {
         Self {
             ttl,
-            epochs: Mutex::new(HashMap::new()),
+            epochs: Mutex::new(HashMap::default()),
             generations: redis.map(|conn| Generations {
                 conn,
                 key: format!("{namespace}:cache:generations"),
@@ -70,12 +70,12 @@ impl Cache {
         }
     }
 
-    /// Whether entries may be served now: always without Redis, else while this replica
-    /// read the generations within [`STALE_AFTER`].
-    fn serving(&self) -> bool {
-        self.generations
-            .as_ref()
-            .is_none_or(|g| lock(&g.read_at).is_some_and(|at| at.elapsed() < STALE_AFTER))
+    /// Whether entries may be served at `now`: always without Redis, else while this
+    /// replica read the generations within [`STALE_AFTER`].
+    fn serving(&self, now: Instant) -> bool {
+        self.generations.as_ref().is_none_or(|g| {
+            lock(&g.read_at).is_some_and(|at| now.saturating_duration_since(at) < STALE_AFTER)
+        })
     }
 
     fn epoch(&self, tenant: &str) -> u64 {
@@ -225,69 +225,89 @@ impl Cache {
     /// Keeps `value`, which this process just wrote, as `tenant`'s entry of `map` under
     /// `key`, as if it had been read now: call it after [`Cache::changed`] or
     /// [`Cache::changed_meanwhile`], whose change it is.
-    pub fn keep<V: Clone>(&self, map: &Cached<V>, tenant: &str, key: &str, value: V) {
-        if self.serving() {
-            map.put(tenant, key, self.epoch(tenant), value);
+    pub fn keep<V>(&self, map: &Cached<V>, tenant: &str, key: &str, value: V) {
+        let now = Instant::now();
+        if self.serving(now) {
+            map.put(tenant, key, self.epoch(tenant), Arc::new(value), now);
         }
     }
 
     /// `tenant`'s entry of `map` under `key`, or what `load` reads (kept when it is
-    /// something and nothing of the tenant changed meanwhile).
+    /// something and nothing of the tenant changed meanwhile). Entries are shared, not
+    /// copied: a hit costs no allocation.
     pub async fn get_or_load<V, E, F>(
         &self,
         map: &Cached<V>,
         tenant: &str,
         key: &str,
         load: impl FnOnce() -> F,
-    ) -> Result<Option<V>, E>
+    ) -> Result<Option<Arc<V>>, E>
     where
-        V: Clone,
         F: Future<Output = Result<Option<V>, E>>,
     {
-        if !self.serving() {
-            return load().await;
+        // One clock read serves both checks; an entry read after it counts as read at it,
+        // so it expires no later than the TTL after the read.
+        let now = Instant::now();
+        if !self.serving(now) {
+            return Ok(load().await?.map(Arc::new));
         }
         let epoch = self.epoch(tenant);
-        if let Some(value) = map.get(tenant, key, epoch, self.ttl) {
+        if let Some(value) = map.get(tenant, key, epoch, now, self.ttl) {
             return Ok(Some(value));
         }
-        let value = load().await?;
+        let value = load().await?.map(Arc::new);
         if let Some(value) = &value {
-            map.put(tenant, key, epoch, value.clone());
+            map.put(tenant, key, epoch, value.clone(), now);
         }
         Ok(value)
     }
 }
 
 struct Entry<V> {
-    value: V,
+    value: Arc<V>,
     epoch: u64,
     read_at: Instant,
 }
 
+/// The maps' hasher: keys are tenant ids, key prefixes and user ids, hashed on every
+/// authenticated request; the keys stored are only those found in the database, so
+/// foldhash's per-process random seed is the flooding resistance they need.
+type RandomState = foldhash::fast::RandomState;
+
+/// A tenant's entries of one kind, by key.
+type OfTenant<V> = HashMap<String, Entry<V>, RandomState>;
+
 /// One kind of cached value, by tenant and key.
 pub struct Cached<V> {
-    entries: Mutex<HashMap<String, HashMap<String, Entry<V>>>>,
+    entries: Mutex<HashMap<String, OfTenant<V>, RandomState>>,
 }
 
-impl<V: Clone> Default for Cached<V> {
+impl<V> Default for Cached<V> {
     fn default() -> Self {
         Self {
-            entries: Mutex::new(HashMap::new()),
+            entries: Mutex::new(HashMap::default()),
         }
     }
 }
 
-impl<V: Clone> Cached<V> {
-    fn get(&self, tenant: &str, key: &str, epoch: u64, ttl: Duration) -> Option<V> {
+impl<V> Cached<V> {
+    fn get(
+        &self,
+        tenant: &str,
+        key: &str,
+        epoch: u64,
+        now: Instant,
+        ttl: Duration,
+    ) -> Option<Arc<V>> {
         let entries = lock(&self.entries);
         let entry = entries.get(tenant)?.get(key)?;
-        (entry.epoch == epoch && entry.read_at.elapsed() < ttl).then(|| entry.value.clone())
+        let fresh = now.saturating_duration_since(entry.read_at) < ttl;
+        (entry.epoch == epoch && fresh).then(|| entry.value.clone())
     }
 
-    /// Keeps `value`, dropping the tenant's entries of other epochs (they are never
-    /// served again).
-    fn put(&self, tenant: &str, key: &str, epoch: u64, value: V) {
+    /// Keeps `value`, read at `read_at`, dropping the tenant's entries of other epochs
+    /// (they are never served again).
+    fn put(&self, tenant: &str, key: &str, epoch: u64, value: Arc<V>, read_at: Instant) {
         let mut entries = lock(&self.entries);
         let of_tenant = entries.entry(tenant.to_owned()).or_default();
         of_tenant.retain(|_, e| e.epoch == epoch);
@@ -296,7 +316,7 @@ impl<V: Clone> Cached<V> {
             Entry {
                 value,
                 epoch,
-                read_at: Instant::now(),
+                read_at,
             },
         );
     }
@@ -307,10 +327,10 @@ mod tests {
     use super::*;
 
     async fn read(cache: &Cache, map: &Cached<u32>, loaded: u32) -> u32 {
-        let got: Result<Option<u32>, ()> = cache
+        let got: Result<Option<Arc<u32>>, ()> = cache
             .get_or_load(map, "acme", "k", || async move { Ok(Some(loaded)) })
             .await;
-        got.expect("loads").expect("a value")
+        *got.expect("loads").expect("a value")
     }
 
     #[tokio::test]
@@ -333,13 +353,13 @@ mod tests {
     async fn a_change_during_a_read_keeps_what_was_read_out_of_the_cache() {
         let cache = Cache::new(Duration::from_secs(60), None, "scf:test");
         let map = Cached::default();
-        let got: Result<Option<u32>, ()> = cache
+        let got: Result<Option<Arc<u32>>, ()> = cache
             .get_or_load(&map, "acme", "k", || async {
                 cache.changed("acme").await;
                 Ok(Some(1))
             })
             .await;
-        assert_eq!(got, Ok(Some(1)));
+        assert_eq!(got, Ok(Some(Arc::new(1))));
         assert_eq!(read(&cache, &map, 2).await, 2);
     }
 }

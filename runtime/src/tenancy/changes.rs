@@ -170,6 +170,7 @@ impl Changes {
                 let Some(row) = self.lookups.tenant(&self.db, &change.id).await? else {
                     return Ok(None);
                 };
+                let row = TenantRow::clone(&row);
                 slot.insert((row.clone(), row));
             }
         }

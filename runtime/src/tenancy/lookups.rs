@@ -52,7 +52,11 @@ impl Lookups {
     }
 
     /// A tenant's record.
-    pub async fn tenant(&self, db: &Db, id: &TenantId) -> Result<Option<TenantRow>, sqlx::Error> {
+    pub async fn tenant(
+        &self,
+        db: &Db,
+        id: &TenantId,
+    ) -> Result<Option<Arc<TenantRow>>, sqlx::Error> {
         self.cache
             .get_or_load(&self.tenants, &record_scope(id.as_str()), "", || {
                 registry::get(db, id.as_str())
@@ -72,7 +76,7 @@ impl Lookups {
         &self,
         store: &TenantDb,
         prefix: &str,
-    ) -> Result<Option<ApiKeyRow>, sqlx::Error> {
+    ) -> Result<Option<Arc<ApiKeyRow>>, sqlx::Error> {
         self.cache
             .get_or_load(&self.api_keys, store.tid(), prefix, || {
                 store.api_key_by_prefix(prefix)
@@ -81,7 +85,11 @@ impl Lookups {
     }
 
     /// A user's standing.
-    pub async fn user(&self, store: &TenantDb, id: &str) -> Result<Option<Standing>, sqlx::Error> {
+    pub async fn user(
+        &self,
+        store: &TenantDb,
+        id: &str,
+    ) -> Result<Option<Arc<Standing>>, sqlx::Error> {
         self.cache
             .get_or_load(&self.users, store.tid(), id, || async {
                 Ok(store.user(id).await?.as_ref().map(Standing::from))
@@ -97,7 +105,7 @@ impl Lookups {
                 store.count_active_users().await.map(Some)
             })
             .await?;
-        Ok(count.unwrap_or_default())
+        Ok(count.map_or(0, |count| *count))
     }
 
     /// A platform key by its lookup prefix.
@@ -105,7 +113,7 @@ impl Lookups {
         &self,
         db: &Db,
         prefix: &str,
-    ) -> Result<Option<PlatformKeyRow>, sqlx::Error> {
+    ) -> Result<Option<Arc<PlatformKeyRow>>, sqlx::Error> {
         self.cache
             .get_or_load(&self.platform_keys, PLATFORM_SCOPE, prefix, || {
                 platform::find_key(db, prefix)

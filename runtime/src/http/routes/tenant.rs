@@ -49,11 +49,11 @@ pub async fn get(
     let limits = *state.tenancy.plan(&row.plan)?;
     let users = state.tenancy.lookups.active_users(&p.store).await?;
     Ok(Json(TenantView {
-        tenant_id: row.id,
-        plan: row.plan,
+        tenant_id: row.id.clone(),
+        plan: row.plan.clone(),
         limits,
-        industry: row.industry,
-        status: row.status,
+        industry: row.industry.clone(),
+        status: row.status.clone(),
         users,
     }))
 }
