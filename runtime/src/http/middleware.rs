@@ -4,6 +4,7 @@
 //! normalisation of framework-made error responses (404, 405, 413, timeouts) into the
 //! API's error shape.
 
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
@@ -120,7 +121,7 @@ pub async fn edge(State(state): State<AppState>, req: Request, next: Next) -> Re
     } else {
         let (parts, body) = req.into_parts();
         let refused = match client_ip(&parts, &state.settings.security.trusted_proxies) {
-            Some(ip) => limit(&state, &[(Scope::Ip, &ip.to_string())]).await.err(),
+            Some(ip) => limit(&state, &[(Scope::Ip, &ip_key(ip))]).await.err(),
             None => None,
         };
         match refused {
@@ -129,6 +130,29 @@ pub async fn edge(State(state): State<AppState>, req: Request, next: Next) -> Re
         }
     };
     normalize_errors(response)
+}
+
+/// `ip` as the per-IP limit's key, its usual text: an IPv4 address (the common case)
+/// is written digit by digit, where `Display` costs each request about a thousand
+/// instructions of formatting machinery.
+fn ip_key(ip: IpAddr) -> String {
+    let IpAddr::V4(v4) = ip else {
+        return ip.to_string();
+    };
+    let mut key = String::with_capacity(15);
+    for (i, octet) in v4.octets().into_iter().enumerate() {
+        if i > 0 {
+            key.push('.');
+        }
+        if octet >= 100 {
+            key.push(char::from(b'0' + octet / 100));
+        }
+        if octet >= 10 {
+            key.push(char::from(b'0' + octet / 10 % 10));
+        }
+        key.push(char::from(b'0' + octet % 10));
+    }
+    key
 }
 
 /// Around each route: observes `framework_request_duration_seconds{method,route,status}`,
@@ -197,4 +221,27 @@ fn normalize_errors(response: Response) -> Response {
         return fixed;
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::IpAddr;
+
+    use super::ip_key;
+
+    #[test]
+    fn an_ip_key_is_the_address_as_displayed() {
+        for ip in [
+            "0.0.0.0",
+            "127.0.0.1",
+            "10.0.100.9",
+            "192.168.10.99",
+            "255.255.255.255",
+            "2001:db8::1",
+            "::ffff:10.0.0.1",
+        ] {
+            let ip: IpAddr = ip.parse().expect("an address");
+            assert_eq!(ip_key(ip), ip.to_string());
+        }
+    }
 }
