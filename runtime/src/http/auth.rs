@@ -138,7 +138,7 @@ async fn resolve_tenant(parts: &Parts, state: &AppState) -> Result<(Principal, S
             store,
             role: row.role(),
             user_id: None,
-            actor: format!("key:{}", row.id),
+            actor: ["key:", &row.id].concat(),
         };
         return Ok((principal, Scope::Full));
     }
@@ -160,7 +160,7 @@ async fn resolve_tenant(parts: &Parts, state: &AppState) -> Result<(Principal, S
         record,
         store,
         role: user.role,
-        actor: format!("user:{}", claims.sub),
+        actor: ["user:", &claims.sub].concat(),
         user_id: Some(claims.sub),
     };
     Ok((principal, claims.scope))
@@ -272,7 +272,7 @@ impl FromRequestParts<AppState> for Platform {
         if !row.is_usable(now()) {
             return Err(ApiError::unauthenticated("platform key revoked or expired"));
         }
-        let actor = format!("platform-key:{}", row.id);
+        let actor = ["platform-key:", &row.id].concat();
         if let Some(slot) = parts.extensions.get::<AuditSlot>() {
             slot.set_actor(&actor, None);
         }
