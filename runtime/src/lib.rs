@@ -35,6 +35,7 @@ pub mod implementations;
 pub mod metrics;
 pub mod optimize;
 pub mod platform;
+pub mod progress;
 pub mod queue;
 pub mod ratelimit;
 pub mod secret;

@@ -18,6 +18,7 @@ use crate::db::{Db, DbError, Location, privileges};
 use crate::domain::tenant::TenantId;
 use crate::group::Group;
 use crate::metrics::Metrics;
+use crate::progress::Progress;
 use crate::queue::Queue;
 use crate::ratelimit::RateLimiter;
 use crate::settings::{RedisTarget, Settings};
@@ -238,6 +239,8 @@ pub struct Inner {
     pub metrics: Metrics,
     /// The agents' job queue.
     pub queue: Queue,
+    /// What the progress WebSockets share.
+    pub progress: Arc<Progress>,
 }
 
 /// Shared application state (cheap to clone).
@@ -261,10 +264,17 @@ impl AppState {
             None => RateLimiter::in_memory(settings.rate_limits),
         };
         let queue = services.queue(&settings);
+        let metrics = Metrics::new()?;
+        let progress = Progress::new(
+            settings.connections,
+            metrics.websockets_open.clone(),
+            metrics.progress_pollers.clone(),
+        );
         Ok(Self(Arc::new(Inner {
             jwt: JwtKeys::new(&settings.security.jwt_keys)?,
             audit: services.audit,
-            metrics: Metrics::new()?,
+            metrics,
+            progress,
             limiter,
             queue,
             db: services.db,

@@ -8,7 +8,6 @@ pub mod extract;
 pub mod middleware;
 pub mod openapi;
 pub mod profiling;
-pub mod progress;
 pub mod proxies;
 pub mod request_id;
 pub mod routes;
@@ -18,7 +17,7 @@ use std::convert::Infallible;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 use tower::{Service, ServiceBuilder};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -149,10 +148,5 @@ pub fn router(state: AppState) -> impl App {
             middleware::edge,
         ))
         .layer(DefaultBodyLimit::max(state.settings.max_upload_bytes))
-        .layer(Extension(progress::Progress::new(
-            state.settings.connections,
-            state.metrics.websockets_open.clone(),
-            state.metrics.progress_pollers.clone(),
-        )))
         .service(routes)
 }

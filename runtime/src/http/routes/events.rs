@@ -1,11 +1,9 @@
 //! An implementation's progress over a WebSocket: the implementation (as `GET` shows it)
 //! each time it changes, then a close once it reached a final state. Every socket on one
-//! implementation follows the same feed (`http::progress`), and each user and tenant may
+//! implementation follows the same feed (`crate::progress`), and each user and tenant may
 //! hold only so many sockets (429 past the cap, before the upgrade).
 
-use std::sync::Arc;
-
-use axum::Extension;
+use axum::extract::State;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::http::StatusCode;
@@ -15,7 +13,8 @@ use super::implementations::{Implementation, find};
 use crate::http::auth::{Authed, Viewer};
 use crate::http::error::ApiError;
 use crate::http::extract::ApiPath;
-use crate::http::progress::{Feed, Permit, Progress};
+use crate::progress::{Feed, Permit};
+use crate::state::AppState;
 use crate::tenancy::implementations::ImplementationRow;
 
 fn render(row: &ImplementationRow) -> Result<String, serde_json::Error> {
@@ -28,7 +27,7 @@ fn render(row: &ImplementationRow) -> Result<String, serde_json::Error> {
 /// `WEBSOCKETS_PER_TENANT`). Requires role: viewer.
 #[utoipa::path(get, path = "/v1/implementations/{implementation_id}/events", tag = "implementations", params(("implementation_id" = String, Path, description = "Implementation id")), responses((status = 101, description = "WebSocket of Implementation JSON messages"), (status = 426, body = crate::http::error::ErrorBody), (status = 429, body = crate::http::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn events(
-    Extension(progress): Extension<Arc<Progress>>,
+    State(state): State<AppState>,
     Authed(p, ..): Authed<Viewer>,
     ApiPath(id): ApiPath<String>,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
@@ -41,6 +40,7 @@ pub async fn events(
             "this route is a WebSocket: connect with Upgrade: websocket",
         )
     })?;
+    let progress = &state.progress;
     let permit = progress.open(&p.actor, p.tenant.as_str()).map_err(|e| {
         ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
