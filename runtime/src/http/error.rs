@@ -2,7 +2,7 @@
 //! mapping from each domain error to its HTTP status. Internal errors are logged with
 //! their cause and answered with a generic message.
 
-use axum::Json;
+use super::json::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;

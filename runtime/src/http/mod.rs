@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod json;
 pub mod middleware;
 pub mod openapi;
 pub mod profiling;
@@ -14,10 +15,10 @@ pub mod routes;
 
 use std::convert::Infallible;
 
+use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
 use tower::{Service, ServiceBuilder};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -26,6 +27,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::state::AppState;
+use json::Json;
 use routes::{
     admin, api_keys, auth as auth_routes, events, health, implementations, tenant, users,
 };

@@ -2,7 +2,7 @@
 //! `scf tenant create | verify | list`, plus plan and status changes, and revoking a
 //! platform key.
 
-use axum::Json;
+use crate::http::json::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};

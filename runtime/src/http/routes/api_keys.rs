@@ -2,7 +2,7 @@
 //! read, rotate (a new key; the old one is revoked) and revoke. Keys expire after the
 //! configured rotation period.
 
-use axum::Json;
+use crate::http::json::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};

@@ -4,9 +4,11 @@
 //! for a while (`tenancy::sign_in`). `POST /v1/auth/logout` and `POST /v1/auth/password`
 //! revoke the user's earlier tokens. `GET /v1/me` says who is calling.
 
+use axum::Extension;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::{Extension, Json};
+
+use crate::http::json::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use axum::Json;
+use crate::http::json::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};

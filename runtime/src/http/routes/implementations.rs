@@ -2,7 +2,7 @@
 //! read them, cancel one (operator), fetch its per-SKU results as JSON or CSV (its
 //! progress WebSocket is in `events`). Another tenant's implementation is 404 everywhere.
 
-use axum::Json;
+use crate::http::json::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};

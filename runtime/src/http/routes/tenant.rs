@@ -1,7 +1,7 @@
 //! The caller's own tenant: its plan, limits and usage (viewer), and its audit trail
 //! (admin).
 
-use axum::Json;
+use crate::http::json::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};

@@ -3,7 +3,7 @@
 //! reactivating a user beyond the plan's limit is 409, and so is demoting or deactivating
 //! the tenant's last active admin, whoever asks (a user or an API key).
 
-use axum::Json;
+use crate::http::json::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
