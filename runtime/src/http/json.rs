@@ -1,12 +1,11 @@
 //! The API's JSON answers: serialized into a `Vec` sized for a typical answer, where
 //! axum's `Json` writes each token through `io::Write` into a `BytesMut` that starts at
-//! 128 bytes and grows.
+//! 128 bytes and grows. A value that cannot be serialized is a bare 500, logged, which
+//! the error layer ([`super::middleware::edge`]) gives the API's error shape.
 
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-
-use super::error::ApiError;
 
 /// Room for most answers (a tenant, a user, a page of keys) without growing.
 const CAPACITY: usize = 512;
@@ -26,7 +25,10 @@ impl<T: Serialize> IntoResponse for Json<T> {
                 body,
             )
                 .into_response(),
-            Err(e) => ApiError::internal(&e).into_response(),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot serialize the answer");
+                StatusCode::INTERNAL_SERVER_ERROR.into_response()
+            }
         }
     }
 }
