@@ -4,10 +4,9 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::{random_bytes, sha256_hex};
+use super::{random_bytes, sha256_hex, sha256_hex_digits};
 use crate::domain::tenant::TenantId;
 
 /// Whose key it is.
@@ -78,11 +77,9 @@ pub fn parse(text: &str) -> Option<PresentedKey> {
 impl PresentedKey {
     /// Whether the secret matches a stored hash, in constant time.
     pub fn matches(&self, stored_hash: &str) -> bool {
-        // Hex on the stack: each API-key request checks its secret.
-        let mut hex = [0u8; 64];
-        let digest = Sha256::digest(self.secret.as_bytes());
-        hex::encode_to_slice(digest, &mut hex).is_ok()
-            && bool::from(hex[..].ct_eq(stored_hash.as_bytes()))
+        sha256_hex_digits(self.secret.as_bytes())[..]
+            .ct_eq(stored_hash.as_bytes())
+            .into()
     }
 }
 

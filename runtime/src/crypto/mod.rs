@@ -14,7 +14,18 @@ use sha2::{Digest, Sha256};
 
 /// Hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
+    sha256_hex_digits(bytes)
+        .iter()
+        .map(|&d| char::from(d))
+        .collect()
+}
+
+/// Hex SHA-256 of `bytes` as ASCII digits on the stack, for checks on the request path.
+pub fn sha256_hex_digits(bytes: &[u8]) -> [u8; 64] {
+    let mut out = [0u8; 64];
+    hex::encode_to_slice(Sha256::digest(bytes), &mut out)
+        .expect("a SHA-256 digest is 32 bytes, 64 hex digits");
+    out
 }
 
 /// A short, stable id for a key: the first 8 hex digits of its SHA-256. Safe to print.

@@ -2,12 +2,12 @@
 //! mapping from each domain error to its HTTP status. Internal errors are logged with
 //! their cause and answered with a generic message.
 
-use super::json::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::json::Json;
 use crate::crypto::jwt::JwtError;
 use crate::ratelimit::Limited;
 use crate::tenancy::TenantError;

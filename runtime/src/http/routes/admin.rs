@@ -2,7 +2,6 @@
 //! `scf tenant create | verify | list`, plus plan and status changes, and revoking a
 //! platform key.
 
-use crate::http::json::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -13,6 +12,7 @@ use crate::domain::tenant::TenantId;
 use crate::http::auth::Platform;
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::http::json::Json;
 use crate::http::middleware::AuditSlot;
 use crate::state::AppState;
 use crate::tenancy::{NewTenant, TenantInfo, Verification};

@@ -2,7 +2,6 @@
 //! read, rotate (a new key; the old one is revoked) and revoke. Keys expire after the
 //! configured rotation period.
 
-use crate::http::json::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -14,6 +13,7 @@ use crate::domain::role::Role;
 use crate::http::auth::{Admin, Authed, Principal};
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiPath};
+use crate::http::json::Json;
 use crate::state::AppState;
 use crate::tenancy::api_keys::{ApiKeyRow, NAME_CONTEXT, NewApiKey};
 

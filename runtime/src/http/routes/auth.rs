@@ -7,8 +7,6 @@
 use axum::Extension;
 use axum::extract::State;
 use axum::http::StatusCode;
-
-use crate::http::json::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -22,6 +20,7 @@ use crate::domain::tenant::TenantId;
 use crate::http::auth::{Authed, SessionUser, Viewer};
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ClientIp};
+use crate::http::json::Json;
 use crate::http::middleware::AuditSlot;
 use crate::state::AppState;
 use crate::tenancy::store::TenantDb;

@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use crate::http::json::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -13,6 +12,7 @@ use utoipa::ToSchema;
 
 use crate::db::migrate::{self, MigrationState};
 use crate::http::error::ApiError;
+use crate::http::json::Json;
 use crate::state::AppState;
 
 /// Liveness or readiness status.

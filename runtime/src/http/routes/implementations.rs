@@ -2,7 +2,6 @@
 //! read them, cancel one (operator), fetch its per-SKU results as JSON or CSV (its
 //! progress WebSocket is in `events`). Another tenant's implementation is 404 everywhere.
 
-use crate::http::json::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -14,6 +13,7 @@ use crate::domain::implementation::State as RunState;
 use crate::http::auth::{Authed, Operator, Viewer};
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiPath, ApiQuery};
+use crate::http::json::Json;
 use crate::http::middleware::AuditSlot;
 use crate::implementations::engine::{self, RunSpec};
 use crate::implementations::{self, ImplError, Upload};

@@ -1,7 +1,6 @@
 //! The caller's own tenant: its plan, limits and usage (viewer), and its audit trail
 //! (admin).
 
-use crate::http::json::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -11,6 +10,7 @@ use crate::domain::plan::Plan;
 use crate::http::auth::{Admin, Authed, Viewer};
 use crate::http::error::ApiError;
 use crate::http::extract::ApiQuery;
+use crate::http::json::Json;
 use crate::state::AppState;
 
 /// The caller's tenant.

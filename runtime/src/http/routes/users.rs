@@ -3,7 +3,6 @@
 //! reactivating a user beyond the plan's limit is 409, and so is demoting or deactivating
 //! the tenant's last active admin, whoever asks (a user or an API key).
 
-use crate::http::json::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -14,6 +13,7 @@ use crate::domain::role::Role;
 use crate::http::auth::{Admin, Authed, Operator, Principal};
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiPath};
+use crate::http::json::Json;
 use crate::http::middleware::AuditSlot;
 use crate::state::AppState;
 use crate::tenancy::accounts::{self, Change, UserSpec};
