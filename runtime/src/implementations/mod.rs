@@ -123,6 +123,12 @@ pub async fn create(
         skus: &parsed.skus,
     };
     store.insert_implementation(&mut tx, &new).await?;
+    // The answer is the implementation as created: once queued, an agent may move it on
+    // before a read after the commit.
+    let created = store
+        .implementation_on(&mut *tx, &id)
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)?;
     tx.commit().await?;
     for chunk in 0..chunks {
         let job = Job {
@@ -136,10 +142,7 @@ pub async fn create(
             return Err(e.into());
         }
     }
-    Ok(store
-        .implementation(&id)
-        .await?
-        .ok_or(sqlx::Error::RowNotFound)?)
+    Ok(created)
 }
 
 /// A job's queue body.

@@ -4,7 +4,7 @@
 //! delivered twice overwrites its own rows and never adds any. Every query filters on the
 //! tenant id.
 
-use sqlx::{AnyConnection, AssertSqlSafe, FromRow};
+use sqlx::{Any, AnyConnection, AssertSqlSafe, Executor, FromRow};
 
 use super::store::TenantDb;
 use crate::db::now;
@@ -166,6 +166,16 @@ impl TenantDb {
 
     /// An implementation by id.
     pub async fn implementation(&self, id: &str) -> Result<Option<ImplementationRow>, sqlx::Error> {
+        self.implementation_on(&self.pool, id).await
+    }
+
+    /// An implementation by id, read through `executor` (a transaction that has just
+    /// written it, say).
+    pub async fn implementation_on<'e>(
+        &self,
+        executor: impl Executor<'e, Database = Any>,
+        id: &str,
+    ) -> Result<Option<ImplementationRow>, sqlx::Error> {
         let sql = format!(
             "SELECT {} FROM {} i WHERE i.tenant_id = $1 AND i.id = $2",
             self.columns(),
@@ -174,7 +184,7 @@ impl TenantDb {
         sqlx::query_as(AssertSqlSafe(sql))
             .bind(self.tid())
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(executor)
             .await
     }
 
