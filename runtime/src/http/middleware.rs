@@ -4,15 +4,22 @@
 //! normalisation of framework-made error responses (404, 405, 413, timeouts) into the
 //! API's error shape.
 
+use std::convert::Infallible;
+use std::future::Future;
 use std::net::IpAddr;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use futures_util::future::Either;
+use tower::{Layer, Service};
 
+use super::deadline;
 use super::error::{self, ApiError};
 use super::extract::client_ip;
 use super::request_id::REQUEST_ID;
@@ -37,14 +44,21 @@ struct AuditFields {
 pub struct AuditSlot(Arc<Mutex<AuditFields>>);
 
 impl AuditSlot {
-    /// The entry of a request, from an anonymous actor until one is noted.
-    fn new(request_id: String, action: String, target: String) -> Self {
+    /// The entry of `req`, from an anonymous actor until one is noted: its request id,
+    /// its method and route, and its path as the target.
+    fn for_request(req: &Request) -> Self {
+        let request_id = req
+            .headers()
+            .get(&REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
         let entry = AuditEntry {
             request_id,
             actor: "anonymous".to_owned(),
             tenant_id: None,
-            action,
-            target,
+            action: format!("{} {}", req.method(), route_of(req)),
+            target: req.uri().path().to_owned(),
             status: 0,
         };
         Self(Arc::new(Mutex::new(AuditFields {
@@ -92,11 +106,10 @@ impl AuditSlot {
 /// The route label of a request no route matched.
 const UNMATCHED: &str = "unmatched";
 
-fn route_of(req: &Request) -> String {
+fn route_of(req: &Request) -> &str {
     req.extensions()
         .get::<MatchedPath>()
         .map_or(UNMATCHED, MatchedPath::as_str)
-        .to_owned()
 }
 
 /// Takes one request from each key's budget under its scope; a refusal is counted in
@@ -112,23 +125,30 @@ pub async fn limit(state: &AppState, keys: &[(Scope, &str)]) -> Result<(), ApiEr
     })
 }
 
-/// The per-IP limit and the error shape, as one layer: refuses a client IP over its limit
-/// (429 with `Retry-After`), then gives error responses made outside the handlers (no
-/// route, wrong method, body too large, panic) the API's JSON error shape.
+/// The per-IP limit, the deadline and the error shape, as one layer: a client IP over
+/// its limit is refused (429 with `Retry-After`); a request not answered within
+/// `REQUEST_TIMEOUT_SECONDS` of its arrival is dropped and answered 408 (the limit's
+/// own Redis round trip is bounded by the limiter); error responses made outside the
+/// handlers (timeout, no route, wrong method, body too large, panic) get the API's JSON
+/// error shape.
 pub async fn edge(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let response = if UNLIMITED.contains(&req.uri().path()) {
-        next.run(req).await
+    let deadline = tokio::time::Instant::now() + state.settings.request_timeout;
+    let req = if UNLIMITED.contains(&req.uri().path()) {
+        req
     } else {
         let (parts, body) = req.into_parts();
-        let refused = match client_ip(&parts, &state.settings.security.trusted_proxies) {
-            Some(ip) => limit(&state, &[(Scope::Ip, &ip_key(ip))]).await.err(),
-            None => None,
-        };
-        match refused {
-            Some(refused) => refused.into_response(),
-            None => next.run(Request::from_parts(parts, body)).await,
+        if let Some(ip) = client_ip(&parts, &state.settings.security.trusted_proxies)
+            && let Err(refused) = limit(&state, &[(Scope::Ip, &ip_key(ip))]).await
+        {
+            return refused.into_response();
         }
+        Request::from_parts(parts, body)
     };
+    // Pinned here, not moved into `within`: the request's future is large.
+    let answer = std::pin::pin!(next.run(req));
+    let response = deadline::within(deadline, answer)
+        .await
+        .unwrap_or_else(|| StatusCode::REQUEST_TIMEOUT.into_response());
     normalize_errors(response)
 }
 
@@ -156,51 +176,124 @@ fn ip_key(ip: IpAddr) -> String {
 }
 
 /// Around each route: observes `framework_request_duration_seconds{method,route,status}`,
-/// and records every state-changing request in the audit log, whatever its outcome.
-pub async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let start = Instant::now();
-    let method = req.method().clone();
-    let route = req.extensions().get::<MatchedPath>().cloned();
-    let response = if matches!(method, Method::GET | Method::HEAD | Method::OPTIONS) {
-        next.run(req).await
-    } else {
-        audit(&state, req, next).await
-    };
-    let route = route.as_ref().map_or(UNMATCHED, MatchedPath::as_str);
-    state
-        .metrics
-        .request_duration
-        .with_label_values(&[method.as_str(), route, response.status().as_str()])
-        .observe(start.elapsed().as_secs_f64());
-    response
+/// and records every state-changing request in the audit log, whatever its outcome. A
+/// service of its own rather than `from_fn`, which would cost every request a clone of
+/// the route, a boxed `Next` and a boxed future; here only a state-changing request
+/// boxes its future (the audit append after the answer).
+#[derive(Clone)]
+pub struct Observe(AppState);
+
+impl Observe {
+    /// The layer, with the state holding the metrics and the audit log.
+    pub fn new(state: AppState) -> Self {
+        Self(state)
+    }
 }
 
-/// Runs a state-changing request and appends its audit entry, unless the handler
-/// recorded it with its change.
-async fn audit(state: &AppState, mut req: Request, next: Next) -> Response {
-    let request_id = req
-        .headers()
-        .get(&REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let action = format!("{} {}", req.method(), route_of(&req));
-    let slot = AuditSlot::new(request_id, action, req.uri().path().to_owned());
-    req.extensions_mut().insert(slot.clone());
-    let response = next.run(req).await;
+impl<S> Layer<S> for Observe {
+    type Service = Observed<S>;
+
+    fn layer(&self, inner: S) -> Observed<S> {
+        Observed {
+            inner,
+            state: self.0.clone(),
+        }
+    }
+}
+
+/// A route under [`Observe`].
+#[derive(Clone)]
+pub struct Observed<S> {
+    inner: S,
+    state: AppState,
+}
+
+/// A state-changing request's answer, with its audit entry appended.
+type Audited = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+impl<S> Service<Request> for Observed<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Timed<Either<S::Future, Audited>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request) -> Self::Future {
+        let start = Instant::now();
+        let method = req.method().clone();
+        let route = req.extensions().get::<MatchedPath>().cloned();
+        let answer = if matches!(method, Method::GET | Method::HEAD | Method::OPTIONS) {
+            Either::Left(self.inner.call(req))
+        } else {
+            let slot = AuditSlot::for_request(&req);
+            req.extensions_mut().insert(slot.clone());
+            let answer = self.inner.call(req);
+            Either::Right(Box::pin(audited(self.state.clone(), slot, answer)) as Audited)
+        };
+        Timed {
+            answer,
+            start,
+            method,
+            route,
+            state: self.state.clone(),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A route's answer, observed in `framework_request_duration_seconds` when ready.
+    pub struct Timed<F> {
+        #[pin]
+        answer: F,
+        start: Instant,
+        method: Method,
+        route: Option<MatchedPath>,
+        state: AppState,
+    }
+}
+
+impl<F: Future<Output = Result<Response, Infallible>>> Future for Timed<F> {
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let Ok(response) = ready!(this.answer.poll(cx));
+        let route = this.route.as_ref().map_or(UNMATCHED, MatchedPath::as_str);
+        this.state
+            .metrics
+            .request_duration
+            .with_label_values(&[this.method.as_str(), route, response.status().as_str()])
+            .observe(this.start.elapsed().as_secs_f64());
+        Poll::Ready(Ok(response))
+    }
+}
+
+/// Waits for a state-changing request's answer and appends its audit entry, unless the
+/// handler recorded it with its change.
+async fn audited(
+    state: AppState,
+    slot: AuditSlot,
+    answer: impl Future<Output = Result<Response, Infallible>>,
+) -> Result<Response, Infallible> {
+    let Ok(response) = answer.await;
     let AuditFields {
         mut entry,
         recorded,
     } = slot.take();
-    if recorded {
-        return response;
+    if !recorded {
+        entry.status = response.status().as_u16();
+        if let Err(e) = state.audit.append(&entry).await {
+            state.metrics.audit_write_failures.inc();
+            tracing::error!(error = %e, action = %entry.action, "audit entry not written");
+        }
     }
-    entry.status = response.status().as_u16();
-    if let Err(e) = state.audit.append(&entry).await {
-        state.metrics.audit_write_failures.inc();
-        tracing::error!(error = %e, action = %entry.action, "audit entry not written");
-    }
-    response
+    Ok(response)
 }
 
 /// A client or server error without a JSON body, in the API's error shape (keeping

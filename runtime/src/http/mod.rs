@@ -3,6 +3,7 @@
 //! metrics listener's router, which serves `/metrics` apart from the API.
 
 pub mod auth;
+pub mod deadline;
 pub mod error;
 pub mod extract;
 pub mod json;
@@ -21,7 +22,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower::{Service, ServiceBuilder};
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -107,21 +107,16 @@ pub fn metrics_router(state: AppState) -> Router {
 /// The application's router with all layers. Those that need the matched route
 /// (request metrics, audit) are on the routes; the others wrap the router as one
 /// service, which a request clones once, where a layer on the routes is a boxed service
-/// each request clones (and allocates) again. Each `from_fn` layer costs a boxed
-/// service and a boxed future per request, so related ones are one function: metrics
-/// with audit, the per-IP limit with the error shape. tower-http's request spans and
-/// events are logged at `debug`: the layer that makes them is there only when that
-/// level is on for `tower_http` (`RUST_LOG`), since it costs each request about a
-/// microsecond for nothing otherwise; server errors are logged where they arise
-/// ([`error::ApiError`]).
+/// each request clones (and allocates) again. A `from_fn` layer costs a boxed service
+/// and a boxed future per request, so related ones are one function (the per-IP limit
+/// with the deadline and the error shape), and the one on the routes, metrics with
+/// audit, is a service of its own ([`middleware::Observe`]). tower-http's request spans and
+/// events are logged at `debug`: the layer that makes them is on the routes only when
+/// that level is on for `tower_http` (`RUST_LOG`), since it costs each request about a
+/// microsecond for nothing otherwise (and, optional around the router, a request's move
+/// through an `Either`); so requests the edge answers itself (429 per IP, 408) have no
+/// span. Server errors are logged where they arise ([`error::ApiError`]).
 pub fn router(state: AppState) -> impl App {
-    let trace = tracing::enabled!(target: "tower_http::trace::on_request", tracing::Level::DEBUG)
-        .then(|| {
-            ServiceBuilder::new()
-                .map_response(IntoResponse::into_response)
-                .layer(TraceLayer::new_for_http())
-                .into_inner()
-        });
     let (routes, mut doc) = api().split_for_parts();
     openapi::finish(&mut doc);
     let doc = std::sync::Arc::new(doc);
@@ -131,20 +126,18 @@ pub fn router(state: AppState) -> impl App {
             get(move || std::future::ready(Json(doc.as_ref().clone()))),
         )
         .fallback(|| async { error::ApiError::not_found("route") })
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            middleware::observe,
-        ))
+        .layer(middleware::Observe::new(state.clone()))
         .with_state(state.clone());
+    let traced = tracing::enabled!(target: "tower_http::trace::on_request", tracing::Level::DEBUG);
+    let routes = if traced {
+        routes.layer(TraceLayer::new_for_http())
+    } else {
+        routes
+    };
     ServiceBuilder::new()
         .layer(request_id::RequestIdLayer)
-        .option_layer(trace)
         .map_response(IntoResponse::into_response)
         .layer(CatchPanicLayer::new())
-        .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            state.settings.request_timeout,
-        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::edge,

@@ -3,6 +3,7 @@
 //! names the tables in the right database and schema for the isolation mode, and its
 //! queries (in `users.rs`, `api_keys.rs`) all filter on its tenant id, in every mode.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -23,7 +24,8 @@ use crate::domain::tenant::{Isolation, TenantId};
 pub struct TenantDb {
     /// The pool the tenant's tables are reached through.
     pub(super) pool: AnyPool,
-    schema: Option<String>,
+    /// The schema (none on SQLite or with a database per tenant); the shared one borrowed.
+    schema: Option<Cow<'static, str>>,
     /// The tenant.
     pub tenant: TenantId,
     cache: Arc<Cache>,
@@ -133,9 +135,12 @@ impl Stores {
     pub async fn scope(&self, tenant: &TenantId) -> Result<TenantDb, DbError> {
         let (pool, schema) = match (self.isolation, self.db.backend()) {
             (Isolation::Row, Backend::Postgres) => {
-                (self.db.pool.clone(), Some(ident::ROW_SCHEMA.to_owned()))
+                (self.db.pool.clone(), Some(Cow::Borrowed(ident::ROW_SCHEMA)))
             }
-            (Isolation::Schema, _) => (self.db.pool.clone(), Some(ident::tenant_schema(tenant))),
+            (Isolation::Schema, _) => (
+                self.db.pool.clone(),
+                Some(Cow::Owned(ident::tenant_schema(tenant))),
+            ),
             (Isolation::Row, Backend::Sqlite) => (self.shared_pool().await?, None),
             (Isolation::Database, _) => (self.tenant_pool(tenant).await?, None),
         };

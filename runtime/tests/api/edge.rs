@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{Backend, DevProcess, Options, spawn_app};
+use crate::helpers::{Backend, DevProcess, Options, TestApp, spawn_app};
 
 /// Reads until the server closes the connection, for at most `limit`; returns what was
 /// read and how long the server took to close, or `None` if it kept the connection open.
@@ -39,20 +39,25 @@ fn connect(address: &str) -> TcpStream {
     TcpStream::connect(address.trim_start_matches("http://")).expect("connect")
 }
 
+/// Sends `bytes` on a new connection to `app` and reads until the server closes it, for
+/// at most 10 s (see [`read_until_closed`]).
+async fn send_until_closed(app: &TestApp, bytes: &'static [u8]) -> Option<(String, Duration)> {
+    let address = app.address.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = connect(&address);
+        conn.write_all(bytes).expect("request");
+        read_until_closed(&mut conn, Duration::from_secs(10))
+    })
+    .await
+    .expect("client")
+}
+
 #[tokio::test]
 async fn a_slow_request_head_is_closed_within_the_header_timeout() {
     let app =
         spawn_app(Options::new(Backend::Sqlite).env("HTTP_HEADER_TIMEOUT_SECONDS", "1")).await;
-    let address = app.address.clone();
-    let closed = tokio::task::spawn_blocking(move || {
-        let mut conn = connect(&address);
-        // A header that never ends: no blank line.
-        conn.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: a")
-            .expect("partial head");
-        read_until_closed(&mut conn, Duration::from_secs(10))
-    })
-    .await
-    .expect("client");
+    // A header that never ends: no blank line.
+    let closed = send_until_closed(&app, b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: a").await;
     let (_, after) = closed.expect("the server closes a connection whose head never ends");
     assert!(after < Duration::from_secs(4), "closed after {after:?}");
 }
@@ -61,16 +66,8 @@ async fn a_slow_request_head_is_closed_within_the_header_timeout() {
 async fn an_idle_keep_alive_connection_is_closed_within_the_header_timeout() {
     let app =
         spawn_app(Options::new(Backend::Sqlite).env("HTTP_HEADER_TIMEOUT_SECONDS", "1")).await;
-    let address = app.address.clone();
-    let closed = tokio::task::spawn_blocking(move || {
-        let mut conn = connect(&address);
-        conn.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
-            .expect("request");
-        // The response arrives, then the connection sits idle until the server closes it.
-        read_until_closed(&mut conn, Duration::from_secs(10))
-    })
-    .await
-    .expect("client");
+    // The response arrives, then the connection sits idle until the server closes it.
+    let closed = send_until_closed(&app, b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n").await;
     let (text, after) = closed.expect("the server closes an idle keep-alive connection");
     assert!(text.starts_with("HTTP/1.1 200"), "{text}");
     assert!(after < Duration::from_secs(4), "closed after {after:?}");
@@ -171,4 +168,23 @@ fn logs_under_the_journal_carry_no_colour_codes() {
     assert!(dev.child.wait().expect("exits").success());
     assert!(logs.contains("shutting down"), "{logs}");
     assert!(!logs.contains('\u{1b}'), "no escape codes: {logs:?}");
+}
+
+#[tokio::test]
+async fn a_request_past_its_deadline_is_answered_408_in_the_error_shape() {
+    let app = spawn_app(Options::new(Backend::Sqlite).env("REQUEST_TIMEOUT_SECONDS", "1")).await;
+    // The head promises a body that never comes: the handler waits for it.
+    let answered = send_until_closed(
+        &app,
+        b"POST /v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+          Content-Length: 100\r\n\r\n{\"tenant_id\":",
+    )
+    .await;
+    let (text, after) = answered.expect("the server answers and closes");
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(text.contains(r#""code":"timeout""#), "{text}");
+    assert!(
+        after >= Duration::from_millis(900) && after < Duration::from_secs(4),
+        "answered after {after:?}"
+    );
 }

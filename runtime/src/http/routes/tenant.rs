@@ -2,6 +2,7 @@
 //! (admin).
 
 use axum::extract::State;
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -13,19 +14,20 @@ use crate::http::extract::ApiQuery;
 use crate::http::json::Json;
 use crate::state::AppState;
 
-/// The caller's tenant.
+/// The caller's tenant, borrowed from its cached record: serialized in the handler,
+/// without a copy of each field.
 #[derive(Serialize, ToSchema)]
-pub struct TenantView {
+pub struct TenantView<'a> {
     /// Tenant id.
-    pub tenant_id: String,
+    pub tenant_id: &'a str,
     /// Plan name.
-    pub plan: String,
+    pub plan: &'a str,
     /// The plan's limits.
     pub limits: Plan,
     /// Industry.
-    pub industry: String,
+    pub industry: &'a str,
     /// `active` or `suspended`.
-    pub status: String,
+    pub status: &'a str,
     /// Active users.
     pub users: u64,
 }
@@ -44,18 +46,19 @@ pub struct AuditQuery {
 pub async fn get(
     State(state): State<AppState>,
     Authed(p, ..): Authed<Viewer>,
-) -> Result<Json<TenantView>, ApiError> {
-    let row = p.record;
+) -> Result<Response, ApiError> {
+    let row = &p.record;
     let limits = *state.tenancy.plan(&row.plan)?;
     let users = state.tenancy.lookups.active_users(&p.store).await?;
     Ok(Json(TenantView {
-        tenant_id: row.id.clone(),
-        plan: row.plan.clone(),
+        tenant_id: &row.id,
+        plan: &row.plan,
         limits,
-        industry: row.industry.clone(),
-        status: row.status.clone(),
+        industry: &row.industry,
+        status: &row.status,
         users,
-    }))
+    })
+    .into_response())
 }
 
 /// The tenant's most recent audit entries, newest first. Requires role: admin.
