@@ -1,7 +1,7 @@
 //! The API's JSON answers: serialized into a `Vec` sized for a typical answer, where
 //! axum's `Json` writes each token through `io::Write` into a `BytesMut` that starts at
 //! 128 bytes and grows. A value that cannot be serialized is a bare 500, logged, which
-//! the error layer ([`super::middleware::edge`]) gives the API's error shape.
+//! the error layer ([`super::middleware::Edge`]) gives the API's error shape.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};

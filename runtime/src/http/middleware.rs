@@ -6,15 +6,15 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Request};
 use axum::http::{Method, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use futures_util::future::Either;
 use tower::{Layer, Service};
@@ -125,30 +125,92 @@ pub async fn limit(state: &AppState, keys: &[(Scope, &str)]) -> Result<(), ApiEr
     })
 }
 
-/// The per-IP limit, the deadline and the error shape, as one layer: a client IP over
-/// its limit is refused (429 with `Retry-After`); a request not answered within
-/// `REQUEST_TIMEOUT_SECONDS` of its arrival is dropped and answered 408 (the limit's
-/// own Redis round trip is bounded by the limiter); error responses made outside the
-/// handlers (timeout, no route, wrong method, body too large, panic) get the API's JSON
-/// error shape.
-pub async fn edge(State(state): State<AppState>, req: Request, next: Next) -> Response {
+/// One of this module's layers, holding the state: `K` is [`Edge`] or [`Observe`]. Each
+/// is a service of its own rather than `from_fn`, which would cost every request a
+/// clone of the service below, a boxed `Next` (and the inner future it boxes) and a
+/// boxed future.
+#[derive(Clone)]
+pub struct StateLayer<K>(AppState, PhantomData<K>);
+
+impl<K> StateLayer<K> {
+    /// The layer, with the state holding the limiter, the metrics and the audit log.
+    pub fn new(state: AppState) -> Self {
+        Self(state, PhantomData)
+    }
+}
+
+impl<K, S> Layer<S> for StateLayer<K> {
+    type Service = Layered<K, S>;
+
+    fn layer(&self, inner: S) -> Layered<K, S> {
+        Layered {
+            inner,
+            state: self.0.clone(),
+            kind: PhantomData,
+        }
+    }
+}
+
+/// A service under a [`StateLayer`].
+#[derive(Clone)]
+pub struct Layered<K, S> {
+    inner: S,
+    state: AppState,
+    kind: PhantomData<K>,
+}
+
+/// Around the router: the per-IP limit, the deadline and the error shape.
+#[derive(Clone)]
+pub enum Edge {}
+
+impl<S> Service<Request> for Layered<Edge, S>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        // The service found ready answers this request; its clone waits for the next.
+        let ready = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, ready);
+        let state = self.state.clone();
+        Box::pin(async move { Ok(edge(&state, req, inner).await) })
+    }
+}
+
+/// A client IP over its limit is refused (429 with `Retry-After`); a request not
+/// answered within `REQUEST_TIMEOUT_SECONDS` of its arrival is dropped and answered 408
+/// (the limit's own Redis round trip is bounded by the limiter); error responses made
+/// outside the handlers (timeout, no route, wrong method, body too large, panic) get
+/// the API's JSON error shape.
+async fn edge<S>(state: &AppState, req: Request, mut router: S) -> Response
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
     let deadline = tokio::time::Instant::now() + state.settings.request_timeout;
     let req = if UNLIMITED.contains(&req.uri().path()) {
         req
     } else {
         let (parts, body) = req.into_parts();
         if let Some(ip) = client_ip(&parts, &state.settings.security.trusted_proxies)
-            && let Err(refused) = limit(&state, &[(Scope::Ip, &ip_key(ip))]).await
+            && let Err(refused) = limit(state, &[(Scope::Ip, &ip_key(ip))]).await
         {
             return refused.into_response();
         }
         Request::from_parts(parts, body)
     };
-    // Pinned here, not moved into `within`: the request's future is large.
-    let answer = std::pin::pin!(next.run(req));
-    let response = deadline::within(deadline, answer)
-        .await
-        .unwrap_or_else(|| StatusCode::REQUEST_TIMEOUT.into_response());
+    let answer = std::pin::pin!(router.call(req));
+    let response = match deadline::within(deadline, answer).await {
+        Some(Ok(response)) => response,
+        None => StatusCode::REQUEST_TIMEOUT.into_response(),
+    };
     normalize_errors(response)
 }
 
@@ -175,43 +237,16 @@ fn ip_key(ip: IpAddr) -> String {
     key
 }
 
-/// Around each route: observes `framework_request_duration_seconds{method,route,status}`,
-/// and records every state-changing request in the audit log, whatever its outcome. A
-/// service of its own rather than `from_fn`, which would cost every request a clone of
-/// the route, a boxed `Next` and a boxed future; here only a state-changing request
-/// boxes its future (the audit append after the answer).
+/// On each route: observes `framework_request_duration_seconds{method,route,status}`,
+/// and records every state-changing request in the audit log, whatever its outcome.
+/// Only a state-changing request boxes its future (the audit append after the answer).
 #[derive(Clone)]
-pub struct Observe(AppState);
-
-impl Observe {
-    /// The layer, with the state holding the metrics and the audit log.
-    pub fn new(state: AppState) -> Self {
-        Self(state)
-    }
-}
-
-impl<S> Layer<S> for Observe {
-    type Service = Observed<S>;
-
-    fn layer(&self, inner: S) -> Observed<S> {
-        Observed {
-            inner,
-            state: self.0.clone(),
-        }
-    }
-}
-
-/// A route under [`Observe`].
-#[derive(Clone)]
-pub struct Observed<S> {
-    inner: S,
-    state: AppState,
-}
+pub enum Observe {}
 
 /// A state-changing request's answer, with its audit entry appended.
 type Audited = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
 
-impl<S> Service<Request> for Observed<S>
+impl<S> Service<Request> for Layered<Observe, S>
 where
     S: Service<Request, Response = Response, Error = Infallible>,
     S::Future: Send + 'static,

@@ -28,6 +28,7 @@ use utoipa_axum::routes;
 
 use crate::state::AppState;
 use json::Json;
+use middleware::StateLayer;
 use routes::{
     admin, api_keys, auth as auth_routes, events, health, implementations, tenant, users,
 };
@@ -107,10 +108,11 @@ pub fn metrics_router(state: AppState) -> Router {
 /// The application's router with all layers. Those that need the matched route
 /// (request metrics, audit) are on the routes; the others wrap the router as one
 /// service, which a request clones once, where a layer on the routes is a boxed service
-/// each request clones (and allocates) again. A `from_fn` layer costs a boxed service
-/// and a boxed future per request, so related ones are one function (the per-IP limit
-/// with the deadline and the error shape), and the one on the routes, metrics with
-/// audit, is a service of its own ([`middleware::Observe`]). tower-http's request spans and
+/// each request clones (and allocates) again. A `from_fn` layer would cost a boxed
+/// service and boxed futures per request, so the two layers of this crate are services
+/// of their own, each doing related work: around the router, the per-IP limit with the
+/// deadline and the error shape ([`middleware::Edge`]); on the routes, metrics with
+/// audit ([`middleware::Observe`]). tower-http's request spans and
 /// events are logged at `debug`: the layer that makes them is on the routes only when
 /// that level is on for `tower_http` (`RUST_LOG`), since it costs each request about a
 /// microsecond for nothing otherwise (and, optional around the router, a request's move
@@ -126,7 +128,7 @@ pub fn router(state: AppState) -> impl App {
             get(move || std::future::ready(Json(doc.as_ref().clone()))),
         )
         .fallback(|| async { error::ApiError::not_found("route") })
-        .layer(middleware::Observe::new(state.clone()))
+        .layer(StateLayer::<middleware::Observe>::new(state.clone()))
         .with_state(state.clone());
     let traced = tracing::enabled!(target: "tower_http::trace::on_request", tracing::Level::DEBUG);
     let routes = if traced {
@@ -138,10 +140,7 @@ pub fn router(state: AppState) -> impl App {
         .layer(request_id::RequestIdLayer)
         .map_response(IntoResponse::into_response)
         .layer(CatchPanicLayer::new())
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            middleware::edge,
-        ))
+        .layer(StateLayer::<middleware::Edge>::new(state.clone()))
         .layer(DefaultBodyLimit::max(state.settings.max_upload_bytes))
         .service(routes)
 }
