@@ -16,6 +16,7 @@
 use crate::predictive::{Combination, Combine, Forecast, Predictive, Widening};
 
 /// A model's forecast with its forecasts from the validation origins.
+#[derive(Clone)]
 pub(crate) struct Member {
     /// The forecast from the end of the series.
     pub forecast: Forecast,

@@ -310,27 +310,31 @@ fn track<F>(
 
 /// AutoTheta's choice and DOTM, the best single Theta variant on M3 (Fiorucci et al.
 /// 2016), from one fit of the four variants. Both join the ensemble: DOTM counts twice
-/// when AutoTheta picks it.
+/// when AutoTheta picks it, and its validation refits are then run once.
 fn theta_members(y: &[f64], m: usize, h: usize, v: Option<&Validation>) -> Vec<Member> {
     let Some(fits) = theta::fit_each(y, m, &THETA_VARIANTS) else {
         return vec![];
     };
-    let best = fits.iter().min_by(|a, b| a.mse.total_cmp(&b.mse));
-    let dotm = fits.iter().find(|f| f.variant == Variant::Dotm);
-    [best, dotm]
-        .into_iter()
-        .flatten()
-        .map(|fit| Member {
-            track: track(
-                v,
-                y,
-                fit,
-                |head| theta::refit(head, m, fit, WARM_ITERATIONS),
-                |f, y, o, s| f.forecasts_from(y, o, s),
-            ),
-            forecast: from_theta(y, fit, h),
-        })
-        .collect()
+    let member = |fit: &ThetaFit| Member {
+        track: track(
+            v,
+            y,
+            fit,
+            |head| theta::refit(head, m, fit, WARM_ITERATIONS),
+            |f, y, o, s| f.forecasts_from(y, o, s),
+        ),
+        forecast: from_theta(y, fit, h),
+    };
+    let Some(best) = fits.iter().min_by(|a, b| a.mse.total_cmp(&b.mse)) else {
+        return vec![];
+    };
+    let first = member(best);
+    let dotm = if best.variant == Variant::Dotm {
+        Some(first.clone())
+    } else {
+        fits.iter().find(|f| f.variant == Variant::Dotm).map(member)
+    };
+    std::iter::once(first).chain(dotm).collect()
 }
 
 fn from_theta(y: &[f64], fit: &ThetaFit, h: usize) -> Forecast {
