@@ -97,13 +97,25 @@ impl NelderMead {
         lower: &[f64],
         upper: &[f64],
     ) -> Minimum {
+        let mut simplex = self.start(&mut f, x0, lower, upper);
+        simplex.advance(&mut f, self.max_iter);
+        simplex.best()
+    }
+
+    /// The initial simplex around `x0` (projected into the box `[lower, upper]`), ready
+    /// for [`Simplex::advance`]: `max_iter` is not used, the caller gives the iterations.
+    pub fn start<'b, F: FnMut(&[f64]) -> f64>(
+        &self,
+        f: &mut F,
+        x0: &[f64],
+        lower: &'b [f64],
+        upper: &'b [f64],
+    ) -> Simplex<'b> {
         let n = x0.len();
-        let nf = n as f64;
-        let (gamma, rho, sigma) = (1.0 + 2.0 / nf, 0.75 - 1.0 / (2.0 * nf), 1.0 - 1.0 / nf);
         let mut start = x0.to_vec();
         clamp_into(&mut start, lower, upper);
-        let mut simplex: Vec<Vec<f64>> = vec![start; n + 1];
-        for (i, vertex) in simplex.iter_mut().take(n).enumerate() {
+        let mut vertices: Vec<Vec<f64>> = vec![start; n + 1];
+        for (i, vertex) in vertices.iter_mut().take(n).enumerate() {
             let v = vertex[i];
             let moved = if v == 0.0 {
                 self.zero_pert
@@ -112,19 +124,55 @@ impl NelderMead {
             };
             vertex[i] = moved.max(lower[i]).min(upper[i]);
         }
-        let mut fs: Vec<f64> = simplex.iter().map(|x| f(x)).collect();
-        let (mut centroid, mut xr, mut xt) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+        let fs: Vec<f64> = vertices.iter().map(|x| f(x)).collect();
         // Running sum of the vertices, so the centroid costs O(n) rather than O(n²).
-        let mut sum = vertex_sum(&simplex);
-        for _ in 0..self.max_iter {
-            let (best, worst, second) = extremes(&fs);
-            if std_dev(&fs) < self.tol_std {
+        let sum = vertex_sum(&vertices);
+        Simplex {
+            vertices,
+            fs,
+            sum,
+            lower,
+            upper,
+            tol_std: self.tol_std,
+        }
+    }
+}
+
+/// A Nelder-Mead run that can be continued: `advance(f, a)` then `advance(f, b)` ends
+/// where one run of `a + b` iterations does, so a search can give every candidate a
+/// few iterations and carry the best on from where they stopped, not from a new simplex.
+#[derive(Debug, Clone)]
+pub struct Simplex<'b> {
+    vertices: Vec<Vec<f64>>,
+    fs: Vec<f64>,
+    sum: Vec<f64>,
+    lower: &'b [f64],
+    upper: &'b [f64],
+    tol_std: f64,
+}
+
+impl Simplex<'_> {
+    /// Runs at most `iterations` more iterations of the adaptive simplex on `f`, the
+    /// function the simplex was started on; stops early once the standard deviation of
+    /// the vertex values is under the tolerance (a converged simplex stays put).
+    pub fn advance<F: FnMut(&[f64]) -> f64>(&mut self, f: &mut F, iterations: usize) {
+        let (lower, upper) = (self.lower, self.upper);
+        let Self {
+            vertices, fs, sum, ..
+        } = self;
+        let n = vertices.len() - 1;
+        let nf = n as f64;
+        let (gamma, rho, sigma) = (1.0 + 2.0 / nf, 0.75 - 1.0 / (2.0 * nf), 1.0 - 1.0 / nf);
+        let (mut centroid, mut xr, mut xt) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+        for _ in 0..iterations {
+            let (best, worst, second) = extremes(fs);
+            if std_dev(fs) < self.tol_std {
                 break;
             }
-            for ((c, s), w) in centroid.iter_mut().zip(&sum).zip(&simplex[worst]) {
+            for ((c, s), w) in centroid.iter_mut().zip(sum.iter()).zip(&vertices[worst]) {
                 *c = (s - w) / nf;
             }
-            along(&centroid, &simplex[worst], -1.0, lower, upper, &mut xr);
+            along(&centroid, &vertices[worst], -1.0, lower, upper, &mut xr);
             let fr = f(&xr);
             let replacement = if fs[best] <= fr && fr < fs[second] {
                 Some((&xr, fr))
@@ -142,27 +190,31 @@ impl NelderMead {
                 (fc < fs[worst]).then_some((&xt, fc))
             };
             if let Some((x, fx)) = replacement {
-                for ((s, new), old) in sum.iter_mut().zip(x).zip(&simplex[worst]) {
+                for ((s, new), old) in sum.iter_mut().zip(x).zip(&vertices[worst]) {
                     *s += new - old;
                 }
-                simplex[worst].copy_from_slice(x);
+                vertices[worst].copy_from_slice(x);
                 fs[worst] = fx;
                 continue;
             }
-            let anchor = simplex[best].clone();
+            let anchor = vertices[best].clone();
             for j in (0..=n).filter(|&j| j != best) {
-                let vertex = simplex[j].clone();
-                along(&anchor, &vertex, sigma, lower, upper, &mut simplex[j]);
-                fs[j] = f(&simplex[j]);
+                xt.copy_from_slice(&vertices[j]);
+                along(&anchor, &xt, sigma, lower, upper, &mut vertices[j]);
+                fs[j] = f(&vertices[j]);
             }
-            sum = vertex_sum(&simplex);
+            *sum = vertex_sum(vertices);
         }
-        let best = (0..=n)
-            .min_by(|&a, &b| fs[a].total_cmp(&fs[b]))
+    }
+
+    /// The best vertex so far and its value.
+    pub fn best(&self) -> Minimum {
+        let best = (0..self.fs.len())
+            .min_by(|&a, &b| self.fs[a].total_cmp(&self.fs[b]))
             .unwrap_or(0);
         Minimum {
-            x: simplex[best].clone(),
-            fx: fs[best],
+            x: self.vertices[best].clone(),
+            fx: self.fs[best],
         }
     }
 }

@@ -4,7 +4,7 @@ use super::core::{self, State};
 use super::init::{self, Bounds};
 use super::model::{EtsFit, residual_df};
 use super::spec::{ErrorType, Params, SeasonType, Spec, TrendType};
-use crate::optim::NelderMead;
+use crate::optim::{NelderMead, Simplex};
 
 /// Which models the automatic search may consider.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,7 +135,7 @@ impl Layout {
 /// multiplicative component).
 pub fn fit(y: &[f64], m: usize, spec: Spec) -> Option<EtsFit> {
     let problem = Problem::new(y, m, spec, &mut Bounds::default())?;
-    let (x, _) = problem.optimise(y, &problem.x0, FULL_ITERATIONS);
+    let x = problem.optimise(y, &problem.x0, FULL_ITERATIONS);
     problem.finish(y, &x)
 }
 
@@ -145,7 +145,7 @@ pub fn fit(y: &[f64], m: usize, spec: Spec) -> Option<EtsFit> {
 pub fn refit(y: &[f64], fit: &EtsFit, iterations: usize) -> Option<EtsFit> {
     let problem = Problem::new(y, fit.m, fit.spec, &mut Bounds::default())?;
     let start = problem.layout.encode(&fit.params, &fit.initial);
-    let (x, _) = problem.optimise(y, &start, iterations);
+    let x = problem.optimise(y, &start, iterations);
     problem.finish(y, &x)
 }
 
@@ -210,24 +210,36 @@ impl Problem {
         })
     }
 
-    /// Minimises `-2 log L` from `start`; returns the arg-min and its AICc.
-    fn optimise(&self, y: &[f64], start: &[f64], iterations: usize) -> (Vec<f64>, f64) {
+    /// `-2 log L` at a parameter vector, infinite where it is undefined.
+    fn objective<'a>(&'a self, y: &'a [f64]) -> impl FnMut(&[f64]) -> f64 + 'a {
         let spec = self.layout.spec;
         let mut scratch = State::new(0.0, 0.0, &[]);
-        let objective = |x: &[f64]| match self.layout.decode(x, &mut scratch) {
+        move |x: &[f64]| match self.layout.decode(x, &mut scratch) {
             Some(p) => {
                 let lik = core::neg2_loglik(spec, &p, &mut scratch, y).max(-1e10);
                 if lik.is_nan() { f64::INFINITY } else { lik }
             }
             None => f64::INFINITY,
-        };
-        let nm = NelderMead {
-            max_iter: iterations,
-            ..NelderMead::default()
-        };
-        let best = nm.minimize(objective, start, &self.lower, &self.upper);
-        let aicc = aicc(best.fx, self.x0.len(), y.len());
-        (best.x, aicc)
+        }
+    }
+
+    /// A simplex started at `start` and run for `iterations` Nelder-Mead iterations.
+    fn run(&self, y: &[f64], start: &[f64], iterations: usize) -> Simplex<'_> {
+        let mut objective = self.objective(y);
+        let mut simplex =
+            NelderMead::default().start(&mut objective, start, &self.lower, &self.upper);
+        simplex.advance(&mut objective, iterations);
+        simplex
+    }
+
+    /// Minimises `-2 log L` from `start`; returns the arg-min.
+    fn optimise(&self, y: &[f64], start: &[f64], iterations: usize) -> Vec<f64> {
+        self.run(y, start, iterations).best().x
+    }
+
+    /// The AICc of the best vertex of `simplex`.
+    fn aicc(&self, simplex: &Simplex, n: usize) -> f64 {
+        aicc(simplex.best().fx, self.x0.len(), n)
     }
 
     fn finish(&self, y: &[f64], x: &[f64]) -> Option<EtsFit> {
@@ -366,26 +378,31 @@ pub fn auto(y: &[f64], m: usize, candidates: Candidates) -> Option<EtsFit> {
         Some(s) => (s.iterations.min(FULL_ITERATIONS), s.keep),
         None => (FULL_ITERATIONS, problems.len()),
     };
-    let mut screened: Vec<(usize, Vec<f64>, f64)> = problems
+    let mut runs: Vec<(usize, Simplex, f64)> = problems
         .iter()
         .enumerate()
         .map(|(i, p)| {
-            let (x, ic) = p.optimise(y, &p.x0, first_pass);
-            (i, x, ic)
+            let simplex = p.run(y, &p.x0, first_pass);
+            let ic = p.aicc(&simplex, y.len());
+            (i, simplex, ic)
         })
         .collect();
     if first_pass < FULL_ITERATIONS {
-        screened.sort_by(|a, b| a.2.total_cmp(&b.2));
-        screened.truncate(keep.max(1));
-        for (i, x, ic) in &mut screened {
-            (*x, *ic) = problems[*i].optimise(y, x, FULL_ITERATIONS - first_pass);
+        // The best few carry on from where their screening stopped: their fits are
+        // those of a full search.
+        runs.sort_by(|a, b| a.2.total_cmp(&b.2));
+        runs.truncate(keep.max(1));
+        for (i, simplex, ic) in &mut runs {
+            let p = &problems[*i];
+            simplex.advance(&mut p.objective(y), FULL_ITERATIONS - first_pass);
+            *ic = p.aicc(simplex, y.len());
         }
     }
-    let (i, x, _) = screened
+    let (i, simplex, _) = runs
         .into_iter()
         .filter(|s| s.2 < f64::INFINITY)
         .min_by(|a, b| a.2.total_cmp(&b.2))?;
-    problems[i].finish(y, &x)
+    problems[i].finish(y, &simplex.best().x)
 }
 
 #[cfg(test)]
