@@ -95,14 +95,20 @@ pub fn is_seasonal(y: &[f64], m: usize) -> bool {
 /// Ordinary least squares of `y` on the given columns (normal equations, solved by
 /// Gaussian elimination with partial pivoting). `None` if the design is singular.
 pub fn least_squares(columns: &[Vec<f64>], y: &[f64]) -> Option<Vec<f64>> {
-    solve(&mut normal_equations(columns, y))
+    let mut a = Vec::new();
+    normal_equations(columns, y, &mut a);
+    solve(&mut a)
 }
 
 /// The normal equations of `y` on the given columns, as `p` rows of the Gram matrix each
-/// followed by its column's product with `y`.
-pub fn normal_equations(columns: &[Vec<f64>], y: &[f64]) -> Vec<Vec<f64>> {
+/// followed by its column's product with `y`, written into `a` (whose rows are reused,
+/// so an iterative fit forms them without allocating).
+pub fn normal_equations(columns: &[Vec<f64>], y: &[f64], a: &mut Vec<Vec<f64>>) {
     let p = columns.len();
-    let mut a = vec![vec![0.0; p + 1]; p];
+    a.resize_with(p, Vec::new);
+    for row in a.iter_mut() {
+        row.resize(p + 1, 0.0);
+    }
     for i in 0..p {
         // The Gram matrix is symmetric: each product is formed once.
         for j in i..p {
@@ -111,13 +117,19 @@ pub fn normal_equations(columns: &[Vec<f64>], y: &[f64]) -> Vec<Vec<f64>> {
         }
         a[i][p] = columns[i].iter().zip(y).map(|(u, v)| u * v).sum();
     }
-    a
 }
 
 /// Solves the `p` equations of `a` (each row its `p` coefficients and the right-hand
 /// side) by Gaussian elimination with partial pivoting, in place; `None` if they are
 /// singular.
 pub fn solve(a: &mut [Vec<f64>]) -> Option<Vec<f64>> {
+    eliminate(a)?;
+    Some((0..a.len()).map(|i| solution(a, i)).collect())
+}
+
+/// [`solve`]'s elimination: afterwards unknown `i` is [`solution`]`(a, i)`. `None` if
+/// the equations are singular.
+pub fn eliminate(a: &mut [Vec<f64>]) -> Option<()> {
     let p = a.len();
     for col in 0..p {
         let pivot = (col..p).max_by(|&r, &s| a[r][col].abs().total_cmp(&a[s][col].abs()))?;
@@ -137,7 +149,12 @@ pub fn solve(a: &mut [Vec<f64>]) -> Option<Vec<f64>> {
         }
         a[col] = pivot_row;
     }
-    Some((0..p).map(|i| a[i][p] / a[i][i]).collect())
+    Some(())
+}
+
+/// Unknown `i` of equations [`eliminate`]d in `a`.
+pub fn solution(a: &[Vec<f64>], i: usize) -> f64 {
+    a[i][a.len()] / a[i][i]
 }
 
 /// Intercept and slope of `y` regressed on `1, 2, …, n`.

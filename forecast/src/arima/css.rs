@@ -112,23 +112,29 @@ pub(super) fn innovations(
 /// autocorrelation inside ±1).
 fn stable(c: &[f64], sign: f64, lag: usize, margin: f64) -> bool {
     let rho = margin.powi(lag as i32);
-    let mut a: Vec<f64> = c
-        .iter()
-        .enumerate()
-        .map(|(i, v)| sign * v * rho.powi(i as i32 + 1))
-        .collect();
-    while let Some(&r) = a.last() {
+    // The search's orders fit on the stack; longer polynomials (orders asked for) do not.
+    let mut stack = [0.0; 8];
+    let mut heap = Vec::new();
+    let a = if c.len() <= stack.len() {
+        &mut stack[..c.len()]
+    } else {
+        heap.resize(c.len(), 0.0);
+        &mut heap[..]
+    };
+    for (i, (a, v)) in a.iter_mut().zip(c).enumerate() {
+        *a = sign * v * rho.powi(i as i32 + 1);
+    }
+    for k in (0..a.len()).rev() {
+        let r = a[k];
         if r.abs() >= 1.0 {
             return false;
         }
-        let k = a.len() - 1;
         let d = 1.0 - r * r;
         for i in 0..k.div_ceil(2) {
             let (lo, hi) = (a[i], a[k - 1 - i]);
             a[i] = (lo + r * hi) / d;
             a[k - 1 - i] = (hi + r * lo) / d;
         }
-        a.truncate(k);
     }
     true
 }

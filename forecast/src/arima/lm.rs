@@ -34,23 +34,24 @@ pub(super) fn minimize(problem: &Problem, x0: Vec<f64>) -> Option<(Vec<f64>, f64
     let mut trial = vec![0.0; problem.len];
     let mut ssr = (problem.residuals)(&x, &mut r)?;
     let mut lambda = 1e-3;
-    // Buffers reused by every iteration: the Jacobian's columns, `-r`, the damped
-    // equations and the trial point.
+    // Buffers reused by every iteration: the Jacobian's columns and shifted point, `-r`,
+    // the normal and the damped equations, and the trial point.
     let mut columns = vec![vec![0.0; problem.len]; x.len()];
+    let mut shifted = vec![0.0; x.len()];
     let mut downhill = vec![0.0; problem.len];
-    let mut damped = Vec::new();
+    let (mut normal, mut damped) = (Vec::new(), Vec::new());
     let mut candidate = vec![0.0; x.len()];
     for _ in 0..problem.max_iter {
-        jacobian(problem, &x, &r, &mut trial, &mut columns);
+        jacobian(problem, &x, &r, &mut shifted, &mut trial, &mut columns);
         for (d, v) in downhill.iter_mut().zip(&r) {
             *d = -v;
         }
-        let normal = decompose::normal_equations(&columns, &downhill);
+        decompose::normal_equations(&columns, &downhill, &mut normal);
         let mut accepted = None;
         while accepted.is_none() && lambda < 1e10 {
-            let stepped = damped_step(&normal, lambda, &mut damped).is_some_and(|step| {
-                for ((c, a), b) in candidate.iter_mut().zip(&x).zip(&step) {
-                    *c = a + b;
+            let stepped = damped_step(&normal, lambda, &mut damped).is_some_and(|()| {
+                for (i, (c, a)) in candidate.iter_mut().zip(&x).enumerate() {
+                    *c = a + decompose::solution(&damped, i);
                 }
                 (problem.admissible)(&candidate)
             });
@@ -75,14 +76,21 @@ pub(super) fn minimize(problem: &Problem, x0: Vec<f64>) -> Option<(Vec<f64>, f64
     Some((x, ssr))
 }
 
-/// Forward-difference Jacobian into `columns`, one per parameter (zero where the
-/// residuals are undefined).
-fn jacobian(problem: &Problem, x: &[f64], r: &[f64], trial: &mut [f64], columns: &mut [Vec<f64>]) {
-    let mut shifted = x.to_vec();
+/// Forward-difference Jacobian at `x` (residuals `r`) into `columns`, one per parameter
+/// (zero where the residuals are undefined); `shifted` and `trial` are scratch.
+fn jacobian(
+    problem: &Problem,
+    x: &[f64],
+    r: &[f64],
+    shifted: &mut [f64],
+    trial: &mut [f64],
+    columns: &mut [Vec<f64>],
+) {
+    shifted.copy_from_slice(x);
     for (j, column) in columns.iter_mut().enumerate() {
         let h = 1e-6 * x[j].abs().max(1e-2);
         shifted[j] = x[j] + h;
-        let defined = (problem.residuals)(&shifted, trial).is_some();
+        let defined = (problem.residuals)(shifted, trial).is_some();
         shifted[j] = x[j];
         if !defined {
             column.fill(0.0);
@@ -96,8 +104,9 @@ fn jacobian(problem: &Problem, x: &[f64], r: &[f64], trial: &mut [f64], columns:
 
 /// The Marquardt step `(JᵀJ + λ diag(JᵀJ)) δ = -Jᵀr` from the normal equations
 /// `JᵀJ δ = -Jᵀr`, formed once per Jacobian whatever the number of dampings tried (a
-/// zero column gets `λ` alone); `damped` is the scratch the equations are solved in.
-fn damped_step(normal: &[Vec<f64>], lambda: f64, damped: &mut Vec<Vec<f64>>) -> Option<Vec<f64>> {
+/// zero column gets `λ` alone): eliminated in `damped`, where
+/// [`decompose::solution`] reads `δ`.
+fn damped_step(normal: &[Vec<f64>], lambda: f64, damped: &mut Vec<Vec<f64>>) -> Option<()> {
     damped.resize_with(normal.len(), Vec::new);
     for (row, from) in damped.iter_mut().zip(normal) {
         row.clone_from(from);
@@ -106,7 +115,7 @@ fn damped_step(normal: &[Vec<f64>], lambda: f64, damped: &mut Vec<Vec<f64>>) -> 
         let norm2 = row[j];
         row[j] += lambda * if norm2 > 0.0 { norm2 } else { 1.0 };
     }
-    decompose::solve(damped)
+    decompose::eliminate(damped)
 }
 
 #[cfg(test)]
