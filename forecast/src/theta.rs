@@ -157,24 +157,38 @@ fn recurse(
     state
 }
 
-/// Where a variant's optimisation starts (the initial level, α and θ) and how many
-/// Nelder-Mead iterations it gets.
+/// When a variant's Nelder-Mead stops, besides its iteration budget.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Tolerance {
+    /// statsforecast's: the simplex's criterion values spread by under 10⁻⁴. The
+    /// criterion is in the data's units, so on data in the thousands this asks for a
+    /// relative precision of about 10⁻⁹.
+    Reference,
+    /// The values spread by under this fraction of the criterion at the start: the same
+    /// precision whatever the data's scale.
+    Relative(f64),
+}
+
+/// Where a variant's optimisation starts (the initial level, α and θ), how many
+/// Nelder-Mead iterations it gets and when it stops.
 #[derive(Debug, Clone, Copy)]
 struct Start {
     level: f64,
     alpha: f64,
     theta: f64,
     iterations: usize,
+    tolerance: Tolerance,
 }
 
 impl Start {
     /// The heuristic start of a fit from nothing, with the full budget.
-    fn cold(y: &[f64]) -> Self {
+    fn cold(y: &[f64], tolerance: Tolerance) -> Self {
         Self {
             level: y[0] / 2.0,
             alpha: 0.5,
             theta: 2.0,
             iterations: NelderMead::default().max_iter,
+            tolerance,
         }
     }
 }
@@ -204,8 +218,16 @@ fn fit_variant(y: &[f64], variant: Variant, start: Start) -> (f64, f64, f64, f64
         let v = sse / mean_abs.max(1e-10);
         if v.is_nan() { f64::INFINITY } else { v }
     };
+    let reference = NelderMead::default().tol_std;
+    let tol_std = match start.tolerance {
+        Tolerance::Reference => reference,
+        Tolerance::Relative(r) => Some(r * objective(&x0).abs())
+            .filter(|t| t.is_finite())
+            .unwrap_or(reference),
+    };
     let nm = NelderMead {
         max_iter: start.iterations,
+        tol_std,
         ..NelderMead::default()
     };
     let best = nm.minimize(objective, &x0, &lower, &upper);
@@ -251,29 +273,41 @@ fn reseason(kind: Kind, v: f64, s: f64) -> f64 {
     }
 }
 
-/// Fits the given variants (all four for AutoTheta) and keeps the best by in-sample
-/// MSE. `None` for series shorter than four values.
+/// Fits the given variants (all four for AutoTheta) to statsforecast's tolerance and
+/// keeps the best by in-sample MSE. `None` for series shorter than four values.
 pub fn auto(y: &[f64], m: usize, variants: &[Variant]) -> Option<ThetaFit> {
-    fit_each(y, m, variants)?
+    fit_each(y, m, variants, Tolerance::Reference)?
         .into_iter()
         .min_by(|a, b| a.mse.total_cmp(&b.mse))
 }
 
-/// Fits each of the given variants on the same (deseasonalised) series, in order.
-/// `None` for series shorter than four values or no variant.
-pub fn fit_each(y: &[f64], m: usize, variants: &[Variant]) -> Option<Vec<ThetaFit>> {
-    fit_from(y, m, variants, Start::cold)
+/// Fits each of the given variants on the same (deseasonalised) series, in order, each
+/// to `tolerance`. `None` for series shorter than four values or no variant.
+pub fn fit_each(
+    y: &[f64],
+    m: usize,
+    variants: &[Variant],
+    tolerance: Tolerance,
+) -> Option<Vec<ThetaFit>> {
+    fit_from(y, m, variants, |series| Start::cold(series, tolerance))
 }
 
 /// Fits `fit`'s variant again on `y`, a series that begins or ends like the one it was
-/// fitted on, starting from its estimates with `iterations` Nelder-Mead iterations.
-/// `None` as [`fit_each`].
-pub fn refit(y: &[f64], m: usize, fit: &ThetaFit, iterations: usize) -> Option<ThetaFit> {
+/// fitted on, starting from its estimates with `iterations` Nelder-Mead iterations, to
+/// `tolerance`. `None` as [`fit_each`].
+pub fn refit(
+    y: &[f64],
+    m: usize,
+    fit: &ThetaFit,
+    iterations: usize,
+    tolerance: Tolerance,
+) -> Option<ThetaFit> {
     let start = |_: &[f64]| Start {
         level: fit.initial_level,
         alpha: fit.alpha,
         theta: fit.theta,
         iterations,
+        tolerance,
     };
     fit_from(y, m, &[fit.variant], start)?.pop()
 }
