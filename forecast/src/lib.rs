@@ -44,10 +44,11 @@
 //!   the chosen one refitted by exact maximum likelihood (Kalman filter), both with
 //!   Levenberg-Marquardt ([`arima`]); intervals from the ψ weights.
 //! - [`Method::Ensemble`]: a weighted mean (or weighted median, [`Combine`]) of ETS,
-//!   AutoTheta's choice, DOTM (the dynamic optimised Theta, best single variant on M3)
-//!   and AutoARIMA. Its ETS uses a screened search ([`ets::Screening`]): every model gets
-//!   a short optimisation and only the three best by AICc the full one, for a quarter of
-//!   the CPU. See "Combination rule" below.
+//!   the better of the optimised Theta variants (OTM, DOTM), DOTM (the dynamic optimised
+//!   Theta, best single variant on M3) and AutoARIMA. Its ETS uses a screened search
+//!   ([`ets::Screening`]): every model gets a short optimisation and only the three best
+//!   by AICc carry on to the end, for a quarter of the CPU. See "Combination rule"
+//!   below.
 //! - Intermittent demand: [`Method::Croston`], [`Method::CrostonOptimized`],
 //!   [`Method::Sba`], [`Method::Tsb`], [`Method::Adida`], [`Method::Imapa`], and
 //!   [`Method::Intermittent`], which picks by the Syntetos-Boylan ADI/CV² class: smooth
