@@ -158,9 +158,12 @@ pub(super) struct Css {
     pub sigma2: f64,
 }
 
-/// Relative sum-of-squares improvement at which a CSS fit stops: far below the AICc
-/// differences the search acts on (1e-6 costs a third more CPU for the same M3 MASE).
-const CSS_TOL: f64 = 1e-4;
+/// Relative sum-of-squares improvement at which a CSS fit stops. A step that gains less
+/// moves the AICc by under `n · 10⁻³` (0.03 on a yearly series of 30 values), and the
+/// steps before it gained more: the search's choices rest on larger differences. 1e-6
+/// cost a third more CPU than 1e-4 for the same M3 MASE; 1e-3 takes 7 % off the
+/// instructions of the ensemble on M3 yearly, every set's MASE within 0.003.
+const CSS_TOL: f64 = 1e-3;
 
 /// Fits `order` to `w` by CSS; `None` when there are too few values.
 pub(super) fn fit(w: &[f64], order: &Order) -> Option<Css> {
