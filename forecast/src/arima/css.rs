@@ -79,7 +79,8 @@ fn nonzero(dense: &[f64], lags: &mut Lags) {
 }
 
 /// Innovations of `w` under the model (zero for the first `start` values); returns their
-/// sum of squares.
+/// sum of squares. Before the longest MA lag, a lag reaching before the series is left
+/// out; past it every lag is in, and the loop runs without that test.
 pub(super) fn innovations(
     w: &[f64],
     ar: &Lags,
@@ -88,19 +89,29 @@ pub(super) fn innovations(
     start: usize,
     e: &mut [f64],
 ) -> f64 {
-    let mut ssr = 0.0;
-    for t in 0..w.len() {
-        if t < start {
-            e[t] = 0.0;
-            continue;
-        }
+    let n = w.len();
+    let start = start.min(n);
+    e[..start].fill(0.0);
+    let warm = ma.last().map_or(0, |&(k, _)| k).clamp(start, n);
+    let step = |t: usize, e: &[f64], ma: &[(usize, f64)]| {
         let mut v = w[t] - mu;
         for &(k, c) in ar {
             v -= c * (w[t - k] - mu);
         }
-        for &(k, c) in ma.iter().take_while(|(k, _)| *k <= t) {
+        for &(k, c) in ma {
             v -= c * e[t - k];
         }
+        v
+    };
+    let mut ssr = 0.0;
+    for t in start..warm {
+        let reach = ma.partition_point(|&(k, _)| k <= t);
+        let v = step(t, e, &ma[..reach]);
+        e[t] = v;
+        ssr += v * v;
+    }
+    for t in warm..n {
+        let v = step(t, e, ma);
         e[t] = v;
         ssr += v * v;
     }
