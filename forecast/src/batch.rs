@@ -12,6 +12,7 @@ pub use error::BatchError;
 use crate::{Combine, Method, Spec, forecast_many};
 use dates::{Index, Stamp};
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::io::{Read, Write};
 
 /// Options of one batch run.
@@ -82,6 +83,7 @@ pub fn run(
     let mut writer = csv::Writer::from_writer(output);
     writer.write_record(header(options))?;
     let mut rows = 0;
+    let mut cell = String::new();
     for ((id, index), result) in ids.iter().zip(&indices).zip(results) {
         let f = result.map_err(|source| BatchError::Forecast {
             id: id.clone(),
@@ -90,10 +92,19 @@ pub fn run(
         let bands: Vec<(Vec<f64>, Vec<f64>)> =
             options.levels.iter().map(|&l| f.interval(l)).collect();
         for k in 0..options.horizon {
-            let mut record = vec![id.clone(), index.future(k + 1), f.mean[k].to_string()];
-            record.extend(bands.iter().rev().map(|(lo, _)| lo[k].to_string()));
-            record.extend(bands.iter().map(|(_, hi)| hi[k].to_string()));
-            writer.write_record(&record)?;
+            writer.write_field(id)?;
+            writer.write_field(index.future(k + 1))?;
+            let values = std::iter::once(f.mean[k])
+                .chain(bands.iter().rev().map(|(lo, _)| lo[k]))
+                .chain(bands.iter().map(|(_, hi)| hi[k]));
+            for v in values {
+                // Formatted as `to_string` does, into one buffer for the whole file (writing
+                // into a `String` cannot fail).
+                cell.clear();
+                let _ = write!(cell, "{v}");
+                writer.write_field(&cell)?;
+            }
+            writer.write_record(None::<&[u8]>)?;
             rows += 1;
         }
     }
@@ -137,9 +148,9 @@ fn header(options: &BatchOptions) -> Vec<String> {
 }
 
 fn read_series(input: impl Read) -> Result<BTreeMap<String, Vec<Row>>, BatchError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_reader(input);
+    // Fields are trimmed as they are read (`str::trim`, as `csv::Trim::All` does), into
+    // one record for the whole file: the reader's own trimming copies every record.
+    let mut reader = csv::Reader::from_reader(input);
     let headers = reader
         .headers()
         .map_err(|source| BatchError::Csv { line: 1, source })?
@@ -147,19 +158,22 @@ fn read_series(input: impl Read) -> Result<BTreeMap<String, Vec<Row>>, BatchErro
     let column = |name: &'static str| {
         headers
             .iter()
-            .position(|h| h == name)
+            .position(|h| h.trim() == name)
             .ok_or(BatchError::MissingColumn(name))
     };
     let (id_col, ds_col, y_col) = (column("unique_id")?, column("ds")?, column("y")?);
     let mut series: BTreeMap<String, Vec<Row>> = BTreeMap::new();
     let mut first_kind: Option<bool> = None;
-    for record in reader.records() {
-        let record = record.map_err(|source| BatchError::Csv {
+    let mut record = csv::StringRecord::new();
+    while reader
+        .read_record(&mut record)
+        .map_err(|source| BatchError::Csv {
             line: source.position().map_or(0, |p| p.line()),
             source,
-        })?;
+        })?
+    {
         let line = record.position().map_or(0, |p| p.line());
-        let field = |i: usize| record.get(i).unwrap_or("");
+        let field = |i: usize| record.get(i).unwrap_or("").trim();
         let ds_text = field(ds_col);
         let ds = Stamp::parse(ds_text).ok_or_else(|| BatchError::BadValue {
             line,
