@@ -128,12 +128,14 @@ pub enum ForecastError {
     ZeroHorizon,
 }
 
-/// The ETS search inside the ensemble: every model gets 100 Nelder-Mead iterations and
-/// the three best by AICc the full budget, for a quarter of the full search's CPU
-/// (bench/forecast: the ensemble's M3 monthly MASE moves by 0.003).
+/// The ETS search inside the ensemble: every model gets 70 Nelder-Mead iterations and
+/// the three best by AICc carry on to the full budget (bench/forecast: the ensemble's M3
+/// monthly MASE moved by 0.003 against the full search with 100 iterations). With 70
+/// instead of 100, the ensemble took 5 % fewer instructions on M3 yearly and no set's
+/// MASE rose by more than 0.001; with 50, 9 % fewer, but M3 other's MASE rose by 0.005.
 const FAST_ETS: Candidates = Candidates {
     screening: Some(Screening {
-        iterations: 100,
+        iterations: 70,
         keep: 3,
     }),
     ..Candidates::FULL

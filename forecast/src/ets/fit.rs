@@ -20,7 +20,7 @@ pub struct Candidates {
 }
 
 /// The two-stage search: a short optimisation of every model, then the rest of the
-/// budget for the `keep` models with the smallest AICc.
+/// budget, from where it stopped, for the `keep` models with the smallest AICc.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Screening {
     /// Nelder-Mead iterations of the first pass.
