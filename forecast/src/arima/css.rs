@@ -42,11 +42,26 @@ impl Expansion {
         let (sphi, rest) = rest.split_at(sp);
         let stheta = &rest[..sq];
         // The seasonal product's cross terms enter the AR side negated, the MA side not.
-        product(&mut self.dense, phi, sphi, m, -1.0);
-        nonzero(&self.dense, &mut self.ar);
-        product(&mut self.dense, theta, stheta, m, 1.0);
-        nonzero(&self.dense, &mut self.ma);
+        expand(&mut self.dense, phi, sphi, m, -1.0, &mut self.ar);
+        expand(&mut self.dense, theta, stheta, m, 1.0, &mut self.ma);
     }
+}
+
+/// The non-zero lags of [`product`] into `lags`; without a seasonal factor, those of `a`
+/// directly.
+fn expand(dense: &mut Vec<f64>, a: &[f64], s: &[f64], m: usize, cross: f64, lags: &mut Lags) {
+    if s.is_empty() {
+        lags.clear();
+        lags.extend(
+            a.iter()
+                .enumerate()
+                .map(|(i, &c)| (i + 1, c))
+                .filter(|(_, c)| *c != 0.0),
+        );
+        return;
+    }
+    product(dense, a, s, m, cross);
+    nonzero(dense, lags);
 }
 
 /// The coefficients of `(1 + Σ a_i B^i)(1 + Σ s_j B^(jm))` - 1, with the cross terms
