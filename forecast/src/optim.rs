@@ -62,18 +62,19 @@ fn vertex_sum(simplex: &[Vec<f64>]) -> Vec<f64> {
     sum
 }
 
-/// The best, the worst and the second-worst vertex of values `fs` (at least two): the
-/// first, last and last-but-one in a stable sort by value, found in one pass.
+/// The best, the worst and the second-worst vertex of values `fs` (at least two, none
+/// `NaN`: the objectives map it to infinity): the first, last and last-but-one in a
+/// stable sort by value, found in one pass.
 fn extremes(fs: &[f64]) -> (usize, usize, usize) {
     let (mut best, mut worst, mut second) = (0, 0, usize::MAX);
-    for (i, f) in fs.iter().enumerate().skip(1) {
-        if f.total_cmp(&fs[best]).is_lt() {
+    for (i, &f) in fs.iter().enumerate().skip(1) {
+        if f < fs[best] {
             best = i;
         }
-        if f.total_cmp(&fs[worst]).is_ge() {
+        if f >= fs[worst] {
             second = worst;
             worst = i;
-        } else if second == usize::MAX || f.total_cmp(&fs[second]).is_ge() {
+        } else if second == usize::MAX || f >= fs[second] {
             second = i;
         }
     }
