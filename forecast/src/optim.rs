@@ -83,10 +83,13 @@ fn extremes(fs: &[f64]) -> (usize, usize, usize) {
 
 /// Points on the segment `from + t (to - from)`, projected into the box.
 fn along(from: &[f64], to: &[f64], t: f64, lower: &[f64], upper: &[f64], out: &mut [f64]) {
-    for i in 0..out.len() {
-        out[i] = from[i] + t * (to[i] - from[i]);
+    let n = out.len();
+    let (from, to, lower, upper) = (&from[..n], &to[..n], &lower[..n], &upper[..n]);
+    for i in 0..n {
+        out[i] = (from[i] + t * (to[i] - from[i]))
+            .max(lower[i])
+            .min(upper[i]);
     }
-    clamp_into(out, lower, upper);
 }
 
 impl NelderMead {
