@@ -57,9 +57,15 @@ impl State {
     }
 
     fn update(&mut self, i: usize, alpha: f64, y: f64, dynamic: bool) {
+        self.level = alpha * y + (1.0 - alpha) * self.level;
+        self.update_line(i, y, dynamic);
+    }
+
+    /// The running mean and, for the dynamic variants, the trend line, having observed
+    /// `y` at time `i`: they do not depend on α or θ.
+    fn update_line(&mut self, i: usize, y: f64, dynamic: bool) {
         let fi = i as f64;
         let old_mean = self.mean;
-        self.level = alpha * y + (1.0 - alpha) * self.level;
         self.mean = (fi * old_mean + y) / (fi + 1.0);
         if dynamic {
             self.b = ((fi - 1.0) * self.b + 6.0 * (y - old_mean) / (fi + 1.0)) / (fi + 2.0);
@@ -97,24 +103,38 @@ struct Run {
     last: State,
 }
 
-/// The trend line `(a, b)` the recursion starts from: the series' least-squares line for
-/// the static variants (the same at every evaluation of an optimisation, so computed
-/// once), the first value and no slope for the dynamic ones.
-fn trend_line(y: &[f64], variant: Variant) -> (f64, f64) {
-    if variant.dynamic() {
+/// The running mean and trend line after each observation: entry `t - 1` holds the
+/// state's `mean`, `a` and `b` after observing `y[..t]` (its level is unused). The line
+/// starts as the series' least-squares line for the static variants, the first value and
+/// no slope for the dynamic ones. None of it depends on the parameters, so an
+/// optimisation computes it once, not at every evaluation.
+fn lines(y: &[f64], variant: Variant) -> Vec<State> {
+    let (a, b) = if variant.dynamic() {
         (y[0], 0.0)
     } else {
         decompose::linear_trend(y)
+    };
+    let mut state = State {
+        level: 0.0,
+        mean: y[0],
+        a,
+        b,
+    };
+    let mut lines = Vec::with_capacity(y.len());
+    lines.push(state);
+    for (i, &obs) in y.iter().enumerate().skip(1) {
+        state.update_line(i, obs, variant.dynamic());
+        lines.push(state);
     }
+    lines
 }
 
 fn run(y: &[f64], variant: Variant, level0: f64, alpha: f64, theta: f64) -> Run {
     let mut errors = Vec::with_capacity(y.len());
-    let line = trend_line(y, variant);
     let last = recurse(
         y,
         variant,
-        line,
+        &lines(y, variant),
         (level0, alpha, theta),
         |e| errors.push(e),
         |_, _| (),
@@ -122,39 +142,37 @@ fn run(y: &[f64], variant: Variant, level0: f64, alpha: f64, theta: f64) -> Run 
     Run { errors, last }
 }
 
-/// The recursion over `y` from the trend line `line` ([`trend_line`]) with the initial
-/// level, α and θ of `params`: calls `error(e)` with each one-step error and `visit(t,
-/// state)` with the state after observing `y[..t]`, and returns the last state.
+/// The recursion over `y` along its [`lines`] with the initial level, α and θ of
+/// `params`: calls `error(e)` with each one-step error and `visit(t, state)` with the
+/// state after observing `y[..t]`, and returns the last state.
 fn recurse(
     y: &[f64],
     variant: Variant,
-    (a, b): (f64, f64),
+    lines: &[State],
     (level0, alpha, theta): (f64, f64, f64),
     mut error: impl FnMut(f64),
     mut visit: impl FnMut(usize, &State),
 ) -> State {
-    let mut state = State {
-        level: level0,
-        mean: y[0],
-        a,
-        b,
+    let at = |t: usize, level: f64| State {
+        level,
+        ..lines[t - 1]
     };
     let mu0 = if variant.dynamic() {
         y[0]
     } else {
-        level0 + (1.0 - 1.0 / theta) * (a + b)
+        level0 + (1.0 - 1.0 / theta) * (lines[0].a + lines[0].b)
     };
-    state.level = alpha * y[0] + (1.0 - alpha) * level0;
+    let mut level = alpha * y[0] + (1.0 - alpha) * level0;
     error(y[0] - mu0);
-    visit(1, &state);
+    visit(1, &at(1, level));
     let mut decay = 1.0;
     for (i, &obs) in y.iter().enumerate().skip(1) {
         decay *= 1.0 - alpha;
-        error(obs - state.predict(decay, alpha, theta));
-        state.update(i, alpha, obs, variant.dynamic());
-        visit(i + 1, &state);
+        error(obs - at(i, level).predict(decay, alpha, theta));
+        level = alpha * obs + (1.0 - alpha) * level;
+        visit(i + 1, &at(i + 1, level));
     }
-    state
+    at(y.len(), level)
 }
 
 /// When a variant's Nelder-Mead stops, besides its iteration budget.
@@ -204,7 +222,7 @@ fn fit_variant(y: &[f64], variant: Variant, start: Start) -> (f64, f64, f64, f64
         upper.push(1e10);
     }
     let theta_of = |x: &[f64]| if variant.optimised() { x[2] } else { 2.0 };
-    let line = trend_line(y, variant);
+    let lines = lines(y, variant);
     // The criterion: squared errors after three burn-in steps, over the mean |y|.
     let objective = |x: &[f64]| {
         let (mut seen, mut sse) = (0, 0.0);
@@ -214,7 +232,14 @@ fn fit_variant(y: &[f64], variant: Variant, start: Start) -> (f64, f64, f64, f64
             }
             seen += 1;
         };
-        recurse(y, variant, line, (x[0], x[1], theta_of(x)), sum, |_, _| ());
+        recurse(
+            y,
+            variant,
+            &lines,
+            (x[0], x[1], theta_of(x)),
+            sum,
+            |_, _| (),
+        );
         let v = sse / mean_abs.max(1e-10);
         if v.is_nan() { f64::INFINITY } else { v }
     };
@@ -392,8 +417,8 @@ impl ThetaFit {
             }
         };
         let params = (self.initial_level, self.alpha, self.theta);
-        let line = trend_line(&series, self.variant);
-        recurse(&series, self.variant, line, params, |_| (), visit);
+        let lines = lines(&series, self.variant);
+        recurse(&series, self.variant, &lines, params, |_| (), visit);
         states
             .into_iter()
             .map(|(t, state)| self.path(state, t, h))
