@@ -23,10 +23,8 @@ pub async fn within<F: Future>(deadline: Instant, request: F) -> Option<F::Outpu
         if timer.is_none() {
             timer.set(Some(sleep_until(deadline)));
         }
-        match timer.as_mut().as_pin_mut() {
-            Some(sleep) => sleep.poll(cx).map(|()| None),
-            None => Poll::Pending,
-        }
+        let sleep = timer.as_mut().as_pin_mut();
+        sleep.map_or(Poll::Pending, |sleep| sleep.poll(cx).map(|()| None))
     })
     .await
 }

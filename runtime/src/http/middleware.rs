@@ -103,13 +103,13 @@ impl AuditSlot {
     }
 }
 
-/// The route label of a request no route matched.
-const UNMATCHED: &str = "unmatched";
+/// The route label of a request: its matched path, or `unmatched` when no route matched.
+fn route_label(route: Option<&MatchedPath>) -> &str {
+    route.map_or("unmatched", MatchedPath::as_str)
+}
 
 fn route_of(req: &Request) -> &str {
-    req.extensions()
-        .get::<MatchedPath>()
-        .map_or(UNMATCHED, MatchedPath::as_str)
+    route_label(req.extensions().get::<MatchedPath>())
 }
 
 /// Takes one request from each key's budget under its scope; a refusal is counted in
@@ -299,7 +299,7 @@ impl<F: Future<Output = Result<Response, Infallible>>> Future for Timed<F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let Ok(response) = ready!(this.answer.poll(cx));
-        let route = this.route.as_ref().map_or(UNMATCHED, MatchedPath::as_str);
+        let route = route_label(this.route.as_ref());
         this.state
             .metrics
             .request_duration
