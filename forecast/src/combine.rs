@@ -13,7 +13,8 @@
 //! weights, `1 / score²` weights, keeping only the best member or those near it, and
 //! longer validation windows (notes in the `combo` branch's hand-over).
 
-use crate::predictive::{Combination, Combine, Forecast, Predictive, Widening};
+use crate::predictive::{Combination, Combine, Forecast, Predictive};
+use crate::widening::Widening;
 
 /// A model's forecast with its forecasts from the validation origins.
 #[derive(Clone)]
@@ -163,8 +164,13 @@ pub(crate) fn combine(
     let h = members[0].forecast.horizon();
     let mean: Vec<f64> = (0..h).map(|k| combine_at(&|f| f.mean[k])).collect();
     let fitted: Vec<f64> = (0..y.len()).map(|t| combine_at(&|f| f.fitted[t])).collect();
+    let residuals: Vec<f64> = y.iter().zip(&fitted).map(|(v, f)| v - f).collect();
     let widening = validation.map_or_else(Widening::default, |v| {
-        Widening::new(validation_errors(y, v, &members, &w, how), v.refit.growth())
+        Widening::new(
+            validation_errors(y, v, &members, &w, how),
+            v.refit.growth(),
+            &residuals,
+        )
     });
     let names: Vec<String> = members
         .iter()
@@ -180,7 +186,7 @@ pub(crate) fn combine(
     Some(Forecast {
         model: format!("Ensemble({label}: {})", names.join(", ")),
         mean,
-        residuals: y.iter().zip(&fitted).map(|(v, f)| v - f).collect(),
+        residuals,
         fitted,
         nonnegative,
         predictive: Predictive::Combined(Combination {
@@ -315,7 +321,9 @@ mod tests {
     #[test]
     fn intervals_widen_to_the_validation_errors() {
         // Errors of ±4 at every step against a stated sd of 1: the spread grows fourfold;
-        // with a stated sd of 8 it stays.
+        // with a stated sd of 8 it stays. The quantiles are then Student t's with the
+        // stretch's 3 steps + 3 degrees of freedom (the members have no residuals to show
+        // heavier tails).
         let y: Vec<f64> = (0..30).map(|t| [4.0, -4.0][t % 2]).collect();
         let v = Validation::of(y.len(), 3, 1).expect("long enough");
         let zero = |_: &[f64], h: usize| vec![0.0; h];
@@ -331,9 +339,9 @@ mod tests {
                 "sd {sd}: {widen:?}"
             );
             let (lo, hi) = f.interval(80.0);
-            let z = normal::quantile(0.9);
+            let t = normal::student_t(0.9, 6.0);
             assert!(
-                (hi[0] - lo[0] - 2.0 * z * sd * want).abs() < 1e-9,
+                (hi[0] - lo[0] - 2.0 * t * sd * want).abs() < 1e-9,
                 "sd {sd}"
             );
         }

@@ -115,6 +115,7 @@ pub mod normal;
 pub mod optim;
 mod predictive;
 pub mod theta;
+mod widening;
 
 pub use model::{ForecastError, METHODS, Method, Spec, UnknownMethod, forecast, is_intermittent};
 pub use predictive::{Combine, Forecast, lead_time_quantile};

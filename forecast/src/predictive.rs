@@ -4,6 +4,7 @@
 
 use crate::ets::{EtsFit, Simulation};
 use crate::normal;
+use crate::widening::Widening;
 use std::sync::OnceLock;
 
 /// Sample paths drawn for models whose errors do not add up linearly. From 4,000 to 2,000,
@@ -71,8 +72,8 @@ pub(crate) enum Predictive {
     /// first quantile that needs them.
     Nonlinear(Box<EtsFit>, OnceLock<Simulation>),
     /// Quantiles combined member by member with the members' weights (Vincentisation),
-    /// their distance from the combined mean then multiplied by the widening factor of
-    /// each horizon.
+    /// their distance from the combined mean then multiplied by the widening's scale factor
+    /// of each horizon and its shape at each quantile.
     Combined(Combination),
 }
 
@@ -91,21 +92,16 @@ impl Combination {
         self.how.apply(values, &self.weights)
     }
 
-    /// The widening factor of each horizon.
+    /// The widening's scale factor of each horizon ([`Widening::factors`]).
     pub fn factors(&self) -> &[f64] {
         self.widening
             .factors(&self.members, &self.weights, self.how)
     }
 
-    /// The widening factor of the first horizon ([`Widening::first_factor`]).
-    fn first_factor(&self) -> f64 {
-        self.widening
-            .first_factor(&self.members, &self.weights, self.how)
-    }
-
-    /// `q`-quantiles of the members, combined around `mean` and widened by `widen`.
-    fn quantile(&self, values: &[f64], mean: f64, widen: f64) -> f64 {
-        mean + widen * (self.apply(values) - mean)
+    /// `q`-quantiles of the members, combined around `mean` and widened by `scale`, the
+    /// factor of their horizon, and by the widening's shape at `q`.
+    fn quantile(&self, values: &[f64], mean: f64, scale: f64, q: f64) -> f64 {
+        mean + scale * self.widening.shape(q) * (self.apply(values) - mean)
     }
 }
 
@@ -137,7 +133,9 @@ impl Forecast {
     }
 
     /// The `q`-quantile of the first horizon alone (`None` for an empty horizon): the same
-    /// value as `quantiles(q)[0]`, without computing, or simulating, the later horizons.
+    /// value as `quantiles(q)[0]`, without computing, or simulating, the later horizons
+    /// (but a combination's scale factors, computed once, read its members' 90 % quantiles
+    /// over the validated steps and beyond).
     pub fn first_quantile(&self, q: f64) -> Option<f64> {
         let v = self.raw_first_quantile(q)?;
         Some(if self.nonnegative { v.max(0.0) } else { v })
@@ -161,7 +159,7 @@ impl Forecast {
             Predictive::Combined(c) => {
                 let values: Option<Vec<f64>> =
                     c.members.iter().map(|m| m.first_quantile(q)).collect();
-                c.quantile(&values?, mean, c.first_factor())
+                c.quantile(&values?, mean, c.factors()[0], q)
             }
         })
     }
@@ -200,7 +198,7 @@ impl Forecast {
                 (0..self.horizon())
                     .map(|h| {
                         let values: Vec<f64> = per_member.iter().map(|v| v[h]).collect();
-                        c.quantile(&values, self.mean[h], widen[h])
+                        c.quantile(&values, self.mean[h], widen[h], q)
                     })
                     .collect()
             }
@@ -243,120 +241,6 @@ impl Forecast {
     }
 }
 
-/// How much the combination's interval spread grows, per horizon. At step `j` of the
-/// validation stretch the factor is the root mean square of the combined validation errors
-/// over the spread the combination's 90 % quantile implies at that step, at least 1 and at
-/// least the factor of step `j - 1` (errors do not shrink with the horizon; a per-step
-/// estimate from few errors would otherwise zig-zag). Past the stretch, which short series
-/// keep shorter than the horizon, no error was seen: the factor of horizon `k` is the last
-/// one times `(k / s)^g`, `s` the stretch's length, as the error of an estimated drift
-/// outgrows a model's own spread; the exponent `g` ([`Widening::growth`]) is the
-/// validation's ([`crate::combine::Refit::growth`]). Errors from a stretch this short
-/// still understate those of real forecasts, whose parameters never saw the stretch's
-/// successors: the factor only ever widens. The factors need the members' quantiles, so
-/// they are computed on first use: callers that want only the mean do not pay for them.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Widening {
-    /// The combined validation errors at each step.
-    errors: Vec<Vec<f64>>,
-    /// The exponent of the factor's growth past the validated steps.
-    growth: f64,
-    factors: OnceLock<Vec<f64>>,
-}
-
-impl Widening {
-    /// The widening for the combined validation errors `errors[j]` of each step `j`,
-    /// growing past them as `(k / s)^growth`.
-    pub fn new(errors: Vec<Vec<f64>>, growth: f64) -> Self {
-        Self {
-            errors,
-            growth,
-            factors: OnceLock::new(),
-        }
-    }
-
-    /// The factor of each horizon for the combination of `members` with weights `w`.
-    pub fn factors(&self, members: &[Forecast], w: &[f64], how: Combine) -> &[f64] {
-        self.factors.get_or_init(|| {
-            let h = members.first().map_or(0, Forecast::horizon);
-            let quantiles: Vec<Vec<f64>> = members
-                .iter()
-                .map(|m| m.raw_quantiles(WIDENING_QUANTILE))
-                .collect();
-            let mut factor = 1.0;
-            let mut per_step: Vec<f64> = self
-                .errors
-                .iter()
-                .enumerate()
-                .map(|(j, errors)| {
-                    let column =
-                        |v: &dyn Fn(usize) -> f64| (0..members.len()).map(v).collect::<Vec<_>>();
-                    let ratio = rms_ratio(
-                        errors,
-                        &column(&|i| quantiles[i][j]),
-                        &column(&|i| members[i].mean[j]),
-                        w,
-                        how,
-                    );
-                    factor = ratio.map_or(factor, |r| f64::max(factor, r));
-                    factor
-                })
-                .collect();
-            // With no validation there is no error to widen by, at any horizon.
-            let seen = per_step.len();
-            let growth = |k: usize| match seen {
-                0 => 1.0,
-                _ => (k as f64 / seen as f64).powf(self.growth),
-            };
-            per_step.extend((seen + 1..=h).map(|k| factor * growth(k)));
-            per_step
-        })
-    }
-
-    /// The factor of the first horizon, without the members' later quantiles when the
-    /// factors of all horizons have not been computed yet.
-    pub fn first_factor(&self, members: &[Forecast], w: &[f64], how: Combine) -> f64 {
-        if let Some(factors) = self.factors.get() {
-            return factors.first().copied().unwrap_or(1.0);
-        }
-        let Some(errors) = self.errors.first() else {
-            return 1.0;
-        };
-        let firsts: Option<(Vec<f64>, Vec<f64>)> = members
-            .iter()
-            .map(|m| Some((m.raw_first_quantile(WIDENING_QUANTILE)?, *m.mean.first()?)))
-            .collect();
-        firsts
-            .and_then(|(quantiles, means)| rms_ratio(errors, &quantiles, &means, w, how))
-            .map_or(1.0, |r| r.max(1.0))
-    }
-}
-
-/// The quantile whose distance from the combined mean gives the spread that the
-/// validation errors are measured against.
-const WIDENING_QUANTILE: f64 = 0.9;
-
-/// The root mean square of one step's validation `errors` over the spread that the
-/// members' [`WIDENING_QUANTILE`] quantiles and means of that step imply for their
-/// combination; `None` when no ratio is finite.
-fn rms_ratio(
-    errors: &[f64],
-    quantiles: &[f64],
-    means: &[f64],
-    w: &[f64],
-    how: Combine,
-) -> Option<f64> {
-    let spread =
-        (how.apply(quantiles, w) - how.apply(means, w)) / normal::quantile(WIDENING_QUANTILE);
-    let ratios: Vec<f64> = errors
-        .iter()
-        .map(|e| e / spread)
-        .filter(|r| r.is_finite())
-        .collect();
-    (!ratios.is_empty())
-        .then(|| (ratios.iter().map(|r| r * r).sum::<f64>() / ratios.len() as f64).sqrt())
-}
-
 /// The `q`-quantile of total demand over the next `lead_time` periods (capped at the
 /// forecast horizon), respecting the model's error structure: errors of successive
 /// periods are correlated through the states, so this is wider than `√L` times the
@@ -393,7 +277,7 @@ pub fn lead_time_quantile(forecast: &Forecast, lead_time: usize, q: f64) -> f64 
                 .collect();
             let total: f64 = forecast.mean[..l].iter().sum();
             // The lead-time sum spreads like its longest step.
-            c.quantile(&values, total, c.factors()[l - 1])
+            c.quantile(&values, total, c.factors()[l - 1], q)
         }
     };
     if forecast.nonnegative {
