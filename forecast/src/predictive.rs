@@ -98,6 +98,12 @@ impl Combination {
             .factors(&self.members, &self.weights, self.how)
     }
 
+    /// The widening's scale factor of the first horizon ([`Widening::first_factor`]).
+    fn first_factor(&self) -> f64 {
+        self.widening
+            .first_factor(&self.members, &self.weights, self.how)
+    }
+
     /// `q`-quantiles of the members, combined around `mean` and widened by `scale`, the
     /// factor of their horizon, and by the widening's shape at `q`.
     fn quantile(&self, values: &[f64], mean: f64, scale: f64, q: f64) -> f64 {
@@ -133,16 +139,14 @@ impl Forecast {
     }
 
     /// The `q`-quantile of the first horizon alone (`None` for an empty horizon): the same
-    /// value as `quantiles(q)[0]`, without computing, or simulating, the later horizons
-    /// (but a combination's scale factors, computed once, read its members' 90 % quantiles
-    /// over the validated steps and beyond).
+    /// value as `quantiles(q)[0]`, without computing, or simulating, the later horizons.
     pub fn first_quantile(&self, q: f64) -> Option<f64> {
         let v = self.raw_first_quantile(q)?;
         Some(if self.nonnegative { v.max(0.0) } else { v })
     }
 
     /// [`Forecast::first_quantile`] before the floor at zero.
-    fn raw_first_quantile(&self, q: f64) -> Option<f64> {
+    pub(crate) fn raw_first_quantile(&self, q: f64) -> Option<f64> {
         let mean = *self.mean.first()?;
         Some(match &self.predictive {
             Predictive::Linear {
@@ -159,7 +163,7 @@ impl Forecast {
             Predictive::Combined(c) => {
                 let values: Option<Vec<f64>> =
                     c.members.iter().map(|m| m.first_quantile(q)).collect();
-                c.quantile(&values?, mean, c.factors()[0], q)
+                c.quantile(&values?, mean, c.first_factor(), q)
             }
         })
     }

@@ -10,11 +10,12 @@ use std::sync::OnceLock;
 ///
 /// **Scale.** At step `j` of the validation stretch the errors, divided by the spread the
 /// combination's 90 % quantile implies at that step, have a root mean square `r_j`; over
-/// every step together, `r`. The factor of step `j` is the geometric mean of
-/// `max(1, r_1, …, r_j)` (errors do not shrink with the horizon) and `max(1, r)`: step
+/// steps `1..=j` together, `p_j`. The factor of step `j` is the geometric mean of
+/// `max(1, r_1, …, r_j)` (errors do not shrink with the horizon) and `max(1, p_j)`: step
 /// `j`'s own estimate rests on the `s - j` origins that reach it, as few as one, and the
 /// running maximum alone keeps the noise of the later steps (with it, M3 other's MSIS was
-/// 14.94 instead of 14.57, M3 monthly covered 84.0 % at 80 %). Past the stretch, which short series keep shorter than the
+/// 14.94 instead of 14.54, M3 monthly covered 84.0 % at 80 %). The first step's factor is
+/// `max(1, r_1)`, as before. Past the stretch, which short series keep shorter than the
 /// horizon, no error was seen: the factor of horizon `k` is the last one times
 /// `(k / s)^g`, `s` the stretch's length, as the error of an estimated drift outgrows a
 /// model's own spread; the exponent `g` is the validation's
@@ -78,35 +79,16 @@ impl Widening {
                 .iter()
                 .map(|m| m.raw_quantiles(WIDENING_QUANTILE))
                 .collect();
-            let ratios: Vec<Vec<f64>> = self
-                .errors
-                .iter()
-                .enumerate()
-                .map(|(j, errors)| {
-                    let column =
-                        |v: &dyn Fn(usize) -> f64| (0..members.len()).map(v).collect::<Vec<_>>();
-                    let spread = spread(
-                        &column(&|i| quantiles[i][j]),
-                        &column(&|i| members[i].mean[j]),
-                        w,
-                        how,
-                    );
-                    errors
-                        .iter()
-                        .map(|e| e / spread)
-                        .filter(|r| r.is_finite())
-                        .collect()
-                })
-                .collect();
-            let pooled = rms(ratios.iter().flatten()).map_or(1.0, |r| r.max(1.0));
-            let mut running = 1.0;
-            let mut per_step: Vec<f64> = ratios
-                .iter()
-                .map(|r| {
-                    running = rms(r.iter()).map_or(running, |r| f64::max(running, r));
-                    (running * pooled).sqrt()
-                })
-                .collect();
+            let column = |v: &dyn Fn(usize) -> f64| (0..members.len()).map(v).collect::<Vec<_>>();
+            let mut per_step = scales(self.errors.iter().enumerate().map(|(j, errors)| {
+                ratios(
+                    errors,
+                    &column(&|i| quantiles[i][j]),
+                    &column(&|i| members[i].mean[j]),
+                    w,
+                    how,
+                )
+            }));
             // With no validation there is no error to widen by, at any horizon.
             let seen = per_step.len();
             let last = per_step.last().copied().unwrap_or(1.0);
@@ -116,6 +98,25 @@ impl Widening {
             };
             per_step.extend((seen + 1..=h).map(|k| last * growth(k)));
             per_step
+        })
+    }
+
+    /// The scale factor of the first horizon, `factors(…)[0]`, from the members' first
+    /// quantiles alone when the factors of all horizons have not been computed yet: the
+    /// first step's pooled errors are its own.
+    pub fn first_factor(&self, members: &[Forecast], w: &[f64], how: Combine) -> f64 {
+        if let Some(factors) = self.factors.get() {
+            return factors.first().copied().unwrap_or(1.0);
+        }
+        let Some(errors) = self.errors.first() else {
+            return 1.0;
+        };
+        let firsts: Option<(Vec<f64>, Vec<f64>)> = members
+            .iter()
+            .map(|m| Some((m.raw_first_quantile(WIDENING_QUANTILE)?, *m.mean.first()?)))
+            .collect();
+        firsts.map_or(1.0, |(quantiles, means)| {
+            scales(std::iter::once(ratios(errors, &quantiles, &means, w, how)))[0]
         })
     }
 
@@ -142,16 +143,39 @@ impl Widening {
 /// validation errors are measured against.
 const WIDENING_QUANTILE: f64 = 0.9;
 
-/// The spread (a standard deviation) that the members' [`WIDENING_QUANTILE`] quantiles
-/// and means of one step imply for their combination.
-fn spread(quantiles: &[f64], means: &[f64], w: &[f64], how: Combine) -> f64 {
-    (how.apply(quantiles, w) - how.apply(means, w)) / normal::quantile(WIDENING_QUANTILE)
+/// One step's validation `errors` over the spread (a standard deviation) that the
+/// members' [`WIDENING_QUANTILE`] quantiles and means of that step imply for their
+/// combination, those that are finite.
+fn ratios(errors: &[f64], quantiles: &[f64], means: &[f64], w: &[f64], how: Combine) -> Vec<f64> {
+    let spread =
+        (how.apply(quantiles, w) - how.apply(means, w)) / normal::quantile(WIDENING_QUANTILE);
+    errors
+        .iter()
+        .map(|e| e / spread)
+        .filter(|r| r.is_finite())
+        .collect()
 }
 
-/// The root mean square of `values`; `None` when there are none.
-fn rms<'a>(values: impl Iterator<Item = &'a f64>) -> Option<f64> {
-    let (sum, count) = values.fold((0.0, 0usize), |(s, n), v| (s + v * v, n + 1));
-    (count > 0).then(|| (sum / count as f64).sqrt())
+/// The scale factor of each validated step from its scaled errors: the geometric mean of
+/// the running maximum of the steps' root mean squares and the root mean square of all
+/// the errors so far, each at least 1. A step without a finite error keeps the last.
+fn scales(steps: impl Iterator<Item = Vec<f64>>) -> Vec<f64> {
+    let (mut running, mut sum, mut count) = (1.0_f64, 0.0, 0usize);
+    steps
+        .map(|r| {
+            if !r.is_empty() {
+                let squares: f64 = r.iter().map(|v| v * v).sum();
+                running = running.max((squares / r.len() as f64).sqrt());
+                sum += squares;
+                count += r.len();
+            }
+            let pooled = match count {
+                0 => 1.0,
+                _ => (sum / count as f64).sqrt().max(1.0),
+            };
+            (running * pooled).sqrt()
+        })
+        .collect()
 }
 
 /// The fewest residuals whose kurtosis [`tail_df`] reads.
