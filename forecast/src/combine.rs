@@ -321,9 +321,9 @@ mod tests {
     #[test]
     fn intervals_widen_to_the_validation_errors() {
         // Errors of ±4 at every step against a stated sd of 1: the spread grows fourfold;
-        // with a stated sd of 8 it stays. The quantiles are then Student t's with
-        // 2 (3 + 1) degrees of freedom, the stretch being 3 steps long (the members have no
-        // residuals to show heavier tails).
+        // with a stated sd of 8 it stays. Past the first horizon the quantiles are then
+        // Student t's with 2 · 3 degrees of freedom, the stretch being 3 steps long (the
+        // members have no residuals to show heavier tails).
         let y: Vec<f64> = (0..30).map(|t| [4.0, -4.0][t % 2]).collect();
         let v = Validation::of(y.len(), 3, 1).expect("long enough");
         let zero = |_: &[f64], h: usize| vec![0.0; h];
@@ -339,11 +339,13 @@ mod tests {
                 "sd {sd}: {widen:?}"
             );
             let (lo, hi) = f.interval(80.0);
-            let t = normal::student_t(0.9, 8.0);
-            assert!(
-                (hi[0] - lo[0] - 2.0 * t * sd * want).abs() < 1e-9,
-                "sd {sd}"
-            );
+            for (k, q) in [(0, normal::quantile(0.9)), (1, normal::student_t(0.9, 6.0))] {
+                assert!(
+                    (hi[k] - lo[k] - 2.0 * q * sd * want).abs() < 1e-9,
+                    "sd {sd}, horizon {}",
+                    k + 1
+                );
+            }
         }
     }
 

@@ -104,10 +104,10 @@ impl Combination {
             .first_factor(&self.members, &self.weights, self.how)
     }
 
-    /// `q`-quantiles of the members, combined around `mean` and widened by `scale`, the
-    /// factor of their horizon, and by the widening's shape at `q`.
-    fn quantile(&self, values: &[f64], mean: f64, scale: f64, q: f64) -> f64 {
-        mean + scale * self.widening.shape(q) * (self.apply(values) - mean)
+    /// `q`-quantiles of the members at `horizon` (from 1), combined around `mean` and
+    /// widened by `scale`, the factor of that horizon, and by the widening's shape there.
+    fn quantile(&self, values: &[f64], mean: f64, scale: f64, q: f64, horizon: usize) -> f64 {
+        mean + scale * self.widening.shape(q, horizon) * (self.apply(values) - mean)
     }
 }
 
@@ -163,7 +163,7 @@ impl Forecast {
             Predictive::Combined(c) => {
                 let values: Option<Vec<f64>> =
                     c.members.iter().map(|m| m.first_quantile(q)).collect();
-                c.quantile(&values?, mean, c.first_factor(), q)
+                c.quantile(&values?, mean, c.first_factor(), q, 1)
             }
         })
     }
@@ -202,7 +202,7 @@ impl Forecast {
                 (0..self.horizon())
                     .map(|h| {
                         let values: Vec<f64> = per_member.iter().map(|v| v[h]).collect();
-                        c.quantile(&values, self.mean[h], widen[h], q)
+                        c.quantile(&values, self.mean[h], widen[h], q, h + 1)
                     })
                     .collect()
             }
@@ -281,7 +281,7 @@ pub fn lead_time_quantile(forecast: &Forecast, lead_time: usize, q: f64) -> f64 
                 .collect();
             let total: f64 = forecast.mean[..l].iter().sum();
             // The lead-time sum spreads like its longest step.
-            c.quantile(&values, total, c.factors()[l - 1], q)
+            c.quantile(&values, total, c.factors()[l - 1], q, l)
         }
     };
     if forecast.nonnegative {
