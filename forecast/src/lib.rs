@@ -78,20 +78,20 @@
 //! 3. **Interval calibration.** The members' intervals are combined quantile by quantile
 //!    with the same weights. The combined validation errors at step `j`, divided by the
 //!    spread the combination's 90 % quantile implies at `j`, have a root mean square
-//!    `r_j`, and `r` over all steps pooled; the distance of the `q`-quantile from the mean
-//!    at horizon `j` is multiplied by a scale, the geometric mean of
-//!    `max(1, r_1, …, r_j)` and `max(1, r)`, and by a shape: Student t's quantile at `q`
-//!    over the normal's with `2 (v + 1)` degrees of freedom (the scale rests on the
-//!    errors of `v` points), times the square root of the same ratio for the t whose
-//!    kurtosis the combination's residuals show, at their variance (heavy tails narrow the
-//!    80 % interval and keep the 95 % one). Beyond the `v` validated steps the scale is
-//!    the last one times `sqrt(k / v)` at horizon `k`, as no error was seen there, or
-//!    times `k / v` where the members were refitted at each origin (a non-seasonal series
-//!    whose stretch is shorter than the horizon: its later horizons rest on a drift
-//!    estimated from few points, whose error grows with the horizon itself). A short
-//!    stretch still understates real errors (letting the factor narrow lost 4 to 12 points
-//!    of 80 % coverage on every set), so the scale only widens. It is computed on the
-//!    first interval request.
+//!    `r_j`, and `p_j` over steps `1..=j` pooled; the distance of the `q`-quantile from
+//!    the mean at horizon `j` is multiplied by a scale, the geometric mean of
+//!    `max(1, r_1, …, r_j)` and `max(1, p_j)`, and by a shape: past the first horizon,
+//!    Student t's quantile at `q` over the normal's with `2 v` degrees of freedom (the
+//!    scale there rests on the errors of `v` points), and at every horizon the square
+//!    root of the same ratio for the t whose kurtosis the combination's residuals show,
+//!    at their variance (heavy tails narrow the 80 % interval and keep the 95 % one).
+//!    Beyond the `v` validated steps the scale is the last one times `sqrt(k / v)` at
+//!    horizon `k`, as no error was seen there, or times `k / v` where the members were
+//!    refitted at each origin (a non-seasonal series whose stretch is shorter than the
+//!    horizon: its later horizons rest on a drift estimated from few points, whose error
+//!    grows with the horizon itself). A short stretch still understates real errors
+//!    (letting the factor narrow lost 4 to 12 points of 80 % coverage on every set), so
+//!    the scale only widens. It is computed on the first interval request.
 //! 4. **Estimated spread.** Each model's innovation variance is estimated from its
 //!    residuals with `n - p` degrees of freedom (`p` estimated parameters), so its
 //!    quantiles are Student t's rather than normal ones ([`normal::student_t`]; ETS
@@ -99,9 +99,9 @@
 //!    20 points fitted with a damped trend keeps 13.
 //!
 //! Coverage of the 80 % / 95 % intervals then lands within 3 points of nominal on M3
-//! yearly (82.9 / 95.6), quarterly (77.9 / 92.1) and monthly (82.8 / 95.8) and M1 monthly
-//! (80.6 / 93.2), and at 95 % on M3 other (85.8 / 96.8, too wide at 80 %), but stays
-//! short on M1 yearly (74.0 / 90.0) and quarterly (70.9 / 86.9), where statsforecast's
+//! yearly (82.9 / 95.8), quarterly (77.7 / 92.0) and monthly (82.7 / 95.8) and M1 monthly
+//! (80.6 / 93.2), and at 95 % on M3 other (85.7 / 96.6, too wide at 80 %), but stays
+//! short on M1 yearly (73.9 / 91.9) and quarterly (70.4 / 87.3), where statsforecast's
 //! AutoETS covers 53.9 / 68.3 and 61.1 / 75.5; MSIS is below AutoETS's on every M1/M3 set
 //! but M3 other (`bench/forecast/README.md`).
 //!
