@@ -26,9 +26,10 @@ use std::sync::OnceLock;
 /// **Shape.** The distance of the `q`-quantile from the mean is further multiplied by
 /// [`Widening::shape`], two ratios of a Student t's quantile to the normal's at `q`.
 ///
-/// One, past the first horizon, with `2 s` degrees of freedom, as the scale there was
-/// extrapolated from the errors of `s` points: it widens the 95 % interval more than the
-/// 80 % one (without it, M3 quarterly's 95 % intervals covered 90.5 %). The first
+/// One, past the first horizon, with `2 s` degrees of freedom (at least 3, as
+/// [`normal::student_t`] allows), as the scale there was extrapolated from the errors of
+/// `s` points: it widens the 95 % interval more than the 80 % one (without it, M3
+/// quarterly's 95 % intervals covered 90.5 %). The first
 /// horizon's spread is the members' one-step spread, estimated from all their residuals
 /// and checked by the most validation errors: there the 95 % interval already covered
 /// 94 to 99 % of the held-out values on every M set, and widening it too took the
@@ -225,6 +226,21 @@ mod tests {
         let mut r = [1.0, -1.0].repeat(10);
         r.extend([5.0, -5.0]);
         r
+    }
+
+    #[test]
+    fn the_scale_is_the_geometric_mean_of_the_running_maximum_and_the_pooled_ratio() {
+        // Step 1: r = 2, pooled 2. Step 2: r = 4, pooled √((4 + 4 + 16) / 3) = √8. Step 3
+        // has no error and keeps step 2's. Ratios under 1 leave the floor.
+        let got = scales([vec![2.0, -2.0], vec![4.0], vec![]].into_iter());
+        let second = (4.0 * 8f64.sqrt()).sqrt();
+        assert_eq!(got.len(), 3);
+        assert!((got[0] - 2.0).abs() < 1e-12, "{got:?}");
+        assert!(
+            (got[1] - second).abs() < 1e-12 && got[2] == got[1],
+            "{got:?}"
+        );
+        assert_eq!(scales([vec![0.5, -0.2]].into_iter()), vec![1.0]);
     }
 
     #[test]
