@@ -77,6 +77,10 @@ pub(crate) enum Predictive {
     Combined(Combination),
 }
 
+/// The quantile whose distance from the combined mean gives the spread that the
+/// validation errors are measured against.
+const SPREAD_QUANTILE: f64 = 0.9;
+
 /// The members of a combined forecast, their weights, and the widening of its spread.
 #[derive(Debug, Clone)]
 pub(crate) struct Combination {
@@ -94,14 +98,46 @@ impl Combination {
 
     /// The widening's scale factor of each horizon ([`Widening::factors`]).
     pub fn factors(&self) -> &[f64] {
-        self.widening
-            .factors(&self.members, &self.weights, self.how)
+        let horizon = self.members.first().map_or(0, Forecast::horizon);
+        self.widening.factors(horizon, |steps| self.spreads(steps))
     }
 
     /// The widening's scale factor of the first horizon ([`Widening::first_factor`]).
     fn first_factor(&self) -> f64 {
-        self.widening
-            .first_factor(&self.members, &self.weights, self.how)
+        self.widening.first_factor(|| {
+            let firsts: Option<(Vec<f64>, Vec<f64>)> = self
+                .members
+                .iter()
+                .map(|m| Some((m.raw_first_quantile(SPREAD_QUANTILE)?, *m.mean.first()?)))
+                .collect();
+            firsts.map(|(quantiles, means)| self.spread(&quantiles, &means))
+        })
+    }
+
+    /// The spread of each of the first `steps` horizons ([`Self::spread`]).
+    fn spreads(&self, steps: usize) -> Vec<f64> {
+        let quantiles: Vec<Vec<f64>> = self
+            .members
+            .iter()
+            .map(|m| m.raw_quantiles(SPREAD_QUANTILE))
+            .collect();
+        let column =
+            |of: &dyn Fn(usize) -> f64| (0..self.members.len()).map(of).collect::<Vec<_>>();
+        (0..steps)
+            .map(|j| {
+                self.spread(
+                    &column(&|i| quantiles[i][j]),
+                    &column(&|i| self.members[i].mean[j]),
+                )
+            })
+            .collect()
+    }
+
+    /// The spread (a standard deviation) that the members' [`SPREAD_QUANTILE`] quantiles
+    /// and means of one horizon imply for the combination: what its validation errors
+    /// are measured against.
+    fn spread(&self, quantiles: &[f64], means: &[f64]) -> f64 {
+        (self.apply(quantiles) - self.apply(means)) / normal::quantile(SPREAD_QUANTILE)
     }
 
     /// `q`-quantiles of the members at `horizon` (from 1), combined around `mean` and

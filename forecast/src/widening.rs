@@ -3,7 +3,6 @@
 //! evidence behind that scale and from the tails of the combination's residuals.
 
 use crate::normal;
-use crate::predictive::{Combine, Forecast};
 use std::sync::OnceLock;
 
 /// How much the combination's interval spread grows, per horizon and per quantile.
@@ -80,24 +79,18 @@ impl Widening {
         }
     }
 
-    /// The scale factor of each horizon for the combination of `members` with weights `w`.
-    pub fn factors(&self, members: &[Forecast], w: &[f64], how: Combine) -> &[f64] {
+    /// The scale factor of each of `horizon` horizons; `spreads(s)` gives the spread (a
+    /// standard deviation) that the members imply for the combination at each of the `s`
+    /// validated steps, which the validation errors are measured against.
+    pub fn factors(&self, horizon: usize, spreads: impl FnOnce(usize) -> Vec<f64>) -> &[f64] {
         self.factors.get_or_init(|| {
-            let h = members.first().map_or(0, Forecast::horizon);
-            let quantiles: Vec<Vec<f64>> = members
-                .iter()
-                .map(|m| m.raw_quantiles(WIDENING_QUANTILE))
-                .collect();
-            let column = |v: &dyn Fn(usize) -> f64| (0..members.len()).map(v).collect::<Vec<_>>();
-            let mut per_step = scales(self.errors.iter().enumerate().map(|(j, errors)| {
-                ratios(
-                    errors,
-                    &column(&|i| quantiles[i][j]),
-                    &column(&|i| members[i].mean[j]),
-                    w,
-                    how,
-                )
-            }));
+            let spreads = spreads(self.errors.len());
+            let mut per_step = scales(
+                self.errors
+                    .iter()
+                    .zip(spreads)
+                    .map(|(errors, spread)| ratios(errors, spread)),
+            );
             // With no validation there is no error to widen by, at any horizon.
             let seen = per_step.len();
             let last = per_step.last().copied().unwrap_or(1.0);
@@ -105,27 +98,23 @@ impl Widening {
                 0 => 1.0,
                 _ => (k as f64 / seen as f64).powf(self.growth),
             };
-            per_step.extend((seen + 1..=h).map(|k| last * growth(k)));
+            per_step.extend((seen + 1..=horizon).map(|k| last * growth(k)));
             per_step
         })
     }
 
-    /// The scale factor of the first horizon, `factors(…)[0]`, from the members' first
-    /// quantiles alone when the factors of all horizons have not been computed yet: the
-    /// first step's pooled errors are its own.
-    pub fn first_factor(&self, members: &[Forecast], w: &[f64], how: Combine) -> f64 {
+    /// The scale factor of the first horizon, `factors(…)[0]`, from the combination's
+    /// first `spread` alone when the factors of all horizons have not been computed yet:
+    /// the first step's pooled errors are its own.
+    pub fn first_factor(&self, spread: impl FnOnce() -> Option<f64>) -> f64 {
         if let Some(factors) = self.factors.get() {
             return factors.first().copied().unwrap_or(1.0);
         }
         let Some(errors) = self.errors.first() else {
             return 1.0;
         };
-        let firsts: Option<(Vec<f64>, Vec<f64>)> = members
-            .iter()
-            .map(|m| Some((m.raw_first_quantile(WIDENING_QUANTILE)?, *m.mean.first()?)))
-            .collect();
-        firsts.map_or(1.0, |(quantiles, means)| {
-            scales(std::iter::once(ratios(errors, &quantiles, &means, w, how)))[0]
+        spread().map_or(1.0, |spread| {
+            scales(std::iter::once(ratios(errors, spread)))[0]
         })
     }
 
@@ -151,16 +140,9 @@ impl Widening {
     }
 }
 
-/// The quantile whose distance from the combined mean gives the spread that the
-/// validation errors are measured against.
-const WIDENING_QUANTILE: f64 = 0.9;
-
-/// One step's validation `errors` over the spread (a standard deviation) that the
-/// members' [`WIDENING_QUANTILE`] quantiles and means of that step imply for their
-/// combination, those that are finite.
-fn ratios(errors: &[f64], quantiles: &[f64], means: &[f64], w: &[f64], how: Combine) -> Vec<f64> {
-    let spread =
-        (how.apply(quantiles, w) - how.apply(means, w)) / normal::quantile(WIDENING_QUANTILE);
+/// One step's validation `errors` over the combination's `spread` at that step, those
+/// that are finite.
+fn ratios(errors: &[f64], spread: f64) -> Vec<f64> {
     errors
         .iter()
         .map(|e| e / spread)
