@@ -46,14 +46,41 @@ fn aicc(n: usize, order: &Order, css: &Css) -> f64 {
     aic + 2.0 * k * (k + 1.0) / (n - k - 1.0)
 }
 
-fn evaluate(w: &[f64], order: Order) -> Option<Candidate> {
-    let css = css::fit(w, &order)?;
+fn evaluate(w: &[f64], order: Order, start: Option<&[f64]>) -> Option<Candidate> {
+    let css = css::fit_from(w, &order, start)?;
     let aicc = if css::admissible(&order, &css.x, ROOT_MARGIN) {
         aicc(w.len(), &order, &css)
     } else {
         f64::INFINITY
     };
     Some(Candidate { order, css, aicc })
+}
+
+/// The estimates `x` of a model of orders `from`, carried to the orders `to` as a start
+/// for its fit: each lag polynomial cut or padded with zeros, the constant kept or set
+/// to the mean of `w` (or dropped). `None` when the cut leaves a root inside the unit
+/// circle, where the fit may not start.
+fn carried(w: &[f64], from: &Order, x: &[f64], to: &Order) -> Option<Vec<f64>> {
+    let mut start = Vec::with_capacity(to.n_coef());
+    let mut rest = x;
+    for (had, wants) in [
+        (from.p, to.p),
+        (from.q, to.q),
+        (from.sp, to.sp),
+        (from.sq, to.sq),
+    ] {
+        let (block, tail) = rest.split_at(had);
+        start.extend((0..wants).map(|i| block.get(i).copied().unwrap_or(0.0)));
+        rest = tail;
+    }
+    if to.constant {
+        start.push(if from.constant {
+            rest[0]
+        } else {
+            w.iter().sum::<f64>() / w.len() as f64
+        });
+    }
+    css::admissible(to, &start, 1.0).then_some(start)
 }
 
 /// Moves from the current model, in statsforecast's order: seasonal orders first, then
@@ -154,7 +181,7 @@ pub(super) fn stepwise(w: &[f64], base: Order, lim: Limits) -> Vec<Candidate> {
     };
     let mut current = start;
     for order in starts {
-        if !search.tried.contains(&order) && search.improves(order) {
+        if !search.tried.contains(&order) && search.improves(order, None) {
             current = order;
         }
     }
@@ -166,7 +193,15 @@ pub(super) fn stepwise(w: &[f64], base: Order, lim: Limits) -> Vec<Candidate> {
             if search.tried.contains(&next) {
                 continue;
             }
-            if search.improves(next) {
+            // On non-seasonal data, started from the current model's estimates: its
+            // neighbour's optimum is usually near them (4.6 % fewer instructions on M3
+            // other). On seasonal data the different starts moved M1 monthly's MASE
+            // by +0.003.
+            let from = search.fitted.iter().find(|c| c.order == current);
+            let start = from
+                .filter(|_| base.m == 1)
+                .and_then(|c| carried(w, &current, &c.css.x, &next));
+            if search.improves(next, start.as_deref()) {
                 current = next;
                 continue 'search;
             }
@@ -191,10 +226,11 @@ struct Search<'a> {
 }
 
 impl Search<'_> {
-    /// Fits `order`; whether it beats every model so far.
-    fn improves(&mut self, order: Order) -> bool {
+    /// Fits `order` from `start` (zeros and the mean when `None`); whether it beats
+    /// every model so far.
+    fn improves(&mut self, order: Order, start: Option<&[f64]>) -> bool {
         self.tried.push(order);
-        let Some(c) = evaluate(self.w, order) else {
+        let Some(c) = evaluate(self.w, order, start) else {
             return false;
         };
         let better = c.aicc < self.best;
