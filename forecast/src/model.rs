@@ -3,7 +3,7 @@
 
 use crate::arima::{self, ArimaFit};
 use crate::combine::{self, Member, Refit, Validation};
-use crate::ets::{self, Candidates, EtsFit, Screening};
+use crate::ets::{self, Candidates, Cut, EtsFit, Screening};
 use crate::intermittent::{self, Pattern};
 use crate::predictive::{Combine, Forecast, Predictive};
 use crate::theta::{self, ThetaFit, Tolerance, Variant};
@@ -133,12 +133,33 @@ pub enum ForecastError {
 /// monthly MASE moved by 0.003 against the full search with 100 iterations). With 70
 /// instead of 100, the ensemble took 5 % fewer instructions on M3 yearly and no set's
 /// MASE rose by more than 0.001; with 50, 9 % fewer, but M3 other's MASE rose by 0.005.
+const SCREENING: Screening = Screening {
+    iterations: 70,
+    keep: 3,
+    cut: None,
+};
+
+/// The ensemble's ETS search on seasonal data ([`SCREENING`]).
 const FAST_ETS: Candidates = Candidates {
-    screening: Some(Screening {
-        iterations: 70,
-        keep: 3,
-    }),
+    screening: Some(SCREENING),
     ..Candidates::FULL
+};
+
+/// [`FAST_ETS`] for non-seasonal data, whose first pass stops after 35 iterations the
+/// models more than 10 behind the third best AICc ([`ets::Cut`]): 2.4, 6.2 and 2.3 %
+/// fewer instructions on M3 yearly, M3 other and M1 yearly, M3 other's MASE 1.773 ->
+/// 1.770, the others' within 0.001. On the seasonal sets, with up to 15 models to
+/// screen, the same cut moved M3 quarterly's MASE by +0.005 and M1 quarterly's by
+/// +0.003.
+const FAST_ETS_NONSEASONAL: Candidates = Candidates {
+    screening: Some(Screening {
+        cut: Some(Cut {
+            after: 35,
+            margin: 10.0,
+        }),
+        ..SCREENING
+    }),
+    ..FAST_ETS
 };
 
 /// Forecasts one series. See the crate documentation for the contract.
@@ -239,7 +260,12 @@ fn ensemble(y: &[f64], m: usize, h: usize, how: Combine) -> Option<Forecast> {
     let validation = Validation::of(y.len(), h, m);
     let v = validation.as_ref();
     let mut members: Vec<Member> = Vec::new();
-    members.extend(ets::auto(y, m, FAST_ETS).map(|fit| Member {
+    let candidates = if m > 1 {
+        FAST_ETS
+    } else {
+        FAST_ETS_NONSEASONAL
+    };
+    members.extend(ets::auto(y, m, candidates).map(|fit| Member {
         track: track(
             v,
             y,

@@ -136,6 +136,7 @@ fn ensemble_weighs_screened_ets_autotheta_dotm_and_arima() {
         screening: Some(Screening {
             iterations: 100,
             keep: 3,
+            cut: None,
         }),
         ..Candidates::FULL
     };

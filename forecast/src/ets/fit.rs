@@ -7,7 +7,7 @@ use super::spec::{ErrorType, Params, SeasonType, Spec, TrendType};
 use crate::optim::{NelderMead, Simplex};
 
 /// Which models the automatic search may consider.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Candidates {
     /// Try multiplicative errors (only used when the data are positive).
     pub multiplicative_error: bool,
@@ -21,12 +21,26 @@ pub struct Candidates {
 
 /// The two-stage search: a short optimisation of every model, then the rest of the
 /// budget, from where it stopped, for the `keep` models with the smallest AICc.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Screening {
     /// Nelder-Mead iterations of the first pass.
     pub iterations: usize,
     /// Models carried into the second pass.
     pub keep: usize,
+    /// Where the first pass may drop models early (`None`: every model runs it all).
+    pub cut: Option<Cut>,
+}
+
+/// A cut part-way through the first pass: after `after` iterations, a model whose AICc
+/// exceeds the `keep`-th smallest by more than `margin` stops there. The models that go
+/// on do exactly as without the cut, so it changes the search only where a model so far
+/// behind would have caught up within the pass.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Cut {
+    /// Iterations before the cut.
+    pub after: usize,
+    /// AICc margin behind the `keep`-th best model.
+    pub margin: f64,
 }
 
 impl Candidates {
@@ -374,24 +388,36 @@ pub fn auto(y: &[f64], m: usize, candidates: Candidates) -> Option<EtsFit> {
         .into_iter()
         .filter_map(|spec| Problem::new(y, m, spec, &mut bounds))
         .collect();
-    let (first_pass, keep) = match candidates.screening {
-        Some(s) => (s.iterations.min(FULL_ITERATIONS), s.keep),
-        None => (FULL_ITERATIONS, problems.len()),
+    let (first_pass, keep, cut) = match candidates.screening {
+        Some(s) => (s.iterations.min(FULL_ITERATIONS), s.keep.max(1), s.cut),
+        None => (FULL_ITERATIONS, problems.len(), None),
     };
+    let before_cut = cut.map_or(first_pass, |c| c.after.min(first_pass));
     let mut runs: Vec<(usize, Simplex, f64)> = problems
         .iter()
         .enumerate()
         .map(|(i, p)| {
-            let simplex = p.run(y, &p.x0, first_pass);
+            let simplex = p.run(y, &p.x0, before_cut);
             let ic = p.aicc(&simplex, y.len());
             (i, simplex, ic)
         })
         .collect();
+    if let Some(cut) = cut.filter(|_| runs.len() > keep) {
+        let mut ranked: Vec<f64> = runs.iter().map(|r| r.2).collect();
+        ranked.sort_by(f64::total_cmp);
+        let bar = ranked[keep - 1] + cut.margin;
+        runs.retain(|r| r.2 <= bar);
+        for (i, simplex, ic) in &mut runs {
+            let p = &problems[*i];
+            simplex.advance(&mut p.objective(y), first_pass - before_cut);
+            *ic = p.aicc(simplex, y.len());
+        }
+    }
     if first_pass < FULL_ITERATIONS {
         // The best few carry on from where their screening stopped: their fits are
         // those of a full search.
         runs.sort_by(|a, b| a.2.total_cmp(&b.2));
-        runs.truncate(keep.max(1));
+        runs.truncate(keep);
         for (i, simplex, ic) in &mut runs {
             let p = &problems[*i];
             simplex.advance(&mut p.objective(y), FULL_ITERATIONS - first_pass);

@@ -12,7 +12,7 @@ mod predict;
 mod spec;
 
 pub use self::core::State;
-pub use fit::{Candidates, Screening, auto, fit, refit};
+pub use fit::{Candidates, Cut, Screening, auto, fit, refit};
 pub use model::EtsFit;
 pub use predict::Simulation;
 pub use spec::{ErrorType, Params, SeasonType, Spec, TrendType};
