@@ -47,8 +47,9 @@
 //!   the better of the optimised Theta variants (OTM, DOTM), DOTM (the dynamic optimised
 //!   Theta, best single variant on M3) and AutoARIMA. Its ETS uses a screened search
 //!   ([`ets::Screening`]): every model gets a short optimisation and only the three best
-//!   by AICc carry on to the end, for a quarter of the CPU. See "Combination rule"
-//!   below.
+//!   by AICc carry on to the end, for a quarter of the CPU; on non-seasonal data the
+//!   models far behind stop halfway through the short optimisation ([`ets::Cut`]).
+//!   See "Combination rule" below.
 //! - Intermittent demand: [`Method::Croston`], [`Method::CrostonOptimized`],
 //!   [`Method::Sba`], [`Method::Tsb`], [`Method::Adida`], [`Method::Imapa`], and
 //!   [`Method::Intermittent`], which picks by the Syntetos-Boylan ADI/CV² class: smooth

@@ -241,3 +241,46 @@ impl Search<'_> {
         better
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn order(p: usize, q: usize, constant: bool) -> Order {
+        Order {
+            p,
+            d: 1,
+            q,
+            sp: 0,
+            sd: 0,
+            sq: 0,
+            m: 1,
+            constant,
+        }
+    }
+
+    #[test]
+    fn estimates_carry_to_a_neighbour_cut_or_padded() {
+        let w = [1.0, 3.0, 2.0, 6.0];
+        // ARIMA(2,1,1) with drift to ARIMA(1,1,2) with drift: φ₂ dropped, θ₂ = 0.
+        let x = [0.5, 0.2, -0.3, 0.7];
+        assert_eq!(
+            carried(&w, &order(2, 1, true), &x, &order(1, 2, true)),
+            Some(vec![0.5, -0.3, 0.0, 0.7])
+        );
+        // The constant switched on starts at the mean, switched off is dropped.
+        assert_eq!(
+            carried(&w, &order(1, 0, false), &[0.5], &order(1, 0, true)),
+            Some(vec![0.5, 3.0])
+        );
+        assert_eq!(
+            carried(&w, &order(1, 0, true), &[0.5, 3.0], &order(1, 0, false)),
+            Some(vec![0.5])
+        );
+        // φ = (1.5, -0.6) is stationary, φ = 1.5 alone is not: no start.
+        assert_eq!(
+            carried(&w, &order(2, 0, false), &[1.5, -0.6], &order(1, 0, false)),
+            None
+        );
+    }
+}

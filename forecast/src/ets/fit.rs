@@ -436,6 +436,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_cut_with_no_margin_to_reach_changes_nothing() {
+        let y: Vec<f64> = (0..30)
+            .map(|t| 50.0 + 1.5 * t as f64 + ((t * 7) % 5) as f64)
+            .collect();
+        let screened = |cut| Candidates {
+            screening: Some(Screening {
+                iterations: 70,
+                keep: 3,
+                cut,
+            }),
+            ..Candidates::FULL
+        };
+        let plain = auto(&y, 1, screened(None)).expect("fits");
+        let never = Some(Cut {
+            after: 35,
+            margin: f64::INFINITY,
+        });
+        let cut = auto(&y, 1, screened(never)).expect("fits");
+        assert_eq!((cut.spec, cut.params), (plain.spec, plain.params));
+        assert_eq!(cut.fitted, plain.fitted);
+    }
+
+    #[test]
     fn a_refit_starts_from_the_estimates_it_is_given() {
         let y: Vec<f64> = (0..48)
             .map(|t| 60.0 + 0.8 * t as f64 + [9.0, -3.0, 4.0, -8.0][t % 4] + ((t * 7) % 5) as f64)
