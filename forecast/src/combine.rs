@@ -148,13 +148,19 @@ pub(crate) fn combine(
         ),
         _ => vec![1.0 / members.len() as f64; members.len()],
     };
-    let combine_at = |pick: &dyn Fn(&Forecast) -> f64| {
-        let (values, ws): (Vec<f64>, Vec<f64>) = members
-            .iter()
-            .zip(&w)
-            .map(|(m, &w)| (pick(&m.forecast), w))
-            .filter(|(v, w)| v.is_finite() && *w > 0.0)
-            .unzip();
+    // The members' finite values at one point and their weights, in buffers reused from
+    // point to point.
+    let (mut values, mut ws) = (Vec::new(), Vec::new());
+    let mut combine_at = |pick: &dyn Fn(&Forecast) -> f64| {
+        values.clear();
+        ws.clear();
+        for (m, &w) in members.iter().zip(&w) {
+            let v = pick(&m.forecast);
+            if v.is_finite() && w > 0.0 {
+                values.push(v);
+                ws.push(w);
+            }
+        }
         if values.is_empty() {
             f64::NAN
         } else {

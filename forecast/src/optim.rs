@@ -138,6 +138,7 @@ impl NelderMead {
             lower,
             upper,
             tol_std: self.tol_std,
+            trial: [vec![0.0; n], vec![0.0; n], vec![0.0; n]],
         }
     }
 }
@@ -153,6 +154,8 @@ pub struct Simplex<'b> {
     lower: &'b [f64],
     upper: &'b [f64],
     tol_std: f64,
+    /// The centroid and the trial points, kept between calls of [`Simplex::advance`].
+    trial: [Vec<f64>; 3],
 }
 
 impl Simplex<'_> {
@@ -162,12 +165,16 @@ impl Simplex<'_> {
     pub fn advance<F: FnMut(&[f64]) -> f64>(&mut self, f: &mut F, iterations: usize) {
         let (lower, upper) = (self.lower, self.upper);
         let Self {
-            vertices, fs, sum, ..
+            vertices,
+            fs,
+            sum,
+            trial,
+            ..
         } = self;
+        let [centroid, xr, xt] = trial.each_mut().map(Vec::as_mut_slice);
         let n = vertices.len() - 1;
         let nf = n as f64;
         let (gamma, rho, sigma) = (1.0 + 2.0 / nf, 0.75 - 1.0 / (2.0 * nf), 1.0 - 1.0 / nf);
-        let (mut centroid, mut xr, mut xt) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
         for _ in 0..iterations {
             let (best, worst, second) = extremes(fs);
             if std_dev(fs) < self.tol_std {
@@ -176,22 +183,22 @@ impl Simplex<'_> {
             for ((c, s), w) in centroid.iter_mut().zip(sum.iter()).zip(&vertices[worst]) {
                 *c = (s - w) / nf;
             }
-            along(&centroid, &vertices[worst], -1.0, lower, upper, &mut xr);
-            let fr = f(&xr);
+            along(centroid, &vertices[worst], -1.0, lower, upper, xr);
+            let fr = f(xr);
             let replacement = if fs[best] <= fr && fr < fs[second] {
-                Some((&xr, fr))
+                Some((&*xr, fr))
             } else if fr < fs[best] {
-                along(&centroid, &xr, gamma, lower, upper, &mut xt);
-                let fe = f(&xt);
-                Some(if fe < fr { (&xt, fe) } else { (&xr, fr) })
+                along(centroid, xr, gamma, lower, upper, xt);
+                let fe = f(xt);
+                Some(if fe < fr { (&*xt, fe) } else { (&*xr, fr) })
             } else if fs[second] <= fr && fr < fs[worst] {
-                along(&centroid, &xr, rho, lower, upper, &mut xt);
-                let fc = f(&xt);
-                (fc <= fr).then_some((&xt, fc))
+                along(centroid, xr, rho, lower, upper, xt);
+                let fc = f(xt);
+                (fc <= fr).then_some((&*xt, fc))
             } else {
-                along(&centroid, &xr, -rho, lower, upper, &mut xt);
-                let fc = f(&xt);
-                (fc < fs[worst]).then_some((&xt, fc))
+                along(centroid, xr, -rho, lower, upper, xt);
+                let fc = f(xt);
+                (fc < fs[worst]).then_some((&*xt, fc))
             };
             if let Some((x, fx)) = replacement {
                 for ((s, new), old) in sum.iter_mut().zip(x).zip(&vertices[worst]) {
@@ -201,10 +208,12 @@ impl Simplex<'_> {
                 fs[worst] = fx;
                 continue;
             }
-            let anchor = vertices[best].clone();
+            // No better point on the line: shrink towards the best vertex (the
+            // centroid's buffer holds it).
+            centroid.copy_from_slice(&vertices[best]);
             for j in (0..=n).filter(|&j| j != best) {
                 xt.copy_from_slice(&vertices[j]);
-                along(&anchor, &xt, sigma, lower, upper, &mut vertices[j]);
+                along(centroid, xt, sigma, lower, upper, &mut vertices[j]);
                 fs[j] = f(&vertices[j]);
             }
             *sum = vertex_sum(vertices);
