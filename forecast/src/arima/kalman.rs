@@ -84,6 +84,25 @@ impl Arma {
         Some(gamma)
     }
 
+    /// The x terms of state component `i`, as `(coefficient, lag)`: `x_t` itself for the
+    /// first, `φ_(k+1) x_(t-1-k+i)` for `k ≥ i` otherwise (zero coefficients left out).
+    fn x_terms(&self, i: usize) -> impl Iterator<Item = (f64, usize)> + '_ {
+        let own = (i == 0).then_some((1.0, 0));
+        let lagged = (i..self.dim())
+            .filter(move |&k| i > 0 && self.phi[k] != 0.0)
+            .map(move |k| (self.phi[k], 1 + k - i));
+        own.into_iter().chain(lagged)
+    }
+
+    /// The ε terms of state component `i`, as `(coefficient, lag)`: none for the first,
+    /// `θ_k ε_(t-k+i)` for `k ≥ i` otherwise. Iterated where used, so that the
+    /// covariance allocates nothing per component.
+    fn e_terms(&self, i: usize) -> impl Iterator<Item = (f64, usize)> + '_ {
+        (i..self.dim())
+            .filter(move |&k| i > 0 && self.theta[k] != 0.0)
+            .map(move |k| (self.theta[k], k - i))
+    }
+
     /// Stationary covariance of the state (row-major `r × r`). Component `i` of the
     /// state is `Σ_(k≥i) φ_(k+1) x_(t-1-k+i) + θ_k ε_(t-k+i)`; its covariances follow
     /// from the autocovariances and `Cov(x_(t-a), ε_(t-b)) = ψ_(b-a)` for `b ≥ a`.
@@ -91,25 +110,10 @@ impl Arma {
         let r = self.dim();
         let psi = self.psi(r + 1);
         let gamma = self.autocovariances(&psi, r + 1)?;
-        // Per component: (coefficient, lag) of its x terms and of its ε terms.
-        let terms: Vec<(Terms, Terms)> = (0..r)
-            .map(|i| {
-                if i == 0 {
-                    return (vec![(1.0, 0)], vec![]);
-                }
-                let xs = (i..r)
-                    .filter(|&k| self.phi[k] != 0.0)
-                    .map(|k| (self.phi[k], 1 + k - i));
-                let es = (i..r)
-                    .filter(|&k| self.theta[k] != 0.0)
-                    .map(|k| (self.theta[k], k - i));
-                (xs.collect(), es.collect())
-            })
-            .collect();
-        let cross = |xs: &[(f64, usize)], es: &[(f64, usize)]| -> f64 {
+        let cross = |i: usize, j: usize| -> f64 {
             let mut s = 0.0;
-            for &(c, a) in xs {
-                for &(d, b) in es.iter().filter(|(_, b)| *b >= a) {
+            for (c, a) in self.x_terms(i) {
+                for (d, b) in self.e_terms(j).filter(|(_, b)| *b >= a) {
                     s += c * d * psi[b - a];
                 }
             }
@@ -118,17 +122,15 @@ impl Arma {
         let mut p0 = vec![0.0; r * r];
         for i in 0..r {
             for j in i..r {
-                let (xi, ei) = &terms[i];
-                let (xj, ej) = &terms[j];
-                let mut s = cross(xi, ej) + cross(xj, ei);
-                for &(c, a) in xi {
-                    for &(d, b) in xj {
+                let mut s = cross(i, j) + cross(j, i);
+                for (c, a) in self.x_terms(i) {
+                    for (d, b) in self.x_terms(j) {
                         s += c * d * gamma[a.abs_diff(b)];
                     }
                 }
-                for &(c, a) in ei {
-                    s += ej
-                        .iter()
+                for (c, a) in self.e_terms(i) {
+                    s += self
+                        .e_terms(j)
                         .filter(|(_, b)| *b == a)
                         .map(|(d, _)| c * d)
                         .sum::<f64>();
@@ -141,9 +143,6 @@ impl Arma {
     }
 }
 
-/// `(coefficient, lag)` pairs of a linear combination of past values.
-type Terms = Vec<(f64, usize)>;
-
 /// Gaussian elimination with partial pivoting on an augmented `n × (n + 1)` matrix.
 fn solve(mut a: Vec<Vec<f64>>) -> Option<Vec<f64>> {
     let n = a.len();
@@ -153,10 +152,11 @@ fn solve(mut a: Vec<Vec<f64>>) -> Option<Vec<f64>> {
             return None;
         }
         a.swap(col, pivot);
-        let pivot_row = a[col].clone();
-        for row in a.iter_mut().skip(col + 1) {
+        let (done, below) = a.split_at_mut(col + 1);
+        let pivot_row = &done[col];
+        for row in below {
             let f = row[col] / pivot_row[col];
-            for (v, p) in row.iter_mut().zip(&pivot_row).skip(col) {
+            for (v, p) in row.iter_mut().zip(pivot_row).skip(col) {
                 *v -= f * p;
             }
         }
