@@ -12,6 +12,7 @@ pub use error::BatchError;
 use crate::{Combine, Method, Spec, forecast_many};
 use dates::{Index, Stamp};
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 use std::fmt::Write as _;
 use std::io::{Read, Write};
 
@@ -163,6 +164,8 @@ fn read_series(input: impl Read) -> Result<BTreeMap<String, Vec<Row>>, BatchErro
     };
     let (id_col, ds_col, y_col) = (column("unique_id")?, column("ds")?, column("y")?);
     let mut series: BTreeMap<String, Vec<Row>> = BTreeMap::new();
+    // The series being read and its rows so far.
+    let mut current: Option<(String, Vec<Row>)> = None;
     let mut first_kind: Option<bool> = None;
     let mut record = csv::StringRecord::new();
     while reader
@@ -198,12 +201,30 @@ fn read_series(input: impl Read) -> Result<BTreeMap<String, Vec<Row>>, BatchErro
                 value: y_text.to_owned(),
                 expected: "a finite number",
             })?;
-        series
-            .entry(field(id_col).to_owned())
-            .or_default()
-            .push(Row { line, ds, y });
+        let id = field(id_col);
+        if current.as_ref().is_none_or(|(last, _)| last != id) {
+            file(&mut series, current.replace((id.to_owned(), Vec::new())));
+        }
+        if let Some((_, rows)) = &mut current {
+            rows.push(Row { line, ds, y });
+        }
     }
+    file(&mut series, current);
     Ok(series)
+}
+
+/// Files a run of consecutive rows of one series under its id, after any rows of it
+/// filed before: the rows of a series usually come together, and the map is then searched
+/// once per series rather than once per row.
+fn file(series: &mut BTreeMap<String, Vec<Row>>, run: Option<(String, Vec<Row>)>) {
+    if let Some((id, mut rows)) = run {
+        match series.entry(id) {
+            Entry::Vacant(slot) => {
+                slot.insert(rows);
+            }
+            Entry::Occupied(mut slot) => slot.get_mut().append(&mut rows),
+        }
+    }
 }
 
 #[cfg(test)]

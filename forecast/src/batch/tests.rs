@@ -103,3 +103,14 @@ fn rejects_levels_outside_the_open_interval() {
     .expect_err("bad level");
     assert!(matches!(err, BatchError::Options(_)));
 }
+
+#[test]
+fn a_series_split_across_the_file_keeps_its_rows_in_file_order() {
+    let input = "unique_id,ds,y\nb,1,1\nb,2,2\na,1,7\nb,3,3\na,2,8\n";
+    let series = read_series(input.as_bytes()).expect("reads");
+    let values = |id: &str| series[id].iter().map(|r| r.y).collect::<Vec<_>>();
+    assert_eq!(
+        (values("a"), values("b")),
+        (vec![7.0, 8.0], vec![1.0, 2.0, 3.0])
+    );
+}
