@@ -182,7 +182,7 @@ impl Forecast {
     }
 
     /// [`Forecast::first_quantile`] before the floor at zero.
-    pub(crate) fn raw_first_quantile(&self, q: f64) -> Option<f64> {
+    fn raw_first_quantile(&self, q: f64) -> Option<f64> {
         let mean = *self.mean.first()?;
         Some(match &self.predictive {
             Predictive::Linear {
@@ -205,7 +205,7 @@ impl Forecast {
     }
 
     /// [`Forecast::quantiles`] before the floor at zero.
-    pub(crate) fn raw_quantiles(&self, q: f64) -> Vec<f64> {
+    fn raw_quantiles(&self, q: f64) -> Vec<f64> {
         match &self.predictive {
             Predictive::Linear {
                 sigma2,
