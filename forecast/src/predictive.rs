@@ -140,10 +140,11 @@ impl Combination {
         (self.apply(quantiles) - self.apply(means)) / normal::quantile(SPREAD_QUANTILE)
     }
 
-    /// `q`-quantiles of the members at `horizon` (from 1), combined around `mean` and
-    /// widened by `scale`, the factor of that horizon, and by the widening's shape there.
-    fn quantile(&self, values: &[f64], mean: f64, scale: f64, q: f64, horizon: usize) -> f64 {
-        mean + scale * self.widening.shape(q, horizon) * (self.apply(values) - mean)
+    /// Quantiles of the members at one horizon, combined around `mean` and widened by
+    /// `scale`, the factor of that horizon, and by `shape`, the widening's multiplier of
+    /// that quantile there ([`Widening::shape`]).
+    fn quantile(&self, values: &[f64], mean: f64, scale: f64, shape: f64) -> f64 {
+        mean + scale * shape * (self.apply(values) - mean)
     }
 }
 
@@ -199,7 +200,7 @@ impl Forecast {
             Predictive::Combined(c) => {
                 let values: Option<Vec<f64>> =
                     c.members.iter().map(|m| m.first_quantile(q)).collect();
-                c.quantile(&values?, mean, c.first_factor(), q, 1)
+                c.quantile(&values?, mean, c.first_factor(), c.widening.shape(q).at(1))
             }
         })
     }
@@ -233,12 +234,12 @@ impl Forecast {
                 v
             }
             Predictive::Combined(c) => {
-                let widen = c.factors();
+                let (widen, shape) = (c.factors(), c.widening.shape(q));
                 let per_member: Vec<Vec<f64>> = c.members.iter().map(|m| m.quantiles(q)).collect();
                 (0..self.horizon())
                     .map(|h| {
                         let values: Vec<f64> = per_member.iter().map(|v| v[h]).collect();
-                        c.quantile(&values, self.mean[h], widen[h], q, h + 1)
+                        c.quantile(&values, self.mean[h], widen[h], shape.at(h + 1))
                     })
                     .collect()
             }
@@ -317,7 +318,12 @@ pub fn lead_time_quantile(forecast: &Forecast, lead_time: usize, q: f64) -> f64 
                 .collect();
             let total: f64 = forecast.mean[..l].iter().sum();
             // The lead-time sum spreads like its longest step.
-            c.quantile(&values, total, c.factors()[l - 1], q, l)
+            c.quantile(
+                &values,
+                total,
+                c.factors()[l - 1],
+                c.widening.shape(q).at(l),
+            )
         }
     };
     if forecast.nonnegative {

@@ -118,25 +118,47 @@ impl Widening {
         })
     }
 
-    /// The multiplier of the `q`-quantile's distance from the mean at `horizon` (from 1),
-    /// on top of the scale factor of that horizon: 1 without validation errors.
-    pub fn shape(&self, q: f64, horizon: usize) -> f64 {
+    /// The multipliers of the `q`-quantile's distance from the mean, on top of the scale
+    /// factor of each horizon: 1 without validation errors.
+    pub fn shape(&self, q: f64) -> Shape {
+        let none = Shape {
+            first: 1.0,
+            later: 1.0,
+        };
         if self.errors.is_empty() {
-            return 1.0;
+            return none;
         }
         let z = normal::quantile(q);
         if z.abs() < 1e-9 {
-            return 1.0;
+            return none;
         }
-        let estimated = match horizon {
-            1 => 1.0,
-            _ => normal::student_t(q, 2.0 * self.errors.len() as f64) / z,
-        };
+        let estimated = normal::student_t(q, 2.0 * self.errors.len() as f64) / z;
         let tails = match self.tails {
             v if v.is_finite() => (normal::student_t(q, v) * ((v - 2.0) / v).sqrt() / z).sqrt(),
             _ => 1.0,
         };
-        estimated * tails
+        Shape {
+            first: tails,
+            later: estimated * tails,
+        }
+    }
+}
+
+/// The multipliers of one quantile's distance from the mean ([`Widening::shape`]): the
+/// first horizon's and, with the estimation's Student t, every later one's.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Shape {
+    first: f64,
+    later: f64,
+}
+
+impl Shape {
+    /// The multiplier at `horizon` (from 1).
+    pub fn at(self, horizon: usize) -> f64 {
+        match horizon {
+            0 | 1 => self.first,
+            _ => self.later,
+        }
     }
 }
 
@@ -246,21 +268,24 @@ mod tests {
         let normal_tails = Widening::new(errors.clone(), 0.5, &[]);
         let t10 = |q| normal::student_t(q, 10.0) / normal::quantile(q);
         for q in [0.025, 0.1, 0.9, 0.975] {
-            assert!((normal_tails.shape(q, 2) - t10(q)).abs() < 1e-12, "q={q}");
-            assert_eq!(normal_tails.shape(q, 1), 1.0, "q={q}");
+            assert!(
+                (normal_tails.shape(q).at(2) - t10(q)).abs() < 1e-12,
+                "q={q}"
+            );
+            assert_eq!(normal_tails.shape(q).at(1), 1.0, "q={q}");
         }
-        assert!(normal_tails.shape(0.975, 2) > normal_tails.shape(0.9, 2));
+        assert!(normal_tails.shape(0.975).at(2) > normal_tails.shape(0.9).at(2));
         // Heavy-tailed residuals narrow the 80 % interval, barely move the 95 % one.
         let heavy_tails = Widening::new(errors, 0.5, &heavy_tailed());
         let v = tail_df(&heavy_tailed());
         for q in [0.1, 0.9, 0.975] {
             let matched = normal::student_t(q, v) * ((v - 2.0) / v).sqrt() / normal::quantile(q);
-            let ratio = heavy_tails.shape(q, 2) / normal_tails.shape(q, 2);
+            let ratio = heavy_tails.shape(q).at(2) / normal_tails.shape(q).at(2);
             assert!((ratio - matched.sqrt()).abs() < 1e-12, "q={q}");
         }
-        assert!(heavy_tails.shape(0.9, 1) < 0.97);
-        assert!((heavy_tails.shape(0.975, 1) - 1.0).abs() < 0.02);
-        assert_eq!(Widening::default().shape(0.975, 2), 1.0);
-        assert_eq!(normal_tails.shape(0.5, 2), 1.0);
+        assert!(heavy_tails.shape(0.9).at(1) < 0.97);
+        assert!((heavy_tails.shape(0.975).at(1) - 1.0).abs() < 0.02);
+        assert_eq!(Widening::default().shape(0.975).at(2), 1.0);
+        assert_eq!(normal_tails.shape(0.5).at(2), 1.0);
     }
 }
