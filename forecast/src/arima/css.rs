@@ -197,7 +197,8 @@ pub(super) fn fit(w: &[f64], order: &Order) -> Option<Css> {
 }
 
 /// [`fit`], started at the coefficients `x0` (μ in the units of `w`) when given, at zero
-/// and the mean of `w` otherwise.
+/// and the mean of `w` otherwise. An `x0` one short of the order's coefficients lacks
+/// the constant, which then starts at the mean of `w` too.
 pub(super) fn fit_from(w: &[f64], order: &Order, x0: Option<&[f64]>) -> Option<Css> {
     let start = order.p + order.m * order.sp;
     let k = order.n_coef();
@@ -210,15 +211,12 @@ pub(super) fn fit_from(w: &[f64], order: &Order, x0: Option<&[f64]>) -> Option<C
     let scale = if sd > 0.0 { sd } else { 1.0 };
     let z: Vec<f64> = w.iter().map(|v| v / scale).collect();
     let mut x0 = x0.map_or_else(
-        || {
-            let mut zero = vec![0.0; k];
-            if order.constant {
-                zero[k - 1] = mean;
-            }
-            zero
-        },
+        || vec![0.0; k - usize::from(order.constant)],
         <[f64]>::to_vec,
     );
+    if order.constant && x0.len() < k {
+        x0.push(mean);
+    }
     if order.constant {
         x0[k - 1] /= scale;
     }

@@ -57,10 +57,10 @@ fn evaluate(w: &[f64], order: Order, start: Option<&[f64]>) -> Option<Candidate>
 }
 
 /// The estimates `x` of a model of orders `from`, carried to the orders `to` as a start
-/// for its fit: each lag polynomial cut or padded with zeros, the constant kept or set
-/// to the mean of `w` (or dropped). `None` when the cut leaves a root inside the unit
-/// circle, where the fit may not start.
-fn carried(w: &[f64], from: &Order, x: &[f64], to: &Order) -> Option<Vec<f64>> {
+/// for its fit: each lag polynomial cut or padded with zeros, the constant kept, dropped,
+/// or left out where `to` switches it on, for [`css::fit_from`] to start it at the mean.
+/// `None` when the cut leaves a root inside the unit circle, where the fit may not start.
+fn carried(from: &Order, x: &[f64], to: &Order) -> Option<Vec<f64>> {
     let mut start = Vec::with_capacity(to.n_coef());
     let mut rest = x;
     for (had, wants) in [
@@ -73,12 +73,8 @@ fn carried(w: &[f64], from: &Order, x: &[f64], to: &Order) -> Option<Vec<f64>> {
         start.extend((0..wants).map(|i| block.get(i).copied().unwrap_or(0.0)));
         rest = tail;
     }
-    if to.constant {
-        start.push(if from.constant {
-            rest[0]
-        } else {
-            w.iter().sum::<f64>() / w.len() as f64
-        });
+    if to.constant && from.constant {
+        start.push(rest[0]);
     }
     css::admissible(to, &start, 1.0).then_some(start)
 }
@@ -200,7 +196,7 @@ pub(super) fn stepwise(w: &[f64], base: Order, lim: Limits) -> Vec<Candidate> {
             let from = search.fitted.iter().find(|c| c.order == current);
             let start = from
                 .filter(|_| base.m == 1)
-                .and_then(|c| carried(w, &current, &c.css.x, &next));
+                .and_then(|c| carried(&current, &c.css.x, &next));
             if search.improves(next, start.as_deref()) {
                 current = next;
                 continue 'search;
@@ -261,25 +257,34 @@ mod tests {
 
     #[test]
     fn estimates_carry_to_a_neighbour_cut_or_padded() {
-        let w = [1.0, 3.0, 2.0, 6.0];
         // ARIMA(2,1,1) with drift to ARIMA(1,1,2) with drift: φ₂ dropped, θ₂ = 0.
         let x = [0.5, 0.2, -0.3, 0.7];
         assert_eq!(
-            carried(&w, &order(2, 1, true), &x, &order(1, 2, true)),
+            carried(&order(2, 1, true), &x, &order(1, 2, true)),
             Some(vec![0.5, -0.3, 0.0, 0.7])
         );
-        // The constant switched on starts at the mean, switched off is dropped.
+        // The constant switched on is left to the fit (which starts it at the mean),
+        // switched off is dropped.
         assert_eq!(
-            carried(&w, &order(1, 0, false), &[0.5], &order(1, 0, true)),
-            Some(vec![0.5, 3.0])
-        );
-        assert_eq!(
-            carried(&w, &order(1, 0, true), &[0.5, 3.0], &order(1, 0, false)),
+            carried(&order(1, 0, false), &[0.5], &order(1, 0, true)),
             Some(vec![0.5])
         );
+        assert_eq!(
+            carried(&order(1, 0, true), &[0.5, 3.0], &order(1, 0, false)),
+            Some(vec![0.5])
+        );
+        // The fit starts a missing constant at the mean, as it would be given.
+        let w = [1.0, 3.0, 2.0, 6.0, 4.0, 5.0, 3.0, 7.0];
+        let mean = w.iter().sum::<f64>() / w.len() as f64;
+        let to = order(1, 0, true);
+        let (left, given) = (
+            css::fit_from(&w, &to, Some(&[0.5])).expect("fits"),
+            css::fit_from(&w, &to, Some(&[0.5, mean])).expect("fits"),
+        );
+        assert_eq!((left.x, left.sigma2), (given.x, given.sigma2));
         // φ = (1.5, -0.6) is stationary, φ = 1.5 alone is not: no start.
         assert_eq!(
-            carried(&w, &order(2, 0, false), &[1.5, -0.6], &order(1, 0, false)),
+            carried(&order(2, 0, false), &[1.5, -0.6], &order(1, 0, false)),
             None
         );
     }
