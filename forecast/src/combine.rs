@@ -172,11 +172,7 @@ pub(crate) fn combine(
     let fitted: Vec<f64> = (0..y.len()).map(|t| combine_at(&|f| f.fitted[t])).collect();
     let residuals: Vec<f64> = y.iter().zip(&fitted).map(|(v, f)| v - f).collect();
     let widening = validation.map_or_else(Widening::default, |v| {
-        Widening::new(
-            validation_errors(y, v, &members, &w, how),
-            v.refit.growth(),
-            &residuals,
-        )
+        Widening::new(validation_errors(y, v, &members, &w, how), v.refit.growth())
     });
     let names: Vec<String> = members
         .iter()

@@ -200,7 +200,12 @@ impl Forecast {
             Predictive::Combined(c) => {
                 let values: Option<Vec<f64>> =
                     c.members.iter().map(|m| m.first_quantile(q)).collect();
-                c.quantile(&values?, mean, c.first_factor(), c.widening.shape(q).at(1))
+                c.quantile(
+                    &values?,
+                    mean,
+                    c.first_factor(),
+                    c.widening.shape(q, &self.residuals).at(1),
+                )
             }
         })
     }
@@ -234,7 +239,7 @@ impl Forecast {
                 v
             }
             Predictive::Combined(c) => {
-                let (widen, shape) = (c.factors(), c.widening.shape(q));
+                let (widen, shape) = (c.factors(), c.widening.shape(q, &self.residuals));
                 let per_member: Vec<Vec<f64>> = c.members.iter().map(|m| m.quantiles(q)).collect();
                 (0..self.horizon())
                     .map(|h| {
@@ -322,7 +327,7 @@ pub fn lead_time_quantile(forecast: &Forecast, lead_time: usize, q: f64) -> f64 
                 &values,
                 total,
                 c.factors()[l - 1],
-                c.widening.shape(q).at(l),
+                c.widening.shape(q, &forecast.residuals).at(l),
             )
         }
     };

@@ -41,40 +41,36 @@ use std::sync::OnceLock;
 /// from a few dozen residuals is noisy, its ratio enters by its square root, halfway to
 /// the normal's.
 ///
-/// The factors need the members' quantiles, so they are computed on first use: callers
-/// that want only the mean do not pay for them.
+/// The factors need the members' quantiles, and the tails the combination's residuals:
+/// both are computed on first use, so callers that want only the mean do not pay for
+/// them.
 #[derive(Debug, Clone)]
 pub(crate) struct Widening {
     /// The combined validation errors at each step.
     errors: Vec<Vec<f64>>,
     /// The exponent of the factor's growth past the validated steps.
     growth: f64,
-    /// Degrees of freedom of the residuals' tails (infinite: normal ones).
-    tails: f64,
+    /// Degrees of freedom of the residuals' tails (infinite: normal ones), read from them
+    /// on first use.
+    tails: OnceLock<f64>,
     factors: OnceLock<Vec<f64>>,
 }
 
 impl Default for Widening {
     /// No validation: the members' intervals as they are.
     fn default() -> Self {
-        Self::new(Vec::new(), 0.0, &[])
+        Self::new(Vec::new(), 0.0)
     }
 }
 
 impl Widening {
     /// The widening for the combined validation errors `errors[j]` of each step `j`,
-    /// growing past them as `(k / s)^growth`, for a combination whose one-step in-sample
-    /// errors are `residuals` (`NaN` where undefined).
-    pub fn new(errors: Vec<Vec<f64>>, growth: f64, residuals: &[f64]) -> Self {
-        let tails = if errors.is_empty() {
-            f64::INFINITY
-        } else {
-            tail_df(residuals)
-        };
+    /// growing past them as `(k / s)^growth`.
+    pub fn new(errors: Vec<Vec<f64>>, growth: f64) -> Self {
         Self {
             errors,
             growth,
-            tails,
+            tails: OnceLock::new(),
             factors: OnceLock::new(),
         }
     }
@@ -119,8 +115,10 @@ impl Widening {
     }
 
     /// The multipliers of the `q`-quantile's distance from the mean, on top of the scale
-    /// factor of each horizon: 1 without validation errors.
-    pub fn shape(&self, q: f64) -> Shape {
+    /// factor of each horizon: 1 without validation errors. `residuals` are the
+    /// combination's one-step in-sample errors (`NaN` where undefined), the same at every
+    /// call: only the first reads them.
+    pub fn shape(&self, q: f64, residuals: &[f64]) -> Shape {
         let none = Shape {
             first: 1.0,
             later: 1.0,
@@ -133,7 +131,7 @@ impl Widening {
             return none;
         }
         let estimated = normal::student_t(q, 2.0 * self.errors.len() as f64) / z;
-        let tails = match self.tails {
+        let tails = match *self.tails.get_or_init(|| tail_df(residuals)) {
             v if v.is_finite() => (normal::student_t(q, v) * ((v - 2.0) / v).sqrt() / z).sqrt(),
             _ => 1.0,
         };
@@ -265,27 +263,33 @@ mod tests {
     #[test]
     fn the_shape_widens_the_95_interval_more_than_the_80() {
         let errors = vec![vec![1.0]; 5];
-        let normal_tails = Widening::new(errors.clone(), 0.5, &[]);
+        let normal_tails = Widening::new(errors.clone(), 0.5);
         let t10 = |q| normal::student_t(q, 10.0) / normal::quantile(q);
         for q in [0.025, 0.1, 0.9, 0.975] {
             assert!(
-                (normal_tails.shape(q).at(2) - t10(q)).abs() < 1e-12,
+                (normal_tails.shape(q, &[]).at(2) - t10(q)).abs() < 1e-12,
                 "q={q}"
             );
-            assert_eq!(normal_tails.shape(q).at(1), 1.0, "q={q}");
+            assert_eq!(normal_tails.shape(q, &[]).at(1), 1.0, "q={q}");
         }
-        assert!(normal_tails.shape(0.975).at(2) > normal_tails.shape(0.9).at(2));
+        assert!(normal_tails.shape(0.975, &[]).at(2) > normal_tails.shape(0.9, &[]).at(2));
         // Heavy-tailed residuals narrow the 80 % interval, barely move the 95 % one.
-        let heavy_tails = Widening::new(errors, 0.5, &heavy_tailed());
+        let heavy_tails = Widening::new(errors, 0.5);
+        // The residuals are read once, at the first call.
+        assert_eq!(
+            heavy_tails.shape(0.9, &heavy_tailed()),
+            heavy_tails.shape(0.9, &[])
+        );
         let v = tail_df(&heavy_tailed());
         for q in [0.1, 0.9, 0.975] {
             let matched = normal::student_t(q, v) * ((v - 2.0) / v).sqrt() / normal::quantile(q);
-            let ratio = heavy_tails.shape(q).at(2) / normal_tails.shape(q).at(2);
+            let ratio =
+                heavy_tails.shape(q, &heavy_tailed()).at(2) / normal_tails.shape(q, &[]).at(2);
             assert!((ratio - matched.sqrt()).abs() < 1e-12, "q={q}");
         }
-        assert!(heavy_tails.shape(0.9).at(1) < 0.97);
-        assert!((heavy_tails.shape(0.975).at(1) - 1.0).abs() < 0.02);
-        assert_eq!(Widening::default().shape(0.975).at(2), 1.0);
-        assert_eq!(normal_tails.shape(0.5).at(2), 1.0);
+        assert!(heavy_tails.shape(0.9, &heavy_tailed()).at(1) < 0.97);
+        assert!((heavy_tails.shape(0.975, &heavy_tailed()).at(1) - 1.0).abs() < 0.02);
+        assert_eq!(Widening::default().shape(0.975, &[]).at(2), 1.0);
+        assert_eq!(normal_tails.shape(0.5, &[]).at(2), 1.0);
     }
 }
