@@ -5,7 +5,9 @@
 //! may also rewrite one of those rows ([`Rewrite`]), so that a change and its entries
 //! are stored together, or neither.
 
+use std::collections::HashMap;
 use std::fmt::Write;
+use std::sync::Arc;
 
 use sqlx::AssertSqlSafe;
 
@@ -40,6 +42,42 @@ impl Expected<'_> {
     /// Every expected row's values, the rewritten row's last.
     fn all_rows(&self) -> impl Iterator<Item = &Vec<&str>> {
         self.rows.iter().chain(self.rewrite.iter().map(|r| &r.row))
+    }
+}
+
+/// The statements built so far, by shape: a group's `INSERT` is the same text for every
+/// group of its size and expected rows, so it is written once, not placeholder by
+/// placeholder for each group (about a thousand instructions per entry).
+#[derive(Default)]
+pub(super) struct Statements(HashMap<Shape, Arc<str>>);
+
+/// What a statement's text depends on: its rows, and the expected rows' table, columns,
+/// number and rewrite.
+#[derive(PartialEq, Eq, Hash)]
+struct Shape {
+    rows: usize,
+    expected: Option<(&'static str, &'static [&'static str], usize, bool)>,
+}
+
+/// Shapes kept at most (a few times the group sizes a busy writer sees); a statement
+/// of another shape is written each time it is needed.
+const KEPT: usize = 256;
+
+impl Statements {
+    /// The statement that inserts `rows` rows, expecting `expected`.
+    fn get(&mut self, rows: usize, expected: Option<&Expected>) -> Arc<str> {
+        let shape = Shape {
+            rows,
+            expected: expected.map(|e| (e.table, e.columns, e.rows.len(), e.rewrite.is_some())),
+        };
+        if let Some(sql) = self.0.get(&shape) {
+            return sql.clone();
+        }
+        let sql: Arc<str> = insert_sql(rows, expected).into();
+        if self.0.len() < KEPT {
+            self.0.insert(shape, sql.clone());
+        }
+        sql
     }
 }
 
@@ -112,16 +150,17 @@ fn equals(columns: &[&str], first: usize, separator: &str) -> String {
     sql
 }
 
-/// Inserts `records` if `head`, which they follow, is still the chain's head and the
+/// Inserts `records` (with the statement of their shape from `statements`) if `head`, which they follow, is still the chain's head and the
 /// `expected` rows hold their values; false when not (another replica appended,
 /// retention moved past the head, or an expected row changed).
 pub(super) async fn insert_after(
     conn: &mut sqlx::AnyConnection,
+    statements: &mut Statements,
     records: &[AuditRecord],
     head: &Head,
     expected: Option<&Expected<'_>>,
 ) -> Result<bool, sqlx::Error> {
-    let sql = insert_sql(records.len(), expected);
+    let sql = statements.get(records.len(), expected);
     let mut insert = sqlx::query(AssertSqlSafe(sql));
     for r in records {
         insert = insert
@@ -149,7 +188,9 @@ pub(super) async fn insert_after(
 
 #[cfg(test)]
 mod tests {
-    use super::{Expected, Rewrite, insert_sql};
+    use std::sync::Arc;
+
+    use super::{Expected, Rewrite, Statements, insert_sql};
 
     #[test]
     fn a_group_insert_numbers_each_row_s_placeholders_in_turn_then_the_head() {
@@ -217,5 +258,34 @@ mod tests {
             sql.ends_with(") AS entries WHERE EXISTS (SELECT 1 FROM rewritten)"),
             "{sql}"
         );
+    }
+
+    #[test]
+    fn a_statement_is_written_once_per_shape_and_reused_as_written() {
+        let expected = |rows: usize, rewrite: bool| Expected {
+            table: "tenants",
+            columns: &["id", "plan"],
+            rows: vec![vec!["a", "small"]; rows],
+            rewrite: rewrite.then(|| Rewrite {
+                row: vec!["b", "large"],
+                values: vec!["medium"],
+            }),
+        };
+        let mut statements = Statements::default();
+        let first = statements.get(3, Some(&expected(1, true)));
+        assert_eq!(*first, insert_sql(3, Some(&expected(1, true))));
+        // The same shape with other values: the same text, not written again.
+        let again = statements.get(3, Some(&expected(1, true)));
+        assert!(Arc::ptr_eq(&first, &again));
+        for (rows, other) in [
+            (2, Some(expected(1, true))),
+            (3, Some(expected(2, true))),
+            (3, Some(expected(1, false))),
+            (3, None),
+        ] {
+            let sql = statements.get(rows, other.as_ref());
+            assert_eq!(*sql, insert_sql(rows, other.as_ref()));
+            assert_ne!(sql, first);
+        }
     }
 }

@@ -40,8 +40,8 @@ use crate::db::{Backend, Db, PING_IDLE_AFTER, now};
 use crate::group::{Group, Writer};
 use crate::settings::Settings;
 use anchor::Anchor;
-use insert::insert_after;
 pub use insert::{Expected, Rewrite};
+use insert::{Statements, insert_after};
 pub use record::AuditRecord;
 use record::{COLUMNS, Head};
 use seal::{Seal, SealError};
@@ -169,6 +169,8 @@ struct Chain {
     /// one of the pool's. On SQLite, whose pool may hold a single connection, one is
     /// taken for each group and given back after it.
     kept: Option<(PoolConnection<Any>, Instant)>,
+    /// The `INSERT`s written so far, by shape.
+    statements: Statements,
 }
 
 /// Entries inserted in a transaction that has not committed yet.
@@ -194,7 +196,10 @@ impl Turn<'_> {
         tx: &mut sqlx::AnyConnection,
         entries: &[AuditEntry],
     ) -> Result<Option<Pending>, sqlx::Error> {
-        let inserted = self.log.insert(tx, entries, &mut self.chain.head, None);
+        let chain = &mut *self.chain;
+        let inserted = self
+            .log
+            .insert(tx, entries, &mut chain.head, &mut chain.statements, None);
         Ok(inserted.await?.map(Pending))
     }
 
@@ -296,7 +301,15 @@ impl Log {
             Some(kept) => kept,
             none => none.insert((self.db.pool.acquire().await?, Instant::now())),
         };
-        let inserted = self.insert(conn, entries, &mut chain.head, expected).await;
+        let inserted = self
+            .insert(
+                conn,
+                entries,
+                &mut chain.head,
+                &mut chain.statements,
+                expected,
+            )
+            .await;
         *used = Instant::now();
         if inserted.is_err() || self.db.backend() != Backend::Postgres {
             chain.kept = None;
@@ -308,7 +321,8 @@ impl Log {
         Ok(true)
     }
 
-    /// Inserts `entries` (not empty) on `conn` after the chain's head: `head` as this
+    /// Inserts `entries` (not empty) on `conn` after the chain's head (the statement of
+    /// their shape from `statements`): `head` as this
     /// process last knew it, else read through `conn`. Returns the new head, which
     /// [`Log::committed`] makes `head` once the entries are stored (until then `head` is
     /// forgotten, so a transaction that does not commit leaves it to be read again).
@@ -320,6 +334,7 @@ impl Log {
         conn: &mut sqlx::AnyConnection,
         entries: &[AuditEntry],
         head: &mut Option<Head>,
+        statements: &mut Statements,
         expected: Option<&Expected<'_>>,
     ) -> Result<Option<Head>, sqlx::Error> {
         let from = match head.take() {
@@ -327,7 +342,7 @@ impl Log {
             None => read_head(conn).await?,
         };
         let records = self.sealed(entries, &from);
-        match insert_after(conn, &records, &from, expected).await {
+        match insert_after(conn, statements, &records, &from, expected).await {
             Ok(true) => Ok(records.last().map(|last| Head {
                 seq: last.seq,
                 hash: last.hash.clone(),
