@@ -34,7 +34,7 @@ fn keyed(key: &[u8]) -> Result<Keyed, SealError> {
 fn sealed(key: &Keyed, data: &str) -> String {
     let mut mac = key.clone();
     mac.update(data.as_bytes());
-    hex::encode(mac.finalize().into_bytes())
+    crate::crypto::digest_hex(&mac.finalize().into_bytes())
 }
 
 impl Seal {

@@ -147,7 +147,7 @@ fn index_with(mac: &Hmac<Sha256>, context: &str, value: &str) -> String {
     mac.update(context.as_bytes());
     mac.update(&[0]);
     mac.update(value.as_bytes());
-    hex::encode(mac.finalize().into_bytes())
+    super::digest_hex(&mac.finalize().into_bytes())
 }
 
 /// The blind-index HMAC: keyed with HMAC(field key, a fixed label), so the index key is
