@@ -16,6 +16,7 @@ import re
 import resource
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -69,12 +70,13 @@ def sf_ensemble(results: list[report.Result]) -> report.Result:
     return report.Result(f"statsforecast mean({names})", mean.reset_index(), sum(r.cpu for r in results))
 
 
-def bench_set(args, d: datasets.DataSet, work: Path) -> str:
-    """Runs every engine and model on one set; returns its table and verdict (markdown)."""
+def bench_set(args, d: datasets.DataSet, work: Path, scratch: Path) -> str:
+    """Runs every engine and model on one set; returns its table and verdict (markdown).
+    statsforecast's forecasts are cached in work/sf/; this run's own files go to scratch."""
     train, test = datasets.select(*d.load(), args.limit)
     n = train.unique_id.nunique()
     tag = f"{d.name}_{args.limit or 'all'}"
-    train_csv = work / f"{tag}_train.csv"
+    train_csv = scratch / f"{tag}_train.csv"
     train.to_csv(train_csv, index=False)
     sf_names = sf.INTERMITTENT if d.intermittent else sf.SEASONAL
     results, notes = [], []
@@ -94,7 +96,7 @@ def bench_set(args, d: datasets.DataSet, work: Path) -> str:
     elif all(r.fc is not None for r in results):
         results.append(sf_ensemble(results))
     for model in (args.models_car if d.intermittent else args.models).split(","):
-        results.append(run_rust(args.bin, model, train_csv, work / f"scf_{tag}_{model}.csv", d, n))
+        results.append(run_rust(args.bin, model, train_csv, scratch / f"scf_{tag}_{model}.csv", d, n))
     title = f"{d.title} ({n} series, h = {d.h}, m = {d.m})"
     # Car-parts interval scores use the lag-1 scale: most histories have no seasonal pattern.
     text, scores = report.table(title, results, train, test, 1 if d.intermittent else d.m, d.intermittent)
@@ -130,8 +132,10 @@ def main():
     unknown = [n for n in names if n not in registry]
     if unknown:
         p.error(f"unknown data sets {unknown}; known: {', '.join(registry)}")
-    for name in names:
-        print(bench_set(args, registry[name], work), flush=True)
+    # Runs sharing the work dir (and its cache) do not share their own files.
+    with tempfile.TemporaryDirectory(prefix="run-", dir=work) as scratch:
+        for name in names:
+            print(bench_set(args, registry[name], work, Path(scratch)), flush=True)
 
 
 if __name__ == "__main__":

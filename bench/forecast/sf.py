@@ -9,6 +9,7 @@ accuracy only.
 """
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -77,7 +78,7 @@ def run(name: str, m: int, train: pd.DataFrame, h: int, cache: Path, cpu_sample:
     if len(timed_ids) < len(ids):
         parts.append(_forecast(name, m, train[~train.unique_id.isin(timed_ids)], h, 2))
     fc = pd.concat(parts)
-    tmp = cache.with_suffix(".tmp")
+    tmp = cache.with_suffix(f".{os.getpid()}.tmp")  # runs sharing the cache write apart
     fc.to_csv(tmp, index=False)
     tmp.rename(cache)
     per_series = cpu / len(timed_ids)
