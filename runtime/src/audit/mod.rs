@@ -194,7 +194,7 @@ impl Turn<'_> {
     pub async fn insert(
         &mut self,
         tx: &mut sqlx::AnyConnection,
-        entries: &[AuditEntry],
+        entries: &[&AuditEntry],
     ) -> Result<Option<Pending>, sqlx::Error> {
         let chain = &mut *self.chain;
         let inserted = self
@@ -210,7 +210,7 @@ impl Turn<'_> {
     /// committed.
     pub async fn insert_expecting(
         &mut self,
-        entries: &[AuditEntry],
+        entries: &[&AuditEntry],
         expected: &Expected<'_>,
     ) -> Result<bool, sqlx::Error> {
         let inserted = self
@@ -242,8 +242,9 @@ impl Writer for Log {
     ) -> Vec<Result<(), AppendError>> {
         let mut outcomes = Vec::with_capacity(entries.len());
         for part in entries.chunks(ROWS_PER_INSERT) {
+            let part: Vec<&AuditEntry> = part.iter().collect();
             let written = self
-                .write_part(part, chain)
+                .write_part(&part, chain)
                 .await
                 .map_err(|e| AppendError(Arc::new(e)));
             outcomes.extend(std::iter::repeat_n(written, part.len()));
@@ -270,7 +271,7 @@ impl Log {
     /// is sealed on the new one and inserted again.
     async fn write_part(
         &self,
-        entries: &[AuditEntry],
+        entries: &[&AuditEntry],
         chain: &mut Chain,
     ) -> Result<(), sqlx::Error> {
         for _ in 0..ATTEMPTS {
@@ -287,7 +288,7 @@ impl Log {
     async fn insert_own(
         &self,
         chain: &mut Chain,
-        entries: &[AuditEntry],
+        entries: &[&AuditEntry],
         expected: Option<&Expected<'_>>,
     ) -> Result<bool, sqlx::Error> {
         if chain
@@ -332,7 +333,7 @@ impl Log {
     async fn insert(
         &self,
         conn: &mut sqlx::AnyConnection,
-        entries: &[AuditEntry],
+        entries: &[&AuditEntry],
         head: &mut Option<Head>,
         statements: &mut Statements,
         expected: Option<&Expected<'_>>,
@@ -360,7 +361,7 @@ impl Log {
     }
 
     /// `entries` as records following `head`, each sealed.
-    fn sealed(&self, entries: &[AuditEntry], head: &Head) -> Vec<AuditRecord> {
+    fn sealed(&self, entries: &[&AuditEntry], head: &Head) -> Vec<AuditRecord> {
         let at = now();
         let (mut seq, mut hash) = (head.seq, head.hash.clone());
         entries

@@ -330,12 +330,12 @@ fn changed<'a>(records: &Records<'a>) -> Vec<&'a str> {
 }
 
 /// The audit entries of the changes that succeeded.
-fn entries(changes: &[Change], outcomes: &Outcomes) -> Vec<AuditEntry> {
+fn entries<'a>(changes: &'a [Change], outcomes: &Outcomes) -> Vec<&'a AuditEntry> {
     changes
         .iter()
         .zip(outcomes)
         .filter(|(_, outcome)| outcome.is_ok())
-        .filter_map(|(change, _)| change.audit.clone())
+        .filter_map(|(change, _)| change.audit.as_ref())
         .collect()
 }
 
