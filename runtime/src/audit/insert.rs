@@ -150,9 +150,10 @@ fn equals(columns: &[&str], first: usize, separator: &str) -> String {
     sql
 }
 
-/// Inserts `records` (with the statement of their shape from `statements`) if `head`, which they follow, is still the chain's head and the
-/// `expected` rows hold their values; false when not (another replica appended,
-/// retention moved past the head, or an expected row changed).
+/// Inserts `records` (with the statement of their shape from `statements`) if `head`,
+/// which they follow, is still the chain's head and the `expected` rows hold their
+/// values; false when not (another replica appended, retention moved past the head, or
+/// an expected row changed).
 pub(super) async fn insert_after(
     conn: &mut sqlx::AnyConnection,
     statements: &mut Statements,

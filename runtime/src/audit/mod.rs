@@ -323,13 +323,13 @@ impl Log {
     }
 
     /// Inserts `entries` (not empty) on `conn` after the chain's head (the statement of
-    /// their shape from `statements`): `head` as this
-    /// process last knew it, else read through `conn`. Returns the new head, which
-    /// [`Log::committed`] makes `head` once the entries are stored (until then `head` is
-    /// forgotten, so a transaction that does not commit leaves it to be read again).
-    /// `None` when that head is no longer the chain's (another replica appended, or
-    /// retention moved past it) or an `expected` row changed; in a transaction the
-    /// caller then rolls back, since on PostgreSQL a failed `INSERT` ended it.
+    /// their shape from `statements`): `head` as this process last knew it, else read
+    /// through `conn`. Returns the new head, which [`Log::committed`] makes `head` once
+    /// the entries are stored (until then `head` is forgotten, so a transaction that
+    /// does not commit leaves it to be read again). `None` when that head is no longer
+    /// the chain's (another replica appended, or retention moved past it) or an
+    /// `expected` row changed; in a transaction the caller then rolls back, since on
+    /// PostgreSQL a failed `INSERT` ended it.
     async fn insert(
         &self,
         conn: &mut sqlx::AnyConnection,
